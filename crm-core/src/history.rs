@@ -1,0 +1,168 @@
+//! The history of a lead: every status change, reassignment and edit, with actor, time and
+//! old and new values. Time spent in each status is derived from it.
+
+use std::collections::BTreeMap;
+use std::fmt;
+
+use chrono::{DateTime, TimeDelta, Utc};
+use serde::{Deserialize, Serialize};
+
+use crate::contact::Name;
+use crate::ids::{EmployeeId, LeadId};
+use crate::source::Source;
+use crate::status::LeadStatus;
+
+/// A lead field that an edit can change.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum LeadField {
+    /// The name.
+    Name,
+    /// The email.
+    Email,
+    /// The phone.
+    Phone,
+    /// The company.
+    Company,
+    /// The source.
+    Source,
+}
+
+impl fmt::Display for LeadField {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            LeadField::Name => "name",
+            LeadField::Email => "email",
+            LeadField::Phone => "phone",
+            LeadField::Company => "company",
+            LeadField::Source => "source",
+        })
+    }
+}
+
+/// One recorded change.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "type", rename_all = "snake_case")]
+pub enum Change {
+    /// The lead was created.
+    Created {
+        /// Its source.
+        source: Source,
+        /// Its responsible employee.
+        owner: EmployeeId,
+    },
+    /// The status moved.
+    StatusChanged {
+        /// Old status.
+        from: LeadStatus,
+        /// New status.
+        to: LeadStatus,
+        /// The reason, when moved to lost.
+        lost_reason: Option<Name>,
+    },
+    /// The responsible employee changed.
+    Reassigned {
+        /// Old owner.
+        from: EmployeeId,
+        /// New owner.
+        to: EmployeeId,
+    },
+    /// A contact field changed.
+    Edited {
+        /// Which field.
+        field: LeadField,
+        /// Old value.
+        old: Option<String>,
+        /// New value.
+        new: Option<String>,
+    },
+}
+
+/// A history entry: what changed, who changed it, when, and the lead version it produced.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct HistoryEntry {
+    /// The lead.
+    pub lead_id: LeadId,
+    /// The lead version this change produced.
+    pub version: u64,
+    /// When.
+    pub at: DateTime<Utc>,
+    /// Who.
+    pub actor: EmployeeId,
+    /// What.
+    pub change: Change,
+}
+
+/// How long the lead spent in each status, from its history up to `now` (the current status
+/// counts until `now`). Statuses never held are absent.
+pub fn time_in_status(
+    history: &[HistoryEntry],
+    now: DateTime<Utc>,
+) -> BTreeMap<LeadStatus, TimeDelta> {
+    let mut out = BTreeMap::new();
+    let mut current: Option<(LeadStatus, DateTime<Utc>)> = None;
+    for e in history {
+        match &e.change {
+            Change::Created { .. } => current = Some((LeadStatus::New, e.at)),
+            Change::StatusChanged { to, .. } => {
+                if let Some((st, since)) = current {
+                    *out.entry(st).or_insert_with(TimeDelta::zero) +=
+                        (e.at - since).max(TimeDelta::zero());
+                }
+                current = Some((*to, e.at));
+            }
+            _ => {}
+        }
+    }
+    if let Some((st, since)) = current {
+        *out.entry(st).or_insert_with(TimeDelta::zero) += (now - since).max(TimeDelta::zero());
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn time_in_status_adds_up_each_stay() {
+        let lead = LeadId::from_uuid(uuid::Uuid::nil());
+        let actor = EmployeeId::new(1).unwrap();
+        let t = |h: i64| DateTime::from_timestamp(h * 3600, 0).unwrap();
+        let entry = |h, change| HistoryEntry {
+            lead_id: lead,
+            version: 1,
+            at: t(h),
+            actor,
+            change,
+        };
+        let moved = |from, to| Change::StatusChanged {
+            from,
+            to,
+            lost_reason: None,
+        };
+        let h = vec![
+            entry(
+                0,
+                Change::Created {
+                    source: Source::web(),
+                    owner: actor,
+                },
+            ),
+            entry(2, moved(LeadStatus::New, LeadStatus::Contacted)),
+            entry(
+                3,
+                Change::Reassigned {
+                    from: actor,
+                    to: EmployeeId::new(2).unwrap(),
+                },
+            ),
+            entry(5, moved(LeadStatus::Contacted, LeadStatus::Interested)),
+        ];
+        let got = time_in_status(&h, t(10));
+        assert_eq!(got.get(&LeadStatus::New), Some(&TimeDelta::hours(2)));
+        assert_eq!(got.get(&LeadStatus::Contacted), Some(&TimeDelta::hours(3)));
+        assert_eq!(got.get(&LeadStatus::Interested), Some(&TimeDelta::hours(5)));
+        assert_eq!(got.get(&LeadStatus::Lost), None);
+    }
+}

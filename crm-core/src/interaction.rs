@@ -1,0 +1,156 @@
+//! Interactions logged against a lead.
+
+use std::fmt;
+use std::str::FromStr;
+
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+
+use crate::contact::Note;
+use crate::error::ValidationError;
+use crate::ids::{EmployeeId, InteractionId, LeadId};
+
+/// What kind of contact took place.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+#[non_exhaustive]
+pub enum InteractionKind {
+    /// A phone call.
+    Call,
+    /// A visit.
+    Visit,
+    /// A follow-up.
+    FollowUp,
+    /// An email.
+    Email,
+    /// A meeting.
+    Meeting,
+    /// A note.
+    Note,
+}
+
+impl InteractionKind {
+    /// Every kind.
+    pub const ALL: [InteractionKind; 6] = [
+        InteractionKind::Call,
+        InteractionKind::Visit,
+        InteractionKind::FollowUp,
+        InteractionKind::Email,
+        InteractionKind::Meeting,
+        InteractionKind::Note,
+    ];
+
+    /// The stable lowercase name.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            InteractionKind::Call => "call",
+            InteractionKind::Visit => "visit",
+            InteractionKind::FollowUp => "follow_up",
+            InteractionKind::Email => "email",
+            InteractionKind::Meeting => "meeting",
+            InteractionKind::Note => "note",
+        }
+    }
+}
+
+impl FromStr for InteractionKind {
+    type Err = ValidationError;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        let t = s.trim().to_ascii_lowercase().replace('-', "_");
+        InteractionKind::ALL
+            .into_iter()
+            .find(|k| k.as_str() == t)
+            .ok_or_else(|| ValidationError::UnknownName {
+                kind: "interaction kind",
+                value: s.chars().take(40).collect(),
+                expected: "call, visit, follow_up, email, meeting, note",
+            })
+    }
+}
+
+impl fmt::Display for InteractionKind {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// A logged interaction.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Interaction {
+    /// Id.
+    pub id: InteractionId,
+    /// The lead.
+    pub lead_id: LeadId,
+    /// What kind.
+    pub kind: InteractionKind,
+    /// When it happened (never after it was logged).
+    pub occurred_at: DateTime<Utc>,
+    /// Who logged it.
+    pub logged_by: EmployeeId,
+    /// When it was logged.
+    pub logged_at: DateTime<Utc>,
+    /// Free text.
+    pub notes: Note,
+}
+
+/// What a caller gives to log an interaction.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct NewInteraction {
+    /// What kind.
+    pub kind: InteractionKind,
+    /// When it happened; the clock's now when `None`.
+    pub occurred_at: Option<DateTime<Utc>>,
+    /// Free text.
+    #[serde(default)]
+    pub notes: Note,
+}
+
+impl NewInteraction {
+    /// An interaction of `kind` that happened now, without notes.
+    pub fn new(kind: InteractionKind) -> Self {
+        Self {
+            kind,
+            occurred_at: None,
+            notes: Note::default(),
+        }
+    }
+    /// Sets when it happened.
+    pub fn at(mut self, at: DateTime<Utc>) -> Self {
+        self.occurred_at = Some(at);
+        self
+    }
+    /// Sets the notes.
+    pub fn notes(mut self, notes: Note) -> Self {
+        self.notes = notes;
+        self
+    }
+}
+
+impl Interaction {
+    /// Builds an interaction; refuses one that happened after `now`.
+    pub fn create(
+        id: InteractionId,
+        lead_id: LeadId,
+        input: NewInteraction,
+        actor: EmployeeId,
+        now: DateTime<Utc>,
+    ) -> Result<Self, ValidationError> {
+        let occurred_at = crate::clock::to_micros(input.occurred_at.unwrap_or(now));
+        if occurred_at > now {
+            return Err(ValidationError::InFuture {
+                field: "occurred_at",
+                at: occurred_at,
+                now,
+            });
+        }
+        Ok(Self {
+            id,
+            lead_id,
+            kind: input.kind,
+            occurred_at,
+            logged_by: actor,
+            logged_at: now,
+            notes: input.notes,
+        })
+    }
+}

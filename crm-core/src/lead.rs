@@ -1,0 +1,418 @@
+//! The lead: contact data, source, responsible employee and status, and the pure functions
+//! that change it. Every change yields the new lead and the history entries describing it.
+
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+
+use crate::contact::{Email, Name, Phone};
+use crate::error::ValidationError;
+use crate::history::{Change, LeadField};
+use crate::ids::{ClientId, EmployeeId, LeadId};
+use crate::source::Source;
+use crate::status::LeadStatus;
+use crate::text::search_key;
+
+/// A lead. Its fields can only be read; it changes through the use cases of [`crate::Crm`],
+/// and a store rebuilds it from [`LeadRecord`] with [`Lead::from_record`], which checks it.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(try_from = "LeadRecord", into = "LeadRecord")]
+pub struct Lead(LeadRecord);
+
+/// The plain data of a [`Lead`], for stores and the wire. Field names are stable.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct LeadRecord {
+    /// Id.
+    pub id: LeadId,
+    /// Person's name.
+    pub name: Name,
+    /// Normalised email.
+    pub email: Option<Email>,
+    /// Normalised phone.
+    pub phone: Option<Phone>,
+    /// Company name.
+    pub company: Option<Name>,
+    /// Where the lead came from.
+    pub source: Source,
+    /// Pipeline status.
+    pub status: LeadStatus,
+    /// The responsible employee.
+    pub owner: EmployeeId,
+    /// Who created the lead.
+    pub created_by: EmployeeId,
+    /// When the lead was created.
+    pub created_at: DateTime<Utc>,
+    /// When the lead last changed.
+    pub updated_at: DateTime<Utc>,
+    /// Optimistic concurrency version, 1 on creation, +1 per change.
+    pub version: u64,
+    /// The client created on conversion, once the clients system confirmed it.
+    pub client_id: Option<ClientId>,
+    /// Why the lead was lost (set exactly while the status is `lost`).
+    pub lost_reason: Option<Name>,
+    /// When the latest interaction happened, if any.
+    pub last_interaction_at: Option<DateTime<Utc>>,
+    /// When the follow-up rule notified the owner, if it did.
+    pub follow_up_notified_at: Option<DateTime<Utc>>,
+}
+
+impl TryFrom<LeadRecord> for Lead {
+    type Error = ValidationError;
+    fn try_from(r: LeadRecord) -> Result<Self, Self::Error> {
+        Lead::from_record(r)
+    }
+}
+
+impl From<Lead> for LeadRecord {
+    fn from(l: Lead) -> Self {
+        l.0
+    }
+}
+
+/// What a caller gives to create a lead.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct NewLead {
+    /// Person's name.
+    pub name: Name,
+    /// Email, if known.
+    pub email: Option<Email>,
+    /// Phone, if known.
+    pub phone: Option<Phone>,
+    /// Company, if any.
+    pub company: Option<Name>,
+    /// Where the lead came from.
+    pub source: Source,
+    /// The responsible employee; the acting employee when `None`.
+    pub owner: Option<EmployeeId>,
+    /// Create the lead even if an open lead has the same email or phone.
+    #[serde(default)]
+    pub allow_duplicate: bool,
+}
+
+impl NewLead {
+    /// A lead with a name and source; add contact data with the builder methods.
+    pub fn new(name: Name, source: Source) -> Self {
+        Self {
+            name,
+            email: None,
+            phone: None,
+            company: None,
+            source,
+            owner: None,
+            allow_duplicate: false,
+        }
+    }
+    /// Sets the email.
+    pub fn email(mut self, email: Email) -> Self {
+        self.email = Some(email);
+        self
+    }
+    /// Sets the phone.
+    pub fn phone(mut self, phone: Phone) -> Self {
+        self.phone = Some(phone);
+        self
+    }
+    /// Sets the company.
+    pub fn company(mut self, company: Name) -> Self {
+        self.company = Some(company);
+        self
+    }
+    /// Sets the responsible employee.
+    pub fn owner(mut self, owner: EmployeeId) -> Self {
+        self.owner = Some(owner);
+        self
+    }
+    /// Allows a duplicate email or phone.
+    pub fn allow_duplicate(mut self) -> Self {
+        self.allow_duplicate = true;
+        self
+    }
+}
+
+/// An edit of a lead's contact data; `None` leaves a field as it is, `Some(None)` clears an
+/// optional one.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct LeadPatch {
+    /// New name.
+    pub name: Option<Name>,
+    /// New email, or clear it.
+    pub email: Option<Option<Email>>,
+    /// New phone, or clear it.
+    pub phone: Option<Option<Phone>>,
+    /// New company, or clear it.
+    pub company: Option<Option<Name>>,
+    /// New source.
+    pub source: Option<Source>,
+    /// Accept a duplicate email or phone.
+    #[serde(default)]
+    pub allow_duplicate: bool,
+}
+
+impl Lead {
+    /// Checks a record's invariants: some contact data, a lost reason exactly when lost, a
+    /// client id only when converted, a positive version, update not before creation.
+    pub fn from_record(r: LeadRecord) -> Result<Self, ValidationError> {
+        if r.email.is_none() && r.phone.is_none() {
+            return Err(ValidationError::MissingContact);
+        }
+        if (r.status == LeadStatus::Lost) != r.lost_reason.is_some() {
+            return Err(ValidationError::LostReasonRequired);
+        }
+        if r.client_id.is_some() && r.status != LeadStatus::Converted {
+            return Err(ValidationError::InvalidId {
+                kind: "client id on a lead that is not converted",
+                value: r.id.to_string(),
+            });
+        }
+        if r.version == 0 || r.updated_at < r.created_at {
+            return Err(ValidationError::InvalidRange {
+                field: "version/updated_at",
+            });
+        }
+        Ok(Self(r))
+    }
+
+    /// Builds a new lead in status `new`, version 1. Fails without email and phone.
+    pub fn create(
+        id: LeadId,
+        input: NewLead,
+        owner: EmployeeId,
+        actor: EmployeeId,
+        now: DateTime<Utc>,
+    ) -> Result<Self, ValidationError> {
+        Self::from_record(LeadRecord {
+            id,
+            name: input.name,
+            email: input.email,
+            phone: input.phone,
+            company: input.company,
+            source: input.source,
+            status: LeadStatus::New,
+            owner,
+            created_by: actor,
+            created_at: now,
+            updated_at: now,
+            version: 1,
+            client_id: None,
+            lost_reason: None,
+            last_interaction_at: None,
+            follow_up_notified_at: None,
+        })
+    }
+
+    /// The plain data.
+    pub fn record(&self) -> &LeadRecord {
+        &self.0
+    }
+    /// Id.
+    pub fn id(&self) -> LeadId {
+        self.0.id
+    }
+    /// Name.
+    pub fn name(&self) -> &Name {
+        &self.0.name
+    }
+    /// Email.
+    pub fn email(&self) -> Option<&Email> {
+        self.0.email.as_ref()
+    }
+    /// Phone.
+    pub fn phone(&self) -> Option<&Phone> {
+        self.0.phone.as_ref()
+    }
+    /// Company.
+    pub fn company(&self) -> Option<&Name> {
+        self.0.company.as_ref()
+    }
+    /// Source.
+    pub fn source(&self) -> &Source {
+        &self.0.source
+    }
+    /// Status.
+    pub fn status(&self) -> LeadStatus {
+        self.0.status
+    }
+    /// Responsible employee.
+    pub fn owner(&self) -> EmployeeId {
+        self.0.owner
+    }
+    /// Creator.
+    pub fn created_by(&self) -> EmployeeId {
+        self.0.created_by
+    }
+    /// Creation time.
+    pub fn created_at(&self) -> DateTime<Utc> {
+        self.0.created_at
+    }
+    /// Last change.
+    pub fn updated_at(&self) -> DateTime<Utc> {
+        self.0.updated_at
+    }
+    /// Version.
+    pub fn version(&self) -> u64 {
+        self.0.version
+    }
+    /// Client id, once converted and confirmed.
+    pub fn client_id(&self) -> Option<&ClientId> {
+        self.0.client_id.as_ref()
+    }
+    /// Lost reason.
+    pub fn lost_reason(&self) -> Option<&Name> {
+        self.0.lost_reason.as_ref()
+    }
+    /// Latest interaction time.
+    pub fn last_interaction_at(&self) -> Option<DateTime<Utc>> {
+        self.0.last_interaction_at
+    }
+    /// When the follow-up notification went out.
+    pub fn follow_up_notified_at(&self) -> Option<DateTime<Utc>> {
+        self.0.follow_up_notified_at
+    }
+
+    /// The text that search matches: name, email, phone and company under
+    /// [`crate::text::search_key`]. Stores keep it beside the lead.
+    pub fn search_text(&self) -> String {
+        let mut s = search_key(self.0.name.as_str());
+        for part in [
+            self.0.email.as_ref().map(Email::as_str),
+            self.0.phone.as_ref().map(Phone::as_str),
+            self.0.company.as_ref().map(Name::as_str),
+        ]
+        .into_iter()
+        .flatten()
+        {
+            s.push('\n');
+            s.push_str(&search_key(part));
+        }
+        s
+    }
+
+    fn bumped(&self, now: DateTime<Utc>) -> LeadRecord {
+        let mut r = self.0.clone();
+        r.version += 1;
+        r.updated_at = now.max(r.updated_at);
+        r
+    }
+
+    /// Applies an edit. Fails if it changes nothing or would leave no contact data.
+    pub fn edited(
+        &self,
+        patch: &LeadPatch,
+        now: DateTime<Utc>,
+    ) -> Result<(Lead, Vec<Change>), ValidationError> {
+        let mut r = self.bumped(now);
+        let mut changes = Vec::new();
+        fn track<T: PartialEq + Clone + ToString>(
+            changes: &mut Vec<Change>,
+            field: LeadField,
+            slot: &mut Option<T>,
+            new: Option<T>,
+        ) {
+            if *slot != new {
+                changes.push(Change::Edited {
+                    field,
+                    old: slot.as_ref().map(ToString::to_string),
+                    new: new.as_ref().map(ToString::to_string),
+                });
+                *slot = new;
+            }
+        }
+        if let Some(name) = &patch.name {
+            let mut slot = Some(r.name.clone());
+            track(&mut changes, LeadField::Name, &mut slot, Some(name.clone()));
+            r.name = name.clone();
+        }
+        if let Some(email) = &patch.email {
+            track(&mut changes, LeadField::Email, &mut r.email, email.clone());
+        }
+        if let Some(phone) = &patch.phone {
+            track(&mut changes, LeadField::Phone, &mut r.phone, phone.clone());
+        }
+        if let Some(company) = &patch.company {
+            track(
+                &mut changes,
+                LeadField::Company,
+                &mut r.company,
+                company.clone(),
+            );
+        }
+        if let Some(source) = &patch.source {
+            let mut slot = Some(r.source.clone());
+            track(
+                &mut changes,
+                LeadField::Source,
+                &mut slot,
+                Some(source.clone()),
+            );
+            r.source = source.clone();
+        }
+        if changes.is_empty() {
+            return Err(ValidationError::NothingToChange);
+        }
+        Ok((Lead::from_record(r)?, changes))
+    }
+
+    /// Gives the lead to another responsible employee.
+    pub fn reassigned(
+        &self,
+        to: EmployeeId,
+        now: DateTime<Utc>,
+    ) -> Result<(Lead, Change), ValidationError> {
+        if to == self.0.owner {
+            return Err(ValidationError::NothingToChange);
+        }
+        let mut r = self.bumped(now);
+        let change = Change::Reassigned { from: r.owner, to };
+        r.owner = to;
+        Ok((Lead::from_record(r)?, change))
+    }
+
+    /// Moves the lead to `to`, assuming the move was checked against the status table.
+    /// Moving to `lost` needs a reason; leaving `lost` clears it. The follow-up mark stays:
+    /// the rule notifies about a lead once in its life.
+    pub(crate) fn moved(
+        &self,
+        to: LeadStatus,
+        lost_reason: Option<Name>,
+        now: DateTime<Utc>,
+    ) -> Result<(Lead, Change), ValidationError> {
+        let mut r = self.bumped(now);
+        let from = r.status;
+        if to == LeadStatus::Lost {
+            r.lost_reason = Some(
+                lost_reason
+                    .clone()
+                    .ok_or(ValidationError::LostReasonRequired)?,
+            );
+        } else {
+            r.lost_reason = None;
+        }
+        r.status = to;
+        let change = Change::StatusChanged {
+            from,
+            to,
+            lost_reason: r.lost_reason.clone(),
+        };
+        Ok((Lead::from_record(r)?, change))
+    }
+
+    /// Records the client the clients system created (no version bump: the lead is final).
+    pub fn with_client(&self, client: ClientId) -> Lead {
+        let mut r = self.0.clone();
+        r.client_id = Some(client);
+        Lead(r)
+    }
+
+    /// Records an interaction time (keeps the latest).
+    pub fn with_interaction_at(&self, at: DateTime<Utc>) -> Lead {
+        let mut r = self.0.clone();
+        r.last_interaction_at = Some(r.last_interaction_at.map_or(at, |t| t.max(at)));
+        Lead(r)
+    }
+
+    /// Records the follow-up notification time.
+    pub fn with_follow_up_notified(&self, at: Option<DateTime<Utc>>) -> Lead {
+        let mut r = self.0.clone();
+        r.follow_up_notified_at = at;
+        Lead(r)
+    }
+}

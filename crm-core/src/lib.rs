@@ -1,0 +1,58 @@
+#![doc = include_str!("../README.md")]
+
+pub mod clock;
+pub mod contact;
+pub mod conversion;
+pub mod detail;
+pub mod employee;
+pub mod error;
+pub mod events;
+pub mod export;
+pub mod follow_up;
+pub mod history;
+pub mod ids;
+pub mod interaction;
+pub mod lead;
+pub mod money;
+pub mod notify;
+pub mod opportunity;
+pub mod permissions;
+pub mod ports;
+pub mod query;
+pub mod report;
+pub mod service;
+pub mod source;
+pub mod status;
+pub mod text;
+
+#[cfg(feature = "testing")]
+pub mod testing;
+
+pub use clock::{ManualClock, SystemClock};
+pub use contact::{Email, Name, Note, Phone};
+pub use conversion::{ClientRequest, PendingClient};
+pub use detail::LeadDetail;
+pub use employee::{Employee, Role};
+pub use error::{
+    AssigneeProblem, BoxError, ContactField, CrmError, Entity, PortError, StoreError,
+    ValidationError,
+};
+pub use events::{Event, EventKind, NewEvent};
+pub use follow_up::{FollowUpNotice, FollowUpRule};
+pub use history::{Change, HistoryEntry, LeadField};
+pub use ids::{ClientId, EmployeeId, EventId, InteractionId, LeadId, OpportunityId};
+pub use interaction::{Interaction, InteractionKind, NewInteraction};
+pub use lead::{Lead, LeadPatch, LeadRecord, NewLead};
+pub use money::{Currency, Money};
+pub use notify::LogNotifier;
+pub use opportunity::{NewOpportunity, Opportunity, OpportunityPatch, OpportunityStage};
+pub use permissions::Action;
+pub use ports::{ClientsPort, Clock, EmployeeDirectory, LeadStore, LeadWrite, Notifier};
+pub use query::{Cursor, LeadQuery, Page};
+pub use report::{Report, ReportCell, ReportFilter};
+pub use service::{
+    ConversionOutcome, Crm, CrmBuilder, CrmResult, DispatchReport, MissingPort, StatusChange,
+    SweepReport,
+};
+pub use source::Source;
+pub use status::LeadStatus;

@@ -1,0 +1,163 @@
+//! Sales opportunities on a lead.
+
+use std::fmt;
+use std::str::FromStr;
+
+use chrono::{DateTime, NaiveDate, Utc};
+use serde::{Deserialize, Serialize};
+
+use crate::contact::Name;
+use crate::error::ValidationError;
+use crate::ids::{EmployeeId, LeadId, OpportunityId};
+use crate::money::Money;
+
+/// Where an opportunity stands.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+#[non_exhaustive]
+pub enum OpportunityStage {
+    /// Being worked.
+    Open,
+    /// Won.
+    Won,
+    /// Lost.
+    Lost,
+}
+
+impl OpportunityStage {
+    /// Every stage.
+    pub const ALL: [OpportunityStage; 3] = [
+        OpportunityStage::Open,
+        OpportunityStage::Won,
+        OpportunityStage::Lost,
+    ];
+    /// The stable lowercase name.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            OpportunityStage::Open => "open",
+            OpportunityStage::Won => "won",
+            OpportunityStage::Lost => "lost",
+        }
+    }
+}
+
+impl FromStr for OpportunityStage {
+    type Err = ValidationError;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        let t = s.trim().to_ascii_lowercase();
+        OpportunityStage::ALL
+            .into_iter()
+            .find(|k| k.as_str() == t)
+            .ok_or_else(|| ValidationError::UnknownName {
+                kind: "opportunity stage",
+                value: s.chars().take(40).collect(),
+                expected: "open, won, lost",
+            })
+    }
+}
+
+impl fmt::Display for OpportunityStage {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// A sales opportunity.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Opportunity {
+    /// Id.
+    pub id: OpportunityId,
+    /// The lead.
+    pub lead_id: LeadId,
+    /// Short title.
+    pub title: Name,
+    /// Expected value.
+    pub value: Money,
+    /// Expected close date.
+    pub expected_close: NaiveDate,
+    /// Stage.
+    pub stage: OpportunityStage,
+    /// Creator.
+    pub created_by: EmployeeId,
+    /// Creation time.
+    pub created_at: DateTime<Utc>,
+    /// Last change.
+    pub updated_at: DateTime<Utc>,
+    /// Optimistic concurrency version.
+    pub version: u64,
+}
+
+/// What a caller gives to add an opportunity.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct NewOpportunity {
+    /// Short title.
+    pub title: Name,
+    /// Expected value.
+    pub value: Money,
+    /// Expected close date.
+    pub expected_close: NaiveDate,
+}
+
+/// An edit of an opportunity; `None` leaves a field as it is.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct OpportunityPatch {
+    /// New title.
+    pub title: Option<Name>,
+    /// New value.
+    pub value: Option<Money>,
+    /// New expected close date.
+    pub expected_close: Option<NaiveDate>,
+    /// New stage.
+    pub stage: Option<OpportunityStage>,
+}
+
+impl Opportunity {
+    /// Builds a new open opportunity, version 1.
+    pub fn create(
+        id: OpportunityId,
+        lead_id: LeadId,
+        input: NewOpportunity,
+        actor: EmployeeId,
+        now: DateTime<Utc>,
+    ) -> Self {
+        Self {
+            id,
+            lead_id,
+            title: input.title,
+            value: input.value,
+            expected_close: input.expected_close,
+            stage: OpportunityStage::Open,
+            created_by: actor,
+            created_at: now,
+            updated_at: now,
+            version: 1,
+        }
+    }
+
+    /// Applies an edit; fails if it changes nothing.
+    pub fn edited(
+        &self,
+        patch: &OpportunityPatch,
+        now: DateTime<Utc>,
+    ) -> Result<Self, ValidationError> {
+        let mut o = self.clone();
+        if let Some(t) = &patch.title {
+            o.title = t.clone();
+        }
+        if let Some(v) = patch.value {
+            o.value = v;
+        }
+        if let Some(d) = patch.expected_close {
+            o.expected_close = d;
+        }
+        if let Some(s) = patch.stage {
+            o.stage = s;
+        }
+        if o == *self {
+            return Err(ValidationError::NothingToChange);
+        }
+        o.version += 1;
+        o.updated_at = now.max(o.updated_at);
+        Ok(o)
+    }
+}

@@ -1,0 +1,187 @@
+//! The permission rules: who may do what. Reading is open to every employee in the directory;
+//! every change goes through [`authorize`].
+
+use std::fmt;
+
+use serde::{Deserialize, Serialize};
+
+use crate::employee::{Employee, Role};
+use crate::ids::EmployeeId;
+
+/// A mutating operation, as named in a `Forbidden` error.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+#[non_exhaustive]
+pub enum Action {
+    /// Create a lead.
+    CreateLead,
+    /// Edit a lead's contact data.
+    EditLead,
+    /// Move a lead through the status machine.
+    ChangeStatus,
+    /// Give a lead to another responsible employee.
+    ReassignLead,
+    /// Move a lost lead back to new.
+    ReopenLead,
+    /// Log an interaction.
+    LogInteraction,
+    /// Add an opportunity.
+    AddOpportunity,
+    /// Change an opportunity.
+    EditOpportunity,
+}
+
+impl fmt::Display for Action {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            Action::CreateLead => "create leads",
+            Action::EditLead => "edit leads",
+            Action::ChangeStatus => "change lead status",
+            Action::ReassignLead => "reassign this lead",
+            Action::ReopenLead => "reopen lost leads",
+            Action::LogInteraction => "log interactions",
+            Action::AddOpportunity => "add opportunities",
+            Action::EditOpportunity => "edit opportunities",
+        })
+    }
+}
+
+/// Why an action was refused.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Refusal {
+    /// Who tried.
+    pub actor: EmployeeId,
+    /// What they tried.
+    pub action: Action,
+    /// Why not, in a few words.
+    pub reason: &'static str,
+}
+
+/// Decides whether `actor` may perform `action` on a lead whose responsible employee is
+/// `lead_owner` (`None` for a lead not yet created).
+pub fn authorize(
+    actor: &Employee,
+    action: Action,
+    lead_owner: Option<EmployeeId>,
+) -> Result<(), Refusal> {
+    let refuse = |reason| {
+        Err(Refusal {
+            actor: actor.id,
+            action,
+            reason,
+        })
+    };
+    if !actor.active {
+        return refuse("inactive employees may only read");
+    }
+    match (actor.role, action) {
+        (Role::Other, _) => refuse("only sales staff and management may change leads"),
+        (Role::Manager, _) => Ok(()),
+        (Role::Sales, Action::ReopenLead) => refuse("reopening a lost lead is management's"),
+        (Role::Sales, Action::ReassignLead) if lead_owner != Some(actor.id) => {
+            refuse("reassigning a lead that is not yours is management's")
+        }
+        (Role::Sales, _) => Ok(()),
+    }
+}
+
+/// Whether `actor` may be made responsible for leads (the assignment rule).
+pub fn can_own_leads(e: &Employee) -> Result<(), crate::error::AssigneeProblem> {
+    use crate::error::AssigneeProblem;
+    if !e.active {
+        Err(AssigneeProblem::Inactive)
+    } else if e.role == Role::Other {
+        Err(AssigneeProblem::NotSales)
+    } else {
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::contact::Name;
+
+    fn emp(id: i64, role: Role, active: bool) -> Employee {
+        Employee {
+            id: EmployeeId::new(id).unwrap(),
+            name: Name::parse("E").unwrap(),
+            role,
+            active,
+        }
+    }
+
+    const ALL: [Action; 8] = [
+        Action::CreateLead,
+        Action::EditLead,
+        Action::ChangeStatus,
+        Action::ReassignLead,
+        Action::ReopenLead,
+        Action::LogInteraction,
+        Action::AddOpportunity,
+        Action::EditOpportunity,
+    ];
+
+    #[test]
+    fn managers_may_do_everything() {
+        let m = emp(1, Role::Manager, true);
+        for a in ALL {
+            assert_eq!(
+                authorize(&m, a, Some(EmployeeId::new(9).unwrap())),
+                Ok(()),
+                "{a}"
+            );
+        }
+    }
+
+    #[test]
+    fn others_and_inactive_only_read() {
+        for e in [
+            emp(2, Role::Other, true),
+            emp(3, Role::Sales, false),
+            emp(4, Role::Manager, false),
+        ] {
+            for a in ALL {
+                let r = authorize(&e, a, Some(e.id));
+                assert!(r.is_err(), "{:?} {a}", e.role);
+            }
+        }
+    }
+
+    #[test]
+    fn sales_reassign_only_their_own_and_never_reopen() {
+        let s = emp(5, Role::Sales, true);
+        assert_eq!(authorize(&s, Action::ReassignLead, Some(s.id)), Ok(()));
+        let other = EmployeeId::new(6).unwrap();
+        assert_eq!(
+            authorize(&s, Action::ReassignLead, Some(other)).map_err(|r| r.reason),
+            Err("reassigning a lead that is not yours is management's")
+        );
+        assert!(authorize(&s, Action::ReopenLead, Some(s.id)).is_err());
+        for a in [
+            Action::CreateLead,
+            Action::EditLead,
+            Action::ChangeStatus,
+            Action::LogInteraction,
+            Action::AddOpportunity,
+            Action::EditOpportunity,
+        ] {
+            assert_eq!(authorize(&s, a, Some(other)), Ok(()), "{a}");
+        }
+    }
+
+    #[test]
+    fn only_active_sales_and_managers_own_leads() {
+        use crate::error::AssigneeProblem;
+        assert_eq!(can_own_leads(&emp(1, Role::Sales, true)), Ok(()));
+        assert_eq!(can_own_leads(&emp(1, Role::Manager, true)), Ok(()));
+        assert_eq!(
+            can_own_leads(&emp(1, Role::Other, true)),
+            Err(AssigneeProblem::NotSales)
+        );
+        assert_eq!(
+            can_own_leads(&emp(1, Role::Sales, false)),
+            Err(AssigneeProblem::Inactive)
+        );
+    }
+}

@@ -1,0 +1,155 @@
+//! Where a lead came from.
+
+use std::fmt;
+use std::str::FromStr;
+
+use serde::{Deserialize, Serialize};
+
+use crate::error::ValidationError;
+
+/// A lead source: one of the built-in sources or a host's own, as a short slug (1 to 32 of
+/// `a-z`, `0-9`, `_`, `-`, starting with a letter). Stored and compared lowercase.
+#[derive(Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(try_from = "String", into = "String")]
+pub struct Source(String);
+
+impl Source {
+    /// The built-in sources, in report order.
+    pub const BUILT_IN: [&'static str; 6] = ["web", "referral", "phone", "email", "event", "other"];
+
+    /// Parses a source slug (trimmed, lowercased).
+    pub fn parse(raw: &str) -> Result<Self, ValidationError> {
+        let s = raw.trim().to_ascii_lowercase();
+        let err = |reason| ValidationError::InvalidSource {
+            value: raw.chars().take(40).collect(),
+            reason,
+        };
+        if s.is_empty() {
+            return Err(err("it is empty"));
+        }
+        if s.len() > 32 {
+            return Err(err("it is longer than 32 characters"));
+        }
+        if !s.starts_with(|c: char| c.is_ascii_lowercase()) {
+            return Err(err("it must start with a letter a-z"));
+        }
+        if !s
+            .chars()
+            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_' || c == '-')
+        {
+            return Err(err("only a-z, 0-9, _ and - are allowed"));
+        }
+        Ok(Self(s))
+    }
+
+    fn builtin(i: usize) -> Self {
+        Self(Self::BUILT_IN[i].to_owned())
+    }
+    /// `web`.
+    pub fn web() -> Self {
+        Self::builtin(0)
+    }
+    /// `referral`.
+    pub fn referral() -> Self {
+        Self::builtin(1)
+    }
+    /// `phone`.
+    pub fn phone() -> Self {
+        Self::builtin(2)
+    }
+    /// `email`.
+    pub fn email() -> Self {
+        Self::builtin(3)
+    }
+    /// `event`.
+    pub fn event() -> Self {
+        Self::builtin(4)
+    }
+    /// `other`.
+    pub fn other() -> Self {
+        Self::builtin(5)
+    }
+
+    /// Whether this is one of [`Source::BUILT_IN`].
+    pub fn is_built_in(&self) -> bool {
+        Self::BUILT_IN.contains(&self.0.as_str())
+    }
+
+    /// The slug.
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+
+    /// Report order: built-in sources in their listed order, then the host's own by name.
+    pub fn report_order(&self) -> (usize, &str) {
+        let rank = Self::BUILT_IN
+            .iter()
+            .position(|b| *b == self.0)
+            .unwrap_or(Self::BUILT_IN.len());
+        (rank, &self.0)
+    }
+}
+
+impl FromStr for Source {
+    type Err = ValidationError;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        Self::parse(s)
+    }
+}
+
+impl TryFrom<String> for Source {
+    type Error = ValidationError;
+    fn try_from(v: String) -> Result<Self, Self::Error> {
+        Self::parse(&v)
+    }
+}
+
+impl From<Source> for String {
+    fn from(v: Source) -> String {
+        v.0
+    }
+}
+
+impl AsRef<str> for Source {
+    fn as_ref(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Display for Source {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn built_ins_and_custom_slugs() {
+        assert!(Source::web().is_built_in());
+        let s = Source::parse(" Trade-Show_2026 ").unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(s.as_str(), "trade-show_2026");
+        assert!(!s.is_built_in());
+        for bad in ["", "1abc", "a b", "معرض", &"a".repeat(33)] {
+            assert!(Source::parse(bad).is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn report_order_puts_built_ins_first() {
+        let mut v = vec![
+            Source::parse("zzz"),
+            Source::parse("aaa"),
+            Ok(Source::other()),
+            Ok(Source::web()),
+        ]
+        .into_iter()
+        .collect::<Result<Vec<_>, _>>()
+        .unwrap_or_default();
+        v.sort_by(|a, b| a.report_order().cmp(&b.report_order()));
+        let names: Vec<_> = v.iter().map(Source::as_str).collect();
+        assert_eq!(names, ["web", "other", "aaa", "zzz"]);
+    }
+}

@@ -1,0 +1,445 @@
+use std::collections::{BTreeSet, HashMap};
+use std::sync::{Mutex, MutexGuard, PoisonError};
+
+use async_trait::async_trait;
+use chrono::{DateTime, Utc};
+use crm_core::{
+    ClientId, ContactField, Entity, Event, HistoryEntry, Interaction, Lead, LeadDetail, LeadId,
+    LeadQuery, LeadStatus, LeadStore, LeadWrite, NewEvent, Opportunity, OpportunityId, Page,
+    PendingClient, Report, ReportFilter, StoreError,
+};
+
+/// The in-memory store. All state sits behind one mutex, so every write is atomic and
+/// isolated; no lock is held across an `.await`.
+#[derive(Debug, Default)]
+pub struct MemoryStore {
+    state: Mutex<State>,
+}
+
+type Key = (DateTime<Utc>, LeadId);
+
+#[derive(Debug, Default)]
+struct State {
+    leads: HashMap<LeadId, (Lead, String)>,
+    /// Every lead by (created_at, id): listing order and sweep order.
+    by_created: BTreeSet<Key>,
+    by_email: HashMap<String, BTreeSet<Key>>,
+    by_phone: HashMap<String, BTreeSet<Key>>,
+    history: HashMap<LeadId, Vec<HistoryEntry>>,
+    interactions: HashMap<LeadId, Vec<Interaction>>,
+    opportunities: HashMap<OpportunityId, Opportunity>,
+    opportunities_by_lead: HashMap<LeadId, Vec<OpportunityId>>,
+    pending: HashMap<LeadId, PendingClient>,
+    events: Vec<Event>,
+    acked: u64,
+}
+
+fn not_found(entity: Entity, id: impl ToString) -> StoreError {
+    StoreError::NotFound {
+        entity,
+        id: id.to_string(),
+    }
+}
+
+impl State {
+    fn duplicate_of(&self, lead: &Lead) -> Option<StoreError> {
+        let probes = [
+            (
+                ContactField::Email,
+                lead.email().map(|e| e.as_str()),
+                &self.by_email,
+            ),
+            (
+                ContactField::Phone,
+                lead.phone().map(|p| p.as_str()),
+                &self.by_phone,
+            ),
+        ];
+        for (field, value, index) in probes {
+            let Some(keys) = value.and_then(|v| index.get(v)) else {
+                continue;
+            };
+            let existing = keys.iter().find(|(_, id)| {
+                *id != lead.id()
+                    && self
+                        .leads
+                        .get(id)
+                        .is_some_and(|(l, _)| l.status().is_open())
+            });
+            if let Some((_, existing)) = existing {
+                return Some(StoreError::Duplicate {
+                    existing: *existing,
+                    field,
+                });
+            }
+        }
+        None
+    }
+
+    fn unindex(&mut self, lead: &Lead) {
+        let key = (lead.created_at(), lead.id());
+        self.by_created.remove(&key);
+        if let Some(e) = lead.email()
+            && let Some(set) = self.by_email.get_mut(e.as_str())
+        {
+            set.remove(&key);
+        }
+        if let Some(p) = lead.phone()
+            && let Some(set) = self.by_phone.get_mut(p.as_str())
+        {
+            set.remove(&key);
+        }
+    }
+
+    fn put(&mut self, write: &LeadWrite) {
+        let lead = &write.lead;
+        if let Some((old, _)) = self.leads.get(&lead.id()).cloned() {
+            self.unindex(&old);
+        }
+        let key = (lead.created_at(), lead.id());
+        self.by_created.insert(key);
+        if let Some(e) = lead.email() {
+            self.by_email
+                .entry(e.as_str().to_owned())
+                .or_default()
+                .insert(key);
+        }
+        if let Some(p) = lead.phone() {
+            self.by_phone
+                .entry(p.as_str().to_owned())
+                .or_default()
+                .insert(key);
+        }
+        self.leads
+            .insert(lead.id(), (lead.clone(), lead.search_text()));
+        self.history
+            .entry(lead.id())
+            .or_default()
+            .extend(write.history.iter().cloned());
+        if let Some(p) = &write.pending_client {
+            self.pending.insert(lead.id(), p.clone());
+        }
+        self.append(&write.events);
+    }
+
+    fn append(&mut self, events: &[NewEvent]) {
+        for e in events {
+            let seq = self.events.last().map_or(1, |l| l.seq + 1);
+            self.events.push(Event {
+                seq,
+                event: e.clone(),
+            });
+        }
+    }
+
+    /// The lead, if it exists and is writable.
+    fn writable(&self, id: LeadId) -> Result<&Lead, StoreError> {
+        let (lead, _) = self
+            .leads
+            .get(&id)
+            .ok_or_else(|| not_found(Entity::Lead, id))?;
+        if lead.status().is_read_only() {
+            return Err(StoreError::ReadOnly { lead: id });
+        }
+        Ok(lead)
+    }
+}
+
+impl MemoryStore {
+    /// An empty store.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    fn lock(&self) -> MutexGuard<'_, State> {
+        // A panic elsewhere cannot leave a half-applied write: every write mutates only
+        // after all its checks passed, so the state is consistent even if poisoned.
+        self.state.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+}
+
+#[async_trait]
+impl LeadStore for MemoryStore {
+    async fn insert_lead(&self, write: &LeadWrite) -> Result<(), StoreError> {
+        let mut s = self.lock();
+        if s.leads.contains_key(&write.lead.id()) {
+            return Err(StoreError::Conflict {
+                entity: Entity::Lead,
+                id: write.lead.id().to_string(),
+                expected: 0,
+            });
+        }
+        if write.check_duplicates
+            && let Some(e) = s.duplicate_of(&write.lead)
+        {
+            return Err(e);
+        }
+        s.put(write);
+        Ok(())
+    }
+
+    async fn update_lead(
+        &self,
+        expected_version: u64,
+        write: &LeadWrite,
+    ) -> Result<(), StoreError> {
+        let mut s = self.lock();
+        let id = write.lead.id();
+        let (current, _) = s
+            .leads
+            .get(&id)
+            .ok_or_else(|| not_found(Entity::Lead, id))?;
+        if current.version() != expected_version || write.lead.version() != expected_version + 1 {
+            return Err(StoreError::Conflict {
+                entity: Entity::Lead,
+                id: id.to_string(),
+                expected: expected_version,
+            });
+        }
+        if write.check_duplicates
+            && let Some(e) = s.duplicate_of(&write.lead)
+        {
+            return Err(e);
+        }
+        s.put(write);
+        Ok(())
+    }
+
+    async fn get_lead(&self, id: LeadId) -> Result<Option<Lead>, StoreError> {
+        Ok(self.lock().leads.get(&id).map(|(l, _)| l.clone()))
+    }
+
+    async fn lead_detail(&self, id: LeadId) -> Result<Option<LeadDetail>, StoreError> {
+        let s = self.lock();
+        let Some((lead, _)) = s.leads.get(&id) else {
+            return Ok(None);
+        };
+        let mut interactions = s.interactions.get(&id).cloned().unwrap_or_default();
+        interactions.sort_by_key(|i| (i.occurred_at, i.id));
+        let mut opportunities: Vec<Opportunity> = s
+            .opportunities_by_lead
+            .get(&id)
+            .into_iter()
+            .flatten()
+            .filter_map(|o| s.opportunities.get(o).cloned())
+            .collect();
+        opportunities.sort_by_key(|o| (o.created_at, o.id));
+        Ok(Some(LeadDetail {
+            lead: lead.clone(),
+            history: s.history.get(&id).cloned().unwrap_or_default(),
+            interactions,
+            opportunities,
+            pending_client: s.pending.get(&id).cloned(),
+        }))
+    }
+
+    async fn list_leads(&self, query: &LeadQuery) -> Result<Page<Lead>, StoreError> {
+        let s = self.lock();
+        let limit = query.page_size() as usize;
+        let mut items: Vec<Lead> = s
+            .by_created
+            .iter()
+            .rev()
+            .filter_map(|(_, id)| s.leads.get(id))
+            .filter(|(l, text)| query.matches(l, text))
+            .take(limit + 1)
+            .map(|(l, _)| l.clone())
+            .collect();
+        let next = if items.len() > limit {
+            items.truncate(limit);
+            items.last().map(crm_core::Cursor::after)
+        } else {
+            None
+        };
+        Ok(Page { items, next })
+    }
+
+    async fn report(&self, filter: &ReportFilter) -> Result<Report, StoreError> {
+        let s = self.lock();
+        Ok(Report::from_leads(s.leads.values().map(|(l, _)| l), filter))
+    }
+
+    async fn insert_interaction(
+        &self,
+        interaction: &Interaction,
+        events: &[NewEvent],
+    ) -> Result<(), StoreError> {
+        let mut s = self.lock();
+        let lead = s
+            .writable(interaction.lead_id)?
+            .with_interaction_at(interaction.occurred_at);
+        let text = lead.search_text();
+        s.leads.insert(lead.id(), (lead, text));
+        s.interactions
+            .entry(interaction.lead_id)
+            .or_default()
+            .push(interaction.clone());
+        s.append(events);
+        Ok(())
+    }
+
+    async fn insert_opportunity(
+        &self,
+        opportunity: &Opportunity,
+        events: &[NewEvent],
+    ) -> Result<(), StoreError> {
+        let mut s = self.lock();
+        s.writable(opportunity.lead_id)?;
+        if s.opportunities.contains_key(&opportunity.id) {
+            return Err(StoreError::Conflict {
+                entity: Entity::Opportunity,
+                id: opportunity.id.to_string(),
+                expected: 0,
+            });
+        }
+        s.opportunities.insert(opportunity.id, opportunity.clone());
+        s.opportunities_by_lead
+            .entry(opportunity.lead_id)
+            .or_default()
+            .push(opportunity.id);
+        s.append(events);
+        Ok(())
+    }
+
+    async fn get_opportunity(&self, id: OpportunityId) -> Result<Option<Opportunity>, StoreError> {
+        Ok(self.lock().opportunities.get(&id).cloned())
+    }
+
+    async fn update_opportunity(
+        &self,
+        expected_version: u64,
+        opportunity: &Opportunity,
+        events: &[NewEvent],
+    ) -> Result<(), StoreError> {
+        let mut s = self.lock();
+        let current = s
+            .opportunities
+            .get(&opportunity.id)
+            .ok_or_else(|| not_found(Entity::Opportunity, opportunity.id))?;
+        let lead_id = current.lead_id;
+        if current.version != expected_version || opportunity.version != expected_version + 1 {
+            return Err(StoreError::Conflict {
+                entity: Entity::Opportunity,
+                id: opportunity.id.to_string(),
+                expected: expected_version,
+            });
+        }
+        s.writable(lead_id)?;
+        s.opportunities.insert(opportunity.id, opportunity.clone());
+        s.append(events);
+        Ok(())
+    }
+
+    async fn due_follow_ups(
+        &self,
+        cutoff: DateTime<Utc>,
+        limit: u32,
+    ) -> Result<Vec<Lead>, StoreError> {
+        let s = self.lock();
+        Ok(s.by_created
+            .iter()
+            .take_while(|(at, _)| *at <= cutoff)
+            .filter_map(|(_, id)| s.leads.get(id).map(|(l, _)| l))
+            .filter(|l| {
+                l.status() == LeadStatus::New
+                    && l.last_interaction_at().is_none()
+                    && l.follow_up_notified_at().is_none()
+            })
+            .take(limit as usize)
+            .cloned()
+            .collect())
+    }
+
+    async fn claim_follow_up(&self, id: LeadId, at: DateTime<Utc>) -> Result<bool, StoreError> {
+        let mut s = self.lock();
+        let Some((lead, _)) = s.leads.get(&id) else {
+            return Ok(false);
+        };
+        if lead.status() != LeadStatus::New
+            || lead.last_interaction_at().is_some()
+            || lead.follow_up_notified_at().is_some()
+        {
+            return Ok(false);
+        }
+        let lead = lead.with_follow_up_notified(Some(at));
+        let text = lead.search_text();
+        s.leads.insert(id, (lead, text));
+        Ok(true)
+    }
+
+    async fn release_follow_up(&self, id: LeadId) -> Result<(), StoreError> {
+        let mut s = self.lock();
+        if let Some((lead, text)) = s.leads.get(&id).cloned() {
+            s.leads
+                .insert(id, (lead.with_follow_up_notified(None), text));
+        }
+        Ok(())
+    }
+
+    async fn pending_clients(&self, limit: u32) -> Result<Vec<PendingClient>, StoreError> {
+        let s = self.lock();
+        let mut v: Vec<PendingClient> = s.pending.values().cloned().collect();
+        v.sort_by_key(|p| (p.created_at, p.request.lead_id));
+        v.truncate(limit as usize);
+        Ok(v)
+    }
+
+    async fn complete_conversion(
+        &self,
+        lead_id: LeadId,
+        client_id: &ClientId,
+        event: &NewEvent,
+    ) -> Result<bool, StoreError> {
+        let mut s = self.lock();
+        if !s.pending.contains_key(&lead_id) {
+            return Ok(false);
+        }
+        let (lead, text) = s
+            .leads
+            .get(&lead_id)
+            .cloned()
+            .ok_or_else(|| not_found(Entity::Lead, lead_id))?;
+        s.leads
+            .insert(lead_id, (lead.with_client(client_id.clone()), text));
+        s.pending.remove(&lead_id);
+        s.append(std::slice::from_ref(event));
+        Ok(true)
+    }
+
+    async fn record_conversion_failure(
+        &self,
+        lead_id: LeadId,
+        error: &str,
+        at: DateTime<Utc>,
+    ) -> Result<(), StoreError> {
+        if let Some(p) = self.lock().pending.get_mut(&lead_id) {
+            p.attempts += 1;
+            p.last_error = Some(error.to_owned());
+            p.last_attempt_at = Some(at);
+        }
+        Ok(())
+    }
+
+    async fn pending_events(&self, after: u64, limit: u32) -> Result<Vec<Event>, StoreError> {
+        let s = self.lock();
+        let from = after.max(s.acked);
+        let start = s.events.partition_point(|e| e.seq <= from);
+        Ok(s.events[start..]
+            .iter()
+            .take(limit as usize)
+            .cloned()
+            .collect())
+    }
+
+    async fn ack_events(&self, up_to: u64) -> Result<u64, StoreError> {
+        let mut s = self.lock();
+        let last = s.events.last().map_or(0, |e| e.seq);
+        let new = up_to.min(last);
+        if new <= s.acked {
+            return Ok(0);
+        }
+        let count = new - s.acked;
+        s.acked = new;
+        Ok(count)
+    }
+}
