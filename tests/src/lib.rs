@@ -1,1 +1,8 @@
-//! placeholder
+//! Test suites shared by every store adapter: the conformance suite (one generic body per
+//! rule, stamped out per adapter by [`conformance_suite!`]), its harness, and the
+//! model-based test.
+// This crate is test code: a failed unwrap is a failed test.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+pub mod conformance;
+pub mod harness;

@@ -1,0 +1,12 @@
+//! The conformance suite on the in-memory store.
+
+use std::sync::Arc;
+
+use crm_core::LeadStore;
+use crm_store_memory::MemoryStore;
+
+async fn memory() -> Option<Arc<dyn LeadStore>> {
+    Some(Arc::new(MemoryStore::new()))
+}
+
+crm_tests::conformance_suite!(memory);
