@@ -1,0 +1,92 @@
+//! Invariants of the pure domain, over generated values.
+
+use chrono::TimeDelta;
+use crm_core::permissions::{authorize, can_own_leads};
+use crm_core::status::TRANSITIONS;
+use crm_core::testing::{email, instant, money, new_lead, phone, status};
+use crm_core::text::search_key;
+use crm_core::{
+    Action, Email, Employee, EmployeeId, Lead, LeadId, LeadPatch, LeadStatus, Money, Name, Phone,
+    Role,
+};
+use proptest::prelude::*;
+
+fn role() -> impl Strategy<Value = Role> {
+    prop::sample::select(vec![Role::Sales, Role::Manager, Role::Other])
+}
+
+fn action() -> impl Strategy<Value = Action> {
+    prop::sample::select(vec![
+        Action::CreateLead,
+        Action::EditLead,
+        Action::ChangeStatus,
+        Action::ReassignLead,
+        Action::ReopenLead,
+        Action::LogInteraction,
+        Action::AddOpportunity,
+        Action::EditOpportunity,
+    ])
+}
+
+proptest! {
+    #[test]
+    fn normalised_values_parse_to_themselves(e in email(), p in phone(), m in money()) {
+        prop_assert_eq!(Email::parse(e.as_str()), Ok(e.clone()));
+        prop_assert_eq!(Phone::parse(p.as_str()), Ok(p.clone()));
+        let shown = m.to_string();
+        let (amount, code) = shown.split_once(' ').unwrap();
+        prop_assert_eq!(code, m.currency().code());
+        prop_assert_eq!(Money::parse(amount, m.currency()), Ok(m));
+    }
+
+    #[test]
+    fn search_key_is_idempotent(s in "\\PC{0,40}") {
+        let k = search_key(&s);
+        prop_assert_eq!(search_key(&k), k);
+    }
+
+    #[test]
+    fn only_active_sales_and_managers_ever_write(role in role(), active in any::<bool>(), a in action(), own in any::<bool>()) {
+        let me = EmployeeId::new(1).unwrap();
+        let actor = Employee { id: me, name: Name::parse("E").unwrap(), role, active };
+        let owner = if own { me } else { EmployeeId::new(2).unwrap() };
+        let allowed = authorize(&actor, a, Some(owner)).is_ok();
+        prop_assert!(!allowed || (active && role != Role::Other));
+        if a == Action::ReopenLead || (a == Action::ReassignLead && !own) {
+            prop_assert_eq!(allowed, active && role == Role::Manager);
+        }
+        prop_assert_eq!(can_own_leads(&actor).is_ok(), active && role != Role::Other);
+    }
+
+    #[test]
+    fn the_table_never_leaves_converted_and_never_loops(from in status(), to in status()) {
+        let listed = TRANSITIONS.iter().any(|(f, t, _)| *f == from && *t == to);
+        prop_assert_eq!(from.move_rule(to).is_some(), listed);
+        prop_assert!(from != to || !listed);
+        prop_assert!(from != LeadStatus::Converted || !listed);
+        prop_assert_eq!(from.allowed_targets().contains(&to), listed);
+    }
+
+    #[test]
+    fn edits_bump_version_and_keep_identity(input in new_lead(), at in instant(), new_name in crm_core::testing::name()) {
+        let lead = Lead::create(LeadId::new_at(at), input, EmployeeId::new(1).unwrap(), EmployeeId::new(1).unwrap(), at).unwrap();
+        let patch = LeadPatch { name: Some(new_name.clone()), ..Default::default() };
+        match lead.edited(&patch, at + TimeDelta::seconds(1)) {
+            Ok((edited, changes)) => {
+                prop_assert_eq!(edited.version(), lead.version() + 1);
+                prop_assert_eq!(edited.id(), lead.id());
+                prop_assert_eq!(edited.created_at(), lead.created_at());
+                prop_assert_eq!(edited.name(), &new_name);
+                prop_assert_eq!(changes.len(), 1);
+            }
+            Err(_) => prop_assert_eq!(lead.name(), &new_name),
+        }
+    }
+
+    #[test]
+    fn serde_round_trips_leads(input in new_lead(), at in instant()) {
+        let lead = Lead::create(LeadId::new_at(at), input, EmployeeId::new(3).unwrap(), EmployeeId::new(3).unwrap(), at).unwrap();
+        let json = serde_json::to_string(&lead).unwrap();
+        prop_assert_eq!(serde_json::from_str::<Lead>(&json).unwrap(), lead);
+    }
+}
