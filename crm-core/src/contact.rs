@@ -1,12 +1,10 @@
 //! Contact data newtypes: [`Name`], [`Email`], [`Phone`] and [`Note`]. Each can only hold a
 //! valid, normalised value.
 
-use std::fmt;
-
 use serde::{Deserialize, Serialize};
 
 use crate::error::ValidationError;
-use crate::text::{ascii_digit, clean_block, clean_line};
+use crate::text::{ascii_digit, clean_block, clean_line, string_newtype};
 
 /// A single line of human text (a person's or company's name, a title, a reason): NFC,
 /// trimmed, inner white space folded, 1 to [`Name::MAX`] characters, any script.
@@ -34,31 +32,6 @@ impl Name {
     }
 }
 
-impl AsRef<str> for Name {
-    fn as_ref(&self) -> &str {
-        &self.0
-    }
-}
-
-impl TryFrom<String> for Name {
-    type Error = ValidationError;
-    fn try_from(v: String) -> Result<Self, Self::Error> {
-        Self::parse(&v)
-    }
-}
-
-impl From<Name> for String {
-    fn from(v: Name) -> String {
-        v.0
-    }
-}
-
-impl fmt::Display for Name {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(&self.0)
-    }
-}
-
 /// Free text such as interaction notes: NFC, trimmed, line breaks kept, at most
 /// [`Note::MAX`] characters; may be empty.
 #[derive(Clone, Debug, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
@@ -77,25 +50,6 @@ impl Note {
     /// The text.
     pub fn as_str(&self) -> &str {
         &self.0
-    }
-}
-
-impl TryFrom<String> for Note {
-    type Error = ValidationError;
-    fn try_from(v: String) -> Result<Self, Self::Error> {
-        Self::parse(&v)
-    }
-}
-
-impl From<Note> for String {
-    fn from(v: Note) -> String {
-        v.0
-    }
-}
-
-impl fmt::Display for Note {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(&self.0)
     }
 }
 
@@ -166,31 +120,6 @@ impl Email {
     }
 }
 
-impl AsRef<str> for Email {
-    fn as_ref(&self) -> &str {
-        &self.0
-    }
-}
-
-impl TryFrom<String> for Email {
-    type Error = ValidationError;
-    fn try_from(v: String) -> Result<Self, Self::Error> {
-        Self::parse(&v)
-    }
-}
-
-impl From<Email> for String {
-    fn from(v: Email) -> String {
-        v.0
-    }
-}
-
-impl fmt::Display for Email {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(&self.0)
-    }
-}
-
 /// A phone number normalised to ASCII digits with an optional leading `+`: 6 to 15 digits
 /// (E.164's limit). Arabic-Indic digits are accepted, as are the separators people type
 /// (spaces, `-`, `.`, `/`, parentheses); a leading `00` stays as typed.
@@ -235,30 +164,10 @@ impl Phone {
     }
 }
 
-impl AsRef<str> for Phone {
-    fn as_ref(&self) -> &str {
-        &self.0
-    }
-}
-
-impl TryFrom<String> for Phone {
-    type Error = ValidationError;
-    fn try_from(v: String) -> Result<Self, Self::Error> {
-        Self::parse(&v)
-    }
-}
-
-impl From<Phone> for String {
-    fn from(v: Phone) -> String {
-        v.0
-    }
-}
-
-impl fmt::Display for Phone {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(&self.0)
-    }
-}
+string_newtype!(Name, Name::parse);
+string_newtype!(Note, Note::parse);
+string_newtype!(Email, Email::parse);
+string_newtype!(Phone, Phone::parse);
 
 #[cfg(test)]
 mod tests {

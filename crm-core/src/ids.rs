@@ -143,8 +143,7 @@ pub struct ClientId(String);
 
 impl ClientId {
     /// Parses a client id.
-    pub fn parse(s: impl Into<String>) -> Result<Self, ValidationError> {
-        let s: String = s.into();
+    pub fn parse(s: &str) -> Result<Self, ValidationError> {
         let t = s.trim();
         if t.is_empty() || t.chars().count() > 128 || t.chars().any(char::is_control) {
             return Err(ValidationError::InvalidId {
@@ -156,30 +155,7 @@ impl ClientId {
     }
 }
 
-impl AsRef<str> for ClientId {
-    fn as_ref(&self) -> &str {
-        &self.0
-    }
-}
-
-impl TryFrom<String> for ClientId {
-    type Error = ValidationError;
-    fn try_from(v: String) -> Result<Self, Self::Error> {
-        Self::parse(v)
-    }
-}
-
-impl From<ClientId> for String {
-    fn from(v: ClientId) -> String {
-        v.0
-    }
-}
-
-impl fmt::Display for ClientId {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(&self.0)
-    }
-}
+crate::text::string_newtype!(ClientId, ClientId::parse);
 
 #[cfg(test)]
 mod tests {

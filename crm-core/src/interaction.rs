@@ -56,15 +56,13 @@ impl InteractionKind {
 impl FromStr for InteractionKind {
     type Err = ValidationError;
     fn from_str(s: &str) -> Result<Self, Self::Err> {
-        let t = s.trim().to_ascii_lowercase().replace('-', "_");
-        InteractionKind::ALL
-            .into_iter()
-            .find(|k| k.as_str() == t)
-            .ok_or_else(|| ValidationError::UnknownName {
-                kind: "interaction kind",
-                value: s.chars().take(40).collect(),
-                expected: "call, visit, follow_up, email, meeting, note",
-            })
+        crate::text::parse_name(
+            "interaction kind",
+            s,
+            &InteractionKind::ALL,
+            InteractionKind::as_str,
+            "call, visit, follow_up, email, meeting, note",
+        )
     }
 }
 

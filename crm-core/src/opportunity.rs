@@ -44,15 +44,13 @@ impl OpportunityStage {
 impl FromStr for OpportunityStage {
     type Err = ValidationError;
     fn from_str(s: &str) -> Result<Self, Self::Err> {
-        let t = s.trim().to_ascii_lowercase();
-        OpportunityStage::ALL
-            .into_iter()
-            .find(|k| k.as_str() == t)
-            .ok_or_else(|| ValidationError::UnknownName {
-                kind: "opportunity stage",
-                value: s.chars().take(40).collect(),
-                expected: "open, won, lost",
-            })
+        crate::text::parse_name(
+            "opportunity stage",
+            s,
+            &OpportunityStage::ALL,
+            OpportunityStage::as_str,
+            "open, won, lost",
+        )
     }
 }
 

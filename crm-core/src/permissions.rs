@@ -31,6 +31,20 @@ pub enum Action {
     EditOpportunity,
 }
 
+impl Action {
+    /// Every action.
+    pub const ALL: [Action; 8] = [
+        Action::CreateLead,
+        Action::EditLead,
+        Action::ChangeStatus,
+        Action::ReassignLead,
+        Action::ReopenLead,
+        Action::LogInteraction,
+        Action::AddOpportunity,
+        Action::EditOpportunity,
+    ];
+}
+
 impl fmt::Display for Action {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(match self {
@@ -111,21 +125,10 @@ mod tests {
         }
     }
 
-    const ALL: [Action; 8] = [
-        Action::CreateLead,
-        Action::EditLead,
-        Action::ChangeStatus,
-        Action::ReassignLead,
-        Action::ReopenLead,
-        Action::LogInteraction,
-        Action::AddOpportunity,
-        Action::EditOpportunity,
-    ];
-
     #[test]
     fn managers_may_do_everything() {
         let m = emp(1, Role::Manager, true);
-        for a in ALL {
+        for a in Action::ALL {
             assert_eq!(
                 authorize(&m, a, Some(EmployeeId::new(9).unwrap())),
                 Ok(()),
@@ -141,7 +144,7 @@ mod tests {
             emp(3, Role::Sales, false),
             emp(4, Role::Manager, false),
         ] {
-            for a in ALL {
+            for a in Action::ALL {
                 let r = authorize(&e, a, Some(e.id));
                 assert!(r.is_err(), "{:?} {a}", e.role);
             }

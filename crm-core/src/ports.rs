@@ -171,7 +171,7 @@ pub trait EmployeeDirectory: Send + Sync + 'static {
 /// impl ClientsPort for Erp {
 ///     async fn create_client(&self, req: &ClientRequest) -> Result<ClientId, PortError> {
 ///         // Use req.lead_id as the idempotency key: the same lead must give the same client.
-///         ClientId::parse(format!("client-{}", req.lead_id)).map_err(|e| PortError::new("clients", e))
+///         ClientId::parse(&format!("client-{}", req.lead_id)).map_err(|e| PortError::new("clients", e))
 ///     }
 /// }
 /// ```

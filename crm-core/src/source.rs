@@ -1,11 +1,11 @@
 //! Where a lead came from.
 
-use std::fmt;
 use std::str::FromStr;
 
 use serde::{Deserialize, Serialize};
 
 use crate::error::ValidationError;
+use crate::text::string_newtype;
 
 /// A lead source: one of the built-in sources or a host's own, as a short slug (1 to 32 of
 /// `a-z`, `0-9`, `_`, `-`, starting with a letter). Stored and compared lowercase.
@@ -97,30 +97,7 @@ impl FromStr for Source {
     }
 }
 
-impl TryFrom<String> for Source {
-    type Error = ValidationError;
-    fn try_from(v: String) -> Result<Self, Self::Error> {
-        Self::parse(&v)
-    }
-}
-
-impl From<Source> for String {
-    fn from(v: Source) -> String {
-        v.0
-    }
-}
-
-impl AsRef<str> for Source {
-    fn as_ref(&self) -> &str {
-        &self.0
-    }
-}
-
-impl fmt::Display for Source {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(&self.0)
-    }
-}
+string_newtype!(Source, Source::parse);
 
 #[cfg(test)]
 mod tests {

@@ -105,15 +105,13 @@ impl LeadStatus {
 impl FromStr for LeadStatus {
     type Err = ValidationError;
     fn from_str(s: &str) -> Result<Self, Self::Err> {
-        let t = s.trim().to_ascii_lowercase();
-        LeadStatus::ALL
-            .into_iter()
-            .find(|st| st.as_str() == t)
-            .ok_or_else(|| ValidationError::UnknownName {
-                kind: "status",
-                value: s.chars().take(40).collect(),
-                expected: "new, contacted, interested, converted, lost",
-            })
+        crate::text::parse_name(
+            "status",
+            s,
+            &LeadStatus::ALL,
+            LeadStatus::as_str,
+            "new, contacted, interested, converted, lost",
+        )
     }
 }
 

@@ -111,6 +111,58 @@ pub fn search_key(s: &str) -> String {
     out
 }
 
+/// Implements `AsRef<str>`, `Display`, `TryFrom<String>` (through the type's parser) and
+/// `From<T> for String` for a validated string newtype `T(String)`.
+macro_rules! string_newtype {
+    ($t:ident, $parse:expr) => {
+        impl AsRef<str> for $t {
+            fn as_ref(&self) -> &str {
+                &self.0
+            }
+        }
+
+        impl TryFrom<String> for $t {
+            type Error = $crate::error::ValidationError;
+            fn try_from(v: String) -> Result<Self, Self::Error> {
+                ($parse)(v.as_str())
+            }
+        }
+
+        impl From<$t> for String {
+            fn from(v: $t) -> String {
+                v.0
+            }
+        }
+
+        impl std::fmt::Display for $t {
+            fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str(&self.0)
+            }
+        }
+    };
+}
+pub(crate) use string_newtype;
+
+/// Finds the enum value whose stable name is `s` (trimmed, case-insensitive, `-` read as
+/// `_`), or names the accepted ones in the error.
+pub(crate) fn parse_name<T: Copy>(
+    kind: &'static str,
+    s: &str,
+    all: &[T],
+    name: impl Fn(T) -> &'static str,
+    expected: &'static str,
+) -> Result<T, ValidationError> {
+    let t = s.trim().to_ascii_lowercase().replace('-', "_");
+    all.iter()
+        .copied()
+        .find(|v| name(*v) == t)
+        .ok_or_else(|| ValidationError::UnknownName {
+            kind,
+            value: s.chars().take(40).collect(),
+            expected,
+        })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -16,16 +16,7 @@ fn role() -> impl Strategy<Value = Role> {
 }
 
 fn action() -> impl Strategy<Value = Action> {
-    prop::sample::select(vec![
-        Action::CreateLead,
-        Action::EditLead,
-        Action::ChangeStatus,
-        Action::ReassignLead,
-        Action::ReopenLead,
-        Action::LogInteraction,
-        Action::AddOpportunity,
-        Action::EditOpportunity,
-    ])
+    prop::sample::select(Action::ALL.to_vec())
 }
 
 proptest! {

@@ -64,7 +64,7 @@ impl ClientsPort for MemoryClients {
         if let Some((_, id, _)) = v.iter().find(|(l, _, _)| *l == request.lead_id) {
             return Ok(id.clone());
         }
-        let id = ClientId::parse(format!("client-{}", v.len() + 1))
+        let id = ClientId::parse(&format!("client-{}", v.len() + 1))
             .map_err(|e| PortError::new("clients", e))?;
         v.push((request.lead_id, id.clone(), request.clone()));
         Ok(id)
