@@ -7,3 +7,4 @@
 pub mod conformance;
 pub mod differential;
 pub mod harness;
+pub mod model;

@@ -1,0 +1,1493 @@
+//! The model-based test: random sequences of operations by random actors run against the real
+//! [`Crm`] and, step by step, against a small reference model of the rules written here from
+//! the design (its own status table, permission rule, duplicate rule, follow-up rule and
+//! conversion rule), with [`proptest_state_machine`] driving and shrinking the sequences.
+//!
+//! After every step the outcome (success, or which error) must be the model's, and the
+//! invariants must hold: every lead reads back as the model has it (status, owner, version,
+//! contact data, history length = accepted changes, interactions, opportunities, client,
+//! pending conversion, follow-up mark); report totals equal the number of leads; the event
+//! count equals the accepted changes; no lead ever gets two clients or two follow-up notices;
+//! a refused operation, and any operation by a read-only actor, changes nothing observable.
+//! At the end the clients system recovers and one dispatch gives every converted lead exactly
+//! one client.
+//!
+//! Generic over the store: [`run_model_test`] takes the same async factory as the conformance
+//! suite and makes a fresh store for every case.
+
+use std::cell::RefCell;
+use std::collections::BTreeSet;
+use std::future::Future;
+use std::pin::Pin;
+use std::rc::Rc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex};
+
+use async_trait::async_trait;
+use chrono::{DateTime, NaiveDate, TimeDelta, Utc};
+use crm_core::{
+    Action, AssigneeProblem, ClientId, ClientRequest, ClientsPort, Clock, ContactField,
+    ConversionOutcome, Crm, CrmError, Currency, Email, Employee, EmployeeId, Entity, Event,
+    FollowUpNotice, FollowUpRule, InteractionKind, LeadDetail, LeadId, LeadPatch, LeadQuery,
+    LeadStatus, LeadStore, ManualClock, Money, Name, NewInteraction, NewLead, NewOpportunity,
+    Notifier, OpportunityId, OpportunityPatch, OpportunityStage, Phone, PortError, Report,
+    ReportFilter, Role, Source, ValidationError,
+};
+use crm_store_memory::MemoryEmployees;
+use proptest::prelude::*;
+use proptest::strategy::Union;
+use proptest::test_runner::{Config, TestRunner};
+use proptest_state_machine::{ReferenceStateMachine, StateMachineTest};
+
+/// Operations per generated sequence.
+const STEPS: std::ops::Range<usize> = 1..60;
+
+/// Seconds in the follow-up period (the default rule: five calendar days).
+const FOLLOW_UP_SECS: i64 = 5 * 24 * 3600;
+
+type StoreFuture = Pin<Box<dyn Future<Output = Option<Arc<dyn LeadStore>>>>>;
+type StoreFactory = Rc<dyn Fn() -> StoreFuture>;
+
+thread_local! {
+    /// The factory of the running [`run_model_test`] (the state machine's `init_test` takes
+    /// no arguments; proptest runs every case on the calling thread).
+    static FACTORY: RefCell<Option<StoreFactory>> = const { RefCell::new(None) };
+}
+
+/// Runs `cases` random operation sequences against a fresh store from `make_store` each (the
+/// conformance suite's factory shape; `None` skips the test, e.g. when no database is
+/// configured). Panics with the shrunk failing sequence if the system and the model disagree.
+pub fn run_model_test<F, Fut>(make_store: F, cases: u32)
+where
+    F: Fn() -> Fut + 'static,
+    Fut: Future<Output = Option<Arc<dyn LeadStore>>> + 'static,
+{
+    // One store first, dropped inside its runtime, to learn whether there is one at all.
+    if !runtime().block_on(async { make_store().await.is_some() }) {
+        eprintln!("skipped: model test (no store)");
+        return;
+    }
+    let factory: StoreFactory = Rc::new(move || Box::pin(make_store()) as StoreFuture);
+    FACTORY.with(|f| *f.borrow_mut() = Some(factory));
+    let config = Config {
+        cases,
+        failure_persistence: None,
+        ..Config::default()
+    };
+    let mut runner = TestRunner::new(config.clone());
+    let result = runner.run(
+        &ModelRules::sequential_strategy(STEPS),
+        |(initial, transitions, seen)| {
+            CrmUnderTest::test_sequential(config.clone(), initial, transitions, seen);
+            Ok(())
+        },
+    );
+    FACTORY.with(|f| *f.borrow_mut() = None);
+    if let Err(e) = result {
+        panic!("{e}\n{runner}");
+    }
+}
+
+fn runtime() -> tokio::runtime::Runtime {
+    tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap()
+}
+
+// ------------------------------------------------------------------------------------------
+// Actors
+// ------------------------------------------------------------------------------------------
+
+/// Who acts (or is named as the new owner).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Who {
+    Sales1,
+    Sales2,
+    Manager,
+    Other,
+    InactiveSales,
+    InactiveManager,
+    Unknown,
+}
+
+/// The model's own roles.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum MRole {
+    Sales,
+    Manager,
+    Other,
+}
+
+impl Who {
+    const STAFF: [Who; 6] = [
+        Who::Sales1,
+        Who::Sales2,
+        Who::Manager,
+        Who::Other,
+        Who::InactiveSales,
+        Who::InactiveManager,
+    ];
+
+    fn id(self) -> EmployeeId {
+        let n = match self {
+            Who::Sales1 => 1,
+            Who::Sales2 => 2,
+            Who::Manager => 3,
+            Who::Other => 4,
+            Who::InactiveSales => 5,
+            Who::InactiveManager => 6,
+            Who::Unknown => 99,
+        };
+        EmployeeId::new(n).unwrap()
+    }
+
+    /// Role and whether active; `None` when the directory does not know them.
+    fn profile(self) -> Option<(MRole, bool)> {
+        match self {
+            Who::Sales1 | Who::Sales2 => Some((MRole::Sales, true)),
+            Who::Manager => Some((MRole::Manager, true)),
+            Who::Other => Some((MRole::Other, true)),
+            Who::InactiveSales => Some((MRole::Sales, false)),
+            Who::InactiveManager => Some((MRole::Manager, false)),
+            Who::Unknown => None,
+        }
+    }
+
+    /// May only read: every change they try must be refused and change nothing.
+    fn read_only(self) -> bool {
+        !matches!(self.profile(), Some((MRole::Sales | MRole::Manager, true)))
+    }
+
+    fn employee(self) -> Option<Employee> {
+        let (role, active) = self.profile()?;
+        Some(Employee {
+            id: self.id(),
+            name: Name::parse(&format!("{self:?}")).unwrap(),
+            role: match role {
+                MRole::Sales => Role::Sales,
+                MRole::Manager => Role::Manager,
+                MRole::Other => Role::Other,
+            },
+            active,
+        })
+    }
+}
+
+fn who() -> impl Strategy<Value = Who> {
+    prop_oneof![
+        3 => Just(Who::Sales1),
+        2 => Just(Who::Sales2),
+        3 => Just(Who::Manager),
+        1 => Just(Who::Other),
+        1 => Just(Who::InactiveSales),
+        1 => Just(Who::InactiveManager),
+        1 => Just(Who::Unknown),
+    ]
+}
+
+// ------------------------------------------------------------------------------------------
+// Operations
+// ------------------------------------------------------------------------------------------
+
+/// A change of contact data. Contact values come from a pool of four per field, typed in
+/// different spellings, so duplicates on the normalised value happen often.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum EditKind {
+    Rename,
+    Email(u8),
+    ClearEmail,
+    Phone(u8),
+    ClearPhone,
+}
+
+/// One step. `lead` and `opportunity` index the leads and opportunities created so far.
+#[derive(Clone, Debug)]
+enum Op {
+    Create {
+        actor: Who,
+        owner: Option<Who>,
+        email: Option<u8>,
+        phone: Option<u8>,
+        spelling: u8,
+        allow_duplicate: bool,
+        source: u8,
+    },
+    Edit {
+        actor: Who,
+        lead: usize,
+        edit: EditKind,
+        spelling: u8,
+        allow_duplicate: bool,
+        stale: bool,
+    },
+    Assign {
+        actor: Who,
+        lead: usize,
+        to: Who,
+        stale: bool,
+    },
+    Status {
+        actor: Who,
+        lead: usize,
+        to: LeadStatus,
+        reason: bool,
+        stale: bool,
+    },
+    Interact {
+        actor: Who,
+        lead: usize,
+        minutes_ago: i64,
+    },
+    AddOpportunity {
+        actor: Who,
+        lead: usize,
+        minor: i64,
+    },
+    UpdateOpportunity {
+        actor: Who,
+        opportunity: usize,
+        stage: OpportunityStage,
+        stale: bool,
+    },
+    Advance {
+        hours: i64,
+    },
+    Sweep,
+    Dispatch,
+    ClientsFail(bool),
+    NotifierFail(bool),
+}
+
+impl Op {
+    fn actor(&self) -> Option<Who> {
+        match self {
+            Op::Create { actor, .. }
+            | Op::Edit { actor, .. }
+            | Op::Assign { actor, .. }
+            | Op::Status { actor, .. }
+            | Op::Interact { actor, .. }
+            | Op::AddOpportunity { actor, .. }
+            | Op::UpdateOpportunity { actor, .. } => Some(*actor),
+            _ => None,
+        }
+    }
+}
+
+/// What an operation came to. Errors are compared by meaning, with the details the rules fix
+/// (which action was forbidden, which move and which lead a duplicate matched).
+#[derive(Clone, Debug, PartialEq, Eq)]
+enum Outcome {
+    Ok,
+    Converted {
+        client_created: bool,
+    },
+    Swept {
+        notified: Vec<usize>,
+        failed: Vec<usize>,
+    },
+    Dispatched {
+        created: Vec<usize>,
+        failed: Vec<usize>,
+    },
+    UnknownActor,
+    Forbidden(Action),
+    ReadOnly,
+    InvalidTransition {
+        from: LeadStatus,
+        to: LeadStatus,
+        allowed: Vec<LeadStatus>,
+    },
+    InvalidAssignee(AssigneeProblem),
+    Conflict(Entity),
+    Duplicate {
+        existing: usize,
+        field: ContactField,
+    },
+    Invalid(&'static str),
+    Unexpected(String),
+}
+
+impl Outcome {
+    fn refused(&self) -> bool {
+        !matches!(
+            self,
+            Outcome::Ok
+                | Outcome::Converted { .. }
+                | Outcome::Swept { .. }
+                | Outcome::Dispatched { .. }
+        )
+    }
+}
+
+// ------------------------------------------------------------------------------------------
+// The reference model
+// ------------------------------------------------------------------------------------------
+
+#[derive(Clone, Debug)]
+struct MLead {
+    status: LeadStatus,
+    owner: Who,
+    email: Option<u8>,
+    phone: Option<u8>,
+    source: u8,
+    created_at: i64,
+    version: u64,
+    history: usize,
+    interactions: usize,
+    notified: bool,
+    client: bool,
+    pending: bool,
+}
+
+#[derive(Clone, Debug)]
+struct MOpp {
+    lead: usize,
+    version: u64,
+    stage: OpportunityStage,
+}
+
+/// The model: what every lead should look like, and what the last step should have given.
+#[derive(Clone, Debug, Default)]
+struct Model {
+    /// Seconds since the start.
+    now: i64,
+    leads: Vec<MLead>,
+    opps: Vec<MOpp>,
+    events: usize,
+    clients_failing: bool,
+    notifier_failing: bool,
+    /// The outcome the last operation must have.
+    expected: Option<Outcome>,
+}
+
+/// Who may make a move: the design's status table, written out again.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Mover {
+    Editors,
+    Management,
+}
+
+fn table(from: LeadStatus, to: LeadStatus) -> Option<Mover> {
+    use LeadStatus::*;
+    match (from, to) {
+        (New, Contacted | Interested | Lost)
+        | (Contacted, Interested | Converted | Lost)
+        | (Interested, Converted | Lost) => Some(Mover::Editors),
+        (Lost, New) => Some(Mover::Management),
+        _ => None,
+    }
+}
+
+fn allowed_from(from: LeadStatus) -> Vec<LeadStatus> {
+    LeadStatus::ALL
+        .into_iter()
+        .filter(|to| table(from, *to).is_some())
+        .collect()
+}
+
+fn open(s: LeadStatus) -> bool {
+    matches!(
+        s,
+        LeadStatus::New | LeadStatus::Contacted | LeadStatus::Interested
+    )
+}
+
+/// The permission rule: active sales and managers write; sales reassign only their own leads
+/// and never reopen; everyone else only reads.
+fn permit(actor: Who, action: Action, owner: Option<Who>) -> Result<(), Outcome> {
+    let forbidden = Err(Outcome::Forbidden(action));
+    match actor.profile() {
+        None => Err(Outcome::UnknownActor),
+        Some((_, false)) | Some((MRole::Other, _)) => forbidden,
+        Some((MRole::Manager, true)) => Ok(()),
+        Some((MRole::Sales, true)) => match action {
+            Action::ReopenLead => forbidden,
+            Action::ReassignLead if owner != Some(actor) => forbidden,
+            _ => Ok(()),
+        },
+    }
+}
+
+/// The assignment rule: the owner exists, is active, and is sales staff or management.
+fn assignable(who: Who) -> Result<(), Outcome> {
+    match who.profile() {
+        None => Err(Outcome::InvalidAssignee(AssigneeProblem::Unknown)),
+        Some((_, false)) => Err(Outcome::InvalidAssignee(AssigneeProblem::Inactive)),
+        Some((MRole::Other, _)) => Err(Outcome::InvalidAssignee(AssigneeProblem::NotSales)),
+        Some(_) => Ok(()),
+    }
+}
+
+fn known(actor: Who) -> Result<(), Outcome> {
+    actor.profile().map(|_| ()).ok_or(Outcome::UnknownActor)
+}
+
+impl Model {
+    /// The duplicate rule: the oldest other open lead with the same email, else phone.
+    fn duplicate(
+        &self,
+        me: Option<usize>,
+        email: Option<u8>,
+        phone: Option<u8>,
+    ) -> Result<(), Outcome> {
+        for (field, value) in [(ContactField::Email, email), (ContactField::Phone, phone)] {
+            let Some(v) = value else { continue };
+            let hit = self.leads.iter().enumerate().position(|(i, l)| {
+                let own = match field {
+                    ContactField::Email => l.email,
+                    _ => l.phone,
+                };
+                Some(i) != me && open(l.status) && own == Some(v)
+            });
+            if let Some(existing) = hit {
+                return Err(Outcome::Duplicate { existing, field });
+            }
+        }
+        Ok(())
+    }
+
+    /// A lead that may be changed: `action` permitted, not converted.
+    fn writable(&self, actor: Who, action: Action, lead: usize) -> Result<(), Outcome> {
+        let l = &self.leads[lead];
+        permit(actor, action, Some(l.owner))?;
+        if l.status == LeadStatus::Converted {
+            return Err(Outcome::ReadOnly);
+        }
+        Ok(())
+    }
+
+    fn step(&mut self, op: &Op) -> Result<Outcome, Outcome> {
+        match *op {
+            Op::Create {
+                actor,
+                owner,
+                email,
+                phone,
+                allow_duplicate,
+                source,
+                ..
+            } => {
+                known(actor)?;
+                permit(actor, Action::CreateLead, None)?;
+                let owner = owner.unwrap_or(actor);
+                assignable(owner)?;
+                if !allow_duplicate {
+                    self.duplicate(None, email, phone)?;
+                }
+                self.leads.push(MLead {
+                    status: LeadStatus::New,
+                    owner,
+                    email,
+                    phone,
+                    source,
+                    created_at: self.now,
+                    version: 1,
+                    history: 1,
+                    interactions: 0,
+                    notified: false,
+                    client: false,
+                    pending: false,
+                });
+                self.events += 1;
+                Ok(Outcome::Ok)
+            }
+            Op::Edit {
+                actor,
+                lead,
+                edit,
+                allow_duplicate,
+                stale,
+                ..
+            } => {
+                known(actor)?;
+                self.writable(actor, Action::EditLead, lead)?;
+                if stale {
+                    return Err(Outcome::Conflict(Entity::Lead));
+                }
+                let l = &self.leads[lead];
+                let (email, phone) = match edit {
+                    EditKind::Rename => (l.email, l.phone),
+                    EditKind::Email(e) => (Some(e), l.phone),
+                    EditKind::ClearEmail => (None, l.phone),
+                    EditKind::Phone(p) => (l.email, Some(p)),
+                    EditKind::ClearPhone => (l.email, None),
+                };
+                let contact_changed = (email, phone) != (l.email, l.phone);
+                if edit != EditKind::Rename && !contact_changed {
+                    return Err(Outcome::Invalid("nothing_to_change"));
+                }
+                if email.is_none() && phone.is_none() {
+                    return Err(Outcome::Invalid("missing_contact"));
+                }
+                if contact_changed && open(l.status) && !allow_duplicate {
+                    self.duplicate(Some(lead), email, phone)?;
+                }
+                let l = &mut self.leads[lead];
+                (l.email, l.phone) = (email, phone);
+                l.version += 1;
+                l.history += 1;
+                self.events += 1;
+                Ok(Outcome::Ok)
+            }
+            Op::Assign {
+                actor,
+                lead,
+                to,
+                stale,
+            } => {
+                known(actor)?;
+                self.writable(actor, Action::ReassignLead, lead)?;
+                if stale {
+                    return Err(Outcome::Conflict(Entity::Lead));
+                }
+                assignable(to)?;
+                let l = &mut self.leads[lead];
+                if l.owner == to {
+                    return Err(Outcome::Invalid("nothing_to_change"));
+                }
+                l.owner = to;
+                l.version += 1;
+                l.history += 1;
+                self.events += 1;
+                Ok(Outcome::Ok)
+            }
+            Op::Status {
+                actor,
+                lead,
+                to,
+                reason,
+                stale,
+            } => {
+                known(actor)?;
+                let from = self.leads[lead].status;
+                let mover = table(from, to);
+                let action = if mover == Some(Mover::Management) {
+                    Action::ReopenLead
+                } else {
+                    Action::ChangeStatus
+                };
+                permit(actor, action, Some(self.leads[lead].owner))?;
+                if mover.is_none() {
+                    return Err(Outcome::InvalidTransition {
+                        from,
+                        to,
+                        allowed: allowed_from(from),
+                    });
+                }
+                if stale {
+                    return Err(Outcome::Conflict(Entity::Lead));
+                }
+                if to == LeadStatus::Lost && !reason {
+                    return Err(Outcome::Invalid("lost_reason_required"));
+                }
+                let l = &mut self.leads[lead];
+                l.status = to;
+                l.version += 1;
+                l.history += 1;
+                self.events += 1;
+                if to != LeadStatus::Converted {
+                    return Ok(Outcome::Ok);
+                }
+                let client_created = !self.clients_failing;
+                l.client = client_created;
+                l.pending = !client_created;
+                if client_created {
+                    self.events += 1;
+                }
+                Ok(Outcome::Converted { client_created })
+            }
+            Op::Interact {
+                actor,
+                lead,
+                minutes_ago,
+            } => {
+                known(actor)?;
+                self.writable(actor, Action::LogInteraction, lead)?;
+                if minutes_ago < 0 {
+                    return Err(Outcome::Invalid("in_future"));
+                }
+                self.leads[lead].interactions += 1;
+                self.events += 1;
+                Ok(Outcome::Ok)
+            }
+            Op::AddOpportunity { actor, lead, .. } => {
+                known(actor)?;
+                self.writable(actor, Action::AddOpportunity, lead)?;
+                self.opps.push(MOpp {
+                    lead,
+                    version: 1,
+                    stage: OpportunityStage::Open,
+                });
+                self.events += 1;
+                Ok(Outcome::Ok)
+            }
+            Op::UpdateOpportunity {
+                actor,
+                opportunity,
+                stage,
+                stale,
+            } => {
+                known(actor)?;
+                self.writable(actor, Action::EditOpportunity, self.opps[opportunity].lead)?;
+                if stale {
+                    return Err(Outcome::Conflict(Entity::Opportunity));
+                }
+                let o = &mut self.opps[opportunity];
+                if o.stage == stage {
+                    return Err(Outcome::Invalid("nothing_to_change"));
+                }
+                o.stage = stage;
+                o.version += 1;
+                self.events += 1;
+                Ok(Outcome::Ok)
+            }
+            Op::Advance { hours } => {
+                self.now += hours * 3600;
+                Ok(Outcome::Ok)
+            }
+            Op::Sweep => {
+                let cutoff = self.now - FOLLOW_UP_SECS;
+                let due: Vec<usize> = (0..self.leads.len())
+                    .filter(|&i| {
+                        let l = &self.leads[i];
+                        l.status == LeadStatus::New
+                            && l.interactions == 0
+                            && !l.notified
+                            && l.created_at <= cutoff
+                    })
+                    .collect();
+                if self.notifier_failing {
+                    return Ok(Outcome::Swept {
+                        notified: vec![],
+                        failed: due,
+                    });
+                }
+                for &i in &due {
+                    self.leads[i].notified = true;
+                }
+                Ok(Outcome::Swept {
+                    notified: due,
+                    failed: vec![],
+                })
+            }
+            Op::Dispatch => {
+                let pending: Vec<usize> = (0..self.leads.len())
+                    .filter(|&i| self.leads[i].pending)
+                    .collect();
+                if self.clients_failing {
+                    return Ok(Outcome::Dispatched {
+                        created: vec![],
+                        failed: pending,
+                    });
+                }
+                for &i in &pending {
+                    let l = &mut self.leads[i];
+                    (l.pending, l.client) = (false, true);
+                    self.events += 1;
+                }
+                Ok(Outcome::Dispatched {
+                    created: pending,
+                    failed: vec![],
+                })
+            }
+            Op::ClientsFail(on) => {
+                self.clients_failing = on;
+                Ok(Outcome::Ok)
+            }
+            Op::NotifierFail(on) => {
+                self.notifier_failing = on;
+                Ok(Outcome::Ok)
+            }
+        }
+    }
+}
+
+struct ModelRules;
+
+impl ReferenceStateMachine for ModelRules {
+    type State = Model;
+    type Transition = Op;
+
+    fn init_state() -> BoxedStrategy<Model> {
+        Just(Model::default()).boxed()
+    }
+
+    fn transitions(state: &Model) -> BoxedStrategy<Op> {
+        let n = state.leads.len();
+        let m = state.opps.len();
+        let pending = state.leads.iter().any(|l| l.pending);
+        let stale = || prop::bool::weighted(0.1);
+        let contact = || prop::option::of(0u8..4);
+        let mut ops: Vec<(u32, BoxedStrategy<Op>)> = vec![
+            (
+                5,
+                (
+                    who(),
+                    prop::option::weighted(0.2, who()),
+                    contact(),
+                    contact(),
+                    0u8..4,
+                    prop::bool::weighted(0.2),
+                    0u8..7,
+                )
+                    .prop_map(
+                        |(actor, owner, email, phone, spelling, allow_duplicate, source)| {
+                            // Some contact data always: a lead without it is refused earlier.
+                            let email = if email.is_none() && phone.is_none() {
+                                Some(0)
+                            } else {
+                                email
+                            };
+                            Op::Create {
+                                actor,
+                                owner,
+                                email,
+                                phone,
+                                spelling,
+                                allow_duplicate,
+                                source,
+                            }
+                        },
+                    )
+                    .boxed(),
+            ),
+            (
+                2,
+                (1i64..=160).prop_map(|hours| Op::Advance { hours }).boxed(),
+            ),
+            (2, Just(Op::Sweep).boxed()),
+            (if pending { 3 } else { 1 }, Just(Op::Dispatch).boxed()),
+            (1, any::<bool>().prop_map(Op::ClientsFail).boxed()),
+            (
+                1,
+                prop::bool::weighted(0.3).prop_map(Op::NotifierFail).boxed(),
+            ),
+        ];
+        if n > 0 {
+            let edit = prop_oneof![
+                Just(EditKind::Rename),
+                (0u8..4).prop_map(EditKind::Email),
+                Just(EditKind::ClearEmail),
+                (0u8..4).prop_map(EditKind::Phone),
+                Just(EditKind::ClearPhone),
+            ];
+            ops.push((
+                2,
+                (
+                    who(),
+                    0..n,
+                    edit,
+                    0u8..4,
+                    prop::bool::weighted(0.2),
+                    stale(),
+                )
+                    .prop_map(
+                        |(actor, lead, edit, spelling, allow_duplicate, stale)| Op::Edit {
+                            actor,
+                            lead,
+                            edit,
+                            spelling,
+                            allow_duplicate,
+                            stale,
+                        },
+                    )
+                    .boxed(),
+            ));
+            ops.push((
+                2,
+                (who(), 0..n, who(), stale())
+                    .prop_map(|(actor, lead, to, stale)| Op::Assign {
+                        actor,
+                        lead,
+                        to,
+                        stale,
+                    })
+                    .boxed(),
+            ));
+            // Mostly moves the table allows from the lead's status, so leads travel the
+            // whole pipeline; sometimes any target, to exercise refusals.
+            let statuses: Vec<LeadStatus> = state.leads.iter().map(|l| l.status).collect();
+            let target = move |lead: usize| {
+                let allowed = allowed_from(statuses[lead]);
+                let any = prop::sample::select(LeadStatus::ALL.to_vec());
+                if allowed.is_empty() {
+                    any.boxed()
+                } else {
+                    prop_oneof![3 => prop::sample::select(allowed), 1 => any].boxed()
+                }
+            };
+            ops.push((
+                6,
+                (
+                    who(),
+                    (0..n).prop_flat_map(move |lead| (Just(lead), target(lead))),
+                    prop::bool::weighted(0.85),
+                    stale(),
+                )
+                    .prop_map(|(actor, (lead, to), reason, stale)| Op::Status {
+                        actor,
+                        lead,
+                        to,
+                        reason,
+                        stale,
+                    })
+                    .boxed(),
+            ));
+            ops.push((
+                2,
+                (who(), 0..n, -5i64..600)
+                    .prop_map(|(actor, lead, minutes_ago)| Op::Interact {
+                        actor,
+                        lead,
+                        minutes_ago,
+                    })
+                    .boxed(),
+            ));
+            ops.push((
+                1,
+                (who(), 0..n, 0i64..10_000_000)
+                    .prop_map(|(actor, lead, minor)| Op::AddOpportunity { actor, lead, minor })
+                    .boxed(),
+            ));
+        }
+        if m > 0 {
+            ops.push((
+                1,
+                (
+                    who(),
+                    0..m,
+                    prop::sample::select(OpportunityStage::ALL.to_vec()),
+                    stale(),
+                )
+                    .prop_map(|(actor, opportunity, stage, stale)| Op::UpdateOpportunity {
+                        actor,
+                        opportunity,
+                        stage,
+                        stale,
+                    })
+                    .boxed(),
+            ));
+        }
+        Union::new_weighted(ops).boxed()
+    }
+
+    /// Indices must point at leads and opportunities that exist (shrinking drops steps).
+    fn preconditions(state: &Model, op: &Op) -> bool {
+        match op {
+            Op::Edit { lead, .. }
+            | Op::Assign { lead, .. }
+            | Op::Status { lead, .. }
+            | Op::Interact { lead, .. }
+            | Op::AddOpportunity { lead, .. } => *lead < state.leads.len(),
+            Op::UpdateOpportunity { opportunity, .. } => *opportunity < state.opps.len(),
+            _ => true,
+        }
+    }
+
+    fn apply(mut state: Model, op: &Op) -> Model {
+        // Every step takes one second, so creation times (and orderings) never tie.
+        state.now += 1;
+        let mut next = state.clone();
+        let outcome = next.step(op);
+        match outcome {
+            Ok(o) => {
+                next.expected = Some(o);
+                next
+            }
+            // A refused operation changes nothing but the clock.
+            Err(o) => {
+                state.expected = Some(o);
+                state
+            }
+        }
+    }
+}
+
+// ------------------------------------------------------------------------------------------
+// The system under test
+// ------------------------------------------------------------------------------------------
+
+fn t0() -> DateTime<Utc> {
+    DateTime::parse_from_rfc3339("2026-01-04T09:00:00Z")
+        .unwrap()
+        .to_utc()
+}
+
+fn email_text(i: u8, spelling: u8) -> String {
+    match spelling % 3 {
+        0 => format!("person{i}@example.com"),
+        1 => format!("  Person{i}@EXAMPLE.com "),
+        _ => format!("PERSON{i}@Example.Com"),
+    }
+}
+
+fn phone_text(i: u8, spelling: u8) -> String {
+    const ARABIC: [char; 10] = ['٠', '١', '٢', '٣', '٤', '٥', '٦', '٧', '٨', '٩'];
+    let digits = format!("96650000000{i}");
+    match spelling % 4 {
+        0 => format!("+{digits}"),
+        1 => format!("+966 50 000 000{i}"),
+        2 => format!(
+            "+{}",
+            digits
+                .chars()
+                .map(|c| ARABIC[c.to_digit(10).unwrap() as usize])
+                .collect::<String>()
+        ),
+        _ => format!("+966-50-000-000{i}"),
+    }
+}
+
+fn source(i: u8) -> Source {
+    Source::parse(
+        Source::BUILT_IN
+            .get(usize::from(i))
+            .copied()
+            .unwrap_or("fair"),
+    )
+    .unwrap()
+}
+
+/// A clients system that can be switched to fail and records every client it was asked for
+/// and created. It is deliberately not idempotent in its record: a second creation for one
+/// lead shows up twice, so the test sees it.
+#[derive(Debug, Default)]
+struct Clients {
+    failing: AtomicBool,
+    created: Mutex<Vec<(LeadId, ClientId)>>,
+}
+
+#[async_trait]
+impl ClientsPort for Clients {
+    async fn create_client(&self, request: &ClientRequest) -> Result<ClientId, PortError> {
+        if self.failing.load(Ordering::SeqCst) {
+            return Err(PortError::new("clients", "clients system unavailable"));
+        }
+        let id = ClientId::parse(&format!("client-{}", request.lead_id)).unwrap();
+        self.created
+            .lock()
+            .unwrap()
+            .push((request.lead_id, id.clone()));
+        Ok(id)
+    }
+}
+
+/// A notifier that can be switched to fail and records every notice delivered.
+#[derive(Debug, Default)]
+struct Notices {
+    failing: AtomicBool,
+    sent: Mutex<Vec<LeadId>>,
+}
+
+#[async_trait]
+impl Notifier for Notices {
+    async fn notify(&self, notice: &FollowUpNotice) -> Result<(), PortError> {
+        if self.failing.load(Ordering::SeqCst) {
+            return Err(PortError::new("notifier", "mailbox full"));
+        }
+        self.sent.lock().unwrap().push(notice.lead_id);
+        Ok(())
+    }
+}
+
+/// Everything observable, to prove that a refused operation changed nothing.
+#[derive(Debug, PartialEq)]
+struct Snapshot {
+    details: Vec<LeadDetail>,
+    report: Report,
+    events: Vec<Event>,
+    clients: Vec<(LeadId, ClientId)>,
+    notices: Vec<LeadId>,
+}
+
+/// Fields drop in order: the service (and with it the store) before its runtime, which a
+/// database pool needs to close.
+struct Sut {
+    crm: Crm,
+    clock: Arc<ManualClock>,
+    clients: Arc<Clients>,
+    notices: Arc<Notices>,
+    /// The real ids of the model's leads and opportunities, by model index.
+    leads: Vec<LeadId>,
+    opps: Vec<OpportunityId>,
+    renames: usize,
+    rt: tokio::runtime::Runtime,
+}
+
+fn validation_tag(e: &ValidationError) -> &'static str {
+    match e {
+        ValidationError::NothingToChange => "nothing_to_change",
+        ValidationError::MissingContact => "missing_contact",
+        ValidationError::LostReasonRequired => "lost_reason_required",
+        ValidationError::InFuture { .. } => "in_future",
+        _ => "other_validation",
+    }
+}
+
+impl Sut {
+    fn new(rt: tokio::runtime::Runtime, store: Arc<dyn LeadStore>) -> Self {
+        let clock = Arc::new(ManualClock::new(t0()));
+        let clients = Arc::new(Clients::default());
+        let notices = Arc::new(Notices::default());
+        let employees = MemoryEmployees::new(Who::STAFF.iter().filter_map(|w| w.employee()));
+        let crm = Crm::builder()
+            .store(store)
+            .employees(Arc::new(employees))
+            .clients(clients.clone())
+            .notifier(notices.clone())
+            .clock(clock.clone())
+            .follow_up(FollowUpRule::default())
+            .build()
+            .unwrap();
+        Self {
+            rt,
+            crm,
+            clock,
+            clients,
+            notices,
+            leads: vec![],
+            opps: vec![],
+            renames: 0,
+        }
+    }
+
+    fn classify(&self, e: &CrmError) -> Outcome {
+        match e {
+            CrmError::UnknownActor(_) => Outcome::UnknownActor,
+            CrmError::Forbidden { action, .. } => Outcome::Forbidden(*action),
+            CrmError::ReadOnly(_) => Outcome::ReadOnly,
+            CrmError::InvalidTransition { from, to, allowed } => Outcome::InvalidTransition {
+                from: *from,
+                to: *to,
+                allowed: allowed.clone(),
+            },
+            CrmError::InvalidAssignee { problem, .. } => Outcome::InvalidAssignee(*problem),
+            CrmError::Conflict { entity, .. } => Outcome::Conflict(*entity),
+            CrmError::Duplicate { existing, field } => Outcome::Duplicate {
+                existing: self
+                    .leads
+                    .iter()
+                    .position(|l| l == existing)
+                    .unwrap_or(usize::MAX),
+                field: *field,
+            },
+            CrmError::Validation(v) => Outcome::Invalid(validation_tag(v)),
+            other => Outcome::Unexpected(other.to_string()),
+        }
+    }
+
+    fn index(&self, id: LeadId) -> usize {
+        self.leads
+            .iter()
+            .position(|l| *l == id)
+            .unwrap_or(usize::MAX)
+    }
+
+    fn snapshot(&self) -> Snapshot {
+        let m = Who::Manager.id();
+        self.rt.block_on(async {
+            let mut details = vec![];
+            for id in &self.leads {
+                details.push(self.crm.lead_detail(m, *id).await.unwrap());
+            }
+            Snapshot {
+                details,
+                report: self.crm.report(m, &ReportFilter::default()).await.unwrap(),
+                events: self.crm.pending_events(0, 10_000).await.unwrap(),
+                clients: self.clients.created.lock().unwrap().clone(),
+                notices: self.notices.sent.lock().unwrap().clone(),
+            }
+        })
+    }
+
+    /// The version a caller would pass: the current one, or an older one when `stale`.
+    async fn version(&self, lead: usize, stale: bool) -> u64 {
+        let v = self
+            .crm
+            .lead(Who::Manager.id(), self.leads[lead])
+            .await
+            .unwrap()
+            .version();
+        if stale { v - 1 } else { v }
+    }
+
+    fn run(&mut self, op: &Op) -> Outcome {
+        let now = self.clock.now();
+        let result: Result<Outcome, CrmError> = match op.clone() {
+            Op::Create {
+                actor,
+                owner,
+                email,
+                phone,
+                spelling,
+                allow_duplicate,
+                source: s,
+            } => {
+                let mut input = NewLead::new(
+                    Name::parse(&format!("Lead {}", self.leads.len())).unwrap(),
+                    source(s),
+                );
+                input.email = email.map(|e| Email::parse(&email_text(e, spelling)).unwrap());
+                input.phone = phone.map(|p| Phone::parse(&phone_text(p, spelling)).unwrap());
+                input.owner = owner.map(Who::id);
+                input.allow_duplicate = allow_duplicate;
+                let r = self.rt.block_on(self.crm.create_lead(actor.id(), input));
+                r.map(|lead| {
+                    assert_eq!(lead.version(), 1);
+                    assert_eq!(lead.status(), LeadStatus::New);
+                    self.leads.push(lead.id());
+                    Outcome::Ok
+                })
+            }
+            Op::Edit {
+                actor,
+                lead,
+                edit,
+                spelling,
+                allow_duplicate,
+                stale,
+            } => {
+                self.renames += 1;
+                let mut patch = LeadPatch {
+                    allow_duplicate,
+                    ..LeadPatch::default()
+                };
+                match edit {
+                    EditKind::Rename => {
+                        patch.name =
+                            Some(Name::parse(&format!("Renamed {}", self.renames)).unwrap())
+                    }
+                    EditKind::Email(e) => {
+                        patch.email = Some(Some(Email::parse(&email_text(e, spelling)).unwrap()))
+                    }
+                    EditKind::ClearEmail => patch.email = Some(None),
+                    EditKind::Phone(p) => {
+                        patch.phone = Some(Some(Phone::parse(&phone_text(p, spelling)).unwrap()))
+                    }
+                    EditKind::ClearPhone => patch.phone = Some(None),
+                }
+                self.rt.block_on(async {
+                    let v = self.version(lead, stale).await;
+                    self.crm
+                        .edit_lead(actor.id(), self.leads[lead], v, patch)
+                        .await
+                        .map(|_| Outcome::Ok)
+                })
+            }
+            Op::Assign {
+                actor,
+                lead,
+                to,
+                stale,
+            } => self.rt.block_on(async {
+                let v = self.version(lead, stale).await;
+                self.crm
+                    .assign_lead(actor.id(), self.leads[lead], v, to.id())
+                    .await
+                    .map(|l| {
+                        assert_eq!(l.owner(), to.id());
+                        Outcome::Ok
+                    })
+            }),
+            Op::Status {
+                actor,
+                lead,
+                to,
+                reason,
+                stale,
+            } => self.rt.block_on(async {
+                let v = self.version(lead, stale).await;
+                let reason = reason.then(|| Name::parse("no budget this year").unwrap());
+                self.crm
+                    .change_status(actor.id(), self.leads[lead], v, to, reason)
+                    .await
+                    .map(|c| match c.conversion {
+                        None => Outcome::Ok,
+                        Some(ConversionOutcome::ClientCreated(id)) => {
+                            assert_eq!(c.lead.client_id(), Some(&id));
+                            Outcome::Converted {
+                                client_created: true,
+                            }
+                        }
+                        Some(ConversionOutcome::Deferred(_)) => {
+                            assert_eq!(c.lead.client_id(), None);
+                            Outcome::Converted {
+                                client_created: false,
+                            }
+                        }
+                    })
+            }),
+            Op::Interact {
+                actor,
+                lead,
+                minutes_ago,
+            } => {
+                let input = NewInteraction::new(InteractionKind::Call)
+                    .at(now - TimeDelta::minutes(minutes_ago));
+                self.rt
+                    .block_on(
+                        self.crm
+                            .log_interaction(actor.id(), self.leads[lead], input),
+                    )
+                    .map(|_| Outcome::Ok)
+            }
+            Op::AddOpportunity { actor, lead, minor } => {
+                let input = NewOpportunity {
+                    title: Name::parse(&format!("Deal {}", self.opps.len())).unwrap(),
+                    value: Money::from_minor(minor, Currency::parse("SAR").unwrap()).unwrap(),
+                    expected_close: NaiveDate::from_ymd_opt(2026, 3, 1).unwrap(),
+                };
+                let r = self.rt.block_on(self.crm.add_opportunity(
+                    actor.id(),
+                    self.leads[lead],
+                    input,
+                ));
+                r.map(|o| {
+                    self.opps.push(o.id);
+                    Outcome::Ok
+                })
+            }
+            Op::UpdateOpportunity {
+                actor,
+                opportunity,
+                stage,
+                stale,
+            } => self.rt.block_on(async {
+                let id = self.opps[opportunity];
+                let v = self
+                    .crm
+                    .store()
+                    .get_opportunity(id)
+                    .await
+                    .unwrap()
+                    .unwrap()
+                    .version;
+                let patch = OpportunityPatch {
+                    stage: Some(stage),
+                    ..OpportunityPatch::default()
+                };
+                self.crm
+                    .update_opportunity(actor.id(), id, if stale { v - 1 } else { v }, patch)
+                    .await
+                    .map(|_| Outcome::Ok)
+            }),
+            Op::Advance { hours } => {
+                self.clock.advance(TimeDelta::hours(hours));
+                Ok(Outcome::Ok)
+            }
+            Op::Sweep => self
+                .rt
+                .block_on(self.crm.sweep_now())
+                .map(|r| Outcome::Swept {
+                    notified: r.notified.iter().map(|id| self.index(*id)).collect(),
+                    failed: r.failed.iter().map(|(id, _)| self.index(*id)).collect(),
+                }),
+            Op::Dispatch => self.rt.block_on(self.crm.dispatch_pending()).map(|r| {
+                let sorted = |mut v: Vec<usize>| {
+                    v.sort_unstable();
+                    v
+                };
+                Outcome::Dispatched {
+                    created: sorted(r.created.iter().map(|(id, _)| self.index(*id)).collect()),
+                    failed: sorted(r.failed.iter().map(|(id, _)| self.index(*id)).collect()),
+                }
+            }),
+            Op::ClientsFail(on) => {
+                self.clients.failing.store(on, Ordering::SeqCst);
+                Ok(Outcome::Ok)
+            }
+            Op::NotifierFail(on) => {
+                self.notices.failing.store(on, Ordering::SeqCst);
+                Ok(Outcome::Ok)
+            }
+        };
+        result.unwrap_or_else(|e| self.classify(&e))
+    }
+}
+
+struct CrmUnderTest;
+
+impl StateMachineTest for CrmUnderTest {
+    type SystemUnderTest = Sut;
+    type Reference = ModelRules;
+
+    fn init_test(_: &Model) -> Sut {
+        let factory = FACTORY
+            .with(|f| f.borrow().clone())
+            .expect("the model test runs through run_model_test, which sets the store factory");
+        let rt = runtime();
+        let store = rt
+            .block_on(factory())
+            .expect("the store factory gave a store before; it must give one every time");
+        Sut::new(rt, store)
+    }
+
+    fn apply(mut sut: Sut, model: &Model, op: Op) -> Sut {
+        sut.clock.advance(TimeDelta::seconds(1));
+        let before = sut.snapshot();
+        let got = sut.run(&op);
+        let expected = model.expected.as_ref().unwrap();
+        assert_eq!(&got, expected, "outcome of {op:?}");
+        if got.refused() {
+            assert!(
+                sut.snapshot() == before,
+                "the refused {op:?} ({got:?}) changed something"
+            );
+        }
+        if let Some(actor) = op.actor()
+            && actor.read_only()
+        {
+            assert!(got.refused(), "read-only {actor:?} succeeded with {op:?}");
+            assert!(
+                sut.snapshot() == before,
+                "read-only {actor:?} changed something with {op:?}"
+            );
+        }
+        sut
+    }
+
+    fn check_invariants(sut: &Sut, model: &Model) {
+        assert_eq!(sut.leads.len(), model.leads.len(), "number of leads");
+        assert_eq!(sut.opps.len(), model.opps.len(), "number of opportunities");
+        let snap = sut.snapshot();
+        let clients: Vec<LeadId> = snap.clients.iter().map(|(l, _)| *l).collect();
+        let unique: BTreeSet<LeadId> = clients.iter().copied().collect();
+        assert_eq!(
+            clients.len(),
+            unique.len(),
+            "a lead got two clients: {clients:?}"
+        );
+        let notified: BTreeSet<LeadId> = snap.notices.iter().copied().collect();
+        assert_eq!(
+            snap.notices.len(),
+            notified.len(),
+            "a lead was notified twice: {:?}",
+            snap.notices
+        );
+
+        for (i, (m, d)) in model.leads.iter().zip(&snap.details).enumerate() {
+            let l = &d.lead;
+            let ctx = format!("lead {i}: model {m:?}, real {d:?}");
+            assert_eq!(l.id(), sut.leads[i], "{ctx}");
+            assert_eq!(l.status(), m.status, "{ctx}");
+            assert_eq!(l.owner(), m.owner.id(), "{ctx}");
+            assert_eq!(l.version(), m.version, "{ctx}");
+            assert_eq!(l.source(), &source(m.source), "{ctx}");
+            assert_eq!(
+                l.email().map(|e| e.as_str().to_owned()),
+                m.email.map(|e| email_text(e, 0)),
+                "{ctx}"
+            );
+            assert_eq!(
+                l.phone().map(|p| p.as_str().to_owned()),
+                m.phone.map(|p| phone_text(p, 0)),
+                "{ctx}"
+            );
+            assert_eq!(
+                l.lost_reason().is_some(),
+                m.status == LeadStatus::Lost,
+                "{ctx}"
+            );
+            assert_eq!(
+                l.created_at(),
+                t0() + TimeDelta::seconds(m.created_at),
+                "{ctx}"
+            );
+            // History: one entry per accepted change, versions 1, 2, 3, ...
+            assert_eq!(d.history.len(), m.history, "{ctx}");
+            let versions: Vec<u64> = d.history.iter().map(|h| h.version).collect();
+            assert_eq!(versions, (1..=m.version).collect::<Vec<_>>(), "{ctx}");
+            assert_eq!(d.interactions.len(), m.interactions, "{ctx}");
+            assert_eq!(
+                l.last_interaction_at().is_some(),
+                m.interactions > 0,
+                "{ctx}"
+            );
+            let opps: Vec<(u64, OpportunityStage)> = d
+                .opportunities
+                .iter()
+                .map(|o| (o.version, o.stage))
+                .collect();
+            let model_opps: Vec<(u64, OpportunityStage)> = model
+                .opps
+                .iter()
+                .filter(|o| o.lead == i)
+                .map(|o| (o.version, o.stage))
+                .collect();
+            assert_eq!(opps, model_opps, "{ctx}");
+            assert_eq!(l.follow_up_notified_at().is_some(), m.notified, "{ctx}");
+            assert_eq!(notified.contains(&l.id()), m.notified, "{ctx}");
+            // Conversion: a client exactly when the clients system confirmed; pending until.
+            assert_eq!(d.pending_client.is_some(), m.pending, "{ctx}");
+            let expected_client = m
+                .client
+                .then(|| ClientId::parse(&format!("client-{}", l.id())).unwrap());
+            assert_eq!(l.client_id(), expected_client.as_ref(), "{ctx}");
+            assert_eq!(unique.contains(&l.id()), m.client, "{ctx}");
+        }
+
+        // Reports count every lead once, by status, and by owner under a filter.
+        assert_eq!(snap.report.total, model.leads.len() as u64, "report total");
+        for s in LeadStatus::ALL {
+            let n = model.leads.iter().filter(|l| l.status == s).count() as u64;
+            assert_eq!(snap.report.by_status[&s], n, "report for {s}");
+        }
+        let by_source: u64 = snap.report.by_source.iter().map(|(_, n)| n).sum();
+        assert_eq!(by_source, snap.report.total, "report by source");
+        sut.rt.block_on(async {
+            let m = Who::Manager.id();
+            for owner in [Who::Sales1, Who::Sales2, Who::Manager] {
+                let filter = ReportFilter {
+                    owner: Some(owner.id()),
+                    ..ReportFilter::default()
+                };
+                let n = model.leads.iter().filter(|l| l.owner == owner).count() as u64;
+                assert_eq!(
+                    sut.crm.report(m, &filter).await.unwrap().total,
+                    n,
+                    "{owner:?}"
+                );
+            }
+            let all = LeadQuery::default().limit(1000).unwrap();
+            let listed = sut.crm.list_leads(m, &all).await.unwrap();
+            assert_eq!(listed.items.len(), model.leads.len(), "listing");
+        });
+
+        // Events: one per accepted change (plus one per client created), in order.
+        assert_eq!(snap.events.len(), model.events, "events");
+        assert!(
+            snap.events.windows(2).all(|w| w[0].seq < w[1].seq),
+            "event order"
+        );
+    }
+
+    /// The clients system recovers: one dispatch gives every converted lead its one client,
+    /// and a second dispatch has nothing left to do.
+    fn teardown(mut sut: Sut, mut model: Model) {
+        for _ in 0..2 {
+            for op in [Op::ClientsFail(false), Op::Dispatch] {
+                model = ModelRules::apply(model, &op);
+                sut = Self::apply(sut, &model, op);
+                Self::check_invariants(&sut, &model);
+            }
+        }
+        let snap = sut.snapshot();
+        for d in &snap.details {
+            if d.lead.status() == LeadStatus::Converted {
+                assert!(d.lead.client_id().is_some(), "{d:?}");
+                assert!(d.pending_client.is_none(), "{d:?}");
+            }
+        }
+        let converted = snap
+            .details
+            .iter()
+            .filter(|d| d.lead.status() == LeadStatus::Converted)
+            .count();
+        assert_eq!(
+            snap.clients.len(),
+            converted,
+            "one client per converted lead"
+        );
+    }
+}
