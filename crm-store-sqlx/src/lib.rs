@@ -1,1 +1,112 @@
-//! placeholder
+#![doc = include_str!("../README.md")]
+
+mod error;
+mod rows;
+
+#[cfg(feature = "postgres")]
+pub mod postgres;
+#[cfg(feature = "sqlite")]
+pub mod sqlite;
+
+use std::sync::Arc;
+
+use async_trait::async_trait;
+use crm_core::{
+    ClientId, ClientsPort, Employee, EmployeeDirectory, LeadId, LeadStore, StoreError,
+    ValidationError,
+};
+use sqlx::migrate::Migrator;
+
+#[cfg(feature = "postgres")]
+pub use postgres::{
+    PostgresClients, PostgresEmployees, PostgresStore, fresh_schema as postgres_fresh_schema,
+};
+#[cfg(feature = "sqlite")]
+pub use sqlite::{SqliteClients, SqliteEmployees, SqliteStore};
+
+/// An employee directory the library can also write: for hosts without their own employee
+/// system (the `crm employee` commands, the quickstart). Backed by the `employees` table.
+#[async_trait]
+pub trait EmployeeAdmin: EmployeeDirectory {
+    /// Adds the employee, or replaces the one with the same id.
+    async fn upsert_employee(&self, employee: &Employee) -> Result<(), StoreError>;
+    /// Every employee, by id.
+    async fn list_employees(&self) -> Result<Vec<Employee>, StoreError>;
+}
+
+/// Everything [`connect`] opens on one database: the lead store, and the table-backed
+/// employee directory and clients system (hosts with their own use their own ports).
+pub struct Connected {
+    /// The lead store.
+    pub store: Arc<dyn LeadStore>,
+    /// The `employees` table as a directory.
+    pub employees: Arc<dyn EmployeeAdmin>,
+    /// The `clients` table as a clients system.
+    pub clients: Arc<dyn ClientsPort>,
+}
+
+/// Opens the database at `url`, applies the embedded migrations, and returns the store and
+/// the table-backed ports. The backend follows the scheme: `postgres://` or `postgresql://`
+/// is PostgreSQL (feature `postgres`); `sqlite:` or a plain file path is SQLite (feature
+/// `sqlite`, the file is created if missing). A database migrated by newer code is refused
+/// with [`StoreError::SchemaTooNew`].
+pub async fn connect(url: &str) -> Result<Connected, StoreError> {
+    let url = url.trim();
+    if url.starts_with("postgres://") || url.starts_with("postgresql://") {
+        #[cfg(feature = "postgres")]
+        {
+            let store = PostgresStore::connect(url).await?;
+            return Ok(Connected {
+                employees: Arc::new(store.employees()),
+                clients: Arc::new(store.clients()),
+                store: Arc::new(store),
+            });
+        }
+        #[cfg(not(feature = "postgres"))]
+        return Err(unsupported(
+            "PostgreSQL needs the `postgres` feature of crm-store-sqlx",
+        ));
+    }
+    if url.contains("://") && !url.starts_with("sqlite:") {
+        return Err(unsupported(
+            "unsupported database URL: use sqlite://path, a file path, or postgres://...",
+        ));
+    }
+    #[cfg(feature = "sqlite")]
+    {
+        let store = SqliteStore::connect(url).await?;
+        Ok(Connected {
+            employees: Arc::new(store.employees()),
+            clients: Arc::new(store.clients()),
+            store: Arc::new(store),
+        })
+    }
+    #[cfg(not(feature = "sqlite"))]
+    Err(unsupported(
+        "SQLite needs the `sqlite` feature of crm-store-sqlx",
+    ))
+}
+
+#[allow(dead_code)] // unused when both backends are compiled in
+fn unsupported(msg: &'static str) -> StoreError {
+    StoreError::Backend(msg.into())
+}
+
+/// Refuses a database whose newest applied migration is newer than any `migrator` knows.
+#[allow(dead_code)] // unused when no backend is compiled in
+pub(crate) fn check_schema_version(
+    found: Option<i64>,
+    migrator: &Migrator,
+) -> Result<(), StoreError> {
+    let supported = migrator.iter().map(|m| m.version).max().unwrap_or(0);
+    match found {
+        Some(found) if found > supported => Err(StoreError::SchemaTooNew { found, supported }),
+        _ => Ok(()),
+    }
+}
+
+/// The id the table-backed clients system gives the client of a lead.
+#[allow(dead_code)] // unused when no backend is compiled in
+pub(crate) fn client_id_for(lead: LeadId) -> Result<ClientId, ValidationError> {
+    ClientId::parse(&format!("client-{lead}"))
+}

@@ -1,0 +1,62 @@
+//! Database errors mapped to the core's [`StoreError`] by meaning.
+
+use crm_core::{Entity, LeadStatus, StoreError};
+
+/// Maps a database error that no caller handles by meaning: a database that stayed busy
+/// (SQLite `SQLITE_BUSY`/`SQLITE_LOCKED`, PostgreSQL serialization failure, deadlock or lock
+/// timeout, or no pooled connection in time) is [`StoreError::Busy`]; anything else is
+/// [`StoreError::Backend`], with the sqlx error kept as the source.
+pub(crate) fn db(e: sqlx::Error) -> StoreError {
+    if is_busy(&e) {
+        StoreError::Busy(Box::new(e))
+    } else {
+        StoreError::Backend(Box::new(e))
+    }
+}
+
+fn is_busy(e: &sqlx::Error) -> bool {
+    match e {
+        sqlx::Error::PoolTimedOut => true,
+        sqlx::Error::Database(d) => {
+            let Some(code) = d.code() else { return false };
+            // SQLite reports (extended) result codes as numbers: the primary code is the low
+            // byte. 5 = SQLITE_BUSY, 6 = SQLITE_LOCKED.
+            if let Ok(n) = code.parse::<i32>() {
+                return matches!(n & 0xff, 5 | 6);
+            }
+            // PostgreSQL SQLSTATEs: serialization_failure, deadlock_detected,
+            // lock_not_available.
+            matches!(&*code, "40001" | "40P01" | "55P03")
+        }
+        _ => false,
+    }
+}
+
+/// Whether `e` is a unique or primary key violation.
+pub(crate) fn is_unique_violation(e: &sqlx::Error) -> bool {
+    e.as_database_error()
+        .is_some_and(|d| d.is_unique_violation())
+}
+
+/// `NotFound` for `entity` `id`.
+pub(crate) fn not_found(entity: Entity, id: impl ToString) -> StoreError {
+    StoreError::NotFound {
+        entity,
+        id: id.to_string(),
+    }
+}
+
+/// `Conflict` for `entity` `id` read at `expected`.
+pub(crate) fn conflict(entity: Entity, id: impl ToString, expected: u64) -> StoreError {
+    StoreError::Conflict {
+        entity,
+        id: id.to_string(),
+        expected,
+    }
+}
+
+/// A stored status.
+pub(crate) fn status_of(s: &str) -> Result<LeadStatus, StoreError> {
+    s.parse()
+        .map_err(|e: crm_core::ValidationError| crate::rows::corrupt("lead status")(e.into()))
+}
