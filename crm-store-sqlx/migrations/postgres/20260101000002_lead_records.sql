@@ -7,7 +7,7 @@
 CREATE TABLE lead_history (
     lead_id       uuid        NOT NULL REFERENCES leads (id),
     write_version bigint      NOT NULL,
-    ord           integer     NOT NULL,
+    ord           bigint      NOT NULL,
     version       bigint      NOT NULL,
     at            timestamptz NOT NULL,
     actor         bigint      NOT NULL,
@@ -49,7 +49,7 @@ CREATE TABLE pending_clients (
     lead_id         uuid        NOT NULL PRIMARY KEY REFERENCES leads (id),
     request         text        NOT NULL,        -- JSON of crm_core::ClientRequest
     created_at      timestamptz NOT NULL,
-    attempts        integer     NOT NULL DEFAULT 0,
+    attempts        bigint      NOT NULL DEFAULT 0,
     last_error      text,
     last_attempt_at timestamptz
 );
