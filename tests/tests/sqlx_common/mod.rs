@@ -1,0 +1,147 @@
+//! Store factories for the crm-store-sqlx test files: SQLite in a fresh temporary directory,
+//! PostgreSQL in a fresh schema on the server named by `CRM_POSTGRES_URL`.
+
+#![allow(dead_code)] // each test file uses some of these
+
+use std::sync::Arc;
+
+use async_trait::async_trait;
+use chrono::{DateTime, Utc};
+use crm_core::{
+    ClientId, Event, Interaction, Lead, LeadDetail, LeadId, LeadQuery, LeadStore, LeadWrite,
+    NewEvent, Opportunity, OpportunityId, Page, PendingClient, Report, ReportFilter, StoreError,
+};
+use crm_store_sqlx::{PostgresStore, SqliteStore};
+
+/// A fresh SQLite database file in its own temporary directory, which lives as long as the
+/// returned store.
+pub async fn sqlite() -> Option<Arc<dyn LeadStore>> {
+    let (store, dir) = sqlite_store().await;
+    Some(Arc::new(InDir {
+        store: Arc::new(store),
+        _dir: dir,
+    }))
+}
+
+/// A fresh SQLite store and the directory holding its file.
+pub async fn sqlite_store() -> (SqliteStore, tempfile::TempDir) {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let path = dir.path().join("crm.db");
+    let store = SqliteStore::connect(&path.to_string_lossy())
+        .await
+        .expect("open SQLite");
+    (store, dir)
+}
+
+/// The PostgreSQL base URL, or `None` (printing that the test is skipped) when
+/// `CRM_POSTGRES_URL` is not set; with `CRM_REQUIRE_POSTGRES=1` a missing URL panics.
+pub fn postgres_url() -> Option<String> {
+    match std::env::var("CRM_POSTGRES_URL") {
+        Ok(url) if !url.trim().is_empty() => Some(url),
+        _ => {
+            assert!(
+                std::env::var("CRM_REQUIRE_POSTGRES").as_deref() != Ok("1"),
+                "CRM_REQUIRE_POSTGRES=1 but CRM_POSTGRES_URL is not set"
+            );
+            eprintln!("skipped: CRM_POSTGRES_URL not set");
+            None
+        }
+    }
+}
+
+/// A PostgreSQL store in a fresh schema of its own.
+pub async fn postgres_store() -> Option<PostgresStore> {
+    let base = postgres_url()?;
+    let url = crm_store_sqlx::postgres_fresh_schema(&base, "crm_test")
+        .await
+        .expect("create a test schema");
+    Some(
+        PostgresStore::connect(&url)
+            .await
+            .expect("connect to PostgreSQL"),
+    )
+}
+
+/// [`postgres_store`] as the conformance suite's factory.
+pub async fn postgres() -> Option<Arc<dyn LeadStore>> {
+    Some(Arc::new(postgres_store().await?))
+}
+
+/// A store that owns the temporary directory of its database file.
+struct InDir {
+    store: Arc<dyn LeadStore>,
+    _dir: tempfile::TempDir,
+}
+
+#[async_trait]
+impl LeadStore for InDir {
+    async fn insert_lead(&self, w: &LeadWrite) -> Result<(), StoreError> {
+        self.store.insert_lead(w).await
+    }
+    async fn update_lead(&self, v: u64, w: &LeadWrite) -> Result<(), StoreError> {
+        self.store.update_lead(v, w).await
+    }
+    async fn get_lead(&self, id: LeadId) -> Result<Option<Lead>, StoreError> {
+        self.store.get_lead(id).await
+    }
+    async fn lead_detail(&self, id: LeadId) -> Result<Option<LeadDetail>, StoreError> {
+        self.store.lead_detail(id).await
+    }
+    async fn list_leads(&self, q: &LeadQuery) -> Result<Page<Lead>, StoreError> {
+        self.store.list_leads(q).await
+    }
+    async fn report(&self, f: &ReportFilter) -> Result<Report, StoreError> {
+        self.store.report(f).await
+    }
+    async fn insert_interaction(&self, i: &Interaction, e: &[NewEvent]) -> Result<(), StoreError> {
+        self.store.insert_interaction(i, e).await
+    }
+    async fn insert_opportunity(&self, o: &Opportunity, e: &[NewEvent]) -> Result<(), StoreError> {
+        self.store.insert_opportunity(o, e).await
+    }
+    async fn get_opportunity(&self, id: OpportunityId) -> Result<Option<Opportunity>, StoreError> {
+        self.store.get_opportunity(id).await
+    }
+    async fn update_opportunity(
+        &self,
+        v: u64,
+        o: &Opportunity,
+        e: &[NewEvent],
+    ) -> Result<(), StoreError> {
+        self.store.update_opportunity(v, o, e).await
+    }
+    async fn due_follow_ups(&self, c: DateTime<Utc>, l: u32) -> Result<Vec<Lead>, StoreError> {
+        self.store.due_follow_ups(c, l).await
+    }
+    async fn claim_follow_up(&self, id: LeadId, at: DateTime<Utc>) -> Result<bool, StoreError> {
+        self.store.claim_follow_up(id, at).await
+    }
+    async fn release_follow_up(&self, id: LeadId) -> Result<(), StoreError> {
+        self.store.release_follow_up(id).await
+    }
+    async fn pending_clients(&self, l: u32) -> Result<Vec<PendingClient>, StoreError> {
+        self.store.pending_clients(l).await
+    }
+    async fn complete_conversion(
+        &self,
+        id: LeadId,
+        c: &ClientId,
+        e: &NewEvent,
+    ) -> Result<bool, StoreError> {
+        self.store.complete_conversion(id, c, e).await
+    }
+    async fn record_conversion_failure(
+        &self,
+        id: LeadId,
+        err: &str,
+        at: DateTime<Utc>,
+    ) -> Result<(), StoreError> {
+        self.store.record_conversion_failure(id, err, at).await
+    }
+    async fn pending_events(&self, after: u64, l: u32) -> Result<Vec<Event>, StoreError> {
+        self.store.pending_events(after, l).await
+    }
+    async fn ack_events(&self, up_to: u64) -> Result<u64, StoreError> {
+        self.store.ack_events(up_to).await
+    }
+}
