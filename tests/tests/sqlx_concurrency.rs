@@ -1,0 +1,213 @@
+//! Concurrency on the SQL stores: racing writers of one lead (exactly one wins per version,
+//! the rest get `Conflict`, history stays consistent), racing creators of the same contact
+//! data (exactly one passes the duplicate check), and two sweeps at once (each stale lead
+//! notified once). Each body runs on SQLite and, when configured, on PostgreSQL.
+
+mod sqlx_common;
+
+use std::collections::HashSet;
+use std::sync::Arc;
+
+use chrono::TimeDelta;
+use crm_core::{Change, CrmError, LeadPatch, LeadStore, LeadWrite, Name, StoreError};
+use crm_tests::harness::{Harness, new_lead, sales, sales2};
+
+const WRITERS: usize = 8;
+const ROUNDS: u64 = 5;
+
+fn name(s: &str) -> Name {
+    Name::parse(s).unwrap()
+}
+
+/// Round after round, WRITERS tasks edit the lead at the same version through the service:
+/// exactly one wins, the others get `Conflict`, and the history has one entry per version.
+async fn racing_edits_one_winner_per_version(store: Arc<dyn LeadStore>) {
+    let h = Arc::new(Harness::new(store));
+    let id = h
+        .create(sales(), "Race", Some("race@example.com"), None)
+        .await
+        .id();
+    for round in 1..=ROUNDS {
+        let tasks: Vec<_> = (0..WRITERS)
+            .map(|w| {
+                let h = h.clone();
+                tokio::spawn(async move {
+                    let patch = LeadPatch {
+                        name: Some(name(&format!("Round {round} writer {w}"))),
+                        ..Default::default()
+                    };
+                    h.crm.edit_lead(sales(), id, round, patch).await
+                })
+            })
+            .collect();
+        let mut wins = 0;
+        for t in tasks {
+            match t.await.unwrap() {
+                Ok(l) => {
+                    wins += 1;
+                    assert_eq!(l.version(), round + 1);
+                }
+                Err(CrmError::Conflict { expected, .. }) => assert_eq!(expected, round),
+                Err(e) => panic!("unexpected error: {e:?}"),
+            }
+        }
+        assert_eq!(wins, 1, "round {round}");
+    }
+    let d = h.crm.lead_detail(sales(), id).await.unwrap();
+    assert_eq!(d.lead.version(), ROUNDS + 1);
+    let versions: Vec<u64> = d.history.iter().map(|e| e.version).collect();
+    assert_eq!(versions, (1..=ROUNDS + 1).collect::<Vec<_>>());
+    // The stored name is the winner of the last round's edit.
+    match &d.history.last().unwrap().change {
+        Change::Edited { new, .. } => assert_eq!(new.as_deref(), Some(d.lead.name().as_str())),
+        c => panic!("unexpected change {c:?}"),
+    }
+    let events = h.store.pending_events(0, 1000).await.unwrap();
+    assert_eq!(events.len() as u64, ROUNDS + 1);
+}
+
+/// The store itself, without the service's own version check in front: WRITERS tasks call
+/// `update_lead` with the same expected version; exactly one write lands.
+async fn racing_store_updates_one_winner(store: Arc<dyn LeadStore>) {
+    let h = Harness::new(store.clone());
+    let lead = h
+        .create(sales(), "Race", Some("race@example.com"), None)
+        .await;
+    let tasks: Vec<_> = (0..WRITERS)
+        .map(|w| {
+            let store = store.clone();
+            let lead = lead.clone();
+            tokio::spawn(async move {
+                let patch = LeadPatch {
+                    name: Some(name(&format!("Writer {w}"))),
+                    ..Default::default()
+                };
+                let (new, changes) = lead.edited(&patch, lead.updated_at()).unwrap();
+                let write = LeadWrite {
+                    history: changes
+                        .into_iter()
+                        .map(|change| crm_core::HistoryEntry {
+                            lead_id: new.id(),
+                            version: new.version(),
+                            at: new.updated_at(),
+                            actor: sales(),
+                            change,
+                        })
+                        .collect(),
+                    events: vec![],
+                    pending_client: None,
+                    check_duplicates: false,
+                    lead: new,
+                };
+                store.update_lead(1, &write).await
+            })
+        })
+        .collect();
+    let mut wins = 0;
+    for t in tasks {
+        match t.await.unwrap() {
+            Ok(()) => wins += 1,
+            Err(StoreError::Conflict { expected: 1, .. }) => {}
+            Err(e) => panic!("unexpected error: {e:?}"),
+        }
+    }
+    assert_eq!(wins, 1);
+    let d = store.lead_detail(lead.id()).await.unwrap().unwrap();
+    assert_eq!(d.lead.version(), 2);
+    assert_eq!(d.history.len(), 2);
+}
+
+/// WRITERS tasks create a lead with the same email at once: the duplicate check is
+/// race-free, so exactly one is created and the others are told which one.
+async fn racing_creates_one_passes_the_duplicate_check(store: Arc<dyn LeadStore>) {
+    let h = Arc::new(Harness::new(store));
+    let tasks: Vec<_> = (0..WRITERS)
+        .map(|w| {
+            let h = h.clone();
+            tokio::spawn(async move {
+                h.crm
+                    .create_lead(
+                        sales2(),
+                        new_lead(&format!("Twin {w}"), Some("twin@example.com"), None),
+                    )
+                    .await
+            })
+        })
+        .collect();
+    let mut created = vec![];
+    let mut named = HashSet::new();
+    for t in tasks {
+        match t.await.unwrap() {
+            Ok(l) => created.push(l.id()),
+            Err(CrmError::Duplicate { existing, .. }) => {
+                named.insert(existing);
+            }
+            Err(e) => panic!("unexpected error: {e:?}"),
+        }
+    }
+    assert_eq!(created.len(), 1, "{created:?}");
+    assert!(named.iter().all(|id| *id == created[0]));
+}
+
+/// Two services over one store sweep at once: every stale lead is notified exactly once.
+async fn concurrent_sweeps_notify_once(store: Arc<dyn LeadStore>) {
+    let a = Harness::new(store.clone());
+    let b = Harness::new(store);
+    let mut leads = HashSet::new();
+    for n in 0..40 {
+        let l = a
+            .create(
+                sales(),
+                &format!("Stale {n}"),
+                Some(&format!("s{n}@example.com")),
+                None,
+            )
+            .await;
+        leads.insert(l.id());
+    }
+    for h in [&a, &b] {
+        h.advance(TimeDelta::days(6));
+    }
+    let (ra, rb) = tokio::join!(a.crm.sweep_now(), b.crm.sweep_now());
+    let (ra, rb) = (ra.unwrap(), rb.unwrap());
+    assert!(ra.failed.is_empty() && rb.failed.is_empty());
+    let na: HashSet<_> = a.notifier.leads().into_iter().collect();
+    let nb: HashSet<_> = b.notifier.leads().into_iter().collect();
+    assert!(na.is_disjoint(&nb), "a lead was notified twice");
+    assert_eq!(na.len() + nb.len(), leads.len());
+    assert_eq!(&na | &nb, leads);
+    // Nothing is due any more.
+    let again = a.crm.sweep_now().await.unwrap();
+    assert!(again.notified.is_empty());
+}
+
+macro_rules! on_backends {
+    ($($name:ident),* $(,)?) => {
+        mod sqlite {
+            $(
+                #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+                async fn $name() {
+                    super::$name(super::sqlx_common::sqlite().await.unwrap()).await;
+                }
+            )*
+        }
+        mod postgres {
+            $(
+                #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+                async fn $name() {
+                    match super::sqlx_common::postgres().await {
+                        Some(store) => super::$name(store).await,
+                        None => eprintln!("skipped: {}", stringify!($name)),
+                    }
+                }
+            )*
+        }
+    };
+}
+
+on_backends!(
+    racing_edits_one_winner_per_version,
+    racing_store_updates_one_winner,
+    racing_creates_one_passes_the_duplicate_check,
+    concurrent_sweeps_notify_once,
+);
