@@ -272,7 +272,15 @@ impl Crm {
         let actor = self.actor(actor).await?;
         authorize(&actor, Action::CreateLead, None).map_err(forbidden)?;
         let owner = input.owner.unwrap_or(actor.id);
-        self.check_assignee(owner).await?;
+        if owner == actor.id {
+            // The actor was just read from the directory: no second lookup.
+            can_own_leads(&actor).map_err(|problem| CrmError::InvalidAssignee {
+                employee: owner,
+                problem,
+            })?;
+        } else {
+            self.check_assignee(owner).await?;
+        }
         let now = self.now();
         let check_duplicates = !input.allow_duplicate;
         let lead = Lead::create(LeadId::new_at(now), input, owner, actor.id, now)?;
