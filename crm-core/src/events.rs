@@ -111,7 +111,8 @@ pub struct NewEvent {
     pub lead_id: LeadId,
     /// Who caused it (`None` for the library's own work, e.g. a conversion retry).
     pub actor: Option<EmployeeId>,
-    /// What happened.
+    /// What happened (flattened on the wire: `type` and its fields sit beside `id`).
+    #[serde(flatten)]
     pub kind: EventKind,
 }
 

@@ -1,0 +1,217 @@
+//! The main job end to end on an embedded SQLite file: employees, leads from several
+//! sources, interactions, an opportunity, a conversion that creates a client, a follow-up
+//! sweep that raises an alert, and the report.
+//!
+//! `cargo run -p crm-examples --example quickstart`
+
+use std::sync::Arc;
+
+use chrono::{DateTime, TimeDelta};
+use crm_core::{
+    ConversionOutcome, Crm, Currency, Email, Employee, EmployeeId, InteractionKind, LeadStatus,
+    LogNotifier, ManualClock, Money, Name, NewInteraction, NewLead, NewOpportunity, Note, Phone,
+    ReportFilter, Role, Source,
+};
+use crm_examples::Table;
+
+type BoxError = Box<dyn std::error::Error + Send + Sync>;
+
+#[tokio::main]
+async fn main() -> Result<(), BoxError> {
+    tracing_subscriber::fmt()
+        .with_target(false)
+        .without_time()
+        .init();
+
+    // 1. An embedded database: one SQLite file, migrated on connect.
+    let dir = tempfile::tempdir()?;
+    let path = dir.path().join("crm.db");
+    let db = crm_store_sqlx::connect(&path.to_string_lossy()).await?;
+    println!("database: {}", path.display());
+
+    // 2. Employees (a host with its own HR system implements EmployeeDirectory instead).
+    let staff = [
+        (1, "سارة الأحمد", Role::Sales),
+        (2, "Omar Haddad", Role::Sales),
+        (3, "خالد المدير", Role::Manager),
+        (4, "Accountant", Role::Other),
+    ];
+    for (id, name, role) in staff {
+        db.employees
+            .upsert_employee(&Employee {
+                id: EmployeeId::new(id)?,
+                name: Name::parse(name)?,
+                role,
+                active: true,
+            })
+            .await?;
+    }
+    let (sara, omar, khalid, accountant) = (
+        EmployeeId::new(1)?,
+        EmployeeId::new(2)?,
+        EmployeeId::new(3)?,
+        EmployeeId::new(4)?,
+    );
+
+    // 3. The service, with a clock we can move to show the follow-up rule.
+    let clock = Arc::new(ManualClock::new(
+        DateTime::parse_from_rfc3339("2026-11-01T08:00:00Z")?.to_utc(),
+    ));
+    let directory: Arc<dyn crm_core::EmployeeDirectory> = db.employees.clone();
+    let crm = Crm::builder()
+        .store(db.store)
+        .employees(directory)
+        .clients(db.clients)
+        .notifier(Arc::new(LogNotifier))
+        .clock(clock.clone())
+        .build()?;
+
+    // 4. Leads from several sources, in Arabic and Latin script.
+    let riyadh = crm
+        .create_lead(
+            sara,
+            NewLead::new(Name::parse("محمد العتيبي")?, Source::referral())
+                .phone(Phone::parse("٠٥٠١٢٣٤٥٦٧")?)
+                .company(Name::parse("شركة الأفق للتجارة")?),
+        )
+        .await?;
+    let dubai = crm
+        .create_lead(
+            omar,
+            NewLead::new(Name::parse("Layla Haddad")?, Source::web())
+                .email(Email::parse("Layla@Gulf-Trading.ae")?)
+                .company(Name::parse("Gulf Trading LLC")?),
+        )
+        .await?;
+    let quiet = crm
+        .create_lead(
+            sara,
+            NewLead::new(Name::parse("Ahmed Saleh")?, Source::event())
+                .email(Email::parse("ahmed@example.com")?),
+        )
+        .await?;
+    println!(
+        "created 3 leads; {} has phone {}",
+        riyadh.name(),
+        riyadh.phone().map_or("-", |p| p.as_str())
+    );
+
+    // A duplicate is caught by the normalised email.
+    let dup = crm
+        .create_lead(
+            khalid,
+            NewLead::new(Name::parse("L. Haddad")?, Source::phone())
+                .email(Email::parse("layla@gulf-trading.ae")?),
+        )
+        .await;
+    println!(
+        "duplicate refused: {}",
+        dup.err().map(|e| e.to_string()).unwrap_or_default()
+    );
+
+    // 5. Work the leads: interactions, an opportunity in KWD, status changes.
+    clock.advance(TimeDelta::hours(3));
+    crm.log_interaction(
+        sara,
+        riyadh.id(),
+        NewInteraction::new(InteractionKind::Call).notes(Note::parse("طلب عرض سعر")?),
+    )
+    .await?;
+    let l = crm
+        .change_status(
+            sara,
+            riyadh.id(),
+            riyadh.version(),
+            LeadStatus::Contacted,
+            None,
+        )
+        .await?
+        .lead;
+    let l = crm
+        .change_status(sara, l.id(), l.version(), LeadStatus::Interested, None)
+        .await?
+        .lead;
+    let deal = crm
+        .add_opportunity(
+            sara,
+            l.id(),
+            NewOpportunity {
+                title: Name::parse("توريد أجهزة")?,
+                value: Money::parse("12,500.750", Currency::parse("KWD")?)?,
+                expected_close: chrono::NaiveDate::from_ymd_opt(2026, 12, 15).ok_or("date")?,
+            },
+        )
+        .await?;
+    println!("opportunity: {} worth {}", deal.title, deal.value);
+
+    // A read-only employee cannot change anything.
+    let refused = crm
+        .change_status(
+            accountant,
+            dubai.id(),
+            dubai.version(),
+            LeadStatus::Contacted,
+            None,
+        )
+        .await;
+    println!(
+        "accountant refused: {}",
+        refused.err().map(|e| e.to_string()).unwrap_or_default()
+    );
+
+    // 6. Conversion creates exactly one client in the clients system.
+    let converted = crm
+        .change_status(sara, l.id(), l.version(), LeadStatus::Converted, None)
+        .await?;
+    if let Some(ConversionOutcome::ClientCreated(client)) = &converted.conversion {
+        println!("converted {} -> client {client}", converted.lead.name());
+    }
+    crm.log_interaction(
+        omar,
+        dubai.id(),
+        NewInteraction::new(InteractionKind::Email),
+    )
+    .await?;
+
+    // 7. Six days later, the follow-up sweep raises an alert for the lead nobody contacted.
+    clock.advance(TimeDelta::days(6));
+    let sweep = crm.sweep_now().await?;
+    println!(
+        "follow-up sweep notified {} lead(s): {:?}",
+        sweep.notified.len(),
+        sweep.notified
+    );
+    assert_eq!(sweep.notified, vec![quiet.id()]);
+    println!(
+        "second sweep notified {} lead(s)",
+        crm.sweep_now().await?.notified.len()
+    );
+
+    // 8. The detail view and the report.
+    let detail = crm.lead_detail(accountant, l.id()).await?;
+    println!(
+        "detail of {}: {} history entries, {} interactions, {} opportunities, client {}",
+        detail.lead.name(),
+        detail.history.len(),
+        detail.interactions.len(),
+        detail.opportunities.len(),
+        detail.lead.client_id().map_or("-", |c| c.as_ref())
+    );
+    let report = crm.report(accountant, &ReportFilter::default()).await?;
+    let mut header = vec!["source".to_owned()];
+    header.extend(LeadStatus::ALL.iter().map(|s| s.to_string()));
+    let mut t = Table::new(header);
+    for (source, _) in &report.by_source {
+        let mut row = vec![source.to_string()];
+        row.extend(
+            LeadStatus::ALL
+                .iter()
+                .map(|s| report.count(*s, source).to_string()),
+        );
+        t.row(row);
+    }
+    print!("\nreport ({} leads):\n{}", report.total, t.render());
+    let events = crm.pending_events(0, 100).await?;
+    println!("\n{} events pending for the sales system", events.len());
+    Ok(())
+}

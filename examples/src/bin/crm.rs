@@ -1,0 +1,959 @@
+//! `crm`: lead management for a small sales team, on an embedded SQLite file by default.
+
+use std::process::ExitCode;
+use std::sync::Arc;
+
+use chrono::{DateTime, Utc};
+use clap::{Args, Parser, Subcommand};
+use crm_core::export::{CsvOptions, leads_csv, report_csv};
+use crm_core::{
+    Crm, CrmError, Currency, Email, Employee, EmployeeId, InteractionKind, LeadId, LeadPatch,
+    LeadQuery, LeadStatus, LogNotifier, Money, Name, NewInteraction, NewLead, NewOpportunity, Note,
+    OpportunityId, OpportunityPatch, OpportunityStage, Phone, ReportFilter, Role, Source,
+    SystemClock,
+};
+use crm_examples::{Table, exit, exit_code, parse_date, parse_duration, parse_instant, sentence};
+use crm_store_sqlx::{Connected, EmployeeAdmin};
+use serde_json::json;
+
+const EXIT_CODES: &str = "\
+EXIT CODES:
+  0  success
+  2  usage error (bad command line)
+  3  invalid input (malformed value, refused status move, invalid assignee)
+  4  forbidden (the acting employee may not do this, or the lead is converted and read-only)
+  5  not found
+  6  conflict (someone else changed the record; or an open lead has this email/phone)
+  7  storage or host system failure";
+
+/// Lead management: leads, interactions, opportunities, the status pipeline, reports.
+#[derive(Parser, Debug)]
+#[command(name = "crm", version, after_help = EXIT_CODES)]
+struct Cli {
+    /// Database: a SQLite file path or URL (created if missing), or postgres://...
+    #[arg(long, env = "CRM_DB", default_value = "crm.db", global = true)]
+    db: String,
+    /// The acting employee's id.
+    #[arg(long = "as", env = "CRM_AS", global = true)]
+    actor: Option<String>,
+    /// Machine-readable JSON output (stable field names).
+    #[arg(long, global = true)]
+    json: bool,
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand, Debug)]
+enum Command {
+    /// The embedded employee directory.
+    #[command(subcommand)]
+    Employee(EmployeeCmd),
+    /// Leads.
+    #[command(subcommand)]
+    Lead(LeadCmd),
+    /// Interactions with a lead.
+    #[command(subcommand)]
+    Interaction(InteractionCmd),
+    /// Sales opportunities.
+    #[command(subcommand)]
+    Opportunity(OpportunityCmd),
+    /// Lead counts by status x source.
+    Report {
+        /// Only this responsible employee's leads.
+        #[arg(long)]
+        owner: Option<String>,
+        /// Only this source.
+        #[arg(long)]
+        source: Option<String>,
+        /// Created on or after (YYYY-MM-DD or RFC 3339).
+        #[arg(long)]
+        from: Option<String>,
+        /// Created before (YYYY-MM-DD or RFC 3339).
+        #[arg(long)]
+        to: Option<String>,
+        /// CSV for spreadsheets (UTF-8 with BOM).
+        #[arg(long)]
+        csv: bool,
+    },
+    /// The follow-up rule: notify owners of new leads nobody followed up.
+    Sweep {
+        /// The time to sweep at (default: now).
+        #[arg(long)]
+        now: Option<String>,
+        /// Repeat on this schedule (e.g. 1h) until interrupted.
+        #[arg(long)]
+        every: Option<String>,
+        /// Follow-up period in days.
+        #[arg(long, default_value_t = 5)]
+        days: u32,
+    },
+    /// Retry creating clients for converted leads whose clients system call failed.
+    Dispatch,
+    /// Pending events for a sales system.
+    Events {
+        /// Only events after this sequence number.
+        #[arg(long, default_value_t = 0)]
+        after: u64,
+        /// At most this many.
+        #[arg(long, default_value_t = 100)]
+        limit: u32,
+        /// Acknowledge the events shown.
+        #[arg(long)]
+        ack: bool,
+    },
+}
+
+#[derive(Subcommand, Debug)]
+enum EmployeeCmd {
+    /// Add or update an employee.
+    Add {
+        /// Employee id (a positive integer).
+        #[arg(long)]
+        id: String,
+        /// Name.
+        #[arg(long)]
+        name: String,
+        /// sales, manager or other.
+        #[arg(long)]
+        role: String,
+        /// Mark inactive (read only).
+        #[arg(long)]
+        inactive: bool,
+    },
+    /// List employees.
+    List,
+}
+
+#[derive(Args, Debug)]
+struct ContactArgs {
+    /// Email address.
+    #[arg(long)]
+    email: Option<String>,
+    /// Phone number (ASCII or Arabic-Indic digits).
+    #[arg(long)]
+    phone: Option<String>,
+    /// Company.
+    #[arg(long)]
+    company: Option<String>,
+    /// Source: web, referral, phone, email, event, other, or your own slug.
+    #[arg(long)]
+    source: Option<String>,
+    /// Accept an email or phone that an open lead already has.
+    #[arg(long)]
+    allow_duplicate: bool,
+}
+
+#[derive(Subcommand, Debug)]
+enum LeadCmd {
+    /// Create a lead.
+    Add {
+        /// The person's name.
+        #[arg(long)]
+        name: String,
+        #[command(flatten)]
+        contact: ContactArgs,
+        /// Responsible employee (default: you).
+        #[arg(long)]
+        owner: Option<String>,
+    },
+    /// List leads, newest first.
+    List {
+        /// Only this status.
+        #[arg(long)]
+        status: Option<String>,
+        /// Only this source.
+        #[arg(long)]
+        source: Option<String>,
+        /// Only this responsible employee.
+        #[arg(long)]
+        owner: Option<String>,
+        /// Search name, email, phone and company.
+        #[arg(long)]
+        search: Option<String>,
+        /// Page size.
+        #[arg(long, default_value_t = 50)]
+        limit: u32,
+        /// Continue after this cursor (printed with the previous page).
+        #[arg(long)]
+        after: Option<String>,
+        /// CSV for spreadsheets (UTF-8 with BOM).
+        #[arg(long)]
+        csv: bool,
+    },
+    /// Show a lead with its history, interactions and opportunities.
+    Show {
+        /// Lead id.
+        id: String,
+    },
+    /// Edit a lead's contact data.
+    Edit {
+        /// Lead id.
+        id: String,
+        /// The version you read (default: the current one).
+        #[arg(long = "expect-version")]
+        version: Option<u64>,
+        /// New name.
+        #[arg(long)]
+        name: Option<String>,
+        #[command(flatten)]
+        contact: ContactArgs,
+    },
+    /// Give a lead to another responsible employee.
+    Assign {
+        /// Lead id.
+        id: String,
+        /// New responsible employee.
+        #[arg(long)]
+        to: String,
+        /// The version you read (default: the current one).
+        #[arg(long = "expect-version")]
+        version: Option<u64>,
+    },
+    /// Move a lead through the pipeline.
+    Status {
+        /// Lead id.
+        id: String,
+        /// new, contacted, interested, converted or lost.
+        status: String,
+        /// Why the lead was lost (required for lost).
+        #[arg(long)]
+        reason: Option<String>,
+        /// The version you read (default: the current one).
+        #[arg(long = "expect-version")]
+        version: Option<u64>,
+    },
+}
+
+#[derive(Subcommand, Debug)]
+enum InteractionCmd {
+    /// Log an interaction.
+    Add {
+        /// Lead id.
+        lead: String,
+        /// call, visit, follow_up, email, meeting or note.
+        #[arg(long)]
+        kind: String,
+        /// When it happened (default: now).
+        #[arg(long)]
+        at: Option<String>,
+        /// Notes.
+        #[arg(long, default_value = "")]
+        notes: String,
+    },
+}
+
+#[derive(Subcommand, Debug)]
+enum OpportunityCmd {
+    /// Add an opportunity to a lead.
+    Add {
+        /// Lead id.
+        lead: String,
+        /// Title.
+        #[arg(long)]
+        title: String,
+        /// Value, e.g. 1250.500.
+        #[arg(long)]
+        value: String,
+        /// ISO 4217 currency, e.g. SAR, AED, EGP, KWD.
+        #[arg(long)]
+        currency: String,
+        /// Expected close date (YYYY-MM-DD).
+        #[arg(long)]
+        close: String,
+    },
+    /// Change an opportunity's stage, value or close date.
+    Update {
+        /// Opportunity id.
+        id: String,
+        /// open, won or lost.
+        #[arg(long)]
+        stage: Option<String>,
+        /// New value (in the opportunity's currency).
+        #[arg(long)]
+        value: Option<String>,
+        /// New expected close date.
+        #[arg(long)]
+        close: Option<String>,
+        /// The version you read (default: the current one).
+        #[arg(long = "expect-version")]
+        version: Option<u64>,
+    },
+}
+
+/// A failure with its exit code.
+struct Failure {
+    code: u8,
+    message: String,
+}
+
+impl From<CrmError> for Failure {
+    fn from(e: CrmError) -> Self {
+        Self {
+            code: exit_code(&e),
+            message: sentence(&e),
+        }
+    }
+}
+
+impl From<crm_core::ValidationError> for Failure {
+    fn from(e: crm_core::ValidationError) -> Self {
+        CrmError::from(e).into()
+    }
+}
+
+impl From<crm_core::StoreError> for Failure {
+    fn from(e: crm_core::StoreError) -> Self {
+        CrmError::from(e).into()
+    }
+}
+
+fn usage(message: impl Into<String>) -> Failure {
+    Failure {
+        code: exit::USAGE,
+        message: message.into(),
+    }
+}
+
+fn invalid(message: String) -> Failure {
+    Failure {
+        code: exit::VALIDATION,
+        message,
+    }
+}
+
+type Out = Result<(), Failure>;
+
+fn main() -> ExitCode {
+    let cli = match Cli::try_parse() {
+        Ok(c) => c,
+        Err(e) => {
+            let _ = e.print();
+            return ExitCode::from(if e.use_stderr() {
+                exit::USAGE
+            } else {
+                exit::OK
+            });
+        }
+    };
+    tracing_subscriber::fmt()
+        .with_writer(std::io::stderr)
+        .with_target(false)
+        .without_time()
+        .init();
+    let runtime = match tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(r) => r,
+        Err(e) => {
+            eprintln!("error: cannot start the runtime: {e}");
+            return ExitCode::from(exit::STORAGE);
+        }
+    };
+    match runtime.block_on(run(cli)) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(f) => {
+            eprintln!("error: {}", f.message);
+            ExitCode::from(f.code)
+        }
+    }
+}
+
+struct App {
+    crm: Crm,
+    employees: Arc<dyn EmployeeAdmin>,
+    actor: Option<EmployeeId>,
+    json: bool,
+}
+
+impl App {
+    fn actor(&self) -> Result<EmployeeId, Failure> {
+        self.actor.ok_or_else(|| {
+            usage("this command needs the acting employee: pass --as ID or set CRM_AS")
+        })
+    }
+
+    fn print(&self, value: serde_json::Value, human: impl FnOnce() -> String) {
+        if self.json {
+            println!("{value}");
+        } else {
+            print!("{}", human());
+        }
+    }
+}
+
+async fn run(cli: Cli) -> Out {
+    let actor = cli
+        .actor
+        .as_deref()
+        .map(str::parse::<EmployeeId>)
+        .transpose()?;
+    let Connected {
+        store,
+        employees,
+        clients,
+    } = crm_store_sqlx::connect(&cli.db).await?;
+    let rule = match &cli.command {
+        Command::Sweep { days, .. } => crm_core::FollowUpRule::calendar_days(*days),
+        _ => crm_core::FollowUpRule::default(),
+    };
+    let directory: Arc<dyn crm_core::EmployeeDirectory> = employees.clone();
+    let crm = Crm::builder()
+        .store(store)
+        .employees(directory)
+        .clients(clients)
+        .notifier(Arc::new(LogNotifier))
+        .clock(Arc::new(SystemClock))
+        .follow_up(rule)
+        .build()
+        .map_err(|e| usage(e.to_string()))?;
+    let app = App {
+        crm,
+        employees,
+        actor,
+        json: cli.json,
+    };
+    match cli.command {
+        Command::Employee(c) => employee(&app, c).await,
+        Command::Lead(c) => lead(&app, c).await,
+        Command::Interaction(c) => interaction(&app, c).await,
+        Command::Opportunity(c) => opportunity(&app, c).await,
+        Command::Report {
+            owner,
+            source,
+            from,
+            to,
+            csv,
+        } => {
+            let filter = ReportFilter {
+                owner: owner.as_deref().map(str::parse).transpose()?,
+                source: source.as_deref().map(Source::parse).transpose()?,
+                created_from: from
+                    .as_deref()
+                    .map(parse_instant)
+                    .transpose()
+                    .map_err(invalid)?,
+                created_to: to
+                    .as_deref()
+                    .map(parse_instant)
+                    .transpose()
+                    .map_err(invalid)?,
+            };
+            let r = app.crm.report(app.actor()?, &filter).await?;
+            if csv {
+                print!("{}", report_csv(&r, CsvOptions::default()));
+                return Ok(());
+            }
+            app.print(json!(r), || {
+                let mut header = vec!["source".to_owned()];
+                header.extend(LeadStatus::ALL.iter().map(|s| s.to_string()));
+                header.push("total".into());
+                let mut t = Table::new(header);
+                for (source, total) in &r.by_source {
+                    let mut row = vec![source.to_string()];
+                    row.extend(
+                        LeadStatus::ALL
+                            .iter()
+                            .map(|s| r.count(*s, source).to_string()),
+                    );
+                    row.push(total.to_string());
+                    t.row(row);
+                }
+                let mut row = vec!["total".to_owned()];
+                row.extend(LeadStatus::ALL.iter().map(|s| r.by_status[s].to_string()));
+                row.push(r.total.to_string());
+                t.row(row);
+                t.render()
+            });
+            Ok(())
+        }
+        Command::Sweep { now, every, .. } => {
+            let every = every
+                .as_deref()
+                .map(parse_duration)
+                .transpose()
+                .map_err(invalid)?;
+            let at = now
+                .as_deref()
+                .map(parse_instant)
+                .transpose()
+                .map_err(invalid)?;
+            loop {
+                let when = at.unwrap_or_else(Utc::now);
+                let r = app.crm.sweep(when).await?;
+                let failed: Vec<_> = r
+                    .failed
+                    .iter()
+                    .map(|(l, e)| json!({"lead_id": l, "error": sentence(e)}))
+                    .collect();
+                app.print(
+                    json!({"at": when, "notified": r.notified, "failed": failed}),
+                    || {
+                        format!(
+                            "{}: notified {} lead(s), {} failed\n",
+                            when.to_rfc3339(),
+                            r.notified.len(),
+                            r.failed.len()
+                        )
+                    },
+                );
+                match every {
+                    Some(d) => tokio::time::sleep(d.to_std().unwrap_or_default()).await,
+                    None => return Ok(()),
+                }
+            }
+        }
+        Command::Dispatch => {
+            let r = app.crm.dispatch_pending().await?;
+            let created: Vec<_> = r
+                .created
+                .iter()
+                .map(|(l, c)| json!({"lead_id": l, "client_id": c}))
+                .collect();
+            let failed: Vec<_> = r
+                .failed
+                .iter()
+                .map(|(l, e)| json!({"lead_id": l, "error": sentence(e)}))
+                .collect();
+            app.print(json!({"created": created, "failed": failed}), || {
+                format!(
+                    "created {} client(s), {} failed\n",
+                    r.created.len(),
+                    r.failed.len()
+                )
+            });
+            Ok(())
+        }
+        Command::Events { after, limit, ack } => {
+            let events = app.crm.pending_events(after, limit).await?;
+            let acked = match (ack, events.last()) {
+                (true, Some(last)) => app.crm.ack_events(last.seq).await?,
+                _ => 0,
+            };
+            app.print(json!({"events": events, "acknowledged": acked}), || {
+                let mut t = Table::new(["seq", "at", "type", "lead", "actor"]);
+                for e in &events {
+                    t.row([
+                        e.seq.to_string(),
+                        e.event.at.to_rfc3339(),
+                        e.event.kind.name().to_owned(),
+                        e.event.lead_id.to_string(),
+                        e.event.actor.map_or("-".into(), |a| a.to_string()),
+                    ]);
+                }
+                let mut s = t.render();
+                if ack {
+                    s.push_str(&format!("acknowledged {acked}\n"));
+                }
+                s
+            });
+            Ok(())
+        }
+    }
+}
+
+async fn employee(app: &App, c: EmployeeCmd) -> Out {
+    match c {
+        EmployeeCmd::Add {
+            id,
+            name,
+            role,
+            inactive,
+        } => {
+            let e = Employee {
+                id: id.parse()?,
+                name: Name::parse(&name)?,
+                role: role.parse::<Role>()?,
+                active: !inactive,
+            };
+            app.employees.upsert_employee(&e).await?;
+            app.print(json!(e), || format!("employee {} saved\n", e.id));
+        }
+        EmployeeCmd::List => {
+            let list = app.employees.list_employees().await?;
+            app.print(json!(list), || {
+                let mut t = Table::new(["id", "name", "role", "active"]);
+                for e in &list {
+                    t.row([
+                        e.id.to_string(),
+                        e.name.to_string(),
+                        e.role.to_string(),
+                        e.active.to_string(),
+                    ]);
+                }
+                t.render()
+            });
+        }
+    }
+    Ok(())
+}
+
+fn opt<T>(
+    v: Option<&str>,
+    parse: impl Fn(&str) -> Result<T, crm_core::ValidationError>,
+) -> Result<Option<T>, Failure> {
+    Ok(v.map(parse).transpose()?)
+}
+
+/// `--email ""` clears an optional field in an edit.
+fn clearable<T>(
+    v: Option<&str>,
+    parse: impl Fn(&str) -> Result<T, crm_core::ValidationError>,
+) -> Result<Option<Option<T>>, Failure> {
+    Ok(match v {
+        None => None,
+        Some(s) if s.trim().is_empty() => Some(None),
+        Some(s) => Some(Some(parse(s)?)),
+    })
+}
+
+async fn current_version(app: &App, id: LeadId, given: Option<u64>) -> Result<u64, Failure> {
+    match given {
+        Some(v) => Ok(v),
+        None => Ok(app.crm.lead(app.actor()?, id).await?.version()),
+    }
+}
+
+fn lead_row(l: &crm_core::Lead) -> [String; 7] {
+    [
+        l.id().to_string(),
+        l.name().to_string(),
+        l.status().to_string(),
+        l.source().to_string(),
+        l.owner().to_string(),
+        l.email().map_or_else(
+            || l.phone().map_or(String::new(), |p| p.to_string()),
+            |e| e.to_string(),
+        ),
+        l.company().map_or(String::new(), |c| c.to_string()),
+    ]
+}
+
+async fn lead(app: &App, c: LeadCmd) -> Out {
+    match c {
+        LeadCmd::Add {
+            name,
+            contact,
+            owner,
+        } => {
+            let mut input = NewLead::new(
+                Name::parse(&name)?,
+                contact
+                    .source
+                    .as_deref()
+                    .map_or(Ok(Source::other()), Source::parse)?,
+            );
+            input.email = opt(contact.email.as_deref(), Email::parse)?;
+            input.phone = opt(contact.phone.as_deref(), Phone::parse)?;
+            input.company = opt(contact.company.as_deref(), |s| {
+                Name::parse_field("company", s)
+            })?;
+            input.owner = owner.as_deref().map(str::parse).transpose()?;
+            input.allow_duplicate = contact.allow_duplicate;
+            let l = app.crm.create_lead(app.actor()?, input).await?;
+            app.print(json!(l), || format!("lead {} created\n", l.id()));
+        }
+        LeadCmd::List {
+            status,
+            source,
+            owner,
+            search,
+            limit,
+            after,
+            csv,
+        } => {
+            let mut q = LeadQuery::default().limit(limit)?;
+            if let Some(s) = status {
+                q = q.status(s.parse()?);
+            }
+            if let Some(s) = source {
+                q = q.source(Source::parse(&s)?);
+            }
+            if let Some(o) = owner {
+                q = q.owner(o.parse()?);
+            }
+            if let Some(s) = search {
+                q = q.search(&s);
+            }
+            if let Some(a) = after {
+                q = q.after(a.parse()?);
+            }
+            let page = app.crm.list_leads(app.actor()?, &q).await?;
+            if csv {
+                print!("{}", leads_csv(&page.items, CsvOptions::default()));
+                return Ok(());
+            }
+            let next = page.next.map(|c| c.to_string());
+            app.print(json!({"items": page.items, "next": next}), || {
+                let mut t = Table::new([
+                    "id", "name", "status", "source", "owner", "contact", "company",
+                ]);
+                for l in &page.items {
+                    t.row(lead_row(l));
+                }
+                let mut s = t.render();
+                if let Some(n) = &next {
+                    s.push_str(&format!("more: --after {n}\n"));
+                }
+                s
+            });
+        }
+        LeadCmd::Show { id } => {
+            let d = app.crm.lead_detail(app.actor()?, id.parse()?).await?;
+            let spent = crm_core::history::time_in_status(&d.history, Utc::now());
+            app.print(json!(d), || show(&d, &spent));
+        }
+        LeadCmd::Edit {
+            id,
+            version,
+            name,
+            contact,
+        } => {
+            let id: LeadId = id.parse()?;
+            let patch = LeadPatch {
+                name: opt(name.as_deref(), Name::parse)?,
+                email: clearable(contact.email.as_deref(), Email::parse)?,
+                phone: clearable(contact.phone.as_deref(), Phone::parse)?,
+                company: clearable(contact.company.as_deref(), |s| {
+                    Name::parse_field("company", s)
+                })?,
+                source: opt(contact.source.as_deref(), Source::parse)?,
+                allow_duplicate: contact.allow_duplicate,
+            };
+            let v = current_version(app, id, version).await?;
+            let l = app.crm.edit_lead(app.actor()?, id, v, patch).await?;
+            app.print(json!(l), || {
+                format!("lead {} is at version {}\n", l.id(), l.version())
+            });
+        }
+        LeadCmd::Assign { id, to, version } => {
+            let id: LeadId = id.parse()?;
+            let v = current_version(app, id, version).await?;
+            let l = app
+                .crm
+                .assign_lead(app.actor()?, id, v, to.parse()?)
+                .await?;
+            app.print(json!(l), || {
+                format!("lead {} now belongs to {}\n", l.id(), l.owner())
+            });
+        }
+        LeadCmd::Status {
+            id,
+            status,
+            reason,
+            version,
+        } => {
+            let id: LeadId = id.parse()?;
+            let to: LeadStatus = status.parse()?;
+            let reason = opt(reason.as_deref(), |s| Name::parse_field("reason", s))?;
+            let v = current_version(app, id, version).await?;
+            let c = app
+                .crm
+                .change_status(app.actor()?, id, v, to, reason)
+                .await?;
+            let (client, deferred) = match &c.conversion {
+                Some(crm_core::ConversionOutcome::ClientCreated(cl)) => {
+                    (Some(cl.to_string()), None)
+                }
+                Some(crm_core::ConversionOutcome::Deferred(e)) => (None, Some(sentence(e))),
+                None => (None, None),
+            };
+            app.print(
+                json!({"lead": c.lead, "client_id": client, "client_deferred": deferred}),
+                || {
+                    let mut s = format!("lead {} is {}\n", c.lead.id(), c.lead.status());
+                    if let Some(cl) = &client {
+                        s.push_str(&format!("client {cl} created\n"));
+                    }
+                    if let Some(e) = &deferred {
+                        s.push_str(&format!(
+                            "client creation deferred ({e}); run `crm dispatch` to retry\n"
+                        ));
+                    }
+                    s
+                },
+            );
+        }
+    }
+    Ok(())
+}
+
+fn show(
+    d: &crm_core::LeadDetail,
+    spent: &std::collections::BTreeMap<LeadStatus, chrono::TimeDelta>,
+) -> String {
+    let l = &d.lead;
+    let mut s = String::new();
+    let mut kv = Table::new(["field", "value"]);
+    kv.row(["id".to_owned(), l.id().to_string()]);
+    kv.row(["name".to_owned(), l.name().to_string()]);
+    kv.row([
+        "email".to_owned(),
+        l.email().map_or("-".into(), |e| e.to_string()),
+    ]);
+    kv.row([
+        "phone".to_owned(),
+        l.phone().map_or("-".into(), |p| p.to_string()),
+    ]);
+    kv.row([
+        "company".to_owned(),
+        l.company().map_or("-".into(), |c| c.to_string()),
+    ]);
+    kv.row(["source".to_owned(), l.source().to_string()]);
+    kv.row(["status".to_owned(), l.status().to_string()]);
+    kv.row(["owner".to_owned(), l.owner().to_string()]);
+    kv.row(["version".to_owned(), l.version().to_string()]);
+    kv.row(["created".to_owned(), l.created_at().to_rfc3339()]);
+    if let Some(r) = l.lost_reason() {
+        kv.row(["lost reason".to_owned(), r.to_string()]);
+    }
+    if let Some(c) = l.client_id() {
+        kv.row(["client".to_owned(), c.to_string()]);
+    }
+    if d.pending_client.is_some() {
+        kv.row([
+            "client".to_owned(),
+            "pending (run `crm dispatch`)".to_owned(),
+        ]);
+    }
+    s.push_str(&kv.render());
+    s.push_str("\nhistory:\n");
+    let mut h = Table::new(["at", "by", "change"]);
+    for e in &d.history {
+        let what = match &e.change {
+            crm_core::Change::Created { .. } => "created".to_owned(),
+            crm_core::Change::StatusChanged {
+                from,
+                to,
+                lost_reason,
+            } => match lost_reason {
+                Some(r) => format!("{from} -> {to} ({r})"),
+                None => format!("{from} -> {to}"),
+            },
+            crm_core::Change::Reassigned { from, to } => format!("owner {from} -> {to}"),
+            crm_core::Change::Edited { field, old, new } => format!(
+                "{field}: {} -> {}",
+                old.as_deref().unwrap_or("-"),
+                new.as_deref().unwrap_or("-")
+            ),
+        };
+        h.row([e.at.to_rfc3339(), e.actor.to_string(), what]);
+    }
+    s.push_str(&h.render());
+    s.push_str("\ntime in status:\n");
+    for (st, d) in spent {
+        s.push_str(&format!("  {st}: {}h\n", d.num_hours()));
+    }
+    s.push_str("\ninteractions:\n");
+    let mut it = Table::new(["at", "kind", "by", "notes"]);
+    for i in &d.interactions {
+        it.row([
+            i.occurred_at.to_rfc3339(),
+            i.kind.to_string(),
+            i.logged_by.to_string(),
+            i.notes.to_string().replace('\n', " / "),
+        ]);
+    }
+    s.push_str(&it.render());
+    s.push_str("\nopportunities:\n");
+    let mut ot = Table::new(["id", "title", "value", "close", "stage", "version"]);
+    for o in &d.opportunities {
+        ot.row([
+            o.id.to_string(),
+            o.title.to_string(),
+            o.value.to_string(),
+            o.expected_close.to_string(),
+            o.stage.to_string(),
+            o.version.to_string(),
+        ]);
+    }
+    s.push_str(&ot.render());
+    s
+}
+
+async fn interaction(app: &App, c: InteractionCmd) -> Out {
+    let InteractionCmd::Add {
+        lead,
+        kind,
+        at,
+        notes,
+    } = c;
+    let at: Option<DateTime<Utc>> = at
+        .as_deref()
+        .map(parse_instant)
+        .transpose()
+        .map_err(invalid)?;
+    let mut input =
+        NewInteraction::new(kind.parse::<InteractionKind>()?).notes(Note::parse(&notes)?);
+    input.occurred_at = at;
+    let i = app
+        .crm
+        .log_interaction(app.actor()?, lead.parse()?, input)
+        .await?;
+    app.print(json!(i), || format!("interaction {} logged\n", i.id));
+    Ok(())
+}
+
+async fn opportunity(app: &App, c: OpportunityCmd) -> Out {
+    match c {
+        OpportunityCmd::Add {
+            lead,
+            title,
+            value,
+            currency,
+            close,
+        } => {
+            let input = NewOpportunity {
+                title: Name::parse_field("title", &title)?,
+                value: Money::parse(&value, Currency::parse(&currency)?)?,
+                expected_close: parse_date(&close).map_err(invalid)?,
+            };
+            let o = app
+                .crm
+                .add_opportunity(app.actor()?, lead.parse()?, input)
+                .await?;
+            app.print(json!(o), || {
+                format!("opportunity {} added ({})\n", o.id, o.value)
+            });
+        }
+        OpportunityCmd::Update {
+            id,
+            stage,
+            value,
+            close,
+            version,
+        } => {
+            let id: OpportunityId = id.parse()?;
+            let current = app.crm.store().get_opportunity(id).await?.ok_or_else(|| {
+                Failure::from(CrmError::NotFound {
+                    entity: crm_core::Entity::Opportunity,
+                    id: id.to_string(),
+                })
+            })?;
+            let patch = OpportunityPatch {
+                title: None,
+                value: value
+                    .as_deref()
+                    .map(|v| Money::parse(v, current.value.currency()))
+                    .transpose()?,
+                expected_close: close
+                    .as_deref()
+                    .map(parse_date)
+                    .transpose()
+                    .map_err(invalid)?,
+                stage: stage
+                    .as_deref()
+                    .map(str::parse::<OpportunityStage>)
+                    .transpose()?,
+            };
+            let o = app
+                .crm
+                .update_opportunity(app.actor()?, id, version.unwrap_or(current.version), patch)
+                .await?;
+            app.print(json!(o), || {
+                format!("opportunity {} is at version {}\n", o.id, o.version)
+            });
+        }
+    }
+    Ok(())
+}
