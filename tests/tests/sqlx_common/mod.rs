@@ -2,6 +2,7 @@
 //! PostgreSQL in a fresh schema on the server named by `CRM_POSTGRES_URL`.
 
 #![allow(dead_code)] // each test file uses some of these
+#![allow(clippy::expect_used)] // test code: a failed expect is a failed test
 
 use std::sync::Arc;
 
