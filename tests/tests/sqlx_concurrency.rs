@@ -2,6 +2,8 @@
 //! the rest get `Conflict`, history stays consistent), racing creators of the same contact
 //! data (exactly one passes the duplicate check), and two sweeps at once (each stale lead
 //! notified once). Each body runs on SQLite and, when configured, on PostgreSQL.
+// Test code: a failed unwrap is a failed test.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
 
 mod sqlx_common;
 

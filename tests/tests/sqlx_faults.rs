@@ -1,6 +1,8 @@
 //! Faults: the clients system failing in the middle of a batch of conversions, and a
 //! process killed in the middle of SQLite writes (reopening shows every write whole or not
 //! at all).
+// Test code: a failed unwrap is a failed test.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
 
 mod sqlx_common;
 
