@@ -112,11 +112,16 @@ impl Report {
         leads: impl IntoIterator<Item = &'a Lead>,
         filter: &ReportFilter,
     ) -> Self {
+        // Count by borrowed keys first: one allocation per cell, not per lead.
+        let mut counts: std::collections::HashMap<(LeadStatus, &Source), u64> =
+            std::collections::HashMap::new();
+        for l in leads.into_iter().filter(|l| filter.matches(l)) {
+            *counts.entry((l.status(), l.source())).or_insert(0) += 1;
+        }
         Self::from_counts(
-            leads
+            counts
                 .into_iter()
-                .filter(|l| filter.matches(l))
-                .map(|l| (l.status(), l.source().clone(), 1)),
+                .map(|((status, source), n)| (status, source.clone(), n)),
         )
     }
 
