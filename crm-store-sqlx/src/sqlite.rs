@@ -215,8 +215,11 @@ pub fn options(url: &str) -> Result<SqliteConnectOptions, StoreError> {
 /// Opens a pool for `url` (see [`options`]) without migrating. An in-memory database gets
 /// a single connection that is never closed, so it lives as long as the pool.
 pub async fn pool(url: &str) -> Result<SqlitePool, StoreError> {
-    let opts = options(url)?;
     let in_memory = url.contains(":memory:") || url.contains("mode=memory");
+    pool_with(options(url)?, in_memory).await
+}
+
+async fn pool_with(opts: SqliteConnectOptions, in_memory: bool) -> Result<SqlitePool, StoreError> {
     let pool_opts = if in_memory {
         SqlitePoolOptions::new()
             .max_connections(1)
@@ -284,6 +287,14 @@ impl SqliteStore {
     /// Opens (creating if missing) and migrates the database at `url`; see [`options`].
     pub async fn connect(url: &str) -> Result<Self, StoreError> {
         let pool = pool(url).await?;
+        migrate(&pool).await?;
+        Ok(Self::from_pool(pool))
+    }
+
+    /// Opens and migrates a file database with options of the host's choosing (e.g. another
+    /// busy timeout); start from [`options`] to keep WAL and foreign keys.
+    pub async fn connect_with(options: SqliteConnectOptions) -> Result<Self, StoreError> {
+        let pool = pool_with(options, false).await?;
         migrate(&pool).await?;
         Ok(Self::from_pool(pool))
     }
