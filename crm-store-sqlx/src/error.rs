@@ -14,7 +14,8 @@ pub(crate) fn db(e: sqlx::Error) -> StoreError {
     }
 }
 
-fn is_busy(e: &sqlx::Error) -> bool {
+/// Whether the database was busy or locked (see [`db`]).
+pub(crate) fn is_busy(e: &sqlx::Error) -> bool {
     match e {
         sqlx::Error::PoolTimedOut => true,
         sqlx::Error::Database(d) => {
@@ -36,6 +37,13 @@ fn is_busy(e: &sqlx::Error) -> bool {
 pub(crate) fn is_unique_violation(e: &sqlx::Error) -> bool {
     e.as_database_error()
         .is_some_and(|d| d.is_unique_violation())
+}
+
+/// Whether `e` is a constraint violation of any kind: unique, foreign key, not null, check.
+#[allow(dead_code)] // unused without the sqlite backend
+pub(crate) fn is_constraint_violation(e: &sqlx::Error) -> bool {
+    e.as_database_error()
+        .is_some_and(|d| !matches!(d.kind(), sqlx::error::ErrorKind::Other))
 }
 
 /// `NotFound` for `entity` `id`.

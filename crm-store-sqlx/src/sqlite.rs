@@ -1,11 +1,12 @@
 //! The SQLite backend: [`SqliteStore`], [`SqliteEmployees`] and [`SqliteClients`].
 //!
 //! Times are INTEGER unix microseconds, ids 16-byte BLOBs (byte order = `Uuid` order). Every
-//! write is one `BEGIN IMMEDIATE` transaction, so its checks (version, duplicates, read-only)
-//! and its changes happen under the write lock, atomically. Writers of one process queue on
-//! an async gate first, so they wait their turn instead of polling SQLite's busy handler;
-//! writers of other processes wait up to the busy timeout, then fail with
-//! [`StoreError::Busy`].
+//! write is one `BEGIN IMMEDIATE ... COMMIT` script sent in one round trip (see [`Script`]),
+//! so its checks (version, duplicates, read-only) and its changes happen under the write
+//! lock, atomically; a failed check stops the script before `COMMIT` (see [`Check`]).
+//! Writers of one process queue on an async gate first, so they wait their turn instead of
+//! polling SQLite's busy handler; writers of other processes wait up to the busy timeout,
+//! then fail with [`StoreError::Busy`].
 
 use std::str::FromStr;
 use std::sync::Arc;
@@ -19,17 +20,22 @@ use crm_core::{
     LeadStatus, LeadStore, LeadWrite, NewEvent, Opportunity, OpportunityId, Page, PendingClient,
     PortError, Report, ReportFilter, StoreError,
 };
+use sqlx::encode::Encode;
+use sqlx::error::BoxDynError;
 use sqlx::migrate::Migrator;
+use sqlx::pool::PoolConnection;
 use sqlx::sqlite::{
-    SqliteConnectOptions, SqliteConnection, SqliteJournalMode, SqlitePool, SqlitePoolOptions,
-    SqliteRow, SqliteSynchronous,
+    SqliteArguments, SqliteConnectOptions, SqliteConnection, SqliteJournalMode, SqlitePool,
+    SqlitePoolOptions, SqliteRow, SqliteSynchronous,
 };
-use sqlx::{QueryBuilder, Row, Sqlite, Transaction};
+use sqlx::{Arguments, AssertSqlSafe, QueryBuilder, Row, Sqlite, Transaction};
 use tokio::sync::{Mutex, OwnedMutexGuard};
 use uuid::Uuid;
 
 use crate::EmployeeAdmin;
-use crate::error::{conflict, db, is_unique_violation, not_found, status_of};
+use crate::error::{
+    conflict, db, is_busy, is_constraint_violation, is_unique_violation, not_found, status_of,
+};
 use crate::rows::{self, Cols, clamp_i64, from_micros, json, lead_cols, opportunity_cols, to_i64};
 
 static MIGRATOR: Migrator = sqlx::migrate!("migrations/sqlite");
@@ -104,8 +110,9 @@ const UPDATE_LEAD: &str = "UPDATE leads SET name = ?, email = ?, phone = ?, comp
      search_text = ? WHERE id = ? AND version = ?";
 const LEAD_EXISTS: &str = "SELECT 1 FROM leads WHERE id = ?";
 const LEAD_STATUS: &str = "SELECT status FROM leads WHERE id = ?";
-/// The oldest open lead (other than the one written) with the email, and with the phone:
-/// one round trip, both probes on the partial indexes `leads_open_email`/`leads_open_phone`.
+/// The oldest open lead (other than the one written) with the email (tagged 0), and with
+/// the phone (tagged 1): both probes on the partial indexes `leads_open_email` and
+/// `leads_open_phone`.
 const DUPLICATE: &str = "SELECT 0, id FROM (SELECT id FROM leads \
        WHERE email = ? AND status IN ('new', 'contacted', 'interested') AND id <> ? \
        ORDER BY created_at, id LIMIT 1) \
@@ -121,22 +128,34 @@ const UPSERT_PENDING: &str = "INSERT INTO pending_clients \
      ON CONFLICT (lead_id) DO UPDATE SET request = excluded.request, \
      created_at = excluded.created_at, attempts = excluded.attempts, \
      last_error = excluded.last_error, last_attempt_at = excluded.last_attempt_at";
+/// Whether another open lead has the email or the phone, for the `duplicate` write check.
+const HAS_DUPLICATE: &str = "EXISTS (SELECT 1 FROM leads WHERE email = ? \
+       AND status IN ('new', 'contacted', 'interested') AND id <> ?) \
+     OR EXISTS (SELECT 1 FROM leads WHERE phone = ? \
+       AND status IN ('new', 'contacted', 'interested') AND id <> ?)";
+/// `changes()` right after a statement: how many rows it changed.
+const NOTHING_CHANGED: &str = "changes() = 0";
 const INSERT_EVENT: &str =
     "INSERT INTO events (id, at, lead_id, actor, kind) VALUES (?, ?, ?, ?, ?)";
 const GET_LEAD: &str = concat!("SELECT ", lead_cols!(), " FROM leads WHERE id = ?");
-const HISTORY_OF: &str = "SELECT version, at, actor, change FROM lead_history \
+// The detail view's statements, one script: the last column says which part a row is.
+const DETAIL_LEAD: &str = concat!("SELECT ", lead_cols!(), ", 0 FROM leads WHERE id = ?");
+const DETAIL_HISTORY: &str = "SELECT version, at, actor, change, 1 FROM lead_history \
      WHERE lead_id = ? ORDER BY write_version, ord";
-const INTERACTIONS_OF: &str = "SELECT id, lead_id, kind, occurred_at, logged_by, logged_at, \
-     notes FROM interactions WHERE lead_id = ? ORDER BY occurred_at, id";
-const OPPORTUNITIES_OF: &str = concat!(
+const DETAIL_INTERACTIONS: &str = "SELECT id, lead_id, kind, occurred_at, logged_by, \
+     logged_at, notes, 2 FROM interactions WHERE lead_id = ? ORDER BY occurred_at, id";
+const DETAIL_OPPORTUNITIES: &str = concat!(
     "SELECT ",
     opportunity_cols!(),
-    " FROM opportunities WHERE lead_id = ? ORDER BY created_at, id"
+    ", 3 FROM opportunities WHERE lead_id = ? ORDER BY created_at, id"
 );
-const PENDING_OF: &str = "SELECT request, created_at, attempts, last_error, last_attempt_at \
-     FROM pending_clients WHERE lead_id = ?";
+const DETAIL_PENDING: &str = "SELECT request, created_at, attempts, last_error, \
+     last_attempt_at, 4 FROM pending_clients WHERE lead_id = ?";
 const LIST_HEAD: &str = concat!("SELECT ", lead_cols!(), " FROM leads WHERE 1 = 1");
 const REPORT_HEAD: &str = "SELECT status, source, COUNT(*) FROM leads WHERE 1 = 1";
+/// The report without a creation-date range, from the counts the triggers of migration
+/// `..._lead_counts.sql` keep: at most owners x sources x statuses rows, not every lead.
+const REPORT_COUNTS_HEAD: &str = "SELECT status, source, SUM(n) FROM lead_counts WHERE n > 0";
 const TOUCH_INTERACTION: &str = "UPDATE leads \
      SET last_interaction_at = MAX(IFNULL(last_interaction_at, ?), ?) \
      WHERE id = ? AND status <> 'converted'";
@@ -155,7 +174,8 @@ const OPPORTUNITY_STATE: &str = "SELECT o.version, o.lead_id, l.status FROM oppo
      LEFT JOIN leads l ON l.id = o.lead_id WHERE o.id = ?";
 const UPDATE_OPPORTUNITY: &str = "UPDATE opportunities SET title = ?, value_minor = ?, \
      currency = ?, expected_close = ?, stage = ?, updated_at = ?, version = ? \
-     WHERE id = ? AND version = ?";
+     WHERE id = ? AND version = ? AND EXISTS (SELECT 1 FROM leads \
+       WHERE leads.id = opportunities.lead_id AND status <> 'converted')";
 /// The sweep, on the partial index `leads_follow_up_due`.
 const DUE_FOLLOW_UPS: &str = concat!(
     "SELECT ",
@@ -209,7 +229,10 @@ pub fn options(url: &str) -> Result<SqliteConnectOptions, StoreError> {
         .journal_mode(SqliteJournalMode::Wal)
         .foreign_keys(true)
         .busy_timeout(BUSY_TIMEOUT)
-        .synchronous(SqliteSynchronous::Normal))
+        .synchronous(SqliteSynchronous::Normal)
+        // 64 MiB of page cache per connection (the default is 2 MiB): the indexes of a
+        // few hundred thousand leads stay in memory.
+        .pragma("cache_size", "-65536"))
 }
 
 /// Opens a pool for `url` (see [`options`]) without migrating. An in-memory database gets
@@ -227,7 +250,11 @@ async fn pool_with(opts: SqliteConnectOptions, in_memory: bool) -> Result<Sqlite
             .idle_timeout(None)
             .max_lifetime(None)
     } else {
-        SqlitePoolOptions::new().max_connections(8)
+        // No ping before each acquire: an in-process file connection does not go stale, and
+        // the ping is a round trip to sqlx's worker thread on every call.
+        SqlitePoolOptions::new()
+            .max_connections(8)
+            .test_before_acquire(false)
     };
     pool_opts.connect_with(opts).await.map_err(db)
 }
@@ -341,12 +368,265 @@ impl SqliteStore {
 }
 
 // ---------------------------------------------------------------------------------------
-// Statements inside a write transaction
+// Scripts: a whole call in one round trip
 // ---------------------------------------------------------------------------------------
 
-async fn insert_lead_row(c: &mut SqliteConnection, lead: &Lead) -> Result<(), StoreError> {
+/// Statements sent to SQLite in one round trip. sqlx runs a multi-statement string one
+/// statement after the other and numbers the `?` parameters across all of them, so a write
+/// (`BEGIN IMMEDIATE`, its statements, and `COMMIT` when nothing is left to decide) costs
+/// one trip to sqlx's worker thread instead of one per statement: measured, those trips
+/// were most of a call's time, not SQLite's own work. A script's text depends only on its
+/// shape (how many history entries and events), so sqlx's per-connection statement cache
+/// keeps its statements prepared.
+struct Script {
+    sql: String,
+    args: SqliteArguments,
+    bad_arg: Option<BoxDynError>,
+    /// The script ends with `COMMIT`: when it runs through, the transaction is over.
+    commits: bool,
+}
+
+impl Script {
+    fn new(begin: &str) -> Self {
+        let mut s = Self {
+            sql: String::with_capacity(1024),
+            args: SqliteArguments::default(),
+            bad_arg: None,
+            commits: false,
+        };
+        s.push(begin);
+        s
+    }
+
+    /// A write: `BEGIN IMMEDIATE` takes the write lock first, so the checks inside see
+    /// what the changes will be applied to.
+    fn write() -> Self {
+        Self::new("BEGIN IMMEDIATE")
+    }
+
+    /// A read: one snapshot for every statement, committed at the end.
+    fn read() -> Self {
+        Self::new("BEGIN")
+    }
+
+    fn push(&mut self, sql: &str) -> &mut Self {
+        self.sql.push_str(sql);
+        self.sql.push_str(";\n");
+        self
+    }
+
+    fn bind<'t, T: Encode<'t, Sqlite> + sqlx::Type<Sqlite>>(&mut self, value: T) -> &mut Self {
+        if let Err(e) = self.args.add(value)
+            && self.bad_arg.is_none()
+        {
+            self.bad_arg = Some(e);
+        }
+        self
+    }
+
+    /// Ends the script with `COMMIT`: for scripts whose statements leave nothing to decide.
+    fn commit(mut self) -> Self {
+        self.push("COMMIT");
+        self.commits = true;
+        self
+    }
+}
+
+/// The write checks, each a named constraint of the `write_checks` table (migration
+/// `..._write_checks.sql`). A check inserts a row there only when it fails, which the
+/// constraint refuses: the script stops before its `COMMIT` with an error naming the
+/// check, and the transaction is still open to explain the failure, then roll back.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Check {
+    /// The lead statement before it changed no row: a stale version, a missing lead, or
+    /// a lead that refuses the change.
+    LeadUnchanged,
+    /// Another open lead has the email or the phone.
+    Duplicate,
+    /// The opportunity update changed no row.
+    OpportunityUnchanged,
+    /// A conversion to complete had no pending client record.
+    NothingPending,
+}
+
+impl Check {
+    const ALL: [Check; 4] = [
+        Check::LeadUnchanged,
+        Check::Duplicate,
+        Check::OpportunityUnchanged,
+        Check::NothingPending,
+    ];
+
+    /// The column and constraint name.
+    fn name(self) -> &'static str {
+        match self {
+            Check::LeadUnchanged => "lead_unchanged",
+            Check::Duplicate => "duplicate",
+            Check::OpportunityUnchanged => "opportunity_unchanged",
+            Check::NothingPending => "nothing_pending",
+        }
+    }
+
+    /// The check that `e` reports failed, if it is one: SQLite's message is
+    /// `CHECK constraint failed: <name>`.
+    fn failed(e: &sqlx::Error) -> Option<Check> {
+        let d = e.as_database_error()?;
+        if !matches!(d.kind(), sqlx::error::ErrorKind::CheckViolation) {
+            return None;
+        }
+        let name = d.message().rsplit(':').next()?.trim();
+        Check::ALL.into_iter().find(|c| c.name() == name)
+    }
+}
+
+impl Script {
+    /// Fails the script with `check` when `condition` (SQL, binds pushed after) is true.
+    fn check(&mut self, check: Check, condition: &str) -> &mut Self {
+        self.sql.push_str("INSERT INTO write_checks (");
+        self.sql.push_str(check.name());
+        self.sql.push_str(") SELECT 1 WHERE ");
+        self.push(condition)
+    }
+}
+
+/// A pooled connection in a transaction that a script opened. Dropped before the
+/// transaction ended (a cancelled call, a failed `ROLLBACK`), the connection is closed
+/// instead of going back to the pool, and closing rolls the transaction back.
+struct ScriptConn {
+    conn: PoolConnection<Sqlite>,
+    open: bool,
+}
+
+impl Drop for ScriptConn {
+    fn drop(&mut self) {
+        if self.open {
+            self.conn.close_on_drop();
+        }
+    }
+}
+
+impl ScriptConn {
+    async fn acquire(pool: &SqlitePool) -> Result<Self, StoreError> {
+        Ok(Self {
+            conn: pool.acquire().await.map_err(db)?,
+            open: false,
+        })
+    }
+
+    /// Runs a script that ends with `COMMIT`. On an error the transaction may still be
+    /// open: explain, then [`ScriptConn::rollback`].
+    async fn run(&mut self, script: Script) -> Result<Vec<SqliteRow>, sqlx::Error> {
+        if let Some(e) = script.bad_arg {
+            return Err(sqlx::Error::Encode(e));
+        }
+        self.open = true;
+        let rows = sqlx::query_with(AssertSqlSafe(script.sql), script.args)
+            .fetch_all(&mut *self.conn)
+            .await?;
+        self.open = !script.commits;
+        Ok(rows)
+    }
+
+    /// Ends the transaction if one is open; if that fails, the connection is closed.
+    async fn rollback(&mut self) {
+        match sqlx::query("ROLLBACK").execute(&mut *self.conn).await {
+            Ok(_) => self.open = false,
+            // Also when `BEGIN` itself failed and there is nothing to roll back: closing a
+            // connection is cheap, and a connection left in a transaction is not.
+            Err(e) => tracing::debug!(error = %e, "rollback failed; closing the connection"),
+        }
+    }
+}
+
+/// Why a write script failed, to be explained inside its still open transaction.
+enum Why<'a> {
+    /// Explained already.
+    Error(StoreError),
+    /// A lead at `expected` was to be updated: `Conflict`, or `NotFound`.
+    LeadVersion(LeadId, u64),
+    /// A lead had to exist and not be converted: `NotFound`, or `ReadOnly`.
+    LeadWritable(LeadId),
+    /// The duplicate check: `Duplicate` naming the oldest other open lead.
+    Duplicate(&'a Lead),
+    /// An opportunity at `expected` was to be updated (to the next version, or not:
+    /// `false`): `Conflict`, `NotFound`, or `ReadOnly`.
+    Opportunity(OpportunityId, u64, bool),
+}
+
+/// How a write ended when it did not commit: refused with an error, or undone because
+/// there was nothing to do.
+enum NotDone {
+    Refused(StoreError),
+    NothingToDo,
+}
+
+impl SqliteStore {
+    /// Runs a write script (one round trip, ending in `COMMIT`) under the in-process write
+    /// gate. When a statement fails, `why` says what the failure means (it gets the failed
+    /// check, if one failed); the answer is worked out in the same transaction, which is
+    /// then rolled back.
+    async fn write<'a>(
+        &self,
+        script: Script,
+        why: impl FnOnce(Option<Check>, sqlx::Error) -> Option<Why<'a>>,
+    ) -> Result<(), NotDone> {
+        let _gate = self.gate.lock().await;
+        let mut c = ScriptConn::acquire(&self.pool)
+            .await
+            .map_err(NotDone::Refused)?;
+        let e = match c.run(script).await {
+            Ok(_) => return Ok(()),
+            Err(e) => e,
+        };
+        let check = Check::failed(&e);
+        let answer = if check == Some(Check::NothingPending) {
+            Err(NotDone::NothingToDo)
+        } else if is_busy(&e) {
+            Err(NotDone::Refused(db(e)))
+        } else {
+            let why = why(check, e);
+            Err(NotDone::Refused(match why {
+                None => StoreError::Backend("a write script failed".into()),
+                Some(w) => explain(&mut c.conn, w).await.unwrap_or_else(|e| e),
+            }))
+        };
+        if c.open {
+            c.rollback().await;
+        }
+        answer
+    }
+}
+
+/// Works out what a failed write means, in its open transaction.
+async fn explain(c: &mut SqliteConnection, why: Why<'_>) -> Result<StoreError, StoreError> {
+    match why {
+        Why::Error(e) => Ok(e),
+        Why::LeadVersion(id, expected) => Ok(if lead_exists(c, id).await? {
+            conflict(Entity::Lead, id, expected)
+        } else {
+            not_found(Entity::Lead, id)
+        }),
+        Why::LeadWritable(id) => not_writable(c, id).await,
+        Why::Duplicate(lead) => duplicate_of(c, lead).await,
+        Why::Opportunity(id, expected, next) => opportunity_refused(c, id, expected, next).await,
+    }
+}
+
+/// Maps a write's outcome to the port's result.
+fn done(r: Result<(), NotDone>) -> Result<(), StoreError> {
+    match r {
+        Ok(()) | Err(NotDone::NothingToDo) => Ok(()),
+        Err(NotDone::Refused(e)) => Err(e),
+    }
+}
+
+// ---------------------------------------------------------------------------------------
+// Statements, pushed onto scripts
+// ---------------------------------------------------------------------------------------
+
+fn push_insert_lead(s: &mut Script, lead: &Lead) -> Result<(), StoreError> {
     let r = lead.record();
-    sqlx::query(INSERT_LEAD)
+    s.push(INSERT_LEAD)
         .bind(r.id.as_uuid())
         .bind(r.name.as_str())
         .bind(r.email.as_ref().map(|e| e.as_str()))
@@ -363,21 +643,42 @@ async fn insert_lead_row(c: &mut SqliteConnection, lead: &Lead) -> Result<(), St
         .bind(r.lost_reason.as_ref().map(|n| n.as_str()))
         .bind(r.last_interaction_at.map(micros))
         .bind(r.follow_up_notified_at.map(micros))
-        .bind(lead.search_text())
-        .execute(&mut *c)
-        .await
-        .map_err(|e| {
-            if is_unique_violation(&e) {
-                conflict(Entity::Lead, r.id, 0)
-            } else {
-                db(e)
-            }
-        })?;
+        .bind(lead.search_text());
     Ok(())
 }
 
+/// The update, checked: it must change the lead at `expected`.
+fn push_update_lead(s: &mut Script, expected: u64, lead: &Lead) -> Result<(), StoreError> {
+    let r = lead.record();
+    s.push(UPDATE_LEAD)
+        .bind(r.name.as_str())
+        .bind(r.email.as_ref().map(|e| e.as_str()))
+        .bind(r.phone.as_ref().map(|p| p.as_str()))
+        .bind(r.company.as_ref().map(|n| n.as_str()))
+        .bind(r.source.as_str())
+        .bind(r.status.as_str())
+        .bind(r.owner.get())
+        .bind(micros(r.updated_at))
+        .bind(to_i64(r.version)?)
+        .bind(r.lost_reason.as_ref().map(|n| n.as_str()))
+        .bind(lead.search_text())
+        .bind(r.id.as_uuid())
+        .bind(to_i64(expected)?);
+    s.check(Check::LeadUnchanged, NOTHING_CHANGED);
+    Ok(())
+}
+
+fn push_duplicate_check(s: &mut Script, lead: &Lead) {
+    let id = lead.id().as_uuid();
+    s.check(Check::Duplicate, HAS_DUPLICATE)
+        .bind(lead.email().map(|e| e.as_str()))
+        .bind(id)
+        .bind(lead.phone().map(|p| p.as_str()))
+        .bind(id);
+}
+
 /// `Duplicate` naming the oldest open lead with the email, else with the phone.
-async fn duplicate_of(c: &mut SqliteConnection, lead: &Lead) -> Result<(), StoreError> {
+async fn duplicate_of(c: &mut SqliteConnection, lead: &Lead) -> Result<StoreError, StoreError> {
     let id = lead.id().as_uuid();
     let found = sqlx::query(DUPLICATE)
         .bind(lead.email().map(|e| e.as_str()))
@@ -396,7 +697,7 @@ async fn duplicate_of(c: &mut SqliteConnection, lead: &Lead) -> Result<(), Store
         }
     }
     match best {
-        Some((probe, existing)) => Err(StoreError::Duplicate {
+        Some((probe, existing)) => Ok(StoreError::Duplicate {
             existing: LeadId::from_uuid(existing),
             field: if probe == 0 {
                 ContactField::Email
@@ -404,76 +705,66 @@ async fn duplicate_of(c: &mut SqliteConnection, lead: &Lead) -> Result<(), Store
                 ContactField::Phone
             },
         }),
-        None => Ok(()),
+        None => Err(StoreError::Backend(
+            "the duplicate check failed but the probe found no duplicate".into(),
+        )),
     }
 }
 
-async fn append_history(
-    c: &mut SqliteConnection,
+fn push_history(
+    s: &mut Script,
     write_version: u64,
     lead_id: LeadId,
     entries: &[HistoryEntry],
 ) -> Result<(), StoreError> {
-    let expected = write_version.saturating_sub(1);
     let write_version = to_i64(write_version)?;
     for (ord, e) in (0i64..).zip(entries) {
-        sqlx::query(INSERT_HISTORY)
+        s.push(INSERT_HISTORY)
             .bind(lead_id.as_uuid())
             .bind(write_version)
             .bind(ord)
             .bind(to_i64(e.version)?)
             .bind(micros(e.at))
             .bind(e.actor.get())
-            .bind(json(&e.change)?)
-            .execute(&mut *c)
-            .await
-            .map_err(|err| {
-                if is_unique_violation(&err) {
-                    conflict(Entity::Lead, lead_id, expected)
-                } else {
-                    db(err)
-                }
-            })?;
+            .bind(json(&e.change)?);
     }
     Ok(())
 }
 
-async fn put_pending(c: &mut SqliteConnection, p: &PendingClient) -> Result<(), StoreError> {
-    sqlx::query(UPSERT_PENDING)
+fn push_pending(s: &mut Script, p: &PendingClient) -> Result<(), StoreError> {
+    s.push(UPSERT_PENDING)
         .bind(p.request.lead_id.as_uuid())
         .bind(json(&p.request)?)
         .bind(micros(p.created_at))
         .bind(i64::from(p.attempts))
         .bind(p.last_error.as_deref())
-        .bind(p.last_attempt_at.map(micros))
-        .execute(&mut *c)
-        .await
-        .map_err(db)?;
+        .bind(p.last_attempt_at.map(micros));
     Ok(())
 }
 
-async fn append_events(c: &mut SqliteConnection, events: &[NewEvent]) -> Result<(), StoreError> {
+fn push_events(s: &mut Script, events: &[NewEvent]) -> Result<(), StoreError> {
     for e in events {
-        sqlx::query(INSERT_EVENT)
+        s.push(INSERT_EVENT)
             .bind(e.id.as_uuid())
             .bind(micros(e.at))
             .bind(e.lead_id.as_uuid())
             .bind(e.actor.map(EmployeeId::get))
-            .bind(json(&e.kind)?)
-            .execute(&mut *c)
-            .await
-            .map_err(db)?;
+            .bind(json(&e.kind)?);
     }
     Ok(())
 }
 
-/// History, pending client and events of a lead write.
-async fn write_rest(c: &mut SqliteConnection, w: &LeadWrite) -> Result<(), StoreError> {
-    append_history(c, w.lead.version(), w.lead.id(), &w.history).await?;
+/// History, pending client and events of a lead write, and its duplicate check.
+fn push_rest(s: &mut Script, w: &LeadWrite) -> Result<(), StoreError> {
+    push_history(s, w.lead.version(), w.lead.id(), &w.history)?;
     if let Some(p) = &w.pending_client {
-        put_pending(c, p).await?;
+        push_pending(s, p)?;
     }
-    append_events(c, &w.events).await
+    push_events(s, &w.events)?;
+    if w.check_duplicates {
+        push_duplicate_check(s, &w.lead);
+    }
+    Ok(())
 }
 
 async fn lead_exists(c: &mut SqliteConnection, id: LeadId) -> Result<bool, StoreError> {
@@ -501,198 +792,55 @@ async fn not_writable(c: &mut SqliteConnection, id: LeadId) -> Result<StoreError
     }
 }
 
-async fn insert_lead_in(c: &mut SqliteConnection, w: &LeadWrite) -> Result<(), StoreError> {
-    insert_lead_row(c, &w.lead).await?;
-    if w.check_duplicates {
-        duplicate_of(c, &w.lead).await?;
-    }
-    write_rest(c, w).await
-}
-
-async fn update_lead_in(
+/// Why an opportunity update at `expected` changed no row.
+async fn opportunity_refused(
     c: &mut SqliteConnection,
+    id: OpportunityId,
     expected: u64,
-    w: &LeadWrite,
-) -> Result<(), StoreError> {
-    let lead = &w.lead;
-    let id = lead.id();
-    let stale = || conflict(Entity::Lead, id, expected);
-    let updated = if expected.checked_add(1) == Some(lead.version()) {
-        let r = lead.record();
-        sqlx::query(UPDATE_LEAD)
-            .bind(r.name.as_str())
-            .bind(r.email.as_ref().map(|e| e.as_str()))
-            .bind(r.phone.as_ref().map(|p| p.as_str()))
-            .bind(r.company.as_ref().map(|n| n.as_str()))
-            .bind(r.source.as_str())
-            .bind(r.status.as_str())
-            .bind(r.owner.get())
-            .bind(micros(r.updated_at))
-            .bind(to_i64(r.version)?)
-            .bind(r.lost_reason.as_ref().map(|n| n.as_str()))
-            .bind(lead.search_text())
-            .bind(id.as_uuid())
-            .bind(to_i64(expected)?)
-            .execute(&mut *c)
-            .await
-            .map_err(db)?
-            .rows_affected()
-    } else {
-        0
-    };
-    if updated == 0 {
-        return Err(if lead_exists(c, id).await? {
-            stale()
-        } else {
-            not_found(Entity::Lead, id)
-        });
-    }
-    if w.check_duplicates {
-        duplicate_of(c, lead).await?;
-    }
-    write_rest(c, w).await
-}
-
-async fn insert_interaction_in(
-    c: &mut SqliteConnection,
-    i: &Interaction,
-    events: &[NewEvent],
-) -> Result<(), StoreError> {
-    let at = micros(i.occurred_at);
-    let touched = sqlx::query(TOUCH_INTERACTION)
-        .bind(at)
-        .bind(at)
-        .bind(i.lead_id.as_uuid())
-        .execute(&mut *c)
-        .await
-        .map_err(db)?
-        .rows_affected();
-    if touched == 0 {
-        return Err(not_writable(c, i.lead_id).await?);
-    }
-    sqlx::query(INSERT_INTERACTION)
-        .bind(i.id.as_uuid())
-        .bind(i.lead_id.as_uuid())
-        .bind(i.kind.as_str())
-        .bind(at)
-        .bind(i.logged_by.get())
-        .bind(micros(i.logged_at))
-        .bind(i.notes.as_str())
-        .execute(&mut *c)
-        .await
-        .map_err(|e| {
-            if is_unique_violation(&e) {
-                conflict(Entity::Interaction, i.id, 0)
-            } else {
-                db(e)
-            }
-        })?;
-    append_events(c, events).await
-}
-
-async fn insert_opportunity_in(
-    c: &mut SqliteConnection,
-    o: &Opportunity,
-    events: &[NewEvent],
-) -> Result<(), StoreError> {
-    let inserted = sqlx::query(INSERT_OPPORTUNITY)
-        .bind(o.id.as_uuid())
-        .bind(o.title.as_str())
-        .bind(o.value.minor())
-        .bind(o.value.currency().code())
-        .bind(o.expected_close.num_days_from_ce())
-        .bind(o.stage.as_str())
-        .bind(o.created_by.get())
-        .bind(micros(o.created_at))
-        .bind(micros(o.updated_at))
-        .bind(to_i64(o.version)?)
-        .bind(o.lead_id.as_uuid())
-        .execute(&mut *c)
-        .await
-        .map_err(|e| {
-            if is_unique_violation(&e) {
-                conflict(Entity::Opportunity, o.id, 0)
-            } else {
-                db(e)
-            }
-        })?
-        .rows_affected();
-    if inserted == 0 {
-        return Err(not_writable(c, o.lead_id).await?);
-    }
-    append_events(c, events).await
-}
-
-async fn update_opportunity_in(
-    c: &mut SqliteConnection,
-    expected: u64,
-    o: &Opportunity,
-    events: &[NewEvent],
-) -> Result<(), StoreError> {
-    let row = sqlx::query(OPPORTUNITY_STATE)
-        .bind(o.id.as_uuid())
+    next: bool,
+) -> Result<StoreError, StoreError> {
+    let Some(row) = sqlx::query(OPPORTUNITY_STATE)
+        .bind(id.as_uuid())
         .fetch_optional(&mut *c)
         .await
         .map_err(db)?
-        .ok_or_else(|| not_found(Entity::Opportunity, o.id))?;
+    else {
+        return Ok(not_found(Entity::Opportunity, id));
+    };
     let read = || -> Result<(i64, Uuid, Option<String>), BoxError> {
         Ok((row.int(0)?, row.uuid(1)?, row.opt_text(2)?))
     };
-    let (version, lead_id, status) = read().map_err(rows::corrupt("opportunity"))?;
-    let lead_id = LeadId::from_uuid(lead_id);
-    if u64::try_from(version).ok() != Some(expected) || expected.checked_add(1) != Some(o.version) {
-        return Err(conflict(Entity::Opportunity, o.id, expected));
+    let (version, lead, status) = read().map_err(rows::corrupt("opportunity"))?;
+    let lead = LeadId::from_uuid(lead);
+    if u64::try_from(version).ok() != Some(expected) || !next {
+        return Ok(conflict(Entity::Opportunity, id, expected));
     }
     match status {
-        None => return Err(not_found(Entity::Lead, lead_id)),
-        Some(s) if status_of(&s)?.is_read_only() => {
-            return Err(StoreError::ReadOnly { lead: lead_id });
-        }
-        Some(_) => {}
+        None => Ok(not_found(Entity::Lead, lead)),
+        Some(s) if status_of(&s)?.is_read_only() => Ok(StoreError::ReadOnly { lead }),
+        Some(s) => Err(StoreError::Backend(
+            format!("opportunity {id} of a {s} lead refused an update").into(),
+        )),
     }
-    sqlx::query(UPDATE_OPPORTUNITY)
-        .bind(o.title.as_str())
-        .bind(o.value.minor())
-        .bind(o.value.currency().code())
-        .bind(o.expected_close.num_days_from_ce())
-        .bind(o.stage.as_str())
-        .bind(micros(o.updated_at))
-        .bind(to_i64(o.version)?)
-        .bind(o.id.as_uuid())
-        .bind(version)
-        .execute(&mut *c)
-        .await
-        .map_err(db)?;
-    append_events(c, events).await
 }
 
-async fn complete_conversion_in(
-    c: &mut SqliteConnection,
-    lead_id: LeadId,
-    client_id: &ClientId,
-    event: &NewEvent,
-) -> Result<bool, StoreError> {
-    let removed = sqlx::query(DELETE_PENDING)
-        .bind(lead_id.as_uuid())
-        .execute(&mut *c)
-        .await
-        .map_err(db)?
-        .rows_affected();
-    if removed == 0 {
-        return Ok(false);
+/// What a failed lead write means: a failed check as it says; a unique key taken by an
+/// insert means another write got there first; a missing lead (foreign key) or a taken
+/// history version of an update is explained by the lead.
+fn lead_write_failed(
+    w: &LeadWrite,
+    expected: Option<u64>,
+    check: Option<Check>,
+    e: sqlx::Error,
+) -> Why<'_> {
+    let id = w.lead.id();
+    match (check, expected) {
+        (Some(Check::Duplicate), _) => Why::Duplicate(&w.lead),
+        (Some(Check::LeadUnchanged), Some(v)) => Why::LeadVersion(id, v),
+        (None, None) if is_unique_violation(&e) => Why::Error(conflict(Entity::Lead, id, 0)),
+        (None, Some(v)) if is_constraint_violation(&e) => Why::LeadVersion(id, v),
+        _ => Why::Error(db(e)),
     }
-    let set = sqlx::query(SET_CLIENT)
-        .bind(AsRef::<str>::as_ref(client_id))
-        .bind(lead_id.as_uuid())
-        .execute(&mut *c)
-        .await
-        .map_err(db)?
-        .rows_affected();
-    if set == 0 {
-        return Err(not_found(Entity::Lead, lead_id));
-    }
-    append_events(c, std::slice::from_ref(event)).await?;
-    Ok(true)
 }
 
 async fn ack_events_in(c: &mut SqliteConnection, up_to: u64) -> Result<u64, StoreError> {
@@ -716,20 +864,33 @@ async fn ack_events_in(c: &mut SqliteConnection, up_to: u64) -> Result<u64, Stor
 
 #[async_trait]
 impl LeadStore for SqliteStore {
-    async fn insert_lead(&self, write: &LeadWrite) -> Result<(), StoreError> {
-        let mut w = self.begin().await?;
-        let r = insert_lead_in(&mut w.tx, write).await;
-        w.finish(r).await
+    async fn insert_lead(&self, w: &LeadWrite) -> Result<(), StoreError> {
+        let mut s = Script::write();
+        push_insert_lead(&mut s, &w.lead)?;
+        push_rest(&mut s, w)?;
+        done(
+            self.write(s.commit(), |check, e| {
+                Some(lead_write_failed(w, None, check, e))
+            })
+            .await,
+        )
     }
 
-    async fn update_lead(
-        &self,
-        expected_version: u64,
-        write: &LeadWrite,
-    ) -> Result<(), StoreError> {
-        let mut w = self.begin().await?;
-        let r = update_lead_in(&mut w.tx, expected_version, write).await;
-        w.finish(r).await
+    async fn update_lead(&self, expected: u64, w: &LeadWrite) -> Result<(), StoreError> {
+        let mut s = Script::write();
+        if expected.checked_add(1) == Some(w.lead.version()) {
+            push_update_lead(&mut s, expected, &w.lead)?;
+            push_rest(&mut s, w)?;
+        } else {
+            // Not the next version: nothing to write, only a conflict to explain.
+            s.check(Check::LeadUnchanged, "1");
+        }
+        done(
+            self.write(s.commit(), |check, e| {
+                Some(lead_write_failed(w, Some(expected), check, e))
+            })
+            .await,
+        )
     }
 
     async fn get_lead(&self, id: LeadId) -> Result<Option<Lead>, StoreError> {
@@ -743,51 +904,47 @@ impl LeadStore for SqliteStore {
     }
 
     async fn lead_detail(&self, id: LeadId) -> Result<Option<LeadDetail>, StoreError> {
-        // One read transaction: one snapshot for the lead and everything hanging off it.
-        let mut tx = self.pool.begin().await.map_err(db)?;
+        // One read transaction, one round trip: each row's last column says what it is.
         let uuid = id.as_uuid();
-        let Some(lead) = sqlx::query(GET_LEAD)
-            .bind(uuid)
-            .fetch_optional(&mut *tx)
-            .await
-            .map_err(db)?
-        else {
-            return Ok(None);
+        let mut s = Script::read();
+        for sql in [
+            DETAIL_LEAD,
+            DETAIL_HISTORY,
+            DETAIL_INTERACTIONS,
+            DETAIL_OPPORTUNITIES,
+            DETAIL_PENDING,
+        ] {
+            s.push(sql).bind(uuid);
+        }
+        let mut c = ScriptConn::acquire(&self.pool).await?;
+        let rows = match c.run(s.commit()).await {
+            Ok(rows) => rows,
+            Err(e) => {
+                c.rollback().await;
+                return Err(db(e));
+            }
         };
-        let lead = rows::lead(&lead)?;
-        let history = sqlx::query(HISTORY_OF)
-            .bind(uuid)
-            .fetch_all(&mut *tx)
-            .await
-            .map_err(db)?
-            .iter()
-            .map(|r| rows::history(id, r))
-            .collect::<Result<_, _>>()?;
-        let interactions = sqlx::query(INTERACTIONS_OF)
-            .bind(uuid)
-            .fetch_all(&mut *tx)
-            .await
-            .map_err(db)?
-            .iter()
-            .map(rows::interaction)
-            .collect::<Result<_, _>>()?;
-        let opportunities = sqlx::query(OPPORTUNITIES_OF)
-            .bind(uuid)
-            .fetch_all(&mut *tx)
-            .await
-            .map_err(db)?
-            .iter()
-            .map(rows::opportunity)
-            .collect::<Result<_, _>>()?;
-        let pending_client = sqlx::query(PENDING_OF)
-            .bind(uuid)
-            .fetch_optional(&mut *tx)
-            .await
-            .map_err(db)?
-            .map(|r| rows::pending_client(&r))
-            .transpose()?;
-        tx.commit().await.map_err(db)?;
-        Ok(Some(LeadDetail {
+        let mut lead = None;
+        let (mut history, mut interactions, mut opportunities) = (vec![], vec![], vec![]);
+        let mut pending_client = None;
+        for r in &rows {
+            let part = r
+                .int(r.len().saturating_sub(1))
+                .map_err(rows::corrupt("detail row"))?;
+            match part {
+                0 => lead = Some(rows::lead(r)?),
+                1 => history.push(rows::history(id, r)?),
+                2 => interactions.push(rows::interaction(r)?),
+                3 => opportunities.push(rows::opportunity(r)?),
+                4 => pending_client = Some(rows::pending_client(r)?),
+                p => {
+                    return Err(rows::corrupt("detail row")(
+                        format!("unknown part {p}").into(),
+                    ));
+                }
+            }
+        }
+        Ok(lead.map(|lead| LeadDetail {
             lead,
             history,
             interactions,
@@ -840,7 +997,12 @@ impl LeadStore for SqliteStore {
     }
 
     async fn report(&self, filter: &ReportFilter) -> Result<Report, StoreError> {
-        let mut qb = QueryBuilder::<Sqlite>::new(REPORT_HEAD);
+        let dated = filter.created_from.is_some() || filter.created_to.is_some();
+        let mut qb = QueryBuilder::<Sqlite>::new(if dated {
+            REPORT_HEAD
+        } else {
+            REPORT_COUNTS_HEAD
+        });
         if let Some(o) = filter.owner {
             qb.push(" AND owner = ").push_bind(o.get());
         }
@@ -876,22 +1038,71 @@ impl LeadStore for SqliteStore {
 
     async fn insert_interaction(
         &self,
-        interaction: &Interaction,
+        i: &Interaction,
         events: &[NewEvent],
     ) -> Result<(), StoreError> {
-        let mut w = self.begin().await?;
-        let r = insert_interaction_in(&mut w.tx, interaction, events).await;
-        w.finish(r).await
+        let at = micros(i.occurred_at);
+        let mut s = Script::write();
+        s.push(TOUCH_INTERACTION)
+            .bind(at)
+            .bind(at)
+            .bind(i.lead_id.as_uuid());
+        s.check(Check::LeadUnchanged, NOTHING_CHANGED);
+        s.push(INSERT_INTERACTION)
+            .bind(i.id.as_uuid())
+            .bind(i.lead_id.as_uuid())
+            .bind(i.kind.as_str())
+            .bind(at)
+            .bind(i.logged_by.get())
+            .bind(micros(i.logged_at))
+            .bind(i.notes.as_str());
+        push_events(&mut s, events)?;
+        done(
+            self.write(s.commit(), |check, e| {
+                Some(if check == Some(Check::LeadUnchanged) {
+                    Why::LeadWritable(i.lead_id)
+                } else if is_unique_violation(&e) {
+                    Why::Error(conflict(Entity::Interaction, i.id, 0))
+                } else {
+                    Why::Error(db(e))
+                })
+            })
+            .await,
+        )
     }
 
     async fn insert_opportunity(
         &self,
-        opportunity: &Opportunity,
+        o: &Opportunity,
         events: &[NewEvent],
     ) -> Result<(), StoreError> {
-        let mut w = self.begin().await?;
-        let r = insert_opportunity_in(&mut w.tx, opportunity, events).await;
-        w.finish(r).await
+        let mut s = Script::write();
+        s.push(INSERT_OPPORTUNITY)
+            .bind(o.id.as_uuid())
+            .bind(o.title.as_str())
+            .bind(o.value.minor())
+            .bind(o.value.currency().code())
+            .bind(o.expected_close.num_days_from_ce())
+            .bind(o.stage.as_str())
+            .bind(o.created_by.get())
+            .bind(micros(o.created_at))
+            .bind(micros(o.updated_at))
+            .bind(to_i64(o.version)?)
+            .bind(o.lead_id.as_uuid());
+        s.check(Check::LeadUnchanged, NOTHING_CHANGED);
+        push_events(&mut s, events)?;
+        done(
+            self.write(s.commit(), |check, e| {
+                Some(if check == Some(Check::LeadUnchanged) {
+                    Why::LeadWritable(o.lead_id)
+                } else if is_unique_violation(&e) {
+                    Why::Error(conflict(Entity::Opportunity, o.id, 0))
+                } else {
+                    Why::Error(db(e))
+                })
+            })
+            .await,
+        )
     }
 
     async fn get_opportunity(&self, id: OpportunityId) -> Result<Option<Opportunity>, StoreError> {
@@ -906,13 +1117,39 @@ impl LeadStore for SqliteStore {
 
     async fn update_opportunity(
         &self,
-        expected_version: u64,
-        opportunity: &Opportunity,
+        expected: u64,
+        o: &Opportunity,
         events: &[NewEvent],
     ) -> Result<(), StoreError> {
-        let mut w = self.begin().await?;
-        let r = update_opportunity_in(&mut w.tx, expected_version, opportunity, events).await;
-        w.finish(r).await
+        let mut s = Script::write();
+        let next = expected.checked_add(1) == Some(o.version);
+        if next {
+            s.push(UPDATE_OPPORTUNITY)
+                .bind(o.title.as_str())
+                .bind(o.value.minor())
+                .bind(o.value.currency().code())
+                .bind(o.expected_close.num_days_from_ce())
+                .bind(o.stage.as_str())
+                .bind(micros(o.updated_at))
+                .bind(to_i64(o.version)?)
+                .bind(o.id.as_uuid())
+                .bind(to_i64(expected)?);
+            s.check(Check::OpportunityUnchanged, NOTHING_CHANGED);
+            push_events(&mut s, events)?;
+        } else {
+            // Not the next version: nothing to write, only a conflict to explain.
+            s.check(Check::OpportunityUnchanged, "1");
+        }
+        done(
+            self.write(s.commit(), |check, e| {
+                Some(if check == Some(Check::OpportunityUnchanged) {
+                    Why::Opportunity(o.id, expected, next)
+                } else {
+                    Why::Error(db(e))
+                })
+            })
+            .await,
+        )
     }
 
     async fn due_follow_ups(
@@ -970,9 +1207,30 @@ impl LeadStore for SqliteStore {
         client_id: &ClientId,
         event: &NewEvent,
     ) -> Result<bool, StoreError> {
-        let mut w = self.begin().await?;
-        let r = complete_conversion_in(&mut w.tx, lead_id, client_id, event).await;
-        w.finish(r).await
+        let mut s = Script::write();
+        // Only a conversion still pending is completed: a second completion finds no row
+        // and changes nothing.
+        s.push(DELETE_PENDING).bind(lead_id.as_uuid());
+        s.check(Check::NothingPending, NOTHING_CHANGED);
+        s.push(SET_CLIENT)
+            .bind(AsRef::<str>::as_ref(client_id))
+            .bind(lead_id.as_uuid());
+        s.check(Check::LeadUnchanged, NOTHING_CHANGED);
+        push_events(&mut s, std::slice::from_ref(event))?;
+        let r = self
+            .write(s.commit(), |check, e| {
+                Some(if check == Some(Check::LeadUnchanged) {
+                    Why::Error(not_found(Entity::Lead, lead_id))
+                } else {
+                    Why::Error(db(e))
+                })
+            })
+            .await;
+        match r {
+            Ok(()) => Ok(true),
+            Err(NotDone::NothingToDo) => Ok(false),
+            Err(NotDone::Refused(e)) => Err(e),
+        }
     }
 
     async fn record_conversion_failure(
