@@ -1,9 +1,9 @@
 //! The SQLite backend: [`SqliteStore`], [`SqliteEmployees`] and [`SqliteClients`].
 //!
 //! Times are INTEGER unix microseconds, ids 16-byte BLOBs (byte order = `Uuid` order). Every
-//! write is one `BEGIN IMMEDIATE ... COMMIT` script sent in one round trip (see [`Script`]),
+//! write is one `BEGIN IMMEDIATE ... COMMIT` script sent in one round trip (see `Script` below),
 //! so its checks (version, duplicates, read-only) and its changes happen under the write
-//! lock, atomically; a failed check stops the script before `COMMIT` (see [`Check`]).
+//! lock, atomically; a failed check stops the script before `COMMIT` (see `Check`).
 //! Writers of one process queue on an async gate first, so they wait their turn instead of
 //! polling SQLite's busy handler; writers of other processes wait up to the busy timeout,
 //! then fail with [`StoreError::Busy`].
