@@ -843,6 +843,24 @@ fn lead_write_failed(
     }
 }
 
+/// What a failed insert of a record hanging off a lead (an interaction, an opportunity)
+/// means: the lead refused it (missing or converted), or the record's id was taken.
+fn record_write_failed(
+    lead: LeadId,
+    entity: Entity,
+    id: impl ToString,
+    check: Option<Check>,
+    e: sqlx::Error,
+) -> Why<'static> {
+    if check == Some(Check::LeadUnchanged) {
+        Why::LeadWritable(lead)
+    } else if is_unique_violation(&e) {
+        Why::Error(conflict(entity, id, 0))
+    } else {
+        Why::Error(db(e))
+    }
+}
+
 async fn ack_events_in(c: &mut SqliteConnection, up_to: u64) -> Result<u64, StoreError> {
     let row = sqlx::query(ACK_STATE)
         .fetch_one(&mut *c)
@@ -1059,13 +1077,13 @@ impl LeadStore for SqliteStore {
         push_events(&mut s, events)?;
         done(
             self.write(s.commit(), |check, e| {
-                Some(if check == Some(Check::LeadUnchanged) {
-                    Why::LeadWritable(i.lead_id)
-                } else if is_unique_violation(&e) {
-                    Why::Error(conflict(Entity::Interaction, i.id, 0))
-                } else {
-                    Why::Error(db(e))
-                })
+                Some(record_write_failed(
+                    i.lead_id,
+                    Entity::Interaction,
+                    i.id,
+                    check,
+                    e,
+                ))
             })
             .await,
         )
@@ -1093,13 +1111,13 @@ impl LeadStore for SqliteStore {
         push_events(&mut s, events)?;
         done(
             self.write(s.commit(), |check, e| {
-                Some(if check == Some(Check::LeadUnchanged) {
-                    Why::LeadWritable(o.lead_id)
-                } else if is_unique_violation(&e) {
-                    Why::Error(conflict(Entity::Opportunity, o.id, 0))
-                } else {
-                    Why::Error(db(e))
-                })
+                Some(record_write_failed(
+                    o.lead_id,
+                    Entity::Opportunity,
+                    o.id,
+                    check,
+                    e,
+                ))
             })
             .await,
         )
