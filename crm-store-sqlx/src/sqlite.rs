@@ -113,13 +113,18 @@ const LEAD_STATUS: &str = "SELECT status FROM leads WHERE id = ?";
 /// The oldest open lead (other than the one written) with the email (tagged 0), and with
 /// the phone (tagged 1): both probes on the partial indexes `leads_open_email` and
 /// `leads_open_phone`.
-const DUPLICATE: &str = "SELECT 0, id FROM (SELECT id FROM leads \
-       WHERE email = ? AND status IN ('new', 'contacted', 'interested') AND id <> ? \
-       ORDER BY created_at, id LIMIT 1) \
-     UNION ALL \
-     SELECT 1, id FROM (SELECT id FROM leads \
-       WHERE phone = ? AND status IN ('new', 'contacted', 'interested') AND id <> ? \
-       ORDER BY created_at, id LIMIT 1)";
+macro_rules! duplicate_probe {
+    () => {
+        "SELECT 0, id FROM (SELECT id FROM leads \
+           WHERE email = ? AND status IN ('new', 'contacted', 'interested') AND id <> ? \
+           ORDER BY created_at, id LIMIT 1) \
+         UNION ALL \
+         SELECT 1, id FROM (SELECT id FROM leads \
+           WHERE phone = ? AND status IN ('new', 'contacted', 'interested') AND id <> ? \
+           ORDER BY created_at, id LIMIT 1)"
+    };
+}
+const DUPLICATE: &str = duplicate_probe!();
 const INSERT_HISTORY: &str = "INSERT INTO lead_history \
      (lead_id, write_version, ord, version, at, actor, change) VALUES (?, ?, ?, ?, ?, ?, ?)";
 const UPSERT_PENDING: &str = "INSERT INTO pending_clients \
@@ -128,11 +133,8 @@ const UPSERT_PENDING: &str = "INSERT INTO pending_clients \
      ON CONFLICT (lead_id) DO UPDATE SET request = excluded.request, \
      created_at = excluded.created_at, attempts = excluded.attempts, \
      last_error = excluded.last_error, last_attempt_at = excluded.last_attempt_at";
-/// Whether another open lead has the email or the phone, for the `duplicate` write check.
-const HAS_DUPLICATE: &str = "EXISTS (SELECT 1 FROM leads WHERE email = ? \
-       AND status IN ('new', 'contacted', 'interested') AND id <> ?) \
-     OR EXISTS (SELECT 1 FROM leads WHERE phone = ? \
-       AND status IN ('new', 'contacted', 'interested') AND id <> ?)";
+/// Whether the duplicate probe finds a lead, for the `duplicate` write check (same binds).
+const HAS_DUPLICATE: &str = concat!("EXISTS (", duplicate_probe!(), ")");
 /// `changes()` right after a statement: how many rows it changed.
 const NOTHING_CHANGED: &str = "changes() = 0";
 const INSERT_EVENT: &str =
@@ -568,7 +570,7 @@ impl SqliteStore {
     async fn write<'a>(
         &self,
         script: Script,
-        why: impl FnOnce(Option<Check>, sqlx::Error) -> Option<Why<'a>>,
+        why: impl FnOnce(Option<Check>, sqlx::Error) -> Why<'a>,
     ) -> Result<(), NotDone> {
         let _gate = self.gate.lock().await;
         let mut c = ScriptConn::acquire(&self.pool)
@@ -584,11 +586,11 @@ impl SqliteStore {
         } else if is_busy(&e) {
             Err(NotDone::Refused(db(e)))
         } else {
-            let why = why(check, e);
-            Err(NotDone::Refused(match why {
-                None => StoreError::Backend("a write script failed".into()),
-                Some(w) => explain(&mut c.conn, w).await.unwrap_or_else(|e| e),
-            }))
+            Err(NotDone::Refused(
+                explain(&mut c.conn, why(check, e))
+                    .await
+                    .unwrap_or_else(|e| e),
+            ))
         };
         if c.open {
             c.rollback().await;
@@ -887,10 +889,8 @@ impl LeadStore for SqliteStore {
         push_insert_lead(&mut s, &w.lead)?;
         push_rest(&mut s, w)?;
         done(
-            self.write(s.commit(), |check, e| {
-                Some(lead_write_failed(w, None, check, e))
-            })
-            .await,
+            self.write(s.commit(), |check, e| lead_write_failed(w, None, check, e))
+                .await,
         )
     }
 
@@ -905,7 +905,7 @@ impl LeadStore for SqliteStore {
         }
         done(
             self.write(s.commit(), |check, e| {
-                Some(lead_write_failed(w, Some(expected), check, e))
+                lead_write_failed(w, Some(expected), check, e)
             })
             .await,
         )
@@ -1077,13 +1077,7 @@ impl LeadStore for SqliteStore {
         push_events(&mut s, events)?;
         done(
             self.write(s.commit(), |check, e| {
-                Some(record_write_failed(
-                    i.lead_id,
-                    Entity::Interaction,
-                    i.id,
-                    check,
-                    e,
-                ))
+                record_write_failed(i.lead_id, Entity::Interaction, i.id, check, e)
             })
             .await,
         )
@@ -1111,13 +1105,7 @@ impl LeadStore for SqliteStore {
         push_events(&mut s, events)?;
         done(
             self.write(s.commit(), |check, e| {
-                Some(record_write_failed(
-                    o.lead_id,
-                    Entity::Opportunity,
-                    o.id,
-                    check,
-                    e,
-                ))
+                record_write_failed(o.lead_id, Entity::Opportunity, o.id, check, e)
             })
             .await,
         )
@@ -1160,11 +1148,11 @@ impl LeadStore for SqliteStore {
         }
         done(
             self.write(s.commit(), |check, e| {
-                Some(if check == Some(Check::OpportunityUnchanged) {
+                if check == Some(Check::OpportunityUnchanged) {
                     Why::Opportunity(o.id, expected, next)
                 } else {
                     Why::Error(db(e))
-                })
+                }
             })
             .await,
         )
@@ -1237,11 +1225,11 @@ impl LeadStore for SqliteStore {
         push_events(&mut s, std::slice::from_ref(event))?;
         let r = self
             .write(s.commit(), |check, e| {
-                Some(if check == Some(Check::LeadUnchanged) {
+                if check == Some(Check::LeadUnchanged) {
                     Why::Error(not_found(Entity::Lead, lead_id))
                 } else {
                     Why::Error(db(e))
-                })
+                }
             })
             .await;
         match r {
