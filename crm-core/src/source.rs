@@ -4,11 +4,16 @@ use std::str::FromStr;
 
 use serde::{Deserialize, Serialize};
 
-use crate::error::ValidationError;
-use crate::text::string_newtype;
+use unicode_normalization::UnicodeNormalization;
+use unicode_normalization::char::is_combining_mark;
 
-/// A lead source: one of the built-in sources or a host's own, as a short slug (1 to 32 of
-/// `a-z`, `0-9`, `_`, `-`, starting with a letter). Stored and compared lowercase.
+use crate::error::ValidationError;
+use crate::text::{arabic_letter, ascii_digit, string_newtype};
+
+/// A lead source: one of the built-in sources or a host's own, as a short slug: 1 to 32
+/// letters of any script (`web`, `معرض`), digits, `_` or `-`, starting with a letter. Stored
+/// and compared lowercase and NFC, with Arabic-Indic digits as ASCII and Persian-keyboard
+/// letters as their Arabic ones (`معرض_۲` and `معرض_2` are one source).
 #[derive(Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
 #[serde(try_from = "String", into = "String")]
 pub struct Source(String);
@@ -17,9 +22,14 @@ impl Source {
     /// The built-in sources, in report order.
     pub const BUILT_IN: [&'static str; 6] = ["web", "referral", "phone", "email", "event", "other"];
 
-    /// Parses a source slug (trimmed, lowercased).
+    /// Parses a source slug (trimmed, lowercased, NFC).
     pub fn parse(raw: &str) -> Result<Self, ValidationError> {
-        let s = raw.trim().to_ascii_lowercase();
+        let s: String = raw
+            .trim()
+            .nfc()
+            .flat_map(char::to_lowercase)
+            .map(|c| arabic_letter(ascii_digit(c)))
+            .collect();
         let err = |reason| ValidationError::InvalidSource {
             value: raw.chars().take(40).collect(),
             reason,
@@ -27,17 +37,21 @@ impl Source {
         if s.is_empty() {
             return Err(err("it is empty"));
         }
-        if s.len() > 32 {
+        if s.chars().count() > 32 {
             return Err(err("it is longer than 32 characters"));
         }
-        if !s.starts_with(|c: char| c.is_ascii_lowercase()) {
-            return Err(err("it must start with a letter a-z"));
+        if !s.starts_with(char::is_alphabetic) {
+            return Err(err("it must start with a letter"));
         }
-        if !s
-            .chars()
-            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_' || c == '-')
-        {
-            return Err(err("only a-z, 0-9, _ and - are allowed"));
+        // Letters only: an Arabic combining mark (a haraka) would make two spellings of one
+        // source.
+        if !s.chars().all(|c| {
+            (c.is_alphabetic() && !is_combining_mark(c))
+                || c.is_ascii_digit()
+                || c == '_'
+                || c == '-'
+        }) {
+            return Err(err("only letters, digits, _ and - are allowed"));
         }
         Ok(Self(s))
     }
@@ -109,9 +123,34 @@ mod tests {
         let s = Source::parse(" Trade-Show_2026 ").unwrap_or_else(|e| panic!("{e}"));
         assert_eq!(s.as_str(), "trade-show_2026");
         assert!(!s.is_built_in());
-        for bad in ["", "1abc", "a b", "معرض", &"a".repeat(33)] {
+        for bad in [
+            "",
+            "1abc",
+            "a b",
+            "مَعرض",
+            "-x",
+            "معرض الرياض",
+            &"a".repeat(33),
+        ] {
             assert!(Source::parse(bad).is_err(), "{bad}");
         }
+    }
+
+    #[test]
+    fn arabic_sources_are_one_source_whatever_the_keyboard() {
+        let s = Source::parse(" معرض ").unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(s.as_str(), "معرض");
+        assert!(!s.is_built_in());
+        assert_eq!(
+            Source::parse("معرض_۲٠٢٦").map(String::from),
+            Ok("معرض_2026".into())
+        );
+        assert_eq!(Source::parse("مکتب"), Source::parse("مكتب"));
+        assert_eq!(
+            Source::parse(&"ع".repeat(32)).map(|s| s.as_str().chars().count()),
+            Ok(32)
+        );
+        assert!(Source::parse(&"ع".repeat(33)).is_err());
     }
 
     #[test]

@@ -77,19 +77,34 @@ fn is_forbidden(c: char) -> bool {
     c.is_control() || matches!(c, '\u{202A}'..='\u{202E}' | '\u{2066}'..='\u{2069}')
 }
 
+/// The Arabic letter a Persian-keyboard letter stands for in Arabic text: Gulf data mixes
+/// both keyboards, so `علی` (Farsi yeh) and `علي` are one name, as are `مکتب` (keheh) and
+/// `مكتب`. Every other character is left alone.
+pub(crate) fn arabic_letter(c: char) -> char {
+    match c {
+        '\u{06CC}' => '\u{064A}', // Farsi yeh -> yeh
+        '\u{06A9}' => '\u{0643}', // keheh -> kaf
+        '\u{06C0}' => '\u{0647}', // heh with yeh above -> heh
+        c => c,
+    }
+}
+
 /// The key text search compares: case-folded, NFKC, Arabic diacritics (tashkeel) and tatweel
-/// removed, alef variants folded to bare alef, ta marbuta to ha, alef maksura to ya, and
-/// Arabic-Indic digits to ASCII. "أحمد" finds "احمد" and "أَحْمَد"; "٠٥٠" finds "050".
+/// removed, Persian-keyboard letters read as Arabic ones ([`arabic_letter`]), the hamza seats
+/// folded to their bare letters (alef variants to alef, `ؤ` to waw, `ئ` to ya), ta marbuta to
+/// ha, alef maksura to ya, and Arabic-Indic digits to ASCII. "أحمد" finds "احمد" and
+/// "أَحْمَد"; "علي" finds "علی"; "٠٥٠" finds "050".
 pub fn search_key(s: &str) -> String {
     let mut out = String::with_capacity(s.len());
     let mut last_space = true;
     for c in s.nfkc() {
-        let c = ascii_digit(c);
+        let c = arabic_letter(ascii_digit(c));
         let mapped = match c {
             '\u{064B}'..='\u{065F}' | '\u{0670}' | '\u{0640}' | '\u{200C}'..='\u{200F}' => None,
             '\u{0622}' | '\u{0623}' | '\u{0625}' | '\u{0671}' => Some('\u{0627}'),
+            '\u{0624}' => Some('\u{0648}'),
+            '\u{0626}' | '\u{0649}' => Some('\u{064A}'),
             '\u{0629}' => Some('\u{0647}'),
-            '\u{0649}' => Some('\u{064A}'),
             c if c.is_whitespace() => Some(' '),
             c => Some(c),
         };
@@ -181,6 +196,19 @@ mod tests {
         assert_eq!(search_key("مصطفى"), search_key("مصطفي"));
         assert_eq!(search_key("  Big   CORP "), "big corp");
         assert_eq!(search_key("شركة ١٢٣"), search_key("شركه 123"));
+    }
+
+    #[test]
+    fn search_key_reads_persian_keyboard_letters_as_arabic() {
+        assert_eq!(search_key("علی کریمی"), search_key("علي كريمي"));
+        assert!(search_key("علی کریمی").contains(&search_key("علي")));
+        assert!(search_key("علی کریمی").contains(&search_key("كريمي")));
+        assert_eq!(search_key("مکتب"), search_key("مكتب"));
+        assert_eq!(search_key("خانۀ"), search_key("خانه"));
+        // Hamza seats: the bare letter finds the seated one, both ways.
+        assert_eq!(search_key("مؤسسة"), search_key("موسسه"));
+        assert_eq!(search_key("رئيس"), search_key("رييس"));
+        assert_eq!(search_key("إيمان"), search_key("ايمان"));
     }
 
     #[test]
