@@ -3,6 +3,12 @@
 //! client is then created through [`crate::ports::ClientsPort`], keyed by the lead id so a
 //! retry never makes a second one, and the pending record is cleared when the client id is
 //! stored. A failure leaves the record for [`crate::Crm::dispatch_pending`].
+//!
+//! Pending records are claimed before they are sent: the converting call holds its record
+//! for a lease, and [`crate::ports::LeadStore::claim_pending_clients`] gives concurrent
+//! dispatchers disjoint records, so no two callers send the same record at once. A caller
+//! that crashed holds its claim until the lease runs out; then the record is sent again,
+//! and the clients port's idempotency on the lead id keeps the client single.
 
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
@@ -43,6 +49,10 @@ pub struct PendingClient {
     pub last_error: Option<String>,
     /// When the last attempt failed.
     pub last_attempt_at: Option<DateTime<Utc>>,
+    /// Until when a caller is sending it (the converting call, or a dispatcher that claimed
+    /// it); `None` when free. A claim whose holder crashed runs out, and the record is free
+    /// for the next dispatch.
+    pub claimed_until: Option<DateTime<Utc>>,
 }
 
 /// Whether moving `lead` to `to` triggers a conversion.
@@ -50,8 +60,13 @@ pub fn triggers_conversion(lead: &Lead, to: LeadStatus) -> bool {
     to == LeadStatus::Converted && lead.status() != LeadStatus::Converted
 }
 
-/// The pending record for a lead being converted at `now`.
-pub fn pending_client(lead: &Lead, now: DateTime<Utc>) -> PendingClient {
+/// The pending record for a lead being converted at `now`, claimed by the converting call
+/// until `claim_until`.
+pub fn pending_client(
+    lead: &Lead,
+    now: DateTime<Utc>,
+    claim_until: DateTime<Utc>,
+) -> PendingClient {
     PendingClient {
         request: ClientRequest {
             lead_id: lead.id(),
@@ -65,5 +80,6 @@ pub fn pending_client(lead: &Lead, now: DateTime<Utc>) -> PendingClient {
         attempts: 0,
         last_error: None,
         last_attempt_at: None,
+        claimed_until: Some(claim_until),
     }
 }

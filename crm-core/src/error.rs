@@ -102,6 +102,12 @@ pub enum ValidationError {
     /// Moving a lead to `lost` needs a reason.
     #[error("a lost reason is required to mark a lead lost")]
     LostReasonRequired,
+    /// A reason was given for a move that is not to `lost`, where it would be dropped.
+    #[error("a reason is only taken when a lead is marked lost, not when it moves to {to}")]
+    ReasonWithoutLost {
+        /// The requested status.
+        to: LeadStatus,
+    },
     /// A time that lies after the clock's current time.
     #[error("{field} {at} is in the future (now is {now})")]
     InFuture {
@@ -118,12 +124,28 @@ pub enum ValidationError {
         /// The field.
         field: &'static str,
     },
+    /// A number outside its accepted range.
+    #[error("{field} {value} is outside {min}..={max}")]
+    OutOfRange {
+        /// The field.
+        field: &'static str,
+        /// The value given.
+        value: i64,
+        /// The smallest accepted.
+        min: i64,
+        /// The largest accepted.
+        max: i64,
+    },
     /// A page size outside 1..=1000.
     #[error("page size {0} is outside 1..=1000")]
     InvalidLimit(u32),
     /// An edit that changes nothing.
     #[error("the edit changes nothing")]
     NothingToChange,
+    /// The first employee of a new installation must be an active manager (who can then add
+    /// the others).
+    #[error("the first employee must be an active manager, who then adds the others")]
+    FirstEmployeeNotManager,
 }
 
 /// What kind of record an error is about.
@@ -206,9 +228,19 @@ pub enum StoreError {
         /// The lead.
         lead: LeadId,
     },
-    /// The database stayed busy past the wait limit.
-    #[error("the database is busy; the write was not applied")]
+    /// The database stayed busy past the wait limit, or the transaction collided with a
+    /// concurrent one (a serialization failure or a deadlock). Nothing was applied; retry.
+    #[error("the database is busy; nothing was applied; retry")]
     Busy(#[source] BoxError),
+    /// The database cannot be reached (refused, unknown host, timed out, authentication).
+    #[error("cannot connect to the database at {target}")]
+    Unavailable {
+        /// Where: host, port and database (never the password).
+        target: String,
+        /// Why.
+        #[source]
+        source: BoxError,
+    },
     /// Stored data no longer parses into a domain value.
     #[error("stored {what} is invalid")]
     Corrupt {
@@ -229,6 +261,14 @@ pub enum StoreError {
     /// Any other backend failure.
     #[error("storage backend failed")]
     Backend(#[source] BoxError),
+}
+
+impl StoreError {
+    /// Whether the same call may succeed if simply made again: the database was busy, or
+    /// the transaction lost a race (nothing was applied).
+    pub fn is_retryable(&self) -> bool {
+        matches!(self, StoreError::Busy(_))
+    }
 }
 
 /// An error from a host port (employees, clients, notifier).
@@ -304,6 +344,22 @@ pub enum CrmError {
         /// Why not.
         reason: &'static str,
     },
+    /// A system actor may not do this (not named by the host, or not an action for it).
+    #[error("forbidden: system actor {} may not {action}: {reason}", actor.as_str())]
+    SystemForbidden {
+        /// Who tried.
+        actor: crate::permissions::SystemActor,
+        /// What they tried.
+        action: Action,
+        /// Why not.
+        reason: &'static str,
+    },
+    /// The operation needs a port the host did not give the builder.
+    #[error("this operation needs {0}, which the host did not configure")]
+    NotConfigured(&'static str),
+    /// The directory already has employees: a manager adds the next ones.
+    #[error("the directory already has employees; a manager adds the next ones")]
+    AlreadyBootstrapped,
     /// The status machine does not allow this move.
     #[error(
         "cannot move a lead from {from} to {to}; allowed from {from}: {}",
@@ -356,6 +412,16 @@ pub enum CrmError {
     /// A host port failed.
     #[error(transparent)]
     Port(#[from] PortError),
+}
+
+impl From<crate::permissions::Refusal> for CrmError {
+    fn from(r: crate::permissions::Refusal) -> Self {
+        CrmError::Forbidden {
+            actor: r.actor,
+            action: r.action,
+            reason: r.reason,
+        }
+    }
 }
 
 fn list(statuses: &[LeadStatus]) -> String {
@@ -418,6 +484,21 @@ mod tests {
             e.to_string(),
             "cannot move a lead from new to converted; allowed from new: contacted, interested, lost"
         );
+    }
+
+    #[test]
+    fn busy_and_unavailable_say_what_to_do() {
+        assert!(StoreError::Busy("x".into()).to_string().contains("retry"));
+        let e = StoreError::Unavailable {
+            target: "127.0.0.1:1/x".into(),
+            source: "connection refused".into(),
+        };
+        assert_eq!(
+            e.to_string(),
+            "cannot connect to the database at 127.0.0.1:1/x"
+        );
+        assert!(StoreError::Busy("x".into()).is_retryable());
+        assert!(!e.is_retryable());
     }
 
     #[test]

@@ -116,6 +116,24 @@ pub struct NewEvent {
     pub kind: EventKind,
 }
 
+impl NewEvent {
+    /// An event about `lead_id` by `actor` at `at`, with a fresh id.
+    pub fn new(
+        lead_id: LeadId,
+        actor: Option<EmployeeId>,
+        at: DateTime<Utc>,
+        kind: EventKind,
+    ) -> Self {
+        Self {
+            id: EventId::new_at(at),
+            at,
+            lead_id,
+            actor,
+            kind,
+        }
+    }
+}
+
 /// A stored event, with its position in the log.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Event {

@@ -1,59 +1,142 @@
 //! The follow-up rule: a `new` lead without any interaction, created at least a set time ago,
 //! raises one notification to its responsible employee, once.
+//!
+//! Delivery is at least once. A sweep claims due leads in batches: in one atomic write the
+//! store marks each lead notified and records its [`FollowUpNotice`] in an outbox with a
+//! lease ([`FollowUpClaim::lease_until`]). The notice leaves the outbox when the notifier
+//! accepted it. A notice whose sender crashed stays in the outbox and is claimed again by the
+//! first sweep after its lease ran out, with the same [`NoticeId`]: a notifier that may see a
+//! notice twice deduplicates on that id. A notice the notifier refused is released at once,
+//! for the next sweep.
 
 use chrono::{DateTime, Datelike, TimeDelta, Utc, Weekday};
 use serde::{Deserialize, Serialize};
 
 use crate::contact::Name;
-use crate::ids::{EmployeeId, LeadId};
+use crate::error::ValidationError;
+use crate::ids::{EmployeeId, LeadId, NoticeId};
 use crate::lead::Lead;
 use crate::status::LeadStatus;
 
 /// How long a new lead may wait for its first interaction.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(try_from = "RuleRepr", into = "RuleRepr")]
 pub struct FollowUpRule {
-    /// The number of days.
-    pub days: u32,
-    /// When set, only working days count: these weekdays are skipped (e.g. Friday and
-    /// Saturday in Saudi Arabia, the UAE, Egypt and Kuwait).
-    pub weekend: Option<Vec<Weekday>>,
+    days: u32,
+    weekend: Option<Vec<Weekday>>,
+}
+
+#[derive(Serialize, Deserialize)]
+struct RuleRepr {
+    days: u32,
+    weekend: Option<Vec<Weekday>>,
+}
+
+impl TryFrom<RuleRepr> for FollowUpRule {
+    type Error = ValidationError;
+    fn try_from(r: RuleRepr) -> Result<Self, Self::Error> {
+        match r.weekend {
+            Some(w) => Self::working_days(r.days, w),
+            None => Self::calendar_days(r.days),
+        }
+    }
+}
+
+impl From<FollowUpRule> for RuleRepr {
+    fn from(r: FollowUpRule) -> Self {
+        RuleRepr {
+            days: r.days,
+            weekend: r.weekend,
+        }
+    }
 }
 
 impl Default for FollowUpRule {
     /// Five calendar days.
     fn default() -> Self {
-        Self::calendar_days(5)
+        Self {
+            days: 5,
+            weekend: None,
+        }
     }
 }
 
 impl FollowUpRule {
-    /// `days` calendar days.
-    pub fn calendar_days(days: u32) -> Self {
-        Self {
-            days,
-            weekend: None,
+    /// The longest period accepted, in days (ten years).
+    pub const MAX_DAYS: u32 = 3650;
+
+    fn checked_days(days: u32) -> Result<u32, ValidationError> {
+        if days > Self::MAX_DAYS {
+            return Err(ValidationError::OutOfRange {
+                field: "follow-up days",
+                value: i64::from(days),
+                min: 0,
+                max: i64::from(Self::MAX_DAYS),
+            });
         }
+        Ok(days)
     }
 
-    /// `days` working days, skipping the `weekend` days.
-    pub fn working_days(days: u32, weekend: Vec<Weekday>) -> Self {
-        Self {
-            days,
-            weekend: Some(weekend),
+    /// `days` calendar days (0 to [`FollowUpRule::MAX_DAYS`]).
+    pub fn calendar_days(days: u32) -> Result<Self, ValidationError> {
+        Ok(Self {
+            days: Self::checked_days(days)?,
+            weekend: None,
+        })
+    }
+
+    /// `days` working days (0 to [`FollowUpRule::MAX_DAYS`]), skipping the `weekend` days
+    /// (e.g. Friday and Saturday in Saudi Arabia, the UAE, Egypt and Kuwait). A weekend of
+    /// all seven days is refused.
+    pub fn working_days(days: u32, mut weekend: Vec<Weekday>) -> Result<Self, ValidationError> {
+        weekend.sort_by_key(Weekday::num_days_from_monday);
+        weekend.dedup();
+        if weekend.len() >= 7 {
+            return Err(ValidationError::InvalidRange {
+                field: "weekend (it leaves no working day)",
+            });
         }
+        Ok(Self {
+            days: Self::checked_days(days)?,
+            weekend: Some(weekend),
+        })
+    }
+
+    /// The number of days.
+    pub fn days(&self) -> u32 {
+        self.days
+    }
+
+    /// The weekend days skipped, when only working days count.
+    pub fn weekend(&self) -> Option<&[Weekday]> {
+        self.weekend.as_deref()
     }
 
     /// The latest creation time at which a lead is due at `now`: every lead created at or
-    /// before it has waited the whole period. (UTC days; weekend days are UTC dates.)
+    /// before it has waited the whole period. (UTC days; weekend days are UTC dates.) Near
+    /// the start of the calendar, where the period reaches before it, nothing is due.
     pub fn cutoff(&self, now: DateTime<Utc>) -> DateTime<Utc> {
-        let weekend = match &self.weekend {
-            Some(w) if w.len() < 7 => w,
-            _ => return now - TimeDelta::days(i64::from(self.days)),
+        let back = |t: DateTime<Utc>, days: i64| {
+            TimeDelta::try_days(days)
+                .and_then(|d| t.checked_sub_signed(d))
+                .unwrap_or(DateTime::<Utc>::MIN_UTC)
         };
-        let mut t = now;
-        let mut left = self.days;
-        while left > 0 {
-            t -= TimeDelta::days(1);
+        let weekend = match &self.weekend {
+            Some(w) if !w.is_empty() => w,
+            _ => return back(now, i64::from(self.days)),
+        };
+        // Any seven days in a row hold each working day once, so whole weeks are skipped at
+        // once; the last (partial or whole) week is walked day by day so the cutoff lands on
+        // a working day, as a walk over every day would.
+        let per_week = 7 - weekend.len() as u32;
+        let (mut weeks, mut left) = (self.days / per_week, self.days % per_week);
+        if left == 0 && weeks > 0 {
+            weeks -= 1;
+            left = per_week;
+        }
+        let mut t = back(now, i64::from(weeks) * 7);
+        while left > 0 && t > DateTime::<Utc>::MIN_UTC {
+            t = back(t, 1);
             if !weekend.contains(&t.weekday()) {
                 left -= 1;
             }
@@ -63,16 +146,53 @@ impl FollowUpRule {
 
     /// Whether `lead` is due for a follow-up notification at `now`.
     pub fn is_due(&self, lead: &Lead, now: DateTime<Utc>) -> bool {
-        lead.status() == LeadStatus::New
-            && lead.last_interaction_at().is_none()
-            && lead.follow_up_notified_at().is_none()
-            && lead.created_at() <= self.cutoff(now)
+        awaits_follow_up(lead) && lead.created_at() <= self.cutoff(now)
     }
+}
+
+/// Whether nobody has followed `lead` up and its owner was not yet notified: `new`, without
+/// any interaction, never notified. (Due once it is also old enough: [`FollowUpRule::is_due`].)
+pub fn awaits_follow_up(lead: &Lead) -> bool {
+    lead.status() == LeadStatus::New
+        && lead.last_interaction_at().is_none()
+        && lead.follow_up_notified_at().is_none()
+}
+
+/// Refuses a sweep at a time later than the clock's: a sweep "in the future" would mark leads
+/// notified before they were due.
+pub fn check_sweep_time(at: DateTime<Utc>, now: DateTime<Utc>) -> Result<(), ValidationError> {
+    if at > now {
+        return Err(ValidationError::InFuture {
+            field: "sweep time",
+            at,
+            now,
+        });
+    }
+    Ok(())
+}
+
+/// What a sweep asks the store to claim, atomically: first notices already in the outbox
+/// whose lease ran out (their sender crashed or the notifier refused them), then leads that
+/// [`awaits_follow_up`] and were created at or before `cutoff`, oldest first, at most `limit`
+/// in all. Each claimed notice is leased until `lease_until`; each newly due lead is marked
+/// notified at `now`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct FollowUpClaim {
+    /// Leads created at or before it are due.
+    pub cutoff: DateTime<Utc>,
+    /// The sweep's time.
+    pub now: DateTime<Utc>,
+    /// Until when the claimed notices are this sweep's to send.
+    pub lease_until: DateTime<Utc>,
+    /// At most this many notices.
+    pub limit: u32,
 }
 
 /// The notification sent for a due lead.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct FollowUpNotice {
+    /// Identifies this notice: the same across redeliveries, so a notifier can deduplicate.
+    pub id: NoticeId,
     /// The lead.
     pub lead_id: LeadId,
     /// Its name.
@@ -81,14 +201,15 @@ pub struct FollowUpNotice {
     pub owner: EmployeeId,
     /// When it was created.
     pub created_at: DateTime<Utc>,
-    /// The sweep's time.
+    /// When the sweep found it due.
     pub now: DateTime<Utc>,
 }
 
 impl FollowUpNotice {
-    /// The notice for `lead` at `now`.
+    /// The notice for `lead`, found due at `now`.
     pub fn for_lead(lead: &Lead, now: DateTime<Utc>) -> Self {
         Self {
+            id: NoticeId::new_at(now),
             lead_id: lead.id(),
             lead_name: lead.name().clone(),
             owner: lead.owner(),
@@ -107,32 +228,101 @@ impl FollowUpNotice {
 mod tests {
     use super::*;
 
+    fn at(s: &str) -> DateTime<Utc> {
+        DateTime::parse_from_rfc3339(s).unwrap().to_utc()
+    }
+
+    fn fri_sat() -> Vec<Weekday> {
+        vec![Weekday::Fri, Weekday::Sat]
+    }
+
+    /// The cutoff as a walk over every single day (the definition `cutoff` shortens).
+    fn walked(days: u32, weekend: &[Weekday], now: DateTime<Utc>) -> DateTime<Utc> {
+        let mut t = now;
+        let mut left = days;
+        while left > 0 {
+            t -= TimeDelta::days(1);
+            if !weekend.contains(&t.weekday()) {
+                left -= 1;
+            }
+        }
+        t
+    }
+
     #[test]
     fn calendar_cutoff_is_five_days_back() {
-        let now = DateTime::parse_from_rfc3339("2026-01-31T00:00:00Z")
-            .unwrap()
-            .to_utc();
-        let cut = FollowUpRule::default().cutoff(now);
-        assert_eq!(
-            cut,
-            DateTime::parse_from_rfc3339("2026-01-26T00:00:00Z")
-                .unwrap()
-                .to_utc()
-        );
+        let cut = FollowUpRule::default().cutoff(at("2026-01-31T00:00:00Z"));
+        assert_eq!(cut, at("2026-01-26T00:00:00Z"));
     }
 
     #[test]
     fn working_days_skip_friday_and_saturday() {
         // Sunday 2026-02-01 noon; five working days back skips Fri 30 and Sat 31 Jan.
-        let now = DateTime::parse_from_rfc3339("2026-02-01T12:00:00Z")
-            .unwrap()
-            .to_utc();
-        let rule = FollowUpRule::working_days(5, vec![Weekday::Fri, Weekday::Sat]);
+        let rule = FollowUpRule::working_days(5, fri_sat()).unwrap();
         assert_eq!(
-            rule.cutoff(now),
-            DateTime::parse_from_rfc3339("2026-01-25T12:00:00Z")
-                .unwrap()
-                .to_utc()
+            rule.cutoff(at("2026-02-01T12:00:00Z")),
+            at("2026-01-25T12:00:00Z")
         );
+    }
+
+    #[test]
+    fn whole_weeks_give_the_same_cutoff_as_a_day_by_day_walk() {
+        let start = at("2026-01-01T08:30:00Z");
+        for offset in 0..14 {
+            let now = start + TimeDelta::days(offset);
+            for days in 0..40 {
+                for weekend in [vec![], fri_sat(), vec![Weekday::Sun]] {
+                    let rule = FollowUpRule::working_days(days, weekend.clone()).unwrap();
+                    assert_eq!(
+                        rule.cutoff(now),
+                        walked(days, &weekend, now),
+                        "{days} {now}"
+                    );
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn out_of_range_rules_are_refused_not_overflowed() {
+        assert!(FollowUpRule::calendar_days(100_000_000).is_err());
+        assert!(FollowUpRule::working_days(100_000_000, fri_sat()).is_err());
+        assert!(
+            FollowUpRule::working_days(
+                5,
+                (0..7).filter_map(|d| Weekday::try_from(d).ok()).collect()
+            )
+            .is_err()
+        );
+        // The longest rule near the start of the calendar: nothing is due, nothing panics.
+        let rule = FollowUpRule::working_days(FollowUpRule::MAX_DAYS, fri_sat()).unwrap();
+        assert_eq!(
+            rule.cutoff(DateTime::<Utc>::MIN_UTC + TimeDelta::days(3)),
+            DateTime::<Utc>::MIN_UTC
+        );
+        let rule = FollowUpRule::calendar_days(FollowUpRule::MAX_DAYS).unwrap();
+        assert_eq!(
+            rule.cutoff(DateTime::<Utc>::MIN_UTC),
+            DateTime::<Utc>::MIN_UTC
+        );
+    }
+
+    #[test]
+    fn a_sweep_in_the_future_is_refused() {
+        let now = at("2026-01-04T09:00:00Z");
+        assert!(check_sweep_time(now, now).is_ok());
+        assert!(check_sweep_time(now - TimeDelta::days(1), now).is_ok());
+        assert!(matches!(
+            check_sweep_time(now + TimeDelta::seconds(1), now),
+            Err(ValidationError::InFuture { .. })
+        ));
+    }
+
+    #[test]
+    fn serde_checks_the_rule() {
+        let ok: FollowUpRule = serde_json::from_str(r#"{"days":5,"weekend":["Fri","Sat"]}"#)
+            .unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(ok.weekend(), Some(&fri_sat()[..]));
+        assert!(serde_json::from_str::<FollowUpRule>(r#"{"days":99999,"weekend":null}"#).is_err());
     }
 }

@@ -78,6 +78,12 @@ uuid_id!(
     EventId,
     "event id"
 );
+uuid_id!(
+    /// Identifies a follow-up notice: the same on every redelivery, so a notifier can
+    /// deduplicate on it.
+    NoticeId,
+    "notice id"
+);
 
 /// Identifies an employee in the host's employee system (a positive integer).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]

@@ -4,6 +4,7 @@ pub mod clock;
 pub mod contact;
 pub mod conversion;
 pub mod detail;
+pub mod duplicates;
 pub mod employee;
 pub mod error;
 pub mod events;
@@ -38,16 +39,20 @@ pub use error::{
     ValidationError,
 };
 pub use events::{Event, EventKind, NewEvent};
-pub use follow_up::{FollowUpNotice, FollowUpRule};
+pub use follow_up::{FollowUpClaim, FollowUpNotice, FollowUpRule};
 pub use history::{Change, HistoryEntry, LeadField};
-pub use ids::{ClientId, EmployeeId, EventId, InteractionId, LeadId, OpportunityId};
+pub use ids::{ClientId, EmployeeId, EventId, InteractionId, LeadId, NoticeId, OpportunityId};
 pub use interaction::{Interaction, InteractionKind, NewInteraction};
 pub use lead::{Lead, LeadPatch, LeadRecord, NewLead};
 pub use money::{Currency, Money};
 pub use notify::LogNotifier;
-pub use opportunity::{NewOpportunity, Opportunity, OpportunityPatch, OpportunityStage};
-pub use permissions::Action;
-pub use ports::{ClientsPort, Clock, EmployeeDirectory, LeadStore, LeadWrite, Notifier};
+pub use opportunity::{
+    NewOpportunity, Opportunity, OpportunityPatch, OpportunityStage, OpportunityWrite,
+};
+pub use permissions::{Action, Actor, SystemActor};
+pub use ports::{
+    ClientsPort, Clock, EmployeeAdmin, EmployeeDirectory, LeadStore, LeadWrite, Notifier,
+};
 pub use query::{Cursor, LeadQuery, Page};
 pub use report::{Report, ReportCell, ReportFilter};
 pub use service::{

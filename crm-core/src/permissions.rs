@@ -29,11 +29,19 @@ pub enum Action {
     AddOpportunity,
     /// Change an opportunity.
     EditOpportunity,
+    /// Add, change or deactivate employees in the library's own directory.
+    ManageEmployees,
+    /// Acknowledge events for the sales system.
+    AcknowledgeEvents,
+    /// Run the follow-up sweep.
+    RunSweep,
+    /// Retry pending client creations.
+    DispatchClients,
 }
 
 impl Action {
     /// Every action.
-    pub const ALL: [Action; 8] = [
+    pub const ALL: [Action; 12] = [
         Action::CreateLead,
         Action::EditLead,
         Action::ChangeStatus,
@@ -42,7 +50,28 @@ impl Action {
         Action::LogInteraction,
         Action::AddOpportunity,
         Action::EditOpportunity,
+        Action::ManageEmployees,
+        Action::AcknowledgeEvents,
+        Action::RunSweep,
+        Action::DispatchClients,
     ];
+
+    /// Whether this action is management's alone (no sales employee may do it).
+    pub fn is_management_only(self) -> bool {
+        matches!(
+            self,
+            Action::ReopenLead
+                | Action::ManageEmployees
+                | Action::AcknowledgeEvents
+                | Action::RunSweep
+                | Action::DispatchClients
+        )
+    }
+
+    /// Whether a system actor the host named may do this (see [`SystemActor`]).
+    pub fn is_open_to_system_actors(self) -> bool {
+        matches!(self, Action::RunSweep | Action::DispatchClients)
+    }
 }
 
 impl fmt::Display for Action {
@@ -56,6 +85,10 @@ impl fmt::Display for Action {
             Action::LogInteraction => "log interactions",
             Action::AddOpportunity => "add opportunities",
             Action::EditOpportunity => "edit opportunities",
+            Action::ManageEmployees => "manage employees",
+            Action::AcknowledgeEvents => "acknowledge events",
+            Action::RunSweep => "run the follow-up sweep",
+            Action::DispatchClients => "dispatch pending clients",
         })
     }
 }
@@ -89,13 +122,92 @@ pub fn authorize(
         return refuse("inactive employees may only read");
     }
     match (actor.role, action) {
-        (Role::Other, _) => refuse("only sales staff and management may change leads"),
+        (Role::Other, _) => refuse("only sales staff and management may change anything"),
         (Role::Manager, _) => Ok(()),
         (Role::Sales, Action::ReopenLead) => refuse("reopening a lost lead is management's"),
+        (Role::Sales, a) if a.is_management_only() => refuse("this is management's"),
         (Role::Sales, Action::ReassignLead) if lead_owner != Some(actor.id) => {
             refuse("reassigning a lead that is not yours is management's")
         }
         (Role::Sales, _) => Ok(()),
+    }
+}
+
+/// A process of the host's that acts without being an employee (a scheduler, a worker),
+/// named by the host when it builds the service ([`crate::CrmBuilder::system_actor`]). It may
+/// do only the actions of [`Action::is_open_to_system_actors`]: the sweep and the dispatch.
+/// A name is 1 to 64 of `a-z`, `0-9`, `_`, `-`, `.`.
+#[derive(Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(try_from = "String", into = "String")]
+pub struct SystemActor(String);
+
+impl SystemActor {
+    /// Parses a system actor's name.
+    pub fn parse(raw: &str) -> Result<Self, crate::error::ValidationError> {
+        let s = raw.trim();
+        let ok = !s.is_empty()
+            && s.len() <= 64
+            && s.chars().all(|c| {
+                c.is_ascii_lowercase() || c.is_ascii_digit() || matches!(c, '_' | '-' | '.')
+            });
+        if ok {
+            Ok(Self(s.to_owned()))
+        } else {
+            Err(crate::error::ValidationError::InvalidId {
+                kind: "system actor (1 to 64 of a-z, 0-9, _, -, .)",
+                value: raw.chars().take(64).collect(),
+            })
+        }
+    }
+
+    /// The name.
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+crate::text::string_newtype!(SystemActor, SystemActor::parse);
+
+/// Who performs an operation: an employee of the directory, or a system actor the host named.
+#[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Actor {
+    /// An employee, checked against the employee directory.
+    Employee(EmployeeId),
+    /// A host process, checked against the names given to the builder.
+    System(SystemActor),
+}
+
+impl From<EmployeeId> for Actor {
+    fn from(id: EmployeeId) -> Self {
+        Actor::Employee(id)
+    }
+}
+
+impl From<SystemActor> for Actor {
+    fn from(s: SystemActor) -> Self {
+        Actor::System(s)
+    }
+}
+
+impl fmt::Display for Actor {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Actor::Employee(id) => write!(f, "employee {id}"),
+            Actor::System(s) => write!(f, "system actor {}", s.as_str()),
+        }
+    }
+}
+
+/// Decides whether a system actor may perform `action` (`registered`: whether the host named
+/// it). Returns the reason for a refusal.
+pub fn authorize_system(action: Action, registered: bool) -> Result<(), &'static str> {
+    if !registered {
+        Err("the host did not name this system actor")
+    } else if !action.is_open_to_system_actors() {
+        Err("system actors may only run the sweep and the dispatch")
+    } else {
+        Ok(())
     }
 }
 

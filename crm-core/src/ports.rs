@@ -9,12 +9,12 @@ use crate::detail::LeadDetail;
 use crate::employee::Employee;
 use crate::error::{PortError, StoreError};
 use crate::events::{Event, NewEvent};
-use crate::follow_up::FollowUpNotice;
+use crate::follow_up::{FollowUpClaim, FollowUpNotice};
 use crate::history::HistoryEntry;
-use crate::ids::{ClientId, EmployeeId, LeadId, OpportunityId};
+use crate::ids::{ClientId, EmployeeId, LeadId, NoticeId, OpportunityId};
 use crate::interaction::Interaction;
 use crate::lead::Lead;
-use crate::opportunity::Opportunity;
+use crate::opportunity::{Opportunity, OpportunityWrite};
 use crate::query::{LeadQuery, Page};
 use crate::report::{Report, ReportFilter};
 
@@ -31,7 +31,7 @@ pub struct LeadWrite {
     /// A pending client record to insert (conversion).
     pub pending_client: Option<PendingClient>,
     /// Refuse the write with [`StoreError::Duplicate`] when another open lead has the same
-    /// email or phone as `lead`.
+    /// email or phone as `lead` (the rule of [`crate::duplicates`]).
     pub check_duplicates: bool,
 }
 
@@ -87,31 +87,58 @@ pub trait LeadStore: Send + Sync + 'static {
     async fn get_opportunity(&self, id: OpportunityId) -> Result<Option<Opportunity>, StoreError>;
 
     /// Replaces an opportunity whose stored version is `expected_version`. Fails with
-    /// `NotFound`, `Conflict`, or `ReadOnly` when its lead is converted.
+    /// `NotFound`, `Conflict`, or `ReadOnly` when its lead is converted and
+    /// `write.lead_must_be_open`.
     async fn update_opportunity(
         &self,
         expected_version: u64,
-        opportunity: &Opportunity,
-        events: &[NewEvent],
+        write: &OpportunityWrite,
     ) -> Result<(), StoreError>;
 
-    /// Leads that are `new`, have no interaction, were not yet notified, and were created at
-    /// or before `cutoff`: oldest first, at most `limit`.
-    async fn due_follow_ups(
+    /// Claims follow-up notices to send, atomically (see [`FollowUpClaim`]): outbox notices
+    /// whose claim ran out (`claimed_until <= claim.now`) first, oldest first; then, up to
+    /// `claim.limit` in all, leads that [`crate::follow_up::awaits_follow_up`] and were
+    /// created at or before `claim.cutoff`, oldest `(created_at, id)` first, each marked
+    /// notified at `claim.now` and given a new notice ([`FollowUpNotice::for_lead`]) in the
+    /// outbox. Every returned notice is claimed until `claim.lease_until`. Concurrent callers
+    /// get disjoint notices.
+    async fn claim_follow_ups(
         &self,
-        cutoff: DateTime<Utc>,
-        limit: u32,
-    ) -> Result<Vec<Lead>, StoreError>;
+        claim: &FollowUpClaim,
+    ) -> Result<Vec<FollowUpNotice>, StoreError>;
 
-    /// Marks the lead notified at `at` if it is still due (`new`, no interaction, not yet
-    /// marked). Returns whether this call claimed it, so concurrent sweeps notify once.
-    async fn claim_follow_up(&self, id: LeadId, at: DateTime<Utc>) -> Result<bool, StoreError>;
+    /// The notifier accepted the notice: it leaves the outbox. Unknown ids are ignored.
+    async fn follow_up_delivered(&self, id: NoticeId) -> Result<(), StoreError>;
 
-    /// Clears a claim whose notification could not be delivered, so the next sweep retries.
-    async fn release_follow_up(&self, id: LeadId) -> Result<(), StoreError>;
+    /// The notice was not delivered (the notifier refused it, or the sweep stopped before
+    /// sending it): its claim is released so the next sweep sends it; `error` (if any) is
+    /// counted as a failed attempt at `at`. Unknown ids are ignored.
+    async fn release_follow_up(
+        &self,
+        id: NoticeId,
+        error: Option<String>,
+        at: DateTime<Utc>,
+    ) -> Result<(), StoreError>;
+
+    /// Notices in the outbox (claimed or not), oldest first, at most `limit`: what is still
+    /// to be delivered.
+    async fn undelivered_follow_ups(&self, limit: u32) -> Result<Vec<FollowUpNotice>, StoreError>;
 
     /// Clients still to be created, oldest conversion first, at most `limit`.
     async fn pending_clients(&self, limit: u32) -> Result<Vec<PendingClient>, StoreError>;
+
+    /// Claims pending clients to send, atomically: records with no claim or whose claim ran
+    /// out (`claimed_until <= now`), oldest conversion first, at most `limit`, each claimed
+    /// until `lease_until`. Concurrent callers get disjoint records.
+    async fn claim_pending_clients(
+        &self,
+        now: DateTime<Utc>,
+        lease_until: DateTime<Utc>,
+        limit: u32,
+    ) -> Result<Vec<PendingClient>, StoreError>;
+
+    /// Releases the claim on a pending record that was claimed but not sent.
+    async fn release_pending_client(&self, lead_id: LeadId) -> Result<(), StoreError>;
 
     /// Stores the client id on the converted lead, removes its pending record and appends
     /// `event`, atomically. Returns `false` (and changes nothing) if no record was pending.
@@ -122,7 +149,8 @@ pub trait LeadStore: Send + Sync + 'static {
         event: &NewEvent,
     ) -> Result<bool, StoreError>;
 
-    /// Counts a failed attempt on a pending record.
+    /// Counts a failed attempt on a pending record and releases its claim, so the next
+    /// dispatch retries it.
     async fn record_conversion_failure(
         &self,
         lead_id: LeadId,
@@ -157,6 +185,55 @@ pub trait LeadStore: Send + Sync + 'static {
 pub trait EmployeeDirectory: Send + Sync + 'static {
     /// The employee with this id, or `None` if there is none.
     async fn employee(&self, id: EmployeeId) -> Result<Option<Employee>, PortError>;
+}
+
+/// A directory the library can also write, for hosts without their own employee system (the
+/// `crm employee` commands, the quickstart): an optional capability on top of
+/// [`EmployeeDirectory`]. [`crate::Crm::save_employee`] checks who may use it.
+///
+/// ```
+/// use async_trait::async_trait;
+/// use std::{collections::BTreeMap, sync::Mutex};
+/// use crm_core::{Employee, EmployeeId, PortError, ports::{EmployeeAdmin, EmployeeDirectory}};
+///
+/// #[derive(Default)]
+/// struct Staff(Mutex<BTreeMap<EmployeeId, Employee>>);
+///
+/// #[async_trait]
+/// impl EmployeeDirectory for Staff {
+///     async fn employee(&self, id: EmployeeId) -> Result<Option<Employee>, PortError> {
+///         Ok(self.0.lock().map_err(|_| PortError::new("staff", "poisoned"))?.get(&id).cloned())
+///     }
+/// }
+///
+/// #[async_trait]
+/// impl EmployeeAdmin for Staff {
+///     async fn upsert_employee(&self, e: &Employee) -> Result<(), PortError> {
+///         self.0.lock().map_err(|_| PortError::new("staff", "poisoned"))?.insert(e.id, e.clone());
+///         Ok(())
+///     }
+///     async fn insert_first_employee(&self, e: &Employee) -> Result<bool, PortError> {
+///         let mut m = self.0.lock().map_err(|_| PortError::new("staff", "poisoned"))?;
+///         if !m.is_empty() {
+///             return Ok(false);
+///         }
+///         m.insert(e.id, e.clone());
+///         Ok(true)
+///     }
+///     async fn list_employees(&self) -> Result<Vec<Employee>, PortError> {
+///         Ok(self.0.lock().map_err(|_| PortError::new("staff", "poisoned"))?.values().cloned().collect())
+///     }
+/// }
+/// ```
+#[async_trait]
+pub trait EmployeeAdmin: EmployeeDirectory {
+    /// Adds the employee, or replaces the one with the same id.
+    async fn upsert_employee(&self, employee: &Employee) -> Result<(), PortError>;
+    /// Adds the employee only if the directory is empty, atomically (the first manager of a
+    /// new installation); returns whether it was added.
+    async fn insert_first_employee(&self, employee: &Employee) -> Result<bool, PortError>;
+    /// Every employee, by id.
+    async fn list_employees(&self) -> Result<Vec<Employee>, PortError>;
 }
 
 /// The host's clients system.

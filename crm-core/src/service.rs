@@ -1,36 +1,38 @@
-//! The `Crm` service: every use case, each taking the acting employee. It loads, calls the
-//! pure rules (status table, permissions, follow-up, conversion) and stores; it holds no rule
-//! of its own.
+//! The `Crm` service: every use case, each taking the acting employee (or, for the sweep
+//! and the dispatch, a system actor the host named). Each use case loads what it needs,
+//! calls one pure decision (`decide_*` in the file of the rule it applies), stores the
+//! result and calls the host's ports; it holds no rule of its own.
 
-use std::collections::HashSet;
+use std::collections::{BTreeSet, HashSet};
 use std::sync::Arc;
 
-use chrono::{DateTime, Utc};
+use chrono::{DateTime, TimeDelta, Utc};
 
 use crate::clock::SystemClock;
 use crate::contact::Name;
-use crate::conversion::{pending_client, triggers_conversion};
 use crate::detail::LeadDetail;
 use crate::employee::Employee;
-use crate::error::{CrmError, Entity, PortError};
+use crate::error::{CrmError, Entity, PortError, ValidationError};
 use crate::events::{Event, EventKind, NewEvent};
-use crate::follow_up::{FollowUpNotice, FollowUpRule};
-use crate::history::{Change, HistoryEntry};
-use crate::ids::{ClientId, EmployeeId, EventId, InteractionId, LeadId, OpportunityId};
-use crate::interaction::{Interaction, NewInteraction};
-use crate::lead::{Lead, LeadPatch, NewLead};
+use crate::follow_up::{FollowUpClaim, FollowUpRule, check_sweep_time};
+use crate::ids::{ClientId, EmployeeId, LeadId, NoticeId, OpportunityId};
+use crate::interaction::{Interaction, NewInteraction, decide_interaction};
+use crate::lead::{Lead, LeadPatch, NewLead, decide_assign, decide_create, decide_edit};
 use crate::notify::LogNotifier;
-use crate::opportunity::{NewOpportunity, Opportunity, OpportunityPatch};
-use crate::permissions::{Action, Refusal, authorize, can_own_leads};
-use crate::ports::{ClientsPort, Clock, EmployeeDirectory, LeadStore, LeadWrite, Notifier};
+use crate::opportunity::{
+    NewOpportunity, Opportunity, OpportunityPatch, decide_add_opportunity,
+    decide_opportunity_update,
+};
+use crate::permissions::{Action, Actor, SystemActor, authorize, authorize_system};
+use crate::ports::{ClientsPort, Clock, EmployeeAdmin, EmployeeDirectory, LeadStore, Notifier};
 use crate::query::{LeadQuery, Page};
 use crate::report::{Report, ReportFilter};
-use crate::status::{LeadStatus, MoveRule};
+use crate::status::{LeadStatus, decide_status_change};
 
 /// The result type of every use case.
 pub type CrmResult<T> = Result<T, CrmError>;
 
-/// How many records a sweep or dispatch reads per batch.
+/// How many records a sweep or dispatch claims per batch.
 const BATCH: u32 = 500;
 
 /// What happened to the client of a lead that was just converted.
@@ -54,16 +56,19 @@ pub struct StatusChange {
 /// What a follow-up sweep did.
 #[derive(Debug, Default)]
 pub struct SweepReport {
-    /// Leads whose owner was notified by this sweep.
+    /// Leads whose owner was notified by this sweep (a lead whose earlier notice was never
+    /// confirmed delivered may appear in a later sweep again, under the same notice id).
     pub notified: Vec<LeadId>,
-    /// Leads whose notification failed; they stay due for the next sweep.
+    /// Notices delivered by this sweep.
+    pub notices: Vec<NoticeId>,
+    /// Leads whose notification failed; their notices stay for the next sweep.
     pub failed: Vec<(LeadId, PortError)>,
 }
 
 /// What a dispatch of pending clients did.
 #[derive(Debug, Default)]
 pub struct DispatchReport {
-    /// Clients created now.
+    /// Clients created now and recorded by this dispatch.
     pub created: Vec<(LeadId, ClientId)>,
     /// Attempts that failed; the records stay pending.
     pub failed: Vec<(LeadId, PortError)>,
@@ -74,35 +79,59 @@ pub struct DispatchReport {
 pub struct Crm {
     store: Arc<dyn LeadStore>,
     employees: Arc<dyn EmployeeDirectory>,
+    admin: Option<Arc<dyn EmployeeAdmin>>,
     clients: Arc<dyn ClientsPort>,
     notifier: Arc<dyn Notifier>,
     clock: Arc<dyn Clock>,
     follow_up: FollowUpRule,
+    system_actors: BTreeSet<SystemActor>,
+    lease: TimeDelta,
 }
 
 impl std::fmt::Debug for Crm {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Crm")
             .field("follow_up", &self.follow_up)
+            .field("system_actors", &self.system_actors)
+            .field("lease", &self.lease)
             .finish_non_exhaustive()
     }
 }
 
 /// Builds a [`Crm`]. Store, employee directory and clients port are required; the notifier
-/// defaults to [`LogNotifier`], the clock to [`SystemClock`], the follow-up rule to 5 days.
-#[derive(Default)]
+/// defaults to [`LogNotifier`], the clock to [`SystemClock`], the follow-up rule to 5 days,
+/// the claim lease to 5 minutes, and no system actor is named.
 pub struct CrmBuilder {
     store: Option<Arc<dyn LeadStore>>,
     employees: Option<Arc<dyn EmployeeDirectory>>,
+    admin: Option<Arc<dyn EmployeeAdmin>>,
     clients: Option<Arc<dyn ClientsPort>>,
     notifier: Option<Arc<dyn Notifier>>,
     clock: Option<Arc<dyn Clock>>,
     follow_up: FollowUpRule,
+    system_actors: BTreeSet<SystemActor>,
+    lease: TimeDelta,
 }
 
-/// A required port was not given to the builder.
+impl Default for CrmBuilder {
+    fn default() -> Self {
+        Self {
+            store: None,
+            employees: None,
+            admin: None,
+            clients: None,
+            notifier: None,
+            clock: None,
+            follow_up: FollowUpRule::default(),
+            system_actors: BTreeSet::new(),
+            lease: TimeDelta::minutes(5),
+        }
+    }
+}
+
+/// A required port was not given to the builder, or a setting is out of range.
 #[derive(Debug, thiserror::Error)]
-#[error("CrmBuilder needs a {0}")]
+#[error("CrmBuilder needs {0}")]
 pub struct MissingPort(&'static str);
 
 impl CrmBuilder {
@@ -114,6 +143,13 @@ impl CrmBuilder {
     /// The employee directory.
     pub fn employees(mut self, e: Arc<dyn EmployeeDirectory>) -> Self {
         self.employees = Some(e);
+        self
+    }
+    /// A directory the library may also write (optional): it enables
+    /// [`Crm::save_employee`] and [`Crm::employees`], and serves as the employee directory
+    /// when none is given.
+    pub fn employee_admin(mut self, a: Arc<dyn EmployeeAdmin>) -> Self {
+        self.admin = Some(a);
         self
     }
     /// The clients port.
@@ -136,24 +172,39 @@ impl CrmBuilder {
         self.follow_up = rule;
         self
     }
+    /// Names a system actor (a scheduler, a worker) that may run the sweep and the dispatch
+    /// without being an employee. Call once per name.
+    pub fn system_actor(mut self, actor: SystemActor) -> Self {
+        self.system_actors.insert(actor);
+        self
+    }
+    /// How long a sweep or a dispatch holds what it claimed before another may take it over
+    /// (its sender presumed crashed). At least one second. Default: 5 minutes.
+    pub fn claim_lease(mut self, lease: TimeDelta) -> Self {
+        self.lease = lease;
+        self
+    }
     /// Builds the service.
     pub fn build(self) -> Result<Crm, MissingPort> {
+        if self.lease < TimeDelta::seconds(1) {
+            return Err(MissingPort("a claim lease of at least one second"));
+        }
+        let employees = match (self.employees, &self.admin) {
+            (Some(e), _) => e,
+            (None, Some(a)) => a.clone(),
+            (None, None) => return Err(MissingPort("an employee directory")),
+        };
         Ok(Crm {
-            store: self.store.ok_or(MissingPort("store"))?,
-            employees: self.employees.ok_or(MissingPort("employee directory"))?,
-            clients: self.clients.ok_or(MissingPort("clients port"))?,
+            store: self.store.ok_or(MissingPort("a store"))?,
+            employees,
+            admin: self.admin,
+            clients: self.clients.ok_or(MissingPort("a clients port"))?,
             notifier: self.notifier.unwrap_or_else(|| Arc::new(LogNotifier)),
             clock: self.clock.unwrap_or_else(|| Arc::new(SystemClock)),
             follow_up: self.follow_up,
+            system_actors: self.system_actors,
+            lease: self.lease,
         })
-    }
-}
-
-fn forbidden(r: Refusal) -> CrmError {
-    CrmError::Forbidden {
-        actor: r.actor,
-        action: r.action,
-        reason: r.reason,
     }
 }
 
@@ -164,15 +215,16 @@ fn not_found(entity: Entity, id: impl ToString) -> CrmError {
     }
 }
 
+/// The end of a claim taken at `now` for `lease`.
+fn lease_end(now: DateTime<Utc>, lease: TimeDelta) -> DateTime<Utc> {
+    now.checked_add_signed(lease)
+        .unwrap_or(DateTime::<Utc>::MAX_UTC)
+}
+
 impl Crm {
     /// Starts a builder.
     pub fn builder() -> CrmBuilder {
         CrmBuilder::default()
-    }
-
-    /// The store, for host code that reads it directly.
-    pub fn store(&self) -> &Arc<dyn LeadStore> {
-        &self.store
     }
 
     /// The follow-up rule in force.
@@ -193,20 +245,32 @@ impl Crm {
             .ok_or(CrmError::UnknownActor(id))
     }
 
-    /// The assignment rule: the responsible employee exists, is active, and sells.
-    async fn check_assignee(&self, id: EmployeeId) -> CrmResult<()> {
-        let e = self
-            .employees
-            .employee(id)
-            .await?
-            .ok_or(CrmError::InvalidAssignee {
-                employee: id,
-                problem: crate::error::AssigneeProblem::Unknown,
-            })?;
-        can_own_leads(&e).map_err(|problem| CrmError::InvalidAssignee {
-            employee: id,
-            problem,
-        })
+    /// Checks that `actor` may perform one of the operations open to system actors or
+    /// management only (`action`).
+    async fn authorize_actor(&self, actor: &Actor, action: Action) -> CrmResult<()> {
+        match actor {
+            Actor::Employee(id) => {
+                let e = self.actor(*id).await?;
+                authorize(&e, action, None).map_err(CrmError::from)
+            }
+            Actor::System(s) => {
+                authorize_system(action, self.system_actors.contains(s)).map_err(|reason| {
+                    CrmError::SystemForbidden {
+                        actor: s.clone(),
+                        action,
+                        reason,
+                    }
+                })
+            }
+        }
+    }
+
+    /// What the directory says of `id`, unless it is `known` already.
+    async fn employee_or(&self, id: EmployeeId, known: &Employee) -> CrmResult<Option<Employee>> {
+        if id == known.id {
+            return Ok(Some(known.clone()));
+        }
+        Ok(self.employees.employee(id).await?)
     }
 
     async fn load(&self, id: LeadId) -> CrmResult<Lead> {
@@ -216,97 +280,13 @@ impl Crm {
             .ok_or_else(|| not_found(Entity::Lead, id))
     }
 
-    /// Loads a lead for a change by `actor`: authorised, writable, at the version read.
-    async fn load_for_change(
-        &self,
-        actor: &Employee,
-        action: Action,
-        id: LeadId,
-        expected_version: Option<u64>,
-    ) -> CrmResult<Lead> {
-        let lead = self.load(id).await?;
-        authorize(actor, action, Some(lead.owner())).map_err(forbidden)?;
-        if lead.status().is_read_only() {
-            return Err(CrmError::ReadOnly(id));
-        }
-        if let Some(v) = expected_version
-            && lead.version() != v
-        {
-            return Err(CrmError::Conflict {
-                entity: Entity::Lead,
-                id: id.to_string(),
-                expected: v,
-            });
-        }
-        Ok(lead)
-    }
-
-    fn event(
-        &self,
-        lead_id: LeadId,
-        actor: Option<EmployeeId>,
-        at: DateTime<Utc>,
-        kind: EventKind,
-    ) -> NewEvent {
-        NewEvent {
-            id: EventId::new_at(at),
-            at,
-            lead_id,
-            actor,
-            kind,
-        }
-    }
-
-    fn entry(lead: &Lead, actor: EmployeeId, change: Change) -> HistoryEntry {
-        HistoryEntry {
-            lead_id: lead.id(),
-            version: lead.version(),
-            at: lead.updated_at(),
-            actor,
-            change,
-        }
-    }
-
     /// Creates a lead in status `new`, owned by `input.owner` (default: the actor).
     pub async fn create_lead(&self, actor: EmployeeId, input: NewLead) -> CrmResult<Lead> {
         let actor = self.actor(actor).await?;
-        authorize(&actor, Action::CreateLead, None).map_err(forbidden)?;
-        let owner = input.owner.unwrap_or(actor.id);
-        if owner == actor.id {
-            // The actor was just read from the directory: no second lookup.
-            can_own_leads(&actor).map_err(|problem| CrmError::InvalidAssignee {
-                employee: owner,
-                problem,
-            })?;
-        } else {
-            self.check_assignee(owner).await?;
-        }
-        let now = self.now();
-        let check_duplicates = !input.allow_duplicate;
-        let lead = Lead::create(LeadId::new_at(now), input, owner, actor.id, now)?;
-        let write = LeadWrite {
-            history: vec![Self::entry(
-                &lead,
-                actor.id,
-                Change::Created {
-                    source: lead.source().clone(),
-                    owner,
-                },
-            )],
-            events: vec![self.event(
-                lead.id(),
-                Some(actor.id),
-                now,
-                EventKind::LeadCreated {
-                    name: lead.name().clone(),
-                    source: lead.source().clone(),
-                    owner,
-                },
-            )],
-            pending_client: None,
-            check_duplicates,
-            lead,
-        };
+        let owner = self
+            .employee_or(input.owner.unwrap_or(actor.id), &actor)
+            .await?;
+        let write = decide_create(&actor, owner.as_ref(), input, self.now())?;
         self.store.insert_lead(&write).await?;
         Ok(write.lead)
     }
@@ -320,29 +300,8 @@ impl Crm {
         patch: LeadPatch,
     ) -> CrmResult<Lead> {
         let actor = self.actor(actor).await?;
-        let lead = self
-            .load_for_change(&actor, Action::EditLead, id, Some(expected_version))
-            .await?;
-        let now = self.now();
-        let (new, changes) = lead.edited(&patch, now)?;
-        let contact_changed = new.email() != lead.email() || new.phone() != lead.phone();
-        let fields = changes
-            .iter()
-            .filter_map(|c| match c {
-                Change::Edited { field, .. } => Some(*field),
-                _ => None,
-            })
-            .collect();
-        let write = LeadWrite {
-            history: changes
-                .into_iter()
-                .map(|c| Self::entry(&new, actor.id, c))
-                .collect(),
-            events: vec![self.event(id, Some(actor.id), now, EventKind::LeadEdited { fields })],
-            pending_client: None,
-            check_duplicates: contact_changed && new.status().is_open() && !patch.allow_duplicate,
-            lead: new,
-        };
+        let lead = self.load(id).await?;
+        let write = decide_edit(&lead, &actor, expected_version, &patch, self.now())?;
         self.store.update_lead(expected_version, &write).await?;
         Ok(write.lead)
     }
@@ -357,27 +316,16 @@ impl Crm {
         to: EmployeeId,
     ) -> CrmResult<Lead> {
         let actor = self.actor(actor).await?;
-        let lead = self
-            .load_for_change(&actor, Action::ReassignLead, id, Some(expected_version))
-            .await?;
-        self.check_assignee(to).await?;
-        let now = self.now();
-        let (new, change) = lead.reassigned(to, now)?;
-        let write = LeadWrite {
-            history: vec![Self::entry(&new, actor.id, change)],
-            events: vec![self.event(
-                id,
-                Some(actor.id),
-                now,
-                EventKind::LeadAssigned {
-                    from: lead.owner(),
-                    to,
-                },
-            )],
-            pending_client: None,
-            check_duplicates: false,
-            lead: new,
-        };
+        let lead = self.load(id).await?;
+        let assignee = self.employee_or(to, &actor).await?;
+        let write = decide_assign(
+            &lead,
+            &actor,
+            expected_version,
+            to,
+            assignee.as_ref(),
+            self.now(),
+        )?;
         self.store.update_lead(expected_version, &write).await?;
         Ok(write.lead)
     }
@@ -396,51 +344,35 @@ impl Crm {
     ) -> CrmResult<StatusChange> {
         let actor = self.actor(actor).await?;
         let lead = self.load(id).await?;
-        let from = lead.status();
-        let rule = from.move_rule(to);
-        let action = if rule == Some(MoveRule::Management) {
-            Action::ReopenLead
-        } else {
-            Action::ChangeStatus
-        };
-        authorize(&actor, action, Some(lead.owner())).map_err(forbidden)?;
-        if rule.is_none() {
-            return Err(CrmError::InvalidTransition {
-                from,
-                to,
-                allowed: from.allowed_targets(),
-            });
-        }
-        if lead.version() != expected_version {
-            return Err(CrmError::Conflict {
-                entity: Entity::Lead,
-                id: id.to_string(),
-                expected: expected_version,
-            });
-        }
         let now = self.now();
-        let (new, change) = lead.moved(to, lost_reason, now)?;
-        let converting = triggers_conversion(&lead, to);
-        let write = LeadWrite {
-            history: vec![Self::entry(&new, actor.id, change)],
-            events: vec![self.event(
-                id,
-                Some(actor.id),
-                now,
-                EventKind::StatusChanged { from, to },
-            )],
-            pending_client: converting.then(|| pending_client(&new, now)),
-            check_duplicates: false,
-            lead: new,
-        };
+        let write = decide_status_change(
+            &lead,
+            &actor,
+            expected_version,
+            to,
+            lost_reason,
+            now,
+            lease_end(now, self.lease),
+        )?;
         self.store.update_lead(expected_version, &write).await?;
         let mut lead = write.lead;
         let conversion = match write.pending_client {
-            Some(pending) => Some(match self.create_client(&pending.request).await {
-                Ok(client) => {
+            Some(pending) => Some(match self.create_client(&pending.request, now).await {
+                Ok(Some(client)) => {
                     lead = lead.with_client(client.clone());
                     ConversionOutcome::ClientCreated(client)
                 }
+                // A dispatcher recorded the client first (this call's claim had run out).
+                Ok(None) => match self.load(id).await?.client_id() {
+                    Some(client) => {
+                        lead = lead.with_client(client.clone());
+                        ConversionOutcome::ClientCreated(client.clone())
+                    }
+                    None => ConversionOutcome::Deferred(PortError::new(
+                        "store",
+                        "the client was created but not recorded",
+                    )),
+                },
                 Err(e) => ConversionOutcome::Deferred(e),
             }),
             None => None,
@@ -448,17 +380,19 @@ impl Crm {
         Ok(StatusChange { lead, conversion })
     }
 
-    /// Sends one pending client to the clients system and records the outcome. A storage
-    /// failure after the client was created leaves the record pending; the retry is safe
-    /// because the clients port is idempotent on the lead id.
+    /// Sends one claimed pending client to the clients system and records the outcome:
+    /// `Some(client)` when this call recorded it, `None` when the record was no longer
+    /// pending (another caller recorded it). A storage failure after the client was created
+    /// leaves the record pending; the retry is safe because the clients port is idempotent
+    /// on the lead id.
     async fn create_client(
         &self,
         request: &crate::conversion::ClientRequest,
-    ) -> Result<ClientId, PortError> {
-        let now = self.now();
+        now: DateTime<Utc>,
+    ) -> Result<Option<ClientId>, PortError> {
         match self.clients.create_client(request).await {
             Ok(client) => {
-                let event = self.event(
+                let event = NewEvent::new(
                     request.lead_id,
                     None,
                     now,
@@ -466,15 +400,18 @@ impl Crm {
                         client_id: client.clone(),
                     },
                 );
-                if let Err(e) = self
+                match self
                     .store
                     .complete_conversion(request.lead_id, &client, &event)
                     .await
                 {
-                    tracing::warn!(lead_id = %request.lead_id, error = %e, "client created but not yet recorded; will retry");
-                    return Err(PortError::new("store", e));
+                    Ok(true) => Ok(Some(client)),
+                    Ok(false) => Ok(None),
+                    Err(e) => {
+                        tracing::warn!(lead_id = %request.lead_id, error = %e, "client created but not yet recorded; will retry");
+                        Err(PortError::new("store", e))
+                    }
                 }
-                Ok(client)
             }
             Err(e) => {
                 let text = error_chain(&e);
@@ -490,27 +427,37 @@ impl Crm {
         }
     }
 
-    /// Retries every pending client creation; returns what was created and what failed.
-    pub async fn dispatch_pending(&self) -> CrmResult<DispatchReport> {
+    /// Retries every pending client creation that no one else is sending; returns what
+    /// this call created and what failed. Management or a named system actor. Concurrent
+    /// dispatchers split the records between them.
+    pub async fn dispatch_pending(&self, actor: impl Into<Actor>) -> CrmResult<DispatchReport> {
+        self.authorize_actor(&actor.into(), Action::DispatchClients)
+            .await?;
+        let now = self.now();
         let mut report = DispatchReport::default();
         let mut tried = HashSet::new();
         loop {
-            let batch = self.store.pending_clients(BATCH).await?;
+            let batch = self
+                .store
+                .claim_pending_clients(now, lease_end(now, self.lease), BATCH)
+                .await?;
             let full = batch.len() == BATCH as usize;
-            let fresh: Vec<_> = batch
-                .into_iter()
-                .filter(|p| tried.insert(p.request.lead_id))
-                .collect();
-            if fresh.is_empty() {
-                break;
-            }
-            for p in fresh {
-                match self.create_client(&p.request).await {
-                    Ok(c) => report.created.push((p.request.lead_id, c)),
-                    Err(e) => report.failed.push((p.request.lead_id, e)),
+            let mut cycled = false;
+            for p in batch {
+                let lead_id = p.request.lead_id;
+                if !tried.insert(lead_id) {
+                    // Failed earlier in this call and released: leave it for the next one.
+                    self.store.release_pending_client(lead_id).await?;
+                    cycled = true;
+                    continue;
+                }
+                match self.create_client(&p.request, now).await {
+                    Ok(Some(c)) => report.created.push((lead_id, c)),
+                    Ok(None) => {}
+                    Err(e) => report.failed.push((lead_id, e)),
                 }
             }
-            if !full {
+            if !full || cycled {
                 break;
             }
         }
@@ -525,21 +472,9 @@ impl Crm {
         input: NewInteraction,
     ) -> CrmResult<Interaction> {
         let actor = self.actor(actor).await?;
-        self.load_for_change(&actor, Action::LogInteraction, lead_id, None)
-            .await?;
-        let now = self.now();
-        let i = Interaction::create(InteractionId::new_at(now), lead_id, input, actor.id, now)?;
-        let events = [self.event(
-            lead_id,
-            Some(actor.id),
-            now,
-            EventKind::InteractionLogged {
-                interaction_id: i.id,
-                kind: i.kind,
-                occurred_at: i.occurred_at,
-            },
-        )];
-        self.store.insert_interaction(&i, &events).await?;
+        let lead = self.load(lead_id).await?;
+        let (i, event) = decide_interaction(&lead, &actor, input, self.now())?;
+        self.store.insert_interaction(&i, &[event]).await?;
         Ok(i)
     }
 
@@ -551,26 +486,14 @@ impl Crm {
         input: NewOpportunity,
     ) -> CrmResult<Opportunity> {
         let actor = self.actor(actor).await?;
-        self.load_for_change(&actor, Action::AddOpportunity, lead_id, None)
-            .await?;
-        let now = self.now();
-        let o = Opportunity::create(OpportunityId::new_at(now), lead_id, input, actor.id, now);
-        let events = [self.event(
-            lead_id,
-            Some(actor.id),
-            now,
-            EventKind::OpportunityCreated {
-                opportunity_id: o.id,
-                value: o.value,
-                stage: o.stage,
-                expected_close: o.expected_close,
-            },
-        )];
-        self.store.insert_opportunity(&o, &events).await?;
+        let lead = self.load(lead_id).await?;
+        let (o, event) = decide_add_opportunity(&lead, &actor, input, self.now())?;
+        self.store.insert_opportunity(&o, &[event]).await?;
         Ok(o)
     }
 
-    /// Changes an opportunity (title, value, close date, stage).
+    /// Changes an opportunity (title, value, close date, stage). On a converted lead only
+    /// the stage may change.
     pub async fn update_opportunity(
         &self,
         actor: EmployeeId,
@@ -579,43 +502,43 @@ impl Crm {
         patch: OpportunityPatch,
     ) -> CrmResult<Opportunity> {
         let actor = self.actor(actor).await?;
-        let o = self
+        let current = self
             .store
             .get_opportunity(id)
             .await?
             .ok_or_else(|| not_found(Entity::Opportunity, id))?;
-        self.load_for_change(&actor, Action::EditOpportunity, o.lead_id, None)
-            .await?;
-        if o.version != expected_version {
-            return Err(CrmError::Conflict {
-                entity: Entity::Opportunity,
-                id: id.to_string(),
-                expected: expected_version,
-            });
-        }
-        let now = self.now();
-        let new = o.edited(&patch, now)?;
-        let events = [self.event(
-            new.lead_id,
-            Some(actor.id),
-            now,
-            EventKind::OpportunityUpdated {
-                opportunity_id: id,
-                value: new.value,
-                stage: new.stage,
-                expected_close: new.expected_close,
-            },
-        )];
+        let lead = self.load(current.lead_id).await?;
+        let write = decide_opportunity_update(
+            &lead,
+            &current,
+            &actor,
+            expected_version,
+            &patch,
+            self.now(),
+        )?;
         self.store
-            .update_opportunity(expected_version, &new, &events)
+            .update_opportunity(expected_version, &write)
             .await?;
-        Ok(new)
+        Ok(write.opportunity)
     }
 
     /// One lead (any employee in the directory may read).
     pub async fn lead(&self, actor: EmployeeId, id: LeadId) -> CrmResult<Lead> {
         self.actor(actor).await?;
         self.load(id).await
+    }
+
+    /// One opportunity (any employee in the directory may read).
+    pub async fn opportunity(
+        &self,
+        actor: EmployeeId,
+        id: OpportunityId,
+    ) -> CrmResult<Opportunity> {
+        self.actor(actor).await?;
+        self.store
+            .get_opportunity(id)
+            .await?
+            .ok_or_else(|| not_found(Entity::Opportunity, id))
     }
 
     /// The detail view: the lead with history, interactions, opportunities and client.
@@ -640,61 +563,124 @@ impl Crm {
         Ok(self.store.report(filter).await?)
     }
 
-    /// The follow-up sweep at the clock's time.
-    pub async fn sweep_now(&self) -> CrmResult<SweepReport> {
-        self.sweep(self.now()).await
+    /// The follow-up sweep at the clock's time. Management or a named system actor.
+    pub async fn sweep_now(&self, actor: impl Into<Actor>) -> CrmResult<SweepReport> {
+        self.sweep(actor, self.now()).await
     }
 
-    /// Notifies the owner of every lead due under the follow-up rule at `now`, once. Each lead
-    /// is claimed before its notice is sent, so concurrent sweeps notify it once; a failed
-    /// notice releases the claim and the next sweep retries it.
-    pub async fn sweep(&self, now: DateTime<Utc>) -> CrmResult<SweepReport> {
-        let now = crate::clock::to_micros(now);
-        let cutoff = self.follow_up.cutoff(now);
+    /// Notifies the owner of every lead due under the follow-up rule at `at` (not later
+    /// than the clock), at least once: see [`crate::follow_up`] for how a crash between
+    /// claiming and sending is recovered, and how concurrent sweeps split the work.
+    /// Management or a named system actor.
+    pub async fn sweep(
+        &self,
+        actor: impl Into<Actor>,
+        at: DateTime<Utc>,
+    ) -> CrmResult<SweepReport> {
+        self.authorize_actor(&actor.into(), Action::RunSweep)
+            .await?;
+        let now = crate::clock::to_micros(at);
+        check_sweep_time(now, self.now())?;
+        let claim = FollowUpClaim {
+            cutoff: self.follow_up.cutoff(now),
+            now,
+            lease_until: lease_end(now, self.lease),
+            limit: BATCH,
+        };
         let mut report = SweepReport::default();
-        let mut failed = HashSet::new();
+        let mut tried = HashSet::new();
         loop {
-            let batch = self.store.due_follow_ups(cutoff, BATCH).await?;
+            let batch = self.store.claim_follow_ups(&claim).await?;
             let full = batch.len() == BATCH as usize;
-            let mut progressed = false;
-            for lead in batch {
-                if failed.contains(&lead.id())
-                    || !self.store.claim_follow_up(lead.id(), now).await?
-                {
+            let mut cycled = false;
+            for notice in batch {
+                if !tried.insert(notice.id) {
+                    // Refused earlier in this sweep and released: leave it for the next one.
+                    self.store.release_follow_up(notice.id, None, now).await?;
+                    cycled = true;
                     continue;
                 }
-                progressed = true;
-                match self
-                    .notifier
-                    .notify(&FollowUpNotice::for_lead(&lead, now))
-                    .await
-                {
-                    Ok(()) => report.notified.push(lead.id()),
+                match self.notifier.notify(&notice).await {
+                    Ok(()) => {
+                        self.store.follow_up_delivered(notice.id).await?;
+                        report.notified.push(notice.lead_id);
+                        report.notices.push(notice.id);
+                    }
                     Err(e) => {
-                        self.store.release_follow_up(lead.id()).await?;
-                        failed.insert(lead.id());
-                        report.failed.push((lead.id(), e));
+                        self.store
+                            .release_follow_up(notice.id, Some(error_chain(&e)), now)
+                            .await?;
+                        report.failed.push((notice.lead_id, e));
                     }
                 }
             }
-            if !full || !progressed {
+            if !full || cycled {
                 break;
             }
         }
         Ok(report)
     }
 
-    /// Unacknowledged events after `after`, in order.
-    pub async fn pending_events(&self, after: u64, limit: u32) -> CrmResult<Vec<Event>> {
+    /// Unacknowledged events after `after`, in order (any employee in the directory may
+    /// read).
+    pub async fn pending_events(
+        &self,
+        actor: EmployeeId,
+        after: u64,
+        limit: u32,
+    ) -> CrmResult<Vec<Event>> {
+        self.actor(actor).await?;
         Ok(self
             .store
             .pending_events(after, limit.clamp(1, 10_000))
             .await?)
     }
 
-    /// Acknowledges events up to `up_to`.
-    pub async fn ack_events(&self, up_to: u64) -> CrmResult<u64> {
+    /// Acknowledges events up to `up_to` for the sales system. Management only.
+    pub async fn ack_events(&self, actor: EmployeeId, up_to: u64) -> CrmResult<u64> {
+        self.authorize_actor(&Actor::Employee(actor), Action::AcknowledgeEvents)
+            .await?;
         Ok(self.store.ack_events(up_to).await?)
+    }
+
+    fn admin(&self) -> CrmResult<&Arc<dyn EmployeeAdmin>> {
+        self.admin
+            .as_ref()
+            .ok_or(CrmError::NotConfigured("an employee admin port"))
+    }
+
+    /// Adds or changes an employee in the library's own directory. Management only.
+    pub async fn save_employee(
+        &self,
+        actor: EmployeeId,
+        employee: Employee,
+    ) -> CrmResult<Employee> {
+        let admin = self.admin()?;
+        self.authorize_actor(&Actor::Employee(actor), Action::ManageEmployees)
+            .await?;
+        admin.upsert_employee(&employee).await?;
+        Ok(employee)
+    }
+
+    /// Adds the first employee of a new installation, who must be an active manager, with no
+    /// one acting (there is no one yet). Refused once the directory holds anyone: from then
+    /// on a manager adds employees ([`Crm::save_employee`]).
+    pub async fn bootstrap_manager(&self, employee: Employee) -> CrmResult<Employee> {
+        let admin = self.admin()?;
+        if employee.role != crate::employee::Role::Manager || !employee.active {
+            return Err(ValidationError::FirstEmployeeNotManager.into());
+        }
+        if !admin.insert_first_employee(&employee).await? {
+            return Err(CrmError::AlreadyBootstrapped);
+        }
+        Ok(employee)
+    }
+
+    /// Every employee of the library's own directory (any employee in it may read).
+    pub async fn employees(&self, actor: EmployeeId) -> CrmResult<Vec<Employee>> {
+        let admin = self.admin()?;
+        self.actor(actor).await?;
+        Ok(admin.list_employees().await?)
     }
 }
 

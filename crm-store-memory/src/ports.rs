@@ -3,8 +3,8 @@ use std::sync::{Mutex, PoisonError};
 
 use async_trait::async_trait;
 use crm_core::{
-    ClientId, ClientRequest, ClientsPort, Employee, EmployeeDirectory, EmployeeId, LeadId,
-    PortError,
+    ClientId, ClientRequest, ClientsPort, Employee, EmployeeAdmin, EmployeeDirectory, EmployeeId,
+    LeadId, PortError,
 };
 
 /// An employee directory held in memory, for tests, prototypes and the quickstart.
@@ -36,6 +36,30 @@ impl EmployeeDirectory for MemoryEmployees {
             .unwrap_or_else(PoisonError::into_inner)
             .get(&id)
             .cloned())
+    }
+}
+
+#[async_trait]
+impl EmployeeAdmin for MemoryEmployees {
+    async fn upsert_employee(&self, employee: &Employee) -> Result<(), PortError> {
+        self.upsert(employee.clone());
+        Ok(())
+    }
+
+    async fn insert_first_employee(&self, employee: &Employee) -> Result<bool, PortError> {
+        let mut m = self.0.lock().unwrap_or_else(PoisonError::into_inner);
+        if !m.is_empty() {
+            return Ok(false);
+        }
+        m.insert(employee.id, employee.clone());
+        Ok(true)
+    }
+
+    async fn list_employees(&self) -> Result<Vec<Employee>, PortError> {
+        let m = self.0.lock().unwrap_or_else(PoisonError::into_inner);
+        let mut v: Vec<Employee> = m.values().cloned().collect();
+        v.sort_by_key(|e| e.id);
+        Ok(v)
     }
 }
 

@@ -1,12 +1,15 @@
-use std::collections::{BTreeSet, HashMap};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::sync::{Mutex, MutexGuard, PoisonError};
 
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
+use crm_core::duplicates::find_duplicate;
+use crm_core::follow_up::awaits_follow_up;
 use crm_core::{
-    ClientId, ContactField, Entity, Event, HistoryEntry, Interaction, Lead, LeadDetail, LeadId,
-    LeadQuery, LeadStatus, LeadStore, LeadWrite, NewEvent, Opportunity, OpportunityId, Page,
-    PendingClient, Report, ReportFilter, StoreError,
+    ClientId, Entity, Event, FollowUpClaim, FollowUpNotice, HistoryEntry, Interaction, Lead,
+    LeadDetail, LeadId, LeadQuery, LeadRecord, LeadStore, LeadWrite, NewEvent, NoticeId,
+    Opportunity, OpportunityId, OpportunityWrite, Page, PendingClient, Report, ReportFilter,
+    StoreError,
 };
 
 /// The in-memory store. All state sits behind one mutex, so every write is atomic and
@@ -30,8 +33,16 @@ struct State {
     opportunities: HashMap<OpportunityId, Opportunity>,
     opportunities_by_lead: HashMap<LeadId, Vec<OpportunityId>>,
     pending: HashMap<LeadId, PendingClient>,
+    /// The follow-up outbox: notices not yet delivered, with their claim.
+    notices: BTreeMap<NoticeId, Notice>,
     events: Vec<Event>,
     acked: u64,
+}
+
+#[derive(Debug)]
+struct Notice {
+    notice: FollowUpNotice,
+    claimed_until: DateTime<Utc>,
 }
 
 fn not_found(entity: Entity, id: impl ToString) -> StoreError {
@@ -42,38 +53,40 @@ fn not_found(entity: Entity, id: impl ToString) -> StoreError {
 }
 
 impl State {
+    /// The duplicate rule of [`crm_core::duplicates`] over the leads sharing `lead`'s email
+    /// or phone (the indexes only narrow the candidates).
     fn duplicate_of(&self, lead: &Lead) -> Option<StoreError> {
-        let probes = [
-            (
-                ContactField::Email,
-                lead.email().map(|e| e.as_str()),
-                &self.by_email,
-            ),
-            (
-                ContactField::Phone,
-                lead.phone().map(|p| p.as_str()),
-                &self.by_phone,
-            ),
+        let keys = [
+            lead.email().and_then(|e| self.by_email.get(e.as_str())),
+            lead.phone().and_then(|p| self.by_phone.get(p.as_str())),
         ];
-        for (field, value, index) in probes {
-            let Some(keys) = value.and_then(|v| index.get(v)) else {
-                continue;
-            };
-            let existing = keys.iter().find(|(_, id)| {
-                *id != lead.id()
-                    && self
-                        .leads
-                        .get(id)
-                        .is_some_and(|(l, _)| l.status().is_open())
-            });
-            if let Some((_, existing)) = existing {
-                return Some(StoreError::Duplicate {
-                    existing: *existing,
-                    field,
-                });
-            }
-        }
-        None
+        let candidates: Vec<&Lead> = keys
+            .into_iter()
+            .flatten()
+            .flatten()
+            .filter_map(|(_, id)| self.leads.get(id).map(|(l, _)| l))
+            .collect();
+        find_duplicate(lead, candidates.iter().copied()).map(|d| StoreError::Duplicate {
+            existing: d.existing,
+            field: d.field,
+        })
+    }
+
+    /// Replaces a lead by a changed copy of its record, checked by [`Lead::from_record`].
+    fn change(&mut self, id: LeadId, f: impl FnOnce(&mut LeadRecord)) -> Result<(), StoreError> {
+        let (lead, text) = self
+            .leads
+            .get(&id)
+            .ok_or_else(|| not_found(Entity::Lead, id))?;
+        let mut r = lead.record().clone();
+        f(&mut r);
+        let lead = Lead::from_record(r).map_err(|e| StoreError::Corrupt {
+            what: "lead",
+            source: Box::new(e),
+        })?;
+        let text = text.clone();
+        self.leads.insert(id, (lead, text));
+        Ok(())
     }
 
     fn unindex(&mut self, lead: &Lead) {
@@ -265,11 +278,11 @@ impl LeadStore for MemoryStore {
         events: &[NewEvent],
     ) -> Result<(), StoreError> {
         let mut s = self.lock();
-        let lead = s
-            .writable(interaction.lead_id)?
-            .with_interaction_at(interaction.occurred_at);
-        let text = lead.search_text();
-        s.leads.insert(lead.id(), (lead, text));
+        s.writable(interaction.lead_id)?;
+        let at = interaction.occurred_at;
+        s.change(interaction.lead_id, |r| {
+            r.last_interaction_at = Some(r.last_interaction_at.map_or(at, |t| t.max(at)));
+        })?;
         s.interactions
             .entry(interaction.lead_id)
             .or_default()
@@ -308,9 +321,9 @@ impl LeadStore for MemoryStore {
     async fn update_opportunity(
         &self,
         expected_version: u64,
-        opportunity: &Opportunity,
-        events: &[NewEvent],
+        write: &OpportunityWrite,
     ) -> Result<(), StoreError> {
+        let (opportunity, events) = (&write.opportunity, &write.events);
         let mut s = self.lock();
         let current = s
             .opportunities
@@ -324,56 +337,80 @@ impl LeadStore for MemoryStore {
                 expected: expected_version,
             });
         }
-        s.writable(lead_id)?;
+        if write.lead_must_be_open {
+            s.writable(lead_id)?;
+        }
         s.opportunities.insert(opportunity.id, opportunity.clone());
         s.append(events);
         Ok(())
     }
 
-    async fn due_follow_ups(
+    async fn claim_follow_ups(
         &self,
-        cutoff: DateTime<Utc>,
-        limit: u32,
-    ) -> Result<Vec<Lead>, StoreError> {
-        let s = self.lock();
-        Ok(s.by_created
-            .iter()
-            .take_while(|(at, _)| *at <= cutoff)
-            .filter_map(|(_, id)| s.leads.get(id).map(|(l, _)| l))
-            .filter(|l| {
-                l.status() == LeadStatus::New
-                    && l.last_interaction_at().is_none()
-                    && l.follow_up_notified_at().is_none()
-            })
-            .take(limit as usize)
-            .cloned()
-            .collect())
-    }
-
-    async fn claim_follow_up(&self, id: LeadId, at: DateTime<Utc>) -> Result<bool, StoreError> {
+        claim: &FollowUpClaim,
+    ) -> Result<Vec<FollowUpNotice>, StoreError> {
         let mut s = self.lock();
-        let Some((lead, _)) = s.leads.get(&id) else {
-            return Ok(false);
-        };
-        if lead.status() != LeadStatus::New
-            || lead.last_interaction_at().is_some()
-            || lead.follow_up_notified_at().is_some()
-        {
-            return Ok(false);
+        let limit = claim.limit as usize;
+        let mut out: Vec<FollowUpNotice> = Vec::new();
+        // Notices whose claim ran out, oldest first (notice ids are time-ordered).
+        for n in s.notices.values_mut() {
+            if out.len() == limit {
+                break;
+            }
+            if n.claimed_until <= claim.now {
+                n.claimed_until = claim.lease_until;
+                out.push(n.notice.clone());
+            }
         }
-        let lead = lead.with_follow_up_notified(Some(at));
-        let text = lead.search_text();
-        s.leads.insert(id, (lead, text));
-        Ok(true)
+        let due: Vec<Lead> = s
+            .by_created
+            .iter()
+            .take_while(|(at, _)| *at <= claim.cutoff)
+            .filter_map(|(_, id)| s.leads.get(id).map(|(l, _)| l))
+            .filter(|l| awaits_follow_up(l))
+            .take(limit - out.len())
+            .cloned()
+            .collect();
+        for lead in due {
+            s.change(lead.id(), |r| r.follow_up_notified_at = Some(claim.now))?;
+            let notice = FollowUpNotice::for_lead(&lead, claim.now);
+            s.notices.insert(
+                notice.id,
+                Notice {
+                    notice: notice.clone(),
+                    claimed_until: claim.lease_until,
+                },
+            );
+            out.push(notice);
+        }
+        Ok(out)
     }
 
-    async fn release_follow_up(&self, id: LeadId) -> Result<(), StoreError> {
-        let mut s = self.lock();
-        if let Some((lead, text)) = s.leads.get(&id).cloned() {
-            s.leads
-                .insert(id, (lead.with_follow_up_notified(None), text));
+    async fn follow_up_delivered(&self, id: NoticeId) -> Result<(), StoreError> {
+        self.lock().notices.remove(&id);
+        Ok(())
+    }
+
+    async fn release_follow_up(
+        &self,
+        id: NoticeId,
+        _error: Option<String>,
+        _at: DateTime<Utc>,
+    ) -> Result<(), StoreError> {
+        if let Some(n) = self.lock().notices.get_mut(&id) {
+            n.claimed_until = DateTime::<Utc>::MIN_UTC;
         }
         Ok(())
+    }
+
+    async fn undelivered_follow_ups(&self, limit: u32) -> Result<Vec<FollowUpNotice>, StoreError> {
+        Ok(self
+            .lock()
+            .notices
+            .values()
+            .take(limit as usize)
+            .map(|n| n.notice.clone())
+            .collect())
     }
 
     async fn pending_clients(&self, limit: u32) -> Result<Vec<PendingClient>, StoreError> {
@@ -382,6 +419,38 @@ impl LeadStore for MemoryStore {
         v.sort_by_key(|p| (p.created_at, p.request.lead_id));
         v.truncate(limit as usize);
         Ok(v)
+    }
+
+    async fn claim_pending_clients(
+        &self,
+        now: DateTime<Utc>,
+        lease_until: DateTime<Utc>,
+        limit: u32,
+    ) -> Result<Vec<PendingClient>, StoreError> {
+        let mut s = self.lock();
+        let mut free: Vec<(DateTime<Utc>, LeadId)> = s
+            .pending
+            .values()
+            .filter(|p| p.claimed_until.is_none_or(|t| t <= now))
+            .map(|p| (p.created_at, p.request.lead_id))
+            .collect();
+        free.sort();
+        free.truncate(limit as usize);
+        let mut out = Vec::with_capacity(free.len());
+        for (_, id) in free {
+            if let Some(p) = s.pending.get_mut(&id) {
+                p.claimed_until = Some(lease_until);
+                out.push(p.clone());
+            }
+        }
+        Ok(out)
+    }
+
+    async fn release_pending_client(&self, lead_id: LeadId) -> Result<(), StoreError> {
+        if let Some(p) = self.lock().pending.get_mut(&lead_id) {
+            p.claimed_until = None;
+        }
+        Ok(())
     }
 
     async fn complete_conversion(
@@ -394,13 +463,7 @@ impl LeadStore for MemoryStore {
         if !s.pending.contains_key(&lead_id) {
             return Ok(false);
         }
-        let (lead, text) = s
-            .leads
-            .get(&lead_id)
-            .cloned()
-            .ok_or_else(|| not_found(Entity::Lead, lead_id))?;
-        s.leads
-            .insert(lead_id, (lead.with_client(client_id.clone()), text));
+        s.change(lead_id, |r| r.client_id = Some(client_id.clone()))?;
         s.pending.remove(&lead_id);
         s.append(std::slice::from_ref(event));
         Ok(true)
@@ -416,6 +479,7 @@ impl LeadStore for MemoryStore {
             p.attempts += 1;
             p.last_error = Some(error.to_owned());
             p.last_attempt_at = Some(at);
+            p.claimed_until = None;
         }
         Ok(())
     }

@@ -14,23 +14,36 @@ pub(crate) fn db(e: sqlx::Error) -> StoreError {
     }
 }
 
-/// Whether the database was busy or locked (see [`db`]).
+/// Whether the database was busy or locked, or the transaction lost a race it can retry
+/// (see [`db`]). Each backend's codes are read only from that backend's errors: PostgreSQL's
+/// SQLSTATEs are numbers too, and read as SQLite codes they meant nonsense (`42501`,
+/// insufficient privilege, has SQLite's busy code in its low byte).
 pub(crate) fn is_busy(e: &sqlx::Error) -> bool {
     match e {
         sqlx::Error::PoolTimedOut => true,
-        sqlx::Error::Database(d) => {
-            let Some(code) = d.code() else { return false };
-            // SQLite reports (extended) result codes as numbers: the primary code is the low
-            // byte. 5 = SQLITE_BUSY, 6 = SQLITE_LOCKED.
-            if let Ok(n) = code.parse::<i32>() {
-                return matches!(n & 0xff, 5 | 6);
-            }
-            // PostgreSQL SQLSTATEs: serialization_failure, deadlock_detected,
-            // lock_not_available.
-            matches!(&*code, "40001" | "40P01" | "55P03")
-        }
+        sqlx::Error::Database(d) => busy_code(d.as_ref()),
         _ => false,
     }
+}
+
+fn busy_code(d: &dyn sqlx::error::DatabaseError) -> bool {
+    #[cfg(feature = "sqlite")]
+    if d.try_downcast_ref::<sqlx::sqlite::SqliteError>().is_some() {
+        // SQLite reports (extended) result codes as numbers: the primary code is the low
+        // byte. 5 = SQLITE_BUSY, 6 = SQLITE_LOCKED.
+        return d
+            .code()
+            .and_then(|c| c.parse::<i32>().ok())
+            .is_some_and(|n| matches!(n & 0xff, 5 | 6));
+    }
+    #[cfg(feature = "postgres")]
+    if let Some(p) = d.try_downcast_ref::<sqlx::postgres::PgDatabaseError>() {
+        // serialization_failure, deadlock_detected, lock_not_available: the transaction was
+        // rolled back whole and may be retried.
+        return matches!(p.code(), "40001" | "40P01" | "55P03");
+    }
+    let _ = d;
+    false
 }
 
 /// Whether `e` is a unique or primary key violation.

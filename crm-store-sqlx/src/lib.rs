@@ -10,12 +10,10 @@ pub mod sqlite;
 
 use std::sync::Arc;
 
-use async_trait::async_trait;
-use crm_core::{
-    ClientId, ClientsPort, Employee, EmployeeDirectory, LeadId, LeadStore, StoreError,
-    ValidationError,
-};
+use crm_core::{ClientId, ClientsPort, LeadId, LeadStore, StoreError, ValidationError};
 use sqlx::migrate::Migrator;
+
+pub use crm_core::EmployeeAdmin;
 
 #[cfg(feature = "postgres")]
 pub use postgres::{
@@ -23,16 +21,6 @@ pub use postgres::{
 };
 #[cfg(feature = "sqlite")]
 pub use sqlite::{SqliteClients, SqliteEmployees, SqliteStore};
-
-/// An employee directory the library can also write: for hosts without their own employee
-/// system (the `crm employee` commands, the quickstart). Backed by the `employees` table.
-#[async_trait]
-pub trait EmployeeAdmin: EmployeeDirectory {
-    /// Adds the employee, or replaces the one with the same id.
-    async fn upsert_employee(&self, employee: &Employee) -> Result<(), StoreError>;
-    /// Every employee, by id.
-    async fn list_employees(&self) -> Result<Vec<Employee>, StoreError>;
-}
 
 /// Everything [`connect`] opens on one database: the lead store, and the table-backed
 /// employee directory and clients system (hosts with their own use their own ports).

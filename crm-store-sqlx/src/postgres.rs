@@ -11,23 +11,24 @@
 //!   event that commits later.
 
 use std::str::FromStr;
+use std::time::Duration;
 
 use async_trait::async_trait;
 use chrono::{DateTime, NaiveDate, Utc};
 use crm_core::{
-    BoxError, ClientId, ClientRequest, ClientsPort, ContactField, Employee, EmployeeDirectory,
-    EmployeeId, Entity, Event, HistoryEntry, Interaction, Lead, LeadDetail, LeadId, LeadQuery,
-    LeadStatus, LeadStore, LeadWrite, NewEvent, Opportunity, OpportunityId, Page, PendingClient,
-    PortError, Report, ReportFilter, StoreError,
+    BoxError, ClientId, ClientRequest, ClientsPort, ContactField, Employee, EmployeeAdmin,
+    EmployeeDirectory, EmployeeId, Entity, Event, FollowUpClaim, FollowUpNotice, HistoryEntry,
+    Interaction, Lead, LeadDetail, LeadId, LeadQuery, LeadStatus, LeadStore, LeadWrite, NewEvent,
+    NoticeId, Opportunity, OpportunityId, OpportunityWrite, Page, PendingClient, PortError, Report,
+    ReportFilter, StoreError,
 };
 use sqlx::migrate::Migrator;
 use sqlx::postgres::{PgConnectOptions, PgConnection, PgPool, PgPoolOptions, PgRow};
 use sqlx::{Connection, Postgres, QueryBuilder, Row, Transaction};
 use uuid::Uuid;
 
-use crate::EmployeeAdmin;
 use crate::error::{conflict, db, is_unique_violation, not_found, status_of};
-use crate::rows::{self, Cols, clamp_i64, json, lead_cols, opportunity_cols, to_i64};
+use crate::rows::{self, Cols, clamp_i64, json, lead_cols, opportunity_cols, pending_cols, to_i64};
 
 static MIGRATOR: Migrator = sqlx::migrate!("migrations/postgres");
 
@@ -103,11 +104,12 @@ const INSERT_HISTORY: &str = "INSERT INTO lead_history \
      (lead_id, write_version, ord, version, at, actor, change) \
      VALUES ($1, $2, $3, $4, $5, $6, $7)";
 const UPSERT_PENDING: &str = "INSERT INTO pending_clients \
-     (lead_id, request, created_at, attempts, last_error, last_attempt_at) \
-     VALUES ($1, $2, $3, $4, $5, $6) \
+     (lead_id, request, created_at, attempts, last_error, last_attempt_at, claimed_until) \
+     VALUES ($1, $2, $3, $4, $5, $6, $7) \
      ON CONFLICT (lead_id) DO UPDATE SET request = excluded.request, \
      created_at = excluded.created_at, attempts = excluded.attempts, \
-     last_error = excluded.last_error, last_attempt_at = excluded.last_attempt_at";
+     last_error = excluded.last_error, last_attempt_at = excluded.last_attempt_at, \
+     claimed_until = excluded.claimed_until";
 /// Appends one event under [`EVENTS_LOCK`] (taken in the same round trip).
 const INSERT_EVENT: &str = "INSERT INTO events (id, at, lead_id, actor, kind) \
      SELECT $1, $2, $3, $4, $5 FROM pg_advisory_xact_lock($6, $7)";
@@ -121,8 +123,11 @@ const OPPORTUNITIES_OF: &str = concat!(
     opportunity_cols!(),
     " FROM opportunities WHERE lead_id = $1 ORDER BY created_at, id"
 );
-const PENDING_OF: &str = "SELECT request, created_at, attempts, last_error, last_attempt_at \
-     FROM pending_clients WHERE lead_id = $1";
+const PENDING_OF: &str = concat!(
+    "SELECT ",
+    pending_cols!(),
+    " FROM pending_clients WHERE lead_id = $1"
+);
 const LIST_HEAD: &str = concat!("SELECT ", lead_cols!(), " FROM leads WHERE 1 = 1");
 const REPORT_HEAD: &str = "SELECT status, source, COUNT(*) FROM leads WHERE 1 = 1";
 const TOUCH_INTERACTION: &str = "UPDATE leads \
@@ -149,22 +154,51 @@ const OPPORTUNITY_STATE: &str = "SELECT o.version, o.lead_id, \
 const UPDATE_OPPORTUNITY: &str = "UPDATE opportunities SET title = $1, value_minor = $2, \
      currency = $3, expected_close = $4, stage = $5, updated_at = $6, version = $7 \
      WHERE id = $8 AND version = $9";
-/// The sweep, on the partial index `leads_follow_up_due`.
+/// Notices whose claim ran out, claimed again: oldest (notice id) first, skipping those
+/// another sweep is claiming right now.
+const RECLAIM_NOTICES: &str = "UPDATE follow_up_notices SET claimed_until = $1 \
+     WHERE id IN (SELECT id FROM follow_up_notices WHERE claimed_until <= $2 \
+       ORDER BY id LIMIT $3 FOR UPDATE SKIP LOCKED) RETURNING notice";
+/// The sweep's due leads (`crm_core::follow_up::awaits_follow_up`, created at or before the
+/// cutoff), on the partial index `leads_follow_up_due`, locked; rows another sweep (or a
+/// write) holds are skipped, so concurrent sweeps split the due leads.
 const DUE_FOLLOW_UPS: &str = concat!(
     "SELECT ",
     lead_cols!(),
     " FROM leads WHERE status = 'new' AND last_interaction_at IS NULL \
-     AND follow_up_notified_at IS NULL AND created_at <= $1 ORDER BY created_at, id LIMIT $2"
+     AND follow_up_notified_at IS NULL AND created_at <= $1 ORDER BY created_at, id LIMIT $2 \
+     FOR UPDATE SKIP LOCKED"
 );
-const CLAIM_FOLLOW_UP: &str = "UPDATE leads SET follow_up_notified_at = $1 WHERE id = $2 \
-     AND status = 'new' AND last_interaction_at IS NULL AND follow_up_notified_at IS NULL";
-const RELEASE_FOLLOW_UP: &str = "UPDATE leads SET follow_up_notified_at = NULL WHERE id = $1";
-const PENDING_CLIENTS: &str = "SELECT request, created_at, attempts, last_error, \
-     last_attempt_at FROM pending_clients ORDER BY created_at, lead_id LIMIT $1";
+const MARK_NOTIFIED: &str = "UPDATE leads SET follow_up_notified_at = $1 WHERE id = ANY($2)";
+const INSERT_NOTICES: &str = "INSERT INTO follow_up_notices (id, lead_id, notice, claimed_until) \
+     SELECT i, l, n, $4 FROM UNNEST($1::uuid[], $2::uuid[], $3::text[]) AS t (i, l, n)";
+const DELETE_NOTICE: &str = "DELETE FROM follow_up_notices WHERE id = $1";
+/// Frees a notice (claimable from `$1` on), counting a failed attempt when `$2` is given.
+const RELEASE_NOTICE: &str = "UPDATE follow_up_notices SET claimed_until = $1, \
+     attempts = attempts + CASE WHEN $2::text IS NULL THEN 0 ELSE 1 END, \
+     last_error = COALESCE($2, last_error), \
+     last_attempt_at = CASE WHEN $2::text IS NULL THEN last_attempt_at ELSE $1 END \
+     WHERE id = $3";
+const UNDELIVERED_NOTICES: &str = "SELECT notice FROM follow_up_notices ORDER BY id LIMIT $1";
+const PENDING_CLIENTS: &str = concat!(
+    "SELECT ",
+    pending_cols!(),
+    " FROM pending_clients ORDER BY created_at, lead_id LIMIT $1"
+);
+/// Free pending clients (no claim, or one that ran out), oldest conversion first, claimed;
+/// rows another dispatcher is claiming right now are skipped.
+const CLAIM_PENDING: &str = concat!(
+    "UPDATE pending_clients SET claimed_until = $1 WHERE lead_id IN \
+     (SELECT lead_id FROM pending_clients \
+       WHERE claimed_until IS NULL OR claimed_until <= $2 \
+       ORDER BY created_at, lead_id LIMIT $3 FOR UPDATE SKIP LOCKED) RETURNING ",
+    pending_cols!()
+);
+const RELEASE_PENDING: &str = "UPDATE pending_clients SET claimed_until = NULL WHERE lead_id = $1";
 const DELETE_PENDING: &str = "DELETE FROM pending_clients WHERE lead_id = $1";
 const SET_CLIENT: &str = "UPDATE leads SET client_id = $1 WHERE id = $2";
 const CONVERSION_FAILED: &str = "UPDATE pending_clients SET attempts = attempts + 1, \
-     last_error = $1, last_attempt_at = $2 WHERE lead_id = $3";
+     last_error = $1, last_attempt_at = $2, claimed_until = NULL WHERE lead_id = $3";
 const PENDING_EVENTS: &str = "SELECT seq, id, at, lead_id, actor, kind FROM events \
      WHERE seq > GREATEST($1, (SELECT acked FROM event_ack WHERE id = 1)) ORDER BY seq LIMIT $2";
 const ACK_STATE: &str = "SELECT acked, (SELECT COALESCE(MAX(seq), 0) FROM events) \
@@ -172,6 +206,11 @@ const ACK_STATE: &str = "SELECT acked, (SELECT COALESCE(MAX(seq), 0) FROM events
 const SET_ACK: &str = "UPDATE event_ack SET acked = $1 WHERE id = 1";
 const MIGRATIONS_TABLE: &str = "SELECT to_regclass('_sqlx_migrations') IS NOT NULL";
 const NEWEST_MIGRATION: &str = "SELECT MAX(version) FROM _sqlx_migrations";
+/// The first employee of an empty directory; nothing when it has any. The table lock makes
+/// two first employees added at once take turns (the second then finds the first).
+const LOCK_EMPLOYEES: &str = "LOCK TABLE employees IN SHARE ROW EXCLUSIVE MODE";
+const INSERT_FIRST_EMPLOYEE: &str = "INSERT INTO employees (id, name, role, active) \
+     SELECT $1, $2, $3, $4 WHERE NOT EXISTS (SELECT 1 FROM employees)";
 const GET_EMPLOYEE: &str = "SELECT id, name, role, active FROM employees WHERE id = $1";
 const UPSERT_EMPLOYEE: &str = "INSERT INTO employees (id, name, role, active) \
      VALUES ($1, $2, $3, $4) ON CONFLICT (id) DO UPDATE SET name = excluded.name, \
@@ -192,13 +231,46 @@ pub fn options(url: &str) -> Result<PgConnectOptions, StoreError> {
     PgConnectOptions::from_str(url.trim()).map_err(|e| StoreError::Backend(Box::new(e)))
 }
 
-/// Opens a pool for `url` without migrating.
+/// How long connecting may take before the server counts as unreachable.
+pub const CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
+
+/// Where `opts` points, for messages: host, port and database, never the password.
+fn target(opts: &PgConnectOptions) -> String {
+    format!(
+        "{}:{}/{}",
+        opts.get_host(),
+        opts.get_port(),
+        opts.get_database().unwrap_or("")
+    )
+}
+
+/// Opens a pool for `url` without migrating. The server is tried once first: an unreachable
+/// one fails within [`CONNECT_TIMEOUT`] with [`StoreError::Unavailable`] saying where and
+/// why, instead of the pool retrying until its acquire timeout.
 pub async fn pool(url: &str) -> Result<PgPool, StoreError> {
+    let opts = options(url)?;
+    let unavailable = |source: BoxError| StoreError::Unavailable {
+        target: target(&opts),
+        source,
+    };
+    let first = tokio::time::timeout(CONNECT_TIMEOUT, PgConnection::connect_with(&opts))
+        .await
+        .map_err(|_| unavailable(format!("no answer within {CONNECT_TIMEOUT:?}").into()))?
+        .map_err(|e| unavailable(Box::new(e)))?;
+    if let Err(e) = first.close().await {
+        tracing::debug!(error = %e, "closing the probe connection failed");
+    }
     PgPoolOptions::new()
         .max_connections(10)
-        .connect_with(options(url)?)
+        .acquire_timeout(Duration::from_secs(10))
+        .connect_with(opts.clone())
         .await
-        .map_err(db)
+        .map_err(|e| match e {
+            sqlx::Error::Io(_) | sqlx::Error::Tls(_) | sqlx::Error::PoolTimedOut => {
+                unavailable(Box::new(e))
+            }
+            e => db(e),
+        })
 }
 
 /// Applies the embedded migrations, after refusing a database migrated by newer code with
@@ -456,6 +528,7 @@ async fn put_pending(c: &mut PgConnection, p: &PendingClient) -> Result<(), Stor
         .bind(i64::from(p.attempts))
         .bind(p.last_error.as_deref())
         .bind(p.last_attempt_at)
+        .bind(p.claimed_until)
         .execute(&mut *c)
         .await
         .map_err(db)?;
@@ -637,9 +710,9 @@ async fn insert_opportunity_in(
 async fn update_opportunity_in(
     c: &mut PgConnection,
     expected: u64,
-    o: &Opportunity,
-    events: &[NewEvent],
+    w: &OpportunityWrite,
 ) -> Result<(), StoreError> {
+    let (o, events) = (&w.opportunity, &w.events);
     let row = sqlx::query(OPPORTUNITY_STATE)
         .bind(o.id.as_uuid())
         .fetch_optional(&mut *c)
@@ -656,7 +729,7 @@ async fn update_opportunity_in(
     }
     match status {
         None => return Err(not_found(Entity::Lead, lead_id)),
-        Some(s) if status_of(&s)?.is_read_only() => {
+        Some(s) if w.lead_must_be_open && status_of(&s)?.is_read_only() => {
             return Err(StoreError::ReadOnly { lead: lead_id });
         }
         Some(_) => {}
@@ -675,6 +748,64 @@ async fn update_opportunity_in(
         .await
         .map_err(db)?;
     append_events(c, events).await
+}
+
+/// The follow-up claim (see [`LeadStore::claim_follow_ups`]) inside a write transaction.
+async fn claim_follow_ups_in(
+    c: &mut PgConnection,
+    claim: &FollowUpClaim,
+) -> Result<Vec<FollowUpNotice>, StoreError> {
+    let reclaimed: Vec<String> = sqlx::query_scalar(RECLAIM_NOTICES)
+        .bind(claim.lease_until)
+        .bind(claim.now)
+        .bind(i64::from(claim.limit))
+        .fetch_all(&mut *c)
+        .await
+        .map_err(db)?;
+    let mut notices = reclaimed
+        .iter()
+        .map(|n| rows::notice(n))
+        .collect::<Result<Vec<_>, _>>()?;
+    notices.sort_by_key(|n| n.id);
+    let room = claim
+        .limit
+        .saturating_sub(u32::try_from(notices.len()).unwrap_or(u32::MAX));
+    if room == 0 {
+        return Ok(notices);
+    }
+    let due = sqlx::query(DUE_FOLLOW_UPS)
+        .bind(claim.cutoff)
+        .bind(i64::from(room))
+        .fetch_all(&mut *c)
+        .await
+        .map_err(db)?
+        .iter()
+        .map(rows::lead)
+        .collect::<Result<Vec<_>, _>>()?;
+    if due.is_empty() {
+        return Ok(notices);
+    }
+    let fresh: Vec<FollowUpNotice> = due
+        .iter()
+        .map(|lead| FollowUpNotice::for_lead(lead, claim.now))
+        .collect();
+    let lead_ids: Vec<Uuid> = due.iter().map(|l| l.id().as_uuid()).collect();
+    sqlx::query(MARK_NOTIFIED)
+        .bind(claim.now)
+        .bind(&lead_ids)
+        .execute(&mut *c)
+        .await
+        .map_err(db)?;
+    sqlx::query(INSERT_NOTICES)
+        .bind(fresh.iter().map(|n| n.id.as_uuid()).collect::<Vec<_>>())
+        .bind(&lead_ids)
+        .bind(fresh.iter().map(json).collect::<Result<Vec<_>, _>>()?)
+        .bind(claim.lease_until)
+        .execute(&mut *c)
+        .await
+        .map_err(db)?;
+    notices.extend(fresh);
+    Ok(notices)
 }
 
 async fn complete_conversion_in(
@@ -922,44 +1053,80 @@ impl LeadStore for PostgresStore {
     async fn update_opportunity(
         &self,
         expected_version: u64,
-        opportunity: &Opportunity,
-        events: &[NewEvent],
+        write: &OpportunityWrite,
     ) -> Result<(), StoreError> {
         let mut w = self.begin().await?;
-        let r = update_opportunity_in(&mut w.tx, expected_version, opportunity, events).await;
+        let r = update_opportunity_in(&mut w.tx, expected_version, write).await;
         w.finish(r).await
     }
 
-    async fn due_follow_ups(
+    async fn claim_follow_ups(
         &self,
-        cutoff: DateTime<Utc>,
-        limit: u32,
-    ) -> Result<Vec<Lead>, StoreError> {
-        sqlx::query(DUE_FOLLOW_UPS)
-            .bind(cutoff)
+        claim: &FollowUpClaim,
+    ) -> Result<Vec<FollowUpNotice>, StoreError> {
+        let mut w = self.begin().await?;
+        let r = claim_follow_ups_in(&mut w.tx, claim).await;
+        w.finish(r).await
+    }
+
+    async fn follow_up_delivered(&self, id: NoticeId) -> Result<(), StoreError> {
+        sqlx::query(DELETE_NOTICE)
+            .bind(id.as_uuid())
+            .execute(&self.pool)
+            .await
+            .map_err(db)?;
+        Ok(())
+    }
+
+    async fn release_follow_up(
+        &self,
+        id: NoticeId,
+        error: Option<String>,
+        at: DateTime<Utc>,
+    ) -> Result<(), StoreError> {
+        sqlx::query(RELEASE_NOTICE)
+            .bind(at)
+            .bind(error)
+            .bind(id.as_uuid())
+            .execute(&self.pool)
+            .await
+            .map_err(db)?;
+        Ok(())
+    }
+
+    async fn undelivered_follow_ups(&self, limit: u32) -> Result<Vec<FollowUpNotice>, StoreError> {
+        sqlx::query_scalar::<_, String>(UNDELIVERED_NOTICES)
             .bind(i64::from(limit))
             .fetch_all(&self.pool)
             .await
             .map_err(db)?
             .iter()
-            .map(rows::lead)
+            .map(|n| rows::notice(n))
             .collect()
     }
 
-    async fn claim_follow_up(&self, id: LeadId, at: DateTime<Utc>) -> Result<bool, StoreError> {
-        let n = sqlx::query(CLAIM_FOLLOW_UP)
-            .bind(at)
-            .bind(id.as_uuid())
-            .execute(&self.pool)
+    async fn claim_pending_clients(
+        &self,
+        now: DateTime<Utc>,
+        lease_until: DateTime<Utc>,
+        limit: u32,
+    ) -> Result<Vec<PendingClient>, StoreError> {
+        let claimed = sqlx::query(CLAIM_PENDING)
+            .bind(lease_until)
+            .bind(now)
+            .bind(i64::from(limit))
+            .fetch_all(&self.pool)
             .await
             .map_err(db)?
-            .rows_affected();
-        Ok(n == 1)
+            .iter()
+            .map(rows::pending_client)
+            .collect::<Result<Vec<_>, _>>()?;
+        Ok(rows::in_claim_order(claimed))
     }
 
-    async fn release_follow_up(&self, id: LeadId) -> Result<(), StoreError> {
-        sqlx::query(RELEASE_FOLLOW_UP)
-            .bind(id.as_uuid())
+    async fn release_pending_client(&self, lead_id: LeadId) -> Result<(), StoreError> {
+        sqlx::query(RELEASE_PENDING)
+            .bind(lead_id.as_uuid())
             .execute(&self.pool)
             .await
             .map_err(db)?;
@@ -1054,9 +1221,26 @@ impl EmployeeDirectory for PostgresEmployees {
     }
 }
 
+async fn insert_first_employee_in(c: &mut PgConnection, e: &Employee) -> Result<bool, StoreError> {
+    sqlx::query(LOCK_EMPLOYEES)
+        .execute(&mut *c)
+        .await
+        .map_err(db)?;
+    let n = sqlx::query(INSERT_FIRST_EMPLOYEE)
+        .bind(e.id.get())
+        .bind(e.name.as_str())
+        .bind(e.role.as_str())
+        .bind(e.active)
+        .execute(&mut *c)
+        .await
+        .map_err(db)?
+        .rows_affected();
+    Ok(n == 1)
+}
+
 #[async_trait]
 impl EmployeeAdmin for PostgresEmployees {
-    async fn upsert_employee(&self, employee: &Employee) -> Result<(), StoreError> {
+    async fn upsert_employee(&self, employee: &Employee) -> Result<(), PortError> {
         sqlx::query(UPSERT_EMPLOYEE)
             .bind(employee.id.get())
             .bind(employee.name.as_str())
@@ -1064,17 +1248,28 @@ impl EmployeeAdmin for PostgresEmployees {
             .bind(employee.active)
             .execute(&self.pool)
             .await
-            .map_err(db)?;
+            .map_err(|e| PortError::new("employees", db(e)))?;
         Ok(())
     }
 
-    async fn list_employees(&self) -> Result<Vec<Employee>, StoreError> {
+    async fn insert_first_employee(&self, employee: &Employee) -> Result<bool, PortError> {
+        let run = async {
+            let mut tx = self.pool.begin().await.map_err(db)?;
+            let added = insert_first_employee_in(&mut tx, employee).await?;
+            tx.commit().await.map_err(db)?;
+            Ok::<_, StoreError>(added)
+        };
+        run.await.map_err(|e| PortError::new("employees", e))
+    }
+
+    async fn list_employees(&self) -> Result<Vec<Employee>, PortError> {
+        let err = |e| PortError::new("employees", e);
         sqlx::query(LIST_EMPLOYEES)
             .fetch_all(&self.pool)
             .await
-            .map_err(db)?
+            .map_err(|e| err(db(e)))?
             .iter()
-            .map(rows::employee)
+            .map(|r| rows::employee(r).map_err(err))
             .collect()
     }
 }

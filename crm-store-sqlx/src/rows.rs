@@ -6,8 +6,9 @@
 use chrono::{DateTime, NaiveDate, Utc};
 use crm_core::{
     BoxError, ClientId, ClientRequest, Currency, Email, Employee, EmployeeId, Event, EventId,
-    HistoryEntry, Interaction, InteractionId, Lead, LeadId, LeadRecord, Money, Name, NewEvent,
-    Note, Opportunity, OpportunityId, PendingClient, Phone, Role, Source, StoreError,
+    FollowUpNotice, HistoryEntry, Interaction, InteractionId, Lead, LeadId, LeadRecord, Money,
+    Name, NewEvent, Note, Opportunity, OpportunityId, PendingClient, Phone, Role, Source,
+    StoreError,
 };
 use uuid::Uuid;
 
@@ -138,7 +139,15 @@ pub(crate) fn opportunity(r: &impl Cols) -> Result<Opportunity, StoreError> {
     read().map_err(corrupt("opportunity"))
 }
 
-/// A pending client row: `request, created_at, attempts, last_error, last_attempt_at`.
+/// The pending client columns, in the order [`pending_client`] reads them.
+macro_rules! pending_cols {
+    () => {
+        "request, created_at, attempts, last_error, last_attempt_at, claimed_until"
+    };
+}
+pub(crate) use pending_cols;
+
+/// A pending client row ([`pending_cols!`]).
 pub(crate) fn pending_client(r: &impl Cols) -> Result<PendingClient, StoreError> {
     let read = || -> Result<PendingClient, BoxError> {
         let request: ClientRequest = serde_json::from_str(&r.text(0)?)?;
@@ -148,9 +157,22 @@ pub(crate) fn pending_client(r: &impl Cols) -> Result<PendingClient, StoreError>
             attempts: u32::try_from(r.int(2)?)?,
             last_error: r.opt_text(3)?,
             last_attempt_at: r.opt_ts(4)?,
+            claimed_until: r.opt_ts(5)?,
         })
     };
     read().map_err(corrupt("pending client"))
+}
+
+/// A follow-up notice, from the outbox's `notice` column.
+pub(crate) fn notice(json: &str) -> Result<FollowUpNotice, StoreError> {
+    serde_json::from_str(json).map_err(|e| corrupt("follow-up notice")(e.into()))
+}
+
+/// Pending clients in claim order: oldest conversion first (a statement's `RETURNING` rows
+/// come in no set order).
+pub(crate) fn in_claim_order(mut v: Vec<PendingClient>) -> Vec<PendingClient> {
+    v.sort_by_key(|p| (p.created_at, p.request.lead_id));
+    v
 }
 
 /// An event row: `seq, id, at, lead_id, actor, kind`.

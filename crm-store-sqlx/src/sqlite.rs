@@ -15,10 +15,11 @@ use std::time::Duration;
 use async_trait::async_trait;
 use chrono::{DateTime, Datelike, NaiveDate, Utc};
 use crm_core::{
-    BoxError, ClientId, ClientRequest, ClientsPort, ContactField, Employee, EmployeeDirectory,
-    EmployeeId, Entity, Event, HistoryEntry, Interaction, Lead, LeadDetail, LeadId, LeadQuery,
-    LeadStatus, LeadStore, LeadWrite, NewEvent, Opportunity, OpportunityId, Page, PendingClient,
-    PortError, Report, ReportFilter, StoreError,
+    BoxError, ClientId, ClientRequest, ClientsPort, ContactField, Employee, EmployeeAdmin,
+    EmployeeDirectory, EmployeeId, Entity, Event, FollowUpClaim, FollowUpNotice, HistoryEntry,
+    Interaction, Lead, LeadDetail, LeadId, LeadQuery, LeadStatus, LeadStore, LeadWrite, NewEvent,
+    NoticeId, Opportunity, OpportunityId, OpportunityWrite, Page, PendingClient, PortError, Report,
+    ReportFilter, StoreError,
 };
 use sqlx::encode::Encode;
 use sqlx::error::BoxDynError;
@@ -32,11 +33,12 @@ use sqlx::{Arguments, AssertSqlSafe, QueryBuilder, Row, Sqlite, Transaction};
 use tokio::sync::{Mutex, OwnedMutexGuard};
 use uuid::Uuid;
 
-use crate::EmployeeAdmin;
 use crate::error::{
     conflict, db, is_busy, is_constraint_violation, is_unique_violation, not_found, status_of,
 };
-use crate::rows::{self, Cols, clamp_i64, from_micros, json, lead_cols, opportunity_cols, to_i64};
+use crate::rows::{
+    self, Cols, clamp_i64, from_micros, json, lead_cols, opportunity_cols, pending_cols, to_i64,
+};
 
 static MIGRATOR: Migrator = sqlx::migrate!("migrations/sqlite");
 
@@ -128,11 +130,12 @@ const DUPLICATE: &str = duplicate_probe!();
 const INSERT_HISTORY: &str = "INSERT INTO lead_history \
      (lead_id, write_version, ord, version, at, actor, change) VALUES (?, ?, ?, ?, ?, ?, ?)";
 const UPSERT_PENDING: &str = "INSERT INTO pending_clients \
-     (lead_id, request, created_at, attempts, last_error, last_attempt_at) \
-     VALUES (?, ?, ?, ?, ?, ?) \
+     (lead_id, request, created_at, attempts, last_error, last_attempt_at, claimed_until) \
+     VALUES (?, ?, ?, ?, ?, ?, ?) \
      ON CONFLICT (lead_id) DO UPDATE SET request = excluded.request, \
      created_at = excluded.created_at, attempts = excluded.attempts, \
-     last_error = excluded.last_error, last_attempt_at = excluded.last_attempt_at";
+     last_error = excluded.last_error, last_attempt_at = excluded.last_attempt_at, \
+     claimed_until = excluded.claimed_until";
 /// Whether the duplicate probe finds a lead, for the `duplicate` write check (same binds).
 const HAS_DUPLICATE: &str = concat!("EXISTS (", duplicate_probe!(), ")");
 /// `changes()` right after a statement: how many rows it changed.
@@ -151,8 +154,11 @@ const DETAIL_OPPORTUNITIES: &str = concat!(
     opportunity_cols!(),
     ", 3 FROM opportunities WHERE lead_id = ? ORDER BY created_at, id"
 );
-const DETAIL_PENDING: &str = "SELECT request, created_at, attempts, last_error, \
-     last_attempt_at, 4 FROM pending_clients WHERE lead_id = ?";
+const DETAIL_PENDING: &str = concat!(
+    "SELECT ",
+    pending_cols!(),
+    ", 4 FROM pending_clients WHERE lead_id = ?"
+);
 const LIST_HEAD: &str = concat!("SELECT ", lead_cols!(), " FROM leads WHERE 1 = 1");
 const REPORT_HEAD: &str = "SELECT status, source, COUNT(*) FROM leads WHERE 1 = 1";
 /// The report without a creation-date range, from the counts the triggers of migration
@@ -174,26 +180,60 @@ const GET_OPPORTUNITY: &str = concat!(
 );
 const OPPORTUNITY_STATE: &str = "SELECT o.version, o.lead_id, l.status FROM opportunities o \
      LEFT JOIN leads l ON l.id = o.lead_id WHERE o.id = ?";
-const UPDATE_OPPORTUNITY: &str = "UPDATE opportunities SET title = ?, value_minor = ?, \
-     currency = ?, expected_close = ?, stage = ?, updated_at = ?, version = ? \
-     WHERE id = ? AND version = ? AND EXISTS (SELECT 1 FROM leads \
-       WHERE leads.id = opportunities.lead_id AND status <> 'converted')";
-/// The sweep, on the partial index `leads_follow_up_due`.
+/// An update of an opportunity at a version; [`UPDATE_OPPORTUNITY_OPEN_LEAD`] also needs
+/// its lead not converted.
+macro_rules! update_opportunity {
+    () => {
+        "UPDATE opportunities SET title = ?, value_minor = ?, \
+         currency = ?, expected_close = ?, stage = ?, updated_at = ?, version = ? \
+         WHERE id = ? AND version = ?"
+    };
+}
+const UPDATE_OPPORTUNITY: &str = update_opportunity!();
+const UPDATE_OPPORTUNITY_OPEN_LEAD: &str = concat!(
+    update_opportunity!(),
+    " AND EXISTS (SELECT 1 FROM leads \
+       WHERE leads.id = opportunities.lead_id AND status <> 'converted')"
+);
+/// Notices whose claim ran out, claimed again: oldest (notice id) first.
+const RECLAIM_NOTICES: &str = "UPDATE follow_up_notices SET claimed_until = ? \
+     WHERE id IN (SELECT id FROM follow_up_notices WHERE claimed_until <= ? \
+       ORDER BY id LIMIT ?) RETURNING notice";
+/// The sweep's due leads (`crm_core::follow_up::awaits_follow_up`, created at or before the
+/// cutoff), on the partial index `leads_follow_up_due`.
 const DUE_FOLLOW_UPS: &str = concat!(
     "SELECT ",
     lead_cols!(),
     " FROM leads WHERE status = 'new' AND last_interaction_at IS NULL \
      AND follow_up_notified_at IS NULL AND created_at <= ? ORDER BY created_at, id LIMIT ?"
 );
-const CLAIM_FOLLOW_UP: &str = "UPDATE leads SET follow_up_notified_at = ? WHERE id = ? \
-     AND status = 'new' AND last_interaction_at IS NULL AND follow_up_notified_at IS NULL";
-const RELEASE_FOLLOW_UP: &str = "UPDATE leads SET follow_up_notified_at = NULL WHERE id = ?";
-const PENDING_CLIENTS: &str = "SELECT request, created_at, attempts, last_error, \
-     last_attempt_at FROM pending_clients ORDER BY created_at, lead_id LIMIT ?";
+const MARK_NOTIFIED: &str = "UPDATE leads SET follow_up_notified_at = ? WHERE id = ?";
+const INSERT_NOTICE: &str =
+    "INSERT INTO follow_up_notices (id, lead_id, notice, claimed_until) VALUES (?, ?, ?, ?)";
+const DELETE_NOTICE: &str = "DELETE FROM follow_up_notices WHERE id = ?";
+/// Frees a notice (claimable from `at` on), counting a failed attempt when one is given.
+const RELEASE_NOTICE: &str = "UPDATE follow_up_notices SET claimed_until = ?, \
+     attempts = attempts + (? IS NOT NULL), last_error = IFNULL(?, last_error), \
+     last_attempt_at = CASE WHEN ? IS NULL THEN last_attempt_at ELSE ? END WHERE id = ?";
+const UNDELIVERED_NOTICES: &str = "SELECT notice FROM follow_up_notices ORDER BY id LIMIT ?";
+const PENDING_CLIENTS: &str = concat!(
+    "SELECT ",
+    pending_cols!(),
+    " FROM pending_clients ORDER BY created_at, lead_id LIMIT ?"
+);
+/// Free pending clients (no claim, or one that ran out), oldest conversion first, claimed.
+const CLAIM_PENDING: &str = concat!(
+    "UPDATE pending_clients SET claimed_until = ? WHERE lead_id IN \
+     (SELECT lead_id FROM pending_clients \
+       WHERE claimed_until IS NULL OR claimed_until <= ? \
+       ORDER BY created_at, lead_id LIMIT ?) RETURNING ",
+    pending_cols!()
+);
+const RELEASE_PENDING: &str = "UPDATE pending_clients SET claimed_until = NULL WHERE lead_id = ?";
 const DELETE_PENDING: &str = "DELETE FROM pending_clients WHERE lead_id = ?";
 const SET_CLIENT: &str = "UPDATE leads SET client_id = ? WHERE id = ?";
 const CONVERSION_FAILED: &str = "UPDATE pending_clients SET attempts = attempts + 1, \
-     last_error = ?, last_attempt_at = ? WHERE lead_id = ?";
+     last_error = ?, last_attempt_at = ?, claimed_until = NULL WHERE lead_id = ?";
 const PENDING_EVENTS: &str = "SELECT seq, id, at, lead_id, actor, kind FROM events \
      WHERE seq > MAX(?, (SELECT acked FROM event_ack WHERE id = 1)) ORDER BY seq LIMIT ?";
 const ACK_STATE: &str =
@@ -202,6 +242,9 @@ const SET_ACK: &str = "UPDATE event_ack SET acked = ? WHERE id = 1";
 const MIGRATIONS_TABLE: &str =
     "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = '_sqlx_migrations'";
 const NEWEST_MIGRATION: &str = "SELECT MAX(version) FROM _sqlx_migrations";
+/// The first employee of an empty directory; nothing when it has any.
+const INSERT_FIRST_EMPLOYEE: &str = "INSERT INTO employees (id, name, role, active) \
+     SELECT ?, ?, ?, ? WHERE NOT EXISTS (SELECT 1 FROM employees)";
 const GET_EMPLOYEE: &str = "SELECT id, name, role, active FROM employees WHERE id = ?";
 const UPSERT_EMPLOYEE: &str = "INSERT INTO employees (id, name, role, active) \
      VALUES (?, ?, ?, ?) ON CONFLICT (id) DO UPDATE SET name = excluded.name, \
@@ -262,23 +305,28 @@ async fn pool_with(opts: SqliteConnectOptions, in_memory: bool) -> Result<Sqlite
 }
 
 /// Applies the embedded migrations, after refusing a database migrated by newer code with
-/// [`StoreError::SchemaTooNew`].
+/// [`StoreError::SchemaTooNew`]. Processes opening a new file at once are serialised: the
+/// check and every migration run in one `BEGIN IMMEDIATE` transaction, which holds SQLite's
+/// write lock (each migration in a savepoint of it), so the second process waits, then
+/// finds the migrations applied.
 pub async fn migrate(pool: &SqlitePool) -> Result<(), StoreError> {
+    let mut tx = pool.begin_with("BEGIN IMMEDIATE").await.map_err(db)?;
     let has_table: Option<i64> = sqlx::query_scalar(MIGRATIONS_TABLE)
-        .fetch_optional(pool)
+        .fetch_optional(&mut *tx)
         .await
         .map_err(db)?;
     if has_table.is_some() {
         let found: Option<i64> = sqlx::query_scalar(NEWEST_MIGRATION)
-            .fetch_one(pool)
+            .fetch_one(&mut *tx)
             .await
             .map_err(db)?;
         crate::check_schema_version(found, &MIGRATOR)?;
     }
     MIGRATOR
-        .run(pool)
+        .run(&mut *tx)
         .await
-        .map_err(|e| StoreError::Backend(Box::new(e)))
+        .map_err(|e| StoreError::Backend(Box::new(e)))?;
+    tx.commit().await.map_err(db)
 }
 
 /// The lead store on SQLite.
@@ -351,6 +399,7 @@ impl SqliteStore {
     pub fn employees(&self) -> SqliteEmployees {
         SqliteEmployees {
             pool: self.pool.clone(),
+            gate: self.gate.clone(),
         }
     }
 
@@ -424,6 +473,27 @@ impl Script {
             self.bad_arg = Some(e);
         }
         self
+    }
+
+    /// Statements for a transaction that is already open (no `BEGIN`, no `COMMIT`).
+    fn within() -> Self {
+        Self {
+            sql: String::with_capacity(1024),
+            args: SqliteArguments::default(),
+            bad_arg: None,
+            commits: false,
+        }
+    }
+
+    /// Runs a [`Script::within`] on the connection of an open transaction.
+    async fn execute(self, c: &mut SqliteConnection) -> Result<(), sqlx::Error> {
+        if let Some(e) = self.bad_arg {
+            return Err(sqlx::Error::Encode(e));
+        }
+        sqlx::query_with(AssertSqlSafe(self.sql), self.args)
+            .execute(c)
+            .await?;
+        Ok(())
     }
 
     /// Ends the script with `COMMIT`: for scripts whose statements leave nothing to decide.
@@ -740,7 +810,8 @@ fn push_pending(s: &mut Script, p: &PendingClient) -> Result<(), StoreError> {
         .bind(micros(p.created_at))
         .bind(i64::from(p.attempts))
         .bind(p.last_error.as_deref())
-        .bind(p.last_attempt_at.map(micros));
+        .bind(p.last_attempt_at.map(micros))
+        .bind(p.claimed_until.map(micros));
     Ok(())
 }
 
@@ -861,6 +932,59 @@ fn record_write_failed(
     } else {
         Why::Error(db(e))
     }
+}
+
+/// The follow-up claim (see [`LeadStore::claim_follow_ups`]) inside a write transaction.
+async fn claim_follow_ups_in(
+    c: &mut SqliteConnection,
+    claim: &FollowUpClaim,
+) -> Result<Vec<FollowUpNotice>, StoreError> {
+    let reclaimed: Vec<String> = sqlx::query_scalar(RECLAIM_NOTICES)
+        .bind(micros(claim.lease_until))
+        .bind(micros(claim.now))
+        .bind(i64::from(claim.limit))
+        .fetch_all(&mut *c)
+        .await
+        .map_err(db)?;
+    let mut notices = reclaimed
+        .iter()
+        .map(|n| rows::notice(n))
+        .collect::<Result<Vec<_>, _>>()?;
+    notices.sort_by_key(|n| n.id);
+    let room = claim
+        .limit
+        .saturating_sub(u32::try_from(notices.len()).unwrap_or(u32::MAX));
+    if room == 0 {
+        return Ok(notices);
+    }
+    let due = sqlx::query(DUE_FOLLOW_UPS)
+        .bind(micros(claim.cutoff))
+        .bind(i64::from(room))
+        .fetch_all(&mut *c)
+        .await
+        .map_err(db)?
+        .iter()
+        .map(rows::lead)
+        .collect::<Result<Vec<_>, _>>()?;
+    if due.is_empty() {
+        return Ok(notices);
+    }
+    // Every mark and notice of the batch in one round trip.
+    let mut s = Script::within();
+    for lead in &due {
+        let notice = FollowUpNotice::for_lead(lead, claim.now);
+        s.push(MARK_NOTIFIED)
+            .bind(micros(claim.now))
+            .bind(lead.id().as_uuid());
+        s.push(INSERT_NOTICE)
+            .bind(notice.id.as_uuid())
+            .bind(lead.id().as_uuid())
+            .bind(json(&notice)?)
+            .bind(micros(claim.lease_until));
+        notices.push(notice);
+    }
+    s.execute(c).await.map_err(db)?;
+    Ok(notices)
 }
 
 async fn ack_events_in(c: &mut SqliteConnection, up_to: u64) -> Result<u64, StoreError> {
@@ -1124,22 +1248,26 @@ impl LeadStore for SqliteStore {
     async fn update_opportunity(
         &self,
         expected: u64,
-        o: &Opportunity,
-        events: &[NewEvent],
+        w: &OpportunityWrite,
     ) -> Result<(), StoreError> {
+        let (o, events) = (&w.opportunity, &w.events);
         let mut s = Script::write();
         let next = expected.checked_add(1) == Some(o.version);
         if next {
-            s.push(UPDATE_OPPORTUNITY)
-                .bind(o.title.as_str())
-                .bind(o.value.minor())
-                .bind(o.value.currency().code())
-                .bind(o.expected_close.num_days_from_ce())
-                .bind(o.stage.as_str())
-                .bind(micros(o.updated_at))
-                .bind(to_i64(o.version)?)
-                .bind(o.id.as_uuid())
-                .bind(to_i64(expected)?);
+            s.push(if w.lead_must_be_open {
+                UPDATE_OPPORTUNITY_OPEN_LEAD
+            } else {
+                UPDATE_OPPORTUNITY
+            })
+            .bind(o.title.as_str())
+            .bind(o.value.minor())
+            .bind(o.value.currency().code())
+            .bind(o.expected_close.num_days_from_ce())
+            .bind(o.stage.as_str())
+            .bind(micros(o.updated_at))
+            .bind(to_i64(o.version)?)
+            .bind(o.id.as_uuid())
+            .bind(to_i64(expected)?);
             s.check(Check::OpportunityUnchanged, NOTHING_CHANGED);
             push_events(&mut s, events)?;
         } else {
@@ -1158,42 +1286,58 @@ impl LeadStore for SqliteStore {
         )
     }
 
-    async fn due_follow_ups(
+    async fn claim_follow_ups(
         &self,
-        cutoff: DateTime<Utc>,
-        limit: u32,
-    ) -> Result<Vec<Lead>, StoreError> {
-        sqlx::query(DUE_FOLLOW_UPS)
-            .bind(micros(cutoff))
-            .bind(i64::from(limit))
-            .fetch_all(&self.pool)
-            .await
-            .map_err(db)?
-            .iter()
-            .map(rows::lead)
-            .collect()
+        claim: &FollowUpClaim,
+    ) -> Result<Vec<FollowUpNotice>, StoreError> {
+        // One write transaction: the reclaim, the read of the due leads and their marks and
+        // notices commit together, so a crash leaves either all of a batch claimed (and
+        // its notices in the outbox) or none of it.
+        let mut w = self.begin().await?;
+        let r = claim_follow_ups_in(&mut w.tx, claim).await;
+        w.finish(r).await
     }
 
-    async fn claim_follow_up(&self, id: LeadId, at: DateTime<Utc>) -> Result<bool, StoreError> {
+    async fn follow_up_delivered(&self, id: NoticeId) -> Result<(), StoreError> {
         let _gate = self.gate.lock().await;
-        let n = sqlx::query(CLAIM_FOLLOW_UP)
-            .bind(micros(at))
-            .bind(id.as_uuid())
-            .execute(&self.pool)
-            .await
-            .map_err(db)?
-            .rows_affected();
-        Ok(n == 1)
-    }
-
-    async fn release_follow_up(&self, id: LeadId) -> Result<(), StoreError> {
-        let _gate = self.gate.lock().await;
-        sqlx::query(RELEASE_FOLLOW_UP)
+        sqlx::query(DELETE_NOTICE)
             .bind(id.as_uuid())
             .execute(&self.pool)
             .await
             .map_err(db)?;
         Ok(())
+    }
+
+    async fn release_follow_up(
+        &self,
+        id: NoticeId,
+        error: Option<String>,
+        at: DateTime<Utc>,
+    ) -> Result<(), StoreError> {
+        let _gate = self.gate.lock().await;
+        let failed_at = error.as_ref().map(|_| micros(at));
+        sqlx::query(RELEASE_NOTICE)
+            .bind(micros(at))
+            .bind(failed_at)
+            .bind(error.as_deref())
+            .bind(failed_at)
+            .bind(failed_at)
+            .bind(id.as_uuid())
+            .execute(&self.pool)
+            .await
+            .map_err(db)?;
+        Ok(())
+    }
+
+    async fn undelivered_follow_ups(&self, limit: u32) -> Result<Vec<FollowUpNotice>, StoreError> {
+        sqlx::query_scalar::<_, String>(UNDELIVERED_NOTICES)
+            .bind(i64::from(limit))
+            .fetch_all(&self.pool)
+            .await
+            .map_err(db)?
+            .iter()
+            .map(|n| rows::notice(n))
+            .collect()
     }
 
     async fn pending_clients(&self, limit: u32) -> Result<Vec<PendingClient>, StoreError> {
@@ -1205,6 +1349,36 @@ impl LeadStore for SqliteStore {
             .iter()
             .map(rows::pending_client)
             .collect()
+    }
+
+    async fn claim_pending_clients(
+        &self,
+        now: DateTime<Utc>,
+        lease_until: DateTime<Utc>,
+        limit: u32,
+    ) -> Result<Vec<PendingClient>, StoreError> {
+        let _gate = self.gate.lock().await;
+        let claimed = sqlx::query(CLAIM_PENDING)
+            .bind(micros(lease_until))
+            .bind(micros(now))
+            .bind(i64::from(limit))
+            .fetch_all(&self.pool)
+            .await
+            .map_err(db)?
+            .iter()
+            .map(rows::pending_client)
+            .collect::<Result<Vec<_>, _>>()?;
+        Ok(rows::in_claim_order(claimed))
+    }
+
+    async fn release_pending_client(&self, lead_id: LeadId) -> Result<(), StoreError> {
+        let _gate = self.gate.lock().await;
+        sqlx::query(RELEASE_PENDING)
+            .bind(lead_id.as_uuid())
+            .execute(&self.pool)
+            .await
+            .map_err(db)?;
+        Ok(())
     }
 
     async fn complete_conversion(
@@ -1283,12 +1457,16 @@ impl LeadStore for SqliteStore {
 #[derive(Clone, Debug)]
 pub struct SqliteEmployees {
     pool: SqlitePool,
+    gate: Arc<Mutex<()>>,
 }
 
 impl SqliteEmployees {
     /// A directory over an existing (migrated) pool.
     pub fn from_pool(pool: SqlitePool) -> Self {
-        Self { pool }
+        Self {
+            pool,
+            gate: Arc::new(Mutex::new(())),
+        }
     }
 }
 
@@ -1306,27 +1484,41 @@ impl EmployeeDirectory for SqliteEmployees {
     }
 }
 
-#[async_trait]
-impl EmployeeAdmin for SqliteEmployees {
-    async fn upsert_employee(&self, employee: &Employee) -> Result<(), StoreError> {
-        sqlx::query(UPSERT_EMPLOYEE)
-            .bind(employee.id.get())
-            .bind(employee.name.as_str())
-            .bind(employee.role.as_str())
-            .bind(i64::from(employee.active))
+impl SqliteEmployees {
+    /// Writes one employee with `sql` (an insert with the employee's four binds); returns
+    /// how many rows it wrote.
+    async fn write(&self, sql: &'static str, e: &Employee) -> Result<u64, PortError> {
+        let _gate = self.gate.lock().await;
+        Ok(sqlx::query(sql)
+            .bind(e.id.get())
+            .bind(e.name.as_str())
+            .bind(e.role.as_str())
+            .bind(i64::from(e.active))
             .execute(&self.pool)
             .await
-            .map_err(db)?;
-        Ok(())
+            .map_err(|e| PortError::new("employees", db(e)))?
+            .rows_affected())
+    }
+}
+
+#[async_trait]
+impl EmployeeAdmin for SqliteEmployees {
+    async fn upsert_employee(&self, employee: &Employee) -> Result<(), PortError> {
+        self.write(UPSERT_EMPLOYEE, employee).await.map(|_| ())
     }
 
-    async fn list_employees(&self) -> Result<Vec<Employee>, StoreError> {
+    async fn insert_first_employee(&self, employee: &Employee) -> Result<bool, PortError> {
+        Ok(self.write(INSERT_FIRST_EMPLOYEE, employee).await? == 1)
+    }
+
+    async fn list_employees(&self) -> Result<Vec<Employee>, PortError> {
+        let err = |e| PortError::new("employees", e);
         sqlx::query(LIST_EMPLOYEES)
             .fetch_all(&self.pool)
             .await
-            .map_err(db)?
+            .map_err(|e| err(db(e)))?
             .iter()
-            .map(rows::employee)
+            .map(|r| rows::employee(r).map_err(err))
             .collect()
     }
 }

@@ -10,7 +10,7 @@ use chrono::{DateTime, TimeDelta};
 use crm_core::{
     ConversionOutcome, Crm, Currency, Email, Employee, EmployeeId, InteractionKind, LeadStatus,
     LogNotifier, ManualClock, Money, Name, NewInteraction, NewLead, NewOpportunity, Note, Phone,
-    ReportFilter, Role, Source,
+    ReportFilter, Role, Source, SystemActor,
 };
 use crm_examples::Table;
 
@@ -29,42 +29,47 @@ async fn main() -> Result<(), BoxError> {
     let db = crm_store_sqlx::connect(&path.to_string_lossy()).await?;
     println!("database: {}", path.display());
 
-    // 2. Employees (a host with its own HR system implements EmployeeDirectory instead).
-    let staff = [
-        (1, "سارة الأحمد", Role::Sales),
-        (2, "Omar Haddad", Role::Sales),
-        (3, "خالد المدير", Role::Manager),
-        (4, "Accountant", Role::Other),
-    ];
-    for (id, name, role) in staff {
-        db.employees
-            .upsert_employee(&Employee {
-                id: EmployeeId::new(id)?,
-                name: Name::parse(name)?,
-                role,
-                active: true,
-            })
-            .await?;
-    }
-    let (sara, omar, khalid, accountant) = (
-        EmployeeId::new(1)?,
-        EmployeeId::new(2)?,
-        EmployeeId::new(3)?,
-        EmployeeId::new(4)?,
-    );
-
-    // 3. The service, with a clock we can move to show the follow-up rule.
+    // 2. The service, with a clock we can move to show the follow-up rule, and a scheduler
+    //    the host names to run the sweep.
     let clock = Arc::new(ManualClock::new(
         DateTime::parse_from_rfc3339("2026-11-01T08:00:00Z")?.to_utc(),
     ));
-    let directory: Arc<dyn crm_core::EmployeeDirectory> = db.employees.clone();
+    let scheduler = SystemActor::parse("scheduler")?;
     let crm = Crm::builder()
         .store(db.store)
-        .employees(directory)
+        .employee_admin(db.employees)
         .clients(db.clients)
         .notifier(Arc::new(LogNotifier))
         .clock(clock.clone())
+        .system_actor(scheduler.clone())
         .build()?;
+
+    // 3. Employees in the library's own directory (a host with its own HR system implements
+    //    EmployeeDirectory instead): the first is a manager, who adds the others.
+    let employee = |id, name: &str, role| -> Result<Employee, BoxError> {
+        Ok(Employee {
+            id: EmployeeId::new(id)?,
+            name: Name::parse(name)?,
+            role,
+            active: true,
+        })
+    };
+    let khalid = crm
+        .bootstrap_manager(employee(3, "خالد المدير", Role::Manager)?)
+        .await?
+        .id;
+    for (id, name, role) in [
+        (1, "سارة الأحمد", Role::Sales),
+        (2, "Omar Haddad", Role::Sales),
+        (4, "Accountant", Role::Other),
+    ] {
+        crm.save_employee(khalid, employee(id, name, role)?).await?;
+    }
+    let (sara, omar, accountant) = (
+        EmployeeId::new(1)?,
+        EmployeeId::new(2)?,
+        EmployeeId::new(4)?,
+    );
 
     // 4. Leads from several sources, in Arabic and Latin script.
     let riyadh = crm
@@ -175,7 +180,7 @@ async fn main() -> Result<(), BoxError> {
 
     // 7. Six days later, the follow-up sweep raises an alert for the lead nobody contacted.
     clock.advance(TimeDelta::days(6));
-    let sweep = crm.sweep_now().await?;
+    let sweep = crm.sweep_now(scheduler.clone()).await?;
     println!(
         "follow-up sweep notified {} lead(s): {:?}",
         sweep.notified.len(),
@@ -184,7 +189,7 @@ async fn main() -> Result<(), BoxError> {
     assert_eq!(sweep.notified, vec![quiet.id()]);
     println!(
         "second sweep notified {} lead(s)",
-        crm.sweep_now().await?.notified.len()
+        crm.sweep_now(scheduler.clone()).await?.notified.len()
     );
 
     // 8. The detail view and the report.
@@ -211,7 +216,7 @@ async fn main() -> Result<(), BoxError> {
         t.row(row);
     }
     print!("\nreport ({} leads):\n{}", report.total, t.render());
-    let events = crm.pending_events(0, 100).await?;
+    let events = crm.pending_events(khalid, 0, 100).await?;
     println!("\n{} events pending for the sales system", events.len());
     Ok(())
 }

@@ -28,9 +28,11 @@ pub fn exit_code(e: &CrmError) -> u8 {
         CrmError::Validation(_)
         | CrmError::InvalidTransition { .. }
         | CrmError::InvalidAssignee { .. } => exit::VALIDATION,
-        CrmError::Forbidden { .. } | CrmError::UnknownActor(_) | CrmError::ReadOnly(_) => {
-            exit::FORBIDDEN
-        }
+        CrmError::Forbidden { .. }
+        | CrmError::SystemForbidden { .. }
+        | CrmError::UnknownActor(_)
+        | CrmError::ReadOnly(_)
+        | CrmError::AlreadyBootstrapped => exit::FORBIDDEN,
         CrmError::NotFound { .. } => exit::NOT_FOUND,
         CrmError::Conflict { .. } | CrmError::Duplicate { .. } => exit::CONFLICT,
         _ => exit::STORAGE,

@@ -16,14 +16,16 @@ fn db() -> Db {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("crm.db");
     let db = Db { _dir: dir, path };
+    // The first employee of a new database is a manager added with no one acting; the
+    // manager adds the others.
     for (id, name, role, extra) in [
+        ("3", "Boss", "manager", None),
         ("1", "سارة", "sales", None),
         ("2", "Omar", "sales", None),
-        ("3", "Boss", "manager", None),
         ("4", "Accountant", "other", None),
         ("5", "Gone", "sales", Some("--inactive")),
     ] {
-        let mut c = crm(&db.path, None);
+        let mut c = crm(&db.path, (id != "3").then_some("3"));
         c.args([
             "employee", "add", "--id", id, "--name", name, "--role", role,
         ]);
@@ -287,19 +289,84 @@ fn report_sweep_and_events() {
         "{table}"
     );
 
-    let far = "2100-01-01T00:00:00Z";
-    let s = json(p, "1", &["sweep", "--now", far]);
+    // With a zero-day rule every new lead is due at once (a sweep later than the clock is
+    // refused, so the test cannot wait five days).
+    let s = json(p, "3", &["sweep", "--days", "0"]);
     assert_eq!(s["notified"].as_array().unwrap().len(), 1);
-    let s = json(p, "1", &["sweep", "--now", far]);
+    let s = json(p, "3", &["sweep", "--days", "0"]);
     assert_eq!(s["notified"].as_array().unwrap().len(), 0);
 
-    let ev = json(p, "1", &["events", "--ack"]);
+    let ev = json(p, "3", &["events", "--ack"]);
     let events = ev["events"].as_array().unwrap();
     assert_eq!(events.len(), 3);
     assert_eq!(events[0]["type"], "lead_created");
     assert_eq!(events[2]["type"], "status_changed");
     assert_eq!(ev["acknowledged"], 3);
     assert_eq!(json(p, "1", &["events"])["events"], Value::Array(vec![]));
+}
+
+/// Operations that change state take the acting employee and check them: the sweep, the
+/// dispatch and acknowledging events are management's, and so is managing employees.
+/// Refused, they change nothing.
+#[test]
+fn system_operations_need_management() {
+    let db = db();
+    let p = &db.path;
+    add_lead(p, "1", "A", "a@example.com");
+    let before = state(p);
+    for actor in ["4", "1", "5"] {
+        fails(p, actor, &["sweep", "--days", "0"], 4);
+        fails(p, actor, &["dispatch"], 4);
+        fails(p, actor, &["events", "--ack"], 4);
+        fails(
+            p,
+            actor,
+            &[
+                "employee", "add", "--id", "99", "--name", "X", "--role", "manager",
+            ],
+            4,
+        );
+    }
+    fails(p, "42", &["sweep"], 4);
+    // Without --as: a usage error, and no employee is added once the first exists.
+    for args in [
+        &["sweep", "--days", "0"][..],
+        &["dispatch"][..],
+        &["events", "--ack"][..],
+        &[
+            "employee", "add", "--id", "99", "--name", "X", "--role", "manager",
+        ][..],
+    ] {
+        let out = crm(p, None).args(args).output().unwrap();
+        assert_eq!(out.status.code(), Some(2), "{args:?}");
+    }
+    // A sweep later than the clock would stamp leads notified in the future.
+    fails(p, "3", &["sweep", "--now", "2100-01-01T00:00:00Z"], 3);
+    // Absurd rules and schedules are refused, not overflowed.
+    fails(p, "3", &["sweep", "--days", "100000000"], 3);
+    assert_eq!(state(p), before);
+    let list = json(p, "3", &["employee", "list"]);
+    assert_eq!(list.as_array().unwrap().len(), 5);
+}
+
+/// On a new database, the first employee must be an active manager.
+#[test]
+fn the_first_employee_is_a_manager() {
+    let dir = tempfile::tempdir().unwrap();
+    let p = dir.path().join("new.db");
+    let out = crm(&p, None)
+        .args([
+            "employee", "add", "--id", "1", "--name", "S", "--role", "sales",
+        ])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(3));
+    crm(&p, None)
+        .args([
+            "employee", "add", "--id", "1", "--name", "M", "--role", "manager",
+        ])
+        .assert()
+        .success();
 }
 
 #[test]

@@ -8,7 +8,7 @@ use chrono::{NaiveDate, TimeDelta, Weekday};
 use crm_core::history::time_in_status;
 use crm_core::status::TRANSITIONS;
 use crm_core::{
-    AssigneeProblem, Change, ContactField, ConversionOutcome, CrmError, Currency, Email,
+    AssigneeProblem, Change, Clock, ContactField, ConversionOutcome, CrmError, Currency, Email,
     EmployeeId, Entity, EventKind, FollowUpRule, InteractionKind, LeadField, LeadPatch, LeadQuery,
     LeadStatus, LeadStore, Money, Name, NewInteraction, NewOpportunity, Note, OpportunityPatch,
     OpportunityStage, Phone, ReportFilter, Source, ValidationError,
@@ -47,6 +47,13 @@ macro_rules! conformance_suite {
             report_counts_by_status_and_source,
             listing_filters_search_and_pages,
             missing_records_are_not_found,
+            system_operations_are_checked,
+            employees_are_managed_by_management,
+            follow_up_survives_a_crash_after_claiming,
+            claims_split_the_work,
+            search_folds_persian_letters_and_sources_may_be_arabic,
+            duplicate_check_matches_the_reference,
+            a_reason_goes_only_with_lost,
         );
     };
     (@each $factory:path; $($name:ident),* $(,)?) => {
@@ -120,7 +127,7 @@ pub async fn create_and_read_back(store: Arc<dyn LeadStore>) {
     assert!(matches!(d.history[0].change, Change::Created { owner, .. } if owner == sales()));
     assert!(d.interactions.is_empty() && d.opportunities.is_empty() && d.pending_client.is_none());
 
-    let events = h.crm.pending_events(0, 100).await.unwrap();
+    let events = h.crm.pending_events(sales(), 0, 100).await.unwrap();
     assert_eq!(events.len(), 1);
     assert!(
         matches!(&events[0].event.kind, EventKind::LeadCreated { owner, .. } if *owner == sales())
@@ -446,6 +453,11 @@ pub async fn status_table_is_enforced(store: Arc<dyn LeadStore>) {
                     assert_eq!(list, from.allowed_targets());
                     assert_eq!(h.crm.lead(manager(), lead.id()).await.unwrap(), lead);
                 }
+                // A converted lead is read-only: every move says so.
+                Err(CrmError::ReadOnly(id)) => {
+                    assert_eq!((from, id), (LeadStatus::Converted, lead.id()));
+                    assert_eq!(h.crm.lead(manager(), lead.id()).await.unwrap(), lead);
+                }
                 Err(e) => panic!("{from} -> {to}: {e}"),
             }
         }
@@ -563,12 +575,14 @@ pub async fn converted_is_read_only(store: Arc<dyn LeadStore>) {
             )
             .await
             .err(),
+        // The opportunity's value is the deal's, fixed with the lead.
         h.crm
             .update_opportunity(
                 manager(),
                 opp.id,
                 1,
                 OpportunityPatch {
+                    value: Some(kwd(9)),
                     stage: Some(OpportunityStage::Won),
                     ..Default::default()
                 },
@@ -579,17 +593,50 @@ pub async fn converted_is_read_only(store: Arc<dyn LeadStore>) {
     for e in errs {
         assert!(matches!(e, Some(CrmError::ReadOnly(l)) if l == id), "{e:?}");
     }
+    // Every status move says read-only too (one answer for a converted lead, not
+    // "invalid transition" for moves and "read-only" for edits).
     for to in LeadStatus::ALL {
-        let r = h
-            .crm
-            .change_status(manager(), id, v, to, Some(name("r")))
-            .await;
-        assert!(
-            matches!(r, Err(CrmError::InvalidTransition { ref allowed, .. }) if allowed.is_empty()),
-            "{r:?}"
-        );
+        let r = h.crm.change_status(manager(), id, v, to, None).await;
+        assert!(matches!(r, Err(CrmError::ReadOnly(l)) if l == id), "{r:?}");
     }
     assert_eq!(snapshot(&h).await, before);
+
+    // Its opportunities can still be won or lost: the stage alone may change.
+    let won = h
+        .crm
+        .update_opportunity(
+            sales(),
+            opp.id,
+            1,
+            OpportunityPatch {
+                stage: Some(OpportunityStage::Won),
+                ..Default::default()
+            },
+        )
+        .await
+        .unwrap();
+    assert_eq!(
+        (won.stage, won.version, won.value),
+        (OpportunityStage::Won, 2, kwd(5))
+    );
+    let d = h.crm.lead_detail(sales(), id).await.unwrap();
+    assert_eq!(d.opportunities, vec![won]);
+    assert_eq!(d.lead, lead, "the lead itself is untouched");
+    // Still checked: someone who may not edit opportunities may not close them either.
+    assert!(matches!(
+        h.crm
+            .update_opportunity(
+                other(),
+                opp.id,
+                2,
+                OpportunityPatch {
+                    stage: Some(OpportunityStage::Lost),
+                    ..Default::default()
+                },
+            )
+            .await,
+        Err(CrmError::Forbidden { .. })
+    ));
 
     // The store enforces it too, atomically, whatever the caller checked before.
     let i = crm_core::Interaction::create(
@@ -839,7 +886,7 @@ pub async fn reassignment_rules(store: Arc<dyn LeadStore>) {
     assert_eq!(back.owner(), sales());
     let kinds: Vec<_> = h
         .crm
-        .pending_events(0, 100)
+        .pending_events(sales(), 0, 100)
         .await
         .unwrap()
         .into_iter()
@@ -897,7 +944,7 @@ pub async fn interactions_are_logged_and_checked(store: Arc<dyn LeadStore>) {
     assert_eq!(d.lead.version(), 1);
     let logged = h
         .crm
-        .pending_events(0, 100)
+        .pending_events(sales(), 0, 100)
         .await
         .unwrap()
         .iter()
@@ -998,12 +1045,12 @@ pub async fn conversion_creates_exactly_one_client(store: Arc<dyn LeadStore>) {
     assert_eq!(d.lead.client_id(), Some(&client));
     assert!(d.pending_client.is_none());
     assert!(h.store.pending_clients(10).await.unwrap().is_empty());
-    let report = h.crm.dispatch_pending().await.unwrap();
+    let report = h.crm.dispatch_pending(manager()).await.unwrap();
     assert!(report.created.is_empty() && report.failed.is_empty());
     assert_eq!(h.clients.calls.load(std::sync::atomic::Ordering::SeqCst), 1);
     let kinds: Vec<_> = h
         .crm
-        .pending_events(0, 100)
+        .pending_events(sales(), 0, 100)
         .await
         .unwrap()
         .into_iter()
@@ -1043,13 +1090,13 @@ pub async fn conversion_survives_clients_failure(store: Arc<dyn LeadStore>) {
                 .as_deref()
                 .is_some_and(|e| e.contains("unavailable"))
     }));
-    let failed = h.crm.dispatch_pending().await.unwrap();
+    let failed = h.crm.dispatch_pending(manager()).await.unwrap();
     assert_eq!(failed.failed.len(), 2);
     assert_eq!(h.store.pending_clients(10).await.unwrap()[0].attempts, 2);
     assert!(h.clients.created().is_empty());
 
     h.clients.fail(false);
-    let ok = h.crm.dispatch_pending().await.unwrap();
+    let ok = h.crm.dispatch_pending(manager()).await.unwrap();
     assert_eq!(
         ok.created.iter().map(|(l, _)| *l).collect::<Vec<_>>(),
         vec![a.id(), b.id()]
@@ -1062,7 +1109,7 @@ pub async fn conversion_survives_clients_failure(store: Arc<dyn LeadStore>) {
         );
     }
     assert!(h.store.pending_clients(10).await.unwrap().is_empty());
-    let again = h.crm.dispatch_pending().await.unwrap();
+    let again = h.crm.dispatch_pending(manager()).await.unwrap();
     assert!(again.created.is_empty());
     assert_eq!(h.clients.created().len(), 2);
 }
@@ -1098,26 +1145,24 @@ pub async fn sweep_notifies_due_leads_once(store: Arc<dyn LeadStore>) {
 
     // Just under five days: nothing.
     let r = h
-        .crm
-        .sweep(t0() + TimeDelta::days(5) - TimeDelta::seconds(1))
+        .sweep_at(t0() + TimeDelta::days(5) - TimeDelta::seconds(1))
         .await
         .unwrap();
     assert!(r.notified.is_empty());
     // Exactly five days: the due lead, to its owner.
-    let r = h.crm.sweep(t0() + TimeDelta::days(5)).await.unwrap();
+    let r = h.sweep_at(t0() + TimeDelta::days(5)).await.unwrap();
     assert_eq!(r.notified, vec![due.id()]);
     let sent = h.notifier.sent.lock().unwrap().clone();
     assert_eq!((sent[0].lead_id, sent[0].owner), (due.id(), sales()));
     // Again: nothing new.
     assert!(
-        h.crm
-            .sweep(t0() + TimeDelta::days(5))
+        h.sweep_at(t0() + TimeDelta::days(5))
             .await
             .unwrap()
             .notified
             .is_empty()
     );
-    let r = h.crm.sweep(t0() + TimeDelta::days(7)).await.unwrap();
+    let r = h.sweep_at(t0() + TimeDelta::days(7)).await.unwrap();
     assert_eq!(r.notified, vec![young.id()]);
     assert_eq!(h.notifier.leads(), vec![due.id(), young.id()]);
     assert!(
@@ -1143,64 +1188,67 @@ pub async fn sweep_retries_failed_notifications(store: Arc<dyn LeadStore>) {
     }
     h.notifier.fail_for.lock().unwrap().insert(leads[1].id());
     let now = t0() + TimeDelta::days(6);
-    let r = h.crm.sweep(now).await.unwrap();
+    let r = h.sweep_at(now).await.unwrap();
     assert_eq!(r.notified, vec![leads[0].id(), leads[2].id()]);
     assert_eq!(
         r.failed.iter().map(|(l, _)| *l).collect::<Vec<_>>(),
         vec![leads[1].id()]
     );
-    assert!(
-        h.crm
-            .lead(sales(), leads[1].id())
-            .await
-            .unwrap()
-            .follow_up_notified_at()
-            .is_none()
+    // The lead stays claimed; its notice waits in the outbox for the next sweep.
+    let waiting = h.store.undelivered_follow_ups(10).await.unwrap();
+    assert_eq!(
+        waiting.iter().map(|n| n.lead_id).collect::<Vec<_>>(),
+        vec![leads[1].id()]
     );
     h.notifier.fail_for.lock().unwrap().clear();
-    let r = h.crm.sweep(now).await.unwrap();
+    let r = h.sweep_at(now).await.unwrap();
     assert_eq!(r.notified, vec![leads[1].id()]);
+    assert_eq!(
+        r.notices,
+        vec![waiting[0].id],
+        "redelivered under the same notice id"
+    );
     assert_eq!(
         h.notifier.leads(),
         vec![leads[0].id(), leads[2].id(), leads[1].id()]
     );
+    assert!(h.store.undelivered_follow_ups(10).await.unwrap().is_empty());
 }
 
 /// With a working-days rule, Friday and Saturday do not count.
 pub async fn sweep_honours_working_days(store: Arc<dyn LeadStore>) {
     let h = Harness::with_rule(
         store,
-        FollowUpRule::working_days(5, vec![Weekday::Fri, Weekday::Sat]),
+        FollowUpRule::working_days(5, vec![Weekday::Fri, Weekday::Sat]).unwrap(),
     );
     // Created Sunday 09:00; five working days (Sun-Thu) end Friday 09:00.
     let lead = h.create(sales(), "W", Some("w@example.com"), None).await;
     assert!(
-        h.crm
-            .sweep(t0() + TimeDelta::days(5) - TimeDelta::seconds(1))
+        h.sweep_at(t0() + TimeDelta::days(5) - TimeDelta::seconds(1))
             .await
             .unwrap()
             .notified
             .is_empty()
     );
     // Friday 09:00 counts back past no weekend day: due.
-    let r = h.crm.sweep(t0() + TimeDelta::days(5)).await.unwrap();
+    let r = h.sweep_at(t0() + TimeDelta::days(5)).await.unwrap();
     assert_eq!(r.notified, vec![lead.id()]);
 
     // Created Thursday: Fri and Sat do not count, so it is due only the next Thursday.
     let h2 = Harness::with_rule(
         h.store.clone(),
-        FollowUpRule::working_days(5, vec![Weekday::Fri, Weekday::Sat]),
+        FollowUpRule::working_days(5, vec![Weekday::Fri, Weekday::Sat]).unwrap(),
     );
     h2.clock.set(t0() + TimeDelta::days(4));
     let thu = h2
         .create(sales(), "Thu", Some("thu@example.com"), None)
         .await;
-    let r = h2.crm.sweep(t0() + TimeDelta::days(10)).await.unwrap();
+    let r = h2.sweep_at(t0() + TimeDelta::days(10)).await.unwrap();
     assert!(
         r.notified.is_empty(),
         "Wednesday is only four working days on"
     );
-    let r = h2.crm.sweep(t0() + TimeDelta::days(11)).await.unwrap();
+    let r = h2.sweep_at(t0() + TimeDelta::days(11)).await.unwrap();
     assert_eq!(r.notified, vec![thu.id()]);
 }
 
@@ -1232,7 +1280,7 @@ pub async fn events_are_ordered_and_acknowledged(store: Arc<dyn LeadStore>) {
         )
         .await
         .unwrap();
-    let events = h.crm.pending_events(0, 100).await.unwrap();
+    let events = h.crm.pending_events(sales(), 0, 100).await.unwrap();
     let names: Vec<_> = events.iter().map(|e| e.event.kind.name()).collect();
     assert_eq!(
         names,
@@ -1245,33 +1293,48 @@ pub async fn events_are_ordered_and_acknowledged(store: Arc<dyn LeadStore>) {
     );
     assert!(events.windows(2).all(|w| w[0].seq < w[1].seq));
     assert_eq!(
-        h.crm.pending_events(events[1].seq, 100).await.unwrap(),
+        h.crm
+            .pending_events(sales(), events[1].seq, 100)
+            .await
+            .unwrap(),
         events[2..].to_vec()
     );
     assert_eq!(
-        h.crm.pending_events(0, 2).await.unwrap(),
+        h.crm.pending_events(sales(), 0, 2).await.unwrap(),
         events[..2].to_vec()
     );
-    assert_eq!(h.crm.ack_events(events[1].seq).await.unwrap(), 2);
-    assert_eq!(h.crm.ack_events(events[1].seq).await.unwrap(), 0);
+    assert_eq!(h.crm.ack_events(manager(), events[1].seq).await.unwrap(), 2);
+    assert_eq!(h.crm.ack_events(manager(), events[1].seq).await.unwrap(), 0);
     assert_eq!(
-        h.crm.pending_events(0, 100).await.unwrap(),
+        h.crm.pending_events(sales(), 0, 100).await.unwrap(),
         events[2..].to_vec()
     );
-    assert_eq!(h.crm.ack_events(u64::MAX).await.unwrap(), 2);
-    assert!(h.crm.pending_events(0, 100).await.unwrap().is_empty());
+    assert_eq!(h.crm.ack_events(manager(), u64::MAX).await.unwrap(), 2);
+    assert!(
+        h.crm
+            .pending_events(sales(), 0, 100)
+            .await
+            .unwrap()
+            .is_empty()
+    );
     // A refused change writes no event.
     let _ = h
         .crm
         .change_status(other(), lead.id(), 2, LeadStatus::Lost, Some(name("x")))
         .await;
-    assert!(h.crm.pending_events(0, 100).await.unwrap().is_empty());
+    assert!(
+        h.crm
+            .pending_events(sales(), 0, 100)
+            .await
+            .unwrap()
+            .is_empty()
+    );
     // New events continue the sequence.
     h.crm
         .change_status(sales(), lead.id(), 2, LeadStatus::Interested, None)
         .await
         .unwrap();
-    let next = h.crm.pending_events(0, 100).await.unwrap();
+    let next = h.crm.pending_events(sales(), 0, 100).await.unwrap();
     assert_eq!(next.len(), 1);
     assert!(next[0].seq > events[3].seq);
 }
@@ -1532,5 +1595,479 @@ pub async fn missing_records_are_not_found(store: Arc<dyn LeadStore>) {
         assert!(matches!(e, Some(CrmError::NotFound { .. })), "{e:?}");
     }
     assert!(h.store.pending_events(0, 10).await.unwrap().is_empty());
-    assert!(!h.store.claim_follow_up(ghost, t0()).await.unwrap());
+    h.store
+        .follow_up_delivered(crm_core::NoticeId::new_at(t0()))
+        .await
+        .unwrap();
+}
+
+/// The system operations are checked: the sweep and the dispatch are management's or a
+/// system actor's the host named; acknowledging events and managing employees are
+/// management's; a sweep later than the clock is refused. A refused one changes nothing.
+pub async fn system_operations_are_checked(store: Arc<dyn LeadStore>) {
+    let h = Harness::new(store);
+    let lead = h
+        .create(sales(), "Quiet", Some("quiet@example.com"), None)
+        .await;
+    let convert = h.lead_in(LeadStatus::Interested, 1).await;
+    h.clients.fail(true);
+    h.crm
+        .change_status(
+            sales(),
+            convert.id(),
+            convert.version(),
+            LeadStatus::Converted,
+            None,
+        )
+        .await
+        .unwrap();
+    h.clients.fail(false);
+    h.advance(TimeDelta::days(6));
+    let now = h.clock.now();
+    let before = snapshot(&h).await;
+    let pending_before = h.store.pending_clients(10).await.unwrap();
+
+    for actor in [sales(), other(), inactive()] {
+        let r = h.crm.sweep(actor, now).await;
+        assert!(
+            matches!(r, Err(CrmError::Forbidden { .. })),
+            "{actor}: {r:?}"
+        );
+        let r = h.crm.dispatch_pending(actor).await;
+        assert!(
+            matches!(r, Err(CrmError::Forbidden { .. })),
+            "{actor}: {r:?}"
+        );
+        let r = h.crm.ack_events(actor, u64::MAX).await;
+        assert!(
+            matches!(r, Err(CrmError::Forbidden { .. })),
+            "{actor}: {r:?}"
+        );
+    }
+    assert!(matches!(
+        h.crm.sweep(unknown(), now).await,
+        Err(CrmError::UnknownActor(_))
+    ));
+    // A system actor the host did not name is refused.
+    let stranger = crm_core::SystemActor::parse("cron").unwrap();
+    assert!(matches!(
+        h.crm.sweep(stranger.clone(), now).await,
+        Err(CrmError::SystemForbidden { .. })
+    ));
+    // A sweep later than the clock would stamp leads notified in the future.
+    assert!(matches!(
+        h.crm.sweep(manager(), now + TimeDelta::seconds(1)).await,
+        Err(CrmError::Validation(ValidationError::InFuture { .. }))
+    ));
+    assert_eq!(snapshot(&h).await, before);
+    assert_eq!(h.store.pending_clients(10).await.unwrap(), pending_before);
+    assert!(h.notifier.leads().is_empty());
+    assert!(h.store.undelivered_follow_ups(10).await.unwrap().is_empty());
+
+    // A named system actor may sweep and dispatch, and nothing else of management's.
+    let scheduler = crm_core::SystemActor::parse("scheduler").unwrap();
+    let crm = crm_core::Crm::builder()
+        .store(h.store.clone())
+        .employees(h.employees.clone())
+        .clients(h.clients.clone())
+        .notifier(h.notifier.clone())
+        .clock(h.clock.clone())
+        .system_actor(scheduler.clone())
+        .build()
+        .unwrap();
+    assert!(matches!(
+        crm.sweep(stranger, now).await,
+        Err(CrmError::SystemForbidden { .. })
+    ));
+    let r = crm.sweep(scheduler.clone(), now).await.unwrap();
+    assert_eq!(r.notified, vec![lead.id()]);
+    let r = crm.dispatch_pending(scheduler).await.unwrap();
+    assert_eq!(r.created.len(), 1);
+    // Management acknowledges.
+    assert!(h.crm.ack_events(manager(), u64::MAX).await.unwrap() > 0);
+}
+
+/// Only management manages employees; the first employee of an empty directory is an
+/// active manager added with no one acting, and only while the directory is empty.
+pub async fn employees_are_managed_by_management(store: Arc<dyn LeadStore>) {
+    let h = Harness::new(store);
+    let admin = Arc::new(crm_store_memory::MemoryEmployees::default());
+    let crm = crm_core::Crm::builder()
+        .store(h.store.clone())
+        .employee_admin(admin.clone())
+        .clients(h.clients.clone())
+        .clock(h.clock.clone())
+        .build()
+        .unwrap();
+    let emp = |id: i64, role| crm_core::Employee {
+        id: EmployeeId::new(id).unwrap(),
+        name: name(&format!("E{id}")),
+        role,
+        active: true,
+    };
+    // The first one must be an active manager.
+    assert!(matches!(
+        crm.bootstrap_manager(emp(1, crm_core::Role::Sales)).await,
+        Err(CrmError::Validation(
+            ValidationError::FirstEmployeeNotManager
+        ))
+    ));
+    let boss = crm
+        .bootstrap_manager(emp(1, crm_core::Role::Manager))
+        .await
+        .unwrap();
+    // Once anyone exists, nobody bootstraps again.
+    assert!(matches!(
+        crm.bootstrap_manager(emp(2, crm_core::Role::Manager)).await,
+        Err(CrmError::AlreadyBootstrapped)
+    ));
+    crm.save_employee(boss.id, emp(2, crm_core::Role::Sales))
+        .await
+        .unwrap();
+    crm.save_employee(boss.id, emp(3, crm_core::Role::Other))
+        .await
+        .unwrap();
+    // Sales staff and others may not add anyone, least of all a manager.
+    for actor in [2, 3] {
+        let r = crm
+            .save_employee(
+                EmployeeId::new(actor).unwrap(),
+                emp(99, crm_core::Role::Manager),
+            )
+            .await;
+        assert!(matches!(r, Err(CrmError::Forbidden { .. })), "{r:?}");
+    }
+    assert!(matches!(
+        crm.save_employee(
+            EmployeeId::new(77).unwrap(),
+            emp(99, crm_core::Role::Manager)
+        )
+        .await,
+        Err(CrmError::UnknownActor(_))
+    ));
+    let ids: Vec<i64> = crm
+        .employees(EmployeeId::new(3).unwrap())
+        .await
+        .unwrap()
+        .iter()
+        .map(|e| e.id.get())
+        .collect();
+    assert_eq!(ids, [1, 2, 3]);
+}
+
+/// A sweep that crashed between claiming notices and sending them loses none: once the
+/// claim runs out, the next sweep sends them again, under the same notice ids. Until then
+/// no other sweep takes them.
+pub async fn follow_up_survives_a_crash_after_claiming(store: Arc<dyn LeadStore>) {
+    let h = Harness::new(store);
+    let a = h.create(sales(), "A", Some("a@example.com"), None).await;
+    h.advance(TimeDelta::minutes(1));
+    let b = h.create(sales2(), "B", Some("b@example.com"), None).await;
+    h.advance(TimeDelta::days(6));
+    let now = h.clock.now();
+    // A sweep claims both, then dies before sending anything.
+    let claimed = h
+        .store
+        .claim_follow_ups(&crm_core::FollowUpClaim {
+            cutoff: now - TimeDelta::days(5),
+            now,
+            lease_until: now + TimeDelta::minutes(5),
+            limit: 10,
+        })
+        .await
+        .unwrap();
+    assert_eq!(
+        claimed.iter().map(|n| n.lead_id).collect::<Vec<_>>(),
+        vec![a.id(), b.id()]
+    );
+    assert_eq!((claimed[0].owner, claimed[1].owner), (sales(), sales2()));
+    for l in [&a, &b] {
+        let l = h.crm.lead(sales(), l.id()).await.unwrap();
+        assert_eq!(l.follow_up_notified_at(), Some(now));
+    }
+    // While the claim holds, another sweep sends nothing.
+    let r = h.sweep_at(now + TimeDelta::minutes(4)).await.unwrap();
+    assert!(r.notified.is_empty() && r.failed.is_empty());
+    // Once it ran out, the next sweep sends both, with the ids a notifier deduplicates on.
+    let r = h.sweep_at(now + TimeDelta::minutes(5)).await.unwrap();
+    let mut ids = claimed.iter().map(|n| n.id).collect::<Vec<_>>();
+    ids.sort();
+    let mut sent = r.notices.clone();
+    sent.sort();
+    assert_eq!(sent, ids);
+    let delivered = h.notifier.sent.lock().unwrap().clone();
+    let mut again: Vec<_> = delivered.iter().map(|n| (n.id, n.lead_id)).collect();
+    again.sort();
+    let mut want: Vec<_> = claimed.iter().map(|n| (n.id, n.lead_id)).collect();
+    want.sort();
+    assert_eq!(again, want);
+    assert!(h.store.undelivered_follow_ups(10).await.unwrap().is_empty());
+    // And never again.
+    let r = h.sweep_at(now + TimeDelta::days(1)).await.unwrap();
+    assert!(r.notified.is_empty());
+}
+
+/// Claims split the work: two claims of follow-ups or of pending clients never return the
+/// same record, and a dispatch reports as created only what it recorded itself.
+pub async fn claims_split_the_work(store: Arc<dyn LeadStore>) {
+    let h = Harness::new(store);
+    for n in 0..6 {
+        h.create(
+            sales(),
+            &format!("L{n}"),
+            Some(&format!("l{n}@example.com")),
+            None,
+        )
+        .await;
+        h.advance(TimeDelta::seconds(1));
+    }
+    h.advance(TimeDelta::days(6));
+    let now = h.clock.now();
+    let claim = crm_core::FollowUpClaim {
+        cutoff: now - TimeDelta::days(5),
+        now,
+        lease_until: now + TimeDelta::minutes(5),
+        limit: 4,
+    };
+    let first = h.store.claim_follow_ups(&claim).await.unwrap();
+    let second = h.store.claim_follow_ups(&claim).await.unwrap();
+    assert_eq!((first.len(), second.len()), (4, 2));
+    let leads: std::collections::HashSet<_> =
+        first.iter().chain(&second).map(|n| n.lead_id).collect();
+    assert_eq!(leads.len(), 6, "no lead claimed twice");
+    assert!(h.store.claim_follow_ups(&claim).await.unwrap().is_empty());
+
+    // Pending clients: converted while the clients system is down.
+    h.clients.fail(true);
+    let mut converted = vec![];
+    for n in 0..3 {
+        let l = h.lead_in(LeadStatus::Interested, 100 + n).await;
+        h.crm
+            .change_status(sales(), l.id(), l.version(), LeadStatus::Converted, None)
+            .await
+            .unwrap();
+        converted.push(l.id());
+    }
+    h.clients.fail(false);
+    let now = h.clock.now();
+    let until = now + TimeDelta::minutes(5);
+    let a = h.store.claim_pending_clients(now, until, 2).await.unwrap();
+    let b = h.store.claim_pending_clients(now, until, 2).await.unwrap();
+    assert_eq!((a.len(), b.len()), (2, 1));
+    assert_eq!(
+        a.iter()
+            .chain(&b)
+            .map(|p| p.request.lead_id)
+            .collect::<Vec<_>>(),
+        converted,
+        "oldest conversion first, each once"
+    );
+    assert!(a.iter().all(|p| p.claimed_until == Some(until)));
+    // While others hold them, a dispatch has nothing to do and reports nothing.
+    let calls = h.clients.calls.load(std::sync::atomic::Ordering::SeqCst);
+    let r = h.crm.dispatch_pending(manager()).await.unwrap();
+    assert!(r.created.is_empty() && r.failed.is_empty());
+    assert_eq!(
+        h.clients.calls.load(std::sync::atomic::Ordering::SeqCst),
+        calls
+    );
+    // A released one is free again; the others once their claim ran out.
+    h.store
+        .release_pending_client(b[0].request.lead_id)
+        .await
+        .unwrap();
+    let r = h.crm.dispatch_pending(manager()).await.unwrap();
+    assert_eq!(
+        r.created.iter().map(|(l, _)| *l).collect::<Vec<_>>(),
+        vec![b[0].request.lead_id]
+    );
+    h.clock.set(until);
+    let r = h.crm.dispatch_pending(manager()).await.unwrap();
+    assert_eq!(r.created.len(), 2);
+    assert!(h.store.pending_clients(10).await.unwrap().is_empty());
+    // Completing a conversion nobody left pending is not a creation.
+    let event = crm_core::NewEvent::new(
+        converted[0],
+        None,
+        now,
+        EventKind::LeadConverted {
+            client_id: crm_core::ClientId::parse("client-x").unwrap(),
+        },
+    );
+    assert!(
+        !h.store
+            .complete_conversion(
+                converted[0],
+                &crm_core::ClientId::parse("client-x").unwrap(),
+                &event
+            )
+            .await
+            .unwrap()
+    );
+}
+
+/// Search reads Persian-keyboard letters as Arabic ones and folds the hamza seats; sources
+/// may be Arabic words.
+pub async fn search_folds_persian_letters_and_sources_may_be_arabic(store: Arc<dyn LeadStore>) {
+    let h = Harness::new(store);
+    let source = Source::parse("معرض").unwrap();
+    let ali = h
+        .crm
+        .create_lead(
+            sales(),
+            new_lead("علی کریمی", Some("ali@example.com"), None).company(name("مکتب المؤسسة")),
+        )
+        .await
+        .unwrap();
+    let mut fair = new_lead("سارة", Some("sara@example.com"), None);
+    fair.source = source.clone();
+    let sara = h.crm.create_lead(sales(), fair).await.unwrap();
+    let found = |q: &str| {
+        let q = LeadQuery::default().search(q);
+        let h = &h;
+        async move {
+            h.crm
+                .list_leads(sales(), &q)
+                .await
+                .unwrap()
+                .items
+                .iter()
+                .map(|l| l.id())
+                .collect::<Vec<_>>()
+        }
+    };
+    for q in ["علي", "كريمي", "علی", "مكتب", "موسسه", "المؤسسة"] {
+        assert_eq!(found(q).await, vec![ali.id()], "{q}");
+    }
+    let by_source = h
+        .crm
+        .list_leads(
+            sales(),
+            &LeadQuery::default().source(Source::parse("معرض").unwrap()),
+        )
+        .await
+        .unwrap();
+    assert_eq!(by_source.items, vec![sara.clone()]);
+    let report = h
+        .crm
+        .report(sales(), &ReportFilter::default())
+        .await
+        .unwrap();
+    assert_eq!(report.count(LeadStatus::New, &source), 1);
+    assert_eq!(
+        h.crm.lead(sales(), sara.id()).await.unwrap().source(),
+        &source
+    );
+}
+
+/// The store's duplicate check is the rule of `crm_core::duplicates`: for every write, the
+/// store names the lead `find_duplicate` names over every lead, or none when it finds none.
+pub async fn duplicate_check_matches_the_reference(store: Arc<dyn LeadStore>) {
+    use crm_core::duplicates::find_duplicate;
+    let h = Harness::new(store);
+    let emails = ["a@x.com", "b@x.com", "c@x.com"];
+    let phones = ["+15550000001", "+15550000002"];
+    let mut all = vec![];
+    let mut n = 0;
+    for (i, status) in [
+        LeadStatus::New,
+        LeadStatus::Lost,
+        LeadStatus::Contacted,
+        LeadStatus::Converted,
+        LeadStatus::Interested,
+        LeadStatus::New,
+    ]
+    .into_iter()
+    .enumerate()
+    {
+        let mut input =
+            new_lead(&format!("D{i}"), Some(emails[i % 3]), Some(phones[i % 2])).allow_duplicate();
+        input.company = None;
+        h.advance(TimeDelta::seconds(1));
+        let lead = h.crm.create_lead(sales(), input).await.unwrap();
+        let path: &[LeadStatus] = match status {
+            LeadStatus::Lost => &[LeadStatus::Lost],
+            LeadStatus::Contacted => &[LeadStatus::Contacted],
+            LeadStatus::Converted => &[LeadStatus::Contacted, LeadStatus::Converted],
+            LeadStatus::Interested => &[LeadStatus::Interested],
+            _ => &[],
+        };
+        let mut v = lead.version();
+        for to in path {
+            let reason = (*to == LeadStatus::Lost).then(|| name("no"));
+            v = h
+                .crm
+                .change_status(manager(), lead.id(), v, *to, reason)
+                .await
+                .unwrap()
+                .lead
+                .version();
+        }
+        all.push(lead.id());
+    }
+    let mut leads = vec![];
+    for id in &all {
+        leads.push(h.crm.lead(sales(), *id).await.unwrap());
+    }
+    for (email, phone) in [
+        (Some("a@x.com"), None),
+        (Some("b@x.com"), Some("+15550000002")),
+        (Some("c@x.com"), Some("+15550000001")),
+        (None, Some("+15550000001")),
+        (Some("z@x.com"), Some("+15550000002")),
+        (Some("z@x.com"), Some("+15559999999")),
+    ] {
+        h.advance(TimeDelta::seconds(1));
+        n += 1;
+        let input = new_lead(&format!("Probe {n}"), email, phone);
+        let candidate = crm_core::Lead::create(
+            crm_core::LeadId::new_at(t0()),
+            input.clone(),
+            sales(),
+            sales(),
+            h.clock.now(),
+        )
+        .unwrap();
+        let want = find_duplicate(&candidate, leads.iter());
+        let got = h.crm.create_lead(sales(), input).await;
+        match (want, got) {
+            (Some(d), Err(CrmError::Duplicate { existing, field })) => {
+                assert_eq!(
+                    (existing, field),
+                    (d.existing, d.field),
+                    "{email:?} {phone:?}"
+                );
+            }
+            (None, Ok(lead)) => leads.push(lead),
+            (want, got) => panic!("{email:?} {phone:?}: reference {want:?}, store {got:?}"),
+        }
+    }
+}
+
+/// A reason is taken only when a lead is marked lost: on any other move it would be silently
+/// dropped, so it is refused and nothing changes.
+pub async fn a_reason_goes_only_with_lost(store: Arc<dyn LeadStore>) {
+    let h = Harness::new(store);
+    let lead = h.create(sales(), "R", Some("r@example.com"), None).await;
+    let before = snapshot(&h).await;
+    let r = h
+        .crm
+        .change_status(
+            sales(),
+            lead.id(),
+            1,
+            LeadStatus::Contacted,
+            Some(name("why")),
+        )
+        .await;
+    assert!(
+        matches!(
+            r,
+            Err(CrmError::Validation(ValidationError::ReasonWithoutLost {
+                to: LeadStatus::Contacted
+            }))
+        ),
+        "{r:?}"
+    );
+    assert_eq!(snapshot(&h).await, before);
 }

@@ -290,7 +290,7 @@ pub async fn apply(store: Arc<dyn LeadStore>, ops: &[Op]) -> Vec<String> {
             }
             Op::Sweep => outcome(
                 h.crm
-                    .sweep_now()
+                    .sweep_now(manager())
                     .await
                     .map(|r| (r.notified, r.failed.len())),
             ),
@@ -300,11 +300,11 @@ pub async fn apply(store: Arc<dyn LeadStore>, ops: &[Op]) -> Vec<String> {
             }
             Op::Dispatch => outcome(
                 h.crm
-                    .dispatch_pending()
+                    .dispatch_pending(manager())
                     .await
                     .map(|r| (r.created, r.failed.len())),
             ),
-            Op::Ack(n) => outcome(h.crm.ack_events(n).await),
+            Op::Ack(n) => outcome(h.crm.ack_events(manager(), n).await),
         };
         out.push(o);
     }

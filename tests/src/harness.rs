@@ -8,9 +8,9 @@ use std::sync::{Arc, Mutex};
 use async_trait::async_trait;
 use chrono::{DateTime, TimeDelta, Utc};
 use crm_core::{
-    ClientId, ClientRequest, ClientsPort, Crm, Email, Employee, EmployeeId, FollowUpNotice,
-    FollowUpRule, Lead, LeadId, LeadStatus, LeadStore, ManualClock, Name, NewLead, Notifier, Phone,
-    PortError, Role, Source,
+    ClientId, ClientRequest, ClientsPort, Clock, Crm, CrmResult, Email, Employee, EmployeeId,
+    FollowUpNotice, FollowUpRule, Lead, LeadId, LeadStatus, LeadStore, ManualClock, Name, NewLead,
+    Notifier, Phone, PortError, Role, Source, SweepReport,
 };
 use crm_store_memory::{MemoryClients, MemoryEmployees};
 
@@ -177,6 +177,15 @@ impl Harness {
     /// Moves the clock forward.
     pub fn advance(&self, by: TimeDelta) {
         self.clock.advance(by);
+    }
+
+    /// Sweeps at `at` as the manager, first moving the clock up to `at` if it is behind (a
+    /// sweep later than the clock is refused).
+    pub async fn sweep_at(&self, at: DateTime<Utc>) -> CrmResult<SweepReport> {
+        if self.clock.now() < at {
+            self.clock.set(at);
+        }
+        self.crm.sweep(manager(), at).await
     }
 
     /// Creates a lead as `actor` with the given name, email and phone (source web).

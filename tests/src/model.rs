@@ -336,6 +336,8 @@ struct MLead {
     history: usize,
     interactions: usize,
     notified: bool,
+    /// Claimed by a sweep whose notice was not delivered: it waits in the outbox.
+    notice_waiting: bool,
     client: bool,
     pending: bool,
 }
@@ -486,6 +488,7 @@ impl Model {
                     history: 1,
                     interactions: 0,
                     notified: false,
+                    notice_waiting: false,
                     client: false,
                     pending: false,
                 });
@@ -568,6 +571,9 @@ impl Model {
                     Action::ChangeStatus
                 };
                 permit(actor, action, Some(self.leads[lead].owner))?;
+                if from == LeadStatus::Converted {
+                    return Err(Outcome::ReadOnly);
+                }
                 if mover.is_none() {
                     return Err(Outcome::InvalidTransition {
                         from,
@@ -577,6 +583,9 @@ impl Model {
                 }
                 if stale {
                     return Err(Outcome::Conflict(Entity::Lead));
+                }
+                if to != LeadStatus::Lost && reason {
+                    return Err(Outcome::Invalid("reason_without_lost"));
                 }
                 if to == LeadStatus::Lost && !reason {
                     return Err(Outcome::Invalid("lost_reason_required"));
@@ -647,28 +656,35 @@ impl Model {
                 Ok(Outcome::Ok)
             }
             Op::Sweep => {
+                // Due leads are claimed (marked notified, their notice in the outbox) whether
+                // or not the notifier takes the notice; a notice it refused waits for the
+                // next sweep.
                 let cutoff = self.now - FOLLOW_UP_SECS;
                 let due: Vec<usize> = (0..self.leads.len())
                     .filter(|&i| {
                         let l = &self.leads[i];
-                        l.status == LeadStatus::New
-                            && l.interactions == 0
-                            && !l.notified
-                            && l.created_at <= cutoff
+                        l.notice_waiting
+                            || (l.status == LeadStatus::New
+                                && l.interactions == 0
+                                && !l.notified
+                                && l.created_at <= cutoff)
                     })
                     .collect();
-                if self.notifier_failing {
-                    return Ok(Outcome::Swept {
-                        notified: vec![],
-                        failed: due,
-                    });
-                }
+                let failing = self.notifier_failing;
                 for &i in &due {
                     self.leads[i].notified = true;
+                    self.leads[i].notice_waiting = failing;
                 }
-                Ok(Outcome::Swept {
-                    notified: due,
-                    failed: vec![],
+                Ok(if failing {
+                    Outcome::Swept {
+                        notified: vec![],
+                        failed: due,
+                    }
+                } else {
+                    Outcome::Swept {
+                        notified: due,
+                        failed: vec![],
+                    }
                 })
             }
             Op::Dispatch => {
@@ -1020,6 +1036,7 @@ fn validation_tag(e: &ValidationError) -> &'static str {
         ValidationError::NothingToChange => "nothing_to_change",
         ValidationError::MissingContact => "missing_contact",
         ValidationError::LostReasonRequired => "lost_reason_required",
+        ValidationError::ReasonWithoutLost { .. } => "reason_without_lost",
         ValidationError::InFuture { .. } => "in_future",
         _ => "other_validation",
     }
@@ -1094,7 +1111,7 @@ impl Sut {
             Snapshot {
                 details,
                 report: self.crm.report(m, &ReportFilter::default()).await.unwrap(),
-                events: self.crm.pending_events(0, 10_000).await.unwrap(),
+                events: self.crm.pending_events(m, 0, 10_000).await.unwrap(),
                 clients: self.clients.created.lock().unwrap().clone(),
                 notices: self.notices.sent.lock().unwrap().clone(),
             }
@@ -1257,10 +1274,8 @@ impl Sut {
                 let id = self.opps[opportunity];
                 let v = self
                     .crm
-                    .store()
-                    .get_opportunity(id)
+                    .opportunity(Who::Manager.id(), id)
                     .await
-                    .unwrap()
                     .unwrap()
                     .version;
                 let patch = OpportunityPatch {
@@ -1278,21 +1293,32 @@ impl Sut {
             }
             Op::Sweep => self
                 .rt
-                .block_on(self.crm.sweep_now())
-                .map(|r| Outcome::Swept {
-                    notified: r.notified.iter().map(|id| self.index(*id)).collect(),
-                    failed: r.failed.iter().map(|(id, _)| self.index(*id)).collect(),
+                .block_on(self.crm.sweep_now(Who::Manager.id()))
+                .map(|r| {
+                    // Notices waiting in the outbox come first, in notice id order (random
+                    // within one sweep): compare as sets.
+                    let sorted = |mut v: Vec<usize>| {
+                        v.sort_unstable();
+                        v
+                    };
+                    Outcome::Swept {
+                        notified: sorted(r.notified.iter().map(|id| self.index(*id)).collect()),
+                        failed: sorted(r.failed.iter().map(|(id, _)| self.index(*id)).collect()),
+                    }
                 }),
-            Op::Dispatch => self.rt.block_on(self.crm.dispatch_pending()).map(|r| {
-                let sorted = |mut v: Vec<usize>| {
-                    v.sort_unstable();
-                    v
-                };
-                Outcome::Dispatched {
-                    created: sorted(r.created.iter().map(|(id, _)| self.index(*id)).collect()),
-                    failed: sorted(r.failed.iter().map(|(id, _)| self.index(*id)).collect()),
-                }
-            }),
+            Op::Dispatch => self
+                .rt
+                .block_on(self.crm.dispatch_pending(Who::Manager.id()))
+                .map(|r| {
+                    let sorted = |mut v: Vec<usize>| {
+                        v.sort_unstable();
+                        v
+                    };
+                    Outcome::Dispatched {
+                        created: sorted(r.created.iter().map(|(id, _)| self.index(*id)).collect()),
+                        failed: sorted(r.failed.iter().map(|(id, _)| self.index(*id)).collect()),
+                    }
+                }),
             Op::ClientsFail(on) => {
                 self.clients.failing.store(on, Ordering::SeqCst);
                 Ok(Outcome::Ok)
@@ -1417,7 +1443,11 @@ impl StateMachineTest for CrmUnderTest {
                 .collect();
             assert_eq!(opps, model_opps, "{ctx}");
             assert_eq!(l.follow_up_notified_at().is_some(), m.notified, "{ctx}");
-            assert_eq!(notified.contains(&l.id()), m.notified, "{ctx}");
+            assert_eq!(
+                notified.contains(&l.id()),
+                m.notified && !m.notice_waiting,
+                "{ctx}"
+            );
             // Conversion: a client exactly when the clients system confirmed; pending until.
             assert_eq!(d.pending_client.is_some(), m.pending, "{ctx}");
             let expected_client = m

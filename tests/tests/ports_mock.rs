@@ -10,7 +10,7 @@ use crm_core::testing::{MockClientsPort, MockClock, MockEmployeeDirectory, MockN
 use crm_core::{
     Action, AssigneeProblem, ClientId, ClientRequest, ConversionOutcome, Crm, CrmError, Email,
     Employee, EmployeeDirectory, EmployeeId, FollowUpRule, InteractionKind, Lead, LeadStatus,
-    LeadStore, Name, NewInteraction, NewLead, PortError, ReportFilter, Role, Source,
+    LeadStore, Name, NewInteraction, NewLead, PortError, ReportFilter, Role, Source, SystemActor,
     ValidationError,
 };
 use crm_store_memory::{MemoryEmployees, MemoryStore};
@@ -78,6 +78,11 @@ fn lead_input(name: &str, email: &str) -> NewLead {
         .company(Name::parse("شركة الأفق").unwrap())
 }
 
+/// The system actor the tests' host names: it runs the sweep and the dispatch.
+fn scheduler() -> SystemActor {
+    SystemActor::parse("scheduler").unwrap()
+}
+
 /// The ports of one test. Every mock starts without expectations, so a call the test did not
 /// expect fails it.
 struct Given {
@@ -135,6 +140,7 @@ impl Given {
             .notifier(Arc::new(self.notifier))
             .clock(Arc::new(clock))
             .follow_up(self.rule)
+            .system_actor(scheduler())
             .build()
             .unwrap();
         (crm, self.store)
@@ -219,7 +225,7 @@ async fn clients_port_failing_then_recovering_creates_exactly_one_client() {
     assert!(pending.last_error.is_some());
 
     // When the clients system is back, a dispatch creates the one client and stores its id.
-    let first = crm.dispatch_pending().await.unwrap();
+    let first = crm.dispatch_pending(scheduler()).await.unwrap();
     assert_eq!(
         first.created,
         [(lead.id(), ClientId::parse("erp-7").unwrap())]
@@ -230,7 +236,7 @@ async fn clients_port_failing_then_recovering_creates_exactly_one_client() {
     assert_eq!(detail.pending_client, None);
 
     // Then a second dispatch has nothing to do (the mock allows no third call).
-    let second = crm.dispatch_pending().await.unwrap();
+    let second = crm.dispatch_pending(scheduler()).await.unwrap();
     assert!(second.created.is_empty() && second.failed.is_empty());
 
     // Both calls were keyed by the lead id and carried the lead's data.
@@ -263,7 +269,7 @@ async fn clients_port_succeeding_at_once_is_called_once_and_never_again() {
     let expected = ClientId::parse(&format!("c-{}", lead.id())).unwrap();
     assert!(matches!(&outcome, ConversionOutcome::ClientCreated(c) if *c == expected));
     assert_eq!(converted.client_id(), Some(&expected));
-    let report = crm.dispatch_pending().await.unwrap();
+    let report = crm.dispatch_pending(scheduler()).await.unwrap();
     assert!(report.created.is_empty() && report.failed.is_empty());
 }
 
@@ -307,18 +313,22 @@ async fn notifier_failing_for_one_lead_retries_only_that_lead() {
     *now.lock().unwrap() = t0() + TimeDelta::days(6);
 
     // The first sweep notifies A and C; B fails and stays due.
-    let first = crm.sweep_now().await.unwrap();
+    let first = crm.sweep_now(scheduler()).await.unwrap();
     assert_eq!(first.notified, [leads[0].id(), leads[2].id()]);
     let failed: Vec<_> = first.failed.iter().map(|(l, _)| *l).collect();
     assert_eq!(failed, [leads[1].id()]);
+    // B stays claimed; its notice waits in the outbox.
     let b = store.get_lead(leads[1].id()).await.unwrap().unwrap();
-    assert_eq!(b.follow_up_notified_at(), None);
+    assert!(b.follow_up_notified_at().is_some());
+    let waiting = store.undelivered_follow_ups(10).await.unwrap();
+    assert_eq!(waiting.len(), 1);
+    assert_eq!(waiting[0].lead_id, leads[1].id());
 
     // The next sweep retries only B; the one after sends nothing at all.
-    let second = crm.sweep_now().await.unwrap();
+    let second = crm.sweep_now(scheduler()).await.unwrap();
     assert_eq!(second.notified, [leads[1].id()]);
     assert!(second.failed.is_empty());
-    let third = crm.sweep_now().await.unwrap();
+    let third = crm.sweep_now(scheduler()).await.unwrap();
     assert!(third.notified.is_empty() && third.failed.is_empty());
     for l in &leads {
         let l = store.get_lead(l.id()).await.unwrap().unwrap();
@@ -513,13 +523,19 @@ async fn sweep_cutoff_is_five_days_by_the_clock() {
 
     // Four days, 23:59:59 after A: nothing is due yet.
     *now.lock().unwrap() = t0() + TimeDelta::days(5) - TimeDelta::seconds(1);
-    assert!(crm.sweep_now().await.unwrap().notified.is_empty());
+    assert!(
+        crm.sweep_now(scheduler())
+            .await
+            .unwrap()
+            .notified
+            .is_empty()
+    );
     // Exactly five days after A: A is due, B (one second younger) not yet.
     *now.lock().unwrap() = t0() + TimeDelta::days(5);
-    assert_eq!(crm.sweep_now().await.unwrap().notified, [a.id()]);
+    assert_eq!(crm.sweep_now(scheduler()).await.unwrap().notified, [a.id()]);
     // One second later B is due too; A is not notified again.
     *now.lock().unwrap() = t0() + TimeDelta::days(5) + TimeDelta::seconds(1);
-    assert_eq!(crm.sweep_now().await.unwrap().notified, [b.id()]);
+    assert_eq!(crm.sweep_now(scheduler()).await.unwrap().notified, [b.id()]);
 }
 
 #[tokio::test]
@@ -530,10 +546,7 @@ async fn sweep_counts_working_days_skipping_friday_and_saturday() {
     let (crm, _) = given()
         .notifier(notifier)
         .clock(clock)
-        .rule(FollowUpRule::working_days(
-            5,
-            vec![Weekday::Fri, Weekday::Sat],
-        ))
+        .rule(FollowUpRule::working_days(5, vec![Weekday::Fri, Weekday::Sat]).unwrap())
         .crm();
     // Created on Thursday 2026-01-01 at noon.
     let lead = given_lead_at(&crm, &now, at("2026-01-01T12:00:00Z"), "Thursday Lead").await;
@@ -541,14 +554,29 @@ async fn sweep_counts_working_days_skipping_friday_and_saturday() {
     // Wednesday noon is six calendar days later but only four working days (Fri and Sat
     // do not count): not due, though the calendar rule would call it due.
     *now.lock().unwrap() = at("2026-01-07T12:00:00Z");
-    assert!(crm.sweep_now().await.unwrap().notified.is_empty());
+    assert!(
+        crm.sweep_now(scheduler())
+            .await
+            .unwrap()
+            .notified
+            .is_empty()
+    );
     assert!(
         FollowUpRule::default().cutoff(at("2026-01-07T12:00:00Z")) >= lead.created_at(),
         "the calendar rule would be due here"
     );
     // Thursday noon, five working days (Sun to Thu) later: due, once.
     *now.lock().unwrap() = at("2026-01-08T12:00:00Z");
-    assert_eq!(crm.sweep_now().await.unwrap().notified, [lead.id()]);
+    assert_eq!(
+        crm.sweep_now(scheduler()).await.unwrap().notified,
+        [lead.id()]
+    );
     *now.lock().unwrap() = at("2026-01-09T12:00:00Z");
-    assert!(crm.sweep_now().await.unwrap().notified.is_empty());
+    assert!(
+        crm.sweep_now(scheduler())
+            .await
+            .unwrap()
+            .notified
+            .is_empty()
+    );
 }

@@ -12,7 +12,7 @@ use std::sync::Arc;
 
 use chrono::TimeDelta;
 use crm_core::{Change, CrmError, LeadPatch, LeadStore, LeadWrite, Name, StoreError};
-use crm_tests::harness::{Harness, new_lead, sales, sales2};
+use crm_tests::harness::{Harness, manager, new_lead, sales, sales2};
 
 const WRITERS: usize = 8;
 const ROUNDS: u64 = 5;
@@ -170,7 +170,7 @@ async fn concurrent_sweeps_notify_once(store: Arc<dyn LeadStore>) {
     for h in [&a, &b] {
         h.advance(TimeDelta::days(6));
     }
-    let (ra, rb) = tokio::join!(a.crm.sweep_now(), b.crm.sweep_now());
+    let (ra, rb) = tokio::join!(a.crm.sweep_now(manager()), b.crm.sweep_now(manager()));
     let (ra, rb) = (ra.unwrap(), rb.unwrap());
     assert!(ra.failed.is_empty() && rb.failed.is_empty());
     let na: HashSet<_> = a.notifier.leads().into_iter().collect();
@@ -179,7 +179,7 @@ async fn concurrent_sweeps_notify_once(store: Arc<dyn LeadStore>) {
     assert_eq!(na.len() + nb.len(), leads.len());
     assert_eq!(&na | &nb, leads);
     // Nothing is due any more.
-    let again = a.crm.sweep_now().await.unwrap();
+    let again = a.crm.sweep_now(manager()).await.unwrap();
     assert!(again.notified.is_empty());
 }
 

@@ -90,7 +90,7 @@ async fn clients_failing_mid_batch(store: Arc<dyn LeadStore>) {
     assert_eq!(store.pending_clients(100).await.unwrap().len(), N);
 
     down.ok_calls.store(3, Ordering::SeqCst);
-    let first = c.dispatch_pending().await.unwrap();
+    let first = c.dispatch_pending(manager()).await.unwrap();
     assert_eq!(first.created.len(), 3);
     assert_eq!(first.failed.len(), N - 3);
     let pending = store.pending_clients(100).await.unwrap();
@@ -102,7 +102,7 @@ async fn clients_failing_mid_batch(store: Arc<dyn LeadStore>) {
     );
 
     down.ok_calls.store(usize::MAX, Ordering::SeqCst);
-    let second = c.dispatch_pending().await.unwrap();
+    let second = c.dispatch_pending(manager()).await.unwrap();
     assert_eq!(second.created.len(), N - 3);
     assert!(second.failed.is_empty());
     assert!(store.pending_clients(100).await.unwrap().is_empty());

@@ -13,7 +13,7 @@ use crm_core::{
     SystemClock,
 };
 use crm_examples::{Table, exit, exit_code, parse_date, parse_duration, parse_instant, sentence};
-use crm_store_sqlx::{Connected, EmployeeAdmin};
+use crm_store_sqlx::Connected;
 use serde_json::json;
 
 const EXIT_CODES: &str = "\
@@ -361,7 +361,6 @@ fn main() -> ExitCode {
 
 struct App {
     crm: Crm,
-    employees: Arc<dyn EmployeeAdmin>,
     actor: Option<EmployeeId>,
     json: bool,
 }
@@ -394,13 +393,12 @@ async fn run(cli: Cli) -> Out {
         clients,
     } = crm_store_sqlx::connect(&cli.db).await?;
     let rule = match &cli.command {
-        Command::Sweep { days, .. } => crm_core::FollowUpRule::calendar_days(*days),
+        Command::Sweep { days, .. } => crm_core::FollowUpRule::calendar_days(*days)?,
         _ => crm_core::FollowUpRule::default(),
     };
-    let directory: Arc<dyn crm_core::EmployeeDirectory> = employees.clone();
     let crm = Crm::builder()
         .store(store)
-        .employees(directory)
+        .employee_admin(employees)
         .clients(clients)
         .notifier(Arc::new(LogNotifier))
         .clock(Arc::new(SystemClock))
@@ -409,7 +407,6 @@ async fn run(cli: Cli) -> Out {
         .map_err(|e| usage(e.to_string()))?;
     let app = App {
         crm,
-        employees,
         actor,
         json: cli.json,
     };
@@ -480,7 +477,7 @@ async fn run(cli: Cli) -> Out {
                 .map_err(invalid)?;
             loop {
                 let when = at.unwrap_or_else(Utc::now);
-                let r = app.crm.sweep(when).await?;
+                let r = app.crm.sweep(app.actor()?, when).await?;
                 let failed: Vec<_> = r
                     .failed
                     .iter()
@@ -504,7 +501,7 @@ async fn run(cli: Cli) -> Out {
             }
         }
         Command::Dispatch => {
-            let r = app.crm.dispatch_pending().await?;
+            let r = app.crm.dispatch_pending(app.actor()?).await?;
             let created: Vec<_> = r
                 .created
                 .iter()
@@ -525,9 +522,9 @@ async fn run(cli: Cli) -> Out {
             Ok(())
         }
         Command::Events { after, limit, ack } => {
-            let events = app.crm.pending_events(after, limit).await?;
+            let events = app.crm.pending_events(app.actor()?, after, limit).await?;
             let acked = match (ack, events.last()) {
-                (true, Some(last)) => app.crm.ack_events(last.seq).await?,
+                (true, Some(last)) => app.crm.ack_events(app.actor()?, last.seq).await?,
                 _ => 0,
             };
             app.print(json!({"events": events, "acknowledged": acked}), || {
@@ -566,11 +563,25 @@ async fn employee(app: &App, c: EmployeeCmd) -> Out {
                 role: role.parse::<Role>()?,
                 active: !inactive,
             };
-            app.employees.upsert_employee(&e).await?;
+            // The first employee of a new database needs no one acting (there is no one
+            // yet) and must be an active manager; every later one is a manager's to add.
+            let e = match app.actor {
+                Some(actor) => app.crm.save_employee(actor, e).await?,
+                None => app
+                    .crm
+                    .bootstrap_manager(e)
+                    .await
+                    .map_err(|err| match err {
+                        CrmError::AlreadyBootstrapped => {
+                            usage("employees exist already: add employees as a manager (--as ID)")
+                        }
+                        err => err.into(),
+                    })?,
+            };
             app.print(json!(e), || format!("employee {} saved\n", e.id));
         }
         EmployeeCmd::List => {
-            let list = app.employees.list_employees().await?;
+            let list = app.crm.employees(app.actor()?).await?;
             app.print(json!(list), || {
                 let mut t = Table::new(["id", "name", "role", "active"]);
                 for e in &list {
@@ -924,12 +935,7 @@ async fn opportunity(app: &App, c: OpportunityCmd) -> Out {
             version,
         } => {
             let id: OpportunityId = id.parse()?;
-            let current = app.crm.store().get_opportunity(id).await?.ok_or_else(|| {
-                Failure::from(CrmError::NotFound {
-                    entity: crm_core::Entity::Opportunity,
-                    id: id.to_string(),
-                })
-            })?;
+            let current = app.crm.opportunity(app.actor()?, id).await?;
             let patch = OpportunityPatch {
                 title: None,
                 value: value

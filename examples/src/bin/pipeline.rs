@@ -12,7 +12,7 @@ use clap::{Parser, ValueEnum};
 use crm_core::{
     Crm, Currency, Email, Employee, EmployeeId, EventKind, FollowUpNotice, FollowUpRule,
     InteractionKind, LeadId, LeadStatus, LeadStore, ManualClock, Money, Name, NewInteraction,
-    NewLead, NewOpportunity, Notifier, Phone, PortError, ReportFilter, Role, Source,
+    NewLead, NewOpportunity, Notifier, Phone, PortError, ReportFilter, Role, Source, SystemActor,
 };
 use crm_store_memory::{MemoryClients, MemoryEmployees, MemoryStore};
 use serde_json::json;
@@ -190,13 +190,15 @@ async fn main() -> Result<(), BoxError> {
     let clock = Arc::new(ManualClock::new(t0()));
     let clients = Arc::new(MemoryClients::new());
     let notifier = Arc::new(CountingNotifier::default());
+    let sweeper = SystemActor::parse("pipeline")?;
     let crm = Crm::builder()
         .store(store.clone())
         .employees(Arc::new(MemoryEmployees::new(employees)))
         .clients(clients.clone())
         .notifier(notifier.clone())
         .clock(clock.clone())
-        .follow_up(FollowUpRule::calendar_days(5))
+        .follow_up(FollowUpRule::calendar_days(5)?)
+        .system_actor(sweeper.clone())
         .build()?;
     let sources = SOURCES.map(|s| Source::parse(s).unwrap_or_else(|_| Source::other()));
     let usd = Currency::parse("USD")?;
@@ -282,8 +284,9 @@ async fn main() -> Result<(), BoxError> {
 
     // 5. sweep
     let started = Instant::now();
-    let first = crm.sweep(t0()).await?;
-    let second = crm.sweep(t0()).await?;
+    clock.set(t0());
+    let first = crm.sweep(sweeper.clone(), t0()).await?;
+    let second = crm.sweep(sweeper.clone(), t0()).await?;
     if !first.failed.is_empty() {
         return Err("a follow-up notification failed".into());
     }

@@ -9,8 +9,9 @@ use std::sync::Arc;
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use crm_core::{
-    ClientId, Event, Interaction, Lead, LeadDetail, LeadId, LeadQuery, LeadStore, LeadWrite,
-    NewEvent, Opportunity, OpportunityId, Page, PendingClient, Report, ReportFilter, StoreError,
+    ClientId, Event, FollowUpClaim, FollowUpNotice, Interaction, Lead, LeadDetail, LeadId,
+    LeadQuery, LeadStore, LeadWrite, NewEvent, NoticeId, Opportunity, OpportunityId,
+    OpportunityWrite, Page, PendingClient, Report, ReportFilter, StoreError,
 };
 use crm_store_sqlx::{PostgresStore, SqliteStore};
 
@@ -103,22 +104,36 @@ impl LeadStore for InDir {
     async fn get_opportunity(&self, id: OpportunityId) -> Result<Option<Opportunity>, StoreError> {
         self.store.get_opportunity(id).await
     }
-    async fn update_opportunity(
+    async fn update_opportunity(&self, v: u64, w: &OpportunityWrite) -> Result<(), StoreError> {
+        self.store.update_opportunity(v, w).await
+    }
+    async fn claim_follow_ups(&self, c: &FollowUpClaim) -> Result<Vec<FollowUpNotice>, StoreError> {
+        self.store.claim_follow_ups(c).await
+    }
+    async fn follow_up_delivered(&self, id: NoticeId) -> Result<(), StoreError> {
+        self.store.follow_up_delivered(id).await
+    }
+    async fn release_follow_up(
         &self,
-        v: u64,
-        o: &Opportunity,
-        e: &[NewEvent],
+        id: NoticeId,
+        e: Option<String>,
+        at: DateTime<Utc>,
     ) -> Result<(), StoreError> {
-        self.store.update_opportunity(v, o, e).await
+        self.store.release_follow_up(id, e, at).await
     }
-    async fn due_follow_ups(&self, c: DateTime<Utc>, l: u32) -> Result<Vec<Lead>, StoreError> {
-        self.store.due_follow_ups(c, l).await
+    async fn undelivered_follow_ups(&self, l: u32) -> Result<Vec<FollowUpNotice>, StoreError> {
+        self.store.undelivered_follow_ups(l).await
     }
-    async fn claim_follow_up(&self, id: LeadId, at: DateTime<Utc>) -> Result<bool, StoreError> {
-        self.store.claim_follow_up(id, at).await
+    async fn claim_pending_clients(
+        &self,
+        now: DateTime<Utc>,
+        until: DateTime<Utc>,
+        l: u32,
+    ) -> Result<Vec<PendingClient>, StoreError> {
+        self.store.claim_pending_clients(now, until, l).await
     }
-    async fn release_follow_up(&self, id: LeadId) -> Result<(), StoreError> {
-        self.store.release_follow_up(id).await
+    async fn release_pending_client(&self, id: LeadId) -> Result<(), StoreError> {
+        self.store.release_pending_client(id).await
     }
     async fn pending_clients(&self, l: u32) -> Result<Vec<PendingClient>, StoreError> {
         self.store.pending_clients(l).await

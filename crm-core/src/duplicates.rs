@@ -1,0 +1,55 @@
+//! When is a lead a duplicate: another *open* lead (`new`, `contacted` or `interested`) has
+//! the same normalised email, or the same phone key (E.164 plus extension, see
+//! [`crate::Phone`]). The lead named is the oldest such lead by `(created_at, id)`, looked for
+//! by email first, then by phone. A lead is never its own duplicate; closed leads (converted,
+//! lost) never block.
+//!
+//! [`find_duplicate`] is the reference: the memory store calls it, and the SQL stores' probes
+//! are tested against it.
+
+use crate::error::ContactField;
+use crate::ids::LeadId;
+use crate::lead::Lead;
+
+/// The open lead that `lead` duplicates, and the field that matched.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct DuplicateOf {
+    /// The oldest open lead with the same contact data.
+    pub existing: LeadId,
+    /// Which field matched.
+    pub field: ContactField,
+}
+
+/// Whether `other` can block `lead` as its duplicate on `field` (ignoring age).
+pub fn blocks(lead: &Lead, other: &Lead, field: ContactField) -> bool {
+    if other.id() == lead.id() || !other.status().is_open() {
+        return false;
+    }
+    match field {
+        ContactField::Email => lead.email().is_some_and(|e| other.email() == Some(e)),
+        ContactField::Phone => lead
+            .phone()
+            .is_some_and(|p| other.phone().is_some_and(|o| o.as_str() == p.as_str())),
+    }
+}
+
+/// The duplicate of `lead` among `others` (any leads, in any order; `lead` itself may be among
+/// them), or `None`.
+pub fn find_duplicate<'a>(
+    lead: &Lead,
+    others: impl IntoIterator<Item = &'a Lead> + Clone,
+) -> Option<DuplicateOf> {
+    [ContactField::Email, ContactField::Phone]
+        .into_iter()
+        .find_map(|field| {
+            others
+                .clone()
+                .into_iter()
+                .filter(|o| blocks(lead, o, field))
+                .min_by_key(|o| (o.created_at(), o.id()))
+                .map(|o| DuplicateOf {
+                    existing: o.id(),
+                    field,
+                })
+        })
+}
