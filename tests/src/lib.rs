@@ -1,6 +1,6 @@
 //! Test suites shared by every store adapter: the conformance suite (one generic body per
-//! rule, stamped out per adapter by [`conformance_suite!`]), its harness, and the
-//! model-based test.
+//! rule, stamped out per adapter by [`conformance_suite!`]), its harness, the model-based
+//! test, and the one way a test reaches PostgreSQL ([`postgres`]).
 // This crate is test code: a failed unwrap is a failed test.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
@@ -8,3 +8,5 @@ pub mod conformance;
 pub mod differential;
 pub mod harness;
 pub mod model;
+#[cfg(feature = "postgres")]
+pub mod postgres;

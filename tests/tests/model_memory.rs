@@ -5,8 +5,8 @@ use std::sync::Arc;
 use crm_core::LeadStore;
 use crm_store_memory::MemoryStore;
 
-async fn memory() -> Option<Arc<dyn LeadStore>> {
-    Some(Arc::new(MemoryStore::new()))
+async fn memory() -> Arc<dyn LeadStore> {
+    Arc::new(MemoryStore::new())
 }
 
 #[test]

@@ -1,5 +1,5 @@
-//! Store factories for the crm-store-sqlx test files: SQLite in a fresh temporary directory,
-//! PostgreSQL in a fresh schema on the server named by `CRM_POSTGRES_URL`.
+//! The SQLite store factory for the crm-store-sqlx test files: a fresh database file in a
+//! temporary directory. (PostgreSQL's is `crm_tests::postgres`.)
 
 #![allow(dead_code)] // each test file uses some of these
 #![allow(clippy::expect_used)] // test code: a failed expect is a failed test
@@ -13,16 +13,16 @@ use crm_core::{
     LeadQuery, LeadStore, LeadWrite, NewEvent, NoticeId, Opportunity, OpportunityId,
     OpportunityWrite, Page, PendingClient, Report, ReportFilter, StoreError,
 };
-use crm_store_sqlx::{PostgresStore, SqliteStore};
+use crm_store_sqlx::SqliteStore;
 
 /// A fresh SQLite database file in its own temporary directory, which lives as long as the
 /// returned store.
-pub async fn sqlite() -> Option<Arc<dyn LeadStore>> {
+pub async fn sqlite() -> Arc<dyn LeadStore> {
     let (store, dir) = sqlite_store().await;
-    Some(Arc::new(InDir {
+    Arc::new(InDir {
         store: Arc::new(store),
         _dir: dir,
-    }))
+    })
 }
 
 /// A fresh SQLite store and the directory holding its file.
@@ -33,40 +33,6 @@ pub async fn sqlite_store() -> (SqliteStore, tempfile::TempDir) {
         .await
         .expect("open SQLite");
     (store, dir)
-}
-
-/// The PostgreSQL base URL, or `None` (printing that the test is skipped) when
-/// `CRM_POSTGRES_URL` is not set; with `CRM_REQUIRE_POSTGRES=1` a missing URL panics.
-pub fn postgres_url() -> Option<String> {
-    match std::env::var("CRM_POSTGRES_URL") {
-        Ok(url) if !url.trim().is_empty() => Some(url),
-        _ => {
-            assert!(
-                std::env::var("CRM_REQUIRE_POSTGRES").as_deref() != Ok("1"),
-                "CRM_REQUIRE_POSTGRES=1 but CRM_POSTGRES_URL is not set"
-            );
-            eprintln!("skipped: CRM_POSTGRES_URL not set");
-            None
-        }
-    }
-}
-
-/// A PostgreSQL store in a fresh schema of its own.
-pub async fn postgres_store() -> Option<PostgresStore> {
-    let base = postgres_url()?;
-    let url = crm_store_sqlx::postgres_fresh_schema(&base, "crm_test")
-        .await
-        .expect("create a test schema");
-    Some(
-        PostgresStore::connect(&url)
-            .await
-            .expect("connect to PostgreSQL"),
-    )
-}
-
-/// [`postgres_store`] as the conformance suite's factory.
-pub async fn postgres() -> Option<Arc<dyn LeadStore>> {
-    Some(Arc::new(postgres_store().await?))
 }
 
 /// A store that owns the temporary directory of its database file.
