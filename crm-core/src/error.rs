@@ -102,6 +102,12 @@ pub enum ValidationError {
     /// Moving a lead to `lost` needs a reason.
     #[error("a lost reason is required to mark a lead lost")]
     LostReasonRequired,
+    /// A reason was given for a move to a status other than `lost`, which keeps none.
+    #[error("a reason is only kept when a lead is marked lost, not {to}")]
+    ReasonOnlyForLost {
+        /// The requested status.
+        to: LeadStatus,
+    },
     /// A time that lies after the clock's current time.
     #[error("{field} {at} is in the future (now is {now})")]
     InFuture {

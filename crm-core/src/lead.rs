@@ -367,7 +367,8 @@ impl Lead {
     }
 
     /// Moves the lead to `to`, assuming the move was checked against the status table.
-    /// Moving to `lost` needs a reason; leaving `lost` clears it. The follow-up mark stays:
+    /// Moving to `lost` needs a reason, and only that move takes one (a reason given with
+    /// another target would be dropped, so it is refused); leaving `lost` clears it. The follow-up mark stays:
     /// the rule notifies about a lead once in its life.
     pub(crate) fn moved(
         &self,
@@ -383,6 +384,8 @@ impl Lead {
                     .clone()
                     .ok_or(ValidationError::LostReasonRequired)?,
             );
+        } else if lost_reason.is_some() {
+            return Err(ValidationError::ReasonOnlyForLost { to });
         } else {
             r.lost_reason = None;
         }
@@ -414,5 +417,47 @@ impl Lead {
         let mut r = self.0.clone();
         r.follow_up_notified_at = at;
         Lead(r)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn lead() -> Lead {
+        let now = Utc::now();
+        let input = NewLead::new(
+            Name::parse("Huda").unwrap_or_else(|e| panic!("{e}")),
+            Source::other(),
+        )
+        .email(Email::parse("huda@example.com").unwrap_or_else(|e| panic!("{e}")));
+        let owner = EmployeeId::new(1).unwrap_or_else(|e| panic!("{e}"));
+        Lead::create(LeadId::new_at(now), input, owner, owner, now)
+            .unwrap_or_else(|e| panic!("{e}"))
+    }
+
+    #[test]
+    fn only_a_move_to_lost_takes_a_reason() {
+        let l = lead();
+        let reason = Name::parse("no budget").unwrap_or_else(|e| panic!("{e}"));
+        for to in [
+            LeadStatus::Contacted,
+            LeadStatus::Interested,
+            LeadStatus::Converted,
+        ] {
+            assert_eq!(
+                l.moved(to, Some(reason.clone()), Utc::now()).err(),
+                Some(ValidationError::ReasonOnlyForLost { to })
+            );
+            assert!(l.moved(to, None, Utc::now()).is_ok());
+        }
+        assert_eq!(
+            l.moved(LeadStatus::Lost, None, Utc::now()).err(),
+            Some(ValidationError::LostReasonRequired)
+        );
+        let (lost, _) = l
+            .moved(LeadStatus::Lost, Some(reason.clone()), Utc::now())
+            .unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(lost.lost_reason(), Some(&reason));
     }
 }

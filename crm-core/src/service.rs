@@ -383,7 +383,8 @@ impl Crm {
     }
 
     /// Moves a lead through the status machine ([`crate::status::TRANSITIONS`]). Moving to
-    /// `lost` needs `lost_reason`. Moving to `converted` also creates the client (see
+    /// `lost` needs `lost_reason`, and no other move takes one. A converted lead is
+    /// [`CrmError::ReadOnly`], as for every other change. Moving to `converted` also creates the client (see
     /// [`crate::conversion`]); if the clients system fails, the lead is still converted and
     /// the outcome says the client is deferred.
     pub async fn change_status(
@@ -404,6 +405,10 @@ impl Crm {
             Action::ChangeStatus
         };
         authorize(&actor, action, Some(lead.owner())).map_err(forbidden)?;
+        // Read-only before the table: a converted lead reports what an edit of it reports.
+        if from.is_read_only() {
+            return Err(CrmError::ReadOnly(id));
+        }
         if rule.is_none() {
             return Err(CrmError::InvalidTransition {
                 from,

@@ -568,6 +568,9 @@ impl Model {
                     Action::ChangeStatus
                 };
                 permit(actor, action, Some(self.leads[lead].owner))?;
+                if from == LeadStatus::Converted {
+                    return Err(Outcome::ReadOnly);
+                }
                 if mover.is_none() {
                     return Err(Outcome::InvalidTransition {
                         from,
@@ -580,6 +583,9 @@ impl Model {
                 }
                 if to == LeadStatus::Lost && !reason {
                     return Err(Outcome::Invalid("lost_reason_required"));
+                }
+                if to != LeadStatus::Lost && reason {
+                    return Err(Outcome::Invalid("reason_only_for_lost"));
                 }
                 let l = &mut self.leads[lead];
                 l.status = to;
@@ -823,13 +829,19 @@ impl ReferenceStateMachine for ModelRules {
                     who(),
                     (0..n).prop_flat_map(move |lead| (Just(lead), target(lead))),
                     prop::bool::weighted(0.85),
+                    prop::bool::weighted(0.1),
                     stale(),
                 )
-                    .prop_map(|(actor, (lead, to), reason, stale)| Op::Status {
+                    .prop_map(|(actor, (lead, to), reason, stray, stale)| Op::Status {
                         actor,
                         lead,
                         to,
-                        reason,
+                        // Mostly a reason for lost and none otherwise; sometimes the wrong way.
+                        reason: if to == LeadStatus::Lost {
+                            reason
+                        } else {
+                            stray
+                        },
                         stale,
                     })
                     .boxed(),
@@ -1020,6 +1032,7 @@ fn validation_tag(e: &ValidationError) -> &'static str {
         ValidationError::NothingToChange => "nothing_to_change",
         ValidationError::MissingContact => "missing_contact",
         ValidationError::LostReasonRequired => "lost_reason_required",
+        ValidationError::ReasonOnlyForLost { .. } => "reason_only_for_lost",
         ValidationError::InFuture { .. } => "in_future",
         _ => "other_validation",
     }
