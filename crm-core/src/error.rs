@@ -108,6 +108,18 @@ pub enum ValidationError {
         /// The requested status.
         to: LeadStatus,
     },
+    /// A number outside the range the field allows.
+    #[error("{field} {value} is outside {min}..={max}")]
+    OutOfRange {
+        /// The field.
+        field: &'static str,
+        /// What was given.
+        value: u64,
+        /// The smallest allowed value.
+        min: u64,
+        /// The largest allowed value.
+        max: u64,
+    },
     /// A time that lies after the clock's current time.
     #[error("{field} {at} is in the future (now is {now})")]
     InFuture {
