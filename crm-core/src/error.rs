@@ -361,8 +361,8 @@ pub enum CrmError {
     },
     /// An open lead already has this email or phone.
     #[error(
-        "open lead {existing} already has this {field}; create another lead with it only if it is \
-         a different person"
+        "open lead {existing} already has this {field}; create another only if it is a different \
+         person"
     )]
     Duplicate {
         /// The lead that has it.
