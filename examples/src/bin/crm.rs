@@ -235,7 +235,7 @@ enum LeadCmd {
         id: String,
         /// new, contacted, interested, converted or lost.
         status: String,
-        /// Why the lead was lost (required for lost).
+        /// Why the lead was lost (required for lost, refused for any other status).
         #[arg(long)]
         reason: Option<String>,
         /// The version you read (default: the current one).
