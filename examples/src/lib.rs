@@ -109,7 +109,7 @@ pub const ERROR_KINDS: &[(&str, u8, &str)] = &[
 const MAX_PART: usize = 160;
 
 /// The error and its sources as one sentence: each source once, its first line only, cut
-/// at [`MAX_PART`] characters, and parts that quote SQL left out.
+/// at 160 characters, and parts that quote SQL left out.
 pub fn sentence(e: &dyn std::error::Error) -> String {
     let mut s = e.to_string();
     let mut cur = e.source();
