@@ -294,7 +294,8 @@ impl PortError {
     }
 }
 
-/// Why an employee cannot be made responsible for a lead.
+/// Why an employee cannot be made responsible for a lead. Displayed as the predicate of
+/// "they are ...": `inactive`, `not in the employee directory`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum AssigneeProblem {
@@ -309,9 +310,9 @@ pub enum AssigneeProblem {
 impl fmt::Display for AssigneeProblem {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(match self {
-            AssigneeProblem::Unknown => "is not in the employee directory",
-            AssigneeProblem::Inactive => "is inactive",
-            AssigneeProblem::NotSales => "is neither sales staff nor management",
+            AssigneeProblem::Unknown => "not in the employee directory",
+            AssigneeProblem::Inactive => "inactive",
+            AssigneeProblem::NotSales => "neither sales staff nor management",
         })
     }
 }
@@ -377,7 +378,7 @@ pub enum CrmError {
     #[error("lead {0} is converted and read-only")]
     ReadOnly(LeadId),
     /// The employee cannot be made responsible for a lead.
-    #[error("employee {employee} cannot be responsible for a lead: they {problem}")]
+    #[error("employee {employee} cannot be responsible for a lead: they are {problem}")]
     InvalidAssignee {
         /// The employee.
         employee: EmployeeId,
@@ -398,7 +399,8 @@ pub enum CrmError {
     },
     /// An open lead already has this email or phone.
     #[error(
-        "open lead {existing} already has this {field}; pass allow_duplicate to create it anyway"
+        "open lead {existing} already has this {field}; create another only if it is a different \
+         person"
     )]
     Duplicate {
         /// The lead that has it.
@@ -499,6 +501,40 @@ mod tests {
         );
         assert!(StoreError::Busy("x".into()).is_retryable());
         assert!(!e.is_retryable());
+    }
+
+    #[test]
+    fn assignee_messages_are_grammatical() {
+        let msg = |problem| {
+            CrmError::InvalidAssignee {
+                employee: EmployeeId::new(7).unwrap_or_else(|e| panic!("{e}")),
+                problem,
+            }
+            .to_string()
+        };
+        assert_eq!(
+            msg(AssigneeProblem::Inactive),
+            "employee 7 cannot be responsible for a lead: they are inactive"
+        );
+        assert_eq!(
+            msg(AssigneeProblem::Unknown),
+            "employee 7 cannot be responsible for a lead: they are not in the employee directory"
+        );
+        assert_eq!(
+            msg(AssigneeProblem::NotSales),
+            "employee 7 cannot be responsible for a lead: they are neither sales staff nor management"
+        );
+    }
+
+    #[test]
+    fn the_duplicate_message_names_no_api_field() {
+        let e = CrmError::Duplicate {
+            existing: LeadId::from_uuid(uuid::Uuid::nil()),
+            field: ContactField::Email,
+        };
+        let s = e.to_string();
+        assert!(s.contains("already has this email"), "{s}");
+        assert!(!s.contains("allow_duplicate"), "{s}");
     }
 
     #[test]

@@ -371,9 +371,9 @@ impl Lead {
     }
 
     /// Moves the lead to `to`, assuming the move was checked against the status table.
-    /// Moving to `lost` needs a reason, and only that move takes one; leaving `lost` clears
-    /// it. The follow-up mark stays:
-    /// the rule notifies about a lead once in its life.
+    /// Moving to `lost` needs a reason, and only that move takes one (a reason given with
+    /// another target would be dropped, so it is refused); leaving `lost` clears it. The
+    /// follow-up mark stays: the rule notifies about a lead once in its life.
     pub(crate) fn moved(
         &self,
         to: LeadStatus,
@@ -552,4 +552,47 @@ pub fn decide_assign(
         to,
     };
     Ok(lead_write(new, actor.id, vec![change], event))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::source::Source;
+
+    fn lead() -> Lead {
+        let now = Utc::now();
+        let input = NewLead::new(
+            Name::parse("Huda").unwrap_or_else(|e| panic!("{e}")),
+            Source::other(),
+        )
+        .email(Email::parse("huda@example.com").unwrap_or_else(|e| panic!("{e}")));
+        let owner = EmployeeId::new(1).unwrap_or_else(|e| panic!("{e}"));
+        Lead::create(LeadId::new_at(now), input, owner, owner, now)
+            .unwrap_or_else(|e| panic!("{e}"))
+    }
+
+    #[test]
+    fn only_a_move_to_lost_takes_a_reason() {
+        let l = lead();
+        let reason = Name::parse("no budget").unwrap_or_else(|e| panic!("{e}"));
+        for to in [
+            LeadStatus::Contacted,
+            LeadStatus::Interested,
+            LeadStatus::Converted,
+        ] {
+            assert_eq!(
+                l.moved(to, Some(reason.clone()), Utc::now()).err(),
+                Some(ValidationError::ReasonWithoutLost { to })
+            );
+            assert!(l.moved(to, None, Utc::now()).is_ok());
+        }
+        assert_eq!(
+            l.moved(LeadStatus::Lost, None, Utc::now()).err(),
+            Some(ValidationError::LostReasonRequired)
+        );
+        let (lost, _) = l
+            .moved(LeadStatus::Lost, Some(reason.clone()), Utc::now())
+            .unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(lost.lost_reason(), Some(&reason));
+    }
 }

@@ -331,7 +331,8 @@ impl Crm {
     }
 
     /// Moves a lead through the status machine ([`crate::status::TRANSITIONS`]). Moving to
-    /// `lost` needs `lost_reason`. Moving to `converted` also creates the client (see
+    /// `lost` needs `lost_reason`, and no other move takes one. A converted lead is
+    /// [`CrmError::ReadOnly`], as for every other change. Moving to `converted` also creates the client (see
     /// [`crate::conversion`]); if the clients system fails, the lead is still converted and
     /// the outcome says the client is deferred.
     pub async fn change_status(
@@ -674,6 +675,12 @@ impl Crm {
             return Err(CrmError::AlreadyBootstrapped);
         }
         Ok(employee)
+    }
+
+    /// One employee of the directory, e.g. to show a name (any employee in it may read).
+    pub async fn employee(&self, actor: EmployeeId, id: EmployeeId) -> CrmResult<Option<Employee>> {
+        let me = self.actor(actor).await?;
+        self.employee_or(id, &me).await
     }
 
     /// Every employee of the library's own directory (any employee in it may read).

@@ -2,7 +2,7 @@
 //! argument parsers and plain-text tables.
 
 use chrono::{DateTime, NaiveDate, TimeDelta, Utc};
-use crm_core::CrmError;
+use crm_core::{CrmError, StoreError};
 
 /// The exit codes of the `crm` tool.
 pub mod exit {
@@ -39,24 +39,121 @@ pub fn exit_code(e: &CrmError) -> u8 {
     }
 }
 
-/// The error and its sources as one sentence.
+/// The stable `kind` of an error in `--json` error output (see [`ERROR_KINDS`]).
+pub fn error_kind(e: &CrmError) -> &'static str {
+    match e {
+        CrmError::Validation(_) => "invalid_input",
+        CrmError::InvalidTransition { .. } => "invalid_transition",
+        CrmError::InvalidAssignee { .. } => "invalid_assignee",
+        CrmError::UnknownActor(_) => "unknown_actor",
+        CrmError::Forbidden { .. } => "forbidden",
+        CrmError::ReadOnly(_) => "read_only",
+        CrmError::NotFound { .. } => "not_found",
+        CrmError::Conflict { .. } => "conflict",
+        CrmError::Duplicate { .. } => "duplicate",
+        CrmError::Store(StoreError::Busy(_)) => "busy",
+        CrmError::Port(_) => "host_system",
+        _ => "storage",
+    }
+}
+
+/// Every `kind` of `--json` error output with its exit code, as `crm --help` shows it.
+pub const ERROR_KINDS: &[(&str, u8, &str)] = &[
+    ("usage", exit::USAGE, "the command line is wrong"),
+    (
+        "invalid_input",
+        exit::VALIDATION,
+        "a value is malformed or out of range",
+    ),
+    (
+        "invalid_transition",
+        exit::VALIDATION,
+        "the status machine does not allow the move",
+    ),
+    (
+        "invalid_assignee",
+        exit::VALIDATION,
+        "the employee cannot own leads",
+    ),
+    ("unknown_actor", exit::FORBIDDEN, "--as names no employee"),
+    (
+        "forbidden",
+        exit::FORBIDDEN,
+        "the acting employee may not do this",
+    ),
+    ("read_only", exit::FORBIDDEN, "the lead is converted"),
+    ("not_found", exit::NOT_FOUND, "the record does not exist"),
+    (
+        "conflict",
+        exit::CONFLICT,
+        "someone else changed the record; reload and retry",
+    ),
+    (
+        "duplicate",
+        exit::CONFLICT,
+        "an open lead has this email or phone",
+    ),
+    (
+        "busy",
+        exit::STORAGE,
+        "the database stayed busy; nothing was written",
+    ),
+    ("storage", exit::STORAGE, "the database failed"),
+    (
+        "host_system",
+        exit::STORAGE,
+        "the employee directory, clients system or notifier failed",
+    ),
+];
+
+/// The longest part of an error message taken from a source error. Database errors can
+/// carry whole statements; a message shows what went wrong, never SQL.
+const MAX_PART: usize = 160;
+
+/// The error and its sources as one sentence: each source once, its first line only, cut
+/// at 160 characters, and parts that quote SQL left out.
 pub fn sentence(e: &dyn std::error::Error) -> String {
     let mut s = e.to_string();
     let mut cur = e.source();
     while let Some(c) = cur {
-        let t = c.to_string();
-        if !s.contains(&t) {
+        let full = c.to_string();
+        let t = full.lines().next().unwrap_or_default().trim();
+        if !t.is_empty() && !looks_like_sql(&full) && !s.contains(t) {
             s.push_str(": ");
-            s.push_str(&t);
+            if t.chars().count() > MAX_PART {
+                s.extend(t.chars().take(MAX_PART));
+                s.push('…');
+            } else {
+                s.push_str(t);
+            }
         }
         cur = c.source();
     }
     s
 }
 
-/// Parses a duration such as `90s`, `15m`, `1h30m`, `2d`.
+/// Whether a message quotes an SQL statement.
+fn looks_like_sql(t: &str) -> bool {
+    let upper = t.to_ascii_uppercase();
+    [
+        "SELECT ",
+        "INSERT INTO",
+        "DELETE FROM",
+        "BEGIN IMMEDIATE",
+        "CREATE TABLE",
+        "COMMIT;",
+    ]
+    .iter()
+    .any(|k| upper.contains(k))
+}
+
+/// The longest duration [`parse_duration`] accepts: a year.
+pub const MAX_DURATION_DAYS: i64 = 366;
+
+/// Parses a duration such as `90s`, `15m`, `1h30m`, `2d`, of at most [`MAX_DURATION_DAYS`].
 pub fn parse_duration(s: &str) -> Result<TimeDelta, String> {
-    let err = || format!("invalid duration {s:?}: use e.g. 30s, 15m, 1h30m, 1d");
+    let shown: String = s.chars().take(40).collect();
+    let err = || format!("invalid duration {shown:?}: use e.g. 30s, 15m, 1h30m, 1d");
     let mut total = TimeDelta::zero();
     let mut num = String::new();
     for c in s.trim().chars() {
@@ -66,7 +163,7 @@ pub fn parse_duration(s: &str) -> Result<TimeDelta, String> {
         }
         let n: i64 = num.parse().map_err(|_| err())?;
         num.clear();
-        total += match c {
+        let part = match c {
             's' => TimeDelta::try_seconds(n),
             'm' => TimeDelta::try_minutes(n),
             'h' => TimeDelta::try_hours(n),
@@ -74,9 +171,15 @@ pub fn parse_duration(s: &str) -> Result<TimeDelta, String> {
             _ => None,
         }
         .ok_or_else(err)?;
+        total = total.checked_add(&part).ok_or_else(err)?;
     }
     if !num.is_empty() || total <= TimeDelta::zero() {
         return Err(err());
+    }
+    if total > TimeDelta::days(MAX_DURATION_DAYS) {
+        return Err(format!(
+            "duration {shown:?} is longer than {MAX_DURATION_DAYS} days"
+        ));
     }
     Ok(total)
 }
@@ -163,6 +266,45 @@ mod tests {
         assert!(parse_duration("5").is_err());
         assert!(parse_duration("0s").is_err());
         assert!(parse_duration("1x").is_err());
+        assert_eq!(parse_duration("366d"), Ok(TimeDelta::days(366)));
+        assert!(parse_duration("367d").is_err());
+        assert!(parse_duration("9223372036854775807s").is_err());
+        assert!(parse_duration("99999999999d").is_err());
+        let many = "100000000000s".repeat(200);
+        assert!(
+            parse_duration(&many).is_err(),
+            "overflowing sums are refused"
+        );
+    }
+
+    #[test]
+    fn sentences_keep_sql_out() {
+        #[derive(Debug)]
+        struct Outer(Inner);
+        #[derive(Debug)]
+        struct Inner(&'static str);
+        impl std::fmt::Display for Outer {
+            fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str("storage failed")
+            }
+        }
+        impl std::fmt::Display for Inner {
+            fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str(self.0)
+            }
+        }
+        impl std::error::Error for Outer {
+            fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+                Some(&self.0)
+            }
+        }
+        impl std::error::Error for Inner {}
+        let sql = Outer(Inner(
+            "error in statement BEGIN IMMEDIATE; INSERT INTO leads (id) VALUES (?);\nCOMMIT;",
+        ));
+        assert_eq!(sentence(&sql), "storage failed");
+        let long = Outer(Inner("database is locked\nsecond line"));
+        assert_eq!(sentence(&long), "storage failed: database is locked");
     }
 
     #[test]

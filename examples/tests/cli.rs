@@ -441,3 +441,441 @@ fn errors_have_documented_exit_codes_and_change_nothing() {
         .unwrap();
     assert_eq!(missing.status.code(), Some(7));
 }
+
+/// Everything observable about one lead and the whole database, opportunities included.
+fn lead_state(db: &Path, id: &str) -> String {
+    let detail = json(db, "3", &["lead", "show", id]);
+    format!("{}{detail}", state(db))
+}
+
+#[test]
+fn ambiguous_amounts_are_refused_and_change_nothing() {
+    let db = db();
+    let p = &db.path;
+    let id = add_lead(p, "1", "A", "a@example.com")["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let before = lead_state(p, &id);
+    for value in [
+        "1,25", "1,2", ",5", "1٬250", "1,250", "1,2345", "1.2.3", "1,250,50", "1.250,50", "1 250",
+        "1_250", "1,250٫5",
+    ] {
+        let e = fails(
+            p,
+            "1",
+            &[
+                "opportunity",
+                "add",
+                &id,
+                "--title",
+                "t",
+                "--value",
+                value,
+                "--currency",
+                "KWD",
+                "--close",
+                "2026-12-31",
+            ],
+            3,
+        );
+        assert!(e.contains("invalid amount"), "{value}: {e}");
+    }
+    let e = fails(
+        p,
+        "1",
+        &[
+            "opportunity",
+            "add",
+            &id,
+            "--title",
+            "t",
+            "--value",
+            "1,25",
+            "--currency",
+            "KWD",
+            "--close",
+            "2026-12-31",
+        ],
+        3,
+    );
+    assert!(e.contains("groups of three"), "{e}");
+    assert_eq!(lead_state(p, &id), before);
+    let o = json(
+        p,
+        "1",
+        &[
+            "opportunity",
+            "add",
+            &id,
+            "--title",
+            "t",
+            "--value",
+            "١٬٢٥٠٫٥",
+            "--currency",
+            "KWD",
+            "--close",
+            "2026-12-31",
+        ],
+    );
+    assert_eq!(o["value"]["minor"], 1_250_500);
+}
+
+#[test]
+fn the_duplicate_error_names_the_cli_switch() {
+    let db = db();
+    let p = &db.path;
+    add_lead(p, "1", "A", "a@example.com");
+    let e = fails(
+        p,
+        "2",
+        &["lead", "add", "--name", "B", "--email", "a@example.com"],
+        6,
+    );
+    assert!(e.contains("--allow-duplicate"), "{e}");
+    assert!(!e.contains("allow_duplicate"), "{e}");
+}
+
+#[test]
+fn assignee_errors_read_as_english() {
+    let db = db();
+    let p = &db.path;
+    let id = add_lead(p, "1", "A", "a@example.com")["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let e = fails(p, "3", &["lead", "assign", &id, "--to", "5"], 3);
+    assert!(e.contains("they are inactive"), "{e}");
+    let e = fails(p, "3", &["lead", "assign", &id, "--to", "4"], 3);
+    assert!(e.contains("they are neither sales staff"), "{e}");
+    let e = fails(p, "3", &["lead", "assign", &id, "--to", "99"], 3);
+    assert!(e.contains("they are not in the employee directory"), "{e}");
+}
+
+#[test]
+fn a_reason_is_refused_for_moves_other_than_lost() {
+    let db = db();
+    let p = &db.path;
+    let id = add_lead(p, "1", "A", "a@example.com")["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let before = state(p);
+    let e = fails(
+        p,
+        "1",
+        &["lead", "status", &id, "contacted", "--reason", "called"],
+        3,
+    );
+    assert!(e.contains("only taken when a lead is marked lost"), "{e}");
+    assert_eq!(state(p), before);
+    json(
+        p,
+        "1",
+        &["lead", "status", &id, "lost", "--reason", "price"],
+    );
+}
+
+#[test]
+fn a_negative_value_fails_the_same_way_in_both_spellings() {
+    let db = db();
+    let p = &db.path;
+    let id = add_lead(p, "1", "A", "a@example.com")["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let add = |value: &[&str]| {
+        let mut args = vec![
+            "opportunity",
+            "add",
+            &id,
+            "--title",
+            "t",
+            "--currency",
+            "SAR",
+            "--close",
+            "2026-12-31",
+        ];
+        args.extend_from_slice(value);
+        fails(p, "1", &args, 3)
+    };
+    let spaced = add(&["--value", "-5"]);
+    let joined = add(&["--value=-5"]);
+    assert_eq!(spaced, joined);
+    assert!(spaced.contains("must not be negative"), "{spaced}");
+}
+
+#[test]
+fn a_status_change_on_a_converted_lead_is_read_only_like_an_edit() {
+    let db = db();
+    let p = &db.path;
+    let id = add_lead(p, "1", "A", "a@example.com")["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    json(p, "1", &["lead", "status", &id, "contacted"]);
+    json(p, "1", &["lead", "status", &id, "converted"]);
+    let before = state(p);
+    let edit = fails(p, "3", &["lead", "edit", &id, "--name", "B"], 4);
+    let status = fails(p, "3", &["lead", "status", &id, "interested"], 4);
+    assert!(
+        edit.contains("read-only") && status.contains("read-only"),
+        "{status}"
+    );
+    fails(
+        p,
+        "3",
+        &["lead", "status", &id, "lost", "--reason", "price"],
+        4,
+    );
+    assert_eq!(state(p), before);
+}
+
+/// Runs a command with `--json` that must fail, and returns its one error object.
+fn json_error(db: &Path, args: &[&str]) -> Value {
+    let out = crm(db, Some("1"))
+        .arg("--json")
+        .args(args)
+        .output()
+        .unwrap();
+    assert!(out.stdout.is_empty(), "{args:?}");
+    let err: Value = serde_json::from_slice(&out.stderr)
+        .unwrap_or_else(|e| panic!("{args:?}: {e}: {}", String::from_utf8_lossy(&out.stderr)));
+    assert_eq!(
+        Some(i64::from(out.status.code().unwrap())),
+        err["error"]["exit_code"].as_i64(),
+        "{err}"
+    );
+    assert!(
+        err["error"]["message"]
+            .as_str()
+            .is_some_and(|m| !m.is_empty())
+    );
+    err
+}
+
+#[test]
+fn json_errors_are_one_object_with_a_stable_kind() {
+    let db = db();
+    let p = &db.path;
+    let id = add_lead(p, "1", "A", "a@example.com")["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let kind = |args: &[&str]| json_error(p, args)["error"]["kind"].clone();
+    assert_eq!(
+        kind(&["lead", "show", "0190c0de-0000-7000-8000-000000000000"]),
+        "not_found"
+    );
+    assert_eq!(
+        kind(&["lead", "add", "--name", "X", "--email", "nope"]),
+        "invalid_input"
+    );
+    assert_eq!(
+        kind(&["lead", "status", &id, "converted"]),
+        "invalid_transition"
+    );
+    assert_eq!(
+        kind(&["lead", "add", "--name", "X", "--email", "a@example.com"]),
+        "duplicate"
+    );
+    assert_eq!(
+        kind(&["lead", "edit", &id, "--name", "Y", "--expect-version", "9"]),
+        "conflict"
+    );
+    assert_eq!(kind(&["lead", "frobnicate"]), "usage");
+    let help = crm(p, None).arg("--help").output().unwrap();
+    let help = String::from_utf8(help.stdout).unwrap();
+    for (kind, code, _) in crm_examples::ERROR_KINDS {
+        assert!(
+            help.contains(&format!("{kind:<19}{code}")),
+            "{kind}: {help}"
+        );
+    }
+    assert!(help.contains(r#"{"error": {"kind""#), "{help}");
+}
+
+#[test]
+fn a_busy_database_error_quotes_no_sql() {
+    let db = db();
+    let p = db.path.clone();
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    // The pool returns its connection on drop, which needs the runtime.
+    let _ctx = rt.enter();
+    let store = rt
+        .block_on(crm_store_sqlx::SqliteStore::connect(&p.to_string_lossy()))
+        .unwrap();
+    let lock = rt
+        .block_on(store.pool().begin_with("BEGIN EXCLUSIVE"))
+        .unwrap();
+    let out = crm(&p, Some("1"))
+        .args(["lead", "add", "--name", "B", "--email", "b@example.com"])
+        .output()
+        .unwrap();
+    drop(lock);
+    let err = String::from_utf8(out.stderr).unwrap();
+    assert_eq!(out.status.code(), Some(7), "{err}");
+    assert_eq!(err.lines().count(), 1, "one sentence: {err}");
+    assert!(err.contains("busy"), "{err}");
+    assert!(!err.contains("INSERT") && !err.contains("BEGIN"), "{err}");
+}
+
+#[test]
+fn stderr_that_is_not_a_terminal_gets_no_colours() {
+    let db = db();
+    let p = &db.path;
+    add_lead(p, "1", "A", "a@example.com");
+    let out = crm(p, Some("3"))
+        .args(["sweep", "--days", "0"])
+        .output()
+        .unwrap();
+    assert!(out.status.success());
+    let err = String::from_utf8(out.stderr).unwrap();
+    assert!(
+        err.contains("no follow-up"),
+        "the crm's own warning stays: {err}"
+    );
+    assert!(!err.contains('\u{1b}'), "{err:?}");
+}
+
+#[test]
+fn tables_show_employee_names() {
+    let db = db();
+    let p = &db.path;
+    let id = add_lead(p, "1", "A", "a@example.com")["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    json(p, "3", &["lead", "assign", &id, "--to", "2"]);
+    json(p, "2", &["interaction", "add", &id, "--kind", "call"]);
+    let text = |args: &[&str]| {
+        let out = crm(p, Some("3")).args(args).output().unwrap();
+        assert!(out.status.success(), "{args:?}");
+        String::from_utf8(out.stdout).unwrap()
+    };
+    let list = text(&["lead", "list"]);
+    assert!(list.contains("Omar (2)"), "{list}");
+    let show = text(&["lead", "show", &id]);
+    assert!(show.contains("owner    Omar (2)"), "{show}");
+    assert!(
+        show.contains("Boss (3)"),
+        "the history names the actor: {show}"
+    );
+    assert!(
+        show.contains("owner سارة (1) -> Omar (2)"),
+        "the reassignment names both: {show}"
+    );
+    assert!(
+        show.contains("call  Omar (2)"),
+        "the interaction names who logged it: {show}"
+    );
+    let events = text(&["events"]);
+    assert!(
+        events.contains("سارة (1)") && events.contains("Boss (3)"),
+        "{events}"
+    );
+    // The JSON keeps the plain ids.
+    assert_eq!(json(p, "3", &["lead", "list"])["items"][0]["owner"], 2);
+}
+
+#[test]
+fn empty_results_print_a_sentence() {
+    let dir = tempfile::tempdir().unwrap();
+    let p = dir.path().join("crm.db");
+    let text = |actor: Option<&str>, args: &[&str]| {
+        let out = crm(&p, actor).args(args).output().unwrap();
+        assert!(out.status.success(), "{args:?}");
+        String::from_utf8(out.stdout).unwrap()
+    };
+    crm(&p, None)
+        .args([
+            "employee", "add", "--id", "1", "--name", "A", "--role", "manager",
+        ])
+        .assert()
+        .success();
+    assert_eq!(text(Some("1"), &["lead", "list"]), "no leads match\n");
+    assert_eq!(text(Some("1"), &["report"]), "no leads match\n");
+    assert_eq!(text(Some("1"), &["events"]), "no pending events\n");
+}
+
+#[test]
+fn a_new_database_file_is_announced_once() {
+    let dir = tempfile::tempdir().unwrap();
+    let p = dir.path().join("new.db");
+    let first = crm(&p, None)
+        .args(["employee", "add", "--id", "1", "--name", "M", "--role", "manager"])
+        .output()
+        .unwrap();
+    assert!(first.status.success());
+    let err = String::from_utf8(first.stderr).unwrap();
+    assert_eq!(
+        err.trim(),
+        format!("created a new database at {}", p.display())
+    );
+    let again = crm(&p, Some("1")).args(["employee", "list"]).output().unwrap();
+    assert!(again.stderr.is_empty(), "{again:?}");
+}
+
+#[test]
+fn huge_numbers_are_refused_without_a_panic() {
+    let db = db();
+    let p = &db.path;
+    for days in ["100000000", "4000"] {
+        let e = fails(p, "3", &["sweep", "--days", days], 3);
+        assert!(e.contains("outside 0..=3650"), "{e}");
+    }
+    for every in ["100000000000000d", "9223372036854775807s", "400d", "366d1s"] {
+        let e = fails(p, "1", &["sweep", "--every", every], 3);
+        assert!(!e.contains("panicked"), "{e}");
+    }
+    for every in ["1000000000d1000000000d", "100000000000s100000000000s"] {
+        fails(p, "1", &["sweep", "--every", every], 3);
+    }
+}
+
+#[test]
+#[cfg_attr(crm_no_postgres, ignore = "CRM_POSTGRES_URL is not set")]
+fn postgres_commands_print_no_sqlx_notices() {
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    let url = rt.block_on(crm_tests::postgres::fresh_schema("crm_cli"));
+    let run = |args: &[&str]| {
+        let out = Command::cargo_bin("crm")
+            .unwrap()
+            .env_remove("CRM_DB")
+            .env_remove("CRM_AS")
+            .env_remove("RUST_LOG")
+            .args(["--db", &url])
+            .args(args)
+            .output()
+            .unwrap();
+        assert!(out.status.success(), "{args:?}: {out:?}");
+        String::from_utf8(out.stderr).unwrap()
+    };
+    let err = run(&[
+        "employee", "add", "--id", "3", "--name", "Boss", "--role", "manager",
+    ]);
+    assert_eq!(err, "", "no notices, and no 'created' note for PostgreSQL");
+    for _ in 0..2 {
+        let err = run(&[
+            "--as", "3", "employee", "add", "--id", "1", "--name", "سارة", "--role", "sales",
+        ]);
+        assert_eq!(err, "", "no notices on a migrated database either");
+    }
+    let err = run(&[
+        "--as",
+        "1",
+        "lead",
+        "add",
+        "--name",
+        "A",
+        "--email",
+        "a@example.com",
+    ]);
+    assert_eq!(err, "");
+}

@@ -608,7 +608,8 @@ pub async fn converted_is_read_only(store: Arc<dyn LeadStore>) {
     // Every status move says read-only too (one answer for a converted lead, not
     // "invalid transition" for moves and "read-only" for edits).
     for to in LeadStatus::ALL {
-        let r = h.crm.change_status(manager(), id, v, to, None).await;
+        let reason = (to == LeadStatus::Lost).then(|| name("r"));
+        let r = h.crm.change_status(manager(), id, v, to, reason).await;
         assert!(matches!(r, Err(CrmError::ReadOnly(l)) if l == id), "{r:?}");
     }
     assert_eq!(snapshot(&h).await, before);

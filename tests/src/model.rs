@@ -834,13 +834,19 @@ impl ReferenceStateMachine for ModelRules {
                     who(),
                     (0..n).prop_flat_map(move |lead| (Just(lead), target(lead))),
                     prop::bool::weighted(0.85),
+                    prop::bool::weighted(0.1),
                     stale(),
                 )
-                    .prop_map(|(actor, (lead, to), reason, stale)| Op::Status {
+                    .prop_map(|(actor, (lead, to), reason, stray, stale)| Op::Status {
                         actor,
                         lead,
                         to,
-                        reason,
+                        // Mostly a reason for lost and none otherwise; sometimes the wrong way.
+                        reason: if to == LeadStatus::Lost {
+                            reason
+                        } else {
+                            stray
+                        },
                         stale,
                     })
                     .boxed(),

@@ -1,5 +1,7 @@
 //! `crm`: lead management for a small sales team, on an embedded SQLite file by default.
 
+use std::collections::BTreeMap;
+use std::io::IsTerminal;
 use std::process::ExitCode;
 use std::sync::Arc;
 
@@ -12,9 +14,15 @@ use crm_core::{
     OpportunityId, OpportunityPatch, OpportunityStage, Phone, ReportFilter, Role, Source,
     SystemClock,
 };
-use crm_examples::{Table, exit, exit_code, parse_date, parse_duration, parse_instant, sentence};
+use crm_examples::{
+    ERROR_KINDS, Table, error_kind, exit, exit_code, parse_date, parse_duration, parse_instant,
+    sentence,
+};
 use crm_store_sqlx::Connected;
 use serde_json::json;
+use tracing_subscriber::filter::{LevelFilter, Targets};
+use tracing_subscriber::layer::SubscriberExt;
+use tracing_subscriber::util::SubscriberInitExt;
 
 const EXIT_CODES: &str = "\
 EXIT CODES:
@@ -26,9 +34,21 @@ EXIT CODES:
   6  conflict (someone else changed the record; or an open lead has this email/phone)
   7  storage or host system failure";
 
+/// The exit codes, and the JSON error shape with every stable `kind`.
+fn after_help() -> String {
+    let mut s = format!(
+        "{EXIT_CODES}\n\nERRORS WITH --json (one object on stderr):\n  \
+         {{\"error\": {{\"kind\": \"not_found\", \"message\": \"...\", \"exit_code\": 5}}}}\n"
+    );
+    for (kind, code, what) in ERROR_KINDS {
+        s.push_str(&format!("  {kind:<19}{code}  {what}\n"));
+    }
+    s
+}
+
 /// Lead management: leads, interactions, opportunities, the status pipeline, reports.
 #[derive(Parser, Debug)]
-#[command(name = "crm", version, after_help = EXIT_CODES)]
+#[command(name = "crm", version, after_help = after_help())]
 struct Cli {
     /// Database: a SQLite file path or URL (created if missing), or postgres://...
     #[arg(long, env = "CRM_DB", default_value = "crm.db", global = true)]
@@ -215,7 +235,7 @@ enum LeadCmd {
         id: String,
         /// new, contacted, interested, converted or lost.
         status: String,
-        /// Why the lead was lost (required for lost).
+        /// Why the lead was lost (required for lost, refused for any other status).
         #[arg(long)]
         reason: Option<String>,
         /// The version you read (default: the current one).
@@ -251,8 +271,9 @@ enum OpportunityCmd {
         /// Title.
         #[arg(long)]
         title: String,
-        /// Value, e.g. 1250.500.
-        #[arg(long)]
+        /// Value, e.g. 1250.500 or ١٬٢٥٠٫٥٠٠: `.` or `٫` before decimals, `,` or `٬`
+        /// only between thousands.
+        #[arg(long, allow_hyphen_values = true)]
         value: String,
         /// ISO 4217 currency, e.g. SAR, AED, EGP, KWD.
         #[arg(long)]
@@ -269,7 +290,7 @@ enum OpportunityCmd {
         #[arg(long)]
         stage: Option<String>,
         /// New value (in the opportunity's currency).
-        #[arg(long)]
+        #[arg(long, allow_hyphen_values = true)]
         value: Option<String>,
         /// New expected close date.
         #[arg(long)]
@@ -280,17 +301,37 @@ enum OpportunityCmd {
     },
 }
 
-/// A failure with its exit code.
+/// A failure with its exit code and its stable `kind` for `--json`.
 struct Failure {
     code: u8,
+    kind: &'static str,
     message: String,
 }
 
 impl From<CrmError> for Failure {
     fn from(e: CrmError) -> Self {
+        let mut message = sentence(&e);
+        if matches!(e, CrmError::Duplicate { .. }) {
+            message.push_str(" (pass --allow-duplicate to do so)");
+        }
         Self {
             code: exit_code(&e),
-            message: sentence(&e),
+            kind: error_kind(&e),
+            message,
+        }
+    }
+}
+
+impl Failure {
+    /// Writes the failure to stderr: `error: ...`, or one JSON object with `--json`.
+    fn report(&self, json: bool) {
+        if json {
+            eprintln!(
+                "{}",
+                json!({"error": {"kind": self.kind, "message": self.message, "exit_code": self.code}})
+            );
+        } else {
+            eprintln!("error: {}", self.message);
         }
     }
 }
@@ -310,6 +351,7 @@ impl From<crm_core::StoreError> for Failure {
 fn usage(message: impl Into<String>) -> Failure {
     Failure {
         code: exit::USAGE,
+        kind: "usage",
         message: message.into(),
     }
 }
@@ -317,7 +359,26 @@ fn usage(message: impl Into<String>) -> Failure {
 fn invalid(message: String) -> Failure {
     Failure {
         code: exit::VALIDATION,
+        kind: "invalid_input",
         message,
+    }
+}
+
+/// The log filter: `RUST_LOG` when set (`target=level,...`), else info for the crm's own
+/// messages (the follow-up warnings) and nothing from sqlx, whose PostgreSQL notices and
+/// statement logs (with their SQL) are no business of a CLI user.
+fn log_filter() -> Targets {
+    let default = || {
+        Targets::new()
+            .with_default(LevelFilter::INFO)
+            .with_target("sqlx", LevelFilter::OFF)
+    };
+    match std::env::var("RUST_LOG") {
+        Ok(v) if !v.trim().is_empty() => v.parse().unwrap_or_else(|e| {
+            eprintln!("warning: ignoring RUST_LOG ({e})");
+            default()
+        }),
+        _ => default(),
     }
 }
 
@@ -326,6 +387,12 @@ type Out = Result<(), Failure>;
 fn main() -> ExitCode {
     let cli = match Cli::try_parse() {
         Ok(c) => c,
+        Err(e) if e.use_stderr() && std::env::args_os().any(|a| a == "--json") => {
+            let text = e.render().to_string();
+            let first = text.lines().next().unwrap_or_default();
+            usage(first.strip_prefix("error: ").unwrap_or(first)).report(true);
+            return ExitCode::from(exit::USAGE);
+        }
         Err(e) => {
             let _ = e.print();
             return ExitCode::from(if e.use_stderr() {
@@ -337,26 +404,61 @@ fn main() -> ExitCode {
     };
     tracing_subscriber::fmt()
         .with_writer(std::io::stderr)
+        .with_ansi(std::io::stderr().is_terminal())
         .with_target(false)
         .without_time()
+        .finish()
+        .with(log_filter())
         .init();
+    let json = cli.json;
     let runtime = match tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
     {
         Ok(r) => r,
         Err(e) => {
-            eprintln!("error: cannot start the runtime: {e}");
+            Failure {
+                code: exit::STORAGE,
+                kind: "storage",
+                message: format!("cannot start the runtime: {e}"),
+            }
+            .report(json);
             return ExitCode::from(exit::STORAGE);
         }
     };
     match runtime.block_on(run(cli)) {
         Ok(()) => ExitCode::SUCCESS,
         Err(f) => {
-            eprintln!("error: {}", f.message);
+            f.report(json);
             ExitCode::from(f.code)
         }
     }
+}
+
+/// Display labels of employees, by id.
+type Names = BTreeMap<EmployeeId, String>;
+
+/// An employee's label: the name and id when known, else the id.
+fn who(names: &Names, id: EmployeeId) -> String {
+    names.get(&id).cloned().unwrap_or_else(|| id.to_string())
+}
+
+/// The SQLite file `db` names, when it does not exist yet (so connecting creates it).
+fn new_sqlite_file(db: &str) -> Option<std::path::PathBuf> {
+    let db = db.trim();
+    if db.starts_with("postgres://") || db.starts_with("postgresql://") {
+        return None;
+    }
+    let path = db
+        .strip_prefix("sqlite://")
+        .or_else(|| db.strip_prefix("sqlite:"))
+        .unwrap_or(db);
+    let path = path.split('?').next().unwrap_or_default();
+    if path.is_empty() || path == ":memory:" || db.contains("mode=memory") {
+        return None;
+    }
+    let path = std::path::PathBuf::from(path);
+    (!path.exists()).then_some(path)
 }
 
 struct App {
@@ -370,6 +472,29 @@ impl App {
         self.actor.ok_or_else(|| {
             usage("this command needs the acting employee: pass --as ID or set CRM_AS")
         })
+    }
+
+    /// Employees' names for the human tables, looked up once per distinct id: `سارة (7)`,
+    /// or the bare id when the directory does not know them. Empty with `--json`.
+    async fn names(&self, ids: impl IntoIterator<Item = EmployeeId>) -> Names {
+        let mut names = Names::new();
+        if self.json {
+            return names;
+        }
+        let Some(actor) = self.actor else {
+            return names;
+        };
+        for id in ids {
+            if names.contains_key(&id) {
+                continue;
+            }
+            let label = match self.crm.employee(actor, id).await {
+                Ok(Some(e)) => format!("{} ({id})", e.name),
+                _ => id.to_string(),
+            };
+            names.insert(id, label);
+        }
+        names
     }
 
     fn print(&self, value: serde_json::Value, human: impl FnOnce() -> String) {
@@ -387,15 +512,19 @@ async fn run(cli: Cli) -> Out {
         .as_deref()
         .map(str::parse::<EmployeeId>)
         .transpose()?;
+    let rule = match &cli.command {
+        Command::Sweep { days, .. } => crm_core::FollowUpRule::calendar_days(*days)?,
+        _ => crm_core::FollowUpRule::default(),
+    };
+    let created = new_sqlite_file(&cli.db);
     let Connected {
         store,
         employees,
         clients,
     } = crm_store_sqlx::connect(&cli.db).await?;
-    let rule = match &cli.command {
-        Command::Sweep { days, .. } => crm_core::FollowUpRule::calendar_days(*days)?,
-        _ => crm_core::FollowUpRule::default(),
-    };
+    if let Some(path) = created.filter(|p| p.exists()) {
+        eprintln!("created a new database at {}", path.display());
+    }
     let crm = Crm::builder()
         .store(store)
         .employee_admin(employees)
@@ -442,6 +571,9 @@ async fn run(cli: Cli) -> Out {
                 return Ok(());
             }
             app.print(json!(r), || {
+                if r.total == 0 {
+                    return "no leads match\n".to_owned();
+                }
                 let mut header = vec!["source".to_owned()];
                 header.extend(LeadStatus::ALL.iter().map(|s| s.to_string()));
                 header.push("total".into());
@@ -457,7 +589,11 @@ async fn run(cli: Cli) -> Out {
                     t.row(row);
                 }
                 let mut row = vec!["total".to_owned()];
-                row.extend(LeadStatus::ALL.iter().map(|s| r.by_status[s].to_string()));
+                row.extend(
+                    LeadStatus::ALL
+                        .iter()
+                        .map(|s| r.by_status.get(s).copied().unwrap_or(0).to_string()),
+                );
                 row.push(r.total.to_string());
                 t.row(row);
                 t.render()
@@ -527,7 +663,11 @@ async fn run(cli: Cli) -> Out {
                 (true, Some(last)) => app.crm.ack_events(app.actor()?, last.seq).await?,
                 _ => 0,
             };
+            let names = app.names(events.iter().filter_map(|e| e.event.actor)).await;
             app.print(json!({"events": events, "acknowledged": acked}), || {
+                if events.is_empty() {
+                    return "no pending events\n".to_owned();
+                }
                 let mut t = Table::new(["seq", "at", "type", "lead", "actor"]);
                 for e in &events {
                     t.row([
@@ -535,7 +675,7 @@ async fn run(cli: Cli) -> Out {
                         e.event.at.to_rfc3339(),
                         e.event.kind.name().to_owned(),
                         e.event.lead_id.to_string(),
-                        e.event.actor.map_or("-".into(), |a| a.to_string()),
+                        e.event.actor.map_or("-".into(), |a| who(&names, a)),
                     ]);
                 }
                 let mut s = t.render();
@@ -583,6 +723,9 @@ async fn employee(app: &App, c: EmployeeCmd) -> Out {
         EmployeeCmd::List => {
             let list = app.crm.employees(app.actor()?).await?;
             app.print(json!(list), || {
+                if list.is_empty() {
+                    return "no employees yet; add one with `crm employee add`\n".to_owned();
+                }
                 let mut t = Table::new(["id", "name", "role", "active"]);
                 for e in &list {
                     t.row([
@@ -625,13 +768,13 @@ async fn current_version(app: &App, id: LeadId, given: Option<u64>) -> Result<u6
     }
 }
 
-fn lead_row(l: &crm_core::Lead) -> [String; 7] {
+fn lead_row(l: &crm_core::Lead, names: &Names) -> [String; 7] {
     [
         l.id().to_string(),
         l.name().to_string(),
         l.status().to_string(),
         l.source().to_string(),
-        l.owner().to_string(),
+        who(names, l.owner()),
         l.email().map_or_else(
             || l.phone().map_or(String::new(), |p| p.to_string()),
             |e| e.to_string(),
@@ -695,12 +838,16 @@ async fn lead(app: &App, c: LeadCmd) -> Out {
                 return Ok(());
             }
             let next = page.next.map(|c| c.to_string());
+            let names = app.names(page.items.iter().map(|l| l.owner())).await;
             app.print(json!({"items": page.items, "next": next}), || {
+                if page.items.is_empty() {
+                    return "no leads match\n".to_owned();
+                }
                 let mut t = Table::new([
                     "id", "name", "status", "source", "owner", "contact", "company",
                 ]);
                 for l in &page.items {
-                    t.row(lead_row(l));
+                    t.row(lead_row(l, &names));
                 }
                 let mut s = t.render();
                 if let Some(n) = &next {
@@ -712,7 +859,16 @@ async fn lead(app: &App, c: LeadCmd) -> Out {
         LeadCmd::Show { id } => {
             let d = app.crm.lead_detail(app.actor()?, id.parse()?).await?;
             let spent = crm_core::history::time_in_status(&d.history, Utc::now());
-            app.print(json!(d), || show(&d, &spent));
+            let mut ids = vec![d.lead.owner()];
+            for e in &d.history {
+                ids.push(e.actor);
+                if let crm_core::Change::Reassigned { from, to } = &e.change {
+                    ids.extend([*from, *to]);
+                }
+            }
+            ids.extend(d.interactions.iter().map(|i| i.logged_by));
+            let names = app.names(ids).await;
+            app.print(json!(d), || show(&d, &spent, &names));
         }
         LeadCmd::Edit {
             id,
@@ -791,7 +947,8 @@ async fn lead(app: &App, c: LeadCmd) -> Out {
 
 fn show(
     d: &crm_core::LeadDetail,
-    spent: &std::collections::BTreeMap<LeadStatus, chrono::TimeDelta>,
+    spent: &BTreeMap<LeadStatus, chrono::TimeDelta>,
+    names: &Names,
 ) -> String {
     let l = &d.lead;
     let mut s = String::new();
@@ -812,7 +969,7 @@ fn show(
     ]);
     kv.row(["source".to_owned(), l.source().to_string()]);
     kv.row(["status".to_owned(), l.status().to_string()]);
-    kv.row(["owner".to_owned(), l.owner().to_string()]);
+    kv.row(["owner".to_owned(), who(names, l.owner())]);
     kv.row(["version".to_owned(), l.version().to_string()]);
     kv.row(["created".to_owned(), l.created_at().to_rfc3339()]);
     if let Some(r) = l.lost_reason() {
@@ -841,14 +998,16 @@ fn show(
                 Some(r) => format!("{from} -> {to} ({r})"),
                 None => format!("{from} -> {to}"),
             },
-            crm_core::Change::Reassigned { from, to } => format!("owner {from} -> {to}"),
+            crm_core::Change::Reassigned { from, to } => {
+                format!("owner {} -> {}", who(names, *from), who(names, *to))
+            }
             crm_core::Change::Edited { field, old, new } => format!(
                 "{field}: {} -> {}",
                 old.as_deref().unwrap_or("-"),
                 new.as_deref().unwrap_or("-")
             ),
         };
-        h.row([e.at.to_rfc3339(), e.actor.to_string(), what]);
+        h.row([e.at.to_rfc3339(), who(names, e.actor), what]);
     }
     s.push_str(&h.render());
     s.push_str("\ntime in status:\n");
@@ -861,7 +1020,7 @@ fn show(
         it.row([
             i.occurred_at.to_rfc3339(),
             i.kind.to_string(),
-            i.logged_by.to_string(),
+            who(names, i.logged_by),
             i.notes.to_string().replace('\n', " / "),
         ]);
     }
