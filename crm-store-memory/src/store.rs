@@ -24,6 +24,7 @@ struct State {
     /// Every lead by (created_at, id): listing order and sweep order.
     by_created: BTreeSet<Key>,
     by_email: HashMap<String, BTreeSet<Key>>,
+    /// By phone key (E.164 plus extension), so every spelling of a number meets here.
     by_phone: HashMap<String, BTreeSet<Key>>,
     history: HashMap<LeadId, Vec<HistoryEntry>>,
     interactions: HashMap<LeadId, Vec<Interaction>>,
@@ -51,7 +52,7 @@ impl State {
             ),
             (
                 ContactField::Phone,
-                lead.phone().map(|p| p.as_str()),
+                lead.phone().map(|p| p.key()),
                 &self.by_phone,
             ),
         ];
@@ -85,7 +86,7 @@ impl State {
             set.remove(&key);
         }
         if let Some(p) = lead.phone()
-            && let Some(set) = self.by_phone.get_mut(p.as_str())
+            && let Some(set) = self.by_phone.get_mut(p.key())
         {
             set.remove(&key);
         }
@@ -106,7 +107,7 @@ impl State {
         }
         if let Some(p) = lead.phone() {
             self.by_phone
-                .entry(p.as_str().to_owned())
+                .entry(p.key().to_owned())
                 .or_default()
                 .insert(key);
         }

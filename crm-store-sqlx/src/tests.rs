@@ -10,7 +10,7 @@ use chrono::{DateTime, NaiveDate, TimeDelta, Utc};
 use crm_core::{
     Change, ClientRequest, Currency, Email, Employee, EmployeeId, EventId, EventKind, HistoryEntry,
     Lead, LeadId, LeadQuery, LeadStore, LeadWrite, Money, Name, NewEvent, NewLead, Opportunity,
-    OpportunityId, OpportunityStage, Role, Source, StoreError,
+    OpportunityId, OpportunityStage, Phone, PhoneRegion, Role, Source, StoreError,
 };
 use proptest::prelude::*;
 use uuid::Uuid;
@@ -393,4 +393,103 @@ async fn unknown_schemes_are_refused() {
         crate::connect("mysql://localhost/crm").await,
         Err(StoreError::Backend(_))
     ));
+}
+
+/// The newest migration before `..._phone_display.sql`, whatever else lands before it.
+fn before_phone_display(m: &sqlx::migrate::Migrator) -> i64 {
+    m.iter()
+        .map(|m| m.version)
+        .filter(|v| *v < 20260101000008)
+        .max()
+        .unwrap()
+}
+
+/// Rows written before migration `..._phone_display.sql` (ids in `ids`: phone typed
+/// `00966501234567`, then `0501234567`) read back after it: the 00 key is E.164 now and
+/// catches the same number typed in local form today; the local key stays as it was (no
+/// region in SQL) and still reads; both show what was stored.
+async fn legacy_phones_read_back(store: &dyn LeadStore, ids: [Uuid; 2]) {
+    let phone = |l: Option<Lead>| {
+        let p = l.unwrap().phone().cloned().unwrap();
+        (p.key().to_owned(), p.display().to_owned())
+    };
+    let old_intl = store.get_lead(LeadId::from_uuid(ids[0])).await.unwrap();
+    assert_eq!(
+        phone(old_intl),
+        ("+966501234567".into(), "00966501234567".into())
+    );
+    let old_local = store.get_lead(LeadId::from_uuid(ids[1])).await.unwrap();
+    assert_eq!(phone(old_local), ("0501234567".into(), "0501234567".into()));
+
+    let sa = PhoneRegion::parse("SA").unwrap();
+    let input = NewLead::new(Name::parse("New Spelling").unwrap(), Source::web())
+        .phone(Phone::parse_in("٠٥٠١٢٣٤٥٦٧", sa).unwrap());
+    let id = LeadId::from_uuid(Uuid::now_v7());
+    let lead = Lead::create(id, input, actor(), actor(), Utc::now()).unwrap();
+    let r = store
+        .insert_lead(&LeadWrite {
+            lead,
+            history: vec![],
+            events: vec![],
+            pending_client: None,
+            check_duplicates: true,
+        })
+        .await;
+    assert!(
+        matches!(r, Err(StoreError::Duplicate { existing, .. }) if existing == LeadId::from_uuid(ids[0])),
+        "{r:?}"
+    );
+}
+
+#[cfg(feature = "sqlite")]
+#[tokio::test]
+async fn sqlite_migrates_legacy_phones() {
+    let dir = tempfile::tempdir().unwrap();
+    let url = sqlite_url(&dir);
+    let pool = crate::sqlite::pool(&url).await.unwrap();
+    let m = crate::sqlite::migrator();
+    m.run_to(before_phone_display(m), &pool).await.unwrap();
+    let ids = [Uuid::now_v7(), Uuid::now_v7()];
+    for (id, phone) in ids.iter().zip(["00966501234567", "0501234567"]) {
+        sqlx::query(
+            "INSERT INTO leads (id, name, phone, source, status, owner, created_by, created_at, \
+             updated_at, version, search_text) VALUES (?, 'Old', ?, 'web', 'new', 1, 1, ?, ?, 1, '')",
+        )
+        .bind(id)
+        .bind(phone)
+        .bind(Utc::now().timestamp_micros())
+        .bind(Utc::now().timestamp_micros())
+        .execute(&pool)
+        .await
+        .unwrap();
+    }
+    pool.close().await;
+    let store = crate::SqliteStore::connect(&url).await.unwrap();
+    legacy_phones_read_back(&store, ids).await;
+}
+
+#[cfg(feature = "postgres")]
+#[tokio::test]
+async fn postgres_migrates_legacy_phones() {
+    let Some(url) = pg_url().await else { return };
+    let pool = crate::postgres::pool(&url).await.unwrap();
+    let m = crate::postgres::migrator();
+    m.run_to(before_phone_display(m), &pool).await.unwrap();
+    let ids = [Uuid::now_v7(), Uuid::now_v7()];
+    for (id, phone) in ids.iter().zip(["00966501234567", "0501234567"]) {
+        sqlx::query(
+            "INSERT INTO leads (id, name, phone, source, status, owner, created_by, created_at, \
+             updated_at, version, search_text) \
+             VALUES ($1, 'Old', $2, 'web', 'new', 1, 1, $3, $3, 1, '')",
+        )
+        .bind(id)
+        .bind(phone)
+        .bind(Utc::now())
+        .execute(&pool)
+        .await
+        .unwrap();
+    }
+    pool.close().await;
+    let store = crate::PostgresStore::connect(&url).await.unwrap();
+    legacy_phones_read_back(&store, ids).await;
 }
