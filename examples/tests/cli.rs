@@ -39,6 +39,7 @@ fn crm(db: &Path, actor: Option<&str>) -> Command {
     let mut c = Command::cargo_bin("crm").unwrap();
     c.env_remove("CRM_DB")
         .env_remove("CRM_AS")
+        .env_remove("CRM_REGION")
         .arg("--db")
         .arg(db);
     if let Some(a) = actor {
@@ -126,7 +127,9 @@ fn lead_lifecycle_through_the_cli() {
         ],
     );
     let id = lead["id"].as_str().unwrap().to_owned();
-    assert_eq!(lead["phone"], "0501234567");
+    // Read in the default region SA: the key is E.164, what was typed is kept for display.
+    assert_eq!(lead["phone"]["key"], "+966501234567");
+    assert_eq!(lead["phone"]["display"], "٠٥٠١٢٣٤٥٦٧");
     assert_eq!(lead["status"], "new");
     assert_eq!(lead["version"], 1);
     assert_eq!(lead["owner"], 1);
@@ -373,4 +376,65 @@ fn errors_have_documented_exit_codes_and_change_nothing() {
         .output()
         .unwrap();
     assert_eq!(missing.status.code(), Some(7));
+}
+
+#[test]
+fn phones_are_read_in_the_configured_region() {
+    let db = db();
+    let p = &db.path;
+    let add = |region: Option<&str>, name: &str, phone: &str| {
+        let mut c = crm(p, Some("1"));
+        if let Some(r) = region {
+            c.args(["--region", r]);
+        }
+        c.args(["--json", "lead", "add", "--name", name, "--phone", phone])
+            .output()
+            .unwrap()
+    };
+    let ok = |out: std::process::Output| -> Value {
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        serde_json::from_slice(&out.stdout).unwrap()
+    };
+
+    // The default region is SA: one number typed three ways is one number.
+    let first = ok(add(None, "Local", "0501234567"));
+    assert_eq!(first["phone"]["key"], "+966501234567");
+    for typed in ["+966501234567", "00966501234567"] {
+        assert_eq!(add(None, "Dup", typed).status.code(), Some(6), "{typed}");
+    }
+
+    // A US host types US numbers with extensions.
+    let office = ok(add(Some("us"), "Office", "(993)710-3413x164"));
+    assert_eq!(office["phone"]["key"], "+19937103413;ext=164");
+    assert_eq!(office["phone"]["display"], "(993)710-3413x164");
+    let env = crm(p, Some("1"))
+        .env("CRM_REGION", "US")
+        .args([
+            "lead",
+            "add",
+            "--name",
+            "Same",
+            "--phone",
+            "993.710.3413 ext 164",
+        ])
+        .output()
+        .unwrap();
+    assert_eq!(env.status.code(), Some(6));
+
+    let before = state(p);
+    let e = fails(
+        p,
+        "1",
+        &["lead", "add", "--name", "X", "--phone", "050 call me"],
+        3,
+    );
+    assert!(e.contains("invalid phone number"), "{e}");
+    let bad_region = add(Some("XX"), "X", "0501234567");
+    assert_eq!(bad_region.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&bad_region.stderr).contains("region"));
+    assert_eq!(state(p), before);
 }

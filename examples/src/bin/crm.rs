@@ -9,8 +9,8 @@ use crm_core::export::{CsvOptions, leads_csv, report_csv};
 use crm_core::{
     Crm, CrmError, Currency, Email, Employee, EmployeeId, InteractionKind, LeadId, LeadPatch,
     LeadQuery, LeadStatus, LogNotifier, Money, Name, NewInteraction, NewLead, NewOpportunity, Note,
-    OpportunityId, OpportunityPatch, OpportunityStage, Phone, ReportFilter, Role, Source,
-    SystemClock,
+    OpportunityId, OpportunityPatch, OpportunityStage, Phone, PhoneRegion, ReportFilter, Role,
+    Source, SystemClock,
 };
 use crm_examples::{Table, exit, exit_code, parse_date, parse_duration, parse_instant, sentence};
 use crm_store_sqlx::{Connected, EmployeeAdmin};
@@ -39,6 +39,10 @@ struct Cli {
     /// Machine-readable JSON output (stable field names).
     #[arg(long, global = true)]
     json: bool,
+    /// The region phone numbers typed in local form belong to: an ISO 3166 code (SA reads
+    /// 0501234567 as +966501234567). Numbers with + or 00 and a country code need none.
+    #[arg(long, env = "CRM_REGION", default_value = "SA", global = true)]
+    region: String,
     #[command(subcommand)]
     command: Command,
 }
@@ -129,7 +133,8 @@ struct ContactArgs {
     /// Email address.
     #[arg(long)]
     email: Option<String>,
-    /// Phone number (ASCII or Arabic-Indic digits).
+    /// Phone number: local (read in --region) or international, ASCII or Arabic-Indic
+    /// digits, optionally with an extension (x116).
     #[arg(long)]
     phone: Option<String>,
     /// Company.
@@ -364,6 +369,7 @@ struct App {
     employees: Arc<dyn EmployeeAdmin>,
     actor: Option<EmployeeId>,
     json: bool,
+    region: PhoneRegion,
 }
 
 impl App {
@@ -371,6 +377,11 @@ impl App {
         self.actor.ok_or_else(|| {
             usage("this command needs the acting employee: pass --as ID or set CRM_AS")
         })
+    }
+
+    /// Reads a phone as typed, local forms in the configured region.
+    fn phone(&self, typed: &str) -> Result<Phone, crm_core::ValidationError> {
+        Phone::parse_in(typed, self.region)
     }
 
     fn print(&self, value: serde_json::Value, human: impl FnOnce() -> String) {
@@ -388,6 +399,8 @@ async fn run(cli: Cli) -> Out {
         .as_deref()
         .map(str::parse::<EmployeeId>)
         .transpose()?;
+    // Checked before the database is opened: a bad region changes nothing.
+    let region = PhoneRegion::parse(&cli.region).map_err(|e| usage(format!("--region: {e}")))?;
     let Connected {
         store,
         employees,
@@ -412,6 +425,7 @@ async fn run(cli: Cli) -> Out {
         employees,
         actor,
         json: cli.json,
+        region,
     };
     match cli.command {
         Command::Employee(c) => employee(&app, c).await,
@@ -644,7 +658,7 @@ async fn lead(app: &App, c: LeadCmd) -> Out {
                     .map_or(Ok(Source::other()), Source::parse)?,
             );
             input.email = opt(contact.email.as_deref(), Email::parse)?;
-            input.phone = opt(contact.phone.as_deref(), Phone::parse)?;
+            input.phone = opt(contact.phone.as_deref(), |s| app.phone(s))?;
             input.company = opt(contact.company.as_deref(), |s| {
                 Name::parse_field("company", s)
             })?;
@@ -713,7 +727,7 @@ async fn lead(app: &App, c: LeadCmd) -> Out {
             let patch = LeadPatch {
                 name: opt(name.as_deref(), Name::parse)?,
                 email: clearable(contact.email.as_deref(), Email::parse)?,
-                phone: clearable(contact.phone.as_deref(), Phone::parse)?,
+                phone: clearable(contact.phone.as_deref(), |s| app.phone(s))?,
                 company: clearable(contact.company.as_deref(), |s| {
                     Name::parse_field("company", s)
                 })?,
@@ -793,7 +807,14 @@ fn show(
     ]);
     kv.row([
         "phone".to_owned(),
-        l.phone().map_or("-".into(), |p| p.to_string()),
+        // As typed, and the number it was read as when that looks different.
+        l.phone().map_or("-".into(), |p| {
+            if p.display() == p.key() {
+                p.key().to_owned()
+            } else {
+                format!("{} ({})", p.display(), p.key())
+            }
+        }),
     ]);
     kv.row([
         "company".to_owned(),
