@@ -454,7 +454,7 @@ fn dialable(display: &str) -> Result<Dialable, &'static str> {
         let digits = EXTENSION_MARKERS
             .iter()
             .find_map(|m| lower.strip_prefix(m))
-            .map(|d| d.trim_start_matches(|c: char| matches!(c, ' ' | '.' | ':' | '=' | '-')))
+            .map(|d| d.trim_start_matches([' ', '.', ':', '=', '-']))
             .filter(|d| is_extension(d))
             .ok_or(
                 "it has a letter or sign that is not part of a phone number; only an \
