@@ -56,6 +56,12 @@ pub enum ValidationError {
         /// Why it is invalid.
         reason: &'static str,
     },
+    /// A phone region that is not an ISO 3166 alpha-2 code with a numbering plan.
+    #[error("unknown phone region {code:?}; expected an ISO 3166 alpha-2 code such as SA")]
+    UnknownRegion {
+        /// What was given (truncated).
+        code: String,
+    },
     /// A lead needs a way to reach it.
     #[error("a lead needs an email address or a phone number")]
     MissingContact,

@@ -273,12 +273,23 @@ impl Lead {
     }
 
     /// The text that search matches: name, email, phone and company under
-    /// [`crate::text::search_key`]. Stores keep it beside the lead.
+    /// [`crate::text::search_key`]. The phone is there as its key and as the digits typed
+    /// (so `0501234567` finds a lead whose key is `+966501234567`). Stores keep it beside the
+    /// lead.
     pub fn search_text(&self) -> String {
+        let typed_digits = self.0.phone.as_ref().map(|p| {
+            p.display()
+                .chars()
+                .filter(|c| c.is_numeric() || *c == '+')
+                .collect::<String>()
+        });
         let mut s = search_key(self.0.name.as_str());
         for part in [
             self.0.email.as_ref().map(Email::as_str),
-            self.0.phone.as_ref().map(Phone::as_str),
+            self.0.phone.as_ref().map(Phone::key),
+            typed_digits
+                .as_deref()
+                .filter(|d| Some(*d) != self.0.phone.as_ref().map(Phone::key)),
             self.0.company.as_ref().map(Name::as_str),
         ]
         .into_iter()

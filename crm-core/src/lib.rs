@@ -30,7 +30,7 @@ pub mod text;
 pub mod testing;
 
 pub use clock::{ManualClock, SystemClock};
-pub use contact::{Email, Name, Note, Phone};
+pub use contact::{Email, Name, Note, Phone, PhoneRegion};
 pub use conversion::{ClientRequest, PendingClient};
 pub use detail::LeadDetail;
 pub use employee::{Employee, Role};

@@ -4,7 +4,7 @@
 use chrono::{DateTime, NaiveDate, TimeDelta, Utc};
 use proptest::prelude::*;
 
-use crate::contact::{Email, Name, Note, Phone};
+use crate::contact::{Email, Name, Note, Phone, PhoneRegion};
 use crate::interaction::{InteractionKind, NewInteraction};
 use crate::lead::NewLead;
 use crate::money::{Currency, Money};
@@ -63,19 +63,47 @@ pub fn email() -> impl Strategy<Value = Email> {
         })
 }
 
-/// Valid phones, typed with ASCII or Arabic-Indic digits.
+/// The region the generated local numbers are typed in.
+pub fn phone_region() -> PhoneRegion {
+    // "SA" is in the metadata of every `phonenumber` release; a failure here is a bug.
+    PhoneRegion::parse("SA").unwrap_or_else(|e| panic!("{e}"))
+}
+
+/// Valid phones as people type them, read in [`phone_region`]: Saudi mobiles in local
+/// (`05…`) and international (`+966…`, `00966…`) form, and North American numbers (area and
+/// exchange codes 200-999, assigned or not) with or without an extension; ASCII or
+/// Arabic-Indic digits, with or without separators.
 pub fn phone() -> impl Strategy<Value = Phone> {
-    ("[0-9]{8,12}", any::<bool>(), any::<bool>()).prop_filter_map(
+    let saudi = ("[0-9]{8}", 0u8..3).prop_map(|(rest, form)| match form {
+        0 => format!("05{rest}"),
+        1 => format!("+966 5{rest}"),
+        _ => format!("009665{rest}"),
+    });
+    let american = (
+        "[2-9][0-9]{2}",
+        "[2-9][0-9]{2}",
+        "[0-9]{4}",
+        prop::option::of("[0-9]{1,5}"),
+    )
+        .prop_map(|(area, exchange, line, ext)| {
+            let ext = ext.map(|e| format!(" x{e}")).unwrap_or_default();
+            format!("+1 ({area}) {exchange}-{line}{ext}")
+        });
+    (prop_oneof![3 => saudi, 1 => american], any::<bool>()).prop_filter_map(
         "valid phone",
-        |(d, plus, arabic)| {
-            let digits: String = if arabic {
-                d.chars()
-                    .map(|c| char::from_u32(0x0660 + c.to_digit(10).unwrap_or(0)).unwrap_or(c))
+        |(typed, arabic)| {
+            let typed: String = if arabic {
+                typed
+                    .chars()
+                    .map(|c| match c.to_digit(10) {
+                        Some(d) => char::from_u32(0x0660 + d).unwrap_or(c),
+                        None => c,
+                    })
                     .collect()
             } else {
-                d
+                typed
             };
-            Phone::parse(&format!("{}{digits}", if plus { "+" } else { "" })).ok()
+            Phone::parse_in(&typed, phone_region()).ok()
         },
     )
 }

@@ -3,7 +3,7 @@
 use chrono::TimeDelta;
 use crm_core::permissions::{authorize, can_own_leads};
 use crm_core::status::TRANSITIONS;
-use crm_core::testing::{email, instant, money, new_lead, phone, status};
+use crm_core::testing::{email, instant, money, new_lead, phone, phone_region, status};
 use crm_core::text::search_key;
 use crm_core::{
     Action, Email, Employee, EmployeeId, Lead, LeadId, LeadPatch, LeadStatus, Money, Name, Phone,
@@ -23,7 +23,16 @@ proptest! {
     #[test]
     fn normalised_values_parse_to_themselves(e in email(), p in phone(), m in money()) {
         prop_assert_eq!(Email::parse(e.as_str()), Ok(e.clone()));
-        prop_assert_eq!(Phone::parse(p.as_str()), Ok(p.clone()));
+        // A phone's key is itself an international number that reads back as the same key,
+        // with or without a region.
+        let again = Phone::parse(p.key()).map(|q| q.key().to_owned());
+        prop_assert_eq!(again, Ok(p.key().to_owned()));
+        let again = Phone::parse_in(p.key(), phone_region()).map(|q| q.key().to_owned());
+        prop_assert_eq!(again, Ok(p.key().to_owned()));
+        // Whatever was typed reads again as the same number.
+        let again = Phone::parse_in(p.display(), phone_region()).map(|q| q.key().to_owned());
+        prop_assert_eq!(again, Ok(p.key().to_owned()));
+        prop_assert!(p.key().starts_with('+'));
         let shown = m.to_string();
         let (amount, code) = shown.split_once(' ').unwrap();
         prop_assert_eq!(code, m.currency().code());

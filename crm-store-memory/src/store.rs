@@ -27,6 +27,7 @@ struct State {
     /// Every lead by (created_at, id): listing order and sweep order.
     by_created: BTreeSet<Key>,
     by_email: HashMap<String, BTreeSet<Key>>,
+    /// By phone key (E.164 plus extension), so every spelling of a number meets here.
     by_phone: HashMap<String, BTreeSet<Key>>,
     history: HashMap<LeadId, Vec<HistoryEntry>>,
     interactions: HashMap<LeadId, Vec<Interaction>>,
@@ -58,7 +59,7 @@ impl State {
     fn duplicate_of(&self, lead: &Lead) -> Option<StoreError> {
         let keys = [
             lead.email().and_then(|e| self.by_email.get(e.as_str())),
-            lead.phone().and_then(|p| self.by_phone.get(p.as_str())),
+            lead.phone().and_then(|p| self.by_phone.get(p.key())),
         ];
         let candidates: Vec<&Lead> = keys
             .into_iter()
@@ -98,7 +99,7 @@ impl State {
             set.remove(&key);
         }
         if let Some(p) = lead.phone()
-            && let Some(set) = self.by_phone.get_mut(p.as_str())
+            && let Some(set) = self.by_phone.get_mut(p.key())
         {
             set.remove(&key);
         }
@@ -119,7 +120,7 @@ impl State {
         }
         if let Some(p) = lead.phone() {
             self.by_phone
-                .entry(p.as_str().to_owned())
+                .entry(p.key().to_owned())
                 .or_default()
                 .insert(key);
         }

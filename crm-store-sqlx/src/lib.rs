@@ -80,6 +80,15 @@ fn unsupported(msg: &'static str) -> StoreError {
     StoreError::Backend(msg.into())
 }
 
+/// Maps a database error to the core's [`StoreError`] the way the stores do: a busy or locked
+/// database, or a transaction that lost a race it may retry (SQLite `SQLITE_BUSY`/`LOCKED`;
+/// PostgreSQL serialization failure, deadlock, lock not available), is
+/// [`StoreError::Busy`]; anything else is [`StoreError::Backend`]. For hosts that run their
+/// own statements on the same pool.
+pub fn store_error(e: sqlx::Error) -> StoreError {
+    error::db(e)
+}
+
 /// Refuses a database whose newest applied migration is newer than any `migrator` knows.
 #[allow(dead_code)] // unused when no backend is compiled in
 pub(crate) fn check_schema_version(

@@ -78,14 +78,14 @@ impl Cols for PgRow {
 
 const INSERT_LEAD: &str = "INSERT INTO leads (id, name, email, phone, company, source, status, \
      owner, created_by, created_at, updated_at, version, client_id, lost_reason, \
-     last_interaction_at, follow_up_notified_at, search_text) \
-     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17)";
+     last_interaction_at, follow_up_notified_at, search_text, phone_display) \
+     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18)";
 /// The fields a lead write changes. `client_id`, `last_interaction_at` and
 /// `follow_up_notified_at` belong to their own operations and are not overwritten, so a
 /// concurrent interaction or follow-up claim (which do not bump the version) is not lost.
 const UPDATE_LEAD: &str = "UPDATE leads SET name = $1, email = $2, phone = $3, company = $4, \
      source = $5, status = $6, owner = $7, updated_at = $8, version = $9, lost_reason = $10, \
-     search_text = $11 WHERE id = $12 AND version = $13";
+     search_text = $11, phone_display = $14 WHERE id = $12 AND version = $13";
 const LEAD_EXISTS: &str = "SELECT 1 FROM leads WHERE id = $1";
 const LEAD_STATUS: &str = "SELECT status FROM leads WHERE id = $1";
 /// Serialises duplicate checks on the same normalised contact data (keys sorted by the
@@ -217,8 +217,8 @@ const UPSERT_EMPLOYEE: &str = "INSERT INTO employees (id, name, role, active) \
      role = excluded.role, active = excluded.active";
 const LIST_EMPLOYEES: &str = "SELECT id, name, role, active FROM employees ORDER BY id";
 const INSERT_CLIENT: &str = "INSERT INTO clients \
-     (id, lead_id, name, email, phone, company, owner, created_at) \
-     VALUES ($1, $2, $3, $4, $5, $6, $7, $8) ON CONFLICT (lead_id) DO NOTHING";
+     (id, lead_id, name, email, phone, company, owner, created_at, phone_display) \
+     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) ON CONFLICT (lead_id) DO NOTHING";
 const CLIENT_OF: &str = "SELECT id FROM clients WHERE lead_id = $1";
 
 // ---------------------------------------------------------------------------------------
@@ -422,6 +422,7 @@ async fn insert_lead_row(c: &mut PgConnection, lead: &Lead) -> Result<(), StoreE
         .bind(r.last_interaction_at)
         .bind(r.follow_up_notified_at)
         .bind(lead.search_text())
+        .bind(r.phone.as_ref().map(|p| p.display()))
         .execute(&mut *c)
         .await
         .map_err(|e| {
@@ -618,6 +619,7 @@ async fn update_lead_in(
             .bind(lead.search_text())
             .bind(id.as_uuid())
             .bind(to_i64(expected)?)
+            .bind(r.phone.as_ref().map(|p| p.display()))
             .execute(&mut *c)
             .await
             .map_err(db)?
@@ -1303,6 +1305,7 @@ impl ClientsPort for PostgresClients {
                 .bind(req.company.as_ref().map(|n| n.as_str()))
                 .bind(req.owner.get())
                 .bind(Utc::now())
+                .bind(req.phone.as_ref().map(|p| p.display()))
                 .execute(&self.pool)
                 .await
                 .map_err(|e| err(db(e)))?;

@@ -46,12 +46,20 @@ fn parse_opt<T, E: Into<BoxError>>(
     v.map(|s| f(&s).map_err(Into::into)).transpose()
 }
 
+/// A phone from its key column and its display column (migration `..._phone_display.sql`:
+/// the display is NULL only where a row has no phone, or was written by a binary older than
+/// that migration, which then shows the key).
+fn phone(key: Option<String>, display: Option<String>) -> Result<Option<Phone>, BoxError> {
+    key.map(|k| Phone::from_stored(&k, display.as_deref()).map_err(Into::into))
+        .transpose()
+}
+
 /// The lead columns, in the order [`lead`] reads them.
 macro_rules! lead_cols {
     () => {
         "id, name, email, phone, company, source, status, owner, created_by, created_at, \
          updated_at, version, client_id, lost_reason, last_interaction_at, \
-         follow_up_notified_at"
+         follow_up_notified_at, phone_display"
     };
 }
 pub(crate) use lead_cols;
@@ -63,7 +71,7 @@ pub(crate) fn lead(r: &impl Cols) -> Result<Lead, StoreError> {
             id: LeadId::from_uuid(r.uuid(0)?),
             name: Name::parse(&r.text(1)?)?,
             email: parse_opt(r.opt_text(2)?, Email::parse)?,
-            phone: parse_opt(r.opt_text(3)?, Phone::parse)?,
+            phone: phone(r.opt_text(3)?, r.opt_text(16)?)?,
             company: parse_opt(r.opt_text(4)?, |s| Name::parse_field("company", s))?,
             source: Source::parse(&r.text(5)?)?,
             status: r.text(6)?.parse()?,

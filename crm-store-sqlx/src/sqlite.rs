@@ -102,12 +102,13 @@ impl Cols for SqliteRow {
 
 const INSERT_LEAD: &str = "INSERT INTO leads (id, name, email, phone, company, source, status, \
      owner, created_by, created_at, updated_at, version, client_id, lost_reason, \
-     last_interaction_at, follow_up_notified_at, search_text) \
-     VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)";
+     last_interaction_at, follow_up_notified_at, search_text, phone_display) \
+     VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)";
 /// The fields a lead write changes. `client_id`, `last_interaction_at` and
 /// `follow_up_notified_at` belong to their own operations and are not overwritten, so a
 /// concurrent interaction or follow-up claim (which do not bump the version) is not lost.
-const UPDATE_LEAD: &str = "UPDATE leads SET name = ?, email = ?, phone = ?, company = ?, \
+const UPDATE_LEAD: &str = "UPDATE leads SET name = ?, email = ?, phone = ?, phone_display = ?, \
+     company = ?, \
      source = ?, status = ?, owner = ?, updated_at = ?, version = ?, lost_reason = ?, \
      search_text = ? WHERE id = ? AND version = ?";
 const LEAD_EXISTS: &str = "SELECT 1 FROM leads WHERE id = ?";
@@ -251,8 +252,8 @@ const UPSERT_EMPLOYEE: &str = "INSERT INTO employees (id, name, role, active) \
      role = excluded.role, active = excluded.active";
 const LIST_EMPLOYEES: &str = "SELECT id, name, role, active FROM employees ORDER BY id";
 const INSERT_CLIENT: &str = "INSERT INTO clients \
-     (id, lead_id, name, email, phone, company, owner, created_at) \
-     VALUES (?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (lead_id) DO NOTHING";
+     (id, lead_id, name, email, phone, company, owner, created_at, phone_display) \
+     VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (lead_id) DO NOTHING";
 const CLIENT_OF: &str = "SELECT id FROM clients WHERE lead_id = ?";
 
 // ---------------------------------------------------------------------------------------
@@ -322,8 +323,11 @@ pub async fn migrate(pool: &SqlitePool) -> Result<(), StoreError> {
             .map_err(db)?;
         crate::check_schema_version(found, &MIGRATOR)?;
     }
+    // `run_direct` on the transaction's connection: `run(&mut *tx)` would do the same, but
+    // its future is not `Send` ("implementation of `Acquire` is not general enough", which
+    // sqlx's own comment on `run_direct` names), and hosts spawn `connect` on tokio.
     MIGRATOR
-        .run(&mut *tx)
+        .run_direct(None, &mut *tx, false)
         .await
         .map_err(|e| StoreError::Backend(Box::new(e)))?;
     tx.commit().await.map_err(db)
@@ -715,7 +719,8 @@ fn push_insert_lead(s: &mut Script, lead: &Lead) -> Result<(), StoreError> {
         .bind(r.lost_reason.as_ref().map(|n| n.as_str()))
         .bind(r.last_interaction_at.map(micros))
         .bind(r.follow_up_notified_at.map(micros))
-        .bind(lead.search_text());
+        .bind(lead.search_text())
+        .bind(r.phone.as_ref().map(|p| p.display()));
     Ok(())
 }
 
@@ -726,6 +731,7 @@ fn push_update_lead(s: &mut Script, expected: u64, lead: &Lead) -> Result<(), St
         .bind(r.name.as_str())
         .bind(r.email.as_ref().map(|e| e.as_str()))
         .bind(r.phone.as_ref().map(|p| p.as_str()))
+        .bind(r.phone.as_ref().map(|p| p.display()))
         .bind(r.company.as_ref().map(|n| n.as_str()))
         .bind(r.source.as_str())
         .bind(r.status.as_str())
@@ -1557,6 +1563,7 @@ impl ClientsPort for SqliteClients {
                 .bind(req.company.as_ref().map(|n| n.as_str()))
                 .bind(req.owner.get())
                 .bind(micros(Utc::now()))
+                .bind(req.phone.as_ref().map(|p| p.display()))
                 .execute(&self.pool)
                 .await
                 .map_err(|e| err(db(e)))?;

@@ -10,7 +10,7 @@ use chrono::{DateTime, TimeDelta};
 use crm_core::{
     ConversionOutcome, Crm, Currency, Email, Employee, EmployeeId, InteractionKind, LeadStatus,
     LogNotifier, ManualClock, Money, Name, NewInteraction, NewLead, NewOpportunity, Note, Phone,
-    ReportFilter, Role, Source, SystemActor,
+    PhoneRegion, ReportFilter, Role, Source, SystemActor,
 };
 use crm_examples::Table;
 
@@ -71,12 +71,14 @@ async fn main() -> Result<(), BoxError> {
         EmployeeId::new(4)?,
     );
 
-    // 4. Leads from several sources, in Arabic and Latin script.
+    // 4. Leads from several sources, in Arabic and Latin script. Phones typed in local form
+    //    are read in the host's region.
+    let region = PhoneRegion::parse("SA")?;
     let riyadh = crm
         .create_lead(
             sara,
             NewLead::new(Name::parse("محمد العتيبي")?, Source::referral())
-                .phone(Phone::parse("٠٥٠١٢٣٤٥٦٧")?)
+                .phone(Phone::parse_in("٠٥٠١٢٣٤٥٦٧", region)?)
                 .company(Name::parse("شركة الأفق للتجارة")?),
         )
         .await?;
@@ -96,9 +98,10 @@ async fn main() -> Result<(), BoxError> {
         )
         .await?;
     println!(
-        "created 3 leads; {} has phone {}",
+        "created 3 leads; {} has phone {} (read as {})",
         riyadh.name(),
-        riyadh.phone().map_or("-", |p| p.as_str())
+        riyadh.phone().map_or("-", |p| p.display()),
+        riyadh.phone().map_or("-", |p| p.key())
     );
 
     // A duplicate is caught by the normalised email.

@@ -41,6 +41,7 @@ fn crm(db: &Path, actor: Option<&str>) -> Command {
     let mut c = Command::cargo_bin("crm").unwrap();
     c.env_remove("CRM_DB")
         .env_remove("CRM_AS")
+        .env_remove("CRM_REGION")
         .arg("--db")
         .arg(db);
     if let Some(a) = actor {
@@ -128,7 +129,9 @@ fn lead_lifecycle_through_the_cli() {
         ],
     );
     let id = lead["id"].as_str().unwrap().to_owned();
-    assert_eq!(lead["phone"], "0501234567");
+    // Read in the default region SA: the key is E.164, what was typed is kept for display.
+    assert_eq!(lead["phone"]["key"], "+966501234567");
+    assert_eq!(lead["phone"]["display"], "٠٥٠١٢٣٤٥٦٧");
     assert_eq!(lead["status"], "new");
     assert_eq!(lead["version"], 1);
     assert_eq!(lead["owner"], 1);
@@ -806,7 +809,9 @@ fn a_new_database_file_is_announced_once() {
     let dir = tempfile::tempdir().unwrap();
     let p = dir.path().join("new.db");
     let first = crm(&p, None)
-        .args(["employee", "add", "--id", "1", "--name", "M", "--role", "manager"])
+        .args([
+            "employee", "add", "--id", "1", "--name", "M", "--role", "manager",
+        ])
         .output()
         .unwrap();
     assert!(first.status.success());
@@ -815,7 +820,10 @@ fn a_new_database_file_is_announced_once() {
         err.trim(),
         format!("created a new database at {}", p.display())
     );
-    let again = crm(&p, Some("1")).args(["employee", "list"]).output().unwrap();
+    let again = crm(&p, Some("1"))
+        .args(["employee", "list"])
+        .output()
+        .unwrap();
     assert!(again.stderr.is_empty(), "{again:?}");
 }
 
@@ -878,4 +886,93 @@ fn postgres_commands_print_no_sqlx_notices() {
         "a@example.com",
     ]);
     assert_eq!(err, "");
+}
+
+#[test]
+fn phones_are_read_in_the_configured_region() {
+    let db = db();
+    let p = &db.path;
+    let add = |region: Option<&str>, name: &str, phone: &str| {
+        let mut c = crm(p, Some("1"));
+        if let Some(r) = region {
+            c.args(["--region", r]);
+        }
+        c.args(["--json", "lead", "add", "--name", name, "--phone", phone])
+            .output()
+            .unwrap()
+    };
+    let ok = |out: std::process::Output| -> Value {
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        serde_json::from_slice(&out.stdout).unwrap()
+    };
+
+    // The default region is SA: one number typed three ways is one number.
+    let first = ok(add(None, "Local", "0501234567"));
+    assert_eq!(first["phone"]["key"], "+966501234567");
+    for typed in ["+966501234567", "00966501234567"] {
+        assert_eq!(add(None, "Dup", typed).status.code(), Some(6), "{typed}");
+    }
+
+    // A US host types US numbers with extensions.
+    let office = ok(add(Some("us"), "Office", "(993)710-3413x164"));
+    assert_eq!(office["phone"]["key"], "+19937103413;ext=164");
+    assert_eq!(office["phone"]["display"], "(993)710-3413x164");
+    let env = crm(p, Some("1"))
+        .env("CRM_REGION", "US")
+        .args([
+            "lead",
+            "add",
+            "--name",
+            "Same",
+            "--phone",
+            "993.710.3413 ext 164",
+        ])
+        .output()
+        .unwrap();
+    assert_eq!(env.status.code(), Some(6));
+
+    let before = state(p);
+    let e = fails(
+        p,
+        "1",
+        &["lead", "add", "--name", "X", "--phone", "050 call me"],
+        3,
+    );
+    assert!(e.contains("invalid phone number"), "{e}");
+    let bad_region = add(Some("XX"), "X", "0501234567");
+    assert_eq!(bad_region.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&bad_region.stderr).contains("region"));
+    assert_eq!(state(p), before);
+}
+
+/// An unreachable PostgreSQL server fails within seconds with a sentence saying where.
+#[test]
+fn an_unreachable_server_says_so_quickly() {
+    let started = std::time::Instant::now();
+    let out = Command::cargo_bin("crm")
+        .unwrap()
+        .env_remove("CRM_DB")
+        .env_remove("CRM_AS")
+        .args([
+            "--db",
+            "postgres://nobody@127.0.0.1:1/x",
+            "--as",
+            "1",
+            "lead",
+            "list",
+        ])
+        .output()
+        .unwrap();
+    assert!(started.elapsed() < std::time::Duration::from_secs(8));
+    assert_eq!(out.status.code(), Some(7));
+    let err = String::from_utf8(out.stderr).unwrap();
+    assert!(
+        err.contains("cannot connect to the database at 127.0.0.1:1/x"),
+        "{err}"
+    );
+    assert!(!err.contains("busy"), "{err}");
 }

@@ -11,7 +11,7 @@ use crm_core::{
     AssigneeProblem, Change, Clock, ContactField, ConversionOutcome, CrmError, Currency, Email,
     EmployeeId, Entity, EventKind, FollowUpRule, InteractionKind, LeadField, LeadPatch, LeadQuery,
     LeadStatus, LeadStore, Money, Name, NewInteraction, NewOpportunity, Note, OpportunityPatch,
-    OpportunityStage, Phone, ReportFilter, Source, ValidationError,
+    OpportunityStage, Phone, PhoneRegion, ReportFilter, Source, ValidationError,
 };
 
 use crate::harness::{Harness, inactive, manager, new_lead, other, sales, sales2, t0, unknown};
@@ -65,6 +65,7 @@ macro_rules! conformance_suite {
             search_folds_persian_letters_and_sources_may_be_arabic,
             duplicate_check_matches_the_reference,
             a_reason_goes_only_with_lost,
+            phone_spellings_are_one_number,
         );
     };
     (@each $factory:path; $attrs:tt; $($name:ident),* $(,)?) => {
@@ -164,7 +165,8 @@ pub async fn arabic_text_round_trips(store: Arc<dyn LeadStore>) {
     )
     .company(name("شركة الأفق للتجارة"));
     let lead = h.crm.create_lead(sales(), input).await.unwrap();
-    assert_eq!(lead.phone().map(Phone::as_str), Some("0501234567"));
+    assert_eq!(lead.phone().map(Phone::key), Some("+966501234567"));
+    assert_eq!(lead.phone().map(Phone::display), Some("٠٥٠١٢٣٤٥٦٧"));
     let notes = Note::parse("اتصل العميل وطلب عرض سعر\nسيعاود الاتصال يوم الأحد").unwrap();
     h.crm
         .log_interaction(
@@ -2083,4 +2085,112 @@ pub async fn a_reason_goes_only_with_lost(store: Arc<dyn LeadStore>) {
         "{r:?}"
     );
     assert_eq!(snapshot(&h).await, before);
+}
+
+/// One number, typed three ways (local in the harness's region SA, `+966`, `00966`), is
+/// one number for duplicate detection on every store, and each lead reads back showing what
+/// was typed. An extension is part of the number: the same line with another extension is
+/// another number.
+pub async fn phone_spellings_are_one_number(store: Arc<dyn LeadStore>) {
+    let h = Harness::new(store);
+    let first = h
+        .crm
+        .create_lead(sales(), new_lead("Local", None, Some("0501234567")))
+        .await
+        .unwrap();
+    for typed in ["+966501234567", "00966501234567", "+٩٦٦ ٥٠ ١٢٣ ٤٥٦٧"] {
+        h.advance(TimeDelta::minutes(1));
+        let r = h
+            .crm
+            .create_lead(sales2(), new_lead("Other Spelling", None, Some(typed)))
+            .await;
+        assert!(
+            matches!(&r, Err(CrmError::Duplicate { existing, field: ContactField::Phone }) if *existing == first.id()),
+            "{typed}: {r:?}"
+        );
+    }
+    // Allowed anyway, it keeps its own spelling.
+    let second = h
+        .crm
+        .create_lead(
+            sales2(),
+            new_lead("Intl", None, Some("00966 50 123 4567")).allow_duplicate(),
+        )
+        .await
+        .unwrap();
+
+    let shown = |l: &crm_core::Lead| {
+        l.phone()
+            .map(|p| (p.key().to_owned(), p.display().to_owned()))
+    };
+    let got = h.crm.lead(other(), first.id()).await.unwrap();
+    assert_eq!(
+        shown(&got),
+        Some(("+966501234567".into(), "0501234567".into()))
+    );
+    let got = h.crm.lead_detail(other(), second.id()).await.unwrap().lead;
+    assert_eq!(
+        shown(&got),
+        Some(("+966501234567".into(), "00966 50 123 4567".into()))
+    );
+    let page = h
+        .crm
+        .list_leads(other(), &LeadQuery::default())
+        .await
+        .unwrap();
+    let mut listed: Vec<_> = page.items.iter().filter_map(shown).collect();
+    listed.sort();
+    assert_eq!(
+        listed,
+        vec![
+            ("+966501234567".into(), "00966 50 123 4567".into()),
+            ("+966501234567".into(), "0501234567".into()),
+        ]
+    );
+    // Search sees the key and the digits as typed.
+    for (q, n) in [
+        ("501234567", 2),
+        ("0501234567", 1),
+        ("٠٠٩٦٦", 1),
+        ("+966", 2),
+    ] {
+        let found = h
+            .crm
+            .list_leads(other(), &LeadQuery::default().search(q))
+            .await
+            .unwrap();
+        assert_eq!(found.items.len(), n, "search {q}");
+    }
+
+    // Extensions, read in the US: kept in the key, typed form kept for display.
+    let us = PhoneRegion::parse("US").unwrap();
+    let with_ext = |name: &str, typed: &str| {
+        crm_core::NewLead::new(self::name(name), Source::web())
+            .phone(Phone::parse_in(typed, us).unwrap())
+    };
+    let office = h
+        .crm
+        .create_lead(sales(), with_ext("Office", "302-765-4235x116"))
+        .await
+        .unwrap();
+    let got = h.crm.lead(other(), office.id()).await.unwrap();
+    assert_eq!(
+        shown(&got),
+        Some(("+13027654235;ext=116".into(), "302-765-4235x116".into()))
+    );
+    let r = h
+        .crm
+        .create_lead(
+            sales2(),
+            with_ext("Same Line", "+1 (302) 765-4235 ext. 116"),
+        )
+        .await;
+    assert!(
+        matches!(&r, Err(CrmError::Duplicate { existing, field: ContactField::Phone }) if *existing == office.id()),
+        "{r:?}"
+    );
+    h.crm
+        .create_lead(sales2(), with_ext("Next Desk", "302-765-4235x117"))
+        .await
+        .unwrap();
 }

@@ -10,7 +10,7 @@ use chrono::{DateTime, TimeDelta, Utc};
 use crm_core::{
     ClientId, ClientRequest, ClientsPort, Clock, Crm, CrmResult, Email, Employee, EmployeeId,
     FollowUpNotice, FollowUpRule, Lead, LeadId, LeadStatus, LeadStore, ManualClock, Name, NewLead,
-    Notifier, Phone, PortError, Role, Source, SweepReport,
+    Notifier, Phone, PhoneRegion, PortError, Role, Source, SweepReport,
 };
 use crm_store_memory::{MemoryClients, MemoryEmployees};
 
@@ -235,14 +235,19 @@ impl Harness {
     }
 }
 
-/// A `NewLead` from plain text (panics on invalid test data).
+/// The region the tests' users type local phone numbers in.
+pub fn region() -> PhoneRegion {
+    PhoneRegion::parse("SA").unwrap()
+}
+
+/// A `NewLead` from plain text, phones read in [`region`] (panics on invalid test data).
 pub fn new_lead(name: &str, email: Option<&str>, phone: Option<&str>) -> NewLead {
     let mut l = NewLead::new(Name::parse(name).unwrap(), Source::web());
     if let Some(e) = email {
         l = l.email(Email::parse(e).unwrap());
     }
     if let Some(p) = phone {
-        l = l.phone(Phone::parse(p).unwrap());
+        l = l.phone(Phone::parse_in(p, region()).unwrap());
     }
     l
 }

@@ -633,7 +633,10 @@ impl Model {
                 stale,
             } => {
                 known(actor)?;
-                self.writable(actor, Action::EditOpportunity, self.opps[opportunity].lead)?;
+                // Only the stage changes here: a converted lead's opportunity may still be
+                // won or lost.
+                let lead = &self.leads[self.opps[opportunity].lead];
+                permit(actor, Action::EditOpportunity, Some(lead.owner))?;
                 if stale {
                     return Err(Outcome::Conflict(Entity::Opportunity));
                 }
@@ -738,7 +741,7 @@ impl ReferenceStateMachine for ModelRules {
                     prop::option::weighted(0.2, who()),
                     contact(),
                     contact(),
-                    0u8..4,
+                    0u8..6,
                     prop::bool::weighted(0.2),
                     0u8..7,
                 )
@@ -789,7 +792,7 @@ impl ReferenceStateMachine for ModelRules {
                     who(),
                     0..n,
                     edit,
-                    0u8..4,
+                    0u8..6,
                     prop::bool::weighted(0.2),
                     stale(),
                 )
@@ -942,9 +945,12 @@ fn email_text(i: u8, spelling: u8) -> String {
 fn phone_text(i: u8, spelling: u8) -> String {
     const ARABIC: [char; 10] = ['٠', '١', '٢', '٣', '٤', '٥', '٦', '٧', '٨', '٩'];
     let digits = format!("96650000000{i}");
-    match spelling % 4 {
+    match spelling % 6 {
         0 => format!("+{digits}"),
         1 => format!("+966 50 000 000{i}"),
+        // Local and 00 forms, read in the harness's region (SA).
+        4 => format!("050000000{i}"),
+        5 => format!("00{digits}"),
         2 => format!(
             "+{}",
             digits
@@ -1147,7 +1153,9 @@ impl Sut {
                     source(s),
                 );
                 input.email = email.map(|e| Email::parse(&email_text(e, spelling)).unwrap());
-                input.phone = phone.map(|p| Phone::parse(&phone_text(p, spelling)).unwrap());
+                input.phone = phone.map(|p| {
+                    Phone::parse_in(&phone_text(p, spelling), crate::harness::region()).unwrap()
+                });
                 input.owner = owner.map(Who::id);
                 input.allow_duplicate = allow_duplicate;
                 let r = self.rt.block_on(self.crm.create_lead(actor.id(), input));
@@ -1181,7 +1189,10 @@ impl Sut {
                     }
                     EditKind::ClearEmail => patch.email = Some(None),
                     EditKind::Phone(p) => {
-                        patch.phone = Some(Some(Phone::parse(&phone_text(p, spelling)).unwrap()))
+                        patch.phone = Some(Some(
+                            Phone::parse_in(&phone_text(p, spelling), crate::harness::region())
+                                .unwrap(),
+                        ))
                     }
                     EditKind::ClearPhone => patch.phone = Some(None),
                 }

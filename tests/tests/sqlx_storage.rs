@@ -14,7 +14,7 @@ use chrono::{DateTime, NaiveDate, TimeDelta, Utc};
 use crm_core::{
     Change, ClientRequest, Currency, Email, Employee, EmployeeId, EventId, EventKind, HistoryEntry,
     Lead, LeadId, LeadQuery, LeadStore, LeadWrite, Money, Name, NewEvent, NewLead, Opportunity,
-    OpportunityId, OpportunityStage, Role, Source, StoreError,
+    OpportunityId, OpportunityStage, Phone, PhoneRegion, Role, Source, StoreError,
 };
 use crm_store_sqlx::{PostgresStore, SqliteStore};
 use proptest::prelude::*;
@@ -362,4 +362,175 @@ async fn sqlite_table_backed_ports() {
 async fn postgres_table_backed_ports() {
     let url = crm_tests::postgres::fresh_schema("crm_unit").await;
     ports_work(crm_store_sqlx::connect(&url).await.unwrap()).await;
+}
+
+/// The newest migration before `..._phone_display.sql`, whatever else lands before it.
+fn before_phone_display(m: &sqlx::migrate::Migrator) -> i64 {
+    m.iter()
+        .map(|m| m.version)
+        .filter(|v| *v < 20260101000008)
+        .max()
+        .unwrap()
+}
+
+/// Rows written before migration `..._phone_display.sql` (ids in `ids`: phone typed
+/// `00966501234567`, then `0501234567`) read back after it: the 00 key is E.164 now and
+/// catches the same number typed in local form today; the local key stays as it was (no
+/// region in SQL) and still reads; both show what was stored.
+async fn legacy_phones_read_back(store: &dyn LeadStore, ids: [Uuid; 2]) {
+    let phone = |l: Option<Lead>| {
+        let p = l.unwrap().phone().cloned().unwrap();
+        (p.key().to_owned(), p.display().to_owned())
+    };
+    let old_intl = store.get_lead(LeadId::from_uuid(ids[0])).await.unwrap();
+    assert_eq!(
+        phone(old_intl),
+        ("+966501234567".into(), "00966501234567".into())
+    );
+    let old_local = store.get_lead(LeadId::from_uuid(ids[1])).await.unwrap();
+    assert_eq!(phone(old_local), ("0501234567".into(), "0501234567".into()));
+
+    let sa = PhoneRegion::parse("SA").unwrap();
+    let input = NewLead::new(Name::parse("New Spelling").unwrap(), Source::web())
+        .phone(Phone::parse_in("٠٥٠١٢٣٤٥٦٧", sa).unwrap());
+    let id = LeadId::from_uuid(Uuid::now_v7());
+    let lead = Lead::create(id, input, actor(), actor(), Utc::now()).unwrap();
+    let r = store
+        .insert_lead(&LeadWrite {
+            lead,
+            history: vec![],
+            events: vec![],
+            pending_client: None,
+            check_duplicates: true,
+        })
+        .await;
+    assert!(
+        matches!(r, Err(StoreError::Duplicate { existing, .. }) if existing == LeadId::from_uuid(ids[0])),
+        "{r:?}"
+    );
+}
+
+#[tokio::test]
+async fn sqlite_migrates_legacy_phones() {
+    let dir = tempfile::tempdir().unwrap();
+    let url = sqlite_url(&dir);
+    let pool = crm_store_sqlx::sqlite::pool(&url).await.unwrap();
+    let m = crm_store_sqlx::sqlite::migrator();
+    m.run_to(before_phone_display(m), &pool).await.unwrap();
+    let ids = [Uuid::now_v7(), Uuid::now_v7()];
+    for (id, phone) in ids.iter().zip(["00966501234567", "0501234567"]) {
+        sqlx::query(
+            "INSERT INTO leads (id, name, phone, source, status, owner, created_by, created_at, \
+             updated_at, version, search_text) VALUES (?, 'Old', ?, 'web', 'new', 1, 1, ?, ?, 1, '')",
+        )
+        .bind(id)
+        .bind(phone)
+        .bind(Utc::now().timestamp_micros())
+        .bind(Utc::now().timestamp_micros())
+        .execute(&pool)
+        .await
+        .unwrap();
+    }
+    pool.close().await;
+    let store = SqliteStore::connect(&url).await.unwrap();
+    legacy_phones_read_back(&store, ids).await;
+}
+
+#[tokio::test]
+#[cfg_attr(crm_no_postgres, ignore = "CRM_POSTGRES_URL is not set")]
+async fn postgres_migrates_legacy_phones() {
+    let url = crm_tests::postgres::fresh_schema("crm_unit").await;
+    let pool = crm_store_sqlx::postgres::pool(&url).await.unwrap();
+    let m = crm_store_sqlx::postgres::migrator();
+    m.run_to(before_phone_display(m), &pool).await.unwrap();
+    let ids = [Uuid::now_v7(), Uuid::now_v7()];
+    for (id, phone) in ids.iter().zip(["00966501234567", "0501234567"]) {
+        sqlx::query(
+            "INSERT INTO leads (id, name, phone, source, status, owner, created_by, created_at, \
+             updated_at, version, search_text) \
+             VALUES ($1, 'Old', $2, 'web', 'new', 1, 1, $3, $3, 1, '')",
+        )
+        .bind(id)
+        .bind(phone)
+        .bind(Utc::now())
+        .execute(&pool)
+        .await
+        .unwrap();
+    }
+    pool.close().await;
+    let store = PostgresStore::connect(&url).await.unwrap();
+    legacy_phones_read_back(&store, ids).await;
+}
+
+/// Error codes are read by the backend that raised them: PostgreSQL's serialization failure
+/// and deadlock are retryable (busy); its insufficient-privilege code is not, though read as
+/// a SQLite code its low byte is SQLITE_BUSY.
+#[tokio::test]
+#[cfg_attr(crm_no_postgres, ignore = "CRM_POSTGRES_URL is not set")]
+async fn postgres_error_codes_are_read_as_postgres_codes() {
+    let url = crm_tests::postgres::fresh_schema("crm_unit").await;
+    let pool = crm_store_sqlx::postgres::pool(&url).await.unwrap();
+    for (code, busy) in [
+        ("40001", true),
+        ("40P01", true),
+        ("42501", false),
+        ("22012", false),
+    ] {
+        let sql = format!("DO $$ BEGIN RAISE EXCEPTION 'test' USING ERRCODE = '{code}'; END $$");
+        let e = sqlx::query(sqlx::AssertSqlSafe(sql))
+            .execute(&pool)
+            .await
+            .unwrap_err();
+        let e = crm_store_sqlx::store_error(e);
+        assert_eq!(matches!(e, StoreError::Busy(_)), busy, "{code}: {e:?}");
+        assert_eq!(e.is_retryable(), busy, "{code}");
+        if !busy {
+            assert!(matches!(e, StoreError::Backend(_)), "{code}: {e:?}");
+        }
+    }
+}
+
+/// An unreachable server fails within seconds, saying it cannot connect and where, not
+/// "the database is busy" after the pool's 30-second acquire timeout.
+#[tokio::test]
+async fn an_unreachable_postgres_server_fails_fast_saying_where() {
+    let started = std::time::Instant::now();
+    let r = PostgresStore::connect("postgres://nobody@127.0.0.1:1/x").await;
+    assert!(
+        started.elapsed() < Duration::from_secs(7),
+        "{:?}",
+        started.elapsed()
+    );
+    match r {
+        Err(StoreError::Unavailable { target, .. }) => assert_eq!(target, "127.0.0.1:1/x"),
+        other => panic!("{:?}", other.err()),
+    }
+}
+
+/// Processes opening a new SQLite file at once all migrate it, once: the migrations run
+/// under SQLite's write lock (before, some failed with "table leads already exists").
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn concurrent_first_use_of_a_new_sqlite_file_migrates_once() {
+    for _ in 0..5 {
+        let dir = tempfile::tempdir().unwrap();
+        let url = sqlite_url(&dir);
+        let opens: Vec<_> = (0..8)
+            .map(|_| {
+                let url = url.clone();
+                tokio::spawn(async move { SqliteStore::connect(&url).await.map(|_| ()) })
+            })
+            .collect();
+        for o in opens {
+            o.await.unwrap().unwrap();
+        }
+        let store = SqliteStore::connect(&url).await.unwrap();
+        let applied: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM _sqlx_migrations")
+            .fetch_one(store.pool())
+            .await
+            .unwrap();
+        assert_eq!(
+            applied,
+            i64::try_from(crm_store_sqlx::sqlite::migrator().iter().count()).unwrap()
+        );
+    }
 }

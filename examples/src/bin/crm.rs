@@ -11,8 +11,8 @@ use crm_core::export::{CsvOptions, leads_csv, report_csv};
 use crm_core::{
     Crm, CrmError, Currency, Email, Employee, EmployeeId, InteractionKind, LeadId, LeadPatch,
     LeadQuery, LeadStatus, LogNotifier, Money, Name, NewInteraction, NewLead, NewOpportunity, Note,
-    OpportunityId, OpportunityPatch, OpportunityStage, Phone, ReportFilter, Role, Source,
-    SystemClock,
+    OpportunityId, OpportunityPatch, OpportunityStage, Phone, PhoneRegion, ReportFilter, Role,
+    Source, SystemClock,
 };
 use crm_examples::{
     ERROR_KINDS, Table, error_kind, exit, exit_code, parse_date, parse_duration, parse_instant,
@@ -59,6 +59,10 @@ struct Cli {
     /// Machine-readable JSON output (stable field names).
     #[arg(long, global = true)]
     json: bool,
+    /// The region phone numbers typed in local form belong to: an ISO 3166 code (SA reads
+    /// 0501234567 as +966501234567). Numbers with + or 00 and a country code need none.
+    #[arg(long, env = "CRM_REGION", default_value = "SA", global = true)]
+    region: String,
     #[command(subcommand)]
     command: Command,
 }
@@ -149,7 +153,8 @@ struct ContactArgs {
     /// Email address.
     #[arg(long)]
     email: Option<String>,
-    /// Phone number (ASCII or Arabic-Indic digits).
+    /// Phone number: local (read in --region) or international, ASCII or Arabic-Indic
+    /// digits, optionally with an extension (x116).
     #[arg(long)]
     phone: Option<String>,
     /// Company.
@@ -465,6 +470,7 @@ struct App {
     crm: Crm,
     actor: Option<EmployeeId>,
     json: bool,
+    region: PhoneRegion,
 }
 
 impl App {
@@ -497,6 +503,11 @@ impl App {
         names
     }
 
+    /// Reads a phone as typed, local forms in the configured region.
+    fn phone(&self, typed: &str) -> Result<Phone, crm_core::ValidationError> {
+        Phone::parse_in(typed, self.region)
+    }
+
     fn print(&self, value: serde_json::Value, human: impl FnOnce() -> String) {
         if self.json {
             println!("{value}");
@@ -516,6 +527,8 @@ async fn run(cli: Cli) -> Out {
         Command::Sweep { days, .. } => crm_core::FollowUpRule::calendar_days(*days)?,
         _ => crm_core::FollowUpRule::default(),
     };
+    // Checked before the database is opened: a bad region changes nothing.
+    let region = PhoneRegion::parse(&cli.region).map_err(|e| usage(format!("--region: {e}")))?;
     let created = new_sqlite_file(&cli.db);
     let Connected {
         store,
@@ -538,6 +551,7 @@ async fn run(cli: Cli) -> Out {
         crm,
         actor,
         json: cli.json,
+        region,
     };
     match cli.command {
         Command::Employee(c) => employee(&app, c).await,
@@ -798,7 +812,7 @@ async fn lead(app: &App, c: LeadCmd) -> Out {
                     .map_or(Ok(Source::other()), Source::parse)?,
             );
             input.email = opt(contact.email.as_deref(), Email::parse)?;
-            input.phone = opt(contact.phone.as_deref(), Phone::parse)?;
+            input.phone = opt(contact.phone.as_deref(), |s| app.phone(s))?;
             input.company = opt(contact.company.as_deref(), |s| {
                 Name::parse_field("company", s)
             })?;
@@ -880,7 +894,7 @@ async fn lead(app: &App, c: LeadCmd) -> Out {
             let patch = LeadPatch {
                 name: opt(name.as_deref(), Name::parse)?,
                 email: clearable(contact.email.as_deref(), Email::parse)?,
-                phone: clearable(contact.phone.as_deref(), Phone::parse)?,
+                phone: clearable(contact.phone.as_deref(), |s| app.phone(s))?,
                 company: clearable(contact.company.as_deref(), |s| {
                     Name::parse_field("company", s)
                 })?,
@@ -961,7 +975,14 @@ fn show(
     ]);
     kv.row([
         "phone".to_owned(),
-        l.phone().map_or("-".into(), |p| p.to_string()),
+        // As typed, and the number it was read as when that looks different.
+        l.phone().map_or("-".into(), |p| {
+            if p.display() == p.key() {
+                p.key().to_owned()
+            } else {
+                format!("{} ({})", p.display(), p.key())
+            }
+        }),
     ]);
     kv.row([
         "company".to_owned(),
