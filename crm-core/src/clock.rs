@@ -4,7 +4,12 @@ use std::sync::{Mutex, PoisonError};
 
 use chrono::{DateTime, TimeDelta, Utc};
 
-use crate::ports::Clock;
+/// The source of the current time. Domain code never reads the system clock.
+#[cfg_attr(any(test, feature = "mocks"), mockall::automock)]
+pub trait Clock: Send + Sync + 'static {
+    /// Now, in UTC.
+    fn now(&self) -> DateTime<Utc>;
+}
 
 /// Truncates to whole microseconds: what every store keeps, so a value read back equals the
 /// value written.

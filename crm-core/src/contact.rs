@@ -5,8 +5,8 @@ use phonenumber::metadata::{DATABASE, Metadata};
 use phonenumber::{ParseError, country};
 use serde::{Deserialize, Serialize};
 
-use crate::error::ValidationError;
 use crate::text::{ascii_digit, clean_block, clean_line, string_newtype};
+use crate::validation::ValidationError;
 
 /// A single line of human text (a person's or company's name, a title, a reason): NFC,
 /// trimmed, inner white space folded, 1 to [`Name::MAX`] characters, any script.

@@ -6,8 +6,8 @@ use std::str::FromStr;
 use serde::{Deserialize, Serialize};
 
 use crate::contact::Name;
-use crate::error::ValidationError;
 use crate::ids::EmployeeId;
+use crate::validation::ValidationError;
 
 /// An employee's role, which decides what they may do.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]

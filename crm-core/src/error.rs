@@ -9,150 +9,11 @@ use crate::ids::{EmployeeId, LeadId};
 use crate::permissions::Action;
 use crate::status::LeadStatus;
 
+pub use crate::permissions::AssigneeProblem;
+pub use crate::validation::ValidationError;
+
 /// A boxed error from an adapter or a host system, kept whole so its chain survives.
 pub type BoxError = Box<dyn std::error::Error + Send + Sync + 'static>;
-
-/// Input that does not make a valid domain value, naming the field and the reason.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[non_exhaustive]
-pub enum ValidationError {
-    /// A required text field is empty after trimming.
-    #[error("{field} must not be empty")]
-    Empty {
-        /// The field.
-        field: &'static str,
-    },
-    /// A text field is longer than its limit.
-    #[error("{field} is {len} characters long; the limit is {max}")]
-    TooLong {
-        /// The field.
-        field: &'static str,
-        /// The limit in characters.
-        max: usize,
-        /// The length given.
-        len: usize,
-    },
-    /// A field holds a control or bidi-override character.
-    #[error("{field} contains the forbidden character U+{codepoint:04X}")]
-    ForbiddenCharacter {
-        /// The field.
-        field: &'static str,
-        /// The offending code point.
-        codepoint: u32,
-    },
-    /// An email address that is not syntactically valid.
-    #[error("invalid email address {value:?}: {reason}")]
-    InvalidEmail {
-        /// What was given (truncated).
-        value: String,
-        /// Why it is invalid.
-        reason: &'static str,
-    },
-    /// A phone number that is not valid.
-    #[error("invalid phone number {value:?}: {reason}")]
-    InvalidPhone {
-        /// What was given (truncated).
-        value: String,
-        /// Why it is invalid.
-        reason: &'static str,
-    },
-    /// A phone region that is not an ISO 3166 alpha-2 code with a numbering plan.
-    #[error("unknown phone region {code:?}; expected an ISO 3166 alpha-2 code such as SA")]
-    UnknownRegion {
-        /// What was given (truncated).
-        code: String,
-    },
-    /// A lead needs a way to reach it.
-    #[error("a lead needs an email address or a phone number")]
-    MissingContact,
-    /// An identifier that does not parse.
-    #[error("invalid {kind} {value:?}")]
-    InvalidId {
-        /// Which kind of id.
-        kind: &'static str,
-        /// What was given (truncated).
-        value: String,
-    },
-    /// A lead source that is not a valid slug.
-    #[error("invalid source {value:?}: {reason}")]
-    InvalidSource {
-        /// What was given (truncated).
-        value: String,
-        /// Why it is invalid.
-        reason: &'static str,
-    },
-    /// A name that is not one of an enum's stable names.
-    #[error("unknown {kind} {value:?}; expected one of: {expected}")]
-    UnknownName {
-        /// What kind of name (status, interaction kind, ...).
-        kind: &'static str,
-        /// What was given (truncated).
-        value: String,
-        /// The accepted names.
-        expected: &'static str,
-    },
-    /// A currency code that is not in ISO 4217.
-    #[error("unknown ISO 4217 currency code {code:?}")]
-    UnknownCurrency {
-        /// What was given (truncated).
-        code: String,
-    },
-    /// A money amount that is negative or does not fit.
-    #[error("invalid amount {value:?}: {reason}")]
-    InvalidAmount {
-        /// What was given (truncated).
-        value: String,
-        /// Why it is invalid.
-        reason: &'static str,
-    },
-    /// Moving a lead to `lost` needs a reason.
-    #[error("a lost reason is required to mark a lead lost")]
-    LostReasonRequired,
-    /// A reason was given for a move that is not to `lost`, where it would be dropped.
-    #[error("a reason is only taken when a lead is marked lost, not when it moves to {to}")]
-    ReasonWithoutLost {
-        /// The requested status.
-        to: LeadStatus,
-    },
-    /// A time that lies after the clock's current time.
-    #[error("{field} {at} is in the future (now is {now})")]
-    InFuture {
-        /// The field.
-        field: &'static str,
-        /// The time given.
-        at: chrono::DateTime<chrono::Utc>,
-        /// The clock's time.
-        now: chrono::DateTime<chrono::Utc>,
-    },
-    /// A range whose start lies after its end.
-    #[error("{field}: the start lies after the end")]
-    InvalidRange {
-        /// The field.
-        field: &'static str,
-    },
-    /// A number outside its accepted range.
-    #[error("{field} {value} is outside {min}..={max}")]
-    OutOfRange {
-        /// The field.
-        field: &'static str,
-        /// The value given.
-        value: i64,
-        /// The smallest accepted.
-        min: i64,
-        /// The largest accepted.
-        max: i64,
-    },
-    /// A page size outside 1..=1000.
-    #[error("page size {0} is outside 1..=1000")]
-    InvalidLimit(u32),
-    /// An edit that changes nothing.
-    #[error("the edit changes nothing")]
-    NothingToChange,
-    /// The first employee of a new installation must be an active manager (who can then add
-    /// the others).
-    #[error("the first employee must be an active manager, who then adds the others")]
-    FirstEmployeeNotManager,
-}
 
 /// What kind of record an error is about.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
@@ -297,29 +158,6 @@ impl PortError {
     /// The port that failed.
     pub fn port(&self) -> &'static str {
         self.port
-    }
-}
-
-/// Why an employee cannot be made responsible for a lead. Displayed as the predicate of
-/// "they are ...": `inactive`, `not in the employee directory`.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum AssigneeProblem {
-    /// The employee directory does not know them.
-    Unknown,
-    /// They are not active.
-    Inactive,
-    /// They are neither sales staff nor management.
-    NotSales,
-}
-
-impl fmt::Display for AssigneeProblem {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(match self {
-            AssigneeProblem::Unknown => "not in the employee directory",
-            AssigneeProblem::Inactive => "inactive",
-            AssigneeProblem::NotSales => "neither sales staff nor management",
-        })
     }
 }
 

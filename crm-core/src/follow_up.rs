@@ -13,10 +13,10 @@ use chrono::{DateTime, Datelike, TimeDelta, Utc, Weekday};
 use serde::{Deserialize, Serialize};
 
 use crate::contact::Name;
-use crate::error::ValidationError;
 use crate::ids::{EmployeeId, LeadId, NoticeId};
 use crate::lead::Lead;
 use crate::status::LeadStatus;
+use crate::validation::ValidationError;
 
 /// How long a new lead may wait for its first interaction.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -172,20 +172,38 @@ pub fn check_sweep_time(at: DateTime<Utc>, now: DateTime<Utc>) -> Result<(), Val
 }
 
 /// What a sweep asks the store to claim, atomically: first notices already in the outbox
-/// whose lease ran out (their sender crashed or the notifier refused them), then leads that
-/// [`awaits_follow_up`] and were created at or before `cutoff`, oldest first, at most `limit`
-/// in all. Each claimed notice is leased until `lease_until`; each newly due lead is marked
-/// notified at `now`.
+/// whose claim ran out by `now` (their sender crashed, or refused them and released them),
+/// each [`refreshed`] against its lead as it is now (a notice whose lead no longer awaits a
+/// follow-up is dropped); then leads that [`awaits_follow_up`] and were created at or before
+/// `cutoff`, oldest first, each marked notified at `at` with a new notice. At most `limit` in
+/// all, each claimed until `lease_until`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct FollowUpClaim {
     /// Leads created at or before it are due.
     pub cutoff: DateTime<Utc>,
-    /// The sweep's time.
+    /// The sweep's time: what a newly due lead is marked notified at.
+    pub at: DateTime<Utc>,
+    /// The clock's time when claiming: claims that ran out by then are taken over.
     pub now: DateTime<Utc>,
-    /// Until when the claimed notices are this sweep's to send.
+    /// Until when the claimed notices are this sweep's to send (also the token that lets it
+    /// release them: see [`crate::ports::LeadStore::release_follow_up`]).
     pub lease_until: DateTime<Utc>,
     /// At most this many notices.
     pub limit: u32,
+}
+
+/// A notice taken over from a sender that did not deliver it, as it should be sent now: to
+/// the lead's current owner under its current name, with the same id (so a notifier
+/// deduplicates a second delivery); or `None` when the lead no longer awaits a follow-up
+/// (someone contacted it, or it moved on) and the notice is moot.
+pub fn refreshed(notice: &FollowUpNotice, lead: &Lead) -> Option<FollowUpNotice> {
+    (lead.status() == LeadStatus::New && lead.last_interaction_at().is_none()).then(|| {
+        FollowUpNotice {
+            owner: lead.owner(),
+            lead_name: lead.name().clone(),
+            ..notice.clone()
+        }
+    })
 }
 
 /// The notification sent for a due lead.

@@ -9,7 +9,7 @@ use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
-use crate::error::ValidationError;
+use crate::validation::ValidationError;
 
 /// A UUID v7 whose timestamp comes from the injected clock, not the system clock.
 pub(crate) fn uuid_v7_at(at: DateTime<Utc>) -> Uuid {

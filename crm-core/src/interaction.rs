@@ -7,12 +7,8 @@ use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
 use crate::contact::Note;
-use crate::employee::Employee;
-use crate::error::{CrmError, ValidationError};
-use crate::events::{EventKind, NewEvent};
 use crate::ids::{EmployeeId, InteractionId, LeadId};
-use crate::lead::{Lead, check_change};
-use crate::permissions::Action;
+use crate::validation::ValidationError;
 
 /// What kind of contact took place.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
@@ -155,27 +151,4 @@ impl Interaction {
             notes: input.notes,
         })
     }
-}
-
-/// Decides logging an interaction on `lead` by `actor` at `now`: the interaction and its
-/// event. The lead must not be converted; the interaction must not lie in the future.
-pub fn decide_interaction(
-    lead: &Lead,
-    actor: &Employee,
-    input: NewInteraction,
-    now: DateTime<Utc>,
-) -> Result<(Interaction, NewEvent), CrmError> {
-    check_change(lead, actor, Action::LogInteraction, None)?;
-    let i = Interaction::create(InteractionId::new_at(now), lead.id(), input, actor.id, now)?;
-    let event = NewEvent::new(
-        lead.id(),
-        Some(actor.id),
-        now,
-        EventKind::InteractionLogged {
-            interaction_id: i.id,
-            kind: i.kind,
-            occurred_at: i.occurred_at,
-        },
-    );
-    Ok((i, event))
 }

@@ -5,16 +5,12 @@ use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
 use crate::contact::{Email, Name, Phone};
-use crate::employee::Employee;
-use crate::error::{AssigneeProblem, CrmError, Entity, ValidationError};
-use crate::events::{EventKind, NewEvent};
-use crate::history::{Change, HistoryEntry, LeadField};
+use crate::history::{Change, LeadField};
 use crate::ids::{ClientId, EmployeeId, LeadId};
-use crate::permissions::{Action, authorize, can_own_leads};
-use crate::ports::LeadWrite;
 use crate::source::Source;
 use crate::status::LeadStatus;
 use crate::text::search_key;
+use crate::validation::ValidationError;
 
 /// A lead. Its fields can only be read; it changes through the use cases of [`crate::Crm`],
 /// and a store rebuilds it from [`LeadRecord`] with [`Lead::from_record`], which checks it.
@@ -392,7 +388,7 @@ impl Lead {
         now: DateTime<Utc>,
     ) -> Result<(Lead, Change), ValidationError> {
         if to != LeadStatus::Lost && lost_reason.is_some() {
-            return Err(ValidationError::ReasonWithoutLost { to });
+            return Err(ValidationError::ReasonWithoutLost);
         }
         let mut r = self.bumped(now);
         let from = r.status;
@@ -424,147 +420,6 @@ impl Lead {
     }
 }
 
-/// The checks every change of an existing lead passes, in this order: the actor may do
-/// `action` to this lead, the lead is not read-only, and it is still at the version the
-/// caller read (when the change carries one).
-pub fn check_change(
-    lead: &Lead,
-    actor: &Employee,
-    action: Action,
-    expected_version: Option<u64>,
-) -> Result<(), CrmError> {
-    authorize(actor, action, Some(lead.owner())).map_err(CrmError::from)?;
-    if lead.status().is_read_only() {
-        return Err(CrmError::ReadOnly(lead.id()));
-    }
-    if let Some(v) = expected_version
-        && lead.version() != v
-    {
-        return Err(CrmError::Conflict {
-            entity: Entity::Lead,
-            id: lead.id().to_string(),
-            expected: v,
-        });
-    }
-    Ok(())
-}
-
-/// The assignment rule: the responsible employee exists (`employee` is what the directory
-/// returned for `id`), is active, and is sales staff or management.
-pub fn check_assignee(id: EmployeeId, employee: Option<&Employee>) -> Result<(), CrmError> {
-    let problem = match employee {
-        None => AssigneeProblem::Unknown,
-        Some(e) => match can_own_leads(e) {
-            Ok(()) => return Ok(()),
-            Err(p) => p,
-        },
-    };
-    Err(CrmError::InvalidAssignee {
-        employee: id,
-        problem,
-    })
-}
-
-/// A lead write whose history entries (one per change) are stamped with the new lead's
-/// version and time, with one event.
-pub(crate) fn lead_write(
-    lead: Lead,
-    actor: EmployeeId,
-    changes: Vec<Change>,
-    event: EventKind,
-) -> LeadWrite {
-    let at = lead.updated_at();
-    let history = changes
-        .into_iter()
-        .map(|change| HistoryEntry {
-            lead_id: lead.id(),
-            version: lead.version(),
-            at,
-            actor,
-            change,
-        })
-        .collect();
-    LeadWrite {
-        history,
-        events: vec![NewEvent::new(lead.id(), Some(actor), at, event)],
-        pending_client: None,
-        check_duplicates: false,
-        lead,
-    }
-}
-
-/// Decides a lead creation by `actor`: authorised, owned by `input.owner` (the actor when
-/// `None`; `owner` is what the directory returned for that id), in status `new` at `now`.
-pub fn decide_create(
-    actor: &Employee,
-    owner: Option<&Employee>,
-    input: NewLead,
-    now: DateTime<Utc>,
-) -> Result<LeadWrite, CrmError> {
-    authorize(actor, Action::CreateLead, None).map_err(CrmError::from)?;
-    let owner_id = input.owner.unwrap_or(actor.id);
-    check_assignee(owner_id, owner)?;
-    let check_duplicates = !input.allow_duplicate;
-    let lead = Lead::create(LeadId::new_at(now), input, owner_id, actor.id, now)?;
-    let created = Change::Created {
-        source: lead.source().clone(),
-        owner: owner_id,
-    };
-    let event = EventKind::LeadCreated {
-        name: lead.name().clone(),
-        source: lead.source().clone(),
-        owner: owner_id,
-    };
-    let mut w = lead_write(lead, actor.id, vec![created], event);
-    w.check_duplicates = check_duplicates;
-    Ok(w)
-}
-
-/// Decides an edit of `lead`'s contact data and source. The duplicate check runs when the
-/// email or phone changed on an open lead, unless the patch allows a duplicate.
-pub fn decide_edit(
-    lead: &Lead,
-    actor: &Employee,
-    expected_version: u64,
-    patch: &LeadPatch,
-    now: DateTime<Utc>,
-) -> Result<LeadWrite, CrmError> {
-    check_change(lead, actor, Action::EditLead, Some(expected_version))?;
-    let (new, changes) = lead.edited(patch, now)?;
-    let contact_changed = new.email() != lead.email() || new.phone() != lead.phone();
-    let check_duplicates = contact_changed && new.status().is_open() && !patch.allow_duplicate;
-    let fields = changes
-        .iter()
-        .filter_map(|c| match c {
-            Change::Edited { field, .. } => Some(*field),
-            _ => None,
-        })
-        .collect();
-    let mut w = lead_write(new, actor.id, changes, EventKind::LeadEdited { fields });
-    w.check_duplicates = check_duplicates;
-    Ok(w)
-}
-
-/// Decides giving `lead` to `to` (`assignee`: what the directory returned for `to`). Sales
-/// staff may hand over their own leads; management any lead.
-pub fn decide_assign(
-    lead: &Lead,
-    actor: &Employee,
-    expected_version: u64,
-    to: EmployeeId,
-    assignee: Option<&Employee>,
-    now: DateTime<Utc>,
-) -> Result<LeadWrite, CrmError> {
-    check_change(lead, actor, Action::ReassignLead, Some(expected_version))?;
-    check_assignee(to, assignee)?;
-    let (new, change) = lead.reassigned(to, now)?;
-    let event = EventKind::LeadAssigned {
-        from: lead.owner(),
-        to,
-    };
-    Ok(lead_write(new, actor.id, vec![change], event))
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -593,7 +448,7 @@ mod tests {
         ] {
             assert_eq!(
                 l.moved(to, Some(reason.clone()), Utc::now()).err(),
-                Some(ValidationError::ReasonWithoutLost { to })
+                Some(ValidationError::ReasonWithoutLost)
             );
             assert!(l.moved(to, None, Utc::now()).is_ok());
         }

@@ -3,6 +3,7 @@
 pub mod clock;
 pub mod contact;
 pub mod conversion;
+pub mod decide;
 pub mod detail;
 pub mod duplicates;
 pub mod employee;
@@ -25,6 +26,7 @@ pub mod service;
 pub mod source;
 pub mod status;
 pub mod text;
+pub mod validation;
 
 #[cfg(feature = "testing")]
 pub mod testing;
@@ -46,12 +48,11 @@ pub use interaction::{Interaction, InteractionKind, NewInteraction};
 pub use lead::{Lead, LeadPatch, LeadRecord, NewLead};
 pub use money::{Currency, Money};
 pub use notify::LogNotifier;
-pub use opportunity::{
-    NewOpportunity, Opportunity, OpportunityPatch, OpportunityStage, OpportunityWrite,
-};
+pub use opportunity::{NewOpportunity, Opportunity, OpportunityPatch, OpportunityStage};
 pub use permissions::{Action, Actor, SystemActor};
 pub use ports::{
     ClientsPort, Clock, EmployeeAdmin, EmployeeDirectory, LeadStore, LeadWrite, Notifier,
+    OpportunityWrite,
 };
 pub use query::{Cursor, LeadQuery, Page};
 pub use report::{Report, ReportCell, ReportFilter};

@@ -5,7 +5,7 @@ use std::str::FromStr;
 
 use serde::{Deserialize, Serialize};
 
-use crate::error::ValidationError;
+use crate::validation::ValidationError;
 
 /// An ISO 4217 currency (codes and minor-unit exponents from the `iso_currency` table: USD 2,
 /// SAR 2, KWD 3, JPY 0, ...).

@@ -7,13 +7,9 @@ use chrono::{DateTime, NaiveDate, Utc};
 use serde::{Deserialize, Serialize};
 
 use crate::contact::Name;
-use crate::employee::Employee;
-use crate::error::{CrmError, Entity, ValidationError};
-use crate::events::{EventKind, NewEvent};
 use crate::ids::{EmployeeId, LeadId, OpportunityId};
-use crate::lead::{Lead, check_change};
 use crate::money::Money;
-use crate::permissions::{Action, authorize};
+use crate::validation::ValidationError;
 
 /// Where an opportunity stands.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
@@ -164,89 +160,9 @@ impl Opportunity {
     }
 }
 
-/// One atomic write of an opportunity: its new state and the events describing it.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct OpportunityWrite {
-    /// The opportunity after the change.
-    pub opportunity: Opportunity,
-    /// Events to append to the outbox.
-    pub events: Vec<NewEvent>,
-    /// The write must be refused with `ReadOnly` if the lead is converted by then. `false`
-    /// only for a change of the stage alone: a converted lead's opportunities can still be
-    /// won or lost.
-    pub lead_must_be_open: bool,
-}
-
 impl OpportunityPatch {
     /// Whether the patch touches nothing but the stage.
     pub fn is_stage_only(&self) -> bool {
         self.title.is_none() && self.value.is_none() && self.expected_close.is_none()
     }
-}
-
-/// Decides adding an opportunity to `lead` by `actor` at `now`. The lead must not be
-/// converted.
-pub fn decide_add_opportunity(
-    lead: &Lead,
-    actor: &Employee,
-    input: NewOpportunity,
-    now: DateTime<Utc>,
-) -> Result<(Opportunity, NewEvent), CrmError> {
-    check_change(lead, actor, Action::AddOpportunity, None)?;
-    let o = Opportunity::create(OpportunityId::new_at(now), lead.id(), input, actor.id, now);
-    let event = NewEvent::new(
-        lead.id(),
-        Some(actor.id),
-        now,
-        EventKind::OpportunityCreated {
-            opportunity_id: o.id,
-            value: o.value,
-            stage: o.stage,
-            expected_close: o.expected_close,
-        },
-    );
-    Ok((o, event))
-}
-
-/// Decides a change of `current` (an opportunity of `lead`) by `actor`. On a converted lead
-/// only the stage may change (the deal is still won or lost after the lead became a client);
-/// anything else is refused as read-only, like the lead itself.
-pub fn decide_opportunity_update(
-    lead: &Lead,
-    current: &Opportunity,
-    actor: &Employee,
-    expected_version: u64,
-    patch: &OpportunityPatch,
-    now: DateTime<Utc>,
-) -> Result<OpportunityWrite, CrmError> {
-    let stage_only = patch.is_stage_only();
-    if lead.status().is_read_only() && stage_only {
-        authorize(actor, Action::EditOpportunity, Some(lead.owner())).map_err(CrmError::from)?;
-    } else {
-        check_change(lead, actor, Action::EditOpportunity, None)?;
-    }
-    if current.version != expected_version {
-        return Err(CrmError::Conflict {
-            entity: Entity::Opportunity,
-            id: current.id.to_string(),
-            expected: expected_version,
-        });
-    }
-    let new = current.edited(patch, now)?;
-    let event = NewEvent::new(
-        lead.id(),
-        Some(actor.id),
-        now,
-        EventKind::OpportunityUpdated {
-            opportunity_id: new.id,
-            value: new.value,
-            stage: new.stage,
-            expected_close: new.expected_close,
-        },
-    );
-    Ok(OpportunityWrite {
-        opportunity: new,
-        events: vec![event],
-        lead_must_be_open: !stage_only,
-    })
 }

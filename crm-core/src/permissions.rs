@@ -143,7 +143,7 @@ pub struct SystemActor(String);
 
 impl SystemActor {
     /// Parses a system actor's name.
-    pub fn parse(raw: &str) -> Result<Self, crate::error::ValidationError> {
+    pub fn parse(raw: &str) -> Result<Self, crate::validation::ValidationError> {
         let s = raw.trim();
         let ok = !s.is_empty()
             && s.len() <= 64
@@ -153,7 +153,7 @@ impl SystemActor {
         if ok {
             Ok(Self(s.to_owned()))
         } else {
-            Err(crate::error::ValidationError::InvalidId {
+            Err(crate::validation::ValidationError::InvalidId {
                 kind: "system actor (1 to 64 of a-z, 0-9, _, -, .)",
                 value: raw.chars().take(64).collect(),
             })
@@ -211,9 +211,47 @@ pub fn authorize_system(action: Action, registered: bool) -> Result<(), &'static
     }
 }
 
+/// Why an employee cannot be made responsible for a lead. Displayed as the predicate of
+/// "they are ...": `inactive`, `not in the employee directory`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum AssigneeProblem {
+    /// The employee directory does not know them.
+    Unknown,
+    /// They are not active.
+    Inactive,
+    /// They are neither sales staff nor management.
+    NotSales,
+}
+
+impl fmt::Display for AssigneeProblem {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            AssigneeProblem::Unknown => "not in the employee directory",
+            AssigneeProblem::Inactive => "inactive",
+            AssigneeProblem::NotSales => "neither sales staff nor management",
+        })
+    }
+}
+
+/// Refuses saving `saved` when it would leave `staff` (the directory as it is) without an
+/// active manager: nobody could then manage employees, and a new first manager can only be
+/// added to an empty directory.
+pub fn check_keeps_a_manager(
+    staff: &[Employee],
+    saved: &Employee,
+) -> Result<(), crate::validation::ValidationError> {
+    let leads = |e: &Employee| e.role == Role::Manager && e.active;
+    let others = staff.iter().any(|e| e.id != saved.id && leads(e));
+    let was = staff.iter().any(|e| e.id == saved.id && leads(e));
+    if was && !leads(saved) && !others {
+        return Err(crate::validation::ValidationError::LastManager);
+    }
+    Ok(())
+}
+
 /// Whether `actor` may be made responsible for leads (the assignment rule).
-pub fn can_own_leads(e: &Employee) -> Result<(), crate::error::AssigneeProblem> {
-    use crate::error::AssigneeProblem;
+pub fn can_own_leads(e: &Employee) -> Result<(), AssigneeProblem> {
     if !e.active {
         Err(AssigneeProblem::Inactive)
     } else if e.role == Role::Other {
@@ -287,7 +325,6 @@ mod tests {
 
     #[test]
     fn only_active_sales_and_managers_own_leads() {
-        use crate::error::AssigneeProblem;
         assert_eq!(can_own_leads(&emp(1, Role::Sales, true)), Ok(()));
         assert_eq!(can_own_leads(&emp(1, Role::Manager, true)), Ok(()));
         assert_eq!(

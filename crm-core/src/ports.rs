@@ -14,7 +14,7 @@ use crate::history::HistoryEntry;
 use crate::ids::{ClientId, EmployeeId, LeadId, NoticeId, OpportunityId};
 use crate::interaction::Interaction;
 use crate::lead::Lead;
-use crate::opportunity::{Opportunity, OpportunityWrite};
+use crate::opportunity::Opportunity;
 use crate::query::{LeadQuery, Page};
 use crate::report::{Report, ReportFilter};
 
@@ -33,6 +33,19 @@ pub struct LeadWrite {
     /// Refuse the write with [`StoreError::Duplicate`] when another open lead has the same
     /// email or phone as `lead` (the rule of [`crate::duplicates`]).
     pub check_duplicates: bool,
+}
+
+/// One atomic write of an opportunity: its new state and the events describing it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct OpportunityWrite {
+    /// The opportunity after the change.
+    pub opportunity: Opportunity,
+    /// Events to append to the outbox.
+    pub events: Vec<NewEvent>,
+    /// The write must be refused with `ReadOnly` if the lead is converted by then. `false`
+    /// only for a change of the stage alone: a converted lead's opportunities can still be
+    /// won or lost.
+    pub lead_must_be_open: bool,
 }
 
 /// Where leads live. Each write method is atomic: all of it is stored, or none. Adapters
@@ -96,12 +109,13 @@ pub trait LeadStore: Send + Sync + 'static {
     ) -> Result<(), StoreError>;
 
     /// Claims follow-up notices to send, atomically (see [`FollowUpClaim`]): outbox notices
-    /// whose claim ran out (`claimed_until <= claim.now`) first, oldest first; then, up to
-    /// `claim.limit` in all, leads that [`crate::follow_up::awaits_follow_up`] and were
-    /// created at or before `claim.cutoff`, oldest `(created_at, id)` first, each marked
-    /// notified at `claim.now` and given a new notice ([`FollowUpNotice::for_lead`]) in the
-    /// outbox. Every returned notice is claimed until `claim.lease_until`. Concurrent callers
-    /// get disjoint notices.
+    /// whose claim ran out (`claimed_until <= claim.now`) first, oldest notice id first, each
+    /// replaced by [`crate::follow_up::refreshed`] against its lead (and deleted when that is
+    /// `None`); then, up to `claim.limit` in all, leads that
+    /// [`crate::follow_up::awaits_follow_up`] and were created at or before `claim.cutoff`,
+    /// oldest `(created_at, id)` first, each marked notified at `claim.at` and given a new
+    /// notice ([`FollowUpNotice::for_lead`]) in the outbox. Every returned notice is claimed
+    /// until `claim.lease_until`. Concurrent callers get disjoint notices.
     async fn claim_follow_ups(
         &self,
         claim: &FollowUpClaim,
@@ -110,12 +124,14 @@ pub trait LeadStore: Send + Sync + 'static {
     /// The notifier accepted the notice: it leaves the outbox. Unknown ids are ignored.
     async fn follow_up_delivered(&self, id: NoticeId) -> Result<(), StoreError>;
 
-    /// The notice was not delivered (the notifier refused it, or the sweep stopped before
-    /// sending it): its claim is released so the next sweep sends it; `error` (if any) is
-    /// counted as a failed attempt at `at`. Unknown ids are ignored.
+    /// Releases a notice the caller claimed until `claimed_until` and did not deliver, so the
+    /// next sweep sends it; `error` (if any) is counted as a failed attempt at `at`. Nothing
+    /// happens when the claim is no longer the caller's (it ran out and another sweep took
+    /// the notice over), or the notice is gone.
     async fn release_follow_up(
         &self,
         id: NoticeId,
+        claimed_until: DateTime<Utc>,
         error: Option<String>,
         at: DateTime<Utc>,
     ) -> Result<(), StoreError>;
@@ -137,8 +153,15 @@ pub trait LeadStore: Send + Sync + 'static {
         limit: u32,
     ) -> Result<Vec<PendingClient>, StoreError>;
 
-    /// Releases the claim on a pending record that was claimed but not sent.
-    async fn release_pending_client(&self, lead_id: LeadId) -> Result<(), StoreError>;
+    /// Releases a pending record the caller claimed until `claimed_until` and did not
+    /// complete, so the next dispatch sends it. Nothing happens when the claim is no longer
+    /// the caller's (it ran out and another dispatcher took the record over), or the record
+    /// is gone.
+    async fn release_pending_client(
+        &self,
+        lead_id: LeadId,
+        claimed_until: DateTime<Utc>,
+    ) -> Result<(), StoreError>;
 
     /// Stores the client id on the converted lead, removes its pending record and appends
     /// `event`, atomically. Returns `false` (and changes nothing) if no record was pending.
@@ -149,8 +172,8 @@ pub trait LeadStore: Send + Sync + 'static {
         event: &NewEvent,
     ) -> Result<bool, StoreError>;
 
-    /// Counts a failed attempt on a pending record and releases its claim, so the next
-    /// dispatch retries it.
+    /// Counts a failed attempt on a pending record (its claim stays; the caller releases it
+    /// with [`LeadStore::release_pending_client`]).
     async fn record_conversion_failure(
         &self,
         lead_id: LeadId,
@@ -268,9 +291,4 @@ pub trait Notifier: Send + Sync + 'static {
     async fn notify(&self, notice: &FollowUpNotice) -> Result<(), PortError>;
 }
 
-/// The source of the current time. Domain code never reads the system clock.
-#[cfg_attr(any(test, feature = "mocks"), mockall::automock)]
-pub trait Clock: Send + Sync + 'static {
-    /// Now, in UTC.
-    fn now(&self) -> DateTime<Utc>;
-}
+pub use crate::clock::Clock;

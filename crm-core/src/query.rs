@@ -6,12 +6,12 @@ use std::str::FromStr;
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
-use crate::error::ValidationError;
 use crate::ids::{EmployeeId, LeadId};
 use crate::lead::Lead;
 use crate::source::Source;
 use crate::status::LeadStatus;
 use crate::text::search_key;
+use crate::validation::ValidationError;
 
 /// Where a page ends: the last lead's creation time and id. Leads are listed by
 /// `(created_at, id)` descending, so a page after the cursor starts just below it.

@@ -5,11 +5,11 @@ use std::collections::BTreeMap;
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
-use crate::error::ValidationError;
 use crate::ids::EmployeeId;
 use crate::lead::Lead;
 use crate::source::Source;
 use crate::status::LeadStatus;
+use crate::validation::ValidationError;
 
 /// Which leads a report counts. Creation times are a half-open range `[from, to)`.
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]

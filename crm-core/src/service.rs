@@ -3,37 +3,35 @@
 //! calls one pure decision (`decide_*` in the file of the rule it applies), stores the
 //! result and calls the host's ports; it holds no rule of its own.
 
-use std::collections::{BTreeSet, HashSet};
+use std::collections::BTreeSet;
 use std::sync::Arc;
 
 use chrono::{DateTime, TimeDelta, Utc};
 
 use crate::clock::SystemClock;
 use crate::contact::Name;
+use crate::decide::{
+    decide_add_opportunity, decide_assign, decide_create, decide_edit, decide_interaction,
+    decide_opportunity_update, decide_status_change,
+};
 use crate::detail::LeadDetail;
 use crate::employee::Employee;
 use crate::error::{CrmError, Entity, PortError, ValidationError};
 use crate::events::{Event, EventKind, NewEvent};
 use crate::follow_up::{FollowUpClaim, FollowUpRule, check_sweep_time};
 use crate::ids::{ClientId, EmployeeId, LeadId, NoticeId, OpportunityId};
-use crate::interaction::{Interaction, NewInteraction, decide_interaction};
-use crate::lead::{Lead, LeadPatch, NewLead, decide_assign, decide_create, decide_edit};
+use crate::interaction::{Interaction, NewInteraction};
+use crate::lead::{Lead, LeadPatch, NewLead};
 use crate::notify::LogNotifier;
-use crate::opportunity::{
-    NewOpportunity, Opportunity, OpportunityPatch, decide_add_opportunity,
-    decide_opportunity_update,
-};
+use crate::opportunity::{NewOpportunity, Opportunity, OpportunityPatch};
 use crate::permissions::{Action, Actor, SystemActor, authorize, authorize_system};
 use crate::ports::{ClientsPort, Clock, EmployeeAdmin, EmployeeDirectory, LeadStore, Notifier};
 use crate::query::{LeadQuery, Page};
 use crate::report::{Report, ReportFilter};
-use crate::status::{LeadStatus, decide_status_change};
+use crate::status::LeadStatus;
 
 /// The result type of every use case.
 pub type CrmResult<T> = Result<T, CrmError>;
-
-/// How many records a sweep or dispatch claims per batch.
-const BATCH: u32 = 500;
 
 /// What happened to the client of a lead that was just converted.
 #[derive(Debug)]
@@ -86,6 +84,7 @@ pub struct Crm {
     follow_up: FollowUpRule,
     system_actors: BTreeSet<SystemActor>,
     lease: TimeDelta,
+    batch: u32,
 }
 
 impl std::fmt::Debug for Crm {
@@ -94,13 +93,14 @@ impl std::fmt::Debug for Crm {
             .field("follow_up", &self.follow_up)
             .field("system_actors", &self.system_actors)
             .field("lease", &self.lease)
+            .field("batch", &self.batch)
             .finish_non_exhaustive()
     }
 }
 
 /// Builds a [`Crm`]. Store, employee directory and clients port are required; the notifier
 /// defaults to [`LogNotifier`], the clock to [`SystemClock`], the follow-up rule to 5 days,
-/// the claim lease to 5 minutes, and no system actor is named.
+/// the claim lease to 5 minutes, the claim batch to 100, and no system actor is named.
 pub struct CrmBuilder {
     store: Option<Arc<dyn LeadStore>>,
     employees: Option<Arc<dyn EmployeeDirectory>>,
@@ -111,6 +111,7 @@ pub struct CrmBuilder {
     follow_up: FollowUpRule,
     system_actors: BTreeSet<SystemActor>,
     lease: TimeDelta,
+    batch: u32,
 }
 
 impl Default for CrmBuilder {
@@ -125,6 +126,7 @@ impl Default for CrmBuilder {
             follow_up: FollowUpRule::default(),
             system_actors: BTreeSet::new(),
             lease: TimeDelta::minutes(5),
+            batch: 100,
         }
     }
 }
@@ -184,10 +186,21 @@ impl CrmBuilder {
         self.lease = lease;
         self
     }
+    /// How many notices or pending clients a sweep or a dispatch claims at a time (1 to
+    /// 10,000; default 100). Each batch is claimed for the lease when it is claimed, so the
+    /// lease must outlast sending one batch (a batch times the slowest notifier or clients
+    /// call), or another sweep may take over what is still being sent.
+    pub fn claim_batch(mut self, batch: u32) -> Self {
+        self.batch = batch;
+        self
+    }
     /// Builds the service.
     pub fn build(self) -> Result<Crm, MissingPort> {
         if self.lease < TimeDelta::seconds(1) {
             return Err(MissingPort("a claim lease of at least one second"));
+        }
+        if !(1..=10_000).contains(&self.batch) {
+            return Err(MissingPort("a claim batch of 1 to 10,000"));
         }
         let employees = match (self.employees, &self.admin) {
             (Some(e), _) => e,
@@ -204,6 +217,7 @@ impl CrmBuilder {
             follow_up: self.follow_up,
             system_actors: self.system_actors,
             lease: self.lease,
+            batch: self.batch,
         })
     }
 }
@@ -358,7 +372,7 @@ impl Crm {
         self.store.update_lead(expected_version, &write).await?;
         let mut lead = write.lead;
         let conversion = match write.pending_client {
-            Some(pending) => Some(match self.create_client(&pending.request, now).await {
+            Some(pending) => Some(match self.send_client(&pending).await {
                 Ok(Some(client)) => {
                     lead = lead.with_client(client.clone());
                     ConversionOutcome::ClientCreated(client)
@@ -379,6 +393,26 @@ impl Crm {
             None => None,
         };
         Ok(StatusChange { lead, conversion })
+    }
+
+    /// Sends the pending client this call holds (the converting call's own claim) and, when
+    /// the clients system failed, releases it at once for the next dispatch.
+    async fn send_client(
+        &self,
+        pending: &crate::conversion::PendingClient,
+    ) -> Result<Option<ClientId>, PortError> {
+        let r = self.create_client(&pending.request, self.now()).await;
+        if r.is_err()
+            && let Some(token) = pending.claimed_until
+            && let Err(e) = self
+                .store
+                .release_pending_client(pending.request.lead_id, token)
+                .await
+        {
+            // The claim runs out by itself; the next dispatch after that retries.
+            tracing::warn!(lead_id = %pending.request.lead_id, error = %e, "could not release a pending client");
+        }
+        r
     }
 
     /// Sends one claimed pending client to the clients system and records the outcome:
@@ -430,39 +464,44 @@ impl Crm {
 
     /// Retries every pending client creation that no one else is sending; returns what
     /// this call created and what failed. Management or a named system actor. Concurrent
-    /// dispatchers split the records between them.
+    /// dispatchers split the records between them (each claims a batch at a time); a record
+    /// that failed stays claimed until the end of this call, so the call moves on to the
+    /// next ones, and is then released for the next dispatch.
     pub async fn dispatch_pending(&self, actor: impl Into<Actor>) -> CrmResult<DispatchReport> {
         self.authorize_actor(&actor.into(), Action::DispatchClients)
             .await?;
-        let now = self.now();
         let mut report = DispatchReport::default();
-        let mut tried = HashSet::new();
-        loop {
-            let batch = self
-                .store
-                .claim_pending_clients(now, lease_end(now, self.lease), BATCH)
-                .await?;
-            let full = batch.len() == BATCH as usize;
-            let mut cycled = false;
-            for p in batch {
-                let lead_id = p.request.lead_id;
-                if !tried.insert(lead_id) {
-                    // Failed earlier in this call and released: leave it for the next one.
-                    self.store.release_pending_client(lead_id).await?;
-                    cycled = true;
-                    continue;
+        let mut failed = Vec::new();
+        let outcome = async {
+            loop {
+                let now = self.now();
+                let until = lease_end(now, self.lease);
+                let batch = self
+                    .store
+                    .claim_pending_clients(now, until, self.batch)
+                    .await?;
+                let full = batch.len() == self.batch as usize;
+                for p in batch {
+                    let lead_id = p.request.lead_id;
+                    match self.create_client(&p.request, self.now()).await {
+                        Ok(Some(c)) => report.created.push((lead_id, c)),
+                        Ok(None) => {}
+                        Err(e) => {
+                            failed.push((lead_id, until));
+                            report.failed.push((lead_id, e));
+                        }
+                    }
                 }
-                match self.create_client(&p.request, now).await {
-                    Ok(Some(c)) => report.created.push((lead_id, c)),
-                    Ok(None) => {}
-                    Err(e) => report.failed.push((lead_id, e)),
+                if !full {
+                    return Ok::<_, CrmError>(());
                 }
-            }
-            if !full || cycled {
-                break;
             }
         }
-        Ok(report)
+        .await;
+        for (lead_id, until) in failed {
+            self.store.release_pending_client(lead_id, until).await?;
+        }
+        outcome.map(|()| report)
     }
 
     /// Logs an interaction on a lead that is not converted.
@@ -571,8 +610,10 @@ impl Crm {
 
     /// Notifies the owner of every lead due under the follow-up rule at `at` (not later
     /// than the clock), at least once: see [`crate::follow_up`] for how a crash between
-    /// claiming and sending is recovered, and how concurrent sweeps split the work.
-    /// Management or a named system actor.
+    /// claiming and sending is recovered, and how concurrent sweeps split the work. A notice
+    /// the notifier refused stays claimed until the end of this sweep, so the sweep moves on
+    /// to the next ones, and is then released for the next sweep. Management or a named
+    /// system actor.
     pub async fn sweep(
         &self,
         actor: impl Into<Actor>,
@@ -580,46 +621,48 @@ impl Crm {
     ) -> CrmResult<SweepReport> {
         self.authorize_actor(&actor.into(), Action::RunSweep)
             .await?;
-        let now = crate::clock::to_micros(at);
-        check_sweep_time(now, self.now())?;
-        let claim = FollowUpClaim {
-            cutoff: self.follow_up.cutoff(now),
-            now,
-            lease_until: lease_end(now, self.lease),
-            limit: BATCH,
-        };
+        let at = crate::clock::to_micros(at);
+        check_sweep_time(at, self.now())?;
+        let cutoff = self.follow_up.cutoff(at);
         let mut report = SweepReport::default();
-        let mut tried = HashSet::new();
-        loop {
-            let batch = self.store.claim_follow_ups(&claim).await?;
-            let full = batch.len() == BATCH as usize;
-            let mut cycled = false;
-            for notice in batch {
-                if !tried.insert(notice.id) {
-                    // Refused earlier in this sweep and released: leave it for the next one.
-                    self.store.release_follow_up(notice.id, None, now).await?;
-                    cycled = true;
-                    continue;
-                }
-                match self.notifier.notify(&notice).await {
-                    Ok(()) => {
-                        self.store.follow_up_delivered(notice.id).await?;
-                        report.notified.push(notice.lead_id);
-                        report.notices.push(notice.id);
+        let mut refused = Vec::new();
+        let outcome = async {
+            loop {
+                let now = self.now();
+                let claim = FollowUpClaim {
+                    cutoff,
+                    at,
+                    now,
+                    lease_until: lease_end(now, self.lease),
+                    limit: self.batch,
+                };
+                let batch = self.store.claim_follow_ups(&claim).await?;
+                let full = batch.len() == self.batch as usize;
+                for notice in batch {
+                    match self.notifier.notify(&notice).await {
+                        Ok(()) => {
+                            self.store.follow_up_delivered(notice.id).await?;
+                            report.notified.push(notice.lead_id);
+                            report.notices.push(notice.id);
+                        }
+                        Err(e) => {
+                            refused.push((notice.id, claim.lease_until, error_chain(&e)));
+                            report.failed.push((notice.lead_id, e));
+                        }
                     }
-                    Err(e) => {
-                        self.store
-                            .release_follow_up(notice.id, Some(error_chain(&e)), now)
-                            .await?;
-                        report.failed.push((notice.lead_id, e));
-                    }
                 }
-            }
-            if !full || cycled {
-                break;
+                if !full {
+                    return Ok::<_, CrmError>(());
+                }
             }
         }
-        Ok(report)
+        .await;
+        for (id, until, error) in refused {
+            self.store
+                .release_follow_up(id, until, Some(error), self.now())
+                .await?;
+        }
+        outcome.map(|()| report)
     }
 
     /// Unacknowledged events after `after`, in order (any employee in the directory may
@@ -659,6 +702,8 @@ impl Crm {
         let admin = self.admin()?;
         self.authorize_actor(&Actor::Employee(actor), Action::ManageEmployees)
             .await?;
+        let staff = admin.list_employees().await?;
+        crate::permissions::check_keeps_a_manager(&staff, &employee)?;
         admin.upsert_employee(&employee).await?;
         Ok(employee)
     }

@@ -7,8 +7,8 @@ use serde::{Deserialize, Serialize};
 use unicode_normalization::UnicodeNormalization;
 use unicode_normalization::char::is_combining_mark;
 
-use crate::error::ValidationError;
 use crate::text::{arabic_letter, ascii_digit, string_newtype};
+use crate::validation::ValidationError;
 
 /// A lead source: one of the built-in sources or a host's own, as a short slug: 1 to 32
 /// letters of any script (`web`, `معرض`), digits, `_` or `-`, starting with a letter. Stored

@@ -12,9 +12,8 @@ use crate::opportunity::NewOpportunity;
 use crate::source::Source;
 use crate::status::LeadStatus;
 
-pub use crate::ports::{
-    MockClientsPort, MockClock, MockEmployeeDirectory, MockLeadStore, MockNotifier,
-};
+pub use crate::clock::MockClock;
+pub use crate::ports::{MockClientsPort, MockEmployeeDirectory, MockLeadStore, MockNotifier};
 
 const ARABIC_NAMES: &[&str] = &[
     "أحمد",

@@ -3,7 +3,7 @@
 
 use unicode_normalization::UnicodeNormalization;
 
-use crate::error::ValidationError;
+use crate::validation::ValidationError;
 
 /// Maps Arabic-Indic (U+0660..) and Eastern Arabic-Indic (U+06F0..) digits to ASCII digits and
 /// leaves every other character alone.
@@ -80,7 +80,7 @@ fn is_forbidden(c: char) -> bool {
 /// The Arabic letter a Persian-keyboard letter stands for in Arabic text: Gulf data mixes
 /// both keyboards, so `علی` (Farsi yeh) and `علي` are one name, as are `مکتب` (keheh) and
 /// `مكتب`. Every other character is left alone.
-pub(crate) fn arabic_letter(c: char) -> char {
+pub fn arabic_letter(c: char) -> char {
     match c {
         '\u{06CC}' => '\u{064A}', // Farsi yeh -> yeh
         '\u{06A9}' => '\u{0643}', // keheh -> kaf
@@ -137,7 +137,7 @@ macro_rules! string_newtype {
         }
 
         impl TryFrom<String> for $t {
-            type Error = $crate::error::ValidationError;
+            type Error = $crate::validation::ValidationError;
             fn try_from(v: String) -> Result<Self, Self::Error> {
                 ($parse)(v.as_str())
             }

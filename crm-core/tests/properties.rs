@@ -40,6 +40,28 @@ proptest! {
     }
 
     #[test]
+    fn parsers_never_panic_on_any_text(
+        s in prop_oneof![
+            "\\PC{0,40}",
+            "[+0-9٠-٩۰-۹ ()./#xext;=-]{0,40}",
+            "[0-9,.٫٬ ]{0,24}",
+        ],
+        region in prop::sample::select(vec!["SA", "AE", "EG", "KW", "US", "GB", "IR"]),
+    ) {
+        // Every outcome is a value or a clear error; none is a panic (the phone parser hands
+        // untrusted text to libphonenumber's port).
+        let region = crm_core::PhoneRegion::parse(region).unwrap();
+        let _ = crm_core::Phone::parse(&s);
+        let _ = crm_core::Phone::parse_in(&s, region);
+        let _ = crm_core::Email::parse(&s);
+        let _ = crm_core::Source::parse(&s);
+        let _ = crm_core::Name::parse(&s);
+        for c in ["KWD", "SAR", "JPY"] {
+            let _ = crm_core::Money::parse(&s, crm_core::Currency::parse(c).unwrap());
+        }
+    }
+
+    #[test]
     fn search_key_is_idempotent(s in "\\PC{0,40}") {
         let k = search_key(&s);
         prop_assert_eq!(search_key(&k), k);

@@ -4,7 +4,7 @@ use std::sync::{Mutex, MutexGuard, PoisonError};
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use crm_core::duplicates::find_duplicate;
-use crm_core::follow_up::awaits_follow_up;
+use crm_core::follow_up::{awaits_follow_up, refreshed};
 use crm_core::{
     ClientId, Entity, Event, FollowUpClaim, FollowUpNotice, HistoryEntry, Interaction, Lead,
     LeadDetail, LeadId, LeadQuery, LeadRecord, LeadStore, LeadWrite, NewEvent, NoticeId,
@@ -352,15 +352,20 @@ impl LeadStore for MemoryStore {
     ) -> Result<Vec<FollowUpNotice>, StoreError> {
         let mut s = self.lock();
         let limit = claim.limit as usize;
+        // Decide the whole claim first, then apply it: a failure half-way changes nothing.
         let mut out: Vec<FollowUpNotice> = Vec::new();
-        // Notices whose claim ran out, oldest first (notice ids are time-ordered).
-        for n in s.notices.values_mut() {
+        let mut moot = Vec::new();
+        for n in s.notices.values() {
             if out.len() == limit {
                 break;
             }
-            if n.claimed_until <= claim.now {
-                n.claimed_until = claim.lease_until;
-                out.push(n.notice.clone());
+            if n.claimed_until > claim.now {
+                continue;
+            }
+            let lead = s.leads.get(&n.notice.lead_id).map(|(l, _)| l);
+            match lead.and_then(|l| refreshed(&n.notice, l)) {
+                Some(notice) => out.push(notice),
+                None => moot.push(n.notice.id),
             }
         }
         let due: Vec<Lead> = s
@@ -372,9 +377,19 @@ impl LeadStore for MemoryStore {
             .take(limit - out.len())
             .cloned()
             .collect();
-        for lead in due {
-            s.change(lead.id(), |r| r.follow_up_notified_at = Some(claim.now))?;
-            let notice = FollowUpNotice::for_lead(&lead, claim.now);
+        let mut marked = Vec::with_capacity(due.len());
+        for lead in &due {
+            let mut r = lead.record().clone();
+            r.follow_up_notified_at = Some(claim.at);
+            marked.push(Lead::from_record(r).map_err(|e| StoreError::Corrupt {
+                what: "lead",
+                source: Box::new(e),
+            })?);
+        }
+        for id in moot {
+            s.notices.remove(&id);
+        }
+        for notice in &out {
             s.notices.insert(
                 notice.id,
                 Notice {
@@ -382,6 +397,19 @@ impl LeadStore for MemoryStore {
                     claimed_until: claim.lease_until,
                 },
             );
+        }
+        for lead in marked {
+            let notice = FollowUpNotice::for_lead(&lead, claim.at);
+            s.notices.insert(
+                notice.id,
+                Notice {
+                    notice: notice.clone(),
+                    claimed_until: claim.lease_until,
+                },
+            );
+            if let Some(slot) = s.leads.get_mut(&lead.id()) {
+                slot.0 = lead;
+            }
             out.push(notice);
         }
         Ok(out)
@@ -395,11 +423,14 @@ impl LeadStore for MemoryStore {
     async fn release_follow_up(
         &self,
         id: NoticeId,
+        claimed_until: DateTime<Utc>,
         _error: Option<String>,
-        _at: DateTime<Utc>,
+        at: DateTime<Utc>,
     ) -> Result<(), StoreError> {
-        if let Some(n) = self.lock().notices.get_mut(&id) {
-            n.claimed_until = DateTime::<Utc>::MIN_UTC;
+        if let Some(n) = self.lock().notices.get_mut(&id)
+            && n.claimed_until == claimed_until
+        {
+            n.claimed_until = at;
         }
         Ok(())
     }
@@ -447,8 +478,14 @@ impl LeadStore for MemoryStore {
         Ok(out)
     }
 
-    async fn release_pending_client(&self, lead_id: LeadId) -> Result<(), StoreError> {
-        if let Some(p) = self.lock().pending.get_mut(&lead_id) {
+    async fn release_pending_client(
+        &self,
+        lead_id: LeadId,
+        claimed_until: DateTime<Utc>,
+    ) -> Result<(), StoreError> {
+        if let Some(p) = self.lock().pending.get_mut(&lead_id)
+            && p.claimed_until == Some(claimed_until)
+        {
             p.claimed_until = None;
         }
         Ok(())
@@ -480,7 +517,6 @@ impl LeadStore for MemoryStore {
             p.attempts += 1;
             p.last_error = Some(error.to_owned());
             p.last_attempt_at = Some(at);
-            p.claimed_until = None;
         }
         Ok(())
     }

@@ -1,5 +1,7 @@
 #![doc = include_str!("../README.md")]
 
+#[allow(dead_code)] // unused when no backend is compiled in
+mod claims;
 mod error;
 mod rows;
 

@@ -27,6 +27,7 @@ use sqlx::postgres::{PgConnectOptions, PgConnection, PgPool, PgPoolOptions, PgRo
 use sqlx::{Connection, Postgres, QueryBuilder, Row, Transaction};
 use uuid::Uuid;
 
+use crate::claims;
 use crate::error::{conflict, db, is_unique_violation, not_found, status_of};
 use crate::rows::{self, Cols, clamp_i64, json, lead_cols, opportunity_cols, pending_cols, to_i64};
 
@@ -154,11 +155,14 @@ const OPPORTUNITY_STATE: &str = "SELECT o.version, o.lead_id, \
 const UPDATE_OPPORTUNITY: &str = "UPDATE opportunities SET title = $1, value_minor = $2, \
      currency = $3, expected_close = $4, stage = $5, updated_at = $6, version = $7 \
      WHERE id = $8 AND version = $9";
-/// Notices whose claim ran out, claimed again: oldest (notice id) first, skipping those
-/// another sweep is claiming right now.
-const RECLAIM_NOTICES: &str = "UPDATE follow_up_notices SET claimed_until = $1 \
-     WHERE id IN (SELECT id FROM follow_up_notices WHERE claimed_until <= $2 \
-       ORDER BY id LIMIT $3 FOR UPDATE SKIP LOCKED) RETURNING notice";
+/// Notices whose claim ran out, oldest (notice id) first, locked; those another sweep is
+/// claiming right now are skipped.
+const EXPIRED_NOTICES: &str = "SELECT notice FROM follow_up_notices WHERE claimed_until <= $1 \
+     ORDER BY id LIMIT $2 FOR UPDATE SKIP LOCKED";
+const LEADS_BY_ID: &str = concat!("SELECT ", lead_cols!(), " FROM leads WHERE id = ANY($1)");
+const RENEW_NOTICES: &str = "UPDATE follow_up_notices f SET claimed_until = $1, notice = t.n \
+     FROM UNNEST($2::uuid[], $3::text[]) AS t (i, n) WHERE f.id = t.i";
+const DELETE_NOTICES: &str = "DELETE FROM follow_up_notices WHERE id = ANY($1)";
 /// The sweep's due leads (`crm_core::follow_up::awaits_follow_up`, created at or before the
 /// cutoff), on the partial index `leads_follow_up_due`, locked; rows another sweep (or a
 /// write) holds are skipped, so concurrent sweeps split the due leads.
@@ -173,12 +177,13 @@ const MARK_NOTIFIED: &str = "UPDATE leads SET follow_up_notified_at = $1 WHERE i
 const INSERT_NOTICES: &str = "INSERT INTO follow_up_notices (id, lead_id, notice, claimed_until) \
      SELECT i, l, n, $4 FROM UNNEST($1::uuid[], $2::uuid[], $3::text[]) AS t (i, l, n)";
 const DELETE_NOTICE: &str = "DELETE FROM follow_up_notices WHERE id = $1";
-/// Frees a notice (claimable from `$1` on), counting a failed attempt when `$2` is given.
+/// Frees a notice the caller still holds (claimed until `$4`), claimable from `$1` on,
+/// counting a failed attempt when `$2` is given.
 const RELEASE_NOTICE: &str = "UPDATE follow_up_notices SET claimed_until = $1, \
      attempts = attempts + CASE WHEN $2::text IS NULL THEN 0 ELSE 1 END, \
      last_error = COALESCE($2, last_error), \
      last_attempt_at = CASE WHEN $2::text IS NULL THEN last_attempt_at ELSE $1 END \
-     WHERE id = $3";
+     WHERE id = $3 AND claimed_until = $4";
 const UNDELIVERED_NOTICES: &str = "SELECT notice FROM follow_up_notices ORDER BY id LIMIT $1";
 const PENDING_CLIENTS: &str = concat!(
     "SELECT ",
@@ -188,17 +193,20 @@ const PENDING_CLIENTS: &str = concat!(
 /// Free pending clients (no claim, or one that ran out), oldest conversion first, claimed;
 /// rows another dispatcher is claiming right now are skipped.
 const CLAIM_PENDING: &str = concat!(
-    "UPDATE pending_clients SET claimed_until = $1 WHERE lead_id IN \
-     (SELECT lead_id FROM pending_clients \
+    "WITH free AS MATERIALIZED (SELECT lead_id FROM pending_clients \
        WHERE claimed_until IS NULL OR claimed_until <= $2 \
-       ORDER BY created_at, lead_id LIMIT $3 FOR UPDATE SKIP LOCKED) RETURNING ",
+       ORDER BY created_at, lead_id LIMIT $3 FOR UPDATE SKIP LOCKED) \
+     UPDATE pending_clients p SET claimed_until = $1 FROM free \
+     WHERE p.lead_id = free.lead_id RETURNING ",
     pending_cols!()
 );
-const RELEASE_PENDING: &str = "UPDATE pending_clients SET claimed_until = NULL WHERE lead_id = $1";
+/// Frees a pending client the caller still holds (claimed until `$2`).
+const RELEASE_PENDING: &str =
+    "UPDATE pending_clients SET claimed_until = NULL WHERE lead_id = $1 AND claimed_until = $2";
 const DELETE_PENDING: &str = "DELETE FROM pending_clients WHERE lead_id = $1";
 const SET_CLIENT: &str = "UPDATE leads SET client_id = $1 WHERE id = $2";
 const CONVERSION_FAILED: &str = "UPDATE pending_clients SET attempts = attempts + 1, \
-     last_error = $1, last_attempt_at = $2, claimed_until = NULL WHERE lead_id = $3";
+     last_error = $1, last_attempt_at = $2 WHERE lead_id = $3";
 const PENDING_EVENTS: &str = "SELECT seq, id, at, lead_id, actor, kind FROM events \
      WHERE seq > GREATEST($1, (SELECT acked FROM event_ack WHERE id = 1)) ORDER BY seq LIMIT $2";
 const ACK_STATE: &str = "SELECT acked, (SELECT COALESCE(MAX(seq), 0) FROM events) \
@@ -757,21 +765,50 @@ async fn claim_follow_ups_in(
     c: &mut PgConnection,
     claim: &FollowUpClaim,
 ) -> Result<Vec<FollowUpNotice>, StoreError> {
-    let reclaimed: Vec<String> = sqlx::query_scalar(RECLAIM_NOTICES)
-        .bind(claim.lease_until)
+    let expired = sqlx::query_scalar::<_, String>(EXPIRED_NOTICES)
         .bind(claim.now)
         .bind(i64::from(claim.limit))
         .fetch_all(&mut *c)
         .await
-        .map_err(db)?;
-    let mut notices = reclaimed
+        .map_err(db)?
         .iter()
         .map(|n| rows::notice(n))
         .collect::<Result<Vec<_>, _>>()?;
-    notices.sort_by_key(|n| n.id);
-    let room = claim
-        .limit
-        .saturating_sub(u32::try_from(notices.len()).unwrap_or(u32::MAX));
+    let leads = if expired.is_empty() {
+        vec![]
+    } else {
+        sqlx::query(LEADS_BY_ID)
+            .bind(
+                expired
+                    .iter()
+                    .map(|n| n.lead_id.as_uuid())
+                    .collect::<Vec<_>>(),
+            )
+            .fetch_all(&mut *c)
+            .await
+            .map_err(db)?
+            .iter()
+            .map(rows::lead)
+            .collect::<Result<Vec<_>, _>>()?
+    };
+    let (mut notices, moot) = claims::take_over(expired, leads);
+    if !notices.is_empty() {
+        sqlx::query(RENEW_NOTICES)
+            .bind(claim.lease_until)
+            .bind(notices.iter().map(|n| n.id.as_uuid()).collect::<Vec<_>>())
+            .bind(notices.iter().map(json).collect::<Result<Vec<_>, _>>()?)
+            .execute(&mut *c)
+            .await
+            .map_err(db)?;
+    }
+    if !moot.is_empty() {
+        sqlx::query(DELETE_NOTICES)
+            .bind(moot.iter().map(|id| id.as_uuid()).collect::<Vec<_>>())
+            .execute(&mut *c)
+            .await
+            .map_err(db)?;
+    }
+    let room = claims::room(claim.limit, notices.len());
     if room == 0 {
         return Ok(notices);
     }
@@ -787,13 +824,10 @@ async fn claim_follow_ups_in(
     if due.is_empty() {
         return Ok(notices);
     }
-    let fresh: Vec<FollowUpNotice> = due
-        .iter()
-        .map(|lead| FollowUpNotice::for_lead(lead, claim.now))
-        .collect();
+    let fresh = claims::fresh(&due, claim.at);
     let lead_ids: Vec<Uuid> = due.iter().map(|l| l.id().as_uuid()).collect();
     sqlx::query(MARK_NOTIFIED)
-        .bind(claim.now)
+        .bind(claim.at)
         .bind(&lead_ids)
         .execute(&mut *c)
         .await
@@ -1083,6 +1117,7 @@ impl LeadStore for PostgresStore {
     async fn release_follow_up(
         &self,
         id: NoticeId,
+        claimed_until: DateTime<Utc>,
         error: Option<String>,
         at: DateTime<Utc>,
     ) -> Result<(), StoreError> {
@@ -1090,6 +1125,7 @@ impl LeadStore for PostgresStore {
             .bind(at)
             .bind(error)
             .bind(id.as_uuid())
+            .bind(claimed_until)
             .execute(&self.pool)
             .await
             .map_err(db)?;
@@ -1126,9 +1162,14 @@ impl LeadStore for PostgresStore {
         Ok(rows::in_claim_order(claimed))
     }
 
-    async fn release_pending_client(&self, lead_id: LeadId) -> Result<(), StoreError> {
+    async fn release_pending_client(
+        &self,
+        lead_id: LeadId,
+        claimed_until: DateTime<Utc>,
+    ) -> Result<(), StoreError> {
         sqlx::query(RELEASE_PENDING)
             .bind(lead_id.as_uuid())
+            .bind(claimed_until)
             .execute(&self.pool)
             .await
             .map_err(db)?;

@@ -33,6 +33,7 @@ use sqlx::{Arguments, AssertSqlSafe, QueryBuilder, Row, Sqlite, Transaction};
 use tokio::sync::{Mutex, OwnedMutexGuard};
 use uuid::Uuid;
 
+use crate::claims;
 use crate::error::{
     conflict, db, is_busy, is_constraint_violation, is_unique_violation, not_found, status_of,
 };
@@ -196,10 +197,12 @@ const UPDATE_OPPORTUNITY_OPEN_LEAD: &str = concat!(
     " AND EXISTS (SELECT 1 FROM leads \
        WHERE leads.id = opportunities.lead_id AND status <> 'converted')"
 );
-/// Notices whose claim ran out, claimed again: oldest (notice id) first.
-const RECLAIM_NOTICES: &str = "UPDATE follow_up_notices SET claimed_until = ? \
-     WHERE id IN (SELECT id FROM follow_up_notices WHERE claimed_until <= ? \
-       ORDER BY id LIMIT ?) RETURNING notice";
+/// Notices whose claim ran out, oldest (notice id) first.
+const EXPIRED_NOTICES: &str = "SELECT notice FROM follow_up_notices \
+     WHERE claimed_until <= ? ORDER BY id LIMIT ?";
+const LEADS_BY_ID_HEAD: &str = concat!("SELECT ", lead_cols!(), " FROM leads WHERE id IN (");
+const RENEW_NOTICE: &str =
+    "UPDATE follow_up_notices SET claimed_until = ?, notice = ? WHERE id = ?";
 /// The sweep's due leads (`crm_core::follow_up::awaits_follow_up`, created at or before the
 /// cutoff), on the partial index `leads_follow_up_due`.
 const DUE_FOLLOW_UPS: &str = concat!(
@@ -212,10 +215,12 @@ const MARK_NOTIFIED: &str = "UPDATE leads SET follow_up_notified_at = ? WHERE id
 const INSERT_NOTICE: &str =
     "INSERT INTO follow_up_notices (id, lead_id, notice, claimed_until) VALUES (?, ?, ?, ?)";
 const DELETE_NOTICE: &str = "DELETE FROM follow_up_notices WHERE id = ?";
-/// Frees a notice (claimable from `at` on), counting a failed attempt when one is given.
-const RELEASE_NOTICE: &str = "UPDATE follow_up_notices SET claimed_until = ?, \
-     attempts = attempts + (? IS NOT NULL), last_error = IFNULL(?, last_error), \
-     last_attempt_at = CASE WHEN ? IS NULL THEN last_attempt_at ELSE ? END WHERE id = ?";
+/// Frees a notice the caller still holds (claimed until the given time), claimable from
+/// `at` on, counting a failed attempt when an error is given.
+const RELEASE_NOTICE: &str = "UPDATE follow_up_notices SET claimed_until = ?1, \
+     attempts = attempts + (?2 IS NOT NULL), last_error = IFNULL(?2, last_error), \
+     last_attempt_at = CASE WHEN ?2 IS NULL THEN last_attempt_at ELSE ?1 END \
+     WHERE id = ?3 AND claimed_until = ?4";
 const UNDELIVERED_NOTICES: &str = "SELECT notice FROM follow_up_notices ORDER BY id LIMIT ?";
 const PENDING_CLIENTS: &str = concat!(
     "SELECT ",
@@ -230,11 +235,13 @@ const CLAIM_PENDING: &str = concat!(
        ORDER BY created_at, lead_id LIMIT ?) RETURNING ",
     pending_cols!()
 );
-const RELEASE_PENDING: &str = "UPDATE pending_clients SET claimed_until = NULL WHERE lead_id = ?";
+/// Frees a pending client the caller still holds (claimed until the given time).
+const RELEASE_PENDING: &str =
+    "UPDATE pending_clients SET claimed_until = NULL WHERE lead_id = ? AND claimed_until = ?";
 const DELETE_PENDING: &str = "DELETE FROM pending_clients WHERE lead_id = ?";
 const SET_CLIENT: &str = "UPDATE leads SET client_id = ? WHERE id = ?";
 const CONVERSION_FAILED: &str = "UPDATE pending_clients SET attempts = attempts + 1, \
-     last_error = ?, last_attempt_at = ?, claimed_until = NULL WHERE lead_id = ?";
+     last_error = ?, last_attempt_at = ? WHERE lead_id = ?";
 const PENDING_EVENTS: &str = "SELECT seq, id, at, lead_id, actor, kind FROM events \
      WHERE seq > MAX(?, (SELECT acked FROM event_ack WHERE id = 1)) ORDER BY seq LIMIT ?";
 const ACK_STATE: &str =
@@ -243,6 +250,8 @@ const SET_ACK: &str = "UPDATE event_ack SET acked = ? WHERE id = 1";
 const MIGRATIONS_TABLE: &str =
     "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = '_sqlx_migrations'";
 const NEWEST_MIGRATION: &str = "SELECT MAX(version) FROM _sqlx_migrations";
+const APPLIED_MIGRATIONS: &str =
+    "SELECT version, checksum FROM _sqlx_migrations WHERE success ORDER BY version";
 /// The first employee of an empty directory; nothing when it has any.
 const INSERT_FIRST_EMPLOYEE: &str = "INSERT INTO employees (id, name, role, active) \
      SELECT ?, ?, ?, ? WHERE NOT EXISTS (SELECT 1 FROM employees)";
@@ -311,6 +320,11 @@ async fn pool_with(opts: SqliteConnectOptions, in_memory: bool) -> Result<Sqlite
 /// write lock (each migration in a savepoint of it), so the second process waits, then
 /// finds the migrations applied.
 pub async fn migrate(pool: &SqlitePool) -> Result<(), StoreError> {
+    // Most opens find everything applied: a plain read says so without taking the write lock
+    // (which would make every reader wait behind writers, and fail on a read-only file).
+    if up_to_date(pool).await? {
+        return Ok(());
+    }
     let mut tx = pool.begin_with("BEGIN IMMEDIATE").await.map_err(db)?;
     let has_table: Option<i64> = sqlx::query_scalar(MIGRATIONS_TABLE)
         .fetch_optional(&mut *tx)
@@ -331,6 +345,29 @@ pub async fn migrate(pool: &SqlitePool) -> Result<(), StoreError> {
         .await
         .map_err(|e| StoreError::Backend(Box::new(e)))?;
     tx.commit().await.map_err(db)
+}
+
+/// Whether every embedded migration is applied, unchanged (same checksum), and none newer
+/// (refused with [`StoreError::SchemaTooNew`]). Anything else goes to the locked path, where
+/// sqlx applies what is missing or reports what changed.
+async fn up_to_date(pool: &SqlitePool) -> Result<bool, StoreError> {
+    let has_table: Option<i64> = sqlx::query_scalar(MIGRATIONS_TABLE)
+        .fetch_optional(pool)
+        .await
+        .map_err(db)?;
+    if has_table.is_none() {
+        return Ok(false);
+    }
+    let applied: Vec<(i64, Vec<u8>)> = sqlx::query_as(APPLIED_MIGRATIONS)
+        .fetch_all(pool)
+        .await
+        .map_err(db)?;
+    crate::check_schema_version(applied.iter().map(|(v, _)| *v).max(), &MIGRATOR)?;
+    Ok(MIGRATOR.iter().all(|m| {
+        applied
+            .iter()
+            .any(|(v, sum)| *v == m.version && sum.as_slice() == &*m.checksum)
+    }))
 }
 
 /// The lead store on SQLite.
@@ -945,51 +982,74 @@ async fn claim_follow_ups_in(
     c: &mut SqliteConnection,
     claim: &FollowUpClaim,
 ) -> Result<Vec<FollowUpNotice>, StoreError> {
-    let reclaimed: Vec<String> = sqlx::query_scalar(RECLAIM_NOTICES)
-        .bind(micros(claim.lease_until))
+    let expired = sqlx::query_scalar::<_, String>(EXPIRED_NOTICES)
         .bind(micros(claim.now))
         .bind(i64::from(claim.limit))
         .fetch_all(&mut *c)
         .await
-        .map_err(db)?;
-    let mut notices = reclaimed
+        .map_err(db)?
         .iter()
         .map(|n| rows::notice(n))
         .collect::<Result<Vec<_>, _>>()?;
-    notices.sort_by_key(|n| n.id);
-    let room = claim
-        .limit
-        .saturating_sub(u32::try_from(notices.len()).unwrap_or(u32::MAX));
-    if room == 0 {
+    let leads = if expired.is_empty() {
+        vec![]
+    } else {
+        let mut qb = QueryBuilder::<Sqlite>::new(LEADS_BY_ID_HEAD);
+        let mut ids = qb.separated(", ");
+        for n in &expired {
+            ids.push_bind(n.lead_id.as_uuid());
+        }
+        qb.push(")")
+            .build()
+            .fetch_all(&mut *c)
+            .await
+            .map_err(db)?
+            .iter()
+            .map(rows::lead)
+            .collect::<Result<Vec<_>, _>>()?
+    };
+    let (mut notices, moot) = claims::take_over(expired, leads);
+    let room = claims::room(claim.limit, notices.len());
+    let due = if room == 0 {
+        vec![]
+    } else {
+        sqlx::query(DUE_FOLLOW_UPS)
+            .bind(micros(claim.cutoff))
+            .bind(i64::from(room))
+            .fetch_all(&mut *c)
+            .await
+            .map_err(db)?
+            .iter()
+            .map(rows::lead)
+            .collect::<Result<Vec<_>, _>>()?
+    };
+    let fresh = claims::fresh(&due, claim.at);
+    if notices.is_empty() && moot.is_empty() && fresh.is_empty() {
         return Ok(notices);
     }
-    let due = sqlx::query(DUE_FOLLOW_UPS)
-        .bind(micros(claim.cutoff))
-        .bind(i64::from(room))
-        .fetch_all(&mut *c)
-        .await
-        .map_err(db)?
-        .iter()
-        .map(rows::lead)
-        .collect::<Result<Vec<_>, _>>()?;
-    if due.is_empty() {
-        return Ok(notices);
-    }
-    // Every mark and notice of the batch in one round trip.
+    // Every renewal, deletion, mark and new notice of the batch in one round trip.
     let mut s = Script::within();
-    for lead in &due {
-        let notice = FollowUpNotice::for_lead(lead, claim.now);
+    for n in &notices {
+        s.push(RENEW_NOTICE)
+            .bind(micros(claim.lease_until))
+            .bind(json(n)?)
+            .bind(n.id.as_uuid());
+    }
+    for id in &moot {
+        s.push(DELETE_NOTICE).bind(id.as_uuid());
+    }
+    for n in &fresh {
         s.push(MARK_NOTIFIED)
-            .bind(micros(claim.now))
-            .bind(lead.id().as_uuid());
+            .bind(micros(claim.at))
+            .bind(n.lead_id.as_uuid());
         s.push(INSERT_NOTICE)
-            .bind(notice.id.as_uuid())
-            .bind(lead.id().as_uuid())
-            .bind(json(&notice)?)
+            .bind(n.id.as_uuid())
+            .bind(n.lead_id.as_uuid())
+            .bind(json(n)?)
             .bind(micros(claim.lease_until));
-        notices.push(notice);
     }
     s.execute(c).await.map_err(db)?;
+    notices.extend(fresh);
     Ok(notices)
 }
 
@@ -1317,18 +1377,16 @@ impl LeadStore for SqliteStore {
     async fn release_follow_up(
         &self,
         id: NoticeId,
+        claimed_until: DateTime<Utc>,
         error: Option<String>,
         at: DateTime<Utc>,
     ) -> Result<(), StoreError> {
         let _gate = self.gate.lock().await;
-        let failed_at = error.as_ref().map(|_| micros(at));
         sqlx::query(RELEASE_NOTICE)
             .bind(micros(at))
-            .bind(failed_at)
             .bind(error.as_deref())
-            .bind(failed_at)
-            .bind(failed_at)
             .bind(id.as_uuid())
+            .bind(micros(claimed_until))
             .execute(&self.pool)
             .await
             .map_err(db)?;
@@ -1377,10 +1435,15 @@ impl LeadStore for SqliteStore {
         Ok(rows::in_claim_order(claimed))
     }
 
-    async fn release_pending_client(&self, lead_id: LeadId) -> Result<(), StoreError> {
+    async fn release_pending_client(
+        &self,
+        lead_id: LeadId,
+        claimed_until: DateTime<Utc>,
+    ) -> Result<(), StoreError> {
         let _gate = self.gate.lock().await;
         sqlx::query(RELEASE_PENDING)
             .bind(lead_id.as_uuid())
+            .bind(micros(claimed_until))
             .execute(&self.pool)
             .await
             .map_err(db)?;

@@ -79,6 +79,14 @@ fn fails(db: &Path, actor: &str, args: &[&str], code: i32) -> String {
     err
 }
 
+/// The id of a new lead "A" (a@example.com) created by sales employee 1.
+fn a_lead(db: &Path) -> String {
+    add_lead(db, "1", "A", "a@example.com")["id"]
+        .as_str()
+        .unwrap()
+        .to_owned()
+}
+
 fn add_lead(db: &Path, actor: &str, name: &str, email: &str) -> Value {
     json(
         db,
@@ -455,10 +463,7 @@ fn lead_state(db: &Path, id: &str) -> String {
 fn ambiguous_amounts_are_refused_and_change_nothing() {
     let db = db();
     let p = &db.path;
-    let id = add_lead(p, "1", "A", "a@example.com")["id"]
-        .as_str()
-        .unwrap()
-        .to_owned();
+    let id = a_lead(p);
     let before = lead_state(p, &id);
     for value in [
         "1,25", "1,2", ",5", "1٬250", "1,250", "1,2345", "1.2.3", "1,250,50", "1.250,50", "1 250",
@@ -543,10 +548,7 @@ fn the_duplicate_error_names_the_cli_switch() {
 fn assignee_errors_read_as_english() {
     let db = db();
     let p = &db.path;
-    let id = add_lead(p, "1", "A", "a@example.com")["id"]
-        .as_str()
-        .unwrap()
-        .to_owned();
+    let id = a_lead(p);
     let e = fails(p, "3", &["lead", "assign", &id, "--to", "5"], 3);
     assert!(e.contains("they are inactive"), "{e}");
     let e = fails(p, "3", &["lead", "assign", &id, "--to", "4"], 3);
@@ -559,10 +561,7 @@ fn assignee_errors_read_as_english() {
 fn a_reason_is_refused_for_moves_other_than_lost() {
     let db = db();
     let p = &db.path;
-    let id = add_lead(p, "1", "A", "a@example.com")["id"]
-        .as_str()
-        .unwrap()
-        .to_owned();
+    let id = a_lead(p);
     let before = state(p);
     let e = fails(
         p,
@@ -583,10 +582,7 @@ fn a_reason_is_refused_for_moves_other_than_lost() {
 fn a_negative_value_fails_the_same_way_in_both_spellings() {
     let db = db();
     let p = &db.path;
-    let id = add_lead(p, "1", "A", "a@example.com")["id"]
-        .as_str()
-        .unwrap()
-        .to_owned();
+    let id = a_lead(p);
     let add = |value: &[&str]| {
         let mut args = vec![
             "opportunity",
@@ -612,10 +608,7 @@ fn a_negative_value_fails_the_same_way_in_both_spellings() {
 fn a_status_change_on_a_converted_lead_is_read_only_like_an_edit() {
     let db = db();
     let p = &db.path;
-    let id = add_lead(p, "1", "A", "a@example.com")["id"]
-        .as_str()
-        .unwrap()
-        .to_owned();
+    let id = a_lead(p);
     json(p, "1", &["lead", "status", &id, "contacted"]);
     json(p, "1", &["lead", "status", &id, "converted"]);
     let before = state(p);
@@ -661,10 +654,7 @@ fn json_error(db: &Path, args: &[&str]) -> Value {
 fn json_errors_are_one_object_with_a_stable_kind() {
     let db = db();
     let p = &db.path;
-    let id = add_lead(p, "1", "A", "a@example.com")["id"]
-        .as_str()
-        .unwrap()
-        .to_owned();
+    let id = a_lead(p);
     let kind = |args: &[&str]| json_error(p, args)["error"]["kind"].clone();
     assert_eq!(
         kind(&["lead", "show", "0190c0de-0000-7000-8000-000000000000"]),
@@ -748,10 +738,7 @@ fn stderr_that_is_not_a_terminal_gets_no_colours() {
 fn tables_show_employee_names() {
     let db = db();
     let p = &db.path;
-    let id = add_lead(p, "1", "A", "a@example.com")["id"]
-        .as_str()
-        .unwrap()
-        .to_owned();
+    let id = a_lead(p);
     json(p, "3", &["lead", "assign", &id, "--to", "2"]);
     json(p, "2", &["interaction", "add", &id, "--kind", "call"]);
     let text = |args: &[&str]| {

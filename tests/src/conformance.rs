@@ -65,6 +65,8 @@ macro_rules! conformance_suite {
             search_folds_persian_letters_and_sources_may_be_arabic,
             duplicate_check_matches_the_reference,
             a_reason_goes_only_with_lost,
+            sweeps_and_dispatches_move_past_failures_batch_by_batch,
+            taken_over_notices_follow_their_lead,
             phone_spellings_are_one_number,
         );
     };
@@ -1333,10 +1335,14 @@ pub async fn events_are_ordered_and_acknowledged(store: Arc<dyn LeadStore>) {
             .is_empty()
     );
     // A refused change writes no event.
-    let _ = h
+    let refused = h
         .crm
         .change_status(other(), lead.id(), 2, LeadStatus::Lost, Some(name("x")))
         .await;
+    assert!(
+        matches!(refused, Err(CrmError::Forbidden { .. })),
+        "{refused:?}"
+    );
     assert!(
         h.crm
             .pending_events(sales(), 0, 100)
@@ -1736,6 +1742,18 @@ pub async fn employees_are_managed_by_management(store: Arc<dyn LeadStore>) {
         crm.bootstrap_manager(emp(2, crm_core::Role::Manager)).await,
         Err(CrmError::AlreadyBootstrapped)
     ));
+    // The only active manager may not demote or deactivate themselves: nobody could manage
+    // employees after that.
+    let mut demoted = boss.clone();
+    demoted.role = crm_core::Role::Sales;
+    let mut retired = boss.clone();
+    retired.active = false;
+    for e in [demoted.clone(), retired] {
+        assert!(matches!(
+            crm.save_employee(boss.id, e).await,
+            Err(CrmError::Validation(ValidationError::LastManager))
+        ));
+    }
     crm.save_employee(boss.id, emp(2, crm_core::Role::Sales))
         .await
         .unwrap();
@@ -1760,6 +1778,19 @@ pub async fn employees_are_managed_by_management(store: Arc<dyn LeadStore>) {
         .await,
         Err(CrmError::UnknownActor(_))
     ));
+    // With a second manager, the first may step down.
+    crm.save_employee(boss.id, emp(6, crm_core::Role::Manager))
+        .await
+        .unwrap();
+    crm.save_employee(boss.id, demoted).await.unwrap();
+    assert!(matches!(
+        crm.save_employee(boss.id, emp(7, crm_core::Role::Sales))
+            .await,
+        Err(CrmError::Forbidden { .. })
+    ));
+    crm.save_employee(EmployeeId::new(6).unwrap(), emp(7, crm_core::Role::Sales))
+        .await
+        .unwrap();
     let ids: Vec<i64> = crm
         .employees(EmployeeId::new(3).unwrap())
         .await
@@ -1767,7 +1798,7 @@ pub async fn employees_are_managed_by_management(store: Arc<dyn LeadStore>) {
         .iter()
         .map(|e| e.id.get())
         .collect();
-    assert_eq!(ids, [1, 2, 3]);
+    assert_eq!(ids, [1, 2, 3, 6, 7]);
 }
 
 /// A sweep that crashed between claiming notices and sending them loses none: once the
@@ -1785,6 +1816,7 @@ pub async fn follow_up_survives_a_crash_after_claiming(store: Arc<dyn LeadStore>
         .store
         .claim_follow_ups(&crm_core::FollowUpClaim {
             cutoff: now - TimeDelta::days(5),
+            at: now,
             now,
             lease_until: now + TimeDelta::minutes(5),
             limit: 10,
@@ -1840,6 +1872,7 @@ pub async fn claims_split_the_work(store: Arc<dyn LeadStore>) {
     let now = h.clock.now();
     let claim = crm_core::FollowUpClaim {
         cutoff: now - TimeDelta::days(5),
+        at: now,
         now,
         lease_until: now + TimeDelta::minutes(5),
         limit: 4,
@@ -1886,9 +1919,15 @@ pub async fn claims_split_the_work(store: Arc<dyn LeadStore>) {
         h.clients.calls.load(std::sync::atomic::Ordering::SeqCst),
         calls
     );
-    // A released one is free again; the others once their claim ran out.
+    // A release with someone else's claim changes nothing; with its own, frees the record.
     h.store
-        .release_pending_client(b[0].request.lead_id)
+        .release_pending_client(b[0].request.lead_id, until - TimeDelta::seconds(1))
+        .await
+        .unwrap();
+    let r = h.crm.dispatch_pending(manager()).await.unwrap();
+    assert!(r.created.is_empty(), "still claimed by its holder");
+    h.store
+        .release_pending_client(b[0].request.lead_id, until)
         .await
         .unwrap();
     let r = h.crm.dispatch_pending(manager()).await.unwrap();
@@ -2078,9 +2117,7 @@ pub async fn a_reason_goes_only_with_lost(store: Arc<dyn LeadStore>) {
     assert!(
         matches!(
             r,
-            Err(CrmError::Validation(ValidationError::ReasonWithoutLost {
-                to: LeadStatus::Contacted
-            }))
+            Err(CrmError::Validation(ValidationError::ReasonWithoutLost))
         ),
         "{r:?}"
     );
@@ -2193,4 +2230,134 @@ pub async fn phone_spellings_are_one_number(store: Arc<dyn LeadStore>) {
         .create_lead(sales2(), with_ext("Next Desk", "302-765-4235x117"))
         .await
         .unwrap();
+}
+
+/// A sweep claims a batch at a time; a notice the notifier refused stays claimed until the
+/// sweep ends, so the sweep moves on to the next batches and reaches every due lead, and the
+/// next sweep retries the refused ones. A dispatch does the same with failing clients.
+pub async fn sweeps_and_dispatches_move_past_failures_batch_by_batch(store: Arc<dyn LeadStore>) {
+    let h = Harness::new(store);
+    let crm = h.crm_with(|b| b.claim_batch(2));
+    let mut leads = vec![];
+    for n in 0..5 {
+        leads.push(
+            h.create(
+                sales(),
+                &format!("N{n}"),
+                Some(&format!("n{n}@example.com")),
+                None,
+            )
+            .await,
+        );
+        h.advance(TimeDelta::seconds(1));
+    }
+    h.notifier
+        .fail_for
+        .lock()
+        .unwrap()
+        .extend([leads[1].id(), leads[2].id()]);
+    h.advance(TimeDelta::days(6));
+    let now = h.clock.now();
+    let r = crm.sweep(manager(), now).await.unwrap();
+    assert_eq!(
+        r.notified,
+        vec![leads[0].id(), leads[3].id(), leads[4].id()]
+    );
+    assert_eq!(
+        r.failed.iter().map(|(l, _)| *l).collect::<Vec<_>>(),
+        vec![leads[1].id(), leads[2].id()]
+    );
+    h.notifier.fail_for.lock().unwrap().clear();
+    let mut r = crm.sweep(manager(), now).await.unwrap().notified;
+    r.sort();
+    let mut want = vec![leads[1].id(), leads[2].id()];
+    want.sort();
+    assert_eq!(r, want);
+    assert!(crm.sweep(manager(), now).await.unwrap().notified.is_empty());
+
+    // Five conversions while the clients system is down, dispatched two at a time.
+    h.clients.fail(true);
+    let mut converted = vec![];
+    for n in 0..5 {
+        let l = h.lead_in(LeadStatus::Interested, 200 + n).await;
+        h.crm
+            .change_status(sales(), l.id(), l.version(), LeadStatus::Converted, None)
+            .await
+            .unwrap();
+        converted.push(l.id());
+    }
+    let calls = || h.clients.calls.load(std::sync::atomic::Ordering::SeqCst);
+    let before = calls();
+    let r = crm.dispatch_pending(manager()).await.unwrap();
+    assert_eq!(r.failed.len(), 5, "every record tried once, none skipped");
+    assert_eq!(calls() - before, 5, "and none twice");
+    h.clients.fail(false);
+    let r = crm.dispatch_pending(manager()).await.unwrap();
+    assert_eq!(
+        r.created.iter().map(|(l, _)| *l).collect::<Vec<_>>(),
+        converted
+    );
+    assert!(h.store.pending_clients(10).await.unwrap().is_empty());
+}
+
+/// A notice taken over from a sweep that crashed follows its lead as it is now: dropped when
+/// someone followed the lead up meanwhile, sent to the new owner when it was reassigned.
+pub async fn taken_over_notices_follow_their_lead(store: Arc<dyn LeadStore>) {
+    let h = Harness::new(store);
+    let called = h
+        .create(sales(), "Called", Some("called@example.com"), None)
+        .await;
+    h.advance(TimeDelta::seconds(1));
+    let moved = h
+        .create(sales(), "Moved", Some("moved@example.com"), None)
+        .await;
+    h.advance(TimeDelta::days(6));
+    let now = h.clock.now();
+    let lease_until = now + TimeDelta::minutes(5);
+    let claimed = h
+        .store
+        .claim_follow_ups(&crm_core::FollowUpClaim {
+            cutoff: now - TimeDelta::days(5),
+            at: now,
+            now,
+            lease_until,
+            limit: 10,
+        })
+        .await
+        .unwrap();
+    assert_eq!(claimed.len(), 2);
+    // The crashed sweep's claim cannot be released by a caller that does not hold it.
+    h.store
+        .release_follow_up(claimed[0].id, now, None, now)
+        .await
+        .unwrap();
+    let r = h.sweep_at(now + TimeDelta::minutes(1)).await.unwrap();
+    assert!(r.notified.is_empty(), "still claimed");
+    // Meanwhile: one lead is called, the other handed to a colleague.
+    h.crm
+        .log_interaction(
+            sales(),
+            called.id(),
+            NewInteraction::new(InteractionKind::Call),
+        )
+        .await
+        .unwrap();
+    h.crm
+        .assign_lead(manager(), moved.id(), moved.version(), sales2())
+        .await
+        .unwrap();
+    let r = h.sweep_at(lease_until).await.unwrap();
+    assert_eq!(r.notified, vec![moved.id()]);
+    let sent = h.notifier.sent.lock().unwrap().clone();
+    assert_eq!(sent.len(), 1);
+    assert_eq!(sent[0].owner, sales2(), "to the lead's owner now");
+    let original = claimed.iter().find(|n| n.lead_id == moved.id()).unwrap();
+    assert_eq!(
+        sent[0].id, original.id,
+        "under the id a notifier deduplicates on"
+    );
+    assert!(
+        h.store.undelivered_follow_ups(10).await.unwrap().is_empty(),
+        "the moot notice left the outbox"
+    );
 }

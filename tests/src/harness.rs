@@ -179,6 +179,19 @@ impl Harness {
         self.clock.advance(by);
     }
 
+    /// Another service over the same ports, with builder settings of the test's choosing
+    /// (e.g. a small claim batch).
+    pub fn crm_with(&self, f: impl FnOnce(crm_core::CrmBuilder) -> crm_core::CrmBuilder) -> Crm {
+        f(Crm::builder()
+            .store(self.store.clone())
+            .employees(self.employees.clone())
+            .clients(self.clients.clone())
+            .notifier(self.notifier.clone())
+            .clock(self.clock.clone()))
+        .build()
+        .unwrap()
+    }
+
     /// Sweeps at `at` as the manager, first moving the clock up to `at` if it is behind (a
     /// sweep later than the clock is refused).
     pub async fn sweep_at(&self, at: DateTime<Utc>) -> CrmResult<SweepReport> {

@@ -206,9 +206,51 @@ macro_rules! on_backends {
     };
 }
 
+/// Four dispatchers at once over the pending clients of leads converted while the clients
+/// system was down: each record is sent once (the port is called once per lead), and the
+/// reports add up to exactly the records there were.
+async fn concurrent_dispatchers_split_the_work(store: Arc<dyn LeadStore>) {
+    const N: usize = 30;
+    let h = Arc::new(Harness::new(store));
+    h.clients.fail(true);
+    for n in 0..N {
+        let lead = h.lead_in(crm_core::LeadStatus::Interested, n).await;
+        h.crm
+            .change_status(
+                sales(),
+                lead.id(),
+                lead.version(),
+                crm_core::LeadStatus::Converted,
+                None,
+            )
+            .await
+            .unwrap();
+    }
+    h.clients.fail(false);
+    let calls_before = h.clients.calls.load(std::sync::atomic::Ordering::SeqCst);
+    let tasks: Vec<_> = (0..4)
+        .map(|_| {
+            let h = h.clone();
+            tokio::spawn(async move { h.crm.dispatch_pending(manager()).await.unwrap() })
+        })
+        .collect();
+    let mut created = vec![];
+    for t in tasks {
+        let r = t.await.unwrap();
+        assert!(r.failed.is_empty(), "{:?}", r.failed);
+        created.extend(r.created.into_iter().map(|(l, _)| l));
+    }
+    assert_eq!(created.len(), N, "each record reported created once");
+    assert_eq!(created.iter().collect::<HashSet<_>>().len(), N);
+    let calls = h.clients.calls.load(std::sync::atomic::Ordering::SeqCst) - calls_before;
+    assert_eq!(calls, N, "the clients system was called once per lead");
+    assert!(h.store.pending_clients(100).await.unwrap().is_empty());
+}
+
 on_backends!(
     racing_edits_one_winner_per_version,
     racing_store_updates_one_winner,
     racing_creates_one_passes_the_duplicate_check,
     concurrent_sweeps_notify_once,
+    concurrent_dispatchers_split_the_work,
 );

@@ -534,3 +534,66 @@ async fn concurrent_first_use_of_a_new_sqlite_file_migrates_once() {
         );
     }
 }
+
+/// Two first employees added at once to an empty table-backed directory: exactly one is.
+async fn one_first_employee(admin: std::sync::Arc<dyn crm_core::EmployeeAdmin>) {
+    let boss = |id: i64| Employee {
+        id: EmployeeId::new(id).unwrap(),
+        name: Name::parse(&format!("Boss {id}")).unwrap(),
+        role: Role::Manager,
+        active: true,
+    };
+    let tasks: Vec<_> = (1..=6)
+        .map(|id| {
+            let admin = admin.clone();
+            tokio::spawn(async move { admin.insert_first_employee(&boss(id)).await.unwrap() })
+        })
+        .collect();
+    let mut added = 0;
+    for t in tasks {
+        added += usize::from(t.await.unwrap());
+    }
+    assert_eq!(added, 1);
+    assert_eq!(admin.list_employees().await.unwrap().len(), 1);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn sqlite_adds_one_first_employee_under_a_race() {
+    let dir = tempfile::tempdir().unwrap();
+    let c = crm_store_sqlx::connect(&sqlite_url(&dir)).await.unwrap();
+    one_first_employee(c.employees).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+#[cfg_attr(crm_no_postgres, ignore = "CRM_POSTGRES_URL is not set")]
+async fn postgres_adds_one_first_employee_under_a_race() {
+    let url = crm_tests::postgres::fresh_schema("crm_unit").await;
+    let c = crm_store_sqlx::connect(&url).await.unwrap();
+    one_first_employee(c.employees).await;
+}
+
+/// Opening an up-to-date database takes no write lock: it works while another connection
+/// holds SQLite's write lock, and on a read-only file.
+#[tokio::test]
+async fn opening_a_migrated_sqlite_file_takes_no_write_lock() {
+    let dir = tempfile::tempdir().unwrap();
+    let url = sqlite_url(&dir);
+    let store = SqliteStore::connect(&url).await.unwrap();
+    let mut writer = store.pool().acquire().await.unwrap();
+    sqlx::query("BEGIN IMMEDIATE")
+        .execute(&mut *writer)
+        .await
+        .unwrap();
+    let started = std::time::Instant::now();
+    SqliteStore::connect(&url).await.unwrap();
+    assert!(
+        started.elapsed() < Duration::from_secs(2),
+        "waited for the writer"
+    );
+    sqlx::query("ROLLBACK").execute(&mut *writer).await.unwrap();
+    drop(writer);
+    let ro = crm_store_sqlx::sqlite::options(&url)
+        .unwrap()
+        .read_only(true);
+    SqliteStore::connect_with(ro).await.unwrap();
+}

@@ -470,7 +470,8 @@ struct App {
     crm: Crm,
     actor: Option<EmployeeId>,
     json: bool,
-    region: PhoneRegion,
+    /// Only the commands that read phones need it (loading the phone metadata costs time).
+    region: Option<PhoneRegion>,
 }
 
 impl App {
@@ -505,7 +506,10 @@ impl App {
 
     /// Reads a phone as typed, local forms in the configured region.
     fn phone(&self, typed: &str) -> Result<Phone, crm_core::ValidationError> {
-        Phone::parse_in(typed, self.region)
+        match self.region {
+            Some(region) => Phone::parse_in(typed, region),
+            None => Phone::parse(typed),
+        }
     }
 
     fn print(&self, value: serde_json::Value, human: impl FnOnce() -> String) {
@@ -527,8 +531,14 @@ async fn run(cli: Cli) -> Out {
         Command::Sweep { days, .. } => crm_core::FollowUpRule::calendar_days(*days)?,
         _ => crm_core::FollowUpRule::default(),
     };
-    // Checked before the database is opened: a bad region changes nothing.
-    let region = PhoneRegion::parse(&cli.region).map_err(|e| usage(format!("--region: {e}")))?;
+    // Checked before the database is opened: a bad region changes nothing. Read only by the
+    // commands that take phones: the phone metadata it checks against is slow to load.
+    let region = match &cli.command {
+        Command::Lead(LeadCmd::Add { .. } | LeadCmd::Edit { .. }) => {
+            Some(PhoneRegion::parse(&cli.region).map_err(|e| usage(format!("--region: {e}")))?)
+        }
+        _ => None,
+    };
     let created = new_sqlite_file(&cli.db);
     let Connected {
         store,

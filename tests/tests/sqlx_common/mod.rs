@@ -82,10 +82,11 @@ impl LeadStore for InDir {
     async fn release_follow_up(
         &self,
         id: NoticeId,
+        until: DateTime<Utc>,
         e: Option<String>,
         at: DateTime<Utc>,
     ) -> Result<(), StoreError> {
-        self.store.release_follow_up(id, e, at).await
+        self.store.release_follow_up(id, until, e, at).await
     }
     async fn undelivered_follow_ups(&self, l: u32) -> Result<Vec<FollowUpNotice>, StoreError> {
         self.store.undelivered_follow_ups(l).await
@@ -98,8 +99,12 @@ impl LeadStore for InDir {
     ) -> Result<Vec<PendingClient>, StoreError> {
         self.store.claim_pending_clients(now, until, l).await
     }
-    async fn release_pending_client(&self, id: LeadId) -> Result<(), StoreError> {
-        self.store.release_pending_client(id).await
+    async fn release_pending_client(
+        &self,
+        id: LeadId,
+        until: DateTime<Utc>,
+    ) -> Result<(), StoreError> {
+        self.store.release_pending_client(id, until).await
     }
     async fn pending_clients(&self, l: u32) -> Result<Vec<PendingClient>, StoreError> {
         self.store.pending_clients(l).await

@@ -1,0 +1,65 @@
+//! Moving a lead through the status machine ([`crate::status::TRANSITIONS`]).
+
+use chrono::{DateTime, Utc};
+
+use super::lead_write;
+use crate::contact::Name;
+use crate::conversion::{pending_client, triggers_conversion};
+use crate::employee::Employee;
+use crate::error::{CrmError, Entity};
+use crate::events::EventKind;
+use crate::lead::Lead;
+use crate::permissions::{Action, authorize};
+use crate::ports::LeadWrite;
+use crate::status::{LeadStatus, MoveRule};
+
+/// Decides moving `lead` to `to` by `actor`, in this order: the actor may make the move
+/// (reopening is management's), a converted lead is read-only, the table allows the move, the
+/// lead is at the version read, a reason comes with `lost` and only with it. A move to
+/// `converted` also writes the pending client record, claimed by this caller until
+/// `claim_until` (see [`crate::conversion`]).
+pub fn decide_status_change(
+    lead: &Lead,
+    actor: &Employee,
+    expected_version: u64,
+    to: LeadStatus,
+    lost_reason: Option<Name>,
+    now: DateTime<Utc>,
+    claim_until: DateTime<Utc>,
+) -> Result<LeadWrite, CrmError> {
+    let from = lead.status();
+    let rule = from.move_rule(to);
+    let action = if rule == Some(MoveRule::Management) {
+        Action::ReopenLead
+    } else {
+        Action::ChangeStatus
+    };
+    authorize(actor, action, Some(lead.owner())).map_err(CrmError::from)?;
+    if from.is_read_only() {
+        return Err(CrmError::ReadOnly(lead.id()));
+    }
+    if rule.is_none() {
+        return Err(CrmError::InvalidTransition {
+            from,
+            to,
+            allowed: from.allowed_targets(),
+        });
+    }
+    if lead.version() != expected_version {
+        return Err(CrmError::Conflict {
+            entity: Entity::Lead,
+            id: lead.id().to_string(),
+            expected: expected_version,
+        });
+    }
+    let (new, change) = lead.moved(to, lost_reason, now)?;
+    let pending = triggers_conversion(lead, to).then(|| pending_client(&new, now, claim_until));
+    let mut w = lead_write(
+        new,
+        actor.id,
+        vec![change],
+        EventKind::StatusChanged { from, to },
+    );
+    w.pending_client = pending;
+    Ok(w)
+}
