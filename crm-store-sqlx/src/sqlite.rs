@@ -311,7 +311,21 @@ async fn pool_with(opts: SqliteConnectOptions, in_memory: bool) -> Result<Sqlite
             .max_connections(8)
             .test_before_acquire(false)
     };
-    pool_opts.connect_with(opts).await.map_err(db)
+    // Several processes opening a new file at once race to switch it to WAL: switching takes
+    // an exclusive lock that SQLite does not wait for (a reader upgrading would deadlock), so
+    // the losers get SQLITE_BUSY at once. The switch is over in a moment: retry until the
+    // busy timeout.
+    let started = std::time::Instant::now();
+    let mut pause = Duration::from_millis(10);
+    loop {
+        match pool_opts.clone().connect_with(opts.clone()).await {
+            Err(e) if is_busy(&e) && started.elapsed() < BUSY_TIMEOUT => {
+                tokio::time::sleep(pause).await;
+                pause = (pause * 2).min(Duration::from_millis(200));
+            }
+            r => return r.map_err(db),
+        }
+    }
 }
 
 /// Applies the embedded migrations, after refusing a database migrated by newer code with

@@ -387,6 +387,15 @@ async fn legacy_phones_read_back(store: &dyn LeadStore, ids: [Uuid; 2]) {
         phone(old_intl),
         ("+966501234567".into(), "00966501234567".into())
     );
+    // Search finds the migrated row by its new key, as it finds rows written since.
+    let found = store
+        .list_leads(&LeadQuery::default().search("+966501234567"))
+        .await
+        .unwrap();
+    assert_eq!(
+        found.items.iter().map(|l| l.id()).collect::<Vec<_>>(),
+        vec![LeadId::from_uuid(ids[0])]
+    );
     let old_local = store.get_lead(LeadId::from_uuid(ids[1])).await.unwrap();
     assert_eq!(phone(old_local), ("0501234567".into(), "0501234567".into()));
 

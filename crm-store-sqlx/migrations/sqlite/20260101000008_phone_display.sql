@@ -18,6 +18,10 @@
 ALTER TABLE leads ADD COLUMN phone_display TEXT;
 UPDATE leads SET phone_display = phone WHERE phone IS NOT NULL;
 UPDATE leads SET phone = '+' || substr(phone, 3) WHERE phone LIKE '00%';
+-- Search matches the key too (crm_core::Lead::search_text): a key that just became E.164 is
+-- added to the stored search text, so "+966501234567" finds the row as it finds new ones.
+UPDATE leads SET search_text = search_text || char(10) || phone
+WHERE phone LIKE '+%' AND phone_display LIKE '00%';
 
 -- The ready clients table keeps the same two parts.
 ALTER TABLE clients ADD COLUMN phone_display TEXT;
