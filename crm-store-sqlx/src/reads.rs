@@ -12,7 +12,11 @@ pub(crate) const GET_LEAD: &str = concat!("SELECT ", lead_cols!(), " FROM leads 
 /// The detail view's statements, each with the lead id as `$1`; the last column of a row
 /// says which part of the view it is (see [`detail`]).
 pub(crate) const DETAIL: [&str; 5] = [
-    concat!("SELECT ", lead_cols!(), ", CAST(0 AS BIGINT) FROM leads WHERE id = $1"),
+    concat!(
+        "SELECT ",
+        lead_cols!(),
+        ", CAST(0 AS BIGINT) FROM leads WHERE id = $1"
+    ),
     "SELECT version, at, actor, change, CAST(1 AS BIGINT) FROM lead_history \
      WHERE lead_id = $1 ORDER BY write_version, ord",
     "SELECT id, lead_id, kind, occurred_at, logged_by, logged_at, notes, CAST(2 AS BIGINT) \

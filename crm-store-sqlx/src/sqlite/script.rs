@@ -287,7 +287,11 @@ mod tests {
     #[test]
     fn parameters_move_up_past_those_bound_before() {
         let mut out = String::new();
-        renumber(&mut out, "UPDATE t SET a = $1, b = $12 WHERE c = $1 AND d = 'x'", 3);
+        renumber(
+            &mut out,
+            "UPDATE t SET a = $1, b = $12 WHERE c = $1 AND d = 'x'",
+            3,
+        );
         assert_eq!(out, "UPDATE t SET a = $4, b = $15 WHERE c = $4 AND d = 'x'");
         let mut first = String::new();
         renumber(&mut first, "SELECT $1", 0);
