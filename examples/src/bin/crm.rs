@@ -7,7 +7,6 @@ use std::sync::Arc;
 
 use chrono::{DateTime, Utc};
 use clap::{Args, Parser, Subcommand};
-use crm_core::export::{CsvOptions, leads_csv, report_csv};
 use crm_core::{
     Crm, CrmError, Currency, Email, Employee, EmployeeId, InteractionKind, LeadId, LeadPatch,
     LeadQuery, LeadStatus, LogNotifier, Money, Name, NewInteraction, NewLead, NewOpportunity, Note,
@@ -23,6 +22,9 @@ use serde_json::json;
 use tracing_subscriber::filter::{LevelFilter, Targets};
 use tracing_subscriber::layer::SubscriberExt;
 use tracing_subscriber::util::SubscriberInitExt;
+
+#[path = "crm/export.rs"]
+mod export;
 
 const EXIT_CODES: &str = "\
 EXIT CODES:
@@ -113,6 +115,9 @@ enum Command {
     },
     /// Retry creating clients for converted leads whose clients system call failed.
     Dispatch,
+    /// Write leads or the report to a CSV, XLSX or PDF file.
+    #[command(subcommand)]
+    Export(export::ExportCmd),
     /// Pending events for a sales system.
     Events {
         /// Only events after this sequence number.
@@ -568,6 +573,7 @@ async fn run(cli: Cli) -> Out {
         Command::Lead(c) => lead(&app, c).await,
         Command::Interaction(c) => interaction(&app, c).await,
         Command::Opportunity(c) => opportunity(&app, c).await,
+        Command::Export(c) => export::run(&app, c).await,
         Command::Report {
             owner,
             source,
@@ -591,8 +597,7 @@ async fn run(cli: Cli) -> Out {
             };
             let r = app.crm.report(app.actor()?, &filter).await?;
             if csv {
-                print!("{}", report_csv(&r, CsvOptions::default()));
-                return Ok(());
+                return export::print_report_csv(&r);
             }
             app.print(json!(r), || {
                 if r.total == 0 {
@@ -858,8 +863,7 @@ async fn lead(app: &App, c: LeadCmd) -> Out {
             }
             let page = app.crm.list_leads(app.actor()?, &q).await?;
             if csv {
-                print!("{}", leads_csv(&page.items, CsvOptions::default()));
-                return Ok(());
+                return export::print_leads_csv(app, &page.items).await;
             }
             let next = page.next.map(|c| c.to_string());
             let names = app.names(page.items.iter().map(|l| l.owner())).await;
