@@ -6,10 +6,18 @@ use std::io::Write;
 
 use super::{Cell, ExportError, ExportOptions, Format, RowSink, Table};
 
-/// Writes a table as CSV to `W`.
+/// Writes a table as CSV to `W`. Nothing is written before [`RowSink::begin`], so an export
+/// refused before its first row leaves the writer untouched.
 pub struct CsvSink<W: Write> {
-    out: csv::Writer<W>,
+    state: State<W>,
     opts: ExportOptions,
+}
+
+enum State<W: Write> {
+    NotStarted(W),
+    Writing(csv::Writer<W>),
+    /// Only while switching from one state to the other.
+    Gone,
 }
 
 fn failed(e: impl Into<crate::error::BoxError>) -> ExportError {
@@ -18,21 +26,30 @@ fn failed(e: impl Into<crate::error::BoxError>) -> ExportError {
 
 impl<W: Write> CsvSink<W> {
     /// A sink writing to `out` (the byte-order mark first, when the options ask for it).
-    pub fn new(mut out: W, opts: &ExportOptions) -> Result<Self, ExportError> {
-        if opts.bom {
-            out.write_all("\u{FEFF}".as_bytes()).map_err(failed)?;
-        }
+    pub fn new(out: W, opts: &ExportOptions) -> Result<Self, ExportError> {
         Ok(Self {
-            out: csv::WriterBuilder::new()
-                .terminator(csv::Terminator::CRLF)
-                .from_writer(out),
+            state: State::NotStarted(out),
             opts: *opts,
         })
     }
 
-    /// The writer back, flushed.
-    pub fn into_inner(self) -> Result<W, ExportError> {
-        self.out.into_inner().map_err(|e| failed(e.into_error()))
+    fn writer(&mut self) -> Result<&mut csv::Writer<W>, ExportError> {
+        if let State::NotStarted(_) = self.state
+            && let State::NotStarted(mut out) = std::mem::replace(&mut self.state, State::Gone)
+        {
+            if self.opts.bom {
+                out.write_all("\u{FEFF}".as_bytes()).map_err(failed)?;
+            }
+            self.state = State::Writing(
+                csv::WriterBuilder::new()
+                    .terminator(csv::Terminator::CRLF)
+                    .from_writer(out),
+            );
+        }
+        match &mut self.state {
+            State::Writing(w) => Ok(w),
+            _ => Err(failed("the CSV writer failed earlier")),
+        }
     }
 }
 
@@ -52,7 +69,7 @@ impl<W: Write> CsvSink<W> {
         &mut self,
         cells: impl IntoIterator<Item = std::borrow::Cow<'c, str>>,
     ) -> Result<(), ExportError> {
-        self.out
+        self.writer()?
             .write_record(cells.into_iter().map(|c| c.into_owned()))
             .map_err(failed)
     }
@@ -81,7 +98,7 @@ impl<W: Write> RowSink for CsvSink<W> {
     }
 
     fn finish(&mut self) -> Result<(), ExportError> {
-        self.out.flush().map_err(failed)
+        self.writer()?.flush().map_err(failed)
     }
 }
 

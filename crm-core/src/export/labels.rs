@@ -89,7 +89,7 @@ pub(crate) fn label(l: Label, locale: Locale) -> &'static str {
         Label::Company => ("Company", "الشركة"),
         Label::Source => ("Source", "المصدر"),
         Label::Status => ("Status", "الحالة"),
-        Label::OwnerName => ("Owner", "المسؤول"),
+        Label::OwnerName => ("Owner name", "اسم المسؤول"),
         Label::OwnerId => ("Owner ID", "رقم المسؤول"),
         Label::Created => ("Created", "تاريخ الإنشاء"),
         Label::Updated => ("Updated", "آخر تعديل"),

@@ -75,6 +75,17 @@ impl World for ExportWorld {
     }
 }
 
+/// `rtl` when the first letter of `s` is of a right-to-left script, `ltr` for any other
+/// letter, `auto` (the page's direction) when it has none.
+fn first_strong(s: &str) -> &'static str {
+    s.chars()
+        .find(|c| c.is_alphabetic())
+        .map_or("auto", |c| match c as u32 {
+            0x0590..=0x08FF | 0xFB1D..=0xFDFF | 0xFE70..=0xFEFF => "rtl",
+            _ => "ltr",
+        })
+}
+
 fn text(s: impl Into<Str>) -> Value {
     Value::Str(s.into())
 }
@@ -113,17 +124,27 @@ impl<W: Write> PdfSink<W> {
         }
     }
 
+    /// Each shown cell as `(text, direction)`: ids, emails, phones and times read left to
+    /// right; free text takes the direction of its first letter (as `dir="auto"` in HTML),
+    /// so a Latin name on an Arabic page reads left to right and the reverse.
     fn cells(&self, cells: &[Cell<'_>]) -> Value {
+        let cell = |c: &Cell<'_>| {
+            let dir = match c {
+                Cell::Code(_) | Cell::Time(_) => "ltr",
+                Cell::Text(s) => first_strong(s),
+                _ => "auto",
+            };
+            Value::Array(
+                [text(c.text(&self.opts, false)), text(dir)]
+                    .into_iter()
+                    .collect(),
+            )
+        };
+        let empty = Cell::Empty;
         Value::Array(
             self.shown
                 .iter()
-                .map(|i| {
-                    text(
-                        cells
-                            .get(*i)
-                            .map_or(Default::default(), |c| c.text(&self.opts, false)),
-                    )
-                })
+                .map(|i| cell(cells.get(*i).unwrap_or(&empty)))
                 .collect::<Array>(),
         )
     }
