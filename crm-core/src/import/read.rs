@@ -99,9 +99,25 @@ pub fn read_csv(
         .flexible(true)
         .from_reader(text.as_bytes());
     let mut sheet = Sheet::default();
+    // The line a record starts on, counted from its byte offset (the csv crate's own line
+    // count does not count CRLF line ends, which Excel writes).
+    let (mut seen, mut line) = (0usize, 1usize);
     for (i, record) in reader.records().enumerate() {
         let record = record.map_err(unreadable)?;
-        let line = record.position().map_or(i + 1, |p| p.line() as usize);
+        let mut start = record.position().map_or(seen, |p| p.byte() as usize);
+        // After a CRLF the position points at its LF: the record starts past it.
+        while text
+            .as_bytes()
+            .get(start)
+            .is_some_and(|b| *b == b'\r' || *b == b'\n')
+        {
+            start += 1;
+        }
+        line += text
+            .as_bytes()
+            .get(seen..start)
+            .map_or(0, |b| b.iter().filter(|c| **c == b'\n').count());
+        seen = start.max(seen);
         let cells: Vec<String> = record.iter().map(str::to_owned).collect();
         if i == 0 {
             sheet.headers = cells;
@@ -216,6 +232,13 @@ mod tests {
     fn row_numbers_are_file_lines() {
         let s = read_csv(b"name,notes\na,\"two\nlines\"\nb,x\n", Encoding::Utf8, None)
             .unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(s.rows.iter().map(|r| r.0).collect::<Vec<_>>(), [2, 4]);
+        let s = read_csv(
+            b"name,notes\r\na,\"two\r\nlines\"\r\nb,x\r\n",
+            Encoding::Utf8,
+            None,
+        )
+        .unwrap_or_else(|e| panic!("{e}"));
         assert_eq!(s.rows.iter().map(|r| r.0).collect::<Vec<_>>(), [2, 4]);
     }
 }

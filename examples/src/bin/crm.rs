@@ -25,6 +25,8 @@ use tracing_subscriber::util::SubscriberInitExt;
 
 #[path = "crm/export.rs"]
 mod export;
+#[path = "crm/import.rs"]
+mod import;
 
 const EXIT_CODES: &str = "\
 EXIT CODES:
@@ -118,6 +120,8 @@ enum Command {
     /// Write leads or the report to a CSV, XLSX or PDF file.
     #[command(subcommand)]
     Export(export::ExportCmd),
+    /// Read a CSV or XLSX file of leads and report what each row would be (--dry-run).
+    Import(import::ImportArgs),
     /// Pending events for a sales system.
     Events {
         /// Only events after this sequence number.
@@ -539,7 +543,7 @@ async fn run(cli: Cli) -> Out {
     // Checked before the database is opened: a bad region changes nothing. Read only by the
     // commands that take phones: the phone metadata it checks against is slow to load.
     let region = match &cli.command {
-        Command::Lead(LeadCmd::Add { .. } | LeadCmd::Edit { .. }) => {
+        Command::Lead(LeadCmd::Add { .. } | LeadCmd::Edit { .. }) | Command::Import(_) => {
             Some(PhoneRegion::parse(&cli.region).map_err(|e| usage(format!("--region: {e}")))?)
         }
         _ => None,
@@ -574,6 +578,7 @@ async fn run(cli: Cli) -> Out {
         Command::Interaction(c) => interaction(&app, c).await,
         Command::Opportunity(c) => opportunity(&app, c).await,
         Command::Export(c) => export::run(&app, c).await,
+        Command::Import(a) => import::run(&app, a).await,
         Command::Report {
             owner,
             source,
