@@ -15,7 +15,7 @@ pub struct CsvSink<W: Write> {
 
 enum State<W: Write> {
     NotStarted(W),
-    Writing(csv::Writer<W>),
+    Writing(Box<csv::Writer<W>>),
     /// Only while switching from one state to the other.
     Gone,
 }
@@ -40,11 +40,11 @@ impl<W: Write> CsvSink<W> {
             if self.opts.bom {
                 out.write_all("\u{FEFF}".as_bytes()).map_err(failed)?;
             }
-            self.state = State::Writing(
+            self.state = State::Writing(Box::new(
                 csv::WriterBuilder::new()
                     .terminator(csv::Terminator::CRLF)
                     .from_writer(out),
-            );
+            ));
         }
         match &mut self.state {
             State::Writing(w) => Ok(w),

@@ -128,30 +128,28 @@ impl From<ExportError> for Failure {
 
 /// A file written in full or not at all: a temporary file beside the target, renamed over it
 /// once the export succeeded (a failed export leaves any earlier file as it was).
-fn to_file<T>(
+async fn to_file<T>(
     out: &str,
     write: impl AsyncFnOnce(Box<dyn Write + Send>) -> Result<T, Failure>,
-) -> impl Future<Output = Result<T, Failure>> {
-    async move {
-        if out == "-" {
-            return write(Box::new(std::io::stdout())).await;
-        }
-        let target = PathBuf::from(out);
-        let dir = match target.parent() {
-            Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
-            _ => PathBuf::from("."),
-        };
-        let io = |e: std::io::Error| Failure {
-            code: crm_examples::exit::STORAGE,
-            kind: "storage",
-            message: format!("cannot write {}: {e}", target.display()),
-        };
-        let tmp = tempfile::NamedTempFile::new_in(&dir).map_err(io)?;
-        let file = tmp.reopen().map_err(io)?;
-        let result = write(Box::new(std::io::BufWriter::new(file))).await?;
-        tmp.persist(&target).map_err(|e| io(e.error))?;
-        Ok(result)
+) -> Result<T, Failure> {
+    if out == "-" {
+        return write(Box::new(std::io::stdout())).await;
     }
+    let target = PathBuf::from(out);
+    let dir = match target.parent() {
+        Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
+        _ => PathBuf::from("."),
+    };
+    let io = |e: std::io::Error| Failure {
+        code: crm_examples::exit::STORAGE,
+        kind: "storage",
+        message: format!("cannot write {}: {e}", target.display()),
+    };
+    let tmp = tempfile::NamedTempFile::new_in(&dir).map_err(io)?;
+    let file = tmp.reopen().map_err(io)?;
+    let result = write(Box::new(std::io::BufWriter::new(file))).await?;
+    tmp.persist(&target).map_err(|e| io(e.error))?;
+    Ok(result)
 }
 
 pub(crate) async fn run(app: &App, c: ExportCmd) -> Out {
@@ -232,9 +230,9 @@ pub(crate) async fn print_leads_csv(app: &App, leads: &[Lead]) -> Out {
     let table = leads_table(&opts, String::new());
     let mut names = std::collections::BTreeMap::new();
     for l in leads {
-        if !names.contains_key(&l.owner()) {
+        if let std::collections::btree_map::Entry::Vacant(slot) = names.entry(l.owner()) {
             let name = app.crm.employee(app.actor()?, l.owner()).await?;
-            names.insert(l.owner(), name.map(|e| e.name.to_string()));
+            slot.insert(name.map(|e| e.name.to_string()));
         }
     }
     let labels: Vec<_> = leads
