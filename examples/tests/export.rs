@@ -180,6 +180,23 @@ async fn export_to(h: &Harness, format: Format, locale: Locale, dir: &Path) -> P
     path
 }
 
+/// The report of everything in `format`, written by the manager to a file in `dir`.
+async fn report_file(h: &Harness, format: Format, opts: &ExportOptions, dir: &Path) -> PathBuf {
+    let path = dir.join(format!("report.{format}"));
+    let file = std::fs::File::create(&path).unwrap();
+    export::write_report(
+        &h.crm,
+        manager(),
+        &ReportFilter::default(),
+        format,
+        opts,
+        file,
+    )
+    .await
+    .unwrap();
+    path
+}
+
 /// The whole export story on one store.
 async fn exports_every_lead_in_every_format(store: Arc<dyn LeadStore>) {
     let h = Harness::new(store);
@@ -283,17 +300,7 @@ async fn exports_every_lead_in_every_format(store: Arc<dyn LeadStore>) {
         locale: Locale::Ar,
         ..ExportOptions::default()
     };
-    let path = dir.path().join("report.pdf");
-    export::write_report(
-        &h.crm,
-        manager(),
-        &ReportFilter::default(),
-        Format::Pdf,
-        &opts,
-        std::fs::File::create(&path).unwrap(),
-    )
-    .await
-    .unwrap();
+    let path = report_file(&h, Format::Pdf, &opts, dir.path()).await;
     let text = pdf_text(&path);
     let letters = arabic(&text);
     for label in [
@@ -309,17 +316,7 @@ async fn exports_every_lead_in_every_format(store: Arc<dyn LeadStore>) {
     }
     assert!(text.contains(&MANY.to_string()), "the grand total");
     render_png(&path, "report-ar");
-    let path = dir.path().join("report.xlsx");
-    export::write_report(
-        &h.crm,
-        manager(),
-        &ReportFilter::default(),
-        Format::Xlsx,
-        &opts,
-        std::fs::File::create(&path).unwrap(),
-    )
-    .await
-    .unwrap();
+    let path = report_file(&h, Format::Xlsx, &opts, dir.path()).await;
     let x = read_xlsx(&path);
     let rows = x["rows"].as_array().unwrap();
     let total = rows.last().unwrap();

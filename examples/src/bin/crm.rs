@@ -10,8 +10,8 @@ use clap::{Args, Parser, Subcommand};
 use crm_core::{
     Crm, CrmError, Currency, Email, Employee, EmployeeId, InteractionKind, LeadId, LeadPatch,
     LeadQuery, LeadStatus, LogNotifier, Money, Name, NewInteraction, NewLead, NewOpportunity, Note,
-    OpportunityId, OpportunityPatch, OpportunityStage, Phone, PhoneRegion, ReportFilter, Role,
-    Source, SystemClock,
+    OpportunityId, OpportunityPatch, OpportunityStage, Phone, PhoneRegion, Role, Source,
+    SystemClock,
 };
 use crm_examples::{
     ERROR_KINDS, Table, error_kind, exit, exit_code, parse_date, parse_duration, parse_instant,
@@ -586,20 +586,7 @@ async fn run(cli: Cli) -> Out {
             to,
             csv,
         } => {
-            let filter = ReportFilter {
-                owner: owner.as_deref().map(str::parse).transpose()?,
-                source: source.as_deref().map(Source::parse).transpose()?,
-                created_from: from
-                    .as_deref()
-                    .map(parse_instant)
-                    .transpose()
-                    .map_err(invalid)?,
-                created_to: to
-                    .as_deref()
-                    .map(parse_instant)
-                    .transpose()
-                    .map_err(invalid)?,
-            };
+            let filter = export::report_filter(owner, source, from, to)?;
             let r = app.crm.report(app.actor()?, &filter).await?;
             if csv {
                 return export::print_report_csv(&r);
@@ -850,19 +837,13 @@ async fn lead(app: &App, c: LeadCmd) -> Out {
             after,
             csv,
         } => {
-            let mut q = LeadQuery::default().limit(limit)?;
-            if let Some(s) = status {
-                q = q.status(s.parse()?);
-            }
-            if let Some(s) = source {
-                q = q.source(Source::parse(&s)?);
-            }
-            if let Some(o) = owner {
-                q = q.owner(o.parse()?);
-            }
-            if let Some(s) = search {
-                q = q.search(&s);
-            }
+            let mut q = export::lead_query(
+                LeadQuery::default().limit(limit)?,
+                status,
+                source,
+                owner,
+                search,
+            )?;
             if let Some(a) = after {
                 q = q.after(a.parse()?);
             }

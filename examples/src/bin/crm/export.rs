@@ -161,19 +161,7 @@ pub(crate) async fn run(app: &App, c: ExportCmd) -> Out {
             search,
             file,
         } => {
-            let mut q = LeadQuery::default();
-            if let Some(s) = status {
-                q = q.status(s.parse()?);
-            }
-            if let Some(s) = source {
-                q = q.source(Source::parse(&s)?);
-            }
-            if let Some(o) = owner {
-                q = q.owner(o.parse()?);
-            }
-            if let Some(s) = search {
-                q = q.search(&s);
-            }
+            let q = lead_query(LeadQuery::default(), status, source, owner, search)?;
             let (format, opts, actor) = (file.format()?, file.options()?, app.actor()?);
             let n = to_file(&file.out, async |w| {
                 Ok(export::write_leads(&app.crm, actor, &q, format, &opts, w).await?)
@@ -188,20 +176,7 @@ pub(crate) async fn run(app: &App, c: ExportCmd) -> Out {
             to,
             file,
         } => {
-            let filter = ReportFilter {
-                owner: owner.as_deref().map(str::parse).transpose()?,
-                source: source.as_deref().map(Source::parse).transpose()?,
-                created_from: from
-                    .as_deref()
-                    .map(parse_instant)
-                    .transpose()
-                    .map_err(invalid)?,
-                created_to: to
-                    .as_deref()
-                    .map(parse_instant)
-                    .transpose()
-                    .map_err(invalid)?,
-            };
+            let filter = report_filter(owner, source, from, to)?;
             let (format, opts, actor) = (file.format()?, file.options()?, app.actor()?);
             to_file(&file.out, async |w| {
                 Ok(export::write_report(&app.crm, actor, &filter, format, &opts, w).await?)
@@ -211,6 +186,45 @@ pub(crate) async fn run(app: &App, c: ExportCmd) -> Out {
         }
     }
     Ok(())
+}
+
+/// The listing's filters, as `lead list` and `export leads` take them.
+pub(crate) fn lead_query(
+    mut q: LeadQuery,
+    status: Option<String>,
+    source: Option<String>,
+    owner: Option<String>,
+    search: Option<String>,
+) -> Result<LeadQuery, Failure> {
+    if let Some(s) = status {
+        q = q.status(s.parse()?);
+    }
+    if let Some(s) = source {
+        q = q.source(Source::parse(&s)?);
+    }
+    if let Some(o) = owner {
+        q = q.owner(o.parse()?);
+    }
+    if let Some(s) = search {
+        q = q.search(&s);
+    }
+    Ok(q)
+}
+
+/// The report's filters, as `report` and `export report` take them.
+pub(crate) fn report_filter(
+    owner: Option<String>,
+    source: Option<String>,
+    from: Option<String>,
+    to: Option<String>,
+) -> Result<ReportFilter, Failure> {
+    let instant = |t: Option<String>| t.as_deref().map(parse_instant).transpose().map_err(invalid);
+    Ok(ReportFilter {
+        owner: owner.as_deref().map(str::parse).transpose()?,
+        source: source.as_deref().map(Source::parse).transpose()?,
+        created_from: instant(from)?,
+        created_to: instant(to)?,
+    })
 }
 
 /// Says what was written (on stderr when the export went to stdout).
