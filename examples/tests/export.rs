@@ -265,11 +265,6 @@ async fn exports_every_lead_in_every_format(store: Arc<dyn LeadStore>) {
     // name printed as it was typed, a page rendered.
     let pdf = export_to(&h, Format::Pdf, Locale::Ar, dir.path()).await;
     let text = pdf_text(&pdf);
-    std::fs::write(
-        PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("leads-ar.txt"),
-        &text,
-    )
-    .unwrap();
     let letters = arabic(&text);
     for name in ["أحمد الشهري", "سارة الأحمد", "لا ميزانية", "العملاء المحتملون"]
     {
