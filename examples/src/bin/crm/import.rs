@@ -20,7 +20,7 @@ pub(crate) struct ImportArgs {
     /// part of this version.)
     #[arg(long, required = true)]
     dry_run: bool,
-    /// A TOML file mapping the file's headers to fields ([columns] "Header" = "name"), for
+    /// A TOML file mapping the file's headers to fields (`[columns]` then `"Header" = "name"`), for
     /// headers that are not recognised.
     #[arg(long)]
     map: Option<PathBuf>,
