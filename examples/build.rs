@@ -2,7 +2,9 @@
 //! (`tests/build/postgres.rs`), written once for every crate with PostgreSQL tests.
 
 include!("../tests/build/postgres.rs");
+include!("../tests/build/export_tools.rs");
 
 fn main() {
     postgres_cfg();
+    export_tools_cfg();
 }

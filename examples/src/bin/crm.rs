@@ -7,12 +7,11 @@ use std::sync::Arc;
 
 use chrono::{DateTime, Utc};
 use clap::{Args, Parser, Subcommand};
-use crm_core::export::{CsvOptions, leads_csv, report_csv};
 use crm_core::{
     Crm, CrmError, Currency, Email, Employee, EmployeeId, InteractionKind, LeadId, LeadPatch,
     LeadQuery, LeadStatus, LogNotifier, Money, Name, NewInteraction, NewLead, NewOpportunity, Note,
-    OpportunityId, OpportunityPatch, OpportunityStage, Phone, PhoneRegion, ReportFilter, Role,
-    Source, SystemClock,
+    OpportunityId, OpportunityPatch, OpportunityStage, Phone, PhoneRegion, Role, Source,
+    SystemClock,
 };
 use crm_examples::{
     ERROR_KINDS, Table, error_kind, exit, exit_code, parse_date, parse_duration, parse_instant,
@@ -23,6 +22,11 @@ use serde_json::json;
 use tracing_subscriber::filter::{LevelFilter, Targets};
 use tracing_subscriber::layer::SubscriberExt;
 use tracing_subscriber::util::SubscriberInitExt;
+
+#[path = "crm/export.rs"]
+mod export;
+#[path = "crm/import.rs"]
+mod import;
 
 const EXIT_CODES: &str = "\
 EXIT CODES:
@@ -113,6 +117,11 @@ enum Command {
     },
     /// Retry creating clients for converted leads whose clients system call failed.
     Dispatch,
+    /// Write leads or the report to a CSV, XLSX or PDF file.
+    #[command(subcommand)]
+    Export(export::ExportCmd),
+    /// Read a CSV or XLSX file of leads and report what each row would be (--dry-run).
+    Import(import::ImportArgs),
     /// Pending events for a sales system.
     Events {
         /// Only events after this sequence number.
@@ -534,7 +543,7 @@ async fn run(cli: Cli) -> Out {
     // Checked before the database is opened: a bad region changes nothing. Read only by the
     // commands that take phones: the phone metadata it checks against is slow to load.
     let region = match &cli.command {
-        Command::Lead(LeadCmd::Add { .. } | LeadCmd::Edit { .. }) => {
+        Command::Lead(LeadCmd::Add { .. } | LeadCmd::Edit { .. }) | Command::Import(_) => {
             Some(PhoneRegion::parse(&cli.region).map_err(|e| usage(format!("--region: {e}")))?)
         }
         _ => None,
@@ -568,6 +577,8 @@ async fn run(cli: Cli) -> Out {
         Command::Lead(c) => lead(&app, c).await,
         Command::Interaction(c) => interaction(&app, c).await,
         Command::Opportunity(c) => opportunity(&app, c).await,
+        Command::Export(c) => export::run(&app, c).await,
+        Command::Import(a) => import::run(&app, a).await,
         Command::Report {
             owner,
             source,
@@ -575,24 +586,10 @@ async fn run(cli: Cli) -> Out {
             to,
             csv,
         } => {
-            let filter = ReportFilter {
-                owner: owner.as_deref().map(str::parse).transpose()?,
-                source: source.as_deref().map(Source::parse).transpose()?,
-                created_from: from
-                    .as_deref()
-                    .map(parse_instant)
-                    .transpose()
-                    .map_err(invalid)?,
-                created_to: to
-                    .as_deref()
-                    .map(parse_instant)
-                    .transpose()
-                    .map_err(invalid)?,
-            };
+            let filter = export::report_filter(owner, source, from, to)?;
             let r = app.crm.report(app.actor()?, &filter).await?;
             if csv {
-                print!("{}", report_csv(&r, CsvOptions::default()));
-                return Ok(());
+                return export::print_report_csv(&r);
             }
             app.print(json!(r), || {
                 if r.total == 0 {
@@ -840,26 +837,19 @@ async fn lead(app: &App, c: LeadCmd) -> Out {
             after,
             csv,
         } => {
-            let mut q = LeadQuery::default().limit(limit)?;
-            if let Some(s) = status {
-                q = q.status(s.parse()?);
-            }
-            if let Some(s) = source {
-                q = q.source(Source::parse(&s)?);
-            }
-            if let Some(o) = owner {
-                q = q.owner(o.parse()?);
-            }
-            if let Some(s) = search {
-                q = q.search(&s);
-            }
+            let mut q = export::lead_query(
+                LeadQuery::default().limit(limit)?,
+                status,
+                source,
+                owner,
+                search,
+            )?;
             if let Some(a) = after {
                 q = q.after(a.parse()?);
             }
             let page = app.crm.list_leads(app.actor()?, &q).await?;
             if csv {
-                print!("{}", leads_csv(&page.items, CsvOptions::default()));
-                return Ok(());
+                return export::print_leads_csv(app, &page.items).await;
             }
             let next = page.next.map(|c| c.to_string());
             let names = app.names(page.items.iter().map(|l| l.owner())).await;
