@@ -17,9 +17,8 @@ fn browser_cfg() {
     println!("cargo:rerun-if-env-changed=PATH");
     println!("cargo:rustc-check-cfg=cfg(crm_no_browser)");
     let on_path = |name: &str| {
-        std::env::var_os("PATH").is_some_and(|paths| {
-            std::env::split_paths(&paths).any(|dir| dir.join(name).is_file())
-        })
+        std::env::var_os("PATH")
+            .is_some_and(|paths| std::env::split_paths(&paths).any(|dir| dir.join(name).is_file()))
     };
     let present = on_path("chromium") && on_path("chromedriver");
     let required = std::env::var("CRM_REQUIRE_BROWSER").as_deref() == Ok("1");

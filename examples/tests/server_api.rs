@@ -112,7 +112,13 @@ async fn tokens_are_issued_checked_and_revoked(h: Harness) {
         StatusCode::UNAUTHORIZED
     );
     let r = h
-        .call(Method::GET, "/api/v1/leads", None, None, &[("authorization", "Basic x")])
+        .call(
+            Method::GET,
+            "/api/v1/leads",
+            None,
+            None,
+            &[("authorization", "Basic x")],
+        )
         .await;
     assert_eq!(r.status, StatusCode::UNAUTHORIZED);
     // Tokens expire.
@@ -183,10 +189,18 @@ async fn every_api_route_needs_a_token(h: Harness) {
             }
             let uri = path
                 .replace("{id}", "01a212a7-6a79-7b52-8a65-8bc7e2a7dac6")
-                .replace("/employees/01a212a7-6a79-7b52-8a65-8bc7e2a7dac6", "/employees/1");
+                .replace(
+                    "/employees/01a212a7-6a79-7b52-8a65-8bc7e2a7dac6",
+                    "/employees/1",
+                );
             let m = Method::from_bytes(method.to_uppercase().as_bytes()).unwrap();
             let r = h.call(m, &uri, None, Some(json!({})), &[]).await;
-            assert_eq!(r.status, StatusCode::UNAUTHORIZED, "{method} {path}: {}", r.text);
+            assert_eq!(
+                r.status,
+                StatusCode::UNAUTHORIZED,
+                "{method} {path}: {}",
+                r.text
+            );
             assert_eq!(r.problem(), "unauthenticated");
             checked += 1;
         }
@@ -221,7 +235,10 @@ async fn leads_are_created_listed_and_paged(h: Harness) {
     assert_eq!(r.json()["lead"]["id"], id);
     // Unknown and malformed ids.
     let r = h
-        .get("/api/v1/leads/01a212a7-6a79-7b52-8a65-8bc7e2a7dac6", &h.sales)
+        .get(
+            "/api/v1/leads/01a212a7-6a79-7b52-8a65-8bc7e2a7dac6",
+            &h.sales,
+        )
         .await;
     assert_eq!(r.status, StatusCode::NOT_FOUND);
     assert_eq!(r.problem(), "not_found");
@@ -247,7 +264,11 @@ async fn leads_are_created_listed_and_paged(h: Harness) {
     );
     // Whoever may only read cannot create.
     let r = h
-        .post("/api/v1/leads", &h.other, json!({"name": "x", "email": "x@example.com"}))
+        .post(
+            "/api/v1/leads",
+            &h.other,
+            json!({"name": "x", "email": "x@example.com"}),
+        )
         .await;
     assert_eq!(r.status, StatusCode::FORBIDDEN);
     assert_eq!(r.problem(), "forbidden");
@@ -264,7 +285,9 @@ async fn leads_are_created_listed_and_paged(h: Harness) {
     // Filters and search.
     let r = h.get("/api/v1/leads?source=event", &h.sales).await;
     assert_eq!(r.json()["items"].as_array().unwrap().len(), 3);
-    let r = h.get("/api/v1/leads?q=%D8%A7%D9%84%D9%86%D9%88%D8%B1", &h.sales).await; // النور
+    let r = h
+        .get("/api/v1/leads?q=%D8%A7%D9%84%D9%86%D9%88%D8%B1", &h.sales)
+        .await; // النور
     assert_eq!(r.json()["items"].as_array().unwrap().len(), 1);
     let r = h.get("/api/v1/leads?owner=2&status=new", &h.sales).await;
     assert_eq!(r.json()["items"].as_array().unwrap().len(), 1);
@@ -278,7 +301,10 @@ async fn leads_are_created_listed_and_paged(h: Harness) {
         .json();
     let third = h
         .get(
-            &format!("/api/v1/leads?limit=2&after={}", second["next"].as_str().unwrap()),
+            &format!(
+                "/api/v1/leads?limit=2&after={}",
+                second["next"].as_str().unwrap()
+            ),
             &h.sales,
         )
         .await
@@ -337,9 +363,7 @@ async fn bad_input_names_each_field_and_writes_nothing(h: Harness) {
         )
         .await;
     assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY);
-    let r = h
-        .post("/api/v1/leads", &h.sales, json!({"name": 5}))
-        .await;
+    let r = h.post("/api/v1/leads", &h.sales, json!({"name": 5})).await;
     assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY);
     assert_eq!(r.json()["errors"][0]["field"], "body");
     // A lead needs a way to reach it: the library's rule, reported as a field.
@@ -357,13 +381,22 @@ async fn bad_input_names_each_field_and_writes_nothing(h: Harness) {
 
 async fn updates_need_the_current_version(h: Harness) {
     let id = h
-        .lead(&h.sales, json!({"name": "Fatima", "email": "f@example.com"}))
+        .lead(
+            &h.sales,
+            json!({"name": "Fatima", "email": "f@example.com"}),
+        )
         .await;
     let uri = format!("/api/v1/leads/{id}");
     let patch = json!({"company": "مؤسسة الأمل"});
     // No If-Match: 428, nothing written.
     let r = h
-        .call(Method::PATCH, &uri, Some(&h.sales), Some(patch.clone()), &[])
+        .call(
+            Method::PATCH,
+            &uri,
+            Some(&h.sales),
+            Some(patch.clone()),
+            &[],
+        )
         .await;
     assert_eq!(r.status, StatusCode::PRECONDITION_REQUIRED);
     assert_eq!(r.problem(), "precondition_required");
@@ -460,7 +493,13 @@ async fn status_moves_follow_the_library(h: Harness) {
     assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY);
     assert_eq!(r.json()["errors"][0]["field"], "status");
     let r = h
-        .call(Method::POST, &uri, Some(&h.sales), Some(json!({"status": "contacted"})), &[])
+        .call(
+            Method::POST,
+            &uri,
+            Some(&h.sales),
+            Some(json!({"status": "contacted"})),
+            &[],
+        )
         .await;
     assert_eq!(r.status, StatusCode::PRECONDITION_REQUIRED);
     let r = h
@@ -501,7 +540,10 @@ async fn status_moves_follow_the_library(h: Harness) {
 
 async fn assignment_follows_the_library(h: Harness) {
     let id = h
-        .lead(&h.manager, json!({"name": "Layla", "email": "l@example.com"}))
+        .lead(
+            &h.manager,
+            json!({"name": "Layla", "email": "l@example.com"}),
+        )
         .await;
     let uri = format!("/api/v1/leads/{id}/assign");
     let call = |token: &str, to: i64, v: &'static str| {
@@ -535,7 +577,10 @@ async fn assignment_follows_the_library(h: Harness) {
 
 async fn interactions_and_opportunities(h: Harness) {
     let id = h
-        .lead(&h.sales, json!({"name": "Yousef", "email": "y@example.com"}))
+        .lead(
+            &h.sales,
+            json!({"name": "Yousef", "email": "y@example.com"}),
+        )
         .await;
     let r = h
         .post(
@@ -608,7 +653,13 @@ async fn interactions_and_opportunities(h: Harness) {
     let ouri = format!("/api/v1/opportunities/{oid}");
     assert_eq!(h.get(&ouri, &h.other).await.etag(), "\"1\"");
     let r = h
-        .call(Method::PATCH, &ouri, Some(&h.sales), Some(json!({"stage": "won"})), &[])
+        .call(
+            Method::PATCH,
+            &ouri,
+            Some(&h.sales),
+            Some(json!({"stage": "won"})),
+            &[],
+        )
         .await;
     assert_eq!(r.status, StatusCode::PRECONDITION_REQUIRED);
     let r = h
@@ -651,16 +702,24 @@ async fn interactions_and_opportunities(h: Harness) {
 }
 
 async fn report_sweep_dispatch_and_events(h: Harness) {
-    h.lead(&h.sales, json!({"name": "A", "email": "a@example.com", "source": "web"}))
-        .await;
-    h.lead(&h.sales, json!({"name": "B", "email": "b@example.com", "source": "web"}))
-        .await;
+    h.lead(
+        &h.sales,
+        json!({"name": "A", "email": "a@example.com", "source": "web"}),
+    )
+    .await;
+    h.lead(
+        &h.sales,
+        json!({"name": "B", "email": "b@example.com", "source": "web"}),
+    )
+    .await;
     let r = h.get("/api/v1/report?source=web", &h.other).await;
     assert_eq!(r.status, StatusCode::OK);
     let rep = r.json();
     assert_eq!(rep["total"], 2);
     assert_eq!(rep["by_status"]["new"], 2);
-    let r = h.get("/api/v1/report?from=tomorrow&owner=x", &h.other).await;
+    let r = h
+        .get("/api/v1/report?from=tomorrow&owner=x", &h.other)
+        .await;
     assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY);
     assert_eq!(r.json()["errors"].as_array().unwrap().len(), 2);
 
@@ -673,7 +732,12 @@ async fn report_sweep_dispatch_and_events(h: Harness) {
     // Leads untouched for longer than the follow-up period are swept.
     h.clock.advance(chrono::TimeDelta::days(8));
     let r = h.post("/api/v1/sweep", &h.manager, json!({})).await;
-    assert_eq!(r.json()["notified"].as_array().unwrap().len(), 2, "{}", r.text);
+    assert_eq!(
+        r.json()["notified"].as_array().unwrap().len(),
+        2,
+        "{}",
+        r.text
+    );
 
     let r = h.get("/api/v1/events?limit=100", &h.other).await;
     assert_eq!(r.status, StatusCode::OK);
@@ -687,7 +751,12 @@ async fn report_sweep_dispatch_and_events(h: Harness) {
         .await;
     assert_eq!(r.status, StatusCode::FORBIDDEN);
     assert_eq!(
-        h.get("/api/v1/events", &h.sales).await.json().as_array().unwrap().len(),
+        h.get("/api/v1/events", &h.sales)
+            .await
+            .json()
+            .as_array()
+            .unwrap()
+            .len(),
         events.as_array().unwrap().len()
     );
     let r = h
@@ -721,7 +790,13 @@ async fn employees_and_passwords(h: Harness) {
     );
     let new = json!({"name": "Mona", "role": "sales"});
     let r = h
-        .call(Method::PUT, "/api/v1/employees/4", Some(&h.sales), Some(new.clone()), &[])
+        .call(
+            Method::PUT,
+            "/api/v1/employees/4",
+            Some(&h.sales),
+            Some(new.clone()),
+            &[],
+        )
         .await;
     assert_eq!(r.status, StatusCode::FORBIDDEN);
     assert_eq!(
@@ -740,7 +815,13 @@ async fn employees_and_passwords(h: Harness) {
     assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY);
     assert_eq!(r.json()["errors"].as_array().unwrap().len(), 2);
     let r = h
-        .call(Method::PUT, "/api/v1/employees/4", Some(&h.manager), Some(new), &[])
+        .call(
+            Method::PUT,
+            "/api/v1/employees/4",
+            Some(&h.manager),
+            Some(new),
+            &[],
+        )
         .await;
     assert_eq!(r.status, StatusCode::OK, "{}", r.text);
     // The last manager cannot be demoted (the library's rule).
@@ -804,5 +885,9 @@ async fn employees_and_passwords(h: Harness) {
             &[],
         )
         .await;
-    assert_eq!(r.status, StatusCode::UNAUTHORIZED, "the old password is gone");
+    assert_eq!(
+        r.status,
+        StatusCode::UNAUTHORIZED,
+        "the old password is gone"
+    );
 }

@@ -137,8 +137,16 @@ async fn a_sales_employee_works_a_lead_in_arabic_in_chromium() {
     let c = browser(port, &profile, &downloads).await;
 
     c.goto(&format!("{base}/leads")).await.unwrap();
-    wait_for(&c, "#employee_id").await.send_keys("2").await.unwrap();
-    wait_for(&c, "#password").await.send_keys(PASSWORD).await.unwrap();
+    wait_for(&c, "#employee_id")
+        .await
+        .send_keys("2")
+        .await
+        .unwrap();
+    wait_for(&c, "#password")
+        .await
+        .send_keys(PASSWORD)
+        .await
+        .unwrap();
     wait_for(&c, "#sign-in").await.click().await.unwrap();
     wait_for(&c, "#results").await;
     let dir = c
@@ -150,15 +158,39 @@ async fn a_sales_employee_works_a_lead_in_arabic_in_chromium() {
         .unwrap();
     assert_eq!(dir, json!("rtl"));
 
-    wait_for(&c, "a[href='/leads/new']").await.click().await.unwrap();
-    wait_for(&c, "#name").await.send_keys("أحمد الزهراني").await.unwrap();
-    wait_for(&c, "#phone").await.send_keys("٠٥٠١٢٣٤٥٦٧").await.unwrap();
-    wait_for(&c, "#company").await.send_keys("شركة النور").await.unwrap();
-    wait_for(&c, "#source").await.send_keys("web").await.unwrap();
+    wait_for(&c, "a[href='/leads/new']")
+        .await
+        .click()
+        .await
+        .unwrap();
+    wait_for(&c, "#name")
+        .await
+        .send_keys("أحمد الزهراني")
+        .await
+        .unwrap();
+    wait_for(&c, "#phone")
+        .await
+        .send_keys("٠٥٠١٢٣٤٥٦٧")
+        .await
+        .unwrap();
+    wait_for(&c, "#company")
+        .await
+        .send_keys("شركة النور")
+        .await
+        .unwrap();
+    wait_for(&c, "#source")
+        .await
+        .send_keys("web")
+        .await
+        .unwrap();
     wait_for(&c, "#save").await.click().await.unwrap();
     assert_eq!(text(&c, "#lead-name").await, "أحمد الزهراني");
 
-    wait_for(&c, "#notes").await.send_keys("اتصل وطلب عرض سعر").await.unwrap();
+    wait_for(&c, "#notes")
+        .await
+        .send_keys("اتصل وطلب عرض سعر")
+        .await
+        .unwrap();
     wait_for(&c, "#log").await.click().await.unwrap();
     c.wait()
         .at_most(Duration::from_secs(15))
@@ -177,7 +209,9 @@ async fn a_sales_employee_works_a_lead_in_arabic_in_chromium() {
         wait_for(&c, "#move").await.click().await.unwrap();
         c.wait()
             .at_most(Duration::from_secs(15))
-            .for_element(Locator::Css(&format!("#lead-status[data-status='{status}']")))
+            .for_element(Locator::Css(&format!(
+                "#lead-status[data-status='{status}']"
+            )))
             .await
             .unwrap_or_else(|e| panic!("not {status}: {e}"));
     }
@@ -192,7 +226,11 @@ async fn a_sales_employee_works_a_lead_in_arabic_in_chromium() {
     std::fs::write(&shot, &png).unwrap();
     assert!(png.starts_with(b"\x89PNG"));
 
-    wait_for(&c, "a[href='/report']").await.click().await.unwrap();
+    wait_for(&c, "a[href='/report']")
+        .await
+        .click()
+        .await
+        .unwrap();
     wait_for(&c, "#report").await;
     wait_for(&c, "#csv").await.click().await.unwrap();
     let file = downloads.join("report.csv");

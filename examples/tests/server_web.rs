@@ -101,12 +101,19 @@ async fn a_lead_is_worked_from_creation_to_conversion_in_arabic() {
     assert_eq!(page.status, StatusCode::OK);
     assert!(page.text.contains("<html lang=\"ar\" dir=\"rtl\">"));
     let pre = page.header("set-cookie").unwrap();
-    assert!(pre.contains("HttpOnly") && pre.contains("SameSite=Lax"), "{pre}");
+    assert!(
+        pre.contains("HttpOnly") && pre.contains("SameSite=Lax"),
+        "{pre}"
+    );
     // A sign-in posted without the form's token (another site's form) signs no one in.
     let r = b
         .post(
             "/sign-in",
-            &[("csrf", &"0".repeat(64)), ("employee_id", "2"), ("password", PASSWORD)],
+            &[
+                ("csrf", &"0".repeat(64)),
+                ("employee_id", "2"),
+                ("password", PASSWORD),
+            ],
         )
         .await;
     assert_eq!(location(&r), "/sign-in");
@@ -117,7 +124,9 @@ async fn a_lead_is_worked_from_creation_to_conversion_in_arabic() {
     assert_eq!(location(&r), "/leads");
     let session = r.header("set-cookie").unwrap();
     assert!(
-        session.starts_with("crm_session=") && session.contains("HttpOnly") && session.contains("SameSite=Lax"),
+        session.starts_with("crm_session=")
+            && session.contains("HttpOnly")
+            && session.contains("SameSite=Lax"),
         "{session}"
     );
     let list = b.get("/leads").await;
@@ -135,7 +144,12 @@ async fn a_lead_is_worked_from_creation_to_conversion_in_arabic() {
     let r = b
         .post(
             "/leads",
-            &[("csrf", &csrf), ("name", "أحمد الزهراني"), ("email", "not-an-email"), ("phone", "")],
+            &[
+                ("csrf", &csrf),
+                ("name", "أحمد الزهراني"),
+                ("email", "not-an-email"),
+                ("phone", ""),
+            ],
         )
         .await;
     assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY);
@@ -201,7 +215,12 @@ async fn a_lead_is_worked_from_creation_to_conversion_in_arabic() {
     let r = b
         .post(
             &format!("{lead_uri}/status"),
-            &[("csrf", &csrf), ("version", "1"), ("status", "lost"), ("lost_reason", "x")],
+            &[
+                ("csrf", &csrf),
+                ("version", "1"),
+                ("status", "lost"),
+                ("lost_reason", "x"),
+            ],
         )
         .await;
     assert_eq!(r.status, StatusCode::CONFLICT, "{}", r.text);
@@ -209,7 +228,11 @@ async fn a_lead_is_worked_from_creation_to_conversion_in_arabic() {
     let csv = b.get("/report?format=csv&source=web").await;
     assert_eq!(csv.status, StatusCode::OK);
     assert_eq!(csv.header("content-type"), Some("text/csv; charset=utf-8"));
-    assert!(csv.header("content-disposition").unwrap().contains("attachment"));
+    assert!(
+        csv.header("content-disposition")
+            .unwrap()
+            .contains("attachment")
+    );
     assert!(csv.text.contains("web"), "{}", csv.text);
     let report = b.get("/report").await;
     assert!(report.text.contains("id=\"report\""));
@@ -248,7 +271,10 @@ async fn sign_in_failures_are_locked_and_managers_administer_employees() {
     // Sales may see the employees but not change them: the library refuses.
     let mut sales = Browser::new(&h);
     h.clock.advance(chrono::TimeDelta::minutes(16));
-    assert_eq!(sales.sign_in("2", PASSWORD).await.status, StatusCode::SEE_OTHER);
+    assert_eq!(
+        sales.sign_in("2", PASSWORD).await.status,
+        StatusCode::SEE_OTHER
+    );
     let page = sales.get("/employees").await;
     assert_eq!(page.status, StatusCode::OK);
     assert!(!page.text.contains("action=\"/employees\""));
@@ -256,26 +282,52 @@ async fn sign_in_failures_are_locked_and_managers_administer_employees() {
     let r = sales
         .post(
             "/employees",
-            &[("csrf", &csrf), ("id", "9"), ("name", "x"), ("role", "manager"), ("active", "1")],
+            &[
+                ("csrf", &csrf),
+                ("id", "9"),
+                ("name", "x"),
+                ("role", "manager"),
+                ("active", "1"),
+            ],
         )
         .await;
     assert_eq!(r.status, StatusCode::FORBIDDEN);
-    assert_eq!(h.state.crm.employees(crm_core::EmployeeId::new(SALES).unwrap()).await.unwrap().len(), 3);
+    assert_eq!(
+        h.state
+            .crm
+            .employees(crm_core::EmployeeId::new(SALES).unwrap())
+            .await
+            .unwrap()
+            .len(),
+        3
+    );
 
     let mut manager = Browser::new(&h);
-    assert_eq!(manager.sign_in("1", PASSWORD).await.status, StatusCode::SEE_OTHER);
+    assert_eq!(
+        manager.sign_in("1", PASSWORD).await.status,
+        StatusCode::SEE_OTHER
+    );
     let page = manager.get("/employees").await;
     assert!(page.text.contains("action=\"/employees\""));
     let csrf = hidden_csrf(&page.text);
     let r = manager
         .post(
             "/employees",
-            &[("csrf", &csrf), ("id", "9"), ("name", "منى"), ("role", "sales"), ("active", "1")],
+            &[
+                ("csrf", &csrf),
+                ("id", "9"),
+                ("name", "منى"),
+                ("role", "sales"),
+                ("active", "1"),
+            ],
         )
         .await;
     assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", r.text);
     let r = manager
-        .post("/employees/9/password", &[("csrf", &csrf), ("password", "مرحبا بك في الفريق")])
+        .post(
+            "/employees/9/password",
+            &[("csrf", &csrf), ("password", "مرحبا بك في الفريق")],
+        )
         .await;
     assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", r.text);
     let mut mona = Browser::new(&h);
@@ -288,9 +340,7 @@ async fn sign_in_failures_are_locked_and_managers_administer_employees() {
 #[tokio::test]
 async fn assets_and_the_api_explorer_are_served_from_the_binary() {
     let h = server_support::sqlite().await;
-    let get = |uri: &str| {
-        h.send(Request::builder().uri(uri).body(Body::empty()).unwrap())
-    };
+    let get = |uri: &str| h.send(Request::builder().uri(uri).body(Body::empty()).unwrap());
     let font = get("/assets/amiri-regular.ttf").await;
     assert_eq!(font.header("content-type"), Some("font/ttf"));
     let htmx = get("/assets/htmx.min.js").await;
@@ -316,7 +366,10 @@ fn the_openapi_document_lists_every_route() {
             let responses = op["responses"].as_object().unwrap();
             assert!(!responses.is_empty(), "{method} {path}");
             if path != "/api/v1/tokens" || method != "post" {
-                assert!(responses.contains_key("401"), "{method} {path} documents no 401");
+                assert!(
+                    responses.contains_key("401"),
+                    "{method} {path} documents no 401"
+                );
             }
         }
     }

@@ -570,7 +570,9 @@ async fn run(cli: Cli) -> Out {
         region,
     };
     match cli.command {
-        Command::Employee(EmployeeCmd::SetPassword { id }) => set_password(&app, &cli.db, &id).await,
+        Command::Employee(EmployeeCmd::SetPassword { id }) => {
+            set_password(&app, &cli.db, &id).await
+        }
         Command::Employee(c) => employee(&app, c).await,
         Command::Lead(c) => lead(&app, c).await,
         Command::Interaction(c) => interaction(&app, c).await,

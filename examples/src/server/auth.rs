@@ -210,7 +210,10 @@ fn digest(secret: &str) -> String {
 /// Compares two strings in time independent of where they differ.
 pub fn same_secret(a: &str, b: &str) -> bool {
     let (a, b) = (digest(a), digest(b));
-    a.bytes().zip(b.bytes()).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
+    a.bytes()
+        .zip(b.bytes())
+        .fold(0u8, |acc, (x, y)| acc | (x ^ y))
+        == 0
 }
 
 fn hash_password(password: &str) -> Result<String, AuthError> {
@@ -271,7 +274,11 @@ impl AuthStore {
 
     /// Sets (or replaces) an employee's password. Whether the caller may do so is the
     /// caller's to check first (see [`may_set_password`]).
-    pub async fn set_password(&self, employee: EmployeeId, password: &str) -> Result<(), AuthError> {
+    pub async fn set_password(
+        &self,
+        employee: EmployeeId,
+        password: &str,
+    ) -> Result<(), AuthError> {
         let len = password.chars().count();
         if !(MIN_PASSWORD..=MAX_PASSWORD).contains(&len) {
             return Err(AuthError::WeakPassword);
@@ -295,11 +302,18 @@ impl AuthStore {
     /// Checks a sign-in. A locked employee is refused without looking at the password; each
     /// failure is counted and paid for with a pause; [`Policy::max_failures`] in a row lock
     /// the employee for [`Policy::lock_for`]. A success clears the count.
-    pub async fn check_password(&self, employee: EmployeeId, password: &str) -> Result<(), AuthError> {
+    pub async fn check_password(
+        &self,
+        employee: EmployeeId,
+        password: &str,
+    ) -> Result<(), AuthError> {
         let id = employee.get();
         let now = self.now();
         let locked: Option<Option<i64>> = on_db!(&self.db, |pool| {
-            sqlx::query_scalar(GET_LOCK).bind(id).fetch_optional(pool).await?
+            sqlx::query_scalar(GET_LOCK)
+                .bind(id)
+                .fetch_optional(pool)
+                .await?
         });
         if let Some(Some(until)) = locked
             && from_micros(until) > now
@@ -309,11 +323,16 @@ impl AuthStore {
             });
         }
         let stored: Option<String> = on_db!(&self.db, |pool| {
-            sqlx::query_scalar(GET_PASSWORD).bind(id).fetch_optional(pool).await?
+            sqlx::query_scalar(GET_PASSWORD)
+                .bind(id)
+                .fetch_optional(pool)
+                .await?
         });
         let password = password.to_owned();
         let ok = tokio::task::spawn_blocking(move || match stored {
-            Some(hash) if password.chars().count() <= MAX_PASSWORD => verify_password(&password, &hash),
+            Some(hash) if password.chars().count() <= MAX_PASSWORD => {
+                verify_password(&password, &hash)
+            }
             _ => {
                 verify_password(&password, decoy_hash());
                 false
@@ -328,12 +347,19 @@ impl AuthStore {
             return Ok(());
         }
         let failures: i64 = on_db!(&self.db, |pool| {
-            sqlx::query_scalar(ADD_FAILURE).bind(id).fetch_one(pool).await?
+            sqlx::query_scalar(ADD_FAILURE)
+                .bind(id)
+                .fetch_one(pool)
+                .await?
         });
         if failures >= i64::from(self.policy.max_failures) {
             let until = now + self.policy.lock_for;
             on_db!(&self.db, |pool| {
-                sqlx::query(LOCK).bind(id).bind(micros(until)).execute(pool).await?;
+                sqlx::query(LOCK)
+                    .bind(id)
+                    .bind(micros(until))
+                    .execute(pool)
+                    .await?;
             });
         }
         let steps = u32::try_from(failures.clamp(1, 8)).unwrap_or(1);
@@ -342,7 +368,11 @@ impl AuthStore {
     }
 
     /// Issues an API token for `employee` (who has just proved who they are).
-    pub async fn issue_token(&self, employee: EmployeeId, label: &str) -> Result<IssuedToken, AuthError> {
+    pub async fn issue_token(
+        &self,
+        employee: EmployeeId,
+        label: &str,
+    ) -> Result<IssuedToken, AuthError> {
         let token = format!("crm_{}", new_secret());
         let id = uuid::Uuid::now_v7().to_string();
         let now = self.now();
@@ -418,7 +448,10 @@ impl AuthStore {
     }
 
     /// Starts a browser session; returns the cookie value and the session.
-    pub async fn start_session(&self, employee: EmployeeId) -> Result<(String, Session), AuthError> {
+    pub async fn start_session(
+        &self,
+        employee: EmployeeId,
+    ) -> Result<(String, Session), AuthError> {
         let cookie = new_secret();
         let csrf = new_secret();
         let now = self.now();

@@ -4,8 +4,8 @@
 
 use crm_core::{
     Currency, Email, Employee, EmployeeId, InteractionKind, LeadPatch, LeadQuery, LeadStatus,
-    Money, Name, NewInteraction, NewLead, NewOpportunity, Note, OpportunityPatch,
-    OpportunityStage, Phone, PhoneRegion, ReportFilter, Role, Source,
+    Money, Name, NewInteraction, NewLead, NewOpportunity, Note, OpportunityPatch, OpportunityStage,
+    Phone, PhoneRegion, ReportFilter, Role, Source,
 };
 
 use super::api::{
@@ -65,7 +65,9 @@ pub fn lead_patch(f: &mut Fields, i: &LeadPatchIn, region: PhoneRegion) -> Optio
     let name = f.opt("name", i.name.as_deref(), Name::parse);
     let email = clearable(f, "email", &i.email, Email::parse);
     let phone = clearable(f, "phone", &i.phone, |s| Phone::parse_in(s, region));
-    let company = clearable(f, "company", &i.company, |s| Name::parse_field("company", s));
+    let company = clearable(f, "company", &i.company, |s| {
+        Name::parse_field("company", s)
+    });
     let source = f.opt("source", given(&i.source), Source::parse);
     Some(LeadPatch {
         name: name?,

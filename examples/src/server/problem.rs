@@ -112,9 +112,9 @@ pub fn status_of(e: &CrmError) -> StatusCode {
         }
         CrmError::InvalidTransition { .. } | CrmError::Duplicate { .. } => StatusCode::CONFLICT,
         CrmError::ReadOnly(_) => StatusCode::CONFLICT,
-        CrmError::Forbidden { .. } | CrmError::SystemForbidden { .. } | CrmError::UnknownActor(_) => {
-            StatusCode::FORBIDDEN
-        }
+        CrmError::Forbidden { .. }
+        | CrmError::SystemForbidden { .. }
+        | CrmError::UnknownActor(_) => StatusCode::FORBIDDEN,
         CrmError::AlreadyBootstrapped => StatusCode::CONFLICT,
         CrmError::NotFound { .. } => StatusCode::NOT_FOUND,
         // Only an update with a version makes a conflict: the If-Match was stale.
@@ -193,9 +193,7 @@ pub fn validation_field(e: &ValidationError) -> &'static str {
         ValidationError::InvalidAmount { .. } => "value",
         ValidationError::LostReasonRequired | ValidationError::ReasonWithoutLost => "lost_reason",
         ValidationError::InvalidLimit(_) => "limit",
-        ValidationError::UnknownName { kind, .. } | ValidationError::InvalidId { kind, .. } => {
-            kind
-        }
+        ValidationError::UnknownName { kind, .. } | ValidationError::InvalidId { kind, .. } => kind,
         _ => "body",
     }
 }

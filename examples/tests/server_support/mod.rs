@@ -49,8 +49,7 @@ pub struct Resp {
 
 impl Resp {
     pub fn json(&self) -> Value {
-        serde_json::from_str(&self.text)
-            .unwrap_or_else(|e| panic!("not JSON ({e}): {}", self.text))
+        serde_json::from_str(&self.text).unwrap_or_else(|e| panic!("not JSON ({e}): {}", self.text))
     }
     pub fn header(&self, name: &str) -> Option<&str> {
         self.headers.get(name).and_then(|v| v.to_str().ok())
@@ -119,7 +118,10 @@ async fn build(url: &str, dir: Option<tempfile::TempDir>) -> Harness {
         .bootstrap_manager(emp(MANAGER, "سارة القحطاني", Role::Manager))
         .await
         .unwrap();
-    for e in [emp(SALES, "علي", Role::Sales), emp(OTHER, "Omar", Role::Other)] {
+    for e in [
+        emp(SALES, "علي", Role::Sales),
+        emp(OTHER, "Omar", Role::Other),
+    ] {
         state.crm.save_employee(id(MANAGER), e).await.unwrap();
     }
     for n in [MANAGER, SALES, OTHER] {

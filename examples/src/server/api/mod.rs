@@ -97,14 +97,10 @@ impl FromRequestParts<AppState> for Caller {
             })
             .map(str::trim)
             .ok_or_else(Problem::unauthenticated)?;
-        let (token_id, employee) = state
-            .auth
-            .token_owner(token)
-            .await
-            .map_err(|e| match e {
-                super::auth::AuthError::Unauthenticated => Problem::unauthenticated(),
-                other => other.into(),
-            })?;
+        let (token_id, employee) = state.auth.token_owner(token).await.map_err(|e| match e {
+            super::auth::AuthError::Unauthenticated => Problem::unauthenticated(),
+            other => other.into(),
+        })?;
         Ok(Self { employee, token_id })
     }
 }

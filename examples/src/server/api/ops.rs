@@ -86,7 +86,11 @@ pub async fn events(
 ) -> ApiResult<Json<Vec<EventOut>>> {
     let events = s
         .crm
-        .pending_events(caller.employee, p.after.unwrap_or(0), p.limit.unwrap_or(100))
+        .pending_events(
+            caller.employee,
+            p.after.unwrap_or(0),
+            p.limit.unwrap_or(100),
+        )
         .await?;
     Ok(Json(
         events

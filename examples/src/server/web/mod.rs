@@ -39,14 +39,20 @@ pub fn router() -> Router<AppState> {
         .route("/leads", get(pages::leads).post(pages::create_lead))
         .route("/leads/new", get(pages::new_lead))
         .route("/leads/{id}", get(pages::lead))
-        .route("/leads/{id}/edit", get(pages::edit_lead_page).post(pages::edit_lead))
+        .route(
+            "/leads/{id}/edit",
+            get(pages::edit_lead_page).post(pages::edit_lead),
+        )
         .route("/leads/{id}/status", post(pages::change_status))
         .route("/leads/{id}/assign", post(pages::assign))
         .route("/leads/{id}/interactions", post(pages::log_interaction))
         .route("/leads/{id}/opportunities", post(pages::add_opportunity))
         .route("/opportunities/{id}/stage", post(pages::update_opportunity))
         .route("/report", get(pages::report))
-        .route("/employees", get(pages::employees).post(pages::save_employee))
+        .route(
+            "/employees",
+            get(pages::employees).post(pages::save_employee),
+        )
         .route("/employees/{id}/password", post(pages::set_password))
         .route("/assets/htmx.min.js", get(assets::htmx))
         .route("/assets/app.css", get(assets::css))
@@ -131,11 +137,15 @@ impl Ctx {
     }
     /// A time in the configured zone.
     pub fn time(&self, t: &DateTime<Utc>) -> String {
-        t.with_timezone(&self.tz).format("%Y-%m-%d %H:%M").to_string()
+        t.with_timezone(&self.tz)
+            .format("%Y-%m-%d %H:%M")
+            .to_string()
     }
     /// The employee's name, or empty.
     pub fn my_name(&self) -> String {
-        self.me.as_ref().map_or(String::new(), |e| e.name.to_string())
+        self.me
+            .as_ref()
+            .map_or(String::new(), |e| e.name.to_string())
     }
 }
 

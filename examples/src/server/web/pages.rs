@@ -6,8 +6,8 @@
 use std::collections::BTreeMap;
 
 use askama::Template;
-use axum::extract::{Path, Query, State};
 use axum::Form;
+use axum::extract::{Path, Query, State};
 use axum::http::header::{CONTENT_DISPOSITION, CONTENT_TYPE};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
@@ -120,7 +120,9 @@ pub async fn sign_in(
 ) -> Response {
     let lang = Lang::from_code(cookie(&headers, LANG_COOKIE));
     let t = lang.strings();
-    let pre = cookie(&headers, PRE_CSRF_COOKIE).unwrap_or_default().to_owned();
+    let pre = cookie(&headers, PRE_CSRF_COOKIE)
+        .unwrap_or_default()
+        .to_owned();
     let again = |status: StatusCode, error: String| {
         let page = SignInPage {
             c: anonymous(lang, pre.clone(), "/sign-in"),
@@ -276,11 +278,7 @@ struct LeadsPage {
 }
 
 /// The lead list: filters, search and keyset pages.
-pub async fn leads(
-    State(s): State<AppState>,
-    v: Viewer,
-    Query(q): Query<LeadFilter>,
-) -> WebResult {
+pub async fn leads(State(s): State<AppState>, v: Viewer, Query(q): Query<LeadFilter>) -> WebResult {
     let c = &v.ctx;
     let mut f = Fields::default();
     let query = input::lead_query(&mut f, &q);
@@ -368,7 +366,13 @@ pub async fn new_lead(v: Viewer) -> Response {
 }
 
 /// The form again, with what was typed and what is wrong.
-fn form_again(v: Viewer, action: String, heading: &'static str, form: LeadForm, p: Problem) -> Response {
+fn form_again(
+    v: Viewer,
+    action: String,
+    heading: &'static str,
+    form: LeadForm,
+    p: Problem,
+) -> Response {
     let status = p.status_code();
     let page = LeadFormPage {
         c: v.ctx,
@@ -383,7 +387,11 @@ fn form_again(v: Viewer, action: String, heading: &'static str, form: LeadForm, 
 }
 
 /// Creates a lead and shows it.
-pub async fn create_lead(State(s): State<AppState>, v: Viewer, Form(form): Form<LeadForm>) -> WebResult {
+pub async fn create_lead(
+    State(s): State<AppState>,
+    v: Viewer,
+    Form(form): Form<LeadForm>,
+) -> WebResult {
     v.check_csrf(&form.csrf)?;
     let input = NewLeadIn {
         name: Some(form.name.clone()),
@@ -408,9 +416,17 @@ pub async fn create_lead(State(s): State<AppState>, v: Viewer, Form(form): Form<
 }
 
 /// The edit form, filled in.
-pub async fn edit_lead_page(State(s): State<AppState>, v: Viewer, Path(lead): Path<String>) -> WebResult {
+pub async fn edit_lead_page(
+    State(s): State<AppState>,
+    v: Viewer,
+    Path(lead): Path<String>,
+) -> WebResult {
     let lead_id: LeadId = id(&v.ctx, &lead)?;
-    let l = s.crm.lead(v.employee, lead_id).await.map_err(fail(&v.ctx))?;
+    let l = s
+        .crm
+        .lead(v.employee, lead_id)
+        .await
+        .map_err(fail(&v.ctx))?;
     let heading = v.ctx.t.edit_lead;
     Ok(render(&LeadFormPage {
         c: v.ctx,
@@ -441,7 +457,11 @@ pub async fn edit_lead(
 ) -> WebResult {
     v.check_csrf(&form.csrf)?;
     let lead_id: LeadId = id(&v.ctx, &lead)?;
-    let current = s.crm.lead(v.employee, lead_id).await.map_err(fail(&v.ctx))?;
+    let current = s
+        .crm
+        .lead(v.employee, lead_id)
+        .await
+        .map_err(fail(&v.ctx))?;
     // Only what the form changed is sent, so an edit changes exactly the fields touched.
     let changed = |new: &str, old: Option<String>| {
         (new.trim() != old.clone().unwrap_or_default()).then(|| new.to_owned())
@@ -544,7 +564,11 @@ fn describe(t: &Strings, names: &BTreeMap<i64, String>, ch: &Change) -> String {
 pub async fn lead(State(s): State<AppState>, v: Viewer, Path(lead): Path<String>) -> WebResult {
     let c = &v.ctx;
     let lead_id: LeadId = id(c, &lead)?;
-    let d = s.crm.lead_detail(v.employee, lead_id).await.map_err(fail(c))?;
+    let d = s
+        .crm
+        .lead_detail(v.employee, lead_id)
+        .await
+        .map_err(fail(c))?;
     let names = names(&s, &v).await;
     let spent = crm_core::history::time_in_status(&d.history, s.clock.now());
     let page = LeadPage {
@@ -751,7 +775,11 @@ pub async fn update_opportunity(
     v.check_csrf(&form.csrf)?;
     let c = &v.ctx;
     let opp_id: OpportunityId = id(c, &opp)?;
-    let current = s.crm.opportunity(v.employee, opp_id).await.map_err(fail(c))?;
+    let current = s
+        .crm
+        .opportunity(v.employee, opp_id)
+        .await
+        .map_err(fail(c))?;
     let mut f = Fields::default();
     let patch = input::opportunity_patch(
         &mut f,
@@ -795,7 +823,11 @@ struct ReportPage {
 }
 
 /// The status x source report, as a table or a CSV download.
-pub async fn report(State(s): State<AppState>, v: Viewer, Query(q): Query<ReportQuery>) -> WebResult {
+pub async fn report(
+    State(s): State<AppState>,
+    v: Viewer,
+    Query(q): Query<ReportQuery>,
+) -> WebResult {
     let c = &v.ctx;
     let params = ReportParams {
         owner: q.owner.clone(),
@@ -834,7 +866,12 @@ pub async fn report(State(s): State<AppState>, v: Viewer, Query(q): Query<Report
         .map(|st| r.by_status.get(st).copied().unwrap_or(0))
         .collect();
     let mut csv_href = String::from("/report?format=csv");
-    for (k, val) in [("owner", &q.owner), ("source", &q.source), ("from", &q.from), ("to", &q.to)] {
+    for (k, val) in [
+        ("owner", &q.owner),
+        ("source", &q.source),
+        ("from", &q.from),
+        ("to", &q.to),
+    ] {
         if let Some(x) = val.as_deref().filter(|x| !x.is_empty()) {
             csv_href.push_str(&format!("&{k}={}", urlencode(x)));
         }
@@ -883,7 +920,11 @@ pub struct EmployeeForm {
 }
 
 /// Adds or changes an employee (the library lets only management do so).
-pub async fn save_employee(State(s): State<AppState>, v: Viewer, Form(form): Form<EmployeeForm>) -> WebResult {
+pub async fn save_employee(
+    State(s): State<AppState>,
+    v: Viewer,
+    Form(form): Form<EmployeeForm>,
+) -> WebResult {
     v.check_csrf(&form.csrf)?;
     let c = &v.ctx;
     let mut f = Fields::default();
