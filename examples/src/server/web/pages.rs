@@ -73,14 +73,14 @@ struct SignInPage {
     employee_id: String,
 }
 
-fn anonymous(lang: Lang, csrf: String, path: &str) -> Ctx {
+fn anonymous(s: &AppState, lang: Lang, csrf: String, path: &str) -> Ctx {
     Ctx {
         t: lang.strings(),
         lang,
         me: None,
         csrf,
         manager: false,
-        tz: chrono_tz::Asia::Riyadh,
+        tz: s.config.time_zone,
         path: path.to_owned(),
     }
 }
@@ -94,7 +94,7 @@ pub async fn sign_in_page(State(s): State<AppState>, headers: HeaderMap) -> Resp
         _ => crate::server::auth::new_secret(),
     };
     let page = SignInPage {
-        c: anonymous(lang, token.clone(), "/sign-in"),
+        c: anonymous(&s, lang, token.clone(), "/sign-in"),
         error: None,
         employee_id: String::new(),
     };
@@ -125,7 +125,7 @@ pub async fn sign_in(
         .to_owned();
     let again = |status: StatusCode, error: String| {
         let page = SignInPage {
-            c: anonymous(lang, pre.clone(), "/sign-in"),
+            c: anonymous(&s, lang, pre.clone(), "/sign-in"),
             error: Some(error),
             employee_id: f.employee_id.clone(),
         };
