@@ -56,6 +56,7 @@ pub struct AppState {
 /// The whole application: API, its document and explorer, the web UI and its assets.
 pub fn app(state: AppState) -> Router {
     let (api, doc) = api::router().split_for_parts();
+    let doc = api::document(doc);
     Router::new()
         .merge(api)
         .merge(SwaggerUi::new("/api/docs").url("/api/openapi.json", doc))
@@ -66,7 +67,7 @@ pub fn app(state: AppState) -> Router {
 
 /// The OpenAPI document, as served at `/api/openapi.json`.
 pub fn openapi() -> utoipa::openapi::OpenApi {
-    api::router().into_openapi()
+    api::document(api::router().into_openapi())
 }
 
 async fn fallback(uri: axum::http::Uri) -> Response {

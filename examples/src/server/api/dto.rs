@@ -93,6 +93,7 @@ pub struct LeadFilter {
     /// Continue after this cursor (`next` of the previous page).
     pub after: Option<String>,
     /// Page size, 1 to 1000 (default 50).
+    #[param(minimum = 1, maximum = 1000)]
     pub limit: Option<u32>,
 }
 
@@ -110,6 +111,7 @@ pub struct NewLeadIn {
     /// Source slug (default `other`).
     pub source: Option<String>,
     /// Responsible employee (default: the caller).
+    #[schema(minimum = 1)]
     pub owner: Option<i64>,
     /// Accept an email or phone an open lead already has.
     #[serde(default)]
@@ -138,6 +140,7 @@ pub struct LeadPatchIn {
 #[derive(Debug, Serialize, Deserialize, ToSchema)]
 pub struct AssignIn {
     /// The employee's id.
+    #[schema(minimum = 1)]
     pub to: i64,
 }
 
@@ -456,6 +459,7 @@ pub struct EventParams {
     /// Only events after this sequence number.
     pub after: Option<u64>,
     /// At most this many (1 to 10,000; default 100).
+    #[param(minimum = 1, maximum = 10000)]
     pub limit: Option<u32>,
 }
 
@@ -537,6 +541,7 @@ pub struct PasswordIn {
 #[derive(Debug, Serialize, Deserialize, ToSchema)]
 pub struct TokenIn {
     /// The employee's id.
+    #[schema(minimum = 1)]
     pub employee_id: i64,
     /// Their password.
     pub password: String,

@@ -33,6 +33,18 @@ pub async fn report(
     Ok(Json((&r).into()))
 }
 
+/// The largest sequence number: the document's integers are signed 64-bit.
+const MAX_SEQ: u64 = i64::MAX as u64;
+
+/// `n`, when it lies in `min..=max`.
+fn in_range(n: u64, min: u64, max: u64) -> Result<u64, String> {
+    if (min..=max).contains(&n) {
+        Ok(n)
+    } else {
+        Err(format!("{n} is outside {min}..={max}"))
+    }
+}
+
 fn failures(failed: &[(crm_core::LeadId, crm_core::PortError)]) -> Vec<LeadFailure> {
     failed
         .iter()
@@ -84,14 +96,12 @@ pub async fn events(
     caller: Caller,
     Params(p): Params<EventParams>,
 ) -> ApiResult<Json<Vec<EventOut>>> {
-    let events = s
-        .crm
-        .pending_events(
-            caller.employee,
-            p.after.unwrap_or(0),
-            p.limit.unwrap_or(100),
-        )
-        .await?;
+    let mut f = Fields::default();
+    let limit = f.take("limit", in_range(p.limit.unwrap_or(100).into(), 1, 10_000));
+    let after = f.take("after", in_range(p.after.unwrap_or(0), 0, MAX_SEQ));
+    let (limit, after) = f.done(limit.zip(after))?;
+    let limit = u32::try_from(limit).unwrap_or(10_000);
+    let events = s.crm.pending_events(caller.employee, after, limit).await?;
     Ok(Json(
         events
             .iter()
@@ -117,7 +127,10 @@ pub async fn ack_events(
     caller: Caller,
     Body(i): Body<AckIn>,
 ) -> ApiResult<Json<AckOut>> {
-    let acknowledged = s.crm.ack_events(caller.employee, i.up_to).await?;
+    let mut f = Fields::default();
+    let up_to = f.take("up_to", in_range(i.up_to, 0, MAX_SEQ));
+    let up_to = f.done(up_to)?;
+    let acknowledged = s.crm.ack_events(caller.employee, up_to).await?;
     Ok(Json(AckOut { acknowledged }))
 }
 
@@ -135,7 +148,7 @@ pub async fn list_employees(
 
 /// One employee.
 #[utoipa::path(get, path = "/api/v1/employees/{id}", tag = "employees",
-    params(("id" = i64, Path)), security(("bearer" = [])),
+    params(("id" = i64, Path, minimum = 1)), security(("bearer" = [])),
     responses((status = 200, body = EmployeeOut), (status = 401, body = Problem),
         (status = 403, body = Problem), (status = 404, body = Problem)))]
 pub async fn get_employee(
@@ -154,7 +167,7 @@ pub async fn get_employee(
 
 /// Adds or changes an employee (management).
 #[utoipa::path(put, path = "/api/v1/employees/{id}", tag = "employees", request_body = EmployeeIn,
-    params(("id" = i64, Path)), security(("bearer" = [])),
+    params(("id" = i64, Path, minimum = 1)), security(("bearer" = [])),
     responses((status = 200, body = EmployeeOut), (status = 401, body = Problem),
         (status = 403, body = Problem), (status = 404, body = Problem),
         (status = 422, body = Problem)))]
@@ -174,7 +187,7 @@ pub async fn save_employee(
 
 /// Sets an employee's password: the employee themself, or management.
 #[utoipa::path(put, path = "/api/v1/employees/{id}/password", tag = "employees",
-    request_body = PasswordIn, params(("id" = i64, Path)), security(("bearer" = [])),
+    request_body = PasswordIn, params(("id" = i64, Path, minimum = 1)), security(("bearer" = [])),
     responses((status = 204), (status = 401, body = Problem), (status = 403, body = Problem),
         (status = 404, body = Problem), (status = 422, body = Problem)))]
 pub async fn set_password(
