@@ -46,13 +46,7 @@ async fn tokens_are_issued_checked_and_revoked(h: Harness) {
 
     // A second token, revoked by id; the first keeps working.
     let r = h
-        .call(
-            Method::POST,
-            "/api/v1/tokens",
-            None,
-            Some(json!({"employee_id": SALES, "password": PASSWORD, "label": "script"})),
-            &[],
-        )
+        .issue(json!({"employee_id": SALES, "password": PASSWORD, "label": "script"}))
         .await;
     assert_eq!(r.status, StatusCode::CREATED);
     let second = r.json();
@@ -61,15 +55,7 @@ async fn tokens_are_issued_checked_and_revoked(h: Harness) {
         second["token"].as_str().unwrap(),
     );
     assert_eq!(h.get("/api/v1/leads", token).await.status, StatusCode::OK);
-    let r = h
-        .call(
-            Method::DELETE,
-            &format!("/api/v1/tokens/{id}"),
-            Some(&h.sales),
-            None,
-            &[],
-        )
-        .await;
+    let r = h.delete(&format!("/api/v1/tokens/{id}"), &h.sales).await;
     assert_eq!(r.status, StatusCode::NO_CONTENT);
     let r = h.get("/api/v1/leads", token).await;
     assert_eq!(r.status, StatusCode::UNAUTHORIZED);
@@ -78,13 +64,7 @@ async fn tokens_are_issued_checked_and_revoked(h: Harness) {
     let manager_tokens = h.get("/api/v1/tokens", &h.manager).await.json();
     let manager_id = manager_tokens[0]["id"].as_str().unwrap();
     let r = h
-        .call(
-            Method::DELETE,
-            &format!("/api/v1/tokens/{manager_id}"),
-            Some(&h.sales),
-            None,
-            &[],
-        )
+        .delete(&format!("/api/v1/tokens/{manager_id}"), &h.sales)
         .await;
     assert_eq!(r.status, StatusCode::NOT_FOUND);
     assert_eq!(
@@ -92,15 +72,7 @@ async fn tokens_are_issued_checked_and_revoked(h: Harness) {
         StatusCode::OK
     );
     // The current token, revoked by itself.
-    let r = h
-        .call(
-            Method::DELETE,
-            "/api/v1/tokens/current",
-            Some(&h.sales),
-            None,
-            &[],
-        )
-        .await;
+    let r = h.delete("/api/v1/tokens/current", &h.sales).await;
     assert_eq!(r.status, StatusCode::NO_CONTENT);
     assert_eq!(
         h.get("/api/v1/leads", &h.sales).await.status,
@@ -130,15 +102,7 @@ async fn tokens_are_issued_checked_and_revoked(h: Harness) {
 }
 
 async fn failed_sign_ins_lock_the_employee(h: Harness) {
-    let attempt = |password: &str| {
-        h.call(
-            Method::POST,
-            "/api/v1/tokens",
-            None,
-            Some(json!({"employee_id": SALES, "password": password})),
-            &[],
-        )
-    };
+    let attempt = |password: &str| h.issue(json!({"employee_id": SALES, "password": password}));
     for _ in 0..MAX_FAILURES {
         let r = attempt("wrong password").await;
         assert_eq!(r.status, StatusCode::UNAUTHORIZED);
@@ -153,23 +117,11 @@ async fn failed_sign_ins_lock_the_employee(h: Harness) {
     h.token(MANAGER).await;
     // Unknown employees and employees without a password get the same answer.
     let r = h
-        .call(
-            Method::POST,
-            "/api/v1/tokens",
-            None,
-            Some(json!({"employee_id": 99, "password": PASSWORD})),
-            &[],
-        )
+        .issue(json!({"employee_id": 99, "password": PASSWORD}))
         .await;
     assert_eq!(r.status, StatusCode::UNAUTHORIZED);
     let r = h
-        .call(
-            Method::POST,
-            "/api/v1/tokens",
-            None,
-            Some(json!({"employee_id": 0, "password": PASSWORD})),
-            &[],
-        )
+        .issue(json!({"employee_id": 0, "password": PASSWORD}))
         .await;
     assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY);
     assert_eq!(r.json()["errors"][0]["field"], "employee_id");
@@ -867,23 +819,11 @@ async fn employees_and_passwords(h: Harness) {
         StatusCode::NOT_FOUND
     );
     let r = h
-        .call(
-            Method::POST,
-            "/api/v1/tokens",
-            None,
-            Some(json!({"employee_id": 4, "password": "welcome to the team"})),
-            &[],
-        )
+        .issue(json!({"employee_id": 4, "password": "welcome to the team"}))
         .await;
     assert_eq!(r.status, StatusCode::CREATED);
     let r = h
-        .call(
-            Method::POST,
-            "/api/v1/tokens",
-            None,
-            Some(json!({"employee_id": SALES, "password": PASSWORD})),
-            &[],
-        )
+        .issue(json!({"employee_id": SALES, "password": PASSWORD}))
         .await;
     assert_eq!(
         r.status,

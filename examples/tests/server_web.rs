@@ -405,3 +405,72 @@ fn the_openapi_document_lists_every_route() {
     assert!(doc["components"]["schemas"]["Problem"].is_object());
     assert!(doc["components"]["securitySchemes"]["bearer"].is_object());
 }
+
+/// `crm employee set-password` writes the credentials crm-server reads: yourself or, as a
+/// manager, anyone; refused otherwise, with nothing stored.
+#[tokio::test]
+async fn the_cli_sets_passwords_the_server_accepts() {
+    use crm_examples::server::auth::{AuthError, AuthStore};
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("crm.db").to_string_lossy().into_owned();
+    let crm = |args: &[&str], stdin: &str| {
+        assert_cmd::Command::cargo_bin("crm")
+            .unwrap()
+            .arg("--db")
+            .arg(&db)
+            .args(args)
+            .write_stdin(stdin)
+            .assert()
+    };
+    crm(
+        &[
+            "employee", "add", "--id", "1", "--name", "سارة", "--role", "manager",
+        ],
+        "",
+    )
+    .success();
+    crm(
+        &[
+            "--as", "1", "employee", "add", "--id", "2", "--name", "Ali", "--role", "sales",
+        ],
+        "",
+    )
+    .success();
+    crm(
+        &["--as", "2", "employee", "set-password", "1"],
+        "a long enough password\n",
+    )
+    .code(4);
+    crm(&["--as", "1", "employee", "set-password", "2"], "short\n").code(3);
+    crm(
+        &["--as", "1", "employee", "set-password", "9"],
+        "a long enough password\n",
+    )
+    .code(5);
+    crm(
+        &["--as", "1", "employee", "set-password", "2"],
+        "كلمة مرور طويلة\n",
+    )
+    .success();
+    crm(
+        &["--as", "2", "employee", "set-password", "2"],
+        "my own new password\r\n",
+    )
+    .success();
+    let store = AuthStore::open(
+        &db,
+        std::sync::Arc::new(crm_core::SystemClock),
+        server_support::policy(),
+    )
+    .await
+    .unwrap();
+    let id = |n| crm_core::EmployeeId::new(n).unwrap();
+    store
+        .check_password(id(2), "my own new password")
+        .await
+        .unwrap();
+    assert!(matches!(
+        store.check_password(id(1), "a long enough password").await,
+        Err(AuthError::BadCredentials)
+    ));
+}

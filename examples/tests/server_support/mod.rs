@@ -145,13 +145,7 @@ async fn build(url: &str, dir: Option<tempfile::TempDir>) -> Harness {
 impl Harness {
     pub async fn token(&self, employee: i64) -> String {
         let r = self
-            .call(
-                Method::POST,
-                "/api/v1/tokens",
-                None,
-                Some(serde_json::json!({"employee_id": employee, "password": PASSWORD})),
-                &[],
-            )
+            .issue(serde_json::json!({"employee_id": employee, "password": PASSWORD}))
             .await;
         assert_eq!(r.status, StatusCode::CREATED, "{}", r.text);
         r.json()["token"].as_str().unwrap().to_owned()
@@ -199,6 +193,15 @@ impl Harness {
             headers,
             text: String::from_utf8_lossy(&bytes).into_owned(),
         }
+    }
+
+    /// `POST /api/v1/tokens` with these credentials.
+    pub fn issue(&self, credentials: Value) -> impl Future<Output = Resp> + use<> {
+        self.call(Method::POST, "/api/v1/tokens", None, Some(credentials), &[])
+    }
+
+    pub fn delete(&self, uri: &str, token: &str) -> impl Future<Output = Resp> + use<> {
+        self.call(Method::DELETE, uri, Some(token), None, &[])
     }
 
     pub async fn get(&self, uri: &str, token: &str) -> Resp {
