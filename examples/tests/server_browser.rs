@@ -200,6 +200,17 @@ async fn a_sales_employee_works_a_lead_in_arabic_in_chromium() {
         .await
         .expect("the interaction is listed");
 
+    // A refused move (lost needs a reason) shows the server's explanation, JavaScript on.
+    let lead_url = c.current_url().await.unwrap();
+    wait_for(&c, "#status-select")
+        .await
+        .select_by_value("lost")
+        .await
+        .unwrap();
+    wait_for(&c, "#move").await.click().await.unwrap();
+    assert!(text(&c, "#problem").await.contains("lost"));
+    c.goto(lead_url.as_str()).await.unwrap();
+
     for status in ["interested", "converted"] {
         wait_for(&c, "#status-select")
             .await
