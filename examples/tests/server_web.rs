@@ -91,7 +91,16 @@ fn location(r: &Resp) -> &str {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_lead_is_worked_from_creation_to_conversion_in_arabic() {
-    let h = server_support::sqlite().await;
+    works_a_lead(server_support::sqlite().await).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[cfg_attr(crm_no_postgres, ignore = "CRM_POSTGRES_URL is not set")]
+async fn a_lead_is_worked_from_creation_to_conversion_in_arabic_on_postgres() {
+    works_a_lead(server_support::postgres().await).await;
+}
+
+async fn works_a_lead(h: Harness) {
     let mut b = Browser::new(&h);
     let r = b.get("/leads").await;
     assert_eq!(r.status, StatusCode::SEE_OTHER);
