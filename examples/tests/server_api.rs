@@ -355,13 +355,7 @@ async fn updates_need_the_current_version(h: Harness) {
     // A stale or meaningless one: 412, nothing written.
     for stale in ["\"7\"", "\"abc\""] {
         let r = h
-            .call(
-                Method::PATCH,
-                &uri,
-                Some(&h.sales),
-                Some(patch.clone()),
-                &[("if-match", stale)],
-            )
+            .versioned(Method::PATCH, &uri, &h.sales, patch.clone(), stale)
             .await;
         assert_eq!(r.status, StatusCode::PRECONDITION_FAILED, "{}", r.text);
     }
@@ -370,23 +364,17 @@ async fn updates_need_the_current_version(h: Harness) {
     assert!(now.json()["company"].is_null());
     // Refused by the library's rules: nothing written.
     let r = h
-        .call(
-            Method::PATCH,
-            &uri,
-            Some(&h.other),
-            Some(patch.clone()),
-            &[("if-match", "\"1\"")],
-        )
+        .versioned(Method::PATCH, &uri, &h.other, patch.clone(), "\"1\"")
         .await;
     assert_eq!(r.status, StatusCode::FORBIDDEN);
     // Bad fields: 422, nothing written.
     let r = h
-        .call(
+        .versioned(
             Method::PATCH,
             &uri,
-            Some(&h.sales),
-            Some(json!({"email": "bad", "name": ""})),
-            &[("if-match", "\"1\"")],
+            &h.sales,
+            json!({"email": "bad", "name": ""}),
+            "\"1\"",
         )
         .await;
     assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY);
@@ -394,25 +382,19 @@ async fn updates_need_the_current_version(h: Harness) {
     assert_eq!(h.get(&uri, &h.sales).await.etag(), "\"1\"");
     // The current version: written, new ETag.
     let r = h
-        .call(
-            Method::PATCH,
-            &uri,
-            Some(&h.sales),
-            Some(patch),
-            &[("if-match", "\"1\"")],
-        )
+        .versioned(Method::PATCH, &uri, &h.sales, patch, "\"1\"")
         .await;
     assert_eq!(r.status, StatusCode::OK, "{}", r.text);
     assert_eq!(r.etag(), "\"2\"");
     assert_eq!(r.json()["company"], "مؤسسة الأمل");
     // "" clears an optional field.
     let r = h
-        .call(
+        .versioned(
             Method::PATCH,
             &uri,
-            Some(&h.sales),
-            Some(json!({"company": ""})),
-            &[("if-match", "W/\"2\"")],
+            &h.sales,
+            json!({"company": ""}),
+            "W/\"2\"",
         )
         .await;
     assert_eq!(r.status, StatusCode::OK);
@@ -425,13 +407,7 @@ async fn status_moves_follow_the_library(h: Harness) {
         .await;
     let uri = format!("/api/v1/leads/{id}/status");
     let mv = |body: serde_json::Value, version: &'static str| {
-        h.call(
-            Method::POST,
-            &uri,
-            Some(&h.sales),
-            Some(body),
-            &[("if-match", version)],
-        )
+        h.versioned(Method::POST, &uri, &h.sales, body, version)
     };
     let r = mv(json!({"status": "converted"}), "\"1\"").await;
     assert_eq!(r.status, StatusCode::CONFLICT);
@@ -455,12 +431,12 @@ async fn status_moves_follow_the_library(h: Harness) {
         .await;
     assert_eq!(r.status, StatusCode::PRECONDITION_REQUIRED);
     let r = h
-        .call(
+        .versioned(
             Method::POST,
             &uri,
-            Some(&h.other),
-            Some(json!({"status": "contacted"})),
-            &[("if-match", "\"1\"")],
+            &h.other,
+            json!({"status": "contacted"}),
+            "\"1\"",
         )
         .await;
     assert_eq!(r.status, StatusCode::FORBIDDEN);
@@ -478,12 +454,12 @@ async fn status_moves_follow_the_library(h: Harness) {
     assert!(body["client_id"].is_string(), "{body}");
     // Converted is read-only.
     let r = h
-        .call(
+        .versioned(
             Method::PATCH,
             &format!("/api/v1/leads/{id}"),
-            Some(&h.sales),
-            Some(json!({"name": "x"})),
-            &[("if-match", "\"3\"")],
+            &h.sales,
+            json!({"name": "x"}),
+            "\"3\"",
         )
         .await;
     assert_eq!(r.status, StatusCode::CONFLICT);
@@ -499,13 +475,7 @@ async fn assignment_follows_the_library(h: Harness) {
         .await;
     let uri = format!("/api/v1/leads/{id}/assign");
     let call = |token: &str, to: i64, v: &'static str| {
-        h.call(
-            Method::POST,
-            &uri,
-            Some(token),
-            Some(json!({"to": to})),
-            &[("if-match", v)],
-        )
+        h.versioned(Method::POST, &uri, token, json!({"to": to}), v)
     };
     // Sales may not take over someone else's lead.
     let r = call(&h.sales, SALES, "\"1\"").await;
@@ -615,33 +585,33 @@ async fn interactions_and_opportunities(h: Harness) {
         .await;
     assert_eq!(r.status, StatusCode::PRECONDITION_REQUIRED);
     let r = h
-        .call(
+        .versioned(
             Method::PATCH,
             &ouri,
-            Some(&h.sales),
-            Some(json!({"stage": "won"})),
-            &[("if-match", "\"5\"")],
+            &h.sales,
+            json!({"stage": "won"}),
+            "\"5\"",
         )
         .await;
     assert_eq!(r.status, StatusCode::PRECONDITION_FAILED);
     let r = h
-        .call(
+        .versioned(
             Method::PATCH,
             &ouri,
-            Some(&h.sales),
-            Some(json!({"stage": "sold"})),
-            &[("if-match", "\"1\"")],
+            &h.sales,
+            json!({"stage": "sold"}),
+            "\"1\"",
         )
         .await;
     assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY);
     assert_eq!(h.get(&ouri, &h.sales).await.json()["stage"], "open");
     let r = h
-        .call(
+        .versioned(
             Method::PATCH,
             &ouri,
-            Some(&h.sales),
-            Some(json!({"stage": "won", "value": "2000"})),
-            &[("if-match", "\"1\"")],
+            &h.sales,
+            json!({"stage": "won", "value": "2000"}),
+            "\"1\"",
         )
         .await;
     assert_eq!(r.status, StatusCode::OK, "{}", r.text);

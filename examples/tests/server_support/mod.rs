@@ -204,6 +204,24 @@ impl Harness {
         self.call(Method::DELETE, uri, Some(token), None, &[])
     }
 
+    /// An update carrying `If-Match: version`.
+    pub fn versioned(
+        &self,
+        method: Method,
+        uri: &str,
+        token: &str,
+        body: Value,
+        version: &str,
+    ) -> impl Future<Output = Resp> + use<> {
+        self.call(
+            method,
+            uri,
+            Some(token),
+            Some(body),
+            &[("if-match", version)],
+        )
+    }
+
     pub async fn get(&self, uri: &str, token: &str) -> Resp {
         self.call(Method::GET, uri, Some(token), None, &[]).await
     }
