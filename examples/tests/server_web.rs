@@ -246,6 +246,21 @@ async fn works_a_lead(h: Harness) {
     let report = b.get("/report").await;
     assert!(report.text.contains("id=\"report\""));
 
+    // Dates in the employee's chosen zone (Riyadh by default: UTC+3, no daylight saving).
+    let created = crm_core::Clock::now(h.clock.as_ref());
+    let riyadh = (created + chrono::TimeDelta::hours(3))
+        .format("%Y-%m-%d %H:%M")
+        .to_string();
+    let utc = created.format("%Y-%m-%d %H:%M").to_string();
+    assert!(b.get(&lead_uri).await.text.contains(&riyadh));
+    let r = b.get(&format!("/tz?zone=UTC&back={lead_uri}")).await;
+    assert_eq!(location(&r), lead_uri);
+    assert!(b.get(&lead_uri).await.text.contains(&utc));
+    assert_eq!(
+        b.get("/tz?zone=Mars/Olympus").await.status,
+        StatusCode::UNPROCESSABLE_ENTITY
+    );
+
     // English, and back to where we were; never to another site.
     let r = b.get("/lang/en?back=/report").await;
     assert_eq!(location(&r), "/report");

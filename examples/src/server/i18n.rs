@@ -140,6 +140,7 @@ strings! {
     ev_created: "أنشئ", "created";
     ev_reassigned: "أعيد الإسناد", "reassigned";
     ev_edited: "عُدّل", "edited";
+    time_zone: "المنطقة الزمنية", "Time zone";
 }
 
 impl Strings {

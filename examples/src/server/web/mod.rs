@@ -28,6 +28,22 @@ pub const SESSION_COOKIE: &str = "crm_session";
 pub const PRE_CSRF_COOKIE: &str = "crm_presession";
 /// The language cookie.
 pub const LANG_COOKIE: &str = "crm_lang";
+/// The time zone cookie (an IANA name; the server's `--time-zone` when absent).
+pub const TZ_COOKIE: &str = "crm_tz";
+
+/// The zones the page offers; any IANA name works through `/tz?zone=`.
+pub const ZONES: &[&str] = &[
+    "Asia/Riyadh",
+    "Asia/Dubai",
+    "Asia/Kuwait",
+    "Asia/Qatar",
+    "Asia/Bahrain",
+    "Asia/Muscat",
+    "Africa/Cairo",
+    "Asia/Amman",
+    "Europe/London",
+    "UTC",
+];
 
 /// The web routes.
 pub fn router() -> Router<AppState> {
@@ -36,6 +52,7 @@ pub fn router() -> Router<AppState> {
         .route("/sign-in", get(pages::sign_in_page).post(pages::sign_in))
         .route("/sign-out", post(pages::sign_out))
         .route("/lang/{code}", get(pages::switch_lang))
+        .route("/tz", get(pages::switch_zone))
         .route("/leads", get(pages::leads).post(pages::create_lead))
         .route("/leads/new", get(pages::new_lead))
         .route("/leads/{id}", get(pages::lead))
@@ -141,6 +158,18 @@ impl Ctx {
             .format("%Y-%m-%d %H:%M")
             .to_string()
     }
+    /// The zone's IANA name.
+    pub fn zone(&self) -> &'static str {
+        self.tz.name()
+    }
+    /// Whether the zone is one of [`ZONES`].
+    pub fn zone_listed(&self) -> bool {
+        ZONES.contains(&self.zone())
+    }
+    /// The zones to choose from.
+    pub fn zones(&self) -> &'static [&'static str] {
+        ZONES
+    }
     /// The employee's name, or empty.
     pub fn my_name(&self) -> String {
         self.me
@@ -180,10 +209,10 @@ impl FromRequestParts<AppState> for Viewer {
 
     async fn from_request_parts(parts: &mut Parts, s: &AppState) -> Result<Self, Response> {
         let lang = lang_of(parts);
-        let Some(cookie) = cookie(&parts.headers, SESSION_COOKIE) else {
+        let Some(session_cookie) = cookie(&parts.headers, SESSION_COOKIE) else {
             return Err(redirect("/sign-in"));
         };
-        let session = match s.auth.session(cookie).await {
+        let session = match s.auth.session(session_cookie).await {
             Ok(s) => s,
             Err(_) => return Err(redirect("/sign-in")),
         };
@@ -207,7 +236,9 @@ impl FromRequestParts<AppState> for Viewer {
                 me,
                 csrf: session.csrf,
                 manager,
-                tz: s.config.time_zone,
+                tz: cookie(&parts.headers, TZ_COOKIE)
+                    .and_then(|z| z.parse().ok())
+                    .unwrap_or(s.config.time_zone),
                 path,
             },
         })

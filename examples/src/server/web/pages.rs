@@ -16,8 +16,8 @@ use crm_core::{Change, CrmError, EmployeeId, LeadId, OpportunityId};
 use serde::Deserialize;
 
 use super::{
-    Ctx, LANG_COOKIE, PRE_CSRF_COOKIE, SESSION_COOKIE, Viewer, cookie, error_page, redirect,
-    render, set_cookie, urlencode, with_cookie,
+    Ctx, LANG_COOKIE, PRE_CSRF_COOKIE, SESSION_COOKIE, TZ_COOKIE, Viewer, cookie, error_page,
+    redirect, render, set_cookie, urlencode, with_cookie,
 };
 use crate::server::AppState;
 use crate::server::api::{
@@ -212,10 +212,7 @@ pub async fn switch_lang(
     Query(b): Query<Back>,
 ) -> Response {
     let lang = Lang::from_code(Some(&code));
-    let back = b
-        .back
-        .filter(|p| p.starts_with('/') && !p.starts_with("//") && !p.contains('\\'))
-        .unwrap_or_else(|| "/leads".to_owned());
+    let back = local_path(b.back);
     with_cookie(
         redirect(&back),
         set_cookie(
@@ -225,6 +222,41 @@ pub async fn switch_lang(
             s.config.secure_cookies,
         ),
     )
+}
+
+#[derive(Deserialize)]
+pub struct ZoneChoice {
+    zone: String,
+    back: Option<String>,
+}
+
+/// Shows dates in another time zone (an IANA name) and goes back to the page.
+pub async fn switch_zone(State(s): State<AppState>, Query(q): Query<ZoneChoice>) -> Response {
+    let back = local_path(q.back);
+    match q.zone.parse::<chrono_tz::Tz>() {
+        Ok(tz) => with_cookie(
+            redirect(&back),
+            set_cookie(
+                TZ_COOKIE,
+                tz.name(),
+                Some(365 * 86400),
+                s.config.secure_cookies,
+            ),
+        ),
+        Err(_) => error_page(
+            Lang::Ar,
+            Problem::invalid(vec![FieldError {
+                field: "zone".into(),
+                detail: format!("unknown time zone {:?}", q.zone),
+            }]),
+        ),
+    }
+}
+
+/// A path on this site to go back to; anything else goes to the lead list.
+fn local_path(back: Option<String>) -> String {
+    back.filter(|p| p.starts_with('/') && !p.starts_with("//") && !p.contains('\\'))
+        .unwrap_or_else(|| "/leads".to_owned())
 }
 
 // ---- leads -----------------------------------------------------------------------------
