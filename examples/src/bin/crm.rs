@@ -155,6 +155,12 @@ enum EmployeeCmd {
     },
     /// List employees.
     List,
+    /// Set an employee's password for crm-server, read from stdin (one line). Yourself, or
+    /// anyone as a manager.
+    SetPassword {
+        /// Employee id.
+        id: String,
+    },
 }
 
 #[derive(Args, Debug)]
@@ -573,6 +579,9 @@ async fn run(cli: Cli) -> Out {
         region,
     };
     match cli.command {
+        Command::Employee(EmployeeCmd::SetPassword { id }) => {
+            set_password(&app, &cli.db, &id).await
+        }
         Command::Employee(c) => employee(&app, c).await,
         Command::Lead(c) => lead(&app, c).await,
         Command::Interaction(c) => interaction(&app, c).await,
@@ -741,6 +750,10 @@ async fn employee(app: &App, c: EmployeeCmd) -> Out {
             };
             app.print(json!(e), || format!("employee {} saved\n", e.id));
         }
+        // `run` sends it to `set_password`, which needs the database URL.
+        EmployeeCmd::SetPassword { .. } => {
+            return Err(usage("set-password is run by its own handler"));
+        }
         EmployeeCmd::List => {
             let list = app.crm.employees(app.actor()?).await?;
             app.print(json!(list), || {
@@ -760,6 +773,53 @@ async fn employee(app: &App, c: EmployeeCmd) -> Out {
             });
         }
     }
+    Ok(())
+}
+
+/// `crm employee set-password ID`: the password from stdin, stored for crm-server.
+async fn set_password(app: &App, db: &str, id: &str) -> Out {
+    use crm_examples::server::auth::{self, AuthError, AuthStore, Policy, SetPasswordError};
+    let target: EmployeeId = id.parse()?;
+    let actor = app.actor()?;
+    if std::io::stdin().is_terminal() {
+        eprint!("new password for employee {target} (shown as typed): ");
+    }
+    let mut line = String::new();
+    std::io::stdin()
+        .read_line(&mut line)
+        .map_err(|e| usage(format!("cannot read the password from stdin: {e}")))?;
+    let password = line.trim_end_matches(['\n', '\r']);
+    let store = AuthStore::open(db, Arc::new(SystemClock), Policy::default())
+        .await
+        .map_err(|e| Failure {
+            code: exit::STORAGE,
+            kind: "storage",
+            message: sentence(&e),
+        })?;
+    auth::set_password_as(&app.crm, &store, actor, target, password)
+        .await
+        .map_err(|e| match e {
+            SetPasswordError::Crm(e) => e.into(),
+            SetPasswordError::Auth(AuthError::WeakPassword) => invalid(e.to_string()),
+            e @ SetPasswordError::Forbidden { .. } => Failure {
+                code: exit::FORBIDDEN,
+                kind: "forbidden",
+                message: e.to_string(),
+            },
+            e @ SetPasswordError::NotFound(_) => Failure {
+                code: exit::NOT_FOUND,
+                kind: "not_found",
+                message: e.to_string(),
+            },
+            e @ SetPasswordError::Auth(_) => Failure {
+                code: exit::STORAGE,
+                kind: "storage",
+                message: sentence(&e),
+            },
+        })?;
+    app.print(json!({"employee_id": target, "password_set": true}), || {
+        format!("password of employee {target} set\n")
+    });
     Ok(())
 }
 
