@@ -242,7 +242,9 @@ async fn works_a_lead(h: Harness) {
             .unwrap()
             .contains("attachment")
     );
-    assert!(csv.text.contains("web"), "{}", csv.text);
+    // The page is Arabic, so is the file: headings and the source's label.
+    assert!(csv.text.contains("المصدر"), "{}", csv.text);
+    assert!(csv.text.contains("الموقع,0,0,0,1,0,1"), "{}", csv.text);
     // The same report as Excel and PDF, written by the library's exporters.
     let xlsx = b.get("/report?format=xlsx&source=web").await;
     assert_eq!(xlsx.status, StatusCode::OK);
