@@ -29,6 +29,8 @@ fn emp(id: i64, role: Role, active: bool) -> Employee {
         name: Name::parse(&format!("E{id}")).unwrap(),
         role,
         active,
+        team: None,
+        manages: Default::default(),
     }
 }
 

@@ -208,6 +208,8 @@ pub(crate) fn employee(r: &impl Cols) -> Result<Employee, StoreError> {
             name: Name::parse(&r.text(1)?)?,
             role: r.text(2)?.parse::<Role>()?,
             active: r.flag(3)?,
+            team: None,
+            manages: Default::default(),
         })
     };
     read().map_err(corrupt("employee"))

@@ -1725,6 +1725,8 @@ pub async fn employees_are_managed_by_management(store: Arc<dyn LeadStore>) {
         name: name(&format!("E{id}")),
         role,
         active: true,
+        team: None,
+        manages: Default::default(),
     };
     // The first one must be an active manager.
     assert!(matches!(

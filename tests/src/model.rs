@@ -165,6 +165,8 @@ impl Who {
                 MRole::Other => Role::Other,
             },
             active,
+            team: None,
+            manages: Default::default(),
         })
     }
 }

@@ -296,6 +296,8 @@ async fn ports_work(c: crm_store_sqlx::Connected) {
         name: Name::parse("سارة").unwrap(),
         role: Role::Sales,
         active: true,
+        team: None,
+        manages: Default::default(),
     };
     c.employees.upsert_employee(&e).await.unwrap();
     let changed = Employee {
@@ -551,6 +553,8 @@ async fn one_first_employee(admin: std::sync::Arc<dyn crm_core::EmployeeAdmin>) 
         name: Name::parse(&format!("Boss {id}")).unwrap(),
         role: Role::Manager,
         active: true,
+        team: None,
+        manages: Default::default(),
     };
     let tasks: Vec<_> = (1..=6)
         .map(|id| {

@@ -726,6 +726,8 @@ async fn employee(app: &App, c: EmployeeCmd) -> Out {
                 name: Name::parse(&name)?,
                 role: role.parse::<Role>()?,
                 active: !inactive,
+                team: None,
+                manages: Default::default(),
             };
             // The first employee of a new database needs no one acting (there is no one
             // yet) and must be an active manager; every later one is a manager's to add.
