@@ -86,6 +86,14 @@ async fn lead_of(h: &Harness, owner: EmployeeId, n: usize) -> Lead {
         .unwrap()
 }
 
+/// Marks a lead at version 1 lost, as the manager.
+async fn lose(crm: &Crm, lead: &Lead) {
+    let reason = Some(Name::parse("no budget").unwrap());
+    crm.change_status(manager(), lead.id(), 1, LeadStatus::Lost, reason)
+        .await
+        .unwrap();
+}
+
 fn ids(leads: &[Lead]) -> Vec<LeadId> {
     leads.iter().map(Lead::id).collect()
 }
@@ -423,17 +431,7 @@ pub async fn least_open_assigns_to_the_fewest(store: Arc<dyn LeadStore>) {
     lead_of(&h, sales(), 1).await;
     lead_of(&h, sales(), 2).await;
     lead_of(&h, east_mate(), 3).await;
-    let lost = lead_of(&h, east_mate(), 4).await;
-    h.crm
-        .change_status(
-            manager(),
-            lost.id(),
-            1,
-            LeadStatus::Lost,
-            Some(Name::parse("no budget").unwrap()),
-        )
-        .await
-        .unwrap();
+    lose(&h.crm, &lead_of(&h, east_mate(), 4).await).await;
     let won = lead_of(&h, east_mate2(), 5).await;
     let won = h
         .crm
@@ -582,15 +580,7 @@ pub async fn reassign_all_spreads_open_leads(store: Arc<dyn LeadStore>) {
         open.push(lead_of(&h, sales(), n).await);
     }
     let lost = lead_of(&h, sales(), 10).await;
-    c.change_status(
-        manager(),
-        lost.id(),
-        1,
-        LeadStatus::Lost,
-        Some(Name::parse("no budget").unwrap()),
-    )
-    .await
-    .unwrap();
+    lose(&c, &lost).await;
     // A colleague's lead stays where it is.
     let west = lead_of(&h, sales2(), 11).await;
 
