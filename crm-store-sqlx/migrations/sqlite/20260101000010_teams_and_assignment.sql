@@ -15,3 +15,7 @@ CREATE TABLE assignment_rotations (
     rule       TEXT    NOT NULL PRIMARY KEY,
     last_owner INTEGER NOT NULL
 );
+
+-- The write check of a create whose turn a concurrent create took (see write_checks).
+ALTER TABLE write_checks ADD COLUMN turn_taken INTEGER
+    CONSTRAINT turn_taken CHECK (turn_taken IS NULL);
