@@ -855,9 +855,8 @@ async fn employee(app: &App, c: EmployeeCmd) -> Out {
                 Some(actor) if !e.active => app.crm.open_lead_count(actor, e.id).await?,
                 _ => 0,
             };
-            app.print(json!({"employee": e, "open_leads": open}), || {
-                format!("employee {} saved\n{}", e.id, still_owns(e.id, open))
-            });
+            app.print(json!(e), || format!("employee {} saved\n", e.id));
+            eprint!("{}", still_owns(e.id, open));
         }
         EmployeeCmd::Deactivate { id } => {
             let d = app
