@@ -98,6 +98,14 @@ fn add(db: &Path, actor: &str, global: &[&str], name: &str, source: &str) -> Val
     )
 }
 
+/// The id of a new web lead `name` added by `actor`.
+fn lead_id(db: &Path, actor: &str, name: &str) -> String {
+    add(db, actor, &[], name, "web")["id"]
+        .as_str()
+        .unwrap()
+        .to_owned()
+}
+
 fn ids(list: &Value) -> Vec<String> {
     list["items"]
         .as_array()
@@ -147,14 +155,8 @@ fn teams_are_listed_with_members_and_managers() {
 fn visibility_hides_leads_outside_the_view_everywhere() {
     let db = db();
     let p = &db.path;
-    let a = add(p, "1", &[], "East Lead", "web")["id"]
-        .as_str()
-        .unwrap()
-        .to_owned();
-    let b = add(p, "2", &[], "West Lead", "web")["id"]
-        .as_str()
-        .unwrap()
-        .to_owned();
+    let a = lead_id(p, "1", "East Lead");
+    let b = lead_id(p, "2", "West Lead");
     let team = ["--visibility", "team"];
     // Default: all.
     assert_eq!(ids(&json(p, "1", &[], &["lead", "list"])).len(), 2);
@@ -348,18 +350,9 @@ fn deactivating_warns_and_reassign_all_spreads_the_leads() {
 fn bulk_changes_list_what_was_done_and_what_was_refused() {
     let db = db();
     let p = &db.path;
-    let a = add(p, "1", &[], "Bulk A", "web")["id"]
-        .as_str()
-        .unwrap()
-        .to_owned();
-    let b = add(p, "1", &[], "Bulk B", "web")["id"]
-        .as_str()
-        .unwrap()
-        .to_owned();
-    let w = add(p, "2", &[], "Bulk W", "web")["id"]
-        .as_str()
-        .unwrap()
-        .to_owned();
+    let a = lead_id(p, "1", "Bulk A");
+    let b = lead_id(p, "1", "Bulk B");
+    let w = lead_id(p, "2", "Bulk W");
     let file = db.dir.path().join("ids.txt");
     std::fs::write(&file, format!("# leads to call\n{a}\n\n{b},7\n{w}\n")).unwrap();
     let file = file.to_str().unwrap();

@@ -94,6 +94,14 @@ async fn lose(crm: &Crm, lead: &Lead) {
         .unwrap();
 }
 
+/// A bulk target at whatever version the lead is at.
+fn any_version(lead: &Lead) -> BulkTarget {
+    BulkTarget {
+        id: lead.id(),
+        version: None,
+    }
+}
+
 fn ids(leads: &[Lead]) -> Vec<LeadId> {
     leads.iter().map(Lead::id).collect()
 }
@@ -676,22 +684,13 @@ pub async fn bulk_changes_each_lead_on_its_own(store: Arc<dyn LeadStore>) {
             id: stale.id(),
             version: Some(7),
         },
-        BulkTarget {
-            id: converted.id(),
-            version: None,
-        },
-        BulkTarget {
-            id: west.id(),
-            version: None,
-        },
+        any_version(&converted),
+        any_version(&west),
         BulkTarget {
             id: missing,
             version: None,
         },
-        BulkTarget {
-            id: mate.id(),
-            version: None,
-        },
+        any_version(&mate),
     ];
     let out = c
         .bulk(
@@ -720,16 +719,7 @@ pub async fn bulk_changes_each_lead_on_its_own(store: Arc<dyn LeadStore>) {
     let out = c
         .bulk(
             sales(),
-            &[
-                BulkTarget {
-                    id: stale.id(),
-                    version: None,
-                },
-                BulkTarget {
-                    id: fresh.id(),
-                    version: None,
-                },
-            ],
+            &[any_version(&stale), any_version(&fresh)],
             &BulkChange::Status {
                 to: LeadStatus::Converted,
                 reason: None,
@@ -747,16 +737,7 @@ pub async fn bulk_changes_each_lead_on_its_own(store: Arc<dyn LeadStore>) {
     let out = c
         .bulk(
             sales(),
-            &[
-                BulkTarget {
-                    id: stale.id(),
-                    version: None,
-                },
-                BulkTarget {
-                    id: mate.id(),
-                    version: None,
-                },
-            ],
+            &[any_version(&stale), any_version(&mate)],
             &BulkChange::Assign { to: east_mate2() },
         )
         .await
@@ -766,10 +747,7 @@ pub async fn bulk_changes_each_lead_on_its_own(store: Arc<dyn LeadStore>) {
     let out = c
         .bulk(
             manager(),
-            &[BulkTarget {
-                id: mate.id(),
-                version: None,
-            }],
+            &[any_version(&mate)],
             &BulkChange::Assign { to: id(8) },
         )
         .await
@@ -778,10 +756,7 @@ pub async fn bulk_changes_each_lead_on_its_own(store: Arc<dyn LeadStore>) {
     // A lead listed twice, or none, refuses the whole change before anything happens.
     let before = crate::conformance::snapshot(&h).await;
     let twice = [
-        BulkTarget {
-            id: mate.id(),
-            version: None,
-        },
+        any_version(&mate),
         BulkTarget {
             id: mate.id(),
             version: Some(2),
