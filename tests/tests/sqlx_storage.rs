@@ -330,6 +330,42 @@ async fn ports_work(c: crm_store_sqlx::Connected) {
         None
     );
 
+    // Teams: an employee's team and a manager's led teams read back; members by team.
+    let team = |s: &str| crm_core::Team::parse(s).unwrap();
+    let in_east = e.clone().in_team(team("شرق"));
+    let boss = Employee::new(
+        EmployeeId::new(3).unwrap(),
+        Name::parse("Boss").unwrap(),
+        Role::Manager,
+    )
+    .in_team(team("west"))
+    .leading(team("شرق"))
+    .leading(team("West"));
+    c.employees.upsert_employee(&in_east).await.unwrap();
+    c.employees.upsert_employee(&boss).await.unwrap();
+    assert_eq!(
+        c.employees.employee(boss.id).await.unwrap(),
+        Some(boss.clone())
+    );
+    assert_eq!(
+        c.employees.employee(e.id).await.unwrap(),
+        Some(in_east.clone())
+    );
+    let members = |teams: Vec<crm_core::Team>| {
+        let dir = c.employees.clone();
+        async move {
+            let found = dir.team_members(&teams).await.unwrap();
+            found.iter().map(|e| e.id.get()).collect::<Vec<_>>()
+        }
+    };
+    assert_eq!(members(vec![team("شرق")]).await, [7]);
+    assert_eq!(members(vec![team("WEST"), team("شرق")]).await, [3, 7]);
+    assert!(members(vec![team("north")]).await.is_empty());
+    assert!(members(vec![]).await.is_empty());
+    // Leaving the team: no longer a member.
+    c.employees.upsert_employee(&e).await.unwrap();
+    assert!(members(vec![team("شرق")]).await.is_empty());
+
     let req = ClientRequest {
         lead_id: LeadId::new_at(Utc::now()),
         name: Name::parse("Client").unwrap(),
