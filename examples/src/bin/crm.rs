@@ -1019,7 +1019,8 @@ async fn filtered_targets(app: &App, filters: &[String]) -> Result<Vec<BulkTarge
 }
 
 /// Prints what a bulk change did; fails with exit code 8 when some leads were refused.
-fn bulk_report(app: &App, what: &str, o: &BulkOutcome) -> Out {
+async fn bulk_report(app: &App, what: &str, o: &BulkOutcome) -> Out {
+    let names = app.names(o.done.iter().map(|l| l.owner())).await;
     let failed: Vec<_> = o
         .failed
         .iter()
@@ -1033,6 +1034,15 @@ fn bulk_report(app: &App, what: &str, o: &BulkOutcome) -> Out {
             o.done.len(),
             o.failed.len()
         );
+        if !o.done.is_empty() {
+            let mut t = Table::new([
+                "id", "name", "status", "source", "owner", "contact", "company",
+            ]);
+            for l in &o.done {
+                t.row(lead_row(l, &names));
+            }
+            s.push_str(&t.render());
+        }
         if !o.failed.is_empty() {
             let mut t = Table::new(["lead", "refused because"]);
             for (id, e) in &o.failed {
@@ -1225,7 +1235,7 @@ async fn lead(app: &App, c: LeadCmd) -> Out {
                 .crm
                 .reassign_all(app.actor()?, from.parse()?, rule, team)
                 .await?;
-            return bulk_report(app, "reassign-all", &o);
+            return bulk_report(app, "reassign-all", &o).await;
         }
         LeadCmd::Bulk(cmd) => {
             let (change, leads) = match cmd {
@@ -1253,7 +1263,7 @@ async fn lead(app: &App, c: LeadCmd) -> Out {
                 return Ok(());
             }
             let o = app.crm.bulk(app.actor()?, &targets, &change).await?;
-            return bulk_report(app, "bulk", &o);
+            return bulk_report(app, "bulk", &o).await;
         }
         LeadCmd::Status {
             id,
