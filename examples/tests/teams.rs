@@ -357,7 +357,7 @@ fn bulk_changes_list_what_was_done_and_what_was_refused() {
     std::fs::write(&file, format!("# leads to call\n{a}\n\n{b},7\n{w}\n")).unwrap();
     let file = file.to_str().unwrap();
     let team = ["--visibility", "team"];
-    let (out, _) = exits(
+    let (out, err) = exits(
         p,
         "1",
         &team,
@@ -372,6 +372,9 @@ fn bulk_changes_list_what_was_done_and_what_was_refused() {
         ],
         8,
     );
+    let e: Value = serde_json::from_str(&err).unwrap();
+    assert_eq!(e["error"]["kind"], "partial");
+    assert_eq!(e["error"]["exit_code"], 8);
     let r: Value = serde_json::from_str(&out).unwrap();
     assert_eq!(r["done"].as_array().unwrap().len(), 1);
     assert_eq!(r["done"][0]["id"], a.as_str());

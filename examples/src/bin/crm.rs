@@ -1056,15 +1056,12 @@ async fn bulk_report(app: &App, what: &str, o: &BulkOutcome) -> Out {
         Ok(())
     } else {
         Err(Failure {
-            code: PARTIAL,
+            code: exit::PARTIAL,
             kind: "partial",
             message: format!("{} of the leads were refused", o.failed.len()),
         })
     }
 }
-
-/// Exit code of a bulk change or reassign-all that refused some leads.
-const PARTIAL: u8 = 8;
 
 fn opt<T>(
     v: Option<&str>,
