@@ -482,7 +482,8 @@ pub async fn least_open_assigns_to_the_fewest(store: Arc<dyn LeadStore>) {
 }
 
 /// Concurrent creates never take the same turn: 24 creates at once over a team of three
-/// give each member exactly 8 leads, with round-robin and with least-open alike.
+/// give each member exactly 8 leads, with round-robin and with least-open alike, and
+/// round-robin's owners, in commit order, go round without a repeat.
 pub async fn concurrent_creates_take_distinct_turns(store: Arc<dyn LeadStore>) {
     let h = Harness::new(store.clone());
     teams(&h);
@@ -517,6 +518,21 @@ pub async fn concurrent_creates_take_distinct_turns(store: Arc<dyn LeadStore>) {
             "{rule}"
         );
     }
+    // In the order the creates committed (the event log's), round-robin's owners go round
+    // exactly: each create took the turn after the one before, none the same turn twice.
+    let events = store.pending_events(0, 10_000).await.unwrap();
+    let owners: Vec<EmployeeId> = events
+        .iter()
+        .filter_map(|e| match &e.event.kind {
+            EventKind::LeadCreated { owner, source, .. } if *source == Source::referral() => {
+                Some(*owner)
+            }
+            _ => None,
+        })
+        .collect();
+    let round = [sales(), east_mate(), east_mate2()];
+    let expected: Vec<EmployeeId> = round.iter().cycle().take(24).copied().collect();
+    assert_eq!(owners, expected);
     let open = store
         .open_leads_by_owner(&BTreeSet::from([
             sales(),
