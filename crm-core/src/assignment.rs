@@ -242,6 +242,38 @@ pub fn plan_reassignment(
     Some(plan)
 }
 
+/// The team whose active sales staff take over the open leads of `leaving` (an employee
+/// who leaves): the one named, else their own.
+pub fn takeover_team(leaving: &Employee, named: Option<Team>) -> Result<Team, ValidationError> {
+    named
+        .or_else(|| leaving.team.clone())
+        .ok_or(ValidationError::NoTeam {
+            employee: leaving.id.get(),
+        })
+}
+
+/// Plans giving `leads` of `leaving` to the active sales staff of `team` among `members`
+/// other than `leaving`, by `strategy` ([`plan_reassignment`]; `open`: the members' open
+/// leads). Nothing to give is an empty plan; leads and nobody to take them is refused.
+pub fn plan_takeover(
+    strategy: Strategy,
+    leaving: EmployeeId,
+    team: &Team,
+    members: &[Employee],
+    leads: &[LeadId],
+    open: &BTreeMap<EmployeeId, u64>,
+) -> Result<Vec<(LeadId, EmployeeId)>, ValidationError> {
+    let mut to = candidates(members, team);
+    to.retain(|e| *e != leaving);
+    match plan_reassignment(strategy, leads, &to, open) {
+        Some(plan) => Ok(plan),
+        None if leads.is_empty() => Ok(Vec::new()),
+        None => Err(ValidationError::NoActiveSales {
+            team: team.to_string(),
+        }),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -332,6 +364,61 @@ mod tests {
         assert_eq!(rules.for_source(&Source::phone()), Some(&d));
         assert!(AssignmentRules::new([d.clone(), d]).is_err());
         assert_eq!(AssignmentRules::default().for_source(&Source::web()), None);
+    }
+
+    #[test]
+    fn a_takeover_goes_to_the_rest_of_the_team() {
+        let east = Team::parse("east").unwrap();
+        let e = |n| Employee::new(id(n), Name::parse("E").unwrap(), Role::Sales);
+        let leaving = e(1).in_team(east.clone());
+        assert_eq!(takeover_team(&leaving, None), Ok(east.clone()));
+        let west = Team::parse("west").unwrap();
+        assert_eq!(takeover_team(&e(9), Some(west.clone())), Ok(west));
+        assert_eq!(
+            takeover_team(&e(9), None),
+            Err(ValidationError::NoTeam { employee: 9 })
+        );
+        let members = vec![
+            leaving.clone(),
+            e(2).in_team(east.clone()),
+            e(3).in_team(east.clone()),
+        ];
+        let leads: Vec<LeadId> = (0..3).map(|_| LeadId::new_at(chrono::Utc::now())).collect();
+        let plan = plan_takeover(
+            Strategy::RoundRobin,
+            id(1),
+            &east,
+            &members,
+            &leads,
+            &BTreeMap::new(),
+        )
+        .unwrap();
+        let owners: Vec<EmployeeId> = plan.iter().map(|(_, o)| *o).collect();
+        assert_eq!(owners, ids(&[2, 3, 2]));
+        // Alone in the team: nobody to take them, unless there is nothing to take.
+        let alone = &members[..1];
+        assert!(matches!(
+            plan_takeover(
+                Strategy::LeastOpen,
+                id(1),
+                &east,
+                alone,
+                &leads,
+                &BTreeMap::new()
+            ),
+            Err(ValidationError::NoActiveSales { .. })
+        ));
+        assert_eq!(
+            plan_takeover(
+                Strategy::LeastOpen,
+                id(1),
+                &east,
+                alone,
+                &[],
+                &BTreeMap::new()
+            ),
+            Ok(vec![])
+        );
     }
 
     proptest! {

@@ -8,7 +8,7 @@ use std::sync::Arc;
 
 use chrono::{DateTime, TimeDelta, Utc};
 
-use crate::assignment::{AssignmentRules, Strategy, candidates, plan_reassignment};
+use crate::assignment::{AssignmentRules, Strategy, candidates, plan_takeover, takeover_team};
 use crate::bulk::{BulkChange, BulkOutcome, BulkTarget, check_targets, decide_bulk_item};
 use crate::clock::SystemClock;
 use crate::contact::Name;
@@ -966,12 +966,8 @@ impl Crm {
             .employee_or(from, &actor)
             .await?
             .ok_or_else(|| not_found(Entity::Employee, from))?;
-        let team = team.or(leaving.team).ok_or(ValidationError::NoTeam {
-            employee: from.get(),
-        })?;
+        let team = takeover_team(&leaving, team)?;
         let members = self.members(std::slice::from_ref(&team)).await?;
-        let mut to: Vec<EmployeeId> = candidates(&members, &team);
-        to.retain(|e| *e != from);
         let scope = self.view(&actor).await?;
         let mut leads = Vec::new();
         for status in LeadStatus::ALL.into_iter().filter(|s| s.is_open()) {
@@ -991,21 +987,12 @@ impl Crm {
         let open = match strategy {
             Strategy::RoundRobin => BTreeMap::new(),
             Strategy::LeastOpen => {
-                let set = to.iter().copied().collect();
-                self.store.open_leads_by_owner(&set).await?
+                let ids = members.iter().map(|e| e.id).collect();
+                self.store.open_leads_by_owner(&ids).await?
             }
         };
         let ids: Vec<LeadId> = leads.iter().map(Lead::id).collect();
-        let plan = match plan_reassignment(strategy, &ids, &to, &open) {
-            Some(plan) => plan,
-            None if leads.is_empty() => Vec::new(),
-            None => {
-                return Err(ValidationError::NoActiveSales {
-                    team: team.to_string(),
-                }
-                .into());
-            }
-        };
+        let plan = plan_takeover(strategy, from, &team, &members, &ids, &open)?;
         let mut outcome = BulkOutcome::default();
         for (lead, (_, owner)) in leads.iter().zip(plan) {
             let assignee = members.iter().find(|e| e.id == owner);
