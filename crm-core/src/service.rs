@@ -997,8 +997,7 @@ impl Crm {
         for (lead, (_, owner)) in leads.iter().zip(plan) {
             let assignee = members.iter().find(|e| e.id == owner);
             let write = decide_assign(lead, &actor, lead.version(), owner, assignee, self.now());
-            self.store_one(&mut outcome, lead.id(), lead.version(), write)
-                .await;
+            self.store_one(&mut outcome, lead.id(), write).await;
         }
         Ok(outcome)
     }
@@ -1039,28 +1038,19 @@ impl Crm {
                 now,
                 lease_end(now, self.lease),
             );
-            let expected = target
-                .version
-                .or(lead.as_ref().map(Lead::version))
-                .unwrap_or(0);
-            self.store_one(&mut outcome, target.id, expected, write)
-                .await;
+            self.store_one(&mut outcome, target.id, write).await;
         }
         Ok(outcome)
     }
 
     /// Stores one lead's decided write of a bulk change (sending the client of a lead it
-    /// converts) and records how it went.
-    async fn store_one(
-        &self,
-        outcome: &mut BulkOutcome,
-        id: LeadId,
-        expected_version: u64,
-        write: CrmResult<LeadWrite>,
-    ) {
+    /// converts) and records how it went. A decided write is one version past the version
+    /// it was decided on, which the store must still hold.
+    async fn store_one(&self, outcome: &mut BulkOutcome, id: LeadId, write: CrmResult<LeadWrite>) {
         let stored = async {
             let write = write?;
-            self.store.update_lead(expected_version, &write).await?;
+            let decided_on = write.lead.version().saturating_sub(1);
+            self.store.update_lead(decided_on, &write).await?;
             Ok::<_, CrmError>(self.after_status_change(write).await?.lead)
         };
         match stored.await {
