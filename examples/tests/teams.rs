@@ -410,37 +410,13 @@ fn bulk_changes_list_what_was_done_and_what_was_refused() {
     // A lead listed twice refuses the whole change; no leads named is a usage error.
     std::fs::write(db.dir.path().join("twice.txt"), format!("{a}\n{a}\n")).unwrap();
     let twice = db.dir.path().join("twice.txt");
-    let (_, err) = exits(
-        p,
-        "3",
-        &[],
-        &[
-            "lead",
-            "bulk",
-            "assign",
-            "--to",
-            "1",
-            "--ids",
-            twice.to_str().unwrap(),
-        ],
-        3,
-    );
+    let assign_to_1 = |leads: &[&str], code| {
+        let args = [&["lead", "bulk", "assign", "--to", "1"], leads].concat();
+        exits(p, "3", &[], &args, code).1
+    };
+    let err = assign_to_1(&["--ids", twice.to_str().unwrap()], 3);
     assert!(err.contains("more than once"), "{err}");
-    exits(p, "3", &[], &["lead", "bulk", "assign", "--to", "1"], 2);
-    let (_, err) = exits(
-        p,
-        "3",
-        &[],
-        &[
-            "lead",
-            "bulk",
-            "assign",
-            "--to",
-            "1",
-            "--filter",
-            "colour=red",
-        ],
-        2,
-    );
+    assign_to_1(&[], 2);
+    let err = assign_to_1(&["--filter", "colour=red"], 2);
     assert!(err.contains("colour"), "{err}");
 }
