@@ -1,5 +1,7 @@
 #![doc = include_str!("../README.md")]
 
+pub mod assignment;
+pub mod bulk;
 pub mod clock;
 pub mod contact;
 pub mod conversion;
@@ -27,17 +29,21 @@ pub mod report;
 pub mod service;
 pub mod source;
 pub mod status;
+pub mod team;
 pub mod text;
 pub mod validation;
+pub mod visibility;
 
 #[cfg(feature = "testing")]
 pub mod testing;
 
+pub use assignment::{AssignmentRule, AssignmentRules, Strategy, Turn};
+pub use bulk::{BulkChange, BulkOutcome, BulkTarget};
 pub use clock::{ManualClock, SystemClock};
 pub use contact::{Email, Name, Note, Phone, PhoneRegion};
 pub use conversion::{ClientRequest, PendingClient};
 pub use detail::LeadDetail;
-pub use employee::{Employee, Role};
+pub use employee::{Employee, Role, TeamSummary};
 pub use error::{
     AssigneeProblem, BoxError, ContactField, CrmError, Entity, PortError, StoreError,
     ValidationError,
@@ -54,7 +60,7 @@ pub use opportunity::{NewOpportunity, Opportunity, OpportunityPatch, Opportunity
 pub use permissions::{Action, Actor, SystemActor};
 pub use ports::{
     ClientsPort, Clock, EmployeeAdmin, EmployeeDirectory, LeadStore, LeadWrite, Notifier,
-    OpportunityWrite,
+    OpportunityWrite, TeamDirectory,
 };
 pub use query::{Cursor, LeadQuery, Page};
 pub use report::{Report, ReportCell, ReportFilter};
@@ -64,3 +70,5 @@ pub use service::{
 };
 pub use source::Source;
 pub use status::LeadStatus;
+pub use team::Team;
+pub use visibility::{Scope, Visibility};

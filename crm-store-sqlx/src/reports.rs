@@ -1,7 +1,7 @@
 //! The report (leads by status and source), filtered by owner, source and creation date,
 //! built once for both backends.
 
-use crm_core::{BoxError, LeadStatus, Report, ReportFilter, Source, StoreError};
+use crm_core::{BoxError, LeadStatus, Report, ReportFilter, Scope, Source, StoreError};
 
 use crate::bind::{Binds, Filter};
 use crate::db::Db;
@@ -10,11 +10,12 @@ use crate::rows::{self, Cols};
 /// Counts over the leads themselves (on the covering index `leads_report`).
 pub(crate) const FROM_LEADS: &str = "SELECT status, source, COUNT(*) FROM leads WHERE 1 = 1";
 
-/// The report for `filter`. Without a creation-date range it reads `undated` instead (a
+/// The report for `filter` over the leads in `scope`. Without a creation-date range it reads `undated` instead (a
 /// statement with the same columns and filters, e.g. over maintained counts), when given.
 pub(crate) async fn report<D: Db>(
     db: &D,
     filter: &ReportFilter,
+    scope: &Scope,
     undated: Option<&'static str>,
 ) -> Result<Report, StoreError> {
     let dated = filter.created_from.is_some() || filter.created_to.is_some();
@@ -22,6 +23,7 @@ pub(crate) async fn report<D: Db>(
         Some(head) if !dated => head,
         _ => FROM_LEADS,
     });
+    crate::assignment::scope(&mut b, scope, "owner");
     if let Some(o) = filter.owner {
         b.sql(" AND owner = ").int(o.get());
     }

@@ -8,7 +8,7 @@ use crm_core::{
     BoxError, ClientId, ClientRequest, Currency, Email, Employee, EmployeeId, Event, EventId,
     FollowUpNotice, HistoryEntry, Interaction, InteractionId, Lead, LeadId, LeadRecord, Money,
     Name, NewEvent, Note, Opportunity, OpportunityId, PendingClient, Phone, Role, Source,
-    StoreError,
+    StoreError, Team,
 };
 use uuid::Uuid;
 
@@ -202,7 +202,7 @@ pub(crate) fn event(r: &impl Cols) -> Result<Event, StoreError> {
     read().map_err(corrupt("event"))
 }
 
-/// An employee row: `id, name, role, active`.
+/// An employee row: `id, name, role, active, team, manages` (a JSON array of teams).
 pub(crate) fn employee(r: &impl Cols) -> Result<Employee, StoreError> {
     let read = || -> Result<Employee, BoxError> {
         Ok(Employee {
@@ -210,6 +210,8 @@ pub(crate) fn employee(r: &impl Cols) -> Result<Employee, StoreError> {
             name: Name::parse(&r.text(1)?)?,
             role: r.text(2)?.parse::<Role>()?,
             active: r.flag(3)?,
+            team: r.opt_text(4)?.as_deref().map(Team::parse).transpose()?,
+            manages: serde_json::from_str(&r.text(5)?)?,
         })
     };
     read().map_err(corrupt("employee"))

@@ -103,12 +103,11 @@ async fn run(args: Args) {
     let manager = EmployeeId::new(1).unwrap();
     state
         .crm
-        .bootstrap_manager(Employee {
-            id: manager,
-            name: Name::parse("سارة").unwrap(),
-            role: Role::Manager,
-            active: true,
-        })
+        .bootstrap_manager(Employee::new(
+            manager,
+            Name::parse("سارة").unwrap(),
+            Role::Manager,
+        ))
         .await
         .unwrap();
     state

@@ -52,6 +52,8 @@ async fn main() -> Result<(), BoxError> {
             name: Name::parse(name)?,
             role,
             active: true,
+            team: None,
+            manages: Default::default(),
         })
     };
     let khalid = crm

@@ -14,6 +14,7 @@ use crm_core::{
     OpportunityStage, Phone, PhoneRegion, ReportFilter, Source, ValidationError,
 };
 
+pub use crate::conformance_visibility::*;
 use crate::harness::{Harness, inactive, manager, new_lead, other, sales, sales2, t0, unknown};
 
 /// Stamps out the whole conformance suite for one adapter. `$factory` is an
@@ -68,6 +69,15 @@ macro_rules! conformance_suite {
             sweeps_and_dispatches_move_past_failures_batch_by_batch,
             taken_over_notices_follow_their_lead,
             phone_spellings_are_one_number,
+            visibility_scopes_every_read,
+            visible_pages_stay_full,
+            visibility_scopes_every_change,
+            round_robin_assigns_in_turn_and_survives_restart,
+            least_open_assigns_to_the_fewest,
+            concurrent_creates_take_distinct_turns,
+            assignment_without_staff_is_refused,
+            reassign_all_spreads_open_leads,
+            bulk_changes_each_lead_on_its_own,
         );
     };
     (@each $factory:path; $attrs:tt; $($name:ident),* $(,)?) => {
@@ -97,7 +107,7 @@ fn day(y: i32, m: u32, d: u32) -> NaiveDate {
 }
 
 /// A snapshot of everything observable, to prove a refused operation changed nothing.
-async fn snapshot(h: &Harness) -> String {
+pub(crate) async fn snapshot(h: &Harness) -> String {
     let page = h
         .store
         .list_leads(&LeadQuery::default().limit(1000).unwrap())
@@ -1725,6 +1735,8 @@ pub async fn employees_are_managed_by_management(store: Arc<dyn LeadStore>) {
         name: name(&format!("E{id}")),
         role,
         active: true,
+        team: None,
+        manages: Default::default(),
     };
     // The first one must be an active manager.
     assert!(matches!(

@@ -46,6 +46,8 @@ pub fn staff() -> Vec<Employee> {
         name: Name::parse(name).unwrap(),
         role,
         active,
+        team: None,
+        manages: Default::default(),
     };
     vec![
         e(sales(), "سارة الأحمد", Role::Sales, true),

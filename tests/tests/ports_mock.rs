@@ -40,6 +40,8 @@ fn employee(id: EmployeeId, role: Role, active: bool) -> Employee {
         name: Name::parse(&format!("Employee {id}")).unwrap(),
         role,
         active,
+        team: None,
+        manages: Default::default(),
     }
 }
 

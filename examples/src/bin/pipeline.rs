@@ -184,6 +184,8 @@ async fn main() -> Result<(), BoxError> {
                     _ => Role::Other,
                 },
                 active: true,
+                team: None,
+                manages: Default::default(),
             })
         })
         .collect::<Result<Vec<_>, BoxError>>()?;

@@ -129,6 +129,9 @@ strings! {
     to: "إلى", "To";
     role: "الدور", "Role";
     active: "نشط", "Active";
+    team: "الفريق", "Team";
+    leads_teams: "يقود الفرق", "Leads teams";
+    comma_separated: "مفصولة بفواصل", "separated by commas";
     save_employee: "حفظ الموظف", "Save employee";
     set_password: "تعيين كلمة المرور", "Set password";
     id: "الرقم", "Id";

@@ -5,8 +5,9 @@
 use crm_core::{
     Currency, Email, Employee, EmployeeId, InteractionKind, LeadPatch, LeadQuery, LeadStatus,
     Money, Name, NewInteraction, NewLead, NewOpportunity, Note, OpportunityPatch, OpportunityStage,
-    Phone, PhoneRegion, ReportFilter, Role, Source,
+    Phone, PhoneRegion, ReportFilter, Role, Source, Team,
 };
+use std::collections::BTreeSet;
 
 use super::api::{
     EmployeeIn, Fields, InteractionIn, LeadFilter, LeadPatchIn, NewLeadIn, OpportunityIn,
@@ -210,10 +211,16 @@ pub fn employee(f: &mut Fields, id: EmployeeId, i: &EmployeeIn) -> Option<Employ
             None
         }
     };
-    Some(Employee {
-        id,
-        name: name?,
-        role: role?,
-        active: i.active.unwrap_or(true),
-    })
+    let team = f.opt("team", given(&i.team), Team::parse);
+    let mut manages = BTreeSet::new();
+    for t in i.manages.iter().filter(|t| !t.trim().is_empty()) {
+        if let Some(t) = f.take("manages", Team::parse(t)) {
+            manages.insert(t);
+        }
+    }
+    let mut e = Employee::new(id, name?, role?);
+    e.active = i.active.unwrap_or(true);
+    e.team = team?;
+    e.manages = manages;
+    Some(e)
 }

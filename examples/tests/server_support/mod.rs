@@ -107,12 +107,7 @@ async fn build(url: &str, dir: Option<tempfile::TempDir>) -> Harness {
     .await
     .unwrap();
     let id = |n| EmployeeId::new(n).unwrap();
-    let emp = |n, name: &str, role| Employee {
-        id: id(n),
-        name: Name::parse(name).unwrap(),
-        role,
-        active: true,
-    };
+    let emp = |n, name: &str, role| Employee::new(id(n), Name::parse(name).unwrap(), role);
     state
         .crm
         .bootstrap_manager(emp(MANAGER, "سارة القحطاني", Role::Manager))

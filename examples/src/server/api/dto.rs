@@ -506,6 +506,10 @@ pub struct EmployeeOut {
     pub role: String,
     /// Whether active.
     pub active: bool,
+    /// The team the employee works in, if any.
+    pub team: Option<String>,
+    /// The teams a manager leads.
+    pub manages: Vec<String>,
 }
 
 impl From<&Employee> for EmployeeOut {
@@ -515,6 +519,8 @@ impl From<&Employee> for EmployeeOut {
             name: e.name.to_string(),
             role: e.role.to_string(),
             active: e.active,
+            team: e.team.as_ref().map(|t| t.to_string()),
+            manages: e.manages.iter().map(|t| t.to_string()).collect(),
         }
     }
 }
@@ -528,6 +534,11 @@ pub struct EmployeeIn {
     pub role: Option<String>,
     /// Whether active (default true).
     pub active: Option<bool>,
+    /// The team the employee works in (none when absent or empty).
+    pub team: Option<String>,
+    /// The teams a manager leads (only managers may lead a team).
+    #[serde(default)]
+    pub manages: Vec<String>,
 }
 
 /// A new password.

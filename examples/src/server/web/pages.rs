@@ -885,11 +885,18 @@ async fn download_report(
             ExportError::Crm(e) => fail(c)(e),
             other => problem(
                 c,
-                Problem::new(StatusCode::INTERNAL_SERVER_ERROR, "export", other.to_string()),
+                Problem::new(
+                    StatusCode::INTERNAL_SERVER_ERROR,
+                    "export",
+                    other.to_string(),
+                ),
             ),
         })?;
     let (mime, name) = match format {
-        Format::Csv => ("text/csv; charset=utf-8", "attachment; filename=\"report.csv\""),
+        Format::Csv => (
+            "text/csv; charset=utf-8",
+            "attachment; filename=\"report.csv\"",
+        ),
         Format::Xlsx => (
             "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
             "attachment; filename=\"report.xlsx\"",
@@ -990,6 +997,11 @@ pub struct EmployeeForm {
     role: String,
     #[serde(default)]
     active: Option<String>,
+    #[serde(default)]
+    team: Option<String>,
+    /// The teams a manager leads, separated by commas.
+    #[serde(default)]
+    manages: Option<String>,
 }
 
 /// Adds or changes an employee (the library lets only management do so).
@@ -1010,6 +1022,13 @@ pub async fn save_employee(
                 name: Some(form.name),
                 role: Some(form.role),
                 active: Some(form.active.is_some()),
+                team: form.team,
+                manages: form
+                    .manages
+                    .unwrap_or_default()
+                    .split([',', '،'])
+                    .map(str::to_owned)
+                    .collect(),
             },
         )
     });
