@@ -10,7 +10,20 @@ DROP TRIGGER lead_counts_update;
 DROP TRIGGER lead_counts_delete;
 DROP TABLE lead_counts;
 
--- 2. The event outbox without AUTOINCREMENT: every append wrote `sqlite_sequence` too. The
+-- 2. Open leads as three comparisons, not `status IN (three values)`: SQLite builds a
+-- temporary B-tree for an IN list of more than two values each time a statement evaluates
+-- it, and every insert or status change of a lead evaluates the predicates of these two
+-- partial indexes (EXPLAIN showed four temporary B-trees per status change). The duplicate
+-- probes (crm-store-sqlx/src/lead_writes.rs) say "open" the same way, so they still use
+-- these indexes.
+DROP INDEX leads_open_email;
+DROP INDEX leads_open_phone;
+CREATE INDEX leads_open_email ON leads (email, created_at, id)
+    WHERE (status = 'new' OR status = 'contacted' OR status = 'interested');
+CREATE INDEX leads_open_phone ON leads (phone, created_at, id)
+    WHERE (status = 'new' OR status = 'contacted' OR status = 'interested');
+
+-- 3. The event outbox without AUTOINCREMENT: every append wrote `sqlite_sequence` too. The
 -- store now gives each event the number after both the newest event and the acknowledged
 -- watermark, so a number is never below what a consumer has acknowledged, even if a host
 -- prunes old events (what AUTOINCREMENT guaranteed for us).
@@ -27,7 +40,7 @@ INSERT INTO events_new (seq, id, at, lead_id, actor, kind)
 DROP TABLE events;
 ALTER TABLE events_new RENAME TO events;
 
--- 3. Records keyed by their id as WITHOUT ROWID tables: a rowid table with a BLOB primary
+-- 4. Records keyed by their id as WITHOUT ROWID tables: a rowid table with a BLOB primary
 -- key is two B-trees (the rows, and the key's index); keyed by the id it is one. Nothing
 -- references these tables, so they are rebuilt in place.
 CREATE TABLE interactions_new (

@@ -26,9 +26,11 @@ const NOTHING_CHANGED: &str = "changes() = 0";
 /// Appends an event numbered after both the newest event and the acknowledged watermark
 /// (migration `..._leaner_writes.sql`: what AUTOINCREMENT guaranteed, without writing
 /// `sqlite_sequence` on every append). One writer at a time, so numbers are commit order.
-const INSERT_EVENT: &str = "INSERT INTO events (seq, id, at, lead_id, actor, kind) \
-     SELECT MAX(IFNULL((SELECT MAX(seq) FROM events), 0), \
-       (SELECT acked FROM event_ack WHERE id = 1)) + 1, $1, $2, $3, $4, $5";
+/// A `VALUES` row, not `INSERT ... SELECT`: SQLite copies a select that reads the table it
+/// inserts into through a temporary B-tree first.
+const INSERT_EVENT: &str = "INSERT INTO events (seq, id, at, lead_id, actor, kind) VALUES (\
+     (SELECT MAX(IFNULL(MAX(seq), 0), (SELECT acked FROM event_ack WHERE id = 1)) + 1 \
+      FROM events), $1, $2, $3, $4, $5)";
 const INSERT_OPPORTUNITY: &str = insert_opportunity!();
 /// [`records::UPDATE_OPPORTUNITY`] that also needs the lead not converted.
 const UPDATE_OPPORTUNITY_OPEN_LEAD: &str = concat!(
