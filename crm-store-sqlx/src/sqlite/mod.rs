@@ -294,12 +294,21 @@ impl Handle {
         self.writer.acquire().await.map_err(db)
     }
 
-    /// A connection for a read: the writer's while it is free, whose cache is warm.
+    /// A connection for a read: the writer's while no write holds or awaits the gate (its
+    /// cache is the warm one; a connection just released comes back to the pool a moment
+    /// later, so it is awaited rather than tried), else another one.
     pub(crate) async fn read_conn(&self) -> Result<PoolConnection<Sqlite>, StoreError> {
-        match self.writer.try_acquire() {
-            Some(c) if !self.pool.is_closed() => Ok(c),
-            _ => self.pool.acquire().await.map_err(db),
+        if self.pool.is_closed() {
+            return self.pool.acquire().await.map_err(db);
         }
+        if let Some(c) = self.writer.try_acquire() {
+            return Ok(c);
+        }
+        if self.gate.try_lock().is_ok() {
+            // No write in progress: the writer is on its way back.
+            return self.writer.acquire().await.map_err(db);
+        }
+        self.pool.acquire().await.map_err(db)
     }
 }
 
