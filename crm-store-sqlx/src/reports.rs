@@ -7,13 +7,21 @@ use crate::bind::{Binds, Filter};
 use crate::db::Db;
 use crate::rows::{self, Cols};
 
-/// Counts over the leads themselves: in group order on the covering index `leads_report`
-/// (status, source, owner, created_at), or on `leads_owner_created` for one owner.
-const REPORT_HEAD: &str = "SELECT status, source, COUNT(*) FROM leads WHERE 1 = 1";
+/// Counts over the leads themselves.
+const FROM_LEADS: &str = "SELECT status, source, COUNT(*) FROM leads WHERE 1 = 1";
 
-/// The report for `filter`.
-pub(crate) async fn report<D: Db>(db: &D, filter: &ReportFilter) -> Result<Report, StoreError> {
-    let mut b = D::Built::head(REPORT_HEAD);
+/// The report for `filter`. Without a creation-date range it reads `undated` instead (a
+/// statement with the same columns and filters, e.g. over maintained counts), when given.
+pub(crate) async fn report<D: Db>(
+    db: &D,
+    filter: &ReportFilter,
+    undated: Option<&'static str>,
+) -> Result<Report, StoreError> {
+    let dated = filter.created_from.is_some() || filter.created_to.is_some();
+    let mut b = D::Built::head(match undated {
+        Some(head) if !dated => head,
+        _ => FROM_LEADS,
+    });
     if let Some(o) = filter.owner {
         b.sql(" AND owner = ").int(o.get());
     }

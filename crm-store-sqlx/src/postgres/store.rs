@@ -71,7 +71,7 @@ impl LeadStore for PostgresStore {
     }
 
     async fn report(&self, filter: &ReportFilter) -> Result<Report, StoreError> {
-        reports::report(&self.db, filter).await
+        reports::report(&self.db, filter, None).await
     }
 
     async fn insert_interaction(
