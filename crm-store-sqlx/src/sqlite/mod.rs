@@ -18,6 +18,7 @@ mod writes;
 use std::collections::HashMap;
 use std::path::PathBuf;
 use std::str::FromStr;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, LazyLock, PoisonError, Weak};
 use std::time::Duration;
 
@@ -258,6 +259,8 @@ pub(crate) struct Handle {
     pool: SqlitePool,
     writer: SqlitePool,
     gate: Arc<Mutex<()>>,
+    /// Reads in flight.
+    reads: Arc<AtomicUsize>,
 }
 
 impl Handle {
@@ -277,6 +280,7 @@ impl Handle {
             gate: gate_of(&pool),
             pool,
             writer,
+            reads: Arc::default(),
         }
     }
 
@@ -294,21 +298,33 @@ impl Handle {
         self.writer.acquire().await.map_err(db)
     }
 
-    /// A connection for a read: the writer's while no write holds or awaits the gate (its
-    /// cache is the warm one; a connection just released comes back to the pool a moment
-    /// later, so it is awaited rather than tried), else another one.
-    pub(crate) async fn read_conn(&self) -> Result<PoolConnection<Sqlite>, StoreError> {
+    /// A connection for a read, and the read's place among those in flight: the writer's
+    /// connection while it is idle (its cache is the warm one), or when no write holds the
+    /// gate and no other read is in flight (a connection just released goes back to its pool
+    /// from a task of its own, a moment later); else another one, so concurrent reads never
+    /// queue behind each other on the writer.
+    pub(crate) async fn read_conn(&self) -> Result<(PoolConnection<Sqlite>, InFlight), StoreError> {
+        let alone = self.reads.fetch_add(1, Ordering::AcqRel) == 0;
+        let in_flight = InFlight(self.reads.clone());
         if self.pool.is_closed() {
-            return self.pool.acquire().await.map_err(db);
+            return Ok((self.pool.acquire().await.map_err(db)?, in_flight));
         }
         if let Some(c) = self.writer.try_acquire() {
-            return Ok(c);
+            return Ok((c, in_flight));
         }
-        if self.gate.try_lock().is_ok() {
-            // No write in progress: the writer is on its way back.
-            return self.writer.acquire().await.map_err(db);
+        if alone && self.gate.try_lock().is_ok() {
+            return Ok((self.writer.acquire().await.map_err(db)?, in_flight));
         }
-        self.pool.acquire().await.map_err(db)
+        Ok((self.pool.acquire().await.map_err(db)?, in_flight))
+    }
+}
+
+/// A read in flight (see [`Handle::read_conn`]); counted until dropped.
+pub(crate) struct InFlight(Arc<AtomicUsize>);
+
+impl Drop for InFlight {
+    fn drop(&mut self) {
+        self.0.fetch_sub(1, Ordering::AcqRel);
     }
 }
 
@@ -355,7 +371,7 @@ impl Db for Handle {
         args: Args<Sqlite>,
     ) -> Result<Option<SqliteRow>, StoreError> {
         let args = args.0.into_args().map_err(db)?;
-        let mut c = self.read_conn().await?;
+        let (mut c, _read) = self.read_conn().await?;
         sqlx::query_with(sql, args)
             .fetch_optional(&mut *c)
             .await
@@ -374,7 +390,7 @@ impl Db for Handle {
     }
 
     async fn built(&self, mut built: Built<Sqlite>) -> Result<Vec<SqliteRow>, StoreError> {
-        let mut c = self.read_conn().await?;
+        let (mut c, _read) = self.read_conn().await?;
         built.0.build().fetch_all(&mut *c).await.map_err(db)
     }
 }

@@ -7,8 +7,8 @@ use sqlx::pool::PoolConnection;
 use sqlx::sqlite::{SqliteConnection, SqliteRow};
 use sqlx::{AssertSqlSafe, Sqlite};
 
-use super::Handle;
 use super::writes::{duplicate_of, lead_exists, not_writable, opportunity_refused};
+use super::{Handle, InFlight};
 use crate::bind::Args;
 use crate::error::{conflict, db, is_busy, not_found};
 use crm_core::Lead;
@@ -165,6 +165,8 @@ impl Check {
 pub(crate) struct ScriptConn {
     conn: PoolConnection<Sqlite>,
     open: bool,
+    /// A read script's place among the reads in flight.
+    _read: Option<InFlight>,
 }
 
 impl Drop for ScriptConn {
@@ -181,14 +183,17 @@ impl ScriptConn {
         Ok(Self {
             conn: h.write_conn().await?,
             open: false,
+            _read: None,
         })
     }
 
     /// A connection for a read script.
     pub(crate) async fn for_read(h: &Handle) -> Result<Self, StoreError> {
+        let (conn, read) = h.read_conn().await?;
         Ok(Self {
-            conn: h.read_conn().await?,
+            conn,
             open: false,
+            _read: Some(read),
         })
     }
 
