@@ -13,6 +13,8 @@ pub mod export;
 pub mod follow_up;
 pub mod history;
 pub mod ids;
+#[cfg(feature = "import")]
+pub mod import;
 pub mod interaction;
 pub mod lead;
 pub mod money;

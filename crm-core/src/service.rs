@@ -247,7 +247,7 @@ impl Crm {
     }
 
     /// The clock's time, to the microsecond.
-    fn now(&self) -> DateTime<Utc> {
+    pub(crate) fn now(&self) -> DateTime<Utc> {
         crate::clock::to_micros(self.clock.now())
     }
 

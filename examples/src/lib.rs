@@ -1,6 +1,8 @@
 //! Shared pieces of the `crm` command-line tool and the `pipeline` benchmark: exit codes,
 //! argument parsers and plain-text tables.
 
+pub mod server;
+
 use chrono::{DateTime, NaiveDate, TimeDelta, Utc};
 use crm_core::{CrmError, StoreError};
 

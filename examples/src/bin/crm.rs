@@ -7,12 +7,11 @@ use std::sync::Arc;
 
 use chrono::{DateTime, Utc};
 use clap::{Args, Parser, Subcommand};
-use crm_core::export::{CsvOptions, leads_csv, report_csv};
 use crm_core::{
     Crm, CrmError, Currency, Email, Employee, EmployeeId, InteractionKind, LeadId, LeadPatch,
     LeadQuery, LeadStatus, LogNotifier, Money, Name, NewInteraction, NewLead, NewOpportunity, Note,
-    OpportunityId, OpportunityPatch, OpportunityStage, Phone, PhoneRegion, ReportFilter, Role,
-    Source, SystemClock,
+    OpportunityId, OpportunityPatch, OpportunityStage, Phone, PhoneRegion, Role, Source,
+    SystemClock,
 };
 use crm_examples::{
     ERROR_KINDS, Table, error_kind, exit, exit_code, parse_date, parse_duration, parse_instant,
@@ -23,6 +22,11 @@ use serde_json::json;
 use tracing_subscriber::filter::{LevelFilter, Targets};
 use tracing_subscriber::layer::SubscriberExt;
 use tracing_subscriber::util::SubscriberInitExt;
+
+#[path = "crm/export.rs"]
+mod export;
+#[path = "crm/import.rs"]
+mod import;
 
 const EXIT_CODES: &str = "\
 EXIT CODES:
@@ -113,6 +117,11 @@ enum Command {
     },
     /// Retry creating clients for converted leads whose clients system call failed.
     Dispatch,
+    /// Write leads or the report to a CSV, XLSX or PDF file.
+    #[command(subcommand)]
+    Export(export::ExportCmd),
+    /// Read a CSV or XLSX file of leads and report what each row would be (--dry-run).
+    Import(import::ImportArgs),
     /// Pending events for a sales system.
     Events {
         /// Only events after this sequence number.
@@ -146,6 +155,12 @@ enum EmployeeCmd {
     },
     /// List employees.
     List,
+    /// Set an employee's password for crm-server, read from stdin (one line). Yourself, or
+    /// anyone as a manager.
+    SetPassword {
+        /// Employee id.
+        id: String,
+    },
 }
 
 #[derive(Args, Debug)]
@@ -534,7 +549,7 @@ async fn run(cli: Cli) -> Out {
     // Checked before the database is opened: a bad region changes nothing. Read only by the
     // commands that take phones: the phone metadata it checks against is slow to load.
     let region = match &cli.command {
-        Command::Lead(LeadCmd::Add { .. } | LeadCmd::Edit { .. }) => {
+        Command::Lead(LeadCmd::Add { .. } | LeadCmd::Edit { .. }) | Command::Import(_) => {
             Some(PhoneRegion::parse(&cli.region).map_err(|e| usage(format!("--region: {e}")))?)
         }
         _ => None,
@@ -564,10 +579,15 @@ async fn run(cli: Cli) -> Out {
         region,
     };
     match cli.command {
+        Command::Employee(EmployeeCmd::SetPassword { id }) => {
+            set_password(&app, &cli.db, &id).await
+        }
         Command::Employee(c) => employee(&app, c).await,
         Command::Lead(c) => lead(&app, c).await,
         Command::Interaction(c) => interaction(&app, c).await,
         Command::Opportunity(c) => opportunity(&app, c).await,
+        Command::Export(c) => export::run(&app, c).await,
+        Command::Import(a) => import::run(&app, a).await,
         Command::Report {
             owner,
             source,
@@ -575,24 +595,10 @@ async fn run(cli: Cli) -> Out {
             to,
             csv,
         } => {
-            let filter = ReportFilter {
-                owner: owner.as_deref().map(str::parse).transpose()?,
-                source: source.as_deref().map(Source::parse).transpose()?,
-                created_from: from
-                    .as_deref()
-                    .map(parse_instant)
-                    .transpose()
-                    .map_err(invalid)?,
-                created_to: to
-                    .as_deref()
-                    .map(parse_instant)
-                    .transpose()
-                    .map_err(invalid)?,
-            };
+            let filter = export::report_filter(owner, source, from, to)?;
             let r = app.crm.report(app.actor()?, &filter).await?;
             if csv {
-                print!("{}", report_csv(&r, CsvOptions::default()));
-                return Ok(());
+                return export::print_report_csv(&r);
             }
             app.print(json!(r), || {
                 if r.total == 0 {
@@ -744,6 +750,10 @@ async fn employee(app: &App, c: EmployeeCmd) -> Out {
             };
             app.print(json!(e), || format!("employee {} saved\n", e.id));
         }
+        // `run` sends it to `set_password`, which needs the database URL.
+        EmployeeCmd::SetPassword { .. } => {
+            return Err(usage("set-password is run by its own handler"));
+        }
         EmployeeCmd::List => {
             let list = app.crm.employees(app.actor()?).await?;
             app.print(json!(list), || {
@@ -763,6 +773,53 @@ async fn employee(app: &App, c: EmployeeCmd) -> Out {
             });
         }
     }
+    Ok(())
+}
+
+/// `crm employee set-password ID`: the password from stdin, stored for crm-server.
+async fn set_password(app: &App, db: &str, id: &str) -> Out {
+    use crm_examples::server::auth::{self, AuthError, AuthStore, Policy, SetPasswordError};
+    let target: EmployeeId = id.parse()?;
+    let actor = app.actor()?;
+    if std::io::stdin().is_terminal() {
+        eprint!("new password for employee {target} (shown as typed): ");
+    }
+    let mut line = String::new();
+    std::io::stdin()
+        .read_line(&mut line)
+        .map_err(|e| usage(format!("cannot read the password from stdin: {e}")))?;
+    let password = line.trim_end_matches(['\n', '\r']);
+    let store = AuthStore::open(db, Arc::new(SystemClock), Policy::default())
+        .await
+        .map_err(|e| Failure {
+            code: exit::STORAGE,
+            kind: "storage",
+            message: sentence(&e),
+        })?;
+    auth::set_password_as(&app.crm, &store, actor, target, password)
+        .await
+        .map_err(|e| match e {
+            SetPasswordError::Crm(e) => e.into(),
+            SetPasswordError::Auth(AuthError::WeakPassword) => invalid(e.to_string()),
+            e @ SetPasswordError::Forbidden { .. } => Failure {
+                code: exit::FORBIDDEN,
+                kind: "forbidden",
+                message: e.to_string(),
+            },
+            e @ SetPasswordError::NotFound(_) => Failure {
+                code: exit::NOT_FOUND,
+                kind: "not_found",
+                message: e.to_string(),
+            },
+            e @ SetPasswordError::Auth(_) => Failure {
+                code: exit::STORAGE,
+                kind: "storage",
+                message: sentence(&e),
+            },
+        })?;
+    app.print(json!({"employee_id": target, "password_set": true}), || {
+        format!("password of employee {target} set\n")
+    });
     Ok(())
 }
 
@@ -840,26 +897,19 @@ async fn lead(app: &App, c: LeadCmd) -> Out {
             after,
             csv,
         } => {
-            let mut q = LeadQuery::default().limit(limit)?;
-            if let Some(s) = status {
-                q = q.status(s.parse()?);
-            }
-            if let Some(s) = source {
-                q = q.source(Source::parse(&s)?);
-            }
-            if let Some(o) = owner {
-                q = q.owner(o.parse()?);
-            }
-            if let Some(s) = search {
-                q = q.search(&s);
-            }
+            let mut q = export::lead_query(
+                LeadQuery::default().limit(limit)?,
+                status,
+                source,
+                owner,
+                search,
+            )?;
             if let Some(a) = after {
                 q = q.after(a.parse()?);
             }
             let page = app.crm.list_leads(app.actor()?, &q).await?;
             if csv {
-                print!("{}", leads_csv(&page.items, CsvOptions::default()));
-                return Ok(());
+                return export::print_leads_csv(app, &page.items).await;
             }
             let next = page.next.map(|c| c.to_string());
             let names = app.names(page.items.iter().map(|l| l.owner())).await;
