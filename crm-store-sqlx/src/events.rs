@@ -8,14 +8,6 @@ use crate::bind::{Binds, Filter};
 use crate::db::{Db, args};
 use crate::rows::{self, Cols, clamp_i64, json};
 
-/// The columns an append writes, `$1` to `$5` ([`event`]'s values).
-macro_rules! insert_event {
-    () => {
-        "INSERT INTO events (id, at, lead_id, actor, kind) "
-    };
-}
-pub(crate) use insert_event;
-
 const PENDING_EVENTS: &str = "SELECT seq, id, at, lead_id, actor, kind FROM events \
      WHERE seq > $1 AND seq > (SELECT acked FROM event_ack WHERE id = 1) \
      ORDER BY seq LIMIT $2";
@@ -33,7 +25,7 @@ macro_rules! ack_state {
 pub(crate) use ack_state;
 pub(crate) const SET_ACK: &str = "UPDATE event_ack SET acked = $1 WHERE id = 1";
 
-/// An event's values for an append.
+/// An event's values for an append (`id, at, lead_id, actor, kind`, `$1` to `$5`).
 pub(crate) fn event(b: &mut impl Binds, e: &NewEvent) -> Result<(), StoreError> {
     b.uuid(e.id.as_uuid())
         .time(e.at)

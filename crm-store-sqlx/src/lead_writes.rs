@@ -26,15 +26,21 @@ pub(crate) const LEAD_STATUS: &str = "SELECT status FROM leads WHERE id = $1";
 
 /// The oldest open lead (other than the one written) with the email (`$1`, tagged 0), and
 /// with the phone (`$2`, tagged 1): both probes on the partial indexes `leads_open_email`
-/// and `leads_open_phone`.
+/// and `leads_open_phone`. "Open" is written as the SQLite indexes' predicate says it (three
+/// comparisons: SQLite builds a temporary B-tree for a longer IN list); PostgreSQL proves
+/// its `IN (...)` index predicate from it.
 macro_rules! duplicate_probe {
     () => {
         "SELECT CAST(0 AS BIGINT), id FROM (SELECT id FROM leads \
-           WHERE email = $1 AND status IN ('new', 'contacted', 'interested') AND id <> $3 \
+           WHERE email = $1 \
+             AND (status = 'new' OR status = 'contacted' OR status = 'interested') \
+             AND id <> $3 \
            ORDER BY created_at, id LIMIT 1) AS by_email \
          UNION ALL \
          SELECT CAST(1 AS BIGINT), id FROM (SELECT id FROM leads \
-           WHERE phone = $2 AND status IN ('new', 'contacted', 'interested') AND id <> $3 \
+           WHERE phone = $2 \
+             AND (status = 'new' OR status = 'contacted' OR status = 'interested') \
+             AND id <> $3 \
            ORDER BY created_at, id LIMIT 1) AS by_phone"
     };
 }

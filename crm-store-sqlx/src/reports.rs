@@ -7,8 +7,8 @@ use crate::bind::{Binds, Filter};
 use crate::db::Db;
 use crate::rows::{self, Cols};
 
-/// Counts over the leads themselves (on the covering index `leads_report`).
-pub(crate) const FROM_LEADS: &str = "SELECT status, source, COUNT(*) FROM leads WHERE 1 = 1";
+/// Counts over the leads themselves.
+const FROM_LEADS: &str = "SELECT status, source, COUNT(*) FROM leads WHERE 1 = 1";
 
 /// The report for `filter` over the leads in `scope`. Without a creation-date range it reads `undated` instead (a
 /// statement with the same columns and filters, e.g. over maintained counts), when given.

@@ -18,7 +18,8 @@ MIGRATIONS = sorted(glob.glob(os.path.join(HERE, "../../crm-store-sqlx/migration
 T0 = 1769817600_000000  # 2026-01-31T00:00:00Z in microseconds
 DAY = 86400_000000
 SOURCES = ["web", "referral", "phone", "email", "event", "other"]
-OPEN = "status IN ('new', 'contacted', 'interested')"
+# As the store writes them since migration 9 (crm-store-sqlx/src/lead_writes.rs, sqlite/writes.rs).
+OPEN = "(status = 'new' OR status = 'contacted' OR status = 'interested')"
 
 db = os.path.join(tempfile.mkdtemp(), "floor.db")
 c = sqlite3.connect(db, isolation_level=None)
@@ -32,7 +33,9 @@ lead_sql = ("INSERT INTO leads (id, name, email, phone, company, source, status,
             "created_at, updated_at, version, client_id, lost_reason, last_interaction_at, "
             "follow_up_notified_at, search_text) VALUES (?,?,?,?,?,?,'new',?,?,?,?,1,NULL,NULL,NULL,NULL,?)")
 hist_sql = "INSERT INTO lead_history (lead_id, write_version, ord, version, at, actor, change) VALUES (?,?,0,?,?,?,?)"
-event_sql = "INSERT INTO events (id, at, lead_id, actor, kind) VALUES (?,?,?,?,?)"
+event_sql = ("INSERT INTO events (seq, id, at, lead_id, actor, kind) VALUES ("
+             "(SELECT MAX(IFNULL(MAX(seq), 0), (SELECT acked FROM event_ack WHERE id = 1)) + 1 "
+             "FROM events), ?, ?, ?, ?, ?)")
 dup_sql = ("INSERT INTO write_checks (duplicate) SELECT 1 WHERE EXISTS (SELECT 1 FROM leads WHERE email = ? AND "
            + OPEN + " AND id <> ?) OR EXISTS (SELECT 1 FROM leads WHERE phone = ? AND " + OPEN + " AND id <> ?)")
 get_sql = "SELECT * FROM leads WHERE id = ?"

@@ -316,12 +316,67 @@ pub async fn apply(store: Arc<dyn LeadStore>, ops: &[Op]) -> Vec<String> {
     for l in &page.items {
         out.push(serde_json::to_string(&h.store.lead_detail(l.id()).await.unwrap()).unwrap());
     }
-    out.push(
-        serde_json::to_string(&h.store.report(&ReportFilter::default()).await.unwrap()).unwrap(),
-    );
+    out.extend(queries(&*h.store, h.clock.now()).await);
     out.push(serde_json::to_string(&h.store.pending_events(0, 100_000).await.unwrap()).unwrap());
     out.push(serde_json::to_string(&h.store.pending_clients(1000).await.unwrap()).unwrap());
     normalise_ids(out)
+}
+
+/// Listing (each filter, search), keyset paging through it two leads a page, and reports
+/// (unfiltered, by owner, by source, by creation range), as the store answers them.
+async fn queries(store: &dyn LeadStore, now: chrono::DateTime<chrono::Utc>) -> Vec<String> {
+    let mut out = vec![];
+    let source = |s: &str| Source::parse(s).unwrap();
+    let mut lists = vec![
+        LeadQuery::default(),
+        LeadQuery::default().source(source("web")),
+        LeadQuery::default().search("person1"),
+        LeadQuery::default().search("lead 2"),
+        LeadQuery::default().search("+96650"),
+        LeadQuery::default()
+            .status(LeadStatus::Contacted)
+            .owner(sales()),
+    ];
+    lists.extend(LeadStatus::ALL.map(|s| LeadQuery::default().status(s)));
+    lists.extend([sales(), sales2(), manager()].map(|o| LeadQuery::default().owner(o)));
+    for q in lists {
+        let mut q = q.limit(2).unwrap();
+        let mut pages = vec![];
+        loop {
+            let page = store.list_leads(&q).await.unwrap();
+            pages.push(page.items.iter().map(|l| l.id()).collect::<Vec<_>>());
+            match page.next {
+                Some(c) if pages.len() < 1000 => q = q.after(c),
+                _ => break,
+            }
+        }
+        out.push(format!("{q:?}: {pages:?}"));
+    }
+    let reports = [
+        ReportFilter::default(),
+        ReportFilter {
+            owner: Some(sales()),
+            ..Default::default()
+        },
+        ReportFilter {
+            source: Some(source("referral")),
+            ..Default::default()
+        },
+        ReportFilter {
+            owner: Some(manager()),
+            source: Some(source("web")),
+            ..Default::default()
+        },
+        ReportFilter {
+            created_from: Some(now - TimeDelta::hours(30)),
+            created_to: Some(now - TimeDelta::hours(2)),
+            ..Default::default()
+        },
+    ];
+    for f in reports {
+        out.push(serde_json::to_string(&store.report(&f).await.unwrap()).unwrap());
+    }
+    out
 }
 
 /// Replaces every UUID by `#n`, n being the order of first appearance.

@@ -13,7 +13,7 @@ use uuid::Uuid;
 use super::Handle;
 use crate::bind::{Args, Binds};
 use crate::error::{conflict, db, is_unique_violation, not_found, status_of};
-use crate::events::{self, insert_event};
+use crate::events;
 use crate::lead_writes::{self as lw};
 use crate::records::{self, insert_opportunity};
 use crate::rows::{self, Cols, to_i64};
@@ -24,10 +24,8 @@ use crate::{assignment, conversion, lead_writes};
 const LOCK_CONTACTS: &str = "SELECT pg_advisory_xact_lock(k) FROM unnest($1::bigint[]) AS t (k)";
 /// Appends one event under the events advisory lock (two-key form, so it cannot collide
 /// with the one-key contact locks), taken in the same round trip.
-const INSERT_EVENT: &str = concat!(
-    insert_event!(),
-    "SELECT $1, $2, $3, $4, $5 FROM pg_advisory_xact_lock(208825600, 1)"
-);
+const INSERT_EVENT: &str = "INSERT INTO events (id, at, lead_id, actor, kind) \
+     SELECT $1, $2, $3, $4, $5 FROM pg_advisory_xact_lock(208825600, 1)";
 /// [`insert_opportunity!`]; `FOR SHARE` holds off a concurrent conversion until this
 /// transaction ends.
 const INSERT_OPPORTUNITY: &str = concat!(insert_opportunity!(), " FOR SHARE");

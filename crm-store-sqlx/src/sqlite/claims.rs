@@ -6,11 +6,11 @@
 use chrono::{DateTime, Utc};
 use crm_core::{FollowUpClaim, FollowUpNotice, PendingClient, StoreError};
 use sqlx::sqlite::SqliteConnection;
-use sqlx::{QueryBuilder, Sqlite, Transaction};
+use sqlx::{QueryBuilder, Sqlite};
 use tokio::sync::OwnedMutexGuard;
 
 use super::Handle;
-use super::script::Script;
+use super::script::{Script, ScriptConn};
 use crate::bind::{Args, Binds};
 use crate::error::db;
 use crate::events::{self, ack_state};
@@ -44,30 +44,33 @@ const CLAIM_PENDING: &str = concat!(
 );
 const ACK_STATE: &str = ack_state!();
 
-/// A write transaction: the write gate, then `BEGIN IMMEDIATE`.
+/// A write transaction: the write gate, then `BEGIN IMMEDIATE` on the writer connection.
 pub(super) struct WriteTx {
-    tx: Transaction<'static, Sqlite>,
+    conn: ScriptConn,
     _gate: OwnedMutexGuard<()>,
 }
 
 impl WriteTx {
     pub(super) async fn begin(h: &Handle) -> Result<Self, StoreError> {
         let gate = h.gate().await;
-        let tx = h.pool().begin_with("BEGIN IMMEDIATE").await.map_err(db)?;
-        Ok(Self { tx, _gate: gate })
+        let mut conn = ScriptConn::for_write(h).await?;
+        conn.begin_immediate().await.map_err(db)?;
+        Ok(Self { conn, _gate: gate })
+    }
+
+    fn conn(&mut self) -> &mut SqliteConnection {
+        self.conn.connection()
     }
 
     /// Commits on `Ok`, rolls back on `Err`.
-    pub(super) async fn finish<T>(self, r: Result<T, StoreError>) -> Result<T, StoreError> {
+    pub(super) async fn finish<T>(mut self, r: Result<T, StoreError>) -> Result<T, StoreError> {
         match r {
             Ok(v) => {
-                self.tx.commit().await.map_err(db)?;
+                self.conn.commit().await.map_err(db)?;
                 Ok(v)
             }
             Err(e) => {
-                if let Err(re) = self.tx.rollback().await {
-                    tracing::warn!(error = %re, "rollback failed");
-                }
+                self.conn.rollback().await;
                 Err(e)
             }
         }
@@ -95,7 +98,7 @@ pub(super) async fn claim_follow_ups(
     claim: &FollowUpClaim,
 ) -> Result<Vec<FollowUpNotice>, StoreError> {
     let mut w = WriteTx::begin(h).await?;
-    let r = claim_follow_ups_in(&mut w.tx, claim).await;
+    let r = claim_follow_ups_in(w.conn(), claim).await;
     w.finish(r).await
 }
 
@@ -178,7 +181,7 @@ pub(super) async fn claim_pending_clients(
     limit: u32,
 ) -> Result<Vec<PendingClient>, StoreError> {
     let _gate = h.gate().await;
-    let mut c = h.pool().acquire().await.map_err(db)?;
+    let mut c = h.write_conn().await?;
     let claimed = all(&mut c, CLAIM_PENDING, |a| {
         a.time(lease_until).time(now).int(i64::from(limit));
     })
@@ -192,7 +195,7 @@ pub(super) async fn claim_pending_clients(
 /// Moves the event watermark up to `up_to` (never past the newest event).
 pub(super) async fn ack_events(h: &Handle, up_to: u64) -> Result<u64, StoreError> {
     let mut w = WriteTx::begin(h).await?;
-    let r = ack_events_in(&mut w.tx, up_to).await;
+    let r = ack_events_in(w.conn(), up_to).await;
     w.finish(r).await
 }
 

@@ -18,6 +18,7 @@ mod writes;
 use std::collections::HashMap;
 use std::path::PathBuf;
 use std::str::FromStr;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, LazyLock, PoisonError, Weak};
 use std::time::Duration;
 
@@ -28,6 +29,7 @@ use crm_core::{
     EmployeeId, PortError, StoreError, Team, TeamDirectory,
 };
 use sqlx::migrate::Migrator;
+use sqlx::pool::PoolConnection;
 use sqlx::sqlite::{
     SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteRow,
     SqliteSynchronous,
@@ -245,18 +247,40 @@ async fn up_to_date(pool: &SqlitePool) -> Result<bool, StoreError> {
 // The database and its write policy
 // ---------------------------------------------------------------------------------------
 
-/// One SQLite database: its pool and its write gate.
+/// One SQLite database: its pool, its writer connection and its write gate.
+///
+/// Every write goes through one connection of its own (`writer`), and reads use it too
+/// whenever it is free. SQLite drops a connection's whole page cache whenever another
+/// connection wrote since it last read (WAL), and sqlx's pool hands out its idle connections
+/// in turn: measured, a read and a write on two connections re-read every page they touch,
+/// most of a call's work. Reads go to the other connections only while the writer is busy.
 #[derive(Clone, Debug)]
 pub(crate) struct Handle {
     pool: SqlitePool,
+    writer: SqlitePool,
     gate: Arc<Mutex<()>>,
+    /// Reads in flight.
+    reads: Arc<AtomicUsize>,
 }
 
 impl Handle {
     fn new(pool: SqlitePool) -> Self {
+        // A pool of one connection (an in-memory database) is its own writer.
+        let writer = if pool.options().get_max_connections() <= 1 {
+            pool.clone()
+        } else {
+            SqlitePoolOptions::new()
+                .max_connections(1)
+                .test_before_acquire(false)
+                .idle_timeout(None)
+                .max_lifetime(None)
+                .connect_lazy_with((*pool.connect_options()).clone())
+        };
         Self {
             gate: gate_of(&pool),
             pool,
+            writer,
+            reads: Arc::default(),
         }
     }
 
@@ -265,8 +289,42 @@ impl Handle {
         self.gate.clone().lock_owned().await
     }
 
-    pub(crate) fn pool(&self) -> &SqlitePool {
-        &self.pool
+    /// The connection for a write (the caller holds the gate).
+    pub(crate) async fn write_conn(&self) -> Result<PoolConnection<Sqlite>, StoreError> {
+        if self.pool.is_closed() {
+            // The host closed the store's pool: the writer closes with it.
+            self.writer.close().await;
+        }
+        self.writer.acquire().await.map_err(db)
+    }
+
+    /// A connection for a read, and the read's place among those in flight: the writer's
+    /// connection while it is idle (its cache is the warm one), or when no write holds the
+    /// gate and no other read is in flight (a connection just released goes back to its pool
+    /// from a task of its own, a moment later); else another one, so concurrent reads never
+    /// queue behind each other on the writer.
+    pub(crate) async fn read_conn(&self) -> Result<(PoolConnection<Sqlite>, InFlight), StoreError> {
+        let alone = self.reads.fetch_add(1, Ordering::AcqRel) == 0;
+        let in_flight = InFlight(self.reads.clone());
+        if self.pool.is_closed() {
+            return Ok((self.pool.acquire().await.map_err(db)?, in_flight));
+        }
+        if let Some(c) = self.writer.try_acquire() {
+            return Ok((c, in_flight));
+        }
+        if alone && self.gate.try_lock().is_ok() {
+            return Ok((self.writer.acquire().await.map_err(db)?, in_flight));
+        }
+        Ok((self.pool.acquire().await.map_err(db)?, in_flight))
+    }
+}
+
+/// A read in flight (see [`Handle::read_conn`]); counted until dropped.
+pub(crate) struct InFlight(Arc<AtomicUsize>);
+
+impl Drop for InFlight {
+    fn drop(&mut self) {
+        self.0.fetch_sub(1, Ordering::AcqRel);
     }
 }
 
@@ -313,8 +371,9 @@ impl Db for Handle {
         args: Args<Sqlite>,
     ) -> Result<Option<SqliteRow>, StoreError> {
         let args = args.0.into_args().map_err(db)?;
+        let (mut c, _read) = self.read_conn().await?;
         sqlx::query_with(sql, args)
-            .fetch_optional(&self.pool)
+            .fetch_optional(&mut *c)
             .await
             .map_err(db)
     }
@@ -322,15 +381,17 @@ impl Db for Handle {
     async fn write(&self, sql: &'static str, args: Args<Sqlite>) -> Result<u64, StoreError> {
         let args = args.0.into_args().map_err(db)?;
         let _gate = self.gate.lock().await;
+        let mut c = self.write_conn().await?;
         Ok(sqlx::query_with(sql, args)
-            .execute(&self.pool)
+            .execute(&mut *c)
             .await
             .map_err(db)?
             .rows_affected())
     }
 
     async fn built(&self, mut built: Built<Sqlite>) -> Result<Vec<SqliteRow>, StoreError> {
-        built.0.build().fetch_all(&self.pool).await.map_err(db)
+        let (mut c, _read) = self.read_conn().await?;
+        built.0.build().fetch_all(&mut *c).await.map_err(db)
     }
 }
 

@@ -1,12 +1,14 @@
 //! Scripts: a whole SQLite write in one round trip, and what a failed one means.
 
+use std::fmt::Write as _;
+
 use crm_core::{Entity, LeadId, OpportunityId, StoreError};
 use sqlx::pool::PoolConnection;
 use sqlx::sqlite::{SqliteConnection, SqliteRow};
 use sqlx::{AssertSqlSafe, Sqlite};
 
-use super::Handle;
 use super::writes::{duplicate_of, lead_exists, not_writable, opportunity_refused};
+use super::{Handle, InFlight};
 use crate::bind::Args;
 use crate::error::{conflict, db, is_busy, not_found};
 use crm_core::Lead;
@@ -102,7 +104,8 @@ fn renumber(out: &mut String, sql: &str, base: usize) {
         rest = &rest[at + 1..];
         let digits = rest.bytes().take_while(u8::is_ascii_digit).count();
         if let Ok(n) = rest[..digits].parse::<usize>() {
-            out.push_str(&(n + base).to_string());
+            // Writing to a String cannot fail.
+            let _ = write!(out, "{}", n + base);
             rest = &rest[digits..];
         }
     }
@@ -166,6 +169,8 @@ impl Check {
 pub(crate) struct ScriptConn {
     conn: PoolConnection<Sqlite>,
     open: bool,
+    /// A read script's place among the reads in flight.
+    _read: Option<InFlight>,
 }
 
 impl Drop for ScriptConn {
@@ -177,10 +182,22 @@ impl Drop for ScriptConn {
 }
 
 impl ScriptConn {
-    pub(crate) async fn acquire(h: &Handle) -> Result<Self, StoreError> {
+    /// The connection for a write script (the caller holds the gate).
+    pub(crate) async fn for_write(h: &Handle) -> Result<Self, StoreError> {
         Ok(Self {
-            conn: h.pool().acquire().await.map_err(db)?,
+            conn: h.write_conn().await?,
             open: false,
+            _read: None,
+        })
+    }
+
+    /// A connection for a read script.
+    pub(crate) async fn for_read(h: &Handle) -> Result<Self, StoreError> {
+        let (conn, read) = h.read_conn().await?;
+        Ok(Self {
+            conn,
+            open: false,
+            _read: Some(read),
         })
     }
 
@@ -194,6 +211,27 @@ impl ScriptConn {
             .await?;
         self.open = !script.commits;
         Ok(rows)
+    }
+
+    /// Opens a write transaction, for statements sent one by one.
+    pub(crate) async fn begin_immediate(&mut self) -> Result<(), sqlx::Error> {
+        self.open = true;
+        sqlx::query("BEGIN IMMEDIATE")
+            .execute(&mut *self.conn)
+            .await?;
+        Ok(())
+    }
+
+    /// Commits the open transaction.
+    pub(crate) async fn commit(&mut self) -> Result<(), sqlx::Error> {
+        sqlx::query("COMMIT").execute(&mut *self.conn).await?;
+        self.open = false;
+        Ok(())
+    }
+
+    /// The connection, for statements inside the open transaction.
+    pub(crate) fn connection(&mut self) -> &mut SqliteConnection {
+        &mut self.conn
     }
 
     /// Ends the transaction if one is open; if that fails, the connection is closed.
@@ -238,7 +276,7 @@ pub(crate) async fn write<'a>(
     why: impl FnOnce(Option<Check>, sqlx::Error) -> Why<'a>,
 ) -> Result<(), NotDone> {
     let _gate = h.gate().await;
-    let mut c = ScriptConn::acquire(h).await.map_err(NotDone::Refused)?;
+    let mut c = ScriptConn::for_write(h).await.map_err(NotDone::Refused)?;
     let e = match c.run(script).await {
         Ok(_) => return Ok(()),
         Err(e) => e,

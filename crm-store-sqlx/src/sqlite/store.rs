@@ -56,7 +56,7 @@ impl LeadStore for SqliteStore {
         for sql in reads::DETAIL {
             s.push(sql).uuid(id.as_uuid());
         }
-        let mut c = ScriptConn::acquire(&self.db).await?;
+        let mut c = ScriptConn::for_read(&self.db).await?;
         let rows = match c.run(s.commit()).await {
             Ok(rows) => rows,
             Err(e) => {

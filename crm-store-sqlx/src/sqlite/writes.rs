@@ -13,7 +13,7 @@ use super::Handle;
 use super::script::{Check, NotDone, Script, Why, done, write};
 use crate::bind::{Args, Binds};
 use crate::error::{conflict, db, is_constraint_violation, is_unique_violation, not_found};
-use crate::events::{self, insert_event};
+use crate::events;
 use crate::lead_writes::{self as lw, duplicate_probe};
 use crate::records::{self, insert_opportunity, update_opportunity};
 use crate::rows::{self, Cols, to_i64};
@@ -23,7 +23,14 @@ use crate::{assignment, conversion, lead_writes};
 const HAS_DUPLICATE: &str = concat!("EXISTS (", duplicate_probe!(), ")");
 /// `changes()` right after a statement: how many rows it changed.
 const NOTHING_CHANGED: &str = "changes() = 0";
-const INSERT_EVENT: &str = concat!(insert_event!(), "VALUES ($1, $2, $3, $4, $5)");
+/// Appends an event numbered after both the newest event and the acknowledged watermark
+/// (migration `..._leaner_writes.sql`: what AUTOINCREMENT guaranteed, without writing
+/// `sqlite_sequence` on every append). One writer at a time, so numbers are commit order.
+/// A `VALUES` row, not `INSERT ... SELECT`: SQLite copies a select that reads the table it
+/// inserts into through a temporary B-tree first.
+const INSERT_EVENT: &str = "INSERT INTO events (seq, id, at, lead_id, actor, kind) VALUES (\
+     (SELECT MAX(IFNULL(MAX(seq), 0), (SELECT acked FROM event_ack WHERE id = 1)) + 1 \
+      FROM events), $1, $2, $3, $4, $5)";
 const INSERT_OPPORTUNITY: &str = insert_opportunity!();
 /// [`records::UPDATE_OPPORTUNITY`] that also needs the lead not converted.
 const UPDATE_OPPORTUNITY_OPEN_LEAD: &str = concat!(
