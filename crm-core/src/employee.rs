@@ -65,4 +65,8 @@ pub struct Employee {
     pub role: Role,
     /// Inactive employees only read, and cannot be made responsible for leads.
     pub active: bool,
+    /// The employee's manager: who hears of their leads left without follow-up
+    /// ([`crate::escalation`]).
+    #[serde(default)]
+    pub manager: Option<EmployeeId>,
 }

@@ -1,5 +1,6 @@
 #![doc = include_str!("../README.md")]
 
+pub mod calendar;
 pub mod clock;
 pub mod contact;
 pub mod conversion;
@@ -8,6 +9,7 @@ pub mod detail;
 pub mod duplicates;
 pub mod employee;
 pub mod error;
+pub mod escalation;
 pub mod events;
 pub mod export;
 pub mod follow_up;
@@ -15,22 +17,27 @@ pub mod history;
 pub mod ids;
 pub mod interaction;
 pub mod lead;
+pub mod lost_reason;
 pub mod money;
 pub mod notify;
 pub mod opportunity;
 pub mod permissions;
+pub mod pipeline;
 pub mod ports;
+pub mod probability;
 pub mod query;
 pub mod report;
 pub mod service;
 pub mod source;
 pub mod status;
 pub mod text;
+pub mod time_in_status;
 pub mod validation;
 
 #[cfg(feature = "testing")]
 pub mod testing;
 
+pub use calendar::WorkCalendar;
 pub use clock::{ManualClock, SystemClock};
 pub use contact::{Email, Name, Note, Phone, PhoneRegion};
 pub use conversion::{ClientRequest, PendingClient};
@@ -40,25 +47,32 @@ pub use error::{
     AssigneeProblem, BoxError, ContactField, CrmError, Entity, PortError, StoreError,
     ValidationError,
 };
+pub use escalation::EscalationRule;
 pub use events::{Event, EventKind, NewEvent};
-pub use follow_up::{FollowUpClaim, FollowUpNotice, FollowUpRule};
+pub use follow_up::{FollowUpClaim, FollowUpNotice, FollowUpRule, NoticeKind};
 pub use history::{Change, HistoryEntry, LeadField};
 pub use ids::{ClientId, EmployeeId, EventId, InteractionId, LeadId, NoticeId, OpportunityId};
 pub use interaction::{Interaction, InteractionKind, NewInteraction};
 pub use lead::{Lead, LeadPatch, LeadRecord, NewLead};
+pub use lost_reason::{LostReason, LostReasonCode, LostReasons};
 pub use money::{Currency, Money};
 pub use notify::LogNotifier;
 pub use opportunity::{NewOpportunity, Opportunity, OpportunityPatch, OpportunityStage};
 pub use permissions::{Action, Actor, SystemActor};
+pub use pipeline::{
+    CurrencyPipeline, PipelineFilter, PipelineReport, PipelineRow, PipelineTotals, Probability,
+    StageProbabilities,
+};
 pub use ports::{
     ClientsPort, Clock, EmployeeAdmin, EmployeeDirectory, LeadStore, LeadWrite, Notifier,
     OpportunityWrite,
 };
 pub use query::{Cursor, LeadQuery, Page};
-pub use report::{Report, ReportCell, ReportFilter};
+pub use report::{LostReasonCount, LostReasonReport, Report, ReportCell, ReportFilter};
 pub use service::{
     ConversionOutcome, Crm, CrmBuilder, CrmResult, DispatchReport, MissingPort, StatusChange,
     SweepReport,
 };
 pub use source::Source;
 pub use status::LeadStatus;
+pub use time_in_status::{StatusTimeAverage, StatusTimeRow, TimeInStatusReport};

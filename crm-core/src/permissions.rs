@@ -272,6 +272,7 @@ mod tests {
             name: Name::parse("E").unwrap(),
             role,
             active,
+            manager: None,
         }
     }
 
