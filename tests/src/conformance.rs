@@ -14,7 +14,10 @@ use crm_core::{
     OpportunityStage, Phone, PhoneRegion, ReportFilter, Source, ValidationError,
 };
 
-use crate::harness::{Harness, inactive, manager, new_lead, other, sales, sales2, t0, unknown};
+pub use crate::conformance_pipeline::*;
+use crate::harness::{
+    Harness, inactive, manager, new_lead, other, reason, sales, sales2, t0, unknown,
+};
 
 /// Stamps out the whole conformance suite for one adapter. `$factory` is an
 /// `async fn() -> Arc<dyn LeadStore>` returning a fresh, empty store.
@@ -68,6 +71,14 @@ macro_rules! conformance_suite {
             sweeps_and_dispatches_move_past_failures_batch_by_batch,
             taken_over_notices_follow_their_lead,
             phone_spellings_are_one_number,
+            // Issue 10 part B: crate::conformance_pipeline.
+            lost_reasons_are_listed_codes_and_reportable,
+            pipeline_is_valued_per_currency,
+            overdue_follow_ups_remind_the_owner_once,
+            follow_up_counts_working_hours_in_the_host_zone,
+            escalation_reaches_the_managers_once,
+            sweep_dry_run_changes_nothing,
+            time_in_status_averages_per_owner_and_source,
         );
     };
     (@each $factory:path; $attrs:tt; $($name:ident),* $(,)?) => {
@@ -97,7 +108,7 @@ fn day(y: i32, m: u32, d: u32) -> NaiveDate {
 }
 
 /// A snapshot of everything observable, to prove a refused operation changed nothing.
-async fn snapshot(h: &Harness) -> String {
+pub(crate) async fn snapshot(h: &Harness) -> String {
     let page = h
         .store
         .list_leads(&LeadQuery::default().limit(1000).unwrap())
@@ -202,6 +213,7 @@ pub async fn read_only_actors_cannot_write(store: Arc<dyn LeadStore>) {
                 title: name("Deal"),
                 value: kwd(1000),
                 expected_close: day(2026, 3, 1),
+                probability: None,
             },
         )
         .await
@@ -242,6 +254,7 @@ pub async fn read_only_actors_cannot_write(store: Arc<dyn LeadStore>) {
                         title: name("D"),
                         value: kwd(1),
                         expected_close: day(2026, 3, 1),
+                        probability: None,
                     },
                 )
                 .await
@@ -390,7 +403,7 @@ pub async fn duplicates_are_refused_unless_allowed(store: Arc<dyn LeadStore>) {
     // Closed leads do not block: lose both, then the address is free again.
     for l in [&first, &second] {
         h.crm
-            .change_status(sales(), l.id(), 1, LeadStatus::Lost, Some(name("gone")))
+            .change_status(sales(), l.id(), 1, LeadStatus::Lost, Some(reason("gone")))
             .await
             .unwrap();
     }
@@ -447,7 +460,7 @@ pub async fn status_table_is_enforced(store: Arc<dyn LeadStore>) {
             n += 1;
             let lead = h.lead_in(from, n).await;
             assert_eq!(lead.status(), from);
-            let reason = (to == LeadStatus::Lost).then(|| name("no budget"));
+            let reason = (to == LeadStatus::Lost).then(|| reason("no budget"));
             let r = h
                 .crm
                 .change_status(manager(), lead.id(), lead.version(), to, reason)
@@ -499,7 +512,7 @@ pub async fn lost_needs_reason_and_reopen_is_management_only(store: Arc<dyn Lead
             lead.id(),
             1,
             LeadStatus::Lost,
-            Some(name("no budget")),
+            Some(reason("no budget")),
         )
         .await
         .unwrap()
@@ -542,6 +555,7 @@ pub async fn converted_is_read_only(store: Arc<dyn LeadStore>) {
                 title: name("Deal"),
                 value: kwd(5),
                 expected_close: day(2026, 2, 1),
+                probability: None,
             },
         )
         .await
@@ -587,6 +601,7 @@ pub async fn converted_is_read_only(store: Arc<dyn LeadStore>) {
                     title: name("D2"),
                     value: kwd(1),
                     expected_close: day(2026, 2, 1),
+                    probability: None,
                 },
             )
             .await
@@ -612,7 +627,7 @@ pub async fn converted_is_read_only(store: Arc<dyn LeadStore>) {
     // Every status move says read-only too (one answer for a converted lead, not
     // "invalid transition" for moves and "read-only" for edits).
     for to in LeadStatus::ALL {
-        let reason = (to == LeadStatus::Lost).then(|| name("r"));
+        let reason = (to == LeadStatus::Lost).then(|| reason("r"));
         let r = h.crm.change_status(manager(), id, v, to, reason).await;
         assert!(matches!(r, Err(CrmError::ReadOnly(l)) if l == id), "{r:?}");
     }
@@ -828,7 +843,8 @@ pub async fn history_records_every_change(store: Arc<dyn LeadStore>) {
                 Change::StatusChanged {
                     from: LeadStatus::New,
                     to: LeadStatus::Contacted,
-                    lost_reason: None
+                    lost_reason: None,
+                    lost_reason_code: None
                 }
             ),
             (
@@ -984,6 +1000,7 @@ pub async fn opportunities_carry_money_and_versions(store: Arc<dyn LeadStore>) {
                 title: name("توريد أجهزة"),
                 value,
                 expected_close: day(2026, 6, 30),
+                probability: None,
             },
         )
         .await
@@ -1293,6 +1310,7 @@ pub async fn events_are_ordered_and_acknowledged(store: Arc<dyn LeadStore>) {
                 title: name("D"),
                 value: kwd(7),
                 expected_close: day(2026, 2, 2),
+                probability: None,
             },
         )
         .await
@@ -1337,7 +1355,7 @@ pub async fn events_are_ordered_and_acknowledged(store: Arc<dyn LeadStore>) {
     // A refused change writes no event.
     let refused = h
         .crm
-        .change_status(other(), lead.id(), 2, LeadStatus::Lost, Some(name("x")))
+        .change_status(other(), lead.id(), 2, LeadStatus::Lost, Some(reason("x")))
         .await;
     assert!(
         matches!(refused, Err(CrmError::Forbidden { .. })),
@@ -1377,7 +1395,7 @@ pub async fn report_counts_by_status_and_source(store: Arc<dyn LeadStore>) {
             .await
             .unwrap();
         if status != LeadStatus::New {
-            let reason = (status == LeadStatus::Lost).then(|| name("price"));
+            let reason = (status == LeadStatus::Lost).then(|| reason("price"));
             h.crm
                 .change_status(owner, l.id(), 1, status, reason)
                 .await
@@ -1725,6 +1743,7 @@ pub async fn employees_are_managed_by_management(store: Arc<dyn LeadStore>) {
         name: name(&format!("E{id}")),
         role,
         active: true,
+        manager: None,
     };
     // The first one must be an active manager.
     assert!(matches!(
@@ -1820,6 +1839,7 @@ pub async fn follow_up_survives_a_crash_after_claiming(store: Arc<dyn LeadStore>
             now,
             lease_until: now + TimeDelta::minutes(5),
             limit: 10,
+            escalation_cutoff: None,
         })
         .await
         .unwrap();
@@ -1876,6 +1896,7 @@ pub async fn claims_split_the_work(store: Arc<dyn LeadStore>) {
         now,
         lease_until: now + TimeDelta::minutes(5),
         limit: 4,
+        escalation_cutoff: None,
     };
     let first = h.store.claim_follow_ups(&claim).await.unwrap();
     let second = h.store.claim_follow_ups(&claim).await.unwrap();
@@ -2048,7 +2069,7 @@ pub async fn duplicate_check_matches_the_reference(store: Arc<dyn LeadStore>) {
         };
         let mut v = lead.version();
         for to in path {
-            let reason = (*to == LeadStatus::Lost).then(|| name("no"));
+            let reason = (*to == LeadStatus::Lost).then(|| reason("no"));
             v = h
                 .crm
                 .change_status(manager(), lead.id(), v, *to, reason)
@@ -2111,7 +2132,7 @@ pub async fn a_reason_goes_only_with_lost(store: Arc<dyn LeadStore>) {
             lead.id(),
             1,
             LeadStatus::Contacted,
-            Some(name("why")),
+            Some(reason("why")),
         )
         .await;
     assert!(
@@ -2322,6 +2343,7 @@ pub async fn taken_over_notices_follow_their_lead(store: Arc<dyn LeadStore>) {
             now,
             lease_until,
             limit: 10,
+            escalation_cutoff: None,
         })
         .await
         .unwrap();

@@ -46,6 +46,7 @@ pub fn staff() -> Vec<Employee> {
         name: Name::parse(name).unwrap(),
         role,
         active,
+        manager: None,
     };
     vec![
         e(sales(), "سارة الأحمد", Role::Sales, true),
@@ -236,7 +237,7 @@ impl Harness {
         };
         let mut lead = lead;
         for to in path {
-            let reason = (*to == LeadStatus::Lost).then(|| Name::parse("no budget").unwrap());
+            let reason = (*to == LeadStatus::Lost).then(|| reason("no budget"));
             lead = self
                 .crm
                 .change_status(manager(), lead.id(), lead.version(), *to, reason)
@@ -246,6 +247,12 @@ impl Harness {
         }
         lead
     }
+}
+
+/// A lost reason with code `other` and `detail` as its text.
+pub fn reason(detail: &str) -> crm_core::LostReason {
+    crm_core::LostReason::new(crm_core::LostReasonCode::parse("other").unwrap())
+        .detail(Name::parse(detail).unwrap())
 }
 
 /// The region the tests' users type local phone numbers in.

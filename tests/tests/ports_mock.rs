@@ -40,6 +40,7 @@ fn employee(id: EmployeeId, role: Role, active: bool) -> Employee {
         name: Name::parse(&format!("Employee {id}")).unwrap(),
         role,
         active,
+        manager: None,
     }
 }
 

@@ -121,6 +121,7 @@ async fn round_trip(store: &dyn LeadStore, c: &Case) -> Result<(), TestCaseError
         value: c.value,
         expected_close: c.close,
         stage: OpportunityStage::Open,
+        probability: None,
         created_by: actor(),
         created_at: c.at,
         updated_at: c.at,
@@ -296,6 +297,7 @@ async fn ports_work(c: crm_store_sqlx::Connected) {
         name: Name::parse("سارة").unwrap(),
         role: Role::Sales,
         active: true,
+        manager: None,
     };
     c.employees.upsert_employee(&e).await.unwrap();
     let changed = Employee {
@@ -551,6 +553,7 @@ async fn one_first_employee(admin: std::sync::Arc<dyn crm_core::EmployeeAdmin>) 
         name: Name::parse(&format!("Boss {id}")).unwrap(),
         role: Role::Manager,
         active: true,
+        manager: None,
     };
     let tasks: Vec<_> = (1..=6)
         .map(|id| {

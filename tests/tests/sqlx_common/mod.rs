@@ -61,6 +61,32 @@ impl LeadStore for InDir {
     async fn report(&self, f: &ReportFilter) -> Result<Report, StoreError> {
         self.store.report(f).await
     }
+    async fn lost_reason_report(
+        &self,
+        f: &ReportFilter,
+    ) -> Result<crm_core::LostReasonReport, StoreError> {
+        self.store.lost_reason_report(f).await
+    }
+    async fn status_time_rows(
+        &self,
+        f: &ReportFilter,
+        now: DateTime<Utc>,
+    ) -> Result<Vec<crm_core::StatusTimeRow>, StoreError> {
+        self.store.status_time_rows(f, now).await
+    }
+    async fn pipeline_rows(
+        &self,
+        f: &crm_core::PipelineFilter,
+        p: &crm_core::StageProbabilities,
+    ) -> Result<Vec<crm_core::PipelineRow>, StoreError> {
+        self.store.pipeline_rows(f, p).await
+    }
+    async fn preview_follow_ups(
+        &self,
+        c: &FollowUpClaim,
+    ) -> Result<Vec<FollowUpNotice>, StoreError> {
+        self.store.preview_follow_ups(c).await
+    }
     async fn insert_interaction(&self, i: &Interaction, e: &[NewEvent]) -> Result<(), StoreError> {
         self.store.insert_interaction(i, e).await
     }
