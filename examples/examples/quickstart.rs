@@ -52,6 +52,7 @@ async fn main() -> Result<(), BoxError> {
             name: Name::parse(name)?,
             role,
             active: true,
+            manager: None,
         })
     };
     let khalid = crm
@@ -147,6 +148,7 @@ async fn main() -> Result<(), BoxError> {
                 title: Name::parse("توريد أجهزة")?,
                 value: Money::parse("12,500.750", Currency::parse("KWD")?)?,
                 expected_close: chrono::NaiveDate::from_ymd_opt(2026, 12, 15).ok_or("date")?,
+                probability: None,
             },
         )
         .await?;

@@ -184,6 +184,7 @@ async fn main() -> Result<(), BoxError> {
                     _ => Role::Other,
                 },
                 active: true,
+                manager: None,
             })
         })
         .collect::<Result<Vec<_>, BoxError>>()?;
@@ -249,6 +250,7 @@ async fn main() -> Result<(), BoxError> {
             title: Name::parse(&format!("Deal {i}"))?,
             value: Money::from_minor(((i % 100 + 1) * 1000) as i64, usd)?,
             expected_close: (t0() + TimeDelta::days((i % 90) as i64)).date_naive(),
+            probability: None,
         };
         crm.add_opportunity(owner(i)?, ids[i], input).await?;
         ops += 1;
@@ -260,7 +262,7 @@ async fn main() -> Result<(), BoxError> {
     let progress = Progress::new("transition", n);
     let started = Instant::now();
     let mut ops = 0u64;
-    let no_budget = Name::parse("no budget")?;
+    let no_budget = crm_core::LostReason::new(crm_core::LostReasonCode::parse("no-budget")?);
     for i in 0..n {
         let path: &[LeadStatus] = match i % 10 {
             3 | 4 => &[Contacted],
