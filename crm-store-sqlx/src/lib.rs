@@ -1,8 +1,24 @@
 #![doc = include_str!("../README.md")]
+// With one backend compiled in, the other's share of the shared modules is unused.
+#![cfg_attr(
+    not(all(feature = "sqlite", feature = "postgres")),
+    allow(dead_code, unused_imports, unused_macros)
+)]
 
-#[allow(dead_code)] // unused when no backend is compiled in
-mod claims;
+// The modules below are written once for both backends (SQL with `$n` parameters, values
+// bound through `bind::Binds`, statements run through `db::Db`); `sqlite` and `postgres` keep
+// only what differs: write scripts or transactions, time encoding, locking.
+mod bind;
+mod conversion;
+mod db;
+mod directory;
 mod error;
+mod events;
+mod follow_up;
+mod lead_writes;
+mod reads;
+mod records;
+mod reports;
 mod rows;
 
 #[cfg(feature = "postgres")]

@@ -15,6 +15,8 @@ use uuid::Uuid;
 /// Typed access to the columns of one row, by position. Each backend implements it for its
 /// row type (SQLite stores times as unix microseconds, PostgreSQL as timestamptz).
 pub(crate) trait Cols {
+    /// How many columns the row has.
+    fn len(&self) -> usize;
     fn uuid(&self, i: usize) -> Result<Uuid, BoxError>;
     fn text(&self, i: usize) -> Result<String, BoxError>;
     fn opt_text(&self, i: usize) -> Result<Option<String>, BoxError>;

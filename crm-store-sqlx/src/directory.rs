@@ -1,0 +1,110 @@
+//! The table-backed host ports, the same on both backends: the employee directory
+//! (`employees`) and the clients system (`clients`, one client per lead, id
+//! `client-<lead id>`; creating it again returns the same client).
+
+use chrono::Utc;
+use crm_core::{ClientId, ClientRequest, Employee, EmployeeId, PortError, StoreError};
+
+use crate::bind::Binds;
+use crate::db::{Db, args};
+use crate::rows;
+
+/// The first employee of an empty directory; nothing when it has any. A backend makes two
+/// first employees added at once take turns.
+pub(crate) const INSERT_FIRST_EMPLOYEE: &str = "INSERT INTO employees (id, name, role, active) \
+     SELECT $1, $2, $3, $4 WHERE NOT EXISTS (SELECT 1 FROM employees)";
+const GET_EMPLOYEE: &str = "SELECT id, name, role, active FROM employees WHERE id = $1";
+const UPSERT_EMPLOYEE: &str = "INSERT INTO employees (id, name, role, active) \
+     VALUES ($1, $2, $3, $4) ON CONFLICT (id) DO UPDATE SET name = excluded.name, \
+     role = excluded.role, active = excluded.active";
+const LIST_EMPLOYEES: &str = "SELECT id, name, role, active FROM employees ORDER BY id";
+const INSERT_CLIENT: &str = "INSERT INTO clients \
+     (id, lead_id, name, email, phone, company, owner, created_at, phone_display) \
+     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) ON CONFLICT (lead_id) DO NOTHING";
+const CLIENT_OF: &str = "SELECT id FROM clients WHERE lead_id = $1";
+
+pub(crate) fn employees(e: StoreError) -> PortError {
+    PortError::new("employees", e)
+}
+
+fn clients(e: StoreError) -> PortError {
+    PortError::new("clients", e)
+}
+
+/// An employee's values, `$1` to `$4`.
+pub(crate) fn employee_values(b: &mut impl Binds, e: &Employee) {
+    b.int(e.id.get())
+        .str(e.name.as_str())
+        .str(e.role.as_str())
+        .flag(e.active);
+}
+
+pub(crate) async fn employee<D: Db>(db: &D, id: EmployeeId) -> Result<Option<Employee>, PortError> {
+    db.optional(
+        GET_EMPLOYEE,
+        args::<D>(|a| {
+            a.int(id.get());
+        }),
+    )
+    .await
+    .map_err(employees)?
+    .map(|r| rows::employee(&r))
+    .transpose()
+    .map_err(employees)
+}
+
+pub(crate) async fn upsert_employee<D: Db>(db: &D, e: &Employee) -> Result<(), PortError> {
+    db.write(UPSERT_EMPLOYEE, args::<D>(|a| employee_values(a, e)))
+        .await
+        .map_err(employees)?;
+    Ok(())
+}
+
+pub(crate) async fn list_employees<D: Db>(db: &D) -> Result<Vec<Employee>, PortError> {
+    db.all(LIST_EMPLOYEES, D::Args::default())
+        .await
+        .map_err(employees)?
+        .iter()
+        .map(|r| rows::employee(r).map_err(employees))
+        .collect()
+}
+
+pub(crate) async fn create_client<D: Db>(
+    db: &D,
+    req: &ClientRequest,
+) -> Result<ClientId, PortError> {
+    let new_id = crate::client_id_for(req.lead_id).map_err(|e| PortError::new("clients", e))?;
+    db.write(
+        INSERT_CLIENT,
+        args::<D>(|a| {
+            a.str(new_id.as_ref())
+                .uuid(req.lead_id.as_uuid())
+                .str(req.name.as_str())
+                .opt_str(req.email.as_ref().map(|e| e.as_str()))
+                .opt_str(req.phone.as_ref().map(|p| p.as_str()))
+                .opt_str(req.company.as_ref().map(|n| n.as_str()))
+                .int(req.owner.get())
+                .time(Utc::now())
+                .opt_str(req.phone.as_ref().map(|p| p.display()));
+        }),
+    )
+    .await
+    .map_err(clients)?;
+    let row = db
+        .optional(
+            CLIENT_OF,
+            args::<D>(|a| {
+                a.uuid(req.lead_id.as_uuid());
+            }),
+        )
+        .await
+        .map_err(clients)?
+        .ok_or_else(|| {
+            clients(StoreError::Backend(
+                "the client just written is gone".into(),
+            ))
+        })?;
+    let id =
+        crate::rows::Cols::text(&row, 0).map_err(|e| clients(rows::corrupt("client id")(e)))?;
+    rows::client_id(&id).map_err(clients)
+}

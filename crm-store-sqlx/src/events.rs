@@ -1,0 +1,71 @@
+//! The event outbox: events are appended in the transaction of the write they describe,
+//! read in sequence order, and acknowledged up to a watermark. Appending (its ordering
+//! lock) is each backend's own; the rest is the same on both.
+
+use crm_core::{EmployeeId, Event, NewEvent, StoreError};
+
+use crate::bind::Binds;
+use crate::db::{Db, args};
+use crate::rows::{self, Cols, clamp_i64, json};
+
+/// The columns an append writes, `$1` to `$5` ([`event`]'s values).
+macro_rules! insert_event {
+    () => {
+        "INSERT INTO events (id, at, lead_id, actor, kind) "
+    };
+}
+pub(crate) use insert_event;
+
+const PENDING_EVENTS: &str = "SELECT seq, id, at, lead_id, actor, kind FROM events \
+     WHERE seq > $1 AND seq > (SELECT acked FROM event_ack WHERE id = 1) \
+     ORDER BY seq LIMIT $2";
+/// The watermark and the newest sequence number.
+macro_rules! ack_state {
+    () => {
+        "SELECT acked, (SELECT COALESCE(MAX(seq), 0) FROM events) FROM event_ack WHERE id = 1"
+    };
+}
+pub(crate) use ack_state;
+pub(crate) const SET_ACK: &str = "UPDATE event_ack SET acked = $1 WHERE id = 1";
+
+/// An event's values for an append.
+pub(crate) fn event(b: &mut impl Binds, e: &NewEvent) -> Result<(), StoreError> {
+    b.uuid(e.id.as_uuid())
+        .time(e.at)
+        .uuid(e.lead_id.as_uuid())
+        .opt_int(e.actor.map(EmployeeId::get))
+        .str(&json(&e.kind)?);
+    Ok(())
+}
+
+/// Events after `after` and after the watermark, in sequence order.
+pub(crate) async fn pending<D: Db>(
+    db: &D,
+    after: u64,
+    limit: u32,
+) -> Result<Vec<Event>, StoreError> {
+    db.all(
+        PENDING_EVENTS,
+        args::<D>(|a| {
+            a.int(clamp_i64(after)).int(i64::from(limit));
+        }),
+    )
+    .await?
+    .iter()
+    .map(rows::event)
+    .collect()
+}
+
+/// Where an acknowledgement up to `up_to` moves the watermark, from the [`ack_state!`]
+/// row: the new watermark and how many events it passes, or `None` when it stays.
+pub(crate) fn next_ack(state: &impl Cols, up_to: u64) -> Result<Option<(i64, u64)>, StoreError> {
+    let (acked, last) =
+        (|| -> Result<(i64, i64), crm_core::BoxError> { Ok((state.int(0)?, state.int(1)?)) })()
+            .map_err(rows::corrupt("event watermark"))?;
+    let new = clamp_i64(up_to).min(last);
+    if new <= acked {
+        return Ok(None);
+    }
+    let passed = u64::try_from(new - acked).map_err(|e| StoreError::Backend(e.into()))?;
+    Ok(Some((new, passed)))
+}

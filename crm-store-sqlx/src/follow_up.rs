@@ -1,0 +1,108 @@
+//! The follow-up outbox. What both backends do the same way when a sweep claims follow-up
+//! notices: take over the notices whose claim ran out, refreshed against their leads as
+//! they are now (the rule is `crm_core::follow_up::refreshed`), and write a new notice for
+//! each newly due lead; and the delivery of a notice. Only the claim's SQL (locking,
+//! batching) differs per backend.
+
+use std::collections::HashMap;
+
+use chrono::{DateTime, Utc};
+use crm_core::follow_up::refreshed;
+use crm_core::{FollowUpNotice, Lead, LeadId, NoticeId, StoreError};
+
+use crate::bind::Binds;
+use crate::db::{Db, args};
+use crate::rows;
+
+pub(crate) const DELETE_NOTICE: &str = "DELETE FROM follow_up_notices WHERE id = $1";
+/// Frees a notice the caller still holds (claimed until `$4`), claimable from `$1` on,
+/// counting a failed attempt when an error (`$2`) is given.
+const RELEASE_NOTICE: &str = "UPDATE follow_up_notices SET claimed_until = $1, \
+     attempts = attempts + CASE WHEN CAST($2 AS TEXT) IS NULL THEN 0 ELSE 1 END, \
+     last_error = COALESCE($2, last_error), \
+     last_attempt_at = CASE WHEN CAST($2 AS TEXT) IS NULL THEN last_attempt_at ELSE $1 END \
+     WHERE id = $3 AND claimed_until = $4";
+const UNDELIVERED_NOTICES: &str = "SELECT notice FROM follow_up_notices ORDER BY id LIMIT $1";
+
+/// A delivered notice leaves the outbox.
+pub(crate) async fn delivered<D: Db>(db: &D, id: NoticeId) -> Result<(), StoreError> {
+    db.write(
+        DELETE_NOTICE,
+        args::<D>(|a| {
+            a.uuid(id.as_uuid());
+        }),
+    )
+    .await?;
+    Ok(())
+}
+
+/// Frees a notice the caller still holds, claimable again from `at`.
+pub(crate) async fn release<D: Db>(
+    db: &D,
+    id: NoticeId,
+    claimed_until: DateTime<Utc>,
+    error: Option<&str>,
+    at: DateTime<Utc>,
+) -> Result<(), StoreError> {
+    db.write(
+        RELEASE_NOTICE,
+        args::<D>(|a| {
+            a.time(at)
+                .opt_str(error)
+                .uuid(id.as_uuid())
+                .time(claimed_until);
+        }),
+    )
+    .await?;
+    Ok(())
+}
+
+/// The undelivered notices, oldest first.
+pub(crate) async fn undelivered<D: Db>(
+    db: &D,
+    limit: u32,
+) -> Result<Vec<FollowUpNotice>, StoreError> {
+    db.all(
+        UNDELIVERED_NOTICES,
+        args::<D>(|a| {
+            a.int(i64::from(limit));
+        }),
+    )
+    .await?
+    .iter()
+    .map(|r| {
+        rows::notice(&crate::rows::Cols::text(r, 0).map_err(rows::corrupt("follow-up notice"))?)
+    })
+    .collect()
+}
+
+/// Expired notices (oldest id first) against their leads: the ones to send again, refreshed,
+/// and the ones whose lead no longer awaits a follow-up (or is gone), to delete.
+pub(crate) fn take_over(
+    mut expired: Vec<FollowUpNotice>,
+    leads: Vec<Lead>,
+) -> (Vec<FollowUpNotice>, Vec<NoticeId>) {
+    expired.sort_by_key(|n| n.id);
+    let leads: HashMap<LeadId, Lead> = leads.into_iter().map(|l| (l.id(), l)).collect();
+    let mut keep = Vec::with_capacity(expired.len());
+    let mut moot = Vec::new();
+    for n in expired {
+        match leads.get(&n.lead_id).and_then(|l| refreshed(&n, l)) {
+            Some(n) => keep.push(n),
+            None => moot.push(n.id),
+        }
+    }
+    (keep, moot)
+}
+
+/// How many newly due leads fit in a claim of `limit` after `taken` notices.
+pub(crate) fn room(limit: u32, taken: usize) -> u32 {
+    limit.saturating_sub(u32::try_from(taken).unwrap_or(u32::MAX))
+}
+
+/// The notices of newly due leads, found due at `at`.
+pub(crate) fn fresh(due: &[Lead], at: DateTime<Utc>) -> Vec<FollowUpNotice> {
+    due.iter()
+        .map(|l| FollowUpNotice::for_lead(l, at))
+        .collect()
+}

@@ -1,0 +1,172 @@
+//! Lead writes, the same on both backends: the statements (`$n` parameters) and their
+//! values, and what a failed check means. How a write runs, in one script (SQLite) or
+//! statement by statement in a transaction (PostgreSQL), is each backend's own.
+
+use crm_core::{ContactField, Entity, HistoryEntry, Lead, LeadId, PendingClient, StoreError};
+
+use crate::bind::Binds;
+use crate::error::{not_found, status_of};
+use crate::rows::{self, Cols, json, to_i64};
+
+pub(crate) const INSERT_LEAD: &str = "INSERT INTO leads (id, name, email, phone, company, \
+     source, status, owner, created_by, created_at, updated_at, version, client_id, \
+     lost_reason, last_interaction_at, follow_up_notified_at, search_text, phone_display) \
+     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18)";
+
+/// The fields a lead write changes. `client_id`, `last_interaction_at` and
+/// `follow_up_notified_at` belong to their own operations and are not overwritten, so a
+/// concurrent interaction or follow-up claim (which do not bump the version) is not lost.
+pub(crate) const UPDATE_LEAD: &str = "UPDATE leads SET name = $1, email = $2, phone = $3, \
+     phone_display = $4, company = $5, source = $6, status = $7, owner = $8, \
+     updated_at = $9, version = $10, lost_reason = $11, search_text = $12 \
+     WHERE id = $13 AND version = $14";
+
+pub(crate) const LEAD_EXISTS: &str = "SELECT 1 FROM leads WHERE id = $1";
+pub(crate) const LEAD_STATUS: &str = "SELECT status FROM leads WHERE id = $1";
+
+/// The oldest open lead (other than the one written) with the email (`$1`, tagged 0), and
+/// with the phone (`$2`, tagged 1): both probes on the partial indexes `leads_open_email`
+/// and `leads_open_phone`.
+macro_rules! duplicate_probe {
+    () => {
+        "SELECT CAST(0 AS BIGINT), id FROM (SELECT id FROM leads \
+           WHERE email = $1 AND status IN ('new', 'contacted', 'interested') AND id <> $3 \
+           ORDER BY created_at, id LIMIT 1) AS by_email \
+         UNION ALL \
+         SELECT CAST(1 AS BIGINT), id FROM (SELECT id FROM leads \
+           WHERE phone = $2 AND status IN ('new', 'contacted', 'interested') AND id <> $3 \
+           ORDER BY created_at, id LIMIT 1) AS by_phone"
+    };
+}
+pub(crate) use duplicate_probe;
+pub(crate) const DUPLICATE: &str = duplicate_probe!();
+
+pub(crate) const INSERT_HISTORY: &str = "INSERT INTO lead_history \
+     (lead_id, write_version, ord, version, at, actor, change) \
+     VALUES ($1, $2, $3, $4, $5, $6, $7)";
+
+pub(crate) const UPSERT_PENDING: &str = "INSERT INTO pending_clients \
+     (lead_id, request, created_at, attempts, last_error, last_attempt_at, claimed_until) \
+     VALUES ($1, $2, $3, $4, $5, $6, $7) \
+     ON CONFLICT (lead_id) DO UPDATE SET request = excluded.request, \
+     created_at = excluded.created_at, attempts = excluded.attempts, \
+     last_error = excluded.last_error, last_attempt_at = excluded.last_attempt_at, \
+     claimed_until = excluded.claimed_until";
+
+/// [`INSERT_LEAD`]'s values.
+pub(crate) fn insert_lead(b: &mut impl Binds, lead: &Lead) -> Result<(), StoreError> {
+    let r = lead.record();
+    b.uuid(r.id.as_uuid())
+        .str(r.name.as_str())
+        .opt_str(r.email.as_ref().map(|e| e.as_str()))
+        .opt_str(r.phone.as_ref().map(|p| p.as_str()))
+        .opt_str(r.company.as_ref().map(|n| n.as_str()))
+        .str(r.source.as_str())
+        .str(r.status.as_str())
+        .int(r.owner.get())
+        .int(r.created_by.get())
+        .time(r.created_at)
+        .time(r.updated_at)
+        .int(to_i64(r.version)?)
+        .opt_str(r.client_id.as_ref().map(|c| -> &str { c.as_ref() }))
+        .opt_str(r.lost_reason.as_ref().map(|n| n.as_str()))
+        .opt_time(r.last_interaction_at)
+        .opt_time(r.follow_up_notified_at)
+        .str(&lead.search_text())
+        .opt_str(r.phone.as_ref().map(|p| p.display()));
+    Ok(())
+}
+
+/// [`UPDATE_LEAD`]'s values: the lead, written over the version `expected`.
+pub(crate) fn update_lead(
+    b: &mut impl Binds,
+    expected: u64,
+    lead: &Lead,
+) -> Result<(), StoreError> {
+    let r = lead.record();
+    b.str(r.name.as_str())
+        .opt_str(r.email.as_ref().map(|e| e.as_str()))
+        .opt_str(r.phone.as_ref().map(|p| p.as_str()))
+        .opt_str(r.phone.as_ref().map(|p| p.display()))
+        .opt_str(r.company.as_ref().map(|n| n.as_str()))
+        .str(r.source.as_str())
+        .str(r.status.as_str())
+        .int(r.owner.get())
+        .time(r.updated_at)
+        .int(to_i64(r.version)?)
+        .opt_str(r.lost_reason.as_ref().map(|n| n.as_str()))
+        .str(&lead.search_text())
+        .uuid(r.id.as_uuid())
+        .int(to_i64(expected)?);
+    Ok(())
+}
+
+/// [`DUPLICATE`]'s values.
+pub(crate) fn duplicate(b: &mut impl Binds, lead: &Lead) {
+    b.opt_str(lead.email().map(|e| e.as_str()))
+        .opt_str(lead.phone().map(|p| p.as_str()))
+        .uuid(lead.id().as_uuid());
+}
+
+/// [`INSERT_HISTORY`]'s values: entry number `ord` of the write that made `write_version`.
+pub(crate) fn history(
+    b: &mut impl Binds,
+    write_version: i64,
+    ord: i64,
+    lead_id: LeadId,
+    e: &HistoryEntry,
+) -> Result<(), StoreError> {
+    b.uuid(lead_id.as_uuid())
+        .int(write_version)
+        .int(ord)
+        .int(to_i64(e.version)?)
+        .time(e.at)
+        .int(e.actor.get())
+        .str(&json(&e.change)?);
+    Ok(())
+}
+
+/// [`UPSERT_PENDING`]'s values.
+pub(crate) fn pending(b: &mut impl Binds, p: &PendingClient) -> Result<(), StoreError> {
+    b.uuid(p.request.lead_id.as_uuid())
+        .str(&json(&p.request)?)
+        .time(p.created_at)
+        .int(i64::from(p.attempts))
+        .opt_str(p.last_error.as_deref())
+        .opt_time(p.last_attempt_at)
+        .opt_time(p.claimed_until);
+    Ok(())
+}
+
+/// What [`DUPLICATE`] found: `Duplicate` naming the oldest open lead with the email, else
+/// with the phone; `None` when it found none.
+pub(crate) fn duplicate_found(found: &[impl Cols]) -> Result<Option<StoreError>, StoreError> {
+    let mut best: Option<(i64, LeadId)> = None;
+    for row in found {
+        let probe = row.int(0).map_err(rows::corrupt("duplicate probe"))?;
+        let existing = row.uuid(1).map_err(rows::corrupt("lead id"))?;
+        if best.is_none_or(|(p, _)| probe < p) {
+            best = Some((probe, LeadId::from_uuid(existing)));
+        }
+    }
+    Ok(best.map(|(probe, existing)| StoreError::Duplicate {
+        existing,
+        field: if probe == 0 {
+            ContactField::Email
+        } else {
+            ContactField::Phone
+        },
+    }))
+}
+
+/// Why a change to lead `id`, which had to exist and not be read-only, changed nothing,
+/// from the lead's status ([`LEAD_STATUS`]): `NotFound` or `ReadOnly`.
+pub(crate) fn not_writable(id: LeadId, status: Option<&str>) -> Result<StoreError, StoreError> {
+    match status {
+        None => Ok(not_found(Entity::Lead, id)),
+        Some(s) if status_of(s)?.is_read_only() => Ok(StoreError::ReadOnly { lead: id }),
+        Some(s) => Err(StoreError::Backend(
+            format!("lead {id} in status {s} refused a write").into(),
+        )),
+    }
+}

@@ -1,0 +1,384 @@
+//! The PostgreSQL backend: [`PostgresStore`], [`PostgresEmployees`] and [`PostgresClients`].
+//!
+//! Times are `timestamptz` (microseconds), ids `uuid`. Every write is one READ COMMITTED
+//! transaction made race-free where it matters:
+//! - the version check is the `UPDATE ... WHERE id = $1 AND version = $2` itself (a
+//!   concurrent writer blocks on the row, then sees the new version and matches nothing);
+//! - the duplicate check holds transaction-scoped advisory locks on the normalised email and
+//!   phone, so two writers of the same contact data check one after the other;
+//! - events are appended under a transaction-scoped advisory lock, so transactions take
+//!   outbox sequence numbers in commit order and an acknowledged watermark never skips an
+//!   event that commits later.
+
+mod claims;
+mod store;
+mod writes;
+
+use std::str::FromStr;
+use std::time::Duration;
+
+use async_trait::async_trait;
+use chrono::{DateTime, NaiveDate, Utc};
+use crm_core::{
+    BoxError, ClientId, ClientRequest, ClientsPort, Employee, EmployeeAdmin, EmployeeDirectory,
+    EmployeeId, PortError, StoreError,
+};
+use sqlx::migrate::Migrator;
+use sqlx::postgres::{PgConnectOptions, PgConnection, PgPool, PgPoolOptions, PgRow};
+use sqlx::{Connection, Postgres, Row};
+use uuid::Uuid;
+
+use crate::bind::{Args, Built, Encoding};
+use crate::db::{Db, args};
+use crate::directory;
+use crate::error::db;
+use crate::rows::Cols;
+
+static MIGRATOR: Migrator = sqlx::migrate!("migrations/postgres");
+
+/// The embedded PostgreSQL migrations (`migrations/postgres`), for a host that runs its own
+/// sqlx migrations and folds ours in.
+pub fn migrator() -> &'static Migrator {
+    &MIGRATOR
+}
+
+impl Encoding for Postgres {
+    type Time = DateTime<Utc>;
+    type Day = NaiveDate;
+    type Flag = bool;
+    const FIND: &'static str = "strpos";
+
+    fn time(t: DateTime<Utc>) -> DateTime<Utc> {
+        t
+    }
+    fn day(d: NaiveDate) -> NaiveDate {
+        d
+    }
+    fn flag(b: bool) -> bool {
+        b
+    }
+}
+
+impl Cols for PgRow {
+    fn len(&self) -> usize {
+        Row::len(self)
+    }
+    fn uuid(&self, i: usize) -> Result<Uuid, BoxError> {
+        Ok(self.try_get::<Uuid, _>(i)?)
+    }
+    fn text(&self, i: usize) -> Result<String, BoxError> {
+        Ok(self.try_get::<String, _>(i)?)
+    }
+    fn opt_text(&self, i: usize) -> Result<Option<String>, BoxError> {
+        Ok(self.try_get::<Option<String>, _>(i)?)
+    }
+    fn int(&self, i: usize) -> Result<i64, BoxError> {
+        Ok(self.try_get::<i64, _>(i)?)
+    }
+    fn opt_int(&self, i: usize) -> Result<Option<i64>, BoxError> {
+        Ok(self.try_get::<Option<i64>, _>(i)?)
+    }
+    fn ts(&self, i: usize) -> Result<DateTime<Utc>, BoxError> {
+        Ok(self.try_get::<DateTime<Utc>, _>(i)?)
+    }
+    fn opt_ts(&self, i: usize) -> Result<Option<DateTime<Utc>>, BoxError> {
+        Ok(self.try_get::<Option<DateTime<Utc>>, _>(i)?)
+    }
+    fn date(&self, i: usize) -> Result<NaiveDate, BoxError> {
+        Ok(self.try_get::<NaiveDate, _>(i)?)
+    }
+    fn flag(&self, i: usize) -> Result<bool, BoxError> {
+        Ok(self.try_get::<bool, _>(i)?)
+    }
+}
+
+const MIGRATIONS_TABLE: &str = "SELECT to_regclass('_sqlx_migrations') IS NOT NULL";
+const NEWEST_MIGRATION: &str = "SELECT MAX(version) FROM _sqlx_migrations";
+/// The first employee of an empty directory takes this table lock first, so two added at
+/// once take turns (the second then finds the first).
+const LOCK_EMPLOYEES: &str = "LOCK TABLE employees IN SHARE ROW EXCLUSIVE MODE";
+
+// ---------------------------------------------------------------------------------------
+// Connecting
+// ---------------------------------------------------------------------------------------
+
+/// Connect options for a `postgres://` or `postgresql://` URL (all of sqlx's URL
+/// parameters apply, e.g. `options=-c search_path=...`).
+pub fn options(url: &str) -> Result<PgConnectOptions, StoreError> {
+    PgConnectOptions::from_str(url.trim()).map_err(|e| StoreError::Backend(Box::new(e)))
+}
+
+/// How long connecting may take before the server counts as unreachable.
+pub const CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
+
+/// Where `opts` points, for messages: host, port and database, never the password.
+fn target(opts: &PgConnectOptions) -> String {
+    format!(
+        "{}:{}/{}",
+        opts.get_host(),
+        opts.get_port(),
+        opts.get_database().unwrap_or("")
+    )
+}
+
+/// Opens a pool for `url` without migrating. The server is tried once first: an unreachable
+/// one fails within [`CONNECT_TIMEOUT`] with [`StoreError::Unavailable`] saying where and
+/// why, instead of the pool retrying until its acquire timeout.
+pub async fn pool(url: &str) -> Result<PgPool, StoreError> {
+    let opts = options(url)?;
+    let unavailable = |source: BoxError| StoreError::Unavailable {
+        target: target(&opts),
+        source,
+    };
+    let first = tokio::time::timeout(CONNECT_TIMEOUT, PgConnection::connect_with(&opts))
+        .await
+        .map_err(|_| unavailable(format!("no answer within {CONNECT_TIMEOUT:?}").into()))?
+        .map_err(|e| unavailable(Box::new(e)))?;
+    if let Err(e) = first.close().await {
+        tracing::debug!(error = %e, "closing the probe connection failed");
+    }
+    PgPoolOptions::new()
+        .max_connections(10)
+        .acquire_timeout(Duration::from_secs(10))
+        .connect_with(opts.clone())
+        .await
+        .map_err(|e| match e {
+            sqlx::Error::Io(_) | sqlx::Error::Tls(_) | sqlx::Error::PoolTimedOut => {
+                unavailable(Box::new(e))
+            }
+            e => db(e),
+        })
+}
+
+/// Applies the embedded migrations, after refusing a database migrated by newer code with
+/// [`StoreError::SchemaTooNew`]. Concurrent callers are serialised by sqlx's migration lock.
+pub async fn migrate(pool: &PgPool) -> Result<(), StoreError> {
+    let has_table: bool = sqlx::query_scalar(MIGRATIONS_TABLE)
+        .fetch_one(pool)
+        .await
+        .map_err(db)?;
+    if has_table {
+        let found: Option<i64> = sqlx::query_scalar(NEWEST_MIGRATION)
+            .fetch_one(pool)
+            .await
+            .map_err(db)?;
+        crate::check_schema_version(found, &MIGRATOR)?;
+    }
+    MIGRATOR
+        .run(pool)
+        .await
+        .map_err(|e| StoreError::Backend(Box::new(e)))
+}
+
+/// Creates a new, empty schema named `<prefix>_<uuid v7>` on the server of `base_url` and
+/// returns `base_url` with that schema as its `search_path`: one isolated database per test
+/// or benchmark run, on a shared server. `prefix` is 1 to 30 of `a-z`, `0-9`, `_`.
+pub async fn fresh_schema(base_url: &str, prefix: &str) -> Result<String, StoreError> {
+    let valid = !prefix.is_empty()
+        && prefix.len() <= 30
+        && prefix
+            .chars()
+            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_');
+    if !valid {
+        return Err(StoreError::Backend(
+            format!("invalid schema prefix {prefix:?}").into(),
+        ));
+    }
+    let schema = format!("{prefix}_{}", Uuid::now_v7().simple());
+    let mut conn = PgConnection::connect_with(&options(base_url)?)
+        .await
+        .map_err(db)?;
+    // An identifier cannot be a bind parameter; this one is built from the checked prefix
+    // and a UUID's hex digits only.
+    sqlx::query(sqlx::AssertSqlSafe(format!("CREATE SCHEMA {schema}")))
+        .execute(&mut conn)
+        .await
+        .map_err(db)?;
+    if let Err(e) = conn.close().await {
+        tracing::debug!(error = %e, "closing the setup connection failed");
+    }
+    let base = base_url.trim();
+    let sep = if base.contains('?') { '&' } else { '?' };
+    Ok(format!("{base}{sep}options=-c%20search_path%3D{schema}"))
+}
+
+/// One PostgreSQL database: its pool. Writes of one statement need no policy beyond the
+/// statement's own transaction.
+#[derive(Clone, Debug)]
+pub(crate) struct Handle {
+    pool: PgPool,
+}
+
+impl Db for Handle {
+    type Backend = Postgres;
+    type Row = PgRow;
+    type Args = Args<Postgres>;
+    type Built = Built<Postgres>;
+
+    async fn all(&self, sql: &'static str, args: Args<Postgres>) -> Result<Vec<PgRow>, StoreError> {
+        let args = args.0.into_args().map_err(db)?;
+        sqlx::query_with(sql, args)
+            .fetch_all(&self.pool)
+            .await
+            .map_err(db)
+    }
+
+    async fn optional(
+        &self,
+        sql: &'static str,
+        args: Args<Postgres>,
+    ) -> Result<Option<PgRow>, StoreError> {
+        let args = args.0.into_args().map_err(db)?;
+        sqlx::query_with(sql, args)
+            .fetch_optional(&self.pool)
+            .await
+            .map_err(db)
+    }
+
+    async fn write(&self, sql: &'static str, args: Args<Postgres>) -> Result<u64, StoreError> {
+        let args = args.0.into_args().map_err(db)?;
+        Ok(sqlx::query_with(sql, args)
+            .execute(&self.pool)
+            .await
+            .map_err(db)?
+            .rows_affected())
+    }
+
+    async fn built(&self, mut built: Built<Postgres>) -> Result<Vec<PgRow>, StoreError> {
+        built.0.build().fetch_all(&self.pool).await.map_err(db)
+    }
+}
+
+/// The lead store on PostgreSQL.
+#[derive(Clone, Debug)]
+pub struct PostgresStore {
+    db: Handle,
+}
+
+impl PostgresStore {
+    /// Connects to and migrates the database at `url`; see [`options`].
+    pub async fn connect(url: &str) -> Result<Self, StoreError> {
+        let pool = pool(url).await?;
+        migrate(&pool).await?;
+        Ok(Self::from_pool(pool))
+    }
+
+    /// A store over an existing pool, for hosts that configure and migrate it themselves
+    /// (see [`migrator`]).
+    pub fn from_pool(pool: PgPool) -> Self {
+        Self {
+            db: Handle { pool },
+        }
+    }
+
+    /// The embedded migrations.
+    pub fn migrator() -> &'static Migrator {
+        &MIGRATOR
+    }
+
+    /// The pool.
+    pub fn pool(&self) -> &PgPool {
+        &self.db.pool
+    }
+
+    /// The table-backed employee directory on the same database.
+    pub fn employees(&self) -> PostgresEmployees {
+        PostgresEmployees {
+            db: self.db.clone(),
+        }
+    }
+
+    /// The table-backed clients system on the same database.
+    pub fn clients(&self) -> PostgresClients {
+        PostgresClients {
+            db: self.db.clone(),
+        }
+    }
+}
+
+// ---------------------------------------------------------------------------------------
+// Employees and clients
+// ---------------------------------------------------------------------------------------
+
+/// The employee directory backed by the `employees` table.
+#[derive(Clone, Debug)]
+pub struct PostgresEmployees {
+    db: Handle,
+}
+
+impl PostgresEmployees {
+    /// A directory over an existing (migrated) pool.
+    pub fn from_pool(pool: PgPool) -> Self {
+        Self {
+            db: Handle { pool },
+        }
+    }
+}
+
+#[async_trait]
+impl EmployeeDirectory for PostgresEmployees {
+    async fn employee(&self, id: EmployeeId) -> Result<Option<Employee>, PortError> {
+        directory::employee(&self.db, id).await
+    }
+}
+
+async fn insert_first_employee_in(c: &mut PgConnection, e: &Employee) -> Result<bool, StoreError> {
+    sqlx::query(LOCK_EMPLOYEES)
+        .execute(&mut *c)
+        .await
+        .map_err(db)?;
+    let a = args::<Handle>(|a| directory::employee_values(a, e));
+    let n = sqlx::query_with(
+        directory::INSERT_FIRST_EMPLOYEE,
+        a.0.into_args().map_err(db)?,
+    )
+    .execute(&mut *c)
+    .await
+    .map_err(db)?
+    .rows_affected();
+    Ok(n == 1)
+}
+
+#[async_trait]
+impl EmployeeAdmin for PostgresEmployees {
+    async fn upsert_employee(&self, employee: &Employee) -> Result<(), PortError> {
+        directory::upsert_employee(&self.db, employee).await
+    }
+
+    async fn insert_first_employee(&self, employee: &Employee) -> Result<bool, PortError> {
+        let run = async {
+            let mut tx = self.db.pool.begin().await.map_err(db)?;
+            let added = insert_first_employee_in(&mut tx, employee).await?;
+            tx.commit().await.map_err(db)?;
+            Ok::<_, StoreError>(added)
+        };
+        run.await.map_err(directory::employees)
+    }
+
+    async fn list_employees(&self) -> Result<Vec<Employee>, PortError> {
+        directory::list_employees(&self.db).await
+    }
+}
+
+/// The clients system backed by the `clients` table: one client per lead, id
+/// `client-<lead id>`; creating it again returns the same client.
+#[derive(Clone, Debug)]
+pub struct PostgresClients {
+    db: Handle,
+}
+
+impl PostgresClients {
+    /// A clients system over an existing (migrated) pool.
+    pub fn from_pool(pool: PgPool) -> Self {
+        Self {
+            db: Handle { pool },
+        }
+    }
+}
+
+#[async_trait]
+impl ClientsPort for PostgresClients {
+    async fn create_client(&self, req: &ClientRequest) -> Result<ClientId, PortError> {
+        directory::create_client(&self.db, req).await
+    }
+}

@@ -1,0 +1,125 @@
+//! Reads of leads, the same on both backends: one lead, its detail view, and the listing
+//! (filters built once with bound values, keyset paging over `(created_at, id)`).
+
+use crm_core::{Lead, LeadDetail, LeadId, LeadQuery, Page, StoreError};
+
+use crate::bind::{Binds, Encoding, Filter};
+use crate::db::{Db, args};
+use crate::rows::{self, Cols, lead_cols, opportunity_cols, pending_cols};
+
+pub(crate) const GET_LEAD: &str = concat!("SELECT ", lead_cols!(), " FROM leads WHERE id = $1");
+
+/// The detail view's statements, each with the lead id as `$1`; the last column of a row
+/// says which part of the view it is (see [`detail`]).
+pub(crate) const DETAIL: [&str; 5] = [
+    concat!(
+        "SELECT ",
+        lead_cols!(),
+        ", CAST(0 AS BIGINT) FROM leads WHERE id = $1"
+    ),
+    "SELECT version, at, actor, change, CAST(1 AS BIGINT) FROM lead_history \
+     WHERE lead_id = $1 ORDER BY write_version, ord",
+    "SELECT id, lead_id, kind, occurred_at, logged_by, logged_at, notes, CAST(2 AS BIGINT) \
+     FROM interactions WHERE lead_id = $1 ORDER BY occurred_at, id",
+    concat!(
+        "SELECT ",
+        opportunity_cols!(),
+        ", CAST(3 AS BIGINT) FROM opportunities WHERE lead_id = $1 ORDER BY created_at, id"
+    ),
+    concat!(
+        "SELECT ",
+        pending_cols!(),
+        ", CAST(4 AS BIGINT) FROM pending_clients WHERE lead_id = $1"
+    ),
+];
+
+const LIST_HEAD: &str = concat!("SELECT ", lead_cols!(), " FROM leads WHERE 1 = 1");
+
+/// The lead `id`, if there is one.
+pub(crate) async fn get_lead<D: Db>(db: &D, id: LeadId) -> Result<Option<Lead>, StoreError> {
+    db.optional(
+        GET_LEAD,
+        args::<D>(|a| {
+            a.uuid(id.as_uuid());
+        }),
+    )
+    .await?
+    .map(|r| rows::lead(&r))
+    .transpose()
+}
+
+/// The detail view of lead `id` from the rows of the [`DETAIL`] statements, in order.
+pub(crate) fn detail(id: LeadId, rows: &[impl Cols]) -> Result<Option<LeadDetail>, StoreError> {
+    let mut lead = None;
+    let (mut history, mut interactions, mut opportunities) = (vec![], vec![], vec![]);
+    let mut pending_client = None;
+    for r in rows {
+        let part = r
+            .int(r.len().saturating_sub(1))
+            .map_err(rows::corrupt("detail row"))?;
+        match part {
+            0 => lead = Some(rows::lead(r)?),
+            1 => history.push(rows::history(id, r)?),
+            2 => interactions.push(rows::interaction(r)?),
+            3 => opportunities.push(rows::opportunity(r)?),
+            4 => pending_client = Some(rows::pending_client(r)?),
+            p => {
+                return Err(rows::corrupt("detail row")(
+                    format!("unknown part {p}").into(),
+                ));
+            }
+        }
+    }
+    Ok(lead.map(|lead| LeadDetail {
+        lead,
+        history,
+        interactions,
+        opportunities,
+        pending_client,
+    }))
+}
+
+/// One page of leads, newest first.
+pub(crate) async fn list_leads<D: Db>(db: &D, query: &LeadQuery) -> Result<Page<Lead>, StoreError> {
+    let limit = query.page_size() as usize;
+    let mut b = D::Built::head(LIST_HEAD);
+    if let Some(s) = query.status {
+        b.sql(" AND status = ").str(s.as_str());
+    }
+    if let Some(s) = &query.source {
+        b.sql(" AND source = ").str(s.as_str());
+    }
+    if let Some(o) = query.owner {
+        b.sql(" AND owner = ").int(o.get());
+    }
+    if let Some(k) = query.search_key() {
+        b.sql(" AND ")
+            .sql(<D::Backend as Encoding>::FIND)
+            .sql("(search_text, ")
+            .str(k)
+            .sql(") > 0");
+    }
+    if let Some(c) = query.after {
+        b.sql(" AND (created_at, id) < (")
+            .time(c.created_at)
+            .sql(", ")
+            .uuid(c.id.as_uuid())
+            .sql(")");
+    }
+    // One row more than the page: whether there is a next page, without counting.
+    b.sql(" ORDER BY created_at DESC, id DESC LIMIT ")
+        .int(limit as i64 + 1);
+    let mut items = db
+        .built(b)
+        .await?
+        .iter()
+        .map(rows::lead)
+        .collect::<Result<Vec<_>, _>>()?;
+    let next = if items.len() > limit {
+        items.truncate(limit);
+        items.last().map(crm_core::Cursor::after)
+    } else {
+        None
+    };
+    Ok(Page { items, next })
+}

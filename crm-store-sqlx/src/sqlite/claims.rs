@@ -1,0 +1,212 @@
+//! SQLite writes that read before they decide, in one `BEGIN IMMEDIATE` transaction under
+//! the write gate: the follow-up sweep's claim, the conversion dispatcher's claim, and the
+//! event watermark. Holding the write lock from the start, sweeps and dispatchers of several
+//! processes take turns.
+
+use chrono::{DateTime, Utc};
+use crm_core::{FollowUpClaim, FollowUpNotice, PendingClient, StoreError};
+use sqlx::sqlite::SqliteConnection;
+use sqlx::{QueryBuilder, Sqlite, Transaction};
+use tokio::sync::OwnedMutexGuard;
+
+use super::Handle;
+use super::script::Script;
+use crate::bind::{Args, Binds};
+use crate::error::db;
+use crate::events::{self, ack_state};
+use crate::follow_up::{self, DELETE_NOTICE};
+use crate::rows::{self, Cols, json, lead_cols, pending_cols};
+
+/// Notices whose claim ran out, oldest (notice id) first.
+const EXPIRED_NOTICES: &str = "SELECT notice FROM follow_up_notices \
+     WHERE claimed_until <= $1 ORDER BY id LIMIT $2";
+const LEADS_BY_ID_HEAD: &str = concat!("SELECT ", lead_cols!(), " FROM leads WHERE id IN (");
+const RENEW_NOTICE: &str =
+    "UPDATE follow_up_notices SET claimed_until = $1, notice = $2 WHERE id = $3";
+/// The sweep's due leads (`crm_core::follow_up::awaits_follow_up`, created at or before the
+/// cutoff), on the partial index `leads_follow_up_due`.
+const DUE_FOLLOW_UPS: &str = concat!(
+    "SELECT ",
+    lead_cols!(),
+    " FROM leads WHERE status = 'new' AND last_interaction_at IS NULL \
+     AND follow_up_notified_at IS NULL AND created_at <= $1 ORDER BY created_at, id LIMIT $2"
+);
+const MARK_NOTIFIED: &str = "UPDATE leads SET follow_up_notified_at = $1 WHERE id = $2";
+const INSERT_NOTICE: &str =
+    "INSERT INTO follow_up_notices (id, lead_id, notice, claimed_until) VALUES ($1, $2, $3, $4)";
+/// Free pending clients (no claim, or one that ran out), oldest conversion first, claimed.
+const CLAIM_PENDING: &str = concat!(
+    "UPDATE pending_clients SET claimed_until = $1 WHERE lead_id IN \
+     (SELECT lead_id FROM pending_clients \
+       WHERE claimed_until IS NULL OR claimed_until <= $2 \
+       ORDER BY created_at, lead_id LIMIT $3) RETURNING ",
+    pending_cols!()
+);
+const ACK_STATE: &str = ack_state!();
+
+/// A write transaction: the write gate, then `BEGIN IMMEDIATE`.
+pub(super) struct WriteTx {
+    tx: Transaction<'static, Sqlite>,
+    _gate: OwnedMutexGuard<()>,
+}
+
+impl WriteTx {
+    pub(super) async fn begin(h: &Handle) -> Result<Self, StoreError> {
+        let gate = h.gate().await;
+        let tx = h.pool().begin_with("BEGIN IMMEDIATE").await.map_err(db)?;
+        Ok(Self { tx, _gate: gate })
+    }
+
+    /// Commits on `Ok`, rolls back on `Err`.
+    pub(super) async fn finish<T>(self, r: Result<T, StoreError>) -> Result<T, StoreError> {
+        match r {
+            Ok(v) => {
+                self.tx.commit().await.map_err(db)?;
+                Ok(v)
+            }
+            Err(e) => {
+                if let Err(re) = self.tx.rollback().await {
+                    tracing::warn!(error = %re, "rollback failed");
+                }
+                Err(e)
+            }
+        }
+    }
+}
+
+async fn all(
+    c: &mut SqliteConnection,
+    sql: &'static str,
+    f: impl FnOnce(&mut Args<Sqlite>),
+) -> Result<Vec<sqlx::sqlite::SqliteRow>, StoreError> {
+    let mut a = Args::default();
+    f(&mut a);
+    sqlx::query_with(sql, a.0.into_args().map_err(db)?)
+        .fetch_all(&mut *c)
+        .await
+        .map_err(db)
+}
+
+/// The follow-up claim (see [`crm_core::LeadStore::claim_follow_ups`]): the reclaim, the
+/// read of the due leads and their marks and notices commit together, so a crash leaves
+/// either all of a batch claimed (and its notices in the outbox) or none of it.
+pub(super) async fn claim_follow_ups(
+    h: &Handle,
+    claim: &FollowUpClaim,
+) -> Result<Vec<FollowUpNotice>, StoreError> {
+    let mut w = WriteTx::begin(h).await?;
+    let r = claim_follow_ups_in(&mut w.tx, claim).await;
+    w.finish(r).await
+}
+
+async fn claim_follow_ups_in(
+    c: &mut SqliteConnection,
+    claim: &FollowUpClaim,
+) -> Result<Vec<FollowUpNotice>, StoreError> {
+    let expired = all(c, EXPIRED_NOTICES, |a| {
+        a.time(claim.now).int(i64::from(claim.limit));
+    })
+    .await?
+    .iter()
+    .map(|r| rows::notice(&r.text(0).map_err(rows::corrupt("follow-up notice"))?))
+    .collect::<Result<Vec<_>, _>>()?;
+    let leads = if expired.is_empty() {
+        vec![]
+    } else {
+        let mut qb = QueryBuilder::<Sqlite>::new(LEADS_BY_ID_HEAD);
+        let mut ids = qb.separated(", ");
+        for n in &expired {
+            ids.push_bind(n.lead_id.as_uuid());
+        }
+        qb.push(")")
+            .build()
+            .fetch_all(&mut *c)
+            .await
+            .map_err(db)?
+            .iter()
+            .map(rows::lead)
+            .collect::<Result<Vec<_>, _>>()?
+    };
+    let (mut notices, moot) = follow_up::take_over(expired, leads);
+    let room = follow_up::room(claim.limit, notices.len());
+    let due = if room == 0 {
+        vec![]
+    } else {
+        all(c, DUE_FOLLOW_UPS, |a| {
+            a.time(claim.cutoff).int(i64::from(room));
+        })
+        .await?
+        .iter()
+        .map(rows::lead)
+        .collect::<Result<Vec<_>, _>>()?
+    };
+    let fresh = follow_up::fresh(&due, claim.at);
+    if notices.is_empty() && moot.is_empty() && fresh.is_empty() {
+        return Ok(notices);
+    }
+    // Every renewal, deletion, mark and new notice of the batch in one round trip.
+    let mut s = Script::within();
+    for n in &notices {
+        s.push(RENEW_NOTICE)
+            .time(claim.lease_until)
+            .str(&json(n)?)
+            .uuid(n.id.as_uuid());
+    }
+    for id in &moot {
+        s.push(DELETE_NOTICE).uuid(id.as_uuid());
+    }
+    for n in &fresh {
+        s.push(MARK_NOTIFIED)
+            .time(claim.at)
+            .uuid(n.lead_id.as_uuid());
+        s.push(INSERT_NOTICE)
+            .uuid(n.id.as_uuid())
+            .uuid(n.lead_id.as_uuid())
+            .str(&json(n)?)
+            .time(claim.lease_until);
+    }
+    s.execute(c).await?;
+    notices.extend(fresh);
+    Ok(notices)
+}
+
+/// Claims free pending clients (one statement under the write gate).
+pub(super) async fn claim_pending_clients(
+    h: &Handle,
+    now: DateTime<Utc>,
+    lease_until: DateTime<Utc>,
+    limit: u32,
+) -> Result<Vec<PendingClient>, StoreError> {
+    let _gate = h.gate().await;
+    let mut c = h.pool().acquire().await.map_err(db)?;
+    let claimed = all(&mut c, CLAIM_PENDING, |a| {
+        a.time(lease_until).time(now).int(i64::from(limit));
+    })
+    .await?
+    .iter()
+    .map(rows::pending_client)
+    .collect::<Result<Vec<_>, _>>()?;
+    Ok(rows::in_claim_order(claimed))
+}
+
+/// Moves the event watermark up to `up_to` (never past the newest event).
+pub(super) async fn ack_events(h: &Handle, up_to: u64) -> Result<u64, StoreError> {
+    let mut w = WriteTx::begin(h).await?;
+    let r = ack_events_in(&mut w.tx, up_to).await;
+    w.finish(r).await
+}
+
+async fn ack_events_in(c: &mut SqliteConnection, up_to: u64) -> Result<u64, StoreError> {
+    let state = all(c, ACK_STATE, |_| {}).await?;
+    let row = state
+        .first()
+        .ok_or_else(|| StoreError::Backend("the event watermark row is missing".into()))?;
+    let Some((new, passed)) = events::next_ack(row, up_to)? else {
+        return Ok(0);
+    };
+    all(c, events::SET_ACK, |a| {
+        a.int(new);
+    })
+    .await?;
+    Ok(passed)
+}

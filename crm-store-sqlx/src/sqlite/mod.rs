@@ -1,0 +1,461 @@
+//! The SQLite backend: [`SqliteStore`], [`SqliteEmployees`] and [`SqliteClients`].
+//!
+//! Times are INTEGER unix microseconds, ids 16-byte BLOBs (byte order = `Uuid` order).
+//!
+//! One write policy: every write holds the database's write gate (one per database file in
+//! the process, shared by the store and the table-backed ports), so writers of one process
+//! queue in order instead of polling SQLite's busy handler; writers of other processes wait
+//! up to the busy timeout, then fail with [`StoreError::Busy`]. A write of several
+//! statements is one `BEGIN IMMEDIATE ... COMMIT` script sent in one round trip (see
+//! `script`), so its checks (version, duplicates, read-only) and its changes happen under the
+//! write lock, atomically; a write of one statement is its own transaction.
+
+mod claims;
+mod script;
+mod store;
+mod writes;
+
+use std::collections::HashMap;
+use std::path::PathBuf;
+use std::str::FromStr;
+use std::sync::{Arc, LazyLock, PoisonError, Weak};
+use std::time::Duration;
+
+use async_trait::async_trait;
+use chrono::{DateTime, NaiveDate, Utc};
+use crm_core::{
+    BoxError, ClientId, ClientRequest, ClientsPort, Employee, EmployeeAdmin, EmployeeDirectory,
+    EmployeeId, PortError, StoreError,
+};
+use sqlx::migrate::Migrator;
+use sqlx::sqlite::{
+    SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteRow,
+    SqliteSynchronous,
+};
+use sqlx::{Row, Sqlite};
+use tokio::sync::{Mutex, OwnedMutexGuard};
+use uuid::Uuid;
+
+use crate::bind::{Args, Built, Encoding};
+use crate::db::{Db, args};
+use crate::directory;
+use crate::error::{db, is_busy};
+use crate::rows::{Cols, from_micros};
+
+static MIGRATOR: Migrator = sqlx::migrate!("migrations/sqlite");
+
+/// The embedded SQLite migrations (`migrations/sqlite`), for a host that runs its own sqlx
+/// migrations and folds ours in.
+pub fn migrator() -> &'static Migrator {
+    &MIGRATOR
+}
+
+/// How long a write waits for another process's write lock before failing with
+/// [`StoreError::Busy`].
+pub const BUSY_TIMEOUT: Duration = Duration::from_secs(5);
+
+impl Encoding for Sqlite {
+    type Time = i64;
+    type Day = i64;
+    type Flag = i64;
+    const FIND: &'static str = "instr";
+
+    /// Unix microseconds: fixed width as a number, so SQL orders times exactly.
+    fn time(t: DateTime<Utc>) -> i64 {
+        t.timestamp_micros()
+    }
+    /// Days from the common era.
+    fn day(d: NaiveDate) -> i64 {
+        i64::from(chrono::Datelike::num_days_from_ce(&d))
+    }
+    fn flag(b: bool) -> i64 {
+        i64::from(b)
+    }
+}
+
+impl Cols for SqliteRow {
+    fn len(&self) -> usize {
+        Row::len(self)
+    }
+    fn uuid(&self, i: usize) -> Result<Uuid, BoxError> {
+        Ok(self.try_get::<Uuid, _>(i)?)
+    }
+    fn text(&self, i: usize) -> Result<String, BoxError> {
+        Ok(self.try_get::<String, _>(i)?)
+    }
+    fn opt_text(&self, i: usize) -> Result<Option<String>, BoxError> {
+        Ok(self.try_get::<Option<String>, _>(i)?)
+    }
+    fn int(&self, i: usize) -> Result<i64, BoxError> {
+        Ok(self.try_get::<i64, _>(i)?)
+    }
+    fn opt_int(&self, i: usize) -> Result<Option<i64>, BoxError> {
+        Ok(self.try_get::<Option<i64>, _>(i)?)
+    }
+    fn ts(&self, i: usize) -> Result<DateTime<Utc>, BoxError> {
+        from_micros(self.try_get::<i64, _>(i)?)
+    }
+    fn opt_ts(&self, i: usize) -> Result<Option<DateTime<Utc>>, BoxError> {
+        self.try_get::<Option<i64>, _>(i)?
+            .map(from_micros)
+            .transpose()
+    }
+    fn date(&self, i: usize) -> Result<NaiveDate, BoxError> {
+        let days = self.try_get::<i64, _>(i)?;
+        i32::try_from(days)
+            .ok()
+            .and_then(NaiveDate::from_num_days_from_ce_opt)
+            .ok_or_else(|| format!("day number {days} is out of range").into())
+    }
+    fn flag(&self, i: usize) -> Result<bool, BoxError> {
+        match self.try_get::<i64, _>(i)? {
+            0 => Ok(false),
+            1 => Ok(true),
+            v => Err(format!("{v} is not a boolean").into()),
+        }
+    }
+}
+
+const MIGRATIONS_TABLE: &str =
+    "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = '_sqlx_migrations'";
+const NEWEST_MIGRATION: &str = "SELECT MAX(version) FROM _sqlx_migrations";
+const APPLIED_MIGRATIONS: &str =
+    "SELECT version, checksum FROM _sqlx_migrations WHERE success ORDER BY version";
+
+// ---------------------------------------------------------------------------------------
+// Connecting
+// ---------------------------------------------------------------------------------------
+
+/// Connect options for `url`: `sqlite://path`, `sqlite:path`, `sqlite::memory:` or a plain
+/// file path. The file is created if missing; WAL journal, foreign keys on,
+/// `synchronous = NORMAL` and a [`BUSY_TIMEOUT`].
+pub fn options(url: &str) -> Result<SqliteConnectOptions, StoreError> {
+    let url = url.trim();
+    let opts = if url.starts_with("sqlite:") {
+        SqliteConnectOptions::from_str(url).map_err(|e| StoreError::Backend(Box::new(e)))?
+    } else {
+        SqliteConnectOptions::new().filename(url)
+    };
+    Ok(opts
+        .create_if_missing(true)
+        .journal_mode(SqliteJournalMode::Wal)
+        .foreign_keys(true)
+        .busy_timeout(BUSY_TIMEOUT)
+        .synchronous(SqliteSynchronous::Normal)
+        // 64 MiB of page cache per connection (the default is 2 MiB): the indexes of a
+        // few hundred thousand leads stay in memory.
+        .pragma("cache_size", "-65536"))
+}
+
+/// Opens a pool for `url` (see [`options`]) without migrating. An in-memory database gets
+/// a single connection that is never closed, so it lives as long as the pool.
+pub async fn pool(url: &str) -> Result<SqlitePool, StoreError> {
+    let in_memory = url.contains(":memory:") || url.contains("mode=memory");
+    pool_with(options(url)?, in_memory).await
+}
+
+async fn pool_with(opts: SqliteConnectOptions, in_memory: bool) -> Result<SqlitePool, StoreError> {
+    let pool_opts = if in_memory {
+        SqlitePoolOptions::new()
+            .max_connections(1)
+            .min_connections(1)
+            .idle_timeout(None)
+            .max_lifetime(None)
+    } else {
+        // No ping before each acquire: an in-process file connection does not go stale, and
+        // the ping is a round trip to sqlx's worker thread on every call.
+        SqlitePoolOptions::new()
+            .max_connections(8)
+            .test_before_acquire(false)
+    };
+    // Several processes opening a new file at once race to switch it to WAL: switching takes
+    // an exclusive lock that SQLite does not wait for (a reader upgrading would deadlock), so
+    // the losers get SQLITE_BUSY at once. The switch is over in a moment: retry until the
+    // busy timeout.
+    let started = std::time::Instant::now();
+    let mut pause = Duration::from_millis(10);
+    loop {
+        match pool_opts.clone().connect_with(opts.clone()).await {
+            Err(e) if is_busy(&e) && started.elapsed() < BUSY_TIMEOUT => {
+                tokio::time::sleep(pause).await;
+                pause = (pause * 2).min(Duration::from_millis(200));
+            }
+            r => return r.map_err(db),
+        }
+    }
+}
+
+/// Applies the embedded migrations, after refusing a database migrated by newer code with
+/// [`StoreError::SchemaTooNew`]. Processes opening a new file at once are serialised: the
+/// check and every migration run in one `BEGIN IMMEDIATE` transaction, which holds SQLite's
+/// write lock (each migration in a savepoint of it), so the second process waits, then
+/// finds the migrations applied.
+pub async fn migrate(pool: &SqlitePool) -> Result<(), StoreError> {
+    // Most opens find everything applied: a plain read says so without taking the write lock
+    // (which would make every reader wait behind writers, and fail on a read-only file).
+    if up_to_date(pool).await? {
+        return Ok(());
+    }
+    let mut tx = pool.begin_with("BEGIN IMMEDIATE").await.map_err(db)?;
+    let has_table: Option<i64> = sqlx::query_scalar(MIGRATIONS_TABLE)
+        .fetch_optional(&mut *tx)
+        .await
+        .map_err(db)?;
+    if has_table.is_some() {
+        let found: Option<i64> = sqlx::query_scalar(NEWEST_MIGRATION)
+            .fetch_one(&mut *tx)
+            .await
+            .map_err(db)?;
+        crate::check_schema_version(found, &MIGRATOR)?;
+    }
+    // `run_direct` on the transaction's connection: `run(&mut *tx)` would do the same, but
+    // its future is not `Send` ("implementation of `Acquire` is not general enough", which
+    // sqlx's own comment on `run_direct` names), and hosts spawn `connect` on tokio.
+    MIGRATOR
+        .run_direct(None, &mut *tx, false)
+        .await
+        .map_err(|e| StoreError::Backend(Box::new(e)))?;
+    tx.commit().await.map_err(db)
+}
+
+/// Whether every embedded migration is applied, unchanged (same checksum), and none newer
+/// (refused with [`StoreError::SchemaTooNew`]). Anything else goes to the locked path, where
+/// sqlx applies what is missing or reports what changed.
+async fn up_to_date(pool: &SqlitePool) -> Result<bool, StoreError> {
+    let has_table: Option<i64> = sqlx::query_scalar(MIGRATIONS_TABLE)
+        .fetch_optional(pool)
+        .await
+        .map_err(db)?;
+    if has_table.is_none() {
+        return Ok(false);
+    }
+    let applied: Vec<(i64, Vec<u8>)> = sqlx::query_as(APPLIED_MIGRATIONS)
+        .fetch_all(pool)
+        .await
+        .map_err(db)?;
+    crate::check_schema_version(applied.iter().map(|(v, _)| *v).max(), &MIGRATOR)?;
+    Ok(MIGRATOR.iter().all(|m| {
+        applied
+            .iter()
+            .any(|(v, sum)| *v == m.version && sum.as_slice() == &*m.checksum)
+    }))
+}
+
+// ---------------------------------------------------------------------------------------
+// The database and its write policy
+// ---------------------------------------------------------------------------------------
+
+/// One SQLite database: its pool and its write gate.
+#[derive(Clone, Debug)]
+pub(crate) struct Handle {
+    pool: SqlitePool,
+    gate: Arc<Mutex<()>>,
+}
+
+impl Handle {
+    fn new(pool: SqlitePool) -> Self {
+        Self {
+            gate: gate_of(&pool),
+            pool,
+        }
+    }
+
+    /// Waits for this process's turn to write.
+    pub(crate) async fn gate(&self) -> OwnedMutexGuard<()> {
+        self.gate.clone().lock_owned().await
+    }
+
+    pub(crate) fn pool(&self) -> &SqlitePool {
+        &self.pool
+    }
+}
+
+/// The write gate of the database `pool` opens: one per database file in this process, so
+/// every store and port over the same file queues on the same gate.
+fn gate_of(pool: &SqlitePool) -> Arc<Mutex<()>> {
+    static GATES: LazyLock<std::sync::Mutex<HashMap<PathBuf, Weak<Mutex<()>>>>> =
+        LazyLock::new(Default::default);
+    let opts = pool.connect_options();
+    let file = opts.get_filename();
+    // In-memory databases have unique names; a file is known by its canonical path.
+    let key = std::fs::canonicalize(file).unwrap_or_else(|_| file.to_path_buf());
+    let mut gates = GATES.lock().unwrap_or_else(PoisonError::into_inner);
+    gates.retain(|_, g| g.strong_count() > 0);
+    if let Some(gate) = gates.get(&key).and_then(Weak::upgrade) {
+        return gate;
+    }
+    let gate = Arc::new(Mutex::new(()));
+    gates.insert(key, Arc::downgrade(&gate));
+    gate
+}
+
+impl Db for Handle {
+    type Backend = Sqlite;
+    type Row = SqliteRow;
+    type Args = Args<Sqlite>;
+    type Built = Built<Sqlite>;
+
+    async fn all(
+        &self,
+        sql: &'static str,
+        args: Args<Sqlite>,
+    ) -> Result<Vec<SqliteRow>, StoreError> {
+        let args = args.0.into_args().map_err(db)?;
+        sqlx::query_with(sql, args)
+            .fetch_all(&self.pool)
+            .await
+            .map_err(db)
+    }
+
+    async fn optional(
+        &self,
+        sql: &'static str,
+        args: Args<Sqlite>,
+    ) -> Result<Option<SqliteRow>, StoreError> {
+        let args = args.0.into_args().map_err(db)?;
+        sqlx::query_with(sql, args)
+            .fetch_optional(&self.pool)
+            .await
+            .map_err(db)
+    }
+
+    async fn write(&self, sql: &'static str, args: Args<Sqlite>) -> Result<u64, StoreError> {
+        let args = args.0.into_args().map_err(db)?;
+        let _gate = self.gate.lock().await;
+        Ok(sqlx::query_with(sql, args)
+            .execute(&self.pool)
+            .await
+            .map_err(db)?
+            .rows_affected())
+    }
+
+    async fn built(&self, mut built: Built<Sqlite>) -> Result<Vec<SqliteRow>, StoreError> {
+        built.0.build().fetch_all(&self.pool).await.map_err(db)
+    }
+}
+
+/// The lead store on SQLite.
+#[derive(Clone, Debug)]
+pub struct SqliteStore {
+    db: Handle,
+}
+
+impl SqliteStore {
+    /// Opens (creating if missing) and migrates the database at `url`; see [`options`].
+    pub async fn connect(url: &str) -> Result<Self, StoreError> {
+        let pool = pool(url).await?;
+        migrate(&pool).await?;
+        Ok(Self::from_pool(pool))
+    }
+
+    /// Opens and migrates a file database with options of the host's choosing (e.g. another
+    /// busy timeout); start from [`options`] to keep WAL and foreign keys.
+    pub async fn connect_with(options: SqliteConnectOptions) -> Result<Self, StoreError> {
+        let pool = pool_with(options, false).await?;
+        migrate(&pool).await?;
+        Ok(Self::from_pool(pool))
+    }
+
+    /// A store over an existing pool, for hosts that configure and migrate it themselves
+    /// (see [`migrator`]). Use the [`options`] settings (WAL, foreign keys on).
+    pub fn from_pool(pool: SqlitePool) -> Self {
+        Self {
+            db: Handle::new(pool),
+        }
+    }
+
+    /// The embedded migrations.
+    pub fn migrator() -> &'static Migrator {
+        &MIGRATOR
+    }
+
+    /// The pool.
+    pub fn pool(&self) -> &SqlitePool {
+        &self.db.pool
+    }
+
+    /// The table-backed employee directory on the same database.
+    pub fn employees(&self) -> SqliteEmployees {
+        SqliteEmployees {
+            db: self.db.clone(),
+        }
+    }
+
+    /// The table-backed clients system on the same database.
+    pub fn clients(&self) -> SqliteClients {
+        SqliteClients {
+            db: self.db.clone(),
+        }
+    }
+}
+
+// ---------------------------------------------------------------------------------------
+// Employees and clients
+// ---------------------------------------------------------------------------------------
+
+/// The employee directory backed by the `employees` table.
+#[derive(Clone, Debug)]
+pub struct SqliteEmployees {
+    db: Handle,
+}
+
+impl SqliteEmployees {
+    /// A directory over an existing (migrated) pool.
+    pub fn from_pool(pool: SqlitePool) -> Self {
+        Self {
+            db: Handle::new(pool),
+        }
+    }
+}
+
+#[async_trait]
+impl EmployeeDirectory for SqliteEmployees {
+    async fn employee(&self, id: EmployeeId) -> Result<Option<Employee>, PortError> {
+        directory::employee(&self.db, id).await
+    }
+}
+
+#[async_trait]
+impl EmployeeAdmin for SqliteEmployees {
+    async fn upsert_employee(&self, employee: &Employee) -> Result<(), PortError> {
+        directory::upsert_employee(&self.db, employee).await
+    }
+
+    async fn insert_first_employee(&self, employee: &Employee) -> Result<bool, PortError> {
+        // One statement under the write gate: the check and the insert are one transaction.
+        let a = args::<Handle>(|a| directory::employee_values(a, employee));
+        let n = self
+            .db
+            .write(directory::INSERT_FIRST_EMPLOYEE, a)
+            .await
+            .map_err(directory::employees)?;
+        Ok(n == 1)
+    }
+
+    async fn list_employees(&self) -> Result<Vec<Employee>, PortError> {
+        directory::list_employees(&self.db).await
+    }
+}
+
+/// The clients system backed by the `clients` table: one client per lead, id
+/// `client-<lead id>`; creating it again returns the same client.
+#[derive(Clone, Debug)]
+pub struct SqliteClients {
+    db: Handle,
+}
+
+impl SqliteClients {
+    /// A clients system over an existing (migrated) pool.
+    pub fn from_pool(pool: SqlitePool) -> Self {
+        Self {
+            db: Handle::new(pool),
+        }
+    }
+}
+
+#[async_trait]
+impl ClientsPort for SqliteClients {
+    async fn create_client(&self, req: &ClientRequest) -> Result<ClientId, PortError> {
+        directory::create_client(&self.db, req).await
+    }
+}

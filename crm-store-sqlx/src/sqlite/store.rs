@@ -1,0 +1,160 @@
+//! [`LeadStore`] for [`SqliteStore`]: each call is the shared statement code or the SQLite
+//! write it names.
+
+use async_trait::async_trait;
+use chrono::{DateTime, Utc};
+use crm_core::{
+    ClientId, Event, FollowUpClaim, FollowUpNotice, Interaction, Lead, LeadDetail, LeadId,
+    LeadQuery, LeadStore, LeadWrite, NewEvent, NoticeId, Opportunity, OpportunityId,
+    OpportunityWrite, Page, PendingClient, Report, ReportFilter, StoreError,
+};
+
+use super::script::{Script, ScriptConn};
+use super::{SqliteStore, claims, writes};
+use crate::bind::Binds;
+use crate::error::db;
+use crate::{conversion, events, follow_up, reads, records, reports};
+
+/// The report without a creation-date range, from the counts the triggers of migration
+/// `..._lead_counts.sql` keep: at most owners x sources x statuses rows, not every lead.
+const REPORT_COUNTS: &str = "SELECT status, source, SUM(n) FROM lead_counts WHERE n > 0";
+
+#[async_trait]
+impl LeadStore for SqliteStore {
+    async fn insert_lead(&self, w: &LeadWrite) -> Result<(), StoreError> {
+        writes::insert_lead(&self.db, w).await
+    }
+
+    async fn update_lead(&self, expected: u64, w: &LeadWrite) -> Result<(), StoreError> {
+        writes::update_lead(&self.db, expected, w).await
+    }
+
+    async fn get_lead(&self, id: LeadId) -> Result<Option<Lead>, StoreError> {
+        reads::get_lead(&self.db, id).await
+    }
+
+    async fn lead_detail(&self, id: LeadId) -> Result<Option<LeadDetail>, StoreError> {
+        // One read transaction, one round trip.
+        let mut s = Script::read();
+        for sql in reads::DETAIL {
+            s.push(sql).uuid(id.as_uuid());
+        }
+        let mut c = ScriptConn::acquire(&self.db).await?;
+        let rows = match c.run(s.commit()).await {
+            Ok(rows) => rows,
+            Err(e) => {
+                c.rollback().await;
+                return Err(db(e));
+            }
+        };
+        reads::detail(id, &rows)
+    }
+
+    async fn list_leads(&self, query: &LeadQuery) -> Result<Page<Lead>, StoreError> {
+        reads::list_leads(&self.db, query).await
+    }
+
+    async fn report(&self, filter: &ReportFilter) -> Result<Report, StoreError> {
+        reports::report(&self.db, filter, Some(REPORT_COUNTS)).await
+    }
+
+    async fn insert_interaction(
+        &self,
+        i: &Interaction,
+        events: &[NewEvent],
+    ) -> Result<(), StoreError> {
+        writes::insert_interaction(&self.db, i, events).await
+    }
+
+    async fn insert_opportunity(
+        &self,
+        o: &Opportunity,
+        events: &[NewEvent],
+    ) -> Result<(), StoreError> {
+        writes::insert_opportunity(&self.db, o, events).await
+    }
+
+    async fn get_opportunity(&self, id: OpportunityId) -> Result<Option<Opportunity>, StoreError> {
+        records::get_opportunity(&self.db, id).await
+    }
+
+    async fn update_opportunity(
+        &self,
+        expected: u64,
+        w: &OpportunityWrite,
+    ) -> Result<(), StoreError> {
+        writes::update_opportunity(&self.db, expected, w).await
+    }
+
+    async fn claim_follow_ups(
+        &self,
+        claim: &FollowUpClaim,
+    ) -> Result<Vec<FollowUpNotice>, StoreError> {
+        claims::claim_follow_ups(&self.db, claim).await
+    }
+
+    async fn follow_up_delivered(&self, id: NoticeId) -> Result<(), StoreError> {
+        follow_up::delivered(&self.db, id).await
+    }
+
+    async fn release_follow_up(
+        &self,
+        id: NoticeId,
+        claimed_until: DateTime<Utc>,
+        error: Option<String>,
+        at: DateTime<Utc>,
+    ) -> Result<(), StoreError> {
+        follow_up::release(&self.db, id, claimed_until, error.as_deref(), at).await
+    }
+
+    async fn undelivered_follow_ups(&self, limit: u32) -> Result<Vec<FollowUpNotice>, StoreError> {
+        follow_up::undelivered(&self.db, limit).await
+    }
+
+    async fn pending_clients(&self, limit: u32) -> Result<Vec<PendingClient>, StoreError> {
+        conversion::pending_clients(&self.db, limit).await
+    }
+
+    async fn claim_pending_clients(
+        &self,
+        now: DateTime<Utc>,
+        lease_until: DateTime<Utc>,
+        limit: u32,
+    ) -> Result<Vec<PendingClient>, StoreError> {
+        claims::claim_pending_clients(&self.db, now, lease_until, limit).await
+    }
+
+    async fn release_pending_client(
+        &self,
+        lead_id: LeadId,
+        claimed_until: DateTime<Utc>,
+    ) -> Result<(), StoreError> {
+        conversion::release(&self.db, lead_id, claimed_until).await
+    }
+
+    async fn complete_conversion(
+        &self,
+        lead_id: LeadId,
+        client_id: &ClientId,
+        event: &NewEvent,
+    ) -> Result<bool, StoreError> {
+        writes::complete_conversion(&self.db, lead_id, client_id, event).await
+    }
+
+    async fn record_conversion_failure(
+        &self,
+        lead_id: LeadId,
+        error: &str,
+        at: DateTime<Utc>,
+    ) -> Result<(), StoreError> {
+        conversion::failed(&self.db, lead_id, error, at).await
+    }
+
+    async fn pending_events(&self, after: u64, limit: u32) -> Result<Vec<Event>, StoreError> {
+        events::pending(&self.db, after, limit).await
+    }
+
+    async fn ack_events(&self, up_to: u64) -> Result<u64, StoreError> {
+        claims::ack_events(&self.db, up_to).await
+    }
+}
