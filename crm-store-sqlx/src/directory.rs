@@ -11,13 +11,14 @@ use crate::rows;
 
 /// The first employee of an empty directory; nothing when it has any. A backend makes two
 /// first employees added at once take turns.
-pub(crate) const INSERT_FIRST_EMPLOYEE: &str = "INSERT INTO employees (id, name, role, active) \
-     SELECT $1, $2, $3, $4 WHERE NOT EXISTS (SELECT 1 FROM employees)";
-const GET_EMPLOYEE: &str = "SELECT id, name, role, active FROM employees WHERE id = $1";
-const UPSERT_EMPLOYEE: &str = "INSERT INTO employees (id, name, role, active) \
-     VALUES ($1, $2, $3, $4) ON CONFLICT (id) DO UPDATE SET name = excluded.name, \
-     role = excluded.role, active = excluded.active";
-const LIST_EMPLOYEES: &str = "SELECT id, name, role, active FROM employees ORDER BY id";
+pub(crate) const INSERT_FIRST_EMPLOYEE: &str = "INSERT INTO employees \
+     (id, name, role, active, manager) \
+     SELECT $1, $2, $3, $4, $5 WHERE NOT EXISTS (SELECT 1 FROM employees)";
+const GET_EMPLOYEE: &str = "SELECT id, name, role, active, manager FROM employees WHERE id = $1";
+const UPSERT_EMPLOYEE: &str = "INSERT INTO employees (id, name, role, active, manager) \
+     VALUES ($1, $2, $3, $4, $5) ON CONFLICT (id) DO UPDATE SET name = excluded.name, \
+     role = excluded.role, active = excluded.active, manager = excluded.manager";
+const LIST_EMPLOYEES: &str = "SELECT id, name, role, active, manager FROM employees ORDER BY id";
 const INSERT_CLIENT: &str = "INSERT INTO clients \
      (id, lead_id, name, email, phone, company, owner, created_at, phone_display) \
      VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) ON CONFLICT (lead_id) DO NOTHING";
@@ -36,7 +37,8 @@ pub(crate) fn employee_values(b: &mut impl Binds, e: &Employee) {
     b.int(e.id.get())
         .str(e.name.as_str())
         .str(e.role.as_str())
-        .flag(e.active);
+        .flag(e.active)
+        .opt_int(e.manager.map(|m| m.get()));
 }
 
 pub(crate) async fn employee<D: Db>(db: &D, id: EmployeeId) -> Result<Option<Employee>, PortError> {

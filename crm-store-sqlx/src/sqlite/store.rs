@@ -58,6 +58,29 @@ impl LeadStore for SqliteStore {
         reports::report(&self.db, filter, Some(REPORT_COUNTS)).await
     }
 
+    async fn lost_reason_report(
+        &self,
+        filter: &ReportFilter,
+    ) -> Result<crm_core::LostReasonReport, StoreError> {
+        reports::lost_reasons(&self.db, filter).await
+    }
+
+    async fn status_time_rows(
+        &self,
+        filter: &ReportFilter,
+        now: chrono::DateTime<chrono::Utc>,
+    ) -> Result<Vec<crm_core::StatusTimeRow>, StoreError> {
+        reports::status_times(&self.db, filter, now).await
+    }
+
+    async fn pipeline_rows(
+        &self,
+        filter: &crm_core::PipelineFilter,
+        probabilities: &crm_core::StageProbabilities,
+    ) -> Result<Vec<crm_core::PipelineRow>, StoreError> {
+        reports::pipeline(&self.db, filter, probabilities).await
+    }
+
     async fn insert_interaction(
         &self,
         i: &Interaction,
@@ -91,6 +114,13 @@ impl LeadStore for SqliteStore {
         claim: &FollowUpClaim,
     ) -> Result<Vec<FollowUpNotice>, StoreError> {
         claims::claim_follow_ups(&self.db, claim).await
+    }
+
+    async fn preview_follow_ups(
+        &self,
+        claim: &FollowUpClaim,
+    ) -> Result<Vec<FollowUpNotice>, StoreError> {
+        claims::preview_follow_ups(&self.db, claim).await
     }
 
     async fn follow_up_delivered(&self, id: NoticeId) -> Result<(), StoreError> {
