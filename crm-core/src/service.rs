@@ -700,6 +700,15 @@ impl Crm {
         self.sweep(actor, self.now()).await
     }
 
+    /// Checks that `actor` may sweep, and that `at` is not later than the clock; `at` to the
+    /// microsecond.
+    async fn sweep_time(&self, actor: Actor, at: DateTime<Utc>) -> CrmResult<DateTime<Utc>> {
+        self.authorize_actor(&actor, Action::RunSweep).await?;
+        let at = crate::clock::to_micros(at);
+        check_sweep_time(at, self.now())?;
+        Ok(at)
+    }
+
     /// What a sweep asks the store for at `at`, claimed at the clock's time.
     fn follow_up_claim(&self, at: DateTime<Utc>) -> FollowUpClaim {
         let now = self.now();
@@ -741,10 +750,7 @@ impl Crm {
         actor: impl Into<Actor>,
         at: DateTime<Utc>,
     ) -> CrmResult<SweepReport> {
-        self.authorize_actor(&actor.into(), Action::RunSweep)
-            .await?;
-        let at = crate::clock::to_micros(at);
-        check_sweep_time(at, self.now())?;
+        let at = self.sweep_time(actor.into(), at).await?;
         let mut report = SweepReport::default();
         let mut refused = Vec::new();
         let outcome = async {
@@ -797,10 +803,7 @@ impl Crm {
         at: DateTime<Utc>,
         limit: u32,
     ) -> CrmResult<Vec<FollowUpNotice>> {
-        self.authorize_actor(&actor.into(), Action::RunSweep)
-            .await?;
-        let at = crate::clock::to_micros(at);
-        check_sweep_time(at, self.now())?;
+        let at = self.sweep_time(actor.into(), at).await?;
         let mut claim = self.follow_up_claim(at);
         claim.limit = limit.clamp(1, 10_000);
         let mut out = Vec::new();

@@ -8,11 +8,11 @@ use std::sync::Arc;
 use chrono::{DateTime, NaiveDate, TimeDelta, Utc, Weekday};
 use crm_core::calendar::parse_time_zone;
 use crm_core::{
-    Change, Clock, CrmError, Currency, Employee, EscalationRule, FollowUpClaim, FollowUpRule,
-    InteractionKind, LeadPatch, LeadStatus, LeadStore, LostReason, LostReasonCode, LostReasons,
-    Money, Name, NewInteraction, NewOpportunity, NoticeKind, OpportunityPatch, OpportunityStage,
-    PipelineFilter, Probability, ReportFilter, Source, StageProbabilities, ValidationError,
-    WorkCalendar,
+    Change, Clock, CrmError, CrmResult, Currency, Employee, EmployeeId, EscalationRule,
+    FollowUpClaim, FollowUpRule, InteractionKind, Lead, LeadId, LeadPatch, LeadStatus, LeadStore,
+    LostReason, LostReasonCode, LostReasons, Money, Name, NewInteraction, NewOpportunity,
+    NoticeKind, OpportunityPatch, OpportunityStage, PipelineFilter, Probability, ReportFilter,
+    Source, StageProbabilities, ValidationError, WorkCalendar,
 };
 
 use crate::harness::{Harness, manager, new_lead, other, sales, sales2, staff, t0};
@@ -30,6 +30,29 @@ fn lost(c: &str, detail: Option<&str>) -> Option<LostReason> {
 
 fn money(minor: i64, cur: &str) -> Money {
     Money::from_minor(minor, Currency::parse(cur).unwrap()).unwrap()
+}
+
+/// Sets a lead's next follow-up time as `actor`.
+async fn set_follow_up(
+    h: &Harness,
+    actor: EmployeeId,
+    lead: LeadId,
+    version: u64,
+    at: DateTime<Utc>,
+) -> CrmResult<Lead> {
+    let patch = LeadPatch {
+        next_follow_up: Some(Some(at)),
+        ..LeadPatch::default()
+    };
+    h.crm.edit_lead(actor, lead, version, patch).await
+}
+
+/// The report filter of one owner's leads.
+fn owned_by(owner: EmployeeId) -> ReportFilter {
+    ReportFilter {
+        owner: Some(owner),
+        ..ReportFilter::default()
+    }
 }
 
 fn day(y: i32, m: u32, d: u32) -> NaiveDate {
@@ -127,13 +150,7 @@ pub async fn lost_reasons_are_listed_codes_and_reportable(store: Arc<dyn LeadSto
     assert_eq!(rows, [("price", 2), ("competitor", 1), ("سعر", 1)]);
     assert_eq!(all.total, 4);
     let mine = crm
-        .lost_reason_report(
-            other(),
-            &ReportFilter {
-                owner: Some(sales2()),
-                ..ReportFilter::default()
-            },
-        )
+        .lost_reason_report(other(), &owned_by(sales2()))
         .await
         .unwrap();
     assert_eq!(
@@ -385,34 +402,20 @@ pub async fn overdue_follow_ups_remind_the_owner_once(store: Arc<dyn LeadStore>)
     let lead = h.lead_in(LeadStatus::Contacted, 1).await;
     let now = h.clock.now();
     // In the past: refused.
-    let r = h
-        .crm
-        .edit_lead(
-            sales(),
-            lead.id(),
-            lead.version(),
-            LeadPatch {
-                next_follow_up: Some(Some(now - TimeDelta::minutes(1))),
-                ..LeadPatch::default()
-            },
-        )
-        .await;
+    let r = set_follow_up(
+        &h,
+        sales(),
+        lead.id(),
+        lead.version(),
+        now - TimeDelta::minutes(1),
+    )
+    .await;
     assert!(matches!(
         r,
         Err(CrmError::Validation(ValidationError::InPast { .. }))
     ));
     let due = now + TimeDelta::hours(2);
-    let lead = h
-        .crm
-        .edit_lead(
-            sales(),
-            lead.id(),
-            lead.version(),
-            LeadPatch {
-                next_follow_up: Some(Some(due)),
-                ..LeadPatch::default()
-            },
-        )
+    let lead = set_follow_up(&h, sales(), lead.id(), lead.version(), due)
         .await
         .unwrap();
     assert_eq!(lead.next_follow_up_at(), Some(due));
@@ -481,17 +484,7 @@ pub async fn overdue_follow_ups_remind_the_owner_once(store: Arc<dyn LeadStore>)
     // A lost lead is not reminded.
     let other_lead = h.lead_in(LeadStatus::New, 2).await;
     let t = h.clock.now() + TimeDelta::hours(1);
-    let l = h
-        .crm
-        .edit_lead(
-            sales(),
-            other_lead.id(),
-            1,
-            LeadPatch {
-                next_follow_up: Some(Some(t)),
-                ..LeadPatch::default()
-            },
-        )
+    let l = set_follow_up(&h, sales(), other_lead.id(), 1, t)
         .await
         .unwrap();
     h.crm
@@ -684,16 +677,7 @@ pub async fn sweep_dry_run_changes_nothing(store: Arc<dyn LeadStore>) {
     let a = h.create(sales(), "A", Some("a@example.com"), None).await;
     let b = h.lead_in(LeadStatus::Contacted, 2).await;
     let due = h.clock.now() + TimeDelta::hours(1);
-    h.crm
-        .edit_lead(
-            sales(),
-            b.id(),
-            b.version(),
-            LeadPatch {
-                next_follow_up: Some(Some(due)),
-                ..LeadPatch::default()
-            },
-        )
+    set_follow_up(&h, sales(), b.id(), b.version(), due)
         .await
         .unwrap();
     let now = t0() + TimeDelta::days(6);
@@ -799,13 +783,7 @@ pub async fn time_in_status_averages_per_owner_and_source(store: Arc<dyn LeadSto
     // The filter: one owner.
     let mine = h
         .crm
-        .time_in_status_report(
-            other(),
-            &ReportFilter {
-                owner: Some(sales2()),
-                ..ReportFilter::default()
-            },
-        )
+        .time_in_status_report(other(), &owned_by(sales2()))
         .await
         .unwrap();
     assert_eq!(mine.rows.len(), 1);

@@ -19,6 +19,9 @@ use crate::status::{LeadStatus, MoveRule};
 /// in the host's list (`reasons`). A move to
 /// `converted` also writes the pending client record, claimed by this caller until
 /// `claim_until` (see [`crate::conversion`]).
+// Every argument is one input of the decision (state, actor, command, settings, time); a
+// struct bundling them would only rename them.
+#[allow(clippy::too_many_arguments)]
 pub fn decide_status_change(
     lead: &Lead,
     actor: &Employee,

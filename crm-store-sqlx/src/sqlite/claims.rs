@@ -163,11 +163,7 @@ async fn claim_follow_ups_in(
         s.push(MARK_NOTIFIED)
             .time(claim.at)
             .uuid(n.lead_id.as_uuid());
-        s.push(INSERT_NOTICE)
-            .uuid(n.id.as_uuid())
-            .uuid(n.lead_id.as_uuid())
-            .str(&json(n)?)
-            .time(claim.lease_until);
+        push_notice(&mut s, n, claim.lease_until)?;
     }
     s.execute(c).await?;
     notices.extend(fresh);
@@ -205,15 +201,25 @@ async fn claim_steps_in(
         let mut s = Script::within();
         for (r, n) in &marked {
             follow_up::mark(s.push(follow_up::MARK_LEAD), r);
-            s.push(INSERT_NOTICE)
-                .uuid(n.id.as_uuid())
-                .uuid(n.lead_id.as_uuid())
-                .str(&json(n)?)
-                .time(claim.lease_until);
+            push_notice(&mut s, n, claim.lease_until)?;
         }
         s.execute(c).await?;
         notices.extend(marked.into_iter().map(|(_, n)| n));
     }
+    Ok(())
+}
+
+/// A new notice into the outbox, claimed until `lease_until`.
+fn push_notice(
+    s: &mut Script,
+    n: &FollowUpNotice,
+    lease_until: DateTime<Utc>,
+) -> Result<(), StoreError> {
+    s.push(INSERT_NOTICE)
+        .uuid(n.id.as_uuid())
+        .uuid(n.lead_id.as_uuid())
+        .str(&json(n)?)
+        .time(lease_until);
     Ok(())
 }
 
