@@ -85,6 +85,22 @@ pub fn escalate(lead: &Lead, at: DateTime<Utc>) -> Option<(LeadRecord, FollowUpN
     Some((r, notice))
 }
 
+/// Refuses saving `saved` with a manager that is itself or not in `staff` (the directory
+/// as it is): its escalations could never be delivered.
+pub fn check_manager(staff: &[Employee], saved: &Employee) -> Result<(), ValidationError> {
+    match saved.manager {
+        Some(m) if m == saved.id => Err(ValidationError::InvalidId {
+            kind: "manager (an employee cannot be their own manager)",
+            value: m.to_string(),
+        }),
+        Some(m) if !staff.iter().any(|e| e.id == m) => Err(ValidationError::InvalidId {
+            kind: "manager (not in the employee directory)",
+            value: m.to_string(),
+        }),
+        _ => Ok(()),
+    }
+}
+
 /// Why an escalation cannot be sent.
 #[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
 pub enum NoManager {

@@ -117,7 +117,9 @@ impl std::fmt::Debug for Crm {
 
 /// Builds a [`Crm`]. Store, employee directory and clients port are required; the notifier
 /// defaults to [`LogNotifier`], the clock to [`SystemClock`], the follow-up rule to 5 days,
-/// the claim lease to 5 minutes, the claim batch to 100, and no system actor is named.
+/// the claim lease to 5 minutes, the claim batch to 100, the lost reasons to
+/// [`LostReasons::default`], the stage probabilities to [`StageProbabilities::default`],
+/// escalation to off, and no system actor is named.
 pub struct CrmBuilder {
     store: Option<Arc<dyn LeadStore>>,
     employees: Option<Arc<dyn EmployeeDirectory>>,
@@ -852,6 +854,7 @@ impl Crm {
             .await?;
         let staff = admin.list_employees().await?;
         crate::permissions::check_keeps_a_manager(&staff, &employee)?;
+        crate::escalation::check_manager(&staff, &employee)?;
         admin.upsert_employee(&employee).await?;
         Ok(employee)
     }

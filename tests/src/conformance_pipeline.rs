@@ -565,6 +565,16 @@ pub async fn escalation_reaches_the_managers_once(store: Arc<dyn LeadStore>) {
         h.employees.upsert(e);
     };
     set_manager(sales(), Some(manager()));
+    // A manager must be someone else in the directory.
+    let admin = h.crm_with(|b| b.employee_admin(h.employees.clone()));
+    for bad in [sales2(), crate::harness::unknown()] {
+        let mut e = staff().into_iter().find(|e| e.id == sales2()).unwrap();
+        e.manager = Some(bad);
+        assert!(matches!(
+            admin.save_employee(manager(), e).await,
+            Err(CrmError::Validation(ValidationError::InvalidId { .. }))
+        ));
+    }
     let crm = h.crm_with(|b| {
         b.follow_up(FollowUpRule::calendar_days(1).unwrap())
             .escalation(EscalationRule::after_working_days(2).unwrap())

@@ -1127,7 +1127,7 @@ async fn lead(app: &App, c: LeadCmd) -> Out {
         }
         LeadCmd::Show { id } => {
             let d = app.crm.lead_detail(app.actor()?, id.parse()?).await?;
-            let spent = crm_core::history::time_in_status(&d.history, Utc::now());
+            let spent = d.time_in_status(Utc::now());
             let mut ids = vec![d.lead.owner()];
             for e in &d.history {
                 ids.push(e.actor);
