@@ -196,7 +196,8 @@ impl State {
             }
         }
         // Each step sees the leads as the steps before it left them (as the SQL adapters'
-        // successive updates do): a lead notified now is not escalated now.
+        // successive updates do): a lead reminded by this claim counts as notified at the
+        // claim's time, which a real escalation cutoff (working days back) never reaches.
         let mut changed: HashMap<LeadId, Lead> = HashMap::new();
         let take = |notices: &mut Vec<(Option<Lead>, FollowUpNotice)>,
                     changed: &mut HashMap<LeadId, Lead>,

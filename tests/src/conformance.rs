@@ -79,6 +79,7 @@ macro_rules! conformance_suite {
             escalation_reaches_the_managers_once,
             sweep_dry_run_changes_nothing,
             time_in_status_averages_per_owner_and_source,
+            overdue_and_escalation_claims_split_the_work,
         );
     };
     (@each $factory:path; $attrs:tt; $($name:ident),* $(,)?) => {

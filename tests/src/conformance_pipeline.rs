@@ -803,3 +803,64 @@ pub async fn time_in_status_averages_per_owner_and_source(store: Arc<dyn LeadSto
     let spent = crm_core::history::time_in_status(&d.history, h.clock.now());
     assert_eq!(spent.get(&LeadStatus::New), Some(&hrs(10)));
 }
+
+/// Overdue reminders and escalations are claimed like first-contact notices: in batches of
+/// at most the claim's limit, concurrent claims get disjoint notices, and every lead gets
+/// each notice once.
+pub async fn overdue_and_escalation_claims_split_the_work(store: Arc<dyn LeadStore>) {
+    let h = Harness::new(store);
+    let mut ids = vec![];
+    for n in 0..6 {
+        let l = h.lead_in(LeadStatus::Contacted, n).await;
+        let at = h.clock.now() + TimeDelta::hours(1);
+        set_follow_up(&h, sales(), l.id(), l.version(), at)
+            .await
+            .unwrap();
+        ids.push(l.id());
+    }
+    h.advance(TimeDelta::days(1));
+    let now = h.clock.now();
+    let claim = FollowUpClaim {
+        cutoff: now - TimeDelta::days(5),
+        at: now,
+        now,
+        lease_until: now + TimeDelta::minutes(5),
+        limit: 2,
+        escalation_cutoff: Some(now),
+    };
+    let (a, b) = tokio::join!(
+        h.store.claim_follow_ups(&claim),
+        h.store.claim_follow_ups(&claim)
+    );
+    let (a, b) = (a.unwrap(), b.unwrap());
+    assert_eq!((a.len(), b.len()), (2, 2));
+    let mut rest = vec![];
+    loop {
+        let more = h.store.claim_follow_ups(&claim).await.unwrap();
+        if more.is_empty() {
+            break;
+        }
+        assert!(more.len() <= 2);
+        rest.extend(more);
+    }
+    let all: Vec<_> = a.iter().chain(&b).chain(&rest).collect();
+    let overdue: std::collections::BTreeSet<_> = all
+        .iter()
+        .filter(|n| n.kind.name() == "overdue")
+        .map(|n| n.lead_id)
+        .collect();
+    assert_eq!(overdue.len(), 6, "each lead reminded once");
+    assert_eq!(all.iter().filter(|n| n.kind.name() == "overdue").count(), 6);
+    // The reminders just marked the owners notified at `now`: with the cutoff at `now`,
+    // each is escalated once, after its reminder.
+    let escalated: Vec<_> = all
+        .iter()
+        .filter(|n| n.kind.name() == "escalation")
+        .map(|n| n.lead_id)
+        .collect();
+    let unique: std::collections::BTreeSet<_> = escalated.iter().copied().collect();
+    assert_eq!((escalated.len(), unique.len()), (6, 6));
+    let mut want = ids.clone();
+    want.sort();
+    assert_eq!(unique.into_iter().collect::<Vec<_>>(), want);
+}
