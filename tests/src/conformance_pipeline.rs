@@ -384,6 +384,18 @@ pub async fn pipeline_is_valued_per_currency(store: Arc<dyn LeadStore>) {
         .await
         .unwrap();
     assert_eq!(cleared.probability, None);
+    let events = h.store.pending_events(0, 10_000).await.unwrap();
+    let probabilities: Vec<_> = events
+        .iter()
+        .filter_map(|e| match &e.event.kind {
+            crm_core::EventKind::OpportunityCreated { probability, .. }
+            | crm_core::EventKind::OpportunityUpdated { probability, .. } => Some(*probability),
+            _ => None,
+        })
+        .collect();
+    // The sales system sees overrides come and go.
+    assert_eq!(probabilities.last(), Some(&None));
+    assert!(probabilities.contains(&Some(Probability::new(40).unwrap())));
     let r = crm
         .pipeline(other(), &PipelineFilter::default())
         .await
@@ -456,6 +468,11 @@ pub async fn overdue_follow_ups_remind_the_owner_once(store: Arc<dyn LeadStore>)
         .await
         .unwrap();
     assert_eq!(i.next_follow_up_at, Some(later));
+    let events = h.store.pending_events(0, 10_000).await.unwrap();
+    assert!(matches!(
+        events.last().map(|e| &e.event.kind),
+        Some(crm_core::EventKind::InteractionLogged { next_follow_up_at: Some(t), .. }) if *t == later
+    ));
     let back = h.crm.lead(other(), lead.id()).await.unwrap();
     assert_eq!(back.next_follow_up_at(), Some(later));
     let r = h.sweep_at(later).await.unwrap();
