@@ -1,5 +1,7 @@
 #![doc = include_str!("../README.md")]
 
+pub mod assignment;
+pub mod bulk;
 pub mod calendar;
 pub mod clock;
 pub mod contact;
@@ -15,6 +17,8 @@ pub mod export;
 pub mod follow_up;
 pub mod history;
 pub mod ids;
+#[cfg(feature = "import")]
+pub mod import;
 pub mod interaction;
 pub mod lead;
 pub mod lost_reason;
@@ -30,19 +34,23 @@ pub mod report;
 pub mod service;
 pub mod source;
 pub mod status;
+pub mod team;
 pub mod text;
 pub mod time_in_status;
 pub mod validation;
+pub mod visibility;
 
 #[cfg(feature = "testing")]
 pub mod testing;
 
+pub use assignment::{AssignmentRule, AssignmentRules, Strategy, Turn};
+pub use bulk::{BulkChange, BulkOutcome, BulkTarget};
 pub use calendar::WorkCalendar;
 pub use clock::{ManualClock, SystemClock};
 pub use contact::{Email, Name, Note, Phone, PhoneRegion};
 pub use conversion::{ClientRequest, PendingClient};
 pub use detail::LeadDetail;
-pub use employee::{Employee, Role};
+pub use employee::{Employee, Role, TeamSummary};
 pub use error::{
     AssigneeProblem, BoxError, ContactField, CrmError, Entity, PortError, StoreError,
     ValidationError,
@@ -65,7 +73,7 @@ pub use pipeline::{
 };
 pub use ports::{
     ClientsPort, Clock, EmployeeAdmin, EmployeeDirectory, LeadStore, LeadWrite, Notifier,
-    OpportunityWrite,
+    OpportunityWrite, TeamDirectory,
 };
 pub use query::{Cursor, LeadQuery, Page};
 pub use report::{LostReasonCount, LostReasonReport, Report, ReportCell, ReportFilter};
@@ -75,4 +83,6 @@ pub use service::{
 };
 pub use source::Source;
 pub use status::LeadStatus;
+pub use team::Team;
 pub use time_in_status::{StatusTimeAverage, StatusTimeRow, TimeInStatusReport};
+pub use visibility::{Scope, Visibility};

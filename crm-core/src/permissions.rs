@@ -37,11 +37,13 @@ pub enum Action {
     RunSweep,
     /// Retry pending client creations.
     DispatchClients,
+    /// Give all open leads of an employee to others at once.
+    ReassignAll,
 }
 
 impl Action {
     /// Every action.
-    pub const ALL: [Action; 12] = [
+    pub const ALL: [Action; 13] = [
         Action::CreateLead,
         Action::EditLead,
         Action::ChangeStatus,
@@ -54,6 +56,7 @@ impl Action {
         Action::AcknowledgeEvents,
         Action::RunSweep,
         Action::DispatchClients,
+        Action::ReassignAll,
     ];
 
     /// Whether this action is management's alone (no sales employee may do it).
@@ -65,6 +68,7 @@ impl Action {
                 | Action::AcknowledgeEvents
                 | Action::RunSweep
                 | Action::DispatchClients
+                | Action::ReassignAll
         )
     }
 
@@ -89,6 +93,7 @@ impl fmt::Display for Action {
             Action::AcknowledgeEvents => "acknowledge events",
             Action::RunSweep => "run the follow-up sweep",
             Action::DispatchClients => "dispatch pending clients",
+            Action::ReassignAll => "reassign all of an employee's leads",
         })
     }
 }
@@ -268,11 +273,12 @@ mod tests {
 
     fn emp(id: i64, role: Role, active: bool) -> Employee {
         Employee {
-            id: EmployeeId::new(id).unwrap(),
-            name: Name::parse("E").unwrap(),
-            role,
             active,
-            manager: None,
+            ..Employee::new(
+                EmployeeId::new(id).unwrap(),
+                Name::parse("E").unwrap(),
+                role,
+            )
         }
     }
 

@@ -1,9 +1,12 @@
 //! The ports: one small trait per thing the core needs from outside. Hosts and adapters
 //! implement them; [`crate::Crm`] holds them as `Arc<dyn Port>`.
 
+use std::collections::{BTreeMap, BTreeSet};
+
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 
+use crate::assignment::Turn;
 use crate::conversion::{ClientRequest, PendingClient};
 use crate::detail::LeadDetail;
 use crate::employee::Employee;
@@ -17,6 +20,8 @@ use crate::lead::Lead;
 use crate::opportunity::Opportunity;
 use crate::query::{LeadQuery, Page};
 use crate::report::{Report, ReportFilter};
+use crate::team::Team;
+use crate::visibility::Scope;
 
 /// One atomic write of a lead: its new state, the history entries and events describing the
 /// change, and, on conversion, the pending client record.
@@ -76,16 +81,54 @@ pub trait LeadStore: Send + Sync + 'static {
     async fn lead_detail(&self, id: LeadId) -> Result<Option<LeadDetail>, StoreError>;
 
     /// Leads matching `query`, newest first, one page.
-    async fn list_leads(&self, query: &LeadQuery) -> Result<Page<Lead>, StoreError>;
+    async fn list_leads(&self, query: &LeadQuery) -> Result<Page<Lead>, StoreError> {
+        self.list_leads_in(query, &Scope::All).await
+    }
+
+    /// Leads matching `query` whose owner `scope` admits ([`Scope::admits`]), newest first,
+    /// one page. The scope is part of the query: a page holds `query.page_size()` leads in
+    /// scope whenever that many match.
+    async fn list_leads_in(
+        &self,
+        query: &LeadQuery,
+        scope: &Scope,
+    ) -> Result<Page<Lead>, StoreError>;
 
     /// Counts by status x source under `filter`.
-    async fn report(&self, filter: &ReportFilter) -> Result<Report, StoreError>;
+    async fn report(&self, filter: &ReportFilter) -> Result<Report, StoreError> {
+        self.report_in(filter, &Scope::All).await
+    }
+
+    /// Counts by status x source under `filter`, of the leads in `scope` only.
+    async fn report_in(&self, filter: &ReportFilter, scope: &Scope) -> Result<Report, StoreError>;
+
+    /// How many open leads (status `new`, `contacted` or `interested`) each of `owners`
+    /// owns; owners with none may be left out.
+    async fn open_leads_by_owner(
+        &self,
+        owners: &BTreeSet<EmployeeId>,
+    ) -> Result<BTreeMap<EmployeeId, u64>, StoreError>;
+
+    /// Whom the assignment rule stored under `rule` ([`crate::AssignmentRule::rotation_key`])
+    /// gave its last lead to, if it gave one.
+    async fn last_turn(&self, rule: &str) -> Result<Option<EmployeeId>, StoreError>;
+
+    /// Inserts a new lead like [`LeadStore::insert_lead`] and, in the same transaction, takes
+    /// `turn`: the rule's last owner becomes `turn.owner` provided it is still `turn.after`.
+    /// When another create took the turn first, nothing is written and the call fails with
+    /// [`StoreError::Busy`] (the caller decides again from the new state).
+    async fn insert_lead_taking_turn(
+        &self,
+        write: &LeadWrite,
+        turn: &Turn,
+    ) -> Result<(), StoreError>;
 
     /// Lost leads (status `lost` now) counted by reason code under `filter`, as
     /// [`crate::report::LostReasonReport::from_leads`] counts them.
     async fn lost_reason_report(
         &self,
         filter: &ReportFilter,
+        scope: &Scope,
     ) -> Result<crate::report::LostReasonReport, StoreError>;
 
     /// Time in status per (owner, source, status) of the leads under `filter`, their stays
@@ -94,6 +137,7 @@ pub trait LeadStore: Send + Sync + 'static {
     async fn status_time_rows(
         &self,
         filter: &ReportFilter,
+        scope: &Scope,
         now: DateTime<Utc>,
     ) -> Result<Vec<crate::StatusTimeRow>, StoreError>;
 
@@ -103,6 +147,7 @@ pub trait LeadStore: Send + Sync + 'static {
     async fn pipeline_rows(
         &self,
         filter: &crate::PipelineFilter,
+        scope: &Scope,
         probabilities: &crate::StageProbabilities,
     ) -> Result<Vec<crate::PipelineRow>, StoreError>;
 
@@ -221,7 +266,18 @@ pub trait LeadStore: Send + Sync + 'static {
     ) -> Result<(), StoreError>;
 
     /// Unacknowledged events with `seq > after`, in order, at most `limit`.
-    async fn pending_events(&self, after: u64, limit: u32) -> Result<Vec<Event>, StoreError>;
+    async fn pending_events(&self, after: u64, limit: u32) -> Result<Vec<Event>, StoreError> {
+        self.pending_events_in(after, limit, &Scope::All).await
+    }
+
+    /// Unacknowledged events with `seq > after` about leads whose owner (now) `scope`
+    /// admits, in order, at most `limit` of them.
+    async fn pending_events_in(
+        &self,
+        after: u64,
+        limit: u32,
+        scope: &Scope,
+    ) -> Result<Vec<Event>, StoreError>;
 
     /// Acknowledges every event with `seq <= up_to`; returns how many were newly acknowledged.
     async fn ack_events(&self, up_to: u64) -> Result<u64, StoreError>;
@@ -249,14 +305,44 @@ pub trait EmployeeDirectory: Send + Sync + 'static {
     async fn employee(&self, id: EmployeeId) -> Result<Option<Employee>, PortError>;
 }
 
+/// A directory that knows teams: needed by the `team` and `own` visibility policies and by
+/// the assignment rules ([`crate::CrmBuilder::teams`]).
+///
+/// ```
+/// use async_trait::async_trait;
+/// use crm_core::{Employee, EmployeeId, PortError, Team, ports::{EmployeeDirectory, TeamDirectory}};
+///
+/// struct Hr(Vec<Employee>);
+///
+/// #[async_trait]
+/// impl EmployeeDirectory for Hr {
+///     async fn employee(&self, id: EmployeeId) -> Result<Option<Employee>, PortError> {
+///         Ok(self.0.iter().find(|e| e.id == id).cloned())
+///     }
+/// }
+///
+/// #[async_trait]
+/// impl TeamDirectory for Hr {
+///     async fn team_members(&self, teams: &[Team]) -> Result<Vec<Employee>, PortError> {
+///         Ok(self.0.iter().filter(|e| e.team.as_ref().is_some_and(|t| teams.contains(t))).cloned().collect())
+///     }
+/// }
+/// ```
+#[async_trait]
+pub trait TeamDirectory: EmployeeDirectory {
+    /// Every employee (active or not) whose team is one of `teams`, by id.
+    async fn team_members(&self, teams: &[Team]) -> Result<Vec<Employee>, PortError>;
+}
+
 /// A directory the library can also write, for hosts without their own employee system (the
 /// `crm employee` commands, the quickstart): an optional capability on top of
-/// [`EmployeeDirectory`]. [`crate::Crm::save_employee`] checks who may use it.
+/// [`TeamDirectory`]. [`crate::Crm::save_employee`] checks who may use it.
 ///
 /// ```
 /// use async_trait::async_trait;
 /// use std::{collections::BTreeMap, sync::Mutex};
-/// use crm_core::{Employee, EmployeeId, PortError, ports::{EmployeeAdmin, EmployeeDirectory}};
+/// use crm_core::{Employee, EmployeeId, PortError, Team};
+/// use crm_core::ports::{EmployeeAdmin, EmployeeDirectory, TeamDirectory};
 ///
 /// #[derive(Default)]
 /// struct Staff(Mutex<BTreeMap<EmployeeId, Employee>>);
@@ -265,6 +351,14 @@ pub trait EmployeeDirectory: Send + Sync + 'static {
 /// impl EmployeeDirectory for Staff {
 ///     async fn employee(&self, id: EmployeeId) -> Result<Option<Employee>, PortError> {
 ///         Ok(self.0.lock().map_err(|_| PortError::new("staff", "poisoned"))?.get(&id).cloned())
+///     }
+/// }
+///
+/// #[async_trait]
+/// impl TeamDirectory for Staff {
+///     async fn team_members(&self, teams: &[Team]) -> Result<Vec<Employee>, PortError> {
+///         let m = self.0.lock().map_err(|_| PortError::new("staff", "poisoned"))?;
+///         Ok(m.values().filter(|e| e.team.as_ref().is_some_and(|t| teams.contains(t))).cloned().collect())
 ///     }
 /// }
 ///
@@ -288,7 +382,7 @@ pub trait EmployeeDirectory: Send + Sync + 'static {
 /// }
 /// ```
 #[async_trait]
-pub trait EmployeeAdmin: EmployeeDirectory {
+pub trait EmployeeAdmin: TeamDirectory {
     /// Adds the employee, or replaces the one with the same id.
     async fn upsert_employee(&self, employee: &Employee) -> Result<(), PortError>;
     /// Adds the employee only if the directory is empty, atomically (the first manager of a

@@ -3,18 +3,21 @@
 //! calls one pure decision (`decide_*` in the file of the rule it applies), stores the
 //! result and calls the host's ports; it holds no rule of its own.
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Arc;
 
 use chrono::{DateTime, TimeDelta, Utc};
 
+use crate::assignment::{AssignmentRules, Strategy, candidates, plan_takeover, takeover_team};
+use crate::bulk::{BulkChange, BulkOutcome, BulkTarget, check_targets, decide_bulk_item};
 use crate::clock::SystemClock;
 use crate::decide::{
-    decide_add_opportunity, decide_assign, decide_create, decide_edit, decide_interaction,
-    decide_opportunity_update, decide_status_change,
+    decide_add_opportunity, decide_assign, decide_create, decide_create_assigned, decide_edit,
+    decide_interaction, decide_opportunity_update, decide_status_change,
 };
 use crate::detail::LeadDetail;
 use crate::employee::Employee;
+use crate::employee::{TeamSummary, check_teams, teams_of};
 use crate::error::{CrmError, Entity, PortError, ValidationError};
 use crate::escalation::{EscalationRule, addressed};
 use crate::events::{Event, EventKind, NewEvent};
@@ -27,10 +30,18 @@ use crate::notify::LogNotifier;
 use crate::opportunity::{NewOpportunity, Opportunity, OpportunityPatch};
 use crate::permissions::{Action, Actor, SystemActor, authorize, authorize_system};
 use crate::pipeline::{PipelineFilter, PipelineReport, StageProbabilities};
-use crate::ports::{ClientsPort, Clock, EmployeeAdmin, EmployeeDirectory, LeadStore, Notifier};
+use crate::ports::{
+    ClientsPort, Clock, EmployeeAdmin, EmployeeDirectory, LeadStore, LeadWrite, Notifier,
+    TeamDirectory,
+};
 use crate::query::{LeadQuery, Page};
 use crate::report::{LostReasonReport, Report, ReportFilter};
 use crate::status::LeadStatus;
+use crate::team::Team;
+use crate::visibility::{Scope, Visibility, scope, teams_in_view};
+
+/// How often a create decides again when a concurrent create took its assignment turn.
+const TURN_ATTEMPTS: usize = 64;
 
 /// The result type of every use case.
 pub type CrmResult<T> = Result<T, CrmError>;
@@ -79,12 +90,25 @@ pub struct DispatchReport {
     pub failed: Vec<(LeadId, PortError)>,
 }
 
+/// What deactivating an employee did.
+#[derive(Debug)]
+pub struct Deactivation {
+    /// The employee, now inactive.
+    pub employee: Employee,
+    /// The open leads they still own: nobody works them until a manager gives them to
+    /// others ([`Crm::reassign_all`]).
+    pub open_leads: u64,
+}
+
 /// The lead management service. Cheap to clone; share it across tasks.
 #[derive(Clone)]
 pub struct Crm {
     store: Arc<dyn LeadStore>,
     employees: Arc<dyn EmployeeDirectory>,
     admin: Option<Arc<dyn EmployeeAdmin>>,
+    teams: Option<Arc<dyn TeamDirectory>>,
+    visibility: Visibility,
+    assignment: AssignmentRules,
     clients: Arc<dyn ClientsPort>,
     notifier: Arc<dyn Notifier>,
     clock: Arc<dyn Clock>,
@@ -107,6 +131,8 @@ impl std::fmt::Debug for Crm {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Crm")
             .field("follow_up", &self.follow_up)
+            .field("visibility", &self.visibility)
+            .field("assignment", &self.assignment)
             .field("system_actors", &self.system_actors)
             .field("lease", &self.lease)
             .field("batch", &self.batch)
@@ -119,11 +145,15 @@ impl std::fmt::Debug for Crm {
 /// defaults to [`LogNotifier`], the clock to [`SystemClock`], the follow-up rule to 5 days,
 /// the claim lease to 5 minutes, the claim batch to 100, the lost reasons to
 /// [`LostReasons::default`], the stage probabilities to [`StageProbabilities::default`],
-/// escalation to off, and no system actor is named.
+/// escalation to off, the visibility to [`Visibility::All`], no assignment rule, and no
+/// system actor is named.
 pub struct CrmBuilder {
     store: Option<Arc<dyn LeadStore>>,
     employees: Option<Arc<dyn EmployeeDirectory>>,
     admin: Option<Arc<dyn EmployeeAdmin>>,
+    teams: Option<Arc<dyn TeamDirectory>>,
+    visibility: Visibility,
+    assignment: AssignmentRules,
     clients: Option<Arc<dyn ClientsPort>>,
     notifier: Option<Arc<dyn Notifier>>,
     clock: Option<Arc<dyn Clock>>,
@@ -140,6 +170,9 @@ impl Default for CrmBuilder {
             store: None,
             employees: None,
             admin: None,
+            teams: None,
+            visibility: Visibility::All,
+            assignment: AssignmentRules::default(),
             clients: None,
             notifier: None,
             clock: None,
@@ -173,6 +206,24 @@ impl CrmBuilder {
     /// when none is given.
     pub fn employee_admin(mut self, a: Arc<dyn EmployeeAdmin>) -> Self {
         self.admin = Some(a);
+        self
+    }
+    /// A directory that knows teams (optional): needed by [`Visibility::Team`] and
+    /// [`Visibility::Own`] and by assignment rules. Defaults to the employee admin port when
+    /// one is given.
+    pub fn teams(mut self, t: Arc<dyn TeamDirectory>) -> Self {
+        self.teams = Some(t);
+        self
+    }
+    /// Who sees which leads (see [`crate::visibility`]). Default: [`Visibility::All`].
+    pub fn visibility(mut self, v: Visibility) -> Self {
+        self.visibility = v;
+        self
+    }
+    /// The rules that pick the owner of a lead created without one (see
+    /// [`crate::assignment`]). Default: none (the creating employee owns it).
+    pub fn assignment(mut self, rules: AssignmentRules) -> Self {
+        self.assignment = rules;
         self
     }
     /// The clients port.
@@ -241,6 +292,17 @@ impl CrmBuilder {
         if !(1..=10_000).contains(&self.batch) {
             return Err(MissingPort("a claim batch of 1 to 10,000"));
         }
+        let teams = self
+            .teams
+            .or_else(|| self.admin.clone().map(|a| -> Arc<dyn TeamDirectory> { a }));
+        if teams.is_none() && self.visibility != Visibility::All {
+            return Err(MissingPort(
+                "a team directory for the team and own visibility",
+            ));
+        }
+        if teams.is_none() && !self.assignment.is_empty() {
+            return Err(MissingPort("a team directory for the assignment rules"));
+        }
         let employees = match (self.employees, &self.admin) {
             (Some(e), _) => e,
             (None, Some(a)) => a.clone(),
@@ -250,6 +312,9 @@ impl CrmBuilder {
             store: self.store.ok_or(MissingPort("a store"))?,
             employees,
             admin: self.admin,
+            teams,
+            visibility: self.visibility,
+            assignment: self.assignment,
             clients: self.clients.ok_or(MissingPort("a clients port"))?,
             notifier: self.notifier.unwrap_or_else(|| Arc::new(LogNotifier)),
             clock: self.clock.unwrap_or_else(|| Arc::new(SystemClock)),
@@ -287,7 +352,7 @@ impl Crm {
     }
 
     /// The clock's time, to the microsecond.
-    fn now(&self) -> DateTime<Utc> {
+    pub(crate) fn now(&self) -> DateTime<Utc> {
         crate::clock::to_micros(self.clock.now())
     }
 
@@ -334,15 +399,93 @@ impl Crm {
             .ok_or_else(|| not_found(Entity::Lead, id))
     }
 
-    /// Creates a lead in status `new`, owned by `input.owner` (default: the actor).
+    fn team_directory(&self) -> CrmResult<&Arc<dyn TeamDirectory>> {
+        self.teams
+            .as_ref()
+            .ok_or(CrmError::NotConfigured("a team directory"))
+    }
+
+    /// The employees of `teams` (none asked for when there are none).
+    async fn members(&self, teams: &[Team]) -> CrmResult<Vec<Employee>> {
+        if teams.is_empty() {
+            return Ok(Vec::new());
+        }
+        Ok(self.team_directory()?.team_members(teams).await?)
+    }
+
+    /// The leads `actor` sees under the host's policy ([`crate::visibility`]).
+    async fn view(&self, actor: &Employee) -> CrmResult<Scope> {
+        let Some(teams) = teams_in_view(self.visibility, actor) else {
+            return Ok(Scope::All);
+        };
+        let teams: Vec<Team> = teams.into_iter().collect();
+        let members = self.members(&teams).await?;
+        Ok(scope(self.visibility, actor, &members))
+    }
+
+    /// The lead, if it exists and `actor` sees it; `NotFound` alike otherwise.
+    async fn load_visible(&self, actor: &Employee, id: LeadId) -> CrmResult<Lead> {
+        let lead = self.load(id).await?;
+        if self.view(actor).await?.admits(lead.owner()) {
+            Ok(lead)
+        } else {
+            Err(not_found(Entity::Lead, id))
+        }
+    }
+
+    /// Creates a lead in status `new`, owned by `input.owner`; without one, by whom the
+    /// assignment rule for its source picks ([`crate::assignment`]), or else by the actor.
     pub async fn create_lead(&self, actor: EmployeeId, input: NewLead) -> CrmResult<Lead> {
         let actor = self.actor(actor).await?;
+        if input.owner.is_none()
+            && let Some(rule) = self.assignment.for_source(&input.source)
+        {
+            return self.create_assigned(&actor, rule, input).await;
+        }
         let owner = self
             .employee_or(input.owner.unwrap_or(actor.id), &actor)
             .await?;
         let write = decide_create(&actor, owner.as_ref(), input, self.now())?;
         self.store.insert_lead(&write).await?;
         Ok(write.lead)
+    }
+
+    /// Creates a lead given to the next turn of `rule`, deciding again whenever a
+    /// concurrent create took the turn first.
+    async fn create_assigned(
+        &self,
+        actor: &Employee,
+        rule: &crate::assignment::AssignmentRule,
+        input: NewLead,
+    ) -> CrmResult<Lead> {
+        let members = self.members(std::slice::from_ref(&rule.team)).await?;
+        let key = rule.rotation_key();
+        let mut attempt = 0;
+        loop {
+            attempt += 1;
+            let last = self.store.last_turn(&key).await?;
+            let open = match rule.strategy {
+                Strategy::RoundRobin => BTreeMap::new(),
+                Strategy::LeastOpen => {
+                    let c = candidates(&members, &rule.team).into_iter().collect();
+                    self.store.open_leads_by_owner(&c).await?
+                }
+            };
+            let (write, turn) = decide_create_assigned(
+                actor,
+                rule,
+                &members,
+                last,
+                &open,
+                input.clone(),
+                self.now(),
+            )?;
+            match self.store.insert_lead_taking_turn(&write, &turn).await {
+                Ok(()) => return Ok(write.lead),
+                Err(e) if e.is_retryable() && attempt < TURN_ATTEMPTS => continue,
+                Err(e) => return Err(e.into()),
+            }
+        }
     }
 
     /// Edits a lead's contact data and source.
@@ -354,7 +497,7 @@ impl Crm {
         patch: LeadPatch,
     ) -> CrmResult<Lead> {
         let actor = self.actor(actor).await?;
-        let lead = self.load(id).await?;
+        let lead = self.load_visible(&actor, id).await?;
         let write = decide_edit(&lead, &actor, expected_version, &patch, self.now())?;
         self.store.update_lead(expected_version, &write).await?;
         Ok(write.lead)
@@ -370,7 +513,7 @@ impl Crm {
         to: EmployeeId,
     ) -> CrmResult<Lead> {
         let actor = self.actor(actor).await?;
-        let lead = self.load(id).await?;
+        let lead = self.load_visible(&actor, id).await?;
         let assignee = self.employee_or(to, &actor).await?;
         let write = decide_assign(
             &lead,
@@ -399,7 +542,7 @@ impl Crm {
         lost_reason: Option<LostReason>,
     ) -> CrmResult<StatusChange> {
         let actor = self.actor(actor).await?;
-        let lead = self.load(id).await?;
+        let lead = self.load_visible(&actor, id).await?;
         let now = self.now();
         let write = decide_status_change(
             &lead,
@@ -412,6 +555,12 @@ impl Crm {
             lease_end(now, self.lease),
         )?;
         self.store.update_lead(expected_version, &write).await?;
+        self.after_status_change(write).await
+    }
+
+    /// Sends the client of a lead the stored `write` converted, if it did.
+    async fn after_status_change(&self, write: LeadWrite) -> CrmResult<StatusChange> {
+        let id = write.lead.id();
         let mut lead = write.lead;
         let conversion = match write.pending_client {
             Some(pending) => Some(match self.send_client(&pending).await {
@@ -554,7 +703,7 @@ impl Crm {
         input: NewInteraction,
     ) -> CrmResult<Interaction> {
         let actor = self.actor(actor).await?;
-        let lead = self.load(lead_id).await?;
+        let lead = self.load_visible(&actor, lead_id).await?;
         let (i, event) = decide_interaction(&lead, &actor, input, self.now())?;
         self.store.insert_interaction(&i, &[event]).await?;
         Ok(i)
@@ -568,7 +717,7 @@ impl Crm {
         input: NewOpportunity,
     ) -> CrmResult<Opportunity> {
         let actor = self.actor(actor).await?;
-        let lead = self.load(lead_id).await?;
+        let lead = self.load_visible(&actor, lead_id).await?;
         let (o, event) = decide_add_opportunity(&lead, &actor, input, self.now())?;
         self.store.insert_opportunity(&o, &[event]).await?;
         Ok(o)
@@ -584,11 +733,7 @@ impl Crm {
         patch: OpportunityPatch,
     ) -> CrmResult<Opportunity> {
         let actor = self.actor(actor).await?;
-        let current = self
-            .store
-            .get_opportunity(id)
-            .await?
-            .ok_or_else(|| not_found(Entity::Opportunity, id))?;
+        let current = self.visible_opportunity(&actor, id).await?;
         let lead = self.load(current.lead_id).await?;
         let write = decide_opportunity_update(
             &lead,
@@ -604,38 +749,57 @@ impl Crm {
         Ok(write.opportunity)
     }
 
-    /// One lead (any employee in the directory may read).
-    pub async fn lead(&self, actor: EmployeeId, id: LeadId) -> CrmResult<Lead> {
-        self.actor(actor).await?;
-        self.load(id).await
+    /// An opportunity whose lead `actor` sees; `NotFound` alike otherwise.
+    async fn visible_opportunity(
+        &self,
+        actor: &Employee,
+        id: OpportunityId,
+    ) -> CrmResult<Opportunity> {
+        let o = self
+            .store
+            .get_opportunity(id)
+            .await?
+            .ok_or_else(|| not_found(Entity::Opportunity, id))?;
+        match self.load_visible(actor, o.lead_id).await {
+            Ok(_) => Ok(o),
+            Err(CrmError::NotFound { .. }) => Err(not_found(Entity::Opportunity, id)),
+            Err(e) => Err(e),
+        }
     }
 
-    /// One opportunity (any employee in the directory may read).
+    /// One lead the actor sees ([`crate::visibility`]).
+    pub async fn lead(&self, actor: EmployeeId, id: LeadId) -> CrmResult<Lead> {
+        let actor = self.actor(actor).await?;
+        self.load_visible(&actor, id).await
+    }
+
+    /// One opportunity of a lead the actor sees.
     pub async fn opportunity(
         &self,
         actor: EmployeeId,
         id: OpportunityId,
     ) -> CrmResult<Opportunity> {
-        self.actor(actor).await?;
-        self.store
-            .get_opportunity(id)
-            .await?
-            .ok_or_else(|| not_found(Entity::Opportunity, id))
+        let actor = self.actor(actor).await?;
+        self.visible_opportunity(&actor, id).await
     }
 
-    /// The detail view: the lead with history, interactions, opportunities and client.
+    /// The detail view of a lead the actor sees: the lead with history, interactions,
+    /// opportunities and client.
     pub async fn lead_detail(&self, actor: EmployeeId, id: LeadId) -> CrmResult<LeadDetail> {
-        self.actor(actor).await?;
+        let actor = self.actor(actor).await?;
+        let scope = self.view(&actor).await?;
         self.store
             .lead_detail(id)
             .await?
+            .filter(|d| scope.admits(d.lead.owner()))
             .ok_or_else(|| not_found(Entity::Lead, id))
     }
 
-    /// One page of leads.
+    /// One page of the leads the actor sees (searches included).
     pub async fn list_leads(&self, actor: EmployeeId, query: &LeadQuery) -> CrmResult<Page<Lead>> {
-        self.actor(actor).await?;
-        Ok(self.store.list_leads(query).await?)
+        let actor = self.actor(actor).await?;
+        let scope = self.view(&actor).await?;
+        Ok(self.store.list_leads_in(query, &scope).await?)
     }
 
     /// The lost-reason codes in force.
@@ -644,15 +808,16 @@ impl Crm {
     }
 
     /// Lost leads counted by reason code, under `filter` (any employee in the directory may
-    /// read).
+    /// read; only leads the actor sees).
     pub async fn lost_reason_report(
         &self,
         actor: EmployeeId,
         filter: &ReportFilter,
     ) -> CrmResult<LostReasonReport> {
-        self.actor(actor).await?;
+        let actor = self.actor(actor).await?;
         filter.validate()?;
-        Ok(self.store.lost_reason_report(filter).await?)
+        let scope = self.view(&actor).await?;
+        Ok(self.store.lost_reason_report(filter, &scope).await?)
     }
 
     /// The stage probabilities in force.
@@ -667,11 +832,12 @@ impl Crm {
         actor: EmployeeId,
         filter: &PipelineFilter,
     ) -> CrmResult<PipelineReport> {
-        self.actor(actor).await?;
+        let actor = self.actor(actor).await?;
         filter.validate()?;
+        let scope = self.view(&actor).await?;
         let rows = self
             .store
-            .pipeline_rows(filter, &self.settings.probabilities)
+            .pipeline_rows(filter, &scope, &self.settings.probabilities)
             .await?;
         Ok(PipelineReport::from_rows(&rows)?)
     }
@@ -684,17 +850,22 @@ impl Crm {
         actor: EmployeeId,
         filter: &ReportFilter,
     ) -> CrmResult<crate::TimeInStatusReport> {
-        self.actor(actor).await?;
+        let actor = self.actor(actor).await?;
         filter.validate()?;
-        let rows = self.store.status_time_rows(filter, self.now()).await?;
+        let scope = self.view(&actor).await?;
+        let rows = self
+            .store
+            .status_time_rows(filter, &scope, self.now())
+            .await?;
         Ok(crate::TimeInStatusReport::from_rows(&rows))
     }
 
-    /// The status x source report.
+    /// The status x source report over the leads the actor sees.
     pub async fn report(&self, actor: EmployeeId, filter: &ReportFilter) -> CrmResult<Report> {
-        self.actor(actor).await?;
+        let actor = self.actor(actor).await?;
         filter.validate()?;
-        Ok(self.store.report(filter).await?)
+        let scope = self.view(&actor).await?;
+        Ok(self.store.report_in(filter, &scope).await?)
     }
 
     /// The follow-up sweep at the clock's time. Management or a named system actor.
@@ -815,18 +986,18 @@ impl Crm {
         Ok(out)
     }
 
-    /// Unacknowledged events after `after`, in order (any employee in the directory may
-    /// read).
+    /// Unacknowledged events after `after` about leads the actor sees, in order.
     pub async fn pending_events(
         &self,
         actor: EmployeeId,
         after: u64,
         limit: u32,
     ) -> CrmResult<Vec<Event>> {
-        self.actor(actor).await?;
+        let actor = self.actor(actor).await?;
+        let scope = self.view(&actor).await?;
         Ok(self
             .store
-            .pending_events(after, limit.clamp(1, 10_000))
+            .pending_events_in(after, limit.clamp(1, 10_000), &scope)
             .await?)
     }
 
@@ -852,6 +1023,7 @@ impl Crm {
         let admin = self.admin()?;
         self.authorize_actor(&Actor::Employee(actor), Action::ManageEmployees)
             .await?;
+        check_teams(&employee)?;
         let staff = admin.list_employees().await?;
         crate::permissions::check_keeps_a_manager(&staff, &employee)?;
         crate::escalation::check_manager(&staff, &employee)?;
@@ -867,6 +1039,7 @@ impl Crm {
         if employee.role != crate::employee::Role::Manager || !employee.active {
             return Err(ValidationError::FirstEmployeeNotManager.into());
         }
+        check_teams(&employee)?;
         if !admin.insert_first_employee(&employee).await? {
             return Err(CrmError::AlreadyBootstrapped);
         }
@@ -884,6 +1057,164 @@ impl Crm {
         let admin = self.admin()?;
         self.actor(actor).await?;
         Ok(admin.list_employees().await?)
+    }
+
+    /// Every team of the library's own directory, with members and managers (any employee
+    /// in it may read).
+    pub async fn teams(&self, actor: EmployeeId) -> CrmResult<Vec<TeamSummary>> {
+        let staff = self.employees(actor).await?;
+        Ok(teams_of(&staff))
+    }
+
+    /// Deactivates an employee of the library's own directory (management only) and says
+    /// how many open leads they still own: nobody works those until a manager gives them to
+    /// others ([`Crm::reassign_all`]).
+    pub async fn deactivate_employee(
+        &self,
+        actor: EmployeeId,
+        id: EmployeeId,
+    ) -> CrmResult<Deactivation> {
+        let admin = self.admin()?;
+        self.authorize_actor(&Actor::Employee(actor), Action::ManageEmployees)
+            .await?;
+        let employee = admin
+            .employee(id)
+            .await?
+            .ok_or_else(|| not_found(Entity::Employee, id))?;
+        let employee = self.save_employee(actor, employee.inactive()).await?;
+        let open_leads = self.open_leads_of(id).await?;
+        Ok(Deactivation {
+            employee,
+            open_leads,
+        })
+    }
+
+    /// How many open leads `id` owns (management only: it counts leads the manager may not
+    /// see, without showing them).
+    pub async fn open_lead_count(&self, actor: EmployeeId, id: EmployeeId) -> CrmResult<u64> {
+        self.authorize_actor(&Actor::Employee(actor), Action::ManageEmployees)
+            .await?;
+        self.open_leads_of(id).await
+    }
+
+    async fn open_leads_of(&self, id: EmployeeId) -> CrmResult<u64> {
+        let counts = self
+            .store
+            .open_leads_by_owner(&BTreeSet::from([id]))
+            .await?;
+        Ok(counts.get(&id).copied().unwrap_or(0))
+    }
+
+    /// Gives every open lead of `from` that the actor sees to the active sales staff of
+    /// `team` (default: `from`'s own team), other than `from`, spread by `strategy`
+    /// ([`crate::assignment::plan_reassignment`]). Management only. Each lead changes on its
+    /// own, with its history entry and event, as [`Crm::assign_lead`] would change it; the
+    /// outcome lists the leads changed and the ones refused (e.g. changed meanwhile).
+    pub async fn reassign_all(
+        &self,
+        actor: EmployeeId,
+        from: EmployeeId,
+        strategy: Strategy,
+        team: Option<Team>,
+    ) -> CrmResult<BulkOutcome> {
+        let actor = self.actor(actor).await?;
+        authorize(&actor, Action::ReassignAll, Some(from)).map_err(CrmError::from)?;
+        let leaving = self
+            .employee_or(from, &actor)
+            .await?
+            .ok_or_else(|| not_found(Entity::Employee, from))?;
+        let team = takeover_team(&leaving, team)?;
+        let members = self.members(std::slice::from_ref(&team)).await?;
+        let scope = self.view(&actor).await?;
+        let mut leads = Vec::new();
+        for status in LeadStatus::ALL.into_iter().filter(|s| s.is_open()) {
+            let mut query = LeadQuery::default()
+                .owner(from)
+                .status(status)
+                .limit(1000)?;
+            loop {
+                let page = self.store.list_leads_in(&query, &scope).await?;
+                leads.extend(page.items);
+                match page.next {
+                    Some(c) => query = query.after(c),
+                    None => break,
+                }
+            }
+        }
+        let open = match strategy {
+            Strategy::RoundRobin => BTreeMap::new(),
+            Strategy::LeastOpen => {
+                let ids = members.iter().map(|e| e.id).collect();
+                self.store.open_leads_by_owner(&ids).await?
+            }
+        };
+        let ids: Vec<LeadId> = leads.iter().map(Lead::id).collect();
+        let plan = plan_takeover(strategy, from, &team, &members, &ids, &open)?;
+        let mut outcome = BulkOutcome::default();
+        for (lead, (_, owner)) in leads.iter().zip(plan) {
+            let assignee = members.iter().find(|e| e.id == owner);
+            let write = decide_assign(lead, &actor, lead.version(), owner, assignee, self.now());
+            self.store_one(&mut outcome, lead.id(), write).await;
+        }
+        Ok(outcome)
+    }
+
+    /// Applies one change to many leads, each on its own ([`crate::bulk`]): the outcome
+    /// lists the leads changed and the ones refused, with the error each got. Refused as a
+    /// whole only for bad input (no lead, too many, a lead listed twice) or an unknown actor.
+    pub async fn bulk(
+        &self,
+        actor: EmployeeId,
+        targets: &[BulkTarget],
+        change: &BulkChange,
+    ) -> CrmResult<BulkOutcome> {
+        check_targets(targets)?;
+        let actor = self.actor(actor).await?;
+        let scope = self.view(&actor).await?;
+        let assignee = match change {
+            BulkChange::Assign { to } => self.employee_or(*to, &actor).await?,
+            BulkChange::Status { .. } => None,
+        };
+        let mut outcome = BulkOutcome::default();
+        for target in targets {
+            let lead = match self.store.get_lead(target.id).await {
+                Ok(l) => l,
+                Err(e) => {
+                    outcome.failed.push((target.id, e.into()));
+                    continue;
+                }
+            };
+            let now = self.now();
+            let write = decide_bulk_item(
+                lead.as_ref(),
+                &scope,
+                &actor,
+                *target,
+                change,
+                assignee.as_ref(),
+                &self.settings.lost_reasons,
+                now,
+                lease_end(now, self.lease),
+            );
+            self.store_one(&mut outcome, target.id, write).await;
+        }
+        Ok(outcome)
+    }
+
+    /// Stores one lead's decided write of a bulk change (sending the client of a lead it
+    /// converts) and records how it went. A decided write is one version past the version
+    /// it was decided on, which the store must still hold.
+    async fn store_one(&self, outcome: &mut BulkOutcome, id: LeadId, write: CrmResult<LeadWrite>) {
+        let stored = async {
+            let write = write?;
+            let decided_on = write.lead.version().saturating_sub(1);
+            self.store.update_lead(decided_on, &write).await?;
+            Ok::<_, CrmError>(self.after_status_change(write).await?.lead)
+        };
+        match stored.await {
+            Ok(lead) => outcome.done.push(lead),
+            Err(e) => outcome.failed.push((id, e)),
+        }
     }
 }
 

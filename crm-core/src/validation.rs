@@ -176,4 +176,42 @@ pub enum ValidationError {
     /// the others).
     #[error("the first employee must be an active manager, who then adds the others")]
     FirstEmployeeNotManager,
+    /// Only managers lead teams.
+    #[error("only managers lead teams; employee {employee} is not a manager")]
+    OnlyManagersLeadTeams {
+        /// The employee.
+        employee: i64,
+    },
+    /// An assignment rule's team has no one to give leads to.
+    #[error("team {team:?} has no active sales staff to give leads to")]
+    NoActiveSales {
+        /// The team.
+        team: String,
+    },
+    /// An employee whose leads are to be spread over their team is in no team.
+    #[error("employee {employee} is in no team; name the team to give their leads to")]
+    NoTeam {
+        /// The employee.
+        employee: i64,
+    },
+    /// Two assignment rules for the same source (or two without a source).
+    #[error("two assignment rules for {what}; give one rule per source")]
+    RepeatedRule {
+        /// The source, or "every other source".
+        what: String,
+    },
+    /// The same lead twice in one bulk change: which of the two was meant cannot be told.
+    #[error("lead {id} is listed more than once")]
+    RepeatedLead {
+        /// The lead.
+        id: String,
+    },
+    /// A bulk change without leads, or with more than it takes at once.
+    #[error("a bulk change takes 1 to {max} leads; {count} were given")]
+    BulkSize {
+        /// How many were given.
+        count: usize,
+        /// The most it takes.
+        max: usize,
+    },
 }

@@ -26,11 +26,12 @@ fn t0() -> DateTime<Utc> {
 
 fn emp(id: i64, role: Role, active: bool) -> Employee {
     Employee {
-        id: EmployeeId::new(id).unwrap(),
-        name: Name::parse(&format!("E{id}")).unwrap(),
-        role,
         active,
-        manager: None,
+        ..Employee::new(
+            EmployeeId::new(id).unwrap(),
+            Name::parse(&format!("E{id}")).unwrap(),
+            role,
+        )
     }
 }
 
@@ -568,4 +569,166 @@ fn the_duplicate_is_the_oldest_open_lead_by_email_then_by_phone() {
     );
     // A lead is never its own duplicate.
     assert_eq!(find_duplicate(&newest_email, [&newest_email]), None);
+}
+
+fn east() -> crm_core::Team {
+    crm_core::Team::parse("east").unwrap()
+}
+
+#[test]
+fn an_assigned_creation_takes_the_next_turn_and_names_it() {
+    use crm_core::decide::decide_create_assigned;
+    let rule: crm_core::AssignmentRule = "round-robin:east".parse().unwrap();
+    let members = vec![sales().in_team(east()), sales2().in_team(east())];
+    let input =
+        NewLead::new(name("Hind"), Source::web()).email(Email::parse("h@example.com").unwrap());
+    let open = Default::default();
+    let (w, turn) = decide_create_assigned(
+        &manager(),
+        &rule,
+        &members,
+        Some(sales().id),
+        &open,
+        input.clone(),
+        t0(),
+    )
+    .unwrap();
+    assert_eq!(w.lead.owner(), sales2().id);
+    assert_eq!(turn.owner, sales2().id);
+    assert_eq!(turn.after, Some(sales().id));
+    assert_eq!(turn.rule, "*:east");
+    assert!(matches!(
+        w.events[0].kind,
+        EventKind::LeadCreated { owner, .. } if owner == sales2().id
+    ));
+    // Read-only staff are refused before any turn is taken; an empty team is refused.
+    let r = decide_create_assigned(&other(), &rule, &members, None, &open, input.clone(), t0());
+    assert!(matches!(
+        r,
+        Err(CrmError::Forbidden {
+            action: Action::CreateLead,
+            ..
+        })
+    ));
+    let r = decide_create_assigned(&manager(), &rule, &[], None, &open, input, t0());
+    assert!(matches!(
+        r,
+        Err(CrmError::Validation(ValidationError::NoActiveSales { .. }))
+    ));
+}
+
+#[test]
+fn a_bulk_item_is_decided_like_the_single_change_and_hides_what_is_out_of_view() {
+    use crm_core::bulk::decide_bulk_item;
+    use crm_core::{BulkChange, BulkTarget, Scope};
+    let lead = lead_in(LeadStatus::New);
+    let target = |version| BulkTarget {
+        id: lead.id(),
+        version,
+    };
+    let contacted = BulkChange::Status {
+        to: LeadStatus::Contacted,
+        reason: None,
+    };
+    let mine = Scope::Owners([sales().id].into());
+    let theirs = Scope::Owners([sales2().id].into());
+    let later = t0() + TimeDelta::hours(1);
+    let decide = |scope: &Scope, version, change: &BulkChange| {
+        decide_bulk_item(
+            Some(&lead),
+            scope,
+            &sales(),
+            target(version),
+            change,
+            None,
+            &LostReasons::default(),
+            later,
+            later,
+        )
+    };
+    // No version given: the lead's own; a stale one conflicts.
+    let w = decide(&mine, None, &contacted).unwrap();
+    assert_eq!(
+        (w.lead.status(), w.lead.version()),
+        (LeadStatus::Contacted, 4)
+    );
+    assert!(matches!(
+        decide(&mine, Some(2), &contacted),
+        Err(CrmError::Conflict { expected: 2, .. })
+    ));
+    // Out of scope and missing read the same.
+    assert!(matches!(
+        decide(&theirs, None, &contacted),
+        Err(CrmError::NotFound { .. })
+    ));
+    let missing = decide_bulk_item(
+        None,
+        &Scope::All,
+        &sales(),
+        target(None),
+        &contacted,
+        None,
+        &LostReasons::default(),
+        later,
+        later,
+    );
+    assert!(matches!(missing, Err(CrmError::NotFound { .. })));
+    // The status table and the assignee rule apply per lead.
+    let convert = BulkChange::Status {
+        to: LeadStatus::Converted,
+        reason: None,
+    };
+    assert!(matches!(
+        decide(&Scope::All, None, &convert),
+        Err(CrmError::InvalidTransition { .. })
+    ));
+    // A bulk move to lost takes a code from the host's list, like a single move.
+    let lose = |c: &str| BulkChange::Status {
+        to: LeadStatus::Lost,
+        reason: Some(LostReason::new(code(c))),
+    };
+    assert!(matches!(
+        decide(&Scope::All, None, &lose("weather")),
+        Err(CrmError::Validation(
+            ValidationError::UnknownLostReason { .. }
+        ))
+    ));
+    let w = decide(&Scope::All, None, &lose("price")).unwrap();
+    assert_eq!(w.lead.lost_reason_code(), Some(&code("price")));
+    let give = BulkChange::Assign { to: inactive().id };
+    let r = decide_bulk_item(
+        Some(&lead),
+        &Scope::All,
+        &sales(),
+        target(None),
+        &give,
+        Some(&inactive()),
+        &LostReasons::default(),
+        later,
+        later,
+    );
+    assert!(matches!(
+        r,
+        Err(CrmError::InvalidAssignee {
+            problem: AssigneeProblem::Inactive,
+            ..
+        })
+    ));
+}
+
+#[test]
+fn bulk_targets_are_refused_as_a_whole_when_ambiguous() {
+    use crm_core::BulkTarget;
+    use crm_core::bulk::check_targets;
+    let id = LeadId::new_at(t0());
+    let t = |version| BulkTarget { id, version };
+    assert_eq!(check_targets(&[t(None)]), Ok(()));
+    assert!(matches!(
+        check_targets(&[t(None), t(Some(1))]),
+        Err(ValidationError::RepeatedLead { .. })
+    ));
+    assert!(matches!(
+        check_targets(&[]),
+        Err(ValidationError::BulkSize { count: 0, .. })
+    ));
 }

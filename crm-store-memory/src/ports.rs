@@ -4,7 +4,7 @@ use std::sync::{Mutex, PoisonError};
 use async_trait::async_trait;
 use crm_core::{
     ClientId, ClientRequest, ClientsPort, Employee, EmployeeAdmin, EmployeeDirectory, EmployeeId,
-    LeadId, PortError,
+    LeadId, PortError, Team, TeamDirectory,
 };
 
 /// An employee directory held in memory, for tests, prototypes and the quickstart.
@@ -36,6 +36,20 @@ impl EmployeeDirectory for MemoryEmployees {
             .unwrap_or_else(PoisonError::into_inner)
             .get(&id)
             .cloned())
+    }
+}
+
+#[async_trait]
+impl TeamDirectory for MemoryEmployees {
+    async fn team_members(&self, teams: &[Team]) -> Result<Vec<Employee>, PortError> {
+        let m = self.0.lock().unwrap_or_else(PoisonError::into_inner);
+        let mut v: Vec<Employee> = m
+            .values()
+            .filter(|e| e.team.as_ref().is_some_and(|t| teams.contains(t)))
+            .cloned()
+            .collect();
+        v.sort_by_key(|e| e.id);
+        Ok(v)
     }
 }
 

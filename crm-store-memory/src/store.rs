@@ -9,10 +9,11 @@ use crm_core::follow_up::{
     awaits_follow_up, is_overdue, notify_first_contact, refreshed, remind_overdue,
 };
 use crm_core::{
-    ClientId, Entity, Event, FollowUpClaim, FollowUpNotice, HistoryEntry, Interaction, Lead,
-    LeadDetail, LeadId, LeadQuery, LeadRecord, LeadStore, LeadWrite, LostReasonReport, NewEvent,
-    NoticeId, Opportunity, OpportunityId, OpportunityWrite, Page, PendingClient, PipelineFilter,
-    PipelineRow, Report, ReportFilter, StageProbabilities, StatusTimeRow, StoreError,
+    ClientId, EmployeeId, Entity, Event, FollowUpClaim, FollowUpNotice, HistoryEntry, Interaction,
+    Lead, LeadDetail, LeadId, LeadQuery, LeadRecord, LeadStore, LeadWrite, LostReasonReport,
+    NewEvent, NoticeId, Opportunity, OpportunityId, OpportunityWrite, Page, PendingClient,
+    PipelineFilter, PipelineRow, Report, ReportFilter, Scope, StageProbabilities, StatusTimeRow,
+    StoreError, Turn,
 };
 
 /// The in-memory store. All state sits behind one mutex, so every write is atomic and
@@ -41,6 +42,10 @@ struct State {
     notices: BTreeMap<NoticeId, Notice>,
     events: Vec<Event>,
     acked: u64,
+    /// Open leads per owner, kept with every write (the least-open assignment rule).
+    open_by_owner: HashMap<EmployeeId, u64>,
+    /// Each assignment rule's last owner, by rotation key.
+    rotations: HashMap<String, EmployeeId>,
 }
 
 #[derive(Debug)]
@@ -94,6 +99,11 @@ impl State {
     }
 
     fn unindex(&mut self, lead: &Lead) {
+        if lead.status().is_open()
+            && let Some(n) = self.open_by_owner.get_mut(&lead.owner())
+        {
+            *n = n.saturating_sub(1);
+        }
         let key = (lead.created_at(), lead.id());
         self.by_created.remove(&key);
         if let Some(e) = lead.email()
@@ -114,6 +124,9 @@ impl State {
             self.unindex(&old);
         }
         let key = (lead.created_at(), lead.id());
+        if lead.status().is_open() {
+            *self.open_by_owner.entry(lead.owner()).or_insert(0) += 1;
+        }
         self.by_created.insert(key);
         if let Some(e) = lead.email() {
             self.by_email
@@ -265,11 +278,9 @@ impl MemoryStore {
         // after all its checks passed, so the state is consistent even if poisoned.
         self.state.lock().unwrap_or_else(PoisonError::into_inner)
     }
-}
 
-#[async_trait]
-impl LeadStore for MemoryStore {
-    async fn insert_lead(&self, write: &LeadWrite) -> Result<(), StoreError> {
+    /// Inserts a new lead, taking `turn` of its assignment rule with it when given.
+    fn insert(&self, write: &LeadWrite, turn: Option<&Turn>) -> Result<(), StoreError> {
         let mut s = self.lock();
         if s.leads.contains_key(&write.lead.id()) {
             return Err(StoreError::Conflict {
@@ -278,13 +289,53 @@ impl LeadStore for MemoryStore {
                 expected: 0,
             });
         }
+        if let Some(t) = turn
+            && s.rotations.get(&t.rule) != t.after.as_ref()
+        {
+            return Err(StoreError::Busy(
+                "a concurrent create took this assignment turn".into(),
+            ));
+        }
         if write.check_duplicates
             && let Some(e) = s.duplicate_of(&write.lead)
         {
             return Err(e);
         }
+        if let Some(t) = turn {
+            s.rotations.insert(t.rule.clone(), t.owner);
+        }
         s.put(write);
         Ok(())
+    }
+}
+
+#[async_trait]
+impl LeadStore for MemoryStore {
+    async fn insert_lead(&self, write: &LeadWrite) -> Result<(), StoreError> {
+        self.insert(write, None)
+    }
+
+    async fn insert_lead_taking_turn(
+        &self,
+        write: &LeadWrite,
+        turn: &Turn,
+    ) -> Result<(), StoreError> {
+        self.insert(write, Some(turn))
+    }
+
+    async fn last_turn(&self, rule: &str) -> Result<Option<EmployeeId>, StoreError> {
+        Ok(self.lock().rotations.get(rule).copied())
+    }
+
+    async fn open_leads_by_owner(
+        &self,
+        owners: &BTreeSet<EmployeeId>,
+    ) -> Result<BTreeMap<EmployeeId, u64>, StoreError> {
+        let s = self.lock();
+        Ok(owners
+            .iter()
+            .filter_map(|o| s.open_by_owner.get(o).map(|n| (*o, *n)))
+            .collect())
     }
 
     async fn update_lead(
@@ -342,7 +393,11 @@ impl LeadStore for MemoryStore {
         }))
     }
 
-    async fn list_leads(&self, query: &LeadQuery) -> Result<Page<Lead>, StoreError> {
+    async fn list_leads_in(
+        &self,
+        query: &LeadQuery,
+        scope: &Scope,
+    ) -> Result<Page<Lead>, StoreError> {
         let s = self.lock();
         let limit = query.page_size() as usize;
         let mut items: Vec<Lead> = s
@@ -350,7 +405,7 @@ impl LeadStore for MemoryStore {
             .iter()
             .rev()
             .filter_map(|(_, id)| s.leads.get(id))
-            .filter(|(l, text)| query.matches(l, text))
+            .filter(|(l, text)| scope.admits(l.owner()) && query.matches(l, text))
             .take(limit + 1)
             .map(|(l, _)| l.clone())
             .collect();
@@ -363,18 +418,26 @@ impl LeadStore for MemoryStore {
         Ok(Page { items, next })
     }
 
-    async fn report(&self, filter: &ReportFilter) -> Result<Report, StoreError> {
+    async fn report_in(&self, filter: &ReportFilter, scope: &Scope) -> Result<Report, StoreError> {
         let s = self.lock();
-        Ok(Report::from_leads(s.leads.values().map(|(l, _)| l), filter))
+        let leads = s.leads.values().map(|(l, _)| l);
+        Ok(Report::from_leads(
+            leads.filter(|l| scope.admits(l.owner())),
+            filter,
+        ))
     }
 
     async fn lost_reason_report(
         &self,
         filter: &ReportFilter,
+        scope: &Scope,
     ) -> Result<LostReasonReport, StoreError> {
         let s = self.lock();
         Ok(LostReasonReport::from_leads(
-            s.leads.values().map(|(l, _)| l),
+            s.leads
+                .values()
+                .map(|(l, _)| l)
+                .filter(|l| scope.admits(l.owner())),
             filter,
         ))
     }
@@ -382,14 +445,18 @@ impl LeadStore for MemoryStore {
     async fn status_time_rows(
         &self,
         filter: &ReportFilter,
+        scope: &Scope,
         now: DateTime<Utc>,
     ) -> Result<Vec<StatusTimeRow>, StoreError> {
         let s = self.lock();
         StatusTimeRow::from_histories(
-            s.leads.values().map(|(l, _)| {
-                let h = s.history.get(&l.id()).map_or(&[][..], Vec::as_slice);
-                (l, h)
-            }),
+            s.leads
+                .values()
+                .filter(|(l, _)| scope.admits(l.owner()))
+                .map(|(l, _)| {
+                    let h = s.history.get(&l.id()).map_or(&[][..], Vec::as_slice);
+                    (l, h)
+                }),
             filter,
             now,
         )
@@ -402,13 +469,15 @@ impl LeadStore for MemoryStore {
     async fn pipeline_rows(
         &self,
         filter: &PipelineFilter,
+        scope: &Scope,
         probabilities: &StageProbabilities,
     ) -> Result<Vec<PipelineRow>, StoreError> {
         let s = self.lock();
         PipelineRow::from_opportunities(
             s.opportunities
                 .values()
-                .filter_map(|o| s.leads.get(&o.lead_id).map(|(l, _)| (o, l.owner()))),
+                .filter_map(|o| s.leads.get(&o.lead_id).map(|(l, _)| (o, l.owner())))
+                .filter(|(_, owner)| scope.admits(*owner)),
             filter,
             probabilities,
         )
@@ -638,12 +707,19 @@ impl LeadStore for MemoryStore {
         Ok(())
     }
 
-    async fn pending_events(&self, after: u64, limit: u32) -> Result<Vec<Event>, StoreError> {
+    async fn pending_events_in(
+        &self,
+        after: u64,
+        limit: u32,
+        scope: &Scope,
+    ) -> Result<Vec<Event>, StoreError> {
         let s = self.lock();
         let from = after.max(s.acked);
         let start = s.events.partition_point(|e| e.seq <= from);
+        let owner = |e: &Event| s.leads.get(&e.event.lead_id).map(|(l, _)| l.owner());
         Ok(s.events[start..]
             .iter()
+            .filter(|e| owner(e).is_some_and(|o| scope.admits(o)))
             .take(limit as usize)
             .cloned()
             .collect())

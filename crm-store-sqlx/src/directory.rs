@@ -3,22 +3,28 @@
 //! `client-<lead id>`; creating it again returns the same client).
 
 use chrono::Utc;
-use crm_core::{ClientId, ClientRequest, Employee, EmployeeId, PortError, StoreError};
+use crm_core::{ClientId, ClientRequest, Employee, EmployeeId, PortError, StoreError, Team};
 
-use crate::bind::Binds;
+use crate::bind::{Binds, Filter};
 use crate::db::{Db, args};
 use crate::rows;
 
 /// The first employee of an empty directory; nothing when it has any. A backend makes two
 /// first employees added at once take turns.
 pub(crate) const INSERT_FIRST_EMPLOYEE: &str = "INSERT INTO employees \
-     (id, name, role, active, manager) \
-     SELECT $1, $2, $3, $4, $5 WHERE NOT EXISTS (SELECT 1 FROM employees)";
-const GET_EMPLOYEE: &str = "SELECT id, name, role, active, manager FROM employees WHERE id = $1";
-const UPSERT_EMPLOYEE: &str = "INSERT INTO employees (id, name, role, active, manager) \
-     VALUES ($1, $2, $3, $4, $5) ON CONFLICT (id) DO UPDATE SET name = excluded.name, \
-     role = excluded.role, active = excluded.active, manager = excluded.manager";
-const LIST_EMPLOYEES: &str = "SELECT id, name, role, active, manager FROM employees ORDER BY id";
+     (id, name, role, active, team, manages, manager) \
+     SELECT $1, $2, $3, $4, $5, $6, $7 WHERE NOT EXISTS (SELECT 1 FROM employees)";
+const GET_EMPLOYEE: &str =
+    "SELECT id, name, role, active, team, manages, manager FROM employees WHERE id = $1";
+const UPSERT_EMPLOYEE: &str = "INSERT INTO employees (id, name, role, active, team, manages, manager) \
+     VALUES ($1, $2, $3, $4, $5, $6, $7) ON CONFLICT (id) DO UPDATE SET name = excluded.name, \
+     role = excluded.role, active = excluded.active, team = excluded.team, \
+     manages = excluded.manages, manager = excluded.manager";
+const LIST_EMPLOYEES: &str =
+    "SELECT id, name, role, active, team, manages, manager FROM employees ORDER BY id";
+/// The members of some teams (the list follows, built at run time), on `employees_team`.
+const TEAM_MEMBERS: &str =
+    "SELECT id, name, role, active, team, manages, manager FROM employees WHERE team IN (";
 const INSERT_CLIENT: &str = "INSERT INTO clients \
      (id, lead_id, name, email, phone, company, owner, created_at, phone_display) \
      VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) ON CONFLICT (lead_id) DO NOTHING";
@@ -32,13 +38,16 @@ fn clients(e: StoreError) -> PortError {
     PortError::new("clients", e)
 }
 
-/// An employee's values, `$1` to `$4`.
-pub(crate) fn employee_values(b: &mut impl Binds, e: &Employee) {
+/// An employee's values, `$1` to `$7`.
+pub(crate) fn employee_values(b: &mut impl Binds, e: &Employee) -> Result<(), StoreError> {
     b.int(e.id.get())
         .str(e.name.as_str())
         .str(e.role.as_str())
         .flag(e.active)
+        .opt_str(e.team.as_ref().map(Team::as_str))
+        .str(&rows::json(&e.manages)?)
         .opt_int(e.manager.map(|m| m.get()));
+    Ok(())
 }
 
 pub(crate) async fn employee<D: Db>(db: &D, id: EmployeeId) -> Result<Option<Employee>, PortError> {
@@ -56,10 +65,34 @@ pub(crate) async fn employee<D: Db>(db: &D, id: EmployeeId) -> Result<Option<Emp
 }
 
 pub(crate) async fn upsert_employee<D: Db>(db: &D, e: &Employee) -> Result<(), PortError> {
-    db.write(UPSERT_EMPLOYEE, args::<D>(|a| employee_values(a, e)))
-        .await
-        .map_err(employees)?;
+    let mut a = D::Args::default();
+    employee_values(&mut a, e).map_err(employees)?;
+    db.write(UPSERT_EMPLOYEE, a).await.map_err(employees)?;
     Ok(())
+}
+
+/// Every employee whose team is one of `teams`, by id.
+pub(crate) async fn team_members<D: Db>(
+    db: &D,
+    teams: &[Team],
+) -> Result<Vec<Employee>, PortError> {
+    if teams.is_empty() {
+        return Ok(Vec::new());
+    }
+    let mut b = D::Built::head(TEAM_MEMBERS);
+    for (i, t) in teams.iter().enumerate() {
+        if i > 0 {
+            b.sql(", ");
+        }
+        b.str(t.as_str());
+    }
+    b.sql(") ORDER BY id");
+    db.built(b)
+        .await
+        .map_err(employees)?
+        .iter()
+        .map(|r| rows::employee(r).map_err(employees))
+        .collect()
 }
 
 pub(crate) async fn list_employees<D: Db>(db: &D) -> Result<Vec<Employee>, PortError> {

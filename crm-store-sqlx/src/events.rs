@@ -2,9 +2,9 @@
 //! read in sequence order, and acknowledged up to a watermark. Appending (its ordering
 //! lock) is each backend's own; the rest is the same on both.
 
-use crm_core::{EmployeeId, Event, NewEvent, StoreError};
+use crm_core::{EmployeeId, Event, NewEvent, Scope, StoreError};
 
-use crate::bind::Binds;
+use crate::bind::{Binds, Filter};
 use crate::db::{Db, args};
 use crate::rows::{self, Cols, clamp_i64, json};
 
@@ -19,6 +19,11 @@ pub(crate) use insert_event;
 const PENDING_EVENTS: &str = "SELECT seq, id, at, lead_id, actor, kind FROM events \
      WHERE seq > $1 AND seq > (SELECT acked FROM event_ack WHERE id = 1) \
      ORDER BY seq LIMIT $2";
+/// [`PENDING_EVENTS`] about the leads of some owners only (the owner filter and the rest
+/// follow, built at run time): each event joined to its lead's current owner.
+const PENDING_EVENTS_OF: &str = "SELECT e.seq, e.id, e.at, e.lead_id, e.actor, e.kind \
+     FROM events e JOIN leads l ON l.id = e.lead_id \
+     WHERE e.seq > (SELECT acked FROM event_ack WHERE id = 1)";
 /// The watermark and the newest sequence number.
 macro_rules! ack_state {
     () => {
@@ -38,22 +43,29 @@ pub(crate) fn event(b: &mut impl Binds, e: &NewEvent) -> Result<(), StoreError> 
     Ok(())
 }
 
-/// Events after `after` and after the watermark, in sequence order.
+/// Events after `after` and after the watermark about leads in `scope`, in sequence order.
 pub(crate) async fn pending<D: Db>(
     db: &D,
     after: u64,
     limit: u32,
+    scope: &Scope,
 ) -> Result<Vec<Event>, StoreError> {
-    db.all(
-        PENDING_EVENTS,
-        args::<D>(|a| {
-            a.int(clamp_i64(after)).int(i64::from(limit));
-        }),
-    )
-    .await?
-    .iter()
-    .map(rows::event)
-    .collect()
+    let found = if scope.owners().is_none() {
+        db.all(
+            PENDING_EVENTS,
+            args::<D>(|a| {
+                a.int(clamp_i64(after)).int(i64::from(limit));
+            }),
+        )
+        .await?
+    } else {
+        let mut b = D::Built::head(PENDING_EVENTS_OF);
+        b.sql(" AND e.seq > ").int(clamp_i64(after));
+        crate::assignment::scope(&mut b, scope, "l.owner");
+        b.sql(" ORDER BY e.seq LIMIT ").int(i64::from(limit));
+        db.built(b).await?
+    };
+    found.iter().map(rows::event).collect()
 }
 
 /// Where an acknowledgement up to `up_to` moves the watermark, from the [`ack_state!`]

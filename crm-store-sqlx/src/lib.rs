@@ -8,6 +8,7 @@
 // The modules below are written once for both backends (SQL with `$n` parameters, values
 // bound through `bind::Binds`, statements run through `db::Db`); `sqlite` and `postgres` keep
 // only what differs: write scripts or transactions, time encoding, locking.
+mod assignment;
 mod bind;
 mod conversion;
 mod db;

@@ -1,7 +1,7 @@
 //! Reads of leads, the same on both backends: one lead, its detail view, and the listing
 //! (filters built once with bound values, keyset paging over `(created_at, id)`).
 
-use crm_core::{Lead, LeadDetail, LeadId, LeadQuery, Page, StoreError};
+use crm_core::{Lead, LeadDetail, LeadId, LeadQuery, Page, Scope, StoreError};
 
 use crate::bind::{Binds, Encoding, Filter};
 use crate::db::{Db, args};
@@ -82,10 +82,15 @@ pub(crate) fn detail(id: LeadId, rows: &[impl Cols]) -> Result<Option<LeadDetail
     }))
 }
 
-/// One page of leads, newest first.
-pub(crate) async fn list_leads<D: Db>(db: &D, query: &LeadQuery) -> Result<Page<Lead>, StoreError> {
+/// One page of the leads in `scope`, newest first.
+pub(crate) async fn list_leads<D: Db>(
+    db: &D,
+    query: &LeadQuery,
+    scope: &Scope,
+) -> Result<Page<Lead>, StoreError> {
     let limit = query.page_size() as usize;
     let mut b = D::Built::head(LIST_HEAD);
+    crate::assignment::scope(&mut b, scope, "owner");
     if let Some(s) = query.status {
         b.sql(" AND status = ").str(s.as_str());
     }

@@ -5,8 +5,8 @@
 use chrono::{DateTime, Utc};
 use crm_core::{
     BoxError, Currency, EmployeeId, LeadStatus, LostReasonCode, LostReasonReport, OpportunityStage,
-    PipelineFilter, PipelineRow, Report, ReportFilter, Source, StageProbabilities, StatusTimeRow,
-    StoreError,
+    PipelineFilter, PipelineRow, Report, ReportFilter, Scope, Source, StageProbabilities,
+    StatusTimeRow, StoreError,
 };
 
 use crate::bind::{Binds, Filter};
@@ -16,11 +16,12 @@ use crate::rows::{self, Cols};
 /// Counts over the leads themselves (on the covering index `leads_report`).
 pub(crate) const FROM_LEADS: &str = "SELECT status, source, COUNT(*) FROM leads WHERE 1 = 1";
 
-/// The report for `filter`. Without a creation-date range it reads `undated` instead (a
+/// The report for `filter` over the leads in `scope`. Without a creation-date range it reads `undated` instead (a
 /// statement with the same columns and filters, e.g. over maintained counts), when given.
 pub(crate) async fn report<D: Db>(
     db: &D,
     filter: &ReportFilter,
+    scope: &Scope,
     undated: Option<&'static str>,
 ) -> Result<Report, StoreError> {
     let dated = filter.created_from.is_some() || filter.created_to.is_some();
@@ -28,7 +29,7 @@ pub(crate) async fn report<D: Db>(
         Some(head) if !dated => head,
         _ => FROM_LEADS,
     });
-    lead_filter(&mut b, filter);
+    lead_filter(&mut b, filter, scope);
     b.sql(" GROUP BY status, source");
     let counts = db
         .built(b)
@@ -50,7 +51,8 @@ pub(crate) async fn report<D: Db>(
 
 /// `filter`'s conditions on the leads (columns unqualified, or of the alias `l` in the joins,
 /// which name the lead columns the same way).
-fn lead_filter(b: &mut impl Filter, filter: &ReportFilter) {
+fn lead_filter(b: &mut impl Filter, filter: &ReportFilter, scope: &Scope) {
+    crate::assignment::scope(b, scope, "owner");
     if let Some(o) = filter.owner {
         b.sql(" AND owner = ").int(o.get());
     }
@@ -69,13 +71,14 @@ fn lead_filter(b: &mut impl Filter, filter: &ReportFilter) {
 const LOST_REASONS: &str = "SELECT lost_reason_code, COUNT(*) FROM leads \
      WHERE status = 'lost' AND lost_reason_code IS NOT NULL";
 
-/// Lost leads counted by reason code under `filter`.
+/// Lost leads counted by reason code under `filter`, of the leads in `scope`.
 pub(crate) async fn lost_reasons<D: Db>(
     db: &D,
     filter: &ReportFilter,
+    scope: &Scope,
 ) -> Result<LostReasonReport, StoreError> {
     let mut b = D::Built::head(LOST_REASONS);
-    lead_filter(&mut b, filter);
+    lead_filter(&mut b, filter, scope);
     b.sql(" GROUP BY lost_reason_code");
     let counts = db
         .built(b)
@@ -108,10 +111,11 @@ const STATUS_TIMES: [&str; 3] = [
      WHERE 1 = 1",
 ];
 
-/// The time-in-status groups under `filter`, stays counted until `now`.
+/// The time-in-status groups under `filter` of the leads in `scope`, stays counted until `now`.
 pub(crate) async fn status_times<D: Db>(
     db: &D,
     filter: &ReportFilter,
+    scope: &Scope,
     now: DateTime<Utc>,
 ) -> Result<Vec<StatusTimeRow>, StoreError> {
     let now = now.timestamp_micros();
@@ -120,7 +124,7 @@ pub(crate) async fn status_times<D: Db>(
         .sql(STATUS_TIMES[1])
         .int(now)
         .sql(STATUS_TIMES[2]);
-    lead_filter(&mut b, filter);
+    lead_filter(&mut b, filter, scope);
     b.sql(" GROUP BY owner, source, status");
     db.built(b)
         .await?
@@ -153,10 +157,11 @@ const PIPELINE_HEAD: &str = "SELECT currency, owner, stage, expected_close, \
                   THEN o.probability \
                   ELSE CASE o.stage WHEN 'won' THEN 100 WHEN 'lost' THEN 0 ";
 
-/// The pipeline's groups under `filter`.
+/// The pipeline's groups under `filter`, of the leads in `scope`.
 pub(crate) async fn pipeline<D: Db>(
     db: &D,
     filter: &PipelineFilter,
+    scope: &Scope,
     probabilities: &StageProbabilities,
 ) -> Result<Vec<PipelineRow>, StoreError> {
     let mut b = D::Built::head(PIPELINE_HEAD);
@@ -170,6 +175,7 @@ pub(crate) async fn pipeline<D: Db>(
         " ELSE 0 END END AS p \
          FROM opportunities o JOIN leads l ON l.id = o.lead_id WHERE 1 = 1",
     );
+    crate::assignment::scope(&mut b, scope, "l.owner");
     if let Some(o) = filter.owner {
         b.sql(" AND l.owner = ").int(o.get());
     }

@@ -8,7 +8,7 @@ use crm_core::{
     BoxError, ClientId, ClientRequest, Currency, Email, Employee, EmployeeId, Event, EventId,
     FollowUpNotice, HistoryEntry, Interaction, InteractionId, Lead, LeadId, LeadRecord,
     LostReasonCode, Money, Name, NewEvent, Note, Opportunity, OpportunityId, PendingClient, Phone,
-    Probability, Role, Source, StoreError,
+    Probability, Role, Source, StoreError, Team,
 };
 use uuid::Uuid;
 
@@ -223,7 +223,7 @@ pub(crate) fn event(r: &impl Cols) -> Result<Event, StoreError> {
     read().map_err(corrupt("event"))
 }
 
-/// An employee row: `id, name, role, active, manager`.
+/// An employee row: `id, name, role, active, team, manages` (a JSON array of teams), `manager`.
 pub(crate) fn employee(r: &impl Cols) -> Result<Employee, StoreError> {
     let read = || -> Result<Employee, BoxError> {
         Ok(Employee {
@@ -231,7 +231,9 @@ pub(crate) fn employee(r: &impl Cols) -> Result<Employee, StoreError> {
             name: Name::parse(&r.text(1)?)?,
             role: r.text(2)?.parse::<Role>()?,
             active: r.flag(3)?,
-            manager: r.opt_int(4)?.map(EmployeeId::new).transpose()?,
+            team: r.opt_text(4)?.as_deref().map(Team::parse).transpose()?,
+            manages: serde_json::from_str(&r.text(5)?)?,
+            manager: r.opt_int(6)?.map(EmployeeId::new).transpose()?,
         })
     };
     read().map_err(corrupt("employee"))

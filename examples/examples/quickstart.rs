@@ -47,13 +47,11 @@ async fn main() -> Result<(), BoxError> {
     // 3. Employees in the library's own directory (a host with its own HR system implements
     //    EmployeeDirectory instead): the first is a manager, who adds the others.
     let employee = |id, name: &str, role| -> Result<Employee, BoxError> {
-        Ok(Employee {
-            id: EmployeeId::new(id)?,
-            name: Name::parse(name)?,
+        Ok(Employee::new(
+            EmployeeId::new(id)?,
+            Name::parse(name)?,
             role,
-            active: true,
-            manager: None,
-        })
+        ))
     };
     let khalid = crm
         .bootstrap_manager(employee(3, "خالد المدير", Role::Manager)?)

@@ -1,6 +1,8 @@
 //! Shared pieces of the `crm` command-line tool and the `pipeline` benchmark: exit codes,
 //! argument parsers and plain-text tables.
 
+pub mod server;
+
 use chrono::{DateTime, NaiveDate, TimeDelta, Utc};
 use crm_core::{CrmError, StoreError};
 
@@ -20,6 +22,9 @@ pub mod exit {
     pub const CONFLICT: u8 = 6;
     /// The database or a host system failed.
     pub const STORAGE: u8 = 7;
+    /// A bulk change or a reassignment of all of an employee's leads refused some leads
+    /// (the output lists which, and why); the others were changed.
+    pub const PARTIAL: u8 = 8;
 }
 
 /// The exit code for an error.
@@ -99,6 +104,11 @@ pub const ERROR_KINDS: &[(&str, u8, &str)] = &[
         "the database stayed busy; nothing was written",
     ),
     ("storage", exit::STORAGE, "the database failed"),
+    (
+        "partial",
+        exit::PARTIAL,
+        "a bulk change refused some leads; the output lists which",
+    ),
     (
         "host_system",
         exit::STORAGE,

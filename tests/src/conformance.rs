@@ -15,6 +15,7 @@ use crm_core::{
 };
 
 pub use crate::conformance_pipeline::*;
+pub use crate::conformance_visibility::*;
 use crate::harness::{
     Harness, inactive, manager, new_lead, other, reason, sales, sales2, t0, unknown,
 };
@@ -80,6 +81,15 @@ macro_rules! conformance_suite {
             sweep_dry_run_changes_nothing,
             time_in_status_averages_per_owner_and_source,
             overdue_and_escalation_claims_split_the_work,
+            visibility_scopes_every_read,
+            visible_pages_stay_full,
+            visibility_scopes_every_change,
+            round_robin_assigns_in_turn_and_survives_restart,
+            least_open_assigns_to_the_fewest,
+            concurrent_creates_take_distinct_turns,
+            assignment_without_staff_is_refused,
+            reassign_all_spreads_open_leads,
+            bulk_changes_each_lead_on_its_own,
         );
     };
     (@each $factory:path; $attrs:tt; $($name:ident),* $(,)?) => {
@@ -1739,12 +1749,8 @@ pub async fn employees_are_managed_by_management(store: Arc<dyn LeadStore>) {
         .clock(h.clock.clone())
         .build()
         .unwrap();
-    let emp = |id: i64, role| crm_core::Employee {
-        id: EmployeeId::new(id).unwrap(),
-        name: name(&format!("E{id}")),
-        role,
-        active: true,
-        manager: None,
+    let emp = |id: i64, role| {
+        crm_core::Employee::new(EmployeeId::new(id).unwrap(), name(&format!("E{id}")), role)
     };
     // The first one must be an active manager.
     assert!(matches!(

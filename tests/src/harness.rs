@@ -42,11 +42,8 @@ pub fn unknown() -> EmployeeId {
 /// The directory every harness starts with.
 pub fn staff() -> Vec<Employee> {
     let e = |id: EmployeeId, name: &str, role, active| Employee {
-        id,
-        name: Name::parse(name).unwrap(),
-        role,
         active,
-        manager: None,
+        ..Employee::new(id, Name::parse(name).unwrap(), role)
     };
     vec![
         e(sales(), "سارة الأحمد", Role::Sales, true),

@@ -12,6 +12,13 @@
 //! At the end the clients system recovers and one dispatch gives every converted lead exactly
 //! one client.
 //!
+//! Each case runs under a random visibility policy (`all`, `team`, `own`) with teams in the
+//! directory (team `a`: both sales employees and the read-only one; the manager leads `a`),
+//! and with two assignment rules (`referral`: round-robin over team `a`; `phone`:
+//! least-open over team `a`). The model has its own visibility rule (a lead outside the
+//! actor's view is `NotFound` for every change) and its own rotation, and after every step
+//! each employee's listing and report count exactly the leads the model says they see.
+//!
 //! Generic over the store: [`run_model_test`] takes the same async factory as the conformance
 //! suite and makes a fresh store for every case.
 
@@ -31,7 +38,7 @@ use crm_core::{
     FollowUpNotice, FollowUpRule, InteractionKind, LeadDetail, LeadId, LeadPatch, LeadQuery,
     LeadStatus, LeadStore, ManualClock, Money, Name, NewInteraction, NewLead, NewOpportunity,
     Notifier, OpportunityId, OpportunityPatch, OpportunityStage, Phone, PortError, Report,
-    ReportFilter, Role, Source, ValidationError,
+    ReportFilter, Role, Source, Team, ValidationError, Visibility,
 };
 use crm_store_memory::MemoryEmployees;
 use proptest::prelude::*;
@@ -154,19 +161,53 @@ impl Who {
         !matches!(self.profile(), Some((MRole::Sales | MRole::Manager, true)))
     }
 
+    /// The model's teams: `a` holds both sales employees and the read-only one, `b` the
+    /// inactive sales employee.
+    fn team(self) -> Option<&'static str> {
+        match self {
+            Who::Sales1 | Who::Sales2 | Who::Other => Some("a"),
+            Who::InactiveSales => Some("b"),
+            _ => None,
+        }
+    }
+
+    /// The teams a manager leads: the active manager leads `a`.
+    fn leads_teams(self) -> &'static [&'static str] {
+        match self {
+            Who::Manager => &["a"],
+            _ => &[],
+        }
+    }
+
+    /// The visibility rule, written out again: under `team` an employee sees the leads of
+    /// their team's members; under `own` their own; a manager under both also those of the
+    /// teams they lead; everyone their own.
+    fn sees(self, policy: Visibility, owner: Who) -> bool {
+        let led = self.leads_teams().iter().any(|t| owner.team() == Some(*t));
+        let team = self.team().is_some() && self.team() == owner.team();
+        match policy {
+            Visibility::All => true,
+            Visibility::Team => owner == self || led || team,
+            Visibility::Own => owner == self || led,
+        }
+    }
+
     fn employee(self) -> Option<Employee> {
         let (role, active) = self.profile()?;
-        Some(Employee {
-            id: self.id(),
-            name: Name::parse(&format!("{self:?}")).unwrap(),
-            role: match role {
-                MRole::Sales => Role::Sales,
-                MRole::Manager => Role::Manager,
-                MRole::Other => Role::Other,
-            },
-            active,
-            manager: None,
-        })
+        let role = match role {
+            MRole::Sales => Role::Sales,
+            MRole::Manager => Role::Manager,
+            MRole::Other => Role::Other,
+        };
+        let mut e = Employee::new(self.id(), Name::parse(&format!("{self:?}")).unwrap(), role);
+        e.active = active;
+        e.team = self.team().map(|t| Team::parse(t).unwrap());
+        e.manages = self
+            .leads_teams()
+            .iter()
+            .map(|t| Team::parse(t).unwrap())
+            .collect();
+        Some(e)
     }
 }
 
@@ -295,6 +336,7 @@ enum Outcome {
         allowed: Vec<LeadStatus>,
     },
     InvalidAssignee(AssigneeProblem),
+    NotFound(Entity),
     Conflict(Entity),
     Duplicate {
         existing: usize,
@@ -367,6 +409,10 @@ fn model_weighted(o: &MOpp) -> i64 {
 /// The model: what every lead should look like, and what the last step should have given.
 #[derive(Clone, Debug, Default)]
 struct Model {
+    /// The visibility policy of this case.
+    policy: Visibility,
+    /// Whom each assignment rule (by source index) gave its last lead to.
+    rotation: std::collections::BTreeMap<u8, Who>,
     /// Seconds since the start.
     now: i64,
     leads: Vec<MLead>,
@@ -440,7 +486,55 @@ fn known(actor: Who) -> Result<(), Outcome> {
     actor.profile().map(|_| ()).ok_or(Outcome::UnknownActor)
 }
 
+/// The assignment rules, written out again: by source index, round-robin (`true`) or
+/// least-open over the active sales staff of team `a`.
+fn rule_for(source: u8) -> Option<bool> {
+    match source {
+        1 => Some(true),
+        2 => Some(false),
+        _ => None,
+    }
+}
+
+/// The rules as the host configures them.
+const RULES: [&str; 2] = ["referral=round-robin:a", "phone=least-open:a"];
+
 impl Model {
+    /// A lead outside the actor's view does not exist for them.
+    fn visible(&self, actor: Who, lead: usize, entity: Entity) -> Result<(), Outcome> {
+        if actor.sees(self.policy, self.leads[lead].owner) {
+            Ok(())
+        } else {
+            Err(Outcome::NotFound(entity))
+        }
+    }
+
+    /// The owner an assignment rule picks: the team's active sales staff by id (Sales1,
+    /// Sales2), the next after the rule's last one; least-open first takes those with the
+    /// fewest open leads.
+    fn assigned(&self, source: u8, round_robin: bool) -> Who {
+        let staff = [Who::Sales1, Who::Sales2];
+        let start = match self.rotation.get(&source) {
+            Some(Who::Sales1) => 1,
+            _ => 0,
+        };
+        let order = [staff[start], staff[1 - start]];
+        if round_robin {
+            return order[0];
+        }
+        let open_of = |w: Who| {
+            self.leads
+                .iter()
+                .filter(|l| l.owner == w && open(l.status))
+                .count()
+        };
+        let fewest = order.iter().map(|w| open_of(*w)).min().unwrap_or(0);
+        order
+            .into_iter()
+            .find(|w| open_of(*w) == fewest)
+            .unwrap_or(order[0])
+    }
+
     /// The duplicate rule: the oldest other open lead with the same email, else phone.
     fn duplicate(
         &self,
@@ -464,8 +558,9 @@ impl Model {
         Ok(())
     }
 
-    /// A lead that may be changed: `action` permitted, not converted.
+    /// A lead that may be changed: in the actor's view, `action` permitted, not converted.
     fn writable(&self, actor: Who, action: Action, lead: usize) -> Result<(), Outcome> {
+        self.visible(actor, lead, Entity::Lead)?;
         let l = &self.leads[lead];
         permit(actor, action, Some(l.owner))?;
         if l.status == LeadStatus::Converted {
@@ -487,10 +582,17 @@ impl Model {
             } => {
                 known(actor)?;
                 permit(actor, Action::CreateLead, None)?;
-                let owner = owner.unwrap_or(actor);
+                let rule = rule_for(source).filter(|_| owner.is_none());
+                let owner = match rule {
+                    Some(round_robin) => self.assigned(source, round_robin),
+                    None => owner.unwrap_or(actor),
+                };
                 assignable(owner)?;
                 if !allow_duplicate {
                     self.duplicate(None, email, phone)?;
+                }
+                if rule.is_some() {
+                    self.rotation.insert(source, owner);
                 }
                 self.leads.push(MLead {
                     status: LeadStatus::New,
@@ -580,6 +682,7 @@ impl Model {
                 stale,
             } => {
                 known(actor)?;
+                self.visible(actor, lead, Entity::Lead)?;
                 let from = self.leads[lead].status;
                 let mover = table(from, to);
                 let action = if mover == Some(Mover::Management) {
@@ -657,6 +760,7 @@ impl Model {
                 stale,
             } => {
                 known(actor)?;
+                self.visible(actor, self.opps[opportunity].lead, Entity::Opportunity)?;
                 // Only the stage changes here: a converted lead's opportunity may still be
                 // won or lost.
                 let lead = &self.leads[self.opps[opportunity].lead];
@@ -752,7 +856,12 @@ impl ReferenceStateMachine for ModelRules {
     type Transition = Op;
 
     fn init_state() -> BoxedStrategy<Model> {
-        Just(Model::default()).boxed()
+        prop::sample::select(Visibility::ALL.to_vec())
+            .prop_map(|policy| Model {
+                policy,
+                ..Model::default()
+            })
+            .boxed()
     }
 
     fn transitions(state: &Model) -> BoxedStrategy<Op> {
@@ -1078,14 +1187,20 @@ fn validation_tag(e: &ValidationError) -> &'static str {
 }
 
 impl Sut {
-    fn new(rt: tokio::runtime::Runtime, store: Arc<dyn LeadStore>) -> Self {
+    fn new(rt: tokio::runtime::Runtime, store: Arc<dyn LeadStore>, policy: Visibility) -> Self {
         let clock = Arc::new(ManualClock::new(t0()));
         let clients = Arc::new(Clients::default());
         let notices = Arc::new(Notices::default());
-        let employees = MemoryEmployees::new(Who::STAFF.iter().filter_map(|w| w.employee()));
+        let employees = Arc::new(MemoryEmployees::new(
+            Who::STAFF.iter().filter_map(|w| w.employee()),
+        ));
+        let rules = RULES.iter().map(|r| r.parse().unwrap());
         let crm = Crm::builder()
             .store(store)
-            .employees(Arc::new(employees))
+            .employees(employees.clone())
+            .teams(employees)
+            .visibility(policy)
+            .assignment(crm_core::AssignmentRules::new(rules).unwrap())
             .clients(clients.clone())
             .notifier(notices.clone())
             .clock(clock.clone())
@@ -1115,6 +1230,7 @@ impl Sut {
                 allowed: allowed.clone(),
             },
             CrmError::InvalidAssignee { problem, .. } => Outcome::InvalidAssignee(*problem),
+            CrmError::NotFound { entity, .. } => Outcome::NotFound(*entity),
             CrmError::Conflict { entity, .. } => Outcome::Conflict(*entity),
             CrmError::Duplicate { existing, field } => Outcome::Duplicate {
                 existing: self
@@ -1379,13 +1495,13 @@ impl StateMachineTest for CrmUnderTest {
     type SystemUnderTest = Sut;
     type Reference = ModelRules;
 
-    fn init_test(_: &Model) -> Sut {
+    fn init_test(model: &Model) -> Sut {
         let factory = FACTORY
             .with(|f| f.borrow().clone())
             .expect("the model test runs through run_model_test, which sets the store factory");
         let rt = runtime();
         let store = rt.block_on(factory());
-        Sut::new(rt, store)
+        Sut::new(rt, store, model.policy)
     }
 
     fn apply(mut sut: Sut, model: &Model, op: Op) -> Sut {
@@ -1586,6 +1702,32 @@ impl StateMachineTest for CrmUnderTest {
                     .find(|(st, _, _)| *st == s)
                     .map_or(0, |o| o.1);
                 assert_eq!(got, held, "leads that were {s}");
+            }
+            // Each employee lists, and counts in the report, exactly the leads in view.
+            for who in Who::STAFF {
+                let seen: BTreeSet<LeadId> = model
+                    .leads
+                    .iter()
+                    .zip(&sut.leads)
+                    .filter(|(l, _)| who.sees(model.policy, l.owner))
+                    .map(|(_, id)| *id)
+                    .collect();
+                let listed = sut.crm.list_leads(who.id(), &all).await.unwrap();
+                let ids: BTreeSet<LeadId> = listed.items.iter().map(|l| l.id()).collect();
+                assert_eq!(ids, seen, "{who:?} under {}", model.policy);
+                let report = sut.crm.report(who.id(), &ReportFilter::default()).await;
+                assert_eq!(report.unwrap().total, seen.len() as u64, "{who:?}");
+                let lost_seen = model
+                    .leads
+                    .iter()
+                    .filter(|l| l.status == LeadStatus::Lost && who.sees(model.policy, l.owner))
+                    .count() as u64;
+                let lost = sut
+                    .crm
+                    .lost_reason_report(who.id(), &ReportFilter::default())
+                    .await
+                    .unwrap();
+                assert_eq!(lost.total, lost_seen, "lost reasons seen by {who:?}");
             }
         });
 

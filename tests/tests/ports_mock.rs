@@ -36,11 +36,8 @@ fn former_rep() -> EmployeeId {
 
 fn employee(id: EmployeeId, role: Role, active: bool) -> Employee {
     Employee {
-        id,
-        name: Name::parse(&format!("Employee {id}")).unwrap(),
-        role,
         active,
-        manager: None,
+        ..Employee::new(id, Name::parse(&format!("Employee {id}")).unwrap(), role)
     }
 }
 

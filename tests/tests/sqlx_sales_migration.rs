@@ -42,7 +42,7 @@ async fn reads_back_migrated(store: &dyn LeadStore, id: Uuid) {
     assert_eq!(lead.owner_notified_at(), Some(t(1)));
     assert_eq!(lead.next_follow_up_at(), None);
     let rows = store
-        .status_time_rows(&ReportFilter::default(), t(10))
+        .status_time_rows(&ReportFilter::default(), &crm_core::Scope::All, t(10))
         .await
         .unwrap();
     let mut got: Vec<_> = rows
@@ -56,7 +56,7 @@ async fn reads_back_migrated(store: &dyn LeadStore, id: Uuid) {
         [(LeadStatus::New, 1, h(2)), (LeadStatus::Lost, 1, h(8))]
     );
     let r = store
-        .lost_reason_report(&ReportFilter::default())
+        .lost_reason_report(&ReportFilter::default(), &crm_core::Scope::All)
         .await
         .unwrap();
     assert_eq!((r.count("other"), r.total), (1, 1));

@@ -292,13 +292,11 @@ async fn sqlite_busy_write_waits_then_fails_cleanly() {
 }
 
 async fn ports_work(c: crm_store_sqlx::Connected) {
-    let e = Employee {
-        id: EmployeeId::new(7).unwrap(),
-        name: Name::parse("سارة").unwrap(),
-        role: Role::Sales,
-        active: true,
-        manager: None,
-    };
+    let e = Employee::new(
+        EmployeeId::new(7).unwrap(),
+        Name::parse("سارة").unwrap(),
+        Role::Sales,
+    );
     c.employees.upsert_employee(&e).await.unwrap();
     let changed = Employee {
         active: false,
@@ -329,6 +327,42 @@ async fn ports_work(c: crm_store_sqlx::Connected) {
             .unwrap(),
         None
     );
+
+    // Teams: an employee's team and a manager's led teams read back; members by team.
+    let team = |s: &str| crm_core::Team::parse(s).unwrap();
+    let in_east = e.clone().in_team(team("شرق"));
+    let boss = Employee::new(
+        EmployeeId::new(3).unwrap(),
+        Name::parse("Boss").unwrap(),
+        Role::Manager,
+    )
+    .in_team(team("west"))
+    .leading(team("شرق"))
+    .leading(team("West"));
+    c.employees.upsert_employee(&in_east).await.unwrap();
+    c.employees.upsert_employee(&boss).await.unwrap();
+    assert_eq!(
+        c.employees.employee(boss.id).await.unwrap(),
+        Some(boss.clone())
+    );
+    assert_eq!(
+        c.employees.employee(e.id).await.unwrap(),
+        Some(in_east.clone())
+    );
+    let members = |teams: Vec<crm_core::Team>| {
+        let dir = c.employees.clone();
+        async move {
+            let found = dir.team_members(&teams).await.unwrap();
+            found.iter().map(|e| e.id.get()).collect::<Vec<_>>()
+        }
+    };
+    assert_eq!(members(vec![team("شرق")]).await, [7]);
+    assert_eq!(members(vec![team("WEST"), team("شرق")]).await, [3, 7]);
+    assert!(members(vec![team("north")]).await.is_empty());
+    assert!(members(vec![]).await.is_empty());
+    // Leaving the team: no longer a member.
+    c.employees.upsert_employee(&e).await.unwrap();
+    assert!(members(vec![team("شرق")]).await.is_empty());
 
     let req = ClientRequest {
         lead_id: LeadId::new_at(Utc::now()),
@@ -548,12 +582,12 @@ async fn concurrent_first_use_of_a_new_sqlite_file_migrates_once() {
 
 /// Two first employees added at once to an empty table-backed directory: exactly one is.
 async fn one_first_employee(admin: std::sync::Arc<dyn crm_core::EmployeeAdmin>) {
-    let boss = |id: i64| Employee {
-        id: EmployeeId::new(id).unwrap(),
-        name: Name::parse(&format!("Boss {id}")).unwrap(),
-        role: Role::Manager,
-        active: true,
-        manager: None,
+    let boss = |id: i64| {
+        Employee::new(
+            EmployeeId::new(id).unwrap(),
+            Name::parse(&format!("Boss {id}")).unwrap(),
+            Role::Manager,
+        )
     };
     let tasks: Vec<_> = (1..=6)
         .map(|id| {

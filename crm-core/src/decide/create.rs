@@ -1,13 +1,16 @@
 //! Creating a lead.
 
+use std::collections::BTreeMap;
+
 use chrono::{DateTime, Utc};
 
 use super::{check_assignee, lead_write};
+use crate::assignment::{AssignmentRule, Turn, next_turn};
 use crate::employee::Employee;
 use crate::error::CrmError;
 use crate::events::EventKind;
 use crate::history::Change;
-use crate::ids::LeadId;
+use crate::ids::{EmployeeId, LeadId};
 use crate::lead::{Lead, NewLead};
 use crate::permissions::{Action, authorize};
 use crate::ports::LeadWrite;
@@ -37,4 +40,24 @@ pub fn decide_create(
     let mut w = lead_write(lead, actor.id, vec![created], event);
     w.check_duplicates = check_duplicates;
     Ok(w)
+}
+
+/// Decides a lead creation whose owner an assignment rule picks (the input names none):
+/// authorised, then given to the next turn of `rule` ([`crate::assignment::next_turn`] over
+/// the team's `members`, the stored `last` turn and the candidates' `open` leads). Returns
+/// the write and the turn the store must take with it.
+pub fn decide_create_assigned(
+    actor: &Employee,
+    rule: &AssignmentRule,
+    members: &[Employee],
+    last: Option<EmployeeId>,
+    open: &BTreeMap<EmployeeId, u64>,
+    input: NewLead,
+    now: DateTime<Utc>,
+) -> Result<(LeadWrite, Turn), CrmError> {
+    authorize(actor, Action::CreateLead, None).map_err(CrmError::from)?;
+    let turn = next_turn(rule, members, last, open)?;
+    let owner = members.iter().find(|e| e.id == turn.owner);
+    let write = decide_create(actor, owner, input.owner(turn.owner), now)?;
+    Ok((write, turn))
 }

@@ -15,7 +15,7 @@ mod opportunity;
 mod status_change;
 
 pub use assign::decide_assign;
-pub use create::decide_create;
+pub use create::{decide_create, decide_create_assigned};
 pub use edit::decide_edit;
 pub use interaction::decide_interaction;
 pub use opportunity::{decide_add_opportunity, decide_opportunity_update};

@@ -21,7 +21,7 @@ use async_trait::async_trait;
 use chrono::{DateTime, NaiveDate, Utc};
 use crm_core::{
     BoxError, ClientId, ClientRequest, ClientsPort, Employee, EmployeeAdmin, EmployeeDirectory,
-    EmployeeId, PortError, StoreError,
+    EmployeeId, PortError, StoreError, Team, TeamDirectory,
 };
 use sqlx::migrate::Migrator;
 use sqlx::postgres::{PgConnectOptions, PgConnection, PgPool, PgPoolOptions, PgRow};
@@ -29,7 +29,7 @@ use sqlx::{Connection, Postgres, Row};
 use uuid::Uuid;
 
 use crate::bind::{Args, Built, Encoding};
-use crate::db::{Db, args};
+use crate::db::Db;
 use crate::directory;
 use crate::error::db;
 use crate::rows::Cols;
@@ -327,7 +327,8 @@ async fn insert_first_employee_in(c: &mut PgConnection, e: &Employee) -> Result<
         .execute(&mut *c)
         .await
         .map_err(db)?;
-    let a = args::<Handle>(|a| directory::employee_values(a, e));
+    let mut a = Args::<Postgres>::default();
+    directory::employee_values(&mut a, e)?;
     let n = sqlx::query_with(
         directory::INSERT_FIRST_EMPLOYEE,
         a.0.into_args().map_err(db)?,
@@ -337,6 +338,13 @@ async fn insert_first_employee_in(c: &mut PgConnection, e: &Employee) -> Result<
     .map_err(db)?
     .rows_affected();
     Ok(n == 1)
+}
+
+#[async_trait]
+impl TeamDirectory for PostgresEmployees {
+    async fn team_members(&self, teams: &[Team]) -> Result<Vec<Employee>, PortError> {
+        directory::team_members(&self.db, teams).await
+    }
 }
 
 #[async_trait]

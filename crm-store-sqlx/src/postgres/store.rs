@@ -3,17 +3,19 @@
 
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
+use std::collections::{BTreeMap, BTreeSet};
+
 use crm_core::{
-    ClientId, Event, FollowUpClaim, FollowUpNotice, Interaction, Lead, LeadDetail, LeadId,
-    LeadQuery, LeadStore, LeadWrite, NewEvent, NoticeId, Opportunity, OpportunityId,
-    OpportunityWrite, Page, PendingClient, Report, ReportFilter, StoreError,
+    ClientId, EmployeeId, Event, FollowUpClaim, FollowUpNotice, Interaction, Lead, LeadDetail,
+    LeadId, LeadQuery, LeadStore, LeadWrite, NewEvent, NoticeId, Opportunity, OpportunityId,
+    OpportunityWrite, Page, PendingClient, Report, ReportFilter, Scope, StoreError, Turn,
 };
 
 use super::writes::{WriteTx, all, values};
 use super::{PostgresStore, claims, writes};
 use crate::bind::Binds;
 use crate::error::db;
-use crate::{conversion, events, follow_up, reads, records, reports};
+use crate::{assignment, conversion, events, follow_up, reads, records, reports};
 
 /// Runs `$f` (an `async fn(&mut PgConnection, ..)`) in a write transaction of its own.
 macro_rules! in_tx {
@@ -28,6 +30,21 @@ macro_rules! in_tx {
 impl LeadStore for PostgresStore {
     async fn insert_lead(&self, w: &LeadWrite) -> Result<(), StoreError> {
         in_tx!(self, writes::insert_lead_in, w)
+    }
+
+    async fn insert_lead_taking_turn(&self, w: &LeadWrite, turn: &Turn) -> Result<(), StoreError> {
+        in_tx!(self, writes::insert_lead_taking_turn_in, w, turn)
+    }
+
+    async fn last_turn(&self, rule: &str) -> Result<Option<EmployeeId>, StoreError> {
+        assignment::last_turn(&self.db, rule).await
+    }
+
+    async fn open_leads_by_owner(
+        &self,
+        owners: &BTreeSet<EmployeeId>,
+    ) -> Result<BTreeMap<EmployeeId, u64>, StoreError> {
+        assignment::open_by_owner(&self.db, owners).await
     }
 
     async fn update_lead(&self, expected: u64, w: &LeadWrite) -> Result<(), StoreError> {
@@ -66,35 +83,42 @@ impl LeadStore for PostgresStore {
         reads::detail(id, &rows)
     }
 
-    async fn list_leads(&self, query: &LeadQuery) -> Result<Page<Lead>, StoreError> {
-        reads::list_leads(&self.db, query).await
+    async fn list_leads_in(
+        &self,
+        query: &LeadQuery,
+        scope: &Scope,
+    ) -> Result<Page<Lead>, StoreError> {
+        reads::list_leads(&self.db, query, scope).await
     }
 
-    async fn report(&self, filter: &ReportFilter) -> Result<Report, StoreError> {
-        reports::report(&self.db, filter, None).await
+    async fn report_in(&self, filter: &ReportFilter, scope: &Scope) -> Result<Report, StoreError> {
+        reports::report(&self.db, filter, scope, None).await
     }
 
     async fn lost_reason_report(
         &self,
         filter: &ReportFilter,
+        scope: &Scope,
     ) -> Result<crm_core::LostReasonReport, StoreError> {
-        reports::lost_reasons(&self.db, filter).await
+        reports::lost_reasons(&self.db, filter, scope).await
     }
 
     async fn status_time_rows(
         &self,
         filter: &ReportFilter,
+        scope: &Scope,
         now: chrono::DateTime<chrono::Utc>,
     ) -> Result<Vec<crm_core::StatusTimeRow>, StoreError> {
-        reports::status_times(&self.db, filter, now).await
+        reports::status_times(&self.db, filter, scope, now).await
     }
 
     async fn pipeline_rows(
         &self,
         filter: &crm_core::PipelineFilter,
+        scope: &Scope,
         probabilities: &crm_core::StageProbabilities,
     ) -> Result<Vec<crm_core::PipelineRow>, StoreError> {
-        reports::pipeline(&self.db, filter, probabilities).await
+        reports::pipeline(&self.db, filter, scope, probabilities).await
     }
 
     async fn insert_interaction(
@@ -202,8 +226,13 @@ impl LeadStore for PostgresStore {
         conversion::failed(&self.db, lead_id, error, at).await
     }
 
-    async fn pending_events(&self, after: u64, limit: u32) -> Result<Vec<Event>, StoreError> {
-        events::pending(&self.db, after, limit).await
+    async fn pending_events_in(
+        &self,
+        after: u64,
+        limit: u32,
+        scope: &Scope,
+    ) -> Result<Vec<Event>, StoreError> {
+        events::pending(&self.db, after, limit, scope).await
     }
 
     async fn ack_events(&self, up_to: u64) -> Result<u64, StoreError> {

@@ -4,7 +4,7 @@
 
 use crm_core::{
     BoxError, ClientId, Entity, Interaction, Lead, LeadId, LeadWrite, NewEvent, Opportunity,
-    OpportunityWrite, StoreError,
+    OpportunityWrite, StoreError, Turn,
 };
 use sqlx::postgres::{PgConnection, PgRow};
 use sqlx::{Postgres, Transaction};
@@ -17,7 +17,7 @@ use crate::events::{self, insert_event};
 use crate::lead_writes::{self as lw};
 use crate::records::{self, insert_opportunity};
 use crate::rows::{self, Cols, to_i64};
-use crate::{conversion, lead_writes};
+use crate::{assignment, conversion, lead_writes};
 
 /// Serialises duplicate checks on the same normalised contact data (keys sorted by the
 /// caller, so two writers never wait on each other in opposite orders).
@@ -225,6 +225,26 @@ pub(super) async fn insert_lead_in(c: &mut PgConnection, w: &LeadWrite) -> Resul
         duplicate_of(c, &w.lead).await?;
     }
     write_rest(c, w).await
+}
+
+/// Takes the assignment `turn` (the rule's row stays locked until the transaction ends, so
+/// a concurrent create of the same rule waits, then finds the turn taken), then inserts.
+pub(super) async fn insert_lead_taking_turn_in(
+    c: &mut PgConnection,
+    w: &LeadWrite,
+    turn: &Turn,
+) -> Result<(), StoreError> {
+    let taken = exec(
+        c,
+        assignment::take_turn(turn),
+        values(|a| assignment::turn_values(a, turn)),
+    )
+    .await
+    .map_err(db)?;
+    if taken == 0 {
+        return Err(assignment::turn_taken());
+    }
+    insert_lead_in(c, w).await
 }
 
 pub(super) async fn update_lead_in(

@@ -25,7 +25,7 @@ use async_trait::async_trait;
 use chrono::{DateTime, NaiveDate, Utc};
 use crm_core::{
     BoxError, ClientId, ClientRequest, ClientsPort, Employee, EmployeeAdmin, EmployeeDirectory,
-    EmployeeId, PortError, StoreError,
+    EmployeeId, PortError, StoreError, Team, TeamDirectory,
 };
 use sqlx::migrate::Migrator;
 use sqlx::sqlite::{
@@ -37,7 +37,7 @@ use tokio::sync::{Mutex, OwnedMutexGuard};
 use uuid::Uuid;
 
 use crate::bind::{Args, Built, Encoding};
-use crate::db::{Db, args};
+use crate::db::Db;
 use crate::directory;
 use crate::error::{db, is_busy};
 use crate::rows::{Cols, from_micros};
@@ -416,6 +416,13 @@ impl EmployeeDirectory for SqliteEmployees {
 }
 
 #[async_trait]
+impl TeamDirectory for SqliteEmployees {
+    async fn team_members(&self, teams: &[Team]) -> Result<Vec<Employee>, PortError> {
+        directory::team_members(&self.db, teams).await
+    }
+}
+
+#[async_trait]
 impl EmployeeAdmin for SqliteEmployees {
     async fn upsert_employee(&self, employee: &Employee) -> Result<(), PortError> {
         directory::upsert_employee(&self.db, employee).await
@@ -423,7 +430,8 @@ impl EmployeeAdmin for SqliteEmployees {
 
     async fn insert_first_employee(&self, employee: &Employee) -> Result<bool, PortError> {
         // One statement under the write gate: the check and the insert are one transaction.
-        let a = args::<Handle>(|a| directory::employee_values(a, employee));
+        let mut a = Args::<Sqlite>::default();
+        directory::employee_values(&mut a, employee).map_err(directory::employees)?;
         let n = self
             .db
             .write(directory::INSERT_FIRST_EMPLOYEE, a)

@@ -124,14 +124,17 @@ pub(crate) enum Check {
     OpportunityUnchanged,
     /// A conversion to complete had no pending client record.
     NothingPending,
+    /// A create's assignment turn was taken by a concurrent create.
+    TurnTaken,
 }
 
 impl Check {
-    const ALL: [Check; 4] = [
+    const ALL: [Check; 5] = [
         Check::LeadUnchanged,
         Check::Duplicate,
         Check::OpportunityUnchanged,
         Check::NothingPending,
+        Check::TurnTaken,
     ];
 
     /// The column and constraint name.
@@ -141,6 +144,7 @@ impl Check {
             Check::Duplicate => "duplicate",
             Check::OpportunityUnchanged => "opportunity_unchanged",
             Check::NothingPending => "nothing_pending",
+            Check::TurnTaken => "turn_taken",
         }
     }
 

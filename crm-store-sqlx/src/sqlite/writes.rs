@@ -3,7 +3,7 @@
 
 use crm_core::{
     BoxError, ClientId, Entity, Interaction, Lead, LeadId, LeadWrite, NewEvent, Opportunity,
-    OpportunityId, OpportunityWrite, StoreError,
+    OpportunityId, OpportunityWrite, StoreError, Turn,
 };
 use sqlx::Sqlite;
 use sqlx::sqlite::SqliteConnection;
@@ -17,7 +17,7 @@ use crate::events::{self, insert_event};
 use crate::lead_writes::{self as lw, duplicate_probe};
 use crate::records::{self, insert_opportunity, update_opportunity};
 use crate::rows::{self, Cols, to_i64};
-use crate::{conversion, lead_writes};
+use crate::{assignment, conversion, lead_writes};
 
 /// Whether the duplicate probe finds a lead, for the `duplicate` write check.
 const HAS_DUPLICATE: &str = concat!("EXISTS (", duplicate_probe!(), ")");
@@ -67,8 +67,17 @@ fn push_rest(s: &mut Script, w: &LeadWrite) -> Result<(), StoreError> {
     Ok(())
 }
 
-pub(super) async fn insert_lead(h: &Handle, w: &LeadWrite) -> Result<(), StoreError> {
+/// Inserts a lead and, first, takes its assignment `turn` when it has one.
+pub(super) async fn insert_lead(
+    h: &Handle,
+    w: &LeadWrite,
+    turn: Option<&Turn>,
+) -> Result<(), StoreError> {
     let mut s = Script::write();
+    if let Some(t) = turn {
+        assignment::turn_values(s.push(assignment::take_turn(t)), t);
+        s.check(Check::TurnTaken, NOTHING_CHANGED);
+    }
     lw::insert_lead(s.push(lw::INSERT_LEAD), &w.lead)?;
     push_rest(&mut s, w)?;
     done(
@@ -302,6 +311,7 @@ fn lead_write_failed(
 ) -> Why<'_> {
     let id = w.lead.id();
     match (check, expected) {
+        (Some(Check::TurnTaken), _) => Why::Error(assignment::turn_taken()),
         (Some(Check::Duplicate), _) => Why::Duplicate(&w.lead),
         (Some(Check::LeadUnchanged), Some(v)) => Why::LeadVersion(id, v),
         (None, None) if is_unique_violation(&e) => Why::Error(conflict(Entity::Lead, id, 0)),

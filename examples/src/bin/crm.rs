@@ -8,12 +8,12 @@ use std::sync::Arc;
 use chrono::{DateTime, Utc};
 use clap::{Args, Parser, Subcommand};
 use crm_core::calendar::{default_weekend, parse_time_zone, parse_weekdays};
-use crm_core::export::{CsvOptions, leads_csv, report_csv};
 use crm_core::{
-    Crm, CrmError, Currency, Email, Employee, EmployeeId, InteractionKind, LeadId, LeadPatch,
-    LeadQuery, LeadStatus, LogNotifier, Money, Name, NewInteraction, NewLead, NewOpportunity, Note,
-    OpportunityId, OpportunityPatch, OpportunityStage, Phone, PhoneRegion, ReportFilter, Role,
-    Source, SystemClock,
+    AssignmentRule, AssignmentRules, BulkChange, BulkOutcome, BulkTarget, Crm, CrmError, Currency,
+    Email, Employee, EmployeeId, InteractionKind, LeadId, LeadPatch, LeadQuery, LeadStatus,
+    LogNotifier, Money, Name, NewInteraction, NewLead, NewOpportunity, Note, OpportunityId,
+    OpportunityPatch, OpportunityStage, Phone, PhoneRegion, ReportFilter, Role, Source, Strategy,
+    SystemClock, Team, Visibility,
 };
 use crm_core::{
     EscalationRule, FollowUpRule, LostReason, LostReasonCode, LostReasons, PipelineFilter,
@@ -29,6 +29,11 @@ use tracing_subscriber::filter::{LevelFilter, Targets};
 use tracing_subscriber::layer::SubscriberExt;
 use tracing_subscriber::util::SubscriberInitExt;
 
+#[path = "crm/export.rs"]
+mod export;
+#[path = "crm/import.rs"]
+mod import;
+
 const EXIT_CODES: &str = "\
 EXIT CODES:
   0  success
@@ -37,7 +42,8 @@ EXIT CODES:
   4  forbidden (the acting employee may not do this, or the lead is converted and read-only)
   5  not found
   6  conflict (someone else changed the record; or an open lead has this email/phone)
-  7  storage or host system failure";
+  7  storage or host system failure
+  8  a bulk change or reassign-all refused some leads (the output lists which, and why)";
 
 /// The exit codes, and the JSON error shape with every stable `kind`.
 fn after_help() -> String {
@@ -76,6 +82,20 @@ struct Cli {
     /// negotiation=75 (the defaults; won counts 100 and lost 0).
     #[arg(long, env = "CRM_STAGE_PROBABILITIES", global = true)]
     stage_probabilities: Option<String>,
+    /// Who sees which leads: all (everyone sees every lead), team (the team's leads; a
+    /// manager the teams they lead), own (one's own leads; a manager the teams they lead).
+    #[arg(long, env = "CRM_VISIBILITY", default_value = "all", global = true)]
+    visibility: String,
+    /// An assignment rule for leads added without --owner: STRATEGY:TEAM, or
+    /// SOURCE=STRATEGY:TEAM for one source; STRATEGY is round-robin or least-open. Repeat
+    /// for several sources (in CRM_ASSIGN, separate rules with `;`).
+    #[arg(
+        long = "assign",
+        env = "CRM_ASSIGN",
+        value_delimiter = ';',
+        global = true
+    )]
+    assign: Vec<String>,
     #[command(subcommand)]
     command: Command,
 }
@@ -88,6 +108,9 @@ enum Command {
     /// Leads.
     #[command(subcommand)]
     Lead(LeadCmd),
+    /// Teams of the embedded employee directory.
+    #[command(subcommand)]
+    Team(TeamCmd),
     /// Interactions with a lead.
     #[command(subcommand)]
     Interaction(InteractionCmd),
@@ -153,6 +176,11 @@ enum Command {
     },
     /// Retry creating clients for converted leads whose clients system call failed.
     Dispatch,
+    /// Write leads or the report to a CSV, XLSX or PDF file.
+    #[command(subcommand)]
+    Export(export::ExportCmd),
+    /// Read a CSV or XLSX file of leads and report what each row would be (--dry-run).
+    Import(import::ImportArgs),
     /// Pending events for a sales system.
     Events {
         /// Only events after this sequence number.
@@ -183,12 +211,74 @@ enum EmployeeCmd {
         /// Mark inactive (read only).
         #[arg(long)]
         inactive: bool,
+        /// The team they belong to.
+        #[arg(long)]
+        team: Option<String>,
+        /// A team a manager leads (repeat for several).
+        #[arg(long = "leads-team")]
+        leads_team: Vec<String>,
         /// Their manager's employee id (who hears of their leads left without follow-up).
         #[arg(long)]
         manager: Option<String>,
     },
+    /// Deactivate an employee (says how many open leads they still own).
+    Deactivate {
+        /// Employee id.
+        id: String,
+    },
     /// List employees.
     List,
+    /// Set an employee's password for crm-server, read from stdin (one line). Yourself, or
+    /// anyone as a manager.
+    SetPassword {
+        /// Employee id.
+        id: String,
+    },
+}
+
+#[derive(Subcommand, Debug)]
+enum TeamCmd {
+    /// List teams with their members and managers.
+    List,
+}
+
+/// Which leads a bulk change takes: a file of ids, or a filter.
+#[derive(Args, Debug)]
+struct BulkLeads {
+    /// A file with one lead id per line, optionally `,VERSION` after it (the version you
+    /// read); `-` reads standard input. Blank lines and lines starting with # are skipped.
+    #[arg(long, conflicts_with = "filter", required_unless_present = "filter")]
+    ids: Option<std::path::PathBuf>,
+    /// Every lead you see that matches KEY=VALUE (status, source, owner, search); repeat to
+    /// combine.
+    #[arg(long)]
+    filter: Vec<String>,
+}
+
+#[derive(Subcommand, Debug)]
+enum BulkCmd {
+    /// Give each lead to an employee.
+    Assign {
+        /// New responsible employee.
+        #[arg(long)]
+        to: String,
+        #[command(flatten)]
+        leads: BulkLeads,
+    },
+    /// Move each lead to a status.
+    Status {
+        /// new, contacted, interested, converted or lost.
+        status: String,
+        /// Why the leads were lost: a code from the lost-reason list (required for lost,
+        /// see --lost-reasons).
+        #[arg(long)]
+        reason: Option<String>,
+        /// Free-text detail of the lost reason.
+        #[arg(long)]
+        detail: Option<String>,
+        #[command(flatten)]
+        leads: BulkLeads,
+    },
 }
 
 /// The working calendar of the follow-up rule. Without any of these the rule counts plain
@@ -359,6 +449,21 @@ enum LeadCmd {
         #[arg(long = "expect-version")]
         version: Option<u64>,
     },
+    /// Give all open leads of an employee to the rest of their team (management).
+    ReassignAll {
+        /// The employee whose open leads move.
+        #[arg(long)]
+        from: String,
+        /// round-robin or least-open.
+        #[arg(long)]
+        rule: String,
+        /// The team to give them to (default: the employee's own team).
+        #[arg(long)]
+        team: Option<String>,
+    },
+    /// Change many leads at once; each succeeds or fails on its own.
+    #[command(subcommand)]
+    Bulk(BulkCmd),
     /// Move a lead through the pipeline.
     Status {
         /// Lead id.
@@ -695,11 +800,23 @@ async fn run(cli: Cli) -> Out {
     // Checked before the database is opened: a bad region changes nothing. Read only by the
     // commands that take phones: the phone metadata it checks against is slow to load.
     let region = match &cli.command {
-        Command::Lead(LeadCmd::Add { .. } | LeadCmd::Edit { .. }) => {
+        Command::Lead(LeadCmd::Add { .. } | LeadCmd::Edit { .. }) | Command::Import(_) => {
             Some(PhoneRegion::parse(&cli.region).map_err(|e| usage(format!("--region: {e}")))?)
         }
         _ => None,
     };
+    let visibility: Visibility = cli
+        .visibility
+        .parse()
+        .map_err(|e| usage(format!("--visibility: {e}")))?;
+    let rules = cli
+        .assign
+        .iter()
+        .filter(|r| !r.trim().is_empty())
+        .map(|r| r.parse::<AssignmentRule>())
+        .collect::<Result<Vec<_>, _>>()
+        .map_err(|e| usage(format!("--assign: {e}")))?;
+    let assignment = AssignmentRules::new(rules).map_err(|e| usage(format!("--assign: {e}")))?;
     let created = new_sqlite_file(&cli.db);
     let Connected {
         store,
@@ -712,6 +829,8 @@ async fn run(cli: Cli) -> Out {
     let mut builder = Crm::builder()
         .store(store)
         .employee_admin(employees)
+        .visibility(visibility)
+        .assignment(assignment)
         .clients(clients)
         .notifier(Arc::new(LogNotifier))
         .clock(Arc::new(SystemClock))
@@ -729,10 +848,16 @@ async fn run(cli: Cli) -> Out {
         region,
     };
     match cli.command {
+        Command::Employee(EmployeeCmd::SetPassword { id }) => {
+            set_password(&app, &cli.db, &id).await
+        }
         Command::Employee(c) => employee(&app, c).await,
         Command::Lead(c) => lead(&app, c).await,
+        Command::Team(TeamCmd::List) => teams(&app).await,
         Command::Interaction(c) => interaction(&app, c).await,
         Command::Opportunity(c) => opportunity(&app, c).await,
+        Command::Export(c) => export::run(&app, c).await,
+        Command::Import(a) => import::run(&app, a).await,
         Command::Report {
             by,
             owner,
@@ -741,20 +866,7 @@ async fn run(cli: Cli) -> Out {
             to,
             csv,
         } => {
-            let filter = ReportFilter {
-                owner: owner.as_deref().map(str::parse).transpose()?,
-                source: source.as_deref().map(Source::parse).transpose()?,
-                created_from: from
-                    .as_deref()
-                    .map(parse_instant)
-                    .transpose()
-                    .map_err(invalid)?,
-                created_to: to
-                    .as_deref()
-                    .map(parse_instant)
-                    .transpose()
-                    .map_err(invalid)?,
-            };
+            let filter = export::report_filter(owner, source, from, to)?;
             match by.trim() {
                 "status" => {}
                 "lost-reason" | "lost_reason" if !csv => {
@@ -774,8 +886,7 @@ async fn run(cli: Cli) -> Out {
             }
             let r = app.crm.report(app.actor()?, &filter).await?;
             if csv {
-                print!("{}", report_csv(&r, CsvOptions::default()));
-                return Ok(());
+                return export::print_report_csv(&r);
             }
             app.print(json!(r), || {
                 if r.total == 0 {
@@ -963,14 +1074,17 @@ async fn employee(app: &App, c: EmployeeCmd) -> Out {
             role,
             inactive,
             manager,
+            team,
+            leads_team,
         } => {
-            let e = Employee {
-                id: id.parse()?,
-                name: Name::parse(&name)?,
-                role: role.parse::<Role>()?,
-                active: !inactive,
-                manager: manager.as_deref().map(str::parse).transpose()?,
-            };
+            let mut e = Employee::new(id.parse()?, Name::parse(&name)?, role.parse::<Role>()?);
+            e.active = !inactive;
+            e.team = team.as_deref().map(Team::parse).transpose()?;
+            e.manages = leads_team
+                .iter()
+                .map(|t| Team::parse(t))
+                .collect::<Result<_, _>>()?;
+            e.manager = manager.as_deref().map(str::parse).transpose()?;
             // The first employee of a new database needs no one acting (there is no one
             // yet) and must be an active manager; every later one is a manager's to add.
             let e = match app.actor {
@@ -986,7 +1100,33 @@ async fn employee(app: &App, c: EmployeeCmd) -> Out {
                         err => err.into(),
                     })?,
             };
+            // An inactive employee who still owns open leads: say so (nobody works them).
+            let open = match app.actor {
+                Some(actor) if !e.active => app.crm.open_lead_count(actor, e.id).await?,
+                _ => 0,
+            };
             app.print(json!(e), || format!("employee {} saved\n", e.id));
+            eprint!("{}", still_owns(e.id, open));
+        }
+        EmployeeCmd::Deactivate { id } => {
+            let d = app
+                .crm
+                .deactivate_employee(app.actor()?, id.parse()?)
+                .await?;
+            let id = d.employee.id;
+            app.print(
+                json!({"employee": d.employee, "open_leads": d.open_leads}),
+                || {
+                    format!(
+                        "employee {id} deactivated\n{}",
+                        still_owns(id, d.open_leads)
+                    )
+                },
+            );
+        }
+        // `run` sends it to `set_password`, which needs the database URL.
+        EmployeeCmd::SetPassword { .. } => {
+            return Err(usage("set-password is run by its own handler"));
         }
         EmployeeCmd::List => {
             let list = app.crm.employees(app.actor()?).await?;
@@ -994,13 +1134,23 @@ async fn employee(app: &App, c: EmployeeCmd) -> Out {
                 if list.is_empty() {
                     return "no employees yet; add one with `crm employee add`\n".to_owned();
                 }
-                let mut t = Table::new(["id", "name", "role", "active", "manager"]);
+                let mut t = Table::new([
+                    "id",
+                    "name",
+                    "role",
+                    "active",
+                    "team",
+                    "leads teams",
+                    "manager",
+                ]);
                 for e in &list {
                     t.row([
                         e.id.to_string(),
                         e.name.to_string(),
                         e.role.to_string(),
                         e.active.to_string(),
+                        e.team.as_ref().map_or("-".into(), Team::to_string),
+                        join(e.manages.iter()),
                         e.manager.map_or("-".to_owned(), |m| m.to_string()),
                     ]);
                 }
@@ -1009,6 +1159,228 @@ async fn employee(app: &App, c: EmployeeCmd) -> Out {
         }
     }
     Ok(())
+}
+
+/// `crm employee set-password ID`: the password from stdin, stored for crm-server.
+async fn set_password(app: &App, db: &str, id: &str) -> Out {
+    use crm_examples::server::auth::{self, AuthError, AuthStore, Policy, SetPasswordError};
+    let target: EmployeeId = id.parse()?;
+    let actor = app.actor()?;
+    if std::io::stdin().is_terminal() {
+        eprint!("new password for employee {target} (shown as typed): ");
+    }
+    let mut line = String::new();
+    std::io::stdin()
+        .read_line(&mut line)
+        .map_err(|e| usage(format!("cannot read the password from stdin: {e}")))?;
+    let password = line.trim_end_matches(['\n', '\r']);
+    let store = AuthStore::open(db, Arc::new(SystemClock), Policy::default())
+        .await
+        .map_err(|e| Failure {
+            code: exit::STORAGE,
+            kind: "storage",
+            message: sentence(&e),
+        })?;
+    auth::set_password_as(&app.crm, &store, actor, target, password)
+        .await
+        .map_err(|e| match e {
+            SetPasswordError::Crm(e) => e.into(),
+            SetPasswordError::Auth(AuthError::WeakPassword) => invalid(e.to_string()),
+            e @ SetPasswordError::Forbidden { .. } => Failure {
+                code: exit::FORBIDDEN,
+                kind: "forbidden",
+                message: e.to_string(),
+            },
+            e @ SetPasswordError::NotFound(_) => Failure {
+                code: exit::NOT_FOUND,
+                kind: "not_found",
+                message: e.to_string(),
+            },
+            e @ SetPasswordError::Auth(_) => Failure {
+                code: exit::STORAGE,
+                kind: "storage",
+                message: sentence(&e),
+            },
+        })?;
+    app.print(json!({"employee_id": target, "password_set": true}), || {
+        format!("password of employee {target} set\n")
+    });
+    Ok(())
+}
+
+/// The warning for an inactive employee who still owns open leads (empty when none).
+fn still_owns(id: EmployeeId, open: u64) -> String {
+    if open == 0 {
+        return String::new();
+    }
+    format!(
+        "warning: employee {id} still owns {open} open lead(s); give them to others with \
+         `crm lead reassign-all --from {id} --rule round-robin`\n"
+    )
+}
+
+/// Items joined with `, `, or `-` when there are none.
+fn join<T: std::fmt::Display>(items: impl Iterator<Item = T>) -> String {
+    let v: Vec<String> = items.map(|t| t.to_string()).collect();
+    if v.is_empty() {
+        "-".into()
+    } else {
+        v.join(", ")
+    }
+}
+
+async fn teams(app: &App) -> Out {
+    let teams = app.crm.teams(app.actor()?).await?;
+    let names = app
+        .names(
+            teams
+                .iter()
+                .flat_map(|t| t.members.iter().chain(&t.managers).copied()),
+        )
+        .await;
+    app.print(json!(teams), || {
+        if teams.is_empty() {
+            return "no teams yet; give employees one with `crm employee add --team NAME`\n"
+                .to_owned();
+        }
+        let mut t = Table::new(["team", "members", "managers"]);
+        for team in &teams {
+            t.row([
+                team.team.to_string(),
+                join(team.members.iter().map(|m| who(&names, *m))),
+                join(team.managers.iter().map(|m| who(&names, *m))),
+            ]);
+        }
+        t.render()
+    });
+    Ok(())
+}
+
+/// The leads a bulk change names in a file: one id per line, optionally `,VERSION`.
+/// The lost reason of `--reason CODE` and `--detail TEXT` (a detail needs a code).
+fn lost_reason(reason: Option<&str>, detail: Option<&str>) -> Result<Option<LostReason>, Failure> {
+    let detail = opt(detail, |s| Name::parse_field("detail", s))?;
+    match (opt(reason, LostReasonCode::parse)?, detail) {
+        (Some(code), detail) => Ok(Some(LostReason { code, detail })),
+        (None, Some(_)) => Err(usage("--detail goes with --reason CODE (for lost)")),
+        (None, None) => Ok(None),
+    }
+}
+
+fn read_targets(path: &std::path::Path) -> Result<Vec<BulkTarget>, Failure> {
+    let text = if path == std::path::Path::new("-") {
+        std::io::read_to_string(std::io::stdin())
+    } else {
+        std::fs::read_to_string(path)
+    }
+    .map_err(|e| usage(format!("--ids {}: {e}", path.display())))?;
+    let mut out = Vec::new();
+    for (n, line) in text.lines().enumerate() {
+        let line = line.trim().trim_start_matches('\u{FEFF}');
+        if line.is_empty() || line.starts_with('#') {
+            continue;
+        }
+        let at = |e: String| invalid(format!("--ids {} line {}: {e}", path.display(), n + 1));
+        let (id, version) = match line.split_once(',') {
+            Some((id, v)) => {
+                let v: u64 = crm_core::text::ascii_digits(v.trim())
+                    .parse()
+                    .map_err(|_| at(format!("invalid version {:?}", v.trim())))?;
+                (id, Some(v))
+            }
+            None => (line, None),
+        };
+        let id: LeadId = id
+            .trim()
+            .parse()
+            .map_err(|e: crm_core::ValidationError| at(e.to_string()))?;
+        out.push(BulkTarget { id, version });
+    }
+    Ok(out)
+}
+
+/// The leads a bulk change takes by filter: every lead the actor sees that matches, with
+/// the version read now.
+async fn filtered_targets(app: &App, filters: &[String]) -> Result<Vec<BulkTarget>, Failure> {
+    let mut q = LeadQuery::default().limit(1000)?;
+    let mut seen = std::collections::BTreeSet::new();
+    for f in filters {
+        let (key, value) = f
+            .split_once('=')
+            .ok_or_else(|| usage(format!("--filter {f:?}: expected KEY=VALUE")))?;
+        let key = key.trim();
+        if !seen.insert(key.to_owned()) {
+            return Err(usage(format!("--filter {key} given twice")));
+        }
+        q = match key {
+            "status" => q.status(value.parse()?),
+            "source" => q.source(Source::parse(value)?),
+            "owner" => q.owner(value.parse()?),
+            "search" => q.search(value),
+            _ => {
+                return Err(usage(format!(
+                    "--filter {key:?}: expected status, source, owner or search"
+                )));
+            }
+        };
+    }
+    let mut out = Vec::new();
+    loop {
+        let page = app.crm.list_leads(app.actor()?, &q).await?;
+        out.extend(page.items.iter().map(|l| BulkTarget {
+            id: l.id(),
+            version: Some(l.version()),
+        }));
+        match page.next {
+            Some(c) => q = q.after(c),
+            None => return Ok(out),
+        }
+    }
+}
+
+/// Prints what a bulk change did; fails with exit code 8 when some leads were refused.
+async fn bulk_report(app: &App, what: &str, o: &BulkOutcome) -> Out {
+    let names = app.names(o.done.iter().map(|l| l.owner())).await;
+    let failed: Vec<_> = o
+        .failed
+        .iter()
+        .map(|(id, e)| {
+            json!({"lead_id": id, "error": {"kind": error_kind(e), "message": sentence(e)}})
+        })
+        .collect();
+    app.print(json!({"done": o.done, "failed": failed}), || {
+        let mut s = format!(
+            "{what}: {} lead(s) changed, {} refused\n",
+            o.done.len(),
+            o.failed.len()
+        );
+        if !o.done.is_empty() {
+            let mut t = Table::new([
+                "id", "name", "status", "source", "owner", "contact", "company",
+            ]);
+            for l in &o.done {
+                t.row(lead_row(l, &names));
+            }
+            s.push_str(&t.render());
+        }
+        if !o.failed.is_empty() {
+            let mut t = Table::new(["lead", "refused because"]);
+            for (id, e) in &o.failed {
+                t.row([id.to_string(), sentence(e)]);
+            }
+            s.push_str(&t.render());
+        }
+        s
+    });
+    if o.failed.is_empty() {
+        Ok(())
+    } else {
+        Err(Failure {
+            code: exit::PARTIAL,
+            kind: "partial",
+            message: format!("{} of the leads were refused", o.failed.len()),
+        })
+    }
 }
 
 fn opt<T>(
@@ -1085,26 +1457,19 @@ async fn lead(app: &App, c: LeadCmd) -> Out {
             after,
             csv,
         } => {
-            let mut q = LeadQuery::default().limit(limit)?;
-            if let Some(s) = status {
-                q = q.status(s.parse()?);
-            }
-            if let Some(s) = source {
-                q = q.source(Source::parse(&s)?);
-            }
-            if let Some(o) = owner {
-                q = q.owner(o.parse()?);
-            }
-            if let Some(s) = search {
-                q = q.search(&s);
-            }
+            let mut q = export::lead_query(
+                LeadQuery::default().limit(limit)?,
+                status,
+                source,
+                owner,
+                search,
+            )?;
             if let Some(a) = after {
                 q = q.after(a.parse()?);
             }
             let page = app.crm.list_leads(app.actor()?, &q).await?;
             if csv {
-                print!("{}", leads_csv(&page.items, CsvOptions::default()));
-                return Ok(());
+                return export::print_leads_csv(app, &page.items).await;
             }
             let next = page.next.map(|c| c.to_string());
             let names = app.names(page.items.iter().map(|l| l.owner())).await;
@@ -1187,6 +1552,44 @@ async fn lead(app: &App, c: LeadCmd) -> Out {
                 format!("lead {} now belongs to {}\n", l.id(), l.owner())
             });
         }
+        LeadCmd::ReassignAll { from, rule, team } => {
+            let rule: Strategy = rule.parse()?;
+            let team = team.as_deref().map(Team::parse).transpose()?;
+            let o = app
+                .crm
+                .reassign_all(app.actor()?, from.parse()?, rule, team)
+                .await?;
+            return bulk_report(app, "reassign-all", &o).await;
+        }
+        LeadCmd::Bulk(cmd) => {
+            let (change, leads) = match cmd {
+                BulkCmd::Assign { to, leads } => (BulkChange::Assign { to: to.parse()? }, leads),
+                BulkCmd::Status {
+                    status,
+                    reason,
+                    detail,
+                    leads,
+                } => (
+                    BulkChange::Status {
+                        to: status.parse()?,
+                        reason: lost_reason(reason.as_deref(), detail.as_deref())?,
+                    },
+                    leads,
+                ),
+            };
+            let targets = match &leads.ids {
+                Some(path) => read_targets(path)?,
+                None => filtered_targets(app, &leads.filter).await?,
+            };
+            if targets.is_empty() {
+                app.print(json!({"done": [], "failed": []}), || {
+                    "no leads match; nothing changed\n".to_owned()
+                });
+                return Ok(());
+            }
+            let o = app.crm.bulk(app.actor()?, &targets, &change).await?;
+            return bulk_report(app, "bulk", &o).await;
+        }
         LeadCmd::Status {
             id,
             status,
@@ -1196,14 +1599,7 @@ async fn lead(app: &App, c: LeadCmd) -> Out {
         } => {
             let id: LeadId = id.parse()?;
             let to: LeadStatus = status.parse()?;
-            let detail = opt(detail.as_deref(), |s| Name::parse_field("detail", s))?;
-            let reason = match (opt(reason.as_deref(), LostReasonCode::parse)?, detail) {
-                (Some(code), detail) => Some(LostReason { code, detail }),
-                (None, Some(_)) => {
-                    return Err(usage("--detail goes with --reason CODE (for lost)"));
-                }
-                (None, None) => None,
-            };
+            let reason = lost_reason(reason.as_deref(), detail.as_deref())?;
             let v = current_version(app, id, version).await?;
             let c = app
                 .crm

@@ -175,17 +175,15 @@ async fn main() -> Result<(), BoxError> {
 
     let employees = (1..=50)
         .map(|i| {
-            Ok(Employee {
-                id: emp(i)?,
-                name: Name::parse(&format!("Employee {i}"))?,
-                role: match i {
+            Ok(Employee::new(
+                emp(i)?,
+                Name::parse(&format!("Employee {i}"))?,
+                match i {
                     1..=40 => Role::Sales,
                     41..=45 => Role::Manager,
                     _ => Role::Other,
                 },
-                active: true,
-                manager: None,
-            })
+            ))
         })
         .collect::<Result<Vec<_>, BoxError>>()?;
     let clock = Arc::new(ManualClock::new(t0()));

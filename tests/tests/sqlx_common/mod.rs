@@ -8,10 +8,12 @@ use std::sync::Arc;
 
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
+use std::collections::{BTreeMap, BTreeSet};
+
 use crm_core::{
-    ClientId, Event, FollowUpClaim, FollowUpNotice, Interaction, Lead, LeadDetail, LeadId,
-    LeadQuery, LeadStore, LeadWrite, NewEvent, NoticeId, Opportunity, OpportunityId,
-    OpportunityWrite, Page, PendingClient, Report, ReportFilter, StoreError,
+    ClientId, EmployeeId, Event, FollowUpClaim, FollowUpNotice, Interaction, Lead, LeadDetail,
+    LeadId, LeadQuery, LeadStore, LeadWrite, NewEvent, NoticeId, Opportunity, OpportunityId,
+    OpportunityWrite, Page, PendingClient, Report, ReportFilter, Scope, StoreError, Turn,
 };
 use crm_store_sqlx::SqliteStore;
 
@@ -55,31 +57,46 @@ impl LeadStore for InDir {
     async fn lead_detail(&self, id: LeadId) -> Result<Option<LeadDetail>, StoreError> {
         self.store.lead_detail(id).await
     }
-    async fn list_leads(&self, q: &LeadQuery) -> Result<Page<Lead>, StoreError> {
-        self.store.list_leads(q).await
+    async fn list_leads_in(&self, q: &LeadQuery, s: &Scope) -> Result<Page<Lead>, StoreError> {
+        self.store.list_leads_in(q, s).await
     }
-    async fn report(&self, f: &ReportFilter) -> Result<Report, StoreError> {
-        self.store.report(f).await
+    async fn report_in(&self, f: &ReportFilter, s: &Scope) -> Result<Report, StoreError> {
+        self.store.report_in(f, s).await
+    }
+    async fn open_leads_by_owner(
+        &self,
+        o: &BTreeSet<EmployeeId>,
+    ) -> Result<BTreeMap<EmployeeId, u64>, StoreError> {
+        self.store.open_leads_by_owner(o).await
+    }
+    async fn last_turn(&self, rule: &str) -> Result<Option<EmployeeId>, StoreError> {
+        self.store.last_turn(rule).await
+    }
+    async fn insert_lead_taking_turn(&self, w: &LeadWrite, t: &Turn) -> Result<(), StoreError> {
+        self.store.insert_lead_taking_turn(w, t).await
     }
     async fn lost_reason_report(
         &self,
         f: &ReportFilter,
+        s: &Scope,
     ) -> Result<crm_core::LostReasonReport, StoreError> {
-        self.store.lost_reason_report(f).await
+        self.store.lost_reason_report(f, s).await
     }
     async fn status_time_rows(
         &self,
         f: &ReportFilter,
+        s: &Scope,
         now: DateTime<Utc>,
     ) -> Result<Vec<crm_core::StatusTimeRow>, StoreError> {
-        self.store.status_time_rows(f, now).await
+        self.store.status_time_rows(f, s, now).await
     }
     async fn pipeline_rows(
         &self,
         f: &crm_core::PipelineFilter,
+        s: &Scope,
         p: &crm_core::StageProbabilities,
     ) -> Result<Vec<crm_core::PipelineRow>, StoreError> {
-        self.store.pipeline_rows(f, p).await
+        self.store.pipeline_rows(f, s, p).await
     }
     async fn preview_follow_ups(
         &self,
@@ -151,8 +168,13 @@ impl LeadStore for InDir {
     ) -> Result<(), StoreError> {
         self.store.record_conversion_failure(id, err, at).await
     }
-    async fn pending_events(&self, after: u64, l: u32) -> Result<Vec<Event>, StoreError> {
-        self.store.pending_events(after, l).await
+    async fn pending_events_in(
+        &self,
+        after: u64,
+        l: u32,
+        s: &Scope,
+    ) -> Result<Vec<Event>, StoreError> {
+        self.store.pending_events_in(after, l, s).await
     }
     async fn ack_events(&self, up_to: u64) -> Result<u64, StoreError> {
         self.store.ack_events(up_to).await

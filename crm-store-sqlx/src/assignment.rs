@@ -1,0 +1,101 @@
+//! Visibility scopes and the assignment rules' state, the same on both backends: the owner
+//! filter every scoped read appends, the open leads per owner (least-open), and the rotation
+//! each rule keeps (`assignment_rotations`, migration `..._teams_and_assignment.sql`).
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use crm_core::{BoxError, EmployeeId, Scope, StoreError, Turn};
+
+use crate::bind::{Binds, Filter};
+use crate::db::{Db, args};
+use crate::rows::{self, Cols};
+
+pub(crate) const LAST_TURN: &str = "SELECT last_owner FROM assignment_rotations WHERE rule = $1";
+/// A rule's first turn: taken only if no create took one first (no row changed: taken).
+pub(crate) const FIRST_TURN: &str = "INSERT INTO assignment_rotations (rule, last_owner) \
+     VALUES ($1, $2) ON CONFLICT (rule) DO NOTHING";
+/// A rule's next turn: taken only if the last owner is still the one read (no row changed:
+/// taken by a concurrent create).
+pub(crate) const NEXT_TURN: &str = "UPDATE assignment_rotations SET last_owner = $2 \
+     WHERE rule = $1 AND last_owner = $3";
+const OPEN_BY_OWNER: &str = "SELECT owner, COUNT(*) FROM leads \
+     WHERE status IN ('new', 'contacted', 'interested')";
+
+/// Appends ` AND <owner> IN (...)` for `scope` (nothing for every lead; a condition that
+/// holds for no row for an empty scope), so the database filters, and pages stay full.
+pub(crate) fn scope(b: &mut impl Filter, scope: &Scope, owner: &'static str) {
+    let Some(owners) = scope.owners() else {
+        return;
+    };
+    if owners.is_empty() {
+        b.sql(" AND 1 = 0");
+        return;
+    }
+    b.sql(" AND ").sql(owner).sql(" IN (");
+    for (i, o) in owners.iter().enumerate() {
+        if i > 0 {
+            b.sql(", ");
+        }
+        b.int(o.get());
+    }
+    b.sql(")");
+}
+
+/// The statement that takes `turn`: the rule's first turn, or the next after the one read.
+pub(crate) fn take_turn(turn: &Turn) -> &'static str {
+    if turn.after.is_some() {
+        NEXT_TURN
+    } else {
+        FIRST_TURN
+    }
+}
+
+/// [`take_turn`]'s values.
+pub(crate) fn turn_values(b: &mut impl Binds, turn: &Turn) {
+    b.str(&turn.rule).int(turn.owner.get());
+    if let Some(after) = turn.after {
+        b.int(after.get());
+    }
+}
+
+/// The refusal of a create whose turn a concurrent create took.
+pub(crate) fn turn_taken() -> StoreError {
+    StoreError::Busy("a concurrent create took this assignment turn; decide again".into())
+}
+
+pub(crate) async fn last_turn<D: Db>(db: &D, rule: &str) -> Result<Option<EmployeeId>, StoreError> {
+    let Some(row) = db
+        .optional(
+            LAST_TURN,
+            args::<D>(|a| {
+                a.str(rule);
+            }),
+        )
+        .await?
+    else {
+        return Ok(None);
+    };
+    let read = || -> Result<EmployeeId, BoxError> { Ok(EmployeeId::new(row.int(0)?)?) };
+    read()
+        .map(Some)
+        .map_err(rows::corrupt("assignment rotation"))
+}
+
+pub(crate) async fn open_by_owner<D: Db>(
+    db: &D,
+    owners: &BTreeSet<EmployeeId>,
+) -> Result<BTreeMap<EmployeeId, u64>, StoreError> {
+    let mut b = D::Built::head(OPEN_BY_OWNER);
+    scope(&mut b, &Scope::Owners(owners.clone()), "owner");
+    b.sql(" GROUP BY owner");
+    db.built(b)
+        .await?
+        .iter()
+        .map(|r| {
+            let read = || -> Result<_, BoxError> {
+                Ok((EmployeeId::new(r.int(0)?)?, u64::try_from(r.int(1)?)?))
+            };
+            read().map_err(rows::corrupt("open leads by owner"))
+        })
+        .collect()
+}

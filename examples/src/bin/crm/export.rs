@@ -1,0 +1,282 @@
+//! `crm export`: every lead a listing's filters match, or the report, as CSV, XLSX or PDF,
+//! in Arabic or English; and the `--csv` output of `lead list` and `report`.
+
+use std::io::Write;
+use std::path::{Path, PathBuf};
+
+use chrono::FixedOffset;
+use clap::{Args, Subcommand};
+use crm_core::export::{
+    self, ExportError, ExportOptions, Format, Locale, RowSink, csv::CsvSink, lead_cells,
+    leads_table, report_rows, report_table, write_table,
+};
+use crm_core::{Lead, LeadQuery, Report, ReportFilter, Source};
+use crm_examples::parse_instant;
+use serde_json::json;
+
+use super::{App, Failure, Out, invalid, usage};
+
+/// What to export.
+#[derive(Subcommand, Debug)]
+pub(crate) enum ExportCmd {
+    /// Every lead the filters match (the filters of `crm lead list`), newest first, without a
+    /// page limit.
+    Leads {
+        /// Only this status.
+        #[arg(long)]
+        status: Option<String>,
+        /// Only this source.
+        #[arg(long)]
+        source: Option<String>,
+        /// Only this responsible employee.
+        #[arg(long)]
+        owner: Option<String>,
+        /// Search name, email, phone and company.
+        #[arg(long)]
+        search: Option<String>,
+        #[command(flatten)]
+        file: FileArgs,
+    },
+    /// The status x source report (the filters of `crm report`).
+    Report {
+        /// Only this responsible employee's leads.
+        #[arg(long)]
+        owner: Option<String>,
+        /// Only this source.
+        #[arg(long)]
+        source: Option<String>,
+        /// Created on or after (YYYY-MM-DD or RFC 3339).
+        #[arg(long)]
+        from: Option<String>,
+        /// Created before (YYYY-MM-DD or RFC 3339).
+        #[arg(long)]
+        to: Option<String>,
+        #[command(flatten)]
+        file: FileArgs,
+    },
+}
+
+/// Where and how to write an export.
+#[derive(Args, Debug)]
+pub(crate) struct FileArgs {
+    /// csv, xlsx or pdf (default: from the --out file's extension).
+    #[arg(long)]
+    format: Option<String>,
+    /// The file to write (replaced only once the export is complete), or - for stdout.
+    #[arg(long)]
+    out: String,
+    /// Headings and labels in Arabic (right to left) or English.
+    #[arg(long, default_value = "en")]
+    locale: String,
+    /// The time zone dates are shown in, as a UTC offset (+03:00).
+    #[arg(
+        long,
+        env = "CRM_UTC_OFFSET",
+        default_value = "+00:00",
+        allow_hyphen_values = true
+    )]
+    utc_offset: String,
+}
+
+impl FileArgs {
+    fn format(&self) -> Result<Format, Failure> {
+        let given = match &self.format {
+            Some(f) => f.as_str(),
+            None => Path::new(&self.out)
+                .extension()
+                .and_then(|e| e.to_str())
+                .ok_or_else(|| {
+                    usage("--format is needed: the --out file has no csv, xlsx or pdf extension")
+                })?,
+        };
+        given
+            .parse()
+            .map_err(|e: crm_core::ValidationError| usage(format!("--format: {e}")))
+    }
+
+    fn options(&self) -> Result<ExportOptions, Failure> {
+        let offset: FixedOffset = self.utc_offset.trim().parse().map_err(|_| {
+            usage(format!(
+                "--utc-offset {:?}: use +HH:MM or -HH:MM",
+                self.utc_offset
+            ))
+        })?;
+        Ok(ExportOptions {
+            locale: self
+                .locale
+                .parse::<Locale>()
+                .map_err(|e| usage(format!("--locale: {e}")))?,
+            offset,
+            bom: true,
+        })
+    }
+}
+
+impl From<ExportError> for Failure {
+    fn from(e: ExportError) -> Self {
+        match e {
+            ExportError::Crm(e) => e.into(),
+            ExportError::NotBuilt(_) => usage(e.to_string()),
+            e => Failure {
+                code: crm_examples::exit::STORAGE,
+                kind: "storage",
+                message: crm_examples::sentence(&e),
+            },
+        }
+    }
+}
+
+/// A file written in full or not at all: a temporary file beside the target, renamed over it
+/// once the export succeeded (a failed export leaves any earlier file as it was).
+async fn to_file<T>(
+    out: &str,
+    write: impl AsyncFnOnce(Box<dyn Write + Send>) -> Result<T, Failure>,
+) -> Result<T, Failure> {
+    if out == "-" {
+        return write(Box::new(std::io::stdout())).await;
+    }
+    let target = PathBuf::from(out);
+    let dir = match target.parent() {
+        Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
+        _ => PathBuf::from("."),
+    };
+    let io = |e: std::io::Error| Failure {
+        code: crm_examples::exit::STORAGE,
+        kind: "storage",
+        message: format!("cannot write {}: {e}", target.display()),
+    };
+    let tmp = tempfile::NamedTempFile::new_in(&dir).map_err(io)?;
+    let file = tmp.reopen().map_err(io)?;
+    let result = write(Box::new(std::io::BufWriter::new(file))).await?;
+    tmp.persist(&target).map_err(|e| io(e.error))?;
+    Ok(result)
+}
+
+pub(crate) async fn run(app: &App, c: ExportCmd) -> Out {
+    match c {
+        ExportCmd::Leads {
+            status,
+            source,
+            owner,
+            search,
+            file,
+        } => {
+            let q = lead_query(LeadQuery::default(), status, source, owner, search)?;
+            let (format, opts, actor) = (file.format()?, file.options()?, app.actor()?);
+            let n = to_file(&file.out, async |w| {
+                Ok(export::write_leads(&app.crm, actor, &q, format, &opts, w).await?)
+            })
+            .await?;
+            done(app, &file, format, n);
+        }
+        ExportCmd::Report {
+            owner,
+            source,
+            from,
+            to,
+            file,
+        } => {
+            let filter = report_filter(owner, source, from, to)?;
+            let (format, opts, actor) = (file.format()?, file.options()?, app.actor()?);
+            to_file(&file.out, async |w| {
+                Ok(export::write_report(&app.crm, actor, &filter, format, &opts, w).await?)
+            })
+            .await?;
+            done(app, &file, format, 0);
+        }
+    }
+    Ok(())
+}
+
+/// The listing's filters, as `lead list` and `export leads` take them.
+pub(crate) fn lead_query(
+    mut q: LeadQuery,
+    status: Option<String>,
+    source: Option<String>,
+    owner: Option<String>,
+    search: Option<String>,
+) -> Result<LeadQuery, Failure> {
+    if let Some(s) = status {
+        q = q.status(s.parse()?);
+    }
+    if let Some(s) = source {
+        q = q.source(Source::parse(&s)?);
+    }
+    if let Some(o) = owner {
+        q = q.owner(o.parse()?);
+    }
+    if let Some(s) = search {
+        q = q.search(&s);
+    }
+    Ok(q)
+}
+
+/// The report's filters, as `report` and `export report` take them.
+pub(crate) fn report_filter(
+    owner: Option<String>,
+    source: Option<String>,
+    from: Option<String>,
+    to: Option<String>,
+) -> Result<ReportFilter, Failure> {
+    let instant = |t: Option<String>| t.as_deref().map(parse_instant).transpose().map_err(invalid);
+    Ok(ReportFilter {
+        owner: owner.as_deref().map(str::parse).transpose()?,
+        source: source.as_deref().map(Source::parse).transpose()?,
+        created_from: instant(from)?,
+        created_to: instant(to)?,
+    })
+}
+
+/// Says what was written (on stderr when the export went to stdout).
+fn done(app: &App, file: &FileArgs, format: Format, leads: u64) {
+    if file.out == "-" {
+        return;
+    }
+    app.print(
+        json!({"out": file.out, "format": format.as_str(), "leads": leads}),
+        || format!("wrote {} ({format})\n", file.out),
+    );
+}
+
+/// `lead list --csv`: the page as CSV on stdout.
+pub(crate) async fn print_leads_csv(app: &App, leads: &[Lead]) -> Out {
+    let opts = ExportOptions::default();
+    let table = leads_table(&opts, String::new());
+    let mut names = std::collections::BTreeMap::new();
+    for l in leads {
+        if let std::collections::btree_map::Entry::Vacant(slot) = names.entry(l.owner()) {
+            let name = app.crm.employee(app.actor()?, l.owner()).await?;
+            slot.insert(name.map(|e| e.name.to_string()));
+        }
+    }
+    let labels: Vec<_> = leads
+        .iter()
+        .map(|l| names.get(&l.owner()).cloned().flatten())
+        .collect();
+    let rows = leads
+        .iter()
+        .zip(&labels)
+        .map(|(l, n)| lead_cells(l, n.as_deref(), &opts));
+    print_csv(|sink| write_table(sink, &table, rows, None))
+}
+
+/// `report --csv`: the report as CSV on stdout.
+pub(crate) fn print_report_csv(report: &Report) -> Out {
+    let opts = ExportOptions::default();
+    let (rows, total) = report_rows(report, &opts);
+    print_csv(|sink| {
+        write_table(
+            sink,
+            &report_table(&opts, String::new()),
+            rows,
+            Some(&total),
+        )
+    })
+}
+
+fn print_csv(write: impl FnOnce(&mut dyn RowSink) -> Result<(), ExportError>) -> Out {
+    let stdout = std::io::stdout().lock();
+    let mut sink = CsvSink::new(stdout, &ExportOptions::default())?;
+    write(&mut sink)?;
+    Ok(())
+}

@@ -1,0 +1,249 @@
+//! The REST API under `/api/v1/`: one handler per use case, each parsing its input into
+//! domain values (every bad field named in one 422), calling the one `Crm` method, and
+//! rendering the result. Permissions are the library's: the handler passes the caller's id.
+
+mod dto;
+mod leads;
+mod ops;
+mod tokens;
+
+use axum::extract::{FromRequest, FromRequestParts, Query};
+use axum::http::header::{AUTHORIZATION, ETAG, IF_MATCH};
+use axum::http::request::Parts;
+use axum::http::{HeaderMap, HeaderValue};
+use axum::response::{IntoResponse, Response};
+use crm_core::EmployeeId;
+use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
+use utoipa::{Modify, OpenApi};
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
+
+pub use dto::*;
+pub use ops::set_password_as;
+
+use super::AppState;
+use super::problem::{FieldError, Problem};
+
+/// The OpenAPI document's frame; the paths come from the handlers' annotations.
+#[derive(OpenApi)]
+#[openapi(
+    info(
+        title = "crm",
+        description = "Lead management: leads, interactions, opportunities, the status pipeline, \
+                       reports and the automation around them. Errors are RFC 9457 problem \
+                       details; versions travel as ETag / If-Match."
+    ),
+    modifiers(&BearerAuth),
+    components(schemas(Problem, FieldError))
+)]
+pub struct ApiDoc;
+
+struct BearerAuth;
+
+impl Modify for BearerAuth {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        let components = openapi.components.get_or_insert_with(Default::default);
+        components.add_security_scheme(
+            "bearer",
+            SecurityScheme::Http(HttpBuilder::new().scheme(HttpAuthScheme::Bearer).build()),
+        );
+    }
+}
+
+/// The API routes with their OpenAPI document.
+pub fn router() -> OpenApiRouter<AppState> {
+    OpenApiRouter::with_openapi(ApiDoc::openapi())
+        .routes(routes!(leads::list_leads, leads::create_lead))
+        .routes(routes!(leads::get_lead, leads::edit_lead))
+        .routes(routes!(leads::lead_detail))
+        .routes(routes!(leads::assign_lead))
+        .routes(routes!(leads::change_status))
+        .routes(routes!(leads::log_interaction))
+        .routes(routes!(leads::add_opportunity))
+        .routes(routes!(leads::get_opportunity, leads::update_opportunity))
+        .routes(routes!(ops::report))
+        .routes(routes!(ops::sweep))
+        .routes(routes!(ops::dispatch))
+        .routes(routes!(ops::events))
+        .routes(routes!(ops::ack_events))
+        .routes(routes!(ops::list_employees))
+        .routes(routes!(ops::get_employee, ops::save_employee))
+        .routes(routes!(ops::set_password))
+        .routes(routes!(tokens::issue_token, tokens::list_tokens))
+        .routes(routes!(tokens::revoke_current))
+        .routes(routes!(tokens::revoke_token))
+}
+
+/// The finished document: problem responses (every 4xx and 5xx) are sent as
+/// `application/problem+json`, so the document says so.
+pub fn document(mut doc: utoipa::openapi::OpenApi) -> utoipa::openapi::OpenApi {
+    for item in doc.paths.paths.values_mut() {
+        let ops = [
+            &mut item.get,
+            &mut item.put,
+            &mut item.post,
+            &mut item.delete,
+            &mut item.patch,
+        ];
+        for op in ops.into_iter().flatten() {
+            for (status, response) in op.responses.responses.iter_mut() {
+                let utoipa::openapi::RefOr::T(response) = response else {
+                    continue;
+                };
+                if (status.starts_with('4') || status.starts_with('5'))
+                    && let Some(content) = response.content.shift_remove("application/json")
+                {
+                    response
+                        .content
+                        .insert("application/problem+json".to_owned(), content);
+                }
+            }
+        }
+    }
+    doc
+}
+
+/// The employee a request acts as, from its bearer token.
+#[derive(Clone, Debug)]
+pub struct Caller {
+    /// Who.
+    pub employee: EmployeeId,
+    /// The token's id.
+    pub token_id: String,
+}
+
+impl FromRequestParts<AppState> for Caller {
+    type Rejection = Problem;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Problem> {
+        let token = parts
+            .headers
+            .get(AUTHORIZATION)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| {
+                v.strip_prefix("Bearer ")
+                    .or_else(|| v.strip_prefix("bearer "))
+            })
+            .map(str::trim)
+            .ok_or_else(Problem::unauthenticated)?;
+        let (token_id, employee) = state.auth.token_owner(token).await.map_err(|e| match e {
+            super::auth::AuthError::Unauthenticated => Problem::unauthenticated(),
+            other => other.into(),
+        })?;
+        Ok(Self { employee, token_id })
+    }
+}
+
+/// A JSON body; a body that does not parse is a 422 problem.
+#[derive(FromRequest)]
+#[from_request(via(axum::Json), rejection(Problem))]
+pub struct Body<T>(pub T);
+
+impl From<axum::extract::rejection::JsonRejection> for Problem {
+    fn from(e: axum::extract::rejection::JsonRejection) -> Self {
+        Problem::invalid(vec![FieldError {
+            field: "body".into(),
+            detail: e.body_text(),
+        }])
+    }
+}
+
+/// Query parameters; ones that do not parse are a 422 problem.
+#[derive(FromRequestParts)]
+#[from_request(via(Query), rejection(Problem))]
+pub struct Params<T>(pub T);
+
+impl From<axum::extract::rejection::QueryRejection> for Problem {
+    fn from(e: axum::extract::rejection::QueryRejection) -> Self {
+        Problem::invalid(vec![FieldError {
+            field: "query".into(),
+            detail: e.body_text(),
+        }])
+    }
+}
+
+/// Collects every bad field of a request before anything is done.
+#[derive(Default)]
+pub struct Fields(Vec<FieldError>);
+
+impl Fields {
+    /// The value, or records the error against `field`.
+    pub fn take<T, E: std::fmt::Display>(&mut self, field: &str, r: Result<T, E>) -> Option<T> {
+        match r {
+            Ok(v) => Some(v),
+            Err(e) => {
+                self.0.push(FieldError {
+                    field: field.to_owned(),
+                    detail: e.to_string(),
+                });
+                None
+            }
+        }
+    }
+
+    /// An optional field: parsed when present.
+    pub fn opt<T, E: std::fmt::Display>(
+        &mut self,
+        field: &str,
+        v: Option<&str>,
+        parse: impl FnOnce(&str) -> Result<T, E>,
+    ) -> Option<Option<T>> {
+        match v {
+            None => Some(None),
+            Some(s) => self.take(field, parse(s)).map(Some),
+        }
+    }
+
+    /// Records a missing required field.
+    pub fn missing(&mut self, field: &str) {
+        self.0.push(FieldError {
+            field: field.to_owned(),
+            detail: "is required".into(),
+        });
+    }
+
+    /// The parsed value when every field parsed, else the 422 naming them all.
+    pub fn done<T>(self, value: Option<T>) -> Result<T, Problem> {
+        match value {
+            Some(v) if self.0.is_empty() => Ok(v),
+            _ => Err(Problem::invalid(self.0)),
+        }
+    }
+}
+
+/// The version an update expects, from `If-Match`: missing is 428; one that names no
+/// version cannot match, 412.
+pub fn if_match(headers: &HeaderMap) -> Result<u64, Problem> {
+    let v = headers
+        .get(IF_MATCH)
+        .ok_or_else(Problem::precondition_required)?;
+    v.to_str()
+        .ok()
+        .map(|s| s.trim().trim_start_matches("W/").trim_matches('"'))
+        .and_then(|s| s.parse::<u64>().ok())
+        .ok_or_else(|| {
+            Problem::new(
+                axum::http::StatusCode::PRECONDITION_FAILED,
+                "conflict",
+                "If-Match names no version of this record",
+            )
+        })
+}
+
+/// A JSON response with the record's version as its ETag.
+pub fn with_etag(version: u64, body: impl IntoResponse) -> Response {
+    let mut r = body.into_response();
+    if let Ok(v) = HeaderValue::from_str(&format!("\"{version}\"")) {
+        r.headers_mut().insert(ETAG, v);
+    }
+    r
+}
+
+/// An id in a path; one that does not parse names nothing, so it is a 404.
+pub fn path_id<T: std::str::FromStr>(what: &str, s: &str) -> Result<T, Problem> {
+    s.parse()
+        .map_err(|_| Problem::not_found(format!("{what} {s:?} not found")))
+}
+
+/// The result type of handlers.
+pub type ApiResult<T> = Result<T, Problem>;

@@ -1,0 +1,221 @@
+//! The report, the automation (sweep, dispatch, events) and employees.
+
+use axum::Json;
+use axum::extract::{Path, State};
+use axum::http::StatusCode;
+use crm_core::EmployeeId;
+
+use super::{
+    AckIn, AckOut, ApiResult, Body, Caller, CreatedClient, DispatchOut, EmployeeIn, EmployeeOut,
+    EventOut, EventParams, Fields, LeadFailure, Params, PasswordIn, ReportOut, ReportParams,
+    SweepOut, path_id,
+};
+use crate::sentence;
+use crate::server::AppState;
+use crate::server::auth::{self, SetPasswordError};
+use crate::server::input;
+use crate::server::problem::Problem;
+
+/// Lead counts by status x source.
+#[utoipa::path(get, path = "/api/v1/report", tag = "report", params(ReportParams),
+    security(("bearer" = [])),
+    responses((status = 200, body = ReportOut), (status = 401, body = Problem),
+        (status = 403, body = Problem), (status = 422, body = Problem)))]
+pub async fn report(
+    State(s): State<AppState>,
+    caller: Caller,
+    Params(p): Params<ReportParams>,
+) -> ApiResult<Json<ReportOut>> {
+    let mut f = Fields::default();
+    let filter = input::report_filter(&mut f, &p);
+    let filter = f.done(filter)?;
+    let r = s.crm.report(caller.employee, &filter).await?;
+    Ok(Json((&r).into()))
+}
+
+/// The largest sequence number: the document's integers are signed 64-bit.
+const MAX_SEQ: u64 = i64::MAX as u64;
+
+/// `n`, when it lies in `min..=max`.
+fn in_range(n: u64, min: u64, max: u64) -> Result<u64, String> {
+    if (min..=max).contains(&n) {
+        Ok(n)
+    } else {
+        Err(format!("{n} is outside {min}..={max}"))
+    }
+}
+
+fn failures(failed: &[(crm_core::LeadId, crm_core::PortError)]) -> Vec<LeadFailure> {
+    failed
+        .iter()
+        .map(|(l, e)| LeadFailure {
+            lead_id: l.to_string(),
+            error: sentence(e),
+        })
+        .collect()
+}
+
+/// Runs the follow-up sweep now (management).
+#[utoipa::path(post, path = "/api/v1/sweep", tag = "automation", security(("bearer" = [])),
+    responses((status = 200, body = SweepOut), (status = 401, body = Problem),
+        (status = 403, body = Problem)))]
+pub async fn sweep(State(s): State<AppState>, caller: Caller) -> ApiResult<Json<SweepOut>> {
+    let r = s.crm.sweep_now(caller.employee).await?;
+    Ok(Json(SweepOut {
+        notified: r.notified.iter().map(|l| l.to_string()).collect(),
+        failed: failures(&r.failed),
+    }))
+}
+
+/// Retries pending client creations (management).
+#[utoipa::path(post, path = "/api/v1/dispatch", tag = "automation", security(("bearer" = [])),
+    responses((status = 200, body = DispatchOut), (status = 401, body = Problem),
+        (status = 403, body = Problem)))]
+pub async fn dispatch(State(s): State<AppState>, caller: Caller) -> ApiResult<Json<DispatchOut>> {
+    let r = s.crm.dispatch_pending(caller.employee).await?;
+    Ok(Json(DispatchOut {
+        created: r
+            .created
+            .iter()
+            .map(|(l, c)| CreatedClient {
+                lead_id: l.to_string(),
+                client_id: c.to_string(),
+            })
+            .collect(),
+        failed: failures(&r.failed),
+    }))
+}
+
+/// Unacknowledged events, in order.
+#[utoipa::path(get, path = "/api/v1/events", tag = "automation", params(EventParams),
+    security(("bearer" = [])),
+    responses((status = 200, body = Vec<EventOut>), (status = 401, body = Problem),
+        (status = 403, body = Problem), (status = 422, body = Problem)))]
+pub async fn events(
+    State(s): State<AppState>,
+    caller: Caller,
+    Params(p): Params<EventParams>,
+) -> ApiResult<Json<Vec<EventOut>>> {
+    let mut f = Fields::default();
+    let limit = f.take("limit", in_range(p.limit.unwrap_or(100).into(), 1, 10_000));
+    let after = f.take("after", in_range(p.after.unwrap_or(0), 0, MAX_SEQ));
+    let (limit, after) = f.done(limit.zip(after))?;
+    let limit = u32::try_from(limit).unwrap_or(10_000);
+    let events = s.crm.pending_events(caller.employee, after, limit).await?;
+    Ok(Json(
+        events
+            .iter()
+            .map(|e| EventOut {
+                seq: e.seq,
+                id: e.event.id.to_string(),
+                at: e.event.at,
+                lead_id: e.event.lead_id.to_string(),
+                actor: e.event.actor.map(EmployeeId::get),
+                kind: serde_json::to_value(&e.event.kind).unwrap_or_default(),
+            })
+            .collect(),
+    ))
+}
+
+/// Acknowledges events up to a sequence number (management).
+#[utoipa::path(post, path = "/api/v1/events/ack", tag = "automation", request_body = AckIn,
+    security(("bearer" = [])),
+    responses((status = 200, body = AckOut), (status = 401, body = Problem),
+        (status = 403, body = Problem), (status = 422, body = Problem)))]
+pub async fn ack_events(
+    State(s): State<AppState>,
+    caller: Caller,
+    Body(i): Body<AckIn>,
+) -> ApiResult<Json<AckOut>> {
+    let mut f = Fields::default();
+    let up_to = f.take("up_to", in_range(i.up_to, 0, MAX_SEQ));
+    let up_to = f.done(up_to)?;
+    let acknowledged = s.crm.ack_events(caller.employee, up_to).await?;
+    Ok(Json(AckOut { acknowledged }))
+}
+
+/// Every employee.
+#[utoipa::path(get, path = "/api/v1/employees", tag = "employees", security(("bearer" = [])),
+    responses((status = 200, body = Vec<EmployeeOut>), (status = 401, body = Problem),
+        (status = 403, body = Problem)))]
+pub async fn list_employees(
+    State(s): State<AppState>,
+    caller: Caller,
+) -> ApiResult<Json<Vec<EmployeeOut>>> {
+    let list = s.crm.employees(caller.employee).await?;
+    Ok(Json(list.iter().map(Into::into).collect()))
+}
+
+/// One employee.
+#[utoipa::path(get, path = "/api/v1/employees/{id}", tag = "employees",
+    params(("id" = i64, Path, minimum = 1)), security(("bearer" = [])),
+    responses((status = 200, body = EmployeeOut), (status = 401, body = Problem),
+        (status = 403, body = Problem), (status = 404, body = Problem)))]
+pub async fn get_employee(
+    State(s): State<AppState>,
+    caller: Caller,
+    Path(id): Path<String>,
+) -> ApiResult<Json<EmployeeOut>> {
+    let id: EmployeeId = path_id("employee", &id)?;
+    let e = s
+        .crm
+        .employee(caller.employee, id)
+        .await?
+        .ok_or_else(|| Problem::not_found(format!("employee {id} not found")))?;
+    Ok(Json((&e).into()))
+}
+
+/// Adds or changes an employee (management).
+#[utoipa::path(put, path = "/api/v1/employees/{id}", tag = "employees", request_body = EmployeeIn,
+    params(("id" = i64, Path, minimum = 1)), security(("bearer" = [])),
+    responses((status = 200, body = EmployeeOut), (status = 401, body = Problem),
+        (status = 403, body = Problem), (status = 404, body = Problem),
+        (status = 422, body = Problem)))]
+pub async fn save_employee(
+    State(s): State<AppState>,
+    caller: Caller,
+    Path(id): Path<String>,
+    Body(i): Body<EmployeeIn>,
+) -> ApiResult<Json<EmployeeOut>> {
+    let id: EmployeeId = path_id("employee", &id)?;
+    let mut f = Fields::default();
+    let e = input::employee(&mut f, id, &i);
+    let e = f.done(e)?;
+    let e = s.crm.save_employee(caller.employee, e).await?;
+    Ok(Json((&e).into()))
+}
+
+/// Sets an employee's password: the employee themself, or management.
+#[utoipa::path(put, path = "/api/v1/employees/{id}/password", tag = "employees",
+    request_body = PasswordIn, params(("id" = i64, Path, minimum = 1)), security(("bearer" = [])),
+    responses((status = 204), (status = 401, body = Problem), (status = 403, body = Problem),
+        (status = 404, body = Problem), (status = 422, body = Problem)))]
+pub async fn set_password(
+    State(s): State<AppState>,
+    caller: Caller,
+    Path(id): Path<String>,
+    Body(i): Body<PasswordIn>,
+) -> ApiResult<StatusCode> {
+    let id: EmployeeId = path_id("employee", &id)?;
+    set_password_as(&s, caller.employee, id, &i.password).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+/// Sets `target`'s password as `actor`, if the library's rules let `actor` do so.
+pub async fn set_password_as(
+    s: &AppState,
+    actor: EmployeeId,
+    target: EmployeeId,
+    password: &str,
+) -> Result<(), Problem> {
+    auth::set_password_as(&s.crm, &s.auth, actor, target, password)
+        .await
+        .map_err(|e| match e {
+            SetPasswordError::Crm(e) => e.into(),
+            SetPasswordError::Auth(e) => e.into(),
+            e @ SetPasswordError::Forbidden { .. } => {
+                Problem::new(StatusCode::FORBIDDEN, "forbidden", e.to_string())
+            }
+            e @ SetPasswordError::NotFound(_) => Problem::not_found(e.to_string()),
+        })
+}

@@ -1,0 +1,220 @@
+//! Every label of the web UI, in Arabic (the default) and English, in one place.
+
+/// The interface languages.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Lang {
+    /// Arabic, right to left (the default).
+    Ar,
+    /// English, left to right.
+    En,
+}
+
+impl Lang {
+    /// From the `lang` cookie's value; anything else is Arabic.
+    pub fn from_code(code: Option<&str>) -> Self {
+        match code {
+            Some("en") => Lang::En,
+            _ => Lang::Ar,
+        }
+    }
+    /// The BCP 47 code.
+    pub fn code(self) -> &'static str {
+        match self {
+            Lang::Ar => "ar",
+            Lang::En => "en",
+        }
+    }
+    /// The writing direction.
+    pub fn dir(self) -> &'static str {
+        match self {
+            Lang::Ar => "rtl",
+            Lang::En => "ltr",
+        }
+    }
+    /// The other language (for the switch).
+    pub fn other(self) -> Lang {
+        match self {
+            Lang::Ar => Lang::En,
+            Lang::En => Lang::Ar,
+        }
+    }
+    /// The labels.
+    pub fn strings(self) -> &'static Strings {
+        match self {
+            Lang::Ar => &AR,
+            Lang::En => &EN,
+        }
+    }
+}
+
+macro_rules! strings {
+    ($($name:ident: $ar:literal, $en:literal;)*) => {
+        /// The labels of one language.
+        #[derive(Debug)]
+        pub struct Strings {
+            $(#[doc = $en] pub $name: &'static str,)*
+        }
+        /// Arabic.
+        pub const AR: Strings = Strings { $($name: $ar,)* };
+        /// English.
+        pub const EN: Strings = Strings { $($name: $en,)* };
+    };
+}
+
+strings! {
+    app: "إدارة العملاء المحتملين", "Lead management";
+    language_name: "العربية", "English";
+    switch_to: "English", "العربية";
+    sign_in: "تسجيل الدخول", "Sign in";
+    sign_out: "تسجيل الخروج", "Sign out";
+    employee_id: "رقم الموظف", "Employee id";
+    password: "كلمة المرور", "Password";
+    bad_credentials: "رقم الموظف أو كلمة المرور غير صحيحة", "The employee id or the password is wrong";
+    locked: "محاولات كثيرة فاشلة؛ حاول مرة أخرى بعد", "Too many failed sign-ins; try again after";
+    leads: "العملاء المحتملون", "Leads";
+    new_lead: "عميل محتمل جديد", "New lead";
+    edit_lead: "تعديل العميل المحتمل", "Edit lead";
+    report: "التقرير", "Report";
+    employees: "الموظفون", "Employees";
+    api_docs: "واجهة البرمجة", "API";
+    search: "بحث", "Search";
+    filter: "تصفية", "Filter";
+    any: "الكل", "Any";
+    name: "الاسم", "Name";
+    email: "البريد الإلكتروني", "Email";
+    phone: "الهاتف", "Phone";
+    company: "الشركة", "Company";
+    source: "المصدر", "Source";
+    status: "الحالة", "Status";
+    owner: "المسؤول", "Owner";
+    created: "أنشئ في", "Created";
+    version: "الإصدار", "Version";
+    client: "العميل", "Client";
+    client_pending: "إنشاء العميل معلّق", "Client creation pending";
+    lost_reason: "سبب الخسارة", "Lost reason";
+    lost_reason_detail: "تفاصيل سبب الخسارة", "Lost reason detail";
+    allow_duplicate: "السماح بالتكرار", "Allow a duplicate";
+    save: "حفظ", "Save";
+    edit: "تعديل", "Edit";
+    next_page: "الصفحة التالية", "Next page";
+    first_page: "الصفحة الأولى", "First page";
+    no_leads: "لا يوجد عملاء محتملون مطابقون", "No leads match";
+    history: "السجل", "History";
+    interactions: "التواصل", "Interactions";
+    opportunities: "الفرص", "Opportunities";
+    time_in_status: "المدة في كل حالة", "Time in status";
+    hours: "ساعة", "hours";
+    move_status: "تغيير الحالة", "Move status";
+    move_to: "نقل", "Move";
+    assign: "إسناد", "Assign";
+    assign_to: "إسناد إلى الموظف", "Assign to employee";
+    log_interaction: "تسجيل تواصل", "Log interaction";
+    kind: "النوع", "Kind";
+    notes: "ملاحظات", "Notes";
+    occurred_at: "وقت التواصل", "When";
+    by: "بواسطة", "By";
+    at: "الوقت", "At";
+    change: "التغيير", "Change";
+    add_opportunity: "إضافة فرصة", "Add opportunity";
+    title: "العنوان", "Title";
+    value: "القيمة", "Value";
+    currency: "العملة", "Currency";
+    expected_close: "تاريخ الإغلاق المتوقع", "Expected close";
+    stage: "المرحلة", "Stage";
+    update: "تحديث", "Update";
+    total: "المجموع", "Total";
+    download_csv: "تنزيل CSV", "Download CSV";
+    download_xlsx: "تنزيل Excel", "Download Excel";
+    download_pdf: "تنزيل PDF", "Download PDF";
+    from: "من", "From";
+    to: "إلى", "To";
+    role: "الدور", "Role";
+    active: "نشط", "Active";
+    team: "الفريق", "Team";
+    leads_teams: "يقود الفرق", "Leads teams";
+    manager_of: "المدير المباشر", "Manager";
+    comma_separated: "مفصولة بفواصل", "separated by commas";
+    save_employee: "حفظ الموظف", "Save employee";
+    set_password: "تعيين كلمة المرور", "Set password";
+    id: "الرقم", "Id";
+    yes: "نعم", "Yes";
+    no: "لا", "No";
+    error: "خطأ", "Error";
+    back: "رجوع", "Back";
+    not_found: "الصفحة غير موجودة", "Page not found";
+    read_only: "هذا العميل محوَّل وللقراءة فقط", "This lead is converted and read-only";
+    saved: "تم الحفظ", "Saved";
+    ev_created: "أنشئ", "created";
+    ev_reassigned: "أعيد الإسناد", "reassigned";
+    ev_edited: "عُدّل", "edited";
+    time_zone: "المنطقة الزمنية", "Time zone";
+}
+
+impl Strings {
+    /// A lead status's label.
+    pub fn status_label(&self, s: &str) -> &'static str {
+        let ar = std::ptr::eq(self, &AR);
+        match (s, ar) {
+            ("new", true) => "جديد",
+            ("contacted", true) => "تم التواصل",
+            ("interested", true) => "مهتم",
+            ("converted", true) => "محوَّل",
+            ("lost", true) => "مفقود",
+            ("new", false) => "New",
+            ("contacted", false) => "Contacted",
+            ("interested", false) => "Interested",
+            ("converted", false) => "Converted",
+            ("lost", false) => "Lost",
+            _ => "?",
+        }
+    }
+
+    /// An interaction kind's label.
+    pub fn kind_label(&self, k: &str) -> &'static str {
+        let ar = std::ptr::eq(self, &AR);
+        match (k, ar) {
+            ("call", true) => "مكالمة",
+            ("visit", true) => "زيارة",
+            ("follow_up", true) => "متابعة",
+            ("email", true) => "بريد إلكتروني",
+            ("meeting", true) => "اجتماع",
+            ("note", true) => "ملاحظة",
+            ("call", false) => "Call",
+            ("visit", false) => "Visit",
+            ("follow_up", false) => "Follow-up",
+            ("email", false) => "Email",
+            ("meeting", false) => "Meeting",
+            ("note", false) => "Note",
+            _ => "?",
+        }
+    }
+
+    /// An opportunity stage's or a role's label.
+    pub fn word(&self, w: &str) -> &'static str {
+        let ar = std::ptr::eq(self, &AR);
+        match (w, ar) {
+            ("open", true) => "مفتوحة",
+            ("won", true) => "رابحة",
+            ("lost", true) => "خاسرة",
+            ("sales", true) => "مبيعات",
+            ("manager", true) => "مدير",
+            ("other", true) => "أخرى",
+            ("open", false) => "Open",
+            ("won", false) => "Won",
+            ("lost", false) => "Lost",
+            ("sales", false) => "Sales",
+            ("manager", false) => "Manager",
+            ("other", false) => "Other",
+            _ => "?",
+        }
+    }
+}
+
+/// The stable names the select boxes offer.
+pub const STATUSES: &[&str] = &["new", "contacted", "interested", "converted", "lost"];
+/// Interaction kinds.
+pub const KINDS: &[&str] = &["call", "visit", "follow_up", "email", "meeting", "note"];
+/// Opportunity stages.
+pub const STAGES: &[&str] = &["open", "won", "lost"];
+/// Employee roles.
+pub const ROLES: &[&str] = &["sales", "manager", "other"];

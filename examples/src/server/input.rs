@@ -1,0 +1,247 @@
+//! Request input into domain values, shared by the API and the web forms: each field goes
+//! through the library's own parser, and every bad one is recorded against its name, so a
+//! request with any bad field is refused whole before anything is done.
+
+use crm_core::{
+    Currency, Email, Employee, EmployeeId, InteractionKind, LeadPatch, LeadQuery, LeadStatus,
+    LostReason, LostReasonCode, Money, Name, NewInteraction, NewLead, NewOpportunity, Note,
+    OpportunityPatch, OpportunityStage, Phone, PhoneRegion, ReportFilter, Role, Source, Team,
+};
+use std::collections::BTreeSet;
+
+use super::api::{
+    EmployeeIn, Fields, InteractionIn, LeadFilter, LeadPatchIn, NewLeadIn, OpportunityIn,
+    OpportunityPatchIn, ReportParams, StatusIn,
+};
+use crate::{parse_date, parse_instant};
+
+/// A text that is blank counts as not given (web forms send empty fields).
+fn given(v: &Option<String>) -> Option<&str> {
+    v.as_deref().filter(|s| !s.trim().is_empty())
+}
+
+/// An optional field of an edit: absent keeps, blank clears, else parsed.
+fn clearable<T, E: std::fmt::Display>(
+    f: &mut Fields,
+    field: &str,
+    v: &Option<String>,
+    parse: impl FnOnce(&str) -> Result<T, E>,
+) -> Option<Option<Option<T>>> {
+    match v.as_deref() {
+        None => Some(None),
+        Some(s) if s.trim().is_empty() => Some(Some(None)),
+        Some(s) => f.take(field, parse(s)).map(|v| Some(Some(v))),
+    }
+}
+
+/// A new lead.
+pub fn new_lead(f: &mut Fields, i: &NewLeadIn, region: PhoneRegion) -> Option<NewLead> {
+    let name = match given(&i.name) {
+        Some(n) => f.take("name", Name::parse(n)),
+        None => {
+            f.missing("name");
+            None
+        }
+    };
+    let email = f.opt("email", given(&i.email), Email::parse);
+    let phone = f.opt("phone", given(&i.phone), |s| Phone::parse_in(s, region));
+    let company = f.opt("company", given(&i.company), |s| {
+        Name::parse_field("company", s)
+    });
+    let source = f.opt("source", given(&i.source), Source::parse);
+    let owner = f.opt("owner", i.owner.map(|o| o.to_string()).as_deref(), |s| {
+        s.parse::<EmployeeId>()
+    });
+    let mut lead = NewLead::new(name?, source?.unwrap_or_else(Source::other));
+    lead.email = email?;
+    lead.phone = phone?;
+    lead.company = company?;
+    lead.owner = owner?;
+    lead.allow_duplicate = i.allow_duplicate;
+    Some(lead)
+}
+
+/// Changes to a lead.
+pub fn lead_patch(f: &mut Fields, i: &LeadPatchIn, region: PhoneRegion) -> Option<LeadPatch> {
+    let name = f.opt("name", i.name.as_deref(), Name::parse);
+    let email = clearable(f, "email", &i.email, Email::parse);
+    let phone = clearable(f, "phone", &i.phone, |s| Phone::parse_in(s, region));
+    let company = clearable(f, "company", &i.company, |s| {
+        Name::parse_field("company", s)
+    });
+    let source = f.opt("source", given(&i.source), Source::parse);
+    Some(LeadPatch {
+        name: name?,
+        email: email?,
+        phone: phone?,
+        company: company?,
+        source: source?,
+        allow_duplicate: i.allow_duplicate,
+        // crm-server does not edit follow-up dates yet (the crm tool does).
+        next_follow_up: None,
+    })
+}
+
+/// A status move and its reason: a lost-reason code, with optional free-text detail.
+pub fn status(f: &mut Fields, i: &StatusIn) -> Option<(LeadStatus, Option<LostReason>)> {
+    let to = f.take("status", i.status.parse::<LeadStatus>());
+    let code = f.opt("lost_reason", given(&i.lost_reason), LostReasonCode::parse);
+    let detail = f.opt("lost_reason_detail", given(&i.lost_reason_detail), |s| {
+        Name::parse_field("lost_reason_detail", s)
+    });
+    let reason = match (code?, detail?) {
+        (Some(code), detail) => Some(LostReason { code, detail }),
+        (None, Some(_)) => {
+            f.take::<(), _>(
+                "lost_reason_detail",
+                Err("a detail goes with a lost_reason code"),
+            );
+            return None;
+        }
+        (None, None) => None,
+    };
+    Some((to?, reason))
+}
+
+/// A new interaction.
+pub fn interaction(f: &mut Fields, i: &InteractionIn) -> Option<NewInteraction> {
+    let kind = f.take("kind", i.kind.parse::<InteractionKind>());
+    let at = f.opt("occurred_at", given(&i.occurred_at), parse_instant);
+    let notes = f.take("notes", Note::parse(i.notes.as_deref().unwrap_or_default()));
+    let mut n = NewInteraction::new(kind?).notes(notes?);
+    n.occurred_at = at?;
+    Some(n)
+}
+
+/// A new opportunity.
+pub fn new_opportunity(f: &mut Fields, i: &OpportunityIn) -> Option<NewOpportunity> {
+    let title = match given(&i.title) {
+        Some(t) => f.take("title", Name::parse_field("title", t)),
+        None => {
+            f.missing("title");
+            None
+        }
+    };
+    let currency = match given(&i.currency) {
+        Some(c) => f.take("currency", Currency::parse(c)),
+        None => {
+            f.missing("currency");
+            None
+        }
+    };
+    let value = match (given(&i.value), currency) {
+        (Some(v), Some(c)) => f.take("value", Money::parse(v, c)),
+        (None, _) => {
+            f.missing("value");
+            None
+        }
+        (Some(_), None) => None,
+    };
+    let close = match given(&i.expected_close) {
+        Some(d) => f.take("expected_close", parse_date(d)),
+        None => {
+            f.missing("expected_close");
+            None
+        }
+    };
+    Some(NewOpportunity {
+        title: title?,
+        value: value?,
+        expected_close: close?,
+        probability: None,
+    })
+}
+
+/// Changes to an opportunity whose value is in `currency`.
+pub fn opportunity_patch(
+    f: &mut Fields,
+    i: &OpportunityPatchIn,
+    currency: Currency,
+) -> Option<OpportunityPatch> {
+    let title = f.opt("title", given(&i.title), |s| Name::parse_field("title", s));
+    let value = f.opt("value", given(&i.value), |s| Money::parse(s, currency));
+    let close = f.opt("expected_close", given(&i.expected_close), parse_date);
+    let stage = f.opt("stage", given(&i.stage), str::parse::<OpportunityStage>);
+    Some(OpportunityPatch {
+        title: title?,
+        value: value?,
+        expected_close: close?,
+        stage: stage?,
+        probability: None,
+    })
+}
+
+/// Which leads to list.
+pub fn lead_query(f: &mut Fields, q: &LeadFilter) -> Option<LeadQuery> {
+    let status = f.opt("status", given(&q.status), str::parse::<LeadStatus>);
+    let source = f.opt("source", given(&q.source), Source::parse);
+    let owner = f.opt("owner", given(&q.owner), str::parse::<EmployeeId>);
+    let after = f.opt("after", given(&q.after), str::parse::<crm_core::Cursor>);
+    let query = f.take("limit", LeadQuery::default().limit(q.limit.unwrap_or(50)));
+    let mut query = query?;
+    if let Some(s) = status? {
+        query = query.status(s);
+    }
+    if let Some(s) = source? {
+        query = query.source(s);
+    }
+    if let Some(o) = owner? {
+        query = query.owner(o);
+    }
+    if let Some(a) = after? {
+        query = query.after(a);
+    }
+    if let Some(s) = given(&q.q) {
+        query = query.search(s);
+    }
+    Some(query)
+}
+
+/// Report filters.
+pub fn report_filter(f: &mut Fields, p: &ReportParams) -> Option<ReportFilter> {
+    let owner = f.opt("owner", given(&p.owner), str::parse::<EmployeeId>);
+    let source = f.opt("source", given(&p.source), Source::parse);
+    let from = f.opt("from", given(&p.from), parse_instant);
+    let to = f.opt("to", given(&p.to), parse_instant);
+    Some(ReportFilter {
+        owner: owner?,
+        source: source?,
+        created_from: from?,
+        created_to: to?,
+    })
+}
+
+/// An employee to save.
+pub fn employee(f: &mut Fields, id: EmployeeId, i: &EmployeeIn) -> Option<Employee> {
+    let name = match given(&i.name) {
+        Some(n) => f.take("name", Name::parse(n)),
+        None => {
+            f.missing("name");
+            None
+        }
+    };
+    let role = match given(&i.role) {
+        Some(r) => f.take("role", r.parse::<Role>()),
+        None => {
+            f.missing("role");
+            None
+        }
+    };
+    let team = f.opt("team", given(&i.team), Team::parse);
+    let mut manages = BTreeSet::new();
+    for t in i.manages.iter().filter(|t| !t.trim().is_empty()) {
+        if let Some(t) = f.take("manages", Team::parse(t)) {
+            manages.insert(t);
+        }
+    }
+    let manager = match i.manager {
+        Some(m) => f.take("manager", EmployeeId::new(m)).map(Some),
+        None => Some(None),
+    };
+    let mut e = Employee::new(id, name?, role?);
+    e.active = i.active.unwrap_or(true);
+    e.team = team?;
+    e.manages = manages;
+    e.manager = manager?;
+    Some(e)
+}

@@ -1,0 +1,572 @@
+//! Exports checked with the tools people open them with: Python's openpyxl reads the XLSX,
+//! poppler's pdffonts, pdftotext and pdftoppm read the PDF. On every store (memory, SQLite,
+//! PostgreSQL) through the library, and through the `crm` binary on SQLite and PostgreSQL.
+//!
+//! Without the tools these tests are ignored (`cfg(crm_no_export_tools)`, see
+//! `tests/build/export_tools.rs`); with `CRM_REQUIRE_EXPORT_TOOLS=1` they run and a missing
+//! tool fails them.
+// Test code: a failed unwrap is a failed test.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+use std::borrow::Cow;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::sync::Arc;
+
+use crm_core::export::{
+    self, Cell, ColumnKind, ExportOptions, Format, Heading, Locale, Table, write_table,
+};
+use crm_core::{Currency, LeadQuery, LeadStatus, LeadStore, Money, Name, ReportFilter, Source};
+use crm_tests::harness::{Harness, manager, new_lead, sales, sales2, unknown};
+use serde_json::Value;
+
+/// Runs a tool, failing the test with a clear message when it is missing or fails.
+fn tool(program: &str, args: &[&str]) -> Vec<u8> {
+    let out = Command::new(program)
+        .args(args)
+        .output()
+        .unwrap_or_else(|e| {
+            panic!(
+                "{program} is needed by the export tests and could not run ({e}): \
+             apt-get install -y poppler-utils; pip install openpyxl"
+            )
+        });
+    assert!(
+        out.status.success(),
+        "{program} {args:?} failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    out.stdout
+}
+
+/// What openpyxl reads: the sheet's direction, frozen pane, filter, and every cell as
+/// `[type, value, number_format]`.
+const READ_XLSX: &str = r#"
+import json, sys, datetime
+import openpyxl
+wb = openpyxl.load_workbook(sys.argv[1])
+ws = wb.active
+def cell(c):
+    v = c.value
+    if isinstance(v, datetime.datetime):
+        v = v.isoformat()
+    return [type(c.value).__name__, v, c.number_format]
+print(json.dumps({
+    "title": ws.title,
+    "rtl": bool(ws.sheet_view.rightToLeft),
+    "freeze": ws.freeze_panes,
+    "filter": ws.auto_filter.ref,
+    "widths": {k: d.width for k, d in ws.column_dimensions.items()},
+    "rows": [[cell(c) for c in row] for row in ws.iter_rows()],
+}, ensure_ascii=False))
+"#;
+
+fn read_xlsx(path: &Path) -> Value {
+    let out = tool("python3", &["-c", READ_XLSX, path.to_str().unwrap()]);
+    serde_json::from_slice(&out).unwrap()
+}
+
+/// The PDF's text as pdftotext extracts it, after checking with pdffonts that every font is
+/// Amiri and embedded.
+fn pdf_text(path: &Path) -> String {
+    let fonts = String::from_utf8(tool("pdffonts", &[path.to_str().unwrap()])).unwrap();
+    let rows: Vec<&str> = fonts.lines().skip(2).collect();
+    assert!(!rows.is_empty(), "no fonts in the PDF:\n{fonts}");
+    for r in &rows {
+        assert!(r.contains("Amiri"), "a font other than Amiri:\n{fonts}");
+        let cols: Vec<&str> = r.split_whitespace().collect();
+        // name type... encoding emb sub uni id gen: `emb` is the fourth from the end but two.
+        assert_eq!(cols[cols.len() - 5], "yes", "font not embedded:\n{fonts}");
+    }
+    String::from_utf8(tool("pdftotext", &[path.to_str().unwrap(), "-"])).unwrap()
+}
+
+/// Renders the first page to PNG under the target directory (kept for people to look at)
+/// and checks it is a real image with ink on it.
+fn render_png(path: &Path, name: &str) -> PathBuf {
+    let dir = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("export-png");
+    std::fs::create_dir_all(&dir).unwrap();
+    let stem = dir.join(name);
+    tool(
+        "pdftoppm",
+        &[
+            "-png",
+            "-r",
+            "60",
+            "-f",
+            "1",
+            "-l",
+            "1",
+            "-singlefile",
+            path.to_str().unwrap(),
+            stem.to_str().unwrap(),
+        ],
+    );
+    let png = stem.with_extension("png");
+    let bytes = std::fs::read(&png).unwrap();
+    assert!(bytes.starts_with(b"\x89PNG"), "{} is no PNG", png.display());
+    assert!(bytes.len() > 2_000, "{} looks blank", png.display());
+    png
+}
+
+/// Arabic letters of `s`, in order: pdftotext may add direction marks and spacing, but the
+/// letters of a name come out in logical order.
+fn arabic(s: &str) -> String {
+    s.chars()
+        .filter(|c| ('\u{0621}'..='\u{064A}').contains(c))
+        .collect()
+}
+
+/// How many leads the export must hold: more than one page of the listing (1000).
+const MANY: usize = 1_003;
+
+/// Leads for the exports: Arabic and Latin names, a name full of typst syntax, phones, and
+/// enough of them to need two listing pages.
+async fn seed(h: &Harness) {
+    let mut first = new_lead("أحمد الشهري", None, Some("٠٥٠١٢٣٤٥٦٧"));
+    first.company = Some(Name::parse_field("company", "شركة النور Al-Noor 2024").unwrap());
+    h.crm.create_lead(sales(), first).await.unwrap();
+    let tricky = new_lead(
+        "#set page(width: 1cm) *bold* $x$ [a] \\ فاطمة",
+        Some("f@example.com"),
+        None,
+    );
+    h.crm.create_lead(sales2(), tricky).await.unwrap();
+    let lost = h
+        .crm
+        .create_lead(sales(), new_lead("ليلى", Some("layla@example.com"), None))
+        .await
+        .unwrap();
+    h.crm
+        .change_status(
+            sales(),
+            lost.id(),
+            1,
+            LeadStatus::Lost,
+            Some(crm_tests::harness::reason("لا ميزانية")),
+        )
+        .await
+        .unwrap();
+    for i in 3..MANY {
+        let mut l = new_lead(
+            &format!("Lead {i}"),
+            Some(&format!("l{i}@example.com")),
+            None,
+        );
+        l.source = Source::referral();
+        h.crm.create_lead(sales2(), l).await.unwrap();
+    }
+}
+
+async fn export_to(h: &Harness, format: Format, locale: Locale, dir: &Path) -> PathBuf {
+    let path = dir.join(format!("leads-{locale}.{format}"));
+    let opts = ExportOptions {
+        locale,
+        offset: "+03:00".parse().unwrap(),
+        bom: true,
+    };
+    let file = std::fs::File::create(&path).unwrap();
+    let n = export::write_leads(
+        &h.crm,
+        manager(),
+        &LeadQuery::default(),
+        format,
+        &opts,
+        file,
+    )
+    .await
+    .unwrap();
+    assert_eq!(n, MANY as u64);
+    path
+}
+
+/// The report of everything in `format`, written by the manager to a file in `dir`.
+async fn report_file(h: &Harness, format: Format, opts: &ExportOptions, dir: &Path) -> PathBuf {
+    let path = dir.join(format!("report.{format}"));
+    let file = std::fs::File::create(&path).unwrap();
+    export::write_report(
+        &h.crm,
+        manager(),
+        &ReportFilter::default(),
+        format,
+        opts,
+        file,
+    )
+    .await
+    .unwrap();
+    path
+}
+
+/// The whole export story on one store.
+async fn exports_every_lead_in_every_format(store: Arc<dyn LeadStore>) {
+    let h = Harness::new(store);
+    seed(&h).await;
+    let dir = tempfile::tempdir().unwrap();
+
+    // CSV: every lead once (two listing pages), BOM, guarded phone, zone in the heading.
+    let csv =
+        std::fs::read_to_string(export_to(&h, Format::Csv, Locale::En, dir.path()).await).unwrap();
+    assert!(csv.starts_with('\u{FEFF}'));
+    let mut reader = csv::Reader::from_reader(csv.trim_start_matches('\u{FEFF}').as_bytes());
+    let headers = reader.headers().unwrap().clone();
+    assert_eq!(&headers[0], "ID");
+    assert_eq!(&headers[9], "Created (UTC+03:00)");
+    let records: Vec<csv::StringRecord> = reader.records().map(Result::unwrap).collect();
+    assert_eq!(records.len(), MANY);
+    let ids: std::collections::BTreeSet<&str> = records.iter().map(|r| r.get(0).unwrap()).collect();
+    assert_eq!(ids.len(), MANY, "a lead was written twice or skipped");
+    let ahmad = records.iter().find(|r| &r[1] == "أحمد الشهري").unwrap();
+    assert_eq!(
+        &ahmad[3], "'+966501234567",
+        "the phone is guarded against formulas"
+    );
+    assert_eq!(&ahmad[7], "سارة الأحمد");
+    assert_eq!(&ahmad[9], "2026-01-04T12:00:00+03:00");
+
+    // XLSX read by openpyxl: types, direction, header, filter, frozen row.
+    for locale in [Locale::Ar, Locale::En] {
+        let x = read_xlsx(&export_to(&h, Format::Xlsx, locale, dir.path()).await);
+        assert_eq!(x["rtl"], locale == Locale::Ar, "{locale}");
+        assert_eq!(x["freeze"], "A2");
+        assert_eq!(x["filter"], format!("A1:N{}", MANY + 1));
+        let rows = x["rows"].as_array().unwrap();
+        assert_eq!(rows.len(), MANY + 1);
+        let heading = |i: usize| rows[0][i][1].as_str().unwrap().to_owned();
+        if locale == Locale::Ar {
+            assert_eq!(x["title"], "العملاء المحتملون");
+            assert_eq!(heading(1), "الاسم");
+            assert_eq!(heading(3), "الجوال");
+            assert_eq!(heading(9), "تاريخ الإنشاء (UTC+03:00)");
+        } else {
+            assert_eq!(heading(9), "Created (UTC+03:00)");
+        }
+        let ahmad = rows.iter().find(|r| r[1][1] == "أحمد الشهري").unwrap();
+        assert_eq!(ahmad[3][0], "str", "a phone is text");
+        assert_eq!(ahmad[3][1], "+966501234567", "no apostrophe in a sheet");
+        assert_eq!(ahmad[4][1], "شركة النور Al-Noor 2024");
+        assert_eq!(ahmad[8][0], "int", "the owner id is a number");
+        assert_eq!(ahmad[9][0], "datetime", "a date is a date");
+        assert_eq!(
+            ahmad[9][1], "2026-01-04T12:00:00",
+            "in the zone the heading names"
+        );
+        assert_eq!(ahmad[9][2], "yyyy-mm-dd hh:mm");
+        let lost = rows.iter().find(|r| r[1][1] == "ليلى").unwrap();
+        let expected = if locale == Locale::Ar {
+            "خسارة"
+        } else {
+            "Lost"
+        };
+        assert_eq!(lost[6][1], expected);
+        assert_eq!(lost[12][1], "لا ميزانية");
+    }
+
+    // PDF: Amiri embedded, the Arabic names extracted in logical order, typst syntax in a
+    // name printed as it was typed, a page rendered.
+    let pdf = export_to(&h, Format::Pdf, Locale::Ar, dir.path()).await;
+    let text = pdf_text(&pdf);
+    let letters = arabic(&text);
+    for name in ["أحمد الشهري", "سارة الأحمد", "لا ميزانية", "العملاء المحتملون"]
+    {
+        assert!(
+            letters.contains(&arabic(name)),
+            "{name} not found in:\n{}",
+            &text[..2000.min(text.len())]
+        );
+    }
+    for literal in [
+        "#set",
+        "*bold*",
+        "$x$",
+        "f@example.com",
+        "+966501234567",
+        "Lead 1002",
+    ] {
+        assert!(
+            text.contains(literal),
+            "{literal} not found in the PDF text"
+        );
+    }
+    assert!(letters.contains(&arabic("فاطمة")));
+    render_png(&pdf, "leads-ar");
+
+    // The report in both languages.
+    let opts = ExportOptions {
+        locale: Locale::Ar,
+        ..ExportOptions::default()
+    };
+    let path = report_file(&h, Format::Pdf, &opts, dir.path()).await;
+    let text = pdf_text(&path);
+    let letters = arabic(&text);
+    for label in [
+        "العملاء المحتملون حسب الحالة والمصدر",
+        "الإجمالي",
+        "إحالة",
+        "خسارة",
+    ] {
+        assert!(
+            letters.contains(&arabic(label)),
+            "{label} not in the report PDF"
+        );
+    }
+    assert!(text.contains(&MANY.to_string()), "the grand total");
+    render_png(&path, "report-ar");
+    let path = report_file(&h, Format::Xlsx, &opts, dir.path()).await;
+    let x = read_xlsx(&path);
+    let rows = x["rows"].as_array().unwrap();
+    let total = rows.last().unwrap();
+    assert_eq!(total[0][1], "الإجمالي");
+    assert_eq!(total[6], serde_json::json!(["int", MANY, "General"]));
+
+    // The actor is checked before anything is written.
+    let mut out = Vec::new();
+    let err = export::write_leads(
+        &h.crm,
+        unknown(),
+        &LeadQuery::default(),
+        Format::Csv,
+        &opts,
+        &mut out,
+    )
+    .await
+    .unwrap_err();
+    assert!(
+        matches!(
+            err,
+            export::ExportError::Crm(crm_core::CrmError::UnknownActor(_))
+        ),
+        "{err:?}"
+    );
+    assert!(out.is_empty(), "nothing written for an unknown actor");
+
+    // Filters are the listing's.
+    let mut out = Vec::new();
+    let q = LeadQuery::default().status(LeadStatus::Lost);
+    let n = export::write_leads(&h.crm, sales(), &q, Format::Csv, &opts, &mut out)
+        .await
+        .unwrap();
+    assert_eq!(n, 1);
+}
+
+#[tokio::test]
+#[cfg_attr(crm_no_export_tools, ignore = "openpyxl or poppler-utils missing")]
+async fn exports_on_memory() {
+    exports_every_lead_in_every_format(Arc::new(crm_store_memory::MemoryStore::new())).await;
+}
+
+#[tokio::test]
+#[cfg_attr(crm_no_export_tools, ignore = "openpyxl or poppler-utils missing")]
+async fn exports_on_sqlite() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("crm.db");
+    let store = crm_store_sqlx::SqliteStore::connect(&path.to_string_lossy())
+        .await
+        .unwrap();
+    exports_every_lead_in_every_format(Arc::new(store)).await;
+}
+
+#[tokio::test]
+#[cfg_attr(crm_no_postgres, ignore = "CRM_POSTGRES_URL is not set")]
+#[cfg_attr(crm_no_export_tools, ignore = "openpyxl or poppler-utils missing")]
+async fn exports_on_postgres() {
+    exports_every_lead_in_every_format(crm_tests::postgres::lead_store().await).await;
+}
+
+/// Money is a number with its currency's decimals as the number format.
+#[test]
+#[cfg_attr(crm_no_export_tools, ignore = "openpyxl or poppler-utils missing")]
+fn xlsx_money_is_a_number_in_the_currency_decimals() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("money.xlsx");
+    let table = Table {
+        title: "Pipeline".into(),
+        subtitle: String::new(),
+        headings: vec![
+            Heading {
+                text: "Deal".into(),
+                kind: ColumnKind::Text,
+                detail: false,
+            },
+            Heading {
+                text: "Value".into(),
+                kind: ColumnKind::Money,
+                detail: false,
+            },
+        ],
+    };
+    let money = |v: &str, c: &str| Money::parse(v, Currency::parse(c).unwrap()).unwrap();
+    let rows = vec![
+        vec![
+            Cell::Text(Cow::Borrowed("KWD deal")),
+            Cell::Money(money("1250.500", "KWD")),
+        ],
+        vec![
+            Cell::Text(Cow::Borrowed("SAR deal")),
+            Cell::Money(money("99.95", "SAR")),
+        ],
+    ];
+    let total = [
+        Cell::Text(Cow::Borrowed("Total")),
+        Cell::Money(money("10", "SAR")),
+    ];
+    let mut sink = export::xlsx::XlsxSink::new(
+        std::fs::File::create(&path).unwrap(),
+        &ExportOptions::default(),
+    )
+    .unwrap();
+    write_table(&mut sink, &table, rows, Some(&total)).unwrap();
+    drop(sink);
+    let x = read_xlsx(&path);
+    assert_eq!(x["rtl"], false);
+    assert_eq!(
+        x["rows"][1][1],
+        serde_json::json!(["float", 1250.5, "#,##0.000 \"KWD\""])
+    );
+    assert_eq!(
+        x["rows"][2][1],
+        serde_json::json!(["float", 99.95, "#,##0.00 \"SAR\""])
+    );
+    assert_eq!(
+        x["rows"][3][1],
+        serde_json::json!(["int", 10, "#,##0.00 \"SAR\""])
+    );
+}
+
+// ---- through the `crm` binary ----------------------------------------------------------
+
+fn crm(db: &str, actor: Option<&str>) -> assert_cmd::Command {
+    let mut c = assert_cmd::Command::cargo_bin("crm").unwrap();
+    c.env_remove("CRM_DB")
+        .env_remove("CRM_AS")
+        .env_remove("CRM_UTC_OFFSET")
+        .args(["--db", db]);
+    if let Some(a) = actor {
+        c.args(["--as", a]);
+    }
+    c
+}
+
+fn cli_exports(db: &str) {
+    crm(db, None)
+        .args([
+            "employee", "add", "--id", "3", "--name", "مدير", "--role", "manager",
+        ])
+        .assert()
+        .success();
+    crm(db, Some("3"))
+        .args([
+            "employee", "add", "--id", "1", "--name", "سارة", "--role", "sales",
+        ])
+        .assert()
+        .success();
+    crm(db, Some("1"))
+        .args([
+            "lead",
+            "add",
+            "--name",
+            "خالد العمري",
+            "--phone",
+            "0551234567",
+            "--source",
+            "event",
+        ])
+        .assert()
+        .success();
+    crm(db, Some("1"))
+        .args([
+            "lead",
+            "add",
+            "--name",
+            "Mona",
+            "--email",
+            "mona@example.com",
+            "--source",
+            "web",
+        ])
+        .assert()
+        .success();
+    let dir = tempfile::tempdir().unwrap();
+    let out = |name: &str| dir.path().join(name).to_string_lossy().into_owned();
+
+    let xlsx = out("leads.xlsx");
+    crm(db, Some("1"))
+        .args([
+            "export",
+            "leads",
+            "--out",
+            &xlsx,
+            "--locale",
+            "ar",
+            "--utc-offset",
+            "+03:00",
+        ])
+        .assert()
+        .success();
+    let x = read_xlsx(Path::new(&xlsx));
+    assert_eq!(x["rtl"], true);
+    let rows = x["rows"].as_array().unwrap();
+    assert_eq!(rows.len(), 3);
+    let khalid = rows.iter().find(|r| r[1][1] == "خالد العمري").unwrap();
+    assert_eq!(
+        khalid[3],
+        serde_json::json!(["str", "+966551234567", "General"])
+    );
+    assert_eq!(khalid[5][1], "فعالية");
+
+    // Filters as in `lead list`; --format wins over the extension.
+    let csv = out("web.txt");
+    crm(db, Some("1"))
+        .args([
+            "export", "leads", "--source", "web", "--format", "csv", "--out", &csv,
+        ])
+        .assert()
+        .success();
+    let text = std::fs::read_to_string(&csv).unwrap();
+    assert_eq!(text.lines().count(), 2, "{text}");
+    assert!(text.contains("mona@example.com"));
+
+    let pdf = out("report.pdf");
+    crm(db, Some("3"))
+        .args(["export", "report", "--out", &pdf, "--locale", "ar"])
+        .assert()
+        .success();
+    let text = pdf_text(Path::new(&pdf));
+    assert!(arabic(&text).contains(&arabic("فعالية")));
+    render_png(Path::new(&pdf), "cli-report-ar");
+
+    // Refusals change nothing on disk: no format, an unknown actor.
+    let e = crm(db, Some("1"))
+        .args(["export", "leads", "--out", &out("x")])
+        .assert()
+        .failure()
+        .code(2);
+    assert!(String::from_utf8_lossy(&e.get_output().stderr).contains("--format"));
+    crm(db, Some("99"))
+        .args(["export", "leads", "--out", &out("y.csv")])
+        .assert()
+        .failure()
+        .code(4);
+    assert!(
+        !dir.path().join("y.csv").exists(),
+        "a refused export leaves no file"
+    );
+}
+
+#[test]
+#[cfg_attr(crm_no_export_tools, ignore = "openpyxl or poppler-utils missing")]
+fn cli_exports_on_sqlite() {
+    let dir = tempfile::tempdir().unwrap();
+    cli_exports(&dir.path().join("crm.db").to_string_lossy());
+}
+
+#[test]
+#[cfg_attr(crm_no_postgres, ignore = "CRM_POSTGRES_URL is not set")]
+#[cfg_attr(crm_no_export_tools, ignore = "openpyxl or poppler-utils missing")]
+fn cli_exports_on_postgres() {
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    let url = rt.block_on(crm_tests::postgres::fresh_schema("crm_export"));
+    cli_exports(&url);
+}

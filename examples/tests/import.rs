@@ -1,0 +1,215 @@
+//! `crm import FILE --dry-run` on real files: CSV in UTF-8 with a BOM, semicolon-delimited,
+//! Windows-1256 bytes written by Python, and an XLSX written by openpyxl.
+// Test code: a failed unwrap is a failed test.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+use std::path::Path;
+use std::process::Command;
+
+use serde_json::Value;
+
+fn db() -> (tempfile::TempDir, String) {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("crm.db").to_string_lossy().into_owned();
+    (dir, db)
+}
+
+/// Runs `crm --json import FILE --dry-run ARGS`; returns the exit code, stdout as JSON (if
+/// any) and stderr.
+fn dry_run(db: &str, file: &Path, args: &[&str]) -> (i32, Value, String) {
+    let out = assert_cmd::Command::cargo_bin("crm")
+        .unwrap()
+        .env_remove("CRM_DB")
+        .env_remove("CRM_AS")
+        .env_remove("CRM_REGION")
+        .args(["--db", db, "--json", "import"])
+        .arg(file)
+        .arg("--dry-run")
+        .args(args)
+        .output()
+        .unwrap();
+    let json = serde_json::from_slice(&out.stdout).unwrap_or(Value::Null);
+    (
+        out.status.code().unwrap(),
+        json,
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
+fn ok(db: &str, file: &Path, args: &[&str]) -> Value {
+    let (code, json, err) = dry_run(db, file, args);
+    assert_eq!(code, 0, "{err}");
+    json
+}
+
+/// The rows of a dry run as (row, name or error).
+fn rows(v: &Value) -> Vec<(u64, String)> {
+    v["rows"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| {
+            let what = if r["valid"] == true {
+                r["lead"]["name"].as_str().unwrap().to_owned()
+            } else {
+                format!("error: {}", r["error"].as_str().unwrap())
+            };
+            (r["row"].as_u64().unwrap(), what)
+        })
+        .collect()
+}
+
+#[test]
+fn utf8_bom_csv_with_arabic_headers() {
+    let (dir, db) = db();
+    let f = dir.path().join("leads.csv");
+    std::fs::write(
+        &f,
+        "\u{FEFF}الاسم,الجوال,البريد,الشركة,المصدر,المسؤول,ملاحظات,لون\r\n\
+         سارة,٠٥٠١٢٣٤٥٦٧,,شركة النور,الموقع,7,\"تتصل\nغدا\",أزرق\r\n\
+         ,0501234567,,,,,,\r\n\
+         Ali,12,,,,,,\r\n\
+         ,,,,,,,\r\n\
+         Omar,,omar@example.com,,fair,,,\r\n",
+    )
+    .unwrap();
+    let v = ok(&db, &f, &[]);
+    assert_eq!(v["valid"], 2);
+    assert_eq!(v["errors"], 2);
+    assert_eq!(v["ignored_columns"], serde_json::json!(["لون"]));
+    let r = rows(&v);
+    assert_eq!(r[0], (2, "سارة".to_owned()));
+    assert_eq!(r[1].0, 4, "a row's number is its line (the note spans two)");
+    assert!(r[1].1.starts_with("error: name: "), "{:?}", r[1]);
+    assert_eq!(r[2].0, 5);
+    assert!(r[2].1.starts_with("error: phone: "), "{:?}", r[2]);
+    assert_eq!(r[3], (7, "Omar".to_owned()), "the blank row is left out");
+    let sara = &v["rows"][0]["lead"];
+    assert_eq!(sara["phone"]["key"], "+966501234567");
+    assert_eq!(sara["source"], "web");
+    assert_eq!(sara["owner"], 7);
+    assert_eq!(v["rows"][3]["lead"]["source"], "fair");
+}
+
+#[test]
+fn semicolon_csv_and_ambiguous_delimiters() {
+    let (dir, db) = db();
+    let f = dir.path().join("semi.csv");
+    std::fs::write(
+        &f,
+        "name;phone;company\n\"Al-Noor; Ltd\";0501234567;\"A, B\"\n",
+    )
+    .unwrap();
+    let v = ok(&db, &f, &[]);
+    assert_eq!(rows(&v), [(2, "Al-Noor; Ltd".to_owned())]);
+    assert_eq!(v["rows"][0]["lead"]["company"], "A, B");
+
+    let f = dir.path().join("both.csv");
+    std::fs::write(&f, "name,x;phone\nA,1;0501234567\n").unwrap();
+    let (code, _, err) = dry_run(&db, &f, &[]);
+    assert_eq!(code, 3, "{err}");
+    assert!(err.contains("ambiguous"), "{err}");
+    let v = ok(
+        &db,
+        &f,
+        &[
+            "--delimiter",
+            ";",
+            "--map",
+            write_map(dir.path()).to_str().unwrap(),
+        ],
+    );
+    assert_eq!(rows(&v), [(2, "A,1".to_owned())]);
+}
+
+fn write_map(dir: &Path) -> std::path::PathBuf {
+    let p = dir.join("map.toml");
+    std::fs::write(
+        &p,
+        "[columns]\n\"name,x\" = \"name\"\n\"phone\" = \"phone\"\n",
+    )
+    .unwrap();
+    p
+}
+
+fn python(script: &str, arg: &Path) {
+    let out = Command::new("python3")
+        .args(["-c", script])
+        .arg(arg)
+        .output()
+        .unwrap_or_else(|e| panic!("python3 is needed (pip install openpyxl): {e}"));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+#[test]
+#[cfg_attr(crm_no_export_tools, ignore = "openpyxl or poppler-utils missing")]
+fn windows_1256_is_read_only_when_said() {
+    let (dir, db) = db();
+    let f = dir.path().join("excel.csv");
+    python(
+        "import sys; open(sys.argv[1], 'wb').write('الاسم;الجوال;الشركة\\r\\nفاطمة الزهراء;0551234567;مؤسسة الأمل\\r\\n'.encode('cp1256'))",
+        &f,
+    );
+    let (code, _, err) = dry_run(&db, &f, &[]);
+    assert_eq!(code, 3);
+    assert!(
+        err.contains("not UTF-8") && err.contains("Windows-1256"),
+        "{err}"
+    );
+    let v = ok(&db, &f, &["--encoding", "windows-1256"]);
+    assert_eq!(rows(&v), [(2, "فاطمة الزهراء".to_owned())]);
+    assert_eq!(v["rows"][0]["lead"]["company"], "مؤسسة الأمل");
+
+    // A UTF-8 file said to be Windows-1256 is refused, not read as mojibake.
+    let u = dir.path().join("utf8.csv");
+    std::fs::write(&u, "الاسم,phone\nسارة,0501234567\n").unwrap();
+    let (code, _, err) = dry_run(&db, &u, &["--encoding", "windows-1256"]);
+    assert_eq!(code, 3);
+    assert!(err.contains("valid UTF-8"), "{err}");
+}
+
+#[test]
+#[cfg_attr(crm_no_export_tools, ignore = "openpyxl or poppler-utils missing")]
+fn xlsx_written_by_openpyxl() {
+    let (dir, db) = db();
+    let f = dir.path().join("leads.xlsx");
+    python(
+        r#"
+import sys, openpyxl
+wb = openpyxl.Workbook()
+ws = wb.active
+ws.append(["Name", "Mobile", "E-mail", "Company", "Owner ID"])
+ws.append(["خالد العمري", 966551234567, None, "شركة الرياض", 3])
+ws.append(["Mona", None, "mona@example", None, None])
+ws.append(["ليلى", "٠٥٠٩٨٧٦٥٤٣", "layla@example.com", None, "٣"])
+wb.save(sys.argv[1])
+"#,
+        &f,
+    );
+    let v = ok(&db, &f, &[]);
+    let r = rows(&v);
+    assert_eq!(r[0], (2, "خالد العمري".to_owned()));
+    assert_eq!(
+        v["rows"][0]["lead"]["phone"]["key"], "+966551234567",
+        "a phone typed as a number"
+    );
+    assert_eq!(v["rows"][0]["lead"]["owner"], 3);
+    assert_eq!(r[1].0, 3);
+    assert!(r[1].1.starts_with("error: email: "), "{:?}", r[1]);
+    assert_eq!(r[2], (4, "ليلى".to_owned()));
+    assert_eq!(v["rows"][2]["lead"]["owner"], 3);
+}
+
+#[test]
+fn a_file_without_a_name_column_is_refused() {
+    let (dir, db) = db();
+    let f = dir.path().join("x.csv");
+    std::fs::write(&f, "phone,email\n0501234567,a@example.com\n").unwrap();
+    let (code, _, err) = dry_run(&db, &f, &[]);
+    assert_eq!(code, 3);
+    assert!(err.contains("no name column"), "{err}");
+}

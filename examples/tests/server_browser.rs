@@ -1,0 +1,259 @@
+//! crm-server in a real browser: Debian's chromium, driven through chromedriver with
+//! fantoccini. Signs in, adds a lead named in Arabic, logs an interaction, converts it,
+//! downloads the report; checks the page reads right to left; saves a screenshot under the
+//! target directory.
+//!
+//! Without chromium and chromium-driver the test is built ignored (`cfg(crm_no_browser)`,
+//! see build.rs) unless `CRM_REQUIRE_BROWSER=1`, when it fails instead.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+mod server_support;
+
+use std::net::TcpListener as StdListener;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use fantoccini::{Client, ClientBuilder, Locator};
+use serde_json::json;
+use server_support::PASSWORD;
+
+/// chromedriver, stopped when the test ends however it ends.
+struct Driver(Child);
+
+impl Drop for Driver {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+fn free_port() -> u16 {
+    StdListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+fn which(name: &str) -> PathBuf {
+    std::env::var_os("PATH")
+        .and_then(|paths| {
+            std::env::split_paths(&paths)
+                .map(|d| d.join(name))
+                .find(|p| p.is_file())
+        })
+        .unwrap_or_else(|| {
+            panic!(
+                "the browser test needs `{name}`: install Debian's chromium and chromium-driver \
+                 (apt-get install -y chromium chromium-driver), or unset CRM_REQUIRE_BROWSER to \
+                 have the test reported as ignored"
+            )
+        })
+}
+
+async fn start_driver() -> (Driver, u16) {
+    let driver = which("chromedriver");
+    which("chromium");
+    let port = free_port();
+    let child = Command::new(driver)
+        .arg(format!("--port={port}"))
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("chromedriver starts");
+    let driver = Driver(child);
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
+        assert!(Instant::now() < deadline, "chromedriver did not listen");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    (driver, port)
+}
+
+async fn browser(port: u16, profile: &Path, downloads: &Path) -> Client {
+    let mut caps = serde_json::Map::new();
+    caps.insert(
+        "goog:chromeOptions".into(),
+        json!({
+            "binary": which("chromium"),
+            "args": [
+                "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+                "--disable-background-networking", "--disable-component-update", "--disable-sync",
+                "--disable-dev-shm-usage", "--window-size=1280,900",
+                format!("--user-data-dir={}", profile.display()),
+            ],
+            "prefs": {
+                "download.default_directory": downloads,
+                "download.prompt_for_download": false,
+            },
+        }),
+    );
+    let connector = hyper_util::client::legacy::connect::HttpConnector::new();
+    ClientBuilder::new(connector)
+        .capabilities(caps)
+        .connect(&format!("http://127.0.0.1:{port}"))
+        .await
+        .expect("a chromium session")
+}
+
+async fn wait_for(c: &Client, css: &str) -> fantoccini::elements::Element {
+    c.wait()
+        .at_most(Duration::from_secs(15))
+        .for_element(Locator::Css(css))
+        .await
+        .unwrap_or_else(|e| panic!("no {css}: {e}"))
+}
+
+async fn text(c: &Client, css: &str) -> String {
+    wait_for(c, css).await.text().await.unwrap()
+}
+
+async fn attr(c: &Client, css: &str, name: &str) -> String {
+    wait_for(c, css)
+        .await
+        .attr(name)
+        .await
+        .unwrap()
+        .unwrap_or_default()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[cfg_attr(
+    crm_no_browser,
+    ignore = "chromium and chromium-driver are not installed"
+)]
+async fn a_sales_employee_works_a_lead_in_arabic_in_chromium() {
+    let h = server_support::sqlite().await;
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let base = format!("http://{}", listener.local_addr().unwrap());
+    let app = h.app.clone();
+    tokio::spawn(async move { axum::serve(listener, app).await });
+
+    let dirs = tempfile::tempdir().unwrap();
+    let (profile, downloads) = (dirs.path().join("profile"), dirs.path().join("downloads"));
+    std::fs::create_dir_all(&downloads).unwrap();
+    let (_driver, port) = start_driver().await;
+    let c = browser(port, &profile, &downloads).await;
+
+    c.goto(&format!("{base}/leads")).await.unwrap();
+    wait_for(&c, "#employee_id")
+        .await
+        .send_keys("2")
+        .await
+        .unwrap();
+    wait_for(&c, "#password")
+        .await
+        .send_keys(PASSWORD)
+        .await
+        .unwrap();
+    wait_for(&c, "#sign-in").await.click().await.unwrap();
+    wait_for(&c, "#results").await;
+    let dir = c
+        .execute(
+            "return getComputedStyle(document.documentElement).direction",
+            vec![],
+        )
+        .await
+        .unwrap();
+    assert_eq!(dir, json!("rtl"));
+
+    wait_for(&c, "a[href='/leads/new']")
+        .await
+        .click()
+        .await
+        .unwrap();
+    wait_for(&c, "#name")
+        .await
+        .send_keys("أحمد الزهراني")
+        .await
+        .unwrap();
+    wait_for(&c, "#phone")
+        .await
+        .send_keys("٠٥٠١٢٣٤٥٦٧")
+        .await
+        .unwrap();
+    wait_for(&c, "#company")
+        .await
+        .send_keys("شركة النور")
+        .await
+        .unwrap();
+    wait_for(&c, "#source")
+        .await
+        .send_keys("web")
+        .await
+        .unwrap();
+    wait_for(&c, "#save").await.click().await.unwrap();
+    assert_eq!(text(&c, "#lead-name").await, "أحمد الزهراني");
+
+    wait_for(&c, "#notes")
+        .await
+        .send_keys("اتصل وطلب عرض سعر")
+        .await
+        .unwrap();
+    wait_for(&c, "#log").await.click().await.unwrap();
+    c.wait()
+        .at_most(Duration::from_secs(15))
+        .for_element(Locator::XPath(
+            "//table[@id='interactions']//td[contains(., 'اتصل وطلب عرض سعر')]",
+        ))
+        .await
+        .expect("the interaction is listed");
+
+    // A refused move (lost needs a reason) shows the server's explanation, JavaScript on.
+    let lead_url = c.current_url().await.unwrap();
+    wait_for(&c, "#status-select")
+        .await
+        .select_by_value("lost")
+        .await
+        .unwrap();
+    wait_for(&c, "#move").await.click().await.unwrap();
+    assert!(text(&c, "#problem").await.contains("lost"));
+    c.goto(lead_url.as_str()).await.unwrap();
+
+    for status in ["interested", "converted"] {
+        wait_for(&c, "#status-select")
+            .await
+            .select_by_value(status)
+            .await
+            .unwrap();
+        wait_for(&c, "#move").await.click().await.unwrap();
+        c.wait()
+            .at_most(Duration::from_secs(15))
+            .for_element(Locator::Css(&format!(
+                "#lead-status[data-status='{status}']"
+            )))
+            .await
+            .unwrap_or_else(|e| panic!("not {status}: {e}"));
+    }
+    assert_eq!(attr(&c, "#lead-status", "data-status").await, "converted");
+
+    // The screenshot of the converted lead, under the target directory.
+    let png = c.screenshot().await.unwrap();
+    let shot = Path::new(env!("CARGO_TARGET_TMPDIR"))
+        .parent()
+        .unwrap()
+        .join("crm-server-browser.png");
+    std::fs::write(&shot, &png).unwrap();
+    assert!(png.starts_with(b"\x89PNG"));
+
+    wait_for(&c, "a[href='/report']")
+        .await
+        .click()
+        .await
+        .unwrap();
+    wait_for(&c, "#report").await;
+    wait_for(&c, "#csv").await.click().await.unwrap();
+    let file = downloads.join("report.csv");
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while !file.is_file() {
+        assert!(Instant::now() < deadline, "report.csv was not downloaded");
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    let csv = std::fs::read_to_string(&file).unwrap();
+    // An Arabic page downloads an Arabic report: the source's and the status's labels.
+    assert!(csv.contains("الموقع"), "{csv}");
+    assert!(csv.contains("تم التحويل"), "{csv}");
+
+    c.close().await.unwrap();
+}

@@ -1,0 +1,241 @@
+//! The harness of the crm-server tests: a server over a fresh database (a SQLite file, or a
+//! PostgreSQL schema of its own) with three employees, called in-process through
+//! `tower::ServiceExt::oneshot`.
+#![allow(dead_code, clippy::unwrap_used, clippy::expect_used)]
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use axum::Router;
+use axum::body::Body;
+use axum::http::{HeaderMap, Method, Request, StatusCode};
+use chrono::{TimeDelta, Utc};
+use crm_core::{Employee, EmployeeId, ManualClock, Name, PhoneRegion, Role};
+use crm_examples::server::auth::Policy;
+use crm_examples::server::{self, AppState, Config};
+use http_body_util::BodyExt;
+use serde_json::Value;
+use tower::ServiceExt;
+
+/// The manager.
+pub const MANAGER: i64 = 1;
+/// Sales staff.
+pub const SALES: i64 = 2;
+/// An employee who may only read.
+pub const OTHER: i64 = 3;
+/// Everyone's password in the tests.
+pub const PASSWORD: &str = "كلمة-سر-طويلة-2026";
+
+/// Failed sign-ins that lock an employee in the tests.
+pub const MAX_FAILURES: u32 = 3;
+
+pub struct Harness {
+    pub state: AppState,
+    pub app: Router,
+    pub clock: Arc<ManualClock>,
+    pub manager: String,
+    pub sales: String,
+    pub other: String,
+    _dir: Option<tempfile::TempDir>,
+}
+
+/// A response, read whole.
+#[derive(Debug)]
+pub struct Resp {
+    pub status: StatusCode,
+    pub headers: HeaderMap,
+    pub text: String,
+}
+
+impl Resp {
+    pub fn json(&self) -> Value {
+        serde_json::from_str(&self.text).unwrap_or_else(|e| panic!("not JSON ({e}): {}", self.text))
+    }
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.headers.get(name).and_then(|v| v.to_str().ok())
+    }
+    /// The problem's kind, checking the media type.
+    pub fn problem(&self) -> String {
+        assert_eq!(
+            self.header("content-type"),
+            Some("application/problem+json"),
+            "{}",
+            self.text
+        );
+        let t = self.json()["type"].as_str().unwrap().to_owned();
+        t.rsplit('/').next().unwrap().to_owned()
+    }
+    pub fn etag(&self) -> String {
+        self.header("etag").expect("an ETag").to_owned()
+    }
+}
+
+pub fn policy() -> Policy {
+    Policy {
+        max_failures: MAX_FAILURES,
+        lock_for: TimeDelta::minutes(15),
+        delay_step: Duration::ZERO,
+        ..Policy::default()
+    }
+}
+
+/// A harness over a new SQLite file.
+pub async fn sqlite() -> Harness {
+    let dir = tempfile::tempdir().unwrap();
+    let url = dir.path().join("crm.db").to_string_lossy().into_owned();
+    build(&url, Some(dir)).await
+}
+
+/// A harness over a new PostgreSQL schema.
+pub async fn postgres() -> Harness {
+    let url = crm_tests::postgres::fresh_schema("crm_server").await;
+    build(&url, None).await
+}
+
+async fn build(url: &str, dir: Option<tempfile::TempDir>) -> Harness {
+    let clock = Arc::new(ManualClock::new(Utc::now()));
+    let state = server::open(
+        url,
+        clock.clone(),
+        policy(),
+        Config {
+            region: PhoneRegion::parse("SA").unwrap(),
+            time_zone: chrono_tz::Asia::Riyadh,
+            secure_cookies: false,
+        },
+    )
+    .await
+    .unwrap();
+    let id = |n| EmployeeId::new(n).unwrap();
+    let emp = |n, name: &str, role| Employee::new(id(n), Name::parse(name).unwrap(), role);
+    state
+        .crm
+        .bootstrap_manager(emp(MANAGER, "سارة القحطاني", Role::Manager))
+        .await
+        .unwrap();
+    for e in [
+        emp(SALES, "علي", Role::Sales),
+        emp(OTHER, "Omar", Role::Other),
+    ] {
+        state.crm.save_employee(id(MANAGER), e).await.unwrap();
+    }
+    for n in [MANAGER, SALES, OTHER] {
+        state.auth.set_password(id(n), PASSWORD).await.unwrap();
+    }
+    let mut h = Harness {
+        app: server::service(state.clone()),
+        state,
+        clock,
+        manager: String::new(),
+        sales: String::new(),
+        other: String::new(),
+        _dir: dir,
+    };
+    h.manager = h.token(MANAGER).await;
+    h.sales = h.token(SALES).await;
+    h.other = h.token(OTHER).await;
+    h
+}
+
+impl Harness {
+    pub async fn token(&self, employee: i64) -> String {
+        let r = self
+            .issue(serde_json::json!({"employee_id": employee, "password": PASSWORD}))
+            .await;
+        assert_eq!(r.status, StatusCode::CREATED, "{}", r.text);
+        r.json()["token"].as_str().unwrap().to_owned()
+    }
+
+    /// Sends a request; `token` as bearer, `body` as JSON. The request is built at once, so
+    /// the future borrows nothing.
+    pub fn call(
+        &self,
+        method: Method,
+        uri: &str,
+        token: Option<&str>,
+        body: Option<Value>,
+        headers: &[(&str, &str)],
+    ) -> impl Future<Output = Resp> + use<> {
+        let mut b = Request::builder().method(method).uri(uri);
+        if let Some(t) = token {
+            b = b.header("authorization", format!("Bearer {t}"));
+        }
+        for (k, v) in headers {
+            b = b.header(*k, *v);
+        }
+        let req = match body {
+            Some(v) => b
+                .header("content-type", "application/json")
+                .body(Body::from(v.to_string())),
+            None => b.body(Body::empty()),
+        }
+        .unwrap();
+        self.send(req)
+    }
+
+    pub fn send(&self, req: Request<Body>) -> impl Future<Output = Resp> + use<> {
+        let app = self.app.clone();
+        async move { Self::respond(app, req).await }
+    }
+
+    async fn respond(app: Router, req: Request<Body>) -> Resp {
+        let r = app.oneshot(req).await.unwrap();
+        let status = r.status();
+        let headers = r.headers().clone();
+        let bytes = r.into_body().collect().await.unwrap().to_bytes();
+        Resp {
+            status,
+            headers,
+            text: String::from_utf8_lossy(&bytes).into_owned(),
+        }
+    }
+
+    /// `POST /api/v1/tokens` with these credentials.
+    pub fn issue(&self, credentials: Value) -> impl Future<Output = Resp> + use<> {
+        self.call(Method::POST, "/api/v1/tokens", None, Some(credentials), &[])
+    }
+
+    pub fn delete(&self, uri: &str, token: &str) -> impl Future<Output = Resp> + use<> {
+        self.call(Method::DELETE, uri, Some(token), None, &[])
+    }
+
+    /// An update carrying `If-Match: version`.
+    pub fn versioned(
+        &self,
+        method: Method,
+        uri: &str,
+        token: &str,
+        body: Value,
+        version: &str,
+    ) -> impl Future<Output = Resp> + use<> {
+        self.call(
+            method,
+            uri,
+            Some(token),
+            Some(body),
+            &[("if-match", version)],
+        )
+    }
+
+    pub async fn get(&self, uri: &str, token: &str) -> Resp {
+        self.call(Method::GET, uri, Some(token), None, &[]).await
+    }
+
+    pub async fn post(&self, uri: &str, token: &str, body: Value) -> Resp {
+        self.call(Method::POST, uri, Some(token), Some(body), &[])
+            .await
+    }
+
+    /// Creates a lead as `token`; returns its id.
+    pub async fn lead(&self, token: &str, body: Value) -> String {
+        let r = self.post("/api/v1/leads", token, body).await;
+        assert_eq!(r.status, StatusCode::CREATED, "{}", r.text);
+        r.json()["id"].as_str().unwrap().to_owned()
+    }
+
+    /// The number of leads the manager sees.
+    pub async fn lead_count(&self) -> usize {
+        let r = self.get("/api/v1/leads?limit=1000", &self.manager).await;
+        r.json()["items"].as_array().unwrap().len()
+    }
+}
