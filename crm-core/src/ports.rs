@@ -123,17 +123,17 @@ pub trait LeadStore: Send + Sync + 'static {
         turn: &Turn,
     ) -> Result<(), StoreError>;
 
-    /// Lost leads (status `lost` now) counted by reason code under `filter`, as
-    /// [`crate::report::LostReasonReport::from_leads`] counts them.
+    /// Lost leads (status `lost` now) of the leads in `scope`, counted by reason code under
+    /// `filter`, as [`crate::report::LostReasonReport::from_leads`] counts them.
     async fn lost_reason_report(
         &self,
         filter: &ReportFilter,
         scope: &Scope,
     ) -> Result<crate::report::LostReasonReport, StoreError>;
 
-    /// Time in status per (owner, source, status) of the leads under `filter`, their stays
-    /// counted until `now`, as [`crate::StatusTimeRow::from_histories`] computes them from
-    /// the stored history (any order).
+    /// Time in status per (owner, source, status) of the leads in `scope` under `filter`,
+    /// their stays counted until `now`, as [`crate::StatusTimeRow::from_histories`] computes
+    /// them from the stored history (any order).
     async fn status_time_rows(
         &self,
         filter: &ReportFilter,
@@ -141,9 +141,10 @@ pub trait LeadStore: Send + Sync + 'static {
         now: DateTime<Utc>,
     ) -> Result<Vec<crate::StatusTimeRow>, StoreError>;
 
-    /// Opportunities grouped by currency, their lead's owner, stage and expected-close month
-    /// under `filter`, with each group's weighted total under `probabilities`, as
-    /// [`crate::PipelineRow::from_opportunities`] computes them (any order).
+    /// Opportunities of leads in `scope`, grouped by currency, their lead's owner, stage and
+    /// expected-close month under `filter`, with each group's weighted total under
+    /// `probabilities`, as [`crate::PipelineRow::from_opportunities`] computes them (any
+    /// order).
     async fn pipeline_rows(
         &self,
         filter: &crate::PipelineFilter,

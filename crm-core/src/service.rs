@@ -826,7 +826,8 @@ impl Crm {
     }
 
     /// What the pipeline is worth, per currency: open, weighted, won and lost totals, by
-    /// owner, stage and expected-close month (any employee in the directory may read).
+    /// owner, stage and expected-close month, of the leads the actor sees (any employee in
+    /// the directory may read).
     pub async fn pipeline(
         &self,
         actor: EmployeeId,
@@ -844,7 +845,7 @@ impl Crm {
 
     /// The average time leads spend in each status, per owner and source, under `filter`,
     /// with stays not yet ended counted until the clock's time (any employee in the
-    /// directory may read).
+    /// directory may read; only leads the actor sees).
     pub async fn time_in_status_report(
         &self,
         actor: EmployeeId,

@@ -223,7 +223,8 @@ pub(crate) fn event(r: &impl Cols) -> Result<Event, StoreError> {
     read().map_err(corrupt("event"))
 }
 
-/// An employee row: `id, name, role, active, team, manages` (a JSON array of teams), `manager`.
+/// An employee row: `id, name, role, active, team, manages, manager` (`manages` a JSON array
+/// of teams), the order of every employees statement in `directory.rs`.
 pub(crate) fn employee(r: &impl Cols) -> Result<Employee, StoreError> {
     let read = || -> Result<Employee, BoxError> {
         Ok(Employee {
