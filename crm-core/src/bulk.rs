@@ -8,12 +8,12 @@ use std::collections::BTreeSet;
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
-use crate::contact::Name;
 use crate::decide::{decide_assign, decide_status_change};
 use crate::employee::Employee;
 use crate::error::{CrmError, Entity};
 use crate::ids::{EmployeeId, LeadId};
 use crate::lead::Lead;
+use crate::lost_reason::{LostReason, LostReasons};
 use crate::ports::LeadWrite;
 use crate::status::LeadStatus;
 use crate::validation::ValidationError;
@@ -45,8 +45,8 @@ pub enum BulkChange {
     Status {
         /// The new status.
         to: LeadStatus,
-        /// Why, for `lost`.
-        reason: Option<Name>,
+        /// Why, for `lost`: a code from the host's list, with an optional detail.
+        reason: Option<LostReason>,
     },
 }
 
@@ -92,6 +92,7 @@ pub fn decide_bulk_item(
     target: BulkTarget,
     change: &BulkChange,
     assignee: Option<&Employee>,
+    reasons: &LostReasons,
     now: DateTime<Utc>,
     claim_until: DateTime<Utc>,
 ) -> Result<LeadWrite, CrmError> {
@@ -104,8 +105,15 @@ pub fn decide_bulk_item(
     let version = target.version.unwrap_or(lead.version());
     match change {
         BulkChange::Assign { to } => decide_assign(lead, actor, version, *to, assignee, now),
-        BulkChange::Status { to, reason } => {
-            decide_status_change(lead, actor, version, *to, reason.clone(), now, claim_until)
-        }
+        BulkChange::Status { to, reason } => decide_status_change(
+            lead,
+            actor,
+            version,
+            *to,
+            reason.clone(),
+            reasons,
+            now,
+            claim_until,
+        ),
     }
 }

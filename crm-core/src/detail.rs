@@ -24,3 +24,14 @@ pub struct LeadDetail {
     /// The client still to be created, if conversion is pending.
     pub pending_client: Option<PendingClient>,
 }
+
+impl LeadDetail {
+    /// How long the lead spent in each status, from its history, the current status counted
+    /// until `now` ([`crate::history::time_in_status`]).
+    pub fn time_in_status(
+        &self,
+        now: chrono::DateTime<chrono::Utc>,
+    ) -> std::collections::BTreeMap<crate::status::LeadStatus, chrono::TimeDelta> {
+        crate::history::time_in_status(&self.history, now)
+    }
+}

@@ -75,6 +75,10 @@ pub struct Employee {
     /// visibility policies a manager sees these teams' leads.
     #[serde(default)]
     pub manages: BTreeSet<Team>,
+    /// The employee's manager: who hears of their leads left without follow-up
+    /// ([`crate::escalation`]).
+    #[serde(default)]
+    pub manager: Option<EmployeeId>,
 }
 
 impl Employee {
@@ -87,6 +91,7 @@ impl Employee {
             active: true,
             team: None,
             manages: BTreeSet::new(),
+            manager: None,
         }
     }
 
@@ -99,6 +104,12 @@ impl Employee {
     /// The same employee leading `team` as well.
     pub fn leading(mut self, team: Team) -> Self {
         self.manages.insert(team);
+        self
+    }
+
+    /// The same employee reporting to `manager`.
+    pub fn reporting_to(mut self, manager: EmployeeId) -> Self {
+        self.manager = Some(manager);
         self
     }
 

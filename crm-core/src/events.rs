@@ -10,6 +10,7 @@ use crate::ids::{ClientId, EmployeeId, EventId, InteractionId, LeadId, Opportuni
 use crate::interaction::InteractionKind;
 use crate::money::Money;
 use crate::opportunity::OpportunityStage;
+use crate::probability::Probability;
 use crate::source::Source;
 use crate::status::LeadStatus;
 
@@ -59,6 +60,9 @@ pub enum EventKind {
         kind: InteractionKind,
         /// When it happened.
         occurred_at: DateTime<Utc>,
+        /// The lead's next follow-up time it set, if any.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        next_follow_up_at: Option<DateTime<Utc>>,
     },
     /// An opportunity was added.
     OpportunityCreated {
@@ -70,6 +74,9 @@ pub enum EventKind {
         stage: OpportunityStage,
         /// Expected close date.
         expected_close: NaiveDate,
+        /// Its probability override, if any (absent: its stage's).
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        probability: Option<Probability>,
     },
     /// An opportunity changed.
     OpportunityUpdated {
@@ -81,6 +88,9 @@ pub enum EventKind {
         stage: OpportunityStage,
         /// Expected close date.
         expected_close: NaiveDate,
+        /// Its probability override, if any (absent: its stage's).
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        probability: Option<Probability>,
     },
 }
 

@@ -1,6 +1,15 @@
 //! The follow-up rule: a `new` lead without any interaction, created at least a set time ago,
 //! raises one notification to its responsible employee, once.
 //!
+//! A lead may also carry a next follow-up time (set when logging an interaction or editing
+//! the lead): once that time has passed on an open lead, the sweep reminds its owner, once
+//! per follow-up time ([`is_overdue`]). And a lead still without follow-up some working days
+//! after its owner was notified is escalated to the owner's manager, once
+//! ([`crate::escalation`]).
+//!
+//! With a [`WorkCalendar`] ([`FollowUpRule::in_calendar`]) the rule counts working time in
+//! the host's time zone, working hours, weekend and holidays.
+//!
 //! Delivery is at least once. A sweep claims due leads in batches: in one atomic write the
 //! store marks each lead notified and records its [`FollowUpNotice`] in an outbox with a
 //! lease ([`FollowUpClaim::lease_until`]). The notice leaves the outbox when the notifier
@@ -12,9 +21,10 @@
 use chrono::{DateTime, Datelike, TimeDelta, Utc, Weekday};
 use serde::{Deserialize, Serialize};
 
+use crate::calendar::WorkCalendar;
 use crate::contact::Name;
 use crate::ids::{EmployeeId, LeadId, NoticeId};
-use crate::lead::Lead;
+use crate::lead::{Lead, LeadRecord};
 use crate::status::LeadStatus;
 use crate::validation::ValidationError;
 
@@ -24,20 +34,24 @@ use crate::validation::ValidationError;
 pub struct FollowUpRule {
     days: u32,
     weekend: Option<Vec<Weekday>>,
+    calendar: Option<WorkCalendar>,
 }
 
 #[derive(Serialize, Deserialize)]
 struct RuleRepr {
     days: u32,
     weekend: Option<Vec<Weekday>>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    calendar: Option<WorkCalendar>,
 }
 
 impl TryFrom<RuleRepr> for FollowUpRule {
     type Error = ValidationError;
     fn try_from(r: RuleRepr) -> Result<Self, Self::Error> {
-        match r.weekend {
-            Some(w) => Self::working_days(r.days, w),
-            None => Self::calendar_days(r.days),
+        match (r.calendar, r.weekend) {
+            (Some(c), _) => Self::in_calendar(r.days, c),
+            (None, Some(w)) => Self::working_days(r.days, w),
+            (None, None) => Self::calendar_days(r.days),
         }
     }
 }
@@ -47,6 +61,7 @@ impl From<FollowUpRule> for RuleRepr {
         RuleRepr {
             days: r.days,
             weekend: r.weekend,
+            calendar: r.calendar,
         }
     }
 }
@@ -57,6 +72,7 @@ impl Default for FollowUpRule {
         Self {
             days: 5,
             weekend: None,
+            calendar: None,
         }
     }
 }
@@ -82,6 +98,7 @@ impl FollowUpRule {
         Ok(Self {
             days: Self::checked_days(days)?,
             weekend: None,
+            calendar: None,
         })
     }
 
@@ -99,7 +116,25 @@ impl FollowUpRule {
         Ok(Self {
             days: Self::checked_days(days)?,
             weekend: Some(weekend),
+            calendar: None,
         })
+    }
+
+    /// `days` working days (0 to [`FollowUpRule::MAX_DAYS`]) of `calendar`: a lead is due
+    /// once `days` times the calendar's working-day length of working time has passed since
+    /// it was created, counted in the host's time zone, inside working hours, skipping the
+    /// weekend and holidays.
+    pub fn in_calendar(days: u32, calendar: WorkCalendar) -> Result<Self, ValidationError> {
+        Ok(Self {
+            days: Self::checked_days(days)?,
+            weekend: None,
+            calendar: Some(calendar),
+        })
+    }
+
+    /// The working calendar the rule counts in, if it has one.
+    pub fn calendar(&self) -> Option<&WorkCalendar> {
+        self.calendar.as_ref()
     }
 
     /// The number of days.
@@ -113,9 +148,13 @@ impl FollowUpRule {
     }
 
     /// The latest creation time at which a lead is due at `now`: every lead created at or
-    /// before it has waited the whole period. (UTC days; weekend days are UTC dates.) Near
+    /// before it has waited the whole period. (Without a calendar: UTC days, and weekend
+    /// days are UTC dates; with one, see [`FollowUpRule::in_calendar`].) Near
     /// the start of the calendar, where the period reaches before it, nothing is due.
     pub fn cutoff(&self, now: DateTime<Utc>) -> DateTime<Utc> {
+        if let Some(c) = &self.calendar {
+            return c.back_days(now, self.days);
+        }
         let back = |t: DateTime<Utc>, days: i64| {
             TimeDelta::try_days(days)
                 .and_then(|d| t.checked_sub_signed(d))
@@ -158,6 +197,27 @@ pub fn awaits_follow_up(lead: &Lead) -> bool {
         && lead.follow_up_notified_at().is_none()
 }
 
+/// `lead` marked notified at `at` by a first-contact notice, and the notice.
+pub fn notify_first_contact(lead: &Lead, at: DateTime<Utc>) -> (LeadRecord, FollowUpNotice) {
+    let mut r = lead.record().clone();
+    r.follow_up_notified_at = Some(at);
+    r.owner_notified_at = Some(at);
+    (r, FollowUpNotice::for_lead(lead, at))
+}
+
+/// `lead` marked reminded at `at` of its overdue follow-up time, and the notice. `None` when
+/// it has no follow-up time.
+pub fn remind_overdue(lead: &Lead, at: DateTime<Utc>) -> Option<(LeadRecord, FollowUpNotice)> {
+    let due_at = lead.next_follow_up_at()?;
+    let mut r = lead.record().clone();
+    r.follow_up_reminded_for = Some(due_at);
+    r.owner_notified_at = Some(at);
+    Some((
+        r,
+        FollowUpNotice::of_kind(lead, at, NoticeKind::Overdue { due_at }),
+    ))
+}
+
 /// Refuses a sweep at a time later than the clock's: a sweep "in the future" would mark leads
 /// notified before they were due.
 pub fn check_sweep_time(at: DateTime<Utc>, now: DateTime<Utc>) -> Result<(), ValidationError> {
@@ -173,10 +233,15 @@ pub fn check_sweep_time(at: DateTime<Utc>, now: DateTime<Utc>) -> Result<(), Val
 
 /// What a sweep asks the store to claim, atomically: first notices already in the outbox
 /// whose claim ran out by `now` (their sender crashed, or refused them and released them),
-/// each [`refreshed`] against its lead as it is now (a notice whose lead no longer awaits a
-/// follow-up is dropped); then leads that [`awaits_follow_up`] and were created at or before
-/// `cutoff`, oldest first, each marked notified at `at` with a new notice. At most `limit` in
-/// all, each claimed until `lease_until`.
+/// each [`refreshed`] against its lead as it is now (a moot notice is dropped); then leads
+/// that [`awaits_follow_up`] and were created at or before `cutoff`, oldest first, each marked
+/// notified at `at` with a new notice; then leads [`is_overdue`] at `at`, oldest follow-up
+/// time first (ties by lead id), each marked reminded (`follow_up_reminded_for` the
+/// follow-up time, `owner_notified_at` = `at`) with an [`NoticeKind::Overdue`] notice; then,
+/// when `escalation_cutoff` is set, leads [`crate::escalation::is_due`] under it, oldest
+/// owner notification first (ties by lead id), each marked escalated with an
+/// [`NoticeKind::Escalation`] notice. At most `limit` in all, each claimed until
+/// `lease_until`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct FollowUpClaim {
     /// Leads created at or before it are due.
@@ -190,20 +255,99 @@ pub struct FollowUpClaim {
     pub lease_until: DateTime<Utc>,
     /// At most this many notices.
     pub limit: u32,
+    /// Escalate leads whose owner was notified at or before it (`None`: no escalation).
+    pub escalation_cutoff: Option<DateTime<Utc>>,
 }
 
 /// A notice taken over from a sender that did not deliver it, as it should be sent now: to
 /// the lead's current owner under its current name, with the same id (so a notifier
-/// deduplicates a second delivery); or `None` when the lead no longer awaits a follow-up
-/// (someone contacted it, or it moved on) and the notice is moot.
+/// deduplicates a second delivery); or `None` when what it was about is over (someone
+/// contacted the lead, it moved on, its follow-up time changed) and the notice is moot.
 pub fn refreshed(notice: &FollowUpNotice, lead: &Lead) -> Option<FollowUpNotice> {
-    (lead.status() == LeadStatus::New && lead.last_interaction_at().is_none()).then(|| {
-        FollowUpNotice {
-            owner: lead.owner(),
-            lead_name: lead.name().clone(),
-            ..notice.clone()
+    let still = match &notice.kind {
+        NoticeKind::FirstContact => {
+            lead.status() == LeadStatus::New && lead.last_interaction_at().is_none()
         }
+        NoticeKind::Overdue { due_at } => {
+            lead.next_follow_up_at() == Some(*due_at) && follow_up_pending(lead, *due_at)
+        }
+        NoticeKind::Escalation { notified_at, .. } => still_unanswered(lead, *notified_at),
+    };
+    still.then(|| FollowUpNotice {
+        owner: lead.owner(),
+        lead_name: lead.name().clone(),
+        ..notice.clone()
     })
+}
+
+/// Whether nobody followed `lead` up since its owner was notified at `notified_at`: still
+/// open, and no interaction at or after that time.
+pub fn still_unanswered(lead: &Lead, notified_at: DateTime<Utc>) -> bool {
+    lead.status().is_open() && lead.last_interaction_at().is_none_or(|t| t < notified_at)
+}
+
+/// Whether the owner of `lead` is due a reminder at `at`: the lead is open, its next
+/// follow-up time has come, nothing happened with the lead since (no interaction at or after
+/// that time), and the owner was not yet reminded of that time.
+pub fn is_overdue(lead: &Lead, at: DateTime<Utc>) -> bool {
+    lead.next_follow_up_at().is_some_and(|t| {
+        t <= at && lead.follow_up_reminded_for() != Some(t) && follow_up_pending(lead, t)
+    })
+}
+
+/// Whether the follow-up planned for `due_at` is still to be done: the lead is open and had
+/// no interaction at or after that time.
+fn follow_up_pending(lead: &Lead, due_at: DateTime<Utc>) -> bool {
+    lead.status().is_open() && lead.last_interaction_at().is_none_or(|i| i < due_at)
+}
+
+/// Refuses a next follow-up time earlier than `now` (it would be overdue as it is set).
+pub fn check_next_follow_up(
+    at: Option<DateTime<Utc>>,
+    now: DateTime<Utc>,
+) -> Result<(), ValidationError> {
+    match at {
+        Some(t) if t < now => Err(ValidationError::InPast {
+            field: "next follow-up time",
+            at: t,
+            now,
+        }),
+        _ => Ok(()),
+    }
+}
+
+/// What a notice is about.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "type", rename_all = "snake_case")]
+pub enum NoticeKind {
+    /// A new lead nobody contacted within the follow-up rule's period (to the owner).
+    #[default]
+    FirstContact,
+    /// The lead's next follow-up time `due_at` has passed (to the owner).
+    Overdue {
+        /// The follow-up time.
+        due_at: DateTime<Utc>,
+    },
+    /// Nobody followed the lead up after its owner was notified at `notified_at` (to the
+    /// owner's manager).
+    Escalation {
+        /// When the owner was notified.
+        notified_at: DateTime<Utc>,
+        /// The owner's manager, filled in by the service when it sends the notice (the
+        /// stores do not know the directory).
+        manager: Option<EmployeeId>,
+    },
+}
+
+impl NoticeKind {
+    /// The stable name.
+    pub fn name(&self) -> &'static str {
+        match self {
+            NoticeKind::FirstContact => "first_contact",
+            NoticeKind::Overdue { .. } => "overdue",
+            NoticeKind::Escalation { .. } => "escalation",
+        }
+    }
 }
 
 /// The notification sent for a due lead.
@@ -221,11 +365,19 @@ pub struct FollowUpNotice {
     pub created_at: DateTime<Utc>,
     /// When the sweep found it due.
     pub now: DateTime<Utc>,
+    /// What it is about (and so who receives it: [`FollowUpNotice::recipient`]).
+    #[serde(default)]
+    pub kind: NoticeKind,
 }
 
 impl FollowUpNotice {
-    /// The notice for `lead`, found due at `now`.
+    /// The first-contact notice for `lead`, found due at `now`.
     pub fn for_lead(lead: &Lead, now: DateTime<Utc>) -> Self {
+        Self::of_kind(lead, now, NoticeKind::FirstContact)
+    }
+
+    /// A notice of `kind` about `lead`, found due at `now`.
+    pub fn of_kind(lead: &Lead, now: DateTime<Utc>, kind: NoticeKind) -> Self {
         Self {
             id: NoticeId::new_at(now),
             lead_id: lead.id(),
@@ -233,6 +385,16 @@ impl FollowUpNotice {
             owner: lead.owner(),
             created_at: lead.created_at(),
             now,
+            kind,
+        }
+    }
+
+    /// Who receives it: the owner, or for an escalation the owner's manager (`None` until
+    /// the service filled it in).
+    pub fn recipient(&self) -> Option<EmployeeId> {
+        match &self.kind {
+            NoticeKind::Escalation { manager, .. } => *manager,
+            _ => Some(self.owner),
         }
     }
 

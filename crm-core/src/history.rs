@@ -9,6 +9,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::contact::Name;
 use crate::ids::{EmployeeId, LeadId};
+use crate::lost_reason::LostReasonCode;
 use crate::source::Source;
 use crate::status::LeadStatus;
 
@@ -26,6 +27,8 @@ pub enum LeadField {
     Company,
     /// The source.
     Source,
+    /// The next follow-up time.
+    NextFollowUp,
 }
 
 impl fmt::Display for LeadField {
@@ -36,6 +39,7 @@ impl fmt::Display for LeadField {
             LeadField::Phone => "phone",
             LeadField::Company => "company",
             LeadField::Source => "source",
+            LeadField::NextFollowUp => "next_follow_up",
         })
     }
 }
@@ -57,8 +61,11 @@ pub enum Change {
         from: LeadStatus,
         /// New status.
         to: LeadStatus,
-        /// The reason, when moved to lost.
+        /// The free-text detail of the reason, when moved to lost.
         lost_reason: Option<Name>,
+        /// The reason code, when moved to lost.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        lost_reason_code: Option<LostReasonCode>,
     },
     /// The responsible employee changed.
     Reassigned {
@@ -140,6 +147,7 @@ mod tests {
             from,
             to,
             lost_reason: None,
+            lost_reason_code: None,
         };
         let h = vec![
             entry(

@@ -89,6 +89,9 @@ pub struct Interaction {
     pub logged_at: DateTime<Utc>,
     /// Free text.
     pub notes: Note,
+    /// The next follow-up time this interaction set on its lead, if any.
+    #[serde(default)]
+    pub next_follow_up_at: Option<DateTime<Utc>>,
 }
 
 /// What a caller gives to log an interaction.
@@ -101,6 +104,9 @@ pub struct NewInteraction {
     /// Free text.
     #[serde(default)]
     pub notes: Note,
+    /// Sets the lead's next follow-up time (not in the past); `None` leaves it as it is.
+    #[serde(default)]
+    pub next_follow_up: Option<DateTime<Utc>>,
 }
 
 impl NewInteraction {
@@ -110,7 +116,13 @@ impl NewInteraction {
             kind,
             occurred_at: None,
             notes: Note::default(),
+            next_follow_up: None,
         }
+    }
+    /// Sets the lead's next follow-up time.
+    pub fn follow_up_at(mut self, at: DateTime<Utc>) -> Self {
+        self.next_follow_up = Some(at);
+        self
     }
     /// Sets when it happened.
     pub fn at(mut self, at: DateTime<Utc>) -> Self {
@@ -125,7 +137,8 @@ impl NewInteraction {
 }
 
 impl Interaction {
-    /// Builds an interaction; refuses one that happened after `now`.
+    /// Builds an interaction; refuses one that happened after `now`, or a next follow-up
+    /// time before `now`.
     pub fn create(
         id: InteractionId,
         lead_id: LeadId,
@@ -141,6 +154,8 @@ impl Interaction {
                 now,
             });
         }
+        let next_follow_up_at = input.next_follow_up.map(crate::clock::to_micros);
+        crate::follow_up::check_next_follow_up(next_follow_up_at, now)?;
         Ok(Self {
             id,
             lead_id,
@@ -149,6 +164,7 @@ impl Interaction {
             logged_by: actor,
             logged_at: now,
             notes: input.notes,
+            next_follow_up_at,
         })
     }
 }

@@ -7,6 +7,7 @@ use serde::{Deserialize, Serialize};
 use crate::contact::{Email, Name, Phone};
 use crate::history::{Change, LeadField};
 use crate::ids::{ClientId, EmployeeId, LeadId};
+use crate::lost_reason::{LostReason, LostReasonCode};
 use crate::source::Source;
 use crate::status::LeadStatus;
 use crate::text::search_key;
@@ -47,12 +48,30 @@ pub struct LeadRecord {
     pub version: u64,
     /// The client created on conversion, once the clients system confirmed it.
     pub client_id: Option<ClientId>,
-    /// Why the lead was lost (set exactly while the status is `lost`).
+    /// Free-text detail of why the lead was lost (only while the status is `lost`).
     pub lost_reason: Option<Name>,
+    /// The lost-reason code (set exactly while the status is `lost`).
+    #[serde(default)]
+    pub lost_reason_code: Option<LostReasonCode>,
     /// When the latest interaction happened, if any.
     pub last_interaction_at: Option<DateTime<Utc>>,
     /// When the follow-up rule notified the owner, if it did.
     pub follow_up_notified_at: Option<DateTime<Utc>>,
+    /// When the owner means to follow the lead up next, if set.
+    #[serde(default)]
+    pub next_follow_up_at: Option<DateTime<Utc>>,
+    /// The follow-up time the owner was last reminded of as overdue (a reminder goes out
+    /// once per follow-up time).
+    #[serde(default)]
+    pub follow_up_reminded_for: Option<DateTime<Utc>>,
+    /// When the owner was last notified about this lead (a first-contact notice or an
+    /// overdue reminder): what escalation counts from.
+    #[serde(default)]
+    pub owner_notified_at: Option<DateTime<Utc>>,
+    /// The owner notification (its time) that was escalated to the owner's manager (once
+    /// per notification).
+    #[serde(default)]
+    pub escalated_for: Option<DateTime<Utc>>,
 }
 
 impl TryFrom<LeadRecord> for Lead {
@@ -145,6 +164,9 @@ pub struct LeadPatch {
     /// Accept a duplicate email or phone.
     #[serde(default)]
     pub allow_duplicate: bool,
+    /// Set the next follow-up time, or clear it.
+    #[serde(default)]
+    pub next_follow_up: Option<Option<DateTime<Utc>>>,
 }
 
 impl Lead {
@@ -154,7 +176,9 @@ impl Lead {
         if r.email.is_none() && r.phone.is_none() {
             return Err(ValidationError::MissingContact);
         }
-        if (r.status == LeadStatus::Lost) != r.lost_reason.is_some() {
+        if (r.status == LeadStatus::Lost) != r.lost_reason_code.is_some()
+            || (r.lost_reason.is_some() && r.status != LeadStatus::Lost)
+        {
             return Err(ValidationError::LostReasonRequired);
         }
         if r.client_id.is_some() && r.status != LeadStatus::Converted {
@@ -194,8 +218,13 @@ impl Lead {
             version: 1,
             client_id: None,
             lost_reason: None,
+            lost_reason_code: None,
             last_interaction_at: None,
             follow_up_notified_at: None,
+            next_follow_up_at: None,
+            follow_up_reminded_for: None,
+            owner_notified_at: None,
+            escalated_for: None,
         })
     }
 
@@ -255,9 +284,36 @@ impl Lead {
     pub fn client_id(&self) -> Option<&ClientId> {
         self.0.client_id.as_ref()
     }
-    /// Lost reason.
+    /// The free-text detail of the lost reason.
     pub fn lost_reason(&self) -> Option<&Name> {
         self.0.lost_reason.as_ref()
+    }
+    /// The lost-reason code (exactly while lost).
+    pub fn lost_reason_code(&self) -> Option<&LostReasonCode> {
+        self.0.lost_reason_code.as_ref()
+    }
+    /// The lost reason, code and detail (exactly while lost).
+    pub fn lost(&self) -> Option<LostReason> {
+        self.0.lost_reason_code.clone().map(|code| LostReason {
+            code,
+            detail: self.0.lost_reason.clone(),
+        })
+    }
+    /// The next follow-up time, if set.
+    pub fn next_follow_up_at(&self) -> Option<DateTime<Utc>> {
+        self.0.next_follow_up_at
+    }
+    /// The follow-up time the owner was last reminded of as overdue.
+    pub fn follow_up_reminded_for(&self) -> Option<DateTime<Utc>> {
+        self.0.follow_up_reminded_for
+    }
+    /// When the owner was last notified about this lead (either notice).
+    pub fn owner_notified_at(&self) -> Option<DateTime<Utc>> {
+        self.0.owner_notified_at
+    }
+    /// The owner notification that was escalated to the manager.
+    pub fn escalated_for(&self) -> Option<DateTime<Utc>> {
+        self.0.escalated_for
     }
     /// Latest interaction time.
     pub fn last_interaction_at(&self) -> Option<DateTime<Utc>> {
@@ -356,6 +412,14 @@ impl Lead {
             );
             r.source = source.clone();
         }
+        if let Some(next) = patch.next_follow_up {
+            track(
+                &mut changes,
+                LeadField::NextFollowUp,
+                &mut r.next_follow_up_at,
+                next,
+            );
+        }
         if changes.is_empty() {
             return Err(ValidationError::NothingToChange);
         }
@@ -377,28 +441,28 @@ impl Lead {
         Ok((Lead::from_record(r)?, change))
     }
 
-    /// Moves the lead to `to`, assuming the move was checked against the status table.
-    /// Moving to `lost` needs a reason, and only that move takes one (a reason given with
-    /// another target would be dropped, so it is refused); leaving `lost` clears it. The
-    /// follow-up mark stays: the rule notifies about a lead once in its life.
+    /// Moves the lead to `to`, assuming the move was checked against the status table and
+    /// the reason against the host's list. Moving to `lost` needs a reason, and only that
+    /// move takes one (a reason given with another target would be dropped, so it is
+    /// refused); leaving `lost` clears it. The follow-up mark stays: the rule notifies about
+    /// a lead once in its life.
     pub(crate) fn moved(
         &self,
         to: LeadStatus,
-        lost_reason: Option<Name>,
+        lost: Option<LostReason>,
         now: DateTime<Utc>,
     ) -> Result<(Lead, Change), ValidationError> {
-        if to != LeadStatus::Lost && lost_reason.is_some() {
+        if to != LeadStatus::Lost && lost.is_some() {
             return Err(ValidationError::ReasonWithoutLost);
         }
         let mut r = self.bumped(now);
         let from = r.status;
         if to == LeadStatus::Lost {
-            r.lost_reason = Some(
-                lost_reason
-                    .clone()
-                    .ok_or(ValidationError::LostReasonRequired)?,
-            );
+            let lost = lost.ok_or(ValidationError::LostReasonRequired)?;
+            r.lost_reason_code = Some(lost.code);
+            r.lost_reason = lost.detail;
         } else {
+            r.lost_reason_code = None;
             r.lost_reason = None;
         }
         r.status = to;
@@ -406,6 +470,7 @@ impl Lead {
             from,
             to,
             lost_reason: r.lost_reason.clone(),
+            lost_reason_code: r.lost_reason_code.clone(),
         };
         Ok((Lead::from_record(r)?, change))
     }
@@ -440,7 +505,9 @@ mod tests {
     #[test]
     fn only_a_move_to_lost_takes_a_reason() {
         let l = lead();
-        let reason = Name::parse("no budget").unwrap_or_else(|e| panic!("{e}"));
+        let reason =
+            LostReason::new(LostReasonCode::parse("price").unwrap_or_else(|e| panic!("{e}")))
+                .detail(Name::parse("no budget").unwrap_or_else(|e| panic!("{e}")));
         for to in [
             LeadStatus::Contacted,
             LeadStatus::Interested,
@@ -459,6 +526,10 @@ mod tests {
         let (lost, _) = l
             .moved(LeadStatus::Lost, Some(reason.clone()), Utc::now())
             .unwrap_or_else(|e| panic!("{e}"));
-        assert_eq!(lost.lost_reason(), Some(&reason));
+        assert_eq!(lost.lost(), Some(reason));
+        let (reopened, _) = lost
+            .moved(LeadStatus::New, None, Utc::now())
+            .unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!((reopened.lost(), reopened.lost_reason()), (None, None));
     }
 }

@@ -2,6 +2,7 @@
 
 pub mod assignment;
 pub mod bulk;
+pub mod calendar;
 pub mod clock;
 pub mod contact;
 pub mod conversion;
@@ -10,6 +11,7 @@ pub mod detail;
 pub mod duplicates;
 pub mod employee;
 pub mod error;
+pub mod escalation;
 pub mod events;
 pub mod export;
 pub mod follow_up;
@@ -19,11 +21,14 @@ pub mod ids;
 pub mod import;
 pub mod interaction;
 pub mod lead;
+pub mod lost_reason;
 pub mod money;
 pub mod notify;
 pub mod opportunity;
 pub mod permissions;
+pub mod pipeline;
 pub mod ports;
+pub mod probability;
 pub mod query;
 pub mod report;
 pub mod service;
@@ -31,6 +36,7 @@ pub mod source;
 pub mod status;
 pub mod team;
 pub mod text;
+pub mod time_in_status;
 pub mod validation;
 pub mod visibility;
 
@@ -39,6 +45,7 @@ pub mod testing;
 
 pub use assignment::{AssignmentRule, AssignmentRules, Strategy, Turn};
 pub use bulk::{BulkChange, BulkOutcome, BulkTarget};
+pub use calendar::WorkCalendar;
 pub use clock::{ManualClock, SystemClock};
 pub use contact::{Email, Name, Note, Phone, PhoneRegion};
 pub use conversion::{ClientRequest, PendingClient};
@@ -48,22 +55,28 @@ pub use error::{
     AssigneeProblem, BoxError, ContactField, CrmError, Entity, PortError, StoreError,
     ValidationError,
 };
+pub use escalation::EscalationRule;
 pub use events::{Event, EventKind, NewEvent};
-pub use follow_up::{FollowUpClaim, FollowUpNotice, FollowUpRule};
+pub use follow_up::{FollowUpClaim, FollowUpNotice, FollowUpRule, NoticeKind};
 pub use history::{Change, HistoryEntry, LeadField};
 pub use ids::{ClientId, EmployeeId, EventId, InteractionId, LeadId, NoticeId, OpportunityId};
 pub use interaction::{Interaction, InteractionKind, NewInteraction};
 pub use lead::{Lead, LeadPatch, LeadRecord, NewLead};
+pub use lost_reason::{LostReason, LostReasonCode, LostReasons};
 pub use money::{Currency, Money};
 pub use notify::LogNotifier;
 pub use opportunity::{NewOpportunity, Opportunity, OpportunityPatch, OpportunityStage};
 pub use permissions::{Action, Actor, SystemActor};
+pub use pipeline::{
+    CurrencyPipeline, PipelineFilter, PipelineReport, PipelineRow, PipelineTotals, Probability,
+    StageProbabilities,
+};
 pub use ports::{
     ClientsPort, Clock, EmployeeAdmin, EmployeeDirectory, LeadStore, LeadWrite, Notifier,
     OpportunityWrite, TeamDirectory,
 };
 pub use query::{Cursor, LeadQuery, Page};
-pub use report::{Report, ReportCell, ReportFilter};
+pub use report::{LostReasonCount, LostReasonReport, Report, ReportCell, ReportFilter};
 pub use service::{
     ConversionOutcome, Crm, CrmBuilder, CrmResult, DispatchReport, MissingPort, StatusChange,
     SweepReport,
@@ -71,4 +84,5 @@ pub use service::{
 pub use source::Source;
 pub use status::LeadStatus;
 pub use team::Team;
+pub use time_in_status::{StatusTimeAverage, StatusTimeRow, TimeInStatusReport};
 pub use visibility::{Scope, Visibility};

@@ -9,6 +9,7 @@ use serde::{Deserialize, Serialize};
 use crate::contact::Name;
 use crate::ids::{EmployeeId, LeadId, OpportunityId};
 use crate::money::Money;
+use crate::probability::Probability;
 use crate::validation::ValidationError;
 
 /// Where an opportunity stands.
@@ -16,8 +17,14 @@ use crate::validation::ValidationError;
 #[serde(rename_all = "snake_case")]
 #[non_exhaustive]
 pub enum OpportunityStage {
-    /// Being worked.
+    /// Being worked, not yet qualified (the first stage).
     Open,
+    /// Qualified: a real need, budget and decision maker.
+    Qualified,
+    /// A proposal or quote was sent.
+    Proposal,
+    /// Terms are being negotiated.
+    Negotiation,
     /// Won.
     Won,
     /// Lost.
@@ -25,9 +32,12 @@ pub enum OpportunityStage {
 }
 
 impl OpportunityStage {
-    /// Every stage.
-    pub const ALL: [OpportunityStage; 3] = [
+    /// Every stage, in pipeline order.
+    pub const ALL: [OpportunityStage; 6] = [
         OpportunityStage::Open,
+        OpportunityStage::Qualified,
+        OpportunityStage::Proposal,
+        OpportunityStage::Negotiation,
         OpportunityStage::Won,
         OpportunityStage::Lost,
     ];
@@ -35,9 +45,17 @@ impl OpportunityStage {
     pub fn as_str(self) -> &'static str {
         match self {
             OpportunityStage::Open => "open",
+            OpportunityStage::Qualified => "qualified",
+            OpportunityStage::Proposal => "proposal",
+            OpportunityStage::Negotiation => "negotiation",
             OpportunityStage::Won => "won",
             OpportunityStage::Lost => "lost",
         }
+    }
+    /// Whether the deal is still being worked (neither won nor lost): it counts in the open
+    /// pipeline.
+    pub fn is_open(self) -> bool {
+        !matches!(self, OpportunityStage::Won | OpportunityStage::Lost)
     }
 }
 
@@ -49,7 +67,7 @@ impl FromStr for OpportunityStage {
             s,
             &OpportunityStage::ALL,
             OpportunityStage::as_str,
-            "open, won, lost",
+            "open, qualified, proposal, negotiation, won, lost",
         )
     }
 }
@@ -75,6 +93,9 @@ pub struct Opportunity {
     pub expected_close: NaiveDate,
     /// Stage.
     pub stage: OpportunityStage,
+    /// The chance of winning this deal, overriding its stage's probability while it is open.
+    #[serde(default)]
+    pub probability: Option<Probability>,
     /// Creator.
     pub created_by: EmployeeId,
     /// Creation time.
@@ -94,6 +115,9 @@ pub struct NewOpportunity {
     pub value: Money,
     /// Expected close date.
     pub expected_close: NaiveDate,
+    /// A probability overriding the stage's (see [`Opportunity::probability`]).
+    #[serde(default)]
+    pub probability: Option<Probability>,
 }
 
 /// An edit of an opportunity; `None` leaves a field as it is.
@@ -107,6 +131,9 @@ pub struct OpportunityPatch {
     pub expected_close: Option<NaiveDate>,
     /// New stage.
     pub stage: Option<OpportunityStage>,
+    /// Set the probability override, or clear it (back to the stage's).
+    #[serde(default)]
+    pub probability: Option<Option<Probability>>,
 }
 
 impl Opportunity {
@@ -125,6 +152,7 @@ impl Opportunity {
             value: input.value,
             expected_close: input.expected_close,
             stage: OpportunityStage::Open,
+            probability: input.probability,
             created_by: actor,
             created_at: now,
             updated_at: now,
@@ -151,6 +179,9 @@ impl Opportunity {
         if let Some(s) = patch.stage {
             o.stage = s;
         }
+        if let Some(p) = patch.probability {
+            o.probability = p;
+        }
         if o == *self {
             return Err(ValidationError::NothingToChange);
         }
@@ -163,6 +194,9 @@ impl Opportunity {
 impl OpportunityPatch {
     /// Whether the patch touches nothing but the stage.
     pub fn is_stage_only(&self) -> bool {
-        self.title.is_none() && self.value.is_none() && self.expected_close.is_none()
+        self.title.is_none()
+            && self.value.is_none()
+            && self.expected_close.is_none()
+            && self.probability.is_none()
     }
 }

@@ -273,12 +273,12 @@ mod tests {
 
     fn emp(id: i64, role: Role, active: bool) -> Employee {
         Employee {
-            id: EmployeeId::new(id).unwrap(),
-            name: Name::parse("E").unwrap(),
-            role,
             active,
-            team: None,
-            manages: Default::default(),
+            ..Employee::new(
+                EmployeeId::new(id).unwrap(),
+                Name::parse("E").unwrap(),
+                role,
+            )
         }
     }
 

@@ -123,6 +123,35 @@ pub trait LeadStore: Send + Sync + 'static {
         turn: &Turn,
     ) -> Result<(), StoreError>;
 
+    /// Lost leads (status `lost` now) of the leads in `scope`, counted by reason code under
+    /// `filter`, as [`crate::report::LostReasonReport::from_leads`] counts them.
+    async fn lost_reason_report(
+        &self,
+        filter: &ReportFilter,
+        scope: &Scope,
+    ) -> Result<crate::report::LostReasonReport, StoreError>;
+
+    /// Time in status per (owner, source, status) of the leads in `scope` under `filter`,
+    /// their stays counted until `now`, as [`crate::StatusTimeRow::from_histories`] computes
+    /// them from the stored history (any order).
+    async fn status_time_rows(
+        &self,
+        filter: &ReportFilter,
+        scope: &Scope,
+        now: DateTime<Utc>,
+    ) -> Result<Vec<crate::StatusTimeRow>, StoreError>;
+
+    /// Opportunities of leads in `scope`, grouped by currency, their lead's owner, stage and
+    /// expected-close month under `filter`, with each group's weighted total under
+    /// `probabilities`, as [`crate::PipelineRow::from_opportunities`] computes them (any
+    /// order).
+    async fn pipeline_rows(
+        &self,
+        filter: &crate::PipelineFilter,
+        scope: &Scope,
+        probabilities: &crate::StageProbabilities,
+    ) -> Result<Vec<crate::PipelineRow>, StoreError>;
+
     /// Adds an interaction and its events, and moves the lead's `last_interaction_at` forward.
     /// Fails with `NotFound` for a missing lead, `ReadOnly` for a converted one.
     async fn insert_interaction(
@@ -153,12 +182,26 @@ pub trait LeadStore: Send + Sync + 'static {
     /// Claims follow-up notices to send, atomically (see [`FollowUpClaim`]): outbox notices
     /// whose claim ran out (`claimed_until <= claim.now`) first, oldest notice id first, each
     /// replaced by [`crate::follow_up::refreshed`] against its lead (and deleted when that is
-    /// `None`); then, up to `claim.limit` in all, leads that
+    /// `None`); then, up to `claim.limit` in all: leads that
     /// [`crate::follow_up::awaits_follow_up`] and were created at or before `claim.cutoff`,
-    /// oldest `(created_at, id)` first, each marked notified at `claim.at` and given a new
-    /// notice ([`FollowUpNotice::for_lead`]) in the outbox. Every returned notice is claimed
-    /// until `claim.lease_until`. Concurrent callers get disjoint notices.
+    /// oldest `(created_at, id)` first, each written as
+    /// [`crate::follow_up::notify_first_contact`] gives it with its notice; then leads
+    /// [`crate::follow_up::is_overdue`] at `claim.at`, oldest `(next_follow_up_at, id)`
+    /// first, each written as [`crate::follow_up::remind_overdue`] gives it with its notice;
+    /// then, when `claim.escalation_cutoff` is set, leads [`crate::escalation::is_due`] under
+    /// it, oldest `(owner_notified_at, id)` first, each written as
+    /// [`crate::escalation::escalate`] gives it with its notice. New notices go into the
+    /// outbox. Every returned notice is claimed until `claim.lease_until`. Concurrent callers
+    /// get disjoint notices.
     async fn claim_follow_ups(
+        &self,
+        claim: &FollowUpClaim,
+    ) -> Result<Vec<FollowUpNotice>, StoreError>;
+
+    /// What [`LeadStore::claim_follow_ups`] would return for `claim`, changing nothing: the
+    /// outbox notices it would take over (refreshed; moot ones left out), then the new
+    /// notices it would create, in the same order and under the same limit.
+    async fn preview_follow_ups(
         &self,
         claim: &FollowUpClaim,
     ) -> Result<Vec<FollowUpNotice>, StoreError>;
@@ -378,7 +421,9 @@ pub trait ClientsPort: Send + Sync + 'static {
 #[cfg_attr(any(test, feature = "mocks"), mockall::automock)]
 #[async_trait]
 pub trait Notifier: Send + Sync + 'static {
-    /// Delivers one notice.
+    /// Delivers one notice to [`FollowUpNotice::recipient`]: the lead's owner, or for an
+    /// escalation the owner's manager. Deduplicate on [`FollowUpNotice::id`]: a notice whose
+    /// delivery was not confirmed is sent again under the same id.
     async fn notify(&self, notice: &FollowUpNotice) -> Result<(), PortError>;
 }
 

@@ -1,4 +1,5 @@
-//! The lead report: counts by status x source, with totals, under a filter.
+//! The lead reports under a filter: counts by status x source, with totals; lost leads by
+//! reason code.
 
 use std::collections::BTreeMap;
 
@@ -7,6 +8,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::ids::EmployeeId;
 use crate::lead::Lead;
+use crate::lost_reason::LostReasonCode;
 use crate::source::Source;
 use crate::status::LeadStatus;
 use crate::validation::ValidationError;
@@ -134,6 +136,68 @@ impl Report {
     }
 }
 
+/// How many leads are lost for one reason.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct LostReasonCount {
+    /// The code.
+    pub code: LostReasonCode,
+    /// Leads lost with it.
+    pub count: u64,
+}
+
+/// Lost leads counted by reason code, under a [`crate::ReportFilter`]: the most frequent
+/// reason first (ties by code), zero counts left out.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct LostReasonReport {
+    /// One row per code with at least one lead.
+    pub rows: Vec<LostReasonCount>,
+    /// Lost leads counted.
+    pub total: u64,
+}
+
+impl LostReasonReport {
+    /// Builds the report from (code, count) pairs in any order; repeated codes add up.
+    pub fn from_counts(counts: impl IntoIterator<Item = (LostReasonCode, u64)>) -> Self {
+        let mut by: BTreeMap<LostReasonCode, u64> = Default::default();
+        for (code, n) in counts {
+            if n > 0 {
+                *by.entry(code).or_insert(0) += n;
+            }
+        }
+        let mut rows: Vec<LostReasonCount> = by
+            .into_iter()
+            .map(|(code, count)| LostReasonCount { code, count })
+            .collect();
+        rows.sort_by(|a, b| b.count.cmp(&a.count).then_with(|| a.code.cmp(&b.code)));
+        Self {
+            total: rows.iter().map(|r| r.count).sum(),
+            rows,
+        }
+    }
+
+    /// The reference computation over leads in memory.
+    pub fn from_leads<'a>(
+        leads: impl IntoIterator<Item = &'a Lead>,
+        filter: &ReportFilter,
+    ) -> Self {
+        Self::from_counts(
+            leads
+                .into_iter()
+                .filter(|l| filter.matches(l))
+                .filter_map(|l| l.lost_reason_code().cloned())
+                .map(|c| (c, 1)),
+        )
+    }
+
+    /// The count for one code.
+    pub fn count(&self, code: &str) -> u64 {
+        self.rows
+            .iter()
+            .find(|r| r.code.as_str() == code)
+            .map_or(0, |r| r.count)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -154,5 +218,24 @@ mod tests {
         let sources: Vec<_> = r.by_source.iter().map(|(s, n)| (s.as_str(), *n)).collect();
         assert_eq!(sources, [("web", 4), ("referral", 5), ("fair", 2)]);
         assert_eq!(r.cells.len(), 3);
+    }
+
+    fn lr(s: &str) -> LostReasonCode {
+        LostReasonCode::parse(s).unwrap_or_else(|e| panic!("{e}"))
+    }
+
+    #[test]
+    fn report_orders_by_count_then_code() {
+        let r = LostReasonReport::from_counts([
+            (lr("timing"), 2),
+            (lr("price"), 3),
+            (lr("competitor"), 2),
+            (lr("price"), 1),
+            (lr("other"), 0),
+        ]);
+        let got: Vec<_> = r.rows.iter().map(|r| (r.code.as_str(), r.count)).collect();
+        assert_eq!(got, [("price", 4), ("competitor", 2), ("timing", 2)]);
+        assert_eq!(r.total, 8);
+        assert_eq!(r.count("other"), 0);
     }
 }

@@ -11,7 +11,6 @@ use chrono::{DateTime, TimeDelta, Utc};
 use crate::assignment::{AssignmentRules, Strategy, candidates, plan_takeover, takeover_team};
 use crate::bulk::{BulkChange, BulkOutcome, BulkTarget, check_targets, decide_bulk_item};
 use crate::clock::SystemClock;
-use crate::contact::Name;
 use crate::decide::{
     decide_add_opportunity, decide_assign, decide_create, decide_create_assigned, decide_edit,
     decide_interaction, decide_opportunity_update, decide_status_change,
@@ -20,20 +19,23 @@ use crate::detail::LeadDetail;
 use crate::employee::Employee;
 use crate::employee::{TeamSummary, check_teams, teams_of};
 use crate::error::{CrmError, Entity, PortError, ValidationError};
+use crate::escalation::{EscalationRule, addressed};
 use crate::events::{Event, EventKind, NewEvent};
-use crate::follow_up::{FollowUpClaim, FollowUpRule, check_sweep_time};
+use crate::follow_up::{FollowUpClaim, FollowUpNotice, FollowUpRule, NoticeKind, check_sweep_time};
 use crate::ids::{ClientId, EmployeeId, LeadId, NoticeId, OpportunityId};
 use crate::interaction::{Interaction, NewInteraction};
 use crate::lead::{Lead, LeadPatch, NewLead};
+use crate::lost_reason::{LostReason, LostReasons};
 use crate::notify::LogNotifier;
 use crate::opportunity::{NewOpportunity, Opportunity, OpportunityPatch};
 use crate::permissions::{Action, Actor, SystemActor, authorize, authorize_system};
+use crate::pipeline::{PipelineFilter, PipelineReport, StageProbabilities};
 use crate::ports::{
     ClientsPort, Clock, EmployeeAdmin, EmployeeDirectory, LeadStore, LeadWrite, Notifier,
     TeamDirectory,
 };
 use crate::query::{LeadQuery, Page};
-use crate::report::{Report, ReportFilter};
+use crate::report::{LostReasonReport, Report, ReportFilter};
 use crate::status::LeadStatus;
 use crate::team::Team;
 use crate::visibility::{Scope, Visibility, scope, teams_in_view};
@@ -65,9 +67,14 @@ pub struct StatusChange {
 /// What a follow-up sweep did.
 #[derive(Debug, Default)]
 pub struct SweepReport {
-    /// Leads whose owner was notified by this sweep (a lead whose earlier notice was never
-    /// confirmed delivered may appear in a later sweep again, under the same notice id).
+    /// Leads whose owner was notified by this sweep that nobody contacted them (a lead whose
+    /// earlier notice was never confirmed delivered may appear in a later sweep again, under
+    /// the same notice id).
     pub notified: Vec<LeadId>,
+    /// Leads whose owner was reminded of an overdue follow-up time.
+    pub reminded: Vec<LeadId>,
+    /// Leads escalated to their owner's manager.
+    pub escalated: Vec<LeadId>,
     /// Notices delivered by this sweep.
     pub notices: Vec<NoticeId>,
     /// Leads whose notification failed; their notices stay for the next sweep.
@@ -109,6 +116,15 @@ pub struct Crm {
     system_actors: BTreeSet<SystemActor>,
     lease: TimeDelta,
     batch: u32,
+    settings: Arc<SalesSettings>,
+}
+
+/// The sales-process settings of a [`Crm`] (each has a documented default).
+#[derive(Clone, Debug, Default)]
+struct SalesSettings {
+    lost_reasons: LostReasons,
+    probabilities: StageProbabilities,
+    escalation: Option<EscalationRule>,
 }
 
 impl std::fmt::Debug for Crm {
@@ -120,14 +136,17 @@ impl std::fmt::Debug for Crm {
             .field("system_actors", &self.system_actors)
             .field("lease", &self.lease)
             .field("batch", &self.batch)
+            .field("settings", &self.settings)
             .finish_non_exhaustive()
     }
 }
 
 /// Builds a [`Crm`]. Store, employee directory and clients port are required; the notifier
 /// defaults to [`LogNotifier`], the clock to [`SystemClock`], the follow-up rule to 5 days,
-/// the claim lease to 5 minutes, the claim batch to 100, the visibility to
-/// [`Visibility::All`], no assignment rule, and no system actor is named.
+/// the claim lease to 5 minutes, the claim batch to 100, the lost reasons to
+/// [`LostReasons::default`], the stage probabilities to [`StageProbabilities::default`],
+/// escalation to off, the visibility to [`Visibility::All`], no assignment rule, and no
+/// system actor is named.
 pub struct CrmBuilder {
     store: Option<Arc<dyn LeadStore>>,
     employees: Option<Arc<dyn EmployeeDirectory>>,
@@ -142,6 +161,7 @@ pub struct CrmBuilder {
     system_actors: BTreeSet<SystemActor>,
     lease: TimeDelta,
     batch: u32,
+    settings: SalesSettings,
 }
 
 impl Default for CrmBuilder {
@@ -160,6 +180,7 @@ impl Default for CrmBuilder {
             system_actors: BTreeSet::new(),
             lease: TimeDelta::minutes(5),
             batch: 100,
+            settings: SalesSettings::default(),
         }
     }
 }
@@ -245,6 +266,24 @@ impl CrmBuilder {
         self.batch = batch;
         self
     }
+    /// The lost-reason codes a move to `lost` may give (default: [`LostReasons::default`]).
+    pub fn lost_reasons(mut self, reasons: LostReasons) -> Self {
+        self.settings.lost_reasons = reasons;
+        self
+    }
+    /// The probability of each open opportunity stage (default:
+    /// [`StageProbabilities::default`]).
+    pub fn stage_probabilities(mut self, p: StageProbabilities) -> Self {
+        self.settings.probabilities = p;
+        self
+    }
+    /// Escalate leads left without follow-up this many working days after their owner was
+    /// notified, to the owner's manager (default: no escalation). Working days are those of
+    /// the follow-up rule's calendar ([`FollowUpRule::in_calendar`]).
+    pub fn escalation(mut self, rule: EscalationRule) -> Self {
+        self.settings.escalation = Some(rule);
+        self
+    }
     /// Builds the service.
     pub fn build(self) -> Result<Crm, MissingPort> {
         if self.lease < TimeDelta::seconds(1) {
@@ -283,6 +322,7 @@ impl CrmBuilder {
             system_actors: self.system_actors,
             lease: self.lease,
             batch: self.batch,
+            settings: Arc::new(self.settings),
         })
     }
 }
@@ -488,7 +528,8 @@ impl Crm {
     }
 
     /// Moves a lead through the status machine ([`crate::status::TRANSITIONS`]). Moving to
-    /// `lost` needs `lost_reason`, and no other move takes one. A converted lead is
+    /// `lost` needs `lost_reason`, whose code must be in the list in force
+    /// ([`CrmBuilder::lost_reasons`]), and no other move takes one. A converted lead is
     /// [`CrmError::ReadOnly`], as for every other change. Moving to `converted` also creates the client (see
     /// [`crate::conversion`]); if the clients system fails, the lead is still converted and
     /// the outcome says the client is deferred.
@@ -498,7 +539,7 @@ impl Crm {
         id: LeadId,
         expected_version: u64,
         to: LeadStatus,
-        lost_reason: Option<Name>,
+        lost_reason: Option<LostReason>,
     ) -> CrmResult<StatusChange> {
         let actor = self.actor(actor).await?;
         let lead = self.load_visible(&actor, id).await?;
@@ -509,6 +550,7 @@ impl Crm {
             expected_version,
             to,
             lost_reason,
+            &self.settings.lost_reasons,
             now,
             lease_end(now, self.lease),
         )?;
@@ -760,6 +802,65 @@ impl Crm {
         Ok(self.store.list_leads_in(query, &scope).await?)
     }
 
+    /// The lost-reason codes in force.
+    pub fn lost_reasons(&self) -> &LostReasons {
+        &self.settings.lost_reasons
+    }
+
+    /// Lost leads counted by reason code, under `filter` (any employee in the directory may
+    /// read; only leads the actor sees).
+    pub async fn lost_reason_report(
+        &self,
+        actor: EmployeeId,
+        filter: &ReportFilter,
+    ) -> CrmResult<LostReasonReport> {
+        let actor = self.actor(actor).await?;
+        filter.validate()?;
+        let scope = self.view(&actor).await?;
+        Ok(self.store.lost_reason_report(filter, &scope).await?)
+    }
+
+    /// The stage probabilities in force.
+    pub fn stage_probabilities(&self) -> &StageProbabilities {
+        &self.settings.probabilities
+    }
+
+    /// What the pipeline is worth, per currency: open, weighted, won and lost totals, by
+    /// owner, stage and expected-close month, of the leads the actor sees (any employee in
+    /// the directory may read).
+    pub async fn pipeline(
+        &self,
+        actor: EmployeeId,
+        filter: &PipelineFilter,
+    ) -> CrmResult<PipelineReport> {
+        let actor = self.actor(actor).await?;
+        filter.validate()?;
+        let scope = self.view(&actor).await?;
+        let rows = self
+            .store
+            .pipeline_rows(filter, &scope, &self.settings.probabilities)
+            .await?;
+        Ok(PipelineReport::from_rows(&rows)?)
+    }
+
+    /// The average time leads spend in each status, per owner and source, under `filter`,
+    /// with stays not yet ended counted until the clock's time (any employee in the
+    /// directory may read; only leads the actor sees).
+    pub async fn time_in_status_report(
+        &self,
+        actor: EmployeeId,
+        filter: &ReportFilter,
+    ) -> CrmResult<crate::TimeInStatusReport> {
+        let actor = self.actor(actor).await?;
+        filter.validate()?;
+        let scope = self.view(&actor).await?;
+        let rows = self
+            .store
+            .status_time_rows(filter, &scope, self.now())
+            .await?;
+        Ok(crate::TimeInStatusReport::from_rows(&rows))
+    }
+
     /// The status x source report over the leads the actor sees.
     pub async fn report(&self, actor: EmployeeId, filter: &ReportFilter) -> CrmResult<Report> {
         let actor = self.actor(actor).await?;
@@ -773,41 +874,78 @@ impl Crm {
         self.sweep(actor, self.now()).await
     }
 
+    /// Checks that `actor` may sweep, and that `at` is not later than the clock; `at` to the
+    /// microsecond.
+    async fn sweep_time(&self, actor: Actor, at: DateTime<Utc>) -> CrmResult<DateTime<Utc>> {
+        self.authorize_actor(&actor, Action::RunSweep).await?;
+        let at = crate::clock::to_micros(at);
+        check_sweep_time(at, self.now())?;
+        Ok(at)
+    }
+
+    /// What a sweep asks the store for at `at`, claimed at the clock's time.
+    fn follow_up_claim(&self, at: DateTime<Utc>) -> FollowUpClaim {
+        let now = self.now();
+        let calendar = self.follow_up.calendar().cloned().unwrap_or_default();
+        FollowUpClaim {
+            cutoff: self.follow_up.cutoff(at),
+            at,
+            now,
+            lease_until: lease_end(now, self.lease),
+            limit: self.batch,
+            escalation_cutoff: self.settings.escalation.map(|e| e.cutoff(&calendar, at)),
+        }
+    }
+
+    /// `notice` as it goes out: an escalation addressed to the owner's manager.
+    async fn addressed(&self, notice: &FollowUpNotice) -> Result<FollowUpNotice, PortError> {
+        if !matches!(notice.kind, NoticeKind::Escalation { .. }) {
+            return Ok(notice.clone());
+        }
+        let owner = self.employees.employee(notice.owner).await?;
+        let manager = match owner.as_ref().and_then(|o| o.manager) {
+            Some(m) => self.employees.employee(m).await?,
+            None => None,
+        };
+        addressed(notice, owner.as_ref(), manager.as_ref())
+            .map_err(|e| PortError::new("escalation", e))
+    }
+
     /// Notifies the owner of every lead due under the follow-up rule at `at` (not later
-    /// than the clock), at least once: see [`crate::follow_up`] for how a crash between
-    /// claiming and sending is recovered, and how concurrent sweeps split the work. A notice
-    /// the notifier refused stays claimed until the end of this sweep, so the sweep moves on
-    /// to the next ones, and is then released for the next sweep. Management or a named
-    /// system actor.
+    /// than the clock), reminds owners of overdue follow-up times, and escalates leads left
+    /// without follow-up to the owner's manager (when an [`EscalationRule`] is set), at least
+    /// once each: see [`crate::follow_up`] for how a crash between claiming and sending is
+    /// recovered, and how concurrent sweeps split the work. A notice the notifier refused
+    /// (or an escalation whose owner has no active manager) stays claimed until the end of
+    /// this sweep, so the sweep moves on to the next ones, and is then released for the next
+    /// sweep. Management or a named system actor.
     pub async fn sweep(
         &self,
         actor: impl Into<Actor>,
         at: DateTime<Utc>,
     ) -> CrmResult<SweepReport> {
-        self.authorize_actor(&actor.into(), Action::RunSweep)
-            .await?;
-        let at = crate::clock::to_micros(at);
-        check_sweep_time(at, self.now())?;
-        let cutoff = self.follow_up.cutoff(at);
+        let at = self.sweep_time(actor.into(), at).await?;
         let mut report = SweepReport::default();
         let mut refused = Vec::new();
         let outcome = async {
             loop {
-                let now = self.now();
-                let claim = FollowUpClaim {
-                    cutoff,
-                    at,
-                    now,
-                    lease_until: lease_end(now, self.lease),
-                    limit: self.batch,
-                };
+                let claim = self.follow_up_claim(at);
                 let batch = self.store.claim_follow_ups(&claim).await?;
                 let full = batch.len() == self.batch as usize;
                 for notice in batch {
-                    match self.notifier.notify(&notice).await {
+                    let sent = match self.addressed(&notice).await {
+                        Ok(n) => self.notifier.notify(&n).await,
+                        Err(e) => Err(e),
+                    };
+                    match sent {
                         Ok(()) => {
                             self.store.follow_up_delivered(notice.id).await?;
-                            report.notified.push(notice.lead_id);
+                            match notice.kind {
+                                NoticeKind::FirstContact => &mut report.notified,
+                                NoticeKind::Overdue { .. } => &mut report.reminded,
+                                NoticeKind::Escalation { .. } => &mut report.escalated,
+                            }
+                            .push(notice.lead_id);
                             report.notices.push(notice.id);
                         }
                         Err(e) => {
@@ -828,6 +966,25 @@ impl Crm {
                 .await?;
         }
         outcome.map(|()| report)
+    }
+
+    /// What a sweep at `at` would send, without sending or marking anything (at most
+    /// `limit` notices, in the order the sweep takes them; escalations addressed to the
+    /// manager when the directory names one). Management or a named system actor.
+    pub async fn sweep_preview(
+        &self,
+        actor: impl Into<Actor>,
+        at: DateTime<Utc>,
+        limit: u32,
+    ) -> CrmResult<Vec<FollowUpNotice>> {
+        let at = self.sweep_time(actor.into(), at).await?;
+        let mut claim = self.follow_up_claim(at);
+        claim.limit = limit.clamp(1, 10_000);
+        let mut out = Vec::new();
+        for n in self.store.preview_follow_ups(&claim).await? {
+            out.push(self.addressed(&n).await.unwrap_or(n));
+        }
+        Ok(out)
     }
 
     /// Unacknowledged events after `after` about leads the actor sees, in order.
@@ -870,6 +1027,7 @@ impl Crm {
         check_teams(&employee)?;
         let staff = admin.list_employees().await?;
         crate::permissions::check_keeps_a_manager(&staff, &employee)?;
+        crate::escalation::check_manager(&staff, &employee)?;
         admin.upsert_employee(&employee).await?;
         Ok(employee)
     }
@@ -1035,6 +1193,7 @@ impl Crm {
                 *target,
                 change,
                 assignee.as_ref(),
+                &self.settings.lost_reasons,
                 now,
                 lease_end(now, self.lease),
             );

@@ -24,36 +24,12 @@ impl Source {
 
     /// Parses a source slug (trimmed, lowercased, NFC).
     pub fn parse(raw: &str) -> Result<Self, ValidationError> {
-        let s: String = raw
-            .trim()
-            .nfc()
-            .flat_map(char::to_lowercase)
-            .map(|c| arabic_letter(ascii_digit(c)))
-            .collect();
-        let err = |reason| ValidationError::InvalidSource {
-            value: raw.chars().take(40).collect(),
-            reason,
-        };
-        if s.is_empty() {
-            return Err(err("it is empty"));
-        }
-        if s.chars().count() > 32 {
-            return Err(err("it is longer than 32 characters"));
-        }
-        if !s.starts_with(char::is_alphabetic) {
-            return Err(err("it must start with a letter"));
-        }
-        // Letters only: an Arabic combining mark (a haraka) would make two spellings of one
-        // source.
-        if !s.chars().all(|c| {
-            (c.is_alphabetic() && !is_combining_mark(c))
-                || c.is_ascii_digit()
-                || c == '_'
-                || c == '-'
-        }) {
-            return Err(err("only letters, digits, _ and - are allowed"));
-        }
-        Ok(Self(s))
+        parse_slug(raw)
+            .map(Self)
+            .map_err(|reason| ValidationError::InvalidSource {
+                value: raw.chars().take(40).collect(),
+                reason,
+            })
     }
 
     fn builtin(i: usize) -> Self {
@@ -112,6 +88,34 @@ impl FromStr for Source {
 }
 
 string_newtype!(Source, Source::parse);
+
+/// The slug rules of sources (and of lost-reason codes): trimmed, lowercased, NFC, Arabic-Indic
+/// digits as ASCII and Persian-keyboard letters as Arabic; 1 to 32 letters, digits, `_` or
+/// `-`, starting with a letter. The error is the reason.
+pub(crate) fn parse_slug(raw: &str) -> Result<String, &'static str> {
+    let s: String = raw
+        .trim()
+        .nfc()
+        .flat_map(char::to_lowercase)
+        .map(|c| arabic_letter(ascii_digit(c)))
+        .collect();
+    if s.is_empty() {
+        return Err("it is empty");
+    }
+    if s.chars().count() > 32 {
+        return Err("it is longer than 32 characters");
+    }
+    if !s.starts_with(char::is_alphabetic) {
+        return Err("it must start with a letter");
+    }
+    // Letters only: an Arabic combining mark (a haraka) would make two spellings of one slug.
+    if !s.chars().all(|c| {
+        (c.is_alphabetic() && !is_combining_mark(c)) || c.is_ascii_digit() || c == '_' || c == '-'
+    }) {
+        return Err("only letters, digits, _ and - are allowed");
+    }
+    Ok(s)
+}
 
 #[cfg(test)]
 mod tests {

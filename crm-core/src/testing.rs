@@ -169,17 +169,21 @@ pub fn new_interaction(now: DateTime<Utc>) -> impl Strategy<Value = NewInteracti
             kind: k,
             occurred_at: Some(now - TimeDelta::minutes(mins)),
             notes: Note::parse(&notes).unwrap_or_default(),
+            next_follow_up: None,
         },
     )
 }
 
 /// Opportunity input.
 pub fn new_opportunity() -> impl Strategy<Value = NewOpportunity> {
-    (name(), money(), 0i64..365).prop_map(|(t, v, d)| NewOpportunity {
-        title: t,
-        value: v,
-        expected_close: NaiveDate::from_ymd_opt(2026, 1, 1).unwrap_or_default()
-            + TimeDelta::days(d),
+    (name(), money(), 0i64..365, proptest::option::of(0u8..=100)).prop_map(|(t, v, d, p)| {
+        NewOpportunity {
+            title: t,
+            value: v,
+            expected_close: NaiveDate::from_ymd_opt(2026, 1, 1).unwrap_or_default()
+                + TimeDelta::days(d),
+            probability: p.and_then(|p| crate::Probability::new(p).ok()),
+        }
     })
 }
 

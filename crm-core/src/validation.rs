@@ -98,12 +98,46 @@ pub enum ValidationError {
     /// Moving a lead to `lost` needs a reason.
     #[error("a lost reason is required to mark a lead lost")]
     LostReasonRequired,
+    /// A lost-reason code that is not in the host's list ([`crate::lost_reason::LostReasons`]).
+    #[error("unknown lost reason {code:?}; expected one of: {expected}")]
+    UnknownLostReason {
+        /// What was given (truncated).
+        code: String,
+        /// The codes in force, comma-separated.
+        expected: String,
+    },
+    /// A lost-reason code that is not a valid slug.
+    #[error("invalid lost reason {value:?}: {reason}")]
+    InvalidLostReasonCode {
+        /// What was given (truncated).
+        value: String,
+        /// Why it is invalid.
+        reason: &'static str,
+    },
+    /// A list (of lost-reason codes, holidays, ...) that is empty or repeats an entry.
+    #[error("{field}: {reason}")]
+    InvalidList {
+        /// The list.
+        field: &'static str,
+        /// What is wrong with it.
+        reason: String,
+    },
     /// A reason was given for a move that is not to `lost`, where it would be dropped.
     #[error("a reason is only taken when a lead is marked lost")]
     ReasonWithoutLost,
     /// A time that lies after the clock's current time.
     #[error("{field} {at} is in the future (now is {now})")]
     InFuture {
+        /// The field.
+        field: &'static str,
+        /// The time given.
+        at: chrono::DateTime<chrono::Utc>,
+        /// The clock's time.
+        now: chrono::DateTime<chrono::Utc>,
+    },
+    /// A time that lies before the clock's current time, where only a future one makes sense.
+    #[error("{field} {at} is in the past (now is {now})")]
+    InPast {
         /// The field.
         field: &'static str,
         /// The time given.

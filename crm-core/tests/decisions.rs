@@ -16,6 +16,7 @@ use crm_core::{
     Name, NewInteraction, NewLead, NewOpportunity, Opportunity, OpportunityId, OpportunityPatch,
     OpportunityStage, Role, Source, ValidationError,
 };
+use crm_core::{LostReason, LostReasonCode, LostReasons};
 
 fn t0() -> DateTime<Utc> {
     DateTime::parse_from_rfc3339("2026-01-04T09:00:00Z")
@@ -25,12 +26,12 @@ fn t0() -> DateTime<Utc> {
 
 fn emp(id: i64, role: Role, active: bool) -> Employee {
     Employee {
-        id: EmployeeId::new(id).unwrap(),
-        name: Name::parse(&format!("E{id}")).unwrap(),
-        role,
         active,
-        team: None,
-        manages: Default::default(),
+        ..Employee::new(
+            EmployeeId::new(id).unwrap(),
+            Name::parse(&format!("E{id}")).unwrap(),
+            role,
+        )
     }
 }
 
@@ -54,6 +55,10 @@ fn name(s: &str) -> Name {
     Name::parse(s).unwrap()
 }
 
+fn code(s: &str) -> LostReasonCode {
+    LostReasonCode::parse(s).unwrap()
+}
+
 /// A lead of `sales()` in `status`, at version 3, as a store would hand it back.
 fn lead_in(status: LeadStatus) -> Lead {
     Lead::from_record(LeadRecord {
@@ -71,8 +76,13 @@ fn lead_in(status: LeadStatus) -> Lead {
         version: 3,
         client_id: None,
         lost_reason: (status == LeadStatus::Lost).then(|| name("no budget")),
+        lost_reason_code: (status == LeadStatus::Lost).then(|| code("no-budget")),
         last_interaction_at: None,
         follow_up_notified_at: None,
+        next_follow_up_at: None,
+        follow_up_reminded_for: None,
+        owner_notified_at: None,
+        escalated_for: None,
     })
     .unwrap()
 }
@@ -105,7 +115,8 @@ impl Given {
             by,
             version,
             to,
-            reason.map(name),
+            reason.map(|c| LostReason::new(code(c))),
+            &LostReasons::default(),
             now,
             now + TimeDelta::minutes(5),
         ))
@@ -257,7 +268,35 @@ fn lost_takes_a_reason_and_only_lost_does() {
     let w = g
         .when_moved(&sales(), LeadStatus::Lost, Some("price"))
         .then_writes();
-    assert_eq!(w.lead.lost_reason(), Some(&name("price")));
+    assert_eq!(w.lead.lost_reason_code(), Some(&code("price")));
+    assert_eq!(w.lead.lost_reason(), None);
+}
+
+#[test]
+fn lost_reasons_come_from_the_hosts_list() {
+    let g = given(LeadStatus::Contacted);
+    g.when_moved(&sales(), LeadStatus::Lost, Some("weather"))
+        .then_refused(|e| {
+            matches!(e, CrmError::Validation(ValidationError::UnknownLostReason { code, .. }) if code == "weather")
+        });
+    let only_price = LostReasons::parse("price").unwrap();
+    let now = t0() + TimeDelta::hours(1);
+    let r = decide_status_change(
+        &g.0,
+        &sales(),
+        3,
+        LeadStatus::Lost,
+        Some(LostReason::new(code("competitor"))),
+        &only_price,
+        now,
+        now,
+    );
+    assert!(matches!(
+        r,
+        Err(CrmError::Validation(
+            ValidationError::UnknownLostReason { .. }
+        ))
+    ));
 }
 
 #[test]
@@ -427,6 +466,7 @@ fn opportunity_of(lead: &Lead) -> Opportunity {
             title: name("ERP"),
             value: Money::from_minor(1_250_500, Currency::parse("KWD").unwrap()).unwrap(),
             expected_close: NaiveDate::from_ymd_opt(2026, 12, 31).unwrap(),
+            probability: None,
         },
         t0(),
     )
@@ -601,6 +641,7 @@ fn a_bulk_item_is_decided_like_the_single_change_and_hides_what_is_out_of_view()
             target(version),
             change,
             None,
+            &LostReasons::default(),
             later,
             later,
         )
@@ -627,6 +668,7 @@ fn a_bulk_item_is_decided_like_the_single_change_and_hides_what_is_out_of_view()
         target(None),
         &contacted,
         None,
+        &LostReasons::default(),
         later,
         later,
     );
@@ -640,6 +682,19 @@ fn a_bulk_item_is_decided_like_the_single_change_and_hides_what_is_out_of_view()
         decide(&Scope::All, None, &convert),
         Err(CrmError::InvalidTransition { .. })
     ));
+    // A bulk move to lost takes a code from the host's list, like a single move.
+    let lose = |c: &str| BulkChange::Status {
+        to: LeadStatus::Lost,
+        reason: Some(LostReason::new(code(c))),
+    };
+    assert!(matches!(
+        decide(&Scope::All, None, &lose("weather")),
+        Err(CrmError::Validation(
+            ValidationError::UnknownLostReason { .. }
+        ))
+    ));
+    let w = decide(&Scope::All, None, &lose("price")).unwrap();
+    assert_eq!(w.lead.lost_reason_code(), Some(&code("price")));
     let give = BulkChange::Assign { to: inactive().id };
     let r = decide_bulk_item(
         Some(&lead),
@@ -648,6 +703,7 @@ fn a_bulk_item_is_decided_like_the_single_change_and_hides_what_is_out_of_view()
         target(None),
         &give,
         Some(&inactive()),
+        &LostReasons::default(),
         later,
         later,
     );

@@ -70,7 +70,7 @@ proptest! {
     #[test]
     fn only_active_sales_and_managers_ever_write(role in role(), active in any::<bool>(), a in action(), own in any::<bool>()) {
         let me = EmployeeId::new(1).unwrap();
-        let actor = Employee { id: me, name: Name::parse("E").unwrap(), role, active, team: None, manages: Default::default() };
+        let actor = Employee { active, ..Employee::new(me, Name::parse("E").unwrap(), role) };
         let owner = if own { me } else { EmployeeId::new(2).unwrap() };
         let allowed = authorize(&actor, a, Some(owner)).is_ok();
         prop_assert!(!allowed || (active && role != Role::Other));

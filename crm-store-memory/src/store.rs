@@ -4,11 +4,15 @@ use std::sync::{Mutex, MutexGuard, PoisonError};
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use crm_core::duplicates::find_duplicate;
-use crm_core::follow_up::{awaits_follow_up, refreshed};
+use crm_core::escalation;
+use crm_core::follow_up::{
+    awaits_follow_up, is_overdue, notify_first_contact, refreshed, remind_overdue,
+};
 use crm_core::{
     ClientId, EmployeeId, Entity, Event, FollowUpClaim, FollowUpNotice, HistoryEntry, Interaction,
-    Lead, LeadDetail, LeadId, LeadQuery, LeadRecord, LeadStore, LeadWrite, NewEvent, NoticeId,
-    Opportunity, OpportunityId, OpportunityWrite, Page, PendingClient, Report, ReportFilter, Scope,
+    Lead, LeadDetail, LeadId, LeadQuery, LeadRecord, LeadStore, LeadWrite, LostReasonReport,
+    NewEvent, NoticeId, Opportunity, OpportunityId, OpportunityWrite, Page, PendingClient,
+    PipelineFilter, PipelineRow, Report, ReportFilter, Scope, StageProbabilities, StatusTimeRow,
     StoreError, Turn,
 };
 
@@ -168,6 +172,98 @@ impl State {
             return Err(StoreError::ReadOnly { lead: id });
         }
         Ok(lead)
+    }
+}
+
+/// What a follow-up claim takes: the notices in claim order, each with the lead as it is
+/// to be stored (`None` for a notice taken over from the outbox), and the moot outbox notices
+/// to drop.
+struct FollowUpPlan {
+    notices: Vec<(Option<Lead>, FollowUpNotice)>,
+    moot: Vec<NoticeId>,
+}
+
+fn checked(r: LeadRecord) -> Result<Lead, StoreError> {
+    Lead::from_record(r).map_err(|e| StoreError::Corrupt {
+        what: "lead",
+        source: Box::new(e),
+    })
+}
+
+impl State {
+    fn plan_follow_ups(&self, claim: &FollowUpClaim) -> Result<FollowUpPlan, StoreError> {
+        let limit = claim.limit as usize;
+        let mut notices: Vec<(Option<Lead>, FollowUpNotice)> = Vec::new();
+        let mut moot = Vec::new();
+        for n in self.notices.values() {
+            if notices.len() == limit {
+                break;
+            }
+            if n.claimed_until > claim.now {
+                continue;
+            }
+            let lead = self.leads.get(&n.notice.lead_id).map(|(l, _)| l);
+            match lead.and_then(|l| refreshed(&n.notice, l)) {
+                Some(notice) => notices.push((None, notice)),
+                None => moot.push(n.notice.id),
+            }
+        }
+        // Each step sees the leads as the steps before it left them (as the SQL adapters'
+        // successive updates do): a lead reminded by this claim counts as notified at the
+        // claim's time, which a real escalation cutoff (working days back) never reaches.
+        let mut changed: HashMap<LeadId, Lead> = HashMap::new();
+        let take = |notices: &mut Vec<(Option<Lead>, FollowUpNotice)>,
+                    changed: &mut HashMap<LeadId, Lead>,
+                    step: Option<(LeadRecord, FollowUpNotice)>|
+         -> Result<(), StoreError> {
+            if let Some((r, n)) = step {
+                let lead = checked(r)?;
+                changed.insert(lead.id(), lead.clone());
+                notices.push((Some(lead), n));
+            }
+            Ok(())
+        };
+        let first: Vec<&Lead> = self
+            .by_created
+            .iter()
+            .take_while(|(at, _)| *at <= claim.cutoff)
+            .filter_map(|(_, id)| self.leads.get(id).map(|(l, _)| l))
+            .filter(|l| awaits_follow_up(l))
+            .take(limit - notices.len())
+            .collect();
+        for lead in first {
+            take(
+                &mut notices,
+                &mut changed,
+                Some(notify_first_contact(lead, claim.at)),
+            )?;
+        }
+        let now_leads = |changed: &HashMap<LeadId, Lead>, keep: &dyn Fn(&Lead) -> bool| {
+            self.leads
+                .values()
+                .map(|(l, _)| changed.get(&l.id()).unwrap_or(l))
+                .filter(|l| keep(l))
+                .cloned()
+                .collect::<Vec<Lead>>()
+        };
+        let mut overdue = now_leads(&changed, &|l| is_overdue(l, claim.at));
+        overdue.sort_by_key(|l| (l.next_follow_up_at(), l.id()));
+        for lead in overdue.iter().take(limit - notices.len()) {
+            take(&mut notices, &mut changed, remind_overdue(lead, claim.at))?;
+        }
+        if let Some(cutoff) = claim.escalation_cutoff {
+            let mut due = now_leads(&changed, &|l| escalation::is_due(l, cutoff));
+            due.sort_by_key(|l| (l.owner_notified_at(), l.id()));
+            for lead in due.iter().take(limit - notices.len()) {
+                take(
+                    &mut notices,
+                    &mut changed,
+                    escalation::escalate(lead, claim.at),
+                )?;
+            }
+        }
+        // A lead changed twice keeps its last state (the plan stores each in order).
+        Ok(FollowUpPlan { notices, moot })
     }
 }
 
@@ -331,6 +427,66 @@ impl LeadStore for MemoryStore {
         ))
     }
 
+    async fn lost_reason_report(
+        &self,
+        filter: &ReportFilter,
+        scope: &Scope,
+    ) -> Result<LostReasonReport, StoreError> {
+        let s = self.lock();
+        Ok(LostReasonReport::from_leads(
+            s.leads
+                .values()
+                .map(|(l, _)| l)
+                .filter(|l| scope.admits(l.owner())),
+            filter,
+        ))
+    }
+
+    async fn status_time_rows(
+        &self,
+        filter: &ReportFilter,
+        scope: &Scope,
+        now: DateTime<Utc>,
+    ) -> Result<Vec<StatusTimeRow>, StoreError> {
+        let s = self.lock();
+        StatusTimeRow::from_histories(
+            s.leads
+                .values()
+                .filter(|(l, _)| scope.admits(l.owner()))
+                .map(|(l, _)| {
+                    let h = s.history.get(&l.id()).map_or(&[][..], Vec::as_slice);
+                    (l, h)
+                }),
+            filter,
+            now,
+        )
+        .map_err(|e| StoreError::Corrupt {
+            what: "time in status",
+            source: Box::new(e),
+        })
+    }
+
+    async fn pipeline_rows(
+        &self,
+        filter: &PipelineFilter,
+        scope: &Scope,
+        probabilities: &StageProbabilities,
+    ) -> Result<Vec<PipelineRow>, StoreError> {
+        let s = self.lock();
+        PipelineRow::from_opportunities(
+            s.opportunities
+                .values()
+                .filter_map(|o| s.leads.get(&o.lead_id).map(|(l, _)| (o, l.owner())))
+                .filter(|(_, owner)| scope.admits(*owner)),
+            filter,
+            probabilities,
+        )
+        .map_err(|e| StoreError::Corrupt {
+            what: "pipeline totals",
+            source: Box::new(e),
+        })
+    }
+
     async fn insert_interaction(
         &self,
         interaction: &Interaction,
@@ -339,8 +495,12 @@ impl LeadStore for MemoryStore {
         let mut s = self.lock();
         s.writable(interaction.lead_id)?;
         let at = interaction.occurred_at;
+        let next = interaction.next_follow_up_at;
         s.change(interaction.lead_id, |r| {
             r.last_interaction_at = Some(r.last_interaction_at.map_or(at, |t| t.max(at)));
+            if next.is_some() {
+                r.next_follow_up_at = next;
+            }
         })?;
         s.interactions
             .entry(interaction.lead_id)
@@ -409,45 +569,13 @@ impl LeadStore for MemoryStore {
         claim: &FollowUpClaim,
     ) -> Result<Vec<FollowUpNotice>, StoreError> {
         let mut s = self.lock();
-        let limit = claim.limit as usize;
         // Decide the whole claim first, then apply it: a failure half-way changes nothing.
-        let mut out: Vec<FollowUpNotice> = Vec::new();
-        let mut moot = Vec::new();
-        for n in s.notices.values() {
-            if out.len() == limit {
-                break;
-            }
-            if n.claimed_until > claim.now {
-                continue;
-            }
-            let lead = s.leads.get(&n.notice.lead_id).map(|(l, _)| l);
-            match lead.and_then(|l| refreshed(&n.notice, l)) {
-                Some(notice) => out.push(notice),
-                None => moot.push(n.notice.id),
-            }
-        }
-        let due: Vec<Lead> = s
-            .by_created
-            .iter()
-            .take_while(|(at, _)| *at <= claim.cutoff)
-            .filter_map(|(_, id)| s.leads.get(id).map(|(l, _)| l))
-            .filter(|l| awaits_follow_up(l))
-            .take(limit - out.len())
-            .cloned()
-            .collect();
-        let mut marked = Vec::with_capacity(due.len());
-        for lead in &due {
-            let mut r = lead.record().clone();
-            r.follow_up_notified_at = Some(claim.at);
-            marked.push(Lead::from_record(r).map_err(|e| StoreError::Corrupt {
-                what: "lead",
-                source: Box::new(e),
-            })?);
-        }
-        for id in moot {
+        let plan = s.plan_follow_ups(claim)?;
+        for id in plan.moot {
             s.notices.remove(&id);
         }
-        for notice in &out {
+        let mut out = Vec::with_capacity(plan.notices.len());
+        for (lead, notice) in plan.notices {
             s.notices.insert(
                 notice.id,
                 Notice {
@@ -455,22 +583,22 @@ impl LeadStore for MemoryStore {
                     claimed_until: claim.lease_until,
                 },
             );
-        }
-        for lead in marked {
-            let notice = FollowUpNotice::for_lead(&lead, claim.at);
-            s.notices.insert(
-                notice.id,
-                Notice {
-                    notice: notice.clone(),
-                    claimed_until: claim.lease_until,
-                },
-            );
-            if let Some(slot) = s.leads.get_mut(&lead.id()) {
+            if let Some(lead) = lead
+                && let Some(slot) = s.leads.get_mut(&lead.id())
+            {
                 slot.0 = lead;
             }
             out.push(notice);
         }
         Ok(out)
+    }
+
+    async fn preview_follow_ups(
+        &self,
+        claim: &FollowUpClaim,
+    ) -> Result<Vec<FollowUpNotice>, StoreError> {
+        let plan = self.lock().plan_follow_ups(claim)?;
+        Ok(plan.notices.into_iter().map(|(_, n)| n).collect())
     }
 
     async fn follow_up_delivered(&self, id: NoticeId) -> Result<(), StoreError> {

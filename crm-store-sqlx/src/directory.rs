@@ -12,19 +12,19 @@ use crate::rows;
 /// The first employee of an empty directory; nothing when it has any. A backend makes two
 /// first employees added at once take turns.
 pub(crate) const INSERT_FIRST_EMPLOYEE: &str = "INSERT INTO employees \
-     (id, name, role, active, team, manages) \
-     SELECT $1, $2, $3, $4, $5, $6 WHERE NOT EXISTS (SELECT 1 FROM employees)";
+     (id, name, role, active, team, manages, manager) \
+     SELECT $1, $2, $3, $4, $5, $6, $7 WHERE NOT EXISTS (SELECT 1 FROM employees)";
 const GET_EMPLOYEE: &str =
-    "SELECT id, name, role, active, team, manages FROM employees WHERE id = $1";
-const UPSERT_EMPLOYEE: &str = "INSERT INTO employees (id, name, role, active, team, manages) \
-     VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT (id) DO UPDATE SET name = excluded.name, \
+    "SELECT id, name, role, active, team, manages, manager FROM employees WHERE id = $1";
+const UPSERT_EMPLOYEE: &str = "INSERT INTO employees (id, name, role, active, team, manages, manager) \
+     VALUES ($1, $2, $3, $4, $5, $6, $7) ON CONFLICT (id) DO UPDATE SET name = excluded.name, \
      role = excluded.role, active = excluded.active, team = excluded.team, \
-     manages = excluded.manages";
+     manages = excluded.manages, manager = excluded.manager";
 const LIST_EMPLOYEES: &str =
-    "SELECT id, name, role, active, team, manages FROM employees ORDER BY id";
+    "SELECT id, name, role, active, team, manages, manager FROM employees ORDER BY id";
 /// The members of some teams (the list follows, built at run time), on `employees_team`.
 const TEAM_MEMBERS: &str =
-    "SELECT id, name, role, active, team, manages FROM employees WHERE team IN (";
+    "SELECT id, name, role, active, team, manages, manager FROM employees WHERE team IN (";
 const INSERT_CLIENT: &str = "INSERT INTO clients \
      (id, lead_id, name, email, phone, company, owner, created_at, phone_display) \
      VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) ON CONFLICT (lead_id) DO NOTHING";
@@ -38,14 +38,15 @@ fn clients(e: StoreError) -> PortError {
     PortError::new("clients", e)
 }
 
-/// An employee's values, `$1` to `$6`.
+/// An employee's values, `$1` to `$7`.
 pub(crate) fn employee_values(b: &mut impl Binds, e: &Employee) -> Result<(), StoreError> {
     b.int(e.id.get())
         .str(e.name.as_str())
         .str(e.role.as_str())
         .flag(e.active)
         .opt_str(e.team.as_ref().map(Team::as_str))
-        .str(&rows::json(&e.manages)?);
+        .str(&rows::json(&e.manages)?)
+        .opt_int(e.manager.map(|m| m.get()));
     Ok(())
 }
 

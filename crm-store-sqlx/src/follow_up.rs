@@ -7,8 +7,9 @@
 use std::collections::HashMap;
 
 use chrono::{DateTime, Utc};
-use crm_core::follow_up::refreshed;
-use crm_core::{FollowUpNotice, Lead, LeadId, NoticeId, StoreError};
+use crm_core::escalation::escalate;
+use crm_core::follow_up::{refreshed, remind_overdue};
+use crm_core::{FollowUpClaim, FollowUpNotice, Lead, LeadId, LeadRecord, NoticeId, StoreError};
 
 use crate::bind::Binds;
 use crate::db::{Db, args};
@@ -105,4 +106,90 @@ pub(crate) fn fresh(due: &[Lead], at: DateTime<Utc>) -> Vec<FollowUpNotice> {
     due.iter()
         .map(|l| FollowUpNotice::for_lead(l, at))
         .collect()
+}
+
+/// Open leads whose next follow-up time has come by `$1` (`crm_core::follow_up::is_overdue`),
+/// oldest follow-up time first, at most `$2`, on the partial index `leads_follow_up_next`.
+/// A backend may append a locking clause.
+macro_rules! overdue_leads {
+    () => {
+        concat!(
+            "SELECT ",
+            crate::rows::lead_cols!(),
+            " FROM leads WHERE next_follow_up_at IS NOT NULL \
+             AND status IN ('new', 'contacted', 'interested') AND next_follow_up_at <= $1 \
+             AND (follow_up_reminded_for IS NULL \
+                  OR follow_up_reminded_for <> next_follow_up_at) \
+             AND (last_interaction_at IS NULL OR last_interaction_at < next_follow_up_at) \
+             ORDER BY next_follow_up_at, id LIMIT $2"
+        )
+    };
+}
+pub(crate) use overdue_leads;
+
+/// Open leads whose owner was notified at or before `$1` and nobody followed up since, not
+/// yet escalated for that notification (`crm_core::escalation::is_due`), oldest notification
+/// first, at most `$2`, on the partial index `leads_owner_notified`. A backend may append a
+/// locking clause.
+macro_rules! escalation_leads {
+    () => {
+        concat!(
+            "SELECT ",
+            crate::rows::lead_cols!(),
+            " FROM leads WHERE owner_notified_at IS NOT NULL \
+             AND status IN ('new', 'contacted', 'interested') AND owner_notified_at <= $1 \
+             AND (escalated_for IS NULL OR escalated_for <> owner_notified_at) \
+             AND (last_interaction_at IS NULL OR last_interaction_at < owner_notified_at) \
+             ORDER BY owner_notified_at, id LIMIT $2"
+        )
+    };
+}
+pub(crate) use escalation_leads;
+
+/// The follow-up marks of one lead (`$5`), as a claim step's rule wrote them.
+pub(crate) const MARK_LEAD: &str = "UPDATE leads SET follow_up_notified_at = $1, \
+     follow_up_reminded_for = $2, owner_notified_at = $3, escalated_for = $4 WHERE id = $5";
+
+/// [`MARK_LEAD`]'s values.
+pub(crate) fn mark(b: &mut impl Binds, r: &LeadRecord) {
+    b.opt_time(r.follow_up_notified_at)
+        .opt_time(r.follow_up_reminded_for)
+        .opt_time(r.owner_notified_at)
+        .opt_time(r.escalated_for)
+        .uuid(r.id.as_uuid());
+}
+
+/// A claim step after the first-contact one: overdue reminders, then escalations.
+#[derive(Clone, Copy, Debug)]
+pub(crate) enum Step {
+    /// [`overdue_leads!`] at the sweep's time.
+    Overdue,
+    /// [`escalation_leads!`] under the escalation cutoff.
+    Escalation,
+}
+
+impl Step {
+    /// The steps a claim runs, with the time each selects by.
+    pub(crate) fn of(claim: &FollowUpClaim) -> Vec<(Step, DateTime<Utc>)> {
+        let mut v = vec![(Step::Overdue, claim.at)];
+        if let Some(c) = claim.escalation_cutoff {
+            v.push((Step::Escalation, c));
+        }
+        v
+    }
+
+    /// The leads the step selected, as they are to be stored, with their notices.
+    pub(crate) fn apply(
+        self,
+        leads: &[Lead],
+        at: DateTime<Utc>,
+    ) -> Vec<(LeadRecord, FollowUpNotice)> {
+        leads
+            .iter()
+            .filter_map(|l| match self {
+                Step::Overdue => remind_overdue(l, at),
+                Step::Escalation => escalate(l, at),
+            })
+            .collect()
+    }
 }

@@ -2,7 +2,9 @@
 //! values, and what a failed check means. How a write runs, in one script (SQLite) or
 //! statement by statement in a transaction (PostgreSQL), is each backend's own.
 
-use crm_core::{ContactField, Entity, HistoryEntry, Lead, LeadId, PendingClient, StoreError};
+use crm_core::{
+    ContactField, Entity, HistoryEntry, Lead, LeadId, LeadWrite, PendingClient, StoreError,
+};
 
 use crate::bind::Binds;
 use crate::error::{not_found, status_of};
@@ -10,16 +12,28 @@ use crate::rows::{self, Cols, json, to_i64};
 
 pub(crate) const INSERT_LEAD: &str = "INSERT INTO leads (id, name, email, phone, company, \
      source, status, owner, created_by, created_at, updated_at, version, client_id, \
-     lost_reason, last_interaction_at, follow_up_notified_at, search_text, phone_display) \
-     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18)";
+     lost_reason, last_interaction_at, follow_up_notified_at, search_text, phone_display, \
+     lost_reason_code, next_follow_up_at, follow_up_reminded_for, owner_notified_at, \
+     escalated_for) \
+     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, \
+     $19, $20, $21, $22, $23)";
 
-/// The fields a lead write changes. `client_id`, `last_interaction_at` and
-/// `follow_up_notified_at` belong to their own operations and are not overwritten, so a
-/// concurrent interaction or follow-up claim (which do not bump the version) is not lost.
+/// The fields a lead write changes. `client_id`, `last_interaction_at` and the follow-up
+/// marks (`follow_up_notified_at`, `follow_up_reminded_for`, `owner_notified_at`,
+/// `escalated_for`) belong to their own operations and are not overwritten, so a concurrent
+/// interaction or follow-up claim (which do not bump the version) is not lost.
 pub(crate) const UPDATE_LEAD: &str = "UPDATE leads SET name = $1, email = $2, phone = $3, \
      phone_display = $4, company = $5, source = $6, status = $7, owner = $8, \
-     updated_at = $9, version = $10, lost_reason = $11, search_text = $12 \
+     updated_at = $9, version = $10, lost_reason = $11, search_text = $12, \
+     lost_reason_code = $15, next_follow_up_at = $16 \
      WHERE id = $13 AND version = $14";
+
+/// Ends the lead's (`$1`) current status period at `$2` (unix µs) and opens one in status
+/// `$3`: the periods time in status is computed from.
+pub(crate) const CLOSE_STATUS_PERIOD: &str = "UPDATE lead_status_periods SET left_us = $2 \
+     WHERE lead_id = $1 AND left_us IS NULL";
+pub(crate) const OPEN_STATUS_PERIOD: &str = "INSERT INTO lead_status_periods \
+     (lead_id, entered_us, status) VALUES ($1, $2, $3) ON CONFLICT DO NOTHING";
 
 pub(crate) const LEAD_EXISTS: &str = "SELECT 1 FROM leads WHERE id = $1";
 pub(crate) const LEAD_STATUS: &str = "SELECT status FROM leads WHERE id = $1";
@@ -59,6 +73,29 @@ pub(crate) const UPSERT_PENDING: &str = "INSERT INTO pending_clients \
      last_error = excluded.last_error, last_attempt_at = excluded.last_attempt_at, \
      claimed_until = excluded.claimed_until";
 
+/// The status period a lead write opens (`crm_core::time_in_status::status_entered`), if it
+/// moves the status: lead, entry time (unix µs) and status.
+pub(crate) struct StatusPeriod(uuid::Uuid, i64, &'static str);
+
+impl StatusPeriod {
+    pub(crate) fn of(w: &LeadWrite) -> Option<Self> {
+        let (status, at) = crm_core::time_in_status::status_entered(&w.history)?;
+        Some(Self(
+            w.lead.id().as_uuid(),
+            at.timestamp_micros(),
+            status.as_str(),
+        ))
+    }
+    /// [`CLOSE_STATUS_PERIOD`]'s values.
+    pub(crate) fn close(&self, b: &mut impl Binds) {
+        b.uuid(self.0).int(self.1);
+    }
+    /// [`OPEN_STATUS_PERIOD`]'s values.
+    pub(crate) fn open(&self, b: &mut impl Binds) {
+        b.uuid(self.0).int(self.1).str(self.2);
+    }
+}
+
 /// [`INSERT_LEAD`]'s values.
 pub(crate) fn insert_lead(b: &mut impl Binds, lead: &Lead) -> Result<(), StoreError> {
     let r = lead.record();
@@ -79,7 +116,12 @@ pub(crate) fn insert_lead(b: &mut impl Binds, lead: &Lead) -> Result<(), StoreEr
         .opt_time(r.last_interaction_at)
         .opt_time(r.follow_up_notified_at)
         .str(&lead.search_text())
-        .opt_str(r.phone.as_ref().map(|p| p.display()));
+        .opt_str(r.phone.as_ref().map(|p| p.display()))
+        .opt_str(r.lost_reason_code.as_ref().map(|c| c.as_str()))
+        .opt_time(r.next_follow_up_at)
+        .opt_time(r.follow_up_reminded_for)
+        .opt_time(r.owner_notified_at)
+        .opt_time(r.escalated_for);
     Ok(())
 }
 
@@ -103,7 +145,9 @@ pub(crate) fn update_lead(
         .opt_str(r.lost_reason.as_ref().map(|n| n.as_str()))
         .str(&lead.search_text())
         .uuid(r.id.as_uuid())
-        .int(to_i64(expected)?);
+        .int(to_i64(expected)?)
+        .opt_str(r.lost_reason_code.as_ref().map(|c| c.as_str()))
+        .opt_time(r.next_follow_up_at);
     Ok(())
 }
 

@@ -5,7 +5,7 @@ use crm_core::{Lead, LeadDetail, LeadId, LeadQuery, Page, Scope, StoreError};
 
 use crate::bind::{Binds, Encoding, Filter};
 use crate::db::{Db, args};
-use crate::rows::{self, Cols, lead_cols, opportunity_cols, pending_cols};
+use crate::rows::{self, Cols, interaction_cols, lead_cols, opportunity_cols, pending_cols};
 
 pub(crate) const GET_LEAD: &str = concat!("SELECT ", lead_cols!(), " FROM leads WHERE id = $1");
 
@@ -19,8 +19,11 @@ pub(crate) const DETAIL: [&str; 5] = [
     ),
     "SELECT version, at, actor, change, CAST(1 AS BIGINT) FROM lead_history \
      WHERE lead_id = $1 ORDER BY write_version, ord",
-    "SELECT id, lead_id, kind, occurred_at, logged_by, logged_at, notes, CAST(2 AS BIGINT) \
-     FROM interactions WHERE lead_id = $1 ORDER BY occurred_at, id",
+    concat!(
+        "SELECT ",
+        interaction_cols!(),
+        ", CAST(2 AS BIGINT) FROM interactions WHERE lead_id = $1 ORDER BY occurred_at, id"
+    ),
     concat!(
         "SELECT ",
         opportunity_cols!(),

@@ -8,23 +8,25 @@ use crate::bind::Binds;
 use crate::db::{Db, args};
 use crate::rows::{self, opportunity_cols, to_i64};
 
-/// Moves the lead's last interaction forward (never back), unless the lead is converted.
+/// Moves the lead's last interaction forward (never back), and sets its next follow-up time
+/// when the interaction gives one (`$3`), unless the lead is converted.
 pub(crate) const TOUCH_INTERACTION: &str = "UPDATE leads SET last_interaction_at = \
      CASE WHEN last_interaction_at IS NULL OR last_interaction_at < $1 THEN $1 \
-     ELSE last_interaction_at END \
+     ELSE last_interaction_at END, \
+     next_follow_up_at = COALESCE($3, next_follow_up_at) \
      WHERE id = $2 AND status <> 'converted'";
 
 pub(crate) const INSERT_INTERACTION: &str = "INSERT INTO interactions \
-     (id, lead_id, kind, occurred_at, logged_by, logged_at, notes) \
-     VALUES ($1, $2, $3, $4, $5, $6, $7)";
+     (id, lead_id, kind, occurred_at, logged_by, logged_at, notes, next_follow_up_at) \
+     VALUES ($1, $2, $3, $4, $5, $6, $7, $8)";
 
 /// The insert of an opportunity while its lead (`$11`) exists and is not converted: no
 /// separate read. A backend may append a locking clause.
 macro_rules! insert_opportunity {
     () => {
         "INSERT INTO opportunities (id, lead_id, title, value_minor, currency, \
-         expected_close, stage, created_by, created_at, updated_at, version) \
-         SELECT $1, id, $2, $3, $4, $5, $6, $7, $8, $9, $10 FROM leads \
+         expected_close, stage, created_by, created_at, updated_at, version, probability) \
+         SELECT $1, id, $2, $3, $4, $5, $6, $7, $8, $9, $10, $12 FROM leads \
          WHERE id = $11 AND status <> 'converted'"
     };
 }
@@ -34,7 +36,7 @@ pub(crate) use insert_opportunity;
 macro_rules! update_opportunity {
     () => {
         "UPDATE opportunities SET title = $1, value_minor = $2, currency = $3, \
-         expected_close = $4, stage = $5, updated_at = $6, version = $7 \
+         expected_close = $4, stage = $5, updated_at = $6, version = $7, probability = $10 \
          WHERE id = $8 AND version = $9"
     };
 }
@@ -49,7 +51,9 @@ const GET_OPPORTUNITY: &str = concat!(
 
 /// [`TOUCH_INTERACTION`]'s values.
 pub(crate) fn touch(b: &mut impl Binds, i: &Interaction) {
-    b.time(i.occurred_at).uuid(i.lead_id.as_uuid());
+    b.time(i.occurred_at)
+        .uuid(i.lead_id.as_uuid())
+        .opt_time(i.next_follow_up_at);
 }
 
 /// [`INSERT_INTERACTION`]'s values.
@@ -60,7 +64,8 @@ pub(crate) fn interaction(b: &mut impl Binds, i: &Interaction) {
         .time(i.occurred_at)
         .int(i.logged_by.get())
         .time(i.logged_at)
-        .str(i.notes.as_str());
+        .str(i.notes.as_str())
+        .opt_time(i.next_follow_up_at);
 }
 
 /// [`insert_opportunity!`]'s values.
@@ -75,7 +80,8 @@ pub(crate) fn opportunity(b: &mut impl Binds, o: &Opportunity) -> Result<(), Sto
         .time(o.created_at)
         .time(o.updated_at)
         .int(to_i64(o.version)?)
-        .uuid(o.lead_id.as_uuid());
+        .uuid(o.lead_id.as_uuid())
+        .opt_int(o.probability.map(|p| i64::from(p.percent())));
     Ok(())
 }
 
@@ -94,7 +100,8 @@ pub(crate) fn update(
         .time(o.updated_at)
         .int(to_i64(o.version)?)
         .uuid(o.id.as_uuid())
-        .int(to_i64(expected)?);
+        .int(to_i64(expected)?)
+        .opt_int(o.probability.map(|p| i64::from(p.percent())));
     Ok(())
 }
 

@@ -1,7 +1,13 @@
-//! The report (leads by status and source), filtered by owner, source and creation date,
-//! built once for both backends.
+//! The reports, filtered by owner, source and creation date, built once for both backends:
+//! leads by status and source, lost leads by reason, the pipeline's groups and the time-in-
+//! status groups. Each groups in SQL; the domain rolls the groups up.
 
-use crm_core::{BoxError, LeadStatus, Report, ReportFilter, Scope, Source, StoreError};
+use chrono::{DateTime, Utc};
+use crm_core::{
+    BoxError, Currency, EmployeeId, LeadStatus, LostReasonCode, LostReasonReport, OpportunityStage,
+    PipelineFilter, PipelineRow, Report, ReportFilter, Scope, Source, StageProbabilities,
+    StatusTimeRow, StoreError,
+};
 
 use crate::bind::{Binds, Filter};
 use crate::db::Db;
@@ -23,19 +29,7 @@ pub(crate) async fn report<D: Db>(
         Some(head) if !dated => head,
         _ => FROM_LEADS,
     });
-    crate::assignment::scope(&mut b, scope, "owner");
-    if let Some(o) = filter.owner {
-        b.sql(" AND owner = ").int(o.get());
-    }
-    if let Some(s) = &filter.source {
-        b.sql(" AND source = ").str(s.as_str());
-    }
-    if let Some(f) = filter.created_from {
-        b.sql(" AND created_at >= ").time(f);
-    }
-    if let Some(t) = filter.created_to {
-        b.sql(" AND created_at < ").time(t);
-    }
+    lead_filter(&mut b, filter, scope);
     b.sql(" GROUP BY status, source");
     let counts = db
         .built(b)
@@ -53,4 +47,162 @@ pub(crate) async fn report<D: Db>(
         })
         .collect::<Result<Vec<_>, _>>()?;
     Ok(Report::from_counts(counts))
+}
+
+/// `filter`'s conditions on the leads (columns unqualified, or of the alias `l` in the joins,
+/// which name the lead columns the same way).
+fn lead_filter(b: &mut impl Filter, filter: &ReportFilter, scope: &Scope) {
+    crate::assignment::scope(b, scope, "owner");
+    if let Some(o) = filter.owner {
+        b.sql(" AND owner = ").int(o.get());
+    }
+    if let Some(s) = &filter.source {
+        b.sql(" AND source = ").str(s.as_str());
+    }
+    if let Some(f) = filter.created_from {
+        b.sql(" AND created_at >= ").time(f);
+    }
+    if let Some(t) = filter.created_to {
+        b.sql(" AND created_at < ").time(t);
+    }
+}
+
+/// Lost leads by reason code.
+const LOST_REASONS: &str = "SELECT lost_reason_code, COUNT(*) FROM leads \
+     WHERE status = 'lost' AND lost_reason_code IS NOT NULL";
+
+/// Lost leads counted by reason code under `filter`, of the leads in `scope`.
+pub(crate) async fn lost_reasons<D: Db>(
+    db: &D,
+    filter: &ReportFilter,
+    scope: &Scope,
+) -> Result<LostReasonReport, StoreError> {
+    let mut b = D::Built::head(LOST_REASONS);
+    lead_filter(&mut b, filter, scope);
+    b.sql(" GROUP BY lost_reason_code");
+    let counts = db
+        .built(b)
+        .await?
+        .iter()
+        .map(|r| {
+            let read = || -> Result<_, BoxError> {
+                Ok((
+                    LostReasonCode::parse(&r.text(0)?)?,
+                    u64::try_from(r.int(1)?)?,
+                ))
+            };
+            read().map_err(rows::corrupt("lost reason row"))
+        })
+        .collect::<Result<Vec<_>, _>>()?;
+    Ok(LostReasonReport::from_counts(counts))
+}
+
+/// Time in each status per owner and source: each stay from entry to exit (or to now; never
+/// negative), summed, with the number of leads that held the status. The head stops where
+/// the report's time (unix µs) is bound, once per use.
+const STATUS_TIMES: [&str; 3] = [
+    "SELECT owner, source, status, CAST(COUNT(DISTINCT lead_id) AS BIGINT), \
+     CAST(SUM(CASE WHEN COALESCE(left_us, ",
+    ") > entered_us THEN COALESCE(left_us, ",
+    ") - entered_us ELSE 0 END) AS BIGINT) \
+     FROM (SELECT p.lead_id, p.entered_us, p.left_us, p.status, \
+                  l.owner, l.source, l.created_at \
+           FROM lead_status_periods p JOIN leads l ON l.id = p.lead_id) AS stays \
+     WHERE 1 = 1",
+];
+
+/// The time-in-status groups under `filter` of the leads in `scope`, stays counted until `now`.
+pub(crate) async fn status_times<D: Db>(
+    db: &D,
+    filter: &ReportFilter,
+    scope: &Scope,
+    now: DateTime<Utc>,
+) -> Result<Vec<StatusTimeRow>, StoreError> {
+    let now = now.timestamp_micros();
+    let mut b = D::Built::head(STATUS_TIMES[0]);
+    b.int(now)
+        .sql(STATUS_TIMES[1])
+        .int(now)
+        .sql(STATUS_TIMES[2]);
+    lead_filter(&mut b, filter, scope);
+    b.sql(" GROUP BY owner, source, status");
+    db.built(b)
+        .await?
+        .iter()
+        .map(|r| {
+            let read = || -> Result<_, BoxError> {
+                Ok(StatusTimeRow {
+                    owner: EmployeeId::new(r.int(0)?)?,
+                    source: Source::parse(&r.text(1)?)?,
+                    status: r.text(2)?.parse::<LeadStatus>()?,
+                    leads: u64::try_from(r.int(3)?)?,
+                    total_micros: r.int(4)?,
+                })
+            };
+            read().map_err(rows::corrupt("time in status row"))
+        })
+        .collect()
+}
+
+/// Opportunities with their lead's owner and the probability that counts for each
+/// (`crm_core::StageProbabilities::for_opportunity`: the override while open, else the
+/// stage's, bound in stage order), grouped by currency, owner, stage and expected-close day
+/// with the weighted sum of `crm_core::pipeline::weighted_minor`. The domain rolls days up
+/// into months.
+const PIPELINE_HEAD: &str = "SELECT currency, owner, stage, expected_close, \
+     CAST(COUNT(*) AS BIGINT), CAST(SUM(value_minor) AS BIGINT), \
+     CAST(SUM((value_minor / 100) * p + ((value_minor % 100) * p + 50) / 100) AS BIGINT) \
+     FROM (SELECT o.currency, l.owner, o.stage, o.expected_close, o.value_minor, \
+             CASE WHEN o.probability IS NOT NULL AND o.stage NOT IN ('won', 'lost') \
+                  THEN o.probability \
+                  ELSE CASE o.stage WHEN 'won' THEN 100 WHEN 'lost' THEN 0 ";
+
+/// The pipeline's groups under `filter`, of the leads in `scope`.
+pub(crate) async fn pipeline<D: Db>(
+    db: &D,
+    filter: &PipelineFilter,
+    scope: &Scope,
+    probabilities: &StageProbabilities,
+) -> Result<Vec<PipelineRow>, StoreError> {
+    let mut b = D::Built::head(PIPELINE_HEAD);
+    for stage in OpportunityStage::ALL.into_iter().filter(|s| s.is_open()) {
+        b.sql(" WHEN ")
+            .str(stage.as_str())
+            .sql(" THEN ")
+            .int(i64::from(probabilities.of(stage).percent()));
+    }
+    b.sql(
+        " ELSE 0 END END AS p \
+         FROM opportunities o JOIN leads l ON l.id = o.lead_id WHERE 1 = 1",
+    );
+    crate::assignment::scope(&mut b, scope, "l.owner");
+    if let Some(o) = filter.owner {
+        b.sql(" AND l.owner = ").int(o.get());
+    }
+    if let Some(f) = filter.close_from {
+        b.sql(" AND o.expected_close >= ").day(f);
+    }
+    if let Some(t) = filter.close_to {
+        b.sql(" AND o.expected_close <= ").day(t);
+    }
+    b.sql(") AS valued GROUP BY currency, owner, stage, expected_close");
+    db.built(b)
+        .await?
+        .iter()
+        .map(|r| {
+            let read = || -> Result<_, BoxError> {
+                let day = r.date(3)?;
+                Ok(PipelineRow {
+                    currency: Currency::parse(&r.text(0)?)?,
+                    owner: EmployeeId::new(r.int(1)?)?,
+                    stage: r.text(2)?.parse::<OpportunityStage>()?,
+                    month: crm_core::pipeline::month_of(day),
+                    count: u64::try_from(r.int(4)?)?,
+                    total_minor: r.int(5)?,
+                    weighted_minor: r.int(6)?,
+                })
+            };
+            read().map_err(rows::corrupt("pipeline row"))
+        })
+        .collect()
 }

@@ -6,9 +6,9 @@
 use chrono::{DateTime, NaiveDate, Utc};
 use crm_core::{
     BoxError, ClientId, ClientRequest, Currency, Email, Employee, EmployeeId, Event, EventId,
-    FollowUpNotice, HistoryEntry, Interaction, InteractionId, Lead, LeadId, LeadRecord, Money,
-    Name, NewEvent, Note, Opportunity, OpportunityId, PendingClient, Phone, Role, Source,
-    StoreError, Team,
+    FollowUpNotice, HistoryEntry, Interaction, InteractionId, Lead, LeadId, LeadRecord,
+    LostReasonCode, Money, Name, NewEvent, Note, Opportunity, OpportunityId, PendingClient, Phone,
+    Probability, Role, Source, StoreError, Team,
 };
 use uuid::Uuid;
 
@@ -61,7 +61,8 @@ macro_rules! lead_cols {
     () => {
         "id, name, email, phone, company, source, status, owner, created_by, created_at, \
          updated_at, version, client_id, lost_reason, last_interaction_at, \
-         follow_up_notified_at, phone_display"
+         follow_up_notified_at, phone_display, lost_reason_code, next_follow_up_at, \
+         follow_up_reminded_for, owner_notified_at, escalated_for"
     };
 }
 pub(crate) use lead_cols;
@@ -86,6 +87,11 @@ pub(crate) fn lead(r: &impl Cols) -> Result<Lead, StoreError> {
             lost_reason: parse_opt(r.opt_text(13)?, |s| Name::parse_field("lost_reason", s))?,
             last_interaction_at: r.opt_ts(14)?,
             follow_up_notified_at: r.opt_ts(15)?,
+            lost_reason_code: parse_opt(r.opt_text(17)?, LostReasonCode::parse)?,
+            next_follow_up_at: r.opt_ts(18)?,
+            follow_up_reminded_for: r.opt_ts(19)?,
+            owner_notified_at: r.opt_ts(20)?,
+            escalated_for: r.opt_ts(21)?,
         })?)
     };
     read().map_err(corrupt("lead"))
@@ -105,7 +111,15 @@ pub(crate) fn history(lead_id: LeadId, r: &impl Cols) -> Result<HistoryEntry, St
     read().map_err(corrupt("lead history entry"))
 }
 
-/// An interaction row: `id, lead_id, kind, occurred_at, logged_by, logged_at, notes`.
+/// The interaction columns, in the order [`interaction`] reads them.
+macro_rules! interaction_cols {
+    () => {
+        "id, lead_id, kind, occurred_at, logged_by, logged_at, notes, next_follow_up_at"
+    };
+}
+pub(crate) use interaction_cols;
+
+/// An interaction row ([`interaction_cols!`]).
 pub(crate) fn interaction(r: &impl Cols) -> Result<Interaction, StoreError> {
     let read = || -> Result<Interaction, BoxError> {
         Ok(Interaction {
@@ -116,6 +130,7 @@ pub(crate) fn interaction(r: &impl Cols) -> Result<Interaction, StoreError> {
             logged_by: EmployeeId::new(r.int(4)?)?,
             logged_at: r.ts(5)?,
             notes: Note::parse(&r.text(6)?)?,
+            next_follow_up_at: r.opt_ts(7)?,
         })
     };
     read().map_err(corrupt("interaction"))
@@ -125,7 +140,7 @@ pub(crate) fn interaction(r: &impl Cols) -> Result<Interaction, StoreError> {
 macro_rules! opportunity_cols {
     () => {
         "id, lead_id, title, value_minor, currency, expected_close, stage, created_by, \
-         created_at, updated_at, version"
+         created_at, updated_at, version, probability"
     };
 }
 pub(crate) use opportunity_cols;
@@ -144,6 +159,12 @@ pub(crate) fn opportunity(r: &impl Cols) -> Result<Opportunity, StoreError> {
             created_at: r.ts(8)?,
             updated_at: r.ts(9)?,
             version: unsigned(r.int(10)?)?,
+            probability: r
+                .opt_int(11)?
+                .map(|p| -> Result<Probability, BoxError> {
+                    Ok(Probability::new(u8::try_from(p)?)?)
+                })
+                .transpose()?,
         })
     };
     read().map_err(corrupt("opportunity"))
@@ -202,7 +223,8 @@ pub(crate) fn event(r: &impl Cols) -> Result<Event, StoreError> {
     read().map_err(corrupt("event"))
 }
 
-/// An employee row: `id, name, role, active, team, manages` (a JSON array of teams).
+/// An employee row: `id, name, role, active, team, manages, manager` (`manages` a JSON array
+/// of teams), the order of every employees statement in `directory.rs`.
 pub(crate) fn employee(r: &impl Cols) -> Result<Employee, StoreError> {
     let read = || -> Result<Employee, BoxError> {
         Ok(Employee {
@@ -212,6 +234,7 @@ pub(crate) fn employee(r: &impl Cols) -> Result<Employee, StoreError> {
             active: r.flag(3)?,
             team: r.opt_text(4)?.as_deref().map(Team::parse).transpose()?,
             manages: serde_json::from_str(&r.text(5)?)?,
+            manager: r.opt_int(6)?.map(EmployeeId::new).transpose()?,
         })
     };
     read().map_err(corrupt("employee"))

@@ -47,14 +47,11 @@ async fn main() -> Result<(), BoxError> {
     // 3. Employees in the library's own directory (a host with its own HR system implements
     //    EmployeeDirectory instead): the first is a manager, who adds the others.
     let employee = |id, name: &str, role| -> Result<Employee, BoxError> {
-        Ok(Employee {
-            id: EmployeeId::new(id)?,
-            name: Name::parse(name)?,
+        Ok(Employee::new(
+            EmployeeId::new(id)?,
+            Name::parse(name)?,
             role,
-            active: true,
-            team: None,
-            manages: Default::default(),
-        })
+        ))
     };
     let khalid = crm
         .bootstrap_manager(employee(3, "خالد المدير", Role::Manager)?)
@@ -149,6 +146,7 @@ async fn main() -> Result<(), BoxError> {
                 title: Name::parse("توريد أجهزة")?,
                 value: Money::parse("12,500.750", Currency::parse("KWD")?)?,
                 expected_close: chrono::NaiveDate::from_ymd_opt(2026, 12, 15).ok_or("date")?,
+                probability: None,
             },
         )
         .await?;

@@ -41,9 +41,23 @@ fn crm(db: &Path, actor: Option<&str>) -> Command {
     let mut c = Command::cargo_bin("crm").unwrap();
     c.env_remove("CRM_DB")
         .env_remove("CRM_AS")
-        .env_remove("CRM_REGION")
-        .arg("--db")
-        .arg(db);
+        .env_remove("CRM_REGION");
+    // The sales-process settings come from the command line in these tests only.
+    for v in [
+        "CRM_LOST_REASONS",
+        "CRM_STAGE_PROBABILITIES",
+        "CRM_TIME_ZONE",
+        "CRM_WORKING_HOURS",
+        "CRM_WEEKEND",
+        "CRM_LOCALE",
+        "CRM_HOLIDAYS",
+        "CRM_HOLIDAYS_FILE",
+        "CRM_ESCALATE_AFTER",
+        "TZ",
+    ] {
+        c.env_remove(v);
+    }
+    c.arg("--db").arg(db);
     if let Some(a) = actor {
         c.args(["--as", a]);
     }
@@ -280,7 +294,9 @@ fn report_sweep_and_events() {
             a["id"].as_str().unwrap(),
             "lost",
             "--reason",
-            "no budget",
+            "no-budget",
+            "--detail",
+            "no budget this year",
         ],
     );
     let r = json(p, "4", &["report"]);
@@ -455,7 +471,11 @@ fn errors_have_documented_exit_codes_and_change_nothing() {
 
 /// Everything observable about one lead and the whole database, opportunities included.
 fn lead_state(db: &Path, id: &str) -> String {
-    let detail = json(db, "3", &["lead", "show", id]);
+    let mut detail = json(db, "3", &["lead", "show", id]);
+    // Time in status runs on with the clock: not part of what a command changed.
+    if let Some(o) = detail.as_object_mut() {
+        o.remove("time_in_status_seconds");
+    }
     format!("{}{detail}", state(db))
 }
 
@@ -962,4 +982,324 @@ fn an_unreachable_server_says_so_quickly() {
         "{err}"
     );
     assert!(!err.contains("busy"), "{err}");
+}
+
+#[test]
+fn lost_reasons_are_codes_and_reported() {
+    let db = db();
+    let p = &db.path;
+    let a = a_lead(p);
+    let b = add_lead(p, "2", "B", "b@example.com")["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    // A code outside the list: refused, nothing changes.
+    let before = lead_state(p, &a);
+    let err = fails(
+        p,
+        "1",
+        &["lead", "status", &a, "lost", "--reason", "weather"],
+        3,
+    );
+    assert!(err.contains("price, competitor"), "{err}");
+    assert_eq!(lead_state(p, &a), before);
+    // Detail without a code is a usage error.
+    fails(p, "1", &["lead", "status", &a, "lost", "--detail", "x"], 2);
+    let l = json(
+        p,
+        "1",
+        &[
+            "lead",
+            "status",
+            &a,
+            "lost",
+            "--reason",
+            "Price",
+            "--detail",
+            "السعر أعلى من الميزانية",
+        ],
+    );
+    assert_eq!(l["lead"]["lost_reason_code"], "price");
+    assert_eq!(l["lead"]["lost_reason"], "السعر أعلى من الميزانية");
+    // The host's own list, in Arabic.
+    let out = crm(p, Some("2"))
+        .args([
+            "--lost-reasons",
+            "price,سعر",
+            "lead",
+            "status",
+            &b,
+            "lost",
+            "--reason",
+            "سعر",
+        ])
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let r = json(p, "4", &["report", "--by", "lost-reason"]);
+    assert_eq!(r["total"], 2);
+    let codes: Vec<_> = r["rows"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| {
+            (
+                r["code"].as_str().unwrap().to_owned(),
+                r["count"].as_u64().unwrap(),
+            )
+        })
+        .collect();
+    assert_eq!(codes, [("price".to_owned(), 1), ("سعر".to_owned(), 1)]);
+    let mine = json(p, "4", &["report", "--by", "lost-reason", "--owner", "2"]);
+    assert_eq!(mine["total"], 1);
+    let text = crm(p, Some("4"))
+        .args(["report", "--by", "lost-reason"])
+        .output()
+        .unwrap();
+    let text = String::from_utf8(text.stdout).unwrap();
+    assert!(text.contains("price") && text.contains("50%"), "{text}");
+    fails(p, "4", &["report", "--by", "colour"], 2);
+    fails(p, "1", &["--lost-reasons", "a,a", "report"], 2);
+}
+
+#[test]
+fn the_pipeline_is_valued_per_currency() {
+    let db = db();
+    let p = &db.path;
+    let a = a_lead(p);
+    let add = |value: &str, cur: &str, close: &str, extra: &[&str]| {
+        let mut args = vec![
+            "opportunity",
+            "add",
+            &a,
+            "--title",
+            "Deal",
+            "--value",
+            value,
+            "--currency",
+            cur,
+            "--close",
+            close,
+        ];
+        args.extend_from_slice(extra);
+        json(p, "1", &args)["id"].as_str().unwrap().to_owned()
+    };
+    add("1,000.00", "SAR", "2026-01-15", &["--probability", "40"]);
+    let proposal = add("500.00", "SAR", "2026-02-10", &[]);
+    json(
+        p,
+        "1",
+        &["opportunity", "update", &proposal, "--stage", "proposal"],
+    );
+    let won = add("250.00", "SAR", "2026-02-20", &[]);
+    json(p, "1", &["opportunity", "update", &won, "--stage", "won"]);
+    add("1,250.500", "KWD", "2026-03-01", &[]);
+    let r = json(p, "4", &["pipeline"]);
+    let cur = |code: &str| {
+        r["currencies"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|c| c["currency"] == code)
+            .cloned()
+            .unwrap()
+    };
+    let sar = cur("SAR");
+    assert_eq!(sar["totals"]["open_minor"], 150_000);
+    // 40 % of 1,000.00 + the default 50 % of proposal's 500.00.
+    assert_eq!(sar["totals"]["weighted_minor"], 40_000 + 25_000);
+    assert_eq!(sar["totals"]["won_minor"], 25_000);
+    let kwd = cur("KWD");
+    // The default 10 % of open: 125.050 KWD.
+    assert_eq!(kwd["totals"]["weighted_minor"], 125_050);
+    // Close dates inclusive, and the owner.
+    let feb = json(
+        p,
+        "4",
+        &["pipeline", "--from", "2026-02-10", "--to", "2026-02-20"],
+    );
+    assert_eq!(feb["currencies"].as_array().unwrap().len(), 1);
+    assert_eq!(feb["currencies"][0]["totals"]["open_minor"], 50_000);
+    let none = json(p, "4", &["pipeline", "--owner", "2"]);
+    assert_eq!(none["currencies"].as_array().unwrap().len(), 0);
+    // The host's probabilities.
+    let out = crm(p, Some("4"))
+        .args(["--json", "--stage-probabilities", "open=50", "pipeline"])
+        .output()
+        .unwrap();
+    let r: Value = serde_json::from_slice(&out.stdout).unwrap();
+    let kwd = r["currencies"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["currency"] == "KWD")
+        .cloned()
+        .unwrap();
+    assert_eq!(kwd["totals"]["weighted_minor"], 625_250);
+    let text = crm(p, Some("4")).arg("pipeline").output().unwrap();
+    let text = String::from_utf8(text.stdout).unwrap();
+    assert!(
+        text.contains("SAR") && text.contains("KWD") && text.contains("2026-02"),
+        "{text}"
+    );
+    fails(
+        p,
+        "4",
+        &["pipeline", "--from", "2026-03-01", "--to", "2026-02-01"],
+        3,
+    );
+    fails(p, "4", &["--stage-probabilities", "won=50", "pipeline"], 2);
+    fails(
+        p,
+        "1",
+        &[
+            "opportunity",
+            "add",
+            &a,
+            "--title",
+            "X",
+            "--value",
+            "1",
+            "--currency",
+            "SAR",
+            "--close",
+            "2026-01-01",
+            "--probability",
+            "120",
+        ],
+        3,
+    );
+}
+
+#[test]
+fn overdue_follow_ups_are_swept_once_and_dry_runs_change_nothing() {
+    let db = db();
+    let p = &db.path;
+    let a = a_lead(p);
+    // A few seconds ahead: the command must start before the time comes (a loaded machine
+    // takes a while), and then the test waits for it.
+    let due = chrono::Utc::now() + chrono::TimeDelta::seconds(6);
+    let soon = due.to_rfc3339();
+    let l = json(p, "1", &["lead", "edit", &a, "--follow-up", &soon]);
+    assert!(l["next_follow_up_at"].is_string());
+    fails(
+        p,
+        "1",
+        &["lead", "edit", &a, "--follow-up", "2020-01-01T00:00:00Z"],
+        3,
+    );
+    let wait = due - chrono::Utc::now() + chrono::TimeDelta::milliseconds(200);
+    std::thread::sleep(wait.to_std().unwrap_or_default());
+    let before = lead_state(p, &a);
+    let dry = json(p, "3", &["sweep", "--dry-run"]);
+    assert_eq!(dry["would_notify"][0]["kind"]["type"], "overdue");
+    assert_eq!(lead_state(p, &a), before, "a dry run changes nothing");
+    let r = json(p, "3", &["sweep"]);
+    assert_eq!(r["reminded"].as_array().unwrap().len(), 1);
+    let r = json(p, "3", &["sweep"]);
+    assert_eq!(r["reminded"].as_array().unwrap().len(), 0);
+    // An interaction sets the next one.
+    let later = (chrono::Utc::now() + chrono::TimeDelta::days(2)).to_rfc3339();
+    json(
+        p,
+        "1",
+        &[
+            "interaction",
+            "add",
+            &a,
+            "--kind",
+            "call",
+            "--follow-up",
+            &later,
+        ],
+    );
+    let d = json(p, "1", &["lead", "show", &a]);
+    assert!(d["lead"]["next_follow_up_at"].is_string());
+    assert!(d["time_in_status_seconds"]["new"].is_number());
+    // The calendar options are checked.
+    fails(p, "3", &["sweep", "--time-zone", "Mars/Olympus"], 3);
+    fails(p, "3", &["sweep", "--working-hours", "17:00-09:00"], 3);
+    fails(p, "3", &["sweep", "--escalate-after", "0"], 3);
+    let ok = crm(p, Some("3"))
+        .args([
+            "sweep",
+            "--dry-run",
+            "--time-zone",
+            "Asia/Riyadh",
+            "--working-hours",
+            "09:00-17:00",
+            "--locale",
+            "ar_SA",
+            "--holidays",
+            "2026-03-20,2026-03-21",
+            "--escalate-after",
+            "2",
+        ])
+        .output()
+        .unwrap();
+    assert!(
+        ok.status.success(),
+        "{}",
+        String::from_utf8_lossy(&ok.stderr)
+    );
+}
+
+#[test]
+fn managers_and_time_in_status_reach_the_cli() {
+    let db = db();
+    let p = &db.path;
+    json(
+        p,
+        "3",
+        &[
+            "employee",
+            "add",
+            "--id",
+            "6",
+            "--name",
+            "Rep",
+            "--role",
+            "sales",
+            "--manager",
+            "3",
+        ],
+    );
+    let list = json(p, "3", &["employee", "list"]);
+    let rep = list
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|e| e["id"] == 6)
+        .cloned()
+        .unwrap();
+    assert_eq!(rep["manager"], 3);
+    let a = a_lead(p);
+    json(p, "1", &["lead", "status", &a, "contacted"]);
+    let r = json(p, "4", &["report", "--by", "time-in-status"]);
+    let statuses: Vec<_> = r["rows"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r["status"].as_str().unwrap().to_owned())
+        .collect();
+    assert_eq!(statuses, ["new", "contacted"]);
+    let text = crm(p, Some("4"))
+        .args(["report", "--by", "time-in-status"])
+        .output()
+        .unwrap();
+    let text = String::from_utf8(text.stdout).unwrap();
+    assert!(
+        text.contains("contacted") && text.contains("average"),
+        "{text}"
+    );
+    let show = crm(p, Some("1"))
+        .args(["lead", "show", &a])
+        .output()
+        .unwrap();
+    let show = String::from_utf8(show.stdout).unwrap();
+    assert!(show.contains("time in status:"), "{show}");
 }

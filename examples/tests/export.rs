@@ -143,7 +143,7 @@ async fn seed(h: &Harness) {
             lost.id(),
             1,
             LeadStatus::Lost,
-            Some(Name::parse("لا ميزانية").unwrap()),
+            Some(crm_tests::harness::reason("لا ميزانية")),
         )
         .await
         .unwrap();
@@ -258,7 +258,7 @@ async fn exports_every_lead_in_every_format(store: Arc<dyn LeadStore>) {
             "Lost"
         };
         assert_eq!(lost[6][1], expected);
-        assert_eq!(lost[12][1], "لا ميزانية");
+        assert_eq!(lost[12][1], "other: لا ميزانية", "the code, then the detail");
     }
 
     // PDF: Amiri embedded, the Arabic names extracted in logical order, typst syntax in a

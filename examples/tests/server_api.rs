@@ -415,8 +415,23 @@ async fn status_moves_follow_the_library(h: Harness) {
     let r = mv(json!({"status": "lost"}), "\"1\"").await;
     assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY);
     assert_eq!(r.json()["errors"][0]["field"], "lost_reason");
-    let r = mv(json!({"status": "contacted", "lost_reason": "x"}), "\"1\"").await;
+    let r = mv(
+        json!({"status": "contacted", "lost_reason": "price"}),
+        "\"1\"",
+    )
+    .await;
     assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY);
+    // A lost reason is a code from the host's list; a detail needs a code.
+    let r = mv(json!({"status": "lost", "lost_reason": "weather"}), "\"1\"").await;
+    assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY, "{}", r.text);
+    assert_eq!(r.json()["errors"][0]["field"], "lost_reason");
+    let r = mv(
+        json!({"status": "lost", "lost_reason_detail": "too pricey"}),
+        "\"1\"",
+    )
+    .await;
+    assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY, "{}", r.text);
+    assert_eq!(r.json()["errors"][0]["field"], "lost_reason_detail");
     let r = mv(json!({"status": "maybe"}), "\"1\"").await;
     assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY);
     assert_eq!(r.json()["errors"][0]["field"], "status");
@@ -444,6 +459,25 @@ async fn status_moves_follow_the_library(h: Harness) {
         h.get(&format!("/api/v1/leads/{id}"), &h.sales).await.json()["status"],
         "new"
     );
+    let lost = h
+        .lead(
+            &h.sales,
+            json!({"name": "Lina", "email": "lina@example.com"}),
+        )
+        .await;
+    let r = h
+        .versioned(
+            Method::POST,
+            &format!("/api/v1/leads/{lost}/status"),
+            &h.sales,
+            json!({"status": "lost", "lost_reason": "competitor", "lost_reason_detail": "اختار المنافس"}),
+            "\"1\"",
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.text);
+    let body = r.json();
+    assert_eq!(body["lead"]["lost_reason"], "competitor");
+    assert_eq!(body["lead"]["lost_reason_detail"], "اختار المنافس");
     let r = mv(json!({"status": "interested"}), "\"1\"").await;
     assert_eq!(r.status, StatusCode::OK, "{}", r.text);
     assert_eq!(r.etag(), "\"2\"");

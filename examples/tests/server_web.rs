@@ -228,7 +228,7 @@ async fn works_a_lead(h: Harness) {
                 ("csrf", &csrf),
                 ("version", "1"),
                 ("status", "lost"),
-                ("lost_reason", "x"),
+                ("lost_reason", "price"),
             ],
         )
         .await;

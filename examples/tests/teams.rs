@@ -419,4 +419,35 @@ fn bulk_changes_list_what_was_done_and_what_was_refused() {
     assign_to_1(&[], 2);
     let err = assign_to_1(&["--filter", "colour=red"], 2);
     assert!(err.contains("colour"), "{err}");
+    // A bulk move to lost takes a code from the lost-reason list, with a detail.
+    let one = db.dir.path().join("one.txt");
+    std::fs::write(&one, format!("{a}\n")).unwrap();
+    let file = one.to_str().unwrap();
+    let lose = |extra: &[&str], code| {
+        let args = [&["lead", "bulk", "status", "lost", "--ids", file], extra].concat();
+        exits(p, "3", &[], &args, code).1
+    };
+    let err = lose(&["--detail", "السعر"], 2);
+    assert!(err.contains("--reason"), "{err}");
+    let r = json(
+        p,
+        "3",
+        &[],
+        &[
+            "lead",
+            "bulk",
+            "status",
+            "lost",
+            "--reason",
+            "price",
+            "--detail",
+            "السعر",
+            "--ids",
+            file,
+        ],
+    );
+    let done = r["done"].as_array().unwrap();
+    assert!(!done.is_empty());
+    assert!(done.iter().all(|l| l["lost_reason_code"] == "price"), "{r}");
+    assert!(done.iter().all(|l| l["lost_reason"] == "السعر"), "{r}");
 }

@@ -14,8 +14,11 @@ use crm_core::{
     OpportunityStage, Phone, PhoneRegion, ReportFilter, Source, ValidationError,
 };
 
+pub use crate::conformance_pipeline::*;
 pub use crate::conformance_visibility::*;
-use crate::harness::{Harness, inactive, manager, new_lead, other, sales, sales2, t0, unknown};
+use crate::harness::{
+    Harness, inactive, manager, new_lead, other, reason, sales, sales2, t0, unknown,
+};
 
 /// Stamps out the whole conformance suite for one adapter. `$factory` is an
 /// `async fn() -> Arc<dyn LeadStore>` returning a fresh, empty store.
@@ -69,6 +72,15 @@ macro_rules! conformance_suite {
             sweeps_and_dispatches_move_past_failures_batch_by_batch,
             taken_over_notices_follow_their_lead,
             phone_spellings_are_one_number,
+            // Issue 10 part B: crate::conformance_pipeline.
+            lost_reasons_are_listed_codes_and_reportable,
+            pipeline_is_valued_per_currency,
+            overdue_follow_ups_remind_the_owner_once,
+            follow_up_counts_working_hours_in_the_host_zone,
+            escalation_reaches_the_managers_once,
+            sweep_dry_run_changes_nothing,
+            time_in_status_averages_per_owner_and_source,
+            overdue_and_escalation_claims_split_the_work,
             visibility_scopes_every_read,
             visible_pages_stay_full,
             visibility_scopes_every_change,
@@ -212,6 +224,7 @@ pub async fn read_only_actors_cannot_write(store: Arc<dyn LeadStore>) {
                 title: name("Deal"),
                 value: kwd(1000),
                 expected_close: day(2026, 3, 1),
+                probability: None,
             },
         )
         .await
@@ -252,6 +265,7 @@ pub async fn read_only_actors_cannot_write(store: Arc<dyn LeadStore>) {
                         title: name("D"),
                         value: kwd(1),
                         expected_close: day(2026, 3, 1),
+                        probability: None,
                     },
                 )
                 .await
@@ -400,7 +414,7 @@ pub async fn duplicates_are_refused_unless_allowed(store: Arc<dyn LeadStore>) {
     // Closed leads do not block: lose both, then the address is free again.
     for l in [&first, &second] {
         h.crm
-            .change_status(sales(), l.id(), 1, LeadStatus::Lost, Some(name("gone")))
+            .change_status(sales(), l.id(), 1, LeadStatus::Lost, Some(reason("gone")))
             .await
             .unwrap();
     }
@@ -457,7 +471,7 @@ pub async fn status_table_is_enforced(store: Arc<dyn LeadStore>) {
             n += 1;
             let lead = h.lead_in(from, n).await;
             assert_eq!(lead.status(), from);
-            let reason = (to == LeadStatus::Lost).then(|| name("no budget"));
+            let reason = (to == LeadStatus::Lost).then(|| reason("no budget"));
             let r = h
                 .crm
                 .change_status(manager(), lead.id(), lead.version(), to, reason)
@@ -509,7 +523,7 @@ pub async fn lost_needs_reason_and_reopen_is_management_only(store: Arc<dyn Lead
             lead.id(),
             1,
             LeadStatus::Lost,
-            Some(name("no budget")),
+            Some(reason("no budget")),
         )
         .await
         .unwrap()
@@ -552,6 +566,7 @@ pub async fn converted_is_read_only(store: Arc<dyn LeadStore>) {
                 title: name("Deal"),
                 value: kwd(5),
                 expected_close: day(2026, 2, 1),
+                probability: None,
             },
         )
         .await
@@ -597,6 +612,7 @@ pub async fn converted_is_read_only(store: Arc<dyn LeadStore>) {
                     title: name("D2"),
                     value: kwd(1),
                     expected_close: day(2026, 2, 1),
+                    probability: None,
                 },
             )
             .await
@@ -622,7 +638,7 @@ pub async fn converted_is_read_only(store: Arc<dyn LeadStore>) {
     // Every status move says read-only too (one answer for a converted lead, not
     // "invalid transition" for moves and "read-only" for edits).
     for to in LeadStatus::ALL {
-        let reason = (to == LeadStatus::Lost).then(|| name("r"));
+        let reason = (to == LeadStatus::Lost).then(|| reason("r"));
         let r = h.crm.change_status(manager(), id, v, to, reason).await;
         assert!(matches!(r, Err(CrmError::ReadOnly(l)) if l == id), "{r:?}");
     }
@@ -838,7 +854,8 @@ pub async fn history_records_every_change(store: Arc<dyn LeadStore>) {
                 Change::StatusChanged {
                     from: LeadStatus::New,
                     to: LeadStatus::Contacted,
-                    lost_reason: None
+                    lost_reason: None,
+                    lost_reason_code: None
                 }
             ),
             (
@@ -994,6 +1011,7 @@ pub async fn opportunities_carry_money_and_versions(store: Arc<dyn LeadStore>) {
                 title: name("توريد أجهزة"),
                 value,
                 expected_close: day(2026, 6, 30),
+                probability: None,
             },
         )
         .await
@@ -1303,6 +1321,7 @@ pub async fn events_are_ordered_and_acknowledged(store: Arc<dyn LeadStore>) {
                 title: name("D"),
                 value: kwd(7),
                 expected_close: day(2026, 2, 2),
+                probability: None,
             },
         )
         .await
@@ -1347,7 +1366,7 @@ pub async fn events_are_ordered_and_acknowledged(store: Arc<dyn LeadStore>) {
     // A refused change writes no event.
     let refused = h
         .crm
-        .change_status(other(), lead.id(), 2, LeadStatus::Lost, Some(name("x")))
+        .change_status(other(), lead.id(), 2, LeadStatus::Lost, Some(reason("x")))
         .await;
     assert!(
         matches!(refused, Err(CrmError::Forbidden { .. })),
@@ -1387,7 +1406,7 @@ pub async fn report_counts_by_status_and_source(store: Arc<dyn LeadStore>) {
             .await
             .unwrap();
         if status != LeadStatus::New {
-            let reason = (status == LeadStatus::Lost).then(|| name("price"));
+            let reason = (status == LeadStatus::Lost).then(|| reason("price"));
             h.crm
                 .change_status(owner, l.id(), 1, status, reason)
                 .await
@@ -1730,13 +1749,8 @@ pub async fn employees_are_managed_by_management(store: Arc<dyn LeadStore>) {
         .clock(h.clock.clone())
         .build()
         .unwrap();
-    let emp = |id: i64, role| crm_core::Employee {
-        id: EmployeeId::new(id).unwrap(),
-        name: name(&format!("E{id}")),
-        role,
-        active: true,
-        team: None,
-        manages: Default::default(),
+    let emp = |id: i64, role| {
+        crm_core::Employee::new(EmployeeId::new(id).unwrap(), name(&format!("E{id}")), role)
     };
     // The first one must be an active manager.
     assert!(matches!(
@@ -1832,6 +1846,7 @@ pub async fn follow_up_survives_a_crash_after_claiming(store: Arc<dyn LeadStore>
             now,
             lease_until: now + TimeDelta::minutes(5),
             limit: 10,
+            escalation_cutoff: None,
         })
         .await
         .unwrap();
@@ -1888,6 +1903,7 @@ pub async fn claims_split_the_work(store: Arc<dyn LeadStore>) {
         now,
         lease_until: now + TimeDelta::minutes(5),
         limit: 4,
+        escalation_cutoff: None,
     };
     let first = h.store.claim_follow_ups(&claim).await.unwrap();
     let second = h.store.claim_follow_ups(&claim).await.unwrap();
@@ -2060,7 +2076,7 @@ pub async fn duplicate_check_matches_the_reference(store: Arc<dyn LeadStore>) {
         };
         let mut v = lead.version();
         for to in path {
-            let reason = (*to == LeadStatus::Lost).then(|| name("no"));
+            let reason = (*to == LeadStatus::Lost).then(|| reason("no"));
             v = h
                 .crm
                 .change_status(manager(), lead.id(), v, *to, reason)
@@ -2123,7 +2139,7 @@ pub async fn a_reason_goes_only_with_lost(store: Arc<dyn LeadStore>) {
             lead.id(),
             1,
             LeadStatus::Contacted,
-            Some(name("why")),
+            Some(reason("why")),
         )
         .await;
     assert!(
@@ -2334,6 +2350,7 @@ pub async fn taken_over_notices_follow_their_lead(store: Arc<dyn LeadStore>) {
             now,
             lease_until,
             limit: 10,
+            escalation_cutoff: None,
         })
         .await
         .unwrap();

@@ -88,7 +88,7 @@ async fn lead_of(h: &Harness, owner: EmployeeId, n: usize) -> Lead {
 
 /// Marks a lead at version 1 lost, as the manager.
 async fn lose(crm: &Crm, lead: &Lead) {
-    let reason = Some(Name::parse("no budget").unwrap());
+    let reason = Some(crate::harness::reason("no budget"));
     crm.change_status(manager(), lead.id(), 1, LeadStatus::Lost, reason)
         .await
         .unwrap();
@@ -127,6 +127,7 @@ pub async fn visibility_scopes_every_read(store: Arc<dyn LeadStore>) {
         value: crm_core::Money::from_minor(1000, crm_core::Currency::parse("SAR").unwrap())
             .unwrap(),
         expected_close: chrono::NaiveDate::from_ymd_opt(2026, 3, 1).unwrap(),
+        probability: None,
     };
     let west_opp = h
         .crm
@@ -212,6 +213,40 @@ pub async fn visibility_scopes_every_read(store: Arc<dyn LeadStore>) {
     assert_eq!(total(&by_team, sales2()).await, 1);
     assert_eq!(total(&own, other()).await, 0);
     assert_eq!(total(&own, manager()).await, 2);
+
+    // Part B's reports count the same leads: the pipeline (the west lead's opportunity), and
+    // time in status (pushed down to SQL, filtered in the memory store's scan).
+    let open_value = |c: &Crm, who| {
+        let c = c.clone();
+        async move {
+            let p = c
+                .pipeline(who, &crm_core::PipelineFilter::default())
+                .await
+                .unwrap();
+            p.currency("SAR").map_or(0, |c| c.totals.open_minor)
+        }
+    };
+    assert_eq!(open_value(&all, sales()).await, 1000);
+    assert_eq!(open_value(&own, sales2()).await, 1000);
+    assert_eq!(open_value(&own, sales()).await, 0);
+    assert_eq!(open_value(&own, manager()).await, 0);
+    let new_leads = |c: &Crm, who| {
+        let c = c.clone();
+        async move {
+            let t = c
+                .time_in_status_report(who, &ReportFilter::default())
+                .await
+                .unwrap();
+            t.overall
+                .iter()
+                .find(|o| o.0 == LeadStatus::New)
+                .map_or(0, |o| o.1)
+        }
+    };
+    assert_eq!(new_leads(&all, other()).await, 3);
+    assert_eq!(new_leads(&own, sales()).await, 1);
+    assert_eq!(new_leads(&own, other()).await, 0);
+    assert_eq!(new_leads(&own, manager()).await, 2);
 
     // Events: only those about leads in view (the west lead has two: created, opportunity).
     let leads_of = |events: Vec<crm_core::Event>| {
@@ -317,6 +352,7 @@ pub async fn visibility_scopes_every_change(store: Arc<dyn LeadStore>) {
                 value: crm_core::Money::from_minor(5, crm_core::Currency::parse("KWD").unwrap())
                     .unwrap(),
                 expected_close: chrono::NaiveDate::from_ymd_opt(2026, 3, 1).unwrap(),
+                probability: None,
             },
         )
         .await

@@ -212,7 +212,7 @@ pub async fn apply(store: Arc<dyn LeadStore>, ops: &[Op]) -> Vec<String> {
                         .await
                         .map(|l| l.version())
                         .unwrap_or(1);
-                    let reason = reason.then(|| Name::parse("price").unwrap());
+                    let reason = reason.then(|| crate::harness::reason("price"));
                     let r = h
                         .crm
                         .change_status(
@@ -256,6 +256,7 @@ pub async fn apply(store: Arc<dyn LeadStore>, ops: &[Op]) -> Vec<String> {
                         value: Money::from_minor(minor, crm_core::Currency::parse("SAR").unwrap())
                             .unwrap(),
                         expected_close: chrono::NaiveDate::from_ymd_opt(2026, 3, 1).unwrap(),
+                        probability: None,
                     };
                     let r = h.crm.add_opportunity(actor(a), id, input).await;
                     if let Ok(o) = &r {

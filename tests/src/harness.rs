@@ -42,12 +42,8 @@ pub fn unknown() -> EmployeeId {
 /// The directory every harness starts with.
 pub fn staff() -> Vec<Employee> {
     let e = |id: EmployeeId, name: &str, role, active| Employee {
-        id,
-        name: Name::parse(name).unwrap(),
-        role,
         active,
-        team: None,
-        manages: Default::default(),
+        ..Employee::new(id, Name::parse(name).unwrap(), role)
     };
     vec![
         e(sales(), "سارة الأحمد", Role::Sales, true),
@@ -238,7 +234,7 @@ impl Harness {
         };
         let mut lead = lead;
         for to in path {
-            let reason = (*to == LeadStatus::Lost).then(|| Name::parse("no budget").unwrap());
+            let reason = (*to == LeadStatus::Lost).then(|| reason("no budget"));
             lead = self
                 .crm
                 .change_status(manager(), lead.id(), lead.version(), *to, reason)
@@ -248,6 +244,12 @@ impl Harness {
         }
         lead
     }
+}
+
+/// A lost reason with code `other` and `detail` as its text.
+pub fn reason(detail: &str) -> crm_core::LostReason {
+    crm_core::LostReason::new(crm_core::LostReasonCode::parse("other").unwrap())
+        .detail(Name::parse(detail).unwrap())
 }
 
 /// The region the tests' users type local phone numbers in.

@@ -194,22 +194,20 @@ impl Who {
 
     fn employee(self) -> Option<Employee> {
         let (role, active) = self.profile()?;
-        Some(Employee {
-            id: self.id(),
-            name: Name::parse(&format!("{self:?}")).unwrap(),
-            role: match role {
-                MRole::Sales => Role::Sales,
-                MRole::Manager => Role::Manager,
-                MRole::Other => Role::Other,
-            },
-            active,
-            team: self.team().map(|t| Team::parse(t).unwrap()),
-            manages: self
-                .leads_teams()
-                .iter()
-                .map(|t| Team::parse(t).unwrap())
-                .collect(),
-        })
+        let role = match role {
+            MRole::Sales => Role::Sales,
+            MRole::Manager => Role::Manager,
+            MRole::Other => Role::Other,
+        };
+        let mut e = Employee::new(self.id(), Name::parse(&format!("{self:?}")).unwrap(), role);
+        e.active = active;
+        e.team = self.team().map(|t| Team::parse(t).unwrap());
+        e.manages = self
+            .leads_teams()
+            .iter()
+            .map(|t| Team::parse(t).unwrap())
+            .collect();
+        Some(e)
     }
 }
 
@@ -382,6 +380,8 @@ struct MLead {
     delivered: bool,
     client: bool,
     pending: bool,
+    /// Every status the lead has been in (time in status counts a lead once per status).
+    held: BTreeSet<LeadStatus>,
 }
 
 #[derive(Clone, Debug)]
@@ -389,6 +389,21 @@ struct MOpp {
     lead: usize,
     version: u64,
     stage: OpportunityStage,
+    minor: i64,
+}
+
+/// The model's own pipeline rule: the default probability of a stage, and the weighted value
+/// of an opportunity rounded half up (computed wide, unlike the library's split formula).
+fn model_weighted(o: &MOpp) -> i64 {
+    let p: i128 = match o.stage {
+        OpportunityStage::Open => 10,
+        OpportunityStage::Qualified => 25,
+        OpportunityStage::Proposal => 50,
+        OpportunityStage::Negotiation => 75,
+        OpportunityStage::Won => 100,
+        _ => 0,
+    };
+    i64::try_from((i128::from(o.minor) * p + 50) / 100).unwrap()
 }
 
 /// The model: what every lead should look like, and what the last step should have given.
@@ -594,6 +609,7 @@ impl Model {
                     delivered: false,
                     client: false,
                     pending: false,
+                    held: [LeadStatus::New].into_iter().collect(),
                 });
                 self.events += 1;
                 Ok(Outcome::Ok)
@@ -696,6 +712,7 @@ impl Model {
                 }
                 let l = &mut self.leads[lead];
                 l.status = to;
+                l.held.insert(to);
                 l.version += 1;
                 l.history += 1;
                 self.events += 1;
@@ -724,13 +741,14 @@ impl Model {
                 self.events += 1;
                 Ok(Outcome::Ok)
             }
-            Op::AddOpportunity { actor, lead, .. } => {
+            Op::AddOpportunity { actor, lead, minor } => {
                 known(actor)?;
                 self.writable(actor, Action::AddOpportunity, lead)?;
                 self.opps.push(MOpp {
                     lead,
                     version: 1,
                     stage: OpportunityStage::Open,
+                    minor,
                 });
                 self.events += 1;
                 Ok(Outcome::Ok)
@@ -1353,7 +1371,7 @@ impl Sut {
                 stale,
             } => self.rt.block_on(async {
                 let v = self.version(lead, stale).await;
-                let reason = reason.then(|| Name::parse("no budget this year").unwrap());
+                let reason = reason.then(|| crate::harness::reason("no budget this year"));
                 self.crm
                     .change_status(actor.id(), self.leads[lead], v, to, reason)
                     .await
@@ -1392,6 +1410,7 @@ impl Sut {
                     title: Name::parse(&format!("Deal {}", self.opps.len())).unwrap(),
                     value: Money::from_minor(minor, Currency::parse("SAR").unwrap()).unwrap(),
                     expected_close: NaiveDate::from_ymd_opt(2026, 3, 1).unwrap(),
+                    probability: None,
                 };
                 let r = self.rt.block_on(self.crm.add_opportunity(
                     actor.id(),
@@ -1653,6 +1672,76 @@ impl StateMachineTest for CrmUnderTest {
                     "paged listing {status:?} {owner:?} is newest first, without repeats"
                 );
             }
+
+            // Lost leads by reason: every lost lead once, under the code it was lost with.
+            let lost = model
+                .leads
+                .iter()
+                .filter(|l| l.status == LeadStatus::Lost)
+                .count() as u64;
+            let r = sut
+                .crm
+                .lost_reason_report(m, &ReportFilter::default())
+                .await
+                .unwrap();
+            assert_eq!((r.total, r.count("other")), (lost, lost), "lost reasons");
+
+            // Pipeline value (all SAR): open, weighted, won and lost totals, and by owner.
+            let p = sut
+                .crm
+                .pipeline(m, &crm_core::PipelineFilter::default())
+                .await
+                .unwrap();
+            let sum = |f: &dyn Fn(&MOpp) -> bool, v: &dyn Fn(&MOpp) -> i64| -> i64 {
+                model.opps.iter().filter(|o| f(o)).map(v).sum()
+            };
+            let open = |o: &MOpp| o.stage.is_open();
+            let want = crm_core::PipelineTotals {
+                open_count: model.opps.iter().filter(|o| open(o)).count() as u64,
+                open_minor: sum(&open, &|o| o.minor),
+                weighted_minor: sum(&open, &model_weighted),
+                won_count: model
+                    .opps
+                    .iter()
+                    .filter(|o| o.stage == OpportunityStage::Won)
+                    .count() as u64,
+                won_minor: sum(&|o| o.stage == OpportunityStage::Won, &|o| o.minor),
+                lost_count: model
+                    .opps
+                    .iter()
+                    .filter(|o| o.stage == OpportunityStage::Lost)
+                    .count() as u64,
+                lost_minor: sum(&|o| o.stage == OpportunityStage::Lost, &|o| o.minor),
+            };
+            let got = p
+                .currency("SAR")
+                .map(|c| c.totals.clone())
+                .unwrap_or_default();
+            assert_eq!(got, want, "pipeline totals");
+            for (owner, t) in p.currency("SAR").map_or(&[][..], |c| &c.by_owner[..]) {
+                let mine = |o: &MOpp| model.leads[o.lead].owner.id() == *owner && open(o);
+                assert_eq!(
+                    t.open_minor,
+                    sum(&mine, &|o| o.minor),
+                    "pipeline of {owner}"
+                );
+            }
+
+            // Time in status: every lead counts once in each status it has been in.
+            let t = sut
+                .crm
+                .time_in_status_report(m, &ReportFilter::default())
+                .await
+                .unwrap();
+            for s in LeadStatus::ALL {
+                let held = model.leads.iter().filter(|l| l.held.contains(&s)).count() as u64;
+                let got = t
+                    .overall
+                    .iter()
+                    .find(|(st, _, _)| *st == s)
+                    .map_or(0, |o| o.1);
+                assert_eq!(got, held, "leads that were {s}");
+            }
             // Each employee lists, and counts in the report, exactly the leads in view.
             for who in Who::STAFF {
                 let seen: BTreeSet<LeadId> = model
@@ -1667,6 +1756,17 @@ impl StateMachineTest for CrmUnderTest {
                 assert_eq!(ids, seen, "{who:?} under {}", model.policy);
                 let report = sut.crm.report(who.id(), &ReportFilter::default()).await;
                 assert_eq!(report.unwrap().total, seen.len() as u64, "{who:?}");
+                let lost_seen = model
+                    .leads
+                    .iter()
+                    .filter(|l| l.status == LeadStatus::Lost && who.sees(model.policy, l.owner))
+                    .count() as u64;
+                let lost = sut
+                    .crm
+                    .lost_reason_report(who.id(), &ReportFilter::default())
+                    .await
+                    .unwrap();
+                assert_eq!(lost.total, lost_seen, "lost reasons seen by {who:?}");
             }
         });
 

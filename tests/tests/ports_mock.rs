@@ -36,12 +36,8 @@ fn former_rep() -> EmployeeId {
 
 fn employee(id: EmployeeId, role: Role, active: bool) -> Employee {
     Employee {
-        id,
-        name: Name::parse(&format!("Employee {id}")).unwrap(),
-        role,
         active,
-        team: None,
-        manages: Default::default(),
+        ..Employee::new(id, Name::parse(&format!("Employee {id}")).unwrap(), role)
     }
 }
 

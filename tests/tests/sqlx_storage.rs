@@ -121,6 +121,7 @@ async fn round_trip(store: &dyn LeadStore, c: &Case) -> Result<(), TestCaseError
         value: c.value,
         expected_close: c.close,
         stage: OpportunityStage::Open,
+        probability: None,
         created_by: actor(),
         created_at: c.at,
         updated_at: c.at,
@@ -291,14 +292,11 @@ async fn sqlite_busy_write_waits_then_fails_cleanly() {
 }
 
 async fn ports_work(c: crm_store_sqlx::Connected) {
-    let e = Employee {
-        id: EmployeeId::new(7).unwrap(),
-        name: Name::parse("سارة").unwrap(),
-        role: Role::Sales,
-        active: true,
-        team: None,
-        manages: Default::default(),
-    };
+    let e = Employee::new(
+        EmployeeId::new(7).unwrap(),
+        Name::parse("سارة").unwrap(),
+        Role::Sales,
+    );
     c.employees.upsert_employee(&e).await.unwrap();
     let changed = Employee {
         active: false,
@@ -584,13 +582,12 @@ async fn concurrent_first_use_of_a_new_sqlite_file_migrates_once() {
 
 /// Two first employees added at once to an empty table-backed directory: exactly one is.
 async fn one_first_employee(admin: std::sync::Arc<dyn crm_core::EmployeeAdmin>) {
-    let boss = |id: i64| Employee {
-        id: EmployeeId::new(id).unwrap(),
-        name: Name::parse(&format!("Boss {id}")).unwrap(),
-        role: Role::Manager,
-        active: true,
-        team: None,
-        manages: Default::default(),
+    let boss = |id: i64| {
+        Employee::new(
+            EmployeeId::new(id).unwrap(),
+            Name::parse(&format!("Boss {id}")).unwrap(),
+            Role::Manager,
+        )
     };
     let tasks: Vec<_> = (1..=6)
         .map(|id| {

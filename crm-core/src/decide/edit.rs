@@ -21,6 +21,9 @@ pub fn decide_edit(
     now: DateTime<Utc>,
 ) -> Result<LeadWrite, CrmError> {
     check_change(lead, actor, Action::EditLead, Some(expected_version))?;
+    if let Some(next) = patch.next_follow_up {
+        crate::follow_up::check_next_follow_up(next, now)?;
+    }
     let (new, changes) = lead.edited(patch, now)?;
     let contact_changed = new.email() != lead.email() || new.phone() != lead.phone();
     let check_duplicates = contact_changed && new.status().is_open() && !patch.allow_duplicate;

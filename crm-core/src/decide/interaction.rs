@@ -29,6 +29,7 @@ pub fn decide_interaction(
             interaction_id: i.id,
             kind: i.kind,
             occurred_at: i.occurred_at,
+            next_follow_up_at: i.next_follow_up_at,
         },
     );
     Ok((i, event))

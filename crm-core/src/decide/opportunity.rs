@@ -31,6 +31,7 @@ pub fn decide_add_opportunity(
             value: o.value,
             stage: o.stage,
             expected_close: o.expected_close,
+            probability: o.probability,
         },
     );
     Ok((o, event))
@@ -70,6 +71,7 @@ pub fn decide_opportunity_update(
             value: new.value,
             stage: new.stage,
             expected_close: new.expected_close,
+            probability: new.probability,
         },
     );
     Ok(OpportunityWrite {

@@ -3,27 +3,32 @@
 use chrono::{DateTime, Utc};
 
 use super::lead_write;
-use crate::contact::Name;
 use crate::conversion::{pending_client, triggers_conversion};
 use crate::employee::Employee;
 use crate::error::{CrmError, Entity};
 use crate::events::EventKind;
 use crate::lead::Lead;
+use crate::lost_reason::{LostReason, LostReasons};
 use crate::permissions::{Action, authorize};
 use crate::ports::LeadWrite;
 use crate::status::{LeadStatus, MoveRule};
 
 /// Decides moving `lead` to `to` by `actor`, in this order: the actor may make the move
 /// (reopening is management's), a converted lead is read-only, the table allows the move, the
-/// lead is at the version read, a reason comes with `lost` and only with it. A move to
+/// lead is at the version read, a reason comes with `lost` and only with it, and its code is
+/// in the host's list (`reasons`). A move to
 /// `converted` also writes the pending client record, claimed by this caller until
 /// `claim_until` (see [`crate::conversion`]).
+// Every argument is one input of the decision (state, actor, command, settings, time); a
+// struct bundling them would only rename them.
+#[allow(clippy::too_many_arguments)]
 pub fn decide_status_change(
     lead: &Lead,
     actor: &Employee,
     expected_version: u64,
     to: LeadStatus,
-    lost_reason: Option<Name>,
+    lost_reason: Option<LostReason>,
+    reasons: &LostReasons,
     now: DateTime<Utc>,
     claim_until: DateTime<Utc>,
 ) -> Result<LeadWrite, CrmError> {
@@ -51,6 +56,11 @@ pub fn decide_status_change(
             id: lead.id().to_string(),
             expected: expected_version,
         });
+    }
+    if to == LeadStatus::Lost
+        && let Some(r) = &lost_reason
+    {
+        reasons.check(r)?;
     }
     let (new, change) = lead.moved(to, lost_reason, now)?;
     let pending = triggers_conversion(lead, to).then(|| pending_client(&new, now, claim_until));

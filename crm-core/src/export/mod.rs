@@ -288,7 +288,9 @@ pub fn lead_cells<'a>(
         Cell::Time(lead.created_at()),
         Cell::Time(lead.updated_at()),
         lead.last_interaction_at().map_or(Cell::Empty, Cell::Time),
-        text(lead.lost_reason().map(|r| r.as_str())),
+        // The code, then the free-text detail when there is one ("competitor: ...").
+        lead.lost()
+            .map_or(Cell::Empty, |r| Cell::Text(Cow::Owned(r.to_string()))),
         code(lead.client_id().map(|c| c.as_ref())),
     ]
 }

@@ -34,7 +34,11 @@ const DUE_FOLLOW_UPS: &str = concat!(
      AND follow_up_notified_at IS NULL AND created_at <= $1 ORDER BY created_at, id LIMIT $2 \
      FOR UPDATE SKIP LOCKED"
 );
-const MARK_NOTIFIED: &str = "UPDATE leads SET follow_up_notified_at = $1 WHERE id = ANY($2)";
+const MARK_NOTIFIED: &str =
+    "UPDATE leads SET follow_up_notified_at = $1, owner_notified_at = $1 WHERE id = ANY($2)";
+/// The later steps' leads, locked; rows another sweep (or a write) holds are skipped.
+const OVERDUE_LEADS: &str = concat!(follow_up::overdue_leads!(), " FOR UPDATE SKIP LOCKED");
+const ESCALATION_LEADS: &str = concat!(follow_up::escalation_leads!(), " FOR UPDATE SKIP LOCKED");
 const INSERT_NOTICES: &str = "INSERT INTO follow_up_notices (id, lead_id, notice, claimed_until) \
      SELECT i, l, n, $4 FROM UNNEST($1::uuid[], $2::uuid[], $3::text[]) AS t (i, l, n)";
 /// Free pending clients (no claim, or one that ran out), oldest conversion first, claimed;
@@ -109,6 +113,18 @@ pub(super) async fn claim_follow_ups_in(
     if room == 0 {
         return Ok(notices);
     }
+    first_contacts_in(c, claim, room, &mut notices).await?;
+    claim_steps_in(c, claim, &mut notices).await?;
+    Ok(notices)
+}
+
+/// The claim's first-contact step: newly due leads, marked notified, with their notices.
+async fn first_contacts_in(
+    c: &mut PgConnection,
+    claim: &FollowUpClaim,
+    room: u32,
+    notices: &mut Vec<FollowUpNotice>,
+) -> Result<(), StoreError> {
     let due = all(
         c,
         DUE_FOLLOW_UPS,
@@ -121,7 +137,7 @@ pub(super) async fn claim_follow_ups_in(
     .map(rows::lead)
     .collect::<Result<Vec<_>, _>>()?;
     if due.is_empty() {
-        return Ok(notices);
+        return Ok(());
     }
     let fresh = follow_up::fresh(&due, claim.at);
     let lead_ids: Vec<Uuid> = due.iter().map(|l| l.id().as_uuid()).collect();
@@ -138,7 +154,77 @@ pub(super) async fn claim_follow_ups_in(
     )
     .await?;
     notices.extend(fresh);
-    Ok(notices)
+    Ok(())
+}
+
+/// The claim's later steps (overdue reminders, escalations), each reading the leads as the
+/// steps before it left them, while the claim has room.
+async fn claim_steps_in(
+    c: &mut PgConnection,
+    claim: &FollowUpClaim,
+    notices: &mut Vec<FollowUpNotice>,
+) -> Result<(), StoreError> {
+    for (step, by) in follow_up::Step::of(claim) {
+        let room = follow_up::room(claim.limit, notices.len());
+        if room == 0 {
+            return Ok(());
+        }
+        let sql = match step {
+            follow_up::Step::Overdue => OVERDUE_LEADS,
+            follow_up::Step::Escalation => ESCALATION_LEADS,
+        };
+        let due = all(
+            c,
+            sql,
+            values(|a| {
+                a.time(by).int(i64::from(room));
+            }),
+        )
+        .await?
+        .iter()
+        .map(rows::lead)
+        .collect::<Result<Vec<_>, _>>()?;
+        let marked = step.apply(&due, claim.at);
+        if marked.is_empty() {
+            continue;
+        }
+        for (r, _) in &marked {
+            exec(c, follow_up::MARK_LEAD, values(|a| follow_up::mark(a, r)))
+                .await
+                .map_err(db)?;
+        }
+        let ids: Vec<Uuid> = marked.iter().map(|(_, n)| n.id.as_uuid()).collect();
+        let leads: Vec<Uuid> = marked.iter().map(|(_, n)| n.lead_id.as_uuid()).collect();
+        let texts = marked
+            .iter()
+            .map(|(_, n)| json(n))
+            .collect::<Result<Vec<_>, _>>()?;
+        run(
+            c,
+            sqlx::query(INSERT_NOTICES)
+                .bind(ids)
+                .bind(leads)
+                .bind(texts)
+                .bind(claim.lease_until),
+        )
+        .await?;
+        notices.extend(marked.into_iter().map(|(_, n)| n));
+    }
+    Ok(())
+}
+
+/// What [`claim_follow_ups_in`] would return, changing nothing: the same claim in a
+/// transaction that is rolled back.
+pub(super) async fn preview_follow_ups(
+    h: &Handle,
+    claim: &FollowUpClaim,
+) -> Result<Vec<FollowUpNotice>, StoreError> {
+    let mut w = super::writes::WriteTx::begin(h).await?;
+    let r = claim_follow_ups_in(&mut w.tx, claim).await;
+    if let Err(e) = w.tx.rollback().await {
+        tracing::warn!(error = %e, "rollback failed");
+    }
+    r
 }
 
 /// Claims free pending clients.

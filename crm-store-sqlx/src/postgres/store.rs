@@ -95,6 +95,32 @@ impl LeadStore for PostgresStore {
         reports::report(&self.db, filter, scope, None).await
     }
 
+    async fn lost_reason_report(
+        &self,
+        filter: &ReportFilter,
+        scope: &Scope,
+    ) -> Result<crm_core::LostReasonReport, StoreError> {
+        reports::lost_reasons(&self.db, filter, scope).await
+    }
+
+    async fn status_time_rows(
+        &self,
+        filter: &ReportFilter,
+        scope: &Scope,
+        now: chrono::DateTime<chrono::Utc>,
+    ) -> Result<Vec<crm_core::StatusTimeRow>, StoreError> {
+        reports::status_times(&self.db, filter, scope, now).await
+    }
+
+    async fn pipeline_rows(
+        &self,
+        filter: &crm_core::PipelineFilter,
+        scope: &Scope,
+        probabilities: &crm_core::StageProbabilities,
+    ) -> Result<Vec<crm_core::PipelineRow>, StoreError> {
+        reports::pipeline(&self.db, filter, scope, probabilities).await
+    }
+
     async fn insert_interaction(
         &self,
         i: &Interaction,
@@ -128,6 +154,13 @@ impl LeadStore for PostgresStore {
         claim: &FollowUpClaim,
     ) -> Result<Vec<FollowUpNotice>, StoreError> {
         in_tx!(self, claims::claim_follow_ups_in, claim)
+    }
+
+    async fn preview_follow_ups(
+        &self,
+        claim: &FollowUpClaim,
+    ) -> Result<Vec<FollowUpNotice>, StoreError> {
+        claims::preview_follow_ups(&self.db, claim).await
     }
 
     async fn follow_up_delivered(&self, id: NoticeId) -> Result<(), StoreError> {

@@ -173,6 +173,14 @@ async fn write_rest(c: &mut PgConnection, w: &LeadWrite) -> Result<(), StoreErro
         lw::pending(&mut a, p)?;
         exec(c, lw::UPSERT_PENDING, a).await.map_err(db)?;
     }
+    if let Some(p) = lw::StatusPeriod::of(w) {
+        exec(c, lw::CLOSE_STATUS_PERIOD, values(|a| p.close(a)))
+            .await
+            .map_err(db)?;
+        exec(c, lw::OPEN_STATUS_PERIOD, values(|a| p.open(a)))
+            .await
+            .map_err(db)?;
+    }
     append_events(c, &w.events).await
 }
 

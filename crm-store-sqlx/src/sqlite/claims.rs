@@ -31,7 +31,10 @@ const DUE_FOLLOW_UPS: &str = concat!(
     " FROM leads WHERE status = 'new' AND last_interaction_at IS NULL \
      AND follow_up_notified_at IS NULL AND created_at <= $1 ORDER BY created_at, id LIMIT $2"
 );
-const MARK_NOTIFIED: &str = "UPDATE leads SET follow_up_notified_at = $1 WHERE id = $2";
+const MARK_NOTIFIED: &str =
+    "UPDATE leads SET follow_up_notified_at = $1, owner_notified_at = $1 WHERE id = $2";
+const OVERDUE_LEADS: &str = follow_up::overdue_leads!();
+const ESCALATION_LEADS: &str = follow_up::escalation_leads!();
 const INSERT_NOTICE: &str =
     "INSERT INTO follow_up_notices (id, lead_id, notice, claimed_until) VALUES ($1, $2, $3, $4)";
 /// Free pending clients (no claim, or one that ran out), oldest conversion first, claimed.
@@ -145,6 +148,7 @@ async fn claim_follow_ups_in(
     };
     let fresh = follow_up::fresh(&due, claim.at);
     if notices.is_empty() && moot.is_empty() && fresh.is_empty() {
+        claim_steps_in(c, claim, &mut notices).await?;
         return Ok(notices);
     }
     // Every renewal, deletion, mark and new notice of the batch in one round trip.
@@ -162,15 +166,77 @@ async fn claim_follow_ups_in(
         s.push(MARK_NOTIFIED)
             .time(claim.at)
             .uuid(n.lead_id.as_uuid());
-        s.push(INSERT_NOTICE)
-            .uuid(n.id.as_uuid())
-            .uuid(n.lead_id.as_uuid())
-            .str(&json(n)?)
-            .time(claim.lease_until);
+        push_notice(&mut s, n, claim.lease_until)?;
     }
     s.execute(c).await?;
     notices.extend(fresh);
+    claim_steps_in(c, claim, &mut notices).await?;
     Ok(notices)
+}
+
+/// The claim's later steps (overdue reminders, escalations), each reading the leads as the
+/// steps before it left them, while the claim has room.
+async fn claim_steps_in(
+    c: &mut SqliteConnection,
+    claim: &FollowUpClaim,
+    notices: &mut Vec<FollowUpNotice>,
+) -> Result<(), StoreError> {
+    for (step, by) in follow_up::Step::of(claim) {
+        let room = follow_up::room(claim.limit, notices.len());
+        if room == 0 {
+            return Ok(());
+        }
+        let sql = match step {
+            follow_up::Step::Overdue => OVERDUE_LEADS,
+            follow_up::Step::Escalation => ESCALATION_LEADS,
+        };
+        let due = all(c, sql, |a| {
+            a.time(by).int(i64::from(room));
+        })
+        .await?
+        .iter()
+        .map(rows::lead)
+        .collect::<Result<Vec<_>, _>>()?;
+        let marked = step.apply(&due, claim.at);
+        if marked.is_empty() {
+            continue;
+        }
+        let mut s = Script::within();
+        for (r, n) in &marked {
+            follow_up::mark(s.push(follow_up::MARK_LEAD), r);
+            push_notice(&mut s, n, claim.lease_until)?;
+        }
+        s.execute(c).await?;
+        notices.extend(marked.into_iter().map(|(_, n)| n));
+    }
+    Ok(())
+}
+
+/// A new notice into the outbox, claimed until `lease_until`.
+fn push_notice(
+    s: &mut Script,
+    n: &FollowUpNotice,
+    lease_until: DateTime<Utc>,
+) -> Result<(), StoreError> {
+    s.push(INSERT_NOTICE)
+        .uuid(n.id.as_uuid())
+        .uuid(n.lead_id.as_uuid())
+        .str(&json(n)?)
+        .time(lease_until);
+    Ok(())
+}
+
+/// What [`claim_follow_ups`] would return, changing nothing: the same claim in a
+/// transaction that is rolled back.
+pub(super) async fn preview_follow_ups(
+    h: &Handle,
+    claim: &FollowUpClaim,
+) -> Result<Vec<FollowUpNotice>, StoreError> {
+    let mut w = WriteTx::begin(h).await?;
+    let r = claim_follow_ups_in(w.conn(), claim).await;
+    // Rolled back whatever happened: a preview changes nothing.
+    w.conn.rollback().await;
+    r
 }
 
 /// Claims free pending clients (one statement under the write gate).

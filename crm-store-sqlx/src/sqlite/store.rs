@@ -79,6 +79,32 @@ impl LeadStore for SqliteStore {
         reports::report(&self.db, filter, scope, Some(REPORT_COUNTS)).await
     }
 
+    async fn lost_reason_report(
+        &self,
+        filter: &ReportFilter,
+        scope: &Scope,
+    ) -> Result<crm_core::LostReasonReport, StoreError> {
+        reports::lost_reasons(&self.db, filter, scope).await
+    }
+
+    async fn status_time_rows(
+        &self,
+        filter: &ReportFilter,
+        scope: &Scope,
+        now: chrono::DateTime<chrono::Utc>,
+    ) -> Result<Vec<crm_core::StatusTimeRow>, StoreError> {
+        reports::status_times(&self.db, filter, scope, now).await
+    }
+
+    async fn pipeline_rows(
+        &self,
+        filter: &crm_core::PipelineFilter,
+        scope: &Scope,
+        probabilities: &crm_core::StageProbabilities,
+    ) -> Result<Vec<crm_core::PipelineRow>, StoreError> {
+        reports::pipeline(&self.db, filter, scope, probabilities).await
+    }
+
     async fn insert_interaction(
         &self,
         i: &Interaction,
@@ -112,6 +138,13 @@ impl LeadStore for SqliteStore {
         claim: &FollowUpClaim,
     ) -> Result<Vec<FollowUpNotice>, StoreError> {
         claims::claim_follow_ups(&self.db, claim).await
+    }
+
+    async fn preview_follow_ups(
+        &self,
+        claim: &FollowUpClaim,
+    ) -> Result<Vec<FollowUpNotice>, StoreError> {
+        claims::preview_follow_ups(&self.db, claim).await
     }
 
     async fn follow_up_delivered(&self, id: NoticeId) -> Result<(), StoreError> {

@@ -63,6 +63,10 @@ fn push_rest(s: &mut Script, w: &LeadWrite) -> Result<(), StoreError> {
     if let Some(p) = &w.pending_client {
         lw::pending(s.push(lw::UPSERT_PENDING), p)?;
     }
+    if let Some(p) = lw::StatusPeriod::of(w) {
+        p.close(s.push(lw::CLOSE_STATUS_PERIOD));
+        p.open(s.push(lw::OPEN_STATUS_PERIOD));
+    }
     push_events(s, &w.events)?;
     if w.check_duplicates {
         lw::duplicate(s.check(Check::Duplicate, HAS_DUPLICATE), &w.lead);

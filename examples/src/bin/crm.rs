@@ -7,12 +7,17 @@ use std::sync::Arc;
 
 use chrono::{DateTime, Utc};
 use clap::{Args, Parser, Subcommand};
+use crm_core::calendar::{default_weekend, parse_time_zone, parse_weekdays};
 use crm_core::{
     AssignmentRule, AssignmentRules, BulkChange, BulkOutcome, BulkTarget, Crm, CrmError, Currency,
     Email, Employee, EmployeeId, InteractionKind, LeadId, LeadPatch, LeadQuery, LeadStatus,
     LogNotifier, Money, Name, NewInteraction, NewLead, NewOpportunity, Note, OpportunityId,
-    OpportunityPatch, OpportunityStage, Phone, PhoneRegion, Role, Source, Strategy, SystemClock,
-    Team, Visibility,
+    OpportunityPatch, OpportunityStage, Phone, PhoneRegion, ReportFilter, Role, Source, Strategy,
+    SystemClock, Team, Visibility,
+};
+use crm_core::{
+    EscalationRule, FollowUpRule, LostReason, LostReasonCode, LostReasons, PipelineFilter,
+    PipelineReport, StageProbabilities, WorkCalendar,
 };
 use crm_examples::{
     ERROR_KINDS, Table, error_kind, exit, exit_code, parse_date, parse_duration, parse_instant,
@@ -69,6 +74,14 @@ struct Cli {
     /// 0501234567 as +966501234567). Numbers with + or 00 and a country code need none.
     #[arg(long, env = "CRM_REGION", default_value = "SA", global = true)]
     region: String,
+    /// The lost-reason codes, comma-separated (default: price, competitor, no-budget,
+    /// no-response, not-interested, timing, duplicate, other).
+    #[arg(long, env = "CRM_LOST_REASONS", global = true)]
+    lost_reasons: Option<String>,
+    /// Probabilities of the open opportunity stages, e.g. open=10,qualified=25,proposal=50,
+    /// negotiation=75 (the defaults; won counts 100 and lost 0).
+    #[arg(long, env = "CRM_STAGE_PROBABILITIES", global = true)]
+    stage_probabilities: Option<String>,
     /// Who sees which leads: all (everyone sees every lead), team (the team's leads; a
     /// manager the teams they lead), own (one's own leads; a manager the teams they lead).
     #[arg(long, env = "CRM_VISIBILITY", default_value = "all", global = true)]
@@ -104,8 +117,12 @@ enum Command {
     /// Sales opportunities.
     #[command(subcommand)]
     Opportunity(OpportunityCmd),
-    /// Lead counts by status x source.
+    /// Lead reports: counts by status x source (default), lost leads by reason, or the
+    /// average time in each status per owner and source.
     Report {
+        /// What to report: status, lost-reason or time-in-status.
+        #[arg(long, default_value = "status")]
+        by: String,
         /// Only this responsible employee's leads.
         #[arg(long)]
         owner: Option<String>,
@@ -122,7 +139,21 @@ enum Command {
         #[arg(long)]
         csv: bool,
     },
-    /// The follow-up rule: notify owners of new leads nobody followed up.
+    /// What the pipeline is worth per currency: open, weighted, won and lost totals, by
+    /// owner, stage and expected-close month.
+    Pipeline {
+        /// Only opportunities on this employee's leads.
+        #[arg(long)]
+        owner: Option<String>,
+        /// Expected to close on or after (YYYY-MM-DD).
+        #[arg(long)]
+        from: Option<String>,
+        /// Expected to close on or before (YYYY-MM-DD).
+        #[arg(long)]
+        to: Option<String>,
+    },
+    /// The follow-up rule: notify owners of new leads nobody followed up, remind them of
+    /// overdue follow-up times, and escalate leads left without follow-up to their manager.
     Sweep {
         /// The time to sweep at (default: now).
         #[arg(long)]
@@ -130,9 +161,18 @@ enum Command {
         /// Repeat on this schedule (e.g. 1h) until interrupted.
         #[arg(long)]
         every: Option<String>,
-        /// Follow-up period in days.
+        /// Follow-up period in days (working days when a calendar option is given).
         #[arg(long, default_value_t = 5)]
         days: u32,
+        #[command(flatten)]
+        calendar: CalendarArgs,
+        /// Escalate to the owner's manager a lead still without follow-up this many working
+        /// days after its owner was notified.
+        #[arg(long, env = "CRM_ESCALATE_AFTER")]
+        escalate_after: Option<u32>,
+        /// Show what would be notified, and notify and change nothing.
+        #[arg(long)]
+        dry_run: bool,
     },
     /// Retry creating clients for converted leads whose clients system call failed.
     Dispatch,
@@ -177,6 +217,9 @@ enum EmployeeCmd {
         /// A team a manager leads (repeat for several).
         #[arg(long = "leads-team")]
         leads_team: Vec<String>,
+        /// Their manager's employee id (who hears of their leads left without follow-up).
+        #[arg(long)]
+        manager: Option<String>,
     },
     /// Deactivate an employee (says how many open leads they still own).
     Deactivate {
@@ -226,12 +269,95 @@ enum BulkCmd {
     Status {
         /// new, contacted, interested, converted or lost.
         status: String,
-        /// Why the leads were lost (required for lost).
+        /// Why the leads were lost: a code from the lost-reason list (required for lost,
+        /// see --lost-reasons).
         #[arg(long)]
         reason: Option<String>,
+        /// Free-text detail of the lost reason.
+        #[arg(long)]
+        detail: Option<String>,
         #[command(flatten)]
         leads: BulkLeads,
     },
+}
+
+/// The working calendar of the follow-up rule. Without any of these the rule counts plain
+/// calendar days in UTC.
+#[derive(Args, Debug)]
+struct CalendarArgs {
+    /// The host's IANA time zone, e.g. Asia/Riyadh (default: $TZ when it names one, else UTC).
+    #[arg(long, env = "CRM_TIME_ZONE")]
+    time_zone: Option<String>,
+    /// Daily working hours in local time, HH:MM-HH:MM (default 00:00-24:00).
+    #[arg(long, env = "CRM_WORKING_HOURS")]
+    working_hours: Option<String>,
+    /// Weekend days, e.g. fri,sat, or none (default: fri,sat for Arabic locales, else
+    /// sat,sun).
+    #[arg(long, env = "CRM_WEEKEND")]
+    weekend: Option<String>,
+    /// The locale whose weekend is the default (default: $LANG).
+    #[arg(long, env = "CRM_LOCALE")]
+    locale: Option<String>,
+    /// Holidays, YYYY-MM-DD separated by commas.
+    #[arg(long, env = "CRM_HOLIDAYS")]
+    holidays: Option<String>,
+    /// A file of holidays, one YYYY-MM-DD per line (# starts a comment).
+    #[arg(long, env = "CRM_HOLIDAYS_FILE")]
+    holidays_file: Option<String>,
+}
+
+impl CalendarArgs {
+    fn given(&self) -> bool {
+        self.time_zone.is_some()
+            || self.working_hours.is_some()
+            || self.weekend.is_some()
+            || self.holidays.is_some()
+            || self.holidays_file.is_some()
+    }
+
+    /// The calendar these options describe.
+    fn calendar(&self) -> Result<WorkCalendar, Failure> {
+        let base = match &self.time_zone {
+            Some(tz) => WorkCalendar::new(parse_time_zone(tz)?),
+            None => std::env::var("TZ")
+                .ok()
+                .and_then(|tz| parse_time_zone(tz.trim_start_matches(':')).ok())
+                .map_or_else(WorkCalendar::default, WorkCalendar::new),
+        };
+        let weekend = match &self.weekend {
+            Some(w) => parse_weekdays(w)?,
+            None => {
+                let locale = self
+                    .locale
+                    .clone()
+                    .or_else(|| std::env::var("LANG").ok())
+                    .unwrap_or_default();
+                default_weekend(&locale)
+            }
+        };
+        let mut days = std::collections::BTreeSet::new();
+        let mut add = |list: &str, sep: &[char]| -> Result<(), Failure> {
+            for d in list.split(sep) {
+                let d = d.split('#').next().unwrap_or_default().trim();
+                if !d.is_empty() {
+                    days.insert(parse_date(d).map_err(invalid)?);
+                }
+            }
+            Ok(())
+        };
+        if let Some(h) = &self.holidays {
+            add(h, &[','])?;
+        }
+        if let Some(f) = &self.holidays_file {
+            let text = std::fs::read_to_string(f)
+                .map_err(|e| invalid(format!("cannot read the holidays file {f}: {e}")))?;
+            add(&text, &['\n'])?;
+        }
+        Ok(base
+            .working_hours(self.working_hours.as_deref().unwrap_or("00:00-24:00"))?
+            .weekend(weekend)?
+            .holidays(days)?)
+    }
 }
 
 #[derive(Args, Debug)]
@@ -308,6 +434,9 @@ enum LeadCmd {
         name: Option<String>,
         #[command(flatten)]
         contact: ContactArgs,
+        /// Next follow-up time (RFC 3339, e.g. 2026-03-01T09:00:00+03:00); "" clears it.
+        #[arg(long)]
+        follow_up: Option<String>,
     },
     /// Give a lead to another responsible employee.
     Assign {
@@ -341,9 +470,13 @@ enum LeadCmd {
         id: String,
         /// new, contacted, interested, converted or lost.
         status: String,
-        /// Why the lead was lost (required for lost, refused for any other status).
+        /// Why the lead was lost: a code from the lost-reason list (required for lost,
+        /// refused for any other status).
         #[arg(long)]
         reason: Option<String>,
+        /// Free-text detail of the lost reason.
+        #[arg(long)]
+        detail: Option<String>,
         /// The version you read (default: the current one).
         #[arg(long = "expect-version")]
         version: Option<u64>,
@@ -365,6 +498,9 @@ enum InteractionCmd {
         /// Notes.
         #[arg(long, default_value = "")]
         notes: String,
+        /// Set the lead's next follow-up time (RFC 3339, e.g. 2026-03-01T09:00:00+03:00).
+        #[arg(long)]
+        follow_up: Option<String>,
     },
 }
 
@@ -387,14 +523,20 @@ enum OpportunityCmd {
         /// Expected close date (YYYY-MM-DD).
         #[arg(long)]
         close: String,
+        /// Chance of winning in percent, overriding the stage's (e.g. 40).
+        #[arg(long)]
+        probability: Option<String>,
     },
     /// Change an opportunity's stage, value or close date.
     Update {
         /// Opportunity id.
         id: String,
-        /// open, won or lost.
+        /// open, qualified, proposal, negotiation, won or lost.
         #[arg(long)]
         stage: Option<String>,
+        /// Chance of winning in percent, overriding the stage's; "" goes back to the stage's.
+        #[arg(long)]
+        probability: Option<String>,
         /// New value (in the opportunity's currency).
         #[arg(long, allow_hyphen_values = true)]
         value: Option<String>,
@@ -628,9 +770,32 @@ async fn run(cli: Cli) -> Out {
         .as_deref()
         .map(str::parse::<EmployeeId>)
         .transpose()?;
-    let rule = match &cli.command {
-        Command::Sweep { days, .. } => crm_core::FollowUpRule::calendar_days(*days)?,
-        _ => crm_core::FollowUpRule::default(),
+    let (rule, escalation) = match &cli.command {
+        Command::Sweep {
+            days,
+            calendar,
+            escalate_after,
+            ..
+        } => (
+            if calendar.given() {
+                FollowUpRule::in_calendar(*days, calendar.calendar()?)?
+            } else {
+                FollowUpRule::calendar_days(*days)?
+            },
+            escalate_after
+                .map(EscalationRule::after_working_days)
+                .transpose()?,
+        ),
+        _ => (FollowUpRule::default(), None),
+    };
+    let lost_reasons = match &cli.lost_reasons {
+        Some(l) => LostReasons::parse(l).map_err(|e| usage(format!("--lost-reasons: {e}")))?,
+        None => LostReasons::default(),
+    };
+    let probabilities = match &cli.stage_probabilities {
+        Some(p) => StageProbabilities::parse(p)
+            .map_err(|e| usage(format!("--stage-probabilities: {e}")))?,
+        None => StageProbabilities::default(),
     };
     // Checked before the database is opened: a bad region changes nothing. Read only by the
     // commands that take phones: the phone metadata it checks against is slow to load.
@@ -661,7 +826,7 @@ async fn run(cli: Cli) -> Out {
     if let Some(path) = created.filter(|p| p.exists()) {
         eprintln!("created a new database at {}", path.display());
     }
-    let crm = Crm::builder()
+    let mut builder = Crm::builder()
         .store(store)
         .employee_admin(employees)
         .visibility(visibility)
@@ -670,8 +835,12 @@ async fn run(cli: Cli) -> Out {
         .notifier(Arc::new(LogNotifier))
         .clock(Arc::new(SystemClock))
         .follow_up(rule)
-        .build()
-        .map_err(|e| usage(e.to_string()))?;
+        .lost_reasons(lost_reasons)
+        .stage_probabilities(probabilities);
+    if let Some(e) = escalation {
+        builder = builder.escalation(e);
+    }
+    let crm = builder.build().map_err(|e| usage(e.to_string()))?;
     let app = App {
         crm,
         actor,
@@ -690,6 +859,7 @@ async fn run(cli: Cli) -> Out {
         Command::Export(c) => export::run(&app, c).await,
         Command::Import(a) => import::run(&app, a).await,
         Command::Report {
+            by,
             owner,
             source,
             from,
@@ -697,6 +867,23 @@ async fn run(cli: Cli) -> Out {
             csv,
         } => {
             let filter = export::report_filter(owner, source, from, to)?;
+            match by.trim() {
+                "status" => {}
+                "lost-reason" | "lost_reason" if !csv => {
+                    return lost_reason_report(&app, &filter).await;
+                }
+                "time-in-status" | "time_in_status" if !csv => {
+                    return time_in_status_report(&app, &filter).await;
+                }
+                "lost-reason" | "lost_reason" | "time-in-status" | "time_in_status" => {
+                    return Err(usage("--csv is only available for --by status"));
+                }
+                other => {
+                    return Err(usage(format!(
+                        "--by {other:?}: expected status, lost-reason or time-in-status"
+                    )));
+                }
+            }
             let r = app.crm.report(app.actor()?, &filter).await?;
             if csv {
                 return export::print_report_csv(&r);
@@ -731,7 +918,24 @@ async fn run(cli: Cli) -> Out {
             });
             Ok(())
         }
-        Command::Sweep { now, every, .. } => {
+        Command::Pipeline { owner, from, to } => {
+            let filter = PipelineFilter {
+                owner: owner.as_deref().map(str::parse).transpose()?,
+                close_from: from
+                    .as_deref()
+                    .map(parse_date)
+                    .transpose()
+                    .map_err(invalid)?,
+                close_to: to.as_deref().map(parse_date).transpose().map_err(invalid)?,
+            };
+            pipeline(&app, &filter).await
+        }
+        Command::Sweep {
+            now,
+            every,
+            dry_run,
+            ..
+        } => {
             let every = every
                 .as_deref()
                 .map(parse_duration)
@@ -742,6 +946,44 @@ async fn run(cli: Cli) -> Out {
                 .map(parse_instant)
                 .transpose()
                 .map_err(invalid)?;
+            if dry_run {
+                let when = at.unwrap_or_else(Utc::now);
+                let notices = app.crm.sweep_preview(app.actor()?, when, 10_000).await?;
+                let names = app
+                    .names(
+                        notices
+                            .iter()
+                            .flat_map(|n| [Some(n.owner), n.recipient()])
+                            .flatten(),
+                    )
+                    .await;
+                app.print(
+                    json!({"at": when, "dry_run": true, "would_notify": notices}),
+                    || {
+                        if notices.is_empty() {
+                            return format!("{}: nothing to notify\n", when.to_rfc3339());
+                        }
+                        let mut t = Table::new(["kind", "lead", "name", "owner", "to"]);
+                        for n in &notices {
+                            t.row([
+                                n.kind.name().to_owned(),
+                                n.lead_id.to_string(),
+                                n.lead_name.to_string(),
+                                who(&names, n.owner),
+                                n.recipient()
+                                    .map_or("(no manager set)".to_owned(), |r| who(&names, r)),
+                            ]);
+                        }
+                        format!(
+                            "{}: would notify {} (dry run, nothing sent)\n{}",
+                            when.to_rfc3339(),
+                            notices.len(),
+                            t.render()
+                        )
+                    },
+                );
+                return Ok(());
+            }
             loop {
                 let when = at.unwrap_or_else(Utc::now);
                 let r = app.crm.sweep(app.actor()?, when).await?;
@@ -751,12 +993,16 @@ async fn run(cli: Cli) -> Out {
                     .map(|(l, e)| json!({"lead_id": l, "error": sentence(e)}))
                     .collect();
                 app.print(
-                    json!({"at": when, "notified": r.notified, "failed": failed}),
+                    json!({"at": when, "notified": r.notified, "reminded": r.reminded,
+                           "escalated": r.escalated, "failed": failed}),
                     || {
                         format!(
-                            "{}: notified {} lead(s), {} failed\n",
+                            "{}: notified {} lead(s), reminded {} of overdue follow-ups, \
+                             escalated {}, {} failed\n",
                             when.to_rfc3339(),
                             r.notified.len(),
+                            r.reminded.len(),
+                            r.escalated.len(),
                             r.failed.len()
                         )
                     },
@@ -827,20 +1073,18 @@ async fn employee(app: &App, c: EmployeeCmd) -> Out {
             name,
             role,
             inactive,
+            manager,
             team,
             leads_team,
         } => {
-            let e = Employee {
-                id: id.parse()?,
-                name: Name::parse(&name)?,
-                role: role.parse::<Role>()?,
-                active: !inactive,
-                team: team.as_deref().map(Team::parse).transpose()?,
-                manages: leads_team
-                    .iter()
-                    .map(|t| Team::parse(t))
-                    .collect::<Result<_, _>>()?,
-            };
+            let mut e = Employee::new(id.parse()?, Name::parse(&name)?, role.parse::<Role>()?);
+            e.active = !inactive;
+            e.team = team.as_deref().map(Team::parse).transpose()?;
+            e.manages = leads_team
+                .iter()
+                .map(|t| Team::parse(t))
+                .collect::<Result<_, _>>()?;
+            e.manager = manager.as_deref().map(str::parse).transpose()?;
             // The first employee of a new database needs no one acting (there is no one
             // yet) and must be an active manager; every later one is a manager's to add.
             let e = match app.actor {
@@ -890,7 +1134,15 @@ async fn employee(app: &App, c: EmployeeCmd) -> Out {
                 if list.is_empty() {
                     return "no employees yet; add one with `crm employee add`\n".to_owned();
                 }
-                let mut t = Table::new(["id", "name", "role", "active", "team", "leads teams"]);
+                let mut t = Table::new([
+                    "id",
+                    "name",
+                    "role",
+                    "active",
+                    "team",
+                    "leads teams",
+                    "manager",
+                ]);
                 for e in &list {
                     t.row([
                         e.id.to_string(),
@@ -899,6 +1151,7 @@ async fn employee(app: &App, c: EmployeeCmd) -> Out {
                         e.active.to_string(),
                         e.team.as_ref().map_or("-".into(), Team::to_string),
                         join(e.manages.iter()),
+                        e.manager.map_or("-".to_owned(), |m| m.to_string()),
                     ]);
                 }
                 t.render()
@@ -1004,6 +1257,16 @@ async fn teams(app: &App) -> Out {
 }
 
 /// The leads a bulk change names in a file: one id per line, optionally `,VERSION`.
+/// The lost reason of `--reason CODE` and `--detail TEXT` (a detail needs a code).
+fn lost_reason(reason: Option<&str>, detail: Option<&str>) -> Result<Option<LostReason>, Failure> {
+    let detail = opt(detail, |s| Name::parse_field("detail", s))?;
+    match (opt(reason, LostReasonCode::parse)?, detail) {
+        (Some(code), detail) => Ok(Some(LostReason { code, detail })),
+        (None, Some(_)) => Err(usage("--detail goes with --reason CODE (for lost)")),
+        (None, None) => Ok(None),
+    }
+}
+
 fn read_targets(path: &std::path::Path) -> Result<Vec<BulkTarget>, Failure> {
     let text = if path == std::path::Path::new("-") {
         std::io::read_to_string(std::io::stdin())
@@ -1229,7 +1492,7 @@ async fn lead(app: &App, c: LeadCmd) -> Out {
         }
         LeadCmd::Show { id } => {
             let d = app.crm.lead_detail(app.actor()?, id.parse()?).await?;
-            let spent = crm_core::history::time_in_status(&d.history, Utc::now());
+            let spent = d.time_in_status(Utc::now());
             let mut ids = vec![d.lead.owner()];
             for e in &d.history {
                 ids.push(e.actor);
@@ -1239,13 +1502,22 @@ async fn lead(app: &App, c: LeadCmd) -> Out {
             }
             ids.extend(d.interactions.iter().map(|i| i.logged_by));
             let names = app.names(ids).await;
-            app.print(json!(d), || show(&d, &spent, &names));
+            let mut value = json!(d);
+            if let Some(o) = value.as_object_mut() {
+                let secs: BTreeMap<String, i64> = spent
+                    .iter()
+                    .map(|(s, t)| (s.to_string(), t.num_seconds()))
+                    .collect();
+                o.insert("time_in_status_seconds".into(), json!(secs));
+            }
+            app.print(value, || show(&d, &spent, &names));
         }
         LeadCmd::Edit {
             id,
             version,
             name,
             contact,
+            follow_up,
         } => {
             let id: LeadId = id.parse()?;
             let patch = LeadPatch {
@@ -1257,6 +1529,11 @@ async fn lead(app: &App, c: LeadCmd) -> Out {
                 })?,
                 source: opt(contact.source.as_deref(), Source::parse)?,
                 allow_duplicate: contact.allow_duplicate,
+                next_follow_up: match follow_up.as_deref() {
+                    None => None,
+                    Some(t) if t.trim().is_empty() => Some(None),
+                    Some(t) => Some(Some(parse_instant(t).map_err(invalid)?)),
+                },
             };
             let v = current_version(app, id, version).await?;
             let l = app.crm.edit_lead(app.actor()?, id, v, patch).await?;
@@ -1290,11 +1567,12 @@ async fn lead(app: &App, c: LeadCmd) -> Out {
                 BulkCmd::Status {
                     status,
                     reason,
+                    detail,
                     leads,
                 } => (
                     BulkChange::Status {
                         to: status.parse()?,
-                        reason: opt(reason.as_deref(), |s| Name::parse_field("reason", s))?,
+                        reason: lost_reason(reason.as_deref(), detail.as_deref())?,
                     },
                     leads,
                 ),
@@ -1316,11 +1594,12 @@ async fn lead(app: &App, c: LeadCmd) -> Out {
             id,
             status,
             reason,
+            detail,
             version,
         } => {
             let id: LeadId = id.parse()?;
             let to: LeadStatus = status.parse()?;
-            let reason = opt(reason.as_deref(), |s| Name::parse_field("reason", s))?;
+            let reason = lost_reason(reason.as_deref(), detail.as_deref())?;
             let v = current_version(app, id, version).await?;
             let c = app
                 .crm
@@ -1387,8 +1666,11 @@ fn show(
     kv.row(["owner".to_owned(), who(names, l.owner())]);
     kv.row(["version".to_owned(), l.version().to_string()]);
     kv.row(["created".to_owned(), l.created_at().to_rfc3339()]);
-    if let Some(r) = l.lost_reason() {
+    if let Some(r) = l.lost() {
         kv.row(["lost reason".to_owned(), r.to_string()]);
+    }
+    if let Some(t) = l.next_follow_up_at() {
+        kv.row(["next follow-up".to_owned(), t.to_rfc3339()]);
     }
     if let Some(c) = l.client_id() {
         kv.row(["client".to_owned(), c.to_string()]);
@@ -1409,9 +1691,12 @@ fn show(
                 from,
                 to,
                 lost_reason,
-            } => match lost_reason {
-                Some(r) => format!("{from} -> {to} ({r})"),
-                None => format!("{from} -> {to}"),
+                lost_reason_code,
+            } => match (lost_reason_code, lost_reason) {
+                (Some(c), Some(r)) => format!("{from} -> {to} ({c}: {r})"),
+                (None, Some(r)) => format!("{from} -> {to} ({r})"),
+                (Some(c), None) => format!("{from} -> {to} ({c})"),
+                (None, None) => format!("{from} -> {to}"),
             },
             crm_core::Change::Reassigned { from, to } => {
                 format!("owner {} -> {}", who(names, *from), who(names, *to))
@@ -1427,7 +1712,7 @@ fn show(
     s.push_str(&h.render());
     s.push_str("\ntime in status:\n");
     for (st, d) in spent {
-        s.push_str(&format!("  {st}: {}h\n", d.num_hours()));
+        s.push_str(&format!("  {st}: {}\n", duration(*d)));
     }
     s.push_str("\ninteractions:\n");
     let mut it = Table::new(["at", "kind", "by", "notes"]);
@@ -1441,7 +1726,15 @@ fn show(
     }
     s.push_str(&it.render());
     s.push_str("\nopportunities:\n");
-    let mut ot = Table::new(["id", "title", "value", "close", "stage", "version"]);
+    let mut ot = Table::new([
+        "id",
+        "title",
+        "value",
+        "close",
+        "stage",
+        "probability",
+        "version",
+    ]);
     for o in &d.opportunities {
         ot.row([
             o.id.to_string(),
@@ -1449,6 +1742,7 @@ fn show(
             o.value.to_string(),
             o.expected_close.to_string(),
             o.stage.to_string(),
+            o.probability.map_or("-".to_owned(), |p| p.to_string()),
             o.version.to_string(),
         ]);
     }
@@ -1462,6 +1756,7 @@ async fn interaction(app: &App, c: InteractionCmd) -> Out {
         kind,
         at,
         notes,
+        follow_up,
     } = c;
     let at: Option<DateTime<Utc>> = at
         .as_deref()
@@ -1471,6 +1766,11 @@ async fn interaction(app: &App, c: InteractionCmd) -> Out {
     let mut input =
         NewInteraction::new(kind.parse::<InteractionKind>()?).notes(Note::parse(&notes)?);
     input.occurred_at = at;
+    input.next_follow_up = follow_up
+        .as_deref()
+        .map(parse_instant)
+        .transpose()
+        .map_err(invalid)?;
     let i = app
         .crm
         .log_interaction(app.actor()?, lead.parse()?, input)
@@ -1487,11 +1787,13 @@ async fn opportunity(app: &App, c: OpportunityCmd) -> Out {
             value,
             currency,
             close,
+            probability,
         } => {
             let input = NewOpportunity {
                 title: Name::parse_field("title", &title)?,
                 value: Money::parse(&value, Currency::parse(&currency)?)?,
                 expected_close: parse_date(&close).map_err(invalid)?,
+                probability: opt(probability.as_deref(), str::parse)?,
             };
             let o = app
                 .crm
@@ -1504,6 +1806,7 @@ async fn opportunity(app: &App, c: OpportunityCmd) -> Out {
         OpportunityCmd::Update {
             id,
             stage,
+            probability,
             value,
             close,
             version,
@@ -1525,6 +1828,7 @@ async fn opportunity(app: &App, c: OpportunityCmd) -> Out {
                     .as_deref()
                     .map(str::parse::<OpportunityStage>)
                     .transpose()?,
+                probability: clearable(probability.as_deref(), str::parse)?,
             };
             let o = app
                 .crm
@@ -1535,5 +1839,141 @@ async fn opportunity(app: &App, c: OpportunityCmd) -> Out {
             });
         }
     }
+    Ok(())
+}
+
+/// A duration for people: `3d 4h`, `5h 20m`, `12m`, `40s`.
+fn duration(d: chrono::TimeDelta) -> String {
+    let secs = d.num_seconds().max(0);
+    let (days, hours, mins) = (secs / 86_400, secs % 86_400 / 3600, secs % 3600 / 60);
+    match (days, hours, mins) {
+        (0, 0, 0) => format!("{secs}s"),
+        (0, 0, m) => format!("{m}m"),
+        (0, h, m) => format!("{h}h {m}m"),
+        (d, h, _) => format!("{d}d {h}h"),
+    }
+}
+
+/// An amount in minor units of `currency`, for people (`1,250.500 KWD` style via `Money`).
+fn amount(minor: i64, currency: Currency) -> String {
+    Money::from_minor(minor, currency)
+        .map_or_else(|_| format!("{minor} (minor units)"), |m| m.to_string())
+}
+
+async fn pipeline(app: &App, filter: &PipelineFilter) -> Out {
+    let r: PipelineReport = app.crm.pipeline(app.actor()?, filter).await?;
+    let names = app
+        .names(
+            r.currencies
+                .iter()
+                .flat_map(|c| c.by_owner.iter().map(|(o, _)| *o)),
+        )
+        .await;
+    app.print(json!(r), || {
+        if r.currencies.is_empty() {
+            return "no opportunities match\n".to_owned();
+        }
+        let mut s = String::new();
+        for c in &r.currencies {
+            let cur = c.currency;
+            let row = |key: String, t: &crm_core::PipelineTotals| {
+                [
+                    key,
+                    t.open_count.to_string(),
+                    amount(t.open_minor, cur),
+                    amount(t.weighted_minor, cur),
+                    t.won_count.to_string(),
+                    amount(t.won_minor, cur),
+                    t.lost_count.to_string(),
+                    amount(t.lost_minor, cur),
+                ]
+            };
+            let header = |first: &str| {
+                Table::new([
+                    first,
+                    "open",
+                    "open value",
+                    "weighted",
+                    "won",
+                    "won value",
+                    "lost",
+                    "lost value",
+                ])
+            };
+            s.push_str(&format!("{cur}\n"));
+            let mut t = header("");
+            t.row(row("total".into(), &c.totals));
+            s.push_str(&t.render());
+            let mut t = header("owner");
+            for (o, tot) in &c.by_owner {
+                t.row(row(who(&names, *o), tot));
+            }
+            s.push_str(&t.render());
+            let mut t = header("stage");
+            for (st, tot) in &c.by_stage {
+                let p = app.crm.stage_probabilities().of(*st);
+                t.row(row(format!("{st} ({p})"), tot));
+            }
+            s.push_str(&t.render());
+            let mut t = header("close month");
+            for (m, tot) in &c.by_month {
+                t.row(row(m.format("%Y-%m").to_string(), tot));
+            }
+            s.push_str(&t.render());
+            s.push('\n');
+        }
+        s
+    });
+    Ok(())
+}
+
+async fn lost_reason_report(app: &App, filter: &ReportFilter) -> Out {
+    let r = app.crm.lost_reason_report(app.actor()?, filter).await?;
+    app.print(json!(r), || {
+        if r.total == 0 {
+            return "no lost leads match\n".to_owned();
+        }
+        let mut t = Table::new(["lost reason", "leads", "share"]);
+        for row in &r.rows {
+            t.row([
+                row.code.to_string(),
+                row.count.to_string(),
+                format!("{}%", (row.count * 100 + r.total / 2) / r.total),
+            ]);
+        }
+        t.row(["total".to_owned(), r.total.to_string(), "100%".to_owned()]);
+        t.render()
+    });
+    Ok(())
+}
+
+async fn time_in_status_report(app: &App, filter: &ReportFilter) -> Out {
+    let r = app.crm.time_in_status_report(app.actor()?, filter).await?;
+    let names = app.names(r.rows.iter().map(|a| a.owner)).await;
+    app.print(json!(r), || {
+        if r.rows.is_empty() {
+            return "no leads match\n".to_owned();
+        }
+        let mut t = Table::new(["owner", "source", "status", "leads", "average"]);
+        for a in &r.rows {
+            t.row([
+                who(&names, a.owner),
+                a.source.to_string(),
+                a.status.to_string(),
+                a.leads.to_string(),
+                duration(a.average()),
+            ]);
+        }
+        for (st, n, avg) in &r.overall {
+            t.row([
+                "all".to_owned(),
+                "all".to_owned(),
+                st.to_string(),
+                n.to_string(),
+                duration(chrono::TimeDelta::microseconds(*avg)),
+            ]);
+        }
+        t.render()
+    });
     Ok(())
 }

@@ -175,18 +175,15 @@ async fn main() -> Result<(), BoxError> {
 
     let employees = (1..=50)
         .map(|i| {
-            Ok(Employee {
-                id: emp(i)?,
-                name: Name::parse(&format!("Employee {i}"))?,
-                role: match i {
+            Ok(Employee::new(
+                emp(i)?,
+                Name::parse(&format!("Employee {i}"))?,
+                match i {
                     1..=40 => Role::Sales,
                     41..=45 => Role::Manager,
                     _ => Role::Other,
                 },
-                active: true,
-                team: None,
-                manages: Default::default(),
-            })
+            ))
         })
         .collect::<Result<Vec<_>, BoxError>>()?;
     let clock = Arc::new(ManualClock::new(t0()));
@@ -254,6 +251,7 @@ async fn main() -> Result<(), BoxError> {
             title: Name::parse(&format!("Deal {i}"))?,
             value: Money::from_minor(((i % 100 + 1) * 1000) as i64, usd)?,
             expected_close: (t0() + TimeDelta::days((i % 90) as i64)).date_naive(),
+            probability: None,
         };
         crm.add_opportunity(owner(i)?, ids[i], input).await?;
         ops += 1;
@@ -265,7 +263,7 @@ async fn main() -> Result<(), BoxError> {
     let progress = Progress::new("transition", n);
     let started = Instant::now();
     let mut ops = 0u64;
-    let no_budget = Name::parse("no budget")?;
+    let no_budget = crm_core::LostReason::new(crm_core::LostReasonCode::parse("no-budget")?);
     for i in 0..n {
         let path: &[LeadStatus] = match i % 10 {
             3 | 4 => &[Contacted],

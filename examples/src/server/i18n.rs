@@ -92,6 +92,7 @@ strings! {
     client: "العميل", "Client";
     client_pending: "إنشاء العميل معلّق", "Client creation pending";
     lost_reason: "سبب الخسارة", "Lost reason";
+    lost_reason_detail: "تفاصيل سبب الخسارة", "Lost reason detail";
     allow_duplicate: "السماح بالتكرار", "Allow a duplicate";
     save: "حفظ", "Save";
     edit: "تعديل", "Edit";
@@ -131,6 +132,7 @@ strings! {
     active: "نشط", "Active";
     team: "الفريق", "Team";
     leads_teams: "يقود الفرق", "Leads teams";
+    manager_of: "المدير المباشر", "Manager";
     comma_separated: "مفصولة بفواصل", "separated by commas";
     save_employee: "حفظ الموظف", "Save employee";
     set_password: "تعيين كلمة المرور", "Set password";

@@ -4,8 +4,8 @@
 
 use crm_core::{
     Currency, Email, Employee, EmployeeId, InteractionKind, LeadPatch, LeadQuery, LeadStatus,
-    Money, Name, NewInteraction, NewLead, NewOpportunity, Note, OpportunityPatch, OpportunityStage,
-    Phone, PhoneRegion, ReportFilter, Role, Source, Team,
+    LostReason, LostReasonCode, Money, Name, NewInteraction, NewLead, NewOpportunity, Note,
+    OpportunityPatch, OpportunityStage, Phone, PhoneRegion, ReportFilter, Role, Source, Team,
 };
 use std::collections::BTreeSet;
 
@@ -77,16 +77,30 @@ pub fn lead_patch(f: &mut Fields, i: &LeadPatchIn, region: PhoneRegion) -> Optio
         company: company?,
         source: source?,
         allow_duplicate: i.allow_duplicate,
+        // crm-server does not edit follow-up dates yet (the crm tool does).
+        next_follow_up: None,
     })
 }
 
-/// A status move and its reason.
-pub fn status(f: &mut Fields, i: &StatusIn) -> Option<(LeadStatus, Option<Name>)> {
+/// A status move and its reason: a lost-reason code, with optional free-text detail.
+pub fn status(f: &mut Fields, i: &StatusIn) -> Option<(LeadStatus, Option<LostReason>)> {
     let to = f.take("status", i.status.parse::<LeadStatus>());
-    let reason = f.opt("lost_reason", given(&i.lost_reason), |s| {
-        Name::parse_field("lost_reason", s)
+    let code = f.opt("lost_reason", given(&i.lost_reason), LostReasonCode::parse);
+    let detail = f.opt("lost_reason_detail", given(&i.lost_reason_detail), |s| {
+        Name::parse_field("lost_reason_detail", s)
     });
-    Some((to?, reason?))
+    let reason = match (code?, detail?) {
+        (Some(code), detail) => Some(LostReason { code, detail }),
+        (None, Some(_)) => {
+            f.take::<(), _>(
+                "lost_reason_detail",
+                Err("a detail goes with a lost_reason code"),
+            );
+            return None;
+        }
+        (None, None) => None,
+    };
+    Some((to?, reason))
 }
 
 /// A new interaction.
@@ -134,6 +148,7 @@ pub fn new_opportunity(f: &mut Fields, i: &OpportunityIn) -> Option<NewOpportuni
         title: title?,
         value: value?,
         expected_close: close?,
+        probability: None,
     })
 }
 
@@ -152,6 +167,7 @@ pub fn opportunity_patch(
         value: value?,
         expected_close: close?,
         stage: stage?,
+        probability: None,
     })
 }
 
@@ -218,9 +234,14 @@ pub fn employee(f: &mut Fields, id: EmployeeId, i: &EmployeeIn) -> Option<Employ
             manages.insert(t);
         }
     }
+    let manager = match i.manager {
+        Some(m) => f.take("manager", EmployeeId::new(m)).map(Some),
+        None => Some(None),
+    };
     let mut e = Employee::new(id, name?, role?);
     e.active = i.active.unwrap_or(true);
     e.team = team?;
     e.manages = manages;
+    e.manager = manager?;
     Some(e)
 }

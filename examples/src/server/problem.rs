@@ -191,7 +191,9 @@ pub fn validation_field(e: &ValidationError) -> &'static str {
         ValidationError::InvalidSource { .. } => "source",
         ValidationError::UnknownCurrency { .. } => "currency",
         ValidationError::InvalidAmount { .. } => "value",
-        ValidationError::LostReasonRequired | ValidationError::ReasonWithoutLost => "lost_reason",
+        ValidationError::LostReasonRequired
+        | ValidationError::ReasonWithoutLost
+        | ValidationError::UnknownLostReason { .. } => "lost_reason",
         ValidationError::InvalidLimit(_) => "limit",
         ValidationError::UnknownName { kind, .. } | ValidationError::InvalidId { kind, .. } => kind,
         _ => "body",

@@ -75,6 +75,35 @@ impl LeadStore for InDir {
     async fn insert_lead_taking_turn(&self, w: &LeadWrite, t: &Turn) -> Result<(), StoreError> {
         self.store.insert_lead_taking_turn(w, t).await
     }
+    async fn lost_reason_report(
+        &self,
+        f: &ReportFilter,
+        s: &Scope,
+    ) -> Result<crm_core::LostReasonReport, StoreError> {
+        self.store.lost_reason_report(f, s).await
+    }
+    async fn status_time_rows(
+        &self,
+        f: &ReportFilter,
+        s: &Scope,
+        now: DateTime<Utc>,
+    ) -> Result<Vec<crm_core::StatusTimeRow>, StoreError> {
+        self.store.status_time_rows(f, s, now).await
+    }
+    async fn pipeline_rows(
+        &self,
+        f: &crm_core::PipelineFilter,
+        s: &Scope,
+        p: &crm_core::StageProbabilities,
+    ) -> Result<Vec<crm_core::PipelineRow>, StoreError> {
+        self.store.pipeline_rows(f, s, p).await
+    }
+    async fn preview_follow_ups(
+        &self,
+        c: &FollowUpClaim,
+    ) -> Result<Vec<FollowUpNotice>, StoreError> {
+        self.store.preview_follow_ups(c).await
+    }
     async fn insert_interaction(&self, i: &Interaction, e: &[NewEvent]) -> Result<(), StoreError> {
         self.store.insert_interaction(i, e).await
     }

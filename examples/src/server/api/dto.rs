@@ -5,7 +5,7 @@
 use std::collections::BTreeMap;
 
 use chrono::{DateTime, NaiveDate, Utc};
-use crm_core::{Employee, Interaction, Lead, LeadDetail, Opportunity, Report};
+use crm_core::{Employee, EmployeeId, Interaction, Lead, LeadDetail, Opportunity, Report};
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
@@ -40,8 +40,10 @@ pub struct LeadOut {
     pub version: u64,
     /// The client created on conversion.
     pub client_id: Option<String>,
-    /// Why it was lost.
+    /// Why it was lost: the lost-reason code.
     pub lost_reason: Option<String>,
+    /// Free-text detail of the lost reason.
+    pub lost_reason_detail: Option<String>,
     /// The latest interaction.
     pub last_interaction_at: Option<DateTime<Utc>>,
 }
@@ -63,7 +65,8 @@ impl From<&Lead> for LeadOut {
             updated_at: l.updated_at(),
             version: l.version(),
             client_id: l.client_id().map(|c| c.to_string()),
-            lost_reason: l.lost_reason().map(|r| r.to_string()),
+            lost_reason: l.lost_reason_code().map(|r| r.to_string()),
+            lost_reason_detail: l.lost_reason().map(|r| r.to_string()),
             last_interaction_at: l.last_interaction_at(),
         }
     }
@@ -149,8 +152,10 @@ pub struct AssignIn {
 pub struct StatusIn {
     /// new, contacted, interested, converted or lost.
     pub status: String,
-    /// Why the lead was lost (required for lost, refused otherwise).
+    /// Why the lead was lost: a lost-reason code (required for lost, refused otherwise).
     pub lost_reason: Option<String>,
+    /// Free-text detail of the lost reason (only with `lost_reason`).
+    pub lost_reason_detail: Option<String>,
 }
 
 /// The result of a status move.
@@ -510,6 +515,8 @@ pub struct EmployeeOut {
     pub team: Option<String>,
     /// The teams a manager leads.
     pub manages: Vec<String>,
+    /// Their manager's id (who hears of their leads left without follow-up), if any.
+    pub manager: Option<i64>,
 }
 
 impl From<&Employee> for EmployeeOut {
@@ -521,6 +528,7 @@ impl From<&Employee> for EmployeeOut {
             active: e.active,
             team: e.team.as_ref().map(|t| t.to_string()),
             manages: e.manages.iter().map(|t| t.to_string()).collect(),
+            manager: e.manager.map(EmployeeId::get),
         }
     }
 }
@@ -539,6 +547,10 @@ pub struct EmployeeIn {
     /// The teams a manager leads (only managers may lead a team).
     #[serde(default)]
     pub manages: Vec<String>,
+    /// Their manager's id (who hears of their leads left without follow-up; none when
+    /// absent).
+    #[schema(minimum = 1)]
+    pub manager: Option<i64>,
 }
 
 /// A new password.

@@ -290,7 +290,7 @@ fn lead_view(c: &Ctx, l: &crm_core::Lead, names: &BTreeMap<i64, String>) -> Lead
         owner: who(names, l.owner().get()),
         created: c.time(&l.created_at()),
         version: l.version(),
-        lost_reason: l.lost_reason().map_or(String::new(), |r| r.to_string()),
+        lost_reason: l.lost().map_or(String::new(), |r| r.to_string()),
         client: l.client_id().map_or(String::new(), |c| c.to_string()),
         read_only: l.status().is_read_only(),
     }
@@ -557,6 +557,7 @@ struct LeadPage {
     targets: Vec<String>,
     kinds: &'static [&'static str],
     stages: &'static [&'static str],
+    lost_reasons: Vec<String>,
 }
 
 fn describe(t: &Strings, names: &BTreeMap<i64, String>, ch: &Change) -> String {
@@ -566,6 +567,7 @@ fn describe(t: &Strings, names: &BTreeMap<i64, String>, ch: &Change) -> String {
             from,
             to,
             lost_reason,
+            ..
         } => {
             let mut s = format!(
                 "{} ← {}",
@@ -651,6 +653,13 @@ pub async fn lead(State(s): State<AppState>, v: Viewer, Path(lead): Path<String>
             .collect(),
         kinds: i18n::KINDS,
         stages: i18n::STAGES,
+        lost_reasons: s
+            .crm
+            .lost_reasons()
+            .codes()
+            .iter()
+            .map(|c| c.to_string())
+            .collect(),
         c: v.ctx,
     };
     Ok(render(&page))
@@ -663,6 +672,8 @@ pub struct StatusForm {
     status: String,
     #[serde(default)]
     lost_reason: String,
+    #[serde(default)]
+    lost_reason_detail: String,
 }
 
 /// Moves the lead to another status.
@@ -681,6 +692,7 @@ pub async fn change_status(
         &StatusIn {
             status: form.status,
             lost_reason: Some(form.lost_reason),
+            lost_reason_detail: Some(form.lost_reason_detail),
         },
     );
     let (to, reason) = f.done(parsed).map_err(|p| problem(c, p))?;
@@ -1002,6 +1014,9 @@ pub struct EmployeeForm {
     /// The teams a manager leads, separated by commas.
     #[serde(default)]
     manages: Option<String>,
+    /// Their manager's id (blank: none).
+    #[serde(default)]
+    manager: Option<String>,
 }
 
 /// Adds or changes an employee (the library lets only management do so).
@@ -1014,6 +1029,10 @@ pub async fn save_employee(
     let c = &v.ctx;
     let mut f = Fields::default();
     let emp_id = f.take("id", form.id.trim().parse::<EmployeeId>());
+    let manager = match form.manager.as_deref().map(str::trim) {
+        Some(m) if !m.is_empty() => f.take("manager", m.parse::<i64>()),
+        _ => None,
+    };
     let e = emp_id.and_then(|emp_id| {
         input::employee(
             &mut f,
@@ -1029,6 +1048,7 @@ pub async fn save_employee(
                     .split([',', '،'])
                     .map(str::to_owned)
                     .collect(),
+                manager,
             },
         )
     });

@@ -1,0 +1,60 @@
+-- The sales process (issue 10, part B): lost-reason codes, next follow-up times with overdue
+-- reminders, escalation to the owner's manager, opportunity probabilities, and the status
+-- periods that time in status is computed from.
+
+-- Lost leads carry a code from the host's list; lost_reason keeps the free-text detail.
+-- Leads lost before codes existed get `other`, their text staying as the detail.
+ALTER TABLE leads ADD COLUMN lost_reason_code text;
+UPDATE leads SET lost_reason_code = 'other' WHERE status = 'lost';
+
+-- Follow-ups (crm_core::follow_up): the next follow-up time, the time the owner was last
+-- reminded of (once per time), and when the owner was last notified of either kind (what
+-- escalation counts from); escalated_for is the notification that was escalated (once each).
+ALTER TABLE leads ADD COLUMN next_follow_up_at timestamptz;
+ALTER TABLE leads ADD COLUMN follow_up_reminded_for timestamptz;
+ALTER TABLE leads ADD COLUMN owner_notified_at timestamptz;
+ALTER TABLE leads ADD COLUMN escalated_for timestamptz;
+UPDATE leads SET owner_notified_at = follow_up_notified_at
+    WHERE follow_up_notified_at IS NOT NULL;
+
+-- The sweep's overdue reminders: only open leads with a follow-up time, by that time.
+CREATE INDEX leads_follow_up_next ON leads (next_follow_up_at, id)
+    WHERE next_follow_up_at IS NOT NULL AND status IN ('new', 'contacted', 'interested');
+-- The sweep's escalations: only open leads whose owner was notified, by that time.
+CREATE INDEX leads_owner_notified ON leads (owner_notified_at, id)
+    WHERE owner_notified_at IS NOT NULL AND status IN ('new', 'contacted', 'interested');
+
+-- The follow-up time an interaction set on its lead.
+ALTER TABLE interactions ADD COLUMN next_follow_up_at timestamptz;
+
+-- A probability (whole percent) overriding the stage's while the deal is open.
+ALTER TABLE opportunities ADD COLUMN probability bigint
+    CHECK (probability IS NULL OR probability BETWEEN 0 AND 100);
+-- The pipeline report joins opportunities to their lead's owner and groups them.
+CREATE INDEX opportunities_close ON opportunities (expected_close, lead_id);
+
+-- The employee's manager (escalations go to them).
+ALTER TABLE employees ADD COLUMN manager bigint;
+
+-- One row per stay of a lead in a status: entered and left (NULL while it lasts), unix
+-- microseconds on both backends, so the time-in-status report subtracts integers the same
+-- way on each. Written with every lead write that creates the lead or moves its status.
+CREATE TABLE lead_status_periods (
+    lead_id    uuid   NOT NULL REFERENCES leads (id),
+    entered_us bigint NOT NULL,
+    status     text   NOT NULL,
+    left_us    bigint,
+    PRIMARY KEY (lead_id, entered_us, status)
+);
+
+-- The stays so far, from the stored history (creation, then each status change).
+INSERT INTO lead_status_periods (lead_id, entered_us, status, left_us)
+SELECT lead_id, us, status,
+       LEAD(us) OVER (PARTITION BY lead_id ORDER BY write_version, ord)
+FROM (SELECT lead_id, write_version, ord,
+             CAST(EXTRACT(EPOCH FROM at) * 1000000 AS bigint) AS us,
+             CASE CAST(change AS jsonb) ->> 'type' WHEN 'created' THEN 'new'
+                  ELSE CAST(change AS jsonb) ->> 'to' END AS status
+      FROM lead_history
+      WHERE CAST(change AS jsonb) ->> 'type' IN ('created', 'status_changed')) AS h
+ON CONFLICT DO NOTHING;
