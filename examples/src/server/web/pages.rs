@@ -881,7 +881,8 @@ async fn download_report(
     let format: Format = format
         .parse()
         .map_err(|_| problem(c, Problem::not_found(c.t.not_found)))?;
-    let now = chrono::Utc::now();
+    // The library's clock: the offset in force now, where "now" is the injected time.
+    let now = s.clock.now();
     let opts = ExportOptions {
         locale: match c.lang {
             i18n::Lang::Ar => Locale::Ar,
