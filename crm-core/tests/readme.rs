@@ -23,7 +23,10 @@ fn readme_examples_are_the_doc_tested_ones() {
     let workspace = include_str!("../../README.md");
     let tested = rust_blocks(crate_page);
     let shown = rust_blocks(workspace);
-    assert!(!shown.is_empty(), "the workspace README lost its embedding example");
+    assert!(
+        !shown.is_empty(),
+        "the workspace README lost its embedding example"
+    );
     for block in shown {
         assert!(
             tested.contains(&block),
@@ -37,6 +40,9 @@ fn readme_examples_are_the_doc_tested_ones() {
 fn no_rust_block_is_left_untested() {
     let workspace = include_str!("../../README.md");
     for marker in ["```rust,ignore", "```rust,no_run", "```ignore"] {
-        assert!(!workspace.contains(marker), "README.md has a {marker} block");
+        assert!(
+            !workspace.contains(marker),
+            "README.md has a {marker} block"
+        );
     }
 }

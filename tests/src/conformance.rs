@@ -20,23 +20,39 @@ use crate::harness::{
     Harness, inactive, manager, new_lead, other, reason, sales, sales2, t0, unknown,
 };
 
-/// Stamps out the whole conformance suite for one adapter. `$factory` is an
-/// `async fn() -> Arc<dyn LeadStore>` returning a fresh, empty store.
+/// Stamps out the whole conformance suite for one store adapter: one `#[test]` per body of
+/// this module, named after it, each on a fresh store.
 ///
-/// `conformance_suite!(factory, postgres)` marks every test
-/// `#[cfg_attr(crm_no_postgres, ignore = "CRM_POSTGRES_URL is not set")]`, so without a
-/// server the suite shows as ignored in `cargo test`'s summary (the calling crate's build
-/// script sets the cfg: see [`crate::postgres`]).
+/// `$factory` is anything callable as `$factory()` that returns a future of a fresh, empty
+/// `Arc<dyn LeadStore>`: an `async fn() -> Arc<dyn LeadStore>` or a closure
+/// `|| async { ... }`. Each test calls it once. The tests need no async runtime from the
+/// calling crate (they run on [`crate::kit::block_on`]), only `crm-tests` as a
+/// dev-dependency:
+///
+/// ```
+/// // tests/conformance.rs of the adapter's crate
+/// use std::sync::Arc;
+/// use crm_core::LeadStore;
+///
+/// async fn store() -> Arc<dyn LeadStore> {
+///     Arc::new(crm_store_memory::MemoryStore::new()) // your adapter, fresh and empty
+/// }
+///
+/// crm_tests::conformance_suite!(store);
+/// # fn main() {}
+/// ```
+///
+/// The tests are functions of the module the macro is called in: to run the suite on two
+/// stores in one file, call it in two modules. [`crate::adapter_suite!`] adds the
+/// model-based test.
+///
+/// `conformance_suite!(factory, postgres)` is this workspace's form for PostgreSQL: every
+/// test is marked `#[cfg_attr(crm_no_postgres, ignore = "CRM_POSTGRES_URL is not set")]`,
+/// so without a server the suite shows as ignored in `cargo test`'s summary (the calling
+/// crate's build script declares and sets the cfg: see `tests/build/postgres.rs`).
 #[macro_export]
 macro_rules! conformance_suite {
-    ($factory:path) => {
-        $crate::conformance_suite!(@suite $factory; []);
-    };
-    ($factory:path, postgres) => {
-        $crate::conformance_suite!(@suite $factory;
-            [#[cfg_attr(crm_no_postgres, ignore = "CRM_POSTGRES_URL is not set")]]);
-    };
-    (@suite $factory:path; $attrs:tt) => {
+    (@suite $factory:expr; $attrs:tt) => {
         $crate::conformance_suite!(@each $factory; $attrs;
             create_and_read_back,
             arabic_text_round_trips,
@@ -92,17 +108,26 @@ macro_rules! conformance_suite {
             bulk_changes_each_lead_on_its_own,
         );
     };
-    (@each $factory:path; $attrs:tt; $($name:ident),* $(,)?) => {
+    (@each $factory:expr; $attrs:tt; $($name:ident),* $(,)?) => {
         $(
             $crate::conformance_suite!(@test $factory; $attrs; $name);
         )*
     };
-    (@test $factory:path; [$(#[$attr:meta])*]; $name:ident) => {
-        #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    (@test $factory:expr; [$(#[$attr:meta])*]; $name:ident) => {
+        #[test]
         $(#[$attr])*
-        async fn $name() {
-            $crate::conformance::$name($factory().await).await;
+        fn $name() {
+            $crate::kit::block_on(async {
+                $crate::conformance::$name(($factory)().await).await;
+            });
         }
+    };
+    ($factory:expr, postgres) => {
+        $crate::conformance_suite!(@suite $factory;
+            [#[cfg_attr(crm_no_postgres, ignore = "CRM_POSTGRES_URL is not set")]]);
+    };
+    ($factory:expr $(,)?) => {
+        $crate::conformance_suite!(@suite $factory; []);
     };
 }
 
