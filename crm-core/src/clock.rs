@@ -5,6 +5,28 @@ use std::sync::{Mutex, PoisonError};
 use chrono::{DateTime, TimeDelta, Utc};
 
 /// The source of the current time. Domain code never reads the system clock.
+///
+/// [`SystemClock`] is the default and [`ManualClock`] is for tests; a host implements the
+/// port for a clock of its own, e.g. one shared with the rest of its application:
+///
+/// ```
+/// use chrono::{DateTime, TimeDelta, Utc};
+/// use crm_core::Clock;
+///
+/// /// The host's clock, which runs a fixed offset behind the system clock (a replay).
+/// struct Replay {
+///     behind: TimeDelta,
+/// }
+///
+/// impl Clock for Replay {
+///     fn now(&self) -> DateTime<Utc> {
+///         Utc::now() - self.behind
+///     }
+/// }
+///
+/// let clock = Replay { behind: TimeDelta::days(1) };
+/// assert!(clock.now() < Utc::now());
+/// ```
 #[cfg_attr(any(test, feature = "mocks"), mockall::automock)]
 pub trait Clock: Send + Sync + 'static {
     /// Now, in UTC.

@@ -60,10 +60,17 @@ impl fmt::Display for ContactField {
 }
 
 /// An error reported by a store adapter, by meaning.
+///
+/// Adapters return the variant that says what happened (the conformance suite in
+/// `crm-tests` checks which one); [`Crm`](crate::Crm) maps `NotFound`, `Conflict`,
+/// `Duplicate` and `ReadOnly` to the [`CrmError`] of the same name and wraps the rest in
+/// [`CrmError::Store`]. A host that calls a store directly handles them as each variant
+/// says. Whatever the variant, a failed write changed nothing.
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
 pub enum StoreError {
-    /// The record does not exist.
+    /// The record does not exist: an id that was never stored, or (for a write) a lead
+    /// deleted meanwhile. Show it; retrying the same call gives the same answer.
     #[error("{entity} {id} not found")]
     NotFound {
         /// The kind of record.
@@ -71,7 +78,8 @@ pub enum StoreError {
         /// Its id.
         id: String,
     },
-    /// The record changed since the caller read it (optimistic concurrency).
+    /// The record changed since the caller read it (optimistic concurrency): the stored
+    /// version is not `expected`. Reload, decide again on the new state, then retry.
     #[error("{entity} {id} was changed by someone else (expected version {expected})")]
     Conflict {
         /// The kind of record.
@@ -81,7 +89,9 @@ pub enum StoreError {
         /// The version the caller read.
         expected: u64,
     },
-    /// An open lead already has this normalised email or phone.
+    /// An open lead already has this normalised email or phone, and the write asked for
+    /// the check ([`crate::LeadWrite::check_duplicates`]). Show the existing lead; create
+    /// again with duplicates allowed only if it is a different person.
     #[error("open lead {existing} already has this {field}")]
     Duplicate {
         /// The lead that already has it.
@@ -89,17 +99,23 @@ pub enum StoreError {
         /// Which field matched.
         field: ContactField,
     },
-    /// The lead is converted, so it is read-only.
+    /// The lead is converted, so it is read-only (it was converted after the caller read
+    /// it). Show it; do not retry.
     #[error("lead {lead} is converted and read-only")]
     ReadOnly {
         /// The lead.
         lead: LeadId,
     },
     /// The database stayed busy past the wait limit, or the transaction collided with a
-    /// concurrent one (a serialization failure or a deadlock). Nothing was applied; retry.
+    /// concurrent one (a serialization failure or a deadlock), or the rotation of an
+    /// assignment rule was taken by a concurrent create ([`crate::LeadStore::insert_lead_taking_turn`]).
+    /// Nothing was applied: retry the whole call, best after a short pause
+    /// ([`StoreError::is_retryable`]).
     #[error("the database is busy; nothing was applied; retry")]
     Busy(#[source] BoxError),
     /// The database cannot be reached (refused, unknown host, timed out, authentication).
+    /// An operator's problem, not the user's: log it with its source, show "try again
+    /// later", and retry after the database is back (not in a tight loop).
     #[error("cannot connect to the database at {target}")]
     Unavailable {
         /// Where: host, port and database (never the password).
@@ -108,7 +124,9 @@ pub enum StoreError {
         #[source]
         source: BoxError,
     },
-    /// Stored data no longer parses into a domain value.
+    /// Stored data no longer parses into a domain value: a row written by other code, or
+    /// edited by hand. Retrying cannot help: log it with its source and have an operator
+    /// fix the row.
     #[error("stored {what} is invalid")]
     Corrupt {
         /// What was being read.
@@ -117,7 +135,9 @@ pub enum StoreError {
         #[source]
         source: BoxError,
     },
-    /// The database schema is newer than this code.
+    /// The database schema is newer than this code: a newer release migrated it. Refused
+    /// at connect, so old code never writes into a schema it does not know. Deploy the
+    /// newer release (or restore a backup); do not retry.
     #[error("the database schema (version {found}) is newer than this code (version {supported})")]
     SchemaTooNew {
         /// Newest migration in the database.
@@ -125,7 +145,8 @@ pub enum StoreError {
         /// Newest migration this code knows.
         supported: i64,
     },
-    /// Any other backend failure.
+    /// Any other backend failure (an I/O error, a full disk, an unsupported database URL,
+    /// a bug). Log it with its source; show a generic failure. Retrying may or may not help.
     #[error("storage backend failed")]
     Backend(#[source] BoxError),
 }
@@ -138,7 +159,15 @@ impl StoreError {
     }
 }
 
-/// An error from a host port (employees, clients, notifier).
+/// An error from a host port (employee directory, clients system, notifier), wrapping the
+/// host's own error as its source.
+///
+/// Hosts return it from their port implementations; [`Crm`](crate::Crm) returns it as
+/// [`CrmError::Port`] where the use case cannot go on without the port (reading the
+/// acting employee), and keeps going where it can: a failed client creation leaves the
+/// conversion pending for [`Crm::dispatch_pending`](crate::Crm::dispatch_pending), a
+/// failed notice stays in the outbox for the next sweep. Log it with its source;
+/// retrying later is safe (the clients port is keyed by lead, notices by id).
 #[derive(Debug, thiserror::Error)]
 #[error("{port} failed")]
 pub struct PortError {
@@ -161,14 +190,25 @@ impl PortError {
     }
 }
 
-/// Every error a [`crate::Crm`] use case can return.
+/// Every error a [`crate::Crm`] use case can return, by meaning: each variant says when it
+/// happens and what the caller should do. A refused use case changed nothing.
+///
+/// In short: `Validation`, `InvalidTransition`, `Duplicate`, `InvalidAssignee` are for the
+/// person to fix (show the message); `Forbidden`, `SystemForbidden`, `UnknownActor`,
+/// `NotFound`, `ReadOnly` are final for this actor (show, do not retry); `Conflict` means
+/// reload and decide again; `Store` and `Port` are the systems' failures (log; retry as
+/// each says); `NotConfigured` and `AlreadyBootstrapped` are the host's set-up.
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
 pub enum CrmError {
-    /// Bad input.
+    /// Bad input: a field that does not parse, a missing lost reason, a limit out of range.
+    /// Show the message (it names the field) and let the person correct the input; the same
+    /// input fails again.
     #[error(transparent)]
     Validation(#[from] ValidationError),
-    /// The record does not exist.
+    /// The record does not exist, or is outside what the acting employee may see (the
+    /// visibility policy makes the two look the same, on purpose). Show "not found"; do
+    /// not retry.
     #[error("{entity} {id} not found")]
     NotFound {
         /// The kind of record.
@@ -176,10 +216,13 @@ pub enum CrmError {
         /// Its id.
         id: String,
     },
-    /// The acting employee is not in the employee directory.
+    /// The acting employee is not in the employee directory (a stale session, an id from
+    /// another system). Sign the person out or fix the directory; do not retry.
     #[error("employee {0} is not in the employee directory")]
     UnknownActor(EmployeeId),
-    /// The acting employee may not do this.
+    /// The acting employee may not do this ([`crate::permissions`]): read-only role,
+    /// inactive, someone else's lead, an action for management. Show the reason; do not
+    /// retry as the same employee.
     #[error("forbidden: {actor} may not {action}: {reason}")]
     Forbidden {
         /// Who tried.
@@ -189,7 +232,9 @@ pub enum CrmError {
         /// Why not.
         reason: &'static str,
     },
-    /// A system actor may not do this (not named by the host, or not an action for it).
+    /// A system actor may not do this (not named by the host with
+    /// [`crate::CrmBuilder::system_actor`], or not an action for it: system actors run the
+    /// sweep and the dispatch only). A set-up error of the host; do not retry.
     #[error("forbidden: system actor {} may not {action}: {reason}", actor.as_str())]
     SystemForbidden {
         /// Who tried.
@@ -199,13 +244,17 @@ pub enum CrmError {
         /// Why not.
         reason: &'static str,
     },
-    /// The operation needs a port the host did not give the builder.
+    /// The operation needs a port the host did not give the builder (an employee admin
+    /// port for `save_employee`, a team directory for team visibility). A set-up error of
+    /// the host: configure the port; do not retry.
     #[error("this operation needs {0}, which the host did not configure")]
     NotConfigured(&'static str),
-    /// The directory already has employees: a manager adds the next ones.
+    /// [`crate::Crm::bootstrap_manager`] on a directory that already has employees: a
+    /// manager adds the next ones with `save_employee`. Show it; do not retry.
     #[error("the directory already has employees; a manager adds the next ones")]
     AlreadyBootstrapped,
-    /// The status machine does not allow this move.
+    /// The status machine does not allow this move ([`crate::status::TRANSITIONS`]); the
+    /// error lists the moves that are allowed. Show it (offer only `allowed`); do not retry.
     #[error(
         "cannot move a lead from {from} to {to}; allowed from {from}: {}",
         list(allowed)
@@ -218,10 +267,12 @@ pub enum CrmError {
         /// The statuses reachable from `from`.
         allowed: Vec<LeadStatus>,
     },
-    /// The lead is converted, so it is read-only.
+    /// The lead is converted, so it is read-only (only its opportunities' stages may still
+    /// change). Show it; do not retry.
     #[error("lead {0} is converted and read-only")]
     ReadOnly(LeadId),
-    /// The employee cannot be made responsible for a lead.
+    /// The employee cannot be made responsible for a lead: unknown, inactive, or neither
+    /// sales staff nor management. Show it and let the person choose someone else.
     #[error("employee {employee} cannot be responsible for a lead: they are {problem}")]
     InvalidAssignee {
         /// The employee.
@@ -229,7 +280,9 @@ pub enum CrmError {
         /// Why not.
         problem: AssigneeProblem,
     },
-    /// The record changed since the caller read it.
+    /// The record changed since the caller read it (someone else saved first; `expected`
+    /// is the version the caller sent). Reload the record, show the person what changed,
+    /// and let them decide again: retrying with the new version is a new decision.
     #[error(
         "{entity} {id} was changed by someone else (you read version {expected}); reload and retry"
     )]
@@ -241,7 +294,8 @@ pub enum CrmError {
         /// The version the caller read.
         expected: u64,
     },
-    /// An open lead already has this email or phone.
+    /// An open lead already has this email or phone. Show the existing lead; create again
+    /// with duplicates allowed only if the person confirms it is someone else.
     #[error(
         "open lead {existing} already has this {field}; create another only if it is a different \
          person"
@@ -252,10 +306,14 @@ pub enum CrmError {
         /// Which field matched.
         field: ContactField,
     },
-    /// The store failed.
+    /// The store failed for a reason that is not the caller's ([`StoreError::Busy`],
+    /// `Unavailable`, `Corrupt`, `SchemaTooNew`, `Backend`; the source says which). Nothing
+    /// was written. Retry the call when the store error [`StoreError::is_retryable`]
+    /// (`Busy`); otherwise log it with its source and show a generic failure.
     #[error("storage failed")]
     Store(#[source] StoreError),
-    /// A host port failed.
+    /// A host port failed where the use case cannot go on without it (see [`PortError`]).
+    /// Log it; retrying later is safe.
     #[error(transparent)]
     Port(#[from] PortError),
 }

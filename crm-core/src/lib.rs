@@ -1,4 +1,6 @@
 #![doc = include_str!("../README.md")]
+// On docs.rs (`--cfg docsrs`, nightly): each feature-gated item shows its feature.
+#![cfg_attr(docsrs, feature(doc_cfg))]
 
 pub mod assignment;
 pub mod bulk;

@@ -54,13 +54,174 @@ pub struct OpportunityWrite {
 }
 
 /// Where leads live. Each write method is atomic: all of it is stored, or none. Adapters
-/// must pass the conformance suite in the `crm-tests` crate.
+/// must pass the conformance suite in the `crm-tests` crate (`crm_tests::adapter_suite!`,
+/// one line in the adapter's tests).
+///
+/// A host normally uses a ready adapter (`crm_store_memory::MemoryStore`,
+/// `crm_store_sqlx::SqliteStore` or `PostgresStore`) as `Arc<dyn LeadStore>`. Implementing
+/// the port itself is for a new database, or, as here, a wrapper around another store: this
+/// one counts the leads written, delegating everything to the store inside (the other
+/// methods, hidden here, delegate the same way).
 ///
 /// ```
-/// # use crm_core::ports::LeadStore;
-/// // A host uses a ready adapter, e.g. `crm_store_memory::MemoryStore::new()`, or
-/// // `crm_store_sqlx::SqliteStore::connect("sqlite://crm.db")`, as `Arc<dyn LeadStore>`.
-/// fn takes_any_store(_: std::sync::Arc<dyn LeadStore>) {}
+/// use std::collections::{BTreeMap, BTreeSet};
+/// use std::sync::Arc;
+/// use std::sync::atomic::{AtomicU64, Ordering};
+///
+/// use async_trait::async_trait;
+/// use chrono::{DateTime, Utc};
+/// use crm_core::*;
+///
+/// struct Counted {
+///     inner: Arc<dyn LeadStore>,
+///     leads_written: AtomicU64,
+/// }
+///
+/// #[async_trait]
+/// impl LeadStore for Counted {
+///     async fn insert_lead(&self, write: &LeadWrite) -> Result<(), StoreError> {
+///         self.inner.insert_lead(write).await?;
+///         self.leads_written.fetch_add(1, Ordering::Relaxed);
+///         Ok(())
+///     }
+///     async fn update_lead(&self, version: u64, write: &LeadWrite) -> Result<(), StoreError> {
+///         self.inner.update_lead(version, write).await?;
+///         self.leads_written.fetch_add(1, Ordering::Relaxed);
+///         Ok(())
+///     }
+///     async fn insert_lead_taking_turn(&self, w: &LeadWrite, t: &Turn) -> Result<(), StoreError> {
+///         self.inner.insert_lead_taking_turn(w, t).await?;
+///         self.leads_written.fetch_add(1, Ordering::Relaxed);
+///         Ok(())
+///     }
+///     async fn get_lead(&self, id: LeadId) -> Result<Option<Lead>, StoreError> {
+///         self.inner.get_lead(id).await
+///     }
+/// #   async fn lead_detail(&self, id: LeadId) -> Result<Option<LeadDetail>, StoreError> {
+/// #       self.inner.lead_detail(id).await
+/// #   }
+/// #   async fn list_leads_in(&self, q: &LeadQuery, s: &Scope) -> Result<Page<Lead>, StoreError> {
+/// #       self.inner.list_leads_in(q, s).await
+/// #   }
+/// #   async fn report_in(&self, f: &ReportFilter, s: &Scope) -> Result<Report, StoreError> {
+/// #       self.inner.report_in(f, s).await
+/// #   }
+/// #   async fn open_leads_by_owner(
+/// #       &self,
+/// #       o: &BTreeSet<EmployeeId>,
+/// #   ) -> Result<BTreeMap<EmployeeId, u64>, StoreError> {
+/// #       self.inner.open_leads_by_owner(o).await
+/// #   }
+/// #   async fn last_turn(&self, rule: &str) -> Result<Option<EmployeeId>, StoreError> {
+/// #       self.inner.last_turn(rule).await
+/// #   }
+/// #   async fn lost_reason_report(
+/// #       &self,
+/// #       f: &ReportFilter,
+/// #       s: &Scope,
+/// #   ) -> Result<LostReasonReport, StoreError> {
+/// #       self.inner.lost_reason_report(f, s).await
+/// #   }
+/// #   async fn status_time_rows(
+/// #       &self,
+/// #       f: &ReportFilter,
+/// #       s: &Scope,
+/// #       now: DateTime<Utc>,
+/// #   ) -> Result<Vec<StatusTimeRow>, StoreError> {
+/// #       self.inner.status_time_rows(f, s, now).await
+/// #   }
+/// #   async fn pipeline_rows(
+/// #       &self,
+/// #       f: &PipelineFilter,
+/// #       s: &Scope,
+/// #       p: &StageProbabilities,
+/// #   ) -> Result<Vec<PipelineRow>, StoreError> {
+/// #       self.inner.pipeline_rows(f, s, p).await
+/// #   }
+/// #   async fn insert_interaction(&self, i: &Interaction, e: &[NewEvent]) -> Result<(), StoreError> {
+/// #       self.inner.insert_interaction(i, e).await
+/// #   }
+/// #   async fn insert_opportunity(&self, o: &Opportunity, e: &[NewEvent]) -> Result<(), StoreError> {
+/// #       self.inner.insert_opportunity(o, e).await
+/// #   }
+/// #   async fn get_opportunity(&self, id: OpportunityId) -> Result<Option<Opportunity>, StoreError> {
+/// #       self.inner.get_opportunity(id).await
+/// #   }
+/// #   async fn update_opportunity(&self, v: u64, w: &OpportunityWrite) -> Result<(), StoreError> {
+/// #       self.inner.update_opportunity(v, w).await
+/// #   }
+/// #   async fn claim_follow_ups(&self, c: &FollowUpClaim) -> Result<Vec<FollowUpNotice>, StoreError> {
+/// #       self.inner.claim_follow_ups(c).await
+/// #   }
+/// #   async fn preview_follow_ups(&self, c: &FollowUpClaim) -> Result<Vec<FollowUpNotice>, StoreError> {
+/// #       self.inner.preview_follow_ups(c).await
+/// #   }
+/// #   async fn follow_up_delivered(&self, id: NoticeId) -> Result<(), StoreError> {
+/// #       self.inner.follow_up_delivered(id).await
+/// #   }
+/// #   async fn release_follow_up(
+/// #       &self,
+/// #       id: NoticeId,
+/// #       until: DateTime<Utc>,
+/// #       e: Option<String>,
+/// #       at: DateTime<Utc>,
+/// #   ) -> Result<(), StoreError> {
+/// #       self.inner.release_follow_up(id, until, e, at).await
+/// #   }
+/// #   async fn undelivered_follow_ups(&self, l: u32) -> Result<Vec<FollowUpNotice>, StoreError> {
+/// #       self.inner.undelivered_follow_ups(l).await
+/// #   }
+/// #   async fn pending_clients(&self, l: u32) -> Result<Vec<PendingClient>, StoreError> {
+/// #       self.inner.pending_clients(l).await
+/// #   }
+/// #   async fn claim_pending_clients(
+/// #       &self,
+/// #       now: DateTime<Utc>,
+/// #       until: DateTime<Utc>,
+/// #       l: u32,
+/// #   ) -> Result<Vec<PendingClient>, StoreError> {
+/// #       self.inner.claim_pending_clients(now, until, l).await
+/// #   }
+/// #   async fn release_pending_client(&self, id: LeadId, until: DateTime<Utc>) -> Result<(), StoreError> {
+/// #       self.inner.release_pending_client(id, until).await
+/// #   }
+/// #   async fn complete_conversion(&self, id: LeadId, c: &ClientId, e: &NewEvent) -> Result<bool, StoreError> {
+/// #       self.inner.complete_conversion(id, c, e).await
+/// #   }
+/// #   async fn record_conversion_failure(&self, id: LeadId, err: &str, at: DateTime<Utc>) -> Result<(), StoreError> {
+/// #       self.inner.record_conversion_failure(id, err, at).await
+/// #   }
+/// #   async fn pending_events_in(&self, after: u64, l: u32, s: &Scope) -> Result<Vec<Event>, StoreError> {
+/// #       self.inner.pending_events_in(after, l, s).await
+/// #   }
+/// #   async fn ack_events(&self, up_to: u64) -> Result<u64, StoreError> {
+/// #       self.inner.ack_events(up_to).await
+/// #   }
+///     // ... every other method: `self.inner.method(args).await`
+/// }
+///
+/// # #[tokio::main(flavor = "current_thread")]
+/// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+/// let store = Arc::new(Counted {
+///     inner: Arc::new(crm_store_memory::MemoryStore::new()),
+///     leads_written: AtomicU64::new(0),
+/// });
+/// let me = EmployeeId::new(7)?;
+/// let crm = Crm::builder()
+///     .store(store.clone())
+///     .employees(Arc::new(crm_store_memory::MemoryEmployees::new([Employee::new(
+///         me,
+///         Name::parse("سارة الأحمد")?,
+///         Role::Sales,
+///     )])))
+///     .clients(Arc::new(crm_store_memory::MemoryClients::new()))
+///     .build()?;
+/// let lead = NewLead::new(Name::parse("محمد العتيبي")?, Source::web())
+///     .email(Email::parse("m@example.com")?);
+/// crm.create_lead(me, lead).await?;
+/// assert_eq!(store.leads_written.load(Ordering::Relaxed), 1);
+/// # Ok(())
+/// # }
 /// ```
 #[cfg_attr(any(test, feature = "mocks"), mockall::automock)]
 #[async_trait]
@@ -418,6 +579,30 @@ pub trait ClientsPort: Send + Sync + 'static {
 }
 
 /// Where follow-up notifications go (internal messages, email, an alert log).
+///
+/// ```
+/// use std::sync::Mutex;
+///
+/// use async_trait::async_trait;
+/// use crm_core::{FollowUpNotice, NoticeId, PortError, ports::Notifier};
+///
+/// /// The host's inbox: one message per notice, however often a notice is sent again.
+/// #[derive(Default)]
+/// struct Inbox(Mutex<Vec<(NoticeId, String)>>);
+///
+/// #[async_trait]
+/// impl Notifier for Inbox {
+///     async fn notify(&self, notice: &FollowUpNotice) -> Result<(), PortError> {
+///         let mut inbox = self.0.lock().map_err(|_| PortError::new("inbox", "poisoned"))?;
+///         if inbox.iter().any(|(id, _)| *id == notice.id) {
+///             return Ok(()); // delivered before; the confirmation was lost
+///         }
+///         let text = format!("follow up {} ({:?})", notice.lead_name.as_str(), notice.kind);
+///         inbox.push((notice.id, text));
+///         Ok(())
+///     }
+/// }
+/// ```
 #[cfg_attr(any(test, feature = "mocks"), mockall::automock)]
 #[async_trait]
 pub trait Notifier: Send + Sync + 'static {

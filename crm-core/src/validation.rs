@@ -3,6 +3,13 @@
 //! cycle ([`crate::error::CrmError`], the top-level error, wraps it).
 
 /// Input that does not make a valid domain value, naming the field and the reason.
+///
+/// Every variant is the input's fault, never a passing failure: the same input fails again,
+/// so do not retry. Show the message to whoever typed the value (it names the field, and
+/// where there is a list of accepted values, the list) and let them correct it; nothing was
+/// written. From a builder or a configuration file (`RepeatedRule`, `InvalidList`,
+/// `OnlyManagersLeadTeams`, ...) it is the host's configuration to fix. Each variant below
+/// says when it is returned.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[non_exhaustive]
 pub enum ValidationError {

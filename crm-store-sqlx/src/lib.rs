@@ -1,4 +1,6 @@
 #![doc = include_str!("../README.md")]
+// On docs.rs (`--cfg docsrs`, nightly): each feature-gated item shows its feature.
+#![cfg_attr(docsrs, feature(doc_cfg))]
 // With one backend compiled in, the other's share of the shared modules is unused.
 #![cfg_attr(
     not(all(feature = "sqlite", feature = "postgres")),

@@ -1,4 +1,6 @@
 #![doc = include_str!("../README.md")]
+// On docs.rs (`--cfg docsrs`, nightly): each feature-gated item shows its feature.
+#![cfg_attr(docsrs, feature(doc_cfg))]
 // This crate is test code: a failed unwrap is a failed test.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 

@@ -84,20 +84,28 @@ impl FromStr for Format {
     }
 }
 
-/// Why an export failed.
+/// Why an export failed. Nothing half-written is handed out as a finished file: a failed
+/// export's output is to be discarded.
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
 pub enum ExportError {
-    /// Reading the leads or the report failed (permissions, storage).
+    /// Reading the leads or the report failed (permissions, visibility, storage): handle
+    /// the inner [`CrmError`] as its variant says.
     #[error(transparent)]
     Crm(#[from] CrmError),
-    /// Writing the file failed.
+    /// Writing the output failed (the writer's I/O error, a full disk, a closed
+    /// connection; the source says which). Log it; retrying when the output is writable
+    /// again is safe (an export changes nothing).
     #[error("cannot write the {0} export")]
     Write(Format, #[source] BoxError),
-    /// The PDF renderer refused the document (its messages, joined).
+    /// The PDF renderer refused the document (its messages, joined). A bug of the template
+    /// or the bundled fonts, not of the data: retrying gives the same; report it, and offer
+    /// the CSV or XLSX export meanwhile.
     #[error("cannot lay out the PDF: {0}")]
     Layout(String),
-    /// This build of crm-core has no exporter for the format.
+    /// This build of crm-core has no exporter for the format (its cargo feature is off).
+    /// A set-up error of the host: build with the feature (`csv`, `xlsx`, `pdf`), or do
+    /// not offer the format; do not retry.
     #[error("this build has no {0} export (crm-core's `{feature}` feature is off)", feature = .0.as_str())]
     NotBuilt(Format),
 }

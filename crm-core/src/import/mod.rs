@@ -46,7 +46,15 @@ pub struct Sheet {
     pub rows: Vec<(usize, Vec<String>)>,
 }
 
-/// Why a file cannot be read at all.
+/// Why a file cannot be read at all (a row that cannot be read is that row's problem, not
+/// the file's).
+///
+/// Every variant is about the file or how the caller described it, never a passing failure:
+/// reading the same bytes the same way fails again, so do not retry. Show the message to
+/// the person importing; it says what to do: name the encoding (`NotUtf8`,
+/// `NotWindows1256`) or the delimiter (`NoDelimiter`, `AmbiguousDelimiter`), fix the
+/// headers or give a column mapping (`MissingColumn`, `DuplicateColumn`, `Mapping`), or
+/// save the file again from the spreadsheet program (`Empty`, `Unreadable`).
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
 pub enum FileError {
