@@ -101,7 +101,11 @@ pub fn check_manager(staff: &[Employee], saved: &Employee) -> Result<(), Validat
     }
 }
 
-/// Why an escalation cannot be sent.
+/// Why an escalation cannot be sent. The sweep does not fail on it: it reports the notice
+/// in [`crate::SweepReport::failed`] (as a `PortError` of port `escalation`), the notice
+/// stays in the outbox, counted as a failed delivery with this message, and goes out with
+/// the first sweep after the directory is fixed. What to do is the directory's: give the owner an
+/// active manager (`UnknownOwner`: add the owner back, or reassign their leads).
 #[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
 pub enum NoManager {
     /// The owner is not in the directory.

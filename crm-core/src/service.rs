@@ -185,7 +185,9 @@ impl Default for CrmBuilder {
     }
 }
 
-/// A required port was not given to the builder, or a setting is out of range.
+/// A required port was not given to the builder, or a setting is out of range: returned by
+/// [`CrmBuilder::build`] at start-up, never later. A bug of the host's set-up: the message
+/// names what is missing; fix the builder calls (retrying cannot help).
 #[derive(Debug, thiserror::Error)]
 #[error("CrmBuilder needs {0}")]
 pub struct MissingPort(&'static str);
