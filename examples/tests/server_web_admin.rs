@@ -118,10 +118,12 @@ async fn managers_preview_and_run_the_sweep_and_acknowledge_events() {
         .await;
     assert_eq!(r.status, StatusCode::FORBIDDEN);
 
-    let (mut manager, csrf) = Browser::signed_in(&h, MANAGER).await;
+    let (mut manager, _) = Browser::signed_in(&h, MANAGER).await;
     let page = manager.get("/automation").await;
     assert!(page.text.contains("لا شيء مستحق الآن"), "{}", page.text);
+    // Sessions last 12 hours: a week later the manager signs in again.
     h.clock.advance(TimeDelta::days(8));
+    let (mut manager, csrf) = Browser::signed_in(&h, MANAGER).await;
     let page = manager.get("/automation").await;
     assert!(page.text.contains("<bdi>نورة</bdi>"), "{}", page.text);
     assert!(page.text.contains("لم يتواصل معه أحد"));
@@ -256,7 +258,7 @@ async fn follow_up_times_are_edited_in_the_viewers_zone() {
         .lead(&h.sales, json!({"name": "هند", "email": "hind@example.com"}))
         .await;
     let lead_id: crm_core::LeadId = lead.parse().unwrap();
-    let (mut b, csrf) = Browser::signed_in(&h, SALES).await;
+    let (mut b, mut csrf) = Browser::signed_in(&h, SALES).await;
     let uri = format!("/leads/{lead}");
     let stored = |h: &Harness| {
         let crm = h.state.crm.clone();
@@ -292,7 +294,9 @@ async fn follow_up_times_are_edited_in_the_viewers_zone() {
     let list = b.get("/leads").await;
     assert!(list.text.contains(&format!("{tomorrow} 10:30")));
     // Once the time passes with nothing done, list and detail say it is overdue.
+    // (Sessions last 12 hours: two days later the employee signs in again.)
     h.clock.advance(TimeDelta::days(2));
+    (b, csrf) = Browser::signed_in(&h, SALES).await;
     assert!(b.get(&uri).await.text.contains("class=\"overdue\""));
     assert!(b.get("/leads").await.text.contains("class=\"overdue\""));
 

@@ -464,8 +464,6 @@ pub struct PreviewParams {
 /// A notice a sweep would send.
 #[derive(Debug, Serialize, Deserialize, ToSchema)]
 pub struct NoticeOut {
-    /// The notice's id (the same when it is sent).
-    pub id: String,
     /// The lead.
     pub lead_id: String,
     /// Its name.
@@ -483,7 +481,6 @@ pub struct NoticeOut {
 impl From<&crm_core::FollowUpNotice> for NoticeOut {
     fn from(n: &crm_core::FollowUpNotice) -> Self {
         Self {
-            id: n.id.to_string(),
             lead_id: n.lead_id.to_string(),
             lead_name: n.lead_name.to_string(),
             owner: n.owner.get(),

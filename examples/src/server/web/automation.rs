@@ -130,6 +130,7 @@ pub async fn automation(
 
 #[derive(Deserialize)]
 pub struct CsrfForm {
+    #[serde(default)]
     csrf: String,
 }
 
@@ -172,6 +173,7 @@ pub async fn dispatch(State(s): State<AppState>, v: Viewer, Form(f): Form<CsrfFo
 
 #[derive(Deserialize)]
 pub struct AckForm {
+    #[serde(default)]
     csrf: String,
     up_to: String,
 }

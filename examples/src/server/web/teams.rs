@@ -77,6 +77,7 @@ pub async fn teams(State(s): State<AppState>, v: Viewer) -> WebResult {
 
 #[derive(Deserialize)]
 pub struct MembershipForm {
+    #[serde(default)]
     csrf: String,
     employee: String,
     /// The team to put the employee in; blank takes them out of their team.

@@ -70,6 +70,7 @@ pub async fn tokens(State(s): State<AppState>, v: Viewer) -> WebResult {
 
 #[derive(Deserialize)]
 pub struct NewTokenForm {
+    #[serde(default)]
     csrf: String,
     password: String,
     #[serde(default)]
@@ -120,6 +121,7 @@ async fn refused(s: &AppState, v: Viewer, status: StatusCode, msg: String) -> We
 
 #[derive(Deserialize)]
 pub struct RevokeForm {
+    #[serde(default)]
     csrf: String,
 }
 
