@@ -336,44 +336,30 @@ async fn updates_need_the_current_version(h: Harness) {
     r.refused(StatusCode::PRECONDITION_REQUIRED, "precondition_required");
     // A stale or meaningless one: 412, nothing written.
     for stale in ["\"7\"", "\"abc\""] {
-        let r = h
-            .patch(&uri, &h.sales, patch.clone(), stale)
-            .await;
+        let r = h.patch(&uri, &h.sales, patch.clone(), stale).await;
         assert_eq!(r.status, StatusCode::PRECONDITION_FAILED, "{}", r.text);
     }
     let now = h.get(&uri, &h.sales).await;
     assert_eq!(now.etag(), "\"1\"");
     assert!(now.json()["company"].is_null());
     // Refused by the library's rules: nothing written.
-    let r = h
-        .patch(&uri, &h.other, patch.clone(), "\"1\"")
-        .await;
+    let r = h.patch(&uri, &h.other, patch.clone(), "\"1\"").await;
     assert_eq!(r.status, StatusCode::FORBIDDEN);
     // Bad fields: 422, nothing written.
     let r = h
-        .patch(&uri,
-            &h.sales,
-            json!({"email": "bad", "name": ""}),
-            "\"1\"",
-        )
+        .patch(&uri, &h.sales, json!({"email": "bad", "name": ""}), "\"1\"")
         .await;
     assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY);
     assert_eq!(r.json()["errors"].as_array().unwrap().len(), 2);
     assert_eq!(h.get(&uri, &h.sales).await.etag(), "\"1\"");
     // The current version: written, new ETag.
-    let r = h
-        .patch(&uri, &h.sales, patch, "\"1\"")
-        .await;
+    let r = h.patch(&uri, &h.sales, patch, "\"1\"").await;
     assert_eq!(r.status, StatusCode::OK, "{}", r.text);
     assert_eq!(r.etag(), "\"2\"");
     assert_eq!(r.json()["company"], "مؤسسة الأمل");
     // "" clears an optional field.
     let r = h
-        .patch(&uri,
-            &h.sales,
-            json!({"company": ""}),
-            "W/\"2\"",
-        )
+        .patch(&uri, &h.sales, json!({"company": ""}), "W/\"2\"")
         .await;
     assert_eq!(r.status, StatusCode::OK);
     assert!(r.json()["company"].is_null());
@@ -465,7 +451,8 @@ async fn status_moves_follow_the_library(h: Harness) {
     assert!(body["client_id"].is_string(), "{body}");
     // Converted is read-only.
     let r = h
-        .patch(&format!("/api/v1/leads/{id}"),
+        .patch(
+            &format!("/api/v1/leads/{id}"),
             &h.sales,
             json!({"name": "x"}),
             "\"3\"",
@@ -586,24 +573,17 @@ async fn interactions_and_opportunities(h: Harness) {
         .await;
     assert_eq!(r.status, StatusCode::PRECONDITION_REQUIRED);
     let r = h
-        .patch(&ouri,
-            &h.sales,
-            json!({"stage": "won"}),
-            "\"5\"",
-        )
+        .patch(&ouri, &h.sales, json!({"stage": "won"}), "\"5\"")
         .await;
     assert_eq!(r.status, StatusCode::PRECONDITION_FAILED);
     let r = h
-        .patch(&ouri,
-            &h.sales,
-            json!({"stage": "sold"}),
-            "\"1\"",
-        )
+        .patch(&ouri, &h.sales, json!({"stage": "sold"}), "\"1\"")
         .await;
     assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY);
     assert_eq!(h.get(&ouri, &h.sales).await.json()["stage"], "open");
     let r = h
-        .patch(&ouri,
+        .patch(
+            &ouri,
             &h.sales,
             json!({"stage": "won", "value": "2000"}),
             "\"1\"",
@@ -706,31 +686,39 @@ async fn employees_and_passwords(h: Harness) {
         StatusCode::NOT_FOUND
     );
     let new = json!({"name": "Mona", "role": "sales"});
-    let r = h
-        .put("/api/v1/employees/4", &h.sales, new.clone())
-        .await;
+    let r = h.put("/api/v1/employees/4", &h.sales, new.clone()).await;
     assert_eq!(r.status, StatusCode::FORBIDDEN);
     assert_eq!(
         h.get("/api/v1/employees/4", &h.sales).await.status,
         StatusCode::NOT_FOUND
     );
     let r = h
-        .put("/api/v1/employees/4", &h.manager, json!({"name": "", "role": "boss"}))
+        .put(
+            "/api/v1/employees/4",
+            &h.manager,
+            json!({"name": "", "role": "boss"}),
+        )
         .await;
     assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY);
     assert_eq!(r.json()["errors"].as_array().unwrap().len(), 2);
-    let r = h
-        .put("/api/v1/employees/4", &h.manager, new)
-        .await;
+    let r = h.put("/api/v1/employees/4", &h.manager, new).await;
     assert_eq!(r.status, StatusCode::OK, "{}", r.text);
     // The last manager cannot be demoted (the library's rule).
     let r = h
-        .put("/api/v1/employees/1", &h.manager, json!({"name": "Sara", "role": "sales"}))
+        .put(
+            "/api/v1/employees/1",
+            &h.manager,
+            json!({"name": "Sara", "role": "sales"}),
+        )
         .await;
     assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY);
 
     let set = |token: &str, id: i64, password: &str| {
-        h.put(&format!("/api/v1/employees/{id}/password"), token, json!({"password": password}))
+        h.put(
+            &format!("/api/v1/employees/{id}/password"),
+            token,
+            json!({"password": password}),
+        )
     };
     // Sales may set their own password, not another's.
     assert_eq!(
@@ -804,7 +792,8 @@ async fn teams_list_members_and_leads(h: Harness) {
 
 async fn the_sweep_preview_sends_and_marks_nothing(h: Harness) {
     for (name, email) in [("A", "a@example.com"), ("B", "b@example.com")] {
-        h.lead(&h.sales, json!({"name": name, "email": email})).await;
+        h.lead(&h.sales, json!({"name": name, "email": email}))
+            .await;
     }
     let preview = "/api/v1/sweep/preview";
     h.get(preview, &h.sales)
@@ -832,13 +821,21 @@ async fn the_sweep_preview_sends_and_marks_nothing(h: Harness) {
         .await;
     assert_eq!(r.fields(), ["at", "limit"]);
     let r = h.post("/api/v1/sweep", &h.manager, json!({})).await;
-    assert_eq!(r.json()["notified"].as_array().unwrap().len(), 2, "{}", r.text);
+    assert_eq!(
+        r.json()["notified"].as_array().unwrap().len(),
+        2,
+        "{}",
+        r.text
+    );
     assert_eq!(h.get(preview, &h.manager).await.json(), json!([]));
 }
 
 async fn follow_up_times_are_set_cleared_and_reminded(h: Harness) {
     let id = h
-        .lead(&h.sales, json!({"name": "ريم", "email": "reem@example.com"}))
+        .lead(
+            &h.sales,
+            json!({"name": "ريم", "email": "reem@example.com"}),
+        )
         .await;
     let uri = format!("/api/v1/leads/{id}");
     let now = crm_core::Clock::now(h.clock.as_ref());
@@ -860,7 +857,12 @@ async fn follow_up_times_are_set_cleared_and_reminded(h: Harness) {
     assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY, "{}", r.text);
     // Whoever may only read cannot plan a follow-up.
     let r = h
-        .patch(&uri, &h.other, json!({"next_follow_up": tomorrow.to_rfc3339()}), "\"1\"")
+        .patch(
+            &uri,
+            &h.other,
+            json!({"next_follow_up": tomorrow.to_rfc3339()}),
+            "\"1\"",
+        )
         .await;
     r.refused(StatusCode::FORBIDDEN, "forbidden");
     let lead = h.lead_json(&id, &h.sales).await;

@@ -106,15 +106,24 @@ async fn managers_preview_and_run_the_sweep_and_acknowledge_events() {
     let (mut sales, sales_csrf) = Browser::signed_in(&h, SALES).await;
     let page = sales.get("/automation").await;
     assert_eq!(page.status, StatusCode::OK);
-    assert!(!page.text.contains("id=\"preview\""), "sales see no dry run");
-    assert!(page.text.contains("lead_created"), "but their leads' events");
+    assert!(
+        !page.text.contains("id=\"preview\""),
+        "sales see no dry run"
+    );
+    assert!(
+        page.text.contains("lead_created"),
+        "but their leads' events"
+    );
     assert!(!page.text.contains("id=\"ack-form\""));
     for uri in ["/automation/sweep", "/automation/dispatch"] {
         let r = sales.post(uri, &[("csrf", &sales_csrf)]).await;
         assert_eq!(r.status, StatusCode::FORBIDDEN, "{uri}");
     }
     let r = sales
-        .post("/automation/ack", &[("csrf", &sales_csrf), ("up_to", "100")])
+        .post(
+            "/automation/ack",
+            &[("csrf", &sales_csrf), ("up_to", "100")],
+        )
         .await;
     assert_eq!(r.status, StatusCode::FORBIDDEN);
 
@@ -134,7 +143,9 @@ async fn managers_preview_and_run_the_sweep_and_acknowledge_events() {
     assert!(page.text.contains("id=\"outcome\""));
     assert!(page.text.contains("تنبيه أول تواصل 2"), "{}", page.text);
     assert!(page.text.contains("لا شيء مستحق الآن"));
-    let r = manager.post("/automation/dispatch", &[("csrf", &csrf)]).await;
+    let r = manager
+        .post("/automation/dispatch", &[("csrf", &csrf)])
+        .await;
     assert_eq!(r.status, StatusCode::SEE_OTHER);
 
     let pending = |h: &Harness| {
@@ -162,7 +173,13 @@ async fn managers_preview_and_run_the_sweep_and_acknowledge_events() {
         .await;
     assert_eq!(r.status, StatusCode::SEE_OTHER);
     assert_eq!(pending(&h).await, 0);
-    assert!(manager.get("/automation").await.text.contains("لا توجد أحداث معلّقة"));
+    assert!(
+        manager
+            .get("/automation")
+            .await
+            .text
+            .contains("لا توجد أحداث معلّقة")
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -255,7 +272,10 @@ fn edit<'a>(when: &'a str, version: &'a str, csrf: &'a str) -> Vec<(&'a str, &'a
 async fn follow_up_times_are_edited_in_the_viewers_zone() {
     let h = server_support::sqlite().await;
     let lead = h
-        .lead(&h.sales, json!({"name": "هند", "email": "hind@example.com"}))
+        .lead(
+            &h.sales,
+            json!({"name": "هند", "email": "hind@example.com"}),
+        )
         .await;
     let lead_id: crm_core::LeadId = lead.parse().unwrap();
     let (mut b, mut csrf) = Browser::signed_in(&h, SALES).await;
@@ -278,12 +298,22 @@ async fn follow_up_times_are_edited_in_the_viewers_zone() {
     for bad in ["2020-01-01T10:00", "tomorrow"] {
         let f = edit(bad, "1", &csrf);
         let r = b.post(&format!("{uri}/edit"), &f).await;
-        assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY, "{bad}: {}", r.text);
-        assert!(r.text.contains(&format!("value=\"{bad}\"")), "typed text kept");
+        assert_eq!(
+            r.status,
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "{bad}: {}",
+            r.text
+        );
+        assert!(
+            r.text.contains(&format!("value=\"{bad}\"")),
+            "typed text kept"
+        );
     }
     assert_eq!(stored(&h).await, (1, None));
 
-    let r = b.post(&format!("{uri}/edit"), &edit(&local, "1", &csrf)).await;
+    let r = b
+        .post(&format!("{uri}/edit"), &edit(&local, "1", &csrf))
+        .await;
     assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", r.text);
     // 10:30 in Riyadh (UTC+3) is 07:30 UTC.
     let want: DateTime<Utc> = format!("{tomorrow}T07:30:00Z").parse().unwrap();

@@ -2,12 +2,12 @@
 //! through the library's own parser, and every bad one is recorded against its name, so a
 //! request with any bad field is refused whole before anything is done.
 
+use chrono::{DateTime, LocalResult, NaiveDateTime, TimeZone, Utc};
 use crm_core::{
     Currency, Email, Employee, EmployeeId, InteractionKind, LeadPatch, LeadQuery, LeadStatus,
     LostReason, LostReasonCode, Money, Name, NewInteraction, NewLead, NewOpportunity, Note,
     OpportunityPatch, OpportunityStage, Phone, PhoneRegion, ReportFilter, Role, Source, Team,
 };
-use chrono::{DateTime, LocalResult, NaiveDateTime, TimeZone, Utc};
 use std::collections::BTreeSet;
 
 use super::api::{
@@ -40,7 +40,11 @@ fn clearable<T, E: std::fmt::Display>(
 pub fn parse_time(s: &str) -> Result<DateTime<Utc>, String> {
     DateTime::parse_from_rfc3339(s.trim())
         .map(|t| t.to_utc())
-        .map_err(|_| format!("invalid time {s:?}: use RFC 3339 with an offset, e.g. 2026-12-01T09:30:00+03:00"))
+        .map_err(|_| {
+            format!(
+                "invalid time {s:?}: use RFC 3339 with an offset, e.g. 2026-12-01T09:30:00+03:00"
+            )
+        })
 }
 
 /// A wall-clock time typed in a form (`YYYY-MM-DDTHH:MM`, as `<input type="datetime-local">`

@@ -35,7 +35,12 @@ impl<'a> Browser<'a> {
         }
     }
 
-    pub async fn request(&mut self, method: Method, uri: &str, form: Option<&[(&str, &str)]>) -> Resp {
+    pub async fn request(
+        &mut self,
+        method: Method,
+        uri: &str,
+        form: Option<&[(&str, &str)]>,
+    ) -> Resp {
         let cookie = self
             .cookies
             .iter()
@@ -86,7 +91,6 @@ impl<'a> Browser<'a> {
 pub fn location(r: &Resp) -> &str {
     r.header("location").unwrap_or_default()
 }
-
 
 impl<'a> Browser<'a> {
     /// A browser signed in as employee `id`, with the form token of its session.

@@ -69,7 +69,12 @@ impl Resp {
     }
     /// The fields a 422 names, in order.
     pub fn fields(&self) -> Vec<String> {
-        assert_eq!(self.status, StatusCode::UNPROCESSABLE_ENTITY, "{}", self.text);
+        assert_eq!(
+            self.status,
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "{}",
+            self.text
+        );
         self.json()["errors"]
             .as_array()
             .unwrap()

@@ -6,12 +6,12 @@ use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use crm_core::{ConversionOutcome, LeadId, OpportunityId};
 
+use super::responses::{Create, GuardedInput, Lookup, Update, Write};
 use super::{
     ApiResult, AssignIn, Body, Caller, DetailOut, Fields, InteractionIn, InteractionOut,
     LeadFilter, LeadOut, LeadPage, LeadPatchIn, NewLeadIn, OpportunityIn, OpportunityOut,
     OpportunityPatchIn, Params, StatusIn, StatusOut, if_match, path_id, with_etag,
 };
-use super::responses::{Create, GuardedInput, Lookup, Update, Write};
 use crate::sentence;
 use crate::server::AppState;
 use crate::server::input;

@@ -5,12 +5,12 @@ use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use crm_core::EmployeeId;
 
+use super::responses::{Guarded, GuardedInput, Lookup, Save};
 use super::{
     AckIn, AckOut, ApiResult, Body, Caller, CreatedClient, DispatchOut, EmployeeIn, EmployeeOut,
     EventOut, EventParams, Fields, LeadFailure, NoticeOut, Params, PasswordIn, PreviewParams,
     ReportOut, ReportParams, SweepOut, TeamOut, path_id,
 };
-use super::responses::{Guarded, GuardedInput, Lookup, Save};
 use crate::sentence;
 use crate::server::AppState;
 use crate::server::auth::{self, SetPasswordError};
@@ -173,7 +173,10 @@ pub async fn list_employees(
 /// Every team of the directory, with its members and the managers who lead it.
 #[utoipa::path(get, path = "/api/v1/teams", tag = "employees", security(("bearer" = [])),
     responses((status = 200, body = Vec<TeamOut>), Guarded))]
-pub async fn list_teams(State(s): State<AppState>, caller: Caller) -> ApiResult<Json<Vec<TeamOut>>> {
+pub async fn list_teams(
+    State(s): State<AppState>,
+    caller: Caller,
+) -> ApiResult<Json<Vec<TeamOut>>> {
     let teams = s.crm.teams(caller.employee).await?;
     Ok(Json(teams.iter().map(Into::into).collect()))
 }

@@ -13,8 +13,10 @@ fn describe(status: u16) -> &'static str {
         401 => "no valid bearer token",
         403 => "the library's rules refuse the caller this",
         404 => "no such record, or the caller may not see it",
-        409 => "the record's state refuses the change: a duplicate email or phone, a status \
-                move the pipeline does not allow, or a read-only (converted) lead",
+        409 => {
+            "the record's state refuses the change: a duplicate email or phone, a status \
+                move the pipeline does not allow, or a read-only (converted) lead"
+        }
         412 => "If-Match names another version than the current one",
         422 => "bad input: each bad field named, nothing written",
         428 => "If-Match is required",

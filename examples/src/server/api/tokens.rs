@@ -7,8 +7,8 @@ use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use crm_core::EmployeeId;
 
-use super::{ApiResult, Body, Caller, Fields, TokenIn, TokenInfoOut, TokenOut};
 use super::responses::{OwnLookup, SignIn, Unauthenticated};
+use super::{ApiResult, Body, Caller, Fields, TokenIn, TokenInfoOut, TokenOut};
 use crate::server::AppState;
 use crate::server::problem::Problem;
 

@@ -71,11 +71,7 @@ pub async fn automation(
 ) -> WebResult {
     let c = &v.ctx;
     let names: BTreeMap<i64, String> = names(&s, &v).await;
-    let preview = match s
-        .crm
-        .sweep_preview(v.employee, s.clock.now(), SHOWN)
-        .await
-    {
+    let preview = match s.crm.sweep_preview(v.employee, s.clock.now(), SHOWN).await {
         Ok(list) => Some(
             list.iter()
                 .map(|n| NoticeView {

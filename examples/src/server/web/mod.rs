@@ -58,8 +58,11 @@ pub enum For {
     Managers,
 }
 
+/// A label of the interface, picked from a language's labels.
+pub type Label = fn(&Strings) -> &'static str;
+
 /// The navigation every page shows, in order: a page joins it with one line here.
-pub const NAV: &[(&str, fn(&Strings) -> &'static str, For)] = &[
+pub const NAV: &[(&str, Label, For)] = &[
     ("/leads", |t| t.leads, For::Everyone),
     ("/leads/new", |t| t.new_lead, For::Everyone),
     ("/report", |t| t.report, For::Everyone),

@@ -11,9 +11,9 @@ use axum::extract::{Path, Query, State};
 use axum::http::header::{CONTENT_DISPOSITION, CONTENT_TYPE};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
+use chrono::{DateTime, Utc};
 use crm_core::export::{self as export, ExportError, ExportOptions, Format, Locale};
 use crm_core::{Change, CrmError, EmployeeId, LeadId, OpportunityId};
-use chrono::{DateTime, Utc};
 use serde::Deserialize;
 
 use super::{
@@ -290,9 +290,7 @@ fn lead_view(
     now: DateTime<Utc>,
 ) -> LeadView {
     LeadView {
-        next_follow_up: l
-            .next_follow_up_at()
-            .map_or(String::new(), |t| c.time(&t)),
+        next_follow_up: l.next_follow_up_at().map_or(String::new(), |t| c.time(&t)),
         // The library's own test of "nobody followed it up since": open, and no
         // interaction at or after the planned time.
         overdue: l
