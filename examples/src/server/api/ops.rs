@@ -45,6 +45,12 @@ fn in_range(n: u64, min: u64, max: u64) -> Result<u64, String> {
     }
 }
 
+/// How many items a list returns: 1 to 10,000, 100 when not given.
+fn page_size(f: &mut Fields, limit: Option<u32>) -> Option<u32> {
+    f.take("limit", in_range(limit.unwrap_or(100).into(), 1, 10_000))
+        .map(|n| u32::try_from(n).unwrap_or(10_000))
+}
+
 fn failures(failed: &[(crm_core::LeadId, crm_core::PortError)]) -> Vec<LeadFailure> {
     failed
         .iter()
@@ -87,10 +93,9 @@ pub async fn sweep_preview(
 ) -> ApiResult<Json<Vec<NoticeOut>>> {
     let mut f = Fields::default();
     let at = f.opt("at", p.at.as_deref(), input::parse_time);
-    let limit = f.take("limit", in_range(p.limit.unwrap_or(100).into(), 1, 10_000));
+    let limit = page_size(&mut f, p.limit);
     let (at, limit) = f.done(at.zip(limit))?;
     let at = at.unwrap_or_else(|| s.clock.now());
-    let limit = u32::try_from(limit).unwrap_or(10_000);
     let notices = s.crm.sweep_preview(caller.employee, at, limit).await?;
     Ok(Json(notices.iter().map(Into::into).collect()))
 }
@@ -123,10 +128,9 @@ pub async fn events(
     Params(p): Params<EventParams>,
 ) -> ApiResult<Json<Vec<EventOut>>> {
     let mut f = Fields::default();
-    let limit = f.take("limit", in_range(p.limit.unwrap_or(100).into(), 1, 10_000));
+    let limit = page_size(&mut f, p.limit);
     let after = f.take("after", in_range(p.after.unwrap_or(0), 0, MAX_SEQ));
     let (limit, after) = f.done(limit.zip(after))?;
-    let limit = u32::try_from(limit).unwrap_or(10_000);
     let events = s.crm.pending_events(caller.employee, after, limit).await?;
     Ok(Json(
         events
