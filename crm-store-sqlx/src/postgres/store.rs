@@ -15,7 +15,9 @@ use super::writes::{WriteTx, all, values};
 use super::{PostgresStore, claims, writes};
 use crate::bind::Binds;
 use crate::error::db;
-use crate::{assignment, conversion, events, follow_up, reads, records, reports};
+use crate::{
+    assignment, conversion, events, follow_up, reads, records, reports, stage_probabilities,
+};
 
 /// Runs `$f` (an `async fn(&mut PgConnection, ..)`) in a write transaction of its own.
 macro_rules! in_tx {
@@ -119,6 +121,26 @@ impl LeadStore for PostgresStore {
         probabilities: &crm_core::StageProbabilities,
     ) -> Result<Vec<crm_core::PipelineRow>, StoreError> {
         reports::pipeline(&self.db, filter, scope, probabilities).await
+    }
+
+    async fn stage_probabilities(
+        &self,
+    ) -> Result<Vec<crm_core::StageProbabilityChange>, StoreError> {
+        stage_probabilities::in_force(&self.db).await
+    }
+
+    async fn insert_stage_probability(
+        &self,
+        change: &crm_core::StageProbabilityChange,
+    ) -> Result<(), StoreError> {
+        stage_probabilities::insert(&self.db, change).await
+    }
+
+    async fn stage_probability_history(
+        &self,
+        limit: u32,
+    ) -> Result<Vec<crm_core::StageProbabilityChange>, StoreError> {
+        stage_probabilities::history(&self.db, limit).await
     }
 
     async fn insert_interaction(
