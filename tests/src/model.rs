@@ -62,8 +62,8 @@ const STEPS: std::ops::Range<usize> = 1..60;
 /// The follow-up period: five working days of the calendar.
 const FOLLOW_UP_DAYS: i64 = 5;
 
-/// Escalation to the owner's manager: two working days after the owner was notified.
-const ESCALATE_DAYS: i64 = 2;
+/// Escalation to the owner's manager: one working day after the owner was notified.
+const ESCALATE_DAYS: i64 = 1;
 
 /// Seconds in a (working) day: the calendar works all day on working days.
 const DAY: i64 = 24 * 3600;
@@ -1193,11 +1193,13 @@ impl ReferenceStateMachine for ModelRules {
                     )
                     .boxed(),
             ),
+            // Time passes and sweeps run often enough for first contacts, overdue reminders
+            // and escalations (days after a notification) to happen in many sequences.
             (
-                2,
-                (1i64..=160).prop_map(|hours| Op::Advance { hours }).boxed(),
+                3,
+                (1i64..=120).prop_map(|hours| Op::Advance { hours }).boxed(),
             ),
-            (2, Just(Op::Sweep).boxed()),
+            (3, Just(Op::Sweep).boxed()),
             (if pending { 3 } else { 1 }, Just(Op::Dispatch).boxed()),
             (1, any::<bool>().prop_map(Op::ClientsFail).boxed()),
             (
@@ -1296,7 +1298,7 @@ impl ReferenceStateMachine for ModelRules {
                 (
                     who(),
                     0..n,
-                    prop::option::weighted(0.85, -2i64..150),
+                    prop::option::weighted(0.85, -2i64..72),
                     stale(),
                 )
                     .prop_map(|(actor, lead, hours, stale)| Op::FollowUp {
