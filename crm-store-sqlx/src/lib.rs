@@ -22,6 +22,7 @@ mod records;
 mod reports;
 mod rows;
 mod stage_probabilities;
+mod store;
 
 #[cfg(feature = "postgres")]
 pub mod postgres;
