@@ -134,7 +134,10 @@ pub async fn stage_probabilities_are_stored_by_management(store: Arc<dyn LeadSto
         (Proposal, p(60), manager())
     );
     assert!(c.changed_at >= before && c.changed_at <= h.clock.now());
-    assert_eq!(h.store.stage_probabilities().await.unwrap(), [c.clone()]);
+    assert_eq!(
+        h.store.stage_probabilities().await.unwrap(),
+        std::slice::from_ref(&c)
+    );
     assert_eq!(weighted(crm.clone()).await, 60_000);
     let stages = crm.pipeline_stages(sales()).await.unwrap();
     assert_eq!(stages[2].set.as_ref(), Some(&c));
