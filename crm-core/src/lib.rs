@@ -35,6 +35,7 @@ pub mod query;
 pub mod report;
 pub mod service;
 pub mod source;
+pub mod stage_probability;
 pub mod status;
 pub mod team;
 pub mod text;
@@ -84,6 +85,7 @@ pub use service::{
     SweepReport,
 };
 pub use source::Source;
+pub use stage_probability::{StageProbabilityChange, StageSetting};
 pub use status::LeadStatus;
 pub use team::Team;
 pub use time_in_status::{StatusTimeAverage, StatusTimeRow, TimeInStatusReport};

@@ -20,6 +20,7 @@ use crate::lead::Lead;
 use crate::opportunity::Opportunity;
 use crate::query::{LeadQuery, Page};
 use crate::report::{Report, ReportFilter};
+use crate::stage_probability::StageProbabilityChange;
 use crate::team::Team;
 use crate::visibility::Scope;
 
@@ -312,6 +313,23 @@ pub trait LeadStore: Send + Sync + 'static {
         scope: &Scope,
         probabilities: &crate::StageProbabilities,
     ) -> Result<Vec<crate::PipelineRow>, StoreError>;
+
+    /// The stored stage probabilities in force: the newest change of each stage that has one
+    /// (newest by store order, not by `changed_at`), any order.
+    async fn stage_probabilities(&self) -> Result<Vec<StageProbabilityChange>, StoreError>;
+
+    /// Stores a change of a stage's probability (it is in force from now on; the earlier
+    /// ones stay as its history).
+    async fn insert_stage_probability(
+        &self,
+        change: &StageProbabilityChange,
+    ) -> Result<(), StoreError>;
+
+    /// Stored stage probability changes, newest first, at most `limit`.
+    async fn stage_probability_history(
+        &self,
+        limit: u32,
+    ) -> Result<Vec<StageProbabilityChange>, StoreError>;
 
     /// Adds an interaction and its events, and moves the lead's `last_interaction_at` forward.
     /// Fails with `NotFound` for a missing lead, `ReadOnly` for a converted one.

@@ -27,15 +27,16 @@ use crate::interaction::{Interaction, NewInteraction};
 use crate::lead::{Lead, LeadPatch, NewLead};
 use crate::lost_reason::{LostReason, LostReasons};
 use crate::notify::LogNotifier;
-use crate::opportunity::{NewOpportunity, Opportunity, OpportunityPatch};
+use crate::opportunity::{NewOpportunity, Opportunity, OpportunityPatch, OpportunityStage};
 use crate::permissions::{Action, Actor, SystemActor, authorize, authorize_system};
-use crate::pipeline::{PipelineFilter, PipelineReport, StageProbabilities};
+use crate::pipeline::{PipelineFilter, PipelineReport, Probability, StageProbabilities};
 use crate::ports::{
     ClientsPort, Clock, EmployeeAdmin, EmployeeDirectory, LeadStore, LeadWrite, Notifier,
     TeamDirectory,
 };
 use crate::query::{LeadQuery, Page};
 use crate::report::{LostReasonReport, Report, ReportFilter};
+use crate::stage_probability::{StageProbabilityChange, StageSetting, decide_stage_probability};
 use crate::status::LeadStatus;
 use crate::team::Team;
 use crate::visibility::{Scope, Visibility, scope, teams_in_view};
@@ -822,9 +823,55 @@ impl Crm {
         Ok(self.store.lost_reason_report(filter, &scope).await?)
     }
 
-    /// The stage probabilities in force.
+    /// The host's configured stage probabilities: in force for every stage management has
+    /// stored no probability for (see [`Crm::pipeline_stages`] for what is in force).
     pub fn stage_probabilities(&self) -> &StageProbabilities {
         &self.settings.probabilities
+    }
+
+    /// The stage probabilities in force: the stored ones over the host's.
+    async fn probabilities_in_force(&self) -> CrmResult<StageProbabilities> {
+        let stored = self.store.stage_probabilities().await?;
+        Ok(crate::stage_probability::in_force(
+            &self.settings.probabilities,
+            &stored,
+        )?)
+    }
+
+    /// Each configurable stage's probability: in force, the host's default, and the stored
+    /// change that set it (any employee in the directory may read).
+    pub async fn pipeline_stages(&self, actor: EmployeeId) -> CrmResult<Vec<StageSetting>> {
+        self.actor(actor).await?;
+        let stored = self.store.stage_probabilities().await?;
+        Ok(crate::stage_probability::settings(
+            &self.settings.probabilities,
+            &stored,
+        )?)
+    }
+
+    /// Sets an open stage's probability (management only; `won` and `lost` are fixed at
+    /// 100 % and 0 %). Stored with who and when; the pipeline report uses it from then on.
+    pub async fn set_stage_probability(
+        &self,
+        actor: EmployeeId,
+        stage: OpportunityStage,
+        probability: Probability,
+    ) -> CrmResult<StageProbabilityChange> {
+        let actor = self.actor(actor).await?;
+        let change = decide_stage_probability(&actor, stage, probability, self.now())?;
+        self.store.insert_stage_probability(&change).await?;
+        Ok(change)
+    }
+
+    /// The stored stage probability changes, newest first, at most `limit` (any employee in
+    /// the directory may read).
+    pub async fn stage_probability_history(
+        &self,
+        actor: EmployeeId,
+        limit: u32,
+    ) -> CrmResult<Vec<StageProbabilityChange>> {
+        self.actor(actor).await?;
+        Ok(self.store.stage_probability_history(limit).await?)
     }
 
     /// What the pipeline is worth, per currency: open, weighted, won and lost totals, by
@@ -838,9 +885,10 @@ impl Crm {
         let actor = self.actor(actor).await?;
         filter.validate()?;
         let scope = self.view(&actor).await?;
+        let probabilities = self.probabilities_in_force().await?;
         let rows = self
             .store
-            .pipeline_rows(filter, &scope, &self.settings.probabilities)
+            .pipeline_rows(filter, &scope, &probabilities)
             .await?;
         Ok(PipelineReport::from_rows(&rows)?)
     }

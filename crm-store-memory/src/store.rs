@@ -12,8 +12,8 @@ use crm_core::{
     ClientId, EmployeeId, Entity, Event, FollowUpClaim, FollowUpNotice, HistoryEntry, Interaction,
     Lead, LeadDetail, LeadId, LeadQuery, LeadRecord, LeadStore, LeadWrite, LostReasonReport,
     NewEvent, NoticeId, Opportunity, OpportunityId, OpportunityWrite, Page, PendingClient,
-    PipelineFilter, PipelineRow, Report, ReportFilter, Scope, StageProbabilities, StatusTimeRow,
-    StoreError, Turn,
+    PipelineFilter, PipelineRow, Report, ReportFilter, Scope, StageProbabilities,
+    StageProbabilityChange, StatusTimeRow, StoreError, Turn,
 };
 
 /// The in-memory store. All state sits behind one mutex, so every write is atomic and
@@ -46,6 +46,8 @@ struct State {
     open_by_owner: HashMap<EmployeeId, u64>,
     /// Each assignment rule's last owner, by rotation key.
     rotations: HashMap<String, EmployeeId>,
+    /// Every stored stage probability change, oldest first.
+    stage_probabilities: Vec<StageProbabilityChange>,
 }
 
 #[derive(Debug)]
@@ -485,6 +487,37 @@ impl LeadStore for MemoryStore {
             what: "pipeline totals",
             source: Box::new(e),
         })
+    }
+
+    async fn stage_probabilities(&self) -> Result<Vec<StageProbabilityChange>, StoreError> {
+        let s = self.lock();
+        let mut newest: BTreeMap<String, &StageProbabilityChange> = BTreeMap::new();
+        for c in &s.stage_probabilities {
+            newest.insert(c.stage.to_string(), c);
+        }
+        Ok(newest.into_values().cloned().collect())
+    }
+
+    async fn insert_stage_probability(
+        &self,
+        change: &StageProbabilityChange,
+    ) -> Result<(), StoreError> {
+        self.lock().stage_probabilities.push(change.clone());
+        Ok(())
+    }
+
+    async fn stage_probability_history(
+        &self,
+        limit: u32,
+    ) -> Result<Vec<StageProbabilityChange>, StoreError> {
+        let s = self.lock();
+        let n = usize::try_from(limit).unwrap_or(usize::MAX);
+        Ok(s.stage_probabilities
+            .iter()
+            .rev()
+            .take(n)
+            .cloned()
+            .collect())
     }
 
     async fn insert_interaction(

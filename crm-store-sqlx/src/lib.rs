@@ -23,6 +23,7 @@ mod reads;
 mod records;
 mod reports;
 mod rows;
+mod stage_probabilities;
 mod store;
 
 #[cfg(feature = "postgres")]

@@ -355,6 +355,26 @@ macro_rules! lead_store {
                 $crate::reports::pipeline(&self.db, filter, scope, probabilities).await
             }
 
+            async fn stage_probabilities(
+                &self,
+            ) -> Result<Vec<::crm_core::StageProbabilityChange>, ::crm_core::StoreError> {
+                $crate::stage_probabilities::in_force(&self.db).await
+            }
+
+            async fn insert_stage_probability(
+                &self,
+                change: &::crm_core::StageProbabilityChange,
+            ) -> Result<(), ::crm_core::StoreError> {
+                $crate::stage_probabilities::insert(&self.db, change).await
+            }
+
+            async fn stage_probability_history(
+                &self,
+                limit: u32,
+            ) -> Result<Vec<::crm_core::StageProbabilityChange>, ::crm_core::StoreError> {
+                $crate::stage_probabilities::history(&self.db, limit).await
+            }
+
             async fn insert_interaction(
                 &self,
                 i: &::crm_core::Interaction,

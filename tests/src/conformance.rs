@@ -15,6 +15,7 @@ use crm_core::{
 };
 
 pub use crate::conformance_pipeline::*;
+pub use crate::conformance_stage_probabilities::*;
 pub use crate::conformance_visibility::*;
 use crate::harness::{
     Harness, inactive, manager, new_lead, other, reason, sales, sales2, t0, unknown,
@@ -106,6 +107,8 @@ macro_rules! conformance_suite {
             assignment_without_staff_is_refused,
             reassign_all_spreads_open_leads,
             bulk_changes_each_lead_on_its_own,
+            // Stored stage probabilities: crate::conformance_stage_probabilities.
+            stage_probabilities_are_stored_by_management,
         );
     };
     (@each $factory:expr; $attrs:tt; $($name:ident),* $(,)?) => {

@@ -6,6 +6,7 @@
 
 pub mod conformance;
 pub mod conformance_pipeline;
+pub mod conformance_stage_probabilities;
 pub mod conformance_visibility;
 pub mod differential;
 pub mod harness;

@@ -19,6 +19,15 @@
 //! actor's view is `NotFound` for every change) and its own rotation, and after every step
 //! each employee's listing and report count exactly the leads the model says they see.
 //!
+//! The sales process (issue 10) is in the model too: next follow-up times set by editing a
+//! lead, the sweep's overdue reminders (once per follow-up time) and its escalations to the
+//! owner's manager (once per owner notification, counted in working days of a calendar with
+//! a Friday-Saturday weekend, which the first-contact period uses too), notices that wait in
+//! the outbox when the notifier or the missing manager refuses them; bulk assignment and
+//! status changes (each lead on its own, the outcome listing both sides); and the
+//! reassignment of all of an employee's open leads. The model has its own working-time rule
+//! ([`back`]), and every notice delivered is compared, by lead and kind, with the model's.
+//!
 //! Generic over the store: [`run_model_test`] takes the same async factory as the conformance
 //! suite and makes a fresh store for every case.
 
@@ -40,6 +49,7 @@ use crm_core::{
     Notifier, OpportunityId, OpportunityPatch, OpportunityStage, Phone, PortError, Report,
     ReportFilter, Role, Source, Team, ValidationError, Visibility,
 };
+use crm_core::{BulkChange, BulkTarget, EscalationRule, NoticeKind, WorkCalendar};
 use crm_store_memory::MemoryEmployees;
 use proptest::prelude::*;
 use proptest::strategy::Union;
@@ -49,8 +59,41 @@ use proptest_state_machine::{ReferenceStateMachine, StateMachineTest};
 /// Operations per generated sequence.
 const STEPS: std::ops::Range<usize> = 1..60;
 
-/// Seconds in the follow-up period (the default rule: five calendar days).
-const FOLLOW_UP_SECS: i64 = 5 * 24 * 3600;
+/// The follow-up period: five working days of the calendar.
+const FOLLOW_UP_DAYS: i64 = 5;
+
+/// Escalation to the owner's manager: one working day after the owner was notified.
+const ESCALATE_DAYS: i64 = 1;
+
+/// Seconds in a (working) day: the calendar works all day on working days.
+const DAY: i64 = 24 * 3600;
+
+/// The model's working-time rule: the latest time `t <= now` (seconds since [`t0`]) such
+/// that the working time between `t` and `now` is at least `days` whole days, where every
+/// UTC day but Friday and Saturday is worked all day. Far back (before any lead): a time
+/// before every lead.
+fn back(now: i64, days: i64) -> i64 {
+    use chrono::Datelike;
+    let abs = |secs: i64| t0() + TimeDelta::seconds(secs);
+    let secs = |t: DateTime<Utc>| (t - t0()).num_seconds();
+    let mut left = days * DAY;
+    let mut d = abs(now).date_naive();
+    for _ in 0..400 {
+        let worked = !matches!(d.weekday(), chrono::Weekday::Fri | chrono::Weekday::Sat);
+        if worked {
+            let start = secs(d.and_time(chrono::NaiveTime::MIN).and_utc());
+            let end = (start + DAY).min(now);
+            if end > start {
+                if end - start >= left {
+                    return end - left;
+                }
+                left -= end - start;
+            }
+        }
+        d = d.pred_opt().unwrap();
+    }
+    i64::MIN / 2
+}
 
 type StoreFuture = Pin<Box<dyn Future<Output = Arc<dyn LeadStore>>>>;
 type StoreFactory = Rc<dyn Fn() -> StoreFuture>;
@@ -202,6 +245,8 @@ impl Who {
         let mut e = Employee::new(self.id(), Name::parse(&format!("{self:?}")).unwrap(), role);
         e.active = active;
         e.team = self.team().map(|t| Team::parse(t).unwrap());
+        // Sales staff report to the manager (escalations go there); nobody else has one.
+        e.manager = matches!(self, Who::Sales1 | Who::Sales2).then(|| Who::Manager.id());
         e.manages = self
             .leads_teams()
             .iter()
@@ -236,6 +281,22 @@ enum EditKind {
     ClearEmail,
     Phone(u8),
     ClearPhone,
+}
+
+/// What a bulk change does to each lead.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum BulkKind {
+    Assign(Who),
+    Status { to: LeadStatus, reason: bool },
+}
+
+/// A follow-up notice, by what it is about: the follow-up time of an overdue reminder, the
+/// owner notification of an escalation (seconds since [`t0`]).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
+enum MNotice {
+    FirstContact,
+    Overdue(i64),
+    Escalation(i64),
 }
 
 /// One step. `lead` and `opportunity` index the leads and opportunities created so far.
@@ -287,6 +348,25 @@ enum Op {
         stage: OpportunityStage,
         stale: bool,
     },
+    /// Sets the lead's next follow-up time `hours` from now (`None`: clears it).
+    FollowUp {
+        actor: Who,
+        lead: usize,
+        hours: Option<i64>,
+        stale: bool,
+    },
+    /// One change over several leads, each with a stale version or none.
+    Bulk {
+        actor: Who,
+        targets: Vec<(usize, bool)>,
+        change: BulkKind,
+    },
+    /// Gives all open leads of `from` to the rest of their team.
+    ReassignAll {
+        actor: Who,
+        from: Who,
+        round_robin: bool,
+    },
     Advance {
         hours: i64,
     },
@@ -305,7 +385,10 @@ impl Op {
             | Op::Status { actor, .. }
             | Op::Interact { actor, .. }
             | Op::AddOpportunity { actor, .. }
-            | Op::UpdateOpportunity { actor, .. } => Some(*actor),
+            | Op::UpdateOpportunity { actor, .. }
+            | Op::FollowUp { actor, .. }
+            | Op::Bulk { actor, .. }
+            | Op::ReassignAll { actor, .. } => Some(*actor),
             _ => None,
         }
     }
@@ -321,7 +404,15 @@ enum Outcome {
     },
     Swept {
         notified: Vec<usize>,
+        reminded: Vec<usize>,
+        escalated: Vec<usize>,
         failed: Vec<usize>,
+    },
+    /// A bulk change or a reassignment of all leads: the leads changed and the ones refused,
+    /// with why.
+    Bulk {
+        done: Vec<usize>,
+        failed: Vec<(usize, Outcome)>,
     },
     Dispatched {
         created: Vec<usize>,
@@ -348,6 +439,9 @@ enum Outcome {
 
 impl Outcome {
     fn refused(&self) -> bool {
+        if let Outcome::Bulk { done, .. } = self {
+            return done.is_empty();
+        }
         !matches!(
             self,
             Outcome::Ok
@@ -373,11 +467,16 @@ struct MLead {
     version: u64,
     history: usize,
     interactions: usize,
+    /// The first-contact notice was claimed (`follow_up_notified_at` set).
     notified: bool,
-    /// Claimed by a sweep whose notice was not delivered: it waits in the outbox.
-    notice_waiting: bool,
-    /// Its follow-up notice was delivered.
-    delivered: bool,
+    /// Notices claimed by a sweep and not delivered: they wait in the outbox.
+    waiting: Vec<MNotice>,
+    /// The newest interaction's time.
+    last_interaction: Option<i64>,
+    next_follow_up: Option<i64>,
+    reminded_for: Option<i64>,
+    owner_notified: Option<i64>,
+    escalated_for: Option<i64>,
     client: bool,
     pending: bool,
     /// Every status the lead has been in (time in status counts a lead once per status).
@@ -418,6 +517,8 @@ struct Model {
     leads: Vec<MLead>,
     opps: Vec<MOpp>,
     events: usize,
+    /// Every notice delivered, by lead.
+    delivered: Vec<(usize, MNotice)>,
     clients_failing: bool,
     notifier_failing: bool,
     /// The outcome the last operation must have.
@@ -465,7 +566,7 @@ fn permit(actor: Who, action: Action, owner: Option<Who>) -> Result<(), Outcome>
         Some((_, false)) | Some((MRole::Other, _)) => forbidden,
         Some((MRole::Manager, true)) => Ok(()),
         Some((MRole::Sales, true)) => match action {
-            Action::ReopenLead => forbidden,
+            Action::ReopenLead | Action::ReassignAll => forbidden,
             Action::ReassignLead if owner != Some(actor) => forbidden,
             _ => Ok(()),
         },
@@ -569,6 +670,25 @@ impl Model {
         Ok(())
     }
 
+    /// One lead of a bulk change: applied as the single change, or refused leaving the
+    /// model as it was.
+    fn each(
+        &mut self,
+        one: &Op,
+        lead: usize,
+        done: &mut Vec<usize>,
+        failed: &mut Vec<(usize, Outcome)>,
+    ) {
+        let before = self.clone();
+        match self.step(one) {
+            Ok(_) => done.push(lead),
+            Err(o) => {
+                *self = before;
+                failed.push((lead, o));
+            }
+        }
+    }
+
     fn step(&mut self, op: &Op) -> Result<Outcome, Outcome> {
         match *op {
             Op::Create {
@@ -605,8 +725,12 @@ impl Model {
                     history: 1,
                     interactions: 0,
                     notified: false,
-                    notice_waiting: false,
-                    delivered: false,
+                    waiting: vec![],
+                    last_interaction: None,
+                    next_follow_up: None,
+                    reminded_for: None,
+                    owner_notified: None,
+                    escalated_for: None,
                     client: false,
                     pending: false,
                     held: [LeadStatus::New].into_iter().collect(),
@@ -737,6 +861,9 @@ impl Model {
                 if minutes_ago < 0 {
                     return Err(Outcome::Invalid("in_future"));
                 }
+                let at = self.now - minutes_ago * 60;
+                let l = &mut self.leads[lead];
+                l.last_interaction = Some(l.last_interaction.map_or(at, |t| t.max(at)));
                 self.leads[lead].interactions += 1;
                 self.events += 1;
                 Ok(Outcome::Ok)
@@ -781,40 +908,203 @@ impl Model {
                 self.now += hours * 3600;
                 Ok(Outcome::Ok)
             }
-            Op::Sweep => {
-                // Due leads are claimed (marked notified, their notice in the outbox) whether
-                // or not the notifier takes the notice; a notice it refused waits for the
-                // next sweep.
-                // A waiting notice whose lead was followed up meanwhile is dropped.
-                let cutoff = self.now - FOLLOW_UP_SECS;
-                let awaits = |l: &MLead| l.status == LeadStatus::New && l.interactions == 0;
-                for l in &mut self.leads {
-                    if l.notice_waiting && !awaits(l) {
-                        l.notice_waiting = false;
-                    }
+            Op::FollowUp {
+                actor,
+                lead,
+                hours,
+                stale,
+            } => {
+                known(actor)?;
+                self.writable(actor, Action::EditLead, lead)?;
+                if stale {
+                    return Err(Outcome::Conflict(Entity::Lead));
                 }
-                let due: Vec<usize> = (0..self.leads.len())
-                    .filter(|&i| {
+                let at = hours.map(|h| self.now + h * 3600);
+                if at.is_some_and(|t| t < self.now) {
+                    return Err(Outcome::Invalid("in_past"));
+                }
+                let l = &mut self.leads[lead];
+                if l.next_follow_up == at {
+                    return Err(Outcome::Invalid("nothing_to_change"));
+                }
+                l.next_follow_up = at;
+                l.version += 1;
+                l.history += 1;
+                self.events += 1;
+                Ok(Outcome::Ok)
+            }
+            Op::Bulk {
+                actor,
+                ref targets,
+                change,
+            } => {
+                let ids: BTreeSet<usize> = targets.iter().map(|(l, _)| *l).collect();
+                if ids.len() != targets.len() {
+                    return Err(Outcome::Invalid("repeated_lead"));
+                }
+                known(actor)?;
+                let mut done = vec![];
+                let mut failed = vec![];
+                for &(lead, stale) in targets {
+                    let one = match change {
+                        BulkKind::Assign(to) => Op::Assign {
+                            actor,
+                            lead,
+                            to,
+                            stale,
+                        },
+                        BulkKind::Status { to, reason } => Op::Status {
+                            actor,
+                            lead,
+                            to,
+                            reason,
+                            stale,
+                        },
+                    };
+                    self.each(&one, lead, &mut done, &mut failed);
+                }
+                Ok(Outcome::Bulk { done, failed })
+            }
+            Op::ReassignAll { actor, from, .. } => {
+                known(actor)?;
+                permit(actor, Action::ReassignAll, Some(from))?;
+                if from.profile().is_none() {
+                    return Err(Outcome::NotFound(Entity::Employee));
+                }
+                let Some(team) = from.team() else {
+                    return Err(Outcome::Invalid("other_validation"));
+                };
+                // Open leads of `from` in the actor's view, by status, newest first.
+                let mut leads = vec![];
+                for s in [
+                    LeadStatus::New,
+                    LeadStatus::Contacted,
+                    LeadStatus::Interested,
+                ] {
+                    leads.extend((0..self.leads.len()).rev().filter(|&i| {
                         let l = &self.leads[i];
-                        l.notice_waiting || (awaits(l) && !l.notified && l.created_at <= cutoff)
-                    })
-                    .collect();
-                let failing = self.notifier_failing;
-                for &i in &due {
-                    self.leads[i].notified = true;
-                    self.leads[i].notice_waiting = failing;
-                    self.leads[i].delivered = !failing;
+                        l.owner == from && l.status == s && actor.sees(self.policy, l.owner)
+                    }));
                 }
-                Ok(if failing {
-                    Outcome::Swept {
-                        notified: vec![],
-                        failed: due,
-                    }
-                } else {
-                    Outcome::Swept {
-                        notified: due,
+                // The team's other active sales staff: in team `a` one sales employee is
+                // left, who takes everything whatever the strategy; team `b` has none.
+                let takers: Vec<Who> = [Who::Sales1, Who::Sales2]
+                    .into_iter()
+                    .filter(|w| w.team() == Some(team) && *w != from)
+                    .collect();
+                if leads.is_empty() {
+                    return Ok(Outcome::Bulk {
+                        done: vec![],
                         failed: vec![],
+                    });
+                }
+                let Some(&to) = takers.first() else {
+                    return Err(Outcome::Invalid("other_validation"));
+                };
+                assert_eq!(takers.len(), 1, "the model's teams give one taker");
+                let mut done = vec![];
+                let mut failed = vec![];
+                for lead in leads {
+                    let one = Op::Assign {
+                        actor,
+                        lead,
+                        to,
+                        stale: false,
+                    };
+                    self.each(&one, lead, &mut done, &mut failed);
+                }
+                done.sort_unstable();
+                failed.sort_by_key(|(l, _)| *l);
+                Ok(Outcome::Bulk { done, failed })
+            }
+            Op::Sweep => {
+                // Notices waiting in the outbox first (each dropped when what it was about is
+                // over), then new ones: first contacts, overdue reminders, escalations, each
+                // claim marking its lead. A claimed notice the notifier refuses, or an
+                // escalation whose owner has no active manager, waits for the next sweep.
+                let at = self.now;
+                let cutoff = back(at, FOLLOW_UP_DAYS);
+                let esc_cutoff = back(at, ESCALATE_DAYS);
+                let unanswered = |l: &MLead, since: i64| {
+                    open(l.status) && l.last_interaction.is_none_or(|i| i < since)
+                };
+                let mut claimed: Vec<(usize, MNotice)> = vec![];
+                for (i, l) in self.leads.iter_mut().enumerate() {
+                    for k in std::mem::take(&mut l.waiting) {
+                        let still = match k {
+                            MNotice::FirstContact => {
+                                l.status == LeadStatus::New && l.last_interaction.is_none()
+                            }
+                            MNotice::Overdue(t) => l.next_follow_up == Some(t) && unanswered(l, t),
+                            MNotice::Escalation(n) => unanswered(l, n),
+                        };
+                        if still {
+                            claimed.push((i, k));
+                        }
                     }
+                }
+                for (i, l) in self.leads.iter_mut().enumerate() {
+                    if l.status == LeadStatus::New
+                        && l.last_interaction.is_none()
+                        && !l.notified
+                        && l.created_at <= cutoff
+                    {
+                        l.notified = true;
+                        l.owner_notified = Some(at);
+                        claimed.push((i, MNotice::FirstContact));
+                    }
+                }
+                for (i, l) in self.leads.iter_mut().enumerate() {
+                    if let Some(t) = l.next_follow_up
+                        && t <= at
+                        && l.reminded_for != Some(t)
+                        && unanswered(l, t)
+                    {
+                        l.reminded_for = Some(t);
+                        l.owner_notified = Some(at);
+                        claimed.push((i, MNotice::Overdue(t)));
+                    }
+                }
+                for (i, l) in self.leads.iter_mut().enumerate() {
+                    if let Some(n) = l.owner_notified
+                        && n <= esc_cutoff
+                        && l.escalated_for != Some(n)
+                        && unanswered(l, n)
+                    {
+                        l.escalated_for = Some(n);
+                        claimed.push((i, MNotice::Escalation(n)));
+                    }
+                }
+                let (mut notified, mut reminded, mut escalated, mut failed) =
+                    (vec![], vec![], vec![], vec![]);
+                for (i, k) in claimed {
+                    // Sales staff have the manager as theirs; nobody else has a manager.
+                    let addressable = match k {
+                        MNotice::Escalation(_) => {
+                            matches!(self.leads[i].owner, Who::Sales1 | Who::Sales2)
+                        }
+                        _ => true,
+                    };
+                    if self.notifier_failing || !addressable {
+                        self.leads[i].waiting.push(k);
+                        failed.push(i);
+                        continue;
+                    }
+                    self.delivered.push((i, k));
+                    match k {
+                        MNotice::FirstContact => notified.push(i),
+                        MNotice::Overdue(_) => reminded.push(i),
+                        MNotice::Escalation(_) => escalated.push(i),
+                    }
+                }
+                for v in [&mut notified, &mut reminded, &mut escalated, &mut failed] {
+                    v.sort_unstable();
+                }
+                Ok(Outcome::Swept {
+                    notified,
+                    reminded,
+                    escalated,
+                    failed,
                 })
             }
             Op::Dispatch => {
@@ -903,11 +1193,13 @@ impl ReferenceStateMachine for ModelRules {
                     )
                     .boxed(),
             ),
+            // Time passes and sweeps run often enough for first contacts, overdue reminders
+            // and escalations (days after a notification) to happen in many sequences.
             (
-                2,
-                (1i64..=160).prop_map(|hours| Op::Advance { hours }).boxed(),
+                3,
+                (1i64..=120).prop_map(|hours| Op::Advance { hours }).boxed(),
             ),
-            (2, Just(Op::Sweep).boxed()),
+            (3, Just(Op::Sweep).boxed()),
             (if pending { 3 } else { 1 }, Just(Op::Dispatch).boxed()),
             (1, any::<bool>().prop_map(Op::ClientsFail).boxed()),
             (
@@ -1002,6 +1294,57 @@ impl ReferenceStateMachine for ModelRules {
                     .boxed(),
             ));
             ops.push((
+                2,
+                (
+                    who(),
+                    0..n,
+                    prop::option::weighted(0.85, -2i64..72),
+                    stale(),
+                )
+                    .prop_map(|(actor, lead, hours, stale)| Op::FollowUp {
+                        actor,
+                        lead,
+                        hours,
+                        stale,
+                    })
+                    .boxed(),
+            ));
+            let change = prop_oneof![
+                who().prop_map(BulkKind::Assign),
+                (
+                    prop::sample::select(LeadStatus::ALL.to_vec()),
+                    prop::bool::weighted(0.85)
+                )
+                    .prop_map(|(to, reason)| BulkKind::Status {
+                        to,
+                        reason: reason == (to == LeadStatus::Lost),
+                    }),
+            ];
+            ops.push((
+                2,
+                (
+                    who(),
+                    prop::collection::vec((0..n, prop::bool::weighted(0.1)), 1..5),
+                    change,
+                )
+                    .prop_map(|(actor, targets, change)| Op::Bulk {
+                        actor,
+                        targets,
+                        change,
+                    })
+                    .boxed(),
+            ));
+            ops.push((
+                1,
+                (who(), who(), any::<bool>())
+                    .prop_map(|(actor, from, round_robin)| Op::ReassignAll {
+                        actor,
+                        from,
+                        round_robin,
+                    })
+                    .boxed(),
+            ));
+            ops.push((
                 1,
                 (who(), 0..n, 0i64..10_000_000)
                     .prop_map(|(actor, lead, minor)| Op::AddOpportunity { actor, lead, minor })
@@ -1036,7 +1379,9 @@ impl ReferenceStateMachine for ModelRules {
             | Op::Assign { lead, .. }
             | Op::Status { lead, .. }
             | Op::Interact { lead, .. }
-            | Op::AddOpportunity { lead, .. } => *lead < state.leads.len(),
+            | Op::AddOpportunity { lead, .. }
+            | Op::FollowUp { lead, .. } => *lead < state.leads.len(),
+            Op::Bulk { targets, .. } => targets.iter().all(|(l, _)| *l < state.leads.len()),
             Op::UpdateOpportunity { opportunity, .. } => *opportunity < state.opps.len(),
             _ => true,
         }
@@ -1064,6 +1409,13 @@ impl ReferenceStateMachine for ModelRules {
 // ------------------------------------------------------------------------------------------
 // The system under test
 // ------------------------------------------------------------------------------------------
+
+/// The calendar of the system under test: UTC, all day, Friday-Saturday weekend.
+fn calendar() -> WorkCalendar {
+    WorkCalendar::default()
+        .weekend(vec![chrono::Weekday::Fri, chrono::Weekday::Sat])
+        .unwrap()
+}
 
 fn t0() -> DateTime<Utc> {
     DateTime::parse_from_rfc3339("2026-01-04T09:00:00Z")
@@ -1137,7 +1489,7 @@ impl ClientsPort for Clients {
 #[derive(Debug, Default)]
 struct Notices {
     failing: AtomicBool,
-    sent: Mutex<Vec<LeadId>>,
+    sent: Mutex<Vec<(LeadId, NoticeKind)>>,
 }
 
 #[async_trait]
@@ -1146,7 +1498,13 @@ impl Notifier for Notices {
         if self.failing.load(Ordering::SeqCst) {
             return Err(PortError::new("notifier", "mailbox full"));
         }
-        self.sent.lock().unwrap().push(notice.lead_id);
+        if let NoticeKind::Escalation { manager, .. } = notice.kind {
+            assert_eq!(manager, Some(Who::Manager.id()), "{notice:?}");
+        }
+        self.sent
+            .lock()
+            .unwrap()
+            .push((notice.lead_id, notice.kind.clone()));
         Ok(())
     }
 }
@@ -1158,7 +1516,7 @@ struct Snapshot {
     report: Report,
     events: Vec<Event>,
     clients: Vec<(LeadId, ClientId)>,
-    notices: Vec<LeadId>,
+    notices: Vec<(LeadId, NoticeKind)>,
 }
 
 /// Fields drop in order: the service (and with it the store) before its runtime, which a
@@ -1182,6 +1540,8 @@ fn validation_tag(e: &ValidationError) -> &'static str {
         ValidationError::LostReasonRequired => "lost_reason_required",
         ValidationError::ReasonWithoutLost => "reason_without_lost",
         ValidationError::InFuture { .. } => "in_future",
+        ValidationError::InPast { .. } => "in_past",
+        ValidationError::RepeatedLead { .. } => "repeated_lead",
         _ => "other_validation",
     }
 }
@@ -1204,7 +1564,8 @@ impl Sut {
             .clients(clients.clone())
             .notifier(notices.clone())
             .clock(clock.clone())
-            .follow_up(FollowUpRule::default())
+            .follow_up(FollowUpRule::in_calendar(FOLLOW_UP_DAYS as u32, calendar()).unwrap())
+            .escalation(EscalationRule::after_working_days(ESCALATE_DAYS as u32).unwrap())
             .build()
             .unwrap();
         Self {
@@ -1243,6 +1604,21 @@ impl Sut {
             CrmError::Validation(v) => Outcome::Invalid(validation_tag(v)),
             other => Outcome::Unexpected(other.to_string()),
         }
+    }
+
+    /// A bulk outcome by model index, in the order given (`sorted`: by index).
+    fn bulk_outcome(&self, o: crm_core::BulkOutcome, sorted: bool) -> Outcome {
+        let mut done: Vec<usize> = o.done.iter().map(|l| self.index(l.id())).collect();
+        let mut failed: Vec<(usize, Outcome)> = o
+            .failed
+            .iter()
+            .map(|(id, e)| (self.index(*id), self.classify(e)))
+            .collect();
+        if sorted {
+            done.sort_unstable();
+            failed.sort_by_key(|(l, _)| *l);
+        }
+        Outcome::Bulk { done, failed }
     }
 
     fn index(&self, id: LeadId) -> usize {
@@ -1444,6 +1820,65 @@ impl Sut {
                     .await
                     .map(|_| Outcome::Ok)
             }),
+            Op::FollowUp {
+                actor,
+                lead,
+                hours,
+                stale,
+            } => self.rt.block_on(async {
+                let v = self.version(lead, stale).await;
+                let patch = LeadPatch {
+                    next_follow_up: Some(hours.map(|h| now + TimeDelta::hours(h))),
+                    ..LeadPatch::default()
+                };
+                self.crm
+                    .edit_lead(actor.id(), self.leads[lead], v, patch)
+                    .await
+                    .map(|_| Outcome::Ok)
+            }),
+            Op::Bulk {
+                actor,
+                targets,
+                change,
+            } => self.rt.block_on(async {
+                let mut list = vec![];
+                for (lead, stale) in &targets {
+                    let version = if *stale {
+                        Some(self.version(*lead, true).await)
+                    } else {
+                        None
+                    };
+                    list.push(BulkTarget {
+                        id: self.leads[*lead],
+                        version,
+                    });
+                }
+                let change = match change {
+                    BulkKind::Assign(to) => BulkChange::Assign { to: to.id() },
+                    BulkKind::Status { to, reason } => BulkChange::Status {
+                        to,
+                        reason: reason.then(|| crate::harness::reason("bulk: no budget")),
+                    },
+                };
+                self.crm
+                    .bulk(actor.id(), &list, &change)
+                    .await
+                    .map(|o| self.bulk_outcome(o, false))
+            }),
+            Op::ReassignAll {
+                actor,
+                from,
+                round_robin,
+            } => {
+                let strategy = if round_robin {
+                    crm_core::Strategy::RoundRobin
+                } else {
+                    crm_core::Strategy::LeastOpen
+                };
+                self.rt
+                    .block_on(self.crm.reassign_all(actor.id(), from.id(), strategy, None))
+                    .map(|o| self.bulk_outcome(o, true))
+            }
             Op::Advance { hours } => {
                 self.clock.advance(TimeDelta::hours(hours));
                 Ok(Outcome::Ok)
@@ -1458,8 +1893,11 @@ impl Sut {
                         v.sort_unstable();
                         v
                     };
+                    let leads = |v: &[LeadId]| sorted(v.iter().map(|id| self.index(*id)).collect());
                     Outcome::Swept {
-                        notified: sorted(r.notified.iter().map(|id| self.index(*id)).collect()),
+                        notified: leads(&r.notified),
+                        reminded: leads(&r.reminded),
+                        escalated: leads(&r.escalated),
                         failed: sorted(r.failed.iter().map(|(id, _)| self.index(*id)).collect()),
                     }
                 }),
@@ -1539,13 +1977,29 @@ impl StateMachineTest for CrmUnderTest {
             unique.len(),
             "a lead got two clients: {clients:?}"
         );
-        let notified: BTreeSet<LeadId> = snap.notices.iter().copied().collect();
-        assert_eq!(
-            snap.notices.len(),
-            notified.len(),
-            "a lead was notified twice: {:?}",
-            snap.notices
-        );
+        // Every notice delivered is the model's: each first contact once, each overdue
+        // reminder once per follow-up time, each escalation once per owner notification.
+        let secs = |t: DateTime<Utc>| (t - t0()).num_seconds();
+        let mut sent: Vec<(usize, MNotice)> = snap
+            .notices
+            .iter()
+            .map(|(id, kind)| {
+                let k = match kind {
+                    NoticeKind::FirstContact => MNotice::FirstContact,
+                    NoticeKind::Overdue { due_at } => MNotice::Overdue(secs(*due_at)),
+                    NoticeKind::Escalation { notified_at, .. } => {
+                        MNotice::Escalation(secs(*notified_at))
+                    }
+                };
+                (sut.index(*id), k)
+            })
+            .collect();
+        sent.sort_unstable();
+        let mut want = model.delivered.clone();
+        want.sort_unstable();
+        assert_eq!(sent, want, "notices delivered");
+        let once: BTreeSet<&(usize, MNotice)> = sent.iter().collect();
+        assert_eq!(once.len(), sent.len(), "a notice was delivered twice");
 
         for (i, (m, d)) in model.leads.iter().zip(&snap.details).enumerate() {
             let l = &d.lead;
@@ -1598,7 +2052,12 @@ impl StateMachineTest for CrmUnderTest {
                 .collect();
             assert_eq!(opps, model_opps, "{ctx}");
             assert_eq!(l.follow_up_notified_at().is_some(), m.notified, "{ctx}");
-            assert_eq!(notified.contains(&l.id()), m.delivered, "{ctx}");
+            let at = |t: Option<i64>| t.map(|t| t0() + TimeDelta::seconds(t));
+            assert_eq!(l.next_follow_up_at(), at(m.next_follow_up), "{ctx}");
+            assert_eq!(l.follow_up_reminded_for(), at(m.reminded_for), "{ctx}");
+            assert_eq!(l.owner_notified_at(), at(m.owner_notified), "{ctx}");
+            assert_eq!(l.escalated_for(), at(m.escalated_for), "{ctx}");
+            assert_eq!(l.last_interaction_at(), at(m.last_interaction), "{ctx}");
             // Conversion: a client exactly when the clients system confirmed; pending until.
             assert_eq!(d.pending_client.is_some(), m.pending, "{ctx}");
             let expected_client = m

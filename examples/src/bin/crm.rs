@@ -33,6 +33,8 @@ use tracing_subscriber::util::SubscriberInitExt;
 mod export;
 #[path = "crm/import.rs"]
 mod import;
+#[path = "crm/stages.rs"]
+mod stages;
 
 const EXIT_CODES: &str = "\
 EXIT CODES:
@@ -140,8 +142,12 @@ enum Command {
         csv: bool,
     },
     /// What the pipeline is worth per currency: open, weighted, won and lost totals, by
-    /// owner, stage and expected-close month.
+    /// owner, stage and expected-close month; `crm pipeline stages` for the stage
+    /// probabilities.
+    #[command(args_conflicts_with_subcommands = true)]
     Pipeline {
+        #[command(subcommand)]
+        command: Option<stages::PipelineCmd>,
         /// Only opportunities on this employee's leads.
         #[arg(long)]
         owner: Option<String>,
@@ -918,7 +924,15 @@ async fn run(cli: Cli) -> Out {
             });
             Ok(())
         }
-        Command::Pipeline { owner, from, to } => {
+        Command::Pipeline {
+            command: Some(c), ..
+        } => stages::run(&app, c).await,
+        Command::Pipeline {
+            command: None,
+            owner,
+            from,
+            to,
+        } => {
             let filter = PipelineFilter {
                 owner: owner.as_deref().map(str::parse).transpose()?,
                 close_from: from
@@ -1862,6 +1876,7 @@ fn amount(minor: i64, currency: Currency) -> String {
 
 async fn pipeline(app: &App, filter: &PipelineFilter) -> Out {
     let r: PipelineReport = app.crm.pipeline(app.actor()?, filter).await?;
+    let stages = app.crm.pipeline_stages(app.actor()?).await?;
     let names = app
         .names(
             r.currencies
@@ -1911,7 +1926,10 @@ async fn pipeline(app: &App, filter: &PipelineFilter) -> Out {
             s.push_str(&t.render());
             let mut t = header("stage");
             for (st, tot) in &c.by_stage {
-                let p = app.crm.stage_probabilities().of(*st);
+                let p = stages
+                    .iter()
+                    .find(|s| s.stage == *st)
+                    .map_or_else(|| app.crm.stage_probabilities().of(*st), |s| s.probability);
                 t.row(row(format!("{st} ({p})"), tot));
             }
             s.push_str(&t.render());

@@ -98,6 +98,23 @@ impl LeadStore for InDir {
     ) -> Result<Vec<crm_core::PipelineRow>, StoreError> {
         self.store.pipeline_rows(f, s, p).await
     }
+    async fn stage_probabilities(
+        &self,
+    ) -> Result<Vec<crm_core::StageProbabilityChange>, StoreError> {
+        self.store.stage_probabilities().await
+    }
+    async fn insert_stage_probability(
+        &self,
+        c: &crm_core::StageProbabilityChange,
+    ) -> Result<(), StoreError> {
+        self.store.insert_stage_probability(c).await
+    }
+    async fn stage_probability_history(
+        &self,
+        limit: u32,
+    ) -> Result<Vec<crm_core::StageProbabilityChange>, StoreError> {
+        self.store.stage_probability_history(limit).await
+    }
     async fn preview_follow_ups(
         &self,
         c: &FollowUpClaim,

@@ -1,0 +1,69 @@
+//! Stored stage probabilities, the same on both backends: one row per change in
+//! `stage_probability_changes` (migration `..._stage_probabilities.sql`), the newest per
+//! stage in force.
+
+use crm_core::{BoxError, EmployeeId, Probability, StageProbabilityChange, StoreError};
+
+use crate::bind::Binds;
+use crate::db::{Db, args};
+use crate::rows::{self, Cols};
+
+/// The newest change of each stage (the index on `(stage, seq)` finds each).
+const IN_FORCE: &str = "SELECT stage, probability, changed_by, changed_at \
+     FROM stage_probability_changes c \
+     WHERE seq = (SELECT MAX(seq) FROM stage_probability_changes n WHERE n.stage = c.stage)";
+const INSERT: &str = "INSERT INTO stage_probability_changes \
+     (stage, probability, changed_by, changed_at) VALUES ($1, $2, $3, $4)";
+const HISTORY: &str = "SELECT stage, probability, changed_by, changed_at \
+     FROM stage_probability_changes ORDER BY seq DESC LIMIT $1";
+
+/// A change row: stage, probability, changed_by, changed_at.
+fn change(r: &impl Cols) -> Result<StageProbabilityChange, StoreError> {
+    let read = || -> Result<StageProbabilityChange, BoxError> {
+        Ok(StageProbabilityChange {
+            stage: r.text(0)?.parse()?,
+            probability: Probability::new(u8::try_from(r.int(1)?)?)?,
+            changed_by: EmployeeId::new(r.int(2)?)?,
+            changed_at: r.ts(3)?,
+        })
+    };
+    read().map_err(rows::corrupt("stage probability"))
+}
+
+pub(crate) async fn in_force<D: Db>(db: &D) -> Result<Vec<StageProbabilityChange>, StoreError> {
+    db.all(IN_FORCE, D::Args::default())
+        .await?
+        .iter()
+        .map(change)
+        .collect()
+}
+
+pub(crate) async fn insert<D: Db>(db: &D, c: &StageProbabilityChange) -> Result<(), StoreError> {
+    db.write(
+        INSERT,
+        args::<D>(|a| {
+            a.str(c.stage.as_str())
+                .int(i64::from(c.probability.percent()))
+                .int(c.changed_by.get())
+                .time(c.changed_at);
+        }),
+    )
+    .await?;
+    Ok(())
+}
+
+pub(crate) async fn history<D: Db>(
+    db: &D,
+    limit: u32,
+) -> Result<Vec<StageProbabilityChange>, StoreError> {
+    db.all(
+        HISTORY,
+        args::<D>(|a| {
+            a.int(i64::from(limit));
+        }),
+    )
+    .await?
+    .iter()
+    .map(change)
+    .collect()
+}
