@@ -14,6 +14,7 @@ use crm_core::{
     OpportunityStage, Phone, PhoneRegion, ReportFilter, Source, ValidationError,
 };
 
+pub use crate::conformance_import::*;
 pub use crate::conformance_pipeline::*;
 pub use crate::conformance_visibility::*;
 use crate::harness::{
@@ -90,6 +91,13 @@ macro_rules! conformance_suite {
             assignment_without_staff_is_refused,
             reassign_all_spreads_open_leads,
             bulk_changes_each_lead_on_its_own,
+            // Issue 11 import: crate::conformance_import.
+            import_creates_leads_with_history_and_events,
+            import_on_duplicate_skips_updates_or_creates,
+            import_dry_run_writes_nothing,
+            import_run_again_creates_nothing_twice,
+            import_applies_permissions_assignment_and_visibility,
+            a_refused_import_batch_leaves_nothing,
         );
     };
     (@each $factory:path; $attrs:tt; $($name:ident),* $(,)?) => {

@@ -6,13 +6,14 @@ use chrono::{DateTime, Utc};
 use std::collections::{BTreeMap, BTreeSet};
 
 use crm_core::{
-    ClientId, EmployeeId, Event, FollowUpClaim, FollowUpNotice, Interaction, Lead, LeadDetail,
-    LeadId, LeadQuery, LeadStore, LeadWrite, NewEvent, NoticeId, Opportunity, OpportunityId,
-    OpportunityWrite, Page, PendingClient, Report, ReportFilter, Scope, StoreError, Turn,
+    ClientId, EmployeeId, Event, FollowUpClaim, FollowUpNotice, ImportBatch, ImportKey,
+    ImportLookup, Interaction, Lead, LeadDetail, LeadId, LeadQuery, LeadStore, LeadWrite, NewEvent,
+    NoticeId, Opportunity, OpportunityId, OpportunityWrite, Page, PendingClient, Report,
+    ReportFilter, Scope, StoreError, Turn,
 };
 
 use super::writes::{WriteTx, all, values};
-use super::{PostgresStore, claims, writes};
+use super::{PostgresStore, claims, import, writes};
 use crate::bind::Binds;
 use crate::error::db;
 use crate::{assignment, conversion, events, follow_up, reads, records, reports};
@@ -34,6 +35,19 @@ impl LeadStore for PostgresStore {
 
     async fn insert_lead_taking_turn(&self, w: &LeadWrite, turn: &Turn) -> Result<(), StoreError> {
         in_tx!(self, writes::insert_lead_taking_turn_in, w, turn)
+    }
+
+    async fn import_batch(&self, batch: &ImportBatch) -> Result<(), StoreError> {
+        import::import_batch(&self.db, batch).await
+    }
+
+    async fn import_lookup(
+        &self,
+        keys: &[ImportKey],
+        emails: &[String],
+        phones: &[String],
+    ) -> Result<ImportLookup, StoreError> {
+        crate::import::lookup(&self.db, keys, emails, phones).await
     }
 
     async fn last_turn(&self, rule: &str) -> Result<Option<EmployeeId>, StoreError> {

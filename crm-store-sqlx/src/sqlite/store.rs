@@ -6,13 +6,14 @@ use chrono::{DateTime, Utc};
 use std::collections::{BTreeMap, BTreeSet};
 
 use crm_core::{
-    ClientId, EmployeeId, Event, FollowUpClaim, FollowUpNotice, Interaction, Lead, LeadDetail,
-    LeadId, LeadQuery, LeadStore, LeadWrite, NewEvent, NoticeId, Opportunity, OpportunityId,
-    OpportunityWrite, Page, PendingClient, Report, ReportFilter, Scope, StoreError, Turn,
+    ClientId, EmployeeId, Event, FollowUpClaim, FollowUpNotice, ImportBatch, ImportKey,
+    ImportLookup, Interaction, Lead, LeadDetail, LeadId, LeadQuery, LeadStore, LeadWrite, NewEvent,
+    NoticeId, Opportunity, OpportunityId, OpportunityWrite, Page, PendingClient, Report,
+    ReportFilter, Scope, StoreError, Turn,
 };
 
 use super::script::{Script, ScriptConn};
-use super::{SqliteStore, claims, writes};
+use super::{SqliteStore, claims, import, writes};
 use crate::bind::Binds;
 use crate::error::db;
 use crate::{assignment, conversion, events, follow_up, reads, records, reports};
@@ -29,6 +30,19 @@ impl LeadStore for SqliteStore {
 
     async fn insert_lead_taking_turn(&self, w: &LeadWrite, turn: &Turn) -> Result<(), StoreError> {
         writes::insert_lead(&self.db, w, Some(turn)).await
+    }
+
+    async fn import_batch(&self, batch: &ImportBatch) -> Result<(), StoreError> {
+        import::import_batch(&self.db, batch).await
+    }
+
+    async fn import_lookup(
+        &self,
+        keys: &[ImportKey],
+        emails: &[String],
+        phones: &[String],
+    ) -> Result<ImportLookup, StoreError> {
+        crate::import::lookup(&self.db, keys, emails, phones).await
     }
 
     async fn last_turn(&self, rule: &str) -> Result<Option<EmployeeId>, StoreError> {
