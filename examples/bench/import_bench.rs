@@ -16,7 +16,9 @@ use std::time::Instant;
 
 use clap::Parser;
 use crm_core::import::{Columns, Encoding, RowOptions, read_csv, read_rows};
-use crm_core::{Crm, Employee, EmployeeId, ImportOptions, Name, OnDuplicate, PhoneRegion, Role, Source};
+use crm_core::{
+    Crm, Employee, EmployeeId, ImportOptions, Name, OnDuplicate, PhoneRegion, Role, Source,
+};
 
 #[derive(Parser, Debug)]
 struct Args {
@@ -31,7 +33,9 @@ struct Args {
     batch: usize,
 }
 
-const FIRST: [&str; 8] = ["سارة", "محمد", "Omar", "ليلى", "Khalid", "نورة", "یاسر", "Aisha"];
+const FIRST: [&str; 8] = [
+    "سارة", "محمد", "Omar", "ليلى", "Khalid", "نورة", "یاسر", "Aisha",
+];
 const LAST: [&str; 6] = ["الأحمد", "Haddad", "العتيبي", "Kareem", "الشمری", "Nasser"];
 
 /// The file: a header in Arabic, then rows; every 97th row repeats an earlier email, every
@@ -57,8 +61,14 @@ fn file(rows: usize) -> Vec<u8> {
 }
 
 async fn crm(path: &std::path::Path) -> Crm {
-    let c = crm_store_sqlx::connect(&path.to_string_lossy()).await.unwrap();
-    let boss = Employee::new(EmployeeId::new(1).unwrap(), Name::parse("Boss").unwrap(), Role::Manager);
+    let c = crm_store_sqlx::connect(&path.to_string_lossy())
+        .await
+        .unwrap();
+    let boss = Employee::new(
+        EmployeeId::new(1).unwrap(),
+        Name::parse("Boss").unwrap(),
+        Role::Manager,
+    );
     c.employees.insert_first_employee(&boss).await.unwrap();
     Crm::builder()
         .store(c.store)
@@ -107,7 +117,10 @@ async fn main() {
     let mut created = 0;
     for r in sample {
         if let Ok(l) = r.outcome
-            && one.create_lead(EmployeeId::new(1).unwrap(), l.lead).await.is_ok()
+            && one
+                .create_lead(EmployeeId::new(1).unwrap(), l.lead)
+                .await
+                .is_ok()
         {
             created += 1;
         }

@@ -319,7 +319,10 @@ fn import_writes_rows_lists_errors_and_exits_8_on_refused_rows() {
     let mut lines = text.trim_start_matches('\u{FEFF}').lines();
     assert_eq!(lines.next(), Some("row,reason,الاسم,الجوال,البريد,الشركة"));
     let line = lines.next().unwrap();
-    assert!(line.starts_with("3,\"phone: invalid phone number"), "{line}");
+    assert!(
+        line.starts_with("3,\"phone: invalid phone number"),
+        "{line}"
+    );
     assert!(line.ends_with(",Ali,12,,"), "{line}");
     assert_eq!(lines.next(), None);
 

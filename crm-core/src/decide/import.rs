@@ -115,7 +115,7 @@ impl OpenLeads {
 struct Planned {
     outcome: RowOutcome,
     write: Option<ImportWrite>,
-    note: Option<(Interaction, NewEvent)>,
+    note: Logged,
 }
 
 fn failed(e: impl std::fmt::Display) -> RowOutcome {
@@ -266,12 +266,11 @@ fn plan_row(
     }
 }
 
+/// A row's notes, logged as an interaction with its event.
+type Logged = Option<(Interaction, NewEvent)>;
+
 /// A create, the turn it took (rotation key and owner), and its note.
-type Created = (
-    LeadWrite,
-    Option<(String, EmployeeId)>,
-    Option<(Interaction, NewEvent)>,
-);
+type Created = (LeadWrite, Option<(String, EmployeeId)>, Logged);
 
 fn plan_create(
     ctx: &ImportContext,
@@ -311,7 +310,7 @@ fn plan_update(
     lead: &Lead,
     row: &ImportedLead,
     now: DateTime<Utc>,
-) -> Result<(Option<LeadWrite>, Option<(Interaction, NewEvent)>), CrmError> {
+) -> Result<(Option<LeadWrite>, Logged), CrmError> {
     let r = &row.lead;
     let patch = LeadPatch {
         name: Some(r.name.clone()),
@@ -335,7 +334,7 @@ fn note(
     lead: &Lead,
     row: &ImportedLead,
     now: DateTime<Utc>,
-) -> Result<Option<(Interaction, NewEvent)>, CrmError> {
+) -> Result<Logged, CrmError> {
     let Some(notes) = &row.notes else {
         return Ok(None);
     };
