@@ -11,7 +11,6 @@
 //! Targets: 100,000 rows in under 10 s, and at least 10x faster per row than `create_lead`.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
-use std::sync::Arc;
 use std::time::Instant;
 
 use clap::Parser;
