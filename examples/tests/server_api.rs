@@ -37,6 +37,9 @@ on_every_backend!(
     interactions_and_opportunities,
     report_sweep_dispatch_and_events,
     employees_and_passwords,
+    teams_list_members_and_leads,
+    the_sweep_preview_sends_and_marks_nothing,
+    follow_up_times_are_set_cleared_and_reminded,
 );
 
 async fn tokens_are_issued_checked_and_revoked(h: Harness) {
@@ -58,8 +61,7 @@ async fn tokens_are_issued_checked_and_revoked(h: Harness) {
     let r = h.delete(&format!("/api/v1/tokens/{id}"), &h.sales).await;
     assert_eq!(r.status, StatusCode::NO_CONTENT);
     let r = h.get("/api/v1/leads", token).await;
-    assert_eq!(r.status, StatusCode::UNAUTHORIZED);
-    assert_eq!(r.problem(), "unauthenticated");
+    r.refused(StatusCode::UNAUTHORIZED, "unauthenticated");
     // Someone else's token cannot be revoked (404, and it keeps working).
     let manager_tokens = h.get("/api/v1/tokens", &h.manager).await.json();
     let manager_id = manager_tokens[0]["id"].as_str().unwrap();
@@ -105,8 +107,7 @@ async fn failed_sign_ins_lock_the_employee(h: Harness) {
     let attempt = |password: &str| h.issue(json!({"employee_id": SALES, "password": password}));
     for _ in 0..MAX_FAILURES {
         let r = attempt("wrong password").await;
-        assert_eq!(r.status, StatusCode::UNAUTHORIZED);
-        assert_eq!(r.problem(), "unauthenticated");
+        r.refused(StatusCode::UNAUTHORIZED, "unauthenticated");
     }
     // Locked: even the right password is refused, and says until when.
     let r = attempt(PASSWORD).await;
@@ -192,8 +193,7 @@ async fn leads_are_created_listed_and_paged(h: Harness) {
             &h.sales,
         )
         .await;
-    assert_eq!(r.status, StatusCode::NOT_FOUND);
-    assert_eq!(r.problem(), "not_found");
+    r.refused(StatusCode::NOT_FOUND, "not_found");
     assert_eq!(
         h.get("/api/v1/leads/nope", &h.sales).await.status,
         StatusCode::NOT_FOUND
@@ -205,8 +205,7 @@ async fn leads_are_created_listed_and_paged(h: Harness) {
     // A duplicate phone (in another form) is a conflict, and allowed when asked.
     let dup = json!({"name": "Ahmed", "phone": "+966 50 123 4567"});
     let r = h.post("/api/v1/leads", &h.manager, dup.clone()).await;
-    assert_eq!(r.status, StatusCode::CONFLICT);
-    assert_eq!(r.problem(), "duplicate");
+    r.refused(StatusCode::CONFLICT, "duplicate");
     assert_eq!(h.lead_count().await, 1);
     let mut allowed = dup;
     allowed["allow_duplicate"] = json!(true);
@@ -222,8 +221,7 @@ async fn leads_are_created_listed_and_paged(h: Harness) {
             json!({"name": "x", "email": "x@example.com"}),
         )
         .await;
-    assert_eq!(r.status, StatusCode::FORBIDDEN);
-    assert_eq!(r.problem(), "forbidden");
+    r.refused(StatusCode::FORBIDDEN, "forbidden");
     assert_eq!(h.lead_count().await, 2);
 
     for i in 0..3 {
@@ -275,16 +273,9 @@ async fn leads_are_created_listed_and_paged(h: Harness) {
         .get("/api/v1/leads?status=won&limit=5000&after=x", &h.sales)
         .await;
     assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY);
-    let fields: Vec<_> = r.json()["errors"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|e| e["field"].as_str().unwrap().to_owned())
-        .collect();
-    assert_eq!(fields, ["status", "after", "limit"]);
+    assert_eq!(r.fields(), ["status", "after", "limit"]);
     let r = h.get("/api/v1/leads?limit=abc", &h.sales).await;
-    assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY);
-    assert_eq!(r.problem(), "invalid_input");
+    r.refused(StatusCode::UNPROCESSABLE_ENTITY, "invalid_input");
 }
 
 async fn bad_input_names_each_field_and_writes_nothing(h: Harness) {
@@ -295,15 +286,8 @@ async fn bad_input_names_each_field_and_writes_nothing(h: Harness) {
             json!({"name": "", "email": "not-an-email", "phone": "12", "source": "a b", "owner": -1}),
         )
         .await;
-    assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY);
-    assert_eq!(r.problem(), "invalid_input");
-    let fields: Vec<_> = r.json()["errors"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|e| e["field"].as_str().unwrap().to_owned())
-        .collect();
-    assert_eq!(fields, ["name", "email", "phone", "source", "owner"]);
+    r.refused(StatusCode::UNPROCESSABLE_ENTITY, "invalid_input");
+    assert_eq!(r.fields(), ["name", "email", "phone", "source", "owner"]);
     // Not JSON, or the wrong JSON types.
     let r = h
         .call(
@@ -327,8 +311,7 @@ async fn bad_input_names_each_field_and_writes_nothing(h: Harness) {
     assert_eq!(h.lead_count().await, 0);
     // Unknown API paths are problems too.
     let r = h.get("/api/v1/nothing", &h.sales).await;
-    assert_eq!(r.status, StatusCode::NOT_FOUND);
-    assert_eq!(r.problem(), "not_found");
+    r.refused(StatusCode::NOT_FOUND, "not_found");
 }
 
 async fn updates_need_the_current_version(h: Harness) {
@@ -350,52 +333,33 @@ async fn updates_need_the_current_version(h: Harness) {
             &[],
         )
         .await;
-    assert_eq!(r.status, StatusCode::PRECONDITION_REQUIRED);
-    assert_eq!(r.problem(), "precondition_required");
+    r.refused(StatusCode::PRECONDITION_REQUIRED, "precondition_required");
     // A stale or meaningless one: 412, nothing written.
     for stale in ["\"7\"", "\"abc\""] {
-        let r = h
-            .versioned(Method::PATCH, &uri, &h.sales, patch.clone(), stale)
-            .await;
+        let r = h.patch(&uri, &h.sales, patch.clone(), stale).await;
         assert_eq!(r.status, StatusCode::PRECONDITION_FAILED, "{}", r.text);
     }
     let now = h.get(&uri, &h.sales).await;
     assert_eq!(now.etag(), "\"1\"");
     assert!(now.json()["company"].is_null());
     // Refused by the library's rules: nothing written.
-    let r = h
-        .versioned(Method::PATCH, &uri, &h.other, patch.clone(), "\"1\"")
-        .await;
+    let r = h.patch(&uri, &h.other, patch.clone(), "\"1\"").await;
     assert_eq!(r.status, StatusCode::FORBIDDEN);
     // Bad fields: 422, nothing written.
     let r = h
-        .versioned(
-            Method::PATCH,
-            &uri,
-            &h.sales,
-            json!({"email": "bad", "name": ""}),
-            "\"1\"",
-        )
+        .patch(&uri, &h.sales, json!({"email": "bad", "name": ""}), "\"1\"")
         .await;
     assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY);
     assert_eq!(r.json()["errors"].as_array().unwrap().len(), 2);
     assert_eq!(h.get(&uri, &h.sales).await.etag(), "\"1\"");
     // The current version: written, new ETag.
-    let r = h
-        .versioned(Method::PATCH, &uri, &h.sales, patch, "\"1\"")
-        .await;
+    let r = h.patch(&uri, &h.sales, patch, "\"1\"").await;
     assert_eq!(r.status, StatusCode::OK, "{}", r.text);
     assert_eq!(r.etag(), "\"2\"");
     assert_eq!(r.json()["company"], "مؤسسة الأمل");
     // "" clears an optional field.
     let r = h
-        .versioned(
-            Method::PATCH,
-            &uri,
-            &h.sales,
-            json!({"company": ""}),
-            "W/\"2\"",
-        )
+        .patch(&uri, &h.sales, json!({"company": ""}), "W/\"2\"")
         .await;
     assert_eq!(r.status, StatusCode::OK);
     assert!(r.json()["company"].is_null());
@@ -410,8 +374,7 @@ async fn status_moves_follow_the_library(h: Harness) {
         h.versioned(Method::POST, &uri, &h.sales, body, version)
     };
     let r = mv(json!({"status": "converted"}), "\"1\"").await;
-    assert_eq!(r.status, StatusCode::CONFLICT);
-    assert_eq!(r.problem(), "invalid_transition");
+    r.refused(StatusCode::CONFLICT, "invalid_transition");
     let r = mv(json!({"status": "lost"}), "\"1\"").await;
     assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY);
     assert_eq!(r.json()["errors"][0]["field"], "lost_reason");
@@ -488,16 +451,14 @@ async fn status_moves_follow_the_library(h: Harness) {
     assert!(body["client_id"].is_string(), "{body}");
     // Converted is read-only.
     let r = h
-        .versioned(
-            Method::PATCH,
+        .patch(
             &format!("/api/v1/leads/{id}"),
             &h.sales,
             json!({"name": "x"}),
             "\"3\"",
         )
         .await;
-    assert_eq!(r.status, StatusCode::CONFLICT);
-    assert_eq!(r.problem(), "read_only");
+    r.refused(StatusCode::CONFLICT, "read_only");
 }
 
 async fn assignment_follows_the_library(h: Harness) {
@@ -516,8 +477,7 @@ async fn assignment_follows_the_library(h: Harness) {
     assert_eq!(r.status, StatusCode::FORBIDDEN);
     // Nobody can own a lead who is not sales or management.
     let r = call(&h.manager, OTHER, "\"1\"").await;
-    assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY);
-    assert_eq!(r.problem(), "invalid_assignee");
+    r.refused(StatusCode::UNPROCESSABLE_ENTITY, "invalid_assignee");
     let r = call(&h.manager, 0, "\"1\"").await;
     assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY);
     assert_eq!(r.json()["errors"][0]["field"], "to");
@@ -587,13 +547,7 @@ async fn interactions_and_opportunities(h: Harness) {
         )
         .await;
     assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY);
-    let fields: Vec<_> = r.json()["errors"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|e| e["field"].as_str().unwrap().to_owned())
-        .collect();
-    assert_eq!(fields, ["currency", "expected_close"]);
+    assert_eq!(r.fields(), ["currency", "expected_close"]);
     let r = h
         .post(
             &uri,
@@ -619,29 +573,16 @@ async fn interactions_and_opportunities(h: Harness) {
         .await;
     assert_eq!(r.status, StatusCode::PRECONDITION_REQUIRED);
     let r = h
-        .versioned(
-            Method::PATCH,
-            &ouri,
-            &h.sales,
-            json!({"stage": "won"}),
-            "\"5\"",
-        )
+        .patch(&ouri, &h.sales, json!({"stage": "won"}), "\"5\"")
         .await;
     assert_eq!(r.status, StatusCode::PRECONDITION_FAILED);
     let r = h
-        .versioned(
-            Method::PATCH,
-            &ouri,
-            &h.sales,
-            json!({"stage": "sold"}),
-            "\"1\"",
-        )
+        .patch(&ouri, &h.sales, json!({"stage": "sold"}), "\"1\"")
         .await;
     assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY);
     assert_eq!(h.get(&ouri, &h.sales).await.json()["stage"], "open");
     let r = h
-        .versioned(
-            Method::PATCH,
+        .patch(
             &ouri,
             &h.sales,
             json!({"stage": "won", "value": "2000"}),
@@ -745,60 +686,38 @@ async fn employees_and_passwords(h: Harness) {
         StatusCode::NOT_FOUND
     );
     let new = json!({"name": "Mona", "role": "sales"});
-    let r = h
-        .call(
-            Method::PUT,
-            "/api/v1/employees/4",
-            Some(&h.sales),
-            Some(new.clone()),
-            &[],
-        )
-        .await;
+    let r = h.put("/api/v1/employees/4", &h.sales, new.clone()).await;
     assert_eq!(r.status, StatusCode::FORBIDDEN);
     assert_eq!(
         h.get("/api/v1/employees/4", &h.sales).await.status,
         StatusCode::NOT_FOUND
     );
     let r = h
-        .call(
-            Method::PUT,
+        .put(
             "/api/v1/employees/4",
-            Some(&h.manager),
-            Some(json!({"name": "", "role": "boss"})),
-            &[],
+            &h.manager,
+            json!({"name": "", "role": "boss"}),
         )
         .await;
     assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY);
     assert_eq!(r.json()["errors"].as_array().unwrap().len(), 2);
-    let r = h
-        .call(
-            Method::PUT,
-            "/api/v1/employees/4",
-            Some(&h.manager),
-            Some(new),
-            &[],
-        )
-        .await;
+    let r = h.put("/api/v1/employees/4", &h.manager, new).await;
     assert_eq!(r.status, StatusCode::OK, "{}", r.text);
     // The last manager cannot be demoted (the library's rule).
     let r = h
-        .call(
-            Method::PUT,
+        .put(
             "/api/v1/employees/1",
-            Some(&h.manager),
-            Some(json!({"name": "Sara", "role": "sales"})),
-            &[],
+            &h.manager,
+            json!({"name": "Sara", "role": "sales"}),
         )
         .await;
     assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY);
 
     let set = |token: &str, id: i64, password: &str| {
-        h.call(
-            Method::PUT,
+        h.put(
             &format!("/api/v1/employees/{id}/password"),
-            Some(token),
-            Some(json!({"password": password})),
-            &[],
+            token,
+            json!({"password": password}),
         )
     };
     // Sales may set their own password, not another's.
@@ -834,4 +753,161 @@ async fn employees_and_passwords(h: Harness) {
         StatusCode::UNAUTHORIZED,
         "the old password is gone"
     );
+}
+
+async fn teams_list_members_and_leads(h: Harness) {
+    assert_eq!(h.get("/api/v1/teams", &h.other).await.json(), json!([]));
+    let r = h
+        .put(
+            "/api/v1/employees/1",
+            &h.manager,
+            json!({"name": "سارة القحطاني", "role": "manager", "manages": ["فريق الرياض"]}),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.text);
+    let r = h
+        .put(
+            "/api/v1/employees/2",
+            &h.manager,
+            json!({"name": "علي", "role": "sales", "team": "فريق  الرياض"}),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.text);
+    // Sales may not move themself to another team (the library's rule): nothing changes.
+    let r = h
+        .put(
+            "/api/v1/employees/2",
+            &h.sales,
+            json!({"name": "علي", "role": "sales", "team": "جدة"}),
+        )
+        .await;
+    r.refused(StatusCode::FORBIDDEN, "forbidden");
+    let r = h.get("/api/v1/teams", &h.other).await;
+    assert_eq!(r.status, StatusCode::OK);
+    assert_eq!(
+        r.json(),
+        json!([{"team": "فريق الرياض", "members": [SALES], "managers": [MANAGER]}])
+    );
+}
+
+async fn the_sweep_preview_sends_and_marks_nothing(h: Harness) {
+    for (name, email) in [("A", "a@example.com"), ("B", "b@example.com")] {
+        h.lead(&h.sales, json!({"name": name, "email": email}))
+            .await;
+    }
+    let preview = "/api/v1/sweep/preview";
+    h.get(preview, &h.sales)
+        .await
+        .refused(StatusCode::FORBIDDEN, "forbidden");
+    let r = h.get(preview, &h.manager).await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.text);
+    assert_eq!(r.json(), json!([]));
+    h.clock.advance(chrono::TimeDelta::days(8));
+    let first = h.get(preview, &h.manager).await.json();
+    assert_eq!(first.as_array().unwrap().len(), 2, "{first}");
+    assert_eq!(first[0]["kind"]["type"], "first_contact");
+    assert_eq!(first[0]["recipient"], SALES);
+    // A dry run twice shows the same, and the real sweep then sends them all.
+    assert_eq!(h.get(preview, &h.manager).await.json(), first);
+    let r = h.get(&format!("{preview}?limit=1"), &h.manager).await;
+    assert_eq!(r.json().as_array().unwrap().len(), 1);
+    let later = (crm_core::Clock::now(h.clock.as_ref()) + chrono::TimeDelta::hours(1))
+        .to_rfc3339()
+        .replace('+', "%2B");
+    let r = h.get(&format!("{preview}?at={later}"), &h.manager).await;
+    assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY, "{}", r.text);
+    let r = h
+        .get(&format!("{preview}?at=yesterday&limit=0"), &h.manager)
+        .await;
+    assert_eq!(r.fields(), ["at", "limit"]);
+    let r = h.post("/api/v1/sweep", &h.manager, json!({})).await;
+    assert_eq!(
+        r.json()["notified"].as_array().unwrap().len(),
+        2,
+        "{}",
+        r.text
+    );
+    assert_eq!(h.get(preview, &h.manager).await.json(), json!([]));
+}
+
+async fn follow_up_times_are_set_cleared_and_reminded(h: Harness) {
+    let id = h
+        .lead(
+            &h.sales,
+            json!({"name": "ريم", "email": "reem@example.com"}),
+        )
+        .await;
+    let uri = format!("/api/v1/leads/{id}");
+    let now = crm_core::Clock::now(h.clock.as_ref());
+    let at = |d: chrono::TimeDelta| {
+        chrono::DateTime::<chrono::Utc>::from_timestamp((now + d).timestamp(), 0).unwrap()
+    };
+    let tomorrow = at(chrono::TimeDelta::days(1));
+    // A time without an offset, or in the past, is refused and nothing is written.
+    for bad in ["2026-12-01", "2026-12-01T09:00"] {
+        let r = h
+            .patch(&uri, &h.sales, json!({"next_follow_up": bad}), "\"1\"")
+            .await;
+        assert_eq!(r.fields(), ["next_follow_up"]);
+    }
+    let past = at(-chrono::TimeDelta::hours(1)).to_rfc3339();
+    let r = h
+        .patch(&uri, &h.sales, json!({"next_follow_up": past}), "\"1\"")
+        .await;
+    assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY, "{}", r.text);
+    // Whoever may only read cannot plan a follow-up.
+    let r = h
+        .patch(
+            &uri,
+            &h.other,
+            json!({"next_follow_up": tomorrow.to_rfc3339()}),
+            "\"1\"",
+        )
+        .await;
+    r.refused(StatusCode::FORBIDDEN, "forbidden");
+    let lead = h.lead_json(&id, &h.sales).await;
+    assert_eq!(lead["version"], 1);
+    assert!(lead["next_follow_up"].is_null());
+
+    // Set in Riyadh's offset, stored and returned in UTC.
+    let riyadh = tomorrow
+        .with_timezone(&chrono_tz::Asia::Riyadh)
+        .to_rfc3339();
+    let r = h
+        .patch(&uri, &h.sales, json!({"next_follow_up": riyadh}), "\"1\"")
+        .await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.text);
+    let got: chrono::DateTime<chrono::Utc> =
+        serde_json::from_value(r.json()["next_follow_up"].clone()).unwrap();
+    assert_eq!(got, tomorrow);
+    // "" clears it.
+    let r = h
+        .patch(&uri, &h.sales, json!({"next_follow_up": ""}), "\"2\"")
+        .await;
+    assert!(r.json()["next_follow_up"].is_null(), "{}", r.text);
+
+    // Logging an interaction sets the next one; once it passes, the sweep reminds.
+    let r = h
+        .post(
+            &format!("{uri}/interactions"),
+            &h.sales,
+            json!({"kind": "call", "next_follow_up": "tomorrow"}),
+        )
+        .await;
+    assert_eq!(r.fields(), ["next_follow_up"]);
+    let r = h
+        .post(
+            &format!("{uri}/interactions"),
+            &h.sales,
+            json!({"kind": "call", "notes": "يعاود الاتصال غدا", "next_follow_up": tomorrow.to_rfc3339()}),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::CREATED, "{}", r.text);
+    assert_eq!(
+        h.lead_json(&id, &h.sales).await["next_follow_up"],
+        json!(tomorrow)
+    );
+    h.clock.advance(chrono::TimeDelta::days(2));
+    let r = h.post("/api/v1/sweep", &h.manager, json!({})).await;
+    assert_eq!(r.json()["reminded"], json!([id]), "{}", r.text);
 }

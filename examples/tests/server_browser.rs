@@ -200,6 +200,35 @@ async fn a_sales_employee_works_a_lead_in_arabic_in_chromium() {
         .await
         .expect("the interaction is listed");
 
+    // Plans the next follow-up on the edit form, in the viewer's zone (Riyadh by default).
+    wait_for(&c, "a[href$='/edit']")
+        .await
+        .click()
+        .await
+        .unwrap();
+    wait_for(&c, "input#next-follow-up").await;
+    let when = (crm_core::Clock::now(h.clock.as_ref()) + chrono::TimeDelta::days(1))
+        .with_timezone(&chrono_tz::Asia::Riyadh)
+        .format("%Y-%m-%dT10:30")
+        .to_string();
+    // What a datetime-local input takes as keys depends on the browser's locale; its
+    // value does not.
+    c.execute(
+        "document.querySelector('input#next-follow-up').value = arguments[0]",
+        vec![json!(when)],
+    )
+    .await
+    .unwrap();
+    wait_for(&c, "#save").await.click().await.unwrap();
+    c.wait()
+        .at_most(Duration::from_secs(15))
+        .for_element(Locator::XPath(&format!(
+            "//dd[@id='next-follow-up' and contains(., '{}')]",
+            when.replace('T', " ")
+        )))
+        .await
+        .expect("the follow-up time is shown in Riyadh time");
+
     // A refused move (lost needs a reason) shows the server's explanation, JavaScript on.
     let lead_url = c.current_url().await.unwrap();
     wait_for(&c, "#status-select")
@@ -254,6 +283,15 @@ async fn a_sales_employee_works_a_lead_in_arabic_in_chromium() {
     // An Arabic page downloads an Arabic report: the source's and the status's labels.
     assert!(csv.contains("الموقع"), "{csv}");
     assert!(csv.contains("تم التحويل"), "{csv}");
+
+    // The teams page, from the navigation.
+    wait_for(&c, "a[href='/teams']")
+        .await
+        .click()
+        .await
+        .unwrap();
+    wait_for(&c, "table#teams").await;
+    assert_eq!(text(&c, "h1").await, "الفرق");
 
     c.close().await.unwrap();
 }

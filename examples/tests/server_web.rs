@@ -5,89 +5,9 @@
 mod server_support;
 
 use axum::body::Body;
-use axum::http::{Method, Request, StatusCode};
-use crm_examples::server::web::urlencode;
-use server_support::{Harness, MAX_FAILURES, PASSWORD, Resp, SALES};
-
-/// A browser's cookie jar and the page's CSRF token.
-struct Browser<'a> {
-    h: &'a Harness,
-    cookies: Vec<(String, String)>,
-}
-
-fn hidden_csrf(html: &str) -> String {
-    let at = html.find("name=\"csrf\" value=\"").expect("a CSRF field") + 19;
-    html[at..at + 64].to_owned()
-}
-
-impl<'a> Browser<'a> {
-    fn new(h: &'a Harness) -> Self {
-        Self { h, cookies: vec![] }
-    }
-
-    fn remember(&mut self, r: &Resp) {
-        for v in r.headers.get_all("set-cookie") {
-            let v = v.to_str().unwrap();
-            let (kv, _) = v.split_once(';').unwrap_or((v, ""));
-            let (k, val) = kv.split_once('=').unwrap();
-            self.cookies.retain(|(n, _)| n != k);
-            if !val.is_empty() {
-                self.cookies.push((k.to_owned(), val.to_owned()));
-            }
-        }
-    }
-
-    async fn request(&mut self, method: Method, uri: &str, form: Option<&[(&str, &str)]>) -> Resp {
-        let cookie = self
-            .cookies
-            .iter()
-            .map(|(k, v)| format!("{k}={v}"))
-            .collect::<Vec<_>>()
-            .join("; ");
-        let mut b = Request::builder().method(method).uri(uri);
-        if !cookie.is_empty() {
-            b = b.header("cookie", cookie);
-        }
-        let req = match form {
-            Some(fields) => {
-                let body = fields
-                    .iter()
-                    .map(|(k, v)| format!("{k}={}", urlencode(v)))
-                    .collect::<Vec<_>>()
-                    .join("&");
-                b.header("content-type", "application/x-www-form-urlencoded")
-                    .body(Body::from(body))
-            }
-            None => b.body(Body::empty()),
-        }
-        .unwrap();
-        let r = self.h.send(req).await;
-        self.remember(&r);
-        r
-    }
-
-    async fn get(&mut self, uri: &str) -> Resp {
-        self.request(Method::GET, uri, None).await
-    }
-
-    async fn post(&mut self, uri: &str, form: &[(&str, &str)]) -> Resp {
-        self.request(Method::POST, uri, Some(form)).await
-    }
-
-    async fn sign_in(&mut self, id: &str, password: &str) -> Resp {
-        let page = self.get("/sign-in").await;
-        let csrf = hidden_csrf(&page.text);
-        self.post(
-            "/sign-in",
-            &[("csrf", &csrf), ("employee_id", id), ("password", password)],
-        )
-        .await
-    }
-}
-
-fn location(r: &Resp) -> &str {
-    r.header("location").unwrap_or_default()
-}
+use axum::http::{Request, StatusCode};
+use server_support::browser::{Browser, hidden_csrf, location};
+use server_support::{Harness, MAX_FAILURES, PASSWORD, SALES};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_lead_is_worked_from_creation_to_conversion_in_arabic() {
@@ -431,6 +351,8 @@ fn the_openapi_document_lists_every_route() {
         "PATCH /api/v1/opportunities/{id}",
         "GET /api/v1/report",
         "POST /api/v1/sweep",
+        "GET /api/v1/sweep/preview",
+        "GET /api/v1/teams",
         "POST /api/v1/dispatch",
         "GET /api/v1/events",
         "POST /api/v1/events/ack",

@@ -2,6 +2,7 @@
 //! through the library's own parser, and every bad one is recorded against its name, so a
 //! request with any bad field is refused whole before anything is done.
 
+use chrono::{DateTime, LocalResult, NaiveDateTime, TimeZone, Utc};
 use crm_core::{
     Currency, Email, Employee, EmployeeId, InteractionKind, LeadPatch, LeadQuery, LeadStatus,
     LostReason, LostReasonCode, Money, Name, NewInteraction, NewLead, NewOpportunity, Note,
@@ -31,6 +32,39 @@ fn clearable<T, E: std::fmt::Display>(
         None => Some(None),
         Some(s) if s.trim().is_empty() => Some(Some(None)),
         Some(s) => f.take(field, parse(s)).map(|v| Some(Some(v))),
+    }
+}
+
+/// A moment with its offset (RFC 3339). A time without one could be read in any zone, so
+/// it is refused; the web form converts its local time first ([`local_time`]).
+pub fn parse_time(s: &str) -> Result<DateTime<Utc>, String> {
+    DateTime::parse_from_rfc3339(s.trim())
+        .map(|t| t.to_utc())
+        .map_err(|_| {
+            format!(
+                "invalid time {s:?}: use RFC 3339 with an offset, e.g. 2026-12-01T09:30:00+03:00"
+            )
+        })
+}
+
+/// A wall-clock time typed in a form (`YYYY-MM-DDTHH:MM`, as `<input type="datetime-local">`
+/// sends it) in the zone `tz`. A time the zone skips or passes twice (a daylight-saving
+/// change) is refused rather than guessed.
+pub fn local_time(s: &str, tz: chrono_tz::Tz) -> Result<DateTime<Utc>, String> {
+    let s = s.trim();
+    let naive = NaiveDateTime::parse_from_str(s, "%Y-%m-%dT%H:%M")
+        .or_else(|_| NaiveDateTime::parse_from_str(s, "%Y-%m-%dT%H:%M:%S"))
+        .map_err(|_| format!("invalid time {s:?}: use YYYY-MM-DDTHH:MM"))?;
+    match tz.from_local_datetime(&naive) {
+        LocalResult::Single(t) => Ok(t.to_utc()),
+        LocalResult::Ambiguous(..) => Err(format!(
+            "{s} happens twice in {} (a clock change): pick another minute",
+            tz.name()
+        )),
+        LocalResult::None => Err(format!(
+            "{s} does not exist in {} (a clock change)",
+            tz.name()
+        )),
     }
 }
 
@@ -70,6 +104,7 @@ pub fn lead_patch(f: &mut Fields, i: &LeadPatchIn, region: PhoneRegion) -> Optio
         Name::parse_field("company", s)
     });
     let source = f.opt("source", given(&i.source), Source::parse);
+    let next_follow_up = clearable(f, "next_follow_up", &i.next_follow_up, parse_time);
     Some(LeadPatch {
         name: name?,
         email: email?,
@@ -77,8 +112,7 @@ pub fn lead_patch(f: &mut Fields, i: &LeadPatchIn, region: PhoneRegion) -> Optio
         company: company?,
         source: source?,
         allow_duplicate: i.allow_duplicate,
-        // crm-server does not edit follow-up dates yet (the crm tool does).
-        next_follow_up: None,
+        next_follow_up: next_follow_up?,
     })
 }
 
@@ -108,8 +142,10 @@ pub fn interaction(f: &mut Fields, i: &InteractionIn) -> Option<NewInteraction> 
     let kind = f.take("kind", i.kind.parse::<InteractionKind>());
     let at = f.opt("occurred_at", given(&i.occurred_at), parse_instant);
     let notes = f.take("notes", Note::parse(i.notes.as_deref().unwrap_or_default()));
+    let next = f.opt("next_follow_up", given(&i.next_follow_up), parse_time);
     let mut n = NewInteraction::new(kind?).notes(notes?);
     n.occurred_at = at?;
+    n.next_follow_up = next?;
     Some(n)
 }
 

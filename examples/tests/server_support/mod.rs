@@ -3,6 +3,8 @@
 //! `tower::ServiceExt::oneshot`.
 #![allow(dead_code, clippy::unwrap_used, clippy::expect_used)]
 
+pub mod browser;
+
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -64,6 +66,26 @@ impl Resp {
         );
         let t = self.json()["type"].as_str().unwrap().to_owned();
         t.rsplit('/').next().unwrap().to_owned()
+    }
+    /// The fields a 422 names, in order.
+    pub fn fields(&self) -> Vec<String> {
+        assert_eq!(
+            self.status,
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "{}",
+            self.text
+        );
+        self.json()["errors"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|e| e["field"].as_str().unwrap().to_owned())
+            .collect()
+    }
+    /// Asserts a refusal: its status and its problem `type`.
+    pub fn refused(&self, status: StatusCode, kind: &str) {
+        assert_eq!(self.status, status, "{}", self.text);
+        assert_eq!(self.problem(), kind, "{}", self.text);
     }
     pub fn etag(&self) -> String {
         self.header("etag").expect("an ETag").to_owned()
@@ -224,6 +246,28 @@ impl Harness {
     pub async fn post(&self, uri: &str, token: &str, body: Value) -> Resp {
         self.call(Method::POST, uri, Some(token), Some(body), &[])
             .await
+    }
+
+    pub fn put(&self, uri: &str, token: &str, body: Value) -> impl Future<Output = Resp> + use<> {
+        self.call(Method::PUT, uri, Some(token), Some(body), &[])
+    }
+
+    /// A PATCH carrying `If-Match: version`.
+    pub fn patch(
+        &self,
+        uri: &str,
+        token: &str,
+        body: Value,
+        version: &str,
+    ) -> impl Future<Output = Resp> + use<> {
+        self.versioned(Method::PATCH, uri, token, body, version)
+    }
+
+    /// A lead as `token` sees it.
+    pub async fn lead_json(&self, id: &str, token: &str) -> Value {
+        let r = self.get(&format!("/api/v1/leads/{id}"), token).await;
+        assert_eq!(r.status, StatusCode::OK, "{}", r.text);
+        r.json()
     }
 
     /// Creates a lead as `token`; returns its id.

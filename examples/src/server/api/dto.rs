@@ -46,6 +46,8 @@ pub struct LeadOut {
     pub lost_reason_detail: Option<String>,
     /// The latest interaction.
     pub last_interaction_at: Option<DateTime<Utc>>,
+    /// When the lead is next to be followed up.
+    pub next_follow_up: Option<DateTime<Utc>>,
 }
 
 impl From<&Lead> for LeadOut {
@@ -68,6 +70,7 @@ impl From<&Lead> for LeadOut {
             lost_reason: l.lost_reason_code().map(|r| r.to_string()),
             lost_reason_detail: l.lost_reason().map(|r| r.to_string()),
             last_interaction_at: l.last_interaction_at(),
+            next_follow_up: l.next_follow_up_at(),
         }
     }
 }
@@ -137,6 +140,8 @@ pub struct LeadPatchIn {
     /// Accept an email or phone an open lead already has.
     #[serde(default)]
     pub allow_duplicate: bool,
+    /// The next follow-up time, RFC 3339, not in the past ("" clears).
+    pub next_follow_up: Option<String>,
 }
 
 /// A new responsible employee.
@@ -178,6 +183,8 @@ pub struct InteractionIn {
     pub occurred_at: Option<String>,
     /// Notes.
     pub notes: Option<String>,
+    /// Sets the lead's next follow-up time (RFC 3339, not in the past).
+    pub next_follow_up: Option<String>,
 }
 
 /// An interaction.
@@ -433,10 +440,75 @@ pub struct LeadFailure {
 /// What a sweep did.
 #[derive(Debug, Serialize, Deserialize, ToSchema)]
 pub struct SweepOut {
-    /// Leads whose owner was notified.
+    /// Leads whose owner was notified that nobody contacted them.
     pub notified: Vec<String>,
+    /// Leads whose owner was reminded of an overdue follow-up time.
+    pub reminded: Vec<String>,
+    /// Leads escalated to their owner's manager.
+    pub escalated: Vec<String>,
     /// Notifications that failed (retried by the next sweep).
     pub failed: Vec<LeadFailure>,
+}
+
+/// What a sweep at a time would send (the dry run).
+#[derive(Debug, Default, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct PreviewParams {
+    /// The sweep's time, RFC 3339, not later than now (default now).
+    pub at: Option<String>,
+    /// At most this many notices (1 to 10,000; default 100).
+    #[param(minimum = 1, maximum = 10000)]
+    pub limit: Option<u32>,
+}
+
+/// A notice a sweep would send.
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+pub struct NoticeOut {
+    /// The lead.
+    pub lead_id: String,
+    /// Its name.
+    pub lead_name: String,
+    /// The lead's owner.
+    pub owner: i64,
+    /// Who receives it: the owner, or their manager for an escalation (none when the owner
+    /// has no manager).
+    pub recipient: Option<i64>,
+    /// What it is about (`type`: first_contact, overdue or escalation).
+    #[schema(value_type = Object)]
+    pub kind: serde_json::Value,
+}
+
+impl From<&crm_core::FollowUpNotice> for NoticeOut {
+    fn from(n: &crm_core::FollowUpNotice) -> Self {
+        Self {
+            lead_id: n.lead_id.to_string(),
+            lead_name: n.lead_name.to_string(),
+            owner: n.owner.get(),
+            recipient: n.recipient().map(EmployeeId::get),
+            kind: serde_json::to_value(&n.kind).unwrap_or_default(),
+        }
+    }
+}
+
+/// A team of the directory.
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+pub struct TeamOut {
+    /// Its name.
+    pub team: String,
+    /// Its members' ids, active or not.
+    pub members: Vec<i64>,
+    /// The ids of the managers who lead it.
+    pub managers: Vec<i64>,
+}
+
+impl From<&crm_core::TeamSummary> for TeamOut {
+    fn from(t: &crm_core::TeamSummary) -> Self {
+        Self {
+            team: t.team.to_string(),
+            members: t.members.iter().map(|e| e.get()).collect(),
+            managers: t.managers.iter().map(|e| e.get()).collect(),
+        }
+    }
 }
 
 /// A client created by the dispatch.

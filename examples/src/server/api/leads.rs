@@ -6,6 +6,7 @@ use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use crm_core::{ConversionOutcome, LeadId, OpportunityId};
 
+use super::responses::{Create, GuardedInput, Lookup, Update, Write};
 use super::{
     ApiResult, AssignIn, Body, Caller, DetailOut, Fields, InteractionIn, InteractionOut,
     LeadFilter, LeadOut, LeadPage, LeadPatchIn, NewLeadIn, OpportunityIn, OpportunityOut,
@@ -14,13 +15,11 @@ use super::{
 use crate::sentence;
 use crate::server::AppState;
 use crate::server::input;
-use crate::server::problem::Problem;
 
 /// Lists leads, newest first, with filters, search and keyset pages.
 #[utoipa::path(get, path = "/api/v1/leads", tag = "leads", params(LeadFilter),
     security(("bearer" = [])),
-    responses((status = 200, body = LeadPage), (status = 401, body = Problem),
-        (status = 403, body = Problem), (status = 422, body = Problem)))]
+    responses((status = 200, body = LeadPage), GuardedInput))]
 pub async fn list_leads(
     State(s): State<AppState>,
     caller: Caller,
@@ -39,10 +38,7 @@ pub async fn list_leads(
 /// Creates a lead in status `new`.
 #[utoipa::path(post, path = "/api/v1/leads", tag = "leads", request_body = NewLeadIn,
     security(("bearer" = [])),
-    responses((status = 201, body = LeadOut, headers(("ETag" = String))),
-        (status = 401, body = Problem), (status = 403, body = Problem),
-        (status = 409, body = Problem, description = "an open lead has this email or phone"),
-        (status = 422, body = Problem)))]
+    responses((status = 201, body = LeadOut, headers(("ETag" = String))), Create))]
 pub async fn create_lead(
     State(s): State<AppState>,
     caller: Caller,
@@ -61,9 +57,7 @@ pub async fn create_lead(
 /// One lead, with its version as the ETag.
 #[utoipa::path(get, path = "/api/v1/leads/{id}", tag = "leads", params(("id" = String, Path)),
     security(("bearer" = [])),
-    responses((status = 200, body = LeadOut, headers(("ETag" = String))),
-        (status = 401, body = Problem), (status = 403, body = Problem),
-        (status = 404, body = Problem)))]
+    responses((status = 200, body = LeadOut, headers(("ETag" = String))), Lookup))]
 pub async fn get_lead(
     State(s): State<AppState>,
     caller: Caller,
@@ -78,11 +72,7 @@ pub async fn get_lead(
 #[utoipa::path(patch, path = "/api/v1/leads/{id}", tag = "leads", request_body = LeadPatchIn,
     params(("id" = String, Path), ("If-Match" = String, Header)),
     security(("bearer" = [])),
-    responses((status = 200, body = LeadOut, headers(("ETag" = String))),
-        (status = 401, body = Problem), (status = 403, body = Problem),
-        (status = 404, body = Problem), (status = 409, body = Problem),
-        (status = 412, body = Problem), (status = 422, body = Problem),
-        (status = 428, body = Problem)))]
+    responses((status = 200, body = LeadOut, headers(("ETag" = String))), Update))]
 pub async fn edit_lead(
     State(s): State<AppState>,
     caller: Caller,
@@ -102,9 +92,7 @@ pub async fn edit_lead(
 /// A lead with its history, interactions, opportunities and time in each status.
 #[utoipa::path(get, path = "/api/v1/leads/{id}/detail", tag = "leads",
     params(("id" = String, Path)), security(("bearer" = [])),
-    responses((status = 200, body = DetailOut, headers(("ETag" = String))),
-        (status = 401, body = Problem), (status = 403, body = Problem),
-        (status = 404, body = Problem)))]
+    responses((status = 200, body = DetailOut, headers(("ETag" = String))), Lookup))]
 pub async fn lead_detail(
     State(s): State<AppState>,
     caller: Caller,
@@ -122,11 +110,7 @@ pub async fn lead_detail(
 #[utoipa::path(post, path = "/api/v1/leads/{id}/assign", tag = "leads", request_body = AssignIn,
     params(("id" = String, Path), ("If-Match" = String, Header)),
     security(("bearer" = [])),
-    responses((status = 200, body = LeadOut, headers(("ETag" = String))),
-        (status = 401, body = Problem), (status = 403, body = Problem),
-        (status = 404, body = Problem), (status = 409, body = Problem),
-        (status = 412, body = Problem), (status = 422, body = Problem),
-        (status = 428, body = Problem)))]
+    responses((status = 200, body = LeadOut, headers(("ETag" = String))), Update))]
 pub async fn assign_lead(
     State(s): State<AppState>,
     caller: Caller,
@@ -148,12 +132,7 @@ pub async fn assign_lead(
 #[utoipa::path(post, path = "/api/v1/leads/{id}/status", tag = "leads", request_body = StatusIn,
     params(("id" = String, Path), ("If-Match" = String, Header)),
     security(("bearer" = [])),
-    responses((status = 200, body = StatusOut, headers(("ETag" = String))),
-        (status = 401, body = Problem), (status = 403, body = Problem),
-        (status = 404, body = Problem),
-        (status = 409, body = Problem, description = "the move is not allowed, or the lead is read-only"),
-        (status = 412, body = Problem), (status = 422, body = Problem),
-        (status = 428, body = Problem)))]
+    responses((status = 200, body = StatusOut, headers(("ETag" = String))), Update))]
 pub async fn change_status(
     State(s): State<AppState>,
     caller: Caller,
@@ -188,9 +167,7 @@ pub async fn change_status(
 /// Logs an interaction on a lead.
 #[utoipa::path(post, path = "/api/v1/leads/{id}/interactions", tag = "leads",
     request_body = InteractionIn, params(("id" = String, Path)), security(("bearer" = [])),
-    responses((status = 201, body = InteractionOut), (status = 401, body = Problem),
-        (status = 403, body = Problem), (status = 404, body = Problem),
-        (status = 409, body = Problem), (status = 422, body = Problem)))]
+    responses((status = 201, body = InteractionOut), Write))]
 pub async fn log_interaction(
     State(s): State<AppState>,
     caller: Caller,
@@ -208,10 +185,7 @@ pub async fn log_interaction(
 /// Adds an opportunity to a lead.
 #[utoipa::path(post, path = "/api/v1/leads/{id}/opportunities", tag = "opportunities",
     request_body = OpportunityIn, params(("id" = String, Path)), security(("bearer" = [])),
-    responses((status = 201, body = OpportunityOut, headers(("ETag" = String))),
-        (status = 401, body = Problem), (status = 403, body = Problem),
-        (status = 404, body = Problem), (status = 409, body = Problem),
-        (status = 422, body = Problem)))]
+    responses((status = 201, body = OpportunityOut, headers(("ETag" = String))), Write))]
 pub async fn add_opportunity(
     State(s): State<AppState>,
     caller: Caller,
@@ -232,9 +206,7 @@ pub async fn add_opportunity(
 /// One opportunity, with its version as the ETag.
 #[utoipa::path(get, path = "/api/v1/opportunities/{id}", tag = "opportunities",
     params(("id" = String, Path)), security(("bearer" = [])),
-    responses((status = 200, body = OpportunityOut, headers(("ETag" = String))),
-        (status = 401, body = Problem), (status = 403, body = Problem),
-        (status = 404, body = Problem)))]
+    responses((status = 200, body = OpportunityOut, headers(("ETag" = String))), Lookup))]
 pub async fn get_opportunity(
     State(s): State<AppState>,
     caller: Caller,
@@ -249,11 +221,7 @@ pub async fn get_opportunity(
 #[utoipa::path(patch, path = "/api/v1/opportunities/{id}", tag = "opportunities",
     request_body = OpportunityPatchIn,
     params(("id" = String, Path), ("If-Match" = String, Header)), security(("bearer" = [])),
-    responses((status = 200, body = OpportunityOut, headers(("ETag" = String))),
-        (status = 401, body = Problem), (status = 403, body = Problem),
-        (status = 404, body = Problem), (status = 409, body = Problem),
-        (status = 412, body = Problem), (status = 422, body = Problem),
-        (status = 428, body = Problem)))]
+    responses((status = 200, body = OpportunityOut, headers(("ETag" = String))), Update))]
 pub async fn update_opportunity(
     State(s): State<AppState>,
     caller: Caller,

@@ -5,6 +5,7 @@
 mod dto;
 mod leads;
 mod ops;
+pub mod responses;
 mod tokens;
 
 use axum::extract::{FromRequest, FromRequestParts, Query};
@@ -63,10 +64,12 @@ pub fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(leads::get_opportunity, leads::update_opportunity))
         .routes(routes!(ops::report))
         .routes(routes!(ops::sweep))
+        .routes(routes!(ops::sweep_preview))
         .routes(routes!(ops::dispatch))
         .routes(routes!(ops::events))
         .routes(routes!(ops::ack_events))
         .routes(routes!(ops::list_employees))
+        .routes(routes!(ops::list_teams))
         .routes(routes!(ops::get_employee, ops::save_employee))
         .routes(routes!(ops::set_password))
         .routes(routes!(tokens::issue_token, tokens::list_tokens))

@@ -5,10 +5,11 @@ use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use crm_core::EmployeeId;
 
+use super::responses::{Guarded, GuardedInput, Lookup, Save};
 use super::{
     AckIn, AckOut, ApiResult, Body, Caller, CreatedClient, DispatchOut, EmployeeIn, EmployeeOut,
-    EventOut, EventParams, Fields, LeadFailure, Params, PasswordIn, ReportOut, ReportParams,
-    SweepOut, path_id,
+    EventOut, EventParams, Fields, LeadFailure, NoticeOut, Params, PasswordIn, PreviewParams,
+    ReportOut, ReportParams, SweepOut, TeamOut, path_id,
 };
 use crate::sentence;
 use crate::server::AppState;
@@ -19,8 +20,7 @@ use crate::server::problem::Problem;
 /// Lead counts by status x source.
 #[utoipa::path(get, path = "/api/v1/report", tag = "report", params(ReportParams),
     security(("bearer" = [])),
-    responses((status = 200, body = ReportOut), (status = 401, body = Problem),
-        (status = 403, body = Problem), (status = 422, body = Problem)))]
+    responses((status = 200, body = ReportOut), GuardedInput))]
 pub async fn report(
     State(s): State<AppState>,
     caller: Caller,
@@ -45,6 +45,12 @@ fn in_range(n: u64, min: u64, max: u64) -> Result<u64, String> {
     }
 }
 
+/// How many items a list returns: 1 to 10,000, 100 when not given.
+fn page_size(f: &mut Fields, limit: Option<u32>) -> Option<u32> {
+    f.take("limit", in_range(limit.unwrap_or(100).into(), 1, 10_000))
+        .map(|n| u32::try_from(n).unwrap_or(10_000))
+}
+
 fn failures(failed: &[(crm_core::LeadId, crm_core::PortError)]) -> Vec<LeadFailure> {
     failed
         .iter()
@@ -57,20 +63,46 @@ fn failures(failed: &[(crm_core::LeadId, crm_core::PortError)]) -> Vec<LeadFailu
 
 /// Runs the follow-up sweep now (management).
 #[utoipa::path(post, path = "/api/v1/sweep", tag = "automation", security(("bearer" = [])),
-    responses((status = 200, body = SweepOut), (status = 401, body = Problem),
-        (status = 403, body = Problem)))]
+    responses((status = 200, body = SweepOut), Guarded))]
 pub async fn sweep(State(s): State<AppState>, caller: Caller) -> ApiResult<Json<SweepOut>> {
     let r = s.crm.sweep_now(caller.employee).await?;
-    Ok(Json(SweepOut {
-        notified: r.notified.iter().map(|l| l.to_string()).collect(),
-        failed: failures(&r.failed),
-    }))
+    Ok(Json(SweepOut::from(&r)))
+}
+
+impl From<&crm_core::SweepReport> for SweepOut {
+    fn from(r: &crm_core::SweepReport) -> Self {
+        let ids = |v: &[crm_core::LeadId]| v.iter().map(|l| l.to_string()).collect();
+        Self {
+            notified: ids(&r.notified),
+            reminded: ids(&r.reminded),
+            escalated: ids(&r.escalated),
+            failed: failures(&r.failed),
+        }
+    }
+}
+
+/// What a sweep at `at` (default now) would send, in the order it would send them, without
+/// sending or marking anything: the dry run (management).
+#[utoipa::path(get, path = "/api/v1/sweep/preview", tag = "automation", params(PreviewParams),
+    security(("bearer" = [])),
+    responses((status = 200, body = Vec<NoticeOut>), GuardedInput))]
+pub async fn sweep_preview(
+    State(s): State<AppState>,
+    caller: Caller,
+    Params(p): Params<PreviewParams>,
+) -> ApiResult<Json<Vec<NoticeOut>>> {
+    let mut f = Fields::default();
+    let at = f.opt("at", p.at.as_deref(), input::parse_time);
+    let limit = page_size(&mut f, p.limit);
+    let (at, limit) = f.done(at.zip(limit))?;
+    let at = at.unwrap_or_else(|| s.clock.now());
+    let notices = s.crm.sweep_preview(caller.employee, at, limit).await?;
+    Ok(Json(notices.iter().map(Into::into).collect()))
 }
 
 /// Retries pending client creations (management).
 #[utoipa::path(post, path = "/api/v1/dispatch", tag = "automation", security(("bearer" = [])),
-    responses((status = 200, body = DispatchOut), (status = 401, body = Problem),
-        (status = 403, body = Problem)))]
+    responses((status = 200, body = DispatchOut), Guarded))]
 pub async fn dispatch(State(s): State<AppState>, caller: Caller) -> ApiResult<Json<DispatchOut>> {
     let r = s.crm.dispatch_pending(caller.employee).await?;
     Ok(Json(DispatchOut {
@@ -89,18 +121,16 @@ pub async fn dispatch(State(s): State<AppState>, caller: Caller) -> ApiResult<Js
 /// Unacknowledged events, in order.
 #[utoipa::path(get, path = "/api/v1/events", tag = "automation", params(EventParams),
     security(("bearer" = [])),
-    responses((status = 200, body = Vec<EventOut>), (status = 401, body = Problem),
-        (status = 403, body = Problem), (status = 422, body = Problem)))]
+    responses((status = 200, body = Vec<EventOut>), GuardedInput))]
 pub async fn events(
     State(s): State<AppState>,
     caller: Caller,
     Params(p): Params<EventParams>,
 ) -> ApiResult<Json<Vec<EventOut>>> {
     let mut f = Fields::default();
-    let limit = f.take("limit", in_range(p.limit.unwrap_or(100).into(), 1, 10_000));
+    let limit = page_size(&mut f, p.limit);
     let after = f.take("after", in_range(p.after.unwrap_or(0), 0, MAX_SEQ));
     let (limit, after) = f.done(limit.zip(after))?;
-    let limit = u32::try_from(limit).unwrap_or(10_000);
     let events = s.crm.pending_events(caller.employee, after, limit).await?;
     Ok(Json(
         events
@@ -120,8 +150,7 @@ pub async fn events(
 /// Acknowledges events up to a sequence number (management).
 #[utoipa::path(post, path = "/api/v1/events/ack", tag = "automation", request_body = AckIn,
     security(("bearer" = [])),
-    responses((status = 200, body = AckOut), (status = 401, body = Problem),
-        (status = 403, body = Problem), (status = 422, body = Problem)))]
+    responses((status = 200, body = AckOut), GuardedInput))]
 pub async fn ack_events(
     State(s): State<AppState>,
     caller: Caller,
@@ -136,8 +165,7 @@ pub async fn ack_events(
 
 /// Every employee.
 #[utoipa::path(get, path = "/api/v1/employees", tag = "employees", security(("bearer" = [])),
-    responses((status = 200, body = Vec<EmployeeOut>), (status = 401, body = Problem),
-        (status = 403, body = Problem)))]
+    responses((status = 200, body = Vec<EmployeeOut>), Guarded))]
 pub async fn list_employees(
     State(s): State<AppState>,
     caller: Caller,
@@ -146,11 +174,21 @@ pub async fn list_employees(
     Ok(Json(list.iter().map(Into::into).collect()))
 }
 
+/// Every team of the directory, with its members and the managers who lead it.
+#[utoipa::path(get, path = "/api/v1/teams", tag = "employees", security(("bearer" = [])),
+    responses((status = 200, body = Vec<TeamOut>), Guarded))]
+pub async fn list_teams(
+    State(s): State<AppState>,
+    caller: Caller,
+) -> ApiResult<Json<Vec<TeamOut>>> {
+    let teams = s.crm.teams(caller.employee).await?;
+    Ok(Json(teams.iter().map(Into::into).collect()))
+}
+
 /// One employee.
 #[utoipa::path(get, path = "/api/v1/employees/{id}", tag = "employees",
     params(("id" = i64, Path, minimum = 1)), security(("bearer" = [])),
-    responses((status = 200, body = EmployeeOut), (status = 401, body = Problem),
-        (status = 403, body = Problem), (status = 404, body = Problem)))]
+    responses((status = 200, body = EmployeeOut), Lookup))]
 pub async fn get_employee(
     State(s): State<AppState>,
     caller: Caller,
@@ -168,9 +206,7 @@ pub async fn get_employee(
 /// Adds or changes an employee (management).
 #[utoipa::path(put, path = "/api/v1/employees/{id}", tag = "employees", request_body = EmployeeIn,
     params(("id" = i64, Path, minimum = 1)), security(("bearer" = [])),
-    responses((status = 200, body = EmployeeOut), (status = 401, body = Problem),
-        (status = 403, body = Problem), (status = 404, body = Problem),
-        (status = 422, body = Problem)))]
+    responses((status = 200, body = EmployeeOut), Save))]
 pub async fn save_employee(
     State(s): State<AppState>,
     caller: Caller,
@@ -188,8 +224,7 @@ pub async fn save_employee(
 /// Sets an employee's password: the employee themself, or management.
 #[utoipa::path(put, path = "/api/v1/employees/{id}/password", tag = "employees",
     request_body = PasswordIn, params(("id" = i64, Path, minimum = 1)), security(("bearer" = [])),
-    responses((status = 204), (status = 401, body = Problem), (status = 403, body = Problem),
-        (status = 404, body = Problem), (status = 422, body = Problem)))]
+    responses((status = 204), Save))]
 pub async fn set_password(
     State(s): State<AppState>,
     caller: Caller,

@@ -7,6 +7,7 @@ use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use crm_core::EmployeeId;
 
+use super::responses::{OwnLookup, SignIn, Unauthenticated};
 use super::{ApiResult, Body, Caller, Fields, TokenIn, TokenInfoOut, TokenOut};
 use crate::server::AppState;
 use crate::server::problem::Problem;
@@ -14,8 +15,7 @@ use crate::server::problem::Problem;
 /// Issues a token for an employee's id and password. Failed attempts are slowed down, and
 /// repeated ones lock the employee for a while (429 with `locked_until`).
 #[utoipa::path(post, path = "/api/v1/tokens", tag = "tokens", request_body = TokenIn,
-    responses((status = 201, body = TokenOut), (status = 401, body = Problem),
-        (status = 422, body = Problem), (status = 429, body = Problem)))]
+    responses((status = 201, body = TokenOut), SignIn))]
 pub async fn issue_token(State(s): State<AppState>, Body(i): Body<TokenIn>) -> ApiResult<Response> {
     let mut f = Fields::default();
     let id = f.take("employee_id", EmployeeId::new(i.employee_id));
@@ -41,7 +41,7 @@ pub async fn issue_token(State(s): State<AppState>, Body(i): Body<TokenIn>) -> A
 
 /// The caller's live tokens.
 #[utoipa::path(get, path = "/api/v1/tokens", tag = "tokens", security(("bearer" = [])),
-    responses((status = 200, body = Vec<TokenInfoOut>), (status = 401, body = Problem)))]
+    responses((status = 200, body = Vec<TokenInfoOut>), Unauthenticated))]
 pub async fn list_tokens(
     State(s): State<AppState>,
     caller: Caller,
@@ -62,7 +62,7 @@ pub async fn list_tokens(
 /// Revokes the token this request carries.
 #[utoipa::path(delete, path = "/api/v1/tokens/current", tag = "tokens",
     security(("bearer" = [])),
-    responses((status = 204), (status = 401, body = Problem)))]
+    responses((status = 204), Unauthenticated))]
 pub async fn revoke_current(State(s): State<AppState>, caller: Caller) -> ApiResult<StatusCode> {
     s.auth
         .revoke_token(caller.employee, &caller.token_id)
@@ -73,7 +73,7 @@ pub async fn revoke_current(State(s): State<AppState>, caller: Caller) -> ApiRes
 /// Revokes one of the caller's own tokens.
 #[utoipa::path(delete, path = "/api/v1/tokens/{id}", tag = "tokens",
     params(("id" = String, Path)), security(("bearer" = [])),
-    responses((status = 204), (status = 401, body = Problem), (status = 404, body = Problem)))]
+    responses((status = 204), OwnLookup))]
 pub async fn revoke_token(
     State(s): State<AppState>,
     caller: Caller,

@@ -4,7 +4,10 @@
 //! form carries the session's CSRF token; cookies are HttpOnly and SameSite=Lax.
 
 mod assets;
+mod automation;
 mod pages;
+mod teams;
+mod tokens;
 
 use askama::Template;
 use axum::Router;
@@ -45,6 +48,40 @@ pub const ZONES: &[&str] = &[
     "UTC",
 ];
 
+/// Who a navigation link is for. It only hides links: the library still decides every
+/// request behind them.
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub enum For {
+    /// Every signed-in employee.
+    Everyone,
+    /// Management.
+    Managers,
+}
+
+/// A label of the interface, picked from a language's labels.
+pub type Label = fn(&Strings) -> &'static str;
+
+/// The navigation every page shows, in order: a page joins it with one line here.
+pub const NAV: &[(&str, Label, For)] = &[
+    ("/leads", |t| t.leads, For::Everyone),
+    ("/leads/new", |t| t.new_lead, For::Everyone),
+    ("/report", |t| t.report, For::Everyone),
+    ("/teams", |t| t.teams, For::Everyone),
+    ("/employees", |t| t.employees, For::Everyone),
+    ("/automation", |t| t.automation, For::Managers),
+    ("/tokens", |t| t.tokens, For::Everyone),
+];
+
+/// A link of the navigation, as the page shows it.
+pub struct NavLink {
+    /// Where it goes.
+    pub href: &'static str,
+    /// Its label.
+    pub label: &'static str,
+    /// Whether it is the page shown.
+    pub current: bool,
+}
+
 /// The web routes.
 pub fn router() -> Router<AppState> {
     Router::new()
@@ -71,6 +108,14 @@ pub fn router() -> Router<AppState> {
             get(pages::employees).post(pages::save_employee),
         )
         .route("/employees/{id}/password", post(pages::set_password))
+        .route("/teams", get(teams::teams))
+        .route("/teams/members", post(teams::set_team))
+        .route("/automation", get(automation::automation))
+        .route("/automation/sweep", post(automation::sweep))
+        .route("/automation/dispatch", post(automation::dispatch))
+        .route("/automation/ack", post(automation::ack))
+        .route("/tokens", get(tokens::tokens).post(tokens::create))
+        .route("/tokens/{id}/revoke", post(tokens::revoke))
         .route("/assets/htmx.min.js", get(assets::htmx))
         .route("/assets/app.css", get(assets::css))
         .route("/assets/amiri-regular.ttf", get(assets::amiri_regular))
@@ -169,6 +214,18 @@ impl Ctx {
     /// The zones to choose from.
     pub fn zones(&self) -> &'static [&'static str] {
         ZONES
+    }
+    /// The navigation links this viewer sees, the current page marked.
+    pub fn nav(&self) -> Vec<NavLink> {
+        let here = self.path.split('?').next().unwrap_or_default();
+        NAV.iter()
+            .filter(|(_, _, who)| *who == For::Everyone || self.manager)
+            .map(|(href, label, _)| NavLink {
+                href,
+                label: label(self.t),
+                current: here == *href,
+            })
+            .collect()
     }
     /// The employee's name, or empty.
     pub fn my_name(&self) -> String {

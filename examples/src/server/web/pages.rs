@@ -11,6 +11,7 @@ use axum::extract::{Path, Query, State};
 use axum::http::header::{CONTENT_DISPOSITION, CONTENT_TYPE};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
+use chrono::{DateTime, Utc};
 use crm_core::export::{self as export, ExportError, ExportOptions, Format, Locale};
 use crm_core::{Change, CrmError, EmployeeId, LeadId, OpportunityId};
 use serde::Deserialize;
@@ -29,25 +30,25 @@ use crate::server::i18n::{self, Lang, Strings};
 use crate::server::input;
 use crate::server::problem::{FieldError, Problem};
 
-type WebResult = Result<Response, Response>;
+pub(super) type WebResult = Result<Response, Response>;
 
 /// The error page for a failure, in the viewer's language.
-fn fail(ctx: &Ctx) -> impl Fn(CrmError) -> Response + '_ {
+pub(super) fn fail(ctx: &Ctx) -> impl Fn(CrmError) -> Response + '_ {
     move |e| error_page(ctx.lang, Problem::from(e))
 }
 
-fn problem(ctx: &Ctx, p: Problem) -> Response {
+pub(super) fn problem(ctx: &Ctx, p: Problem) -> Response {
     error_page(ctx.lang, p)
 }
 
 /// An id in a path; one that does not parse is a 404 page.
-fn id<T: std::str::FromStr>(ctx: &Ctx, s: &str) -> Result<T, Response> {
+pub(super) fn id<T: std::str::FromStr>(ctx: &Ctx, s: &str) -> Result<T, Response> {
     s.parse()
         .map_err(|_| problem(ctx, Problem::not_found(ctx.t.not_found)))
 }
 
 /// Employees' names by id, for showing owners and actors.
-async fn names(s: &AppState, v: &Viewer) -> BTreeMap<i64, String> {
+pub(super) async fn names(s: &AppState, v: &Viewer) -> BTreeMap<i64, String> {
     match s.crm.employees(v.employee).await {
         Ok(list) => list
             .into_iter()
@@ -57,7 +58,7 @@ async fn names(s: &AppState, v: &Viewer) -> BTreeMap<i64, String> {
     }
 }
 
-fn who(names: &BTreeMap<i64, String>, id: i64) -> String {
+pub(super) fn who(names: &BTreeMap<i64, String>, id: i64) -> String {
     names
         .get(&id)
         .map_or_else(|| id.to_string(), |n| format!("{n} ({id})"))
@@ -276,10 +277,25 @@ pub struct LeadView {
     lost_reason: String,
     client: String,
     read_only: bool,
+    /// The next follow-up time in the viewer's zone, or empty.
+    next_follow_up: String,
+    /// Whether that time has passed with nothing done since.
+    overdue: bool,
 }
 
-fn lead_view(c: &Ctx, l: &crm_core::Lead, names: &BTreeMap<i64, String>) -> LeadView {
+fn lead_view(
+    c: &Ctx,
+    l: &crm_core::Lead,
+    names: &BTreeMap<i64, String>,
+    now: DateTime<Utc>,
+) -> LeadView {
     LeadView {
+        next_follow_up: l.next_follow_up_at().map_or(String::new(), |t| c.time(&t)),
+        // The library's own test of "nobody followed it up since": open, and no
+        // interaction at or after the planned time.
+        overdue: l
+            .next_follow_up_at()
+            .is_some_and(|t| t <= now && crm_core::follow_up::still_unanswered(l, t)),
         id: l.id().to_string(),
         name: l.name().to_string(),
         email: l.email().map_or(String::new(), |e| e.to_string()),
@@ -337,7 +353,12 @@ pub async fn leads(State(s): State<AppState>, v: Viewer, Query(q): Query<LeadFil
             keep("owner", &q.owner)
         )
     });
-    let rows = page.items.iter().map(|l| lead_view(c, l, &names)).collect();
+    let now = s.clock.now();
+    let rows = page
+        .items
+        .iter()
+        .map(|l| lead_view(c, l, &names, now))
+        .collect();
     Ok(render(&LeadsPage {
         rows,
         q: q.q.clone().unwrap_or_default(),
@@ -381,6 +402,12 @@ pub struct LeadForm {
     source: String,
     #[serde(default)]
     allow_duplicate: Option<String>,
+    /// The next follow-up time in the viewer's zone (`YYYY-MM-DDTHH:MM`), edit form only.
+    #[serde(default)]
+    next_follow_up: String,
+    /// Clears the next follow-up time.
+    #[serde(default)]
+    clear_follow_up: Option<String>,
 }
 
 /// The empty form for a new lead.
@@ -416,6 +443,11 @@ fn form_again(
         v: form,
     };
     (status, render(&page)).into_response()
+}
+
+/// A moment as a `datetime-local` input shows it, in the viewer's zone.
+fn local_input(c: &Ctx, t: DateTime<Utc>) -> String {
+    t.with_timezone(&c.tz).format("%Y-%m-%dT%H:%M").to_string()
 }
 
 /// Creates a lead and shows it.
@@ -460,6 +492,9 @@ pub async fn edit_lead_page(
         .await
         .map_err(fail(&v.ctx))?;
     let heading = v.ctx.t.edit_lead;
+    let next_follow_up = l
+        .next_follow_up_at()
+        .map_or(String::new(), |t| local_input(&v.ctx, t));
     Ok(render(&LeadFormPage {
         c: v.ctx,
         action: format!("/leads/{lead_id}/edit"),
@@ -474,6 +509,8 @@ pub async fn edit_lead_page(
             company: l.company().map_or(String::new(), |c| c.to_string()),
             source: l.source().to_string(),
             allow_duplicate: None,
+            next_follow_up,
+            clear_follow_up: None,
         },
         errors: vec![],
         error: None,
@@ -498,7 +535,24 @@ pub async fn edit_lead(
     let changed = |new: &str, old: Option<String>| {
         (new.trim() != old.clone().unwrap_or_default()).then(|| new.to_owned())
     };
+    let mut f = Fields::default();
+    // The form shows the time in the viewer's zone; the library takes a moment (UTC).
+    let was = current
+        .next_follow_up_at()
+        .map_or(String::new(), |t| local_input(&v.ctx, t));
+    let next_follow_up = if form.clear_follow_up.is_some() {
+        Some(String::new())
+    } else if form.next_follow_up.trim() == was || form.next_follow_up.trim().is_empty() {
+        None
+    } else {
+        f.take(
+            "next_follow_up",
+            input::local_time(&form.next_follow_up, v.ctx.tz),
+        )
+        .map(|t| t.to_rfc3339())
+    };
     let input = LeadPatchIn {
+        next_follow_up,
         name: changed(&form.name, Some(current.name().to_string())),
         email: changed(&form.email, current.email().map(|e| e.to_string())),
         phone: changed(&form.phone, current.phone().map(|p| p.display().to_owned())),
@@ -508,7 +562,6 @@ pub async fn edit_lead(
     };
     let action = format!("/leads/{lead_id}/edit");
     let heading = v.ctx.t.edit_lead;
-    let mut f = Fields::default();
     let patch = input::lead_patch(&mut f, &input, s.config.region);
     let patch = match f.done(patch) {
         Ok(p) => p,
@@ -606,7 +659,7 @@ pub async fn lead(State(s): State<AppState>, v: Viewer, Path(lead): Path<String>
     let names = names(&s, &v).await;
     let spent = crm_core::history::time_in_status(&d.history, s.clock.now());
     let page = LeadPage {
-        l: lead_view(c, &d.lead, &names),
+        l: lead_view(c, &d.lead, &names, s.clock.now()),
         pending: d.pending_client.is_some(),
         history: d
             .history
@@ -736,6 +789,9 @@ pub struct InteractionForm {
     kind: String,
     #[serde(default)]
     notes: String,
+    /// Sets the next follow-up time, in the viewer's zone (`YYYY-MM-DDTHH:MM`).
+    #[serde(default)]
+    next_follow_up: String,
 }
 
 /// Logs an interaction.
@@ -749,12 +805,19 @@ pub async fn log_interaction(
     let c = &v.ctx;
     let lead_id: LeadId = id(c, &lead)?;
     let mut f = Fields::default();
+    let next_follow_up = match form.next_follow_up.trim() {
+        "" => None,
+        t => f
+            .take("next_follow_up", input::local_time(t, c.tz))
+            .map(|t| t.to_rfc3339()),
+    };
     let n = input::interaction(
         &mut f,
         &InteractionIn {
             kind: form.kind,
             occurred_at: None,
             notes: Some(form.notes),
+            next_follow_up,
         },
     );
     let n = f.done(n).map_err(|p| problem(c, p))?;
