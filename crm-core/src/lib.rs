@@ -21,6 +21,7 @@ pub mod history;
 pub mod ids;
 #[cfg(feature = "import")]
 pub mod import;
+pub mod importing;
 pub mod interaction;
 pub mod lead;
 pub mod lost_reason;
@@ -63,6 +64,10 @@ pub use events::{Event, EventKind, NewEvent};
 pub use follow_up::{FollowUpClaim, FollowUpNotice, FollowUpRule, NoticeKind};
 pub use history::{Change, HistoryEntry, LeadField};
 pub use ids::{ClientId, EmployeeId, EventId, InteractionId, LeadId, NoticeId, OpportunityId};
+pub use importing::{
+    ImportKey, ImportOptions, ImportReport, ImportRow, ImportedLead, OnDuplicate, RowOutcome,
+    RowReport, SkipReason,
+};
 pub use interaction::{Interaction, InteractionKind, NewInteraction};
 pub use lead::{Lead, LeadPatch, LeadRecord, NewLead};
 pub use lost_reason::{LostReason, LostReasonCode, LostReasons};
@@ -75,8 +80,8 @@ pub use pipeline::{
     StageProbabilities,
 };
 pub use ports::{
-    ClientsPort, Clock, EmployeeAdmin, EmployeeDirectory, LeadStore, LeadWrite, Notifier,
-    OpportunityWrite, TeamDirectory,
+    ClientsPort, Clock, EmployeeAdmin, EmployeeDirectory, ImportBatch, ImportLookup, ImportWrite,
+    LeadStore, LeadWrite, Notifier, OpportunityWrite, TeamDirectory,
 };
 pub use query::{Cursor, LeadQuery, Page};
 pub use report::{LostReasonCount, LostReasonReport, Report, ReportCell, ReportFilter};

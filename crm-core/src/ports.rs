@@ -15,6 +15,7 @@ use crate::events::{Event, NewEvent};
 use crate::follow_up::{FollowUpClaim, FollowUpNotice};
 use crate::history::HistoryEntry;
 use crate::ids::{ClientId, EmployeeId, LeadId, NoticeId, OpportunityId};
+use crate::importing::ImportKey;
 use crate::interaction::Interaction;
 use crate::lead::Lead;
 use crate::opportunity::Opportunity;
@@ -52,6 +53,45 @@ pub struct OpportunityWrite {
     /// only for a change of the stage alone: a converted lead's opportunities can still be
     /// won or lost.
     pub lead_must_be_open: bool,
+}
+
+/// One lead an import batch writes: created (`expected_version` `None`) or updated over
+/// `expected_version`, remembered under `key` when the import has one.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ImportWrite {
+    /// The row's key ([`crate::ImportKey`]); stored with the lead id, refused if stored
+    /// already.
+    pub key: Option<ImportKey>,
+    /// `None` to insert the lead; the version the update is written over otherwise.
+    pub expected_version: Option<u64>,
+    /// The lead, its history and events, and whether to check duplicates, as for
+    /// [`LeadStore::insert_lead`] and [`LeadStore::update_lead`].
+    pub write: LeadWrite,
+}
+
+/// One batch of an import, written in one transaction: the lead writes in order (a lead
+/// created by the batch may be updated later in it), then the notes logged with them, and
+/// the assignment turns the batch took.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct ImportBatch {
+    /// The lead writes, in row order.
+    pub writes: Vec<ImportWrite>,
+    /// Interactions (a row's notes) and their events, logged as
+    /// [`LeadStore::insert_interaction`] does, after the writes.
+    pub notes: Vec<(Interaction, NewEvent)>,
+    /// For each assignment rule the batch gave leads by: its last owner goes from
+    /// `turn.after` (as read) to `turn.owner`, refused with `Busy` if it moved meanwhile.
+    pub turns: Vec<Turn>,
+}
+
+/// What an import needs to know before deciding a batch.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct ImportLookup {
+    /// The keys asked about that are stored, with the lead each wrote.
+    pub imported: BTreeMap<ImportKey, LeadId>,
+    /// Every open lead (status `new`, `contacted` or `interested`) whose email is one of the
+    /// emails asked about or whose phone key is one of the phones, in any order.
+    pub open: Vec<Lead>,
 }
 
 /// Where leads live. Each write method is atomic: all of it is stored, or none. Adapters
@@ -235,6 +275,22 @@ pub trait LeadStore: Send + Sync + 'static {
     /// `expected_version + 1`). Fails with `NotFound`, or `Conflict` when the version moved.
     async fn update_lead(&self, expected_version: u64, write: &LeadWrite)
     -> Result<(), StoreError>;
+
+    /// Writes an import batch atomically: every write, note, key and turn of it, or
+    /// nothing. Fails like the writes it holds (`Duplicate` for a create or an update asked to
+    /// check, naming the oldest other open lead; `Conflict` when an update's version moved;
+    /// `NotFound`, `ReadOnly`), with `Busy` when a turn moved or a key is stored already (a
+    /// concurrent run of the same file): the caller decides the batch again.
+    async fn import_batch(&self, batch: &ImportBatch) -> Result<(), StoreError>;
+
+    /// What [`ImportLookup`] says about `keys`, `emails` and `phones` (phone keys, see
+    /// [`crate::Phone::key`]).
+    async fn import_lookup(
+        &self,
+        keys: &[ImportKey],
+        emails: &[String],
+        phones: &[String],
+    ) -> Result<ImportLookup, StoreError>;
 
     /// One lead.
     async fn get_lead(&self, id: LeadId) -> Result<Option<Lead>, StoreError>;

@@ -41,6 +41,8 @@ use crate::status::LeadStatus;
 use crate::team::Team;
 use crate::visibility::{Scope, Visibility, scope, teams_in_view};
 
+mod import;
+
 /// How often a create decides again when a concurrent create took its assignment turn.
 const TURN_ATTEMPTS: usize = 64;
 

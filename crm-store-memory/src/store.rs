@@ -9,11 +9,11 @@ use crm_core::follow_up::{
     awaits_follow_up, is_overdue, notify_first_contact, refreshed, remind_overdue,
 };
 use crm_core::{
-    ClientId, EmployeeId, Entity, Event, FollowUpClaim, FollowUpNotice, HistoryEntry, Interaction,
-    Lead, LeadDetail, LeadId, LeadQuery, LeadRecord, LeadStore, LeadWrite, LostReasonReport,
-    NewEvent, NoticeId, Opportunity, OpportunityId, OpportunityWrite, Page, PendingClient,
-    PipelineFilter, PipelineRow, Report, ReportFilter, Scope, StageProbabilities,
-    StageProbabilityChange, StatusTimeRow, StoreError, Turn,
+    ClientId, EmployeeId, Entity, Event, FollowUpClaim, FollowUpNotice, HistoryEntry, ImportBatch,
+    ImportKey, ImportLookup, Interaction, Lead, LeadDetail, LeadId, LeadQuery, LeadRecord,
+    LeadStore, LeadWrite, LostReasonReport, NewEvent, NoticeId, Opportunity, OpportunityId,
+    OpportunityWrite, Page, PendingClient, PipelineFilter, PipelineRow, Report, ReportFilter,
+    Scope, StageProbabilities, StageProbabilityChange, StatusTimeRow, StoreError, Turn,
 };
 
 /// The in-memory store. All state sits behind one mutex, so every write is atomic and
@@ -25,7 +25,7 @@ pub struct MemoryStore {
 
 type Key = (DateTime<Utc>, LeadId);
 
-#[derive(Debug, Default)]
+#[derive(Clone, Debug, Default)]
 struct State {
     leads: HashMap<LeadId, (Lead, String)>,
     /// Every lead by (created_at, id): listing order and sweep order.
@@ -48,9 +48,11 @@ struct State {
     rotations: HashMap<String, EmployeeId>,
     /// Every stored stage probability change, oldest first.
     stage_probabilities: Vec<StageProbabilityChange>,
+    /// Rows imported, by import key: the lead each wrote.
+    import_keys: HashMap<ImportKey, LeadId>,
 }
 
-#[derive(Debug)]
+#[derive(Clone, Debug)]
 struct Notice {
     notice: FollowUpNotice,
     claimed_until: DateTime<Utc>,
@@ -162,6 +164,79 @@ impl State {
                 event: e.clone(),
             });
         }
+    }
+
+    /// Adds an interaction and its events, moving the lead's last interaction forward.
+    fn log(&mut self, interaction: &Interaction, events: &[NewEvent]) -> Result<(), StoreError> {
+        self.writable(interaction.lead_id)?;
+        let at = interaction.occurred_at;
+        let next = interaction.next_follow_up_at;
+        self.change(interaction.lead_id, |r| {
+            r.last_interaction_at = Some(r.last_interaction_at.map_or(at, |t| t.max(at)));
+            if next.is_some() {
+                r.next_follow_up_at = next;
+            }
+        })?;
+        self.interactions
+            .entry(interaction.lead_id)
+            .or_default()
+            .push(interaction.clone());
+        self.append(events);
+        Ok(())
+    }
+
+    /// Applies an import batch, in order; the caller drops the state on an error.
+    fn import(&mut self, batch: &ImportBatch) -> Result<(), StoreError> {
+        for t in &batch.turns {
+            if self.rotations.get(&t.rule) != t.after.as_ref() {
+                return Err(StoreError::Busy(
+                    "a concurrent create took an assignment turn of this batch".into(),
+                ));
+            }
+            self.rotations.insert(t.rule.clone(), t.owner);
+        }
+        for w in &batch.writes {
+            let lead = &w.write.lead;
+            let id = lead.id();
+            match w.expected_version {
+                None if self.leads.contains_key(&id) => {
+                    return Err(StoreError::Conflict {
+                        entity: Entity::Lead,
+                        id: id.to_string(),
+                        expected: 0,
+                    });
+                }
+                None => {}
+                Some(expected) => {
+                    let current = self.writable(id)?;
+                    if current.version() != expected || lead.version() != expected + 1 {
+                        return Err(StoreError::Conflict {
+                            entity: Entity::Lead,
+                            id: id.to_string(),
+                            expected,
+                        });
+                    }
+                }
+            }
+            if w.write.check_duplicates
+                && let Some(e) = self.duplicate_of(lead)
+            {
+                return Err(e);
+            }
+            if let Some(k) = &w.key {
+                if self.import_keys.contains_key(k) {
+                    return Err(StoreError::Busy(
+                        format!("row {k} was imported meanwhile").into(),
+                    ));
+                }
+                self.import_keys.insert(k.clone(), id);
+            }
+            self.put(&w.write);
+        }
+        for (i, e) in &batch.notes {
+            self.log(i, std::slice::from_ref(e))?;
+        }
+        Ok(())
     }
 
     /// The lead, if it exists and is writable.
@@ -323,6 +398,43 @@ impl LeadStore for MemoryStore {
         turn: &Turn,
     ) -> Result<(), StoreError> {
         self.insert(write, Some(turn))
+    }
+
+    async fn import_batch(&self, batch: &ImportBatch) -> Result<(), StoreError> {
+        let mut s = self.lock();
+        // Applied to a copy, kept only when all of it went in.
+        let mut next = s.clone();
+        next.import(batch)?;
+        *s = next;
+        Ok(())
+    }
+
+    async fn import_lookup(
+        &self,
+        keys: &[ImportKey],
+        emails: &[String],
+        phones: &[String],
+    ) -> Result<ImportLookup, StoreError> {
+        let s = self.lock();
+        let imported = keys
+            .iter()
+            .filter_map(|k| s.import_keys.get(k).map(|id| (k.clone(), *id)))
+            .collect();
+        let ids: BTreeSet<LeadId> = emails
+            .iter()
+            .filter_map(|e| s.by_email.get(e))
+            .chain(phones.iter().filter_map(|p| s.by_phone.get(p)))
+            .flatten()
+            .map(|(_, id)| *id)
+            .collect();
+        let open = ids
+            .iter()
+            .filter_map(|id| s.leads.get(id))
+            .map(|(l, _)| l)
+            .filter(|l| l.status().is_open())
+            .cloned()
+            .collect();
+        Ok(ImportLookup { imported, open })
     }
 
     async fn last_turn(&self, rule: &str) -> Result<Option<EmployeeId>, StoreError> {
@@ -525,22 +637,7 @@ impl LeadStore for MemoryStore {
         interaction: &Interaction,
         events: &[NewEvent],
     ) -> Result<(), StoreError> {
-        let mut s = self.lock();
-        s.writable(interaction.lead_id)?;
-        let at = interaction.occurred_at;
-        let next = interaction.next_follow_up_at;
-        s.change(interaction.lead_id, |r| {
-            r.last_interaction_at = Some(r.last_interaction_at.map_or(at, |t| t.max(at)));
-            if next.is_some() {
-                r.next_follow_up_at = next;
-            }
-        })?;
-        s.interactions
-            .entry(interaction.lead_id)
-            .or_default()
-            .push(interaction.clone());
-        s.append(events);
-        Ok(())
+        self.lock().log(interaction, events)
     }
 
     async fn insert_opportunity(

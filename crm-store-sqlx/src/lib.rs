@@ -18,6 +18,7 @@ mod directory;
 mod error;
 mod events;
 mod follow_up;
+mod import;
 mod lead_writes;
 mod reads;
 mod records;

@@ -103,6 +103,12 @@ pub(crate) trait Backend: Db + Clone + std::fmt::Debug + Sized {
     /// Moves the event watermark up to `up_to`.
     fn ack_events(&self, up_to: u64) -> impl Future<Output = Result<u64, StoreError>> + Send;
 
+    /// Writes an import batch in one transaction (see `crate::import`).
+    fn import_batch(
+        &self,
+        batch: &crm_core::ImportBatch,
+    ) -> impl Future<Output = Result<(), StoreError>> + Send;
+
     /// Adds `e` if the directory is empty; whether it did.
     fn insert_first_employee(
         &self,
@@ -272,6 +278,22 @@ macro_rules! lead_store {
                 rule: &str,
             ) -> Result<Option<::crm_core::EmployeeId>, ::crm_core::StoreError> {
                 $crate::assignment::last_turn(&self.db, rule).await
+            }
+
+            async fn import_batch(
+                &self,
+                batch: &::crm_core::ImportBatch,
+            ) -> Result<(), ::crm_core::StoreError> {
+                $crate::store::Backend::import_batch(&self.db, batch).await
+            }
+
+            async fn import_lookup(
+                &self,
+                keys: &[::crm_core::ImportKey],
+                emails: &[String],
+                phones: &[String],
+            ) -> Result<::crm_core::ImportLookup, ::crm_core::StoreError> {
+                $crate::import::lookup(&self.db, keys, emails, phones).await
             }
 
             async fn open_leads_by_owner(

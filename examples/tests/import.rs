@@ -213,3 +213,180 @@ fn a_file_without_a_name_column_is_refused() {
     assert_eq!(code, 3);
     assert!(err.contains("no name column"), "{err}");
 }
+
+// ---- The write path: `crm --as ID import FILE [--dry-run] [--on-duplicate ...]`. ----
+
+/// A database with a manager (3) and a sales employee (1).
+fn staffed() -> (tempfile::TempDir, String) {
+    let (dir, db) = db();
+    for (id, name, role, actor) in [
+        ("3", "Boss", "manager", None),
+        ("1", "سارة", "sales", Some("3")),
+    ] {
+        let mut c = assert_cmd::Command::cargo_bin("crm").unwrap();
+        c.env_remove("CRM_DB")
+            .env_remove("CRM_AS")
+            .env_remove("CRM_REGION");
+        c.args(["--db", &db]);
+        if let Some(a) = actor {
+            c.args(["--as", a]);
+        }
+        c.args([
+            "employee", "add", "--id", id, "--name", name, "--role", role,
+        ])
+        .assert()
+        .success();
+    }
+    (dir, db)
+}
+
+/// Runs `crm --json --as ACTOR import FILE ARGS`: exit code, stdout as JSON, stderr.
+fn import_as(db: &str, actor: &str, file: &Path, args: &[&str]) -> (i32, Value, String) {
+    let out = assert_cmd::Command::cargo_bin("crm")
+        .unwrap()
+        .env_remove("CRM_DB")
+        .env_remove("CRM_AS")
+        .env_remove("CRM_REGION")
+        .args(["--db", db, "--json", "--as", actor, "import"])
+        .arg(file)
+        .args(args)
+        .output()
+        .unwrap();
+    (
+        out.status.code().unwrap(),
+        serde_json::from_slice(&out.stdout).unwrap_or(Value::Null),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
+fn results(v: &Value) -> Vec<(u64, String)> {
+    v["rows"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| {
+            (
+                r["row"].as_u64().unwrap(),
+                r["result"].as_str().unwrap().to_owned(),
+            )
+        })
+        .collect()
+}
+
+fn leads(db: &str) -> Vec<Value> {
+    let out = assert_cmd::Command::cargo_bin("crm")
+        .unwrap()
+        .env_remove("CRM_DB")
+        .env_remove("CRM_AS")
+        .args([
+            "--db", db, "--json", "--as", "3", "lead", "list", "--limit", "100",
+        ])
+        .output()
+        .unwrap();
+    let v: Value = serde_json::from_slice(&out.stdout).unwrap();
+    v["items"].as_array().cloned().unwrap_or_default()
+}
+
+const FILE: &str = "الاسم,الجوال,البريد,الشركة\r\n\
+     سارة الأحمد,0501234567,sara@example.com,شركة النور\r\n\
+     Ali,12,,\r\n\
+     Omar,,omar@example.com,\r\n\
+     Omar again,,OMAR@example.com,Acme\r\n";
+
+#[test]
+fn import_writes_rows_lists_errors_and_exits_8_on_refused_rows() {
+    let (dir, db) = staffed();
+    let f = dir.path().join("leads.csv");
+    std::fs::write(&f, FILE).unwrap();
+    let errors = dir.path().join("errors.csv");
+    let (code, v, err) = import_as(&db, "1", &f, &["--errors", errors.to_str().unwrap()]);
+    assert_eq!(code, 8, "{err}");
+    assert!(err.contains("1 row(s) were refused"), "{err}");
+    assert_eq!(
+        results(&v),
+        [
+            (2, "created".to_owned()),
+            (3, "failed".to_owned()),
+            (4, "created".to_owned()),
+            (5, "skipped".to_owned())
+        ]
+    );
+    assert_eq!(v["created"], 2);
+    assert_eq!(v["rows"][3]["reason"], "duplicate");
+    assert_eq!(v["rows"][3]["lead"], v["rows"][2]["lead"]);
+    assert_eq!(leads(&db).len(), 2);
+    let text = std::fs::read_to_string(&errors).unwrap();
+    let mut lines = text.trim_start_matches('\u{FEFF}').lines();
+    assert_eq!(lines.next(), Some("row,reason,الاسم,الجوال,البريد,الشركة"));
+    let line = lines.next().unwrap();
+    assert!(
+        line.starts_with("3,\"phone: invalid phone number"),
+        "{line}"
+    );
+    assert!(line.ends_with(",Ali,12,,"), "{line}");
+    assert_eq!(lines.next(), None);
+
+    // Run again (after an interruption, say): nothing is created twice, even with create.
+    let (code, v, err) = import_as(&db, "1", &f, &["--on-duplicate", "create"]);
+    assert_eq!(code, 8, "{err}");
+    assert_eq!(v["created"], 1, "only row 5, which was skipped before: {v}");
+    assert_eq!(v["rows"][0]["reason"], "already_imported");
+    assert_eq!(leads(&db).len(), 3);
+}
+
+#[test]
+fn dry_run_reports_every_row_and_writes_nothing() {
+    let (dir, db) = staffed();
+    let f = dir.path().join("leads.csv");
+    std::fs::write(&f, FILE).unwrap();
+    let (code, v, err) = import_as(&db, "1", &f, &["--dry-run", "--on-duplicate", "update"]);
+    assert_eq!(code, 0, "{err}");
+    assert_eq!(v["dry_run"], true);
+    assert_eq!(
+        results(&v),
+        [
+            (2, "created".to_owned()),
+            (3, "failed".to_owned()),
+            (4, "created".to_owned()),
+            (5, "updated".to_owned())
+        ]
+    );
+    assert!(leads(&db).is_empty());
+}
+
+#[test]
+fn on_duplicate_update_changes_the_matched_lead() {
+    let (dir, db) = staffed();
+    let f = dir.path().join("leads.csv");
+    std::fs::write(&f, "name,email\r\nOmar,omar@example.com\r\n").unwrap();
+    let (code, _, err) = import_as(&db, "1", &f, &[]);
+    assert_eq!(code, 0, "{err}");
+    let g = dir.path().join("more.csv");
+    std::fs::write(
+        &g,
+        "name,email,company\r\nOmar H.,omar@example.com,Acme\r\n",
+    )
+    .unwrap();
+    let (code, v, err) = import_as(&db, "1", &g, &["--on-duplicate", "update"]);
+    assert_eq!(code, 0, "{err}");
+    assert_eq!(results(&v), [(2, "updated".to_owned())]);
+    let all = leads(&db);
+    assert_eq!(all.len(), 1);
+    assert_eq!(all[0]["name"], "Omar H.");
+    assert_eq!(all[0]["company"], "Acme");
+    assert_eq!(all[0]["version"], 2);
+}
+
+#[test]
+fn bad_options_and_actors_get_their_exit_codes() {
+    let (dir, db) = staffed();
+    let f = dir.path().join("leads.csv");
+    std::fs::write(&f, FILE).unwrap();
+    let (code, _, _) = import_as(&db, "1", &f, &["--on-duplicate", "merge"]);
+    assert_eq!(code, 2, "an unknown policy is a usage error");
+    let (code, v, err) = import_as(&db, "99", &f, &[]);
+    assert_eq!(code, 4, "an unknown employee: {v} {err}");
+    assert!(leads(&db).is_empty());
+    let (code, _, err) = import_as(&db, "1", &f, &["--batch-size", "0"]);
+    assert_eq!(code, 3, "{err}");
+}

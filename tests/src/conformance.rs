@@ -14,6 +14,7 @@ use crm_core::{
     OpportunityStage, Phone, PhoneRegion, ReportFilter, Source, ValidationError,
 };
 
+pub use crate::conformance_import::*;
 pub use crate::conformance_pipeline::*;
 pub use crate::conformance_stage_probabilities::*;
 pub use crate::conformance_visibility::*;
@@ -109,6 +110,13 @@ macro_rules! conformance_suite {
             bulk_changes_each_lead_on_its_own,
             // Stored stage probabilities: crate::conformance_stage_probabilities.
             stage_probabilities_are_stored_by_management,
+            // Issue 11 import: crate::conformance_import.
+            import_creates_leads_with_history_and_events,
+            import_on_duplicate_skips_updates_or_creates,
+            import_dry_run_writes_nothing,
+            import_run_again_creates_nothing_twice,
+            import_applies_permissions_assignment_and_visibility,
+            a_refused_import_batch_leaves_nothing,
         );
     };
     (@each $factory:expr; $attrs:tt; $($name:ident),* $(,)?) => {

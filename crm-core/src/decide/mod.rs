@@ -10,6 +10,7 @@
 mod assign;
 mod create;
 mod edit;
+mod import;
 mod interaction;
 mod opportunity;
 mod status_change;
@@ -17,6 +18,7 @@ mod status_change;
 pub use assign::decide_assign;
 pub use create::{decide_create, decide_create_assigned};
 pub use edit::decide_edit;
+pub use import::{ImportContext, OpenLeads, Rotation, plan_import_batch};
 pub use interaction::decide_interaction;
 pub use opportunity::{decide_add_opportunity, decide_opportunity_update};
 pub use status_change::decide_status_change;

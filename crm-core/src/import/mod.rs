@@ -28,6 +28,8 @@ use serde::Deserialize;
 use crate::contact::{Email, Name, Note, Phone, PhoneRegion};
 use crate::export::{Locale, source_label};
 use crate::ids::EmployeeId;
+use crate::importing::one_line;
+pub use crate::importing::{ImportRow, ImportedLead};
 use crate::lead::NewLead;
 use crate::source::Source;
 use crate::text::search_key;
@@ -247,24 +249,6 @@ pub struct RowOptions {
     pub default_source: Source,
 }
 
-/// A row read as a lead: the input to create it, and notes to log with it.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct ImportedLead {
-    /// What to create.
-    pub lead: NewLead,
-    /// A first note, when the row had one.
-    pub notes: Option<Note>,
-}
-
-/// One data row: its number and what it reads as.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct ImportRow {
-    /// The row number people see in the file.
-    pub row: usize,
-    /// The lead, or a one-line reason why the row is not one.
-    pub outcome: Result<ImportedLead, String>,
-}
-
 /// Which column fills which field.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Columns {
@@ -377,16 +361,6 @@ fn source(typed: &str) -> Result<Source, crate::validation::ValidationError> {
         }
     }
     Source::parse(typed)
-}
-
-/// The text on one line, at most 200 characters: a reason fits an error listing.
-fn one_line(s: &str) -> String {
-    s.split_whitespace()
-        .collect::<Vec<_>>()
-        .join(" ")
-        .chars()
-        .take(200)
-        .collect()
 }
 
 /// Every data row of `sheet` read as a lead or a row error; blank rows are left out.

@@ -11,6 +11,7 @@
 //!   event that commits later.
 
 mod claims;
+mod import;
 mod store;
 mod writes;
 

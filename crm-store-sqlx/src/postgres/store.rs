@@ -10,7 +10,7 @@ use crm_core::{
 };
 
 use super::writes::{WriteTx, all, values};
-use super::{Handle, claims, insert_first_employee_in, writes};
+use super::{Handle, claims, import, insert_first_employee_in, writes};
 use crate::bind::Binds;
 use crate::error::db;
 use crate::reads;
@@ -141,6 +141,10 @@ impl Backend for Handle {
 
     async fn ack_events(&self, up_to: u64) -> Result<u64, StoreError> {
         in_tx!(self, claims::ack_events_in, up_to)
+    }
+
+    async fn import_batch(&self, batch: &crm_core::ImportBatch) -> Result<(), StoreError> {
+        import::import_batch(self, batch).await
     }
 
     async fn insert_first_employee(&self, e: &Employee) -> Result<bool, StoreError> {

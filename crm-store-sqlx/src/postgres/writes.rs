@@ -123,13 +123,30 @@ fn contact_key(field: &str, value: &str) -> i64 {
 /// the advisory locks of the lead's email and phone (held until the transaction ends), so a
 /// concurrent writer of the same contact data runs its check after this one committed.
 async fn duplicate_of(c: &mut PgConnection, lead: &Lead) -> Result<(), StoreError> {
-    let mut keys: Vec<i64> = [
-        lead.email().map(|e| contact_key("email", e.as_str())),
-        lead.phone().map(|p| contact_key("phone", p.as_str())),
-    ]
-    .into_iter()
-    .flatten()
-    .collect();
+    lock_contacts(c, &[lead]).await?;
+    let found = all(c, lw::DUPLICATE, values(|a| lw::duplicate(a, lead))).await?;
+    match lw::duplicate_found(&found)? {
+        Some(e) => Err(e),
+        None => Ok(()),
+    }
+}
+
+/// Takes the advisory locks of the emails and phones of `leads` (held until the transaction
+/// ends), in key order.
+pub(super) async fn lock_contacts(c: &mut PgConnection, leads: &[&Lead]) -> Result<(), StoreError> {
+    let mut keys: Vec<i64> = leads
+        .iter()
+        .flat_map(|lead| {
+            [
+                lead.email().map(|e| contact_key("email", e.as_str())),
+                lead.phone().map(|p| contact_key("phone", p.as_str())),
+            ]
+        })
+        .flatten()
+        .collect();
+    if keys.is_empty() {
+        return Ok(());
+    }
     keys.sort_unstable();
     keys.dedup();
     sqlx::query(LOCK_CONTACTS)
@@ -137,11 +154,7 @@ async fn duplicate_of(c: &mut PgConnection, lead: &Lead) -> Result<(), StoreErro
         .execute(&mut *c)
         .await
         .map_err(db)?;
-    let found = all(c, lw::DUPLICATE, values(|a| lw::duplicate(a, lead))).await?;
-    match lw::duplicate_found(&found)? {
-        Some(e) => Err(e),
-        None => Ok(()),
-    }
+    Ok(())
 }
 
 pub(super) async fn append_events(

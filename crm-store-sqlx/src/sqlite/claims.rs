@@ -61,7 +61,7 @@ impl WriteTx {
         Ok(Self { conn, _gate: gate })
     }
 
-    fn conn(&mut self) -> &mut SqliteConnection {
+    pub(super) fn conn(&mut self) -> &mut SqliteConnection {
         self.conn.connection()
     }
 

@@ -11,6 +11,7 @@
 //! write lock, atomically; a write of one statement is its own transaction.
 
 mod claims;
+mod import;
 mod script;
 mod store;
 mod writes;

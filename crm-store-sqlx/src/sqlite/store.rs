@@ -10,7 +10,7 @@ use crm_core::{
 };
 
 use super::script::{Script, ScriptConn};
-use super::{Handle, claims, writes};
+use super::{Handle, claims, import, writes};
 use crate::bind::{Args, Binds};
 use crate::db::Db;
 use crate::directory;
@@ -116,6 +116,10 @@ impl Backend for Handle {
 
     async fn ack_events(&self, up_to: u64) -> Result<u64, StoreError> {
         claims::ack_events(self, up_to).await
+    }
+
+    async fn import_batch(&self, batch: &crm_core::ImportBatch) -> Result<(), StoreError> {
+        import::import_batch(self, batch).await
     }
 
     async fn insert_first_employee(&self, e: &Employee) -> Result<bool, StoreError> {

@@ -72,6 +72,17 @@ impl LeadStore for InDir {
     async fn last_turn(&self, rule: &str) -> Result<Option<EmployeeId>, StoreError> {
         self.store.last_turn(rule).await
     }
+    async fn import_batch(&self, b: &crm_core::ImportBatch) -> Result<(), StoreError> {
+        self.store.import_batch(b).await
+    }
+    async fn import_lookup(
+        &self,
+        k: &[crm_core::ImportKey],
+        e: &[String],
+        p: &[String],
+    ) -> Result<crm_core::ImportLookup, StoreError> {
+        self.store.import_lookup(k, e, p).await
+    }
     async fn insert_lead_taking_turn(&self, w: &LeadWrite, t: &Turn) -> Result<(), StoreError> {
         self.store.insert_lead_taking_turn(w, t).await
     }

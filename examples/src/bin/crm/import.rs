@@ -1,13 +1,23 @@
-//! `crm import FILE --dry-run`: reads a CSV or XLSX lead file and reports what each row would
-//! be (a valid lead, or an error with its row number and reason), writing nothing.
+//! `crm import FILE`: reads a CSV or XLSX lead file and imports it as the acting employee
+//! through [`crm_core::Crm::import_leads`]: every row created, updated or skipped (a row
+//! matching an open lead does what `--on-duplicate` says) or refused with its reason; the
+//! refused rows go to `--errors FILE`. `--dry-run` reports what every row would do and
+//! writes nothing; without `--as` it only checks that every row reads as a lead. The file's
+//! SHA-256 keys its rows, so running it again after an interruption skips the rows done.
 
 use std::path::PathBuf;
 
 use clap::Args;
-use crm_core::Source;
-use crm_core::import::{Columns, Encoding, Mapping, RowOptions, read_csv, read_rows, read_xlsx};
-use crm_examples::Table;
+use std::io::IsTerminal;
+
+use crm_core::import::{
+    Columns, Encoding, ImportRow, Mapping, RowOptions, Sheet, read_csv, read_rows, read_xlsx,
+};
+use crm_core::{ImportOptions, ImportReport, OnDuplicate, RowOutcome, Source};
+use crm_examples::{Table, exit};
+use indicatif::{ProgressBar, ProgressStyle};
 use serde_json::json;
+use sha2::{Digest, Sha256};
 
 use super::{App, Failure, Out, invalid, usage};
 
@@ -16,10 +26,20 @@ use super::{App, Failure, Out, invalid, usage};
 pub(crate) struct ImportArgs {
     /// A .csv or .xlsx file of leads.
     file: PathBuf,
-    /// Report what every row would do and write nothing. (Required: writing imports is not
-    /// part of this version.)
-    #[arg(long, required = true)]
+    /// Report what every row would do (create, update, skip, or the error) and write nothing.
+    /// Without --as, only check that every row reads as a lead.
+    #[arg(long)]
     dry_run: bool,
+    /// What a row matching an open lead (same normalised email or phone) does: skip it,
+    /// update that lead with the row's fields, or create it anyway.
+    #[arg(long, default_value = "skip", value_parser = ["skip", "update", "create"])]
+    on_duplicate: String,
+    /// Write the rows that failed (row number, reason, and the row's cells) to this CSV file.
+    #[arg(long)]
+    errors: Option<PathBuf>,
+    /// Rows per transaction.
+    #[arg(long, default_value_t = 1000)]
+    batch_size: usize,
     /// A TOML file mapping the file's headers to fields (`[columns]` then `"Header" = "name"`), for
     /// headers that are not recognised.
     #[arg(long)]
@@ -83,6 +103,10 @@ pub(crate) async fn run(app: &App, a: ImportArgs) -> Out {
     let columns = Columns::match_headers(&sheet.headers, mapping.as_ref())
         .map_err(|e| file_error(&a.file, e))?;
     let rows = read_rows(&sheet, &columns, &opts);
+    if app.actor.is_some() || !a.dry_run {
+        let key = hex::encode(Sha256::digest(&bytes));
+        return write(app, &a, rows, key, &sheet, &columns).await;
+    }
     let valid = rows.iter().filter(|r| r.outcome.is_ok()).count();
     let errors = rows.len() - valid;
     let listed: Vec<_> = rows
@@ -123,4 +147,157 @@ pub(crate) async fn run(app: &App, a: ImportArgs) -> Out {
         },
     );
     Ok(())
+}
+
+/// Imports (or, with `--dry-run`, decides) every row as the acting employee.
+async fn write(
+    app: &App,
+    a: &ImportArgs,
+    rows: Vec<ImportRow>,
+    file_key: String,
+    sheet: &Sheet,
+    columns: &Columns,
+) -> Out {
+    let actor = app.actor()?;
+    let on_duplicate: OnDuplicate = a
+        .on_duplicate
+        .parse()
+        .map_err(|e: crm_core::importing::UnknownPolicy| usage(e.to_string()))?;
+    let opts = ImportOptions {
+        on_duplicate,
+        dry_run: a.dry_run,
+        file_key: Some(file_key),
+        batch_size: a.batch_size,
+    };
+    let bar = if app.json || !std::io::stdout().is_terminal() {
+        ProgressBar::hidden()
+    } else {
+        ProgressBar::new(u64::try_from(rows.len()).unwrap_or(u64::MAX)).with_style(
+            ProgressStyle::with_template("{bar:40} {pos}/{len} rows {elapsed}")
+                .unwrap_or_else(|_| ProgressStyle::default_bar()),
+        )
+    };
+    let report = app
+        .crm
+        .import_leads_with_progress(actor, rows, &opts, &|n| {
+            bar.set_position(u64::try_from(n).unwrap_or(u64::MAX));
+        })
+        .await;
+    bar.finish_and_clear();
+    let report = report?;
+    if let Some(path) = &a.errors {
+        write_errors(path, &report, sheet).map_err(|e| file_error(path, e))?;
+    }
+    print(app, a, &report, columns);
+    let failed = report.count("failed");
+    if failed > 0 && !a.dry_run {
+        return Err(Failure {
+            code: exit::PARTIAL,
+            kind: "partial",
+            message: format!(
+                "{failed} row(s) were refused and not imported{}",
+                a.errors
+                    .as_ref()
+                    .map(|p| format!(" (listed in {})", p.display()))
+                    .unwrap_or_default()
+            ),
+        });
+    }
+    Ok(())
+}
+
+/// The failed rows as CSV (UTF-8 with a BOM, for Excel): row number, reason, and the row's
+/// cells under the file's headers, spreadsheet formulas neutralised.
+fn write_errors(
+    path: &std::path::Path,
+    report: &ImportReport,
+    sheet: &Sheet,
+) -> Result<(), Box<dyn std::error::Error>> {
+    use crm_core::export::csv::guarded;
+    let mut out = std::io::BufWriter::new(std::fs::File::create(path)?);
+    std::io::Write::write_all(&mut out, "\u{FEFF}".as_bytes())?;
+    let mut w = csv::WriterBuilder::new()
+        .terminator(csv::Terminator::CRLF)
+        .from_writer(out);
+    let mut header = vec!["row".to_owned(), "reason".to_owned()];
+    header.extend(sheet.headers.iter().map(|h| guarded(h).into_owned()));
+    w.write_record(&header)?;
+    let cells: std::collections::HashMap<usize, &Vec<String>> =
+        sheet.rows.iter().map(|(n, c)| (*n, c)).collect();
+    for (row, reason) in report.failures() {
+        let mut record = vec![row.to_string(), guarded(reason).into_owned()];
+        if let Some(c) = cells.get(&row) {
+            record.extend(c.iter().map(|c| guarded(c).into_owned()));
+        }
+        w.write_record(&record)?;
+    }
+    w.flush()?;
+    Ok(())
+}
+
+fn print(app: &App, a: &ImportArgs, report: &ImportReport, columns: &Columns) {
+    let counts = ["created", "updated", "skipped", "failed"].map(|k| (k, report.count(k)));
+    let mut v = json!({
+        "dry_run": report.dry_run,
+        "on_duplicate": a.on_duplicate,
+        "rows": report.rows,
+        "ignored_columns": columns.ignored,
+    });
+    for (k, n) in counts {
+        v[k] = json!(n);
+    }
+    if let Some(p) = &a.errors {
+        v["errors_file"] = json!(p.display().to_string());
+    }
+    app.print(v, || {
+        let mut t = Table::new(["row", "result", "lead", "detail"]);
+        for r in &report.rows {
+            let (lead, detail) = match &r.outcome {
+                RowOutcome::Created { lead, matched } => (
+                    if report.dry_run {
+                        String::new()
+                    } else {
+                        lead.to_string()
+                    },
+                    matched
+                        .map(|m| format!("matches {m}, created anyway"))
+                        .unwrap_or_default(),
+                ),
+                RowOutcome::Updated { lead } => (lead.to_string(), String::new()),
+                RowOutcome::Skipped { lead, reason } => {
+                    (lead.to_string(), reason.as_str().replace('_', " "))
+                }
+                RowOutcome::Failed { reason } => (String::new(), reason.clone()),
+            };
+            let result = if report.dry_run {
+                match r.outcome.as_str() {
+                    "created" => "would create",
+                    "updated" => "would update",
+                    "skipped" => "would skip",
+                    _ => "error",
+                }
+            } else {
+                r.outcome.as_str()
+            };
+            t.row([r.row.to_string(), result.to_owned(), lead, detail]);
+        }
+        let mut s = t.render();
+        let [c, u, sk, f] = counts.map(|(_, n)| n);
+        s.push_str(&format!(
+            "{}{c} created, {u} updated, {sk} skipped, {f} failed{}\n",
+            if report.dry_run { "dry run: " } else { "" },
+            if report.dry_run {
+                "; nothing was written"
+            } else {
+                ""
+            }
+        ));
+        if !columns.ignored.is_empty() {
+            s.push_str(&format!(
+                "columns left out: {}\n",
+                columns.ignored.join(", ")
+            ));
+        }
+        s
+    });
 }
