@@ -10,13 +10,23 @@ use crate::bind::Binds;
 use crate::error::{not_found, status_of};
 use crate::rows::{self, Cols, json, to_i64};
 
-pub(crate) const INSERT_LEAD: &str = "INSERT INTO leads (id, name, email, phone, company, \
-     source, status, owner, created_by, created_at, updated_at, version, client_id, \
-     lost_reason, last_interaction_at, follow_up_notified_at, search_text, phone_display, \
-     lost_reason_code, next_follow_up_at, follow_up_reminded_for, owner_notified_at, \
-     escalated_for) \
-     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, \
-     $19, $20, $21, $22, $23)";
+/// The columns [`insert_lead`] binds, in its order.
+macro_rules! lead_columns {
+    () => {
+        "id, name, email, phone, company, source, status, owner, created_by, created_at, \
+         updated_at, version, client_id, lost_reason, last_interaction_at, \
+         follow_up_notified_at, search_text, phone_display, lost_reason_code, \
+         next_follow_up_at, follow_up_reminded_for, owner_notified_at, escalated_for"
+    };
+}
+pub(crate) use lead_columns;
+
+pub(crate) const INSERT_LEAD: &str = concat!(
+    "INSERT INTO leads (",
+    lead_columns!(),
+    ") VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, \
+     $18, $19, $20, $21, $22, $23)"
+);
 
 /// The fields a lead write changes. `client_id`, `last_interaction_at` and the follow-up
 /// marks (`follow_up_notified_at`, `follow_up_reminded_for`, `owner_notified_at`,
@@ -89,6 +99,10 @@ impl StatusPeriod {
     /// [`CLOSE_STATUS_PERIOD`]'s values.
     pub(crate) fn close(&self, b: &mut impl Binds) {
         b.uuid(self.0).int(self.1);
+    }
+    /// The entry time (unix µs) and status, for a statement that has the lead already.
+    pub(crate) fn entered(&self, b: &mut impl Binds) {
+        b.int(self.1).str(self.2);
     }
     /// [`OPEN_STATUS_PERIOD`]'s values.
     pub(crate) fn open(&self, b: &mut impl Binds) {
@@ -191,22 +205,35 @@ pub(crate) fn pending(b: &mut impl Binds, p: &PendingClient) -> Result<(), Store
 /// What [`DUPLICATE`] found: `Duplicate` naming the oldest open lead with the email, else
 /// with the phone; `None` when it found none.
 pub(crate) fn duplicate_found(found: &[impl Cols]) -> Result<Option<StoreError>, StoreError> {
+    let found = found
+        .iter()
+        .map(|row| {
+            let probe = row.int(0).map_err(rows::corrupt("duplicate probe"))?;
+            let existing = row.uuid(1).map_err(rows::corrupt("lead id"))?;
+            Ok((probe, LeadId::from_uuid(existing)))
+        })
+        .collect::<Result<Vec<_>, StoreError>>()?;
+    Ok(duplicate_among(found))
+}
+
+/// `Duplicate` naming the lead of the lowest probe (0: email, 1: phone) among `found`.
+pub(crate) fn duplicate_among(
+    found: impl IntoIterator<Item = (i64, LeadId)>,
+) -> Option<StoreError> {
     let mut best: Option<(i64, LeadId)> = None;
-    for row in found {
-        let probe = row.int(0).map_err(rows::corrupt("duplicate probe"))?;
-        let existing = row.uuid(1).map_err(rows::corrupt("lead id"))?;
+    for (probe, existing) in found {
         if best.is_none_or(|(p, _)| probe < p) {
-            best = Some((probe, LeadId::from_uuid(existing)));
+            best = Some((probe, existing));
         }
     }
-    Ok(best.map(|(probe, existing)| StoreError::Duplicate {
+    best.map(|(probe, existing)| StoreError::Duplicate {
         existing,
         field: if probe == 0 {
             ContactField::Email
         } else {
             ContactField::Phone
         },
-    }))
+    })
 }
 
 /// Why a change to lead `id`, which had to exist and not be read-only, changed nothing,

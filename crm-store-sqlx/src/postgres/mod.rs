@@ -1,17 +1,20 @@
 //! The PostgreSQL backend: [`PostgresStore`], [`PostgresEmployees`] and [`PostgresClients`].
 //!
 //! Times are `timestamptz` (microseconds), ids `uuid`. Every write is one READ COMMITTED
-//! transaction made race-free where it matters:
+//! transaction made race-free where it matters; the per-lead writes (create, update,
+//! interaction, opportunity) are one statement each, one round trip (`one_trip`):
 //! - the version check is the `UPDATE ... WHERE id = $1 AND version = $2` itself (a
 //!   concurrent writer blocks on the row, then sees the new version and matches nothing);
 //! - the duplicate check holds transaction-scoped advisory locks on the normalised email and
-//!   phone, so two writers of the same contact data check one after the other;
+//!   phone, so two writers of the same contact data check one after the other (and probes
+//!   with a snapshot taken after the locks: `crm_open_duplicates`, migration 16);
 //! - events are appended under a transaction-scoped advisory lock, so transactions take
 //!   outbox sequence numbers in commit order and an acknowledged watermark never skips an
 //!   event that commits later.
 
 mod claims;
 mod import;
+mod one_trip;
 mod store;
 mod writes;
 

@@ -1,34 +1,30 @@
-//! The PostgreSQL writes of leads, interactions, opportunities and conversions: each one
-//! READ COMMITTED transaction, statement by statement (see the module docs for what makes
-//! each race-free).
+//! The PostgreSQL writes that stay a READ COMMITTED transaction of several statements (see
+//! the module docs for what makes each race-free): a create taking an assignment turn, an
+//! opportunity update, a conversion's completion. The per-lead writes are `one_trip`.
 
 use crm_core::{
-    BoxError, ClientId, Entity, Interaction, Lead, LeadId, LeadWrite, NewEvent, Opportunity,
-    OpportunityWrite, StoreError, Turn,
+    BoxError, ClientId, Entity, Lead, LeadId, LeadWrite, NewEvent, OpportunityWrite, StoreError,
+    Turn,
 };
 use sqlx::postgres::{PgConnection, PgRow};
 use sqlx::{Postgres, Transaction};
 use uuid::Uuid;
 
-use super::Handle;
+use super::{Handle, one_trip};
 use crate::bind::{Args, Binds};
-use crate::error::{conflict, db, is_unique_violation, not_found, status_of};
+use crate::error::{conflict, db, not_found, status_of};
 use crate::events;
-use crate::lead_writes::{self as lw};
-use crate::records::{self, insert_opportunity};
-use crate::rows::{self, Cols, to_i64};
-use crate::{assignment, conversion, lead_writes};
+use crate::records;
+use crate::rows::{self, Cols};
+use crate::{assignment, conversion};
 
-/// Serialises duplicate checks on the same normalised contact data (keys sorted by the
-/// caller, so two writers never wait on each other in opposite orders).
-const LOCK_CONTACTS: &str = "SELECT pg_advisory_xact_lock(k) FROM unnest($1::bigint[]) AS t (k)";
 /// Appends one event under the events advisory lock (two-key form, so it cannot collide
 /// with the one-key contact locks), taken in the same round trip.
 const INSERT_EVENT: &str = "INSERT INTO events (id, at, lead_id, actor, kind) \
      SELECT $1, $2, $3, $4, $5 FROM pg_advisory_xact_lock(208825600, 1)";
-/// [`insert_opportunity!`]; `FOR SHARE` holds off a concurrent conversion until this
-/// transaction ends.
-const INSERT_OPPORTUNITY: &str = concat!(insert_opportunity!(), " FOR SHARE");
+/// Takes transaction-scoped advisory locks, one per key (the keys of `one_trip::contact_key`,
+/// the same ones `crm_open_duplicates` of migration 16 takes), in the order given.
+const LOCK_CONTACTS: &str = "SELECT pg_advisory_xact_lock(k) FROM unnest($1::bigint[]) AS t (k)";
 /// The opportunity's version and its lead's status, both locked until the write ends.
 const OPPORTUNITY_STATE: &str = "SELECT o.version, o.lead_id, \
      (SELECT l.status FROM leads l WHERE l.id = o.lead_id FOR SHARE) \
@@ -93,44 +89,6 @@ pub(super) async fn all(
         .map_err(db)
 }
 
-/// Runs `sql`, mapping a taken unique key to `taken`.
-async fn exec_unique(
-    c: &mut PgConnection,
-    sql: &'static str,
-    a: Args<Postgres>,
-    taken: impl FnOnce() -> StoreError,
-) -> Result<u64, StoreError> {
-    exec(c, sql, a).await.map_err(|e| {
-        if is_unique_violation(&e) {
-            taken()
-        } else {
-            db(e)
-        }
-    })
-}
-
-/// A stable 64-bit key (FNV-1a) for an advisory lock on one normalised contact value.
-fn contact_key(field: &str, value: &str) -> i64 {
-    let mut h: u64 = 0xcbf2_9ce4_8422_2325;
-    for b in field.bytes().chain([0]).chain(value.bytes()) {
-        h ^= u64::from(b);
-        h = h.wrapping_mul(0x0000_0100_0000_01b3);
-    }
-    i64::from_ne_bytes(h.to_ne_bytes())
-}
-
-/// `Duplicate` naming the oldest open lead with the email, else with the phone. First takes
-/// the advisory locks of the lead's email and phone (held until the transaction ends), so a
-/// concurrent writer of the same contact data runs its check after this one committed.
-async fn duplicate_of(c: &mut PgConnection, lead: &Lead) -> Result<(), StoreError> {
-    lock_contacts(c, &[lead]).await?;
-    let found = all(c, lw::DUPLICATE, values(|a| lw::duplicate(a, lead))).await?;
-    match lw::duplicate_found(&found)? {
-        Some(e) => Err(e),
-        None => Ok(()),
-    }
-}
-
 /// Takes the advisory locks of the emails and phones of `leads` (held until the transaction
 /// ends), in key order.
 pub(super) async fn lock_contacts(c: &mut PgConnection, leads: &[&Lead]) -> Result<(), StoreError> {
@@ -138,8 +96,10 @@ pub(super) async fn lock_contacts(c: &mut PgConnection, leads: &[&Lead]) -> Resu
         .iter()
         .flat_map(|lead| {
             [
-                lead.email().map(|e| contact_key("email", e.as_str())),
-                lead.phone().map(|p| contact_key("phone", p.as_str())),
+                lead.email()
+                    .map(|e| one_trip::contact_key("email", e.as_str())),
+                lead.phone()
+                    .map(|p| one_trip::contact_key("phone", p.as_str())),
             ]
         })
         .flatten()
@@ -169,75 +129,6 @@ pub(super) async fn append_events(
     Ok(())
 }
 
-/// History, pending client and events of a lead write.
-async fn write_rest(c: &mut PgConnection, w: &LeadWrite) -> Result<(), StoreError> {
-    let (id, version) = (w.lead.id(), w.lead.version());
-    let write_version = to_i64(version)?;
-    for (ord, e) in (0i64..).zip(&w.history) {
-        let mut a = Args::default();
-        lw::history(&mut a, write_version, ord, id, e)?;
-        exec_unique(c, lw::INSERT_HISTORY, a, || {
-            conflict(Entity::Lead, id, version.saturating_sub(1))
-        })
-        .await?;
-    }
-    if let Some(p) = &w.pending_client {
-        let mut a = Args::default();
-        lw::pending(&mut a, p)?;
-        exec(c, lw::UPSERT_PENDING, a).await.map_err(db)?;
-    }
-    if let Some(p) = lw::StatusPeriod::of(w) {
-        exec(c, lw::CLOSE_STATUS_PERIOD, values(|a| p.close(a)))
-            .await
-            .map_err(db)?;
-        exec(c, lw::OPEN_STATUS_PERIOD, values(|a| p.open(a)))
-            .await
-            .map_err(db)?;
-    }
-    append_events(c, &w.events).await
-}
-
-async fn lead_exists(c: &mut PgConnection, id: LeadId) -> Result<bool, StoreError> {
-    let found = all(
-        c,
-        lw::LEAD_EXISTS,
-        values(|a| {
-            a.uuid(id.as_uuid());
-        }),
-    )
-    .await?;
-    Ok(!found.is_empty())
-}
-
-/// Why a change to a lead that must be writable matched no row.
-async fn not_writable(c: &mut PgConnection, id: LeadId) -> Result<StoreError, StoreError> {
-    let status = all(
-        c,
-        lw::LEAD_STATUS,
-        values(|a| {
-            a.uuid(id.as_uuid());
-        }),
-    )
-    .await?
-    .first()
-    .map(|r| r.text(0).map_err(rows::corrupt("lead status")))
-    .transpose()?;
-    lead_writes::not_writable(id, status.as_deref())
-}
-
-pub(super) async fn insert_lead_in(c: &mut PgConnection, w: &LeadWrite) -> Result<(), StoreError> {
-    let mut a = Args::default();
-    lw::insert_lead(&mut a, &w.lead)?;
-    exec_unique(c, lw::INSERT_LEAD, a, || {
-        conflict(Entity::Lead, w.lead.id(), 0)
-    })
-    .await?;
-    if w.check_duplicates {
-        duplicate_of(c, &w.lead).await?;
-    }
-    write_rest(c, w).await
-}
-
 /// Takes the assignment `turn` (the rule's row stays locked until the transaction ends, so
 /// a concurrent create of the same rule waits, then finds the turn taken), then inserts.
 pub(super) async fn insert_lead_taking_turn_in(
@@ -255,74 +146,7 @@ pub(super) async fn insert_lead_taking_turn_in(
     if taken == 0 {
         return Err(assignment::turn_taken());
     }
-    insert_lead_in(c, w).await
-}
-
-pub(super) async fn update_lead_in(
-    c: &mut PgConnection,
-    expected: u64,
-    w: &LeadWrite,
-) -> Result<(), StoreError> {
-    let lead = &w.lead;
-    let id = lead.id();
-    let updated = if expected.checked_add(1) == Some(lead.version()) {
-        let mut a = Args::default();
-        lw::update_lead(&mut a, expected, lead)?;
-        exec(c, lw::UPDATE_LEAD, a).await.map_err(db)?
-    } else {
-        0
-    };
-    if updated == 0 {
-        return Err(if lead_exists(c, id).await? {
-            conflict(Entity::Lead, id, expected)
-        } else {
-            not_found(Entity::Lead, id)
-        });
-    }
-    if w.check_duplicates {
-        duplicate_of(c, lead).await?;
-    }
-    write_rest(c, w).await
-}
-
-pub(super) async fn insert_interaction_in(
-    c: &mut PgConnection,
-    i: &Interaction,
-    events: &[NewEvent],
-) -> Result<(), StoreError> {
-    let touched = exec(
-        c,
-        records::TOUCH_INTERACTION,
-        values(|a| records::touch(a, i)),
-    )
-    .await
-    .map_err(db)?;
-    if touched == 0 {
-        return Err(not_writable(c, i.lead_id).await?);
-    }
-    let a = values(|a| records::interaction(a, i));
-    exec_unique(c, records::INSERT_INTERACTION, a, || {
-        conflict(Entity::Interaction, i.id, 0)
-    })
-    .await?;
-    append_events(c, events).await
-}
-
-pub(super) async fn insert_opportunity_in(
-    c: &mut PgConnection,
-    o: &Opportunity,
-    events: &[NewEvent],
-) -> Result<(), StoreError> {
-    let mut a = Args::default();
-    records::opportunity(&mut a, o)?;
-    let inserted = exec_unique(c, INSERT_OPPORTUNITY, a, || {
-        conflict(Entity::Opportunity, o.id, 0)
-    })
-    .await?;
-    if inserted == 0 {
-        return Err(not_writable(c, o.lead_id).await?);
-    }
-    append_events(c, events).await
+    one_trip::insert_lead(&mut *c, w).await
 }
 
 pub(super) async fn update_opportunity_in(
