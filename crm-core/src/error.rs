@@ -89,8 +89,8 @@ pub enum StoreError {
         /// Which field matched.
         field: ContactField,
     },
-    /// The lead is converted, so it is read-only.
-    #[error("lead {lead} is converted and read-only")]
+    /// The lead is converted or merged into another, so it is read-only.
+    #[error("lead {lead} is read-only (converted, or merged into another lead)")]
     ReadOnly {
         /// The lead.
         lead: LeadId,
@@ -218,9 +218,19 @@ pub enum CrmError {
         /// The statuses reachable from `from`.
         allowed: Vec<LeadStatus>,
     },
-    /// The lead is converted, so it is read-only.
-    #[error("lead {0} is converted and read-only")]
+    /// The lead is converted or merged into another, so it is read-only.
+    #[error("lead {0} is read-only (converted, or merged into another lead)")]
     ReadOnly(LeadId),
+    /// The two leads cannot be merged ([`crate::merge`]).
+    #[error("cannot merge lead {other} into lead {keep}: {reason}")]
+    MergeRefused {
+        /// The lead to keep.
+        keep: LeadId,
+        /// The lead to merge away.
+        other: LeadId,
+        /// Why not.
+        reason: crate::merge::MergeRefusal,
+    },
     /// The employee cannot be made responsible for a lead.
     #[error("employee {employee} cannot be responsible for a lead: they are {problem}")]
     InvalidAssignee {

@@ -22,6 +22,7 @@ pub mod import;
 pub mod interaction;
 pub mod lead;
 pub mod lost_reason;
+pub mod merge;
 pub mod money;
 pub mod notify;
 pub mod opportunity;
@@ -63,6 +64,8 @@ pub use ids::{ClientId, EmployeeId, EventId, InteractionId, LeadId, NoticeId, Op
 pub use interaction::{Interaction, InteractionKind, NewInteraction};
 pub use lead::{Lead, LeadPatch, LeadRecord, NewLead};
 pub use lost_reason::{LostReason, LostReasonCode, LostReasons};
+pub use merge::{MergeOutcome, MergeRefusal, MergeWrite, Moved};
+pub use duplicates::{DuplicateGroup, DuplicateKind};
 pub use money::{Currency, Money};
 pub use notify::LogNotifier;
 pub use opportunity::{NewOpportunity, Opportunity, OpportunityPatch, OpportunityStage};

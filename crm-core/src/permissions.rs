@@ -39,11 +39,13 @@ pub enum Action {
     DispatchClients,
     /// Give all open leads of an employee to others at once.
     ReassignAll,
+    /// Merge a duplicate lead into another.
+    MergeLeads,
 }
 
 impl Action {
     /// Every action.
-    pub const ALL: [Action; 13] = [
+    pub const ALL: [Action; 14] = [
         Action::CreateLead,
         Action::EditLead,
         Action::ChangeStatus,
@@ -57,6 +59,7 @@ impl Action {
         Action::RunSweep,
         Action::DispatchClients,
         Action::ReassignAll,
+        Action::MergeLeads,
     ];
 
     /// Whether this action is management's alone (no sales employee may do it).
@@ -69,6 +72,7 @@ impl Action {
                 | Action::RunSweep
                 | Action::DispatchClients
                 | Action::ReassignAll
+                | Action::MergeLeads
         )
     }
 
@@ -94,6 +98,7 @@ impl fmt::Display for Action {
             Action::RunSweep => "run the follow-up sweep",
             Action::DispatchClients => "dispatch pending clients",
             Action::ReassignAll => "reassign all of an employee's leads",
+            Action::MergeLeads => "merge leads",
         })
     }
 }

@@ -13,6 +13,7 @@ mod bind;
 mod conversion;
 mod db;
 mod directory;
+mod duplicates;
 mod error;
 mod events;
 mod follow_up;

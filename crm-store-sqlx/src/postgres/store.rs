@@ -80,7 +80,7 @@ impl LeadStore for PostgresStore {
             }
         }
         tx.commit().await.map_err(db)?;
-        reads::detail(id, &rows)
+        reads::detail(&rows)
     }
 
     async fn list_leads_in(
@@ -237,5 +237,17 @@ impl LeadStore for PostgresStore {
 
     async fn ack_events(&self, up_to: u64) -> Result<u64, StoreError> {
         in_tx!(self, claims::ack_events_in, up_to)
+    }
+
+    async fn duplicate_groups(
+        &self,
+        scope: &Scope,
+        fuzzy: bool,
+    ) -> Result<Vec<crm_core::DuplicateGroup>, StoreError> {
+        crate::duplicates::groups(&self.db, scope, fuzzy).await
+    }
+
+    async fn merge_leads(&self, w: &crm_core::MergeWrite) -> Result<(), StoreError> {
+        in_tx!(self, writes::merge_leads_in, w)
     }
 }

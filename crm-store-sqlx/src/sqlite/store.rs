@@ -64,7 +64,7 @@ impl LeadStore for SqliteStore {
                 return Err(db(e));
             }
         };
-        reads::detail(id, &rows)
+        reads::detail(&rows)
     }
 
     async fn list_leads_in(
@@ -215,5 +215,17 @@ impl LeadStore for SqliteStore {
 
     async fn ack_events(&self, up_to: u64) -> Result<u64, StoreError> {
         claims::ack_events(&self.db, up_to).await
+    }
+
+    async fn duplicate_groups(
+        &self,
+        scope: &Scope,
+        fuzzy: bool,
+    ) -> Result<Vec<crm_core::DuplicateGroup>, StoreError> {
+        crate::duplicates::groups(&self.db, scope, fuzzy).await
+    }
+
+    async fn merge_leads(&self, w: &crm_core::MergeWrite) -> Result<(), StoreError> {
+        writes::merge_leads(&self.db, w).await
     }
 }

@@ -292,7 +292,7 @@ fn lead_view(c: &Ctx, l: &crm_core::Lead, names: &BTreeMap<i64, String>) -> Lead
         version: l.version(),
         lost_reason: l.lost().map_or(String::new(), |r| r.to_string()),
         client: l.client_id().map_or(String::new(), |c| c.to_string()),
-        read_only: l.status().is_read_only(),
+        read_only: l.is_read_only(),
     }
 }
 
@@ -591,6 +591,8 @@ fn describe(t: &Strings, names: &BTreeMap<i64, String>, ch: &Change) -> String {
             new.as_deref().unwrap_or("-"),
             old.as_deref().unwrap_or("-")
         ),
+        Change::MergedFrom { from, .. } => format!("{} {from}", t.ev_merged_from),
+        Change::MergedInto { into } => format!("{} {into}", t.ev_merged_into),
     }
 }
 

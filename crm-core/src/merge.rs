@@ -1,0 +1,273 @@
+//! Merging duplicate leads: one lead (`keep`) absorbs another (`other`). The decision is
+//! [`decide_merge`], a pure function: what `keep` becomes, what `other` becomes, or why the
+//! merge is refused. [`crate::Crm::merge_leads`] loads both leads, calls it, and has the
+//! store apply the [`MergeWrite`] in one transaction, both versions checked.
+//!
+//! What a merge does:
+//! - `keep` takes `other`'s email, phone, company and next follow-up time where its own are
+//!   empty (each an `edited` history entry), and a `merged_from` history entry naming
+//!   `other` and the interactions and opportunities that move over;
+//! - the store moves `other`'s interactions and opportunities to `keep`; `other`'s history
+//!   stays recorded under `other` and shows in `keep`'s detail view, each entry naming the
+//!   lead it came from ([`crate::HistoryEntry::lead_id`]);
+//! - `other` gets `merged_into = keep` and a `merged_into` history entry: it is read-only
+//!   from then on and leaves listings, reports, the pipeline, follow-up sweeps and duplicate
+//!   checks (its detail view still opens and says where it went);
+//! - one event, `lead_merged`, about `keep`.
+//!
+//! Refused: merging a lead into itself, into a merged lead, a lead merged already, a
+//! converted lead (never merged away), into a converted lead (read-only), by anyone but
+//! management, or when either lead moved past the version the caller read.
+
+use std::fmt;
+
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+
+use crate::employee::Employee;
+use crate::error::{CrmError, Entity};
+use crate::events::{EventKind, NewEvent};
+use crate::history::{Change, HistoryEntry, LeadField};
+use crate::ids::{InteractionId, LeadId, OpportunityId};
+use crate::lead::{Lead, LeadRecord};
+use crate::permissions::{Action, authorize};
+use crate::ports::LeadWrite;
+use crate::status::LeadStatus;
+use crate::validation::ValidationError;
+
+/// Why two leads cannot be merged.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+#[non_exhaustive]
+pub enum MergeRefusal {
+    /// Both ids name the same lead.
+    SameLead,
+    /// The lead to keep was itself merged into another lead.
+    KeepMerged,
+    /// The lead to merge away was merged already.
+    OtherMerged,
+    /// The lead to merge away is converted: a client's lead is never merged away.
+    OtherConverted,
+    /// The lead to keep is converted, hence read-only.
+    KeepConverted,
+}
+
+impl fmt::Display for MergeRefusal {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            MergeRefusal::SameLead => "a lead cannot be merged into itself",
+            MergeRefusal::KeepMerged => {
+                "the lead to keep was merged into another lead; merge into that one"
+            }
+            MergeRefusal::OtherMerged => "the lead to merge away is merged already",
+            MergeRefusal::OtherConverted => "a converted lead is never merged away",
+            MergeRefusal::KeepConverted => "the lead to keep is converted and read-only",
+        })
+    }
+}
+
+/// What moves from the lead merged away, as the caller saw it: recorded in `keep`'s history
+/// so it says where each record came from.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Moved {
+    /// `other`'s interactions.
+    pub interactions: Vec<InteractionId>,
+    /// `other`'s opportunities.
+    pub opportunities: Vec<OpportunityId>,
+}
+
+/// One merge, to be stored atomically: both lead writes, each over the version the caller
+/// read. The store also moves every interaction and opportunity of `other` to `keep`, points
+/// earlier merges into `other` at `keep`, and moves `keep`'s last interaction time forward
+/// to `other`'s when later.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct MergeWrite {
+    /// The lead kept, as it is after the merge (version `keep_version + 1`), its history
+    /// entries and the `lead_merged` event.
+    pub keep: LeadWrite,
+    /// The version of `keep` the caller read.
+    pub keep_version: u64,
+    /// The lead merged away, with `merged_into` set (version `other_version + 1`) and its
+    /// history entry; no event.
+    pub other: LeadWrite,
+    /// The version of `other` the caller read.
+    pub other_version: u64,
+}
+
+impl MergeWrite {
+    /// The lead kept.
+    pub fn keep_id(&self) -> LeadId {
+        self.keep.lead.id()
+    }
+    /// The lead merged away.
+    pub fn other_id(&self) -> LeadId {
+        self.other.lead.id()
+    }
+}
+
+/// Why `keep` and `other` cannot be merged, if they cannot (ignoring who asks and versions).
+pub fn refusal(keep: &Lead, other: &Lead) -> Option<MergeRefusal> {
+    if keep.id() == other.id() {
+        Some(MergeRefusal::SameLead)
+    } else if keep.merged_into().is_some() {
+        Some(MergeRefusal::KeepMerged)
+    } else if other.merged_into().is_some() {
+        Some(MergeRefusal::OtherMerged)
+    } else if other.status() == LeadStatus::Converted {
+        Some(MergeRefusal::OtherConverted)
+    } else if keep.status().is_read_only() {
+        Some(MergeRefusal::KeepConverted)
+    } else {
+        None
+    }
+}
+
+/// `keep` after taking `other`'s non-empty contact fields where its own are empty, and the
+/// fields it took (old and new values). The version and times are left alone.
+pub fn absorbed(keep: &LeadRecord, other: &LeadRecord) -> (LeadRecord, Vec<Change>) {
+    let mut r = keep.clone();
+    let mut changes = Vec::new();
+    fn take<T: Clone + ToString>(
+        changes: &mut Vec<Change>,
+        field: LeadField,
+        slot: &mut Option<T>,
+        from: &Option<T>,
+    ) {
+        if slot.is_none()
+            && let Some(v) = from
+        {
+            changes.push(Change::Edited {
+                field,
+                old: None,
+                new: Some(v.to_string()),
+            });
+            *slot = Some(v.clone());
+        }
+    }
+    take(&mut changes, LeadField::Email, &mut r.email, &other.email);
+    take(&mut changes, LeadField::Phone, &mut r.phone, &other.phone);
+    take(&mut changes, LeadField::Company, &mut r.company, &other.company);
+    // A follow-up time only means something on a lead still worked.
+    if r.status.is_open()
+        && other.status.is_open()
+        && r.next_follow_up_at.is_none()
+        && let Some(t) = other.next_follow_up_at
+    {
+        changes.push(Change::Edited {
+            field: LeadField::NextFollowUp,
+            old: None,
+            new: Some(t.to_string()),
+        });
+        r.next_follow_up_at = Some(t);
+    }
+    (r, changes)
+}
+
+/// Decides the merge of `other` into `keep` by `actor` (management only), the caller having
+/// read `keep` at `keep_version` and `other` at `other_version`, with `moved` the records of
+/// `other` it saw. Returns the write, or the refusal.
+pub fn decide_merge(
+    keep: &Lead,
+    other: &Lead,
+    actor: &Employee,
+    keep_version: u64,
+    other_version: u64,
+    moved: Moved,
+    now: DateTime<Utc>,
+) -> Result<MergeWrite, CrmError> {
+    authorize(actor, Action::MergeLeads, Some(keep.owner())).map_err(CrmError::from)?;
+    if let Some(reason) = refusal(keep, other) {
+        return Err(CrmError::MergeRefused {
+            keep: keep.id(),
+            other: other.id(),
+            reason,
+        });
+    }
+    for (lead, expected) in [(keep, keep_version), (other, other_version)] {
+        if lead.version() != expected {
+            return Err(CrmError::Conflict {
+                entity: Entity::Lead,
+                id: lead.id().to_string(),
+                expected,
+            });
+        }
+    }
+    let bump = |r: &mut LeadRecord| -> Result<(), ValidationError> {
+        r.version = r.version.checked_add(1).ok_or(ValidationError::InvalidRange {
+            field: "version",
+        })?;
+        r.updated_at = now.max(r.updated_at);
+        Ok(())
+    };
+    let (mut kept, mut changes) = absorbed(keep.record(), other.record());
+    bump(&mut kept)?;
+    kept.last_interaction_at = kept.last_interaction_at.max(other.last_interaction_at());
+    let fields: Vec<LeadField> = changes
+        .iter()
+        .filter_map(|c| match c {
+            Change::Edited { field, .. } => Some(*field),
+            _ => None,
+        })
+        .collect();
+    changes.insert(
+        0,
+        Change::MergedFrom {
+            from: other.id(),
+            interactions: moved.interactions,
+            opportunities: moved.opportunities,
+        },
+    );
+    let kept = Lead::from_record(kept)?;
+    let mut gone = other.record().clone();
+    bump(&mut gone)?;
+    gone.merged_into = Some(keep.id());
+    let gone = Lead::from_record(gone)?;
+    let entries = |lead: &Lead, changes: Vec<Change>| -> Vec<HistoryEntry> {
+        changes
+            .into_iter()
+            .map(|change| HistoryEntry {
+                lead_id: lead.id(),
+                version: lead.version(),
+                at: lead.updated_at(),
+                actor: actor.id,
+                change,
+            })
+            .collect()
+    };
+    let event = NewEvent::new(
+        kept.id(),
+        Some(actor.id),
+        kept.updated_at(),
+        EventKind::LeadMerged {
+            from: other.id(),
+            fields,
+        },
+    );
+    Ok(MergeWrite {
+        keep: LeadWrite {
+            history: entries(&kept, changes),
+            events: vec![event],
+            pending_client: None,
+            check_duplicates: false,
+            lead: kept,
+        },
+        keep_version,
+        other: LeadWrite {
+            history: entries(&gone, vec![Change::MergedInto { into: keep.id() }]),
+            events: Vec::new(),
+            pending_client: None,
+            check_duplicates: false,
+            lead: gone,
+        },
+        other_version,
+    })
+}
+
+/// What a merge left: the lead kept and the lead merged into it (read-only now).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct MergeOutcome {
+    /// The lead kept, after the merge.
+    pub kept: Lead,
+    /// The lead merged away, `merged_into` the kept one.
+    pub merged: Lead,
+}
