@@ -14,6 +14,7 @@ use crm_core::{
     OpportunityStage, Phone, PhoneRegion, ReportFilter, Source, ValidationError,
 };
 
+pub use crate::conformance_merge::*;
 pub use crate::conformance_pipeline::*;
 pub use crate::conformance_visibility::*;
 use crate::harness::{
@@ -90,6 +91,12 @@ macro_rules! conformance_suite {
             assignment_without_staff_is_refused,
             reassign_all_spreads_open_leads,
             bulk_changes_each_lead_on_its_own,
+            // Issue 11, duplicates and merge: crate::conformance_merge.
+            duplicate_groups_are_made_by_the_store,
+            merge_moves_everything_to_the_kept_lead,
+            merged_leads_leave_the_sweep,
+            refused_merges_change_nothing,
+            concurrent_merge_and_edit,
         );
     };
     (@each $factory:path; $attrs:tt; $($name:ident),* $(,)?) => {
