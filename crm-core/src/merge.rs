@@ -271,3 +271,192 @@ pub struct MergeOutcome {
     /// The lead merged away, `merged_into` the kept one.
     pub merged: Lead,
 }
+
+#[cfg(test)]
+mod tests {
+    use chrono::TimeDelta;
+    use proptest::prelude::*;
+
+    use super::*;
+    use crate::contact::{Email, Name, Phone};
+    use crate::employee::Role;
+    use crate::ids::EmployeeId;
+    use crate::lead::NewLead;
+    use crate::source::Source;
+
+    fn t0() -> DateTime<Utc> {
+        DateTime::from_timestamp(1_767_225_600, 0).unwrap()
+    }
+
+    fn emp(id: i64, role: Role) -> Employee {
+        Employee::new(
+            EmployeeId::new(id).unwrap(),
+            Name::parse("Staff").unwrap(),
+            role,
+        )
+    }
+
+    fn lead(
+        n: i64,
+        email: Option<&str>,
+        phone: Option<&str>,
+        company: Option<&str>,
+        follow_up: Option<DateTime<Utc>>,
+    ) -> Lead {
+        let mut input = NewLead::new(Name::parse("Huda").unwrap(), Source::web());
+        input.email = email.map(|e| Email::parse(e).unwrap());
+        input.phone = phone.map(|p| Phone::parse(p).unwrap());
+        input.company = company.map(|c| Name::parse_field("company", c).unwrap());
+        let at = t0() + TimeDelta::seconds(n);
+        let owner = EmployeeId::new(1).unwrap();
+        let l = Lead::create(LeadId::new_at(at), input, owner, owner, at).unwrap();
+        let mut r = l.record().clone();
+        r.next_follow_up_at = follow_up;
+        Lead::from_record(r).unwrap()
+    }
+
+    fn with(l: &Lead, f: impl FnOnce(&mut LeadRecord)) -> Lead {
+        let mut r = l.record().clone();
+        f(&mut r);
+        Lead::from_record(r).unwrap()
+    }
+
+    fn merge(keep: &Lead, other: &Lead, actor: &Employee) -> Result<MergeWrite, CrmError> {
+        decide_merge(
+            keep,
+            other,
+            actor,
+            keep.version(),
+            other.version(),
+            Moved::default(),
+            t0() + TimeDelta::hours(1),
+        )
+    }
+
+    fn refused_with(r: Result<MergeWrite, CrmError>) -> Option<MergeRefusal> {
+        match r {
+            Err(CrmError::MergeRefused { reason, .. }) => Some(reason),
+            _ => None,
+        }
+    }
+
+    #[test]
+    fn keep_takes_only_what_it_lacks_and_other_is_retired() {
+        let boss = emp(9, Role::Manager);
+        let keep = lead(1, Some("huda@example.com"), None, None, None);
+        let later = t0() + TimeDelta::days(2);
+        let other = lead(
+            2,
+            Some("other@example.com"),
+            Some("+966501234567"),
+            Some("Acme"),
+            Some(later),
+        );
+        let w = merge(&keep, &other, &boss).unwrap();
+        let k = &w.keep.lead;
+        assert_eq!(k.email().map(Email::as_str), Some("huda@example.com"));
+        assert_eq!(k.phone().map(Phone::key), Some("+966501234567"));
+        assert_eq!(k.company().map(Name::as_str), Some("Acme"));
+        assert_eq!(k.next_follow_up_at(), Some(later));
+        assert_eq!(k.version(), keep.version() + 1);
+        assert_eq!(k.merged_into(), None);
+        assert_eq!(w.other.lead.merged_into(), Some(keep.id()));
+        assert_eq!(w.other.lead.version(), other.version() + 1);
+        assert!(w.other.lead.is_read_only() && !w.other.lead.is_open());
+        assert_eq!(w.keep.events.len(), 1);
+        assert!(w.other.events.is_empty());
+        assert_eq!(
+            w.keep.events[0].kind,
+            EventKind::LeadMerged {
+                from: other.id(),
+                fields: vec![LeadField::Phone, LeadField::Company, LeadField::NextFollowUp],
+            }
+        );
+        assert!(matches!(
+            w.keep.history[0].change,
+            Change::MergedFrom { from, .. } if from == other.id()
+        ));
+        assert_eq!(
+            w.other.history.iter().map(|e| &e.change).collect::<Vec<_>>(),
+            vec![&Change::MergedInto { into: keep.id() }]
+        );
+    }
+
+    #[test]
+    fn every_refusal_has_its_reason() {
+        let boss = emp(9, Role::Manager);
+        let a = lead(1, Some("a@example.com"), None, None, None);
+        let b = lead(2, Some("b@example.com"), None, None, None);
+        let converted = with(&b, |r| r.status = LeadStatus::Converted);
+        let merged = with(&b, |r| r.merged_into = Some(LeadId::new_at(t0())));
+        assert_eq!(refused_with(merge(&a, &a, &boss)), Some(MergeRefusal::SameLead));
+        assert_eq!(
+            refused_with(merge(&a, &converted, &boss)),
+            Some(MergeRefusal::OtherConverted)
+        );
+        assert_eq!(
+            refused_with(merge(&converted, &a, &boss)),
+            Some(MergeRefusal::KeepConverted)
+        );
+        assert_eq!(
+            refused_with(merge(&merged, &a, &boss)),
+            Some(MergeRefusal::KeepMerged)
+        );
+        assert_eq!(
+            refused_with(merge(&a, &merged, &boss)),
+            Some(MergeRefusal::OtherMerged)
+        );
+        assert!(matches!(
+            merge(&a, &b, &emp(3, Role::Sales)),
+            Err(CrmError::Forbidden { .. })
+        ));
+        let stale = decide_merge(&a, &b, &boss, 1, 2, Moved::default(), t0());
+        assert!(matches!(stale, Err(CrmError::Conflict { id, .. }) if id == b.id().to_string()));
+    }
+
+    proptest! {
+        /// Whatever the two leads hold, the kept lead keeps every value it had and takes
+        /// the other's exactly where it had none; nothing else about it changes but the
+        /// version and time; the merged lead changes only in `merged_into`, version and
+        /// time.
+        #[test]
+        fn merge_fills_gaps_and_never_overwrites(
+            ke in proptest::option::of("[a-c]@example\\.com"),
+            kp in proptest::option::of(Just("+966501234567")),
+            kc in proptest::option::of("[A-C]corp"),
+            oe in proptest::option::of("[d-f]@example\\.com"),
+            op in proptest::option::of(Just("+971501234567")),
+            oc in proptest::option::of("[D-F]corp"),
+        ) {
+            prop_assume!(ke.is_some() || kp.is_some());
+            prop_assume!(oe.is_some() || op.is_some());
+            let boss = emp(9, Role::Manager);
+            let keep = lead(1, ke.as_deref(), kp, kc.as_deref(), None);
+            let other = lead(2, oe.as_deref(), op, oc.as_deref(), None);
+            let w = merge(&keep, &other, &boss).unwrap();
+            let k = w.keep.lead.record();
+            prop_assert_eq!(&k.email, &keep.record().email.clone().or(other.record().email.clone()));
+            prop_assert_eq!(&k.phone, &keep.record().phone.clone().or(other.record().phone.clone()));
+            prop_assert_eq!(&k.company, &keep.record().company.clone().or(other.record().company.clone()));
+            let mut same = k.clone();
+            same.email = keep.record().email.clone();
+            same.phone = keep.record().phone.clone();
+            same.company = keep.record().company.clone();
+            same.version = keep.version();
+            same.updated_at = keep.updated_at();
+            prop_assert_eq!(&same, keep.record());
+            let mut gone = w.other.lead.record().clone();
+            gone.merged_into = None;
+            gone.version = other.version();
+            gone.updated_at = other.updated_at();
+            prop_assert_eq!(&gone, other.record());
+            let edited = w.keep.history.iter().filter(|e| matches!(e.change, Change::Edited { .. })).count();
+            let filled = [
+                keep.email().is_none() && other.email().is_some(),
+                keep.phone().is_none() && other.phone().is_some(),
+                keep.company().is_none() && other.company().is_some(),
+            ].into_iter().filter(|b| *b).count();
+            prop_assert_eq!(edited, filled);
+        }
+    }
+}
