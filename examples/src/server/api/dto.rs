@@ -46,6 +46,9 @@ pub struct LeadOut {
     pub lost_reason_detail: Option<String>,
     /// The latest interaction.
     pub last_interaction_at: Option<DateTime<Utc>>,
+    /// The lead this one was merged into (it is read-only then); absent when not merged.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub merged_into: Option<String>,
 }
 
 impl From<&Lead> for LeadOut {
@@ -68,6 +71,7 @@ impl From<&Lead> for LeadOut {
             lost_reason: l.lost_reason_code().map(|r| r.to_string()),
             lost_reason_detail: l.lost_reason().map(|r| r.to_string()),
             last_interaction_at: l.last_interaction_at(),
+            merged_into: l.merged_into().map(|m| m.to_string()),
         }
     }
 }

@@ -4,6 +4,7 @@
 //! form carries the session's CSRF token; cookies are HttpOnly and SameSite=Lax.
 
 mod assets;
+mod duplicates;
 mod pages;
 
 use askama::Template;
@@ -66,6 +67,8 @@ pub fn router() -> Router<AppState> {
         .route("/leads/{id}/opportunities", post(pages::add_opportunity))
         .route("/opportunities/{id}/stage", post(pages::update_opportunity))
         .route("/report", get(pages::report))
+        .route("/duplicates", get(duplicates::page))
+        .route("/duplicates/merge", post(duplicates::merge))
         .route(
             "/employees",
             get(pages::employees).post(pages::save_employee),

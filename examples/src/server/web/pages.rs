@@ -276,6 +276,8 @@ pub struct LeadView {
     lost_reason: String,
     client: String,
     read_only: bool,
+    /// The lead this one was merged into, or empty.
+    merged_into: String,
 }
 
 fn lead_view(c: &Ctx, l: &crm_core::Lead, names: &BTreeMap<i64, String>) -> LeadView {
@@ -293,6 +295,7 @@ fn lead_view(c: &Ctx, l: &crm_core::Lead, names: &BTreeMap<i64, String>) -> Lead
         lost_reason: l.lost().map_or(String::new(), |r| r.to_string()),
         client: l.client_id().map_or(String::new(), |c| c.to_string()),
         read_only: l.is_read_only(),
+        merged_into: l.merged_into().map_or(String::new(), |m| m.to_string()),
     }
 }
 
