@@ -22,6 +22,7 @@ mod reads;
 mod records;
 mod reports;
 mod rows;
+mod store;
 
 #[cfg(feature = "postgres")]
 pub mod postgres;
