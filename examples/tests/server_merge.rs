@@ -34,6 +34,8 @@ async fn pair(h: &Harness) -> (String, String) {
     let keep = h
         .lead(&h.sales, json!({"name": "Huda", "email": "huda@example.com"}))
         .await;
+    // Created a second later: the groups list the older lead first.
+    h.clock.advance(chrono::TimeDelta::seconds(1));
     let other = h
         .lead(
             &h.sales,
