@@ -129,7 +129,11 @@ pub fn duplicate_groups<'a>(
 ) -> Vec<DuplicateGroup> {
     let leads: Vec<&Lead> = leads.into_iter().collect();
     let kinds: &[DuplicateKind] = if fuzzy {
-        &[DuplicateKind::Email, DuplicateKind::Phone, DuplicateKind::Name]
+        &[
+            DuplicateKind::Email,
+            DuplicateKind::Phone,
+            DuplicateKind::Name,
+        ]
     } else {
         &[DuplicateKind::Email, DuplicateKind::Phone]
     };

@@ -51,6 +51,7 @@ pub use clock::{ManualClock, SystemClock};
 pub use contact::{Email, Name, Note, Phone, PhoneRegion};
 pub use conversion::{ClientRequest, PendingClient};
 pub use detail::LeadDetail;
+pub use duplicates::{DuplicateGroup, DuplicateKind};
 pub use employee::{Employee, Role, TeamSummary};
 pub use error::{
     AssigneeProblem, BoxError, ContactField, CrmError, Entity, PortError, StoreError,
@@ -65,7 +66,6 @@ pub use interaction::{Interaction, InteractionKind, NewInteraction};
 pub use lead::{Lead, LeadPatch, LeadRecord, NewLead};
 pub use lost_reason::{LostReason, LostReasonCode, LostReasons};
 pub use merge::{MergeOutcome, MergeRefusal, MergeWrite, Moved};
-pub use duplicates::{DuplicateGroup, DuplicateKind};
 pub use money::{Currency, Money};
 pub use notify::LogNotifier;
 pub use opportunity::{NewOpportunity, Opportunity, OpportunityPatch, OpportunityStage};

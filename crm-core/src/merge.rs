@@ -146,7 +146,12 @@ pub fn absorbed(keep: &LeadRecord, other: &LeadRecord) -> (LeadRecord, Vec<Chang
     }
     take(&mut changes, LeadField::Email, &mut r.email, &other.email);
     take(&mut changes, LeadField::Phone, &mut r.phone, &other.phone);
-    take(&mut changes, LeadField::Company, &mut r.company, &other.company);
+    take(
+        &mut changes,
+        LeadField::Company,
+        &mut r.company,
+        &other.company,
+    );
     // A follow-up time only means something on a lead still worked.
     if r.status.is_open()
         && other.status.is_open()
@@ -193,9 +198,10 @@ pub fn decide_merge(
         }
     }
     let bump = |r: &mut LeadRecord| -> Result<(), ValidationError> {
-        r.version = r.version.checked_add(1).ok_or(ValidationError::InvalidRange {
-            field: "version",
-        })?;
+        r.version = r
+            .version
+            .checked_add(1)
+            .ok_or(ValidationError::InvalidRange { field: "version" })?;
         r.updated_at = now.max(r.updated_at);
         Ok(())
     };
@@ -369,7 +375,11 @@ mod tests {
             w.keep.events[0].kind,
             EventKind::LeadMerged {
                 from: other.id(),
-                fields: vec![LeadField::Phone, LeadField::Company, LeadField::NextFollowUp],
+                fields: vec![
+                    LeadField::Phone,
+                    LeadField::Company,
+                    LeadField::NextFollowUp
+                ],
             }
         );
         assert!(matches!(
@@ -377,7 +387,11 @@ mod tests {
             Change::MergedFrom { from, .. } if from == other.id()
         ));
         assert_eq!(
-            w.other.history.iter().map(|e| &e.change).collect::<Vec<_>>(),
+            w.other
+                .history
+                .iter()
+                .map(|e| &e.change)
+                .collect::<Vec<_>>(),
             vec![&Change::MergedInto { into: keep.id() }]
         );
     }
@@ -389,7 +403,10 @@ mod tests {
         let b = lead(2, Some("b@example.com"), None, None, None);
         let converted = with(&b, |r| r.status = LeadStatus::Converted);
         let merged = with(&b, |r| r.merged_into = Some(LeadId::new_at(t0())));
-        assert_eq!(refused_with(merge(&a, &a, &boss)), Some(MergeRefusal::SameLead));
+        assert_eq!(
+            refused_with(merge(&a, &a, &boss)),
+            Some(MergeRefusal::SameLead)
+        );
         assert_eq!(
             refused_with(merge(&a, &converted, &boss)),
             Some(MergeRefusal::OtherConverted)

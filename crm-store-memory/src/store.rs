@@ -9,11 +9,11 @@ use crm_core::follow_up::{
     awaits_follow_up, is_overdue, notify_first_contact, refreshed, remind_overdue,
 };
 use crm_core::{
-    ClientId, DuplicateGroup, EmployeeId, MergeWrite, Entity, Event, FollowUpClaim, FollowUpNotice, HistoryEntry, Interaction,
-    Lead, LeadDetail, LeadId, LeadQuery, LeadRecord, LeadStore, LeadWrite, LostReasonReport,
-    NewEvent, NoticeId, Opportunity, OpportunityId, OpportunityWrite, Page, PendingClient,
-    PipelineFilter, PipelineRow, Report, ReportFilter, Scope, StageProbabilities, StatusTimeRow,
-    StoreError, Turn,
+    ClientId, DuplicateGroup, EmployeeId, Entity, Event, FollowUpClaim, FollowUpNotice,
+    HistoryEntry, Interaction, Lead, LeadDetail, LeadId, LeadQuery, LeadRecord, LeadStore,
+    LeadWrite, LostReasonReport, MergeWrite, NewEvent, NoticeId, Opportunity, OpportunityId,
+    OpportunityWrite, Page, PendingClient, PipelineFilter, PipelineRow, Report, ReportFilter,
+    Scope, StageProbabilities, StatusTimeRow, StoreError, Turn,
 };
 
 /// The in-memory store. All state sits behind one mutex, so every write is atomic and

@@ -26,7 +26,11 @@ pub(crate) async fn groups<D: Db>(
     fuzzy: bool,
 ) -> Result<Vec<DuplicateGroup>, StoreError> {
     let kinds: &[DuplicateKind] = if fuzzy {
-        &[DuplicateKind::Email, DuplicateKind::Phone, DuplicateKind::Name]
+        &[
+            DuplicateKind::Email,
+            DuplicateKind::Phone,
+            DuplicateKind::Name,
+        ]
     } else {
         &[DuplicateKind::Email, DuplicateKind::Phone]
     };
@@ -37,7 +41,10 @@ pub(crate) async fn groups<D: Db>(
         let (keys, present) = match kind {
             DuplicateKind::Email => ("email, email", "email IS NOT NULL"),
             DuplicateKind::Phone => ("phone, phone", "phone IS NOT NULL"),
-            DuplicateKind::Name => (<D::Backend as Encoding>::NAME_COMPANY_KEYS, "company IS NOT NULL"),
+            DuplicateKind::Name => (
+                <D::Backend as Encoding>::NAME_COMPANY_KEYS,
+                "company IS NOT NULL",
+            ),
         };
         b.sql(keys)
             .sql(" FROM leads WHERE ")
@@ -51,9 +58,7 @@ pub(crate) async fn groups<D: Db>(
             .sql(" AND ")
             .sql(CANDIDATE);
         crate::assignment::scope(&mut b, scope, "owner");
-        b.sql(" GROUP BY ")
-            .sql(keys)
-            .sql(" HAVING COUNT(*) > 1)");
+        b.sql(" GROUP BY ").sql(keys).sql(" HAVING COUNT(*) > 1)");
         let mut by_key: BTreeMap<String, Vec<Lead>> = BTreeMap::new();
         for r in db.built(b).await? {
             let lead = rows::lead(&r)?;
@@ -115,10 +120,7 @@ pub(crate) const LEAD_VERSION: &str = "SELECT version FROM leads WHERE id = $1";
 
 /// Why a merge was refused, from each lead's stored version before the merge wrote anything
 /// (`None`: no such lead), in the order `(keep, other)`.
-pub(crate) fn refused(
-    w: &MergeWrite,
-    stored: [Option<i64>; 2],
-) -> StoreError {
+pub(crate) fn refused(w: &MergeWrite, stored: [Option<i64>; 2]) -> StoreError {
     let leads = [
         (w.keep_id(), w.keep_version, stored[0]),
         (w.other_id(), w.other_version, stored[1]),

@@ -15,8 +15,7 @@ use crate::rows::{self, Cols};
 
 /// Counts over the leads themselves.
 /// Merged leads ([`crm_core::merge`]) leave every report.
-const FROM_LEADS: &str =
-    "SELECT status, source, COUNT(*) FROM leads WHERE merged_into IS NULL";
+const FROM_LEADS: &str = "SELECT status, source, COUNT(*) FROM leads WHERE merged_into IS NULL";
 
 /// The report for `filter` over the leads in `scope`. Without a creation-date range it reads `undated` instead (a
 /// statement with the same columns and filters, e.g. over maintained counts), when given.

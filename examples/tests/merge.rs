@@ -161,8 +161,14 @@ fn duplicates_are_listed_by_email_phone_and_fuzzy_name() {
         .output()
         .unwrap();
     let text = String::from_utf8(out.stdout).unwrap();
-    assert!(text.contains("group 1 (email huda@example.com): 2 leads"), "{text}");
-    assert!(text.contains(&format!("crm lead merge {a} OTHER")), "{text}");
+    assert!(
+        text.contains("group 1 (email huda@example.com): 2 leads"),
+        "{text}"
+    );
+    assert!(
+        text.contains(&format!("crm lead merge {a} OTHER")),
+        "{text}"
+    );
 }
 
 #[test]
@@ -195,7 +201,14 @@ fn merge_moves_the_lead_and_refusals_have_exit_codes() {
     fails(
         p,
         "3",
-        &["lead", "merge", &keep, &other, "--expect-other-version", "9"],
+        &[
+            "lead",
+            "merge",
+            &keep,
+            &other,
+            "--expect-other-version",
+            "9",
+        ],
         6,
     );
     fails(

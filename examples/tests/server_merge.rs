@@ -27,12 +27,18 @@ macro_rules! on_every_backend {
     };
 }
 
-on_every_backend!(duplicates_and_merge_over_the_api, the_duplicates_page_merges);
+on_every_backend!(
+    duplicates_and_merge_over_the_api,
+    the_duplicates_page_merges
+);
 
 /// Two leads with one email, as sales staff: (keep, other).
 async fn pair(h: &Harness) -> (String, String) {
     let keep = h
-        .lead(&h.sales, json!({"name": "Huda", "email": "huda@example.com"}))
+        .lead(
+            &h.sales,
+            json!({"name": "Huda", "email": "huda@example.com"}),
+        )
         .await;
     // Created a second later: the groups list the older lead first.
     h.clock.advance(chrono::TimeDelta::seconds(1));
@@ -55,7 +61,9 @@ async fn duplicates_and_merge_over_the_api(h: Harness) {
     assert_eq!(groups[0]["kind"], "email");
     assert_eq!(groups[0]["leads"][0]["id"], keep.as_str());
     assert_eq!(groups[0]["leads"][1]["id"], other.as_str());
-    let r = h.get("/api/v1/leads/duplicates?fuzzy=maybe", &h.manager).await;
+    let r = h
+        .get("/api/v1/leads/duplicates?fuzzy=maybe", &h.manager)
+        .await;
     assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY);
 
     let uri = format!("/api/v1/leads/{keep}/merge");
@@ -68,7 +76,13 @@ async fn duplicates_and_merge_over_the_api(h: Harness) {
         .await;
     assert_eq!(r.status, StatusCode::FORBIDDEN, "{}", r.text);
     let r = h
-        .call(Method::POST, &uri, Some(&h.manager), Some(body.clone()), &[])
+        .call(
+            Method::POST,
+            &uri,
+            Some(&h.manager),
+            Some(body.clone()),
+            &[],
+        )
         .await;
     assert_eq!(r.status, StatusCode::PRECONDITION_REQUIRED);
     let r = h
@@ -182,7 +196,11 @@ impl<'a> Browser<'a> {
             .request(
                 Method::POST,
                 "/sign-in",
-                Some(&[("csrf", &csrf), ("employee_id", &id), ("password", PASSWORD)]),
+                Some(&[
+                    ("csrf", &csrf),
+                    ("employee_id", &id),
+                    ("password", PASSWORD),
+                ]),
             )
             .await;
         assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", r.text);
@@ -203,7 +221,11 @@ async fn the_duplicates_page_merges(h: Harness) {
     let mut boss = Browser::new(&h);
     boss.sign_in(MANAGER).await;
     let page = boss.request(Method::GET, "/duplicates", None).await;
-    assert!(page.text.contains("action=\"/duplicates/merge\""), "{}", page.text);
+    assert!(
+        page.text.contains("action=\"/duplicates/merge\""),
+        "{}",
+        page.text
+    );
     let csrf = hidden_csrf(&page.text);
     let form = |csrf: &str| {
         vec![
@@ -217,7 +239,10 @@ async fn the_duplicates_page_merges(h: Harness) {
     let as_refs = |f: &[(String, String)]| -> Vec<(String, String)> { f.to_vec() };
     // A forged form (another token) is refused and changes nothing.
     let forged = as_refs(&form(&"0".repeat(64)));
-    let forged: Vec<(&str, &str)> = forged.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
+    let forged: Vec<(&str, &str)> = forged
+        .iter()
+        .map(|(k, v)| (k.as_str(), v.as_str()))
+        .collect();
     let r = boss
         .request(Method::POST, "/duplicates/merge", Some(&forged))
         .await;
@@ -239,7 +264,10 @@ async fn the_duplicates_page_merges(h: Harness) {
         .request(Method::POST, "/duplicates/merge", Some(&f))
         .await;
     assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", r.text);
-    assert_eq!(r.header("location"), Some(format!("/leads/{keep}").as_str()));
+    assert_eq!(
+        r.header("location"),
+        Some(format!("/leads/{keep}").as_str())
+    );
     assert_eq!(h.lead_count().await, 1);
     let gone = boss
         .request(Method::GET, &format!("/leads/{other}"), None)

@@ -56,7 +56,13 @@ pub async fn duplicate_groups_are_made_by_the_store(store: Arc<dyn LeadStore>) {
     let a = add(&h, "Huda", Some("huda@example.com"), None).await;
     let b = add(&h, "Huda A.", Some("HUDA@example.com"), Some("0551112222")).await;
     let c = add(&h, "Omar", None, Some("0501234567")).await;
-    let d = add(&h, "عمر", Some("omar@example.com"), Some("+966 50 123 4567")).await;
+    let d = add(
+        &h,
+        "عمر",
+        Some("omar@example.com"),
+        Some("+966 50 123 4567"),
+    )
+    .await;
     let e = add(&h, "Omar 3", None, Some("٠٥٠١٢٣٤٥٦٧")).await;
     // Fuzzy: the same name under Arabic folding, in the same company under folding.
     let f = add_full(
@@ -78,7 +84,15 @@ pub async fn duplicate_groups_are_made_by_the_store(store: Arc<dyn LeadStore>) {
     )
     .await;
     // Same name, another company: no group; same name, no company: no group.
-    add_full(&h, sales(), "أحمد علي", Some("a3@example.com"), None, Some("Acme")).await;
+    add_full(
+        &h,
+        sales(),
+        "أحمد علي",
+        Some("a3@example.com"),
+        None,
+        Some("Acme"),
+    )
+    .await;
     add_full(&h, sales(), "احمد علي", Some("a4@example.com"), None, None).await;
     // A lost lead with the same email as `a` is in no group.
     let lost = add(&h, "Huda old", Some("huda@example.com"), None).await;
@@ -163,7 +177,11 @@ pub async fn merge_moves_everything_to_the_kept_lead(store: Arc<dyn LeadStore>) 
     h.advance(TimeDelta::minutes(1));
     let call = h
         .crm
-        .log_interaction(sales(), other.id(), NewInteraction::new(InteractionKind::Call))
+        .log_interaction(
+            sales(),
+            other.id(),
+            NewInteraction::new(InteractionKind::Call),
+        )
         .await
         .unwrap();
     let deal = h
@@ -196,7 +214,10 @@ pub async fn merge_moves_everything_to_the_kept_lead(store: Arc<dyn LeadStore>) 
     let events_before = h.store.pending_events(0, 10_000).await.unwrap().len();
     let report_before = h.store.report(&ReportFilter::default()).await.unwrap();
     assert_eq!(report_before.count(LeadStatus::New, &Source::web()), 1);
-    assert_eq!(report_before.count(LeadStatus::Contacted, &Source::web()), 1);
+    assert_eq!(
+        report_before.count(LeadStatus::Contacted, &Source::web()),
+        1
+    );
 
     h.advance(TimeDelta::minutes(1));
     let out = h
@@ -272,7 +293,11 @@ pub async fn merge_moves_everything_to_the_kept_lead(store: Arc<dyn LeadStore>) 
     assert!(matches!(edit, Err(CrmError::ReadOnly(id)) if id == other.id()));
     let log = h
         .crm
-        .log_interaction(sales(), other.id(), NewInteraction::new(InteractionKind::Call))
+        .log_interaction(
+            sales(),
+            other.id(),
+            NewInteraction::new(InteractionKind::Call),
+        )
         .await;
     assert!(matches!(log, Err(CrmError::ReadOnly(_))), "{log:?}");
     let status = h
@@ -456,7 +481,11 @@ pub async fn refused_merges_change_nothing(store: Arc<dyn LeadStore>) {
         .merge_leads(manager(), a.id(), a.version(), missing, 1)
         .await;
     assert!(matches!(r, Err(CrmError::NotFound { .. })), "{r:?}");
-    assert_eq!(snapshot(&h).await, before, "a refused merge wrote something");
+    assert_eq!(
+        snapshot(&h).await,
+        before,
+        "a refused merge wrote something"
+    );
     assert_eq!(
         h.store.get_lead(host.id()).await.unwrap().unwrap(),
         host,
@@ -502,9 +531,25 @@ pub async fn refused_merges_change_nothing(store: Arc<dyn LeadStore>) {
 pub async fn concurrent_merge_and_edit(store: Arc<dyn LeadStore>) {
     let h = Harness::new(store);
     for round in 0..6 {
-        let keep = add(&h, &format!("K{round}"), Some(&format!("k{round}@example.com")), None).await;
-        let other = add(&h, &format!("O{round}"), Some(&format!("k{round}@example.com")), None).await;
-        let target = if round % 2 == 0 { other.clone() } else { keep.clone() };
+        let keep = add(
+            &h,
+            &format!("K{round}"),
+            Some(&format!("k{round}@example.com")),
+            None,
+        )
+        .await;
+        let other = add(
+            &h,
+            &format!("O{round}"),
+            Some(&format!("k{round}@example.com")),
+            None,
+        )
+        .await;
+        let target = if round % 2 == 0 {
+            other.clone()
+        } else {
+            keep.clone()
+        };
         let crm = h.crm.clone();
         let merge = {
             let crm = crm.clone();
@@ -525,7 +570,10 @@ pub async fn concurrent_merge_and_edit(store: Arc<dyn LeadStore>) {
         });
         let (m, e) = (merge.await.unwrap(), edit.await.unwrap());
         let stale = |r: &Result<_, CrmError>| {
-            matches!(r, Err(CrmError::Conflict { .. }) | Err(CrmError::ReadOnly(_)))
+            matches!(
+                r,
+                Err(CrmError::Conflict { .. }) | Err(CrmError::ReadOnly(_))
+            )
         };
         match (m.is_ok(), e.is_ok()) {
             (true, false) => assert!(stale(&e.map(|_| ())), "round {round}"),

@@ -56,8 +56,7 @@ impl Encoding for Sqlite {
     type Day = i64;
     type Flag = i64;
     const FIND: &'static str = "instr";
-    const NAME_COMPANY_KEYS: &'static str =
-        "substr(search_text, 1, instr(search_text || char(10), char(10)) - 1), \
+    const NAME_COMPANY_KEYS: &'static str = "substr(search_text, 1, instr(search_text || char(10), char(10)) - 1), \
          substr(search_text, length(rtrim(search_text, replace(search_text, char(10), ''))) + 1)";
 
     /// Unix microseconds: fixed width as a number, so SQL orders times exactly.

@@ -7,9 +7,7 @@ use sqlx::pool::PoolConnection;
 use sqlx::sqlite::{SqliteConnection, SqliteRow};
 use sqlx::{AssertSqlSafe, Sqlite};
 
-use super::writes::{
-    duplicate_of, lead_exists, merge_refused, not_writable, opportunity_refused,
-};
+use super::writes::{duplicate_of, lead_exists, merge_refused, not_writable, opportunity_refused};
 use super::{Handle, InFlight};
 use crate::bind::Args;
 use crate::error::{conflict, db, is_busy, not_found};

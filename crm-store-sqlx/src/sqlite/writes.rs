@@ -3,8 +3,7 @@
 
 use crm_core::{
     BoxError, ClientId, Entity, Interaction, Lead, LeadId, LeadWrite, MergeWrite, NewEvent,
-    Opportunity,
-    OpportunityId, OpportunityWrite, StoreError, Turn,
+    Opportunity, OpportunityId, OpportunityWrite, StoreError, Turn,
 };
 use sqlx::Sqlite;
 use sqlx::sqlite::SqliteConnection;
@@ -351,7 +350,10 @@ fn record_write_failed(
 pub(super) async fn merge_leads(h: &Handle, w: &MergeWrite) -> Result<(), StoreError> {
     let mut s = Script::write();
     // Both versions first, so a refusal is explained before anything is written.
-    for (id, expected) in [(w.keep_id(), w.keep_version), (w.other_id(), w.other_version)] {
+    for (id, expected) in [
+        (w.keep_id(), w.keep_version),
+        (w.other_id(), w.other_version),
+    ] {
         s.check(Check::LeadUnchanged, duplicates::NOT_AT_VERSION)
             .uuid(id.as_uuid())
             .int(to_i64(expected)?);

@@ -12,7 +12,11 @@ use super::{App, Out, current_version, lead_row};
 pub(crate) async fn duplicates(app: &App, fuzzy: bool) -> Out {
     let groups = app.crm.duplicates(app.actor()?, fuzzy).await?;
     let names = app
-        .names(groups.iter().flat_map(|g| g.leads.iter().map(|l| l.owner())))
+        .names(
+            groups
+                .iter()
+                .flat_map(|g| g.leads.iter().map(|l| l.owner())),
+        )
         .await;
     app.print(json!({ "groups": groups }), || {
         if groups.is_empty() {
@@ -26,7 +30,10 @@ pub(crate) async fn duplicates(app: &App, fuzzy: bool) -> Out {
                 g.kind,
                 shown_key(g),
                 g.leads.len(),
-                g.leads.first().map(|l| l.id().to_string()).unwrap_or_default(),
+                g.leads
+                    .first()
+                    .map(|l| l.id().to_string())
+                    .unwrap_or_default(),
             ));
             let mut t = Table::new([
                 "id", "name", "status", "source", "owner", "contact", "company",

@@ -88,7 +88,10 @@ pub async fn page(
     Query(q): Query<DuplicatesQuery>,
 ) -> WebResult {
     let c = v.ctx;
-    let fuzzy = q.fuzzy.as_deref().is_some_and(|f| !f.is_empty() && f != "0");
+    let fuzzy = q
+        .fuzzy
+        .as_deref()
+        .is_some_and(|f| !f.is_empty() && f != "0");
     let groups = s
         .crm
         .duplicates(v.employee, fuzzy)
@@ -123,9 +126,7 @@ pub async fn merge(State(s): State<AppState>, v: Viewer, Form(form): Form<MergeF
     let mut f = Fields::default();
     let keep = f.take("keep", form.keep.trim().parse::<LeadId>());
     let other = f.take("other", form.other.trim().parse::<LeadId>());
-    let (keep, other) = f
-        .done(keep.zip(other))
-        .map_err(|p| error_page(c.lang, p))?;
+    let (keep, other) = f.done(keep.zip(other)).map_err(|p| error_page(c.lang, p))?;
     s.crm
         .merge_leads(
             v.employee,
