@@ -161,6 +161,38 @@ impl PortError {
     }
 }
 
+/// Why two leads cannot be merged ([`crate::merge`]). Here, a leaf of the error type, so
+/// the merge module can import the error without a cycle.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "snake_case")]
+#[non_exhaustive]
+pub enum MergeRefusal {
+    /// Both ids name the same lead.
+    SameLead,
+    /// The lead to keep was itself merged into another lead.
+    KeepMerged,
+    /// The lead to merge away was merged already.
+    OtherMerged,
+    /// The lead to merge away is converted: a client's lead is never merged away.
+    OtherConverted,
+    /// The lead to keep is converted, hence read-only.
+    KeepConverted,
+}
+
+impl std::fmt::Display for MergeRefusal {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            MergeRefusal::SameLead => "a lead cannot be merged into itself",
+            MergeRefusal::KeepMerged => {
+                "the lead to keep was merged into another lead; merge into that one"
+            }
+            MergeRefusal::OtherMerged => "the lead to merge away is merged already",
+            MergeRefusal::OtherConverted => "a converted lead is never merged away",
+            MergeRefusal::KeepConverted => "the lead to keep is converted and read-only",
+        })
+    }
+}
+
 /// Every error a [`crate::Crm`] use case can return.
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
@@ -229,7 +261,7 @@ pub enum CrmError {
         /// The lead to merge away.
         other: LeadId,
         /// Why not.
-        reason: crate::merge::MergeRefusal,
+        reason: MergeRefusal,
     },
     /// The employee cannot be made responsible for a lead.
     #[error("employee {employee} cannot be responsible for a lead: they are {problem}")]

@@ -19,12 +19,11 @@
 //! converted lead (never merged away), into a converted lead (read-only), by anyone but
 //! management, or when either lead moved past the version the caller read.
 
-use std::fmt;
-
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
 use crate::employee::Employee;
+pub use crate::error::MergeRefusal;
 use crate::error::{CrmError, Entity};
 use crate::events::{EventKind, NewEvent};
 use crate::history::{Change, HistoryEntry, LeadField};
@@ -34,37 +33,6 @@ use crate::permissions::{Action, authorize};
 use crate::ports::LeadWrite;
 use crate::status::LeadStatus;
 use crate::validation::ValidationError;
-
-/// Why two leads cannot be merged.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-#[non_exhaustive]
-pub enum MergeRefusal {
-    /// Both ids name the same lead.
-    SameLead,
-    /// The lead to keep was itself merged into another lead.
-    KeepMerged,
-    /// The lead to merge away was merged already.
-    OtherMerged,
-    /// The lead to merge away is converted: a client's lead is never merged away.
-    OtherConverted,
-    /// The lead to keep is converted, hence read-only.
-    KeepConverted,
-}
-
-impl fmt::Display for MergeRefusal {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(match self {
-            MergeRefusal::SameLead => "a lead cannot be merged into itself",
-            MergeRefusal::KeepMerged => {
-                "the lead to keep was merged into another lead; merge into that one"
-            }
-            MergeRefusal::OtherMerged => "the lead to merge away is merged already",
-            MergeRefusal::OtherConverted => "a converted lead is never merged away",
-            MergeRefusal::KeepConverted => "the lead to keep is converted and read-only",
-        })
-    }
-}
 
 /// What moves from the lead merged away, as the caller saw it: recorded in `keep`'s history
 /// so it says where each record came from.
