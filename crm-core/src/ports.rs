@@ -77,7 +77,8 @@ pub trait LeadStore: Send + Sync + 'static {
     /// One lead.
     async fn get_lead(&self, id: LeadId) -> Result<Option<Lead>, StoreError>;
 
-    /// The detail view of one lead.
+    /// The detail view of one lead; its history includes that of the leads merged into it
+    /// (by time, each entry naming its lead).
     async fn lead_detail(&self, id: LeadId) -> Result<Option<LeadDetail>, StoreError>;
 
     /// Leads matching `query`, newest first, one page.
