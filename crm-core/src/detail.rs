@@ -8,7 +8,8 @@ use crate::interaction::Interaction;
 use crate::lead::Lead;
 use crate::opportunity::Opportunity;
 
-/// A lead with its history (oldest first), interactions (by time happened, oldest first),
+/// A lead with its history (oldest first; with the history of the leads merged into it,
+/// each entry naming its lead), interactions (by time happened, oldest first),
 /// opportunities (oldest first) and, while the client is not yet created, the pending
 /// conversion. The client id is on the lead.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -32,6 +33,12 @@ impl LeadDetail {
         &self,
         now: chrono::DateTime<chrono::Utc>,
     ) -> std::collections::BTreeMap<crate::status::LeadStatus, chrono::TimeDelta> {
-        crate::history::time_in_status(&self.history, now)
+        let own: Vec<HistoryEntry> = self
+            .history
+            .iter()
+            .filter(|e| e.lead_id == self.lead.id())
+            .cloned()
+            .collect();
+        crate::history::time_in_status(&own, now)
     }
 }

@@ -8,6 +8,8 @@
 //! are tested against it.
 
 use crate::contact::{Email, Phone};
+use serde::{Deserialize, Serialize};
+
 use crate::error::ContactField;
 use crate::ids::LeadId;
 use crate::lead::Lead;
@@ -51,7 +53,7 @@ pub fn find_duplicate_of<'a>(
     others: impl IntoIterator<Item = &'a Lead> + Clone,
 ) -> Option<DuplicateOf> {
     let blocks = |other: &Lead, field: ContactField| {
-        if Some(other.id()) == except || !other.status().is_open() {
+        if Some(other.id()) == except || !other.is_open() {
             return false;
         }
         match field {
@@ -74,4 +76,107 @@ pub fn find_duplicate_of<'a>(
                     field,
                 })
         })
+}
+
+/// What the leads of a [`DuplicateGroup`] share.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum DuplicateKind {
+    /// The normalised email.
+    Email,
+    /// The phone key (E.164 plus extension).
+    Phone,
+    /// The name under [`crate::text::search_key`] (Arabic spelling variants folded), within
+    /// the same company under the same folding (the `--fuzzy` check).
+    Name,
+}
+
+impl DuplicateKind {
+    /// The stable lowercase name.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            DuplicateKind::Email => "email",
+            DuplicateKind::Phone => "phone",
+            DuplicateKind::Name => "name",
+        }
+    }
+}
+
+impl std::fmt::Display for DuplicateKind {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// Open leads that share one email, one phone, or (fuzzy) one folded name within one
+/// folded company.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DuplicateGroup {
+    /// What they share.
+    pub kind: DuplicateKind,
+    /// The shared value: the email, the phone key, or the folded name and the folded
+    /// company joined by a line break.
+    pub key: String,
+    /// Two or more leads, oldest `(created_at, id)` first: the first is the natural one to
+    /// keep.
+    pub leads: Vec<Lead>,
+}
+
+/// The key a lead is grouped under for `kind`, if it has one: only open leads (not merged)
+/// have keys; the name key needs a company.
+pub fn group_key(lead: &Lead, kind: DuplicateKind) -> Option<String> {
+    if !lead.is_open() {
+        return None;
+    }
+    match kind {
+        DuplicateKind::Email => lead.email().map(|e| e.as_str().to_owned()),
+        DuplicateKind::Phone => lead.phone().map(|p| p.as_str().to_owned()),
+        DuplicateKind::Name => lead.company().map(|c| {
+            format!(
+                "{}\n{}",
+                crate::text::search_key(lead.name().as_str()),
+                crate::text::search_key(c.as_str())
+            )
+        }),
+    }
+}
+
+/// The duplicate groups among `leads` (any order, each lead once): email groups, then phone
+/// groups, then, when `fuzzy`, name groups; within a kind by key (byte order), each group's
+/// leads oldest first. A lead may be in several groups (its email and its phone). This is
+/// the reference the stores' grouping queries are tested against.
+pub fn duplicate_groups<'a>(
+    leads: impl IntoIterator<Item = &'a Lead>,
+    fuzzy: bool,
+) -> Vec<DuplicateGroup> {
+    let leads: Vec<&Lead> = leads.into_iter().collect();
+    let kinds: &[DuplicateKind] = if fuzzy {
+        &[
+            DuplicateKind::Email,
+            DuplicateKind::Phone,
+            DuplicateKind::Name,
+        ]
+    } else {
+        &[DuplicateKind::Email, DuplicateKind::Phone]
+    };
+    let mut out = Vec::new();
+    for &kind in kinds {
+        let mut by_key: std::collections::BTreeMap<String, Vec<Lead>> = Default::default();
+        for l in &leads {
+            if let Some(k) = group_key(l, kind) {
+                by_key.entry(k).or_default().push((*l).clone());
+            }
+        }
+        for (key, mut group) in by_key {
+            if group.len() > 1 {
+                group.sort_by_key(|l| (l.created_at(), l.id()));
+                out.push(DuplicateGroup {
+                    kind,
+                    key,
+                    leads: group,
+                });
+            }
+        }
+    }
+    out
 }

@@ -99,9 +99,9 @@ pub enum StoreError {
         /// Which field matched.
         field: ContactField,
     },
-    /// The lead is converted, so it is read-only (it was converted after the caller read
-    /// it). Show it; do not retry.
-    #[error("lead {lead} is converted and read-only")]
+    /// The lead is converted or merged into another, so it is read-only (it changed after
+    /// the caller read it). Show it; do not retry.
+    #[error("lead {lead} is read-only (converted, or merged into another lead)")]
     ReadOnly {
         /// The lead.
         lead: LeadId,
@@ -190,12 +190,44 @@ impl PortError {
     }
 }
 
+/// Why two leads cannot be merged ([`crate::merge`]). Here, a leaf of the error type, so
+/// the merge module can import the error without a cycle.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "snake_case")]
+#[non_exhaustive]
+pub enum MergeRefusal {
+    /// Both ids name the same lead.
+    SameLead,
+    /// The lead to keep was itself merged into another lead.
+    KeepMerged,
+    /// The lead to merge away was merged already.
+    OtherMerged,
+    /// The lead to merge away is converted: a client's lead is never merged away.
+    OtherConverted,
+    /// The lead to keep is converted, hence read-only.
+    KeepConverted,
+}
+
+impl std::fmt::Display for MergeRefusal {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            MergeRefusal::SameLead => "a lead cannot be merged into itself",
+            MergeRefusal::KeepMerged => {
+                "the lead to keep was merged into another lead; merge into that one"
+            }
+            MergeRefusal::OtherMerged => "the lead to merge away is merged already",
+            MergeRefusal::OtherConverted => "a converted lead is never merged away",
+            MergeRefusal::KeepConverted => "the lead to keep is converted and read-only",
+        })
+    }
+}
+
 /// Every error a [`crate::Crm`] use case can return, by meaning: each variant says when it
 /// happens and what the caller should do. A refused use case changed nothing.
 ///
 /// In short: `Validation`, `InvalidTransition`, `Duplicate`, `InvalidAssignee` are for the
 /// person to fix (show the message); `Forbidden`, `SystemForbidden`, `UnknownActor`,
-/// `NotFound`, `ReadOnly` are final for this actor (show, do not retry); `Conflict` means
+/// `NotFound`, `ReadOnly`, `MergeRefused` are final for this actor (show, do not retry); `Conflict` means
 /// reload and decide again; `Store` and `Port` are the systems' failures (log; retry as
 /// each says); `NotConfigured` and `AlreadyBootstrapped` are the host's set-up.
 #[derive(Debug, thiserror::Error)]
@@ -267,10 +299,21 @@ pub enum CrmError {
         /// The statuses reachable from `from`.
         allowed: Vec<LeadStatus>,
     },
-    /// The lead is converted, so it is read-only (only its opportunities' stages may still
-    /// change). Show it; do not retry.
-    #[error("lead {0} is converted and read-only")]
+    /// The lead is converted or merged into another, so it is read-only (only a converted
+    /// lead's opportunities' stages may still change). Show it; do not retry.
+    #[error("lead {0} is read-only (converted, or merged into another lead)")]
     ReadOnly(LeadId),
+    /// The two leads cannot be merged ([`crate::merge`]): `reason` says why. Show it; do
+    /// not retry the same pair.
+    #[error("cannot merge lead {other} into lead {keep}: {reason}")]
+    MergeRefused {
+        /// The lead to keep.
+        keep: LeadId,
+        /// The lead to merge away.
+        other: LeadId,
+        /// Why not.
+        reason: MergeRefusal,
+    },
     /// The employee cannot be made responsible for a lead: unknown, inactive, or neither
     /// sales staff nor management. Show it and let the person choose someone else.
     #[error("employee {employee} cannot be responsible for a lead: they are {problem}")]

@@ -92,6 +92,13 @@ pub enum EventKind {
         #[serde(default, skip_serializing_if = "Option::is_none")]
         probability: Option<Probability>,
     },
+    /// Another lead was merged into this one ([`crate::merge`]).
+    LeadMerged {
+        /// The lead merged away (now read-only, `merged_into` this one).
+        from: LeadId,
+        /// The fields this lead took from it (those it had empty).
+        fields: Vec<LeadField>,
+    },
 }
 
 impl EventKind {
@@ -106,6 +113,7 @@ impl EventKind {
             EventKind::InteractionLogged { .. } => "interaction_logged",
             EventKind::OpportunityCreated { .. } => "opportunity_created",
             EventKind::OpportunityUpdated { .. } => "opportunity_updated",
+            EventKind::LeadMerged { .. } => "lead_merged",
         }
     }
 }

@@ -193,6 +193,7 @@ impl FollowUpRule {
 /// any interaction, never notified. (Due once it is also old enough: [`FollowUpRule::is_due`].)
 pub fn awaits_follow_up(lead: &Lead) -> bool {
     lead.status() == LeadStatus::New
+        && lead.merged_into().is_none()
         && lead.last_interaction_at().is_none()
         && lead.follow_up_notified_at().is_none()
 }
@@ -283,7 +284,7 @@ pub fn refreshed(notice: &FollowUpNotice, lead: &Lead) -> Option<FollowUpNotice>
 /// Whether nobody followed `lead` up since its owner was notified at `notified_at`: still
 /// open, and no interaction at or after that time.
 pub fn still_unanswered(lead: &Lead, notified_at: DateTime<Utc>) -> bool {
-    lead.status().is_open() && lead.last_interaction_at().is_none_or(|t| t < notified_at)
+    lead.is_open() && lead.last_interaction_at().is_none_or(|t| t < notified_at)
 }
 
 /// Whether the owner of `lead` is due a reminder at `at`: the lead is open, its next
@@ -298,7 +299,7 @@ pub fn is_overdue(lead: &Lead, at: DateTime<Utc>) -> bool {
 /// Whether the follow-up planned for `due_at` is still to be done: the lead is open and had
 /// no interaction at or after that time.
 fn follow_up_pending(lead: &Lead, due_at: DateTime<Utc>) -> bool {
-    lead.status().is_open() && lead.last_interaction_at().is_none_or(|i| i < due_at)
+    lead.is_open() && lead.last_interaction_at().is_none_or(|i| i < due_at)
 }
 
 /// Refuses a next follow-up time earlier than `now` (it would be overdue as it is set).

@@ -8,7 +8,7 @@ use chrono::{DateTime, TimeDelta, Utc};
 use serde::{Deserialize, Serialize};
 
 use crate::contact::Name;
-use crate::ids::{EmployeeId, LeadId};
+use crate::ids::{EmployeeId, InteractionId, LeadId, OpportunityId};
 use crate::lost_reason::LostReasonCode;
 use crate::source::Source;
 use crate::status::LeadStatus;
@@ -82,6 +82,22 @@ pub enum Change {
         old: Option<String>,
         /// New value.
         new: Option<String>,
+    },
+    /// Another lead was merged into this one ([`crate::merge`]).
+    MergedFrom {
+        /// The lead merged away.
+        from: LeadId,
+        /// Its interactions, moved to this lead.
+        #[serde(default, skip_serializing_if = "Vec::is_empty")]
+        interactions: Vec<InteractionId>,
+        /// Its opportunities, moved to this lead.
+        #[serde(default, skip_serializing_if = "Vec::is_empty")]
+        opportunities: Vec<OpportunityId>,
+    },
+    /// This lead was merged into another and is read-only from then on.
+    MergedInto {
+        /// The lead kept.
+        into: LeadId,
     },
 }
 

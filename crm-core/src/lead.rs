@@ -72,6 +72,10 @@ pub struct LeadRecord {
     /// per notification).
     #[serde(default)]
     pub escalated_for: Option<DateTime<Utc>>,
+    /// The lead this one was merged into ([`crate::merge`]): a merged lead is read-only and
+    /// leaves listings, reports, the pipeline, follow-up sweeps and duplicate checks.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub merged_into: Option<LeadId>,
 }
 
 impl TryFrom<LeadRecord> for Lead {
@@ -187,6 +191,12 @@ impl Lead {
                 value: r.id.to_string(),
             });
         }
+        if r.merged_into == Some(r.id) {
+            return Err(ValidationError::InvalidId {
+                kind: "lead merged into itself",
+                value: r.id.to_string(),
+            });
+        }
         if r.version == 0 || r.updated_at < r.created_at {
             return Err(ValidationError::InvalidRange {
                 field: "version/updated_at",
@@ -225,6 +235,7 @@ impl Lead {
             follow_up_reminded_for: None,
             owner_notified_at: None,
             escalated_for: None,
+            merged_into: None,
         })
     }
 
@@ -314,6 +325,19 @@ impl Lead {
     /// The owner notification that was escalated to the manager.
     pub fn escalated_for(&self) -> Option<DateTime<Utc>> {
         self.0.escalated_for
+    }
+    /// The lead this one was merged into, if it was.
+    pub fn merged_into(&self) -> Option<LeadId> {
+        self.0.merged_into
+    }
+    /// Whether the lead is still being worked: an open status and not merged away. Only
+    /// open leads count for duplicates, follow-ups and the least-open assignment.
+    pub fn is_open(&self) -> bool {
+        self.0.status.is_open() && self.0.merged_into.is_none()
+    }
+    /// Whether the lead can no longer change: converted, or merged into another lead.
+    pub fn is_read_only(&self) -> bool {
+        self.0.status.is_read_only() || self.0.merged_into.is_some()
     }
     /// Latest interaction time.
     pub fn last_interaction_at(&self) -> Option<DateTime<Utc>> {

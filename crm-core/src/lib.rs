@@ -25,6 +25,7 @@ pub mod importing;
 pub mod interaction;
 pub mod lead;
 pub mod lost_reason;
+pub mod merge;
 pub mod money;
 pub mod notify;
 pub mod opportunity;
@@ -54,6 +55,7 @@ pub use clock::{ManualClock, SystemClock};
 pub use contact::{Email, Name, Note, Phone, PhoneRegion};
 pub use conversion::{ClientRequest, PendingClient};
 pub use detail::LeadDetail;
+pub use duplicates::{DuplicateGroup, DuplicateKind};
 pub use employee::{Employee, Role, TeamSummary};
 pub use error::{
     AssigneeProblem, BoxError, ContactField, CrmError, Entity, PortError, StoreError,
@@ -71,6 +73,7 @@ pub use importing::{
 pub use interaction::{Interaction, InteractionKind, NewInteraction};
 pub use lead::{Lead, LeadPatch, LeadRecord, NewLead};
 pub use lost_reason::{LostReason, LostReasonCode, LostReasons};
+pub use merge::{MergeOutcome, MergeRefusal, MergeWrite, Moved};
 pub use money::{Currency, Money};
 pub use notify::LogNotifier;
 pub use opportunity::{NewOpportunity, Opportunity, OpportunityPatch, OpportunityStage};

@@ -41,11 +41,13 @@ pub enum Action {
     ReassignAll,
     /// Change the stored probability of an opportunity stage.
     SetStageProbability,
+    /// Merge a duplicate lead into another.
+    MergeLeads,
 }
 
 impl Action {
     /// Every action.
-    pub const ALL: [Action; 14] = [
+    pub const ALL: [Action; 15] = [
         Action::CreateLead,
         Action::EditLead,
         Action::ChangeStatus,
@@ -60,6 +62,7 @@ impl Action {
         Action::DispatchClients,
         Action::ReassignAll,
         Action::SetStageProbability,
+        Action::MergeLeads,
     ];
 
     /// Whether this action is management's alone (no sales employee may do it).
@@ -73,6 +76,7 @@ impl Action {
                 | Action::DispatchClients
                 | Action::ReassignAll
                 | Action::SetStageProbability
+                | Action::MergeLeads
         )
     }
 
@@ -99,6 +103,7 @@ impl fmt::Display for Action {
             Action::DispatchClients => "dispatch pending clients",
             Action::ReassignAll => "reassign all of an employee's leads",
             Action::SetStageProbability => "change stage probabilities",
+            Action::MergeLeads => "merge leads",
         })
     }
 }

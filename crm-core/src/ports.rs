@@ -295,7 +295,8 @@ pub trait LeadStore: Send + Sync + 'static {
     /// One lead.
     async fn get_lead(&self, id: LeadId) -> Result<Option<Lead>, StoreError>;
 
-    /// The detail view of one lead.
+    /// The detail view of one lead; its history includes that of the leads merged into it
+    /// (by time, each entry naming its lead).
     async fn lead_detail(&self, id: LeadId) -> Result<Option<LeadDetail>, StoreError>;
 
     /// Leads matching `query`, newest first, one page.
@@ -517,6 +518,25 @@ pub trait LeadStore: Send + Sync + 'static {
 
     /// Acknowledges every event with `seq <= up_to`; returns how many were newly acknowledged.
     async fn ack_events(&self, up_to: u64) -> Result<u64, StoreError>;
+
+    /// The groups of open leads (not merged) in `scope` sharing an email or a phone, and with
+    /// `fuzzy` a folded name within a folded company, as
+    /// [`crate::duplicates::duplicate_groups`] gives them (same groups, same order), grouped
+    /// by the store (not by reading every lead).
+    async fn duplicate_groups(
+        &self,
+        scope: &Scope,
+        fuzzy: bool,
+    ) -> Result<Vec<crate::DuplicateGroup>, StoreError>;
+
+    /// Stores a merge ([`crate::merge`]) atomically: `write.keep` over `write.keep_version`
+    /// and `write.other` over `write.other_version` (each like [`LeadStore::update_lead`]),
+    /// their history and events; `other` marked `merged_into` keep; every interaction and
+    /// opportunity of `other` moved to `keep`; leads merged into `other` before now pointing
+    /// at `keep`; `keep`'s last interaction time moved forward to `other`'s when later.
+    /// Fails with `NotFound`, or `Conflict` naming the lead whose version moved, and then
+    /// changes nothing.
+    async fn merge_leads(&self, write: &crate::MergeWrite) -> Result<(), StoreError>;
 }
 
 /// The host's employee directory.

@@ -800,6 +800,60 @@ impl Crm {
             .ok_or_else(|| not_found(Entity::Lead, id))
     }
 
+    /// The groups of open leads the actor sees that share an email or a phone, and with
+    /// `fuzzy` a name within the same company, both under Arabic folding
+    /// ([`crate::duplicates::duplicate_groups`]). Any employee in the directory may read.
+    pub async fn duplicates(
+        &self,
+        actor: EmployeeId,
+        fuzzy: bool,
+    ) -> CrmResult<Vec<crate::DuplicateGroup>> {
+        let actor = self.actor(actor).await?;
+        let scope = self.view(&actor).await?;
+        Ok(self.store.duplicate_groups(&scope, fuzzy).await?)
+    }
+
+    /// Merges lead `other` into lead `keep` (management only; both leads in the actor's
+    /// view, read at `keep_version` and `other_version`): see [`crate::merge`]. Atomic: on
+    /// any refusal nothing changes.
+    pub async fn merge_leads(
+        &self,
+        actor: EmployeeId,
+        keep: LeadId,
+        keep_version: u64,
+        other: LeadId,
+        other_version: u64,
+    ) -> CrmResult<crate::MergeOutcome> {
+        let actor = self.actor(actor).await?;
+        authorize(&actor, Action::MergeLeads, None).map_err(CrmError::from)?;
+        let kept = self.load_visible(&actor, keep).await?;
+        let scope = self.view(&actor).await?;
+        let gone = self
+            .store
+            .lead_detail(other)
+            .await?
+            .filter(|d| scope.admits(d.lead.owner()))
+            .ok_or_else(|| not_found(Entity::Lead, other))?;
+        let moved = crate::Moved {
+            interactions: gone.interactions.iter().map(|i| i.id).collect(),
+            opportunities: gone.opportunities.iter().map(|o| o.id).collect(),
+        };
+        let write = crate::merge::decide_merge(
+            &kept,
+            &gone.lead,
+            &actor,
+            keep_version,
+            other_version,
+            moved,
+            self.now(),
+        )?;
+        self.store.merge_leads(&write).await?;
+        Ok(crate::MergeOutcome {
+            kept: write.keep.lead,
+            merged: write.other.lead,
+        })
+    }
+
     /// One page of the leads the actor sees (searches included).
     pub async fn list_leads(&self, actor: EmployeeId, query: &LeadQuery) -> CrmResult<Page<Lead>> {
         let actor = self.actor(actor).await?;

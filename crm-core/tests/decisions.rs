@@ -83,6 +83,7 @@ fn lead_in(status: LeadStatus) -> Lead {
         follow_up_reminded_for: None,
         owner_notified_at: None,
         escalated_for: None,
+        merged_into: None,
     })
     .unwrap()
 }

@@ -3,17 +3,18 @@ use std::sync::{Mutex, MutexGuard, PoisonError};
 
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
-use crm_core::duplicates::find_duplicate;
+use crm_core::duplicates::{duplicate_groups, find_duplicate};
 use crm_core::escalation;
 use crm_core::follow_up::{
     awaits_follow_up, is_overdue, notify_first_contact, refreshed, remind_overdue,
 };
 use crm_core::{
-    ClientId, EmployeeId, Entity, Event, FollowUpClaim, FollowUpNotice, HistoryEntry, ImportBatch,
-    ImportKey, ImportLookup, Interaction, Lead, LeadDetail, LeadId, LeadQuery, LeadRecord,
-    LeadStore, LeadWrite, LostReasonReport, NewEvent, NoticeId, Opportunity, OpportunityId,
-    OpportunityWrite, Page, PendingClient, PipelineFilter, PipelineRow, Report, ReportFilter,
-    Scope, StageProbabilities, StageProbabilityChange, StatusTimeRow, StoreError, Turn,
+    ClientId, DuplicateGroup, EmployeeId, Entity, Event, FollowUpClaim, FollowUpNotice,
+    HistoryEntry, ImportBatch, ImportKey, ImportLookup, Interaction, Lead, LeadDetail, LeadId,
+    LeadQuery, LeadRecord, LeadStore, LeadWrite, LostReasonReport, MergeWrite, NewEvent,
+    NoticeId, Opportunity, OpportunityId, OpportunityWrite, Page, PendingClient, PipelineFilter,
+    PipelineRow, Report, ReportFilter, Scope, StageProbabilities, StageProbabilityChange,
+    StatusTimeRow, StoreError, Turn,
 };
 
 /// The in-memory store. All state sits behind one mutex, so every write is atomic and
@@ -103,7 +104,7 @@ impl State {
     }
 
     fn unindex(&mut self, lead: &Lead) {
-        if lead.status().is_open()
+        if lead.is_open()
             && let Some(n) = self.open_by_owner.get_mut(&lead.owner())
         {
             *n = n.saturating_sub(1);
@@ -128,7 +129,7 @@ impl State {
             self.unindex(&old);
         }
         let key = (lead.created_at(), lead.id());
-        if lead.status().is_open() {
+        if lead.is_open() {
             *self.open_by_owner.entry(lead.owner()).or_insert(0) += 1;
         }
         self.by_created.insert(key);
@@ -245,7 +246,7 @@ impl State {
             .leads
             .get(&id)
             .ok_or_else(|| not_found(Entity::Lead, id))?;
-        if lead.status().is_read_only() {
+        if lead.is_read_only() {
             return Err(StoreError::ReadOnly { lead: id });
         }
         Ok(lead)
@@ -498,9 +499,18 @@ impl LeadStore for MemoryStore {
             .filter_map(|o| s.opportunities.get(o).cloned())
             .collect();
         opportunities.sort_by_key(|o| (o.created_at, o.id));
+        // The history of the leads merged into this one shows with its own, by time, each
+        // entry naming its lead.
+        let mut history: Vec<HistoryEntry> = s.history.get(&id).cloned().unwrap_or_default();
+        for (other, _) in s.leads.values() {
+            if other.merged_into() == Some(id) {
+                history.extend(s.history.get(&other.id()).into_iter().flatten().cloned());
+            }
+        }
+        history.sort_by_key(|e| (e.at, e.lead_id));
         Ok(Some(LeadDetail {
             lead: lead.clone(),
-            history: s.history.get(&id).cloned().unwrap_or_default(),
+            history,
             interactions,
             opportunities,
             pending_client: s.pending.get(&id).cloned(),
@@ -519,7 +529,9 @@ impl LeadStore for MemoryStore {
             .iter()
             .rev()
             .filter_map(|(_, id)| s.leads.get(id))
-            .filter(|(l, text)| scope.admits(l.owner()) && query.matches(l, text))
+            .filter(|(l, text)| {
+                l.merged_into().is_none() && scope.admits(l.owner()) && query.matches(l, text)
+            })
             .take(limit + 1)
             .map(|(l, _)| l.clone())
             .collect();
@@ -536,7 +548,7 @@ impl LeadStore for MemoryStore {
         let s = self.lock();
         let leads = s.leads.values().map(|(l, _)| l);
         Ok(Report::from_leads(
-            leads.filter(|l| scope.admits(l.owner())),
+            leads.filter(|l| l.merged_into().is_none() && scope.admits(l.owner())),
             filter,
         ))
     }
@@ -551,7 +563,7 @@ impl LeadStore for MemoryStore {
             s.leads
                 .values()
                 .map(|(l, _)| l)
-                .filter(|l| scope.admits(l.owner())),
+                .filter(|l| l.merged_into().is_none() && scope.admits(l.owner())),
             filter,
         ))
     }
@@ -566,7 +578,7 @@ impl LeadStore for MemoryStore {
         StatusTimeRow::from_histories(
             s.leads
                 .values()
-                .filter(|(l, _)| scope.admits(l.owner()))
+                .filter(|(l, _)| l.merged_into().is_none() && scope.admits(l.owner()))
                 .map(|(l, _)| {
                     let h = s.history.get(&l.id()).map_or(&[][..], Vec::as_slice);
                     (l, h)
@@ -590,7 +602,9 @@ impl LeadStore for MemoryStore {
         PipelineRow::from_opportunities(
             s.opportunities
                 .values()
-                .filter_map(|o| s.leads.get(&o.lead_id).map(|(l, _)| (o, l.owner())))
+                .filter_map(|o| s.leads.get(&o.lead_id).map(|(l, _)| (o, l)))
+                .filter(|(_, l)| l.merged_into().is_none())
+                .map(|(o, l)| (o, l.owner()))
                 .filter(|(_, owner)| scope.admits(*owner)),
             filter,
             probabilities,
@@ -853,6 +867,85 @@ impl LeadStore for MemoryStore {
             .take(limit as usize)
             .cloned()
             .collect())
+    }
+
+    async fn duplicate_groups(
+        &self,
+        scope: &Scope,
+        fuzzy: bool,
+    ) -> Result<Vec<DuplicateGroup>, StoreError> {
+        let s = self.lock();
+        Ok(duplicate_groups(
+            s.leads
+                .values()
+                .map(|(l, _)| l)
+                .filter(|l| scope.admits(l.owner())),
+            fuzzy,
+        ))
+    }
+
+    async fn merge_leads(&self, write: &MergeWrite) -> Result<(), StoreError> {
+        let mut s = self.lock();
+        for (w, expected) in [
+            (&write.keep, write.keep_version),
+            (&write.other, write.other_version),
+        ] {
+            let id = w.lead.id();
+            let (current, _) = s
+                .leads
+                .get(&id)
+                .ok_or_else(|| not_found(Entity::Lead, id))?;
+            if current.version() != expected || w.lead.version() != expected + 1 {
+                return Err(StoreError::Conflict {
+                    entity: Entity::Lead,
+                    id: id.to_string(),
+                    expected,
+                });
+            }
+        }
+        let (keep, other) = (write.keep_id(), write.other_id());
+        // What the lead write does not carry: the last interaction time of the stored
+        // lead (an interaction does not move the version) and the moved records.
+        let stored_last = [keep, other]
+            .iter()
+            .filter_map(|id| s.leads.get(id).and_then(|(l, _)| l.last_interaction_at()))
+            .max();
+        s.put(&write.keep);
+        s.put(&write.other);
+        s.change(keep, |r| {
+            r.last_interaction_at = r.last_interaction_at.max(stored_last);
+        })?;
+        let moved: Vec<Interaction> = s
+            .interactions
+            .remove(&other)
+            .unwrap_or_default()
+            .into_iter()
+            .map(|mut i| {
+                i.lead_id = keep;
+                i
+            })
+            .collect();
+        s.interactions.entry(keep).or_default().extend(moved);
+        let opportunities = s.opportunities_by_lead.remove(&other).unwrap_or_default();
+        for id in &opportunities {
+            if let Some(o) = s.opportunities.get_mut(id) {
+                o.lead_id = keep;
+            }
+        }
+        s.opportunities_by_lead
+            .entry(keep)
+            .or_default()
+            .extend(opportunities);
+        let earlier: Vec<LeadId> = s
+            .leads
+            .values()
+            .filter(|(l, _)| l.merged_into() == Some(other))
+            .map(|(l, _)| l.id())
+            .collect();
+        for id in earlier {
+            s.change(id, |r| r.merged_into = Some(keep))?;
+        }
+        Ok(())
     }
 
     async fn ack_events(&self, up_to: u64) -> Result<u64, StoreError> {

@@ -19,7 +19,7 @@ pub(crate) const FIRST_TURN: &str = "INSERT INTO assignment_rotations (rule, las
 pub(crate) const NEXT_TURN: &str = "UPDATE assignment_rotations SET last_owner = $2 \
      WHERE rule = $1 AND last_owner = $3";
 const OPEN_BY_OWNER: &str = "SELECT owner, COUNT(*) FROM leads \
-     WHERE status IN ('new', 'contacted', 'interested')";
+     WHERE status IN ('new', 'contacted', 'interested') AND merged_into IS NULL";
 
 /// Appends ` AND <owner> IN (...)` for `scope` (nothing for every lead; a condition that
 /// holds for no row for an empty scope), so the database filters, and pages stay full.

@@ -20,6 +20,10 @@ pub(crate) trait Encoding: Database {
     type Flag: for<'q> Encode<'q, Self> + Type<Self> + Send;
     /// `<fn>(search_text, key) > 0` finds a search key (SQLite `instr`, PostgreSQL `strpos`).
     const FIND: &'static str;
+    /// The folded name and folded company of a lead as two columns: the first and the last
+    /// line of `search_text` (see migration `..._merge.sql`, whose index has these exact
+    /// expressions).
+    const NAME_COMPANY_KEYS: &'static str;
     fn time(t: DateTime<Utc>) -> Self::Time;
     fn day(d: NaiveDate) -> Self::Day;
     fn flag(b: bool) -> Self::Flag;

@@ -118,6 +118,7 @@ macro_rules! overdue_leads {
             crate::rows::lead_cols!(),
             " FROM leads WHERE next_follow_up_at IS NOT NULL \
              AND status IN ('new', 'contacted', 'interested') AND next_follow_up_at <= $1 \
+             AND merged_into IS NULL \
              AND (follow_up_reminded_for IS NULL \
                   OR follow_up_reminded_for <> next_follow_up_at) \
              AND (last_interaction_at IS NULL OR last_interaction_at < next_follow_up_at) \
@@ -138,6 +139,7 @@ macro_rules! escalation_leads {
             crate::rows::lead_cols!(),
             " FROM leads WHERE owner_notified_at IS NOT NULL \
              AND status IN ('new', 'contacted', 'interested') AND owner_notified_at <= $1 \
+             AND merged_into IS NULL \
              AND (escalated_for IS NULL OR escalated_for <> owner_notified_at) \
              AND (last_interaction_at IS NULL OR last_interaction_at < owner_notified_at) \
              ORDER BY owner_notified_at, id LIMIT $2"

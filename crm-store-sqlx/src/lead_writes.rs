@@ -46,7 +46,9 @@ pub(crate) const OPEN_STATUS_PERIOD: &str = "INSERT INTO lead_status_periods \
      (lead_id, entered_us, status) VALUES ($1, $2, $3) ON CONFLICT DO NOTHING";
 
 pub(crate) const LEAD_EXISTS: &str = "SELECT 1 FROM leads WHERE id = $1";
-pub(crate) const LEAD_STATUS: &str = "SELECT status FROM leads WHERE id = $1";
+/// The lead's status, or `merged` for a lead merged into another (read-only either way).
+pub(crate) const LEAD_STATUS: &str =
+    "SELECT CASE WHEN merged_into IS NULL THEN status ELSE 'merged' END FROM leads WHERE id = $1";
 
 /// The oldest open lead (other than the one written) with the email (`$1`, tagged 0), and
 /// with the phone (`$2`, tagged 1): both probes on the partial indexes `leads_open_email`
@@ -58,13 +60,13 @@ macro_rules! duplicate_probe {
         "SELECT CAST(0 AS BIGINT), id FROM (SELECT id FROM leads \
            WHERE email = $1 \
              AND (status = 'new' OR status = 'contacted' OR status = 'interested') \
-             AND id <> $3 \
+             AND merged_into IS NULL AND id <> $3 \
            ORDER BY created_at, id LIMIT 1) AS by_email \
          UNION ALL \
          SELECT CAST(1 AS BIGINT), id FROM (SELECT id FROM leads \
            WHERE phone = $2 \
              AND (status = 'new' OR status = 'contacted' OR status = 'interested') \
-             AND id <> $3 \
+             AND merged_into IS NULL AND id <> $3 \
            ORDER BY created_at, id LIMIT 1) AS by_phone"
     };
 }
@@ -241,6 +243,7 @@ pub(crate) fn duplicate_among(
 pub(crate) fn not_writable(id: LeadId, status: Option<&str>) -> Result<StoreError, StoreError> {
     match status {
         None => Ok(not_found(Entity::Lead, id)),
+        Some("merged") => Ok(StoreError::ReadOnly { lead: id }),
         Some(s) if status_of(s)?.is_read_only() => Ok(StoreError::ReadOnly { lead: id }),
         Some(s) => Err(StoreError::Backend(
             format!("lead {id} in status {s} refused a write").into(),

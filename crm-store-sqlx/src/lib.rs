@@ -15,6 +15,7 @@ mod bind;
 mod conversion;
 mod db;
 mod directory;
+mod duplicates;
 mod error;
 mod events;
 mod follow_up;

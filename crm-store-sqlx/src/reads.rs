@@ -17,8 +17,11 @@ pub(crate) const DETAIL: [&str; 5] = [
         lead_cols!(),
         ", CAST(0 AS BIGINT) FROM leads WHERE id = $1"
     ),
-    "SELECT version, at, actor, change, CAST(1 AS BIGINT) FROM lead_history \
-     WHERE lead_id = $1 ORDER BY write_version, ord",
+    // With the history of the leads merged into this one, by time, each row naming its lead.
+    "SELECT version, at, actor, change, lead_id, CAST(1 AS BIGINT) FROM lead_history \
+     WHERE lead_id = $1 \
+        OR lead_id IN (SELECT id FROM leads WHERE merged_into = $1) \
+     ORDER BY at, lead_id, write_version, ord",
     concat!(
         "SELECT ",
         interaction_cols!(),
@@ -36,7 +39,12 @@ pub(crate) const DETAIL: [&str; 5] = [
     ),
 ];
 
-const LIST_HEAD: &str = concat!("SELECT ", lead_cols!(), " FROM leads WHERE 1 = 1");
+/// Merged leads ([`crm_core::merge`]) leave the listing.
+const LIST_HEAD: &str = concat!(
+    "SELECT ",
+    lead_cols!(),
+    " FROM leads WHERE merged_into IS NULL"
+);
 
 /// The lead `id`, if there is one.
 pub(crate) async fn get_lead<D: Db>(db: &D, id: LeadId) -> Result<Option<Lead>, StoreError> {
@@ -51,8 +59,8 @@ pub(crate) async fn get_lead<D: Db>(db: &D, id: LeadId) -> Result<Option<Lead>, 
     .transpose()
 }
 
-/// The detail view of lead `id` from the rows of the [`DETAIL`] statements, in order.
-pub(crate) fn detail(id: LeadId, rows: &[impl Cols]) -> Result<Option<LeadDetail>, StoreError> {
+/// The detail view of a lead from the rows of the [`DETAIL`] statements, in order.
+pub(crate) fn detail(rows: &[impl Cols]) -> Result<Option<LeadDetail>, StoreError> {
     let mut lead = None;
     let (mut history, mut interactions, mut opportunities) = (vec![], vec![], vec![]);
     let mut pending_client = None;
@@ -62,7 +70,10 @@ pub(crate) fn detail(id: LeadId, rows: &[impl Cols]) -> Result<Option<LeadDetail
             .map_err(rows::corrupt("detail row"))?;
         match part {
             0 => lead = Some(rows::lead(r)?),
-            1 => history.push(rows::history(id, r)?),
+            1 => {
+                let from = r.uuid(4).map_err(rows::corrupt("history lead"))?;
+                history.push(rows::history(LeadId::from_uuid(from), r)?);
+            }
             2 => interactions.push(rows::interaction(r)?),
             3 => opportunities.push(rows::opportunity(r)?),
             4 => pending_client = Some(rows::pending_client(r)?),

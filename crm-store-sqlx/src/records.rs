@@ -14,7 +14,7 @@ pub(crate) const TOUCH_INTERACTION: &str = "UPDATE leads SET last_interaction_at
      CASE WHEN last_interaction_at IS NULL OR last_interaction_at < $1 THEN $1 \
      ELSE last_interaction_at END, \
      next_follow_up_at = COALESCE($3, next_follow_up_at) \
-     WHERE id = $2 AND status <> 'converted'";
+     WHERE id = $2 AND status <> 'converted' AND merged_into IS NULL";
 
 pub(crate) const INSERT_INTERACTION: &str = "INSERT INTO interactions \
      (id, lead_id, kind, occurred_at, logged_by, logged_at, notes, next_follow_up_at) \
@@ -27,7 +27,7 @@ macro_rules! insert_opportunity {
         "INSERT INTO opportunities (id, lead_id, title, value_minor, currency, \
          expected_close, stage, created_by, created_at, updated_at, version, probability) \
          SELECT $1, id, $2, $3, $4, $5, $6, $7, $8, $9, $10, $12 FROM leads \
-         WHERE id = $11 AND status <> 'converted'"
+         WHERE id = $11 AND status <> 'converted' AND merged_into IS NULL"
     };
 }
 pub(crate) use insert_opportunity;

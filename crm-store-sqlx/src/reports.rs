@@ -14,7 +14,8 @@ use crate::db::Db;
 use crate::rows::{self, Cols};
 
 /// Counts over the leads themselves.
-const FROM_LEADS: &str = "SELECT status, source, COUNT(*) FROM leads WHERE 1 = 1";
+/// Merged leads ([`crm_core::merge`]) leave every report.
+const FROM_LEADS: &str = "SELECT status, source, COUNT(*) FROM leads WHERE merged_into IS NULL";
 
 /// The report for `filter` over the leads in `scope`. Without a creation-date range it reads `undated` instead (a
 /// statement with the same columns and filters, e.g. over maintained counts), when given.
@@ -69,7 +70,7 @@ fn lead_filter(b: &mut impl Filter, filter: &ReportFilter, scope: &Scope) {
 
 /// Lost leads by reason code.
 const LOST_REASONS: &str = "SELECT lost_reason_code, COUNT(*) FROM leads \
-     WHERE status = 'lost' AND lost_reason_code IS NOT NULL";
+     WHERE status = 'lost' AND lost_reason_code IS NOT NULL AND merged_into IS NULL";
 
 /// Lost leads counted by reason code under `filter`, of the leads in `scope`.
 pub(crate) async fn lost_reasons<D: Db>(
@@ -107,7 +108,8 @@ const STATUS_TIMES: [&str; 3] = [
     ") - entered_us ELSE 0 END) AS BIGINT) \
      FROM (SELECT p.lead_id, p.entered_us, p.left_us, p.status, \
                   l.owner, l.source, l.created_at \
-           FROM lead_status_periods p JOIN leads l ON l.id = p.lead_id) AS stays \
+           FROM lead_status_periods p JOIN leads l ON l.id = p.lead_id \
+           WHERE l.merged_into IS NULL) AS stays \
      WHERE 1 = 1",
 ];
 
@@ -173,7 +175,8 @@ pub(crate) async fn pipeline<D: Db>(
     }
     b.sql(
         " ELSE 0 END END AS p \
-         FROM opportunities o JOIN leads l ON l.id = o.lead_id WHERE 1 = 1",
+         FROM opportunities o JOIN leads l ON l.id = o.lead_id \
+         WHERE l.merged_into IS NULL",
     );
     crate::assignment::scope(&mut b, scope, "l.owner");
     if let Some(o) = filter.owner {

@@ -18,6 +18,7 @@ pub(crate) trait Cols {
     /// How many columns the row has.
     fn len(&self) -> usize;
     fn uuid(&self, i: usize) -> Result<Uuid, BoxError>;
+    fn opt_uuid(&self, i: usize) -> Result<Option<Uuid>, BoxError>;
     fn text(&self, i: usize) -> Result<String, BoxError>;
     fn opt_text(&self, i: usize) -> Result<Option<String>, BoxError>;
     fn int(&self, i: usize) -> Result<i64, BoxError>;
@@ -62,10 +63,13 @@ macro_rules! lead_cols {
         "id, name, email, phone, company, source, status, owner, created_by, created_at, \
          updated_at, version, client_id, lost_reason, last_interaction_at, \
          follow_up_notified_at, phone_display, lost_reason_code, next_follow_up_at, \
-         follow_up_reminded_for, owner_notified_at, escalated_for"
+         follow_up_reminded_for, owner_notified_at, escalated_for, merged_into"
     };
 }
 pub(crate) use lead_cols;
+
+/// How many columns [`lead_cols!`] names.
+pub(crate) const LEAD_COLS: usize = 23;
 
 /// A lead row ([`lead_cols!`]).
 pub(crate) fn lead(r: &impl Cols) -> Result<Lead, StoreError> {
@@ -92,6 +96,7 @@ pub(crate) fn lead(r: &impl Cols) -> Result<Lead, StoreError> {
             follow_up_reminded_for: r.opt_ts(19)?,
             owner_notified_at: r.opt_ts(20)?,
             escalated_for: r.opt_ts(21)?,
+            merged_into: r.opt_uuid(22)?.map(LeadId::from_uuid),
         })?)
     };
     read().map_err(corrupt("lead"))

@@ -109,6 +109,12 @@ pub(crate) trait Backend: Db + Clone + std::fmt::Debug + Sized {
         batch: &crm_core::ImportBatch,
     ) -> impl Future<Output = Result<(), StoreError>> + Send;
 
+    /// Stores a merge ([`crm_core::LeadStore::merge_leads`]) in one transaction.
+    fn merge_leads(
+        &self,
+        w: &crm_core::MergeWrite,
+    ) -> impl Future<Output = Result<(), StoreError>> + Send;
+
     /// Adds `e` if the directory is empty; whether it did.
     fn insert_first_employee(
         &self,
@@ -326,7 +332,7 @@ macro_rules! lead_store {
                 id: ::crm_core::LeadId,
             ) -> Result<Option<::crm_core::LeadDetail>, ::crm_core::StoreError> {
                 let rows = $crate::store::Backend::detail_rows(&self.db, id).await?;
-                $crate::reads::detail(id, &rows)
+                $crate::reads::detail(&rows)
             }
 
             async fn list_leads_in(
@@ -521,6 +527,21 @@ macro_rules! lead_store {
 
             async fn ack_events(&self, up_to: u64) -> Result<u64, ::crm_core::StoreError> {
                 $crate::store::Backend::ack_events(&self.db, up_to).await
+            }
+
+            async fn duplicate_groups(
+                &self,
+                scope: &::crm_core::Scope,
+                fuzzy: bool,
+            ) -> Result<Vec<::crm_core::DuplicateGroup>, ::crm_core::StoreError> {
+                $crate::duplicates::groups(&self.db, scope, fuzzy).await
+            }
+
+            async fn merge_leads(
+                &self,
+                w: &::crm_core::MergeWrite,
+            ) -> Result<(), ::crm_core::StoreError> {
+                $crate::store::Backend::merge_leads(&self.db, w).await
             }
         }
     };

@@ -32,7 +32,8 @@ pub fn exit_code(e: &CrmError) -> u8 {
     match e {
         CrmError::Validation(_)
         | CrmError::InvalidTransition { .. }
-        | CrmError::InvalidAssignee { .. } => exit::VALIDATION,
+        | CrmError::InvalidAssignee { .. }
+        | CrmError::MergeRefused { .. } => exit::VALIDATION,
         CrmError::Forbidden { .. }
         | CrmError::SystemForbidden { .. }
         | CrmError::UnknownActor(_)
@@ -50,6 +51,7 @@ pub fn error_kind(e: &CrmError) -> &'static str {
         CrmError::Validation(_) => "invalid_input",
         CrmError::InvalidTransition { .. } => "invalid_transition",
         CrmError::InvalidAssignee { .. } => "invalid_assignee",
+        CrmError::MergeRefused { .. } => "merge_refused",
         CrmError::UnknownActor(_) => "unknown_actor",
         CrmError::Forbidden { .. } => "forbidden",
         CrmError::ReadOnly(_) => "read_only",
@@ -80,13 +82,22 @@ pub const ERROR_KINDS: &[(&str, u8, &str)] = &[
         exit::VALIDATION,
         "the employee cannot own leads",
     ),
+    (
+        "merge_refused",
+        exit::VALIDATION,
+        "the two leads cannot be merged (the same lead, merged, or converted)",
+    ),
     ("unknown_actor", exit::FORBIDDEN, "--as names no employee"),
     (
         "forbidden",
         exit::FORBIDDEN,
         "the acting employee may not do this",
     ),
-    ("read_only", exit::FORBIDDEN, "the lead is converted"),
+    (
+        "read_only",
+        exit::FORBIDDEN,
+        "the lead is converted, or merged into another",
+    ),
     ("not_found", exit::NOT_FOUND, "the record does not exist"),
     (
         "conflict",

@@ -347,6 +347,8 @@ fn the_openapi_document_lists_every_route() {
         "POST /api/v1/leads/{id}/status",
         "POST /api/v1/leads/{id}/interactions",
         "POST /api/v1/leads/{id}/opportunities",
+        "GET /api/v1/leads/duplicates",
+        "POST /api/v1/leads/{id}/merge",
         "GET /api/v1/opportunities/{id}",
         "PATCH /api/v1/opportunities/{id}",
         "GET /api/v1/report",

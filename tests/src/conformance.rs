@@ -15,6 +15,7 @@ use crm_core::{
 };
 
 pub use crate::conformance_import::*;
+pub use crate::conformance_merge::*;
 pub use crate::conformance_pipeline::*;
 pub use crate::conformance_stage_probabilities::*;
 pub use crate::conformance_visibility::*;
@@ -117,6 +118,12 @@ macro_rules! conformance_suite {
             import_run_again_creates_nothing_twice,
             import_applies_permissions_assignment_and_visibility,
             a_refused_import_batch_leaves_nothing,
+            // Issue 11, duplicates and merge: crate::conformance_merge.
+            duplicate_groups_are_made_by_the_store,
+            merge_moves_everything_to_the_kept_lead,
+            merged_leads_leave_the_sweep,
+            refused_merges_change_nothing,
+            concurrent_merge_and_edit,
         );
     };
     (@each $factory:expr; $attrs:tt; $($name:ident),* $(,)?) => {

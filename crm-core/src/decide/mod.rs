@@ -42,7 +42,7 @@ pub fn check_change(
     expected_version: Option<u64>,
 ) -> Result<(), CrmError> {
     authorize(actor, action, Some(lead.owner())).map_err(CrmError::from)?;
-    if lead.status().is_read_only() {
+    if lead.is_read_only() {
         return Err(CrmError::ReadOnly(lead.id()));
     }
     if let Some(v) = expected_version

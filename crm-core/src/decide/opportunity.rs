@@ -49,7 +49,7 @@ pub fn decide_opportunity_update(
     now: DateTime<Utc>,
 ) -> Result<OpportunityWrite, CrmError> {
     let stage_only = patch.is_stage_only();
-    if lead.status().is_read_only() && stage_only {
+    if lead.is_read_only() && stage_only {
         authorize(actor, Action::EditOpportunity, Some(lead.owner())).map_err(CrmError::from)?;
     } else {
         check_change(lead, actor, Action::EditOpportunity, None)?;

@@ -40,7 +40,7 @@ pub fn decide_status_change(
         Action::ChangeStatus
     };
     authorize(actor, action, Some(lead.owner())).map_err(CrmError::from)?;
-    if from.is_read_only() {
+    if lead.is_read_only() {
         return Err(CrmError::ReadOnly(lead.id()));
     }
     if rule.is_none() {

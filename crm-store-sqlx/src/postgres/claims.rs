@@ -30,7 +30,7 @@ const DELETE_NOTICES: &str = "DELETE FROM follow_up_notices WHERE id = ANY($1)";
 const DUE_FOLLOW_UPS: &str = concat!(
     "SELECT ",
     lead_cols!(),
-    " FROM leads WHERE status = 'new' AND last_interaction_at IS NULL \
+    " FROM leads WHERE status = 'new' AND last_interaction_at IS NULL AND merged_into IS NULL \
      AND follow_up_notified_at IS NULL AND created_at <= $1 ORDER BY created_at, id LIMIT $2 \
      FOR UPDATE SKIP LOCKED"
 );

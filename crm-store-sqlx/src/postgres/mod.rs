@@ -47,6 +47,8 @@ impl Encoding for Postgres {
     type Day = NaiveDate;
     type Flag = bool;
     const FIND: &'static str = "strpos";
+    const NAME_COMPANY_KEYS: &'static str =
+        "split_part(search_text, chr(10), 1), split_part(search_text, chr(10), -1)";
 
     fn time(t: DateTime<Utc>) -> DateTime<Utc> {
         t
@@ -65,6 +67,9 @@ impl Cols for PgRow {
     }
     fn uuid(&self, i: usize) -> Result<Uuid, BoxError> {
         Ok(self.try_get::<Uuid, _>(i)?)
+    }
+    fn opt_uuid(&self, i: usize) -> Result<Option<Uuid>, BoxError> {
+        Ok(self.try_get::<Option<Uuid>, _>(i)?)
     }
     fn text(&self, i: usize) -> Result<String, BoxError> {
         Ok(self.try_get::<String, _>(i)?)

@@ -151,6 +151,10 @@ impl Backend for Handle {
         import::import_batch(self, batch).await
     }
 
+    async fn merge_leads(&self, w: &crm_core::MergeWrite) -> Result<(), StoreError> {
+        in_tx!(self, writes::merge_leads_in, w)
+    }
+
     async fn insert_first_employee(&self, e: &Employee) -> Result<bool, StoreError> {
         in_tx!(self, insert_first_employee_in, e)
     }

@@ -220,3 +220,49 @@ pub(super) async fn complete_conversion_in(
     append_events(c, std::slice::from_ref(event)).await?;
     Ok(true)
 }
+
+/// Locks both leads of a merge, in id order (two merges of the same pair never wait on
+/// each other in opposite orders), and reads their versions.
+const LOCK_PAIR: &str =
+    "SELECT id, version FROM leads WHERE id = $1 OR id = $2 ORDER BY id FOR UPDATE";
+
+/// A merge ([`crm_core::merge`]): both leads locked and their versions checked, both lead
+/// writes, then the statements of [`crate::duplicates::AFTER_WRITES`], history and the
+/// event.
+pub(super) async fn merge_leads_in(
+    c: &mut PgConnection,
+    w: &crm_core::MergeWrite,
+) -> Result<(), StoreError> {
+    let [a, b] = crate::duplicates::ids_sorted(w);
+    let locked = all(
+        c,
+        LOCK_PAIR,
+        values(|v| {
+            v.uuid(a.as_uuid()).uuid(b.as_uuid());
+        }),
+    )
+    .await?;
+    let mut stored = [None, None];
+    for r in &locked {
+        let read = || -> Result<(Uuid, i64), BoxError> { Ok((r.uuid(0)?, r.int(1)?)) };
+        let (id, version) = read().map_err(rows::corrupt("lead version"))?;
+        for (slot, lead) in stored.iter_mut().zip([w.keep_id(), w.other_id()]) {
+            if lead.as_uuid() == id {
+                *slot = Some(version);
+            }
+        }
+    }
+    if !crate::duplicates::at_versions(w, stored) {
+        return Err(crate::duplicates::refused(w, stored));
+    }
+    // Each lead's new version with its history, events and status period: one statement
+    // each (see `one_trip`); then the records move and OTHER points at KEEP.
+    one_trip::update_lead(&mut *c, w.keep_version, &w.keep).await?;
+    one_trip::update_lead(&mut *c, w.other_version, &w.other).await?;
+    for sql in crate::duplicates::AFTER_WRITES {
+        exec(c, sql, values(|a| crate::duplicates::pair(a, w)))
+            .await
+            .map_err(db)?;
+    }
+    Ok(())
+}

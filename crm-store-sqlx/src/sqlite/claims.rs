@@ -28,7 +28,7 @@ const RENEW_NOTICE: &str =
 const DUE_FOLLOW_UPS: &str = concat!(
     "SELECT ",
     lead_cols!(),
-    " FROM leads WHERE status = 'new' AND last_interaction_at IS NULL \
+    " FROM leads WHERE status = 'new' AND last_interaction_at IS NULL AND merged_into IS NULL \
      AND follow_up_notified_at IS NULL AND created_at <= $1 ORDER BY created_at, id LIMIT $2"
 );
 const MARK_NOTIFIED: &str =

@@ -57,6 +57,8 @@ impl Encoding for Sqlite {
     type Day = i64;
     type Flag = i64;
     const FIND: &'static str = "instr";
+    const NAME_COMPANY_KEYS: &'static str = "substr(search_text, 1, instr(search_text || char(10), char(10)) - 1), \
+         substr(search_text, length(rtrim(search_text, replace(search_text, char(10), ''))) + 1)";
 
     /// Unix microseconds: fixed width as a number, so SQL orders times exactly.
     fn time(t: DateTime<Utc>) -> i64 {
@@ -77,6 +79,9 @@ impl Cols for SqliteRow {
     }
     fn uuid(&self, i: usize) -> Result<Uuid, BoxError> {
         Ok(self.try_get::<Uuid, _>(i)?)
+    }
+    fn opt_uuid(&self, i: usize) -> Result<Option<Uuid>, BoxError> {
+        Ok(self.try_get::<Option<Uuid>, _>(i)?)
     }
     fn text(&self, i: usize) -> Result<String, BoxError> {
         Ok(self.try_get::<String, _>(i)?)

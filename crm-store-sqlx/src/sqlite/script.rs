@@ -7,7 +7,7 @@ use sqlx::pool::PoolConnection;
 use sqlx::sqlite::{SqliteConnection, SqliteRow};
 use sqlx::{AssertSqlSafe, Sqlite};
 
-use super::writes::{duplicate_of, lead_exists, not_writable, opportunity_refused};
+use super::writes::{duplicate_of, lead_exists, merge_refused, not_writable, opportunity_refused};
 use super::{Handle, InFlight};
 use crate::bind::Args;
 use crate::error::{conflict, db, is_busy, not_found};
@@ -258,6 +258,8 @@ pub(crate) enum Why<'a> {
     /// An opportunity at `expected` was to be updated (to the next version, or not:
     /// `false`): `Conflict`, `NotFound`, or `ReadOnly`.
     Opportunity(OpportunityId, u64, bool),
+    /// A merge's lead writes: `NotFound` or `Conflict`, naming the lead.
+    Merge(&'a crm_core::MergeWrite),
 }
 
 /// How a write ended when it did not commit: refused with an error, or undone because
@@ -311,6 +313,7 @@ async fn explain(c: &mut SqliteConnection, why: Why<'_>) -> Result<StoreError, S
         Why::LeadWritable(id) => not_writable(c, id).await,
         Why::Duplicate(lead) => duplicate_of(c, lead).await,
         Why::Opportunity(id, expected, next) => opportunity_refused(c, id, expected, next).await,
+        Why::Merge(w) => merge_refused(c, w).await,
     }
 }
 

@@ -122,6 +122,10 @@ impl Backend for Handle {
         import::import_batch(self, batch).await
     }
 
+    async fn merge_leads(&self, w: &crm_core::MergeWrite) -> Result<(), StoreError> {
+        writes::merge_leads(self, w).await
+    }
+
     async fn insert_first_employee(&self, e: &Employee) -> Result<bool, StoreError> {
         // One statement under the write gate: the check and the insert are one transaction.
         let mut a = Args::default();

@@ -2,8 +2,8 @@
 //! script, its checks inside (see `script`), and the explanations of a failed check.
 
 use crm_core::{
-    BoxError, ClientId, Entity, Interaction, Lead, LeadId, LeadWrite, NewEvent, Opportunity,
-    OpportunityId, OpportunityWrite, StoreError, Turn,
+    BoxError, ClientId, Entity, Interaction, Lead, LeadId, LeadWrite, MergeWrite, NewEvent,
+    Opportunity, OpportunityId, OpportunityWrite, StoreError, Turn,
 };
 use sqlx::Sqlite;
 use sqlx::sqlite::SqliteConnection;
@@ -17,7 +17,7 @@ use crate::events;
 use crate::lead_writes::{self as lw, duplicate_probe};
 use crate::records::{self, insert_opportunity, update_opportunity};
 use crate::rows::{self, Cols, to_i64};
-use crate::{assignment, conversion, lead_writes};
+use crate::{assignment, conversion, duplicates, lead_writes};
 
 /// Whether the duplicate probe finds a lead, for the `duplicate` write check.
 const HAS_DUPLICATE: &str = concat!("EXISTS (", duplicate_probe!(), ")");
@@ -343,4 +343,65 @@ fn record_write_failed(
     } else {
         Why::Error(db(e))
     }
+}
+
+/// A merge ([`crm_core::merge`]) in one script: both lead writes over their versions, the
+/// statements of [`crate::duplicates::AFTER_WRITES`], history and the event.
+pub(super) async fn merge_leads(h: &Handle, w: &MergeWrite) -> Result<(), StoreError> {
+    let mut s = Script::write();
+    // Both versions first, so a refusal is explained before anything is written.
+    for (id, expected) in [
+        (w.keep_id(), w.keep_version),
+        (w.other_id(), w.other_version),
+    ] {
+        s.check(Check::LeadUnchanged, duplicates::NOT_AT_VERSION)
+            .uuid(id.as_uuid())
+            .int(to_i64(expected)?);
+    }
+    for (lw_, expected) in [(&w.keep, w.keep_version), (&w.other, w.other_version)] {
+        if expected.checked_add(1) == Some(lw_.lead.version()) {
+            lw::update_lead(s.push(lw::UPDATE_LEAD), expected, &lw_.lead)?;
+            s.check(Check::LeadUnchanged, NOTHING_CHANGED);
+        } else {
+            s.check(Check::LeadUnchanged, "1");
+        }
+    }
+    for sql in duplicates::AFTER_WRITES {
+        duplicates::pair(s.push(sql), w);
+    }
+    push_rest(&mut s, &w.keep)?;
+    push_rest(&mut s, &w.other)?;
+    done(
+        write(h, s.commit(), |check, e| {
+            if check == Some(Check::LeadUnchanged) {
+                Why::Merge(w)
+            } else {
+                Why::Error(db(e))
+            }
+        })
+        .await,
+    )
+}
+
+/// Why a merge's lead writes changed no row.
+pub(super) async fn merge_refused(
+    c: &mut SqliteConnection,
+    w: &MergeWrite,
+) -> Result<StoreError, StoreError> {
+    let mut stored = [None, None];
+    for (slot, id) in stored.iter_mut().zip([w.keep_id(), w.other_id()]) {
+        let found = run_all(
+            c,
+            duplicates::LEAD_VERSION,
+            one(|a| {
+                a.uuid(id.as_uuid());
+            }),
+        )
+        .await?;
+        *slot = found
+            .first()
+            .map(|r| r.int(0).map_err(rows::corrupt("lead version")))
+            .transpose()?;
+    }
+    Ok(duplicates::refused(w, stored))
 }

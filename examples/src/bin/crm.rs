@@ -35,6 +35,8 @@ mod export;
 mod import;
 #[path = "crm/stages.rs"]
 mod stages;
+#[path = "crm/merge.rs"]
+mod merge;
 
 const EXIT_CODES: &str = "\
 EXIT CODES:
@@ -470,6 +472,28 @@ enum LeadCmd {
     /// Change many leads at once; each succeeds or fails on its own.
     #[command(subcommand)]
     Bulk(BulkCmd),
+    /// Groups of open leads sharing an email or a phone (you see only the leads you may).
+    Duplicates {
+        /// Also group leads whose names are equal after Arabic folding (أحمد = احمد, علی =
+        /// علي) within the same company.
+        #[arg(long)]
+        fuzzy: bool,
+    },
+    /// Merge lead OTHER into lead KEEP (management): OTHER's interactions and opportunities
+    /// move to KEEP, KEEP takes OTHER's contact data where its own is empty, and OTHER
+    /// becomes read-only.
+    Merge {
+        /// The lead to keep.
+        keep: String,
+        /// The lead to merge away.
+        other: String,
+        /// The version of KEEP you read (default: the current one).
+        #[arg(long = "expect-keep-version")]
+        keep_version: Option<u64>,
+        /// The version of OTHER you read (default: the current one).
+        #[arg(long = "expect-other-version")]
+        other_version: Option<u64>,
+    },
     /// Move a lead through the pipeline.
     Status {
         /// Lead id.
@@ -1575,6 +1599,13 @@ async fn lead(app: &App, c: LeadCmd) -> Out {
                 .await?;
             return bulk_report(app, "reassign-all", &o).await;
         }
+        LeadCmd::Duplicates { fuzzy } => return merge::duplicates(app, fuzzy).await,
+        LeadCmd::Merge {
+            keep,
+            other,
+            keep_version,
+            other_version,
+        } => return merge::merge(app, &keep, &other, keep_version, other_version).await,
         LeadCmd::Bulk(cmd) => {
             let (change, leads) = match cmd {
                 BulkCmd::Assign { to, leads } => (BulkChange::Assign { to: to.parse()? }, leads),
@@ -1677,6 +1708,12 @@ fn show(
     ]);
     kv.row(["source".to_owned(), l.source().to_string()]);
     kv.row(["status".to_owned(), l.status().to_string()]);
+    if let Some(into) = l.merged_into() {
+        kv.row([
+            "merged into".to_owned(),
+            format!("{into} (read-only: see that lead)"),
+        ]);
+    }
     kv.row(["owner".to_owned(), who(names, l.owner())]);
     kv.row(["version".to_owned(), l.version().to_string()]);
     kv.row(["created".to_owned(), l.created_at().to_rfc3339()]);
@@ -1720,6 +1757,22 @@ fn show(
                 old.as_deref().unwrap_or("-"),
                 new.as_deref().unwrap_or("-")
             ),
+            crm_core::Change::MergedFrom {
+                from,
+                interactions,
+                opportunities,
+            } => format!(
+                "lead {from} merged into this one ({} interactions, {} opportunities moved)",
+                interactions.len(),
+                opportunities.len()
+            ),
+            crm_core::Change::MergedInto { into } => format!("merged into lead {into}"),
+        };
+        // The history of a lead merged into this one says which lead it is about.
+        let what = if e.lead_id == l.id() {
+            what
+        } else {
+            format!("[lead {}] {what}", e.lead_id)
         };
         h.row([e.at.to_rfc3339(), who(names, e.actor), what]);
     }

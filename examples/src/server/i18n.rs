@@ -190,6 +190,20 @@ strings! {
     ev_created: "أنشئ", "created";
     ev_reassigned: "أعيد الإسناد", "reassigned";
     ev_edited: "عُدّل", "edited";
+    ev_merged_from: "دُمج فيه العميل المحتمل", "merged into this lead:";
+    ev_merged_into: "دُمج في العميل المحتمل", "merged into lead";
+    merged_into_note: "دُمج هذا العميل المحتمل في", "This lead was merged into";
+    nav_duplicates: "التكرارات", "Duplicates";
+    dup_title: "العملاء المحتملون المكررون", "Duplicate leads";
+    dup_none: "لا توجد تكرارات", "No duplicate leads";
+    dup_fuzzy: "طابق الأسماء داخل الشركة نفسها", "Match names within the same company";
+    dup_by_email: "البريد نفسه", "Same email";
+    dup_by_phone: "الجوال نفسه", "Same phone";
+    dup_by_name: "الاسم نفسه في الشركة نفسها", "Same name, same company";
+    dup_keep: "أبقِ", "Keep";
+    dup_merge_away: "وادمج فيه", "and merge into it";
+    dup_merge: "دمج", "Merge";
+    dup_merged: "تم الدمج", "Merged";
     time_zone: "المنطقة الزمنية", "Time zone";
 }
 

@@ -111,7 +111,7 @@ pub fn status_of(e: &CrmError) -> StatusCode {
             StatusCode::UNPROCESSABLE_ENTITY
         }
         CrmError::InvalidTransition { .. } | CrmError::Duplicate { .. } => StatusCode::CONFLICT,
-        CrmError::ReadOnly(_) => StatusCode::CONFLICT,
+        CrmError::ReadOnly(_) | CrmError::MergeRefused { .. } => StatusCode::CONFLICT,
         CrmError::Forbidden { .. }
         | CrmError::SystemForbidden { .. }
         | CrmError::UnknownActor(_) => StatusCode::FORBIDDEN,

@@ -207,4 +207,14 @@ impl LeadStore for InDir {
     async fn ack_events(&self, up_to: u64) -> Result<u64, StoreError> {
         self.store.ack_events(up_to).await
     }
+    async fn duplicate_groups(
+        &self,
+        s: &Scope,
+        fuzzy: bool,
+    ) -> Result<Vec<crm_core::DuplicateGroup>, StoreError> {
+        self.store.duplicate_groups(s, fuzzy).await
+    }
+    async fn merge_leads(&self, w: &crm_core::MergeWrite) -> Result<(), StoreError> {
+        self.store.merge_leads(w).await
+    }
 }

@@ -48,6 +48,9 @@ pub struct LeadOut {
     pub last_interaction_at: Option<DateTime<Utc>>,
     /// When the lead is next to be followed up.
     pub next_follow_up: Option<DateTime<Utc>>,
+    /// The lead this one was merged into (it is read-only then); absent when not merged.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub merged_into: Option<String>,
 }
 
 impl From<&Lead> for LeadOut {
@@ -71,6 +74,7 @@ impl From<&Lead> for LeadOut {
             lost_reason_detail: l.lost_reason().map(|r| r.to_string()),
             last_interaction_at: l.last_interaction_at(),
             next_follow_up: l.next_follow_up_at(),
+            merged_into: l.merged_into().map(|m| m.to_string()),
         }
     }
 }

@@ -4,6 +4,7 @@
 
 mod dto;
 mod leads;
+mod merge;
 mod ops;
 pub mod responses;
 mod tokens;
@@ -59,6 +60,8 @@ pub fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(leads::lead_detail))
         .routes(routes!(leads::assign_lead))
         .routes(routes!(leads::change_status))
+        .routes(routes!(merge::duplicates))
+        .routes(routes!(merge::merge))
         .routes(routes!(leads::log_interaction))
         .routes(routes!(leads::add_opportunity))
         .routes(routes!(leads::get_opportunity, leads::update_opportunity))

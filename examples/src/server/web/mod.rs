@@ -5,6 +5,7 @@
 
 mod assets;
 mod automation;
+mod duplicates;
 mod pages;
 mod teams;
 mod tokens;
@@ -66,6 +67,7 @@ pub const NAV: &[(&str, Label, For)] = &[
     ("/leads", |t| t.leads, For::Everyone),
     ("/leads/new", |t| t.new_lead, For::Everyone),
     ("/report", |t| t.report, For::Everyone),
+    ("/duplicates", |t| t.nav_duplicates, For::Everyone),
     ("/teams", |t| t.teams, For::Everyone),
     ("/employees", |t| t.employees, For::Everyone),
     ("/automation", |t| t.automation, For::Managers),
@@ -103,6 +105,8 @@ pub fn router() -> Router<AppState> {
         .route("/leads/{id}/opportunities", post(pages::add_opportunity))
         .route("/opportunities/{id}/stage", post(pages::update_opportunity))
         .route("/report", get(pages::report))
+        .route("/duplicates", get(duplicates::page))
+        .route("/duplicates/merge", post(duplicates::merge))
         .route(
             "/employees",
             get(pages::employees).post(pages::save_employee),

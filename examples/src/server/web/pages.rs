@@ -281,6 +281,8 @@ pub struct LeadView {
     next_follow_up: String,
     /// Whether that time has passed with nothing done since.
     overdue: bool,
+    /// The lead this one was merged into, or empty.
+    merged_into: String,
 }
 
 fn lead_view(
@@ -308,7 +310,8 @@ fn lead_view(
         version: l.version(),
         lost_reason: l.lost().map_or(String::new(), |r| r.to_string()),
         client: l.client_id().map_or(String::new(), |c| c.to_string()),
-        read_only: l.status().is_read_only(),
+        read_only: l.is_read_only(),
+        merged_into: l.merged_into().map_or(String::new(), |m| m.to_string()),
     }
 }
 
@@ -644,6 +647,8 @@ fn describe(t: &Strings, names: &BTreeMap<i64, String>, ch: &Change) -> String {
             new.as_deref().unwrap_or("-"),
             old.as_deref().unwrap_or("-")
         ),
+        Change::MergedFrom { from, .. } => format!("{} {from}", t.ev_merged_from),
+        Change::MergedInto { into } => format!("{} {into}", t.ev_merged_into),
     }
 }
 
