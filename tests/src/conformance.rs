@@ -14,6 +14,7 @@ use crm_core::{
     OpportunityStage, Phone, PhoneRegion, ReportFilter, Source, ValidationError,
 };
 
+pub use crate::conformance_delivery::*;
 pub use crate::conformance_pipeline::*;
 pub use crate::conformance_visibility::*;
 use crate::harness::{
@@ -90,6 +91,9 @@ macro_rules! conformance_suite {
             assignment_without_staff_is_refused,
             reassign_all_spreads_open_leads,
             bulk_changes_each_lead_on_its_own,
+            // Issue 9: crate::conformance_delivery.
+            delivered_notices_leave_the_outbox_once,
+            a_sweep_marks_each_batch_delivered,
         );
     };
     (@each $factory:path; $attrs:tt; $($name:ident),* $(,)?) => {

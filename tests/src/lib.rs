@@ -5,6 +5,7 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 pub mod conformance;
+pub mod conformance_delivery;
 pub mod conformance_pipeline;
 pub mod conformance_visibility;
 pub mod differential;

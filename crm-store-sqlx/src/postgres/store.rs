@@ -167,6 +167,10 @@ impl LeadStore for PostgresStore {
         follow_up::delivered(&self.db, id).await
     }
 
+    async fn follow_ups_delivered(&self, ids: &[NoticeId]) -> Result<(), StoreError> {
+        follow_up::delivered_all(&self.db, ids).await
+    }
+
     async fn release_follow_up(
         &self,
         id: NoticeId,
