@@ -21,6 +21,7 @@ mod reads;
 mod records;
 mod reports;
 mod rows;
+mod store;
 
 #[cfg(feature = "postgres")]
 pub mod postgres;

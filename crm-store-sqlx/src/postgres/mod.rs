@@ -17,12 +17,8 @@ mod writes;
 use std::str::FromStr;
 use std::time::Duration;
 
-use async_trait::async_trait;
 use chrono::{DateTime, NaiveDate, Utc};
-use crm_core::{
-    BoxError, ClientId, ClientRequest, ClientsPort, Employee, EmployeeAdmin, EmployeeDirectory,
-    EmployeeId, PortError, StoreError, Team, TeamDirectory,
-};
+use crm_core::{BoxError, Employee, StoreError};
 use sqlx::migrate::Migrator;
 use sqlx::postgres::{PgConnectOptions, PgConnection, PgPool, PgPoolOptions, PgRow};
 use sqlx::{Connection, Postgres, Row};
@@ -262,66 +258,16 @@ impl PostgresStore {
         migrate(&pool).await?;
         Ok(Self::from_pool(pool))
     }
-
-    /// A store over an existing pool, for hosts that configure and migrate it themselves
-    /// (see [`migrator`]).
-    pub fn from_pool(pool: PgPool) -> Self {
-        Self {
-            db: Handle { pool },
-        }
-    }
-
-    /// The embedded migrations.
-    pub fn migrator() -> &'static Migrator {
-        &MIGRATOR
-    }
-
-    /// The pool.
-    pub fn pool(&self) -> &PgPool {
-        &self.db.pool
-    }
-
-    /// The table-backed employee directory on the same database.
-    pub fn employees(&self) -> PostgresEmployees {
-        PostgresEmployees {
-            db: self.db.clone(),
-        }
-    }
-
-    /// The table-backed clients system on the same database.
-    pub fn clients(&self) -> PostgresClients {
-        PostgresClients {
-            db: self.db.clone(),
-        }
-    }
 }
 
-// ---------------------------------------------------------------------------------------
-// Employees and clients
-// ---------------------------------------------------------------------------------------
-
-/// The employee directory backed by the `employees` table.
-#[derive(Clone, Debug)]
-pub struct PostgresEmployees {
-    db: Handle,
+crate::store::sql_store! {
+    store: PostgresStore,
+    employees: PostgresEmployees,
+    clients: PostgresClients,
+    pool: PgPool,
 }
 
-impl PostgresEmployees {
-    /// A directory over an existing (migrated) pool.
-    pub fn from_pool(pool: PgPool) -> Self {
-        Self {
-            db: Handle { pool },
-        }
-    }
-}
-
-#[async_trait]
-impl EmployeeDirectory for PostgresEmployees {
-    async fn employee(&self, id: EmployeeId) -> Result<Option<Employee>, PortError> {
-        directory::employee(&self.db, id).await
-    }
-}
-
+/// Adds `e` if the directory is empty, under a table lock (see [`LOCK_EMPLOYEES`]).
 async fn insert_first_employee_in(c: &mut PgConnection, e: &Employee) -> Result<bool, StoreError> {
     sqlx::query(LOCK_EMPLOYEES)
         .execute(&mut *c)
@@ -338,55 +284,4 @@ async fn insert_first_employee_in(c: &mut PgConnection, e: &Employee) -> Result<
     .map_err(db)?
     .rows_affected();
     Ok(n == 1)
-}
-
-#[async_trait]
-impl TeamDirectory for PostgresEmployees {
-    async fn team_members(&self, teams: &[Team]) -> Result<Vec<Employee>, PortError> {
-        directory::team_members(&self.db, teams).await
-    }
-}
-
-#[async_trait]
-impl EmployeeAdmin for PostgresEmployees {
-    async fn upsert_employee(&self, employee: &Employee) -> Result<(), PortError> {
-        directory::upsert_employee(&self.db, employee).await
-    }
-
-    async fn insert_first_employee(&self, employee: &Employee) -> Result<bool, PortError> {
-        let run = async {
-            let mut tx = self.db.pool.begin().await.map_err(db)?;
-            let added = insert_first_employee_in(&mut tx, employee).await?;
-            tx.commit().await.map_err(db)?;
-            Ok::<_, StoreError>(added)
-        };
-        run.await.map_err(directory::employees)
-    }
-
-    async fn list_employees(&self) -> Result<Vec<Employee>, PortError> {
-        directory::list_employees(&self.db).await
-    }
-}
-
-/// The clients system backed by the `clients` table: one client per lead, id
-/// `client-<lead id>`; creating it again returns the same client.
-#[derive(Clone, Debug)]
-pub struct PostgresClients {
-    db: Handle,
-}
-
-impl PostgresClients {
-    /// A clients system over an existing (migrated) pool.
-    pub fn from_pool(pool: PgPool) -> Self {
-        Self {
-            db: Handle { pool },
-        }
-    }
-}
-
-#[async_trait]
-impl ClientsPort for PostgresClients {
-    async fn create_client(&self, req: &ClientRequest) -> Result<ClientId, PortError> {
-        directory::create_client(&self.db, req).await
-    }
 }

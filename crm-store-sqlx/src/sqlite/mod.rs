@@ -22,12 +22,8 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, LazyLock, PoisonError, Weak};
 use std::time::Duration;
 
-use async_trait::async_trait;
 use chrono::{DateTime, NaiveDate, Utc};
-use crm_core::{
-    BoxError, ClientId, ClientRequest, ClientsPort, Employee, EmployeeAdmin, EmployeeDirectory,
-    EmployeeId, PortError, StoreError, Team, TeamDirectory,
-};
+use crm_core::{BoxError, StoreError};
 use sqlx::migrate::Migrator;
 use sqlx::pool::PoolConnection;
 use sqlx::sqlite::{
@@ -40,7 +36,6 @@ use uuid::Uuid;
 
 use crate::bind::{Args, Built, Encoding};
 use crate::db::Db;
-use crate::directory;
 use crate::error::{db, is_busy};
 use crate::rows::{Cols, from_micros};
 
@@ -416,115 +411,11 @@ impl SqliteStore {
         migrate(&pool).await?;
         Ok(Self::from_pool(pool))
     }
-
-    /// A store over an existing pool, for hosts that configure and migrate it themselves
-    /// (see [`migrator`]). Use the [`options`] settings (WAL, foreign keys on).
-    pub fn from_pool(pool: SqlitePool) -> Self {
-        Self {
-            db: Handle::new(pool),
-        }
-    }
-
-    /// The embedded migrations.
-    pub fn migrator() -> &'static Migrator {
-        &MIGRATOR
-    }
-
-    /// The pool.
-    pub fn pool(&self) -> &SqlitePool {
-        &self.db.pool
-    }
-
-    /// The table-backed employee directory on the same database.
-    pub fn employees(&self) -> SqliteEmployees {
-        SqliteEmployees {
-            db: self.db.clone(),
-        }
-    }
-
-    /// The table-backed clients system on the same database.
-    pub fn clients(&self) -> SqliteClients {
-        SqliteClients {
-            db: self.db.clone(),
-        }
-    }
 }
 
-// ---------------------------------------------------------------------------------------
-// Employees and clients
-// ---------------------------------------------------------------------------------------
-
-/// The employee directory backed by the `employees` table.
-#[derive(Clone, Debug)]
-pub struct SqliteEmployees {
-    db: Handle,
-}
-
-impl SqliteEmployees {
-    /// A directory over an existing (migrated) pool.
-    pub fn from_pool(pool: SqlitePool) -> Self {
-        Self {
-            db: Handle::new(pool),
-        }
-    }
-}
-
-#[async_trait]
-impl EmployeeDirectory for SqliteEmployees {
-    async fn employee(&self, id: EmployeeId) -> Result<Option<Employee>, PortError> {
-        directory::employee(&self.db, id).await
-    }
-}
-
-#[async_trait]
-impl TeamDirectory for SqliteEmployees {
-    async fn team_members(&self, teams: &[Team]) -> Result<Vec<Employee>, PortError> {
-        directory::team_members(&self.db, teams).await
-    }
-}
-
-#[async_trait]
-impl EmployeeAdmin for SqliteEmployees {
-    async fn upsert_employee(&self, employee: &Employee) -> Result<(), PortError> {
-        directory::upsert_employee(&self.db, employee).await
-    }
-
-    async fn insert_first_employee(&self, employee: &Employee) -> Result<bool, PortError> {
-        // One statement under the write gate: the check and the insert are one transaction.
-        let mut a = Args::<Sqlite>::default();
-        directory::employee_values(&mut a, employee).map_err(directory::employees)?;
-        let n = self
-            .db
-            .write(directory::INSERT_FIRST_EMPLOYEE, a)
-            .await
-            .map_err(directory::employees)?;
-        Ok(n == 1)
-    }
-
-    async fn list_employees(&self) -> Result<Vec<Employee>, PortError> {
-        directory::list_employees(&self.db).await
-    }
-}
-
-/// The clients system backed by the `clients` table: one client per lead, id
-/// `client-<lead id>`; creating it again returns the same client.
-#[derive(Clone, Debug)]
-pub struct SqliteClients {
-    db: Handle,
-}
-
-impl SqliteClients {
-    /// A clients system over an existing (migrated) pool.
-    pub fn from_pool(pool: SqlitePool) -> Self {
-        Self {
-            db: Handle::new(pool),
-        }
-    }
-}
-
-#[async_trait]
-impl ClientsPort for SqliteClients {
-    async fn create_client(&self, req: &ClientRequest) -> Result<ClientId, PortError> {
-        directory::create_client(&self.db, req).await
-    }
+crate::store::sql_store! {
+    store: SqliteStore,
+    employees: SqliteEmployees,
+    clients: SqliteClients,
+    pool: SqlitePool,
 }
