@@ -12,8 +12,9 @@
 //!
 //! Delivery is at least once. A sweep claims due leads in batches: in one atomic write the
 //! store marks each lead notified and records its [`FollowUpNotice`] in an outbox with a
-//! lease ([`FollowUpClaim::lease_until`]). The notice leaves the outbox when the notifier
-//! accepted it. A notice whose sender crashed stays in the outbox and is claimed again by the
+//! lease ([`FollowUpClaim::lease_until`]). The notices the notifier accepted leave the
+//! outbox together once their batch is sent (one store write per batch,
+//! [`crate::ports::LeadStore::follow_ups_delivered`]). A notice whose sender crashed stays in the outbox and is claimed again by the
 //! first sweep after its lease ran out, with the same [`NoticeId`]: a notifier that may see a
 //! notice twice deduplicates on that id. A notice the notifier refused is released at once,
 //! for the next sweep.

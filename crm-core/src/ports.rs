@@ -445,6 +445,19 @@ pub trait LeadStore: Send + Sync + 'static {
     /// The notifier accepted the notice: it leaves the outbox. Unknown ids are ignored.
     async fn follow_up_delivered(&self, id: NoticeId) -> Result<(), StoreError>;
 
+    /// The notifier accepted these notices: they all leave the outbox, as
+    /// [`LeadStore::follow_up_delivered`] does for each, in one call (a sweep marks a claimed
+    /// batch at once rather than one write per notice). Unknown ids are ignored. On an error
+    /// some may have left and some not: a notice that stays is sent again once its claim runs
+    /// out, under the same id (at-least-once delivery). The default marks them one by one;
+    /// stores write them in one go.
+    async fn follow_ups_delivered(&self, ids: &[NoticeId]) -> Result<(), StoreError> {
+        for id in ids {
+            self.follow_up_delivered(*id).await?;
+        }
+        Ok(())
+    }
+
     /// Releases a notice the caller claimed until `claimed_until` and did not deliver, so the
     /// next sweep sends it; `error` (if any) is counted as a failed attempt at `at`. Nothing
     /// happens when the claim is no longer the caller's (it ran out and another sweep took

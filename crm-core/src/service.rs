@@ -1038,6 +1038,7 @@ impl Crm {
                 let claim = self.follow_up_claim(at);
                 let batch = self.store.claim_follow_ups(&claim).await?;
                 let full = batch.len() == self.batch as usize;
+                let mut delivered = Vec::with_capacity(batch.len());
                 for notice in batch {
                     let sent = match self.addressed(&notice).await {
                         Ok(n) => self.notifier.notify(&n).await,
@@ -1045,7 +1046,7 @@ impl Crm {
                     };
                     match sent {
                         Ok(()) => {
-                            self.store.follow_up_delivered(notice.id).await?;
+                            delivered.push(notice.id);
                             match notice.kind {
                                 NoticeKind::FirstContact => &mut report.notified,
                                 NoticeKind::Overdue { .. } => &mut report.reminded,
@@ -1059,6 +1060,12 @@ impl Crm {
                             report.failed.push((notice.lead_id, e));
                         }
                     }
+                }
+                // One store write for the batch's deliveries, not one per notice. Until it
+                // lands the notices stay claimed (the next claim skips them); a crash before
+                // it sends them again once the lease runs out, under the same ids.
+                if !delivered.is_empty() {
+                    self.store.follow_ups_delivered(&delivered).await?;
                 }
                 if !full {
                     return Ok::<_, CrmError>(());

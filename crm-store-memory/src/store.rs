@@ -750,6 +750,14 @@ impl LeadStore for MemoryStore {
         Ok(())
     }
 
+    async fn follow_ups_delivered(&self, ids: &[NoticeId]) -> Result<(), StoreError> {
+        let mut s = self.lock();
+        for id in ids {
+            s.notices.remove(id);
+        }
+        Ok(())
+    }
+
     async fn release_follow_up(
         &self,
         id: NoticeId,

@@ -37,6 +37,41 @@ pub(crate) async fn delivered<D: Db>(db: &D, id: NoticeId) -> Result<(), StoreEr
     Ok(())
 }
 
+/// How many notices [`DELETE_NOTICES`] deletes at most.
+const DELETE_CHUNK: usize = 100;
+
+/// Deletes the notices `$1` to `$100` (the default claim batch): one statement text for any number of ids (a shorter
+/// chunk repeats its first id), so it is prepared once. The `IN` list is probed by the
+/// primary key.
+static DELETE_NOTICES: std::sync::LazyLock<String> = std::sync::LazyLock::new(|| {
+    let params: Vec<String> = (1..=DELETE_CHUNK).map(|n| format!("${n}")).collect();
+    format!(
+        "DELETE FROM follow_up_notices WHERE id IN ({})",
+        params.join(", ")
+    )
+});
+
+/// Delivered notices leave the outbox: one statement per 100 ids (one write, under the
+/// backend's write policy, instead of one per notice).
+pub(crate) async fn delivered_all<D: Db>(db: &D, ids: &[NoticeId]) -> Result<(), StoreError> {
+    let sql: &'static str = DELETE_NOTICES.as_str();
+    for chunk in ids.chunks(DELETE_CHUNK) {
+        let Some(first) = chunk.first() else {
+            continue;
+        };
+        db.write(
+            sql,
+            args::<D>(|a| {
+                for i in 0..DELETE_CHUNK {
+                    a.uuid(chunk.get(i).unwrap_or(first).as_uuid());
+                }
+            }),
+        )
+        .await?;
+    }
+    Ok(())
+}
+
 /// Frees a notice the caller still holds, claimable again from `at`.
 pub(crate) async fn release<D: Db>(
     db: &D,

@@ -455,6 +455,13 @@ macro_rules! lead_store {
                 $crate::follow_up::delivered(&self.db, id).await
             }
 
+            async fn follow_ups_delivered(
+                &self,
+                ids: &[::crm_core::NoticeId],
+            ) -> Result<(), ::crm_core::StoreError> {
+                $crate::follow_up::delivered_all(&self.db, ids).await
+            }
+
             async fn release_follow_up(
                 &self,
                 id: ::crm_core::NoticeId,

@@ -16,6 +16,7 @@ use crm_core::{
 
 pub use crate::conformance_import::*;
 pub use crate::conformance_merge::*;
+pub use crate::conformance_delivery::*;
 pub use crate::conformance_pipeline::*;
 pub use crate::conformance_stage_probabilities::*;
 pub use crate::conformance_visibility::*;
@@ -124,6 +125,9 @@ macro_rules! conformance_suite {
             merged_leads_leave_the_sweep,
             refused_merges_change_nothing,
             concurrent_merge_and_edit,
+            // Issue 9: crate::conformance_delivery.
+            delivered_notices_leave_the_outbox_once,
+            a_sweep_marks_each_batch_delivered,
         );
     };
     (@each $factory:expr; $attrs:tt; $($name:ident),* $(,)?) => {

@@ -150,6 +150,9 @@ impl LeadStore for InDir {
     async fn follow_up_delivered(&self, id: NoticeId) -> Result<(), StoreError> {
         self.store.follow_up_delivered(id).await
     }
+    async fn follow_ups_delivered(&self, ids: &[NoticeId]) -> Result<(), StoreError> {
+        self.store.follow_ups_delivered(ids).await
+    }
     async fn release_follow_up(
         &self,
         id: NoticeId,
