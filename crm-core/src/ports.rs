@@ -197,6 +197,47 @@ pub struct ImportLookup {
 /// #   async fn preview_follow_ups(&self, c: &FollowUpClaim) -> Result<Vec<FollowUpNotice>, StoreError> {
 /// #       self.inner.preview_follow_ups(c).await
 /// #   }
+/// #   async fn import_batch(&self, b: &crm_core::ImportBatch) -> Result<(), StoreError> {
+/// #       self.inner.import_batch(b).await
+/// #   }
+/// #   async fn import_lookup(
+/// #       &self,
+/// #       k: &[crm_core::ImportKey],
+/// #       e: &[String],
+/// #       p: &[String],
+/// #   ) -> Result<crm_core::ImportLookup, StoreError> {
+/// #       self.inner.import_lookup(k, e, p).await
+/// #   }
+/// #   async fn stage_probabilities(
+/// #       &self,
+/// #   ) -> Result<Vec<crm_core::StageProbabilityChange>, StoreError> {
+/// #       self.inner.stage_probabilities().await
+/// #   }
+/// #   async fn insert_stage_probability(
+/// #       &self,
+/// #       c: &crm_core::StageProbabilityChange,
+/// #   ) -> Result<(), StoreError> {
+/// #       self.inner.insert_stage_probability(c).await
+/// #   }
+/// #   async fn stage_probability_history(
+/// #       &self,
+/// #       n: u32,
+/// #   ) -> Result<Vec<crm_core::StageProbabilityChange>, StoreError> {
+/// #       self.inner.stage_probability_history(n).await
+/// #   }
+/// #   async fn duplicate_groups(
+/// #       &self,
+/// #       s: &Scope,
+/// #       fuzzy: bool,
+/// #   ) -> Result<Vec<crm_core::DuplicateGroup>, StoreError> {
+/// #       self.inner.duplicate_groups(s, fuzzy).await
+/// #   }
+/// #   async fn merge_leads(&self, w: &crm_core::MergeWrite) -> Result<(), StoreError> {
+/// #       self.inner.merge_leads(w).await
+/// #   }
+/// #   async fn follow_ups_delivered(&self, ids: &[NoticeId]) -> Result<(), StoreError> {
+/// #       self.inner.follow_ups_delivered(ids).await
+/// #   }
 /// #   async fn follow_up_delivered(&self, id: NoticeId) -> Result<(), StoreError> {
 /// #       self.inner.follow_up_delivered(id).await
 /// #   }

@@ -9,10 +9,11 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use crm_core::{
-    ClientId, EmployeeId, Event, FollowUpClaim, FollowUpNotice, Interaction, Lead, LeadDetail,
-    LeadId, LeadQuery, LeadStore, LeadWrite, LostReasonReport, NewEvent, NoticeId, Opportunity,
-    OpportunityId, OpportunityWrite, Page, PendingClient, PipelineFilter, PipelineRow, Report,
-    ReportFilter, Scope, StageProbabilities, StatusTimeRow, StoreError, Turn,
+    ClientId, DuplicateGroup, EmployeeId, Event, FollowUpClaim, FollowUpNotice, ImportBatch,
+    ImportKey, ImportLookup, Interaction, Lead, LeadDetail, LeadId, LeadQuery, LeadStore,
+    LeadWrite, LostReasonReport, MergeWrite, NewEvent, NoticeId, Opportunity, OpportunityId,
+    OpportunityWrite, Page, PendingClient, PipelineFilter, PipelineRow, Report, ReportFilter,
+    Scope, StageProbabilities, StageProbabilityChange, StatusTimeRow, StoreError, Turn,
 };
 use crm_store_memory::MemoryStore;
 
@@ -194,5 +195,41 @@ impl LeadStore for CountingStore {
     }
     async fn ack_events(&self, up_to: u64) -> Result<u64, StoreError> {
         self.inner.ack_events(up_to).await
+    }
+    async fn follow_ups_delivered(&self, ids: &[NoticeId]) -> Result<(), StoreError> {
+        self.inner.follow_ups_delivered(ids).await
+    }
+    async fn import_batch(&self, batch: &ImportBatch) -> Result<(), StoreError> {
+        self.count(self.inner.import_batch(batch).await)
+    }
+    async fn import_lookup(
+        &self,
+        keys: &[ImportKey],
+        emails: &[String],
+        phones: &[String],
+    ) -> Result<ImportLookup, StoreError> {
+        self.inner.import_lookup(keys, emails, phones).await
+    }
+    async fn duplicate_groups(
+        &self,
+        scope: &Scope,
+        fuzzy: bool,
+    ) -> Result<Vec<DuplicateGroup>, StoreError> {
+        self.inner.duplicate_groups(scope, fuzzy).await
+    }
+    async fn merge_leads(&self, w: &MergeWrite) -> Result<(), StoreError> {
+        self.count(self.inner.merge_leads(w).await)
+    }
+    async fn stage_probabilities(&self) -> Result<Vec<StageProbabilityChange>, StoreError> {
+        self.inner.stage_probabilities().await
+    }
+    async fn insert_stage_probability(&self, c: &StageProbabilityChange) -> Result<(), StoreError> {
+        self.inner.insert_stage_probability(c).await
+    }
+    async fn stage_probability_history(
+        &self,
+        limit: u32,
+    ) -> Result<Vec<StageProbabilityChange>, StoreError> {
+        self.inner.stage_probability_history(limit).await
     }
 }
