@@ -19,9 +19,8 @@ use crate::server::problem::Problem;
 #[derive(Debug, Default, Deserialize, IntoParams)]
 pub struct DuplicatesQuery {
     /// Also group open leads whose names are equal after Arabic folding within the same
-    /// company.
-    #[serde(default)]
-    pub fuzzy: bool,
+    /// company. Absent means false (the parameter is optional in the document too).
+    pub fuzzy: Option<bool>,
 }
 
 /// Open leads that share one value.
@@ -83,7 +82,7 @@ pub async fn duplicates(
     caller: Caller,
     Params(q): Params<DuplicatesQuery>,
 ) -> ApiResult<Json<DuplicatesOut>> {
-    let groups = s.crm.duplicates(caller.employee, q.fuzzy).await?;
+    let groups = s.crm.duplicates(caller.employee, q.fuzzy.unwrap_or(false)).await?;
     Ok(Json(DuplicatesOut {
         groups: groups.iter().map(DuplicateGroupOut::from).collect(),
     }))
