@@ -349,6 +349,7 @@ fn the_openapi_document_lists_every_route() {
         "POST /api/v1/leads/{id}/opportunities",
         "GET /api/v1/leads/duplicates",
         "POST /api/v1/leads/{id}/merge",
+        "POST /api/v1/import",
         "GET /api/v1/opportunities/{id}",
         "PATCH /api/v1/opportunities/{id}",
         "GET /api/v1/report",

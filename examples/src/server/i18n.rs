@@ -205,6 +205,32 @@ strings! {
     dup_merge: "دمج", "Merge";
     dup_merged: "تم الدمج", "Merged";
     time_zone: "المنطقة الزمنية", "Time zone";
+    nav_import: "استيراد", "Import";
+    imp_title: "استيراد العملاء المحتملين من ملف", "Import leads from a file";
+    imp_file: "الملف (CSV أو XLSX)", "File (CSV or XLSX)";
+    imp_help: "صف العناوين أولاً (بالعربية أو الإنجليزية: الاسم، البريد، الجوال، الشركة، المصدر، ملاحظات)، ثم عميل محتمل في كل صف. الحد الأقصى بالميغابايت:", "A header row first (Arabic or English: name, email, phone, company, source, notes), then one lead per row. Largest file, MiB:";
+    imp_on_duplicate: "الصف المطابق لعميل محتمل مفتوح", "A row matching an open lead";
+    imp_skip: "يُتجاوز", "is skipped";
+    imp_update: "يُحدِّث ذلك العميل المحتمل", "updates that lead";
+    imp_create: "يُنشأ على أي حال", "is created anyway";
+    imp_encoding: "ترميز ملف CSV", "CSV encoding";
+    imp_preview: "معاينة", "Preview";
+    imp_preview_title: "المعاينة: لم يُكتب شيء بعد", "Preview: nothing is written yet";
+    imp_confirm: "استورد هذا الملف", "Import this file";
+    imp_result_title: "نتيجة الاستيراد", "Import result";
+    imp_row: "الصف", "Row";
+    imp_result: "النتيجة", "Result";
+    imp_detail: "التفاصيل", "Detail";
+    imp_created: "أُنشئ", "created";
+    imp_updated: "حُدِّث", "updated";
+    imp_skipped: "تُجووز", "skipped";
+    imp_failed: "رُفض", "failed";
+    imp_would_create: "سيُنشأ", "would create";
+    imp_would_update: "سيُحدِّث", "would update";
+    imp_would_skip: "سيُتجاوز", "would skip";
+    imp_ignored: "أعمدة لم تُستخدم", "Columns left out";
+    imp_errors_csv: "تنزيل الصفوف المرفوضة (CSV)", "Download the refused rows (CSV)";
+    imp_again: "استيراد ملف آخر", "Import another file";
 }
 
 impl Strings {
@@ -223,6 +249,19 @@ impl Strings {
             ("converted", false) => "Converted",
             ("lost", false) => "Lost",
             _ => "?",
+        }
+    }
+
+    /// What an import row did (`dry_run`: would do).
+    pub fn import_result(&self, result: &str, dry_run: bool) -> &'static str {
+        match (result, dry_run) {
+            ("created", false) => self.imp_created,
+            ("updated", false) => self.imp_updated,
+            ("skipped", false) => self.imp_skipped,
+            ("created", true) => self.imp_would_create,
+            ("updated", true) => self.imp_would_update,
+            ("skipped", true) => self.imp_would_skip,
+            _ => self.imp_failed,
         }
     }
 

@@ -14,6 +14,7 @@
 pub mod api;
 pub mod auth;
 pub mod i18n;
+pub mod import;
 pub mod input;
 pub mod problem;
 pub mod web;

@@ -3,6 +3,7 @@
 //! rendering the result. Permissions are the library's: the handler passes the caller's id.
 
 mod dto;
+mod import;
 mod leads;
 mod merge;
 mod ops;
@@ -21,6 +22,7 @@ use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
 pub use dto::*;
+pub use import::{ImportOut, ImportRowOut};
 pub use ops::set_password_as;
 
 use super::AppState;
@@ -62,6 +64,7 @@ pub fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(leads::change_status))
         .routes(routes!(merge::duplicates))
         .routes(routes!(merge::merge))
+        .routes(routes!(import::import))
         .routes(routes!(leads::log_interaction))
         .routes(routes!(leads::add_opportunity))
         .routes(routes!(leads::get_opportunity, leads::update_opportunity))

@@ -18,6 +18,8 @@ fn describe(status: u16) -> &'static str {
                 move the pipeline does not allow, or a read-only (converted) lead"
         }
         412 => "If-Match names another version than the current one",
+        413 => "the body is larger than the route accepts",
+        415 => "the body's media type is not one the route reads",
         422 => "bad input: each bad field named, nothing written",
         428 => "If-Match is required",
         429 => "too many failed sign-ins: locked until `locked_until`",
@@ -82,4 +84,6 @@ refusal_sets! {
     Write = [401, 403, 404, 409, 422];
     /// Changing a versioned record (`If-Match`): 401, 403, 404, 409, 412, 422, 428.
     Update = [401, 403, 404, 409, 412, 422, 428];
+    /// Importing a file: 401, 403, 413, 415, 422.
+    ImportRefusals = [401, 403, 413, 415, 422];
 }

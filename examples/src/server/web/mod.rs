@@ -6,6 +6,7 @@
 mod assets;
 mod automation;
 mod duplicates;
+mod import;
 mod pages;
 mod teams;
 mod tokens;
@@ -68,6 +69,7 @@ pub const NAV: &[(&str, Label, For)] = &[
     ("/leads/new", |t| t.new_lead, For::Everyone),
     ("/report", |t| t.report, For::Everyone),
     ("/duplicates", |t| t.nav_duplicates, For::Everyone),
+    ("/import", |t| t.nav_import, For::Everyone),
     ("/teams", |t| t.teams, For::Everyone),
     ("/employees", |t| t.employees, For::Everyone),
     ("/automation", |t| t.automation, For::Managers),
@@ -107,6 +109,16 @@ pub fn router() -> Router<AppState> {
         .route("/report", get(pages::report))
         .route("/duplicates", get(duplicates::page))
         .route("/duplicates/merge", post(duplicates::merge))
+        .route("/import", get(import::form))
+        .route(
+            "/import/preview",
+            // The multipart overhead on top of the largest file accepted.
+            post(import::preview).layer(axum::extract::DefaultBodyLimit::max(
+                crate::server::import::MAX_FILE_BYTES + 64 * 1024,
+            )),
+        )
+        .route("/import/confirm", post(import::confirm))
+        .route("/import/errors/{key}", get(import::errors))
         .route(
             "/employees",
             get(pages::employees).post(pages::save_employee),

@@ -1,0 +1,409 @@
+//! Importing lead files in crm-server, in process on SQLite and PostgreSQL: `POST
+//! /api/v1/import` (a dry run writes nothing, an import creates and reports every row, a
+//! read-only employee is refused with nothing written, an unreadable file is 422 naming
+//! the problem) and the import page (multipart upload, preview, confirm, failed rows as
+//! CSV, CSRF required).
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+mod server_support;
+
+use axum::body::Body;
+use axum::http::{Method, Request, StatusCode};
+use crm_examples::server::web::urlencode;
+use server_support::{Harness, OTHER, PASSWORD, Resp, SALES};
+
+macro_rules! on_every_backend {
+    ($($name:ident),* $(,)?) => {
+        mod sqlite {
+            $(#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn $name() { super::$name(super::server_support::sqlite().await).await }
+            )*
+        }
+        mod postgres {
+            $(#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            #[cfg_attr(crm_no_postgres, ignore = "CRM_POSTGRES_URL is not set")]
+            async fn $name() { super::$name(super::server_support::postgres().await).await }
+            )*
+        }
+    };
+}
+
+on_every_backend!(
+    the_api_previews_then_imports,
+    the_api_refuses_read_only_employees_and_bad_files,
+    the_page_previews_confirms_and_lists_failures,
+    the_page_needs_the_csrf_token_and_the_right_to_import,
+);
+
+/// Three leads, the third refused (a bad email), the second a duplicate of the first's
+/// phone written in Arabic-Indic digits.
+const FILE: &str = "الاسم,البريد الإلكتروني,الجوال\r\n\
+    هدى,huda@example.com,0551112222\r\n\
+    Huda again,,٠٥٥١١١٢٢٢٢\r\n\
+    Bad,not-an-email,\r\n";
+
+fn upload(h: &Harness, query: &str, token: &str, media: &str, body: &[u8]) -> Request<Body> {
+    let _ = h;
+    Request::builder()
+        .method(Method::POST)
+        .uri(format!("/api/v1/import{query}"))
+        .header("authorization", format!("Bearer {token}"))
+        .header("content-type", media)
+        .body(Body::from(body.to_vec()))
+        .unwrap()
+}
+
+async fn the_api_previews_then_imports(h: Harness) {
+    let r = h
+        .send(upload(
+            &h,
+            "?dry_run=true",
+            &h.sales,
+            "text/csv",
+            FILE.as_bytes(),
+        ))
+        .await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.text);
+    let v = r.json();
+    assert_eq!(v["dry_run"], true);
+    assert_eq!(
+        (&v["created"], &v["skipped"], &v["failed"]),
+        (&1.into(), &1.into(), &1.into()),
+        "{v}"
+    );
+    let results: Vec<_> = v["rows"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| (r["row"].as_u64().unwrap(), r["result"].as_str().unwrap()))
+        .collect();
+    assert_eq!(results, [(2, "created"), (3, "skipped"), (4, "failed")]);
+    assert!(
+        v["rows"][0]["lead"].is_null(),
+        "a dry run names no new lead"
+    );
+    assert_eq!(v["rows"][1]["reason"], "duplicate");
+    assert!(
+        v["rows"][2]["reason"].as_str().unwrap().contains("email"),
+        "{v}"
+    );
+    assert_eq!(h.lead_count().await, 0, "a dry run writes nothing");
+
+    let r = h
+        .send(upload(
+            &h,
+            "?on_duplicate=skip",
+            &h.sales,
+            "text/csv; charset=utf-8",
+            FILE.as_bytes(),
+        ))
+        .await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.text);
+    let v = r.json();
+    assert_eq!(v["dry_run"], false);
+    assert_eq!(v["created"], 1, "{v}");
+    let id = v["rows"][0]["lead"].as_str().unwrap().to_owned();
+    assert_eq!(h.lead_json(&id, &h.sales).await["name"], "هدى");
+    assert_eq!(
+        v["rows"][1]["lead"],
+        id.as_str(),
+        "the skipped row names its match"
+    );
+    assert_eq!(h.lead_count().await, 1);
+
+    // The same file again: the rows it wrote are left alone.
+    let r = h
+        .send(upload(
+            &h,
+            "?on_duplicate=create",
+            &h.sales,
+            "text/csv",
+            FILE.as_bytes(),
+        ))
+        .await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.text);
+    assert_eq!(
+        r.json()["rows"][0]["reason"],
+        "already_imported",
+        "{}",
+        r.text
+    );
+    assert_eq!(r.json()["created"], 1, "the duplicate row, created anyway");
+    assert_eq!(h.lead_count().await, 2);
+}
+
+async fn the_api_refuses_read_only_employees_and_bad_files(h: Harness) {
+    for dry_run in ["true", "false"] {
+        let r = h
+            .send(upload(
+                &h,
+                &format!("?dry_run={dry_run}"),
+                &h.other,
+                "text/csv",
+                FILE.as_bytes(),
+            ))
+            .await;
+        r.refused(StatusCode::FORBIDDEN, "forbidden");
+    }
+    assert_eq!(h.lead_count().await, 0);
+
+    // No name column.
+    let r = h
+        .send(upload(
+            &h,
+            "",
+            &h.sales,
+            "text/csv",
+            b"email,phone\r\na@b.com,0551112222\r\n",
+        ))
+        .await;
+    assert_eq!(r.fields(), ["file"]);
+    assert!(
+        r.json()["detail"].as_str().unwrap().contains("name"),
+        "{}",
+        r.text
+    );
+    // A workbook that is not one.
+    let xlsx = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet";
+    let r = h
+        .send(upload(&h, "", &h.sales, xlsx, b"PK\x03\x04broken"))
+        .await;
+    assert_eq!(r.fields(), ["file"]);
+    // An empty body; a policy that is none.
+    let r = h.send(upload(&h, "", &h.sales, "text/csv", b"")).await;
+    assert_eq!(r.fields(), ["file"]);
+    let r = h
+        .send(upload(
+            &h,
+            "?on_duplicate=merge",
+            &h.sales,
+            "text/csv",
+            FILE.as_bytes(),
+        ))
+        .await;
+    assert_eq!(r.fields(), ["on_duplicate"]);
+    // Not a lead file's media type.
+    let r = h
+        .send(upload(
+            &h,
+            "",
+            &h.sales,
+            "application/json",
+            FILE.as_bytes(),
+        ))
+        .await;
+    r.refused(StatusCode::UNSUPPORTED_MEDIA_TYPE, "unsupported_media_type");
+    // No token.
+    let mut req = upload(&h, "", &h.sales, "text/csv", FILE.as_bytes());
+    req.headers_mut().remove("authorization");
+    assert_eq!(h.send(req).await.status, StatusCode::UNAUTHORIZED);
+    assert_eq!(h.lead_count().await, 0);
+}
+
+/// A browser's cookie jar.
+struct Browser<'a> {
+    h: &'a Harness,
+    cookies: Vec<(String, String)>,
+}
+
+fn hidden(html: &str, name: &str) -> String {
+    let mark = format!("name=\"{name}\" value=\"");
+    let at = html
+        .find(&mark)
+        .unwrap_or_else(|| panic!("no {name}: {html}"))
+        + mark.len();
+    html[at..at + 64].to_owned()
+}
+
+const BOUNDARY: &str = "----crm-test-boundary";
+
+impl<'a> Browser<'a> {
+    fn new(h: &'a Harness) -> Self {
+        Self { h, cookies: vec![] }
+    }
+
+    fn remember(&mut self, r: &Resp) {
+        for v in r.headers.get_all("set-cookie") {
+            let v = v.to_str().unwrap();
+            let (kv, _) = v.split_once(';').unwrap_or((v, ""));
+            let (k, val) = kv.split_once('=').unwrap();
+            self.cookies.retain(|(n, _)| n != k);
+            if !val.is_empty() {
+                self.cookies.push((k.to_owned(), val.to_owned()));
+            }
+        }
+    }
+
+    async fn request(&mut self, method: Method, uri: &str, body: Option<(&str, Vec<u8>)>) -> Resp {
+        let cookie = self
+            .cookies
+            .iter()
+            .map(|(k, v)| format!("{k}={v}"))
+            .collect::<Vec<_>>()
+            .join("; ");
+        let mut b = Request::builder().method(method).uri(uri);
+        if !cookie.is_empty() {
+            b = b.header("cookie", cookie);
+        }
+        let req = match body {
+            Some((media, bytes)) => b.header("content-type", media).body(Body::from(bytes)),
+            None => b.body(Body::empty()),
+        }
+        .unwrap();
+        let r = self.h.send(req).await;
+        self.remember(&r);
+        r
+    }
+
+    async fn form(&mut self, uri: &str, fields: &[(&str, &str)]) -> Resp {
+        let body = fields
+            .iter()
+            .map(|(k, v)| format!("{k}={}", urlencode(v)))
+            .collect::<Vec<_>>()
+            .join("&");
+        self.request(
+            Method::POST,
+            uri,
+            Some(("application/x-www-form-urlencoded", body.into_bytes())),
+        )
+        .await
+    }
+
+    /// Posts the upload form as a browser does: multipart, the file last.
+    async fn upload(&mut self, fields: &[(&str, &str)], file: &[u8]) -> Resp {
+        let mut body = Vec::new();
+        for (k, v) in fields {
+            body.extend(
+                format!(
+                    "--{BOUNDARY}\r\nContent-Disposition: form-data; name=\"{k}\"\r\n\r\n{v}\r\n"
+                )
+                .into_bytes(),
+            );
+        }
+        body.extend(
+            format!(
+                "--{BOUNDARY}\r\nContent-Disposition: form-data; name=\"file\"; \
+                 filename=\"leads.csv\"\r\nContent-Type: text/csv\r\n\r\n"
+            )
+            .into_bytes(),
+        );
+        body.extend_from_slice(file);
+        body.extend(format!("\r\n--{BOUNDARY}--\r\n").into_bytes());
+        let media = format!("multipart/form-data; boundary={BOUNDARY}");
+        self.request(Method::POST, "/import/preview", Some((&media, body)))
+            .await
+    }
+
+    async fn sign_in(&mut self, id: i64) {
+        let page = self.request(Method::GET, "/sign-in", None).await;
+        let csrf = hidden(&page.text, "csrf");
+        let id = id.to_string();
+        let r = self
+            .form(
+                "/sign-in",
+                &[
+                    ("csrf", &csrf),
+                    ("employee_id", &id),
+                    ("password", PASSWORD),
+                ],
+            )
+            .await;
+        assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", r.text);
+    }
+}
+
+async fn the_page_previews_confirms_and_lists_failures(h: Harness) {
+    let mut b = Browser::new(&h);
+    b.sign_in(SALES).await;
+    let page = b.request(Method::GET, "/import", None).await;
+    assert_eq!(page.status, StatusCode::OK, "{}", page.text);
+    assert!(
+        page.text.contains("href=\"/import\""),
+        "the navigation links the page"
+    );
+    assert!(page.text.contains("enctype=\"multipart/form-data\""));
+    let csrf = hidden(&page.text, "csrf");
+
+    let preview = b
+        .upload(
+            &[("csrf", &csrf), ("on_duplicate", "skip")],
+            FILE.as_bytes(),
+        )
+        .await;
+    assert_eq!(preview.status, StatusCode::OK, "{}", preview.text);
+    assert_eq!(h.lead_count().await, 0, "the preview writes nothing");
+    assert!(preview.text.contains("سيُنشأ"), "{}", preview.text);
+    assert!(preview.text.contains("not-an-email") || preview.text.contains("email"));
+    let key = hidden(&preview.text, "key");
+
+    let done = b
+        .form("/import/confirm", &[("csrf", &csrf), ("key", &key)])
+        .await;
+    assert_eq!(done.status, StatusCode::OK, "{}", done.text);
+    assert!(done.text.contains("id=\"import-result\""), "{}", done.text);
+    assert_eq!(h.lead_count().await, 1);
+
+    // The refused row, downloadable.
+    let at = done.text.find("/import/errors/").expect("a download link");
+    let link = done.text[at..at + 15 + 64].to_owned();
+    let csv = b.request(Method::GET, &link, None).await;
+    assert_eq!(csv.status, StatusCode::OK, "{}", csv.text);
+    assert_eq!(csv.header("content-type"), Some("text/csv; charset=utf-8"));
+    let lines: Vec<_> = csv.text.trim_start_matches('\u{feff}').lines().collect();
+    assert_eq!(lines.len(), 2, "{}", csv.text);
+    assert!(lines[0].starts_with("row,reason,الاسم"), "{}", csv.text);
+    assert!(lines[1].starts_with("4,") && lines[1].contains("not-an-email"));
+
+    // The upload was used once; nobody else may fetch another's failures.
+    let again = b
+        .form("/import/confirm", &[("csrf", &csrf), ("key", &key)])
+        .await;
+    assert_eq!(again.status, StatusCode::NOT_FOUND, "{}", again.text);
+    assert_eq!(h.lead_count().await, 1);
+    let mut other = Browser::new(&h);
+    other.sign_in(OTHER).await;
+    let r = other.request(Method::GET, &link, None).await;
+    assert_eq!(r.status, StatusCode::NOT_FOUND);
+
+    // A file that cannot be read: the page names the problem.
+    let r = b
+        .upload(&[("csrf", &csrf)], b"email,phone\r\na@b.com,0551112222\r\n")
+        .await;
+    assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY, "{}", r.text);
+    assert!(r.text.contains("no name column"), "{}", r.text);
+}
+
+async fn the_page_needs_the_csrf_token_and_the_right_to_import(h: Harness) {
+    let mut b = Browser::new(&h);
+    b.sign_in(SALES).await;
+    let page = b.request(Method::GET, "/import", None).await;
+    let csrf = hidden(&page.text, "csrf");
+    let r = b.upload(&[("on_duplicate", "skip")], FILE.as_bytes()).await;
+    assert_eq!(r.status, StatusCode::FORBIDDEN, "{}", r.text);
+    let r = b
+        .upload(&[("csrf", &"0".repeat(64))], FILE.as_bytes())
+        .await;
+    assert_eq!(r.status, StatusCode::FORBIDDEN, "{}", r.text);
+    // A real preview, then a confirmation without the token.
+    let preview = b.upload(&[("csrf", &csrf)], FILE.as_bytes()).await;
+    let key = hidden(&preview.text, "key");
+    let r = b.form("/import/confirm", &[("key", &key)]).await;
+    assert!(r.status.is_client_error(), "{}", r.text);
+    let r = b
+        .form(
+            "/import/confirm",
+            &[("csrf", &"0".repeat(64)), ("key", &key)],
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::FORBIDDEN, "{}", r.text);
+    assert_eq!(h.lead_count().await, 0);
+
+    // An employee who may only read is refused the preview and the import.
+    let mut other = Browser::new(&h);
+    other.sign_in(OTHER).await;
+    let page = other.request(Method::GET, "/import", None).await;
+    let csrf = hidden(&page.text, "csrf");
+    let r = other.upload(&[("csrf", &csrf)], FILE.as_bytes()).await;
+    assert_eq!(r.status, StatusCode::FORBIDDEN, "{}", r.text);
+    assert_eq!(h.lead_count().await, 0);
+}
