@@ -33,10 +33,10 @@ use tracing_subscriber::util::SubscriberInitExt;
 mod export;
 #[path = "crm/import.rs"]
 mod import;
-#[path = "crm/merge.rs"]
-mod merge;
 #[path = "crm/stages.rs"]
 mod stages;
+#[path = "crm/merge.rs"]
+mod merge;
 
 const EXIT_CODES: &str = "\
 EXIT CODES:
