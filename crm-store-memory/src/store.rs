@@ -53,6 +53,38 @@ struct State {
     import_keys: HashMap<ImportKey, LeadId>,
 }
 
+/// What an import batch changed, as it was before: the lead records it wrote (`None`: new),
+/// the lengths of their history and interactions, their pending client records, the
+/// assignment turns and import keys it took, and the number of events.
+#[derive(Default)]
+struct Undo {
+    rotations: Vec<(String, Option<EmployeeId>)>,
+    keys: Vec<ImportKey>,
+    leads: HashMap<LeadId, Option<(Lead, String)>>,
+    history: HashMap<LeadId, Option<usize>>,
+    interactions: HashMap<LeadId, Option<usize>>,
+    pending: HashMap<LeadId, Option<PendingClient>>,
+    events: usize,
+}
+
+impl Undo {
+    /// Notes lead `id` as it is, the first time the batch touches it.
+    fn remember(&mut self, s: &State, id: LeadId) {
+        self.leads
+            .entry(id)
+            .or_insert_with(|| s.leads.get(&id).cloned());
+        self.history
+            .entry(id)
+            .or_insert_with(|| s.history.get(&id).map(Vec::len));
+        self.interactions
+            .entry(id)
+            .or_insert_with(|| s.interactions.get(&id).map(Vec::len));
+        self.pending
+            .entry(id)
+            .or_insert_with(|| s.pending.get(&id).cloned());
+    }
+}
+
 #[derive(Clone, Debug)]
 struct Notice {
     notice: FollowUpNotice,
@@ -123,11 +155,8 @@ impl State {
         }
     }
 
-    fn put(&mut self, write: &LeadWrite) {
-        let lead = &write.lead;
-        if let Some((old, _)) = self.leads.get(&lead.id()).cloned() {
-            self.unindex(&old);
-        }
+    /// The indexes `unindex` takes a lead out of.
+    fn index(&mut self, lead: &Lead) {
         let key = (lead.created_at(), lead.id());
         if lead.is_open() {
             *self.open_by_owner.entry(lead.owner()).or_insert(0) += 1;
@@ -145,6 +174,14 @@ impl State {
                 .or_default()
                 .insert(key);
         }
+    }
+
+    fn put(&mut self, write: &LeadWrite) {
+        let lead = &write.lead;
+        if let Some((old, _)) = self.leads.get(&lead.id()).cloned() {
+            self.unindex(&old);
+        }
+        self.index(lead);
         self.leads
             .insert(lead.id(), (lead.clone(), lead.search_text()));
         self.history
@@ -186,15 +223,18 @@ impl State {
         Ok(())
     }
 
-    /// Applies an import batch, in order; the caller drops the state on an error.
-    fn import(&mut self, batch: &ImportBatch) -> Result<(), StoreError> {
+    /// Applies an import batch, in order, noting in `undo` what it changes; the caller puts
+    /// that back on an error ([`State::undo`]).
+    fn import(&mut self, batch: &ImportBatch, undo: &mut Undo) -> Result<(), StoreError> {
+        undo.events = self.events.len();
         for t in &batch.turns {
             if self.rotations.get(&t.rule) != t.after.as_ref() {
                 return Err(StoreError::Busy(
                     "a concurrent create took an assignment turn of this batch".into(),
                 ));
             }
-            self.rotations.insert(t.rule.clone(), t.owner);
+            let before = self.rotations.insert(t.rule.clone(), t.owner);
+            undo.rotations.push((t.rule.clone(), before));
         }
         for w in &batch.writes {
             let lead = &w.write.lead;
@@ -231,13 +271,63 @@ impl State {
                     ));
                 }
                 self.import_keys.insert(k.clone(), id);
+                undo.keys.push(k.clone());
             }
+            undo.remember(self, id);
             self.put(&w.write);
         }
         for (i, e) in &batch.notes {
+            undo.remember(self, i.lead_id);
             self.log(i, std::slice::from_ref(e))?;
         }
         Ok(())
+    }
+
+    /// Puts back what a failed import batch changed.
+    fn undo(&mut self, undo: Undo) {
+        for (rule, before) in undo.rotations.into_iter().rev() {
+            match before {
+                Some(owner) => self.rotations.insert(rule, owner),
+                None => self.rotations.remove(&rule),
+            };
+        }
+        for k in &undo.keys {
+            self.import_keys.remove(k);
+        }
+        for (id, before) in undo.leads {
+            if let Some((now, _)) = self.leads.remove(&id) {
+                self.unindex(&now);
+            }
+            if let Some((lead, text)) = before {
+                self.index(&lead);
+                self.leads.insert(id, (lead, text));
+            }
+        }
+        for (id, before) in undo.history {
+            match (before, self.history.get_mut(&id)) {
+                (Some(n), Some(v)) => v.truncate(n),
+                (None, _) => {
+                    self.history.remove(&id);
+                }
+                (Some(_), None) => {}
+            }
+        }
+        for (id, before) in undo.interactions {
+            match (before, self.interactions.get_mut(&id)) {
+                (Some(n), Some(v)) => v.truncate(n),
+                (None, _) => {
+                    self.interactions.remove(&id);
+                }
+                (Some(_), None) => {}
+            }
+        }
+        for (id, before) in undo.pending {
+            match before {
+                Some(p) => self.pending.insert(id, p),
+                None => self.pending.remove(&id),
+            };
+        }
+        self.events.truncate(undo.events);
     }
 
     /// The lead, if it exists and is writable.
@@ -403,11 +493,14 @@ impl LeadStore for MemoryStore {
 
     async fn import_batch(&self, batch: &ImportBatch) -> Result<(), StoreError> {
         let mut s = self.lock();
-        // Applied to a copy, kept only when all of it went in.
-        let mut next = s.clone();
-        next.import(batch)?;
-        *s = next;
-        Ok(())
+        // Applied in place and put back on an error: copying the whole state per batch made
+        // an import quadratic in the leads stored.
+        let mut undo = Undo::default();
+        let r = s.import(batch, &mut undo);
+        if r.is_err() {
+            s.undo(undo);
+        }
+        r
     }
 
     async fn import_lookup(

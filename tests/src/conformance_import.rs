@@ -597,4 +597,50 @@ pub async fn a_refused_import_batch_leaves_nothing(store: Arc<dyn LeadStore>) {
     let r = store.import_batch(&batch).await;
     assert!(matches!(r, Err(StoreError::Busy(_))), "{r:?}");
     assert_eq!(snapshot(&h).await, after_ok);
+
+    // A stored lead updated and noted, then a later write refused: the update, its history
+    // and the note are gone with the rest of the batch.
+    let note = crm_core::decide::decide_interaction(
+        &stale.lead,
+        &emp(sales()),
+        crm_core::NewInteraction {
+            kind: InteractionKind::Note,
+            occurred_at: Some(h.clock.now()),
+            notes: crm_core::Note::parse("from the fair").unwrap(),
+            next_follow_up: None,
+        },
+        h.clock.now(),
+    )
+    .unwrap();
+    let mut dup_input = new_lead("Dup", Some("stored@example.com"), None);
+    dup_input.allow_duplicate = false;
+    let dup = crm_core::decide::decide_create(
+        &emp(sales()),
+        Some(&emp(sales())),
+        dup_input,
+        h.clock.now(),
+    )
+    .unwrap();
+    let batch = ImportBatch {
+        writes: vec![
+            ImportWrite {
+                key: Some(ImportKey::new("k", 4)),
+                expected_version: Some(1),
+                write: stale,
+            },
+            ImportWrite {
+                key: Some(ImportKey::new("k", 5)),
+                expected_version: None,
+                write: dup,
+            },
+        ],
+        notes: vec![note],
+        ..ImportBatch::default()
+    };
+    let r = store.import_batch(&batch).await;
+    assert!(
+        matches!(r, Err(StoreError::Duplicate { existing, .. }) if existing == stored.id()),
+        "{r:?}"
+    );
+    assert_eq!(snapshot(&h).await, after_ok);
 }
