@@ -82,7 +82,10 @@ pub async fn duplicates(
     caller: Caller,
     Params(q): Params<DuplicatesQuery>,
 ) -> ApiResult<Json<DuplicatesOut>> {
-    let groups = s.crm.duplicates(caller.employee, q.fuzzy.unwrap_or(false)).await?;
+    let groups = s
+        .crm
+        .duplicates(caller.employee, q.fuzzy.unwrap_or(false))
+        .await?;
     Ok(Json(DuplicatesOut {
         groups: groups.iter().map(DuplicateGroupOut::from).collect(),
     }))
