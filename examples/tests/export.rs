@@ -162,7 +162,7 @@ async fn export_to(h: &Harness, format: Format, locale: Locale, dir: &Path) -> P
     let path = dir.join(format!("leads-{locale}.{format}"));
     let opts = ExportOptions {
         locale,
-        offset: "+03:00".parse().unwrap(),
+        zone: chrono_tz::Asia::Riyadh,
         bom: true,
     };
     let file = std::fs::File::create(&path).unwrap();
@@ -210,7 +210,7 @@ async fn exports_every_lead_in_every_format(store: Arc<dyn LeadStore>) {
     let mut reader = csv::Reader::from_reader(csv.trim_start_matches('\u{FEFF}').as_bytes());
     let headers = reader.headers().unwrap().clone();
     assert_eq!(&headers[0], "ID");
-    assert_eq!(&headers[9], "Created (UTC+03:00)");
+    assert_eq!(&headers[9], "Created (Asia/Riyadh)");
     let records: Vec<csv::StringRecord> = reader.records().map(Result::unwrap).collect();
     assert_eq!(records.len(), MANY);
     let ids: std::collections::BTreeSet<&str> = records.iter().map(|r| r.get(0).unwrap()).collect();
@@ -236,9 +236,9 @@ async fn exports_every_lead_in_every_format(store: Arc<dyn LeadStore>) {
             assert_eq!(x["title"], "العملاء المحتملون");
             assert_eq!(heading(1), "الاسم");
             assert_eq!(heading(3), "الجوال");
-            assert_eq!(heading(9), "تاريخ الإنشاء (UTC+03:00)");
+            assert_eq!(heading(9), "تاريخ الإنشاء (Asia/Riyadh)");
         } else {
-            assert_eq!(heading(9), "Created (UTC+03:00)");
+            assert_eq!(heading(9), "Created (Asia/Riyadh)");
         }
         let ahmad = rows.iter().find(|r| r[1][1] == "أحمد الشهري").unwrap();
         assert_eq!(ahmad[3][0], "str", "a phone is text");
@@ -438,7 +438,8 @@ fn crm(db: &str, actor: Option<&str>) -> assert_cmd::Command {
     let mut c = assert_cmd::Command::cargo_bin("crm").unwrap();
     c.env_remove("CRM_DB")
         .env_remove("CRM_AS")
-        .env_remove("CRM_UTC_OFFSET")
+        .env_remove("CRM_TIME_ZONE")
+        .env_remove("TZ")
         .args(["--db", db]);
     if let Some(a) = actor {
         c.args(["--as", a]);
@@ -497,8 +498,8 @@ fn cli_exports(db: &str) {
             &xlsx,
             "--locale",
             "ar",
-            "--utc-offset",
-            "+03:00",
+            "--tz",
+            "Asia/Riyadh",
         ])
         .assert()
         .success();
