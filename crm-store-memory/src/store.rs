@@ -11,10 +11,10 @@ use crm_core::follow_up::{
 use crm_core::{
     ClientId, DuplicateGroup, EmployeeId, Entity, Event, FollowUpClaim, FollowUpNotice,
     HistoryEntry, ImportBatch, ImportKey, ImportLookup, Interaction, Lead, LeadDetail, LeadId,
-    LeadQuery, LeadRecord, LeadStore, LeadWrite, LostReasonReport, MergeWrite, NewEvent, NoticeId,
-    Opportunity, OpportunityId, OpportunityWrite, Page, PendingClient, PipelineFilter, PipelineRow,
-    Report, ReportFilter, Scope, StageProbabilities, StageProbabilityChange, StatusTimeRow,
-    StoreError, Turn,
+    LeadQuery, LeadRecord, LeadStore, LeadWrite, LostReasonReport, MergeWrite, NewEvent,
+    NoticeId, Opportunity, OpportunityId, OpportunityWrite, Page, PendingClient, PipelineFilter,
+    PipelineRow, Report, ReportFilter, Scope, StageProbabilities, StageProbabilityChange,
+    StatusTimeRow, StoreError, Turn,
 };
 
 /// The in-memory store. All state sits behind one mutex, so every write is atomic and

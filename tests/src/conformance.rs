@@ -14,9 +14,9 @@ use crm_core::{
     OpportunityStage, Phone, PhoneRegion, ReportFilter, Source, ValidationError,
 };
 
-pub use crate::conformance_delivery::*;
 pub use crate::conformance_import::*;
 pub use crate::conformance_merge::*;
+pub use crate::conformance_delivery::*;
 pub use crate::conformance_pipeline::*;
 pub use crate::conformance_stage_probabilities::*;
 pub use crate::conformance_visibility::*;

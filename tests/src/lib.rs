@@ -5,9 +5,9 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 pub mod conformance;
-pub mod conformance_delivery;
 pub mod conformance_import;
 pub mod conformance_merge;
+pub mod conformance_delivery;
 pub mod conformance_pipeline;
 pub mod conformance_stage_probabilities;
 pub mod conformance_visibility;
