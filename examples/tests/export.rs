@@ -526,6 +526,17 @@ async fn exports_the_pipeline_on_memory() {
     exports_the_pipeline(Arc::new(crm_store_memory::MemoryStore::new())).await;
 }
 
+#[tokio::test]
+#[cfg_attr(crm_no_export_tools, ignore = "openpyxl or poppler-utils missing")]
+async fn exports_the_pipeline_on_sqlite() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("crm.db");
+    let store = crm_store_sqlx::SqliteStore::connect(&path.to_string_lossy())
+        .await
+        .unwrap();
+    exports_the_pipeline(Arc::new(store)).await;
+}
+
 // ---- through the `crm` binary ----------------------------------------------------------
 
 fn crm(db: &str, actor: Option<&str>) -> assert_cmd::Command {
