@@ -162,7 +162,7 @@ async fn export_to(h: &Harness, format: Format, locale: Locale, dir: &Path) -> P
     let path = dir.join(format!("leads-{locale}.{format}"));
     let opts = ExportOptions {
         locale,
-        offset: "+03:00".parse().unwrap(),
+        zone: chrono_tz::Asia::Riyadh,
         bom: true,
     };
     let file = std::fs::File::create(&path).unwrap();
@@ -210,7 +210,7 @@ async fn exports_every_lead_in_every_format(store: Arc<dyn LeadStore>) {
     let mut reader = csv::Reader::from_reader(csv.trim_start_matches('\u{FEFF}').as_bytes());
     let headers = reader.headers().unwrap().clone();
     assert_eq!(&headers[0], "ID");
-    assert_eq!(&headers[9], "Created (UTC+03:00)");
+    assert_eq!(&headers[9], "Created (Asia/Riyadh)");
     let records: Vec<csv::StringRecord> = reader.records().map(Result::unwrap).collect();
     assert_eq!(records.len(), MANY);
     let ids: std::collections::BTreeSet<&str> = records.iter().map(|r| r.get(0).unwrap()).collect();
@@ -236,9 +236,9 @@ async fn exports_every_lead_in_every_format(store: Arc<dyn LeadStore>) {
             assert_eq!(x["title"], "العملاء المحتملون");
             assert_eq!(heading(1), "الاسم");
             assert_eq!(heading(3), "الجوال");
-            assert_eq!(heading(9), "تاريخ الإنشاء (UTC+03:00)");
+            assert_eq!(heading(9), "تاريخ الإنشاء (Asia/Riyadh)");
         } else {
-            assert_eq!(heading(9), "Created (UTC+03:00)");
+            assert_eq!(heading(9), "Created (Asia/Riyadh)");
         }
         let ahmad = rows.iter().find(|r| r[1][1] == "أحمد الشهري").unwrap();
         assert_eq!(ahmad[3][0], "str", "a phone is text");
@@ -432,13 +432,119 @@ fn xlsx_money_is_a_number_in_the_currency_decimals() {
     );
 }
 
+/// The pipeline report through the library: per currency, money typed in its decimals, an
+/// Arabic right-to-left sheet, Arabic headings in the PDF.
+async fn exports_the_pipeline(store: Arc<dyn LeadStore>) {
+    let h = Harness::new(store);
+    let lead = h
+        .crm
+        .create_lead(
+            sales(),
+            new_lead("أحمد الشهري", Some("a@example.com"), None),
+        )
+        .await
+        .unwrap();
+    for (value, code) in [("1250.5", "KWD"), ("99.95", "SAR")] {
+        let currency = Currency::parse(code).unwrap();
+        h.crm
+            .add_opportunity(
+                sales(),
+                lead.id(),
+                crm_core::NewOpportunity {
+                    title: Name::parse("صفقة").unwrap(),
+                    value: Money::parse(value, currency).unwrap(),
+                    expected_close: chrono::NaiveDate::from_ymd_opt(2026, 12, 31).unwrap(),
+                    probability: None,
+                },
+            )
+            .await
+            .unwrap();
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let opts = ExportOptions {
+        locale: Locale::Ar,
+        zone: chrono_tz::Asia::Riyadh,
+        bom: true,
+    };
+    let file = |format: Format| {
+        let path = dir.path().join(format!("pipeline.{format}"));
+        (path.clone(), std::fs::File::create(path).unwrap())
+    };
+    let (xlsx, out) = file(Format::Xlsx);
+    export::write_pipeline(
+        &h.crm,
+        manager(),
+        &crm_core::PipelineFilter::default(),
+        Format::Xlsx,
+        &opts,
+        out,
+    )
+    .await
+    .unwrap();
+    let x = read_xlsx(&xlsx);
+    assert_eq!(x["rtl"], true);
+    assert_eq!(x["title"], "قيمة خط المبيعات");
+    let rows = x["rows"].as_array().unwrap();
+    assert_eq!(rows[0][0][1], "العملة");
+    assert_eq!(rows[0][5][1], "القيمة المرجحة");
+    // KWD first, its total row: the open value in three decimals, never added to SAR.
+    assert_eq!(rows[1][0][1], "KWD");
+    assert_eq!(rows[1][1][1], "الإجمالي");
+    assert_eq!(
+        rows[1][4],
+        serde_json::json!(["float", 1250.5, "#,##0.000 \"KWD\""])
+    );
+    let sar = rows.iter().find(|r| r[0][1] == "SAR").unwrap();
+    assert_eq!(
+        sar[4],
+        serde_json::json!(["float", 99.95, "#,##0.00 \"SAR\""])
+    );
+    let owner = rows.iter().find(|r| r[1][1] == "المسؤول").unwrap();
+    assert_eq!(owner[2][1], "سارة الأحمد", "the owner by name");
+
+    let (pdf, out) = file(Format::Pdf);
+    export::write_pipeline(
+        &h.crm,
+        manager(),
+        &crm_core::PipelineFilter::default(),
+        Format::Pdf,
+        &opts,
+        out,
+    )
+    .await
+    .unwrap();
+    let letters = arabic(&pdf_text(&pdf));
+    for heading in ["قيمة خط المبيعات", "القيمة المرجحة", "مفتوحة"]
+    {
+        assert!(letters.contains(&arabic(heading)), "{heading}");
+    }
+}
+
+#[tokio::test]
+#[cfg_attr(crm_no_export_tools, ignore = "openpyxl or poppler-utils missing")]
+async fn exports_the_pipeline_on_memory() {
+    exports_the_pipeline(Arc::new(crm_store_memory::MemoryStore::new())).await;
+}
+
+#[tokio::test]
+#[cfg_attr(crm_no_export_tools, ignore = "openpyxl or poppler-utils missing")]
+async fn exports_the_pipeline_on_sqlite() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("crm.db");
+    let store = crm_store_sqlx::SqliteStore::connect(&path.to_string_lossy())
+        .await
+        .unwrap();
+    exports_the_pipeline(Arc::new(store)).await;
+}
+
 // ---- through the `crm` binary ----------------------------------------------------------
 
 fn crm(db: &str, actor: Option<&str>) -> assert_cmd::Command {
     let mut c = assert_cmd::Command::cargo_bin("crm").unwrap();
     c.env_remove("CRM_DB")
         .env_remove("CRM_AS")
-        .env_remove("CRM_UTC_OFFSET")
+        .env_remove("CRM_TIME_ZONE")
+        .env_remove("TZ")
         .args(["--db", db]);
     if let Some(a) = actor {
         c.args(["--as", a]);
@@ -497,8 +603,8 @@ fn cli_exports(db: &str) {
             &xlsx,
             "--locale",
             "ar",
-            "--utc-offset",
-            "+03:00",
+            "--tz",
+            "Asia/Riyadh",
         ])
         .assert()
         .success();
@@ -533,6 +639,84 @@ fn cli_exports(db: &str) {
     let text = pdf_text(Path::new(&pdf));
     assert!(arabic(&text).contains(&arabic("فعالية")));
     render_png(Path::new(&pdf), "cli-report-ar");
+
+    // The pipeline report, per currency, in a named zone.
+    let lead = crm(db, Some("1"))
+        .args(["--json", "lead", "list"])
+        .output()
+        .unwrap();
+    let leads: Value = serde_json::from_slice(&lead.stdout).unwrap();
+    let items = leads["items"].as_array().or(leads.as_array()).unwrap();
+    let id = items[0]["id"].as_str().unwrap().to_owned();
+    for (value, currency) in [("١٬٢٥٠٫٥", "KWD"), ("99.95", "SAR")] {
+        crm(db, Some("1"))
+            .args([
+                "opportunity",
+                "add",
+                &id,
+                "--title",
+                "صفقة",
+                "--value",
+                value,
+                "--currency",
+                currency,
+                "--close",
+                "2026-12-31",
+            ])
+            .assert()
+            .success();
+    }
+    let xlsx = out("pipeline.xlsx");
+    crm(db, Some("3"))
+        .args([
+            "export",
+            "pipeline",
+            "--out",
+            &xlsx,
+            "--locale",
+            "ar",
+            "--tz",
+            "Asia/Riyadh",
+            "--to",
+            "2026-12-31",
+        ])
+        .assert()
+        .success();
+    let x = read_xlsx(Path::new(&xlsx));
+    assert_eq!(x["rtl"], true);
+    let rows = x["rows"].as_array().unwrap();
+    assert_eq!(rows[0][0][1], "العملة");
+    assert_eq!(rows[1][0][1], "KWD");
+    assert_eq!(
+        rows[1][4],
+        serde_json::json!(["float", 1250.5, "#,##0.000 \"KWD\""])
+    );
+    let csv = out("pipeline.csv");
+    crm(db, Some("3"))
+        .args(["export", "pipeline", "--out", &csv, "--from", "2027-01-01"])
+        .assert()
+        .success();
+    let text = std::fs::read_to_string(&csv).unwrap();
+    assert_eq!(text.lines().count(), 1, "nothing closes in 2027: {text}");
+    let pdf = out("pipeline.pdf");
+    crm(db, Some("3"))
+        .args(["export", "pipeline", "--out", &pdf, "--locale", "ar"])
+        .assert()
+        .success();
+    assert!(arabic(&pdf_text(Path::new(&pdf))).contains(&arabic("قيمة خط المبيعات")));
+    let e = crm(db, Some("3"))
+        .args([
+            "export",
+            "pipeline",
+            "--out",
+            &out("z.csv"),
+            "--tz",
+            "Mars/Olympus",
+        ])
+        .assert()
+        .failure()
+        .code(2);
+    assert!(String::from_utf8_lossy(&e.get_output().stderr).contains("--tz"));
 
     // Refusals change nothing on disk: no format, an unknown actor.
     let e = crm(db, Some("1"))

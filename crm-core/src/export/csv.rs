@@ -172,4 +172,70 @@ mod tests {
         assert_eq!(lines[2], "Phone,0,0,0,0,1,1");
         assert_eq!(lines[3], "Total,2,0,0,0,1,3");
     }
+
+    #[test]
+    fn pipeline_csv_keeps_currencies_apart() {
+        use crate::export::{pipeline_rows, pipeline_table};
+        use crate::ids::EmployeeId;
+        use crate::money::Currency;
+        use crate::opportunity::OpportunityStage;
+        use crate::pipeline::{PipelineReport, PipelineRow};
+        let owner = EmployeeId::new(7).unwrap_or_else(|e| panic!("{e}"));
+        let month = chrono::NaiveDate::from_ymd_opt(2026, 11, 1).unwrap_or_default();
+        let row = |code: &str, stage, total_minor, weighted_minor| PipelineRow {
+            currency: Currency::parse(code).unwrap_or_else(|e| panic!("{e}")),
+            owner,
+            stage,
+            month,
+            count: 1,
+            total_minor,
+            weighted_minor,
+        };
+        let report = PipelineReport::from_rows(&[
+            row("SAR", OpportunityStage::Proposal, 1_000_050, 500_025),
+            row("KWD", OpportunityStage::Won, 1_500, 1_500),
+            row("SAR", OpportunityStage::Lost, 20_000, 0),
+        ])
+        .unwrap_or_else(|e| panic!("{e}"));
+        let opts = ExportOptions::default();
+        let names = [(owner, "سارة".to_owned())].into_iter().collect();
+        let rows = pipeline_rows(&report, &names, &opts);
+        let csv = csv_of(&pipeline_table(&opts, String::new()), rows, None);
+        let lines: Vec<_> = csv.trim_start_matches('\u{FEFF}').lines().collect();
+        assert_eq!(
+            lines,
+            [
+                "Currency,By,Item,Open,Open value,Weighted value,Won,Won value,Lost,Lost value",
+                // KWD first (by code), in its three decimals; never added to SAR.
+                "KWD,Total,,0,0.000,0.000,1,1.500,0,0.000",
+                "KWD,Owner,سارة,0,0.000,0.000,1,1.500,0,0.000",
+                "KWD,Stage,Won,0,0.000,0.000,1,1.500,0,0.000",
+                "KWD,Close month,2026-11,0,0.000,0.000,1,1.500,0,0.000",
+                "SAR,Total,,1,10000.50,5000.25,0,0.00,1,200.00",
+                "SAR,Owner,سارة,1,10000.50,5000.25,0,0.00,1,200.00",
+                "SAR,Stage,Proposal,1,10000.50,5000.25,0,0.00,0,0.00",
+                "SAR,Stage,Lost,0,0.00,0.00,0,0.00,1,200.00",
+                "SAR,Close month,2026-11,1,10000.50,5000.25,0,0.00,1,200.00",
+            ]
+        );
+    }
+
+    #[test]
+    fn times_take_the_zones_offset_on_their_own_date() {
+        use chrono::TimeZone;
+        let opts = ExportOptions {
+            zone: chrono_tz::Europe::London,
+            ..ExportOptions::default()
+        };
+        let winter = chrono::Utc.with_ymd_and_hms(2026, 1, 15, 12, 0, 0).unwrap();
+        let summer = chrono::Utc.with_ymd_and_hms(2026, 7, 15, 12, 0, 0).unwrap();
+        assert_eq!(opts.time_text(winter), "2026-01-15 12:00");
+        assert_eq!(opts.time_text(summer), "2026-07-15 13:00");
+        assert_eq!(
+            Cell::Time(summer).text(&opts, true),
+            "2026-07-15T13:00:00+01:00"
+        );
+        assert_eq!(opts.zone_label(), "Europe/London");
+        assert_eq!(ExportOptions::default().zone_label(), "UTC");
+    }
 }

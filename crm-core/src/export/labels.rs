@@ -4,6 +4,7 @@ use std::borrow::Cow;
 use std::fmt;
 use std::str::FromStr;
 
+use crate::opportunity::OpportunityStage;
 use crate::source::Source;
 use crate::status::LeadStatus;
 use crate::validation::ValidationError;
@@ -77,6 +78,22 @@ pub(crate) enum Label {
     Search,
     From,
     To,
+    PipelineTitle,
+    Currency,
+    Breakdown,
+    Item,
+    Owner,
+    Stage,
+    CloseMonth,
+    OpenCount,
+    OpenValue,
+    Weighted,
+    WonCount,
+    WonValue,
+    LostCount,
+    LostValue,
+    CloseFrom,
+    CloseTo,
 }
 
 /// The label in the locale's language.
@@ -106,6 +123,22 @@ pub(crate) fn label(l: Label, locale: Locale) -> &'static str {
         Label::Search => ("Search", "بحث"),
         Label::From => ("From", "من"),
         Label::To => ("Before", "قبل"),
+        Label::PipelineTitle => ("Pipeline value", "قيمة خط المبيعات"),
+        Label::Currency => ("Currency", "العملة"),
+        Label::Breakdown => ("By", "حسب"),
+        Label::Item => ("Item", "البند"),
+        Label::Owner => ("Owner", "المسؤول"),
+        Label::Stage => ("Stage", "المرحلة"),
+        Label::CloseMonth => ("Close month", "شهر الإغلاق"),
+        Label::OpenCount => ("Open", "مفتوحة"),
+        Label::OpenValue => ("Open value", "قيمة المفتوحة"),
+        Label::Weighted => ("Weighted value", "القيمة المرجحة"),
+        Label::WonCount => ("Won", "مكسوبة"),
+        Label::WonValue => ("Won value", "قيمة المكسوبة"),
+        Label::LostCount => ("Lost", "خاسرة"),
+        Label::LostValue => ("Lost value", "قيمة الخاسرة"),
+        Label::CloseFrom => ("Closing from", "الإغلاق من"),
+        Label::CloseTo => ("Closing until", "الإغلاق حتى"),
     };
     match locale {
         Locale::En => en,
@@ -148,4 +181,20 @@ pub fn source_label(s: &Source, locale: Locale) -> Cow<'_, str> {
         Locale::En => en,
         Locale::Ar => ar,
     })
+}
+
+/// An opportunity stage as people read it.
+pub fn stage_label(s: OpportunityStage, locale: Locale) -> &'static str {
+    let (en, ar) = match s {
+        OpportunityStage::Open => ("Open", "مفتوحة"),
+        OpportunityStage::Qualified => ("Qualified", "مؤهلة"),
+        OpportunityStage::Proposal => ("Proposal", "عرض سعر"),
+        OpportunityStage::Negotiation => ("Negotiation", "تفاوض"),
+        OpportunityStage::Won => ("Won", "مكسوبة"),
+        OpportunityStage::Lost => ("Lost", "خاسرة"),
+    };
+    match locale {
+        Locale::En => en,
+        Locale::Ar => ar,
+    }
 }

@@ -18,12 +18,14 @@ use std::collections::BTreeMap;
 use std::fmt;
 use std::str::FromStr;
 
-use chrono::{DateTime, FixedOffset, Offset, Utc};
+use chrono::{DateTime, Utc};
+use chrono_tz::Tz;
 
 use crate::error::{BoxError, CrmError};
 use crate::ids::EmployeeId;
 use crate::lead::Lead;
 use crate::money::Money;
+use crate::pipeline::{CurrencyPipeline, PipelineFilter, PipelineReport, PipelineTotals};
 use crate::query::LeadQuery;
 use crate::report::{Report, ReportFilter};
 use crate::service::Crm;
@@ -39,7 +41,7 @@ pub mod pdf;
 pub mod xlsx;
 
 use labels::{Label, label};
-pub use labels::{Locale, source_label, status_label};
+pub use labels::{Locale, source_label, stage_label, status_label};
 
 /// An export format.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
@@ -115,8 +117,10 @@ pub enum ExportError {
 pub struct ExportOptions {
     /// Headings and labels in Arabic or English; Arabic sheets and pages read right to left.
     pub locale: Locale,
-    /// The time zone dates are shown in (the host's, as a UTC offset); headings state it.
-    pub offset: FixedOffset,
+    /// The IANA time zone dates are shown in (the host's, or the viewer's); each date takes
+    /// the offset in force on that date (daylight saving included), and headings name the
+    /// zone.
+    pub zone: Tz,
     /// Start a CSV with a UTF-8 byte-order mark (Excel needs it to read UTF-8 as such).
     pub bom: bool,
 }
@@ -125,25 +129,23 @@ impl Default for ExportOptions {
     fn default() -> Self {
         Self {
             locale: Locale::En,
-            offset: Utc.fix(),
+            zone: Tz::UTC,
             bom: true,
         }
     }
 }
 
 impl ExportOptions {
-    /// The zone as headings state it: `UTC`, `UTC+03:00`.
+    /// The zone as headings state it: its IANA name (`UTC`, `Asia/Riyadh`). A name, not an
+    /// offset: a zone with daylight saving has two offsets in a year.
     pub fn zone_label(&self) -> String {
-        if self.offset.local_minus_utc() == 0 {
-            "UTC".to_owned()
-        } else {
-            format!("UTC{}", self.offset)
-        }
+        self.zone.name().to_owned()
     }
 
-    /// A time as people read it in a cell of text: `2026-11-25 14:05` in the zone.
+    /// A time as people read it in a cell of text: `2026-11-25 14:05` in the zone, at the
+    /// offset in force on that date.
     pub fn time_text(&self, at: DateTime<Utc>) -> String {
-        at.with_timezone(&self.offset)
+        at.with_timezone(&self.zone)
             .format("%Y-%m-%d %H:%M")
             .to_string()
     }
@@ -214,7 +216,7 @@ impl Cell<'_> {
             Cell::Text(s) | Cell::Code(s) => Cow::Borrowed(s.as_ref()),
             Cell::Count(n) => Cow::Owned(n.to_string()),
             Cell::Money(m) => Cow::Owned(m.format_amount()),
-            Cell::Time(t) if machine => Cow::Owned(t.with_timezone(&opts.offset).to_rfc3339()),
+            Cell::Time(t) if machine => Cow::Owned(t.with_timezone(&opts.zone).to_rfc3339()),
             Cell::Time(t) => Cow::Owned(opts.time_text(*t)),
         }
     }
@@ -354,6 +356,84 @@ pub fn report_rows<'a>(
     );
     total.push(Cell::Count(report.total));
     (rows, total)
+}
+
+/// The columns of a pipeline export, in order: which currency, which breakdown (total,
+/// owner, stage, close month) and which item of it, then the totals.
+const PIPELINE_COLUMNS: [(Label, ColumnKind, bool); 10] = [
+    (Label::Currency, ColumnKind::Code, false),
+    (Label::Breakdown, ColumnKind::Text, false),
+    (Label::Item, ColumnKind::Text, false),
+    (Label::OpenCount, ColumnKind::Count, false),
+    (Label::OpenValue, ColumnKind::Money, false),
+    (Label::Weighted, ColumnKind::Money, false),
+    (Label::WonCount, ColumnKind::Count, false),
+    (Label::WonValue, ColumnKind::Money, false),
+    (Label::LostCount, ColumnKind::Count, false),
+    (Label::LostValue, ColumnKind::Money, false),
+];
+
+/// The table of the pipeline report, headed by `subtitle`.
+pub fn pipeline_table(opts: &ExportOptions, subtitle: String) -> Table {
+    Table {
+        title: label(Label::PipelineTitle, opts.locale).to_owned(),
+        subtitle,
+        headings: headings(&PIPELINE_COLUMNS, opts),
+    }
+}
+
+/// The pipeline report's rows: per currency (by code) its total, then by owner (named by
+/// `owner_names`, else by id), by stage and by close month. Amounts stay in their currency:
+/// no row adds two currencies.
+pub fn pipeline_rows<'a>(
+    report: &'a PipelineReport,
+    owner_names: &BTreeMap<EmployeeId, String>,
+    opts: &ExportOptions,
+) -> Vec<Vec<Cell<'a>>> {
+    let mut rows = Vec::new();
+    for c in &report.currencies {
+        let row = |by: Label, item: Cell<'a>, t: &PipelineTotals| -> Vec<Cell<'a>> {
+            let money = |minor: i64| c.money(minor).map_or(Cell::Empty, Cell::Money);
+            vec![
+                Cell::Code(Cow::Borrowed(c.currency.code())),
+                Cell::Text(Cow::Borrowed(label(by, opts.locale))),
+                item,
+                Cell::Count(t.open_count),
+                money(t.open_minor),
+                money(t.weighted_minor),
+                Cell::Count(t.won_count),
+                money(t.won_minor),
+                Cell::Count(t.lost_count),
+                money(t.lost_minor),
+            ]
+        };
+        rows.extend(currency_rows(c, owner_names, opts, row));
+    }
+    rows
+}
+
+fn currency_rows<'a>(
+    c: &'a CurrencyPipeline,
+    owner_names: &BTreeMap<EmployeeId, String>,
+    opts: &ExportOptions,
+    row: impl Fn(Label, Cell<'a>, &PipelineTotals) -> Vec<Cell<'a>>,
+) -> Vec<Vec<Cell<'a>>> {
+    let mut rows = vec![row(Label::Total, Cell::Empty, &c.totals)];
+    for (o, t) in &c.by_owner {
+        let name = owner_names
+            .get(o)
+            .map_or_else(|| format!("#{o}"), Clone::clone);
+        rows.push(row(Label::Owner, Cell::Text(Cow::Owned(name)), t));
+    }
+    for (s, t) in &c.by_stage {
+        let stage = Cell::Text(Cow::Borrowed(stage_label(*s, opts.locale)));
+        rows.push(row(Label::Stage, stage, t));
+    }
+    for (m, t) in &c.by_month {
+        let month = Cell::Code(Cow::Owned(m.format("%Y-%m").to_string()));
+        rows.push(row(Label::CloseMonth, month, t));
+    }
+    rows
 }
 
 /// Writes a whole table of rows to a sink.
@@ -501,6 +581,47 @@ impl Crm {
         let (rows, total) = report_rows(&report, opts);
         write_table(sink, &table, rows, Some(&total))
     }
+
+    /// Writes the pipeline report under `filter` to `sink` ([`Crm::pipeline`] as `actor`):
+    /// per currency, its totals and the same by owner, stage and close month.
+    pub async fn export_pipeline<S: RowSink + Send + ?Sized>(
+        &self,
+        actor: EmployeeId,
+        filter: &PipelineFilter,
+        opts: &ExportOptions,
+        sink: &mut S,
+    ) -> Result<(), ExportError> {
+        let report = self.pipeline(actor, filter).await?;
+        let mut names = Names {
+            crm: self,
+            actor,
+            known: BTreeMap::new(),
+        };
+        let mut owner_names = BTreeMap::new();
+        for c in &report.currencies {
+            for (o, _) in &c.by_owner {
+                if let Some(n) = names.get(*o).await? {
+                    owner_names.insert(*o, n.to_owned());
+                }
+            }
+        }
+        let mut filters = Vec::new();
+        if let Some(o) = filter.owner {
+            let who = owner_names
+                .get(&o)
+                .map_or_else(|| o.to_string(), |n| format!("{n} ({o})"));
+            filters.push((Label::Owner, who));
+        }
+        if let Some(f) = filter.close_from {
+            filters.push((Label::CloseFrom, f.format("%Y-%m-%d").to_string()));
+        }
+        if let Some(t) = filter.close_to {
+            filters.push((Label::CloseTo, t.format("%Y-%m-%d").to_string()));
+        }
+        let table = pipeline_table(opts, subtitle(opts, self.now(), &filters));
+        let rows = pipeline_rows(&report, &owner_names, opts);
+        write_table(sink, &table, rows, None)
+    }
 }
 
 /// A sink for `format` writing to `out`, or [`ExportError::NotBuilt`].
@@ -546,4 +667,18 @@ pub async fn write_report<W: std::io::Write + Send>(
 ) -> Result<(), ExportError> {
     let mut sink = sink_for(format, out, opts)?;
     crm.export_report(actor, filter, opts, sink.as_mut()).await
+}
+
+/// [`Crm::export_pipeline`] in `format` to `out`.
+pub async fn write_pipeline<W: std::io::Write + Send>(
+    crm: &Crm,
+    actor: EmployeeId,
+    filter: &PipelineFilter,
+    format: Format,
+    opts: &ExportOptions,
+    out: W,
+) -> Result<(), ExportError> {
+    let mut sink = sink_for(format, out, opts)?;
+    crm.export_pipeline(actor, filter, opts, sink.as_mut())
+        .await
 }

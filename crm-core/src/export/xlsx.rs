@@ -117,7 +117,7 @@ impl<W: Write + Send> XlsxSink<W> {
                 _ => None,
             };
             let time = self.time.clone();
-            let offset = self.opts.offset;
+            let zone = self.opts.zone;
             let sheet = self.sheet()?;
             let r = match (cell, &plain) {
                 (Cell::Empty, _) => continue,
@@ -133,7 +133,7 @@ impl<W: Write + Send> XlsxSink<W> {
                     sheet.write_number_with_format(row, col, m.minor() as f64 / scale, &f)
                 }
                 (Cell::Time(t), _) => {
-                    let local = t.with_timezone(&offset).naive_local();
+                    let local = t.with_timezone(&zone).naive_local();
                     sheet.write_datetime_with_format(row, col, local, &time)
                 }
             };

@@ -957,15 +957,7 @@ async fn run(cli: Cli) -> Out {
             from,
             to,
         } => {
-            let filter = PipelineFilter {
-                owner: owner.as_deref().map(str::parse).transpose()?,
-                close_from: from
-                    .as_deref()
-                    .map(parse_date)
-                    .transpose()
-                    .map_err(invalid)?,
-                close_to: to.as_deref().map(parse_date).transpose().map_err(invalid)?,
-            };
+            let filter = export::pipeline_filter(owner, from, to)?;
             pipeline(&app, &filter).await
         }
         Command::Sweep {

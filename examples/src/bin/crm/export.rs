@@ -1,17 +1,19 @@
-//! `crm export`: every lead a listing's filters match, or the report, as CSV, XLSX or PDF,
-//! in Arabic or English; and the `--csv` output of `lead list` and `report`.
+//! `crm export`: every lead a listing's filters match, the report or the pipeline report, as
+//! CSV, XLSX or PDF, in Arabic or English, dates in a named time zone; and the `--csv` output
+//! of `lead list` and `report`.
 
 use std::io::Write;
 use std::path::{Path, PathBuf};
 
-use chrono::FixedOffset;
+use chrono_tz::Tz;
 use clap::{Args, Subcommand};
+use crm_core::calendar::parse_time_zone;
 use crm_core::export::{
     self, ExportError, ExportOptions, Format, Locale, RowSink, csv::CsvSink, lead_cells,
     leads_table, report_rows, report_table, write_table,
 };
-use crm_core::{Lead, LeadQuery, Report, ReportFilter, Source};
-use crm_examples::parse_instant;
+use crm_core::{Lead, LeadQuery, PipelineFilter, Report, ReportFilter, Source};
+use crm_examples::{parse_date, parse_instant};
 use serde_json::json;
 
 use super::{App, Failure, Out, invalid, usage};
@@ -54,6 +56,21 @@ pub(crate) enum ExportCmd {
         #[command(flatten)]
         file: FileArgs,
     },
+    /// The pipeline report per currency: open, weighted, won and lost totals, by owner, stage
+    /// and close month (the filters of `crm pipeline`).
+    Pipeline {
+        /// Only opportunities on this employee's leads.
+        #[arg(long)]
+        owner: Option<String>,
+        /// Expected to close on or after (YYYY-MM-DD).
+        #[arg(long)]
+        from: Option<String>,
+        /// Expected to close on or before (YYYY-MM-DD).
+        #[arg(long)]
+        to: Option<String>,
+        #[command(flatten)]
+        file: FileArgs,
+    },
 }
 
 /// Where and how to write an export.
@@ -68,14 +85,11 @@ pub(crate) struct FileArgs {
     /// Headings and labels in Arabic (right to left) or English.
     #[arg(long, default_value = "en")]
     locale: String,
-    /// The time zone dates are shown in, as a UTC offset (+03:00).
-    #[arg(
-        long,
-        env = "CRM_UTC_OFFSET",
-        default_value = "+00:00",
-        allow_hyphen_values = true
-    )]
-    utc_offset: String,
+    /// The IANA time zone dates are shown in, e.g. Asia/Riyadh; each date at the offset in
+    /// force on it (default: the configured zone, $CRM_TIME_ZONE, else $TZ when it names
+    /// one, else UTC).
+    #[arg(long, env = "CRM_TIME_ZONE")]
+    tz: Option<String>,
 }
 
 impl FileArgs {
@@ -95,18 +109,19 @@ impl FileArgs {
     }
 
     fn options(&self) -> Result<ExportOptions, Failure> {
-        let offset: FixedOffset = self.utc_offset.trim().parse().map_err(|_| {
-            usage(format!(
-                "--utc-offset {:?}: use +HH:MM or -HH:MM",
-                self.utc_offset
-            ))
-        })?;
+        let zone = match &self.tz {
+            Some(tz) => parse_time_zone(tz).map_err(|e| usage(format!("--tz: {e}")))?,
+            None => std::env::var("TZ")
+                .ok()
+                .and_then(|tz| parse_time_zone(tz.trim_start_matches(':')).ok())
+                .unwrap_or(Tz::UTC),
+        };
         Ok(ExportOptions {
             locale: self
                 .locale
                 .parse::<Locale>()
                 .map_err(|e| usage(format!("--locale: {e}")))?,
-            offset,
+            zone,
             bom: true,
         })
     }
@@ -184,6 +199,20 @@ pub(crate) async fn run(app: &App, c: ExportCmd) -> Out {
             .await?;
             done(app, &file, format, 0);
         }
+        ExportCmd::Pipeline {
+            owner,
+            from,
+            to,
+            file,
+        } => {
+            let filter = pipeline_filter(owner, from, to)?;
+            let (format, opts, actor) = (file.format()?, file.options()?, app.actor()?);
+            to_file(&file.out, async |w| {
+                Ok(export::write_pipeline(&app.crm, actor, &filter, format, &opts, w).await?)
+            })
+            .await?;
+            done(app, &file, format, 0);
+        }
     }
     Ok(())
 }
@@ -224,6 +253,20 @@ pub(crate) fn report_filter(
         source: source.as_deref().map(Source::parse).transpose()?,
         created_from: instant(from)?,
         created_to: instant(to)?,
+    })
+}
+
+/// The pipeline's filters, as `pipeline` and `export pipeline` take them.
+pub(crate) fn pipeline_filter(
+    owner: Option<String>,
+    from: Option<String>,
+    to: Option<String>,
+) -> Result<PipelineFilter, Failure> {
+    let date = |d: Option<String>| d.as_deref().map(parse_date).transpose().map_err(invalid);
+    Ok(PipelineFilter {
+        owner: owner.as_deref().map(str::parse).transpose()?,
+        close_from: date(from)?,
+        close_to: date(to)?,
     })
 }
 

@@ -937,26 +937,24 @@ struct ReportPage {
 }
 
 /// The report as a file in `format` (`csv`, `xlsx` or `pdf`), written by the library's
-/// exporters in the page's language and the viewer's time zone (its offset now).
+/// exporters in the page's language and the viewer's time zone (each date at the offset in
+/// force on it).
 async fn download_report(
     s: &AppState,
     v: &Viewer,
     filter: &crm_core::ReportFilter,
     format: &str,
 ) -> WebResult {
-    use chrono::{Offset, TimeZone};
     let c = &v.ctx;
     let format: Format = format
         .parse()
         .map_err(|_| problem(c, Problem::not_found(c.t.not_found)))?;
-    // The library's clock: the offset in force now, where "now" is the injected time.
-    let now = s.clock.now();
     let opts = ExportOptions {
         locale: match c.lang {
             i18n::Lang::Ar => Locale::Ar,
             i18n::Lang::En => Locale::En,
         },
-        offset: c.tz.offset_from_utc_datetime(&now.naive_utc()).fix(),
+        zone: c.tz,
         bom: true,
     };
     let mut body = Vec::new();
