@@ -26,7 +26,7 @@
 //! the outbox when the notifier or the missing manager refuses them; bulk assignment and
 //! status changes (each lead on its own, the outcome listing both sides); and the
 //! reassignment of all of an employee's open leads. The model has its own working-time rule
-//! ([`back`]), and every notice delivered is compared, by lead and kind, with the model's.
+//! (`back`), and every notice delivered is compared, by lead and kind, with the model's.
 //!
 //! Generic over the store: [`run_model_test`] takes the same async factory as the conformance
 //! suite and makes a fresh store for every case.
