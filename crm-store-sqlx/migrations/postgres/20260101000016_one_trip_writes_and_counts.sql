@@ -50,27 +50,37 @@ CREATE TABLE lead_counts (
 CREATE FUNCTION lead_counts_shard(id uuid) RETURNS smallint
 LANGUAGE sql IMMUTABLE AS $$ SELECT CAST(get_byte(uuid_send(id), 15) % 8 AS smallint) $$;
 
--- Moves one lead between buckets. A move takes its two rows in key order, so two moves in
--- opposite directions (owner 1 -> 2 and 2 -> 1) cannot deadlock.
+-- Moves one lead between buckets. A merged lead (`merged_into`, migration 12) is in none:
+-- it leaves every report. A move takes its two rows in key order, so two moves in opposite
+-- directions (owner 1 -> 2 and 2 -> 1) cannot deadlock.
 CREATE FUNCTION lead_counts_move() RETURNS trigger
 LANGUAGE plpgsql AS $$
 DECLARE
-    add_first boolean := TG_OP = 'INSERT';
+    new_in boolean := false;
+    old_in boolean := false;
+    add_first boolean := true;
 BEGIN
-    IF TG_OP = 'UPDATE' THEN
+    -- NEW is not set in a DELETE trigger, nor OLD in an INSERT one: read each only when set.
+    IF TG_OP <> 'DELETE' THEN
+        new_in := NEW.merged_into IS NULL;
+    END IF;
+    IF TG_OP <> 'INSERT' THEN
+        old_in := OLD.merged_into IS NULL;
+    END IF;
+    IF new_in AND old_in THEN
         add_first := (NEW.owner, NEW.source, NEW.status) < (OLD.owner, OLD.source, OLD.status);
     END IF;
-    IF add_first THEN
+    IF new_in AND add_first THEN
         INSERT INTO lead_counts (owner, source, status, shard, n)
             VALUES (NEW.owner, NEW.source, NEW.status, lead_counts_shard(NEW.id), 1)
             ON CONFLICT (owner, source, status, shard) DO UPDATE SET n = lead_counts.n + 1;
     END IF;
-    IF TG_OP IN ('UPDATE', 'DELETE') THEN
+    IF old_in THEN
         UPDATE lead_counts SET n = n - 1
             WHERE owner = OLD.owner AND source = OLD.source AND status = OLD.status
               AND shard = lead_counts_shard(OLD.id);
     END IF;
-    IF TG_OP = 'UPDATE' AND NOT add_first THEN
+    IF new_in AND NOT add_first THEN
         INSERT INTO lead_counts (owner, source, status, shard, n)
             VALUES (NEW.owner, NEW.source, NEW.status, lead_counts_shard(NEW.id), 1)
             ON CONFLICT (owner, source, status, shard) DO UPDATE SET n = lead_counts.n + 1;
@@ -81,11 +91,12 @@ $$;
 
 CREATE TRIGGER lead_counts_insert AFTER INSERT ON leads
     FOR EACH ROW EXECUTE FUNCTION lead_counts_move();
--- Fires only for writes that set one of the three columns, and only counts a real move.
-CREATE TRIGGER lead_counts_update AFTER UPDATE OF owner, source, status ON leads
+-- Fires only for writes that set one of the four columns, and only counts a real move.
+CREATE TRIGGER lead_counts_update AFTER UPDATE OF owner, source, status, merged_into ON leads
     FOR EACH ROW
     WHEN (OLD.owner IS DISTINCT FROM NEW.owner OR OLD.source IS DISTINCT FROM NEW.source
-          OR OLD.status IS DISTINCT FROM NEW.status)
+          OR OLD.status IS DISTINCT FROM NEW.status
+          OR OLD.merged_into IS DISTINCT FROM NEW.merged_into)
     EXECUTE FUNCTION lead_counts_move();
 -- The store never deletes leads; a host that prunes its database keeps the counts right.
 CREATE TRIGGER lead_counts_delete AFTER DELETE ON leads
@@ -95,4 +106,5 @@ CREATE TRIGGER lead_counts_delete AFTER DELETE ON leads
 -- landing between them and this backfill.
 INSERT INTO lead_counts (owner, source, status, shard, n)
     SELECT owner, source, status, lead_counts_shard(id), COUNT(*)
-    FROM leads GROUP BY owner, source, status, lead_counts_shard(id);
+    FROM leads WHERE merged_into IS NULL
+    GROUP BY owner, source, status, lead_counts_shard(id);

@@ -110,31 +110,33 @@ const UPDATE_LEAD: &str = concat!(
 );
 
 /// Records an interaction (`records::touch`'s values from `$6`, then
-/// `records::interaction`'s from `$9`) on a lead that exists and is not converted; then
-/// whether it was written and the lead's status.
+/// `records::interaction`'s from `$9`) on a lead that exists and is neither converted nor
+/// merged; then whether it was written and the lead's status (`merged` for a merged lead).
 const INSERT_INTERACTION: &str = concat!(
     "WITH written AS (UPDATE leads SET last_interaction_at = \
        CASE WHEN last_interaction_at IS NULL OR last_interaction_at < $6 THEN $6 \
        ELSE last_interaction_at END, \
        next_follow_up_at = COALESCE($8, next_follow_up_at) \
-       WHERE id = $7 AND status <> 'converted' RETURNING id), \
+       WHERE id = $7 AND status <> 'converted' AND merged_into IS NULL RETURNING id), \
      added AS (INSERT INTO interactions \
        (id, lead_id, kind, occurred_at, logged_by, logged_at, notes, next_follow_up_at) \
        SELECT $9, $10, $11, $12, $13, $14, $15, $16 WHERE EXISTS (SELECT 1 FROM written)), ",
     events_added!(),
-    " SELECT (SELECT COUNT(*) FROM written), (SELECT status FROM leads WHERE id = $7)"
+    " SELECT (SELECT COUNT(*) FROM written), \
+     (SELECT CASE WHEN merged_into IS NULL THEN status ELSE 'merged' END FROM leads WHERE id = $7)"
 );
 
 /// Records an opportunity (`records::opportunity`'s values from `$6`) on a lead that exists
-/// and is not converted, which stays share-locked until the write ends (holding off a
-/// concurrent conversion); then whether it was written and the lead's status.
+/// and is neither converted nor merged, which stays share-locked until the write ends
+/// (holding off a concurrent conversion); then whether it was written and the lead's status.
 const INSERT_OPPORTUNITY: &str = concat!(
     "WITH written AS (INSERT INTO opportunities (id, lead_id, title, value_minor, currency, \
        expected_close, stage, created_by, created_at, updated_at, version, probability) \
        SELECT $6, id, $7, $8, $9, $10, $11, $12, $13, $14, $15, $17 FROM leads \
-       WHERE id = $16 AND status <> 'converted' FOR SHARE RETURNING lead_id), ",
+       WHERE id = $16 AND status <> 'converted' AND merged_into IS NULL FOR SHARE RETURNING lead_id), ",
     events_added!(),
-    " SELECT (SELECT COUNT(*) FROM written), (SELECT status FROM leads WHERE id = $16)"
+    " SELECT (SELECT COUNT(*) FROM written), \
+     (SELECT CASE WHEN merged_into IS NULL THEN status ELSE 'merged' END FROM leads WHERE id = $16)"
 );
 
 /// `$1` to `$5`: the events' columns as arrays.

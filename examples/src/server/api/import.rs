@@ -19,10 +19,10 @@ use crate::server::problem::Problem;
 
 /// `?dry_run=&on_duplicate=&encoding=`.
 #[derive(Debug, Default, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct ImportQuery {
-    /// Decide every row and write nothing.
-    #[serde(default)]
-    pub dry_run: bool,
+    /// Decide every row and write nothing (absent: false).
+    pub dry_run: Option<bool>,
     /// What a row matching an open lead (same normalised email or phone) does: `skip` (the
     /// default), `update` that lead with the row's fields, or `create` it anyway.
     pub on_duplicate: Option<String>,
@@ -169,7 +169,14 @@ pub async fn import(
         xlsx,
         encoding,
     };
-    let done = import::run(&s, caller.employee, &upload, policy, q.dry_run).await?;
+    let done = import::run(
+        &s,
+        caller.employee,
+        &upload,
+        policy,
+        q.dry_run.unwrap_or(false),
+    )
+    .await?;
     Ok(Json(ImportOut::new(
         &done.report,
         policy.as_str(),

@@ -17,6 +17,7 @@ use crate::server::problem::Problem;
 
 /// `?fuzzy=`.
 #[derive(Debug, Default, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct DuplicatesQuery {
     /// Also group open leads whose names are equal after Arabic folding within the same
     /// company. Absent means false (the parameter is optional in the document too).
