@@ -5,11 +5,10 @@
 
 mod server_support;
 
-use axum::body::Body;
-use axum::http::{Method, Request, StatusCode};
-use crm_examples::server::web::urlencode;
+use axum::http::{Method, StatusCode};
 use serde_json::json;
-use server_support::{Harness, MANAGER, PASSWORD, Resp, SALES};
+use server_support::browser::{Browser, hidden_csrf};
+use server_support::{Harness, MANAGER, SALES};
 
 macro_rules! on_every_backend {
     ($($name:ident),* $(,)?) => {
@@ -131,95 +130,17 @@ async fn duplicates_and_merge_over_the_api(h: Harness) {
     assert_eq!(r.status, StatusCode::CONFLICT, "{}", r.text);
 }
 
-/// A browser's cookie jar.
-struct Browser<'a> {
-    h: &'a Harness,
-    cookies: Vec<(String, String)>,
-}
-
-fn hidden_csrf(html: &str) -> String {
-    let at = html.find("name=\"csrf\" value=\"").expect("a CSRF field") + 19;
-    html[at..at + 64].to_owned()
-}
-
-impl<'a> Browser<'a> {
-    fn new(h: &'a Harness) -> Self {
-        Self { h, cookies: vec![] }
-    }
-
-    fn remember(&mut self, r: &Resp) {
-        for v in r.headers.get_all("set-cookie") {
-            let v = v.to_str().unwrap();
-            let (kv, _) = v.split_once(';').unwrap_or((v, ""));
-            let (k, val) = kv.split_once('=').unwrap();
-            self.cookies.retain(|(n, _)| n != k);
-            if !val.is_empty() {
-                self.cookies.push((k.to_owned(), val.to_owned()));
-            }
-        }
-    }
-
-    async fn request(&mut self, method: Method, uri: &str, form: Option<&[(&str, &str)]>) -> Resp {
-        let cookie = self
-            .cookies
-            .iter()
-            .map(|(k, v)| format!("{k}={v}"))
-            .collect::<Vec<_>>()
-            .join("; ");
-        let mut b = Request::builder().method(method).uri(uri);
-        if !cookie.is_empty() {
-            b = b.header("cookie", cookie);
-        }
-        let req = match form {
-            Some(fields) => {
-                let body = fields
-                    .iter()
-                    .map(|(k, v)| format!("{k}={}", urlencode(v)))
-                    .collect::<Vec<_>>()
-                    .join("&");
-                b.header("content-type", "application/x-www-form-urlencoded")
-                    .body(Body::from(body))
-            }
-            None => b.body(Body::empty()),
-        }
-        .unwrap();
-        let r = self.h.send(req).await;
-        self.remember(&r);
-        r
-    }
-
-    async fn sign_in(&mut self, id: i64) {
-        let page = self.request(Method::GET, "/sign-in", None).await;
-        let csrf = hidden_csrf(&page.text);
-        let id = id.to_string();
-        let r = self
-            .request(
-                Method::POST,
-                "/sign-in",
-                Some(&[
-                    ("csrf", &csrf),
-                    ("employee_id", &id),
-                    ("password", PASSWORD),
-                ]),
-            )
-            .await;
-        assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", r.text);
-    }
-}
-
 async fn the_duplicates_page_merges(h: Harness) {
     let (keep, other) = pair(&h).await;
     // Sales staff see the group but no merge form.
-    let mut sales = Browser::new(&h);
-    sales.sign_in(SALES).await;
+    let (mut sales, _) = Browser::signed_in(&h, SALES).await;
     let page = sales.request(Method::GET, "/duplicates", None).await;
     assert_eq!(page.status, StatusCode::OK);
     assert!(page.text.contains(&keep) && page.text.contains(&other));
     assert!(page.text.contains("البريد نفسه"), "Arabic labels");
     assert!(!page.text.contains("action=\"/duplicates/merge\""));
 
-    let mut boss = Browser::new(&h);
-    boss.sign_in(MANAGER).await;
+    let (mut boss, _) = Browser::signed_in(&h, MANAGER).await;
     let page = boss.request(Method::GET, "/duplicates", None).await;
     assert!(
         page.text.contains("action=\"/duplicates/merge\""),
