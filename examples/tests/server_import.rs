@@ -9,8 +9,8 @@ mod server_support;
 
 use axum::body::Body;
 use axum::http::{Method, Request, StatusCode};
-use crm_examples::server::web::urlencode;
-use server_support::{Harness, OTHER, PASSWORD, Resp, SALES};
+use server_support::browser::Browser;
+use server_support::{Harness, OTHER, Resp, SALES};
 
 macro_rules! on_every_backend {
     ($($name:ident),* $(,)?) => {
@@ -200,12 +200,6 @@ async fn the_api_refuses_read_only_employees_and_bad_files(h: Harness) {
     assert_eq!(h.lead_count().await, 0);
 }
 
-/// A browser's cookie jar.
-struct Browser<'a> {
-    h: &'a Harness,
-    cookies: Vec<(String, String)>,
-}
-
 fn hidden(html: &str, name: &str) -> String {
     let mark = format!("name=\"{name}\" value=\"");
     let at = html
@@ -217,104 +211,31 @@ fn hidden(html: &str, name: &str) -> String {
 
 const BOUNDARY: &str = "----crm-test-boundary";
 
-impl<'a> Browser<'a> {
-    fn new(h: &'a Harness) -> Self {
-        Self { h, cookies: vec![] }
-    }
-
-    fn remember(&mut self, r: &Resp) {
-        for v in r.headers.get_all("set-cookie") {
-            let v = v.to_str().unwrap();
-            let (kv, _) = v.split_once(';').unwrap_or((v, ""));
-            let (k, val) = kv.split_once('=').unwrap();
-            self.cookies.retain(|(n, _)| n != k);
-            if !val.is_empty() {
-                self.cookies.push((k.to_owned(), val.to_owned()));
-            }
-        }
-    }
-
-    async fn request(&mut self, method: Method, uri: &str, body: Option<(&str, Vec<u8>)>) -> Resp {
-        let cookie = self
-            .cookies
-            .iter()
-            .map(|(k, v)| format!("{k}={v}"))
-            .collect::<Vec<_>>()
-            .join("; ");
-        let mut b = Request::builder().method(method).uri(uri);
-        if !cookie.is_empty() {
-            b = b.header("cookie", cookie);
-        }
-        let req = match body {
-            Some((media, bytes)) => b.header("content-type", media).body(Body::from(bytes)),
-            None => b.body(Body::empty()),
-        }
-        .unwrap();
-        let r = self.h.send(req).await;
-        self.remember(&r);
-        r
-    }
-
-    async fn form(&mut self, uri: &str, fields: &[(&str, &str)]) -> Resp {
-        let body = fields
-            .iter()
-            .map(|(k, v)| format!("{k}={}", urlencode(v)))
-            .collect::<Vec<_>>()
-            .join("&");
-        self.request(
-            Method::POST,
-            uri,
-            Some(("application/x-www-form-urlencoded", body.into_bytes())),
-        )
-        .await
-    }
-
-    /// Posts the upload form as a browser does: multipart, the file last.
-    async fn upload(&mut self, fields: &[(&str, &str)], file: &[u8]) -> Resp {
-        let mut body = Vec::new();
-        for (k, v) in fields {
-            body.extend(
-                format!(
-                    "--{BOUNDARY}\r\nContent-Disposition: form-data; name=\"{k}\"\r\n\r\n{v}\r\n"
-                )
-                .into_bytes(),
-            );
-        }
+/// Posts the upload form as a browser does: multipart, the file last.
+async fn upload_page(b: &mut Browser<'_>, fields: &[(&str, &str)], file: &[u8]) -> Resp {
+    let mut body = Vec::new();
+    for (k, v) in fields {
         body.extend(
-            format!(
-                "--{BOUNDARY}\r\nContent-Disposition: form-data; name=\"file\"; \
-                 filename=\"leads.csv\"\r\nContent-Type: text/csv\r\n\r\n"
-            )
-            .into_bytes(),
+            format!("--{BOUNDARY}\r\nContent-Disposition: form-data; name=\"{k}\"\r\n\r\n{v}\r\n")
+                .into_bytes(),
         );
-        body.extend_from_slice(file);
-        body.extend(format!("\r\n--{BOUNDARY}--\r\n").into_bytes());
-        let media = format!("multipart/form-data; boundary={BOUNDARY}");
-        self.request(Method::POST, "/import/preview", Some((&media, body)))
-            .await
     }
-
-    async fn sign_in(&mut self, id: i64) {
-        let page = self.request(Method::GET, "/sign-in", None).await;
-        let csrf = hidden(&page.text, "csrf");
-        let id = id.to_string();
-        let r = self
-            .form(
-                "/sign-in",
-                &[
-                    ("csrf", &csrf),
-                    ("employee_id", &id),
-                    ("password", PASSWORD),
-                ],
-            )
-            .await;
-        assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", r.text);
-    }
+    body.extend(
+        format!(
+            "--{BOUNDARY}\r\nContent-Disposition: form-data; name=\"file\"; \
+             filename=\"leads.csv\"\r\nContent-Type: text/csv\r\n\r\n"
+        )
+        .into_bytes(),
+    );
+    body.extend_from_slice(file);
+    body.extend(format!("\r\n--{BOUNDARY}--\r\n").into_bytes());
+    let media = format!("multipart/form-data; boundary={BOUNDARY}");
+    b.send(Method::POST, "/import/preview", Some((&media, body)))
+        .await
 }
 
 async fn the_page_previews_confirms_and_lists_failures(h: Harness) {
-    let mut b = Browser::new(&h);
-    b.sign_in(SALES).await;
+    let (mut b, _) = Browser::signed_in(&h, SALES).await;
     let page = b.request(Method::GET, "/import", None).await;
     assert_eq!(page.status, StatusCode::OK, "{}", page.text);
     assert!(
@@ -324,12 +245,12 @@ async fn the_page_previews_confirms_and_lists_failures(h: Harness) {
     assert!(page.text.contains("enctype=\"multipart/form-data\""));
     let csrf = hidden(&page.text, "csrf");
 
-    let preview = b
-        .upload(
-            &[("csrf", &csrf), ("on_duplicate", "skip")],
-            FILE.as_bytes(),
-        )
-        .await;
+    let preview = upload_page(
+        &mut b,
+        &[("csrf", &csrf), ("on_duplicate", "skip")],
+        FILE.as_bytes(),
+    )
+    .await;
     assert_eq!(preview.status, StatusCode::OK, "{}", preview.text);
     assert_eq!(h.lead_count().await, 0, "the preview writes nothing");
     assert!(preview.text.contains("سيُنشأ"), "{}", preview.text);
@@ -337,7 +258,7 @@ async fn the_page_previews_confirms_and_lists_failures(h: Harness) {
     let key = hidden(&preview.text, "key");
 
     let done = b
-        .form("/import/confirm", &[("csrf", &csrf), ("key", &key)])
+        .post("/import/confirm", &[("csrf", &csrf), ("key", &key)])
         .await;
     assert_eq!(done.status, StatusCode::OK, "{}", done.text);
     assert!(done.text.contains("id=\"import-result\""), "{}", done.text);
@@ -356,41 +277,40 @@ async fn the_page_previews_confirms_and_lists_failures(h: Harness) {
 
     // The upload was used once; nobody else may fetch another's failures.
     let again = b
-        .form("/import/confirm", &[("csrf", &csrf), ("key", &key)])
+        .post("/import/confirm", &[("csrf", &csrf), ("key", &key)])
         .await;
     assert_eq!(again.status, StatusCode::NOT_FOUND, "{}", again.text);
     assert_eq!(h.lead_count().await, 1);
-    let mut other = Browser::new(&h);
-    other.sign_in(OTHER).await;
+    let (mut other, _) = Browser::signed_in(&h, OTHER).await;
     let r = other.request(Method::GET, &link, None).await;
     assert_eq!(r.status, StatusCode::NOT_FOUND);
 
     // A file that cannot be read: the page names the problem.
-    let r = b
-        .upload(&[("csrf", &csrf)], b"email,phone\r\na@b.com,0551112222\r\n")
-        .await;
+    let r = upload_page(
+        &mut b,
+        &[("csrf", &csrf)],
+        b"email,phone\r\na@b.com,0551112222\r\n",
+    )
+    .await;
     assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY, "{}", r.text);
     assert!(r.text.contains("no name column"), "{}", r.text);
 }
 
 async fn the_page_needs_the_csrf_token_and_the_right_to_import(h: Harness) {
-    let mut b = Browser::new(&h);
-    b.sign_in(SALES).await;
+    let (mut b, _) = Browser::signed_in(&h, SALES).await;
     let page = b.request(Method::GET, "/import", None).await;
     let csrf = hidden(&page.text, "csrf");
-    let r = b.upload(&[("on_duplicate", "skip")], FILE.as_bytes()).await;
+    let r = upload_page(&mut b, &[("on_duplicate", "skip")], FILE.as_bytes()).await;
     assert_eq!(r.status, StatusCode::FORBIDDEN, "{}", r.text);
-    let r = b
-        .upload(&[("csrf", &"0".repeat(64))], FILE.as_bytes())
-        .await;
+    let r = upload_page(&mut b, &[("csrf", &"0".repeat(64))], FILE.as_bytes()).await;
     assert_eq!(r.status, StatusCode::FORBIDDEN, "{}", r.text);
     // A real preview, then a confirmation without the token.
-    let preview = b.upload(&[("csrf", &csrf)], FILE.as_bytes()).await;
+    let preview = upload_page(&mut b, &[("csrf", &csrf)], FILE.as_bytes()).await;
     let key = hidden(&preview.text, "key");
-    let r = b.form("/import/confirm", &[("key", &key)]).await;
+    let r = b.post("/import/confirm", &[("key", &key)]).await;
     assert!(r.status.is_client_error(), "{}", r.text);
     let r = b
-        .form(
+        .post(
             "/import/confirm",
             &[("csrf", &"0".repeat(64)), ("key", &key)],
         )
@@ -399,11 +319,10 @@ async fn the_page_needs_the_csrf_token_and_the_right_to_import(h: Harness) {
     assert_eq!(h.lead_count().await, 0);
 
     // An employee who may only read is refused the preview and the import.
-    let mut other = Browser::new(&h);
-    other.sign_in(OTHER).await;
+    let (mut other, _) = Browser::signed_in(&h, OTHER).await;
     let page = other.request(Method::GET, "/import", None).await;
     let csrf = hidden(&page.text, "csrf");
-    let r = other.upload(&[("csrf", &csrf)], FILE.as_bytes()).await;
+    let r = upload_page(&mut other, &[("csrf", &csrf)], FILE.as_bytes()).await;
     assert_eq!(r.status, StatusCode::FORBIDDEN, "{}", r.text);
     assert_eq!(h.lead_count().await, 0);
 }

@@ -41,6 +41,20 @@ impl<'a> Browser<'a> {
         uri: &str,
         form: Option<&[(&str, &str)]>,
     ) -> Resp {
+        let body = form.map(|fields| {
+            let body = fields
+                .iter()
+                .map(|(k, v)| format!("{k}={}", urlencode(v)))
+                .collect::<Vec<_>>()
+                .join("&");
+            ("application/x-www-form-urlencoded", body.into_bytes())
+        });
+        self.send(method, uri, body).await
+    }
+
+    /// Sends `body` (media type, bytes) with the jar's cookies, and keeps what the answer
+    /// sets: a form in any encoding (e.g. a multipart upload).
+    pub async fn send(&mut self, method: Method, uri: &str, body: Option<(&str, Vec<u8>)>) -> Resp {
         let cookie = self
             .cookies
             .iter()
@@ -51,16 +65,8 @@ impl<'a> Browser<'a> {
         if !cookie.is_empty() {
             b = b.header("cookie", cookie);
         }
-        let req = match form {
-            Some(fields) => {
-                let body = fields
-                    .iter()
-                    .map(|(k, v)| format!("{k}={}", urlencode(v)))
-                    .collect::<Vec<_>>()
-                    .join("&");
-                b.header("content-type", "application/x-www-form-urlencoded")
-                    .body(Body::from(body))
-            }
+        let req = match body {
+            Some((media, bytes)) => b.header("content-type", media).body(Body::from(bytes)),
             None => b.body(Body::empty()),
         }
         .unwrap();
