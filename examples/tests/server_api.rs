@@ -2,28 +2,12 @@
 //! status it documents, and that refused requests change nothing.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+#[macro_use]
 mod server_support;
 
 use axum::http::{Method, StatusCode};
 use serde_json::json;
 use server_support::{Harness, MANAGER, MAX_FAILURES, OTHER, PASSWORD, SALES};
-
-/// Stamps out one test per body for each backend.
-macro_rules! on_every_backend {
-    ($($name:ident),* $(,)?) => {
-        mod sqlite {
-            $(#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-            async fn $name() { super::$name(super::server_support::sqlite().await).await }
-            )*
-        }
-        mod postgres {
-            $(#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-            #[cfg_attr(crm_no_postgres, ignore = "CRM_POSTGRES_URL is not set")]
-            async fn $name() { super::$name(super::server_support::postgres().await).await }
-            )*
-        }
-    };
-}
 
 on_every_backend!(
     tokens_are_issued_checked_and_revoked,

@@ -5,28 +5,13 @@
 //! CSV, CSRF required).
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+#[macro_use]
 mod server_support;
 
 use axum::body::Body;
 use axum::http::{Method, Request, StatusCode};
 use server_support::browser::Browser;
 use server_support::{Harness, OTHER, Resp, SALES};
-
-macro_rules! on_every_backend {
-    ($($name:ident),* $(,)?) => {
-        mod sqlite {
-            $(#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-            async fn $name() { super::$name(super::server_support::sqlite().await).await }
-            )*
-        }
-        mod postgres {
-            $(#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-            #[cfg_attr(crm_no_postgres, ignore = "CRM_POSTGRES_URL is not set")]
-            async fn $name() { super::$name(super::server_support::postgres().await).await }
-            )*
-        }
-    };
-}
 
 on_every_backend!(
     the_api_previews_then_imports,

@@ -3,28 +3,13 @@
 //! page with its merge forms (management only, CSRF, no JavaScript).
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+#[macro_use]
 mod server_support;
 
 use axum::http::{Method, StatusCode};
 use serde_json::json;
 use server_support::browser::{Browser, hidden_csrf};
 use server_support::{Harness, MANAGER, SALES};
-
-macro_rules! on_every_backend {
-    ($($name:ident),* $(,)?) => {
-        mod sqlite {
-            $(#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-            async fn $name() { super::$name(super::server_support::sqlite().await).await }
-            )*
-        }
-        mod postgres {
-            $(#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-            #[cfg_attr(crm_no_postgres, ignore = "CRM_POSTGRES_URL is not set")]
-            async fn $name() { super::$name(super::server_support::postgres().await).await }
-            )*
-        }
-    };
-}
 
 on_every_backend!(
     duplicates_and_merge_over_the_api,

@@ -1,7 +1,25 @@
 //! The harness of the crm-server tests: a server over a fresh database (a SQLite file, or a
 //! PostgreSQL schema of its own) with three employees, called in-process through
 //! `tower::ServiceExt::oneshot`.
-#![allow(dead_code, clippy::unwrap_used, clippy::expect_used)]
+#![allow(dead_code, unused_macros, clippy::unwrap_used, clippy::expect_used)]
+
+/// Stamps out one test per body for each backend (SQLite, and PostgreSQL: ignored with a
+/// reason when `CRM_POSTGRES_URL` is not set). Reach it with `#[macro_use] mod server_support;`.
+macro_rules! on_every_backend {
+    ($($name:ident),* $(,)?) => {
+        mod sqlite {
+            $(#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn $name() { super::$name(super::server_support::sqlite().await).await }
+            )*
+        }
+        mod postgres {
+            $(#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            #[cfg_attr(crm_no_postgres, ignore = "CRM_POSTGRES_URL is not set")]
+            async fn $name() { super::$name(super::server_support::postgres().await).await }
+            )*
+        }
+    };
+}
 
 pub mod browser;
 
