@@ -719,3 +719,36 @@ pub async fn a_merge_decided_before_a_record_was_added_is_refused(store: Arc<dyn
     assert_eq!(named_interactions, want);
     assert_eq!(named.1, vec![late_deal.id]);
 }
+
+/// A lead merged away leaves the duplicate check of lead writes: a new lead with its email
+/// is no duplicate, and a new lead with the phone the kept lead took from it is a duplicate
+/// of the kept lead.
+pub async fn merged_leads_leave_the_duplicate_check(store: Arc<dyn LeadStore>) {
+    let h = Harness::new(store);
+    let other = add(&h, "Other", Some("other@example.com"), Some("0551112222")).await;
+    let keep = add(&h, "Keep", Some("keep@example.com"), None).await;
+    h.crm
+        .merge_leads(
+            manager(),
+            keep.id(),
+            keep.version(),
+            other.id(),
+            other.version(),
+        )
+        .await
+        .unwrap();
+    h.advance(TimeDelta::seconds(1));
+    let by_phone = h
+        .crm
+        .create_lead(sales(), new_lead("New", None, Some("+966551112222")))
+        .await;
+    assert!(
+        matches!(&by_phone, Err(CrmError::Duplicate { existing, field: crm_core::ContactField::Phone }) if *existing == keep.id()),
+        "{by_phone:?}"
+    );
+    let by_email = h
+        .crm
+        .create_lead(sales(), new_lead("New", Some("other@example.com"), None))
+        .await;
+    assert!(by_email.is_ok(), "{by_email:?}");
+}
