@@ -264,11 +264,14 @@ pub struct FollowUpClaim {
 /// A notice taken over from a sender that did not deliver it, as it should be sent now: to
 /// the lead's current owner under its current name, with the same id (so a notifier
 /// deduplicates a second delivery); or `None` when what it was about is over (someone
-/// contacted the lead, it moved on, its follow-up time changed) and the notice is moot.
+/// contacted the lead, it moved on, it was merged into another lead, its follow-up time
+/// changed) and the notice is moot.
 pub fn refreshed(notice: &FollowUpNotice, lead: &Lead) -> Option<FollowUpNotice> {
     let still = match &notice.kind {
         NoticeKind::FirstContact => {
-            lead.status() == LeadStatus::New && lead.last_interaction_at().is_none()
+            lead.status() == LeadStatus::New
+                && lead.merged_into().is_none()
+                && lead.last_interaction_at().is_none()
         }
         NoticeKind::Overdue { due_at } => {
             lead.next_follow_up_at() == Some(*due_at) && follow_up_pending(lead, *due_at)
@@ -498,6 +501,25 @@ mod tests {
             check_sweep_time(now + TimeDelta::seconds(1), now),
             Err(ValidationError::InFuture { .. })
         ));
+    }
+
+    #[test]
+    fn a_first_contact_notice_for_a_lead_merged_away_is_moot() {
+        use crate::contact::{Email, Name};
+        use crate::ids::{EmployeeId, LeadId};
+        use crate::lead::NewLead;
+        use crate::source::Source;
+        let t = at("2026-01-04T09:00:00Z");
+        let owner = EmployeeId::new(1).unwrap();
+        let mut input = NewLead::new(Name::parse("Huda").unwrap(), Source::web());
+        input.email = Some(Email::parse("huda@example.com").unwrap());
+        let lead = Lead::create(LeadId::new_at(t), input, owner, owner, t).unwrap();
+        let notice = FollowUpNotice::for_lead(&lead, t);
+        assert!(refreshed(&notice, &lead).is_some());
+        let mut r = lead.record().clone();
+        r.merged_into = Some(LeadId::new_at(t + TimeDelta::seconds(1)));
+        let merged = Lead::from_record(r).unwrap();
+        assert_eq!(refreshed(&notice, &merged), None);
     }
 
     #[test]

@@ -44,8 +44,31 @@ pub struct Moved {
     pub opportunities: Vec<OpportunityId>,
 }
 
+impl Moved {
+    /// Whether `interactions` and `opportunities` (what `other` holds now, in any order) are
+    /// exactly the records decided on. An interaction or an opportunity added to `other`
+    /// does not move its version, so a store checks this beside the versions, in the
+    /// merge's transaction: otherwise a record added between the decision and the write
+    /// would move to `keep` without `keep`'s `merged_from` entry naming it.
+    pub fn is_exactly(
+        &self,
+        interactions: impl IntoIterator<Item = InteractionId>,
+        opportunities: impl IntoIterator<Item = OpportunityId>,
+    ) -> bool {
+        fn same<T: Ord + Copy>(decided: &[T], now: impl IntoIterator<Item = T>) -> bool {
+            let mut now: Vec<T> = now.into_iter().collect();
+            let mut decided = decided.to_vec();
+            now.sort_unstable();
+            decided.sort_unstable();
+            now == decided
+        }
+        same(&self.interactions, interactions) && same(&self.opportunities, opportunities)
+    }
+}
+
 /// One merge, to be stored atomically: both lead writes, each over the version the caller
-/// read. The store also moves every interaction and opportunity of `other` to `keep`, points
+/// read, and only while `other` holds exactly the records in `moved` ([`Moved::is_exactly`]).
+/// The store also moves every interaction and opportunity of `other` to `keep`, points
 /// earlier merges into `other` at `keep`, and moves `keep`'s last interaction time forward
 /// to `other`'s when later.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -60,6 +83,10 @@ pub struct MergeWrite {
     pub other: LeadWrite,
     /// The version of `other` the caller read.
     pub other_version: u64,
+    /// The records of `other` the decision was made on (and `keep`'s `merged_from` entry
+    /// names): the store refuses the merge with a conflict on `other` unless they are
+    /// exactly what `other` holds when it writes.
+    pub moved: Moved,
 }
 
 impl MergeWrite {
@@ -187,8 +214,8 @@ pub fn decide_merge(
         0,
         Change::MergedFrom {
             from: other.id(),
-            interactions: moved.interactions,
-            opportunities: moved.opportunities,
+            interactions: moved.interactions.clone(),
+            opportunities: moved.opportunities.clone(),
         },
     );
     let kept = Lead::from_record(kept)?;
@@ -234,6 +261,7 @@ pub fn decide_merge(
             lead: gone,
         },
         other_version,
+        moved,
     })
 }
 
@@ -397,6 +425,25 @@ mod tests {
         ));
         let stale = decide_merge(&a, &b, &boss, 1, 2, Moved::default(), t0());
         assert!(matches!(stale, Err(CrmError::Conflict { id, .. }) if id == b.id().to_string()));
+    }
+
+    #[test]
+    fn the_records_decided_on_are_compared_as_sets() {
+        let at = |n: i64| t0() + TimeDelta::seconds(n);
+        let (i1, i2) = (InteractionId::new_at(at(1)), InteractionId::new_at(at(2)));
+        let o1 = OpportunityId::new_at(at(3));
+        let moved = Moved {
+            interactions: vec![i1, i2],
+            opportunities: vec![o1],
+        };
+        assert!(moved.is_exactly([i2, i1], [o1]));
+        // A record added after the decision, one gone, or none at all: not as decided.
+        let i3 = InteractionId::new_at(at(4));
+        assert!(!moved.is_exactly([i1, i2, i3], [o1]));
+        assert!(!moved.is_exactly([i1], [o1]));
+        assert!(!moved.is_exactly([i1, i2], []));
+        assert!(!moved.is_exactly([i1, i3], [o1]));
+        assert!(Moved::default().is_exactly([], []));
     }
 
     proptest! {

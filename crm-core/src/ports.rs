@@ -588,7 +588,9 @@ pub trait LeadStore: Send + Sync + 'static {
     /// their history and events; `other` marked `merged_into` keep; every interaction and
     /// opportunity of `other` moved to `keep`; leads merged into `other` before now pointing
     /// at `keep`; `keep`'s last interaction time moved forward to `other`'s when later.
-    /// Fails with `NotFound`, or `Conflict` naming the lead whose version moved, and then
+    /// Fails with `NotFound`, or `Conflict` naming the lead whose version moved, or
+    /// `Conflict` naming `other` when its interactions and opportunities are not exactly
+    /// `write.moved` ([`crate::Moved::is_exactly`], checked inside the transaction), and then
     /// changes nothing.
     async fn merge_leads(&self, write: &crate::MergeWrite) -> Result<(), StoreError>;
 }

@@ -1005,6 +1005,22 @@ impl LeadStore for MemoryStore {
             }
         }
         let (keep, other) = (write.keep_id(), write.other_id());
+        // An interaction or opportunity added to `other` since the decision moves no version:
+        // the records must still be the ones `keep`'s history names.
+        let interactions = s
+            .interactions
+            .get(&other)
+            .into_iter()
+            .flatten()
+            .map(|i| i.id);
+        let opportunities = s.opportunities_by_lead.get(&other).into_iter().flatten();
+        if !write.moved.is_exactly(interactions, opportunities.copied()) {
+            return Err(StoreError::Conflict {
+                entity: Entity::Lead,
+                id: other.to_string(),
+                expected: write.other_version,
+            });
+        }
         // What the lead write does not carry: the last interaction time of the stored
         // lead (an interaction does not move the version) and the moved records.
         let stored_last = [keep, other]

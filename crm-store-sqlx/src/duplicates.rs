@@ -111,6 +111,27 @@ pub(crate) fn pair(b: &mut impl Binds, w: &MergeWrite) {
     b.uuid(w.keep_id().as_uuid()).uuid(w.other_id().as_uuid());
 }
 
+/// The interactions (`0`) and opportunities (`1`) the lead merged away (`$1`) holds, read
+/// in the merge's transaction after both leads are locked (adding either locks the lead),
+/// to compare with the records decided on ([`crm_core::Moved::is_exactly`]).
+pub(crate) const RECORDS_OF: &str = "SELECT id, CAST(0 AS BIGINT) FROM interactions \
+     WHERE lead_id = $1 \
+     UNION ALL SELECT id, CAST(1 AS BIGINT) FROM opportunities WHERE lead_id = $1";
+
+/// The same comparison as checks of a one-trip script, where nothing can be read before the
+/// writes: the lead merged away (`$1`) does not hold `$2` interactions, or does not hold
+/// the interaction `$1` (with the lead `$2`). With the count right and every decided record
+/// there, the records are exactly the decided ones (ids are unique).
+pub(crate) const INTERACTION_COUNT_DIFFERS: &str =
+    "(SELECT COUNT(*) FROM interactions WHERE lead_id = $1) <> $2";
+pub(crate) const INTERACTION_NOT_HELD: &str =
+    "NOT EXISTS (SELECT 1 FROM interactions WHERE id = $1 AND lead_id = $2)";
+/// [`INTERACTION_COUNT_DIFFERS`] and [`INTERACTION_NOT_HELD`] for opportunities.
+pub(crate) const OPPORTUNITY_COUNT_DIFFERS: &str =
+    "(SELECT COUNT(*) FROM opportunities WHERE lead_id = $1) <> $2";
+pub(crate) const OPPORTUNITY_NOT_HELD: &str =
+    "NOT EXISTS (SELECT 1 FROM opportunities WHERE id = $1 AND lead_id = $2)";
+
 /// The lead `$1` is not at version `$2` (or is missing): a merge's check before its writes.
 pub(crate) const NOT_AT_VERSION: &str =
     "NOT EXISTS (SELECT 1 FROM leads WHERE id = $1 AND version = $2)";
@@ -119,7 +140,8 @@ pub(crate) const NOT_AT_VERSION: &str =
 pub(crate) const LEAD_VERSION: &str = "SELECT version FROM leads WHERE id = $1";
 
 /// Why a merge was refused, from each lead's stored version before the merge wrote anything
-/// (`None`: no such lead), in the order `(keep, other)`.
+/// (`None`: no such lead), in the order `(keep, other)`. With both versions as decided, the
+/// records of the lead merged away were not the decided ones: a conflict on that lead.
 pub(crate) fn refused(w: &MergeWrite, stored: [Option<i64>; 2]) -> StoreError {
     let leads = [
         (w.keep_id(), w.keep_version, stored[0]),
@@ -133,7 +155,7 @@ pub(crate) fn refused(w: &MergeWrite, stored: [Option<i64>; 2]) -> StoreError {
     let (id, expected) = leads
         .iter()
         .find(|(_, expected, v)| u64::try_from(v.unwrap_or(0)).ok() != Some(*expected))
-        .map_or((w.keep_id(), w.keep_version), |(id, e, _)| (*id, *e));
+        .map_or((w.other_id(), w.other_version), |(id, e, _)| (*id, *e));
     crate::error::conflict(crm_core::Entity::Lead, id, expected)
 }
 

@@ -754,3 +754,123 @@ fn cli_exports_on_postgres() {
     let url = rt.block_on(crm_tests::postgres::fresh_schema("crm_export"));
     cli_exports(&url);
 }
+
+/// The deprecated `--utc-offset` of older scripts: a whole-hour offset is read as its fixed
+/// Etc zone (POSIX signs: +03:00 is Etc/GMT-3) with a warning on stderr; a half-hour
+/// offset, one no Etc zone has, or `--tz` beside it is refused as a usage error naming
+/// `--tz`, and writes no file. CSV only, so it needs none of the export tools.
+#[test]
+fn deprecated_utc_offset_maps_whole_hours_to_etc_zones() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("crm.db").to_string_lossy().into_owned();
+    let db = db.as_str();
+    crm(db, None)
+        .args([
+            "employee", "add", "--id", "3", "--name", "مدير", "--role", "manager",
+        ])
+        .assert()
+        .success();
+    crm(db, Some("3"))
+        .args([
+            "lead",
+            "add",
+            "--name",
+            "Mona",
+            "--email",
+            "mona@example.com",
+        ])
+        .assert()
+        .success();
+    let out = |name: &str| dir.path().join(name).to_string_lossy().into_owned();
+    let export = |offset: &str, file: &str| {
+        let mut c = crm(db, Some("3"));
+        c.env_remove("CRM_UTC_OFFSET").args([
+            "export",
+            "leads",
+            "--out",
+            file,
+            "--utc-offset",
+            offset,
+        ]);
+        c
+    };
+
+    for (offset, zone, suffix) in [
+        ("+03:00", "Etc/GMT-3", "+03:00"),
+        ("-05:00", "Etc/GMT+5", "-05:00"),
+        ("+3", "Etc/GMT-3", "+03:00"),
+        ("+00:00", "UTC", "+00:00"),
+    ] {
+        let file = out("leads.csv");
+        let done = export(offset, &file).assert().success();
+        let stderr = String::from_utf8_lossy(&done.get_output().stderr).into_owned();
+        assert!(
+            stderr.contains("deprecated") && stderr.contains(&format!("--tz {zone}")),
+            "{offset}: {stderr}"
+        );
+        let text = std::fs::read_to_string(&file).unwrap();
+        let header = text.lines().next().unwrap();
+        assert!(header.contains(&format!("({zone})")), "{offset}: {header}");
+        let row = text.lines().nth(1).unwrap();
+        assert!(
+            row.split(',')
+                .any(|cell| cell.ends_with(suffix) && cell.contains('T')),
+            "{offset}: dates at {suffix}: {row}"
+        );
+        std::fs::remove_file(&file).unwrap();
+    }
+    // The old environment variable works the same way.
+    let file = out("env.csv");
+    let done = crm(db, Some("3"))
+        .env("CRM_UTC_OFFSET", "+04:00")
+        .args(["export", "leads", "--out", &file])
+        .assert()
+        .success();
+    assert!(String::from_utf8_lossy(&done.get_output().stderr).contains("--tz Etc/GMT-4"));
+    assert!(
+        std::fs::read_to_string(&file)
+            .unwrap()
+            .contains("(Etc/GMT-4)")
+    );
+
+    // Refused: not a whole hour, beyond the Etc zones, not an offset, and with --tz.
+    for (offset, says) in [
+        ("+05:30", "whole hour"),
+        ("+15:00", "Etc zone"),
+        ("Asia/Riyadh", "UTC offset"),
+    ] {
+        let file = out("refused.csv");
+        let e = export(offset, &file).assert().failure().code(2);
+        let stderr = String::from_utf8_lossy(&e.get_output().stderr).into_owned();
+        assert!(
+            stderr.contains(says) && stderr.contains("--tz"),
+            "{offset}: {stderr}"
+        );
+        assert!(
+            !Path::new(&file).exists(),
+            "a refused export leaves no file"
+        );
+    }
+    let file = out("both.csv");
+    let e = export("+03:00", &file)
+        .args(["--tz", "Asia/Riyadh"])
+        .assert()
+        .failure()
+        .code(2);
+    let stderr = String::from_utf8_lossy(&e.get_output().stderr).into_owned();
+    assert!(
+        stderr.contains("--utc-offset") && stderr.contains("--tz"),
+        "{stderr}"
+    );
+    assert!(!Path::new(&file).exists());
+    // Hidden from the help, which shows --tz.
+    let help = crm(db, None)
+        .args(["export", "leads", "--help"])
+        .output()
+        .unwrap();
+    let help = String::from_utf8_lossy(&help.stdout);
+    assert!(
+        help.contains("--tz") && !help.contains("--utc-offset"),
+        "{help}"
+    );
+}

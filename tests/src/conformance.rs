@@ -125,6 +125,8 @@ macro_rules! conformance_suite {
             merged_leads_leave_the_sweep,
             refused_merges_change_nothing,
             concurrent_merge_and_edit,
+            a_merge_decided_before_a_record_was_added_is_refused,
+            merged_leads_leave_the_duplicate_check,
             // Issue 9: crate::conformance_delivery.
             delivered_notices_leave_the_outbox_once,
             a_sweep_marks_each_batch_delivered,

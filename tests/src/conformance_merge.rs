@@ -595,3 +595,160 @@ pub async fn concurrent_merge_and_edit(store: Arc<dyn LeadStore>) {
         }
     }
 }
+
+/// A merge decided before a record was added to the lead merged away is refused by the
+/// store (a conflict on that lead) and writes nothing: otherwise the new record would move
+/// to the kept lead without its `merged_from` entry naming it. Decided again on what the
+/// lead holds now, the merge goes through and names every record it moved.
+pub async fn a_merge_decided_before_a_record_was_added_is_refused(store: Arc<dyn LeadStore>) {
+    let h = Harness::new(store);
+    let keep = add(&h, "Keep", Some("keep@example.com"), None).await;
+    let other = add(&h, "Other", Some("keep@example.com"), None).await;
+    let boss = crate::harness::staff()
+        .into_iter()
+        .find(|e| e.id == manager())
+        .unwrap();
+    let first = h
+        .crm
+        .log_interaction(
+            sales(),
+            other.id(),
+            NewInteraction::new(InteractionKind::Call),
+        )
+        .await
+        .unwrap();
+    // What the service reads before it decides.
+    let decide = |keep: Lead, other: Lead| {
+        let h = &h;
+        let boss = boss.clone();
+        async move {
+            let d = h.store.lead_detail(other.id()).await.unwrap().unwrap();
+            let moved = crm_core::Moved {
+                interactions: d.interactions.iter().map(|i| i.id).collect(),
+                opportunities: d.opportunities.iter().map(|o| o.id).collect(),
+            };
+            crm_core::merge::decide_merge(
+                &keep,
+                &d.lead,
+                &boss,
+                keep.version(),
+                other.version(),
+                moved,
+                h.clock.now(),
+            )
+            .unwrap()
+        }
+    };
+    let deal = || NewOpportunity {
+        title: Name::parse("Deal").unwrap(),
+        value: sar(100_000),
+        expected_close: chrono::NaiveDate::from_ymd_opt(2026, 6, 1).unwrap(),
+        probability: None,
+    };
+    let conflict_on_other = |r: Result<(), crm_core::StoreError>| {
+        assert!(
+            matches!(&r, Err(crm_core::StoreError::Conflict { entity: Entity::Lead, id, .. }) if *id == other.id().to_string()),
+            "{r:?}"
+        );
+    };
+
+    // An interaction added after the decision.
+    let write = decide(keep.clone(), other.clone()).await;
+    assert_eq!(write.moved.interactions, vec![first.id]);
+    h.advance(TimeDelta::seconds(1));
+    let late_call = h
+        .crm
+        .log_interaction(
+            sales(),
+            other.id(),
+            NewInteraction::new(InteractionKind::Meeting),
+        )
+        .await
+        .unwrap();
+    let before = snapshot(&h).await;
+    conflict_on_other(h.store.merge_leads(&write).await);
+    assert_eq!(
+        snapshot(&h).await,
+        before,
+        "a refused merge wrote something"
+    );
+
+    // An opportunity added after the decision.
+    let write = decide(keep.clone(), other.clone()).await;
+    assert_eq!(write.moved.interactions.len(), 2);
+    let late_deal = h
+        .crm
+        .add_opportunity(sales(), other.id(), deal())
+        .await
+        .unwrap();
+    let before = snapshot(&h).await;
+    conflict_on_other(h.store.merge_leads(&write).await);
+    assert_eq!(
+        snapshot(&h).await,
+        before,
+        "a refused merge wrote something"
+    );
+
+    // Decided on what the lead holds now: stored, and the history names every record.
+    let write = decide(keep.clone(), other.clone()).await;
+    h.store.merge_leads(&write).await.unwrap();
+    let kept = h.crm.lead_detail(manager(), keep.id()).await.unwrap();
+    let mut moved: Vec<_> = kept.interactions.iter().map(|i| i.id).collect();
+    moved.sort();
+    let mut want = vec![first.id, late_call.id];
+    want.sort();
+    assert_eq!(moved, want);
+    assert_eq!(
+        kept.opportunities.iter().map(|o| o.id).collect::<Vec<_>>(),
+        vec![late_deal.id]
+    );
+    let named = kept
+        .history
+        .iter()
+        .find_map(|e| match &e.change {
+            Change::MergedFrom {
+                interactions,
+                opportunities,
+                ..
+            } => Some((interactions.clone(), opportunities.clone())),
+            _ => None,
+        })
+        .expect("a merged_from entry");
+    let mut named_interactions = named.0;
+    named_interactions.sort();
+    assert_eq!(named_interactions, want);
+    assert_eq!(named.1, vec![late_deal.id]);
+}
+
+/// A lead merged away leaves the duplicate check of lead writes: a new lead with its email
+/// is no duplicate, and a new lead with the phone the kept lead took from it is a duplicate
+/// of the kept lead.
+pub async fn merged_leads_leave_the_duplicate_check(store: Arc<dyn LeadStore>) {
+    let h = Harness::new(store);
+    let other = add(&h, "Other", Some("other@example.com"), Some("0551112222")).await;
+    let keep = add(&h, "Keep", Some("keep@example.com"), None).await;
+    h.crm
+        .merge_leads(
+            manager(),
+            keep.id(),
+            keep.version(),
+            other.id(),
+            other.version(),
+        )
+        .await
+        .unwrap();
+    h.advance(TimeDelta::seconds(1));
+    let by_phone = h
+        .crm
+        .create_lead(sales(), new_lead("New", None, Some("+966551112222")))
+        .await;
+    assert!(
+        matches!(&by_phone, Err(CrmError::Duplicate { existing, field: crm_core::ContactField::Phone }) if *existing == keep.id()),
+        "{by_phone:?}"
+    );
+    let by_email = h
+        .crm
+        .create_lead(sales(), new_lead("New", Some("other@example.com"), None))
+        .await;
+    assert!(by_email.is_ok(), "{by_email:?}");
+}

@@ -28,6 +28,14 @@
 //! reassignment of all of an employee's open leads. The model has its own working-time rule
 //! (`back`), and every notice delivered is compared, by lead and kind, with the model's.
 //!
+//! Merges (issue 11) are in the model too, with the model's own merge rule: management only,
+//! both leads in view, never a lead into itself, into or out of a merged lead, a converted
+//! lead away or into a converted lead, both versions current. OTHER's interactions,
+//! opportunities and history go to KEEP (KEEP's detail shows OTHER's history beside its
+//! own), KEEP takes OTHER's email, phone and follow-up time where its own are empty, and
+//! OTHER becomes read-only with `merged_into` = KEEP, out of listings, reports, sweeps
+//! (notices waiting for it included), duplicate checks and the assignment rule's counts.
+//!
 //! Generic over the store: [`run_model_test`] takes the same async factory as the conformance
 //! suite and makes a fresh store for every case.
 
@@ -49,7 +57,7 @@ use crm_core::{
     Notifier, OpportunityId, OpportunityPatch, OpportunityStage, Phone, PortError, Report,
     ReportFilter, Role, Source, Team, ValidationError, Visibility,
 };
-use crm_core::{BulkChange, BulkTarget, EscalationRule, NoticeKind, WorkCalendar};
+use crm_core::{BulkChange, BulkTarget, EscalationRule, MergeRefusal, NoticeKind, WorkCalendar};
 use crm_store_memory::MemoryEmployees;
 use proptest::prelude::*;
 use proptest::strategy::Union;
@@ -361,6 +369,14 @@ enum Op {
         targets: Vec<(usize, bool)>,
         change: BulkKind,
     },
+    /// Merges lead `other` into lead `keep`, each read at its version or a stale one.
+    Merge {
+        actor: Who,
+        keep: usize,
+        other: usize,
+        stale_keep: bool,
+        stale_other: bool,
+    },
     /// Gives all open leads of `from` to the rest of their team.
     ReassignAll {
         actor: Who,
@@ -388,6 +404,7 @@ impl Op {
             | Op::UpdateOpportunity { actor, .. }
             | Op::FollowUp { actor, .. }
             | Op::Bulk { actor, .. }
+            | Op::Merge { actor, .. }
             | Op::ReassignAll { actor, .. } => Some(*actor),
             _ => None,
         }
@@ -427,6 +444,7 @@ enum Outcome {
         allowed: Vec<LeadStatus>,
     },
     InvalidAssignee(AssigneeProblem),
+    MergeRefused(MergeRefusal),
     NotFound(Entity),
     Conflict(Entity),
     Duplicate {
@@ -481,6 +499,16 @@ struct MLead {
     pending: bool,
     /// Every status the lead has been in (time in status counts a lead once per status).
     held: BTreeSet<LeadStatus>,
+    /// The lead this one was merged into: read-only, out of listings, reports, sweeps and
+    /// duplicate checks.
+    merged: Option<usize>,
+}
+
+impl MLead {
+    /// Still worked: an open status and not merged away.
+    fn live(&self) -> bool {
+        open(self.status) && self.merged.is_none()
+    }
 }
 
 #[derive(Clone, Debug)]
@@ -558,7 +586,7 @@ fn open(s: LeadStatus) -> bool {
 }
 
 /// The permission rule: active sales and managers write; sales reassign only their own leads
-/// and never reopen; everyone else only reads.
+/// and never reopen, reassign everything or merge; everyone else only reads.
 fn permit(actor: Who, action: Action, owner: Option<Who>) -> Result<(), Outcome> {
     let forbidden = Err(Outcome::Forbidden(action));
     match actor.profile() {
@@ -566,7 +594,7 @@ fn permit(actor: Who, action: Action, owner: Option<Who>) -> Result<(), Outcome>
         Some((_, false)) | Some((MRole::Other, _)) => forbidden,
         Some((MRole::Manager, true)) => Ok(()),
         Some((MRole::Sales, true)) => match action {
-            Action::ReopenLead | Action::ReassignAll => forbidden,
+            Action::ReopenLead | Action::ReassignAll | Action::MergeLeads => forbidden,
             Action::ReassignLead if owner != Some(actor) => forbidden,
             _ => Ok(()),
         },
@@ -626,7 +654,7 @@ impl Model {
         let open_of = |w: Who| {
             self.leads
                 .iter()
-                .filter(|l| l.owner == w && open(l.status))
+                .filter(|l| l.owner == w && l.live())
                 .count()
         };
         let fewest = order.iter().map(|w| open_of(*w)).min().unwrap_or(0);
@@ -650,7 +678,7 @@ impl Model {
                     ContactField::Email => l.email,
                     _ => l.phone,
                 };
-                Some(i) != me && open(l.status) && own == Some(v)
+                Some(i) != me && l.live() && own == Some(v)
             });
             if let Some(existing) = hit {
                 return Err(Outcome::Duplicate { existing, field });
@@ -659,12 +687,13 @@ impl Model {
         Ok(())
     }
 
-    /// A lead that may be changed: in the actor's view, `action` permitted, not converted.
+    /// A lead that may be changed: in the actor's view, `action` permitted, neither converted
+    /// nor merged away.
     fn writable(&self, actor: Who, action: Action, lead: usize) -> Result<(), Outcome> {
         self.visible(actor, lead, Entity::Lead)?;
         let l = &self.leads[lead];
         permit(actor, action, Some(l.owner))?;
-        if l.status == LeadStatus::Converted {
+        if l.status == LeadStatus::Converted || l.merged.is_some() {
             return Err(Outcome::ReadOnly);
         }
         Ok(())
@@ -734,6 +763,7 @@ impl Model {
                     client: false,
                     pending: false,
                     held: [LeadStatus::New].into_iter().collect(),
+                    merged: None,
                 });
                 self.events += 1;
                 Ok(Outcome::Ok)
@@ -815,7 +845,7 @@ impl Model {
                     Action::ChangeStatus
                 };
                 permit(actor, action, Some(self.leads[lead].owner))?;
-                if from == LeadStatus::Converted {
+                if from == LeadStatus::Converted || self.leads[lead].merged.is_some() {
                     return Err(Outcome::ReadOnly);
                 }
                 if mover.is_none() {
@@ -965,6 +995,84 @@ impl Model {
                 }
                 Ok(Outcome::Bulk { done, failed })
             }
+            Op::Merge {
+                actor,
+                keep,
+                other,
+                stale_keep,
+                stale_other,
+            } => {
+                // The merge rule, written out again: management only; both leads in view;
+                // never a lead into itself, into or out of a merged lead, a converted lead
+                // away or into a converted (read-only) lead; both versions current.
+                known(actor)?;
+                permit(actor, Action::MergeLeads, None)?;
+                self.visible(actor, keep, Entity::Lead)?;
+                self.visible(actor, other, Entity::Lead)?;
+                let (k, o) = (&self.leads[keep], &self.leads[other]);
+                let refusal = if keep == other {
+                    Some(MergeRefusal::SameLead)
+                } else if k.merged.is_some() {
+                    Some(MergeRefusal::KeepMerged)
+                } else if o.merged.is_some() {
+                    Some(MergeRefusal::OtherMerged)
+                } else if o.status == LeadStatus::Converted {
+                    Some(MergeRefusal::OtherConverted)
+                } else if k.status == LeadStatus::Converted {
+                    Some(MergeRefusal::KeepConverted)
+                } else {
+                    None
+                };
+                if let Some(r) = refusal {
+                    return Err(Outcome::MergeRefused(r));
+                }
+                if stale_keep || stale_other {
+                    return Err(Outcome::Conflict(Entity::Lead));
+                }
+                // KEEP takes what it lacks (each an edit in its history, after the entry
+                // naming OTHER); a follow-up time only between two leads still worked.
+                let o = o.clone();
+                let k = &mut self.leads[keep];
+                let mut taken = 0;
+                if k.email.is_none() && o.email.is_some() {
+                    k.email = o.email;
+                    taken += 1;
+                }
+                if k.phone.is_none() && o.phone.is_some() {
+                    k.phone = o.phone;
+                    taken += 1;
+                }
+                if open(k.status)
+                    && open(o.status)
+                    && k.next_follow_up.is_none()
+                    && o.next_follow_up.is_some()
+                {
+                    k.next_follow_up = o.next_follow_up;
+                    taken += 1;
+                }
+                k.version += 1;
+                k.history += 1 + taken;
+                // OTHER's records move; its history stays its own (KEEP's detail shows it).
+                k.interactions += o.interactions;
+                k.last_interaction = k.last_interaction.max(o.last_interaction);
+                let g = &mut self.leads[other];
+                g.interactions = 0;
+                g.version += 1;
+                g.history += 1;
+                g.merged = Some(keep);
+                for l in &mut self.leads {
+                    if l.merged == Some(other) {
+                        l.merged = Some(keep);
+                    }
+                }
+                for opp in &mut self.opps {
+                    if opp.lead == other {
+                        opp.lead = keep;
+                    }
+                }
+                self.events += 1;
+                Ok(Outcome::Ok)
+            }
             Op::ReassignAll { actor, from, .. } => {
                 known(actor)?;
                 permit(actor, Action::ReassignAll, Some(from))?;
@@ -983,7 +1091,10 @@ impl Model {
                 ] {
                     leads.extend((0..self.leads.len()).rev().filter(|&i| {
                         let l = &self.leads[i];
-                        l.owner == from && l.status == s && actor.sees(self.policy, l.owner)
+                        l.owner == from
+                            && l.status == s
+                            && l.merged.is_none()
+                            && actor.sees(self.policy, l.owner)
                     }));
                 }
                 // The team's other active sales staff: in team `a` one sales employee is
@@ -1026,14 +1137,16 @@ impl Model {
                 let cutoff = back(at, FOLLOW_UP_DAYS);
                 let esc_cutoff = back(at, ESCALATE_DAYS);
                 let unanswered = |l: &MLead, since: i64| {
-                    open(l.status) && l.last_interaction.is_none_or(|i| i < since)
+                    l.live() && l.last_interaction.is_none_or(|i| i < since)
                 };
                 let mut claimed: Vec<(usize, MNotice)> = vec![];
                 for (i, l) in self.leads.iter_mut().enumerate() {
                     for k in std::mem::take(&mut l.waiting) {
                         let still = match k {
                             MNotice::FirstContact => {
-                                l.status == LeadStatus::New && l.last_interaction.is_none()
+                                l.status == LeadStatus::New
+                                    && l.merged.is_none()
+                                    && l.last_interaction.is_none()
                             }
                             MNotice::Overdue(t) => l.next_follow_up == Some(t) && unanswered(l, t),
                             MNotice::Escalation(n) => unanswered(l, n),
@@ -1045,6 +1158,7 @@ impl Model {
                 }
                 for (i, l) in self.leads.iter_mut().enumerate() {
                     if l.status == LeadStatus::New
+                        && l.merged.is_none()
                         && l.last_interaction.is_none()
                         && !l.notified
                         && l.created_at <= cutoff
@@ -1350,6 +1464,25 @@ impl ReferenceStateMachine for ModelRules {
                     .prop_map(|(actor, lead, minor)| Op::AddOpportunity { actor, lead, minor })
                     .boxed(),
             ));
+            // Mostly by the manager, so merges happen; any actor and pair to exercise the
+            // refusals (the same lead, merged and converted leads, sales staff).
+            // OTHER is KEEP moved on by `step` (wrapping): mostly another lead.
+            let merger = prop_oneof![3 => Just(Who::Manager), 2 => who()];
+            let step = prop_oneof![1 => Just(0), 8 => 1..n.max(2)];
+            ops.push((
+                3,
+                (merger, 0..n, step, stale(), stale())
+                    .prop_map(
+                        move |(actor, keep, step, stale_keep, stale_other)| Op::Merge {
+                            actor,
+                            keep,
+                            other: (keep + step) % n,
+                            stale_keep,
+                            stale_other,
+                        },
+                    )
+                    .boxed(),
+            ));
         }
         if m > 0 {
             ops.push((
@@ -1382,6 +1515,9 @@ impl ReferenceStateMachine for ModelRules {
             | Op::AddOpportunity { lead, .. }
             | Op::FollowUp { lead, .. } => *lead < state.leads.len(),
             Op::Bulk { targets, .. } => targets.iter().all(|(l, _)| *l < state.leads.len()),
+            Op::Merge { keep, other, .. } => {
+                *keep < state.leads.len() && *other < state.leads.len()
+            }
             Op::UpdateOpportunity { opportunity, .. } => *opportunity < state.opps.len(),
             _ => true,
         }
@@ -1591,6 +1727,7 @@ impl Sut {
                 allowed: allowed.clone(),
             },
             CrmError::InvalidAssignee { problem, .. } => Outcome::InvalidAssignee(*problem),
+            CrmError::MergeRefused { reason, .. } => Outcome::MergeRefused(*reason),
             CrmError::NotFound { entity, .. } => Outcome::NotFound(*entity),
             CrmError::Conflict { entity, .. } => Outcome::Conflict(*entity),
             CrmError::Duplicate { existing, field } => Outcome::Duplicate {
@@ -1865,6 +2002,24 @@ impl Sut {
                     .await
                     .map(|o| self.bulk_outcome(o, false))
             }),
+            Op::Merge {
+                actor,
+                keep,
+                other,
+                stale_keep,
+                stale_other,
+            } => self.rt.block_on(async {
+                let kv = self.version(keep, stale_keep).await;
+                let ov = self.version(other, stale_other).await;
+                let (k, o) = (self.leads[keep], self.leads[other]);
+                self.crm
+                    .merge_leads(actor.id(), k, kv, o, ov)
+                    .await
+                    .map(|out| {
+                        assert_eq!((out.kept.id(), out.merged.merged_into()), (k, Some(k)));
+                        Outcome::Ok
+                    })
+            }),
             Op::ReassignAll {
                 actor,
                 from,
@@ -2029,16 +2184,36 @@ impl StateMachineTest for CrmUnderTest {
                 t0() + TimeDelta::seconds(m.created_at),
                 "{ctx}"
             );
-            // History: one entry per accepted change, versions 1, 2, 3, ...
-            assert_eq!(d.history.len(), m.history, "{ctx}");
-            let versions: Vec<u64> = d.history.iter().map(|h| h.version).collect();
+            assert_eq!(l.merged_into(), m.merged.map(|k| sut.leads[k]), "{ctx}");
+            // History: the lead's own entries, one per accepted change (a merge writes the
+            // entry naming the lead merged in and one per field taken, at one version), at
+            // versions 1, 2, 3, ...; then the entries of the leads merged into it.
+            let own: Vec<u64> = d
+                .history
+                .iter()
+                .filter(|h| h.lead_id == l.id())
+                .map(|h| h.version)
+                .collect();
+            assert_eq!(own.len(), m.history, "{ctx}");
+            let mut versions = own.clone();
+            versions.dedup();
             assert_eq!(versions, (1..=m.version).collect::<Vec<_>>(), "{ctx}");
+            let merged_in: usize = model
+                .leads
+                .iter()
+                .filter(|o| o.merged == Some(i))
+                .map(|o| o.history)
+                .sum();
+            assert_eq!(d.history.len(), m.history + merged_in, "{ctx}");
             assert_eq!(d.interactions.len(), m.interactions, "{ctx}");
-            assert_eq!(
-                l.last_interaction_at().is_some(),
-                m.interactions > 0,
-                "{ctx}"
-            );
+            // A merged lead keeps its last interaction time; its interactions moved.
+            if m.merged.is_none() {
+                assert_eq!(
+                    l.last_interaction_at().is_some(),
+                    m.interactions > 0,
+                    "{ctx}"
+                );
+            }
             let opps: Vec<(u64, OpportunityStage)> = d
                 .opportunities
                 .iter()
@@ -2067,10 +2242,13 @@ impl StateMachineTest for CrmUnderTest {
             assert_eq!(unique.contains(&l.id()), m.client, "{ctx}");
         }
 
-        // Reports count every lead once, by status, and by owner under a filter.
-        assert_eq!(snap.report.total, model.leads.len() as u64, "report total");
+        // Reports count every lead once, by status, and by owner under a filter; leads merged
+        // away leave listings and reports.
+        let listed_leads = || model.leads.iter().filter(|l| l.merged.is_none());
+        let in_list = listed_leads().count();
+        assert_eq!(snap.report.total, in_list as u64, "report total");
         for s in LeadStatus::ALL {
-            let n = model.leads.iter().filter(|l| l.status == s).count() as u64;
+            let n = listed_leads().filter(|l| l.status == s).count() as u64;
             assert_eq!(snap.report.by_status[&s], n, "report for {s}");
         }
         let by_source: u64 = snap.report.by_source.iter().map(|(_, n)| n).sum();
@@ -2082,7 +2260,7 @@ impl StateMachineTest for CrmUnderTest {
                     owner: Some(owner.id()),
                     ..ReportFilter::default()
                 };
-                let n = model.leads.iter().filter(|l| l.owner == owner).count() as u64;
+                let n = listed_leads().filter(|l| l.owner == owner).count() as u64;
                 assert_eq!(
                     sut.crm.report(m, &filter).await.unwrap().total,
                     n,
@@ -2091,7 +2269,7 @@ impl StateMachineTest for CrmUnderTest {
             }
             let all = LeadQuery::default().limit(1000).unwrap();
             let listed = sut.crm.list_leads(m, &all).await.unwrap();
-            assert_eq!(listed.items.len(), model.leads.len(), "listing");
+            assert_eq!(listed.items.len(), in_list, "listing");
             // Each status, owner and owner-and-status listing paged three at a time: every
             // lead the model has there, once, newest first.
             let mut lists = vec![];
@@ -2115,13 +2293,11 @@ impl StateMachineTest for CrmUnderTest {
                     let page = sut.crm.list_leads(m, &q).await.unwrap();
                     seen.extend(page.items.iter().map(|l| (l.created_at(), l.id())));
                     match page.next {
-                        Some(c) if seen.len() <= model.leads.len() => q = q.after(c),
+                        Some(c) if seen.len() <= in_list => q = q.after(c),
                         _ => break,
                     }
                 }
-                let n = model
-                    .leads
-                    .iter()
+                let n = listed_leads()
                     .filter(|l| status.is_none_or(|s| l.status == s))
                     .filter(|l| owner.is_none_or(|o| l.owner == o))
                     .count();
@@ -2133,9 +2309,7 @@ impl StateMachineTest for CrmUnderTest {
             }
 
             // Lost leads by reason: every lost lead once, under the code it was lost with.
-            let lost = model
-                .leads
-                .iter()
+            let lost = listed_leads()
                 .filter(|l| l.status == LeadStatus::Lost)
                 .count() as u64;
             let r = sut
@@ -2193,7 +2367,7 @@ impl StateMachineTest for CrmUnderTest {
                 .await
                 .unwrap();
             for s in LeadStatus::ALL {
-                let held = model.leads.iter().filter(|l| l.held.contains(&s)).count() as u64;
+                let held = listed_leads().filter(|l| l.held.contains(&s)).count() as u64;
                 let got = t
                     .overall
                     .iter()
@@ -2207,7 +2381,7 @@ impl StateMachineTest for CrmUnderTest {
                     .leads
                     .iter()
                     .zip(&sut.leads)
-                    .filter(|(l, _)| who.sees(model.policy, l.owner))
+                    .filter(|(l, _)| l.merged.is_none() && who.sees(model.policy, l.owner))
                     .map(|(_, id)| *id)
                     .collect();
                 let listed = sut.crm.list_leads(who.id(), &all).await.unwrap();
@@ -2215,9 +2389,7 @@ impl StateMachineTest for CrmUnderTest {
                 assert_eq!(ids, seen, "{who:?} under {}", model.policy);
                 let report = sut.crm.report(who.id(), &ReportFilter::default()).await;
                 assert_eq!(report.unwrap().total, seen.len() as u64, "{who:?}");
-                let lost_seen = model
-                    .leads
-                    .iter()
+                let lost_seen = listed_leads()
                     .filter(|l| l.status == LeadStatus::Lost && who.sees(model.policy, l.owner))
                     .count() as u64;
                 let lost = sut

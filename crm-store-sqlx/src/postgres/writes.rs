@@ -255,6 +255,27 @@ pub(super) async fn merge_leads_in(
     if !crate::duplicates::at_versions(w, stored) {
         return Err(crate::duplicates::refused(w, stored));
     }
+    // The records of OTHER are the ones decided on: adding one locks the lead (and moves no
+    // version), so with both leads locked this read is what the merge moves.
+    let held = all(
+        c,
+        crate::duplicates::RECORDS_OF,
+        values(|v| {
+            v.uuid(w.other_id().as_uuid());
+        }),
+    )
+    .await?;
+    let (mut interactions, mut opportunities) = (Vec::new(), Vec::new());
+    for r in &held {
+        let read = || -> Result<(Uuid, i64), BoxError> { Ok((r.uuid(0)?, r.int(1)?)) };
+        match read().map_err(rows::corrupt("merged record"))? {
+            (id, 0) => interactions.push(crm_core::InteractionId::from_uuid(id)),
+            (id, _) => opportunities.push(crm_core::OpportunityId::from_uuid(id)),
+        }
+    }
+    if !w.moved.is_exactly(interactions, opportunities) {
+        return Err(crate::duplicates::refused(w, stored));
+    }
     // Each lead's new version with its history, events and status period: one statement
     // each (see `one_trip`); then the records move and OTHER points at KEEP.
     one_trip::update_lead(&mut *c, w.keep_version, &w.keep).await?;

@@ -358,6 +358,25 @@ pub(super) async fn merge_leads(h: &Handle, w: &MergeWrite) -> Result<(), StoreE
             .uuid(id.as_uuid())
             .int(to_i64(expected)?);
     }
+    // The records of OTHER are the ones decided on (`MergeWrite::moved`): none was added
+    // since the decision (adding one moves no version).
+    let other = w.other_id().as_uuid();
+    s.check(Check::LeadUnchanged, duplicates::INTERACTION_COUNT_DIFFERS)
+        .uuid(other)
+        .int(to_i64(w.moved.interactions.len() as u64)?);
+    for id in &w.moved.interactions {
+        s.check(Check::LeadUnchanged, duplicates::INTERACTION_NOT_HELD)
+            .uuid(id.as_uuid())
+            .uuid(other);
+    }
+    s.check(Check::LeadUnchanged, duplicates::OPPORTUNITY_COUNT_DIFFERS)
+        .uuid(other)
+        .int(to_i64(w.moved.opportunities.len() as u64)?);
+    for id in &w.moved.opportunities {
+        s.check(Check::LeadUnchanged, duplicates::OPPORTUNITY_NOT_HELD)
+            .uuid(id.as_uuid())
+            .uuid(other);
+    }
     for (lw_, expected) in [(&w.keep, w.keep_version), (&w.other, w.other_version)] {
         if expected.checked_add(1) == Some(lw_.lead.version()) {
             lw::update_lead(s.push(lw::UPDATE_LEAD), expected, &lw_.lead)?;

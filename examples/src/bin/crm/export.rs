@@ -90,6 +90,55 @@ pub(crate) struct FileArgs {
     /// one, else UTC).
     #[arg(long, env = "CRM_TIME_ZONE")]
     tz: Option<String>,
+    /// Deprecated (replaced by --tz): a whole-hour UTC offset such as +03:00, read as the
+    /// fixed zone Etc/GMT-3, with a warning. Kept so older scripts keep working.
+    #[arg(long, env = "CRM_UTC_OFFSET", hide = true, allow_hyphen_values = true)]
+    utc_offset: Option<String>,
+}
+
+/// The fixed IANA zone of a whole-hour UTC offset as `--utc-offset` took it (`+03:00`,
+/// `-0500`, `+3`, `Z`): `Etc/GMT-3` for UTC+03:00, the Etc zones' sign being POSIX's, the
+/// inverse of ISO 8601's. Any other offset (`+05:30`) or one no Etc zone has is refused
+/// with a message pointing at `--tz`.
+fn offset_zone(given: &str) -> Result<Tz, Failure> {
+    let text = given.trim();
+    let refuse = |why: &str| {
+        usage(format!(
+            "--utc-offset {text:?}: {why}; --utc-offset is deprecated: name the zone with --tz, \
+             e.g. --tz Asia/Kolkata (each date then at the offset in force on it)"
+        ))
+    };
+    let seconds = if text.eq_ignore_ascii_case("z") {
+        0
+    } else if let Ok(offset) = text.parse::<chrono::FixedOffset>() {
+        offset.local_minus_utc()
+    } else {
+        // A bare hour count: +3, -5, 3.
+        let hours: i32 = text
+            .parse()
+            .map_err(|_| refuse("not a UTC offset such as +03:00"))?;
+        hours
+            .checked_mul(3600)
+            .ok_or_else(|| refuse("out of range"))?
+    };
+    if seconds % 3600 != 0 {
+        return Err(refuse(
+            "not a whole hour, and only whole hours have a fixed Etc zone",
+        ));
+    }
+    let hours = seconds / 3600;
+    if !(-12..=14).contains(&hours) {
+        return Err(refuse(
+            "no Etc zone has it (they run from -12:00 to +14:00)",
+        ));
+    }
+    // Etc/GMT-3 is three hours *ahead* of UTC (POSIX signs).
+    let name = match hours {
+        0 => "UTC".to_owned(),
+        h if h > 0 => format!("Etc/GMT-{h}"),
+        h => format!("Etc/GMT+{}", -h),
+    };
+    parse_time_zone(&name).map_err(|e| usage(format!("--utc-offset: {e}")))
 }
 
 impl FileArgs {
@@ -109,9 +158,25 @@ impl FileArgs {
     }
 
     fn options(&self) -> Result<ExportOptions, Failure> {
-        let zone = match &self.tz {
-            Some(tz) => parse_time_zone(tz).map_err(|e| usage(format!("--tz: {e}")))?,
-            None => std::env::var("TZ")
+        let zone = match (&self.tz, &self.utc_offset) {
+            (Some(_), Some(_)) => {
+                return Err(usage(
+                    "--utc-offset and --tz both given (or $CRM_UTC_OFFSET and \
+                     $CRM_TIME_ZONE): --utc-offset is deprecated, drop it and keep --tz",
+                ));
+            }
+            (None, Some(offset)) => {
+                let zone = offset_zone(offset)?;
+                eprintln!(
+                    "warning: --utc-offset is deprecated and will be removed; use --tz {} \
+                     (the same fixed offset), or better the named zone of the place, e.g. \
+                     --tz Asia/Riyadh, which follows its daylight saving time",
+                    zone.name()
+                );
+                zone
+            }
+            (Some(tz), None) => parse_time_zone(tz).map_err(|e| usage(format!("--tz: {e}")))?,
+            (None, None) => std::env::var("TZ")
                 .ok()
                 .and_then(|tz| parse_time_zone(tz.trim_start_matches(':')).ok())
                 .unwrap_or(Tz::UTC),
