@@ -118,6 +118,56 @@ async fn attr(c: &Client, css: &str, name: &str) -> String {
         .unwrap_or_default()
 }
 
+/// Signs in as employee `id` from the sign-in page a protected page sends the browser to.
+async fn sign_in(c: &Client, base: &str, id: &str) {
+    c.goto(&format!("{base}/leads")).await.unwrap();
+    wait_for(c, "#employee_id")
+        .await
+        .send_keys(id)
+        .await
+        .unwrap();
+    wait_for(c, "#password")
+        .await
+        .send_keys(PASSWORD)
+        .await
+        .unwrap();
+    wait_for(c, "#sign-in").await.click().await.unwrap();
+    wait_for(c, "#results").await;
+}
+
+/// The page's computed writing direction.
+async fn direction(c: &Client) -> String {
+    c.execute(
+        "return getComputedStyle(document.documentElement).direction",
+        vec![],
+    )
+    .await
+    .unwrap()
+    .as_str()
+    .unwrap_or_default()
+    .to_owned()
+}
+
+/// The server on 127.0.0.1 (port chosen by the system) over `h`'s database; its base URL.
+async fn serve(h: &server_support::Harness) -> String {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let base = format!("http://{}", listener.local_addr().unwrap());
+    let app = h.app.clone();
+    tokio::spawn(async move { axum::serve(listener, app).await });
+    base
+}
+
+/// A screenshot under the target directory.
+async fn screenshot(c: &Client, name: &str) {
+    let png = c.screenshot().await.unwrap();
+    let shot = Path::new(env!("CARGO_TARGET_TMPDIR"))
+        .parent()
+        .unwrap()
+        .join(name);
+    std::fs::write(&shot, &png).unwrap();
+    assert!(png.starts_with(b"\x89PNG"));
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 #[cfg_attr(
     crm_no_browser,
@@ -125,10 +175,7 @@ async fn attr(c: &Client, css: &str, name: &str) -> String {
 )]
 async fn a_sales_employee_works_a_lead_in_arabic_in_chromium() {
     let h = server_support::sqlite().await;
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let base = format!("http://{}", listener.local_addr().unwrap());
-    let app = h.app.clone();
-    tokio::spawn(async move { axum::serve(listener, app).await });
+    let base = serve(&h).await;
 
     let dirs = tempfile::tempdir().unwrap();
     let (profile, downloads) = (dirs.path().join("profile"), dirs.path().join("downloads"));
@@ -136,27 +183,8 @@ async fn a_sales_employee_works_a_lead_in_arabic_in_chromium() {
     let (_driver, port) = start_driver().await;
     let c = browser(port, &profile, &downloads).await;
 
-    c.goto(&format!("{base}/leads")).await.unwrap();
-    wait_for(&c, "#employee_id")
-        .await
-        .send_keys("2")
-        .await
-        .unwrap();
-    wait_for(&c, "#password")
-        .await
-        .send_keys(PASSWORD)
-        .await
-        .unwrap();
-    wait_for(&c, "#sign-in").await.click().await.unwrap();
-    wait_for(&c, "#results").await;
-    let dir = c
-        .execute(
-            "return getComputedStyle(document.documentElement).direction",
-            vec![],
-        )
-        .await
-        .unwrap();
-    assert_eq!(dir, json!("rtl"));
+    sign_in(&c, &base, "2").await;
+    assert_eq!(direction(&c).await, "rtl");
 
     wait_for(&c, "a[href='/leads/new']")
         .await
@@ -258,13 +286,7 @@ async fn a_sales_employee_works_a_lead_in_arabic_in_chromium() {
     assert_eq!(attr(&c, "#lead-status", "data-status").await, "converted");
 
     // The screenshot of the converted lead, under the target directory.
-    let png = c.screenshot().await.unwrap();
-    let shot = Path::new(env!("CARGO_TARGET_TMPDIR"))
-        .parent()
-        .unwrap()
-        .join("crm-server-browser.png");
-    std::fs::write(&shot, &png).unwrap();
-    assert!(png.starts_with(b"\x89PNG"));
+    screenshot(&c, "crm-server-browser.png").await;
 
     wait_for(&c, "a[href='/report']")
         .await
@@ -292,6 +314,85 @@ async fn a_sales_employee_works_a_lead_in_arabic_in_chromium() {
         .unwrap();
     wait_for(&c, "table#teams").await;
     assert_eq!(text(&c, "h1").await, "الفرق");
+
+    c.close().await.unwrap();
+}
+
+/// Imports a CSV with an Arabic header and Arabic names through the import page: the
+/// dry-run preview first (nothing written), then the import on confirmation; the leads are
+/// on the lead list. The pipeline page reads right to left too.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[cfg_attr(
+    crm_no_browser,
+    ignore = "chromium and chromium-driver are not installed"
+)]
+async fn a_sales_employee_imports_leads_in_arabic_in_chromium() {
+    let h = server_support::sqlite().await;
+    let base = serve(&h).await;
+    let dirs = tempfile::tempdir().unwrap();
+    let (profile, downloads) = (dirs.path().join("profile"), dirs.path().join("downloads"));
+    std::fs::create_dir_all(&downloads).unwrap();
+    let file = dirs.path().join("عملاء.csv");
+    std::fs::write(
+        &file,
+        "الاسم,الجوال,الشركة\r\n\
+         منى العتيبي,0551234567,شركة الأفق\r\n\
+         خالد الدوسري,٠٥٥٩٨٧٦٥٤٣,\r\n",
+    )
+    .unwrap();
+    let (_driver, port) = start_driver().await;
+    let c = browser(port, &profile, &downloads).await;
+    sign_in(&c, &base, "2").await;
+
+    wait_for(&c, "a[href='/import']")
+        .await
+        .click()
+        .await
+        .unwrap();
+    wait_for(&c, "form.import input[type='file']")
+        .await
+        .send_keys(&file.to_string_lossy())
+        .await
+        .unwrap();
+    wait_for(&c, "form.import button[type='submit']")
+        .await
+        .click()
+        .await
+        .unwrap();
+    // The preview: both rows would be created, and nothing is written yet.
+    wait_for(&c, "form.confirm-import").await;
+    let preview = text(&c, "table.import-rows").await;
+    assert_eq!(preview.matches("سيُنشأ").count(), 2, "{preview}");
+    assert_eq!(h.lead_count().await, 0, "a preview writes nothing");
+    assert_eq!(direction(&c).await, "rtl");
+
+    wait_for(&c, "form.confirm-import button")
+        .await
+        .click()
+        .await
+        .unwrap();
+    wait_for(&c, "#import-result").await;
+    assert_eq!(h.lead_count().await, 2);
+
+    wait_for(&c, "a[href='/leads']")
+        .await
+        .click()
+        .await
+        .unwrap();
+    let list = text(&c, "#results").await;
+    assert!(list.contains("منى العتيبي"), "{list}");
+    assert!(list.contains("خالد الدوسري"), "{list}");
+    assert!(list.contains("شركة الأفق"), "{list}");
+
+    wait_for(&c, "a[href='/pipeline']")
+        .await
+        .click()
+        .await
+        .unwrap();
+    wait_for(&c, "table#stages").await;
+    assert_eq!(text(&c, "h1").await, "قيمة خط المبيعات");
+    assert_eq!(direction(&c).await, "rtl");
+    screenshot(&c, "crm-server-pipeline.png").await;
 
     c.close().await.unwrap();
 }

@@ -231,6 +231,34 @@ strings! {
     imp_ignored: "أعمدة لم تُستخدم", "Columns left out";
     imp_errors_csv: "تنزيل الصفوف المرفوضة (CSV)", "Download the refused rows (CSV)";
     imp_again: "استيراد ملف آخر", "Import another file";
+    // The pipeline and the stage probabilities.
+    pipeline: "خط المبيعات", "Pipeline";
+    pipeline_title: "قيمة خط المبيعات", "Pipeline value";
+    pipeline_none: "لا توجد فرص مطابقة", "No opportunities match";
+    pipeline_currency_note: "لكل عملة مجاميعها؛ لا تُجمع المبالغ بين العملات", "Each currency has its own totals; amounts are never added across currencies";
+    close_from: "الإغلاق من", "Closing from";
+    close_to: "الإغلاق حتى", "Closing until";
+    owner_id: "رقم المسؤول", "Owner id";
+    open_count: "مفتوحة", "Open";
+    open_value: "قيمة المفتوحة", "Open value";
+    weighted_value: "القيمة المرجحة", "Weighted value";
+    won_count: "مكسوبة", "Won";
+    won_value: "قيمة المكسوبة", "Won value";
+    lost_count: "خاسرة", "Lost";
+    lost_value: "قيمة الخاسرة", "Lost value";
+    by_owner: "حسب المسؤول", "By owner";
+    by_stage: "حسب المرحلة", "By stage";
+    by_month: "حسب شهر الإغلاق", "By close month";
+    close_month: "شهر الإغلاق", "Close month";
+    stage_probabilities: "احتمال الفوز لكل مرحلة", "Probability of each stage";
+    stage_fixed_note: "المكسوبة تُحتسب ١٠٠٪ والخاسرة ٠٪ دائمًا", "Won counts 100% and lost 0%, always";
+    probability: "الاحتمال (٪)", "Probability (%)";
+    default_probability: "الافتراضي (٪)", "Default (%)";
+    set_by: "عيّنه", "Set by";
+    set_probability: "تعيين", "Set";
+    probability_history: "سجل تغييرات الاحتمال", "Probability changes";
+    no_changes: "لم يُغيَّر أي احتمال بعد", "No probability was changed yet";
+    probability_override: "احتمال خاص بالفرصة (٪، فارغ: احتمال المرحلة)", "Deal's own probability (%, blank: the stage's)";
 }
 
 impl Strings {
@@ -290,12 +318,18 @@ impl Strings {
         let ar = std::ptr::eq(self, &AR);
         match (w, ar) {
             ("open", true) => "مفتوحة",
+            ("qualified", true) => "مؤهلة",
+            ("proposal", true) => "عرض سعر",
+            ("negotiation", true) => "تفاوض",
             ("won", true) => "رابحة",
             ("lost", true) => "خاسرة",
             ("sales", true) => "مبيعات",
             ("manager", true) => "مدير",
             ("other", true) => "أخرى",
             ("open", false) => "Open",
+            ("qualified", false) => "Qualified",
+            ("proposal", false) => "Proposal",
+            ("negotiation", false) => "Negotiation",
             ("won", false) => "Won",
             ("lost", false) => "Lost",
             ("sales", false) => "Sales",
@@ -311,6 +345,13 @@ pub const STATUSES: &[&str] = &["new", "contacted", "interested", "converted", "
 /// Interaction kinds.
 pub const KINDS: &[&str] = &["call", "visit", "follow_up", "email", "meeting", "note"];
 /// Opportunity stages.
-pub const STAGES: &[&str] = &["open", "won", "lost"];
+pub const STAGES: &[&str] = &[
+    "open",
+    "qualified",
+    "proposal",
+    "negotiation",
+    "won",
+    "lost",
+];
 /// Employee roles.
 pub const ROLES: &[&str] = &["sales", "manager", "other"];

@@ -6,13 +6,14 @@ use chrono::{DateTime, LocalResult, NaiveDateTime, TimeZone, Utc};
 use crm_core::{
     Currency, Email, Employee, EmployeeId, InteractionKind, LeadPatch, LeadQuery, LeadStatus,
     LostReason, LostReasonCode, Money, Name, NewInteraction, NewLead, NewOpportunity, Note,
-    OpportunityPatch, OpportunityStage, Phone, PhoneRegion, ReportFilter, Role, Source, Team,
+    OpportunityPatch, OpportunityStage, Phone, PhoneRegion, PipelineFilter, Probability,
+    ReportFilter, Role, Source, Team,
 };
 use std::collections::BTreeSet;
 
 use super::api::{
     EmployeeIn, Fields, InteractionIn, LeadFilter, LeadPatchIn, NewLeadIn, OpportunityIn,
-    OpportunityPatchIn, ReportParams, StatusIn,
+    OpportunityPatchIn, PipelineParams, ReportParams, StageProbabilityIn, StatusIn,
 };
 use crate::{parse_date, parse_instant};
 
@@ -180,11 +181,16 @@ pub fn new_opportunity(f: &mut Fields, i: &OpportunityIn) -> Option<NewOpportuni
             None
         }
     };
+    let probability = f.opt(
+        "probability",
+        given(&i.probability),
+        str::parse::<Probability>,
+    );
     Some(NewOpportunity {
         title: title?,
         value: value?,
         expected_close: close?,
-        probability: None,
+        probability: probability?,
     })
 }
 
@@ -198,12 +204,13 @@ pub fn opportunity_patch(
     let value = f.opt("value", given(&i.value), |s| Money::parse(s, currency));
     let close = f.opt("expected_close", given(&i.expected_close), parse_date);
     let stage = f.opt("stage", given(&i.stage), str::parse::<OpportunityStage>);
+    let probability = clearable(f, "probability", &i.probability, str::parse::<Probability>);
     Some(OpportunityPatch {
         title: title?,
         value: value?,
         expected_close: close?,
         stage: stage?,
-        probability: None,
+        probability: probability?,
     })
 }
 
@@ -245,6 +252,26 @@ pub fn report_filter(f: &mut Fields, p: &ReportParams) -> Option<ReportFilter> {
         created_from: from?,
         created_to: to?,
     })
+}
+
+/// Pipeline filters (the library checks the date range).
+pub fn pipeline_filter(f: &mut Fields, p: &PipelineParams) -> Option<PipelineFilter> {
+    let owner = f.opt("owner", given(&p.owner), str::parse::<EmployeeId>);
+    let from = f.opt("close_from", given(&p.close_from), parse_date);
+    let to = f.opt("close_to", given(&p.close_to), parse_date);
+    Some(PipelineFilter {
+        owner: owner?,
+        close_from: from?,
+        close_to: to?,
+    })
+}
+
+/// A stage's new probability in whole percent.
+pub fn stage_probability(f: &mut Fields, i: &StageProbabilityIn) -> Option<Probability> {
+    let p = u8::try_from(i.probability)
+        .map_err(|_| format!("{} is not a whole percentage from 0 to 100", i.probability))
+        .and_then(|p| Probability::new(p).map_err(|e| e.to_string()));
+    f.take("probability", p)
 }
 
 /// An employee to save.

@@ -195,6 +195,12 @@ pub fn validation_field(e: &ValidationError) -> &'static str {
         | ValidationError::ReasonWithoutLost
         | ValidationError::UnknownLostReason { .. } => "lost_reason",
         ValidationError::InvalidLimit(_) => "limit",
+        // The library's stage names (a stage to parse, or one whose probability is fixed)
+        // are the API's `stage` field.
+        ValidationError::UnknownName {
+            kind: "opportunity stage" | "stage with a configurable probability",
+            ..
+        } => "stage",
         ValidationError::UnknownName { kind, .. } | ValidationError::InvalidId { kind, .. } => kind,
         _ => "body",
     }

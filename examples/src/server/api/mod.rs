@@ -7,6 +7,7 @@ mod import;
 mod leads;
 mod merge;
 mod ops;
+mod pipeline;
 pub mod responses;
 mod tokens;
 
@@ -69,6 +70,10 @@ pub fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(leads::add_opportunity))
         .routes(routes!(leads::get_opportunity, leads::update_opportunity))
         .routes(routes!(ops::report))
+        .routes(routes!(pipeline::pipeline))
+        .routes(routes!(pipeline::stages))
+        .routes(routes!(pipeline::stage_history))
+        .routes(routes!(pipeline::set_stage))
         .routes(routes!(ops::sweep))
         .routes(routes!(ops::sweep_preview))
         .routes(routes!(ops::dispatch))
@@ -246,6 +251,21 @@ pub fn with_etag(version: u64, body: impl IntoResponse) -> Response {
         r.headers_mut().insert(ETAG, v);
     }
     r
+}
+
+/// `n`, when it lies in `min..=max`.
+fn in_range(n: u64, min: u64, max: u64) -> Result<u64, String> {
+    if (min..=max).contains(&n) {
+        Ok(n)
+    } else {
+        Err(format!("{n} is outside {min}..={max}"))
+    }
+}
+
+/// How many items a list returns: 1 to 10,000, 100 when not given.
+fn page_size(f: &mut Fields, limit: Option<u32>) -> Option<u32> {
+    f.take("limit", in_range(limit.unwrap_or(100).into(), 1, 10_000))
+        .map(|n| u32::try_from(n).unwrap_or(10_000))
 }
 
 /// An id in a path; one that does not parse names nothing, so it is a 404.

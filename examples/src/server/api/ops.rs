@@ -9,7 +9,7 @@ use super::responses::{Guarded, GuardedInput, Lookup, Save};
 use super::{
     AckIn, AckOut, ApiResult, Body, Caller, CreatedClient, DispatchOut, EmployeeIn, EmployeeOut,
     EventOut, EventParams, Fields, LeadFailure, NoticeOut, Params, PasswordIn, PreviewParams,
-    ReportOut, ReportParams, SweepOut, TeamOut, path_id,
+    ReportOut, ReportParams, SweepOut, TeamOut, in_range, page_size, path_id,
 };
 use crate::sentence;
 use crate::server::AppState;
@@ -35,21 +35,6 @@ pub async fn report(
 
 /// The largest sequence number: the document's integers are signed 64-bit.
 const MAX_SEQ: u64 = i64::MAX as u64;
-
-/// `n`, when it lies in `min..=max`.
-fn in_range(n: u64, min: u64, max: u64) -> Result<u64, String> {
-    if (min..=max).contains(&n) {
-        Ok(n)
-    } else {
-        Err(format!("{n} is outside {min}..={max}"))
-    }
-}
-
-/// How many items a list returns: 1 to 10,000, 100 when not given.
-fn page_size(f: &mut Fields, limit: Option<u32>) -> Option<u32> {
-    f.take("limit", in_range(limit.unwrap_or(100).into(), 1, 10_000))
-        .map(|n| u32::try_from(n).unwrap_or(10_000))
-}
 
 fn failures(failed: &[(crm_core::LeadId, crm_core::PortError)]) -> Vec<LeadFailure> {
     failed

@@ -8,6 +8,7 @@ mod automation;
 mod duplicates;
 mod import;
 mod pages;
+mod pipeline;
 mod teams;
 mod tokens;
 
@@ -68,6 +69,7 @@ pub const NAV: &[(&str, Label, For)] = &[
     ("/leads", |t| t.leads, For::Everyone),
     ("/leads/new", |t| t.new_lead, For::Everyone),
     ("/report", |t| t.report, For::Everyone),
+    ("/pipeline", |t| t.pipeline, For::Everyone),
     ("/duplicates", |t| t.nav_duplicates, For::Everyone),
     ("/import", |t| t.nav_import, For::Everyone),
     ("/teams", |t| t.teams, For::Everyone),
@@ -107,6 +109,8 @@ pub fn router() -> Router<AppState> {
         .route("/leads/{id}/opportunities", post(pages::add_opportunity))
         .route("/opportunities/{id}/stage", post(pages::update_opportunity))
         .route("/report", get(pages::report))
+        .route("/pipeline", get(pipeline::page))
+        .route("/pipeline/stages", post(pipeline::set_stage))
         .route("/duplicates", get(duplicates::page))
         .route("/duplicates/merge", post(duplicates::merge))
         .route("/import", get(import::form))

@@ -597,6 +597,8 @@ struct OpportunityView {
     currency: String,
     close: String,
     stage: String,
+    /// The deal's own probability in percent, or empty (its stage's counts).
+    probability: String,
     version: u64,
 }
 
@@ -695,6 +697,7 @@ pub async fn lead(State(s): State<AppState>, v: Viewer, Path(lead): Path<String>
                 currency: o.value.currency().code().to_owned(),
                 close: o.expected_close.to_string(),
                 stage: o.stage.to_string(),
+                probability: override_text(o),
                 version: o.version,
             })
             .collect(),
@@ -840,6 +843,16 @@ pub struct OpportunityForm {
     value: String,
     currency: String,
     expected_close: String,
+    /// The deal's own probability in percent (blank: its stage's).
+    #[serde(default)]
+    probability: String,
+}
+
+/// An opportunity's probability override as its form field shows it: the percent, or
+/// empty when the stage's counts.
+fn override_text(o: &crm_core::Opportunity) -> String {
+    o.probability
+        .map_or(String::new(), |p| p.percent().to_string())
 }
 
 /// Adds an opportunity.
@@ -860,6 +873,7 @@ pub async fn add_opportunity(
             value: Some(form.value),
             currency: Some(form.currency),
             expected_close: Some(form.expected_close),
+            probability: Some(form.probability),
         },
     );
     let n = f.done(n).map_err(|p| problem(c, p))?;
@@ -875,9 +889,14 @@ pub struct StageForm {
     csrf: String,
     version: u64,
     stage: String,
+    /// The deal's own probability in percent; blank clears it (its stage's counts).
+    /// Absent, or as the page showed it: left as it is, so a stage move alone stays one
+    /// (the only change a converted lead's opportunity takes).
+    #[serde(default)]
+    probability: Option<String>,
 }
 
-/// Moves an opportunity to another stage.
+/// Moves an opportunity to another stage and sets or clears its own probability.
 pub async fn update_opportunity(
     State(s): State<AppState>,
     v: Viewer,
@@ -897,6 +916,9 @@ pub async fn update_opportunity(
         &mut f,
         &OpportunityPatchIn {
             stage: Some(form.stage),
+            probability: form
+                .probability
+                .filter(|p| p.trim() != override_text(&current)),
             ..Default::default()
         },
         current.value.currency(),
@@ -936,29 +958,30 @@ struct ReportPage {
     pdf_href: String,
 }
 
-/// The report as a file in `format` (`csv`, `xlsx` or `pdf`), written by the library's
-/// exporters in the page's language and the viewer's time zone (each date at the offset in
-/// force on it).
-async fn download_report(
-    s: &AppState,
-    v: &Viewer,
-    filter: &crm_core::ReportFilter,
-    format: &str,
-) -> WebResult {
-    let c = &v.ctx;
-    let format: Format = format
-        .parse()
-        .map_err(|_| problem(c, Problem::not_found(c.t.not_found)))?;
-    let opts = ExportOptions {
+/// How the library's exporters write for this viewer: the page's language, and the
+/// viewer's time zone (each date at the offset in force on it).
+pub(super) fn export_options(c: &Ctx) -> ExportOptions {
+    ExportOptions {
         locale: match c.lang {
             i18n::Lang::Ar => Locale::Ar,
             i18n::Lang::En => Locale::En,
         },
         zone: c.tz,
         bom: true,
-    };
-    let mut body = Vec::new();
-    export::write_report(&s.crm, v.employee, filter, format, &opts, &mut body)
+    }
+}
+
+/// A download named `name` in `format` (`csv`, `xlsx` or `pdf`; anything else is a 404),
+/// its bytes written by `write`, one of the library's exporters, with [`export_options`].
+pub(super) async fn download<F, Fut>(c: &Ctx, name: &str, format: &str, write: F) -> WebResult
+where
+    F: FnOnce(Format, ExportOptions) -> Fut,
+    Fut: Future<Output = Result<Vec<u8>, ExportError>>,
+{
+    let format: Format = format
+        .parse()
+        .map_err(|_| problem(c, Problem::not_found(c.t.not_found)))?;
+    let body = write(format, export_options(c))
         .await
         .map_err(|e| match e {
             ExportError::Crm(e) => fail(c)(e),
@@ -971,18 +994,31 @@ async fn download_report(
                 ),
             ),
         })?;
-    let (mime, name) = match format {
-        Format::Csv => (
-            "text/csv; charset=utf-8",
-            "attachment; filename=\"report.csv\"",
-        ),
-        Format::Xlsx => (
-            "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
-            "attachment; filename=\"report.xlsx\"",
-        ),
-        Format::Pdf => ("application/pdf", "attachment; filename=\"report.pdf\""),
+    let mime = match format {
+        Format::Csv => "text/csv; charset=utf-8",
+        Format::Xlsx => "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+        Format::Pdf => "application/pdf",
     };
-    Ok(([(CONTENT_TYPE, mime), (CONTENT_DISPOSITION, name)], body).into_response())
+    let disposition = format!("attachment; filename=\"{name}.{}\"", format.as_str());
+    Ok((
+        [
+            (CONTENT_TYPE, mime.to_owned()),
+            (CONTENT_DISPOSITION, disposition),
+        ],
+        body,
+    )
+        .into_response())
+}
+
+/// The non-empty filters of a page as query pairs (`&k=v...`), for its download links.
+pub(super) fn kept_query(pairs: &[(&str, &Option<String>)]) -> String {
+    let mut query = String::new();
+    for (k, val) in pairs {
+        if let Some(x) = val.as_deref().filter(|x| !x.is_empty()) {
+            query.push_str(&format!("&{k}={}", urlencode(x)));
+        }
+    }
+    query
 }
 
 /// The status x source report, as a table or a download (CSV, XLSX, PDF).
@@ -1002,7 +1038,12 @@ pub async fn report(
     let filter = input::report_filter(&mut f, &params);
     let filter = f.done(filter).map_err(|p| problem(c, p))?;
     if let Some(format) = q.format.as_deref() {
-        return download_report(&s, &v, &filter, format).await;
+        return download(c, "report", format, |format, opts| async move {
+            let mut body = Vec::new();
+            export::write_report(&s.crm, v.employee, &filter, format, &opts, &mut body).await?;
+            Ok(body)
+        })
+        .await;
     }
     let r = s.crm.report(v.employee, &filter).await.map_err(fail(c))?;
     let statuses = i18n::STATUSES;
@@ -1021,17 +1062,12 @@ pub async fn report(
         .iter()
         .map(|st| r.by_status.get(st).copied().unwrap_or(0))
         .collect();
-    let mut query = String::new();
-    for (k, val) in [
+    let query = kept_query(&[
         ("owner", &q.owner),
         ("source", &q.source),
         ("from", &q.from),
         ("to", &q.to),
-    ] {
-        if let Some(x) = val.as_deref().filter(|x| !x.is_empty()) {
-            query.push_str(&format!("&{k}={}", urlencode(x)));
-        }
-    }
+    ]);
     let href = |format: &str| format!("/report?format={format}{query}");
     Ok(render(&ReportPage {
         statuses,
