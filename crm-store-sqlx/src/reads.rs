@@ -18,9 +18,14 @@ pub(crate) const DETAIL: [&str; 5] = [
         ", CAST(0 AS BIGINT) FROM leads WHERE id = $1"
     ),
     // With the history of the leads merged into this one, by time, each row naming its lead.
-    "SELECT version, at, actor, change, lead_id, CAST(1 AS BIGINT) FROM lead_history \
-     WHERE lead_id = $1 \
-        OR lead_id IN (SELECT id FROM leads WHERE merged_into = $1) \
+    // Two index searches joined by UNION ALL: PostgreSQL plans `lead_id = $1 OR lead_id IN
+    // (...)` as a scan of the whole history (4 ms a detail view at 20,000 leads).
+    "SELECT version, at, actor, change, lead_id, CAST(1 AS BIGINT) FROM (\
+       SELECT lead_id, write_version, ord, version, at, actor, change FROM lead_history \
+       WHERE lead_id = $1 \
+       UNION ALL \
+       SELECT h.lead_id, h.write_version, h.ord, h.version, h.at, h.actor, h.change \
+       FROM leads m JOIN lead_history h ON h.lead_id = m.id WHERE m.merged_into = $1) AS h \
      ORDER BY at, lead_id, write_version, ord",
     concat!(
         "SELECT ",
