@@ -108,16 +108,23 @@ pub(crate) fn tuples(head: &str, cols: usize, rows: usize, tail: &str) -> String
 
 /// `head` (ending in `IN (`) with `n` parameters and the closing parenthesis.
 fn in_list(head: &str, n: usize) -> String {
+    numbered_list(head, 1, n)
+}
+
+/// `head` (ending in `IN (`) with `n` parameters numbered from `$first`, and the closing
+/// parenthesis.
+pub(crate) fn numbered_list(head: &str, first: usize, n: usize) -> String {
     let mut s = String::from(head);
-    for i in 1..=n {
-        let _ = write!(s, "{}${i}", if i == 1 { "" } else { ", " });
+    for i in first..first + n {
+        // Writing to a String cannot fail.
+        let _ = write!(s, "{}${i}", if i == first { "" } else { ", " });
     }
     s.push(')');
     s
 }
 
 /// How many rows of `cols` values fit one statement.
-fn per_statement(cols: usize) -> usize {
+pub(crate) fn per_statement(cols: usize) -> usize {
     (MAX_VALUES / cols.max(1)).max(1)
 }
 

@@ -15,6 +15,7 @@ use crate::bind::{Args, Binds};
 use crate::error::db;
 use crate::events::{self, ack_state};
 use crate::follow_up::{self, DELETE_NOTICE};
+use crate::import;
 use crate::rows::{self, Cols, json, lead_cols, pending_cols};
 
 /// Notices whose claim ran out, oldest (notice id) first.
@@ -31,12 +32,15 @@ const DUE_FOLLOW_UPS: &str = concat!(
     " FROM leads WHERE status = 'new' AND last_interaction_at IS NULL AND merged_into IS NULL \
      AND follow_up_notified_at IS NULL AND created_at <= $1 ORDER BY created_at, id LIMIT $2"
 );
-const MARK_NOTIFIED: &str =
-    "UPDATE leads SET follow_up_notified_at = $1, owner_notified_at = $1 WHERE id = $2";
+/// Marks a batch's first-contact leads notified (`IN (` and the ids follow).
+const MARK_NOTIFIED_HEAD: &str =
+    "UPDATE leads SET follow_up_notified_at = $1, owner_notified_at = $2 WHERE id IN (";
 const OVERDUE_LEADS: &str = follow_up::overdue_leads!();
 const ESCALATION_LEADS: &str = follow_up::escalation_leads!();
 const INSERT_NOTICE: &str =
     "INSERT INTO follow_up_notices (id, lead_id, notice, claimed_until) VALUES ($1, $2, $3, $4)";
+/// The values of one [`INSERT_NOTICE`] row.
+const NOTICE_VALUES: usize = 4;
 /// Free pending clients (no claim, or one that ran out), oldest conversion first, claimed.
 const CLAIM_PENDING: &str = concat!(
     "UPDATE pending_clients SET claimed_until = $1 WHERE lead_id IN \
@@ -162,12 +166,18 @@ async fn claim_follow_ups_in(
     for id in &moot {
         s.push(DELETE_NOTICE).uuid(id.as_uuid());
     }
-    for n in &fresh {
-        s.push(MARK_NOTIFIED)
+    // The batch's marks and notices as multi-row statements: sqlx hands every statement's
+    // result back from its worker thread, so a statement per lead cost a hand-off per lead.
+    for chunk in fresh.chunks(import::per_statement(1)) {
+        let a = s
+            .push(&import::numbered_list(MARK_NOTIFIED_HEAD, 3, chunk.len()))
             .time(claim.at)
-            .uuid(n.lead_id.as_uuid());
-        push_notice(&mut s, n, claim.lease_until)?;
+            .time(claim.at);
+        for n in chunk {
+            a.uuid(n.lead_id.as_uuid());
+        }
     }
+    push_notices(&mut s, &fresh, claim.lease_until)?;
     s.execute(c).await?;
     notices.extend(fresh);
     claim_steps_in(c, claim, &mut notices).await?;
@@ -202,27 +212,36 @@ async fn claim_steps_in(
             continue;
         }
         let mut s = Script::within();
-        for (r, n) in &marked {
+        for (r, _) in &marked {
             follow_up::mark(s.push(follow_up::MARK_LEAD), r);
-            push_notice(&mut s, n, claim.lease_until)?;
         }
+        let marked: Vec<FollowUpNotice> = marked.into_iter().map(|(_, n)| n).collect();
+        push_notices(&mut s, &marked, claim.lease_until)?;
         s.execute(c).await?;
-        notices.extend(marked.into_iter().map(|(_, n)| n));
+        notices.extend(marked);
     }
     Ok(())
 }
 
-/// A new notice into the outbox, claimed until `lease_until`.
-fn push_notice(
+/// New notices into the outbox, claimed until `lease_until`: one multi-row insert per
+/// [`import::per_statement`] notices.
+fn push_notices(
     s: &mut Script,
-    n: &FollowUpNotice,
+    notices: &[FollowUpNotice],
     lease_until: DateTime<Utc>,
 ) -> Result<(), StoreError> {
-    s.push(INSERT_NOTICE)
-        .uuid(n.id.as_uuid())
-        .uuid(n.lead_id.as_uuid())
-        .str(&json(n)?)
-        .time(lease_until);
+    for chunk in notices.chunks(import::per_statement(NOTICE_VALUES)) {
+        let sql = import::multi_row(INSERT_NOTICE, chunk.len()).ok_or_else(|| {
+            StoreError::Backend(format!("not a one-row insert: {INSERT_NOTICE}").into())
+        })?;
+        let a = s.push(&sql);
+        for n in chunk {
+            a.uuid(n.id.as_uuid())
+                .uuid(n.lead_id.as_uuid())
+                .str(&json(n)?)
+                .time(lease_until);
+        }
+    }
     Ok(())
 }
 
