@@ -1,14 +1,13 @@
 //! Import batches on SQLite: one `BEGIN IMMEDIATE` transaction under the write gate, the
 //! shared statements of `crate::import` sent one by one inside it.
 
-use std::borrow::Cow;
-
 use crm_core::{ImportBatch, Lead, NewEvent, StoreError};
 use sqlx::sqlite::{SqliteConnection, SqliteRow};
 use sqlx::{AssertSqlSafe, Sqlite};
 
 use super::Handle;
 use super::claims::WriteTx;
+use super::script::positional;
 use crate::bind::Args;
 use crate::error::db;
 use crate::events;
@@ -68,34 +67,6 @@ impl ImportTx for Tx<'_> {
         // The write gate and BEGIN IMMEDIATE: no other write runs meanwhile.
         Ok(())
     }
-}
-
-/// `sql` with its `$n` parameters written `?` when they appear once each, in order (`$1`,
-/// `$2`, ...), as the multi-row statements of an import batch write them; otherwise `sql`
-/// as it is. SQLite keeps a statement's named parameters in a list it searches linearly,
-/// both when it parses `$n` and when sqlx asks each parameter's name to bind it: for the
-/// tens of thousands of values of one batch statement that is quadratic, and was most of
-/// an import's time. Plain `?` parameters are numbered by position and never searched.
-fn positional(sql: &str) -> Cow<'_, str> {
-    let mut out = String::with_capacity(sql.len());
-    let mut rest = sql;
-    let mut next = 1usize;
-    while let Some(at) = rest.find('$') {
-        out.push_str(&rest[..at]);
-        rest = &rest[at + 1..];
-        let digits = rest.bytes().take_while(u8::is_ascii_digit).count();
-        if rest[..digits].parse::<usize>().ok() != Some(next) {
-            return Cow::Borrowed(sql);
-        }
-        next += 1;
-        out.push('?');
-        rest = &rest[digits..];
-    }
-    if next == 1 {
-        return Cow::Borrowed(sql);
-    }
-    out.push_str(rest);
-    Cow::Owned(out)
 }
 
 pub(super) async fn import_batch(h: &Handle, batch: &ImportBatch) -> Result<(), StoreError> {

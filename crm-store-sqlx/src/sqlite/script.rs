@@ -1,5 +1,6 @@
 //! Scripts: a whole SQLite write in one round trip, and what a failed one means.
 
+use std::borrow::Cow;
 use std::fmt::Write as _;
 
 use crm_core::{Entity, LeadId, OpportunityId, StoreError};
@@ -84,7 +85,7 @@ impl Script {
     /// Runs a [`Script::within`] on the connection of an open transaction.
     pub(crate) async fn execute(self, c: &mut SqliteConnection) -> Result<(), StoreError> {
         let args = self.args.0.into_args().map_err(db)?;
-        sqlx::query_with(AssertSqlSafe(self.sql), args)
+        sqlx::query_with(AssertSqlSafe(sent(self.sql)), args)
             .execute(c)
             .await
             .map_err(db)?;
@@ -110,6 +111,44 @@ fn renumber(out: &mut String, sql: &str, base: usize) {
         }
     }
     out.push_str(rest);
+}
+
+/// `sql` with its `$n` parameters written `?` when they appear once each, in order (`$1`,
+/// `$2`, ...), as the multi-row statements of an import batch and most scripts write them;
+/// otherwise `sql` as it is. SQLite keeps a statement's named parameters in a list it searches linearly,
+/// both when it parses `$n` and when sqlx asks each parameter's name to bind it: for the
+/// tens of thousands of values of one batch statement that is quadratic, and was most of
+/// an import's time. Plain `?` parameters are numbered by position and never searched.
+pub(super) fn positional(sql: &str) -> Cow<'_, str> {
+    let mut out = String::with_capacity(sql.len());
+    let mut rest = sql;
+    let mut next = 1usize;
+    while let Some(at) = rest.find('$') {
+        out.push_str(&rest[..at]);
+        rest = &rest[at + 1..];
+        let digits = rest.bytes().take_while(u8::is_ascii_digit).count();
+        if rest[..digits].parse::<usize>().ok() != Some(next) {
+            return Cow::Borrowed(sql);
+        }
+        next += 1;
+        out.push('?');
+        rest = &rest[digits..];
+    }
+    if next == 1 {
+        return Cow::Borrowed(sql);
+    }
+    out.push_str(rest);
+    Cow::Owned(out)
+}
+
+/// A script's text as it is sent: [`positional`] when it can be, so SQLite never searches
+/// its parameter list (a claim's script binds hundreds of values).
+fn sent(sql: String) -> String {
+    let converted = match positional(&sql) {
+        Cow::Owned(s) => Some(s),
+        Cow::Borrowed(_) => None,
+    };
+    converted.unwrap_or(sql)
 }
 
 /// The write checks, each a named constraint of the `write_checks` table (migration
@@ -206,7 +245,7 @@ impl ScriptConn {
     pub(crate) async fn run(&mut self, script: Script) -> Result<Vec<SqliteRow>, sqlx::Error> {
         let args = script.args.0.into_args()?;
         self.open = true;
-        let rows = sqlx::query_with(AssertSqlSafe(script.sql), args)
+        let rows = sqlx::query_with(AssertSqlSafe(sent(script.sql)), args)
             .fetch_all(&mut *self.conn)
             .await?;
         self.open = !script.commits;
