@@ -5,7 +5,7 @@
 //! errors. Exits non-zero on any error.
 //!
 //! ```text
-//! cargo run --release -p crm-examples --example server_load -- --seconds 30 --clients 32
+//! cargo run --profile perf -p crm-examples --example server_load -- --seconds 30 --clients 32
 //! ```
 //!
 //! Target on the 2-core reference machine: >= 2,000 requests/s, p99 < 50 ms, no errors.
