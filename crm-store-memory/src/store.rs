@@ -9,7 +9,7 @@ use crm_core::follow_up::{
     awaits_follow_up, is_overdue, notify_first_contact, refreshed, remind_overdue,
 };
 use crm_core::{
-    ClientId, DuplicateGroup, EmployeeId, Entity, Event, FollowUpClaim, FollowUpNotice,
+    Change, ClientId, DuplicateGroup, EmployeeId, Entity, Event, FollowUpClaim, FollowUpNotice,
     HistoryEntry, ImportBatch, ImportKey, ImportLookup, Interaction, Lead, LeadDetail, LeadId,
     LeadQuery, LeadRecord, LeadStore, LeadWrite, LostReasonReport, MergeWrite, NewEvent, NoticeId,
     Opportunity, OpportunityId, OpportunityWrite, Page, PendingClient, PipelineFilter, PipelineRow,
@@ -594,10 +594,20 @@ impl LeadStore for MemoryStore {
         opportunities.sort_by_key(|o| (o.created_at, o.id));
         // The history of the leads merged into this one shows with its own, by time, each
         // entry naming its lead.
+        // Those leads are found through the `merged_from` entries, not a scan of every lead
+        // (which made a detail view cost a walk over the whole store): each merge writes one
+        // on the lead kept, and a lead merged into one merged later is named in that one's.
         let mut history: Vec<HistoryEntry> = s.history.get(&id).cloned().unwrap_or_default();
-        for (other, _) in s.leads.values() {
-            if other.merged_into() == Some(id) {
-                history.extend(s.history.get(&other.id()).into_iter().flatten().cloned());
+        let mut named: Vec<LeadId> = merged_from(&history).collect();
+        let mut seen: BTreeSet<LeadId> = BTreeSet::new();
+        while let Some(other) = named.pop() {
+            if !seen.insert(other) {
+                continue;
+            }
+            let entries = s.history.get(&other).into_iter().flatten();
+            named.extend(merged_from(entries.clone()));
+            if s.leads.get(&other).and_then(|(l, _)| l.merged_into()) == Some(id) {
+                history.extend(entries.cloned());
             }
         }
         history.sort_by_key(|e| (e.at, e.lead_id));
@@ -1076,4 +1086,14 @@ impl LeadStore for MemoryStore {
         s.acked = new;
         Ok(count)
     }
+}
+
+/// The leads that `entries` say were merged into their lead.
+fn merged_from<'a>(
+    entries: impl IntoIterator<Item = &'a HistoryEntry>,
+) -> impl Iterator<Item = LeadId> {
+    entries.into_iter().filter_map(|e| match e.change {
+        Change::MergedFrom { from, .. } => Some(from),
+        _ => None,
+    })
 }

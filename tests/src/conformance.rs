@@ -127,6 +127,7 @@ macro_rules! conformance_suite {
             concurrent_merge_and_edit,
             a_merge_decided_before_a_record_was_added_is_refused,
             merged_leads_leave_the_duplicate_check,
+            a_chain_of_merges_shows_every_history_on_the_last_lead_kept,
             // Issue 9: crate::conformance_delivery.
             delivered_notices_leave_the_outbox_once,
             a_sweep_marks_each_batch_delivered,

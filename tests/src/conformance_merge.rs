@@ -386,6 +386,60 @@ pub async fn merge_moves_everything_to_the_kept_lead(store: Arc<dyn LeadStore>) 
     );
 }
 
+/// A chain of merges: B into A, then A into K. B now points at K, and K's detail view shows
+/// the history of both A and B with its own; A's shows neither its own merge nor B's.
+pub async fn a_chain_of_merges_shows_every_history_on_the_last_lead_kept(
+    store: Arc<dyn LeadStore>,
+) {
+    let h = Harness::new(store);
+    let k = add(&h, "K", Some("chain@example.com"), None).await;
+    let a = add(&h, "A", Some("chain@example.com"), None).await;
+    let b = add(&h, "B", Some("chain@example.com"), None).await;
+    let merge = async |keep: LeadId, other: LeadId| {
+        let keep = h.crm.lead(manager(), keep).await.unwrap();
+        let other = h.crm.lead(manager(), other).await.unwrap();
+        h.advance(TimeDelta::minutes(1));
+        h.crm
+            .merge_leads(
+                manager(),
+                keep.id(),
+                keep.version(),
+                other.id(),
+                other.version(),
+            )
+            .await
+            .unwrap();
+    };
+    merge(a.id(), b.id()).await;
+    merge(k.id(), a.id()).await;
+
+    let gone = h.store.get_lead(b.id()).await.unwrap().unwrap();
+    assert_eq!(
+        gone.merged_into(),
+        Some(k.id()),
+        "B points at the last lead kept"
+    );
+    let detail = h.crm.lead_detail(manager(), k.id()).await.unwrap();
+    let leads: BTreeSet<LeadId> = detail.history.iter().map(|e| e.lead_id).collect();
+    assert_eq!(
+        leads,
+        BTreeSet::from([k.id(), a.id(), b.id()]),
+        "{:?}",
+        detail.history
+    );
+    // Each entry once, by time.
+    let mut keys: Vec<_> = detail
+        .history
+        .iter()
+        .map(|e| (e.lead_id, e.version))
+        .collect();
+    let n = keys.len();
+    keys.sort();
+    keys.dedup();
+    assert_eq!(keys.len(), n, "an entry shows twice: {:?}", detail.history);
+    assert!(detail.history.windows(2).all(|w| w[0].at <= w[1].at));
+}
+
 /// The follow-up sweep never notifies about a merged lead.
 pub async fn merged_leads_leave_the_sweep(store: Arc<dyn LeadStore>) {
     let h = Harness::new(store);
@@ -645,10 +699,18 @@ pub async fn a_merge_decided_before_a_record_was_added_is_refused(store: Arc<dyn
         expected_close: chrono::NaiveDate::from_ymd_opt(2026, 6, 1).unwrap(),
         probability: None,
     };
-    let conflict_on_other = |r: Result<(), crm_core::StoreError>| {
+    // The store refuses `write` with a conflict on OTHER and writes nothing.
+    let refused = async |write: &crm_core::MergeWrite| {
+        let before = snapshot(&h).await;
+        let r = h.store.merge_leads(write).await;
         assert!(
             matches!(&r, Err(crm_core::StoreError::Conflict { entity: Entity::Lead, id, .. }) if *id == other.id().to_string()),
             "{r:?}"
+        );
+        assert_eq!(
+            snapshot(&h).await,
+            before,
+            "a refused merge wrote something"
         );
     };
 
@@ -665,13 +727,7 @@ pub async fn a_merge_decided_before_a_record_was_added_is_refused(store: Arc<dyn
         )
         .await
         .unwrap();
-    let before = snapshot(&h).await;
-    conflict_on_other(h.store.merge_leads(&write).await);
-    assert_eq!(
-        snapshot(&h).await,
-        before,
-        "a refused merge wrote something"
-    );
+    refused(&write).await;
 
     // An opportunity added after the decision.
     let write = decide(keep.clone(), other.clone()).await;
@@ -681,13 +737,7 @@ pub async fn a_merge_decided_before_a_record_was_added_is_refused(store: Arc<dyn
         .add_opportunity(sales(), other.id(), deal())
         .await
         .unwrap();
-    let before = snapshot(&h).await;
-    conflict_on_other(h.store.merge_leads(&write).await);
-    assert_eq!(
-        snapshot(&h).await,
-        before,
-        "a refused merge wrote something"
-    );
+    refused(&write).await;
 
     // Decided on what the lead holds now: stored, and the history names every record.
     let write = decide(keep.clone(), other.clone()).await;
