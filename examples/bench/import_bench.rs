@@ -5,7 +5,7 @@
 //! fresh file) and prints both, per row and in all.
 //!
 //! ```text
-//! cargo run --release -p crm-examples --example import_bench -- --rows 100000 --sample 5000
+//! cargo run --profile perf -p crm-examples --example import_bench -- --rows 100000 --sample 5000
 //! ```
 //!
 //! Targets: 100,000 rows in under 10 s, and at least 10x faster per row than `create_lead`.

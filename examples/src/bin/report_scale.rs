@@ -6,7 +6,7 @@
 //! costs without kept counts). Prints one JSON line per measurement.
 //!
 //!     CRM_POSTGRES_URL=postgres://postgres@127.0.0.1:5432/test \
-//!         $CARGO_TARGET_DIR/release/report_scale --n 1000000
+//!         target/perf/report_scale --n 1000000   # cargo build --profile perf -p crm-examples --bin report_scale
 //!
 //! The schema is dropped at the end unless `--keep` is given.
 
