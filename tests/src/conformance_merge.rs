@@ -220,17 +220,7 @@ pub async fn merge_moves_everything_to_the_kept_lead(store: Arc<dyn LeadStore>) 
     );
 
     h.advance(TimeDelta::minutes(1));
-    let out = h
-        .crm
-        .merge_leads(
-            manager(),
-            keep.id(),
-            keep.version(),
-            other.id(),
-            other.version(),
-        )
-        .await
-        .unwrap();
+    let out = merged(&h, &keep, &other).await;
     assert_eq!(out.kept.version(), keep.version() + 1);
     assert_eq!(out.merged.merged_into(), Some(keep.id()));
 
@@ -399,16 +389,7 @@ pub async fn a_chain_of_merges_shows_every_history_on_the_last_lead_kept(
         let keep = h.crm.lead(manager(), keep).await.unwrap();
         let other = h.crm.lead(manager(), other).await.unwrap();
         h.advance(TimeDelta::minutes(1));
-        h.crm
-            .merge_leads(
-                manager(),
-                keep.id(),
-                keep.version(),
-                other.id(),
-                other.version(),
-            )
-            .await
-            .unwrap();
+        merged(&h, &keep, &other).await;
     };
     merge(a.id(), b.id()).await;
     merge(k.id(), a.id()).await;
@@ -445,16 +426,7 @@ pub async fn merged_leads_leave_the_sweep(store: Arc<dyn LeadStore>) {
     let h = Harness::new(store);
     let keep = add(&h, "Keep", Some("k@example.com"), None).await;
     let other = add(&h, "Other", Some("k@example.com"), None).await;
-    h.crm
-        .merge_leads(
-            manager(),
-            keep.id(),
-            keep.version(),
-            other.id(),
-            other.version(),
-        )
-        .await
-        .unwrap();
+    merged(&h, &keep, &other).await;
     let at = h.clock.now() + TimeDelta::days(30);
     h.sweep_at(at).await.unwrap();
     let notified = h.notifier.leads();
@@ -777,16 +749,7 @@ pub async fn merged_leads_leave_the_duplicate_check(store: Arc<dyn LeadStore>) {
     let h = Harness::new(store);
     let other = add(&h, "Other", Some("other@example.com"), Some("0551112222")).await;
     let keep = add(&h, "Keep", Some("keep@example.com"), None).await;
-    h.crm
-        .merge_leads(
-            manager(),
-            keep.id(),
-            keep.version(),
-            other.id(),
-            other.version(),
-        )
-        .await
-        .unwrap();
+    merged(&h, &keep, &other).await;
     h.advance(TimeDelta::seconds(1));
     let by_phone = h
         .crm
@@ -801,4 +764,18 @@ pub async fn merged_leads_leave_the_duplicate_check(store: Arc<dyn LeadStore>) {
         .create_lead(sales(), new_lead("New", Some("other@example.com"), None))
         .await;
     assert!(by_email.is_ok(), "{by_email:?}");
+}
+
+/// `other` merged into `keep` by the manager, at the versions the caller holds.
+async fn merged(h: &Harness, keep: &Lead, other: &Lead) -> crm_core::MergeOutcome {
+    h.crm
+        .merge_leads(
+            manager(),
+            keep.id(),
+            keep.version(),
+            other.id(),
+            other.version(),
+        )
+        .await
+        .unwrap()
 }
