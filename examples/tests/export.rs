@@ -547,6 +547,7 @@ fn crm(db: &str, actor: Option<&str>) -> assert_cmd::Command {
     c.env_remove("CRM_DB")
         .env_remove("CRM_AS")
         .env_remove("CRM_TIME_ZONE")
+        .env_remove("CRM_UTC_OFFSET")
         .env_remove("TZ")
         .args(["--db", db]);
     if let Some(a) = actor {
@@ -790,14 +791,7 @@ fn deprecated_utc_offset_maps_whole_hours_to_etc_zones() {
     let out = |name: &str| dir.path().join(name).to_string_lossy().into_owned();
     let export = |offset: &str, file: &str| {
         let mut c = crm(db, Some("3"));
-        c.env_remove("CRM_UTC_OFFSET").args([
-            "export",
-            "leads",
-            "--out",
-            file,
-            "--utc-offset",
-            offset,
-        ]);
+        c.args(["export", "leads", "--out", file, "--utc-offset", offset]);
         c
     };
 
