@@ -77,6 +77,25 @@ pub(crate) trait ImportTx: Send {
         &mut self,
         leads: &[&Lead],
     ) -> impl Future<Output = Result<(), StoreError>> + Send;
+    /// Takes, in one order, whatever the inserts of `created` lock row by row in an order of
+    /// their own (PostgreSQL's report count rows), after the contact locks: two concurrent
+    /// batches then wait for each other instead of deadlocking.
+    fn lock_counts(
+        &mut self,
+        created: &[&Lead],
+    ) -> impl Future<Output = Result<(), StoreError>> + Send;
+}
+
+/// The open leads with one of `emails` (normalised) or `phones` (phone keys): how a backend
+/// finds them is its own (PostgreSQL's plan must not depend on statistics a fresh table
+/// does not have yet).
+pub(crate) trait OpenLookup: Db {
+    /// The open leads with one of `emails` or `phones`, each once.
+    fn open_with_contacts(
+        &self,
+        emails: &[String],
+        phones: &[String],
+    ) -> impl Future<Output = Result<Vec<Lead>, StoreError>> + Send;
 }
 
 /// `single` (an `INSERT ... VALUES ($1, ..., $k) tail` statement) with its tuple repeated
@@ -207,6 +226,8 @@ pub(crate) async fn write<T: ImportTx>(t: &mut T, batch: &ImportBatch) -> Result
         .map(|w| &w.write.lead)
         .collect();
     t.lock_contacts(&checked).await?;
+    let created: Vec<&Lead> = creates.iter().map(|w| &w.lead).collect();
+    t.lock_counts(&created).await?;
     insert_all(
         t,
         lw::INSERT_LEAD,
@@ -397,7 +418,7 @@ fn taken_meanwhile() -> StoreError {
 }
 
 /// The stored keys among `keys`, and the open leads with one of `emails` or `phones`.
-pub(crate) async fn lookup<D: Db>(
+pub(crate) async fn lookup<D: OpenLookup>(
     d: &D,
     keys: &[ImportKey],
     emails: &[String],
@@ -419,20 +440,33 @@ pub(crate) async fn lookup<D: Db>(
         }
     }
     let mut open: BTreeMap<LeadId, Lead> = BTreeMap::new();
-    for (head, values) in [(OPEN_BY_EMAIL, emails), (OPEN_BY_PHONE, phones)] {
-        for chunk in values.chunks(LOOKUP_CHUNK) {
-            let mut b = D::Built::head(head);
-            list(&mut b, chunk.iter().map(String::as_str));
-            for r in d.built(b).await? {
-                let l = rows::lead(&r)?;
-                open.insert(l.id(), l);
-            }
-        }
+    for l in d.open_with_contacts(emails, phones).await? {
+        open.insert(l.id(), l);
     }
     Ok(ImportLookup {
         imported,
         open: open.into_values().collect(),
     })
+}
+
+/// The open leads with one of `emails` or `phones`, through `IN (...)` lists of at most
+/// [`LOOKUP_CHUNK`] values (SQLite searches its indexes for each value of a list).
+pub(crate) async fn open_in_lists<D: Db>(
+    d: &D,
+    emails: &[String],
+    phones: &[String],
+) -> Result<Vec<Lead>, StoreError> {
+    let mut open = Vec::new();
+    for (head, values) in [(OPEN_BY_EMAIL, emails), (OPEN_BY_PHONE, phones)] {
+        for chunk in values.chunks(LOOKUP_CHUNK) {
+            let mut b = D::Built::head(head);
+            list(&mut b, chunk.iter().map(String::as_str));
+            for r in d.built(b).await? {
+                open.push(rows::lead(&r)?);
+            }
+        }
+    }
+    Ok(open)
 }
 
 /// Binds `values` separated by commas, then closes the `IN (` list.

@@ -67,6 +67,21 @@ impl ImportTx for Tx<'_> {
         // The write gate and BEGIN IMMEDIATE: no other write runs meanwhile.
         Ok(())
     }
+
+    async fn lock_counts(&mut self, _: &[&Lead]) -> Result<(), StoreError> {
+        // As for the contacts: one writer at a time.
+        Ok(())
+    }
+}
+
+impl import::OpenLookup for Handle {
+    async fn open_with_contacts(
+        &self,
+        emails: &[String],
+        phones: &[String],
+    ) -> Result<Vec<Lead>, StoreError> {
+        import::open_in_lists(self, emails, phones).await
+    }
 }
 
 pub(super) async fn import_batch(h: &Handle, batch: &ImportBatch) -> Result<(), StoreError> {
