@@ -339,15 +339,20 @@ pub enum CrmError {
     },
     /// An open lead already has this email or phone. Show the existing lead; create again
     /// with duplicates allowed only if the person confirms it is someone else.
-    #[error(
-        "open lead {existing} already has this {field}; create another only if it is a different \
-         person"
-    )]
+    ///
+    /// The refusal stands whether or not the acting employee sees that lead (the same
+    /// person must not be entered twice), but a lead outside their view
+    /// ([`crate::visibility`]) is not named: `existing` is `None`, and `ask` names who can
+    /// see it, the manager of its owner in the employee directory (a name the directory
+    /// shows anyone; no id, no owner, nothing of the lead), when the owner has an active one.
+    #[error("{}", duplicate_message(existing.as_ref(), *field, ask.as_ref()))]
     Duplicate {
-        /// The lead that has it.
-        existing: LeadId,
+        /// The lead that has it, when the acting employee sees it.
+        existing: Option<LeadId>,
         /// Which field matched.
         field: ContactField,
+        /// Whom to ask about a lead the acting employee does not see: its owner's manager.
+        ask: Option<crate::contact::Name>,
     },
     /// The store failed for a reason that is not the caller's ([`StoreError::Busy`],
     /// `Unavailable`, `Corrupt`, `SchemaTooNew`, `Backend`; the source says which). Nothing
@@ -369,6 +374,26 @@ impl From<crate::permissions::Refusal> for CrmError {
             reason: r.reason,
         }
     }
+}
+
+fn duplicate_message(
+    existing: Option<&LeadId>,
+    field: ContactField,
+    ask: Option<&crate::contact::Name>,
+) -> String {
+    let whom = match (existing, ask) {
+        (Some(id), _) => {
+            return format!(
+                "open lead {id} already has this {field}; create another only if it is a different person"
+            );
+        }
+        (None, Some(name)) => format!("ask {name}, the manager of its owner, about it"),
+        (None, None) => "ask a manager about it".to_owned(),
+    };
+    format!(
+        "an open lead you do not see already has this {field} ({whom}); create another only if \
+         it is a different person"
+    )
 }
 
 fn list(statuses: &[LeadStatus]) -> String {
@@ -395,7 +420,11 @@ impl From<StoreError> for CrmError {
                 id,
                 expected,
             },
-            StoreError::Duplicate { existing, field } => CrmError::Duplicate { existing, field },
+            StoreError::Duplicate { existing, field } => CrmError::Duplicate {
+                existing: Some(existing),
+                field,
+                ask: None,
+            },
             StoreError::ReadOnly { lead } => CrmError::ReadOnly(lead),
             other => CrmError::Store(other),
         }
@@ -474,12 +503,35 @@ mod tests {
     #[test]
     fn the_duplicate_message_names_no_api_field() {
         let e = CrmError::Duplicate {
-            existing: LeadId::from_uuid(uuid::Uuid::nil()),
+            existing: Some(LeadId::from_uuid(uuid::Uuid::nil())),
             field: ContactField::Email,
+            ask: None,
         };
         let s = e.to_string();
         assert!(s.contains("already has this email"), "{s}");
         assert!(!s.contains("allow_duplicate"), "{s}");
+    }
+
+    #[test]
+    fn a_duplicate_outside_the_view_is_not_named() {
+        let hidden = |ask: Option<&str>| {
+            CrmError::Duplicate {
+                existing: None,
+                field: ContactField::Phone,
+                ask: ask.map(|a| crate::contact::Name::parse(a).unwrap_or_else(|e| panic!("{e}"))),
+            }
+            .to_string()
+        };
+        assert_eq!(
+            hidden(Some("سارة")),
+            "an open lead you do not see already has this phone (ask سارة, the manager of its \
+             owner, about it); create another only if it is a different person"
+        );
+        assert_eq!(
+            hidden(None),
+            "an open lead you do not see already has this phone (ask a manager about it); create \
+             another only if it is a different person"
+        );
     }
 
     #[test]

@@ -438,6 +438,54 @@ impl Crm {
         }
     }
 
+    /// `e` as `actor` may read it: a duplicate refusal names the existing lead only when
+    /// `actor` sees it, and otherwise the manager of its owner ([`CrmError::Duplicate`]).
+    /// When that cannot be told (the store or a directory failed), the lead is not named.
+    async fn as_seen_by(&self, actor: &Employee, e: impl Into<CrmError>) -> CrmError {
+        let e = e.into();
+        let CrmError::Duplicate {
+            existing: Some(id),
+            field,
+            ..
+        } = e
+        else {
+            return e;
+        };
+        let seen = async {
+            let scope = self.view(actor).await?;
+            if scope == Scope::All {
+                return Ok::<_, CrmError>(None);
+            }
+            let owner = self.load(id).await?.owner();
+            if scope.admits(owner) {
+                return Ok(None);
+            }
+            let manager = match self
+                .employees
+                .employee(owner)
+                .await?
+                .and_then(|o| o.manager)
+            {
+                Some(m) => self.employees.employee(m).await?,
+                None => None,
+            };
+            Ok(Some(manager.filter(|m| m.active).map(|m| m.name)))
+        };
+        match seen.await {
+            Ok(None) => e,
+            Ok(Some(ask)) => CrmError::Duplicate {
+                existing: None,
+                field,
+                ask,
+            },
+            Err(_) => CrmError::Duplicate {
+                existing: None,
+                field,
+                ask: None,
+            },
+        }
+    }
+
     /// Creates a lead in status `new`, owned by `input.owner`; without one, by whom the
     /// assignment rule for its source picks ([`crate::assignment`]), or else by the actor.
     pub async fn create_lead(&self, actor: EmployeeId, input: NewLead) -> CrmResult<Lead> {
@@ -451,7 +499,9 @@ impl Crm {
             .employee_or(input.owner.unwrap_or(actor.id), &actor)
             .await?;
         let write = decide_create(&actor, owner.as_ref(), input, self.now())?;
-        self.store.insert_lead(&write).await?;
+        if let Err(e) = self.store.insert_lead(&write).await {
+            return Err(self.as_seen_by(&actor, e).await);
+        }
         Ok(write.lead)
     }
 
@@ -488,7 +538,7 @@ impl Crm {
             match self.store.insert_lead_taking_turn(&write, &turn).await {
                 Ok(()) => return Ok(write.lead),
                 Err(e) if e.is_retryable() && attempt < TURN_ATTEMPTS => continue,
-                Err(e) => return Err(e.into()),
+                Err(e) => return Err(self.as_seen_by(actor, e).await),
             }
         }
     }
@@ -504,7 +554,9 @@ impl Crm {
         let actor = self.actor(actor).await?;
         let lead = self.load_visible(&actor, id).await?;
         let write = decide_edit(&lead, &actor, expected_version, &patch, self.now())?;
-        self.store.update_lead(expected_version, &write).await?;
+        if let Err(e) = self.store.update_lead(expected_version, &write).await {
+            return Err(self.as_seen_by(&actor, e).await);
+        }
         Ok(write.lead)
     }
 

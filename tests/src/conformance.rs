@@ -110,6 +110,7 @@ macro_rules! conformance_suite {
             assignment_without_staff_is_refused,
             reassign_all_spreads_open_leads,
             bulk_changes_each_lead_on_its_own,
+            a_duplicate_outside_the_view_is_not_named,
             // Stored stage probabilities: crate::conformance_stage_probabilities.
             stage_probabilities_are_stored_by_management,
             // Issue 11 import: crate::conformance_import.
@@ -424,7 +425,7 @@ pub async fn duplicates_are_refused_unless_allowed(store: Arc<dyn LeadStore>) {
         .create_lead(sales2(), new_lead("Second", Some("DUP@example.com "), None))
         .await;
     assert!(
-        matches!(r, Err(CrmError::Duplicate { existing, field: ContactField::Email }) if existing == first.id()),
+        matches!(r, Err(CrmError::Duplicate { existing, field: ContactField::Email, .. }) if existing == Some(first.id())),
         "{r:?}"
     );
     // The same phone typed with Arabic-Indic digits and separators.
@@ -433,7 +434,7 @@ pub async fn duplicates_are_refused_unless_allowed(store: Arc<dyn LeadStore>) {
         .create_lead(sales2(), new_lead("Third", None, Some("٠٥٠ ١٢٣ ٤٥٦٧")))
         .await;
     assert!(
-        matches!(r, Err(CrmError::Duplicate { existing, field: ContactField::Phone }) if existing == first.id()),
+        matches!(r, Err(CrmError::Duplicate { existing, field: ContactField::Phone, .. }) if existing == Some(first.id())),
         "{r:?}"
     );
     assert_eq!(
@@ -459,7 +460,7 @@ pub async fn duplicates_are_refused_unless_allowed(store: Arc<dyn LeadStore>) {
         .crm
         .create_lead(sales2(), new_lead("Fourth", Some("dup@example.com"), None))
         .await;
-    assert!(matches!(r, Err(CrmError::Duplicate { existing, .. }) if existing == first.id()));
+    assert!(matches!(r, Err(CrmError::Duplicate { existing, .. }) if existing == Some(first.id())));
 
     // Closed leads do not block: lose both, then the address is free again.
     for l in [&first, &second] {
@@ -488,7 +489,7 @@ pub async fn duplicate_check_on_edit(store: Arc<dyn LeadStore>) {
     };
     let r = h.crm.edit_lead(sales(), b.id(), 1, patch.clone()).await;
     assert!(
-        matches!(r, Err(CrmError::Duplicate { existing, field: ContactField::Email }) if existing == a.id())
+        matches!(r, Err(CrmError::Duplicate { existing, field: ContactField::Email, .. }) if existing == Some(a.id()))
     );
     assert_eq!(h.crm.lead(sales(), b.id()).await.unwrap(), b);
     let allowed = LeadPatch {
@@ -2163,10 +2164,15 @@ pub async fn duplicate_check_matches_the_reference(store: Arc<dyn LeadStore>) {
         let want = find_duplicate(&candidate, leads.iter());
         let got = h.crm.create_lead(sales(), input).await;
         match (want, got) {
-            (Some(d), Err(CrmError::Duplicate { existing, field })) => {
+            (
+                Some(d),
+                Err(CrmError::Duplicate {
+                    existing, field, ..
+                }),
+            ) => {
                 assert_eq!(
                     (existing, field),
-                    (d.existing, d.field),
+                    (Some(d.existing), d.field),
                     "{email:?} {phone:?}"
                 );
             }
@@ -2220,7 +2226,7 @@ pub async fn phone_spellings_are_one_number(store: Arc<dyn LeadStore>) {
             .create_lead(sales2(), new_lead("Other Spelling", None, Some(typed)))
             .await;
         assert!(
-            matches!(&r, Err(CrmError::Duplicate { existing, field: ContactField::Phone }) if *existing == first.id()),
+            matches!(&r, Err(CrmError::Duplicate { existing, field: ContactField::Phone, .. }) if *existing == Some(first.id())),
             "{typed}: {r:?}"
         );
     }
@@ -2301,7 +2307,7 @@ pub async fn phone_spellings_are_one_number(store: Arc<dyn LeadStore>) {
         )
         .await;
     assert!(
-        matches!(&r, Err(CrmError::Duplicate { existing, field: ContactField::Phone }) if *existing == office.id()),
+        matches!(&r, Err(CrmError::Duplicate { existing, field: ContactField::Phone, .. }) if *existing == Some(office.id())),
         "{r:?}"
     );
     h.crm

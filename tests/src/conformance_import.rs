@@ -452,6 +452,14 @@ pub async fn import_applies_permissions_assignment_and_visibility(store: Arc<dyn
         .await
         .unwrap();
     assert_eq!(outcomes(&report), [(2, "failed")]);
+    // Refused without naming the lead sales2 does not see.
+    let RowOutcome::Failed { reason } = &report.rows[0].outcome else {
+        panic!("{report:?}")
+    };
+    assert_eq!(
+        reason,
+        "it matches an open lead you do not see (ask a manager about it)"
+    );
     assert!(
         all_leads(&h)
             .await

@@ -7,10 +7,10 @@ use std::sync::Arc;
 
 use chrono::TimeDelta;
 use crm_core::{
-    AssignmentRule, AssignmentRules, BulkChange, BulkTarget, Change, Clock, Crm, CrmError,
-    Employee, EmployeeId, Entity, EventKind, Lead, LeadId, LeadPatch, LeadQuery, LeadStatus,
-    LeadStore, Name, NewInteraction, NewOpportunity, ReportFilter, Role, Scope, Source, Strategy,
-    Team, ValidationError, Visibility,
+    AssignmentRule, AssignmentRules, BulkChange, BulkTarget, Change, Clock, ContactField, Crm,
+    CrmError, Employee, EmployeeId, Entity, EventKind, Lead, LeadId, LeadPatch, LeadQuery,
+    LeadStatus, LeadStore, Name, NewInteraction, NewOpportunity, ReportFilter, Role, Scope, Source,
+    Strategy, Team, ValidationError, Visibility,
 };
 
 use crate::harness::{Harness, manager, new_lead, other, sales, sales2};
@@ -823,5 +823,91 @@ pub async fn bulk_changes_each_lead_on_its_own(store: Arc<dyn LeadStore>) {
         c.bulk(manager(), &[], &change).await,
         Err(CrmError::Validation(ValidationError::BulkSize { .. }))
     ));
+    assert_eq!(crate::conformance::snapshot(&h).await, before);
+}
+
+/// A lead outside the actor's view still blocks its email and phone (the same person must
+/// not be entered twice), but the refusal does not name it: no id, only the name of its
+/// owner's active manager to ask, or none. A lead in view is named, as before. Creates
+/// (also those an assignment rule places) and edits alike.
+pub async fn a_duplicate_outside_the_view_is_not_named(store: Arc<dyn LeadStore>) {
+    let h = Harness::new(store);
+    teams(&h);
+    let west_manager = Name::parse("نادية العلي").unwrap();
+    h.employees
+        .upsert(Employee::new(id(9), west_manager.clone(), Role::Manager).leading(team("west")));
+    h.employees.upsert(
+        Employee::new(sales2(), Name::parse("Omar Haddad").unwrap(), Role::Sales)
+            .in_team(team("west"))
+            .reporting_to(id(9)),
+    );
+    let west = h
+        .crm
+        .create_lead(
+            sales2(),
+            new_lead("West", Some("west@example.com"), Some("+966501234567")),
+        )
+        .await
+        .unwrap();
+    let mate = lead_of(&h, east_mate(), 1).await;
+    let mine = lead_of(&h, sales(), 2).await;
+    let hidden = |r: Result<Lead, CrmError>, want: ContactField, ask: Option<&Name>| {
+        let Err(e) = r else { panic!("created: {r:?}") };
+        let text = e.to_string();
+        assert!(
+            matches!(&e, CrmError::Duplicate { existing: None, field, ask: a } if *field == want && a.as_ref() == ask),
+            "{e:?}"
+        );
+        for leaked in [west.id().to_string(), mate.id().to_string()] {
+            assert!(!text.contains(&leaked), "{text}");
+        }
+        text
+    };
+    let before = crate::conformance::snapshot(&h).await;
+    let by_team = crm(&h, Visibility::Team, &[]);
+    let text = hidden(
+        by_team
+            .create_lead(sales(), new_lead("Again", None, Some("050-123-4567")))
+            .await,
+        ContactField::Phone,
+        Some(&west_manager),
+    );
+    assert!(text.contains("نادية العلي"), "{text}");
+    let patch = LeadPatch {
+        email: Some(Some(crm_core::Email::parse("west@example.com").unwrap())),
+        ..Default::default()
+    };
+    hidden(
+        by_team
+            .edit_lead(sales(), mine.id(), mine.version(), patch)
+            .await,
+        ContactField::Email,
+        Some(&west_manager),
+    );
+    let rotating = crm(&h, Visibility::Team, &["round-robin:east"]);
+    hidden(
+        rotating
+            .create_lead(sales(), new_lead("Placed", Some("west@example.com"), None))
+            .await,
+        ContactField::Email,
+        Some(&west_manager),
+    );
+    // The team's lead is in view under `team`, and named; under `own` it is not, and its
+    // owner has no manager to name.
+    let seen = by_team
+        .create_lead(sales(), new_lead("Mate's", Some("l1@example.com"), None))
+        .await;
+    assert!(
+        matches!(&seen, Err(CrmError::Duplicate { existing: Some(e), ask: None, .. }) if *e == mate.id()),
+        "{seen:?}"
+    );
+    let own = crm(&h, Visibility::Own, &[]);
+    let text = hidden(
+        own.create_lead(sales(), new_lead("Mate's", Some("l1@example.com"), None))
+            .await,
+        ContactField::Email,
+        None,
+    );
+    assert!(text.contains("ask a manager"), "{text}");
     assert_eq!(crate::conformance::snapshot(&h).await, before);
 }

@@ -447,9 +447,12 @@ enum Outcome {
     MergeRefused(MergeRefusal),
     NotFound(Entity),
     Conflict(Entity),
+    /// `existing` when the actor sees it; otherwise `ask`, the name of its owner's active
+    /// manager, if any.
     Duplicate {
-        existing: usize,
+        existing: Option<usize>,
         field: ContactField,
+        ask: Option<String>,
     },
     Invalid(&'static str),
     Unexpected(String),
@@ -664,9 +667,11 @@ impl Model {
             .unwrap_or(order[0])
     }
 
-    /// The duplicate rule: the oldest other open lead with the same email, else phone.
+    /// The duplicate rule: the oldest other open lead with the same email, else phone; named
+    /// only to an actor who sees it, else the name of its owner's active manager is given.
     fn duplicate(
         &self,
+        actor: Who,
         me: Option<usize>,
         email: Option<u8>,
         phone: Option<u8>,
@@ -681,7 +686,25 @@ impl Model {
                 Some(i) != me && l.live() && own == Some(v)
             });
             if let Some(existing) = hit {
-                return Err(Outcome::Duplicate { existing, field });
+                let owner = self.leads[existing].owner;
+                if actor.sees(self.policy, owner) {
+                    return Err(Outcome::Duplicate {
+                        existing: Some(existing),
+                        field,
+                        ask: None,
+                    });
+                }
+                let manager = owner.employee().and_then(|o| o.manager);
+                let ask = [Who::Manager, Who::InactiveManager]
+                    .into_iter()
+                    .filter_map(Who::employee)
+                    .find(|m| Some(m.id) == manager && m.active)
+                    .map(|m| m.name.as_str().to_owned());
+                return Err(Outcome::Duplicate {
+                    existing: None,
+                    field,
+                    ask,
+                });
             }
         }
         Ok(())
@@ -738,7 +761,7 @@ impl Model {
                 };
                 assignable(owner)?;
                 if !allow_duplicate {
-                    self.duplicate(None, email, phone)?;
+                    self.duplicate(actor, None, email, phone)?;
                 }
                 if rule.is_some() {
                     self.rotation.insert(source, owner);
@@ -797,7 +820,7 @@ impl Model {
                     return Err(Outcome::Invalid("missing_contact"));
                 }
                 if contact_changed && open(l.status) && !allow_duplicate {
-                    self.duplicate(Some(lead), email, phone)?;
+                    self.duplicate(actor, Some(lead), email, phone)?;
                 }
                 let l = &mut self.leads[lead];
                 (l.email, l.phone) = (email, phone);
@@ -1730,13 +1753,19 @@ impl Sut {
             CrmError::MergeRefused { reason, .. } => Outcome::MergeRefused(*reason),
             CrmError::NotFound { entity, .. } => Outcome::NotFound(*entity),
             CrmError::Conflict { entity, .. } => Outcome::Conflict(*entity),
-            CrmError::Duplicate { existing, field } => Outcome::Duplicate {
-                existing: self
-                    .leads
-                    .iter()
-                    .position(|l| l == existing)
-                    .unwrap_or(usize::MAX),
+            CrmError::Duplicate {
+                existing,
+                field,
+                ask,
+            } => Outcome::Duplicate {
+                existing: existing.map(|existing| {
+                    self.leads
+                        .iter()
+                        .position(|l| *l == existing)
+                        .unwrap_or(usize::MAX)
+                }),
                 field: *field,
+                ask: ask.as_ref().map(|a| a.as_str().to_owned()),
             },
             CrmError::Validation(v) => Outcome::Invalid(validation_tag(v)),
             other => Outcome::Unexpected(other.to_string()),

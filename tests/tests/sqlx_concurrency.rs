@@ -149,7 +149,7 @@ async fn racing_creates_one_passes_the_duplicate_check(store: Arc<dyn LeadStore>
         }
     }
     assert_eq!(created.len(), 1, "{created:?}");
-    assert!(named.iter().all(|id| *id == created[0]));
+    assert!(named.iter().all(|id| *id == Some(created[0])));
 }
 
 /// Two services over one store sweep at once: every stale lead is notified exactly once.

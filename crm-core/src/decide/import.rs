@@ -232,9 +232,10 @@ fn plan_row(
             };
             if !ctx.scope.admits(lead.owner()) {
                 return Planned {
-                    outcome: failed(format!(
-                        "it matches lead {id}, which is not among the leads you see"
-                    )),
+                    // The match is refused, but a lead outside the view is never named.
+                    outcome: failed(
+                        "it matches an open lead you do not see (ask a manager about it)",
+                    ),
                     write: None,
                     note: None,
                 };
