@@ -6,6 +6,7 @@ use std::str::FromStr;
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
+use crate::contact::{Phone, PhoneRegion};
 use crate::ids::{EmployeeId, LeadId};
 use crate::lead::Lead;
 use crate::source::Source;
@@ -72,6 +73,9 @@ pub struct LeadQuery {
     /// Only this responsible employee.
     pub owner: Option<EmployeeId>,
     search: Option<String>,
+    /// The phone key of the search text, when it reads as a phone number.
+    #[serde(default)]
+    search_phone: Option<String>,
     /// Start after this cursor.
     pub after: Option<Cursor>,
     limit: u32,
@@ -84,6 +88,7 @@ impl Default for LeadQuery {
             source: None,
             owner: None,
             search: None,
+            search_phone: None,
             after: None,
             limit: 50,
         }
@@ -107,10 +112,31 @@ impl LeadQuery {
         self
     }
     /// Searches name, email, phone and company for `text` (Arabic spelling variants and
-    /// digits folded, see [`crate::text::search_key`]). Blank text searches nothing.
-    pub fn search(mut self, text: &str) -> Self {
+    /// digits folded, see [`crate::text::search_key`]). Blank text searches nothing. Text
+    /// that reads as a phone number in international form (`+966 50 123 4567`,
+    /// `00966501234567`) also finds the leads with that number, however it was typed; see
+    /// [`LeadQuery::search_in`] for local forms.
+    pub fn search(self, text: &str) -> Self {
+        self.search_in(text, None)
+    }
+
+    /// [`LeadQuery::search`], where text that reads as a phone number in `region`'s local
+    /// form (`050-123-4567` in `SA`) or in international form also finds the leads with that
+    /// number (the key the duplicate check compares, [`Phone::key`]), however it was typed.
+    /// Text that does not read as a phone is searched as text only; text that does is
+    /// searched both ways, so no lead the text itself finds is lost.
+    pub fn search_in(mut self, text: &str, region: Option<PhoneRegion>) -> Self {
         let key = search_key(text);
         self.search = (!key.is_empty()).then_some(key);
+        let phone = match region {
+            Some(r) => Phone::parse_in(text, r),
+            None => Phone::parse(text),
+        };
+        self.search_phone = self
+            .search
+            .as_ref()
+            .and_then(|_| phone.ok())
+            .map(|p| p.key().to_owned());
         self
     }
     /// Continues after a cursor.
@@ -134,6 +160,11 @@ impl LeadQuery {
     pub fn search_key(&self) -> Option<&str> {
         self.search.as_deref()
     }
+    /// The phone key the search text reads as, if it reads as a phone number: a lead whose
+    /// search text contains either this or [`LeadQuery::search_key`] matches.
+    pub fn search_phone_key(&self) -> Option<&str> {
+        self.search_phone.as_deref()
+    }
 
     /// Whether `lead` passes the filters and the cursor (the reference that SQL adapters must
     /// match; `search_text` is [`Lead::search_text`]).
@@ -141,10 +172,13 @@ impl LeadQuery {
         self.status.is_none_or(|s| lead.status() == s)
             && self.source.as_ref().is_none_or(|s| lead.source() == s)
             && self.owner.is_none_or(|o| lead.owner() == o)
-            && self
-                .search
-                .as_deref()
-                .is_none_or(|k| search_text.contains(k))
+            && self.search.as_deref().is_none_or(|k| {
+                search_text.contains(k)
+                    || self
+                        .search_phone
+                        .as_deref()
+                        .is_some_and(|p| search_text.contains(p))
+            })
             && self.after.is_none_or(|c| c.precedes(lead))
     }
 }
@@ -180,6 +214,31 @@ mod tests {
             LeadQuery::default().limit(10).map(|q| q.page_size()),
             Ok(10)
         );
+    }
+
+    #[test]
+    fn text_that_reads_as_a_phone_searches_its_key_too() {
+        let sa = PhoneRegion::parse("SA").unwrap();
+        for typed in [
+            "+966 50 123 4567",
+            "050 123 4567",
+            "050-123-4567",
+            "00966501234567",
+            "٠٥٠١٢٣٤٥٦٧",
+        ] {
+            let q = LeadQuery::default().search_in(typed, Some(sa));
+            assert_eq!(q.search_phone_key(), Some("+966501234567"), "{typed}");
+        }
+        // Without a region only the international forms read as a phone.
+        let q = LeadQuery::default().search("050 123 4567");
+        assert_eq!(q.search_phone_key(), None);
+        let q = LeadQuery::default().search("+966 50 123 4567");
+        assert_eq!(q.search_phone_key(), Some("+966501234567"));
+        // Text stays text; a partial number is no phone.
+        for text in ["أحمد", "050", "a@b.co"] {
+            let q = LeadQuery::default().search_in(text, Some(sa));
+            assert_eq!(q.search_phone_key(), None, "{text}");
+        }
     }
 
     #[test]

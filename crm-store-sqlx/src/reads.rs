@@ -117,11 +117,20 @@ pub(crate) async fn list_leads<D: Db>(
         b.sql(" AND owner = ").int(o.get());
     }
     if let Some(k) = query.search_key() {
-        b.sql(" AND ")
+        b.sql(" AND (")
             .sql(<D::Backend as Encoding>::FIND)
             .sql("(search_text, ")
             .str(k)
             .sql(") > 0");
+        // Text that reads as a phone number also finds the number however it was typed.
+        if let Some(p) = query.search_phone_key() {
+            b.sql(" OR ")
+                .sql(<D::Backend as Encoding>::FIND)
+                .sql("(search_text, ")
+                .str(p)
+                .sql(") > 0");
+        }
+        b.sql(")");
     }
     if let Some(c) = query.after {
         b.sql(" AND (created_at, id) < (")

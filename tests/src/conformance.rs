@@ -92,6 +92,7 @@ macro_rules! conformance_suite {
             sweeps_and_dispatches_move_past_failures_batch_by_batch,
             taken_over_notices_follow_their_lead,
             phone_spellings_are_one_number,
+            a_number_in_any_spelling_finds_its_leads,
             // Issue 10 part B: crate::conformance_pipeline.
             lost_reasons_are_listed_codes_and_reportable,
             pipeline_is_valued_per_currency,
@@ -2314,6 +2315,101 @@ pub async fn phone_spellings_are_one_number(store: Arc<dyn LeadStore>) {
         .create_lead(sales2(), with_ext("Next Desk", "302-765-4235x117"))
         .await
         .unwrap();
+}
+
+/// A search that reads as a phone number finds the leads with that number however each was
+/// typed, as the duplicate check does: local forms with spaces or dashes (read in the
+/// region given), `+966` with spaces, `00966`, Arabic-Indic digits. Text still finds what it
+/// found, and a partial number stays a text search.
+pub async fn a_number_in_any_spelling_finds_its_leads(store: Arc<dyn LeadStore>) {
+    let h = Harness::new(store);
+    let local = h
+        .crm
+        .create_lead(sales(), new_lead("Local", None, Some("0501234567")))
+        .await
+        .unwrap();
+    h.advance(TimeDelta::minutes(1));
+    let intl = h
+        .crm
+        .create_lead(
+            sales2(),
+            new_lead("Intl", None, Some("+966501234567")).allow_duplicate(),
+        )
+        .await
+        .unwrap();
+    h.advance(TimeDelta::minutes(1));
+    let other_number = h
+        .crm
+        .create_lead(sales(), new_lead("Other", None, Some("0551234567")))
+        .await
+        .unwrap();
+    let sa = Some(crate::harness::region());
+    let found = |q: LeadQuery| {
+        let crm = &h.crm;
+        async move {
+            let mut ids: Vec<_> = crm
+                .list_leads(other(), &q)
+                .await
+                .unwrap()
+                .items
+                .iter()
+                .map(|l| l.id())
+                .collect();
+            ids.sort();
+            ids
+        }
+    };
+    let mut both = vec![local.id(), intl.id()];
+    both.sort();
+    for typed in [
+        "+966 50 123 4567",
+        "050 123 4567",
+        "050-123-4567",
+        "00966501234567",
+        "0501234567",
+        "+966501234567",
+        "٠٥٠ ١٢٣ ٤٥٦٧",
+    ] {
+        assert_eq!(
+            found(LeadQuery::default().search_in(typed, sa)).await,
+            both,
+            "search {typed}"
+        );
+    }
+    // International forms need no region.
+    assert_eq!(
+        found(LeadQuery::default().search("+966 50 123 4567")).await,
+        both
+    );
+    // With the other filters and a page of one, both still come, one page each.
+    let q = LeadQuery::default()
+        .search_in("050-123-4567", sa)
+        .owner(sales2());
+    assert_eq!(found(q).await, vec![intl.id()]);
+    let page = h
+        .crm
+        .list_leads(
+            other(),
+            &LeadQuery::default()
+                .search_in("050-123-4567", sa)
+                .limit(1)
+                .unwrap(),
+        )
+        .await
+        .unwrap();
+    assert_eq!(page.items.len(), 1);
+    assert!(page.next.is_some());
+    // Text and partial numbers are searched as text.
+    assert_eq!(
+        found(LeadQuery::default().search_in("Other", sa)).await,
+        vec![other_number.id()]
+    );
+    assert_eq!(
+        found(LeadQuery::default().search_in("1234567", sa))
+            .await
+            .len(),
+        3
+    );
 }
 
 /// A sweep claims a batch at a time; a notice the notifier refused stays claimed until the

@@ -215,7 +215,7 @@ pub fn opportunity_patch(
 }
 
 /// Which leads to list.
-pub fn lead_query(f: &mut Fields, q: &LeadFilter) -> Option<LeadQuery> {
+pub fn lead_query(f: &mut Fields, q: &LeadFilter, region: PhoneRegion) -> Option<LeadQuery> {
     let status = f.opt("status", given(&q.status), str::parse::<LeadStatus>);
     let source = f.opt("source", given(&q.source), Source::parse);
     let owner = f.opt("owner", given(&q.owner), str::parse::<EmployeeId>);
@@ -235,7 +235,8 @@ pub fn lead_query(f: &mut Fields, q: &LeadFilter) -> Option<LeadQuery> {
         query = query.after(a);
     }
     if let Some(s) = given(&q.q) {
-        query = query.search(s);
+        // A number in any spelling finds its leads, local forms read in the region.
+        query = query.search_in(s, Some(region));
     }
     Some(query)
 }

@@ -26,7 +26,7 @@ pub async fn list_leads(
     Params(q): Params<LeadFilter>,
 ) -> ApiResult<Json<LeadPage>> {
     let mut f = Fields::default();
-    let query = input::lead_query(&mut f, &q);
+    let query = input::lead_query(&mut f, &q, s.config.region);
     let query = f.done(query)?;
     let page = s.crm.list_leads(caller.employee, &query).await?;
     Ok(Json(LeadPage {

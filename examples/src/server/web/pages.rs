@@ -332,7 +332,7 @@ struct LeadsPage {
 pub async fn leads(State(s): State<AppState>, v: Viewer, Query(q): Query<LeadFilter>) -> WebResult {
     let c = &v.ctx;
     let mut f = Fields::default();
-    let query = input::lead_query(&mut f, &q);
+    let query = input::lead_query(&mut f, &q, s.config.region);
     let query = f.done(query).map_err(|p| problem(c, p))?;
     let page = s
         .crm
