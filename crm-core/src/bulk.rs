@@ -14,6 +14,7 @@ use crate::error::{CrmError, Entity};
 use crate::ids::{EmployeeId, LeadId};
 use crate::lead::Lead;
 use crate::lost_reason::{LostReason, LostReasons};
+use crate::permissions::{Action, authorize};
 use crate::ports::LeadWrite;
 use crate::status::LeadStatus;
 use crate::validation::ValidationError;
@@ -78,6 +79,19 @@ pub fn check_targets(targets: &[BulkTarget]) -> Result<(), ValidationError> {
         }
     }
     Ok(())
+}
+
+/// Checks the actor as a whole: an employee who may only read (read-only role, inactive)
+/// could change none of the leads, so the whole change is refused as every other write is,
+/// instead of listing each lead as refused (which reads as a partial success). Whether each
+/// lead is theirs to reassign is still checked per lead.
+pub fn check_actor(actor: &Employee, change: &BulkChange) -> Result<(), CrmError> {
+    let (action, owner) = match change {
+        // As for a lead of their own: the owner of each lead is checked when it is reached.
+        BulkChange::Assign { .. } => (Action::ReassignLead, Some(actor.id)),
+        BulkChange::Status { .. } => (Action::ChangeStatus, None),
+    };
+    authorize(actor, action, owner).map_err(CrmError::from)
 }
 
 /// Decides the change for one lead: `lead` is what the store holds for `target.id` (if

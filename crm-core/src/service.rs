@@ -9,7 +9,9 @@ use std::sync::Arc;
 use chrono::{DateTime, TimeDelta, Utc};
 
 use crate::assignment::{AssignmentRules, Strategy, candidates, plan_takeover, takeover_team};
-use crate::bulk::{BulkChange, BulkOutcome, BulkTarget, check_targets, decide_bulk_item};
+use crate::bulk::{
+    BulkChange, BulkOutcome, BulkTarget, check_actor, check_targets, decide_bulk_item,
+};
 use crate::clock::SystemClock;
 use crate::decide::{
     decide_add_opportunity, decide_assign, decide_create, decide_create_assigned, decide_edit,
@@ -1327,7 +1329,8 @@ impl Crm {
 
     /// Applies one change to many leads, each on its own ([`crate::bulk`]): the outcome
     /// lists the leads changed and the ones refused, with the error each got. Refused as a
-    /// whole only for bad input (no lead, too many, a lead listed twice) or an unknown actor.
+    /// whole only for bad input (no lead, too many, a lead listed twice), an unknown actor,
+    /// or an actor who may only read ([`crate::bulk::check_actor`]).
     pub async fn bulk(
         &self,
         actor: EmployeeId,
@@ -1336,6 +1339,7 @@ impl Crm {
     ) -> CrmResult<BulkOutcome> {
         check_targets(targets)?;
         let actor = self.actor(actor).await?;
+        check_actor(&actor, change)?;
         let scope = self.view(&actor).await?;
         let assignee = match change {
             BulkChange::Assign { to } => self.employee_or(*to, &actor).await?,

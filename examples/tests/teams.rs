@@ -346,6 +346,37 @@ fn deactivating_warns_and_reassign_all_spreads_the_leads() {
     );
 }
 
+/// Read-only staff may not run a bulk change at all: exit 4 (forbidden) as for any other
+/// write, not 8 (some leads refused), and nothing changes.
+#[test]
+fn bulk_changes_are_forbidden_to_who_may_only_read() {
+    let db = db();
+    let p = &db.path;
+    let a = lead_id(p, "1", "Bulk A");
+    let file = db.dir.path().join("ids.txt");
+    std::fs::write(&file, format!("{a}\n")).unwrap();
+    let file = file.to_str().unwrap();
+    let leads = ["--ids", file];
+    for change in [&["status", "contacted"][..], &["assign", "--to", "6"]] {
+        let args = [&["--json", "lead", "bulk"], change, &leads].concat();
+        let (out, err) = exits(p, "4", &[], &args, 4);
+        assert!(out.is_empty(), "{out}");
+        let e: Value = serde_json::from_str(&err).unwrap();
+        assert_eq!(e["error"]["kind"], "forbidden", "{err}");
+    }
+    let by_filter = [
+        "lead",
+        "bulk",
+        "status",
+        "contacted",
+        "--filter",
+        "status=new",
+    ];
+    exits(p, "4", &[], &by_filter, 4);
+    let new = json(p, "3", &[], &["lead", "list", "--status", "new"]);
+    assert_eq!(ids(&new), [a]);
+}
+
 #[test]
 fn bulk_changes_list_what_was_done_and_what_was_refused() {
     let db = db();

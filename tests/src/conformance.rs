@@ -112,6 +112,7 @@ macro_rules! conformance_suite {
             reassign_all_spreads_open_leads,
             bulk_changes_each_lead_on_its_own,
             a_duplicate_outside_the_view_is_not_named,
+            bulk_changes_are_refused_whole_to_who_may_only_read,
             // Stored stage probabilities: crate::conformance_stage_probabilities.
             stage_probabilities_are_stored_by_management,
             // Issue 11 import: crate::conformance_import.

@@ -911,3 +911,38 @@ pub async fn a_duplicate_outside_the_view_is_not_named(store: Arc<dyn LeadStore>
     assert!(text.contains("ask a manager"), "{text}");
     assert_eq!(crate::conformance::snapshot(&h).await, before);
 }
+
+/// An employee who may only read (read-only role, or inactive) is refused a bulk change as
+/// a whole, as any other write: `Forbidden`, nothing changed, rather than an outcome listing
+/// every lead as refused.
+pub async fn bulk_changes_are_refused_whole_to_who_may_only_read(store: Arc<dyn LeadStore>) {
+    let h = Harness::new(store);
+    teams(&h);
+    let c = crm(&h, Visibility::Team, &[]);
+    let lead = lead_of(&h, sales(), 1).await;
+    let before = crate::conformance::snapshot(&h).await;
+    let status = BulkChange::Status {
+        to: LeadStatus::Contacted,
+        reason: None,
+    };
+    let assign = BulkChange::Assign { to: sales() };
+    for (who, change) in [
+        (other(), &status),
+        (other(), &assign),
+        (id(8), &status),
+        (id(8), &assign),
+    ] {
+        let r = c.bulk(who, &[any_version(&lead)], change).await;
+        assert!(
+            matches!(r, Err(CrmError::Forbidden { actor, .. }) if actor == who),
+            "{who}: {r:?}"
+        );
+    }
+    assert_eq!(crate::conformance::snapshot(&h).await, before);
+    // Sales staff still get each lead's own answer.
+    let out = c
+        .bulk(sales(), &[any_version(&lead)], &status)
+        .await
+        .unwrap();
+    assert_eq!(ids(&out.done), [lead.id()]);
+}

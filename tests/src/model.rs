@@ -996,6 +996,13 @@ impl Model {
                     return Err(Outcome::Invalid("repeated_lead"));
                 }
                 known(actor)?;
+                // Who may only read is refused the whole change.
+                if actor.read_only() {
+                    return Err(Outcome::Forbidden(match change {
+                        BulkKind::Assign(_) => Action::ReassignLead,
+                        BulkKind::Status { .. } => Action::ChangeStatus,
+                    }));
+                }
                 let mut done = vec![];
                 let mut failed = vec![];
                 for &(lead, stale) in targets {
