@@ -89,8 +89,8 @@ pub use ports::{
 pub use query::{Cursor, LeadQuery, Page};
 pub use report::{LostReasonCount, LostReasonReport, Report, ReportCell, ReportFilter};
 pub use service::{
-    ConversionOutcome, Crm, CrmBuilder, CrmResult, DispatchReport, MissingPort, StatusChange,
-    SweepReport,
+    ConversionOutcome, Crm, CrmBuilder, CrmResult, DispatchReport, ImportRun, MissingPort,
+    StatusChange, SweepReport,
 };
 pub use source::Source;
 pub use stage_probability::{StageProbabilityChange, StageSetting};

@@ -45,6 +45,8 @@ use crate::visibility::{Scope, Visibility, scope, teams_in_view};
 
 mod import;
 
+pub use import::ImportRun;
+
 /// How often a create decides again when a concurrent create took its assignment turn.
 const TURN_ATTEMPTS: usize = 64;
 

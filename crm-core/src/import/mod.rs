@@ -19,7 +19,11 @@
 //!   region, the email, the source (a slug, or a built-in source's label in either language),
 //!   the owner's employee id.
 //!
-//! Files are read whole into memory (calamine does so for XLSX anyway).
+//! A CSV file is read as a stream ([`CsvRows`]): a host imports it batch by batch, its
+//! memory bounded by the batch, not the file; [`TextCheck`] applies the encoding rule in a
+//! first pass over the bytes, before anything is written. An XLSX file is read whole
+//! (calamine reads the sheet into memory), and so is a CSV file given as bytes
+//! ([`read_csv`]).
 
 use std::collections::BTreeMap;
 
@@ -36,7 +40,7 @@ use crate::text::search_key;
 
 mod read;
 
-pub use read::{Encoding, read_csv, read_xlsx};
+pub use read::{CsvRows, Encoding, TextCheck, read_csv, read_xlsx};
 
 /// A file's cells: its header row and its data rows, each with the row number people see
 /// (the header is row 1 in a spreadsheet, the line number in a CSV file).
@@ -368,12 +372,24 @@ pub fn read_rows(sheet: &Sheet, columns: &Columns, opts: &RowOptions) -> Vec<Imp
     sheet
         .rows
         .iter()
-        .filter(|(_, cells)| cells.iter().any(|c| !c.trim().is_empty()))
-        .map(|(row, cells)| ImportRow {
-            row: *row,
+        .filter_map(|(row, cells)| read_row(*row, cells, columns, opts))
+        .collect()
+}
+
+/// Data row `row` read as a lead or a row error; `None` for a blank row (left out).
+pub fn read_row(
+    row: usize,
+    cells: &[String],
+    columns: &Columns,
+    opts: &RowOptions,
+) -> Option<ImportRow> {
+    cells
+        .iter()
+        .any(|c| !c.trim().is_empty())
+        .then(|| ImportRow {
+            row,
             outcome: columns.lead(cells, opts),
         })
-        .collect()
 }
 
 #[cfg(test)]

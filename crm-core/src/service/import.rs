@@ -7,7 +7,7 @@ use crate::assignment::{AssignmentRule, Strategy, candidates};
 use crate::decide::{ImportContext, OpenLeads, Rotation, plan_import_batch};
 use crate::error::{StoreError, ValidationError};
 use crate::ids::EmployeeId;
-use crate::importing::{ImportKey, ImportOptions, ImportReport, ImportRow};
+use crate::importing::{ImportKey, ImportOptions, ImportReport, ImportRow, RowReport};
 use crate::permissions::{Action, authorize};
 use crate::ports::ImportLookup;
 
@@ -51,6 +51,29 @@ impl Crm {
         opts: &ImportOptions,
         progress: &(dyn Fn(usize) + Send + Sync),
     ) -> CrmResult<ImportReport> {
+        let mut run = self.start_import(actor, opts).await?;
+        let mut report = ImportReport {
+            dry_run: opts.dry_run,
+            rows: Vec::with_capacity(rows.len()),
+        };
+        let mut rows = rows.into_iter().peekable();
+        while rows.peek().is_some() {
+            let batch: Vec<ImportRow> = rows.by_ref().take(opts.batch_size).collect();
+            report.rows.extend(run.import(batch).await?);
+            progress(run.rows_done());
+        }
+        Ok(report)
+    }
+
+    /// Starts an import as employee `actor` whose rows the caller reads and hands over a
+    /// batch at a time ([`ImportRun::import`]): a file far larger than memory is imported
+    /// with memory bounded by the batch. The rules are [`Crm::import_leads`]'s; the actor
+    /// and the batch size are checked here, before any row.
+    pub async fn start_import(
+        &self,
+        actor: EmployeeId,
+        opts: &ImportOptions,
+    ) -> CrmResult<ImportRun<'_>> {
         if !(1..=5000).contains(&opts.batch_size) {
             return Err(ValidationError::OutOfRange {
                 field: "batch size",
@@ -62,75 +85,22 @@ impl Crm {
         }
         let actor = self.actor(actor).await?;
         authorize(&actor, Action::CreateLead, None)?;
-        let mut owners = BTreeMap::new();
-        let named: BTreeSet<EmployeeId> = rows
-            .iter()
-            .filter_map(|r| r.outcome.as_ref().ok().and_then(|l| l.lead.owner))
-            .collect();
-        for id in named {
-            owners.insert(id, self.employee_or(id, &actor).await?);
-        }
-        let mut ctx = ImportContext {
+        let ctx = ImportContext {
             scope: self.view(&actor).await?,
             actor,
-            owners,
+            owners: BTreeMap::new(),
             rules: self.assignment.clone(),
             rotations: BTreeMap::new(),
             policy: opts.on_duplicate,
         };
-        let rules = self.rules_for(&rows);
-        self.load_rotations(&mut ctx, &rules).await?;
-        let keyed: Vec<_> = rows
-            .into_iter()
-            .map(|r| {
-                let key = opts.file_key.as_deref().map(|f| ImportKey::new(f, r.row));
-                (r, key)
-            })
-            .collect();
-        let mut report = ImportReport {
-            dry_run: opts.dry_run,
-            rows: Vec::with_capacity(keyed.len()),
-        };
-        // A dry run carries the leads it would have created from batch to batch; a real
-        // run finds them in the store.
-        let mut carried = OpenLeads::default();
-        let mut done = 0;
-        for chunk in keyed.chunks(opts.batch_size) {
-            let mut attempt = 0;
-            loop {
-                attempt += 1;
-                let lookup = self.lookup(chunk).await?;
-                let mut open = if opts.dry_run {
-                    std::mem::take(&mut carried)
-                } else {
-                    OpenLeads::default()
-                };
-                open.extend(&lookup);
-                let before = ctx.rotations.clone();
-                let (rows, batch) =
-                    plan_import_batch(&mut ctx, &mut open, &lookup.imported, chunk, self.now());
-                if opts.dry_run {
-                    carried = open;
-                    report.rows.extend(rows);
-                    break;
-                }
-                match self.store.import_batch(&batch).await {
-                    Ok(()) => {
-                        report.rows.extend(rows);
-                        break;
-                    }
-                    Err(e) if retry(&e) && attempt < BATCH_ATTEMPTS => {
-                        ctx.rotations = before;
-                        self.load_rotations(&mut ctx, &rules).await?;
-                        continue;
-                    }
-                    Err(e) => return Err(e.into()),
-                }
-            }
-            done += chunk.len();
-            progress(done);
-        }
-        Ok(report)
+        Ok(ImportRun {
+            crm: self,
+            ctx,
+            rules: Vec::new(),
+            carried: OpenLeads::default(),
+            opts: opts.clone(),
+            done: 0,
+        })
     }
 
     /// What the store knows of a batch's keys and contact data.
@@ -197,6 +167,109 @@ impl Crm {
             );
         }
         Ok(())
+    }
+}
+
+/// An import under way ([`Crm::start_import`]): the rows handed over so far are stored
+/// (or, in a dry run, decided), and what the next rows are decided against (the owners
+/// named, the rotations of the assignment rules, in a dry run the leads it would have
+/// created) carries on.
+pub struct ImportRun<'a> {
+    crm: &'a Crm,
+    ctx: ImportContext,
+    /// The assignment rules whose rotations are loaded.
+    rules: Vec<AssignmentRule>,
+    /// In a dry run, the leads earlier batches would have created or updated (a real run
+    /// finds them in the store).
+    carried: OpenLeads,
+    opts: ImportOptions,
+    done: usize,
+}
+
+impl ImportRun<'_> {
+    /// Imports the next `rows` of the file, in batches of the import's batch size (one
+    /// transaction each): what each row did, in order. Fails only when the store or the
+    /// directory does; batches stored before stay (run the file again to finish).
+    pub async fn import(&mut self, rows: Vec<ImportRow>) -> CrmResult<Vec<RowReport>> {
+        let crm = self.crm;
+        let named: BTreeSet<EmployeeId> = rows
+            .iter()
+            .filter_map(|r| r.outcome.as_ref().ok().and_then(|l| l.lead.owner))
+            .filter(|id| !self.ctx.owners.contains_key(id))
+            .collect();
+        for id in named {
+            let found = crm.employee_or(id, &self.ctx.actor).await?;
+            self.ctx.owners.insert(id, found);
+        }
+        let new_rules: Vec<AssignmentRule> = crm
+            .rules_for(&rows)
+            .into_iter()
+            .filter(|r| {
+                !self
+                    .rules
+                    .iter()
+                    .any(|known| known.rotation_key() == r.rotation_key())
+            })
+            .collect();
+        crm.load_rotations(&mut self.ctx, &new_rules).await?;
+        self.rules.extend(new_rules);
+        let keyed: Vec<_> = rows
+            .into_iter()
+            .map(|r| {
+                let key = self
+                    .opts
+                    .file_key
+                    .as_deref()
+                    .map(|f| ImportKey::new(f, r.row));
+                (r, key)
+            })
+            .collect();
+        let mut reports = Vec::with_capacity(keyed.len());
+        for chunk in keyed.chunks(self.opts.batch_size) {
+            reports.extend(self.batch(chunk).await?);
+            self.done += chunk.len();
+        }
+        Ok(reports)
+    }
+
+    /// How many rows have been handed over and imported so far.
+    pub fn rows_done(&self) -> usize {
+        self.done
+    }
+
+    /// One batch: looked up, planned and stored, decided again when a concurrent writer
+    /// got in first.
+    async fn batch(
+        &mut self,
+        chunk: &[(ImportRow, Option<ImportKey>)],
+    ) -> CrmResult<Vec<RowReport>> {
+        let crm = self.crm;
+        let mut attempt = 0;
+        loop {
+            attempt += 1;
+            let lookup = crm.lookup(chunk).await?;
+            let mut open = if self.opts.dry_run {
+                std::mem::take(&mut self.carried)
+            } else {
+                OpenLeads::default()
+            };
+            open.extend(&lookup);
+            let before = self.ctx.rotations.clone();
+            let (rows, batch) =
+                plan_import_batch(&mut self.ctx, &mut open, &lookup.imported, chunk, crm.now());
+            if self.opts.dry_run {
+                self.carried = open;
+                return Ok(rows);
+            }
+            match crm.store.import_batch(&batch).await {
+                Ok(()) => return Ok(rows),
+                Err(e) if retry(&e) && attempt < BATCH_ATTEMPTS => {
+                    self.ctx.rotations = before;
+                    crm.load_rotations(&mut self.ctx, &self.rules).await?;
+                }
+                Err(e) => return Err(e.into()),
+            }
+        }
     }
 }
 

@@ -5,15 +5,17 @@
 //! writes nothing; without `--as` it only checks that every row reads as a lead. The file's
 //! SHA-256 keys its rows, so running it again after an interruption skips the rows done.
 
-use std::path::PathBuf;
+use std::fs::File;
+use std::io::{BufReader, IsTerminal, Read, Write};
+use std::path::{Path, PathBuf};
 
 use clap::Args;
-use std::io::IsTerminal;
 
 use crm_core::import::{
-    Columns, Encoding, ImportRow, Mapping, RowOptions, Sheet, read_csv, read_rows, read_xlsx,
+    Columns, CsvRows, Encoding, FileError, ImportRow, Mapping, RowOptions, TextCheck, read_row,
+    read_xlsx,
 };
-use crm_core::{ImportOptions, ImportReport, OnDuplicate, RowOutcome, Source};
+use crm_core::{ImportOptions, OnDuplicate, RowOutcome, RowReport, Source};
 use crm_examples::{Table, exit};
 use indicatif::{ProgressBar, ProgressStyle};
 use serde_json::json;
@@ -60,6 +62,224 @@ fn file_error(path: &std::path::Path, e: impl std::fmt::Display) -> Failure {
     invalid(format!("{}: {e}", path.display()))
 }
 
+/// How many bytes the first pass over a CSV file reads at a time.
+const CHUNK: usize = 256 << 10;
+
+/// The rows of the file as they are read: a CSV file streamed batch by batch; an XLSX
+/// sheet, which calamine reads whole, held whole.
+enum FileRows {
+    Csv(CsvRows<BufReader<File>>),
+    Xlsx(std::vec::IntoIter<(usize, Vec<String>)>),
+}
+
+impl FileRows {
+    /// The next record: its row number and cells.
+    fn next(&mut self) -> Option<Result<(usize, Vec<String>), FileError>> {
+        match self {
+            Self::Csv(rows) => rows.next(),
+            Self::Xlsx(rows) => rows.next().map(Ok),
+        }
+    }
+
+    /// How far the reading is: bytes of a CSV file, rows of a sheet.
+    fn position(&self, rows_read: usize) -> u64 {
+        match self {
+            Self::Csv(rows) => rows.bytes_read(),
+            Self::Xlsx(_) => u64::try_from(rows_read).unwrap_or(u64::MAX),
+        }
+    }
+}
+
+/// A file opened for import: its headers and rows, how long it is (bytes of a CSV file,
+/// rows of a sheet), and its SHA-256, which keys its rows.
+struct Opened {
+    headers: Vec<String>,
+    rows: FileRows,
+    len: u64,
+    sha256: String,
+}
+
+/// A progress bar on the terminal (hidden when the output is JSON or not a terminal).
+fn progress_bar(app: &App, len: u64, template: &str) -> ProgressBar {
+    if app.json || !std::io::stdout().is_terminal() {
+        return ProgressBar::hidden();
+    }
+    ProgressBar::new(len).with_style(
+        ProgressStyle::with_template(template).unwrap_or_else(|_| ProgressStyle::default_bar()),
+    )
+}
+
+/// Opens `path`: a CSV file is read once through (its encoding checked by the rule of
+/// [`crm_core::import`], its SHA-256 computed, a progress bar showing it) and then opened
+/// again to be read row by row; an XLSX workbook is read whole.
+fn open(
+    app: &App,
+    path: &Path,
+    encoding: Encoding,
+    delimiter: Option<u8>,
+) -> Result<Opened, Failure> {
+    let failed = |e: &dyn std::fmt::Display| file_error(path, e);
+    let xlsx = path
+        .extension()
+        .is_some_and(|e| e.eq_ignore_ascii_case("xlsx"));
+    if xlsx {
+        let bytes = std::fs::read(path).map_err(|e| failed(&e))?;
+        let sheet = read_xlsx(&bytes).map_err(|e| failed(&e))?;
+        return Ok(Opened {
+            headers: sheet.headers,
+            len: u64::try_from(sheet.rows.len()).unwrap_or(u64::MAX),
+            rows: FileRows::Xlsx(sheet.rows.into_iter()),
+            sha256: hex::encode(Sha256::digest(&bytes)),
+        });
+    }
+    let mut file = File::open(path).map_err(|e| failed(&e))?;
+    let len = file.metadata().map_err(|e| failed(&e))?.len();
+    let bar = progress_bar(
+        app,
+        len,
+        "checking {bar:40} {bytes}/{total_bytes} {elapsed}",
+    );
+    let mut check = TextCheck::new();
+    let mut sha = Sha256::new();
+    let mut buf = vec![0u8; CHUNK];
+    loop {
+        let n = file.read(&mut buf).map_err(|e| failed(&e))?;
+        let Some(chunk) = buf.get(..n).filter(|c| !c.is_empty()) else {
+            break;
+        };
+        check.feed(chunk);
+        sha.update(chunk);
+        bar.inc(n as u64);
+    }
+    bar.finish_and_clear();
+    check.finish(encoding).map_err(|e| failed(&e))?;
+    let file = File::open(path).map_err(|e| failed(&e))?;
+    let rows = CsvRows::new(BufReader::new(file), encoding, delimiter).map_err(|e| failed(&e))?;
+    Ok(Opened {
+        headers: rows.headers().to_vec(),
+        rows: FileRows::Csv(rows),
+        len,
+        sha256: hex::encode(sha.finalize()),
+    })
+}
+
+/// The next batch of up to `n` non-blank rows, each read as a lead or a row error, with
+/// its cells (for the errors file).
+fn next_batch(
+    rows: &mut FileRows,
+    n: usize,
+    columns: &Columns,
+    opts: &RowOptions,
+    read: &mut usize,
+) -> Result<Vec<(ImportRow, Vec<String>)>, FileError> {
+    let mut batch = Vec::with_capacity(n.min(5000));
+    while batch.len() < n {
+        let Some(record) = rows.next() else {
+            break;
+        };
+        let (row, cells) = record?;
+        *read += 1;
+        if let Some(r) = read_row(row, &cells, columns, opts) {
+            batch.push((r, cells));
+        }
+    }
+    Ok(batch)
+}
+
+/// The command's output written as the rows are done, so a file of a million rows is never
+/// held: with `--json` one object whose `rows` array is written row by row (its counts
+/// follow it); otherwise a table, its header once, then the summary.
+struct Output {
+    json: bool,
+    out: std::io::BufWriter<std::io::Stdout>,
+    header: &'static [&'static str],
+    rows: usize,
+}
+
+impl Output {
+    /// Starts the output: `head`'s fields, then the rows.
+    fn begin(
+        app: &App,
+        head: serde_json::Value,
+        header: &'static [&'static str],
+    ) -> std::io::Result<Self> {
+        let mut o = Self {
+            json: app.json,
+            out: std::io::BufWriter::new(std::io::stdout()),
+            header,
+            rows: 0,
+        };
+        if o.json {
+            let head = head.to_string();
+            let fields = head.strip_suffix('}').unwrap_or(&head);
+            let sep = if fields.len() > 1 { "," } else { "" };
+            write!(o.out, "{fields}{sep}\"rows\":[")?;
+        }
+        Ok(o)
+    }
+
+    /// Writes rows: each as JSON, or as table cells.
+    fn rows(
+        &mut self,
+        bar: &ProgressBar,
+        rows: impl IntoIterator<Item = (serde_json::Value, Vec<String>)>,
+    ) -> std::io::Result<()> {
+        bar.suspend(|| {
+            let mut t = Table::new(self.header.iter().copied());
+            let mut any = false;
+            for (value, cells) in rows {
+                if self.json {
+                    if self.rows > 0 {
+                        self.out.write_all(b",")?;
+                    }
+                    serde_json::to_writer(&mut self.out, &value)?;
+                } else {
+                    t.row(cells);
+                }
+                any = true;
+                self.rows += 1;
+            }
+            if !self.json && any {
+                let text = t.render();
+                // The header once, above the first batch.
+                let text = if self.rows > table_rows(&text) {
+                    text.split_once('\n').map_or("", |(_, rest)| rest)
+                } else {
+                    &text
+                };
+                self.out.write_all(text.as_bytes())?;
+            }
+            self.out.flush()
+        })
+    }
+
+    /// Ends the output: `tail`'s fields after the rows, or the summary text.
+    fn end(mut self, tail: serde_json::Value, human: &str) -> std::io::Result<()> {
+        if self.json {
+            let tail = tail.to_string();
+            let fields = tail.strip_prefix('{').unwrap_or(&tail);
+            let sep = if fields.len() > 1 { "," } else { "" };
+            writeln!(self.out, "]{sep}{fields}")?;
+        } else {
+            self.out.write_all(human.as_bytes())?;
+        }
+        self.out.flush()
+    }
+}
+
+/// How many rows a rendered table holds besides its header.
+fn table_rows(text: &str) -> usize {
+    text.lines().count().saturating_sub(1)
+}
+
+fn output_failed(e: std::io::Error) -> Failure {
+    Failure {
+        code: exit::STORAGE,
+        kind: "storage",
+        message: format!("writing the output: {e}"),
+    }
+}
+
 pub(crate) async fn run(app: &App, a: ImportArgs) -> Out {
     let encoding = match a.encoding.trim().to_ascii_lowercase().as_str() {
         "utf-8" | "utf8" => Encoding::Utf8,
@@ -89,113 +309,198 @@ pub(crate) async fn run(app: &App, a: ImportArgs) -> Out {
         }
         None => None,
     };
-    let bytes = std::fs::read(&a.file).map_err(|e| file_error(&a.file, e))?;
-    let xlsx = a
-        .file
-        .extension()
-        .is_some_and(|e| e.eq_ignore_ascii_case("xlsx"));
-    let sheet = if xlsx {
-        read_xlsx(&bytes)
-    } else {
-        read_csv(&bytes, encoding, delimiter)
-    }
-    .map_err(|e| file_error(&a.file, e))?;
-    let columns = Columns::match_headers(&sheet.headers, mapping.as_ref())
+    let opened = open(app, &a.file, encoding, delimiter)?;
+    let columns = Columns::match_headers(&opened.headers, mapping.as_ref())
         .map_err(|e| file_error(&a.file, e))?;
-    let rows = read_rows(&sheet, &columns, &opts);
     if app.actor.is_some() || !a.dry_run {
-        let key = hex::encode(Sha256::digest(&bytes));
-        return write(app, &a, rows, key, &sheet, &columns).await;
+        return write(app, &a, opened, &columns, &opts).await;
     }
-    let valid = rows.iter().filter(|r| r.outcome.is_ok()).count();
-    let errors = rows.len() - valid;
-    let listed: Vec<_> = rows
-        .iter()
-        .map(|r| match &r.outcome {
-            Ok(l) => json!({"row": r.row, "valid": true, "lead": l.lead, "notes": l.notes}),
-            Err(e) => json!({"row": r.row, "valid": false, "error": e}),
-        })
-        .collect();
-    app.print(
-        json!({"dry_run": true, "rows": listed, "valid": valid, "errors": errors, "ignored_columns": columns.ignored}),
-        || {
-            let mut t = Table::new(["row", "result", "lead or reason"]);
-            for r in &rows {
-                let (result, what) = match &r.outcome {
-                    Ok(l) => (
-                        "valid",
-                        [
-                            Some(l.lead.name.to_string()),
-                            l.lead.phone.as_ref().map(|p| p.key().to_owned()),
-                            l.lead.email.as_ref().map(|e| e.to_string()),
-                        ]
-                        .into_iter()
-                        .flatten()
-                        .collect::<Vec<_>>()
-                        .join(" · "),
-                    ),
-                    Err(e) => ("error", e.clone()),
-                };
-                t.row([r.row.to_string(), result.to_owned(), what]);
-            }
-            let mut s = t.render();
-            s.push_str(&format!("dry run: {valid} valid, {errors} with errors; nothing was written\n"));
-            if !columns.ignored.is_empty() {
-                s.push_str(&format!("columns left out: {}\n", columns.ignored.join(", ")));
-            }
-            s
-        },
-    );
-    Ok(())
+    check(app, &a, opened, &columns, &opts)
 }
 
-/// Imports (or, with `--dry-run`, decides) every row as the acting employee.
+/// `--dry-run` without `--as`: whether every row reads as a lead, row by row.
+fn check(app: &App, a: &ImportArgs, opened: Opened, columns: &Columns, opts: &RowOptions) -> Out {
+    let Opened { mut rows, len, .. } = opened;
+    let bar = progress_bar(app, len, "{bar:40} {msg} {elapsed}");
+    let mut out = Output::begin(
+        app,
+        json!({"dry_run": true, "ignored_columns": columns.ignored}),
+        &["row", "result", "lead or reason"],
+    )
+    .map_err(output_failed)?;
+    let (mut valid, mut errors, mut read) = (0usize, 0usize, 0usize);
+    loop {
+        let batch = next_batch(
+            &mut rows,
+            a.batch_size.clamp(1, 5000),
+            columns,
+            opts,
+            &mut read,
+        )
+        .map_err(|e| file_error(&a.file, e))?;
+        if batch.is_empty() {
+            break;
+        }
+        let listed = batch.into_iter().map(|(r, _)| match r.outcome {
+            Ok(l) => {
+                valid += 1;
+                let what = [
+                    Some(l.lead.name.to_string()),
+                    l.lead.phone.as_ref().map(|p| p.key().to_owned()),
+                    l.lead.email.as_ref().map(|e| e.to_string()),
+                ]
+                .into_iter()
+                .flatten()
+                .collect::<Vec<_>>()
+                .join(" · ");
+                (
+                    json!({"row": r.row, "valid": true, "lead": l.lead, "notes": l.notes}),
+                    vec![r.row.to_string(), "valid".to_owned(), what],
+                )
+            }
+            Err(e) => {
+                errors += 1;
+                (
+                    json!({"row": r.row, "valid": false, "error": e}),
+                    vec![r.row.to_string(), "error".to_owned(), e],
+                )
+            }
+        });
+        out.rows(&bar, listed).map_err(output_failed)?;
+        bar.set_position(rows.position(read));
+        bar.set_message(format!("{} rows", valid + errors));
+    }
+    bar.finish_and_clear();
+    let mut s = format!("dry run: {valid} valid, {errors} with errors; nothing was written\n");
+    if !columns.ignored.is_empty() {
+        s.push_str(&format!(
+            "columns left out: {}\n",
+            columns.ignored.join(", ")
+        ));
+    }
+    out.end(json!({"valid": valid, "errors": errors}), &s)
+        .map_err(output_failed)
+}
+
+/// Imports (or, with `--dry-run`, decides) every row as the acting employee, a batch at a
+/// time: read, decided and stored, reported, then the next.
 async fn write(
     app: &App,
     a: &ImportArgs,
-    rows: Vec<ImportRow>,
-    file_key: String,
-    sheet: &Sheet,
+    opened: Opened,
     columns: &Columns,
+    row_opts: &RowOptions,
 ) -> Out {
     let actor = app.actor()?;
     let on_duplicate: OnDuplicate = a
         .on_duplicate
         .parse()
         .map_err(|e: crm_core::importing::UnknownPolicy| usage(e.to_string()))?;
+    let Opened {
+        headers,
+        mut rows,
+        len,
+        sha256,
+    } = opened;
     let opts = ImportOptions {
         on_duplicate,
         dry_run: a.dry_run,
-        file_key: Some(file_key),
+        file_key: Some(sha256),
         batch_size: a.batch_size,
     };
-    let bar = if app.json || !std::io::stdout().is_terminal() {
-        ProgressBar::hidden()
-    } else {
-        ProgressBar::new(u64::try_from(rows.len()).unwrap_or(u64::MAX)).with_style(
-            ProgressStyle::with_template("{bar:40} {pos}/{len} rows {elapsed}")
-                .unwrap_or_else(|_| ProgressStyle::default_bar()),
-        )
+    let mut run = app.crm.start_import(actor, &opts).await?;
+    let mut errors = match &a.errors {
+        Some(path) => Some(ErrorsFile::create(path, &headers).map_err(|e| file_error(path, e))?),
+        None => None,
     };
-    let report = app
-        .crm
-        .import_leads_with_progress(actor, rows, &opts, &|n| {
-            bar.set_position(u64::try_from(n).unwrap_or(u64::MAX));
-        })
-        .await;
+    let bar = progress_bar(app, len, "{bar:40} {msg} {elapsed}");
+    let mut out = Output::begin(
+        app,
+        json!({
+            "dry_run": a.dry_run,
+            "on_duplicate": a.on_duplicate,
+            "ignored_columns": columns.ignored,
+        }),
+        &["row", "result", "lead", "detail"],
+    )
+    .map_err(output_failed)?;
+    let mut counts = [
+        ("created", 0usize),
+        ("updated", 0),
+        ("skipped", 0),
+        ("failed", 0),
+    ];
+    let mut read = 0;
+    let result = loop {
+        let batch = match next_batch(&mut rows, a.batch_size, columns, row_opts, &mut read) {
+            Ok(b) if b.is_empty() => break Ok(()),
+            Ok(b) => b,
+            Err(e) => break Err(file_error(&a.file, e)),
+        };
+        let (batch, cells): (Vec<ImportRow>, Vec<Vec<String>>) = batch.into_iter().unzip();
+        let reports = match run.import(batch).await {
+            Ok(r) => r,
+            Err(e) => break Err(e.into()),
+        };
+        for r in &reports {
+            if let Some(c) = counts.iter_mut().find(|(k, _)| *k == r.outcome.as_str()) {
+                c.1 += 1;
+            }
+        }
+        if let (Some(file), Some(path)) = (&mut errors, &a.errors)
+            && let Err(e) = file.write(&reports, &cells)
+        {
+            break Err(file_error(path, e));
+        }
+        let listed = reports.iter().map(|r| {
+            (
+                serde_json::to_value(r).unwrap_or_default(),
+                cells_of(r, opts.dry_run),
+            )
+        });
+        out.rows(&bar, listed).map_err(output_failed)?;
+        bar.set_position(rows.position(read));
+        bar.set_message(format!("{} rows", run.rows_done()));
+    };
     bar.finish_and_clear();
-    let report = report?;
-    if let Some(path) = &a.errors {
-        write_errors(path, &report, sheet).map_err(|e| file_error(path, e))?;
+    if let (Some(file), Some(path)) = (errors, &a.errors) {
+        file.finish().map_err(|e| file_error(path, e))?;
     }
-    print(app, a, &report, columns);
-    let failed = report.count("failed");
-    if failed > 0 && !a.dry_run {
+    let mut tail = json!({});
+    for (k, n) in counts {
+        tail[k] = json!(n);
+    }
+    if let Some(p) = &a.errors {
+        tail["errors_file"] = json!(p.display().to_string());
+    }
+    if result.is_err() {
+        // The rows listed were done; the ones after them were not.
+        tail["complete"] = json!(false);
+    }
+    let [c, u, sk, f] = counts.map(|(_, n)| n);
+    let mut s = format!(
+        "{}{c} created, {u} updated, {sk} skipped, {f} failed{}\n",
+        if a.dry_run { "dry run: " } else { "" },
+        if a.dry_run {
+            "; nothing was written"
+        } else {
+            ""
+        }
+    );
+    if !columns.ignored.is_empty() {
+        s.push_str(&format!(
+            "columns left out: {}\n",
+            columns.ignored.join(", ")
+        ));
+    }
+    out.end(tail, &s).map_err(output_failed)?;
+    result?;
+    if f > 0 && !a.dry_run {
         return Err(Failure {
             code: exit::PARTIAL,
             kind: "partial",
             message: format!(
-                "{failed} row(s) were refused and not imported{}",
+                "{f} row(s) were refused and not imported{}",
                 a.errors
                     .as_ref()
                     .map(|p| format!(" (listed in {})", p.display()))
@@ -206,98 +511,76 @@ async fn write(
     Ok(())
 }
 
-/// The failed rows as CSV (UTF-8 with a BOM, for Excel): row number, reason, and the row's
-/// cells under the file's headers, spreadsheet formulas neutralised.
-fn write_errors(
-    path: &std::path::Path,
-    report: &ImportReport,
-    sheet: &Sheet,
-) -> Result<(), Box<dyn std::error::Error>> {
-    use crm_core::export::csv::guarded;
-    let mut out = std::io::BufWriter::new(std::fs::File::create(path)?);
-    std::io::Write::write_all(&mut out, "\u{FEFF}".as_bytes())?;
-    let mut w = csv::WriterBuilder::new()
-        .terminator(csv::Terminator::CRLF)
-        .from_writer(out);
-    let mut header = vec!["row".to_owned(), "reason".to_owned()];
-    header.extend(sheet.headers.iter().map(|h| guarded(h).into_owned()));
-    w.write_record(&header)?;
-    let cells: std::collections::HashMap<usize, &Vec<String>> =
-        sheet.rows.iter().map(|(n, c)| (*n, c)).collect();
-    for (row, reason) in report.failures() {
-        let mut record = vec![row.to_string(), guarded(reason).into_owned()];
-        if let Some(c) = cells.get(&row) {
-            record.extend(c.iter().map(|c| guarded(c).into_owned()));
+/// A row's cells in the human table.
+fn cells_of(r: &RowReport, dry_run: bool) -> Vec<String> {
+    let (lead, detail) = match &r.outcome {
+        RowOutcome::Created { lead, matched } => (
+            if dry_run {
+                String::new()
+            } else {
+                lead.to_string()
+            },
+            matched
+                .map(|m| format!("matches {m}, created anyway"))
+                .unwrap_or_default(),
+        ),
+        RowOutcome::Updated { lead } => (lead.to_string(), String::new()),
+        RowOutcome::Skipped { lead, reason } => {
+            (lead.to_string(), reason.as_str().replace('_', " "))
         }
-        w.write_record(&record)?;
-    }
-    w.flush()?;
-    Ok(())
+        RowOutcome::Failed { reason } => (String::new(), reason.clone()),
+    };
+    let result = if dry_run {
+        match r.outcome.as_str() {
+            "created" => "would create",
+            "updated" => "would update",
+            "skipped" => "would skip",
+            _ => "error",
+        }
+    } else {
+        r.outcome.as_str()
+    };
+    vec![r.row.to_string(), result.to_owned(), lead, detail]
 }
 
-fn print(app: &App, a: &ImportArgs, report: &ImportReport, columns: &Columns) {
-    let counts = ["created", "updated", "skipped", "failed"].map(|k| (k, report.count(k)));
-    let mut v = json!({
-        "dry_run": report.dry_run,
-        "on_duplicate": a.on_duplicate,
-        "rows": report.rows,
-        "ignored_columns": columns.ignored,
-    });
-    for (k, n) in counts {
-        v[k] = json!(n);
+/// The failed rows as CSV (UTF-8 with a BOM, for Excel), written batch by batch: row
+/// number, reason, and the row's cells under the file's headers, spreadsheet formulas
+/// neutralised.
+struct ErrorsFile(csv::Writer<std::io::BufWriter<File>>);
+
+impl ErrorsFile {
+    fn create(path: &Path, headers: &[String]) -> Result<Self, Box<dyn std::error::Error>> {
+        use crm_core::export::csv::guarded;
+        let mut out = std::io::BufWriter::new(File::create(path)?);
+        out.write_all("\u{FEFF}".as_bytes())?;
+        let mut w = csv::WriterBuilder::new()
+            .terminator(csv::Terminator::CRLF)
+            .from_writer(out);
+        let mut header = vec!["row".to_owned(), "reason".to_owned()];
+        header.extend(headers.iter().map(|h| guarded(h).into_owned()));
+        w.write_record(&header)?;
+        Ok(Self(w))
     }
-    if let Some(p) = &a.errors {
-        v["errors_file"] = json!(p.display().to_string());
-    }
-    app.print(v, || {
-        let mut t = Table::new(["row", "result", "lead", "detail"]);
-        for r in &report.rows {
-            let (lead, detail) = match &r.outcome {
-                RowOutcome::Created { lead, matched } => (
-                    if report.dry_run {
-                        String::new()
-                    } else {
-                        lead.to_string()
-                    },
-                    matched
-                        .map(|m| format!("matches {m}, created anyway"))
-                        .unwrap_or_default(),
-                ),
-                RowOutcome::Updated { lead } => (lead.to_string(), String::new()),
-                RowOutcome::Skipped { lead, reason } => {
-                    (lead.to_string(), reason.as_str().replace('_', " "))
-                }
-                RowOutcome::Failed { reason } => (String::new(), reason.clone()),
-            };
-            let result = if report.dry_run {
-                match r.outcome.as_str() {
-                    "created" => "would create",
-                    "updated" => "would update",
-                    "skipped" => "would skip",
-                    _ => "error",
-                }
-            } else {
-                r.outcome.as_str()
-            };
-            t.row([r.row.to_string(), result.to_owned(), lead, detail]);
-        }
-        let mut s = t.render();
-        let [c, u, sk, f] = counts.map(|(_, n)| n);
-        s.push_str(&format!(
-            "{}{c} created, {u} updated, {sk} skipped, {f} failed{}\n",
-            if report.dry_run { "dry run: " } else { "" },
-            if report.dry_run {
-                "; nothing was written"
-            } else {
-                ""
+
+    /// The failed rows of a batch; `cells` are the batch's rows' cells, in its order.
+    fn write(
+        &mut self,
+        reports: &[RowReport],
+        cells: &[Vec<String>],
+    ) -> Result<(), Box<dyn std::error::Error>> {
+        use crm_core::export::csv::guarded;
+        for (r, c) in reports.iter().zip(cells) {
+            if let RowOutcome::Failed { reason } = &r.outcome {
+                let mut record = vec![r.row.to_string(), guarded(reason).into_owned()];
+                record.extend(c.iter().map(|c| guarded(c).into_owned()));
+                self.0.write_record(&record)?;
             }
-        ));
-        if !columns.ignored.is_empty() {
-            s.push_str(&format!(
-                "columns left out: {}\n",
-                columns.ignored.join(", ")
-            ));
         }
-        s
-    });
+        Ok(())
+    }
+
+    fn finish(mut self) -> Result<(), Box<dyn std::error::Error>> {
+        self.0.flush()?;
+        Ok(())
+    }
 }
