@@ -708,6 +708,76 @@ fn json_errors_are_one_object_with_a_stable_kind() {
     assert!(help.contains(r#"{"error": {"kind""#), "{help}");
 }
 
+/// Runs SQL on the test database (a clients system that fails, for one).
+fn sql(db: &Path, statement: &'static str) {
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    let _ctx = rt.enter();
+    let store = rt
+        .block_on(crm_store_sqlx::SqliteStore::connect(&db.to_string_lossy()))
+        .unwrap();
+    rt.block_on(sqlx::query(statement).execute(store.pool()))
+        .unwrap();
+}
+
+/// A conversion whose client the clients system did not create converts the lead all the
+/// same (exit 0: converting again would be refused) and says so on stderr, with and without
+/// --json: the dispatch retries the client.
+#[test]
+fn a_conversion_whose_client_failed_says_so() {
+    let db = db();
+    let p = &db.path;
+    let ids: Vec<String> = ["a", "b"]
+        .iter()
+        .map(|n| {
+            let id = add_lead(p, "1", n, &format!("{n}@example.com"))["id"]
+                .as_str()
+                .unwrap()
+                .to_owned();
+            json(p, "1", &["lead", "status", &id, "contacted"]);
+            id
+        })
+        .collect();
+    sql(
+        p,
+        "CREATE TRIGGER clients_down BEFORE INSERT ON clients \
+         BEGIN SELECT RAISE(ABORT, 'clients system down'); END",
+    );
+    let out = crm(p, Some("1"))
+        .args(["lead", "status", &ids[0], "converted"])
+        .output()
+        .unwrap();
+    let (stdout, stderr) = (
+        String::from_utf8(out.stdout).unwrap(),
+        String::from_utf8(out.stderr).unwrap(),
+    );
+    assert_eq!(out.status.code(), Some(0), "{stderr}");
+    assert!(stdout.contains("converted"), "{stdout}");
+    assert!(
+        stderr.starts_with("warning: ")
+            && stderr.contains("client was not created")
+            && stderr.contains("crm dispatch"),
+        "{stderr}"
+    );
+    let out = crm(p, Some("1"))
+        .args(["--json", "lead", "status", &ids[1], "converted"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(0));
+    let c: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(c["lead"]["status"], "converted");
+    assert_eq!(c["client_id"], Value::Null);
+    assert!(c["client_deferred"].is_string(), "{c}");
+    let w: Value = serde_json::from_slice(&out.stderr).unwrap();
+    assert_eq!(w["warning"]["kind"], "client_deferred", "{w}");
+    // Once the clients system is back, the dispatch creates both.
+    sql(p, "DROP TRIGGER clients_down");
+    let d = json(p, "3", &["dispatch"]);
+    assert_eq!(d["created"].as_array().unwrap().len(), 2, "{d}");
+}
+
 #[test]
 fn a_busy_database_error_quotes_no_sql() {
     let db = db();

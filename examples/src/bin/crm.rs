@@ -1656,14 +1656,26 @@ async fn lead(app: &App, c: LeadCmd) -> Out {
                     if let Some(cl) = &client {
                         s.push_str(&format!("client {cl} created\n"));
                     }
-                    if let Some(e) = &deferred {
-                        s.push_str(&format!(
-                            "client creation deferred ({e}); run `crm dispatch` to retry\n"
-                        ));
-                    }
                     s
                 },
             );
+            // The lead is converted (exit 0: converting again would be refused), but the
+            // missing client must not go unnoticed, with --json too.
+            if let Some(e) = &deferred {
+                let message = format!(
+                    "lead {} is converted, but its client was not created ({e}); the dispatch \
+                     retries it: run `crm dispatch` (management)",
+                    c.lead.id()
+                );
+                if app.json {
+                    eprintln!(
+                        "{}",
+                        json!({"warning": {"kind": "client_deferred", "message": message}})
+                    );
+                } else {
+                    eprintln!("warning: {message}");
+                }
+            }
         }
     }
     Ok(())
