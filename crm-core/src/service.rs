@@ -360,6 +360,11 @@ impl Crm {
         &self.follow_up
     }
 
+    /// Who sees which leads ([`crate::visibility`]).
+    pub fn visibility(&self) -> Visibility {
+        self.visibility
+    }
+
     /// The clock's time, to the microsecond.
     pub(crate) fn now(&self) -> DateTime<Utc> {
         crate::clock::to_micros(self.clock.now())

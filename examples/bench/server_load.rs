@@ -19,8 +19,8 @@ use std::time::{Duration, Instant};
 use axum::body::Body;
 use chrono::Utc;
 use clap::Parser;
-use crm_core::{Employee, EmployeeId, Name, PhoneRegion, Role, SystemClock};
-use crm_examples::server::{self, Config, auth::Policy};
+use crm_core::{Employee, EmployeeId, Name, Role, SystemClock};
+use crm_examples::server::{self, auth::Policy};
 use http_body_util::BodyExt;
 use hyper_util::client::legacy::Client;
 use hyper_util::client::legacy::connect::HttpConnector;
@@ -88,18 +88,15 @@ fn main() {
 async fn run(args: Args) {
     let dir = tempfile::tempdir().unwrap();
     let db = dir.path().join("load.db").to_string_lossy().into_owned();
-    let state = server::open(
-        &db,
-        Arc::new(SystemClock),
-        Policy::default(),
-        Config {
-            region: PhoneRegion::parse("SA").unwrap(),
-            time_zone: chrono_tz::Asia::Riyadh,
-            secure_cookies: false,
-        },
-    )
-    .await
+    let config = crm_config::Config::from_pairs(&[
+        ("db", &db),
+        ("region", "SA"),
+        ("time_zone", "Asia/Riyadh"),
+    ])
     .unwrap();
+    let state = server::open(config.settings(), Arc::new(SystemClock), Policy::default())
+        .await
+        .unwrap();
     let manager = EmployeeId::new(1).unwrap();
     state
         .crm

@@ -4,13 +4,14 @@
 //!
 //! `cargo run -p crm-examples --example quickstart`
 
+use std::io::IsTerminal;
 use std::sync::Arc;
 
 use chrono::{DateTime, TimeDelta};
 use crm_core::{
-    ConversionOutcome, Crm, Currency, Email, Employee, EmployeeId, InteractionKind, LeadStatus,
-    LogNotifier, ManualClock, Money, Name, NewInteraction, NewLead, NewOpportunity, Note, Phone,
-    PhoneRegion, ReportFilter, Role, Source, SystemActor,
+    ConversionOutcome, Currency, Email, Employee, EmployeeId, InteractionKind, LeadStatus,
+    ManualClock, Money, Name, NewInteraction, NewLead, NewOpportunity, Note, Phone, PhoneRegion,
+    ReportFilter, Role, Source, SystemActor,
 };
 use crm_examples::Table;
 
@@ -18,15 +19,23 @@ type BoxError = Box<dyn std::error::Error + Send + Sync>;
 
 #[tokio::main]
 async fn main() -> Result<(), BoxError> {
+    // Colours only on a terminal: redirected to a file, the output stays plain text.
     tracing_subscriber::fmt()
+        .with_ansi(std::io::stdout().is_terminal())
         .with_target(false)
         .without_time()
         .init();
 
-    // 1. An embedded database: one SQLite file, migrated on connect.
+    // 1. An embedded database: one SQLite file, migrated on connect, with the settings of
+    //    the one configuration the `crm` tool and `crm-server` read too (crm.toml, CRM_*
+    //    variables, flags): here set by the program itself.
     let dir = tempfile::tempdir()?;
     let path = dir.path().join("crm.db");
-    let db = crm_store_sqlx::connect(&path.to_string_lossy()).await?;
+    let config = crm_config::Config::from_pairs(&[
+        ("db", &path.to_string_lossy()),
+        ("region", "SA"),
+        ("visibility", "all"),
+    ])?;
     println!("database: {}", path.display());
 
     // 2. The service, with a clock we can move to show the follow-up rule, and a scheduler
@@ -35,11 +44,10 @@ async fn main() -> Result<(), BoxError> {
         DateTime::parse_from_rfc3339("2026-11-01T08:00:00Z")?.to_utc(),
     ));
     let scheduler = SystemActor::parse("scheduler")?;
-    let crm = Crm::builder()
-        .store(db.store)
-        .employee_admin(db.employees)
-        .clients(db.clients)
-        .notifier(Arc::new(LogNotifier))
+    let crm = config
+        .settings()
+        .connect()
+        .await?
         .clock(clock.clone())
         .system_actor(scheduler.clone())
         .build()?;
@@ -185,9 +193,14 @@ async fn main() -> Result<(), BoxError> {
     clock.advance(TimeDelta::days(6));
     let sweep = crm.sweep_now(scheduler.clone()).await?;
     println!(
-        "follow-up sweep notified {} lead(s): {:?}",
+        "follow-up sweep notified {} lead(s): {}",
         sweep.notified.len(),
-        sweep.notified
+        sweep
+            .notified
+            .iter()
+            .map(|id| id.to_string())
+            .collect::<Vec<_>>()
+            .join(", ")
     );
     assert_eq!(sweep.notified, vec![quiet.id()]);
     println!(

@@ -7,28 +7,24 @@ use std::sync::Arc;
 
 use chrono::{DateTime, Utc};
 use clap::{Args, Parser, Subcommand};
-use crm_core::calendar::{default_weekend, parse_time_zone, parse_weekdays};
 use crm_core::{
-    AssignmentRule, AssignmentRules, BulkChange, BulkOutcome, BulkTarget, Crm, CrmError, Currency,
-    Email, Employee, EmployeeId, InteractionKind, LeadId, LeadPatch, LeadQuery, LeadStatus,
-    LogNotifier, Money, Name, NewInteraction, NewLead, NewOpportunity, Note, OpportunityId,
-    OpportunityPatch, OpportunityStage, Phone, PhoneRegion, ReportFilter, Role, Source, Strategy,
-    SystemClock, Team, Visibility,
+    BulkChange, BulkOutcome, BulkTarget, Crm, CrmError, Currency, Email, Employee, EmployeeId,
+    InteractionKind, LeadId, LeadPatch, LeadQuery, LeadStatus, Money, Name, NewInteraction,
+    NewLead, NewOpportunity, Note, OpportunityId, OpportunityPatch, OpportunityStage, Phone,
+    PhoneRegion, ReportFilter, Role, Source, Strategy, SystemClock, Team,
 };
-use crm_core::{
-    EscalationRule, FollowUpRule, LostReason, LostReasonCode, LostReasons, PipelineFilter,
-    PipelineReport, StageProbabilities, WorkCalendar,
-};
+use crm_core::{LostReason, LostReasonCode, PipelineFilter, PipelineReport};
 use crm_examples::{
     ERROR_KINDS, Table, error_kind, exit, exit_code, parse_date, parse_duration, parse_instant,
     sentence,
 };
-use crm_store_sqlx::Connected;
 use serde_json::json;
 use tracing_subscriber::filter::{LevelFilter, Targets};
 use tracing_subscriber::layer::SubscriberExt;
 use tracing_subscriber::util::SubscriberInitExt;
 
+#[path = "crm/config.rs"]
+mod config;
 #[path = "crm/export.rs"]
 mod export;
 #[path = "crm/import.rs"]
@@ -65,9 +61,14 @@ fn after_help() -> String {
 #[derive(Parser, Debug)]
 #[command(name = "crm", version, after_help = after_help())]
 struct Cli {
+    /// The configuration file (TOML; `crm config keys` lists its keys). Its settings are
+    /// overridden by CRM_* environment variables, and those by flags.
+    #[arg(long, env = "CRM_CONFIG", global = true)]
+    config: Option<std::path::PathBuf>,
     /// Database: a SQLite file path or URL (created if missing), or postgres://...
-    #[arg(long, env = "CRM_DB", default_value = "crm.db", global = true)]
-    db: String,
+    /// [default: crm.db]
+    #[arg(long, global = true)]
+    db: Option<String>,
     /// The acting employee's id.
     #[arg(long = "as", env = "CRM_AS", global = true)]
     actor: Option<String>,
@@ -76,29 +77,26 @@ struct Cli {
     json: bool,
     /// The region phone numbers typed in local form belong to: an ISO 3166 code (SA reads
     /// 0501234567 as +966501234567). Numbers with + or 00 and a country code need none.
-    #[arg(long, env = "CRM_REGION", default_value = "SA", global = true)]
-    region: String,
+    /// [default: SA]
+    #[arg(long, global = true)]
+    region: Option<String>,
     /// The lost-reason codes, comma-separated (default: price, competitor, no-budget,
     /// no-response, not-interested, timing, duplicate, other).
-    #[arg(long, env = "CRM_LOST_REASONS", global = true)]
+    #[arg(long, global = true)]
     lost_reasons: Option<String>,
     /// Probabilities of the open opportunity stages, e.g. open=10,qualified=25,proposal=50,
     /// negotiation=75 (the defaults; won counts 100 and lost 0).
-    #[arg(long, env = "CRM_STAGE_PROBABILITIES", global = true)]
+    #[arg(long, global = true)]
     stage_probabilities: Option<String>,
     /// Who sees which leads: all (everyone sees every lead), team (the team's leads; a
     /// manager the teams they lead), own (one's own leads; a manager the teams they lead).
-    #[arg(long, env = "CRM_VISIBILITY", default_value = "all", global = true)]
-    visibility: String,
+    /// [default: all]
+    #[arg(long, global = true)]
+    visibility: Option<String>,
     /// An assignment rule for leads added without --owner: STRATEGY:TEAM, or
     /// SOURCE=STRATEGY:TEAM for one source; STRATEGY is round-robin or least-open. Repeat
     /// for several sources (in CRM_ASSIGN, separate rules with `;`).
-    #[arg(
-        long = "assign",
-        env = "CRM_ASSIGN",
-        value_delimiter = ';',
-        global = true
-    )]
+    #[arg(long = "assign", global = true)]
     assign: Vec<String>,
     #[command(subcommand)]
     command: Command,
@@ -170,14 +168,15 @@ enum Command {
         #[arg(long)]
         every: Option<String>,
         /// Follow-up period in days (working days when a calendar option is given).
-        #[arg(long, default_value_t = 5)]
-        days: u32,
+        /// [default: 5]
+        #[arg(long)]
+        days: Option<String>,
         #[command(flatten)]
         calendar: CalendarArgs,
         /// Escalate to the owner's manager a lead still without follow-up this many working
         /// days after its owner was notified.
-        #[arg(long, env = "CRM_ESCALATE_AFTER")]
-        escalate_after: Option<u32>,
+        #[arg(long)]
+        escalate_after: Option<String>,
         /// Show what would be notified, and notify and change nothing.
         #[arg(long)]
         dry_run: bool,
@@ -189,6 +188,10 @@ enum Command {
     Export(export::ExportCmd),
     /// Read a CSV or XLSX file of leads and report what each row would be (--dry-run).
     Import(import::ImportArgs),
+    /// The configuration in force: `crm config check` shows each setting and where its
+    /// value came from; `crm config keys` lists the settings.
+    #[command(subcommand)]
+    Config(config::ConfigCmd),
     /// Pending events for a sales system.
     Events {
         /// Only events after this sequence number.
@@ -294,77 +297,41 @@ enum BulkCmd {
 #[derive(Args, Debug)]
 struct CalendarArgs {
     /// The host's IANA time zone, e.g. Asia/Riyadh (default: $TZ when it names one, else UTC).
-    #[arg(long, env = "CRM_TIME_ZONE")]
+    #[arg(long)]
     time_zone: Option<String>,
     /// Daily working hours in local time, HH:MM-HH:MM (default 00:00-24:00).
-    #[arg(long, env = "CRM_WORKING_HOURS")]
+    #[arg(long)]
     working_hours: Option<String>,
     /// Weekend days, e.g. fri,sat, or none (default: fri,sat for Arabic locales, else
     /// sat,sun).
-    #[arg(long, env = "CRM_WEEKEND")]
+    #[arg(long)]
     weekend: Option<String>,
     /// The locale whose weekend is the default (default: $LANG).
-    #[arg(long, env = "CRM_LOCALE")]
+    #[arg(long)]
     locale: Option<String>,
     /// Holidays, YYYY-MM-DD separated by commas.
-    #[arg(long, env = "CRM_HOLIDAYS")]
+    #[arg(long)]
     holidays: Option<String>,
     /// A file of holidays, one YYYY-MM-DD per line (# starts a comment).
-    #[arg(long, env = "CRM_HOLIDAYS_FILE")]
+    #[arg(long)]
     holidays_file: Option<String>,
 }
 
 impl CalendarArgs {
-    fn given(&self) -> bool {
-        self.time_zone.is_some()
-            || self.working_hours.is_some()
-            || self.weekend.is_some()
-            || self.holidays.is_some()
-            || self.holidays_file.is_some()
-    }
-
-    /// The calendar these options describe.
-    fn calendar(&self) -> Result<WorkCalendar, Failure> {
-        let base = match &self.time_zone {
-            Some(tz) => WorkCalendar::new(parse_time_zone(tz)?),
-            None => std::env::var("TZ")
-                .ok()
-                .and_then(|tz| parse_time_zone(tz.trim_start_matches(':')).ok())
-                .map_or_else(WorkCalendar::default, WorkCalendar::new),
-        };
-        let weekend = match &self.weekend {
-            Some(w) => parse_weekdays(w)?,
-            None => {
-                let locale = self
-                    .locale
-                    .clone()
-                    .or_else(|| std::env::var("LANG").ok())
-                    .unwrap_or_default();
-                default_weekend(&locale)
+    /// The calendar options given, as configuration flags.
+    fn flags(&self, flags: &mut Vec<(String, String, String)>) {
+        for (key, flag, value) in [
+            ("time_zone", "--time-zone", &self.time_zone),
+            ("working_hours", "--working-hours", &self.working_hours),
+            ("weekend", "--weekend", &self.weekend),
+            ("locale", "--locale", &self.locale),
+            ("holidays", "--holidays", &self.holidays),
+            ("holidays_file", "--holidays-file", &self.holidays_file),
+        ] {
+            if let Some(v) = value {
+                flags.push((key.to_owned(), flag.to_owned(), v.clone()));
             }
-        };
-        let mut days = std::collections::BTreeSet::new();
-        let mut add = |list: &str, sep: &[char]| -> Result<(), Failure> {
-            for d in list.split(sep) {
-                let d = d.split('#').next().unwrap_or_default().trim();
-                if !d.is_empty() {
-                    days.insert(parse_date(d).map_err(invalid)?);
-                }
-            }
-            Ok(())
-        };
-        if let Some(h) = &self.holidays {
-            add(h, &[','])?;
         }
-        if let Some(f) = &self.holidays_file {
-            let text = std::fs::read_to_string(f)
-                .map_err(|e| invalid(format!("cannot read the holidays file {f}: {e}")))?;
-            add(&text, &['\n'])?;
-        }
-        Ok(base
-            .working_hours(self.working_hours.as_deref().unwrap_or("00:00-24:00"))?
-            .weekend(weekend)?
-            .holidays(days)?)
     }
 }
 
@@ -800,75 +767,16 @@ async fn run(cli: Cli) -> Out {
         .as_deref()
         .map(str::parse::<EmployeeId>)
         .transpose()?;
-    let (rule, escalation) = match &cli.command {
-        Command::Sweep {
-            days,
-            calendar,
-            escalate_after,
-            ..
-        } => (
-            if calendar.given() {
-                FollowUpRule::in_calendar(*days, calendar.calendar()?)?
-            } else {
-                FollowUpRule::calendar_days(*days)?
-            },
-            escalate_after
-                .map(EscalationRule::after_working_days)
-                .transpose()?,
-        ),
-        _ => (FollowUpRule::default(), None),
-    };
-    let lost_reasons = match &cli.lost_reasons {
-        Some(l) => LostReasons::parse(l).map_err(|e| usage(format!("--lost-reasons: {e}")))?,
-        None => LostReasons::default(),
-    };
-    let probabilities = match &cli.stage_probabilities {
-        Some(p) => StageProbabilities::parse(p)
-            .map_err(|e| usage(format!("--stage-probabilities: {e}")))?,
-        None => StageProbabilities::default(),
-    };
-    // Checked before the database is opened: a bad region changes nothing. Read only by the
-    // commands that take phones: the phone metadata it checks against is slow to load.
-    let region = match &cli.command {
-        Command::Lead(LeadCmd::Add { .. } | LeadCmd::Edit { .. }) | Command::Import(_) => {
-            Some(PhoneRegion::parse(&cli.region).map_err(|e| usage(format!("--region: {e}")))?)
-        }
-        _ => None,
-    };
-    let visibility: Visibility = cli
-        .visibility
-        .parse()
-        .map_err(|e| usage(format!("--visibility: {e}")))?;
-    let rules = cli
-        .assign
-        .iter()
-        .filter(|r| !r.trim().is_empty())
-        .map(|r| r.parse::<AssignmentRule>())
-        .collect::<Result<Vec<_>, _>>()
-        .map_err(|e| usage(format!("--assign: {e}")))?;
-    let assignment = AssignmentRules::new(rules).map_err(|e| usage(format!("--assign: {e}")))?;
-    let created = new_sqlite_file(&cli.db);
-    let Connected {
-        store,
-        employees,
-        clients,
-    } = crm_store_sqlx::connect(&cli.db).await?;
+    let config = config::load(&cli)?;
+    if let Command::Config(c) = &cli.command {
+        return config::run(&config, c, cli.json);
+    }
+    let settings = config.settings();
+    let region = Some(settings.region);
+    let created = new_sqlite_file(&settings.db);
+    let builder = settings.connect().await?;
     if let Some(path) = created.filter(|p| p.exists()) {
         eprintln!("created a new database at {}", path.display());
-    }
-    let mut builder = Crm::builder()
-        .store(store)
-        .employee_admin(employees)
-        .visibility(visibility)
-        .assignment(assignment)
-        .clients(clients)
-        .notifier(Arc::new(LogNotifier))
-        .clock(Arc::new(SystemClock))
-        .follow_up(rule)
-        .lost_reasons(lost_reasons)
-        .stage_probabilities(probabilities);
-    if let Some(e) = escalation {
-        builder = builder.escalation(e);
     }
     let crm = builder.build().map_err(|e| usage(e.to_string()))?;
     let app = App {
@@ -878,10 +786,12 @@ async fn run(cli: Cli) -> Out {
         region,
     };
     match cli.command {
+        // Answered above, before the database is opened.
+        Command::Config(_) => Ok(()),
         Command::Employee(EmployeeCmd::SetPassword { id }) => {
-            set_password(&app, &cli.db, &id).await
+            set_password(&app, &settings.db, &id).await
         }
-        Command::Employee(c) => employee(&app, c).await,
+        Command::Employee(c) => employee(&app, &settings.db, c).await,
         Command::Lead(c) => lead(&app, c).await,
         Command::Team(TeamCmd::List) => teams(&app).await,
         Command::Interaction(c) => interaction(&app, c).await,
@@ -1096,7 +1006,7 @@ async fn run(cli: Cli) -> Out {
     }
 }
 
-async fn employee(app: &App, c: EmployeeCmd) -> Out {
+async fn employee(app: &App, db: &str, c: EmployeeCmd) -> Out {
     match c {
         EmployeeCmd::Add {
             id,

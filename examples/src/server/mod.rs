@@ -98,40 +98,41 @@ pub async fn security_headers(
     r
 }
 
-/// Opens the database at `db` for the library (migrating it) and for the server's own
-/// tables, and builds the shared state.
+/// Opens the database of `settings` for the library (migrating it, with every policy of the
+/// one configuration: crm-config builds the [`Crm`] as it does for the `crm` tool) and for
+/// the server's own tables, and builds the shared state.
 pub async fn open(
-    db: &str,
+    settings: &crm_config::Settings,
     clock: Arc<dyn Clock>,
     policy: auth::Policy,
-    config: Config,
 ) -> Result<AppState, String> {
-    let crm_store_sqlx::Connected {
-        store,
-        employees,
-        clients,
-    } = crm_store_sqlx::connect(db)
+    let crm = settings
+        .connect()
         .await
-        .map_err(|e| crate::sentence(&e))?;
-    let crm = Crm::builder()
-        .store(store)
-        .employee_admin(employees)
-        .clients(clients)
+        .map_err(|e| crate::sentence(&e))?
         .clock(clock.clone())
         .build()
         .map_err(|e| e.to_string())?;
-    let auth = AuthStore::open(db, clock.clone(), policy)
+    let auth = AuthStore::open(&settings.db, clock.clone(), policy)
         .await
         .map_err(|e| crate::sentence(&e))?;
     Ok(AppState {
         crm,
         auth,
         clock,
-        config: Arc::new(config),
+        config: Arc::new(Config {
+            region: settings.region,
+            time_zone: settings.time_zone,
+            secure_cookies: settings.secure_cookies,
+        }),
     })
 }
 
-/// The application with the headers every response carries.
+/// The application with the headers every response carries, forms from other sites
+/// refused, and 405s explained.
 pub fn service(state: AppState) -> Router {
-    app(state).layer(axum::middleware::from_fn(security_headers))
+    app(state)
+        .layer(axum::middleware::from_fn(same_site_forms))
+        .layer(axum::middleware::from_fn(explain_405))
+        .layer(axum::middleware::from_fn(security_headers))
 }

@@ -6,6 +6,24 @@
 /// Stamps out one test per body for each backend (SQLite, and PostgreSQL: ignored with a
 /// reason when `CRM_POSTGRES_URL` is not set). Reach it with `#[macro_use] mod server_support;`.
 macro_rules! on_every_backend {
+    // With settings of the one configuration (key, value pairs as in crm.toml).
+    (settings = $settings:expr; $($name:ident),* $(,)?) => {
+        mod sqlite {
+            $(#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn $name() {
+                super::$name(super::server_support::sqlite_with($settings).await).await
+            }
+            )*
+        }
+        mod postgres {
+            $(#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            #[cfg_attr(crm_no_postgres, ignore = "CRM_POSTGRES_URL is not set")]
+            async fn $name() {
+                super::$name(super::server_support::postgres_with($settings).await).await
+            }
+            )*
+        }
+    };
     ($($name:ident),* $(,)?) => {
         mod sqlite {
             $(#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -30,9 +48,9 @@ use axum::Router;
 use axum::body::Body;
 use axum::http::{HeaderMap, Method, Request, StatusCode};
 use chrono::{TimeDelta, Utc};
-use crm_core::{Employee, EmployeeId, ManualClock, Name, PhoneRegion, Role};
+use crm_core::{Employee, EmployeeId, ManualClock, Name, Role};
 use crm_examples::server::auth::Policy;
-use crm_examples::server::{self, AppState, Config};
+use crm_examples::server::{self, AppState};
 use http_body_util::BodyExt;
 use serde_json::Value;
 use tower::ServiceExt;
@@ -121,31 +139,36 @@ pub fn policy() -> Policy {
 
 /// A harness over a new SQLite file.
 pub async fn sqlite() -> Harness {
-    let dir = tempfile::tempdir().unwrap();
-    let url = dir.path().join("crm.db").to_string_lossy().into_owned();
-    build(&url, Some(dir)).await
+    sqlite_with(&[]).await
 }
 
 /// A harness over a new PostgreSQL schema.
 pub async fn postgres() -> Harness {
-    let url = crm_tests::postgres::fresh_schema("crm_server").await;
-    build(&url, None).await
+    postgres_with(&[]).await
 }
 
-async fn build(url: &str, dir: Option<tempfile::TempDir>) -> Harness {
+/// A harness over a new SQLite file, with these settings of the one configuration (key,
+/// value, as in crm.toml) over the defaults.
+pub async fn sqlite_with(settings: &[(&str, &str)]) -> Harness {
+    let dir = tempfile::tempdir().unwrap();
+    let url = dir.path().join("crm.db").to_string_lossy().into_owned();
+    build(&url, Some(dir), settings).await
+}
+
+/// A harness over a new PostgreSQL schema, with these settings.
+pub async fn postgres_with(settings: &[(&str, &str)]) -> Harness {
+    let url = crm_tests::postgres::fresh_schema("crm_server").await;
+    build(&url, None, settings).await
+}
+
+async fn build(url: &str, dir: Option<tempfile::TempDir>, settings: &[(&str, &str)]) -> Harness {
     let clock = Arc::new(ManualClock::new(Utc::now()));
-    let state = server::open(
-        url,
-        clock.clone(),
-        policy(),
-        Config {
-            region: PhoneRegion::parse("SA").unwrap(),
-            time_zone: chrono_tz::Asia::Riyadh,
-            secure_cookies: false,
-        },
-    )
-    .await
-    .unwrap();
+    let mut pairs = vec![("db", url), ("region", "SA"), ("time_zone", "Asia/Riyadh")];
+    pairs.extend_from_slice(settings);
+    let config = crm_config::Config::from_pairs(&pairs).unwrap();
+    let state = server::open(config.settings(), clock.clone(), policy())
+        .await
+        .unwrap();
     let id = |n| EmployeeId::new(n).unwrap();
     let emp = |n, name: &str, role| Employee::new(id(n), Name::parse(name).unwrap(), role);
     state

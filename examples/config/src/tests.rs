@@ -1,0 +1,233 @@
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+use super::*;
+
+fn load(
+    file: Option<&str>,
+    env: &[(&str, &str)],
+    flags: &[(&str, &str)],
+) -> Result<Config, ConfigError> {
+    let env: Vec<(String, String)> = env
+        .iter()
+        .map(|(k, v)| ((*k).into(), (*v).into()))
+        .collect();
+    let lookup = move |name: &str| env.iter().find(|(k, _)| k == name).map(|(_, v)| v.clone());
+    Config::from_sources(Sources {
+        file: file.map(|t| (PathBuf::from("crm.toml"), t.to_owned())),
+        env: &lookup,
+        flags: flags
+            .iter()
+            .map(|(k, v)| {
+                (
+                    (*k).to_owned(),
+                    format!("--{}", k.replace('_', "-")),
+                    (*v).to_owned(),
+                )
+            })
+            .collect(),
+    })
+}
+
+#[test]
+fn defaults_hold_when_nothing_is_set() {
+    let c = load(None, &[], &[]).unwrap();
+    let s = c.settings();
+    assert_eq!(s.db, "crm.db");
+    assert_eq!(s.visibility, Visibility::All);
+    assert_eq!(s.time_zone, Tz::UTC);
+    assert_eq!(s.follow_up, FollowUpRule::calendar_days(5).unwrap());
+    assert!(s.escalation.is_none());
+    assert!(!s.secure_cookies);
+    assert!(
+        c.rows().iter().all(|r| r.origin == "default"),
+        "{:?}",
+        c.rows()
+    );
+}
+
+#[test]
+fn the_file_then_the_environment_then_flags() {
+    let file = "visibility = \"team\"\nregion = \"EG\"\ndb = \"from-file.db\"\n";
+    let c = load(
+        Some(file),
+        &[("CRM_VISIBILITY", "own"), ("CRM_DB", "from-env.db")],
+        &[("db", "from-flag.db")],
+    )
+    .unwrap();
+    assert_eq!(c.settings().visibility, Visibility::Own);
+    assert_eq!(c.origin("visibility"), Origin::Env("CRM_VISIBILITY"));
+    assert_eq!(c.settings().db, "from-flag.db");
+    assert_eq!(c.origin("db"), Origin::Flag("--db".into()));
+    assert_eq!(c.settings().region, PhoneRegion::parse("EG").unwrap());
+    assert_eq!(c.origin("region"), Origin::File("crm.toml".into()));
+    let row = c.rows().into_iter().find(|r| r.key == "region").unwrap();
+    assert_eq!(
+        (row.value.as_str(), row.origin.as_str()),
+        ("EG", "crm.toml")
+    );
+}
+
+#[test]
+fn an_unknown_key_in_the_file_is_refused_by_name() {
+    let e = load(Some("visibilty = \"own\"\n"), &[], &[]).unwrap_err();
+    let msg = e.to_string();
+    assert!(
+        matches!(e, ConfigError::UnknownKey { ref key, .. } if key == "visibilty"),
+        "{msg}"
+    );
+    assert!(
+        msg.contains("\"visibilty\"") && msg.contains("crm.toml"),
+        "{msg}"
+    );
+}
+
+#[test]
+fn a_bad_value_is_refused_naming_the_key_and_where_it_came_from() {
+    for (file, env, key, origin) in [
+        (
+            "visibility = \"everyone\"\n",
+            vec![],
+            "visibility",
+            "crm.toml",
+        ),
+        (
+            "",
+            vec![("CRM_WEEKEND", "friday,funday")],
+            "weekend",
+            "$CRM_WEEKEND",
+        ),
+        (
+            "follow_up_days = -1\n",
+            vec![],
+            "follow_up_days",
+            "crm.toml",
+        ),
+        (
+            "secure_cookies = \"maybe\"\n",
+            vec![],
+            "secure_cookies",
+            "crm.toml",
+        ),
+        (
+            "",
+            vec![("CRM_TIME_ZONE", "Mars/Olympus")],
+            "time_zone",
+            "$CRM_TIME_ZONE",
+        ),
+        (
+            "assign = [\"random:1\"]\n",
+            vec![],
+            "assign",
+            "crm.toml",
+        ),
+        ("region = [\"SA\", \"AE\"]\n", vec![], "region", "crm.toml"),
+        (
+            "holidays = [\"2026-13-01\"]\n",
+            vec![],
+            "holidays",
+            "crm.toml",
+        ),
+    ] {
+        let e = load(Some(file), &env, &[]).unwrap_err();
+        match &e {
+            ConfigError::Invalid {
+                key: k, origin: o, ..
+            } => {
+                assert_eq!((*k, o.to_string().as_str()), (key, origin), "{e}");
+            }
+            other => panic!("{file} {env:?}: {other}"),
+        }
+        assert!(e.to_string().starts_with(key), "{e}");
+    }
+}
+
+#[test]
+fn not_toml_is_refused() {
+    let e = load(Some("visibility = own\n"), &[], &[]).unwrap_err();
+    assert!(matches!(e, ConfigError::Syntax { .. }), "{e}");
+}
+
+#[test]
+fn lists_and_tables_read_as_their_one_line_forms() {
+    let file = "weekend = [\"fri\", \"sat\"]\nholidays = [\"2026-12-02\", \"2026-12-03\"]\n\
+                time_zone = \"Asia/Riyadh\"\nworking_hours = \"08:00-17:00\"\n\
+                stage_probabilities = { open = 5, qualified = 20 }\n\
+                assign = [\"web=round-robin:1\", \"least-open:2\"]\nescalate_after = 2\n";
+    let c = load(Some(file), &[], &[]).unwrap();
+    let s = c.settings();
+    let calendar = WorkCalendar::new(chrono_tz::Asia::Riyadh)
+        .working_hours("08:00-17:00")
+        .unwrap()
+        .weekend(vec![chrono::Weekday::Fri, chrono::Weekday::Sat])
+        .unwrap()
+        .holidays(
+            ["2026-12-02", "2026-12-03"]
+                .iter()
+                .map(|d| d.parse().unwrap())
+                .collect(),
+        )
+        .unwrap();
+    assert_eq!(s.follow_up, FollowUpRule::in_calendar(5, calendar).unwrap());
+    assert_eq!(
+        s.stage_probabilities,
+        StageProbabilities::parse("open=5,qualified=20").unwrap()
+    );
+    assert_eq!(
+        s.assignment,
+        AssignmentRules::new([
+            "web=round-robin:1".parse().unwrap(),
+            "least-open:2".parse().unwrap()
+        ])
+        .unwrap()
+    );
+    assert_eq!(
+        s.escalation,
+        Some(EscalationRule::after_working_days(2).unwrap())
+    );
+    let weekend = c.rows().into_iter().find(|r| r.key == "weekend").unwrap();
+    assert_eq!(weekend.value, "fri,sat");
+}
+
+#[test]
+fn an_arabic_locale_brings_the_friday_saturday_weekend() {
+    let c = load(
+        None,
+        &[("LANG", "ar_SA.UTF-8"), ("CRM_TIME_ZONE", "Asia/Riyadh")],
+        &[],
+    )
+    .unwrap();
+    let calendar = WorkCalendar::new(chrono_tz::Asia::Riyadh)
+        .weekend(vec![chrono::Weekday::Fri, chrono::Weekday::Sat])
+        .unwrap();
+    assert_eq!(
+        c.settings().follow_up,
+        FollowUpRule::in_calendar(5, calendar).unwrap()
+    );
+}
+
+#[test]
+fn tz_alone_sets_where_dates_are_shown_not_a_calendar() {
+    let c = load(None, &[("TZ", ":Asia/Dubai")], &[]).unwrap();
+    assert_eq!(c.settings().time_zone, chrono_tz::Asia::Dubai);
+    assert_eq!(
+        c.settings().follow_up,
+        FollowUpRule::calendar_days(5).unwrap()
+    );
+    assert_eq!(c.origin("time_zone"), Origin::Env("TZ"));
+}
+
+#[tokio::test]
+async fn the_built_crm_carries_the_policies() {
+    let c = Config::from_pairs(&[
+        ("db", "sqlite::memory:"),
+        ("visibility", "own"),
+        ("follow_up_days", "3"),
+    ])
+    .unwrap();
+    let crm = c.settings().connect().await.unwrap().build().unwrap();
+    assert_eq!(
+        crm.follow_up_rule(),
+        &FollowUpRule::calendar_days(3).unwrap()
+    );
+    assert_eq!(crm.visibility(), Visibility::Own);
+}
