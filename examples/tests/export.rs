@@ -874,3 +874,44 @@ fn deprecated_utc_offset_maps_whole_hours_to_etc_zones() {
         "{help}"
     );
 }
+
+/// An export file is created as any other file: 0666 less the umask (0644 under 022, 0600
+/// under 077), not always 0600; written over, a file keeps its mode. CSV only, so it needs
+/// none of the export tools.
+#[cfg(unix)]
+#[test]
+fn export_files_get_the_mode_of_any_new_file() {
+    use std::os::unix::fs::PermissionsExt;
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("crm.db").to_string_lossy().into_owned();
+    crm(&db, None)
+        .args([
+            "employee", "add", "--id", "3", "--name", "مدير", "--role", "manager",
+        ])
+        .assert()
+        .success();
+    let bin = assert_cmd::cargo::cargo_bin("crm");
+    let export = |umask: &str, file: &Path| {
+        // The umask is the shell's: a process cannot set another's without unsafe code.
+        let out = Command::new("sh")
+            .args(["-c", &format!("umask {umask} && exec \"$0\" \"$@\"")])
+            .arg(&bin)
+            .args(["--db", &db, "--as", "3", "export", "leads", "--out"])
+            .arg(file)
+            .env_remove("CRM_DB")
+            .env_remove("CRM_AS")
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        std::fs::metadata(file).unwrap().permissions().mode() & 0o777
+    };
+    let file = dir.path().join("leads.csv");
+    assert_eq!(export("022", &file), 0o644);
+    assert_eq!(export("077", &dir.path().join("private.csv")), 0o600);
+    std::fs::set_permissions(&file, std::fs::Permissions::from_mode(0o640)).unwrap();
+    assert_eq!(export("022", &file), 0o640);
+}

@@ -225,7 +225,18 @@ async fn to_file<T>(
         kind: "storage",
         message: format!("cannot write {}: {e}", target.display()),
     };
-    let tmp = tempfile::NamedTempFile::new_in(&dir).map_err(io)?;
+    let mut builder = tempfile::Builder::new();
+    // Created as any other file (0666 less the umask, as File::create makes it), not with
+    // the 0600 of a temporary file, which the rename would otherwise keep.
+    #[cfg(unix)]
+    builder.permissions(std::os::unix::fs::PermissionsExt::from_mode(0o666));
+    let tmp = builder.tempfile_in(&dir).map_err(io)?;
+    // A file written over keeps its mode, as when written in place.
+    if let Ok(existing) = std::fs::metadata(&target) {
+        tmp.as_file()
+            .set_permissions(existing.permissions())
+            .map_err(io)?;
+    }
     let file = tmp.reopen().map_err(io)?;
     let result = write(Box::new(std::io::BufWriter::new(file))).await?;
     tmp.persist(&target).map_err(|e| io(e.error))?;
