@@ -366,6 +366,115 @@ pub enum CrmError {
     Port(#[from] PortError),
 }
 
+/// What kind of refusal or failure a [`CrmError`] is, with a stable name: the one thing
+/// every front end maps from (the `crm` tool's exit code and `--json` error `kind`, the
+/// problem type and HTTP status of `crm-server`), so a refusal reads the same everywhere.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum ErrorKind {
+    /// A value is malformed or out of range ([`CrmError::Validation`]).
+    InvalidInput,
+    /// The status machine does not allow the move.
+    InvalidTransition,
+    /// The employee cannot own leads.
+    InvalidAssignee,
+    /// The two leads cannot be merged.
+    MergeRefused,
+    /// The acting employee is not in the directory.
+    UnknownActor,
+    /// The acting employee (or system actor) may not do this.
+    Forbidden,
+    /// The lead is converted, or merged into another.
+    ReadOnly,
+    /// The record does not exist, or is outside the actor's view.
+    NotFound,
+    /// Someone else changed the record: reload and decide again.
+    Conflict,
+    /// An open lead has this email or phone.
+    Duplicate,
+    /// The directory already has employees.
+    AlreadyBootstrapped,
+    /// The host did not configure a port this needs.
+    NotConfigured,
+    /// The database stayed busy; nothing was written; retry.
+    Busy,
+    /// A host system (clients, notifier) failed.
+    HostSystem,
+    /// The database failed.
+    Storage,
+}
+
+impl ErrorKind {
+    /// Every kind, in the order of their documentation.
+    pub const ALL: [ErrorKind; 15] = [
+        ErrorKind::InvalidInput,
+        ErrorKind::InvalidTransition,
+        ErrorKind::InvalidAssignee,
+        ErrorKind::MergeRefused,
+        ErrorKind::UnknownActor,
+        ErrorKind::Forbidden,
+        ErrorKind::ReadOnly,
+        ErrorKind::NotFound,
+        ErrorKind::Conflict,
+        ErrorKind::Duplicate,
+        ErrorKind::AlreadyBootstrapped,
+        ErrorKind::NotConfigured,
+        ErrorKind::Busy,
+        ErrorKind::HostSystem,
+        ErrorKind::Storage,
+    ];
+
+    /// The stable name (`not_found`, `read_only`, ...).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ErrorKind::InvalidInput => "invalid_input",
+            ErrorKind::InvalidTransition => "invalid_transition",
+            ErrorKind::InvalidAssignee => "invalid_assignee",
+            ErrorKind::MergeRefused => "merge_refused",
+            ErrorKind::UnknownActor => "unknown_actor",
+            ErrorKind::Forbidden => "forbidden",
+            ErrorKind::ReadOnly => "read_only",
+            ErrorKind::NotFound => "not_found",
+            ErrorKind::Conflict => "conflict",
+            ErrorKind::Duplicate => "duplicate",
+            ErrorKind::AlreadyBootstrapped => "already_bootstrapped",
+            ErrorKind::NotConfigured => "not_configured",
+            ErrorKind::Busy => "busy",
+            ErrorKind::HostSystem => "host_system",
+            ErrorKind::Storage => "storage",
+        }
+    }
+}
+
+impl std::fmt::Display for ErrorKind {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+impl CrmError {
+    /// What kind of error this is ([`ErrorKind`]).
+    pub fn kind(&self) -> ErrorKind {
+        match self {
+            CrmError::Validation(_) => ErrorKind::InvalidInput,
+            CrmError::InvalidTransition { .. } => ErrorKind::InvalidTransition,
+            CrmError::InvalidAssignee { .. } => ErrorKind::InvalidAssignee,
+            CrmError::MergeRefused { .. } => ErrorKind::MergeRefused,
+            CrmError::UnknownActor(_) => ErrorKind::UnknownActor,
+            CrmError::Forbidden { .. } | CrmError::SystemForbidden { .. } => ErrorKind::Forbidden,
+            CrmError::ReadOnly(_) => ErrorKind::ReadOnly,
+            CrmError::NotFound { .. } => ErrorKind::NotFound,
+            CrmError::Conflict { .. } => ErrorKind::Conflict,
+            CrmError::Duplicate { .. } => ErrorKind::Duplicate,
+            CrmError::AlreadyBootstrapped => ErrorKind::AlreadyBootstrapped,
+            CrmError::NotConfigured(_) => ErrorKind::NotConfigured,
+            CrmError::Store(s) if s.is_retryable() => ErrorKind::Busy,
+            CrmError::Store(_) => ErrorKind::Storage,
+            CrmError::Port(_) => ErrorKind::HostSystem,
+        }
+    }
+}
+
 impl From<crate::permissions::Refusal> for CrmError {
     fn from(r: crate::permissions::Refusal) -> Self {
         CrmError::Forbidden {

@@ -58,7 +58,7 @@ pub use detail::LeadDetail;
 pub use duplicates::{DuplicateGroup, DuplicateKind};
 pub use employee::{Employee, Role, TeamSummary};
 pub use error::{
-    AssigneeProblem, BoxError, ContactField, CrmError, Entity, PortError, StoreError,
+    AssigneeProblem, BoxError, ContactField, CrmError, Entity, ErrorKind, PortError, StoreError,
     ValidationError,
 };
 pub use escalation::EscalationRule;

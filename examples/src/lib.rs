@@ -4,7 +4,7 @@
 pub mod server;
 
 use chrono::{DateTime, NaiveDate, TimeDelta, Utc};
-use crm_core::{CrmError, StoreError};
+use crm_core::{CrmError, ErrorKind};
 
 /// The exit codes of the `crm` tool.
 pub mod exit {
@@ -27,41 +27,32 @@ pub mod exit {
     pub const PARTIAL: u8 = 8;
 }
 
-/// The exit code for an error.
-pub fn exit_code(e: &CrmError) -> u8 {
-    match e {
-        CrmError::Validation(_)
-        | CrmError::InvalidTransition { .. }
-        | CrmError::InvalidAssignee { .. }
-        | CrmError::MergeRefused { .. } => exit::VALIDATION,
-        CrmError::Forbidden { .. }
-        | CrmError::SystemForbidden { .. }
-        | CrmError::UnknownActor(_)
-        | CrmError::ReadOnly(_)
-        | CrmError::AlreadyBootstrapped => exit::FORBIDDEN,
-        CrmError::NotFound { .. } => exit::NOT_FOUND,
-        CrmError::Conflict { .. } | CrmError::Duplicate { .. } => exit::CONFLICT,
+/// The exit code of an error kind.
+pub fn exit_for(kind: ErrorKind) -> u8 {
+    match kind {
+        ErrorKind::InvalidInput
+        | ErrorKind::InvalidTransition
+        | ErrorKind::InvalidAssignee
+        | ErrorKind::MergeRefused => exit::VALIDATION,
+        ErrorKind::Forbidden
+        | ErrorKind::UnknownActor
+        | ErrorKind::ReadOnly
+        | ErrorKind::AlreadyBootstrapped => exit::FORBIDDEN,
+        ErrorKind::NotFound => exit::NOT_FOUND,
+        ErrorKind::Conflict | ErrorKind::Duplicate => exit::CONFLICT,
         _ => exit::STORAGE,
     }
 }
 
-/// The stable `kind` of an error in `--json` error output (see [`ERROR_KINDS`]).
+/// The exit code for an error: [`exit_for`] its [`CrmError::kind`].
+pub fn exit_code(e: &CrmError) -> u8 {
+    exit_for(e.kind())
+}
+
+/// The stable `kind` of an error in `--json` error output (see [`ERROR_KINDS`]): the
+/// library's own name for it.
 pub fn error_kind(e: &CrmError) -> &'static str {
-    match e {
-        CrmError::Validation(_) => "invalid_input",
-        CrmError::InvalidTransition { .. } => "invalid_transition",
-        CrmError::InvalidAssignee { .. } => "invalid_assignee",
-        CrmError::MergeRefused { .. } => "merge_refused",
-        CrmError::UnknownActor(_) => "unknown_actor",
-        CrmError::Forbidden { .. } => "forbidden",
-        CrmError::ReadOnly(_) => "read_only",
-        CrmError::NotFound { .. } => "not_found",
-        CrmError::Conflict { .. } => "conflict",
-        CrmError::Duplicate { .. } => "duplicate",
-        CrmError::Store(StoreError::Busy(_)) => "busy",
-        CrmError::Port(_) => "host_system",
-        _ => "storage",
-    }
+    e.kind().as_str()
 }
 
 /// Every `kind` of `--json` error output with its exit code, as `crm --help` shows it.
@@ -124,6 +115,16 @@ pub const ERROR_KINDS: &[(&str, u8, &str)] = &[
         "host_system",
         exit::STORAGE,
         "the employee directory, clients system or notifier failed",
+    ),
+    (
+        "already_bootstrapped",
+        exit::FORBIDDEN,
+        "the directory already has employees; a manager adds the next ones",
+    ),
+    (
+        "not_configured",
+        exit::STORAGE,
+        "the host did not configure what this needs",
     ),
 ];
 
@@ -279,6 +280,19 @@ impl Table {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// `crm --help` documents every kind the library has, with the exit code it maps to.
+    #[test]
+    fn every_error_kind_is_documented_with_its_exit_code() {
+        for kind in ErrorKind::ALL {
+            let row = ERROR_KINDS.iter().find(|(k, _, _)| *k == kind.as_str());
+            assert_eq!(
+                row.map(|(_, code, _)| *code),
+                Some(exit_for(kind)),
+                "{kind} in ERROR_KINDS"
+            );
+        }
+    }
 
     #[test]
     fn durations() {
