@@ -122,6 +122,7 @@ macro_rules! conformance_suite {
             import_run_again_creates_nothing_twice,
             import_applies_permissions_assignment_and_visibility,
             a_refused_import_batch_leaves_nothing,
+            import_handed_over_in_parts_is_one_import,
             // Issue 11, duplicates and merge: crate::conformance_merge.
             duplicate_groups_are_made_by_the_store,
             merge_moves_everything_to_the_kept_lead,

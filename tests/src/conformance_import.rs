@@ -652,3 +652,84 @@ pub async fn a_refused_import_batch_leaves_nothing(store: Arc<dyn LeadStore>) {
     );
     assert_eq!(snapshot(&h).await, after_ok);
 }
+
+/// A file handed over in parts ([`crm_core::Crm::start_import`], as a reader streaming a
+/// large file does) is one import: a row of a later part matches the lead an earlier part
+/// created (or, in a dry run, would have created); an import stopped after its first part
+/// and run again whole creates nothing twice; the actor and batch size are checked before
+/// any row.
+pub async fn import_handed_over_in_parts_is_one_import(store: Arc<dyn LeadStore>) {
+    let h = Harness::new(store);
+    let o = ImportOptions {
+        file_key: Some("streamed".into()),
+        batch_size: 2,
+        ..opts(OnDuplicate::Skip)
+    };
+    let part1 = vec![
+        row(2, "Sara", Some("sara@example.com"), None),
+        row(3, "Ali", Some("ali@example.com"), None),
+        bad(4, "phone: invalid"),
+    ];
+    let part2 = vec![
+        row(5, "Sara again", Some("SARA@example.com"), None),
+        row(6, "Omar", Some("omar@example.com"), None),
+    ];
+    for dry_run in [true, false] {
+        let o = ImportOptions {
+            dry_run,
+            ..o.clone()
+        };
+        let mut run = h.crm.start_import(sales(), &o).await.unwrap();
+        let first = run.import(part1.clone()).await.unwrap();
+        let second = run.import(part2.clone()).await.unwrap();
+        assert_eq!(run.rows_done(), 5);
+        let sara = match first[0].outcome {
+            RowOutcome::Created { lead, .. } => lead,
+            ref other => panic!("{other:?}"),
+        };
+        assert_eq!(
+            second[0].outcome,
+            RowOutcome::Skipped {
+                lead: sara,
+                reason: SkipReason::Duplicate
+            },
+            "dry run {dry_run}"
+        );
+        assert_eq!(second[1].outcome.as_str(), "created");
+        assert_eq!(first[2].outcome.as_str(), "failed");
+        assert_eq!(all_leads(&h).await.len(), if dry_run { 0 } else { 3 });
+    }
+    // Another file, stopped after its first part, then run again whole.
+    let again = ImportOptions {
+        file_key: Some("stopped".into()),
+        on_duplicate: OnDuplicate::Create,
+        ..o.clone()
+    };
+    let rows: Vec<ImportRow> = (0..4)
+        .map(|n| row(n + 2, "New", Some(&format!("new{n}@example.com")), None))
+        .collect();
+    let mut run = h.crm.start_import(sales(), &again).await.unwrap();
+    run.import(rows[..2].to_vec()).await.unwrap();
+    let whole = h.crm.import_leads(sales(), rows, &again).await.unwrap();
+    assert_eq!(
+        outcomes(&whole),
+        [
+            (2, "skipped"),
+            (3, "skipped"),
+            (4, "created"),
+            (5, "created")
+        ]
+    );
+    assert_eq!(all_leads(&h).await.len(), 7);
+    // Refused before any row.
+    let unknown_actor = h.crm.start_import(unknown(), &o).await;
+    assert!(unknown_actor.is_err());
+    let none = ImportOptions {
+        batch_size: 0,
+        ..o.clone()
+    };
+    assert!(matches!(
+        h.crm.start_import(sales(), &none).await,
+        Err(CrmError::Validation(_))
+    ));
+}
