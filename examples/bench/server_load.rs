@@ -109,7 +109,7 @@ async fn run(args: Args) {
         .unwrap();
     state
         .auth
-        .set_password(manager, "load test password")
+        .set_password(manager, "load test password", None)
         .await
         .unwrap();
     let token = state.auth.issue_token(manager, "load").await.unwrap().token;

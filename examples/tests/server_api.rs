@@ -698,11 +698,12 @@ async fn employees_and_passwords(h: Harness) {
         .await;
     assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY);
 
+    // An employee's own needs their current one too; management's for others does not.
     let set = |token: &str, id: i64, password: &str| {
         h.put(
             &format!("/api/v1/employees/{id}/password"),
             token,
-            json!({"password": password}),
+            json!({"password": password, "current_password": PASSWORD}),
         )
     };
     // Sales may set their own password, not another's.

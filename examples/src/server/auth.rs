@@ -33,12 +33,24 @@ const UPSERT_PASSWORD: &str = "INSERT INTO server_credentials (employee_id, pass
      VALUES ($1, $2, $3) ON CONFLICT (employee_id) DO UPDATE SET password_hash = excluded.password_hash, \
      updated_at = excluded.updated_at";
 const GET_PASSWORD: &str = "SELECT password_hash FROM server_credentials WHERE employee_id = $1";
-const GET_LOCK: &str = "SELECT locked_until FROM server_signin_failures WHERE employee_id = $1";
-const ADD_FAILURE: &str = "INSERT INTO server_signin_failures (employee_id, failures, locked_until) \
-     VALUES ($1, 1, NULL) ON CONFLICT (employee_id) DO UPDATE SET \
-     failures = server_signin_failures.failures + 1 RETURNING failures";
-const LOCK: &str =
-    "UPDATE server_signin_failures SET failures = 0, locked_until = $2 WHERE employee_id = $1";
+/// Takes a sign-in attempt's place in the count before its password is looked at, in one
+/// statement, so parallel attempts (on any number of server processes sharing the database)
+/// cannot all pass a check made before any of them is counted. `failures` counts failed
+/// attempts and those still being verified; an expired lock starts the count again. The
+/// attempt that reaches the limit ($3) sets the lock itself, so a process that dies while
+/// verifying leaves at worst a lock that ends. The attempt may verify when the count it
+/// returns is at most the limit.
+const TAKE_ATTEMPT: &str = "INSERT INTO server_signin_failures AS f (employee_id, failures, \
+     locked_until) VALUES ($1, 1, CASE WHEN CAST($3 AS BIGINT) <= 1 THEN CAST($4 AS BIGINT) END) \
+     ON CONFLICT (employee_id) DO UPDATE SET \
+     failures = CASE WHEN f.locked_until <= CAST($2 AS BIGINT) THEN 1 ELSE f.failures + 1 END, \
+     locked_until = CASE \
+         WHEN f.locked_until <= CAST($2 AS BIGINT) THEN \
+             CASE WHEN CAST($3 AS BIGINT) <= 1 THEN CAST($4 AS BIGINT) END \
+         WHEN f.locked_until IS NULL AND f.failures + 1 >= CAST($3 AS BIGINT) \
+             THEN CAST($4 AS BIGINT) \
+         ELSE f.locked_until END \
+     RETURNING failures, locked_until";
 const CLEAR_FAILURES: &str = "DELETE FROM server_signin_failures WHERE employee_id = $1";
 const INSERT_TOKEN: &str = "INSERT INTO server_tokens (id, employee_id, token_hash, label, created_at, \
      expires_at, revoked_at) VALUES ($1, $2, $3, $4, $5, $6, NULL)";
@@ -54,6 +66,12 @@ const FIND_SESSION: &str =
     "SELECT employee_id, csrf FROM server_sessions WHERE id_hash = $1 AND expires_at > $2";
 const DELETE_SESSION: &str = "DELETE FROM server_sessions WHERE id_hash = $1";
 const DELETE_EXPIRED_SESSIONS: &str = "DELETE FROM server_sessions WHERE expires_at <= $1";
+/// Revokes every live token of an employee but the one kept (`''` keeps none).
+const REVOKE_OTHER_TOKENS: &str = "UPDATE server_tokens SET revoked_at = $3 WHERE employee_id = $1 \
+     AND revoked_at IS NULL AND id <> $2";
+/// Ends every session of an employee but the one kept (`''` keeps none).
+const DELETE_OTHER_SESSIONS: &str =
+    "DELETE FROM server_sessions WHERE employee_id = $1 AND id_hash <> $2";
 
 /// The shortest password accepted, in characters.
 pub const MIN_PASSWORD: usize = 10;
@@ -75,6 +93,8 @@ pub enum AuthError {
     Locked {
         /// When the lock ends.
         until: DateTime<Utc>,
+        /// Seconds until then, rounded up (the `Retry-After` of the answer).
+        retry_after: u64,
     },
     /// The token or session is unknown, expired or revoked.
     #[error("the credentials are missing, expired or revoked")]
@@ -236,6 +256,59 @@ fn decoy_hash() -> &'static str {
     DECOY.get_or_init(|| hash_password(&new_secret()).unwrap_or_default())
 }
 
+/// Refuses a password to be set that is too short or too long.
+fn check_length(password: &str) -> Result<(), AuthError> {
+    let len = password.chars().count();
+    if (MIN_PASSWORD..=MAX_PASSWORD).contains(&len) {
+        Ok(())
+    } else {
+        Err(AuthError::WeakPassword)
+    }
+}
+
+/// Whole seconds from `now` until `until`, rounded up (a `Retry-After` value).
+fn seconds_until(now: DateTime<Utc>, until: DateTime<Utc>) -> u64 {
+    let ms = (until - now).num_milliseconds().max(0);
+    u64::try_from(ms).unwrap_or(0).div_ceil(1000)
+}
+
+/// The credential a request was made with, kept when the employee's others are ended.
+#[derive(Clone, Debug)]
+pub enum Credential {
+    /// An API token, by id.
+    Token(String),
+    /// A browser session, by its cookie.
+    Session(String),
+}
+
+/// The stored ids of the token and session to keep (`''` matches none).
+fn keep_ids(keep: Option<&Credential>) -> (String, String) {
+    match keep {
+        Some(Credential::Token(id)) => (id.clone(), String::new()),
+        Some(Credential::Session(cookie)) => (String::new(), digest(cookie)),
+        None => (String::new(), String::new()),
+    }
+}
+
+/// Revokes an employee's tokens but one and ends their sessions but one (stored ids, `''`
+/// for none), inside the transaction `$tx`; a macro because the pool's type differs per arm
+/// of [`on_db!`].
+macro_rules! end_credentials_in {
+    ($tx:ident, $employee:expr, $token:expr, $session:expr, $now:expr) => {
+        sqlx::query(REVOKE_OTHER_TOKENS)
+            .bind($employee.get())
+            .bind(&$token)
+            .bind($now)
+            .execute(&mut *$tx)
+            .await?;
+        sqlx::query(DELETE_OTHER_SESSIONS)
+            .bind($employee.get())
+            .bind(&$session)
+            .execute(&mut *$tx)
+            .await?;
+    };
+}
+
 impl AuthStore {
     /// Opens the server's own pool on the crm database at `url` (the same forms as
     /// `crm_store_sqlx::connect`) and creates its tables if missing.
@@ -272,36 +345,43 @@ impl AuthStore {
         self.clock.now()
     }
 
-    /// Sets (or replaces) an employee's password. Whether the caller may do so is the
-    /// caller's to check first (see [`may_set_password`]).
+    /// Sets (or replaces) an employee's password, and in the same transaction ends their
+    /// sessions and tokens but `keep` (a changed password must shut out whoever held the
+    /// old one). Whether the caller may do so is the caller's to check first (see
+    /// [`may_set_password`]).
     pub async fn set_password(
         &self,
         employee: EmployeeId,
         password: &str,
+        keep: Option<&Credential>,
     ) -> Result<(), AuthError> {
-        let len = password.chars().count();
-        if !(MIN_PASSWORD..=MAX_PASSWORD).contains(&len) {
-            return Err(AuthError::WeakPassword);
-        }
+        check_length(password)?;
         let password = password.to_owned();
         let hash = tokio::task::spawn_blocking(move || hash_password(&password))
             .await
             .map_err(|_| AuthError::Hash)??;
         let now = micros(self.now());
+        let (token, session) = keep_ids(keep);
         on_db!(&self.db, |pool| {
+            let mut tx = pool.begin().await?;
             sqlx::query(UPSERT_PASSWORD)
                 .bind(employee.get())
                 .bind(&hash)
                 .bind(now)
-                .execute(pool)
+                .execute(&mut *tx)
                 .await?;
+            end_credentials_in!(tx, employee, token, session, now);
+            tx.commit().await?;
         });
         Ok(())
     }
 
-    /// Checks a sign-in. A locked employee is refused without looking at the password; each
-    /// failure is counted and paid for with a pause; [`Policy::max_failures`] in a row lock
-    /// the employee for [`Policy::lock_for`]. A success clears the count.
+    /// Checks a sign-in. Each attempt is counted in the database before its password is
+    /// looked at (see [`TAKE_ATTEMPT`]), so of any number of attempts at once, on any number
+    /// of servers over one database, at most [`Policy::max_failures`] in a row are verified;
+    /// the one that reaches the limit locks the employee for [`Policy::lock_for`], and a
+    /// locked employee is refused without looking at the password. Each failure is paid for
+    /// with a pause. A success clears the count.
     pub async fn check_password(
         &self,
         employee: EmployeeId,
@@ -309,17 +389,22 @@ impl AuthStore {
     ) -> Result<(), AuthError> {
         let id = employee.get();
         let now = self.now();
-        let locked: Option<Option<i64>> = on_db!(&self.db, |pool| {
-            sqlx::query_scalar(GET_LOCK)
+        let max = i64::from(self.policy.max_failures.max(1));
+        let lock_until = now + self.policy.lock_for;
+        let (attempt, locked): (i64, Option<i64>) = on_db!(&self.db, |pool| {
+            sqlx::query_as(TAKE_ATTEMPT)
                 .bind(id)
-                .fetch_optional(pool)
+                .bind(micros(now))
+                .bind(max)
+                .bind(micros(lock_until))
+                .fetch_one(pool)
                 .await?
         });
-        if let Some(Some(until)) = locked
-            && from_micros(until) > now
-        {
+        if attempt > max {
+            let until = locked.map_or(lock_until, from_micros);
             return Err(AuthError::Locked {
-                until: from_micros(until),
+                until,
+                retry_after: seconds_until(now, until),
             });
         }
         let stored: Option<String> = on_db!(&self.db, |pool| {
@@ -346,25 +431,27 @@ impl AuthStore {
             });
             return Ok(());
         }
-        let failures: i64 = on_db!(&self.db, |pool| {
-            sqlx::query_scalar(ADD_FAILURE)
-                .bind(id)
-                .fetch_one(pool)
-                .await?
-        });
-        if failures >= i64::from(self.policy.max_failures) {
-            let until = now + self.policy.lock_for;
-            on_db!(&self.db, |pool| {
-                sqlx::query(LOCK)
-                    .bind(id)
-                    .bind(micros(until))
-                    .execute(pool)
-                    .await?;
-            });
-        }
-        let steps = u32::try_from(failures.clamp(1, 8)).unwrap_or(1);
+        let steps = u32::try_from(attempt.clamp(1, 8)).unwrap_or(1);
         tokio::time::sleep(self.policy.delay_step * steps).await;
         Err(AuthError::BadCredentials)
+    }
+
+    /// Ends every session and revokes every token of `employee` except `keep` (the one a
+    /// password change was made with): after a password change, and when the employee
+    /// leaves.
+    pub async fn end_credentials(
+        &self,
+        employee: EmployeeId,
+        keep: Option<&Credential>,
+    ) -> Result<(), AuthError> {
+        let now = micros(self.now());
+        let (token, session) = keep_ids(keep);
+        on_db!(&self.db, |pool| {
+            let mut tx = pool.begin().await?;
+            end_credentials_in!(tx, employee, token, session, now);
+            tx.commit().await?;
+        });
+        Ok(())
     }
 
     /// Issues an API token for `employee` (who has just proved who they are).
@@ -524,20 +611,40 @@ pub enum SetPasswordError {
     /// No such employee.
     #[error("employee {0} not found")]
     NotFound(EmployeeId),
+    /// An employee changing their own password did not give the current one.
+    #[error("give your current password to change it")]
+    CurrentPasswordRequired,
+    /// An employee changing their own password gave a wrong current one.
+    #[error("the current password is wrong")]
+    WrongCurrentPassword,
     /// The password is refused, or storing it failed.
     #[error(transparent)]
     Auth(#[from] AuthError),
 }
 
-/// Sets `target`'s password as `actor`: the employee themself or management (the library's
-/// rule decides who is management), for an employee in the directory. The CLI's
-/// `employee set-password` and the server share it.
+/// How an employee who sets their own password proves that it is them.
+#[derive(Clone, Copy, Debug)]
+pub enum Proof<'a> {
+    /// The current password, from a person at a page or the API (`None`: not given): a
+    /// stolen session or token alone must not be able to take the account over. A wrong one
+    /// counts as a failed sign-in.
+    CurrentPassword(Option<&'a str>),
+    /// Access to the database itself (the `crm` tool, whose user could change any table).
+    Database,
+}
+
+/// Sets `target`'s password as `actor`: the employee themself (proving it with `proof`) or
+/// management (the library's rule decides who is management), for an employee in the
+/// directory. The employee's sessions and tokens end, but `keep` (the credential of the
+/// request that made the change). The CLI's `employee set-password` and the server share it.
 pub async fn set_password_as(
     crm: &crm_core::Crm,
     auth: &AuthStore,
     actor: EmployeeId,
     target: EmployeeId,
     password: &str,
+    proof: Proof<'_>,
+    keep: Option<&Credential>,
 ) -> Result<(), SetPasswordError> {
     let me = crm
         .employee(actor, actor)
@@ -549,6 +656,24 @@ pub async fn set_password_as(
     if crm.employee(actor, target).await?.is_none() {
         return Err(SetPasswordError::NotFound(target));
     }
-    auth.set_password(target, password).await?;
+    // A password that would be refused costs no check of the current one (and no attempt
+    // towards the lock).
+    check_length(password)?;
+    if actor == target {
+        match proof {
+            Proof::CurrentPassword(None) => return Err(SetPasswordError::CurrentPasswordRequired),
+            Proof::CurrentPassword(Some(current)) => {
+                match auth.check_password(actor, current).await {
+                    Ok(()) => {}
+                    Err(AuthError::BadCredentials) => {
+                        return Err(SetPasswordError::WrongCurrentPassword);
+                    }
+                    Err(e) => return Err(e.into()),
+                }
+            }
+            Proof::Database => {}
+        }
+    }
+    auth.set_password(target, password, keep).await?;
     Ok(())
 }

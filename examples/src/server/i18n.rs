@@ -71,6 +71,8 @@ strings! {
     password: "كلمة المرور", "Password";
     bad_credentials: "رقم الموظف أو كلمة المرور غير صحيحة", "The employee id or the password is wrong";
     locked: "محاولات كثيرة فاشلة؛ حاول مرة أخرى بعد", "Too many failed sign-ins; try again after";
+    account_inactive: "هذا الحساب معطّل", "This account is deactivated";
+    current_password: "كلمة المرور الحالية", "Current password";
     leads: "العملاء المحتملون", "Leads";
     new_lead: "عميل محتمل جديد", "New lead";
     edit_lead: "تعديل العميل المحتمل", "Edit lead";
@@ -90,7 +92,7 @@ strings! {
     created: "أنشئ في", "Created";
     version: "الإصدار", "Version";
     client: "العميل", "Client";
-    client_pending: "إنشاء العميل معلّق", "Client creation pending";
+    client_pending: "لم يُنشئ نظام العملاء العميل بعد؛ تُعاد المحاولة بزر «إعادة محاولة إنشاء العملاء المعلّقين» في صفحة «المتابعة والأحداث»", "The clients system has not created the client yet; it is retried with “Retry pending client creations” on the Sweep and events page";
     lost_reason: "سبب الخسارة", "Lost reason";
     lost_reason_detail: "تفاصيل سبب الخسارة", "Lost reason detail";
     allow_duplicate: "السماح بالتكرار", "Allow a duplicate";

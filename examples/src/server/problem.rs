@@ -42,6 +42,9 @@ pub struct Problem {
     /// When a sign-in lock ends (RFC 3339).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub locked_until: Option<String>,
+    /// Seconds to wait before retrying, sent as `Retry-After` (429 and 503 answers).
+    #[serde(skip)]
+    pub retry_after: Option<u64>,
 }
 
 impl Problem {
@@ -54,6 +57,7 @@ impl Problem {
             detail: detail.into(),
             errors: Vec::new(),
             locked_until: None,
+            retry_after: None,
         }
     }
 
@@ -163,8 +167,9 @@ impl From<AuthError> for Problem {
             AuthError::BadCredentials | AuthError::Unauthenticated => {
                 Problem::new(StatusCode::UNAUTHORIZED, "unauthenticated", e.to_string())
             }
-            AuthError::Locked { until } => Problem {
+            AuthError::Locked { until, retry_after } => Problem {
                 locked_until: Some(until.to_rfc3339()),
+                retry_after: Some(retry_after),
                 ..Problem::new(StatusCode::TOO_MANY_REQUESTS, "locked", e.to_string())
             },
             AuthError::Store(s) => CrmError::from(s).into(),
@@ -209,11 +214,16 @@ pub fn validation_field(e: &ValidationError) -> &'static str {
 impl IntoResponse for Problem {
     fn into_response(self) -> Response {
         let status = self.status_code();
+        let retry_after = self.retry_after;
         let mut r = (status, Json(self)).into_response();
         r.headers_mut().insert(
             header::CONTENT_TYPE,
             HeaderValue::from_static("application/problem+json"),
         );
+        if let Some(secs) = retry_after {
+            r.headers_mut()
+                .insert(header::RETRY_AFTER, HeaderValue::from(secs));
+        }
         r
     }
 }

@@ -68,6 +68,8 @@ pub const PASSWORD: &str = "كلمة-سر-طويلة-2026";
 pub const MAX_FAILURES: u32 = 3;
 
 pub struct Harness {
+    /// The database, as `crm --db` and `server::open` take it.
+    pub url: String,
     pub state: AppState,
     pub app: Router,
     pub clock: Arc<ManualClock>,
@@ -183,9 +185,14 @@ async fn build(url: &str, dir: Option<tempfile::TempDir>, settings: &[(&str, &st
         state.crm.save_employee(id(MANAGER), e).await.unwrap();
     }
     for n in [MANAGER, SALES, OTHER] {
-        state.auth.set_password(id(n), PASSWORD).await.unwrap();
+        state
+            .auth
+            .set_password(id(n), PASSWORD, None)
+            .await
+            .unwrap();
     }
     let mut h = Harness {
+        url: url.to_owned(),
         app: server::service(state.clone()),
         state,
         clock,

@@ -91,9 +91,11 @@ pub struct LeadPage {
     pub next: Option<String>,
 }
 
-/// Which leads to list.
+/// Which leads to list. An unknown parameter is refused: a misspelt cursor (`cursor=`
+/// for `after=`) would otherwise start the list over, page after page.
 #[derive(Debug, Default, Deserialize, IntoParams)]
 #[into_params(parameter_in = Query)]
+#[serde(deny_unknown_fields)]
 pub struct LeadFilter {
     /// Only this status.
     pub status: Option<String>,
@@ -647,6 +649,9 @@ pub struct EmployeeIn {
 pub struct PasswordIn {
     /// 10 to 256 characters.
     pub password: String,
+    /// The current password: required when employees change their own.
+    #[serde(default)]
+    pub current_password: Option<String>,
 }
 
 /// Credentials for a token.

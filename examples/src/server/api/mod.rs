@@ -24,7 +24,7 @@ use utoipa_axum::routes;
 
 pub use dto::*;
 pub use import::{ImportOut, ImportRowOut};
-pub use ops::set_password_as;
+pub use ops::{end_if_inactive, set_password_as};
 
 use super::AppState;
 use super::problem::{FieldError, Problem};
@@ -155,6 +155,14 @@ pub struct Body<T>(pub T);
 
 impl From<axum::extract::rejection::JsonRejection> for Problem {
     fn from(e: axum::extract::rejection::JsonRejection) -> Self {
+        // A body over the limit is no bad field: 413, as the import and the forms answer.
+        if e.status() == axum::http::StatusCode::PAYLOAD_TOO_LARGE {
+            return Problem::new(
+                axum::http::StatusCode::PAYLOAD_TOO_LARGE,
+                "too_large",
+                "the request body is over the size limit",
+            );
+        }
         Problem::invalid(vec![FieldError {
             field: "body".into(),
             detail: e.body_text(),
@@ -226,14 +234,17 @@ impl Fields {
 }
 
 /// The version an update expects, from `If-Match`: missing is 428; one that names no
-/// version cannot match, 412.
+/// version cannot match, 412. `If-Match` compares strongly (RFC 9110 §13.1.1), so a weak
+/// tag (`W/"2"`) matches nothing either: 412.
 pub fn if_match(headers: &HeaderMap) -> Result<u64, Problem> {
     let v = headers
         .get(IF_MATCH)
         .ok_or_else(Problem::precondition_required)?;
     v.to_str()
         .ok()
-        .map(|s| s.trim().trim_start_matches("W/").trim_matches('"'))
+        .map(str::trim)
+        .filter(|s| !s.starts_with("W/"))
+        .map(|s| s.trim_matches('"'))
         .and_then(|s| s.parse::<u64>().ok())
         .ok_or_else(|| {
             Problem::new(

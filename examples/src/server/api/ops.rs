@@ -15,7 +15,7 @@ use crate::sentence;
 use crate::server::AppState;
 use crate::server::auth::{self, SetPasswordError};
 use crate::server::input;
-use crate::server::problem::Problem;
+use crate::server::problem::{FieldError, Problem};
 
 /// Lead counts by status x source.
 #[utoipa::path(get, path = "/api/v1/report", tag = "report", params(ReportParams),
@@ -203,10 +203,22 @@ pub async fn save_employee(
     let e = input::employee(&mut f, id, &i);
     let e = f.done(e)?;
     let e = s.crm.save_employee(caller.employee, e).await?;
+    end_if_inactive(&s, &e).await?;
     Ok(Json((&e).into()))
 }
 
-/// Sets an employee's password: the employee themself, or management.
+/// Ends the sessions and tokens of an employee saved as inactive: someone who has left signs
+/// in no more (the library would still let them read), and whoever holds their credentials
+/// is shut out with them.
+pub async fn end_if_inactive(s: &AppState, e: &crm_core::Employee) -> Result<(), Problem> {
+    if !e.active {
+        s.auth.end_credentials(e.id, None).await?;
+    }
+    Ok(())
+}
+
+/// Sets an employee's password: the employee themself (with `current_password`), or
+/// management. The employee's other sessions and tokens end.
 #[utoipa::path(put, path = "/api/v1/employees/{id}/password", tag = "employees",
     request_body = PasswordIn, params(("id" = i64, Path, minimum = 1)), security(("bearer" = [])),
     responses((status = 204), Save))]
@@ -217,18 +229,23 @@ pub async fn set_password(
     Body(i): Body<PasswordIn>,
 ) -> ApiResult<StatusCode> {
     let id: EmployeeId = path_id("employee", &id)?;
-    set_password_as(&s, caller.employee, id, &i.password).await?;
+    let proof = auth::Proof::CurrentPassword(i.current_password.as_deref());
+    let keep = auth::Credential::Token(caller.token_id);
+    set_password_as(&s, caller.employee, id, &i.password, proof, &keep).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
-/// Sets `target`'s password as `actor`, if the library's rules let `actor` do so.
+/// Sets `target`'s password as `actor`, if the library's rules let `actor` do so (their
+/// own with `proof`); the target's other sessions and tokens end, all but `keep`.
 pub async fn set_password_as(
     s: &AppState,
     actor: EmployeeId,
     target: EmployeeId,
     password: &str,
+    proof: auth::Proof<'_>,
+    keep: &auth::Credential,
 ) -> Result<(), Problem> {
-    auth::set_password_as(&s.crm, &s.auth, actor, target, password)
+    auth::set_password_as(&s.crm, &s.auth, actor, target, password, proof, Some(keep))
         .await
         .map_err(|e| match e {
             SetPasswordError::Crm(e) => e.into(),
@@ -237,5 +254,12 @@ pub async fn set_password_as(
                 Problem::new(StatusCode::FORBIDDEN, "forbidden", e.to_string())
             }
             e @ SetPasswordError::NotFound(_) => Problem::not_found(e.to_string()),
+            e @ SetPasswordError::CurrentPasswordRequired => Problem::invalid(vec![FieldError {
+                field: "current_password".into(),
+                detail: e.to_string(),
+            }]),
+            e @ SetPasswordError::WrongCurrentPassword => {
+                Problem::new(StatusCode::FORBIDDEN, "wrong_password", e.to_string())
+            }
         })
 }

@@ -21,9 +21,18 @@ pub async fn issue_token(State(s): State<AppState>, Body(i): Body<TokenIn>) -> A
     let id = f.take("employee_id", EmployeeId::new(i.employee_id));
     let id = f.done(id)?;
     s.auth.check_password(id, &i.password).await?;
-    // A former employee keeps their password row but may no longer act: the library
-    // refuses them at every call; a token for them would be a dead credential.
-    s.crm.employee(id, id).await?;
+    // Someone who has left keeps their password row, and the library would still let them
+    // read; the server, which owns sign-in, issues them nothing.
+    match s.crm.employee(id, id).await? {
+        Some(e) if e.active => {}
+        _ => {
+            return Err(Problem::new(
+                StatusCode::FORBIDDEN,
+                "inactive",
+                format!("employee {id} is deactivated"),
+            ));
+        }
+    }
     let t = s
         .auth
         .issue_token(id, i.label.as_deref().unwrap_or("api"))

@@ -5,8 +5,8 @@
 
 use std::collections::BTreeMap;
 
+use super::Form;
 use askama::Template;
-use axum::Form;
 use axum::extract::{Query, State};
 use crm_core::{CrmError, NoticeKind};
 use serde::Deserialize;

@@ -3,8 +3,8 @@
 //! (a plain form with the CSRF token and both versions read: it works without JavaScript).
 //! The library decides who may merge; the form only shows where it would succeed.
 
+use super::Form;
 use askama::Template;
-use axum::Form;
 use axum::extract::{Query, State};
 use axum::response::Response;
 use crm_core::{DuplicateGroup, Lead, LeadId};

@@ -4,8 +4,8 @@
 //! employee only; the confirm button imports that same file and shows the result, the
 //! failed rows downloadable as CSV. The library decides who may import and every row.
 
+use super::Form;
 use askama::Template;
-use axum::Form;
 use axum::extract::{Multipart, Path, State};
 use axum::http::StatusCode;
 use axum::http::header::{CONTENT_DISPOSITION, CONTENT_TYPE};

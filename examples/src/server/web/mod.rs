@@ -137,6 +137,7 @@ pub fn router() -> Router<AppState> {
         .route("/tokens", get(tokens::tokens).post(tokens::create))
         .route("/tokens/{id}/revoke", post(tokens::revoke))
         .route("/assets/htmx.min.js", get(assets::htmx))
+        .route("/assets/app.js", get(assets::js))
         .route("/assets/app.css", get(assets::css))
         .route("/assets/amiri-regular.ttf", get(assets::amiri_regular))
         .route("/assets/amiri-bold.ttf", get(assets::amiri_bold))
@@ -173,6 +174,13 @@ pub fn set_cookie(name: &str, value: &str, max_age: Option<i64>, secure: bool) -
         c.push_str("; Secure");
     }
     HeaderValue::from_str(&c).unwrap_or_else(|_| HeaderValue::from_static("x=; Path=/"))
+}
+
+/// Adds `Retry-After: secs` to a response (a 429).
+pub fn with_retry_after(mut r: Response, secs: u64) -> Response {
+    r.headers_mut()
+        .insert(axum::http::header::RETRY_AFTER, HeaderValue::from(secs));
+    r
 }
 
 /// Adds a cookie to a response.
@@ -298,6 +306,11 @@ impl FromRequestParts<AppState> for Viewer {
             Err(CrmError::UnknownActor(_)) => return Err(redirect("/sign-in")),
             Err(e) => return Err(error_page(lang, Problem::from(e))),
         };
+        // A deactivated employee's sessions end with the deactivation; this refuses one
+        // deactivated by another host of the library too.
+        if me.as_ref().is_some_and(|e| !e.active) {
+            return Err(redirect("/sign-in"));
+        }
         let manager = me.as_ref().is_some_and(|e| {
             crm_core::permissions::authorize(e, crm_core::Action::ManageEmployees, None).is_ok()
         });
@@ -328,16 +341,57 @@ impl Viewer {
         if same_secret(given, &self.ctx.csrf) {
             Ok(())
         } else {
-            Err(error_page(
-                self.ctx.lang,
-                Problem::new(
-                    StatusCode::FORBIDDEN,
-                    "csrf",
-                    "the form is stale or came from another site; reload the page and retry",
-                ),
-            ))
+            Err(error_page(self.ctx.lang, csrf_refusal()))
         }
     }
+}
+
+/// A posted form. One that does not parse is answered with a page: without its `csrf`
+/// field as a forged form (403, as a wrong token is), else as bad input with axum's status.
+pub struct Form<T>(pub T);
+
+impl<T, S> axum::extract::FromRequest<S> for Form<T>
+where
+    T: serde::de::DeserializeOwned,
+    S: Send + Sync,
+{
+    type Rejection = Response;
+
+    async fn from_request(req: axum::extract::Request, state: &S) -> Result<Self, Response> {
+        let lang = Lang::from_code(cookie(req.headers(), LANG_COOKIE));
+        let (parts, body) = req.into_parts();
+        let again =
+            |body: axum::body::Body| axum::extract::Request::from_parts(parts.clone(), body);
+        // Read once (within the body limit, 413 past it), parsed twice on failure only.
+        let bytes = axum::body::Bytes::from_request(again(body), state)
+            .await
+            .map_err(IntoResponse::into_response)?;
+        let e = match axum::Form::<T>::from_request(again(bytes.clone().into()), state).await {
+            Ok(axum::Form(v)) => return Ok(Self(v)),
+            Err(e) => e,
+        };
+        let fields = axum::Form::<Vec<(String, String)>>::from_request(again(bytes.into()), state)
+            .await
+            .map(|f| f.0)
+            .unwrap_or_default();
+        Err(if fields.iter().any(|(k, _)| k == "csrf") {
+            error_page(
+                lang,
+                Problem::new(e.status(), "invalid_input", e.body_text()),
+            )
+        } else {
+            error_page(lang, csrf_refusal())
+        })
+    }
+}
+
+/// The refusal of a form without this session's CSRF token.
+fn csrf_refusal() -> Problem {
+    Problem::new(
+        StatusCode::FORBIDDEN,
+        "csrf",
+        "the form is stale or came from another site; reload the page and retry",
+    )
 }
 
 /// Renders a template, or a 500 page if it fails.
@@ -370,6 +424,7 @@ pub struct ErrorPage {
 /// The problem as a page with its status.
 pub fn error_page(lang: Lang, p: Problem) -> Response {
     let status = p.status_code();
+    let retry_after = p.retry_after;
     let page = ErrorPage {
         t: lang.strings(),
         lang,
@@ -377,7 +432,11 @@ pub fn error_page(lang: Lang, p: Problem) -> Response {
         detail: p.detail,
         errors: p.errors,
     };
-    (status, render(&page)).into_response()
+    let r = (status, render(&page)).into_response();
+    match retry_after {
+        Some(secs) => with_retry_after(r, secs),
+        None => r,
+    }
 }
 
 /// The 404 page.

@@ -5,8 +5,8 @@
 
 use std::collections::BTreeMap;
 
+use super::Form;
 use askama::Template;
-use axum::Form;
 use axum::extract::{Path, Query, State};
 use axum::http::header::{CONTENT_DISPOSITION, CONTENT_TYPE};
 use axum::http::{HeaderMap, StatusCode};
@@ -18,14 +18,14 @@ use serde::Deserialize;
 
 use super::{
     Ctx, LANG_COOKIE, PRE_CSRF_COOKIE, SESSION_COOKIE, TZ_COOKIE, Viewer, cookie, error_page,
-    redirect, render, set_cookie, urlencode, with_cookie,
+    redirect, render, set_cookie, urlencode, with_cookie, with_retry_after,
 };
 use crate::server::AppState;
 use crate::server::api::{
     EmployeeIn, Fields, InteractionIn, LeadFilter, LeadPatchIn, NewLeadIn, OpportunityIn,
     OpportunityPatchIn, ReportParams, StatusIn,
 };
-use crate::server::auth::{AuthError, same_secret};
+use crate::server::auth::{AuthError, Credential, Proof, same_secret};
 use crate::server::i18n::{self, Lang, Strings};
 use crate::server::input;
 use crate::server::problem::{FieldError, Problem};
@@ -140,11 +140,14 @@ pub async fn sign_in(
     };
     match s.auth.check_password(id, &f.password).await {
         Ok(()) => {}
-        Err(AuthError::Locked { until }) => {
+        Err(AuthError::Locked { until, retry_after }) => {
             let when = until.with_timezone(&s.config.time_zone).format("%H:%M");
-            return again(
-                StatusCode::TOO_MANY_REQUESTS,
-                format!("{} {when}", t.locked),
+            return with_retry_after(
+                again(
+                    StatusCode::TOO_MANY_REQUESTS,
+                    format!("{} {when}", t.locked),
+                ),
+                retry_after,
             );
         }
         Err(AuthError::BadCredentials) => {
@@ -153,7 +156,9 @@ pub async fn sign_in(
         Err(e) => return error_page(lang, e.into()),
     }
     match s.crm.employee(id, id).await {
-        Ok(_) => {}
+        Ok(Some(e)) if e.active => {}
+        // Someone who has left signs in no more (the library would let them read).
+        Ok(_) => return again(StatusCode::FORBIDDEN, t.account_inactive.to_owned()),
         Err(CrmError::UnknownActor(_)) => {
             return again(StatusCode::UNAUTHORIZED, t.bad_credentials.to_owned());
         }
@@ -1156,7 +1161,10 @@ pub async fn save_employee(
         )
     });
     let e = f.done(e).map_err(|p| problem(c, p))?;
-    s.crm.save_employee(v.employee, e).await.map_err(fail(c))?;
+    let e = s.crm.save_employee(v.employee, e).await.map_err(fail(c))?;
+    crate::server::api::end_if_inactive(&s, &e)
+        .await
+        .map_err(|p| problem(c, p))?;
     Ok(redirect("/employees"))
 }
 
@@ -1164,19 +1172,30 @@ pub async fn save_employee(
 pub struct PasswordForm {
     csrf: String,
     password: String,
+    /// The viewer's current password, when the password is their own.
+    #[serde(default)]
+    current_password: Option<String>,
 }
 
-/// Sets an employee's password (themself, or management).
+/// Sets an employee's password (themself, with the current one, or management); the
+/// employee's other sessions and tokens end.
 pub async fn set_password(
     State(s): State<AppState>,
     v: Viewer,
+    headers: HeaderMap,
     Path(emp): Path<String>,
     Form(form): Form<PasswordForm>,
 ) -> WebResult {
     v.check_csrf(&form.csrf)?;
     let c = &v.ctx;
     let target: EmployeeId = id(c, &emp)?;
-    crate::server::api::set_password_as(&s, v.employee, target, &form.password)
+    let proof = Proof::CurrentPassword(form.current_password.as_deref());
+    let keep = Credential::Session(
+        cookie(&headers, SESSION_COOKIE)
+            .unwrap_or_default()
+            .to_owned(),
+    );
+    crate::server::api::set_password_as(&s, v.employee, target, &form.password, proof, &keep)
         .await
         .map_err(|p| problem(c, p))?;
     Ok(redirect("/employees"))

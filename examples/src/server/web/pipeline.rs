@@ -2,8 +2,8 @@
 //! currencies), by owner, stage and close month, with CSV, XLSX and PDF downloads; the
 //! probability of each stage, the form management changes one with, and its history.
 
+use super::Form;
 use askama::Template;
-use axum::Form;
 use axum::extract::{Query, State};
 use crm_core::export;
 use crm_core::{OpportunityStage, Probability};

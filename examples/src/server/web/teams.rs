@@ -4,8 +4,8 @@
 
 use std::collections::BTreeMap;
 
+use super::Form;
 use askama::Template;
-use axum::Form;
 use axum::extract::State;
 use axum::response::Response;
 use crm_core::{Employee, EmployeeId};

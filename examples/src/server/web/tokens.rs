@@ -3,8 +3,8 @@
 //! password again, as `POST /api/v1/tokens` does: a browser left signed in must not mint a
 //! credential that outlives its session.
 
+use super::Form;
 use askama::Template;
-use axum::Form;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::response::IntoResponse;
@@ -91,9 +91,11 @@ pub async fn create(
             let msg = v.ctx.t.bad_credentials.to_owned();
             return refused(&s, v, StatusCode::UNAUTHORIZED, msg).await;
         }
-        Err(e @ AuthError::Locked { .. }) => {
+        Err(e @ AuthError::Locked { retry_after, .. }) => {
             let msg = e.to_string();
-            return refused(&s, v, StatusCode::TOO_MANY_REQUESTS, msg).await;
+            return refused(&s, v, StatusCode::TOO_MANY_REQUESTS, msg)
+                .await
+                .map_err(|r| super::with_retry_after(r, retry_after));
         }
         Err(e) => return Err(problem(&v.ctx, e.into())),
     }
