@@ -9,6 +9,7 @@
 //! run of the same file wrote already (same file key and row number, [`ImportKey`]) is left
 //! alone whatever the policy, so a file re-run after an interruption creates no lead twice.
 
+use std::collections::BTreeMap;
 use std::fmt;
 use std::str::FromStr;
 
@@ -247,17 +248,34 @@ pub struct RowReport {
 pub struct ImportReport {
     /// Nothing was written.
     pub dry_run: bool,
-    /// Every row.
+    /// Every row ([`crate::Crm::import_leads`]), or those a host kept
+    /// ([`ImportReport::push_bounded`]).
     pub rows: Vec<RowReport>,
+    /// Rows done but not kept in `rows`, by outcome (`created`, `updated`, `skipped`).
+    #[serde(skip_serializing_if = "BTreeMap::is_empty")]
+    pub unlisted: BTreeMap<&'static str, usize>,
 }
 
 impl ImportReport {
-    /// How many rows had the outcome named (`created`, `updated`, `skipped`, `failed`).
+    /// How many rows had the outcome named (`created`, `updated`, `skipped`, `failed`),
+    /// listed or not.
     pub fn count(&self, outcome: &str) -> usize {
         self.rows
             .iter()
             .filter(|r| r.outcome.as_str() == outcome)
             .count()
+            + self.unlisted.get(outcome).copied().unwrap_or(0)
+    }
+
+    /// Adds a row's outcome, keeping memory bounded for a file of any length: the row is
+    /// listed while fewer than `listed_at_most` rows are, and a failed row always is (its
+    /// reason is what the person importing must see); any other row is only counted.
+    pub fn push_bounded(&mut self, row: RowReport, listed_at_most: usize) {
+        if self.rows.len() < listed_at_most || matches!(row.outcome, RowOutcome::Failed { .. }) {
+            self.rows.push(row);
+        } else {
+            *self.unlisted.entry(row.outcome.as_str()).or_insert(0) += 1;
+        }
     }
     /// The rows that failed: row number and reason.
     pub fn failures(&self) -> impl Iterator<Item = (usize, &str)> {
@@ -346,6 +364,33 @@ mod tests {
         fn policies_read_back(p in policy()) {
             prop_assert_eq!(p.as_str().parse::<OnDuplicate>().ok(), Some(p));
         }
+    }
+
+    #[test]
+    fn a_bounded_report_lists_the_first_rows_and_every_failure_and_counts_all() {
+        let mut report = ImportReport::default();
+        for n in 0..10 {
+            let outcome = if n % 4 == 3 {
+                RowOutcome::Failed {
+                    reason: "bad".into(),
+                }
+            } else {
+                RowOutcome::Created {
+                    lead: id(n),
+                    matched: None,
+                }
+            };
+            report.push_bounded(
+                RowReport {
+                    row: n as usize,
+                    outcome,
+                },
+                3,
+            );
+        }
+        let listed: Vec<usize> = report.rows.iter().map(|r| r.row).collect();
+        assert_eq!(listed, [0, 1, 2, 3, 7]);
+        assert_eq!((report.count("created"), report.count("failed")), (8, 2));
     }
 
     #[test]

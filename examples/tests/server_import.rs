@@ -18,6 +18,7 @@ on_every_backend!(
     the_api_refuses_read_only_employees_and_bad_files,
     the_page_previews_confirms_and_lists_failures,
     the_page_needs_the_csrf_token_and_the_right_to_import,
+    a_large_preview_keeps_a_bounded_report,
 );
 
 /// Three leads, the third refused (a bad email), the second a duplicate of the first's
@@ -310,4 +311,45 @@ async fn the_page_needs_the_csrf_token_and_the_right_to_import(h: Harness) {
     let r = upload_page(&mut other, &[("csrf", &csrf)], FILE.as_bytes()).await;
     assert_eq!(r.status, StatusCode::FORBIDDEN, "{}", r.text);
     assert_eq!(h.lead_count().await, 0);
+}
+
+/// A preview of 2,500 rows keeps the first 1,000 and every failed row, and counts them all:
+/// the report (and the page) stays the same size however long the file.
+async fn a_large_preview_keeps_a_bounded_report(h: Harness) {
+    let mut file = String::from("name,email\r\n");
+    for i in 0..2500 {
+        if i % 500 == 499 {
+            file.push_str(&format!("Bad {i},not-an-email\r\n"));
+        } else {
+            file.push_str(&format!("Lead {i},lead{i}@example.com\r\n"));
+        }
+    }
+    let r = h
+        .send(upload(
+            &h,
+            "?dry_run=true",
+            &h.sales,
+            "text/csv",
+            file.as_bytes(),
+        ))
+        .await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.text);
+    let v = r.json();
+    assert_eq!(
+        (&v["created"], &v["failed"]),
+        (&2495.into(), &5.into()),
+        "{}",
+        v["failed"]
+    );
+    let rows = v["rows"].as_array().unwrap();
+    let failed_after: Vec<u64> = rows
+        .iter()
+        .skip(1000)
+        .map(|r| {
+            assert_eq!(r["result"], "failed");
+            r["row"].as_u64().unwrap()
+        })
+        .collect();
+    // The file's line 2 is its first row: row i is on line i + 2.
+    assert_eq!(failed_after, [1501, 2001, 2501]);
 }

@@ -55,6 +55,7 @@ impl Crm {
         let mut report = ImportReport {
             dry_run: opts.dry_run,
             rows: Vec::with_capacity(rows.len()),
+            ..ImportReport::default()
         };
         let mut rows = rows.into_iter().peekable();
         while rows.peek().is_some() {

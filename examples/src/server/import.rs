@@ -1,16 +1,18 @@
 //! What the import page and `POST /api/v1/import` share: reading an uploaded lead file
-//! (CSV or XLSX) into rows, importing them as the caller through
-//! [`crm_core::Crm::import_leads`] (the library decides permissions, matching and every
-//! row), the failed rows as CSV, and the uploads the page keeps between its preview and the
-//! confirmed import.
+//! (CSV or XLSX) and importing its rows as the caller a batch at a time through
+//! [`crm_core::Crm::start_import`] (the library decides permissions, matching and every
+//! row), with a report of bounded size, the failed rows as CSV, and the uploads the page
+//! keeps between its preview and the confirmed import.
 
 use std::collections::HashMap;
 use std::sync::{Mutex, OnceLock};
 use std::time::{Duration, Instant};
 
 use axum::http::StatusCode;
-use crm_core::import::{Columns, Encoding, RowOptions, Sheet, read_csv, read_rows, read_xlsx};
-use crm_core::{EmployeeId, ImportOptions, ImportReport, OnDuplicate, Source};
+use crm_core::import::{
+    Columns, CsvRows, Encoding, FileError, RowOptions, Sheet, TextCheck, read_row, read_xlsx,
+};
+use crm_core::{EmployeeId, ImportOptions, ImportReport, OnDuplicate, RowOutcome, Source};
 use sha2::{Digest, Sha256};
 
 use super::AppState;
@@ -74,9 +76,10 @@ fn file_problem(field: &str, detail: String) -> Problem {
     }])
 }
 
-/// A file read: its cells, which column is which field, and its rows.
+/// A file read: its header, the cells of its failed rows, and which column is which field.
 pub struct Read {
-    /// The cells.
+    /// The header and the cells of the rows that failed (for [`errors_csv`]); the other
+    /// rows' cells are not kept.
     pub sheet: Sheet,
     /// The columns matched.
     pub columns: Columns,
@@ -84,15 +87,27 @@ pub struct Read {
 
 /// What an import did, with the file it read.
 pub struct Done {
-    /// Row by row.
+    /// The first [`LISTED_AT_MOST`] rows and every failed row; the counts cover every row.
     pub report: ImportReport,
     /// The file.
     pub read: Read,
 }
 
-/// Reads `upload` and imports it (or with `dry_run` decides every row) as `actor`. A file
-/// that cannot be read is a 422 naming the problem, nothing written. The file's SHA-256
-/// keys its rows, so importing the same file again skips the rows already written.
+/// How many rows a report lists besides its failed ones: a preview of a 50,000-row file
+/// keeps (and shows) these and the counts, not every row.
+pub const LISTED_AT_MOST: usize = 1000;
+
+/// Rows decided and stored at a time.
+const BATCH: usize = 1000;
+
+/// The file's records, as read: a CSV upload a record at a time, an XLSX sheet whole
+/// (calamine reads it so).
+type Records<'a> = Box<dyn Iterator<Item = Result<(usize, Vec<String>), FileError>> + Send + 'a>;
+
+/// Reads `upload` and imports it (or with `dry_run` decides every row) as `actor`, a batch
+/// at a time, keeping a bounded report ([`LISTED_AT_MOST`]). A file that cannot be read is
+/// a 422 naming the problem, nothing written. The file's SHA-256 keys its rows, so
+/// importing the same file again skips the rows already written.
 pub async fn run(
     s: &AppState,
     actor: EmployeeId,
@@ -103,29 +118,67 @@ pub async fn run(
     if upload.bytes.is_empty() {
         return Err(file_problem("file", "no file was sent".into()));
     }
-    let sheet = if upload.xlsx {
-        read_xlsx(&upload.bytes)
+    let unreadable = |e: FileError| file_problem("file", crate::sentence(&e));
+    let (headers, mut records): (Vec<String>, Records<'_>) = if upload.xlsx {
+        let sheet = read_xlsx(&upload.bytes).map_err(unreadable)?;
+        (sheet.headers, Box::new(sheet.rows.into_iter().map(Ok)))
     } else {
-        read_csv(&upload.bytes, upload.encoding, None)
-    }
-    .map_err(|e| file_problem("file", crate::sentence(&e)))?;
-    let columns = Columns::match_headers(&sheet.headers, None)
-        .map_err(|e| file_problem("file", crate::sentence(&e)))?;
-    let opts = RowOptions {
+        let mut check = TextCheck::new();
+        check.feed(&upload.bytes);
+        check.finish(upload.encoding).map_err(unreadable)?;
+        let rows =
+            CsvRows::new(upload.bytes.as_slice(), upload.encoding, None).map_err(unreadable)?;
+        (rows.headers().to_vec(), Box::new(rows))
+    };
+    let columns = Columns::match_headers(&headers, None).map_err(unreadable)?;
+    let row_opts = RowOptions {
         region: s.config.region,
         default_source: Source::other(),
     };
-    let rows = read_rows(&sheet, &columns, &opts);
     let opts = ImportOptions {
         on_duplicate: policy,
         dry_run,
         file_key: Some(hex::encode(Sha256::digest(&upload.bytes))),
-        ..ImportOptions::default()
+        batch_size: BATCH,
     };
-    let report = s.crm.import_leads(actor, rows, &opts).await?;
+    let mut run = s.crm.start_import(actor, &opts).await?;
+    let mut report = ImportReport {
+        dry_run,
+        ..ImportReport::default()
+    };
+    let mut failed = Sheet {
+        headers,
+        rows: Vec::new(),
+    };
+    loop {
+        let mut rows = Vec::with_capacity(BATCH);
+        let mut cells = Vec::with_capacity(BATCH);
+        for record in records.by_ref() {
+            let (n, c) = record.map_err(unreadable)?;
+            if let Some(r) = read_row(n, &c, &columns, &row_opts) {
+                rows.push(r);
+                cells.push(c);
+            }
+            if rows.len() == BATCH {
+                break;
+            }
+        }
+        if rows.is_empty() {
+            break;
+        }
+        for (r, c) in run.import(rows).await?.into_iter().zip(cells) {
+            if matches!(r.outcome, RowOutcome::Failed { .. }) {
+                failed.rows.push((r.row, c));
+            }
+            report.push_bounded(r, LISTED_AT_MOST);
+        }
+    }
     Ok(Done {
         report,
-        read: Read { sheet, columns },
+        read: Read {
+            sheet: failed,
+            columns,
+        },
     })
 }
 

@@ -67,7 +67,8 @@ pub struct ImportOut {
     pub failed: usize,
     /// Headers of the file that fill no field.
     pub ignored_columns: Vec<String>,
-    /// Every row, in file order.
+    /// The first 1,000 rows and every failed row, in file order (the counts cover every
+    /// row).
     pub rows: Vec<ImportRowOut>,
 }
 
