@@ -5,12 +5,12 @@
 use axum::Json;
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
-use crm_core::{CrmError, ValidationError};
+use crm_core::{CrmError, ErrorKind, ValidationError};
 use serde::Serialize;
 use utoipa::ToSchema;
 
 use super::auth::AuthError;
-use crate::{error_kind, sentence};
+use crate::sentence;
 
 /// The prefix of every problem `type`; the kind follows it.
 pub const TYPE_BASE: &str = "https://crm.example/problems/";
@@ -108,23 +108,22 @@ impl Problem {
     }
 }
 
-/// The HTTP status of a library error.
+/// The HTTP status of a library error: from its [`CrmError::kind`], as the `crm` tool's
+/// exit code is.
 pub fn status_of(e: &CrmError) -> StatusCode {
-    match e {
-        CrmError::Validation(_) | CrmError::InvalidAssignee { .. } => {
-            StatusCode::UNPROCESSABLE_ENTITY
-        }
-        CrmError::InvalidTransition { .. } | CrmError::Duplicate { .. } => StatusCode::CONFLICT,
-        CrmError::ReadOnly(_) | CrmError::MergeRefused { .. } => StatusCode::CONFLICT,
-        CrmError::Forbidden { .. }
-        | CrmError::SystemForbidden { .. }
-        | CrmError::UnknownActor(_) => StatusCode::FORBIDDEN,
-        CrmError::AlreadyBootstrapped => StatusCode::CONFLICT,
-        CrmError::NotFound { .. } => StatusCode::NOT_FOUND,
+    match e.kind() {
+        ErrorKind::InvalidInput | ErrorKind::InvalidAssignee => StatusCode::UNPROCESSABLE_ENTITY,
+        ErrorKind::InvalidTransition
+        | ErrorKind::Duplicate
+        | ErrorKind::ReadOnly
+        | ErrorKind::MergeRefused
+        | ErrorKind::AlreadyBootstrapped => StatusCode::CONFLICT,
+        ErrorKind::Forbidden | ErrorKind::UnknownActor => StatusCode::FORBIDDEN,
+        ErrorKind::NotFound => StatusCode::NOT_FOUND,
         // Only an update with a version makes a conflict: the If-Match was stale.
-        CrmError::Conflict { .. } => StatusCode::PRECONDITION_FAILED,
-        CrmError::Store(s) if s.is_retryable() => StatusCode::SERVICE_UNAVAILABLE,
-        CrmError::Port(_) => StatusCode::BAD_GATEWAY,
+        ErrorKind::Conflict => StatusCode::PRECONDITION_FAILED,
+        ErrorKind::Busy => StatusCode::SERVICE_UNAVAILABLE,
+        ErrorKind::HostSystem => StatusCode::BAD_GATEWAY,
         _ => StatusCode::INTERNAL_SERVER_ERROR,
     }
 }
@@ -132,11 +131,7 @@ pub fn status_of(e: &CrmError) -> StatusCode {
 impl From<CrmError> for Problem {
     fn from(e: CrmError) -> Self {
         let status = status_of(&e);
-        let kind = match &e {
-            CrmError::AlreadyBootstrapped => "already_bootstrapped",
-            CrmError::SystemForbidden { .. } => "forbidden",
-            other => error_kind(other),
-        };
+        let kind = e.kind().as_str();
         if status.is_server_error() {
             tracing::error!(error = %sentence(&e), "request failed");
         }
