@@ -603,12 +603,16 @@ async fn forms_from_other_sites_are_refused(h: Harness) {
             ("origin", "http://crm.example"),
         ][..],
         &[("origin", "http://crm.example")],
+        &[
+            ("origin", "https://crm.example.com"),
+            ("x-forwarded-host", "crm.example.com"),
+        ],
         &[],
     ] {
         let r = post_with(&web, "/leads", &form(), headers).await;
         assert_eq!(r.status, StatusCode::SEE_OTHER, "{headers:?}: {}", r.text);
     }
-    assert_eq!(h.lead_count().await, 3);
+    assert_eq!(h.lead_count().await, 4);
     // The API takes bearer tokens, which no other site's page holds: not its business.
     let r = h
         .call(
@@ -717,6 +721,10 @@ async fn unknown_list_parameters_are_refused(h: Harness) {
         .await;
     assert_eq!(r.fields(), ["query"]);
     assert!(r.text.contains("cursor"), "{}", r.text);
+    let (mut web, _) = Browser::signed_in(&h, SALES).await;
+    let r = web.get("/leads?cursor=garbage").await;
+    assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY, "{}", r.text);
+    assert!(r.header("content-type").unwrap().starts_with("text/html"));
     let r = h.get("/api/v1/leads?limit=2&after=garbage", &h.sales).await;
     assert_eq!(r.fields(), ["after"]);
     // The real cursor pages on.

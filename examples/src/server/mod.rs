@@ -120,13 +120,16 @@ fn cross_site(headers: &axum::http::HeaderMap) -> bool {
         // `none`: the person typed the address or used a bookmark.
         return !matches!(site, "same-origin" | "none");
     }
-    match (text("origin"), text("host")) {
-        (None, _) => false,
-        (Some(origin), Some(host)) => origin
-            .split_once("://")
-            .is_none_or(|(_, authority)| !authority.eq_ignore_ascii_case(host)),
-        (Some(_), None) => true,
-    }
+    let Some(origin) = text("origin") else {
+        return false;
+    };
+    // Behind a proxy the browser's host may arrive as X-Forwarded-Host; no other site's
+    // form can set either header, so a match with either is this site.
+    let authority = origin.split_once("://").map(|(_, a)| a);
+    !["host", "x-forwarded-host"]
+        .into_iter()
+        .filter_map(text)
+        .any(|host| authority.is_some_and(|a| a.eq_ignore_ascii_case(host)))
 }
 
 /// Gives a 405 (a route that exists, with another method) the body every other refusal

@@ -334,8 +334,14 @@ struct LeadsPage {
 }
 
 /// The lead list: filters, search and keyset pages.
-pub async fn leads(State(s): State<AppState>, v: Viewer, Query(q): Query<LeadFilter>) -> WebResult {
+pub async fn leads(
+    State(s): State<AppState>,
+    v: Viewer,
+    q: Result<Query<LeadFilter>, axum::extract::rejection::QueryRejection>,
+) -> WebResult {
     let c = &v.ctx;
+    // An unknown parameter (the API refuses it too) is shown as a page, not as axum's text.
+    let Query(q) = q.map_err(|e| problem(c, Problem::from(e)))?;
     let mut f = Fields::default();
     let query = input::lead_query(&mut f, &q, s.config.region);
     let query = f.done(query).map_err(|p| problem(c, p))?;
