@@ -377,7 +377,7 @@ impl AuthStore {
     }
 
     /// Checks a sign-in. Each attempt is counted in the database before its password is
-    /// looked at (see [`TAKE_ATTEMPT`]), so of any number of attempts at once, on any number
+    /// looked at, in one statement, so of any number of attempts at once, on any number
     /// of servers over one database, at most [`Policy::max_failures`] in a row are verified;
     /// the one that reaches the limit locks the employee for [`Policy::lock_for`], and a
     /// locked employee is refused without looking at the password. Each failure is paid for
