@@ -68,7 +68,8 @@ const CHUNK: usize = 256 << 10;
 /// The rows of the file as they are read: a CSV file streamed batch by batch; an XLSX
 /// sheet, which calamine reads whole, held whole.
 enum FileRows {
-    Csv(CsvRows<BufReader<File>>),
+    /// Boxed: the reader's state is ten times the sheet iterator's.
+    Csv(Box<CsvRows<BufReader<File>>>),
     Xlsx(std::vec::IntoIter<(usize, Vec<String>)>),
 }
 
@@ -157,7 +158,7 @@ fn open(
     let rows = CsvRows::new(BufReader::new(file), encoding, delimiter).map_err(|e| failed(&e))?;
     Ok(Opened {
         headers: rows.headers().to_vec(),
-        rows: FileRows::Csv(rows),
+        rows: FileRows::Csv(Box::new(rows)),
         len,
         sha256: hex::encode(sha.finalize()),
     })
