@@ -180,6 +180,100 @@ async fn export_to(h: &Harness, format: Format, locale: Locale, dir: &Path) -> P
     path
 }
 
+/// The words of page `page` of a PDF with their boxes `(x_min, y_min, x_max, y_max)`, as
+/// `pdftotext -bbox` reads them.
+fn pdf_words(path: &Path, page: u32) -> Vec<([f64; 4], String)> {
+    let p = page.to_string();
+    let html = String::from_utf8(tool(
+        "pdftotext",
+        &["-bbox", "-f", &p, "-l", &p, path.to_str().unwrap(), "-"],
+    ))
+    .unwrap();
+    html.lines()
+        .filter_map(|l| l.trim().strip_prefix("<word "))
+        .map(|l| {
+            let attr = |name: &str| -> f64 {
+                let start = l.find(&format!("{name}=\"")).unwrap() + name.len() + 2;
+                let len = l[start..].find('"').unwrap();
+                l[start..start + len].parse().unwrap()
+            };
+            let text = &l[l.find('>').unwrap() + 1..l.rfind("</word>").unwrap()];
+            let text = text
+                .replace("&amp;", "&")
+                .replace("&lt;", "<")
+                .replace("&gt;", ">");
+            (
+                [attr("xMin"), attr("yMin"), attr("xMax"), attr("yMax")],
+                text,
+            )
+        })
+        .collect()
+}
+
+/// A long email wraps inside its column instead of running into the next one (no two words
+/// of the page overlap), and on an Arabic page text of digits and signs (`=1+1`), alone or
+/// inside Arabic text, and a Latin run ending in a full stop read as typed.
+#[tokio::test]
+#[cfg_attr(crm_no_export_tools, ignore = "openpyxl or poppler-utils missing")]
+async fn pdf_cells_wrap_and_keep_their_direction() {
+    let h = Harness::new(Arc::new(crm_store_memory::MemoryStore::new()));
+    for (name, email) in [
+        (
+            "=1+1",
+            "a.very.long.email.address.for.testing.overflow@some-long-company-domain.example.com",
+        ),
+        (
+            "سارة",
+            "another.rather.long.address.of.a.customer@example-trading.com.sa",
+        ),
+    ] {
+        let mut l = new_lead(name, Some(email), Some("0501234567")).allow_duplicate();
+        l.company =
+            Some(Name::parse_field("company", "شركة =2+2 للتجارة ABC Trading Co.").unwrap());
+        h.crm.create_lead(sales(), l).await.unwrap();
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("leads.pdf");
+    let opts = ExportOptions {
+        locale: Locale::Ar,
+        zone: chrono_tz::Asia::Riyadh,
+        bom: true,
+    };
+    let file = std::fs::File::create(&path).unwrap();
+    export::write_leads(
+        &h.crm,
+        manager(),
+        &LeadQuery::default(),
+        Format::Pdf,
+        &opts,
+        file,
+    )
+    .await
+    .unwrap();
+    render_png(&path, "leads-wrapped-ar");
+    let words = pdf_words(&path, 1);
+    assert!(
+        words.iter().any(|(_, w)| w.contains("overflow@")),
+        "{words:?}"
+    );
+    for (i, (a, wa)) in words.iter().enumerate() {
+        for (b, wb) in &words[i + 1..] {
+            // Words of one line (one baseline) must not overlap; lines of Amiri have boxes
+            // taller than their spacing, so boxes of two lines do.
+            let apart = (a[1] - b[1]).abs() > 1.0 || a[2] <= b[0] + 0.5 || b[2] <= a[0] + 0.5;
+            assert!(apart, "{wa:?} {a:?} overprints {wb:?} {b:?}");
+        }
+    }
+    let texts: Vec<&str> = words.iter().map(|(_, w)| w.as_str()).collect();
+    assert!(texts.contains(&"=1+1"), "{texts:?}");
+    assert!(texts.iter().any(|w| w.starts_with("=2+2")), "{texts:?}");
+    assert!(texts.iter().any(|w| w.starts_with("Co.")), "{texts:?}");
+    assert!(
+        !texts.iter().any(|w| w.starts_with(".ABC") || *w == "1+1="),
+        "{texts:?}"
+    );
+}
+
 /// The report of everything in `format`, written by the manager to a file in `dir`.
 async fn report_file(h: &Harness, format: Format, opts: &ExportOptions, dir: &Path) -> PathBuf {
     let path = dir.join(format!("report.{format}"));

@@ -75,15 +75,107 @@ impl World for ExportWorld {
     }
 }
 
-/// `rtl` when the first letter of `s` is of a right-to-left script, `ltr` for any other
-/// letter, `auto` (the page's direction) when it has none.
+/// Whether `c` is a letter of a right-to-left script (Hebrew, Arabic and their forms).
+fn is_rtl_letter(c: char) -> bool {
+    c.is_alphabetic() && matches!(c as u32, 0x0590..=0x08FF | 0xFB1D..=0xFDFF | 0xFE70..=0xFEFF)
+}
+
+/// The direction `s` reads in: `rtl` when its first letter is of a right-to-left script,
+/// `ltr` for any other letter, and for text of digits and signs only (`=1+1`, `+966 50`):
+/// numbers and formulas read left to right, whatever the page. `auto` (the page's
+/// direction) when it has neither letters nor digits.
 fn first_strong(s: &str) -> &'static str {
-    s.chars()
-        .find(|c| c.is_alphabetic())
-        .map_or("auto", |c| match c as u32 {
-            0x0590..=0x08FF | 0xFB1D..=0xFDFF | 0xFE70..=0xFEFF => "rtl",
-            _ => "ltr",
-        })
+    match s.chars().find(|c| c.is_alphabetic()) {
+        Some(c) if is_rtl_letter(c) => "rtl",
+        Some(_) => "ltr",
+        None if s.chars().any(|c| c.is_numeric()) => "ltr",
+        None => "auto",
+    }
+}
+
+/// How many characters a word may have before it gets break points: a longer one (an
+/// email, a long id) would otherwise run into the next column.
+const LONG_WORD: usize = 12;
+
+/// Where a long left-to-right word may break: after these signs, else every
+/// [`LONG_WORD`] characters.
+fn breaks_after(c: char) -> bool {
+    matches!(
+        c,
+        '.' | '@' | '-' | '_' | '/' | '+' | ',' | ';' | ':' | '=' | '&' | '?'
+    )
+}
+
+/// The runs of a cell that reads in `dir`: words of the other direction (a Latin name, an
+/// email, `=1+1` in an Arabic cell; an Arabic word in a Latin one), with the spaces between
+/// them, become runs of their own direction, which the template isolates so neutral signs
+/// at their ends stay with them (`=1+1` does not print `1+1=`). Long left-to-right words
+/// get break points (`brk`, a zero-width space in the layout, no character in the text).
+fn runs(s: &str, dir: &str) -> Vec<(String, &'static str)> {
+    let mut out: Vec<(String, &'static str)> = Vec::new();
+    let push = |out: &mut Vec<(String, &'static str)>, text: &str, kind: &'static str| match out
+        .last_mut()
+    {
+        Some((t, k)) if *k == kind => t.push_str(text),
+        _ => out.push((text.to_owned(), kind)),
+    };
+    let word_dir = |w: &str| match (w.chars().any(is_rtl_letter), first_strong(w)) {
+        (true, _) => "rtl",
+        (false, "ltr") => "ltr",
+        _ => "auto",
+    };
+    let mut rest = s;
+    let mut pending_space: Option<&str> = None;
+    while !rest.is_empty() {
+        let end = rest.find(char::is_whitespace).unwrap_or(rest.len());
+        let (word, after) = rest.split_at(end);
+        let space_end = after
+            .find(|c: char| !c.is_whitespace())
+            .unwrap_or(after.len());
+        let (space, next) = after.split_at(space_end);
+        if !word.is_empty() {
+            let wd = word_dir(word);
+            // A word of the other direction is a run of its own; one of the cell's own
+            // direction, or of none, stays in the cell's run.
+            let kind = if wd != "auto" && wd != dir {
+                wd
+            } else {
+                "auto"
+            };
+            if let Some(sp) = pending_space.take() {
+                // Spaces between two words of the other direction stay inside their run.
+                let joined = kind != "auto" && out.last().is_some_and(|(_, k)| *k == kind);
+                push(&mut out, sp, if joined { kind } else { "auto" });
+            }
+            if kind == "rtl" || word.chars().count() <= LONG_WORD || wd == "rtl" {
+                push(&mut out, word, kind);
+            } else {
+                let kind = if kind == "auto" { "ltr" } else { kind };
+                let mut since = 0;
+                let mut piece = String::new();
+                for c in word.chars() {
+                    piece.push(c);
+                    since += 1;
+                    if breaks_after(c) || since >= LONG_WORD {
+                        push(&mut out, &piece, kind);
+                        out.push((String::new(), "brk"));
+                        piece.clear();
+                        since = 0;
+                    }
+                }
+                if piece.is_empty() {
+                    out.pop();
+                } else {
+                    push(&mut out, &piece, kind);
+                }
+            }
+        }
+        if !space.is_empty() {
+            pending_space = Some(space);
+        }
+        rest = next;
+    }
+    out
 }
 
 fn text(s: impl Into<Str>) -> Value {
@@ -124,21 +216,23 @@ impl<W: Write> PdfSink<W> {
         }
     }
 
-    /// Each shown cell as `(text, direction)`: ids, emails, phones and times read left to
+    /// Each shown cell as `(direction, runs)`: ids, emails, phones and times read left to
     /// right; free text takes the direction of its first letter (as `dir="auto"` in HTML),
-    /// so a Latin name on an Arabic page reads left to right and the reverse.
+    /// so a Latin name on an Arabic page reads left to right and the reverse, and digits
+    /// and signs alone read left to right. The runs are [`runs`], each `(text, kind)`.
     fn cells(&self, cells: &[Cell<'_>]) -> Value {
         let cell = |c: &Cell<'_>| {
+            let content = c.text(&self.opts, false);
             let dir = match c {
                 Cell::Code(_) | Cell::Time(_) => "ltr",
                 Cell::Text(s) => first_strong(s),
                 _ => "auto",
             };
-            Value::Array(
-                [text(c.text(&self.opts, false)), text(dir)]
-                    .into_iter()
-                    .collect(),
-            )
+            let runs = runs(&content, dir)
+                .into_iter()
+                .map(|(t, k)| Value::Array([text(t), text(k)].into_iter().collect()))
+                .collect::<Array>();
+            Value::Array([text(dir), Value::Array(runs)].into_iter().collect())
         };
         let empty = Cell::Empty;
         Value::Array(
@@ -239,5 +333,61 @@ impl<W: Write> RowSink for PdfSink<W> {
         out.write_all(&pdf)
             .and_then(|()| out.flush())
             .map_err(|e| ExportError::Write(Format::Pdf, Box::new(e)))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn kinds(s: &str, dir: &str) -> Vec<(String, &'static str)> {
+        runs(s, dir)
+    }
+
+    #[test]
+    fn digits_and_signs_read_left_to_right() {
+        assert_eq!(first_strong("=1+1"), "ltr");
+        assert_eq!(first_strong("+966 50"), "ltr");
+        assert_eq!(first_strong("محمد"), "rtl");
+        assert_eq!(first_strong("Mona"), "ltr");
+        assert_eq!(first_strong("-"), "auto");
+    }
+
+    #[test]
+    fn words_of_the_other_direction_are_runs_of_their_own() {
+        let own = |t: &str| (t.to_owned(), "auto");
+        let ltr = |t: &str| (t.to_owned(), "ltr");
+        assert_eq!(
+            kinds("شركة النور =1+1 للتجارة ABC Trading Co.", "rtl"),
+            [
+                own("شركة النور "),
+                ltr("=1+1"),
+                own(" للتجارة "),
+                ltr("ABC Trading Co.")
+            ]
+        );
+        assert_eq!(
+            kinds("Mona محمد Lee", "ltr"),
+            [own("Mona "), ("محمد".to_owned(), "rtl"), own(" Lee")]
+        );
+        assert_eq!(kinds("=1+1", "ltr"), [own("=1+1")]);
+    }
+
+    #[test]
+    fn long_words_get_break_points_and_keep_every_character() {
+        let email = "a.very.long.email@example-company.com";
+        let r = kinds(email, "ltr");
+        assert!(r.iter().any(|(_, k)| *k == "brk"), "{r:?}");
+        assert!(
+            r.iter()
+                .all(|(t, k)| *k == "brk" || t.chars().count() <= LONG_WORD)
+        );
+        let joined: String = r.iter().map(|(t, _)| t.as_str()).collect();
+        assert_eq!(joined, email);
+        let id = "0123456789abcdefghijklmnopqrstuvwxyz";
+        assert_eq!(
+            kinds(id, "ltr").iter().filter(|(_, k)| *k == "brk").count(),
+            2
+        );
     }
 }
