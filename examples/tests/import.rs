@@ -457,3 +457,59 @@ fn import_memory_does_not_grow_with_the_file() {
     );
     assert_eq!(leads(&db).len(), 1, "every other row matched the first");
 }
+
+/// An import killed while it streams (rows written while the file is still being read) and
+/// run again creates no lead twice: every row is created once, by one run or the other.
+#[test]
+fn an_import_killed_midway_and_run_again_creates_no_lead_twice() {
+    use std::io::Read as _;
+    const ROWS: usize = 12_000;
+    let (dir, db) = staffed();
+    let mut text = String::from("name,email\n");
+    for i in 0..ROWS {
+        text.push_str(&format!("Lead {i},lead{i}@example.com\n"));
+    }
+    let file = dir.path().join("leads.csv");
+    std::fs::write(&file, text).unwrap();
+    let mut child = std::process::Command::new(assert_cmd::cargo::cargo_bin("crm"))
+        .env_remove("CRM_DB")
+        .env_remove("CRM_AS")
+        .env_remove("CRM_REGION")
+        .args(["--db", &db, "--json", "--as", "1", "import"])
+        .arg(&file)
+        .args(["--batch-size", "500"])
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    // Killed once its output shows 2,000 rows done: batches are written as they are read.
+    let mut out = child.stdout.take().unwrap();
+    let mut seen = Vec::new();
+    let mut buf = [0u8; 8192];
+    while !String::from_utf8_lossy(&seen).contains("\"row\":2001}") {
+        let n = out.read(&mut buf).unwrap();
+        assert!(n > 0, "the import ended before 2,000 rows were reported");
+        seen.extend_from_slice(&buf[..n]);
+    }
+    child.kill().unwrap();
+    child.wait().unwrap();
+    let (code, v, err) = import_as(&db, "1", &file, &["--on-duplicate", "create"]);
+    assert_eq!(code, 0, "{err}");
+    let again = v["rows"].as_array().unwrap();
+    assert_eq!(again.len(), ROWS);
+    let done_before = again
+        .iter()
+        .filter(|r| r["reason"] == "already_imported")
+        .count();
+    assert!(done_before >= 2000, "{done_before}");
+    assert_eq!(v["created"], ROWS - done_before);
+    let report = assert_cmd::Command::cargo_bin("crm")
+        .unwrap()
+        .env_remove("CRM_DB")
+        .env_remove("CRM_AS")
+        .args(["--db", &db, "--json", "--as", "3", "report"])
+        .output()
+        .unwrap();
+    let report: Value = serde_json::from_slice(&report.stdout).unwrap();
+    assert_eq!(report["total"], ROWS);
+}
