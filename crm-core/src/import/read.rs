@@ -183,7 +183,7 @@ impl<R: Read> Read for LineEnds<R> {
 
 /// The rows of a CSV file, read as they are asked for: the header first ([`CsvRows::headers`]),
 /// then each record with the line it starts on. Memory holds the delimiter's sample
-/// ([`SNIFF_BYTES`] at most) and the record being read, not the file.
+/// (1 MiB at most) and the record being read, not the file.
 ///
 /// The encoding is the caller's to check first ([`TextCheck`], or [`read_csv`] for bytes in
 /// memory): a record whose bytes are not UTF-8 when UTF-8 was said is
