@@ -221,4 +221,14 @@ pub enum ValidationError {
         /// The most it takes.
         max: usize,
     },
+    /// More rows than a PDF export takes: a PDF is laid out whole in memory, so its size is
+    /// bounded; CSV and XLSX stream any number of rows.
+    #[error(
+        "a PDF export takes at most {max} rows; narrow the filters, or export CSV or XLSX, \
+         which take any number"
+    )]
+    PdfTooLong {
+        /// The most it takes.
+        max: usize,
+    },
 }
