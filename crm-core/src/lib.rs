@@ -17,6 +17,7 @@ pub mod escalation;
 pub mod events;
 pub mod export;
 pub mod follow_up;
+pub mod guide;
 pub mod history;
 pub mod ids;
 #[cfg(feature = "import")]
