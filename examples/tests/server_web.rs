@@ -446,3 +446,54 @@ async fn the_cli_sets_passwords_the_server_accepts() {
         Err(AuthError::BadCredentials)
     ));
 }
+
+/// A conversion whose client the clients system did not create converts the lead, and the
+/// lead page says the client is not there yet and how it is retried (the dispatch).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_conversion_whose_client_failed_says_so_on_the_lead_page() {
+    let h = server_support::sqlite().await;
+    let id = h
+        .lead(
+            &h.sales,
+            serde_json::json!({"name": "عميل", "email": "c@example.com"}),
+        )
+        .await;
+    let (mut b, csrf) = Browser::signed_in(&h, SALES).await;
+    let status = |version: &'static str, to: &'static str| {
+        [
+            ("csrf", csrf.clone()),
+            ("version", version.into()),
+            ("status", to.into()),
+        ]
+    };
+    let move_to = async |b: &mut Browser<'_>, version, to| {
+        let form = status(version, to);
+        let form: Vec<(&str, &str)> = form.iter().map(|(k, v)| (*k, v.as_str())).collect();
+        let r = b.post(&format!("/leads/{id}/status"), &form).await;
+        assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", r.text);
+    };
+    move_to(&mut b, "1", "contacted").await;
+    let store = crm_store_sqlx::SqliteStore::connect(&h.url).await.unwrap();
+    sqlx::query(
+        "CREATE TRIGGER clients_down BEFORE INSERT ON clients \
+         BEGIN SELECT RAISE(ABORT, 'clients system down'); END",
+    )
+    .execute(store.pool())
+    .await
+    .unwrap();
+    move_to(&mut b, "2", "converted").await;
+    let page = b.get(&format!("/leads/{id}")).await;
+    assert_eq!(page.status, StatusCode::OK);
+    assert!(
+        page.text.contains("data-status=\"converted\""),
+        "{}",
+        page.text
+    );
+    assert!(
+        page.text.contains("id=\"client-pending\"")
+            && page.text.contains("لم يُنشئ نظام العملاء العميل بعد")
+            && page.text.contains("إعادة محاولة إنشاء العملاء المعلّقين"),
+        "{}",
+        page.text
+    );
+}
