@@ -279,6 +279,61 @@ fn list_filters_and_search() {
     assert!(csv.starts_with('\u{feff}') && csv.contains("أَحْمَد الشهري"));
 }
 
+/// `lead list --search` and `lead bulk --filter search=` read a number typed in any
+/// spelling (local forms in `--region`) as that number, as the duplicate check does.
+#[test]
+fn a_number_in_any_spelling_is_searched_by_its_key() {
+    let db = db();
+    let p = &db.path;
+    let add = |name: &str, phone: &str, extra: &[&str]| {
+        let mut args = vec!["lead", "add", "--name", name, "--phone", phone];
+        args.extend(extra);
+        json(p, "1", &args)["id"].as_str().unwrap().to_owned()
+    };
+    let mut both = vec![
+        add("Local", "0501234567", &[]),
+        add("Intl", "+966501234567", &["--allow-duplicate"]),
+    ];
+    both.sort();
+    add("Other", "0551234567", &[]);
+    let ids = |v: &Value| {
+        let mut ids: Vec<String> = v["items"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|l| l["id"].as_str().unwrap().to_owned())
+            .collect();
+        ids.sort();
+        ids
+    };
+    for typed in [
+        "+966 50 123 4567",
+        "050 123 4567",
+        "050-123-4567",
+        "00966501234567",
+    ] {
+        let found = json(p, "4", &["lead", "list", "--search", typed]);
+        assert_eq!(ids(&found), both, "{typed}");
+    }
+    // The export takes the same search.
+    let dir = tempfile::tempdir().unwrap();
+    let csv = dir.path().join("found.csv");
+    crm(p, Some("4"))
+        .args(["export", "leads", "--search", "050 123 4567", "--out"])
+        .arg(&csv)
+        .assert()
+        .success();
+    let csv = std::fs::read_to_string(&csv).unwrap();
+    assert_eq!(csv.lines().count(), 3, "a heading and two leads: {csv}");
+    let filter = "search=050-123-4567";
+    let moved = json(
+        p,
+        "1",
+        &["lead", "bulk", "status", "contacted", "--filter", filter],
+    );
+    assert_eq!(moved["done"].as_array().unwrap().len(), 2, "{moved}");
+}
+
 #[test]
 fn report_sweep_and_events() {
     let db = db();

@@ -1286,7 +1286,7 @@ async fn filtered_targets(app: &App, filters: &[String]) -> Result<Vec<BulkTarge
             "status" => q.status(value.parse()?),
             "source" => q.source(Source::parse(value)?),
             "owner" => q.owner(value.parse()?),
-            "search" => q.search(value),
+            "search" => q.search_in(value, app.region),
             _ => {
                 return Err(usage(format!(
                     "--filter {key:?}: expected status, source, owner or search"
@@ -1433,6 +1433,7 @@ async fn lead(app: &App, c: LeadCmd) -> Out {
                 source,
                 owner,
                 search,
+                app.region,
             )?;
             if let Some(a) = after {
                 q = q.after(a.parse()?);

@@ -252,7 +252,14 @@ pub(crate) async fn run(app: &App, c: ExportCmd) -> Out {
             search,
             file,
         } => {
-            let q = lead_query(LeadQuery::default(), status, source, owner, search)?;
+            let q = lead_query(
+                LeadQuery::default(),
+                status,
+                source,
+                owner,
+                search,
+                app.region,
+            )?;
             let (format, opts, actor) = (file.format()?, file.options()?, app.actor()?);
             let n = to_file(&file.out, async |w| {
                 Ok(export::write_leads(&app.crm, actor, &q, format, &opts, w).await?)
@@ -300,6 +307,7 @@ pub(crate) fn lead_query(
     source: Option<String>,
     owner: Option<String>,
     search: Option<String>,
+    region: Option<crm_core::PhoneRegion>,
 ) -> Result<LeadQuery, Failure> {
     if let Some(s) = status {
         q = q.status(s.parse()?);
@@ -311,7 +319,8 @@ pub(crate) fn lead_query(
         q = q.owner(o.parse()?);
     }
     if let Some(s) = search {
-        q = q.search(&s);
+        // A number in any spelling finds its leads, local forms read in the region.
+        q = q.search_in(&s, region);
     }
     Ok(q)
 }
