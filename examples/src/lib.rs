@@ -57,7 +57,11 @@ pub fn error_kind(e: &CrmError) -> &'static str {
 
 /// Every `kind` of `--json` error output with its exit code, as `crm --help` shows it.
 pub const ERROR_KINDS: &[(&str, u8, &str)] = &[
-    ("usage", exit::USAGE, "the command line is wrong"),
+    (
+        "usage",
+        exit::USAGE,
+        "the command line or a setting of the configuration is wrong",
+    ),
     (
         "invalid_input",
         exit::VALIDATION,

@@ -37,7 +37,7 @@ mod stages;
 const EXIT_CODES: &str = "\
 EXIT CODES:
   0  success
-  2  usage error (bad command line)
+  2  usage error (bad command line, or a setting of the configuration that does not parse)
   3  invalid input (malformed value, refused status move, invalid assignee)
   4  forbidden (the acting employee may not do this, or the lead is converted and read-only)
   5  not found
