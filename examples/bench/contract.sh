@@ -12,7 +12,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 seconds="${CRM_FUZZ_SECONDS:-90}"
-cargo build -q -p crm-examples --bin crm --bin crm-server
+cargo build -q -p crm-cli -p crm-server
 bin="${CARGO_TARGET_DIR:-target}/debug"
 work="$(mktemp -d)"
 db="$work/contract.db"

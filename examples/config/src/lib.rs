@@ -29,6 +29,10 @@
 //! # Ok::<(), crm_config::ConfigError>(())
 //! ```
 
+pub mod input;
+
+pub use input::{parse_date, parse_instant, sentence};
+
 use std::collections::{BTreeMap, BTreeSet};
 use std::fmt;
 use std::path::PathBuf;
@@ -353,7 +357,7 @@ impl Settings {
             .lost_reasons(self.lost_reasons.clone())
             .stage_probabilities(self.stage_probabilities.clone());
         if let Some(e) = &self.escalation {
-            builder = builder.escalation(e.clone());
+            builder = builder.escalation(*e);
         }
         Ok(builder)
     }

@@ -114,12 +114,7 @@ fn a_bad_value_is_refused_naming_the_key_and_where_it_came_from() {
             "time_zone",
             "$CRM_TIME_ZONE",
         ),
-        (
-            "assign = [\"random:1\"]\n",
-            vec![],
-            "assign",
-            "crm.toml",
-        ),
+        ("assign = [\"random:1\"]\n", vec![], "assign", "crm.toml"),
         ("region = [\"SA\", \"AE\"]\n", vec![], "region", "crm.toml"),
         (
             "holidays = [\"2026-13-01\"]\n",

@@ -1,0 +1,243 @@
+//! Leads, their interactions and opportunities.
+
+use axum::Json;
+use axum::extract::{Path, State};
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::{IntoResponse, Response};
+use crm_core::{ConversionOutcome, LeadId, OpportunityId};
+
+use super::responses::{Create, GuardedInput, Lookup, Update, Write};
+use super::{
+    ApiResult, AssignIn, Body, Caller, DetailOut, Fields, InteractionIn, InteractionOut,
+    LeadFilter, LeadOut, LeadPage, LeadPatchIn, NewLeadIn, OpportunityIn, OpportunityOut,
+    OpportunityPatchIn, Params, StatusIn, StatusOut, if_match, path_id, with_etag,
+};
+use crm_config::sentence;
+use crate::AppState;
+use crate::input;
+
+/// Lists leads, newest first, with filters, search and keyset pages.
+#[utoipa::path(get, path = "/api/v1/leads", tag = "leads", params(LeadFilter),
+    security(("bearer" = [])),
+    responses((status = 200, body = LeadPage), GuardedInput))]
+pub async fn list_leads(
+    State(s): State<AppState>,
+    caller: Caller,
+    Params(q): Params<LeadFilter>,
+) -> ApiResult<Json<LeadPage>> {
+    let mut f = Fields::default();
+    let query = input::lead_query(&mut f, &q, s.config.region);
+    let query = f.done(query)?;
+    let page = s.crm.list_leads(caller.employee, &query).await?;
+    Ok(Json(LeadPage {
+        items: page.items.iter().map(Into::into).collect(),
+        next: page.next.map(|c| c.to_string()),
+    }))
+}
+
+/// Creates a lead in status `new`.
+#[utoipa::path(post, path = "/api/v1/leads", tag = "leads", request_body = NewLeadIn,
+    security(("bearer" = [])),
+    responses((status = 201, body = LeadOut, headers(("ETag" = String))), Create))]
+pub async fn create_lead(
+    State(s): State<AppState>,
+    caller: Caller,
+    Body(i): Body<NewLeadIn>,
+) -> ApiResult<Response> {
+    let mut f = Fields::default();
+    let lead = input::new_lead(&mut f, &i, s.config.region);
+    let lead = f.done(lead)?;
+    let l = s.crm.create_lead(caller.employee, lead).await?;
+    Ok(with_etag(
+        l.version(),
+        (StatusCode::CREATED, Json(LeadOut::from(&l))),
+    ))
+}
+
+/// One lead, with its version as the ETag.
+#[utoipa::path(get, path = "/api/v1/leads/{id}", tag = "leads", params(("id" = String, Path)),
+    security(("bearer" = [])),
+    responses((status = 200, body = LeadOut, headers(("ETag" = String))), Lookup))]
+pub async fn get_lead(
+    State(s): State<AppState>,
+    caller: Caller,
+    Path(id): Path<String>,
+) -> ApiResult<Response> {
+    let id: LeadId = path_id("lead", &id)?;
+    let l = s.crm.lead(caller.employee, id).await?;
+    Ok(with_etag(l.version(), Json(LeadOut::from(&l))))
+}
+
+/// Edits a lead's contact data and source (`If-Match` required).
+#[utoipa::path(patch, path = "/api/v1/leads/{id}", tag = "leads", request_body = LeadPatchIn,
+    params(("id" = String, Path), ("If-Match" = String, Header)),
+    security(("bearer" = [])),
+    responses((status = 200, body = LeadOut, headers(("ETag" = String))), Update))]
+pub async fn edit_lead(
+    State(s): State<AppState>,
+    caller: Caller,
+    Path(id): Path<String>,
+    headers: HeaderMap,
+    Body(i): Body<LeadPatchIn>,
+) -> ApiResult<Response> {
+    let id: LeadId = path_id("lead", &id)?;
+    let mut f = Fields::default();
+    let patch = input::lead_patch(&mut f, &i, s.config.region);
+    let patch = f.done(patch)?;
+    let version = if_match(&headers)?;
+    let l = s.crm.edit_lead(caller.employee, id, version, patch).await?;
+    Ok(with_etag(l.version(), Json(LeadOut::from(&l))))
+}
+
+/// A lead with its history, interactions, opportunities and time in each status.
+#[utoipa::path(get, path = "/api/v1/leads/{id}/detail", tag = "leads",
+    params(("id" = String, Path)), security(("bearer" = [])),
+    responses((status = 200, body = DetailOut, headers(("ETag" = String))), Lookup))]
+pub async fn lead_detail(
+    State(s): State<AppState>,
+    caller: Caller,
+    Path(id): Path<String>,
+) -> ApiResult<Response> {
+    let id: LeadId = path_id("lead", &id)?;
+    let d = s.crm.lead_detail(caller.employee, id).await?;
+    Ok(with_etag(
+        d.lead.version(),
+        Json(DetailOut::new(&d, s.clock.now())),
+    ))
+}
+
+/// Gives a lead to another responsible employee (`If-Match` required).
+#[utoipa::path(post, path = "/api/v1/leads/{id}/assign", tag = "leads", request_body = AssignIn,
+    params(("id" = String, Path), ("If-Match" = String, Header)),
+    security(("bearer" = [])),
+    responses((status = 200, body = LeadOut, headers(("ETag" = String))), Update))]
+pub async fn assign_lead(
+    State(s): State<AppState>,
+    caller: Caller,
+    Path(id): Path<String>,
+    headers: HeaderMap,
+    Body(i): Body<AssignIn>,
+) -> ApiResult<Response> {
+    let id: LeadId = path_id("lead", &id)?;
+    let mut f = Fields::default();
+    let to = f.take("to", crm_core::EmployeeId::new(i.to));
+    let to = f.done(to)?;
+    let version = if_match(&headers)?;
+    let l = s.crm.assign_lead(caller.employee, id, version, to).await?;
+    Ok(with_etag(l.version(), Json(LeadOut::from(&l))))
+}
+
+/// Moves a lead through the status pipeline (`If-Match` required). Converting creates the
+/// client; if the clients system fails, the lead is still converted and the client deferred.
+#[utoipa::path(post, path = "/api/v1/leads/{id}/status", tag = "leads", request_body = StatusIn,
+    params(("id" = String, Path), ("If-Match" = String, Header)),
+    security(("bearer" = [])),
+    responses((status = 200, body = StatusOut, headers(("ETag" = String))), Update))]
+pub async fn change_status(
+    State(s): State<AppState>,
+    caller: Caller,
+    Path(id): Path<String>,
+    headers: HeaderMap,
+    Body(i): Body<StatusIn>,
+) -> ApiResult<Response> {
+    let id: LeadId = path_id("lead", &id)?;
+    let mut f = Fields::default();
+    let parsed = input::status(&mut f, &i);
+    let (to, reason) = f.done(parsed)?;
+    let version = if_match(&headers)?;
+    let c = s
+        .crm
+        .change_status(caller.employee, id, version, to, reason)
+        .await?;
+    let (client_id, client_deferred) = match &c.conversion {
+        Some(ConversionOutcome::ClientCreated(cl)) => (Some(cl.to_string()), None),
+        Some(ConversionOutcome::Deferred(e)) => (None, Some(sentence(e))),
+        None => (None, None),
+    };
+    Ok(with_etag(
+        c.lead.version(),
+        Json(StatusOut {
+            lead: (&c.lead).into(),
+            client_id,
+            client_deferred,
+        }),
+    ))
+}
+
+/// Logs an interaction on a lead.
+#[utoipa::path(post, path = "/api/v1/leads/{id}/interactions", tag = "leads",
+    request_body = InteractionIn, params(("id" = String, Path)), security(("bearer" = [])),
+    responses((status = 201, body = InteractionOut), Write))]
+pub async fn log_interaction(
+    State(s): State<AppState>,
+    caller: Caller,
+    Path(id): Path<String>,
+    Body(i): Body<InteractionIn>,
+) -> ApiResult<Response> {
+    let id: LeadId = path_id("lead", &id)?;
+    let mut f = Fields::default();
+    let n = input::interaction(&mut f, &i);
+    let n = f.done(n)?;
+    let i = s.crm.log_interaction(caller.employee, id, n).await?;
+    Ok((StatusCode::CREATED, Json(InteractionOut::from(&i))).into_response())
+}
+
+/// Adds an opportunity to a lead.
+#[utoipa::path(post, path = "/api/v1/leads/{id}/opportunities", tag = "opportunities",
+    request_body = OpportunityIn, params(("id" = String, Path)), security(("bearer" = [])),
+    responses((status = 201, body = OpportunityOut, headers(("ETag" = String))), Write))]
+pub async fn add_opportunity(
+    State(s): State<AppState>,
+    caller: Caller,
+    Path(id): Path<String>,
+    Body(i): Body<OpportunityIn>,
+) -> ApiResult<Response> {
+    let id: LeadId = path_id("lead", &id)?;
+    let mut f = Fields::default();
+    let n = input::new_opportunity(&mut f, &i);
+    let n = f.done(n)?;
+    let o = s.crm.add_opportunity(caller.employee, id, n).await?;
+    Ok(with_etag(
+        o.version,
+        (StatusCode::CREATED, Json(OpportunityOut::from(&o))),
+    ))
+}
+
+/// One opportunity, with its version as the ETag.
+#[utoipa::path(get, path = "/api/v1/opportunities/{id}", tag = "opportunities",
+    params(("id" = String, Path)), security(("bearer" = [])),
+    responses((status = 200, body = OpportunityOut, headers(("ETag" = String))), Lookup))]
+pub async fn get_opportunity(
+    State(s): State<AppState>,
+    caller: Caller,
+    Path(id): Path<String>,
+) -> ApiResult<Response> {
+    let id: OpportunityId = path_id("opportunity", &id)?;
+    let o = s.crm.opportunity(caller.employee, id).await?;
+    Ok(with_etag(o.version, Json(OpportunityOut::from(&o))))
+}
+
+/// Changes an opportunity's title, value, close date or stage (`If-Match` required).
+#[utoipa::path(patch, path = "/api/v1/opportunities/{id}", tag = "opportunities",
+    request_body = OpportunityPatchIn,
+    params(("id" = String, Path), ("If-Match" = String, Header)), security(("bearer" = [])),
+    responses((status = 200, body = OpportunityOut, headers(("ETag" = String))), Update))]
+pub async fn update_opportunity(
+    State(s): State<AppState>,
+    caller: Caller,
+    Path(id): Path<String>,
+    headers: HeaderMap,
+    Body(i): Body<OpportunityPatchIn>,
+) -> ApiResult<Response> {
+    let id: OpportunityId = path_id("opportunity", &id)?;
+    let current = s.crm.opportunity(caller.employee, id).await?;
+    let mut f = Fields::default();
+    let patch = input::opportunity_patch(&mut f, &i, current.value.currency());
+    let patch = f.done(patch)?;
+    let version = if_match(&headers)?;
+    let o = s
+        .crm
+        .update_opportunity(caller.employee, id, version, patch)
+        .await?;
+    Ok(with_etag(o.version, Json(OpportunityOut::from(&o))))
+}

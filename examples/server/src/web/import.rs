@@ -1,0 +1,225 @@
+//! The import page: a plain multipart form (CSV or XLSX, what a row matching an open lead
+//! does, the CSRF token; no JavaScript needed) whose upload is first decided row by row and
+//! nothing written (the preview), kept server-side under a random key for the signed-in
+//! employee only; the confirm button imports that same file and shows the result, the
+//! failed rows downloadable as CSV. The library decides who may import and every row.
+
+use super::Form;
+use askama::Template;
+use axum::extract::{Multipart, Path, State};
+use axum::http::StatusCode;
+use axum::http::header::{CONTENT_DISPOSITION, CONTENT_TYPE};
+use axum::response::{IntoResponse, Response};
+use crm_core::{ImportReport, OnDuplicate, RowOutcome};
+use serde::Deserialize;
+
+use super::{Ctx, Viewer, error_page, render};
+use crate::AppState;
+use crate::import::{self, Kept, MAX_FILE_BYTES, Upload};
+use crate::problem::Problem;
+
+type WebResult = Result<Response, Response>;
+
+/// One row of the report as the page shows it.
+pub struct RowView {
+    row: usize,
+    /// created, updated, skipped, failed.
+    result: &'static str,
+    /// The lead it wrote or matched, to link to.
+    lead: String,
+    /// Why, or what it matched.
+    detail: String,
+}
+
+/// The counts and rows of a report.
+pub struct ReportView {
+    dry_run: bool,
+    created: usize,
+    updated: usize,
+    skipped: usize,
+    failed: usize,
+    ignored: String,
+    rows: Vec<RowView>,
+}
+
+impl ReportView {
+    fn new(report: &ImportReport, ignored: &[String]) -> Self {
+        let rows = report
+            .rows
+            .iter()
+            .map(|r| {
+                let (lead, detail) = match &r.outcome {
+                    RowOutcome::Created { lead, matched } => (
+                        if report.dry_run {
+                            String::new()
+                        } else {
+                            lead.to_string()
+                        },
+                        matched.map(|m| m.to_string()).unwrap_or_default(),
+                    ),
+                    RowOutcome::Updated { lead } => (lead.to_string(), String::new()),
+                    RowOutcome::Skipped { lead, reason } => {
+                        (lead.to_string(), reason.as_str().replace('_', " "))
+                    }
+                    RowOutcome::Failed { reason } => (String::new(), reason.clone()),
+                };
+                RowView {
+                    row: r.row,
+                    result: r.outcome.as_str(),
+                    lead,
+                    detail,
+                }
+            })
+            .collect();
+        Self {
+            dry_run: report.dry_run,
+            created: report.count("created"),
+            updated: report.count("updated"),
+            skipped: report.count("skipped"),
+            failed: report.count("failed"),
+            ignored: ignored.join(", "),
+            rows,
+        }
+    }
+}
+
+#[derive(Template)]
+#[template(path = "import.html")]
+struct ImportPage {
+    c: Ctx,
+    /// The preview: the report of the dry run and the key of the kept upload.
+    preview: Option<(ReportView, String)>,
+    /// The result: the report and the key of the failed rows' CSV, if any failed.
+    result: Option<(ReportView, Option<String>)>,
+    on_duplicate: &'static str,
+    max_mib: usize,
+}
+
+fn page(c: Ctx) -> ImportPage {
+    ImportPage {
+        c,
+        preview: None,
+        result: None,
+        on_duplicate: OnDuplicate::Skip.as_str(),
+        max_mib: MAX_FILE_BYTES / (1024 * 1024),
+    }
+}
+
+/// The upload form.
+pub async fn form(v: Viewer) -> WebResult {
+    Ok(render(&page(v.ctx)))
+}
+
+/// Reads the multipart form: CSRF token, policy, encoding, file.
+async fn read_form(v: &Viewer, mut m: Multipart) -> Result<(Upload, OnDuplicate), Problem> {
+    let bad = |detail: String| {
+        Problem::invalid(vec![crate::problem::FieldError {
+            field: "file".into(),
+            detail,
+        }])
+    };
+    let mut csrf = String::new();
+    let mut policy = None;
+    let mut encoding = None;
+    let mut bytes = None;
+    while let Some(field) = m.next_field().await.map_err(|e| bad(e.body_text()))? {
+        let name = field.name().unwrap_or_default().to_owned();
+        match name.as_str() {
+            "file" => bytes = Some(field.bytes().await.map_err(|e| bad(e.body_text()))?),
+            other => {
+                let text = field.text().await.map_err(|e| bad(e.body_text()))?;
+                match other {
+                    "csrf" => csrf = text,
+                    "on_duplicate" => policy = Some(text),
+                    "encoding" => encoding = Some(text),
+                    _ => {}
+                }
+            }
+        }
+    }
+    if !crate::auth::same_secret(&csrf, &v.ctx.csrf) {
+        return Err(Problem::new(
+            StatusCode::FORBIDDEN,
+            "csrf",
+            "the form is stale or came from another site; reload the page and retry",
+        ));
+    }
+    let policy = import::on_duplicate(policy.as_deref())?;
+    let encoding = import::encoding(encoding.as_deref())?;
+    let bytes = bytes.ok_or_else(|| bad("no file was sent".into()))?;
+    Ok((Upload::sniffed(bytes.to_vec(), encoding), policy))
+}
+
+/// The preview: every row decided, nothing written; the upload kept for the confirmation.
+pub async fn preview(State(s): State<AppState>, v: Viewer, m: Multipart) -> WebResult {
+    let lang = v.ctx.lang;
+    let (upload, policy) = read_form(&v, m).await.map_err(|p| error_page(lang, p))?;
+    let done = import::run(&s, v.employee, &upload, policy, true)
+        .await
+        .map_err(|p| error_page(lang, p))?;
+    let report = ReportView::new(&done.report, &done.read.columns.ignored);
+    let key = import::keep(v.employee, Kept::Upload(upload, policy));
+    let mut p = page(v.ctx);
+    p.on_duplicate = policy.as_str();
+    p.preview = Some((report, key));
+    Ok(render(&p))
+}
+
+/// The confirmation form.
+#[derive(Deserialize)]
+pub struct ConfirmForm {
+    csrf: String,
+    key: String,
+}
+
+/// Imports the previewed upload; shows the result.
+pub async fn confirm(
+    State(s): State<AppState>,
+    v: Viewer,
+    Form(form): Form<ConfirmForm>,
+) -> WebResult {
+    v.check_csrf(&form.csrf)?;
+    let lang = v.ctx.lang;
+    let Some(Kept::Upload(upload, policy)) = import::kept_for(v.employee, &form.key, true) else {
+        return Err(error_page(
+            lang,
+            Problem::not_found("the upload is no longer kept (or is not yours): upload it again"),
+        ));
+    };
+    let done = import::run(&s, v.employee, &upload, policy, false)
+        .await
+        .map_err(|p| error_page(lang, p))?;
+    let errors = if done.report.count("failed") > 0 {
+        let csv =
+            import::errors_csv(&done.report, &done.read.sheet).map_err(|p| error_page(lang, p))?;
+        Some(import::keep(v.employee, Kept::Errors(csv)))
+    } else {
+        None
+    };
+    let report = ReportView::new(&done.report, &done.read.columns.ignored);
+    let mut p = page(v.ctx);
+    p.on_duplicate = policy.as_str();
+    p.result = Some((report, errors));
+    Ok(render(&p))
+}
+
+/// The failed rows of an import as CSV.
+pub async fn errors(v: Viewer, Path(key): Path<String>) -> WebResult {
+    match import::kept_for(v.employee, &key, false) {
+        Some(Kept::Errors(csv)) => Ok((
+            [
+                (CONTENT_TYPE, "text/csv; charset=utf-8"),
+                (
+                    CONTENT_DISPOSITION,
+                    "attachment; filename=\"import-errors.csv\"",
+                ),
+            ],
+            csv,
+        )
+            .into_response()),
+        _ => Err(error_page(
+            v.ctx.lang,
+            Problem::not_found("these failed rows are no longer kept"),
+        )),
+    }
+}
