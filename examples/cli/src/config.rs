@@ -2,8 +2,8 @@
 //! by `--config` or `$CRM_CONFIG`, then `CRM_*` variables, then the flags below.
 
 use clap::Subcommand;
-use crm_config::{Config, KEYS, Sources};
 use crm_cli::output::Table;
+use crm_config::{Config, KEYS, Sources};
 use serde_json::json;
 
 use super::{Cli, Command, Out, usage};

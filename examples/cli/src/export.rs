@@ -7,13 +7,13 @@ use std::path::{Path, PathBuf};
 
 use chrono_tz::Tz;
 use clap::{Args, Subcommand};
+use crm_config::{parse_date, parse_instant};
 use crm_core::calendar::parse_time_zone;
 use crm_core::export::{
     self, ExportError, ExportOptions, Format, Locale, RowSink, csv::CsvSink, lead_cells,
     leads_table, report_rows, report_table, write_table,
 };
 use crm_core::{Lead, LeadQuery, PipelineFilter, Report, ReportFilter, Source};
-use crm_config::{parse_date, parse_instant};
 use serde_json::json;
 
 use super::{App, Failure, Out, invalid, usage};

@@ -11,12 +11,12 @@ use std::path::{Path, PathBuf};
 
 use clap::Args;
 
+use crm_cli::output::{Table, exit};
 use crm_core::import::{
     Columns, CsvRows, Encoding, FileError, ImportRow, Mapping, RowOptions, TextCheck, read_row,
     read_xlsx,
 };
 use crm_core::{ImportOptions, OnDuplicate, RowOutcome, RowReport, Source};
-use crm_cli::output::{Table, exit};
 use indicatif::{ProgressBar, ProgressStyle};
 use serde_json::json;
 use sha2::{Digest, Sha256};

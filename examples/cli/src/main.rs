@@ -7,6 +7,8 @@ use std::sync::Arc;
 
 use chrono::{DateTime, Utc};
 use clap::{Args, Parser, Subcommand};
+use crm_cli::output::{ERROR_KINDS, Table, error_kind, exit, exit_code, parse_duration};
+use crm_config::{parse_date, parse_instant, sentence};
 use crm_core::{
     BulkChange, BulkOutcome, BulkTarget, Crm, CrmError, Currency, Email, Employee, EmployeeId,
     InteractionKind, LeadId, LeadPatch, LeadQuery, LeadStatus, Money, Name, NewInteraction,
@@ -14,8 +16,6 @@ use crm_core::{
     PhoneRegion, ReportFilter, Role, Source, Strategy, SystemClock, Team,
 };
 use crm_core::{LostReason, LostReasonCode, PipelineFilter, PipelineReport};
-use crm_cli::output::{ERROR_KINDS, Table, error_kind, exit, exit_code, parse_duration};
-use crm_config::{parse_date, parse_instant, sentence};
 use serde_json::json;
 use tracing_subscriber::filter::{LevelFilter, Targets};
 use tracing_subscriber::layer::SubscriberExt;

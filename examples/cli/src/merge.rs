@@ -2,8 +2,8 @@
 //! an email, a phone or (with `--fuzzy`) a name within a company, and the merge of one lead
 //! into another ([`crm_core::merge`]).
 
-use crm_core::{DuplicateGroup, LeadId};
 use crm_cli::output::Table;
+use crm_core::{DuplicateGroup, LeadId};
 use serde_json::json;
 
 use super::{App, Out, current_version, lead_row};

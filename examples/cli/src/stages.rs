@@ -3,8 +3,8 @@
 //! `crm pipeline stages set STAGE PCT` to change one.
 
 use clap::Subcommand;
-use crm_core::{OpportunityStage, Probability};
 use crm_cli::output::Table;
+use crm_core::{OpportunityStage, Probability};
 use serde_json::json;
 
 use super::{App, Out, invalid, who};

@@ -69,7 +69,11 @@ const API: &[(&str, &str, &str)] = &[
 ];
 
 /// A page case: method, path, form fields.
-type PageCase = (&'static str, &'static str, &'static [(&'static str, &'static str)]);
+type PageCase = (
+    &'static str,
+    &'static str,
+    &'static [(&'static str, &'static str)],
+);
 
 /// Every page route that names a lead or an opportunity: method, path, form fields (the
 /// form token is added).
@@ -364,10 +368,7 @@ async fn pages_treat_a_hidden_lead_as_missing(h: Harness) {
     // Lists, searches, counts and downloads leave the lead out.
     for uri in [
         "/leads".to_owned(),
-        format!(
-            "/leads?q={}",
-            crm_server::web::urlencode(HIDDEN_NAME)
-        ),
+        format!("/leads?q={}", crm_server::web::urlencode(HIDDEN_NAME)),
         format!("/leads?q={HIDDEN_PHONE}"),
         "/report".to_owned(),
         "/report?format=csv".to_owned(),

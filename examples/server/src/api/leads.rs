@@ -12,9 +12,9 @@ use super::{
     LeadFilter, LeadOut, LeadPage, LeadPatchIn, NewLeadIn, OpportunityIn, OpportunityOut,
     OpportunityPatchIn, Params, StatusIn, StatusOut, if_match, path_id, with_etag,
 };
-use crm_config::sentence;
 use crate::AppState;
 use crate::input;
+use crm_config::sentence;
 
 /// Lists leads, newest first, with filters, search and keyset pages.
 #[utoipa::path(get, path = "/api/v1/leads", tag = "leads", params(LeadFilter),

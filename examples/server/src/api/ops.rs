@@ -11,11 +11,11 @@ use super::{
     EventOut, EventParams, Fields, LeadFailure, NoticeOut, Params, PasswordIn, PreviewParams,
     ReportOut, ReportParams, SweepOut, TeamOut, in_range, page_size, path_id,
 };
-use crm_config::sentence;
 use crate::AppState;
 use crate::auth::{self, SetPasswordError};
 use crate::input;
 use crate::problem::{FieldError, Problem};
+use crm_config::sentence;
 
 /// Lead counts by status x source.
 #[utoipa::path(get, path = "/api/v1/report", tag = "report", params(ReportParams),
