@@ -198,7 +198,8 @@ pub enum RowOutcome {
     Created {
         /// The lead.
         lead: LeadId,
-        /// It matched this open lead and was created anyway ([`OnDuplicate::Create`]).
+        /// It matched this open lead and was created anyway ([`OnDuplicate::Create`]);
+        /// `None` too when the lead it matched is outside the importing employee's view.
         #[serde(skip_serializing_if = "Option::is_none")]
         matched: Option<LeadId>,
     },
@@ -209,8 +210,10 @@ pub enum RowOutcome {
     },
     /// The row was left out.
     Skipped {
-        /// The lead it matched (or an earlier run wrote).
-        lead: LeadId,
+        /// The lead it matched (or an earlier run wrote), when the importing employee sees
+        /// it: a lead outside their view is never named.
+        #[serde(skip_serializing_if = "Option::is_none")]
+        lead: Option<LeadId>,
         /// Why.
         reason: SkipReason,
     },

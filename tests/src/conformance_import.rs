@@ -166,7 +166,7 @@ pub async fn import_on_duplicate_skips_updates_or_creates(store: Arc<dyn LeadSto
     assert_eq!(
         skip.rows[0].outcome,
         RowOutcome::Skipped {
-            lead: existing.id(),
+            lead: Some(existing.id()),
             reason: SkipReason::Duplicate
         }
     );
@@ -176,7 +176,7 @@ pub async fn import_on_duplicate_skips_updates_or_creates(store: Arc<dyn LeadSto
     assert_eq!(
         skip.rows[2].outcome,
         RowOutcome::Skipped {
-            lead: khalid,
+            lead: Some(khalid),
             reason: SkipReason::Duplicate
         },
         "a duplicate within the file matches the lead an earlier row created"
@@ -196,7 +196,7 @@ pub async fn import_on_duplicate_skips_updates_or_creates(store: Arc<dyn LeadSto
     assert_eq!(
         update.rows[1].outcome,
         RowOutcome::Skipped {
-            lead: khalid,
+            lead: Some(khalid),
             reason: SkipReason::Unchanged
         }
     );
@@ -229,7 +229,7 @@ pub async fn import_on_duplicate_skips_updates_or_creates(store: Arc<dyn LeadSto
     assert_eq!(
         again.rows[0].outcome,
         RowOutcome::Skipped {
-            lead: existing.id(),
+            lead: Some(existing.id()),
             reason: SkipReason::Unchanged
         }
     );
@@ -349,7 +349,7 @@ pub async fn import_run_again_creates_nothing_twice(store: Arc<dyn LeadStore>) {
         assert_eq!(
             s.outcome,
             RowOutcome::Skipped {
-                lead,
+                lead: Some(lead),
                 reason: SkipReason::AlreadyImported
             }
         );
@@ -466,6 +466,30 @@ pub async fn import_applies_permissions_assignment_and_visibility(store: Arc<dyn
             .iter()
             .all(|l| l.name().as_str() != "Renamed")
     );
+    // Skipped or created anyway, a row matching that lead does not name it either.
+    let hidden = all_leads(&h)
+        .await
+        .into_iter()
+        .find(|l| l.email().is_some_and(|e| e.as_str() == "rr0@example.com"))
+        .unwrap()
+        .id();
+    for policy in [OnDuplicate::Skip, OnDuplicate::Create] {
+        let again = vec![row(2, "Again", Some("rr0@example.com"), None)];
+        let report = c
+            .import_leads(sales2(), again, &opts(policy))
+            .await
+            .unwrap();
+        let shown = format!("{report:?} {}", serde_json::to_string(&report).unwrap());
+        assert!(
+            !shown.contains(&hidden.to_string()),
+            "{policy:?} names a lead outside the view: {shown}"
+        );
+        match &report.rows[0].outcome {
+            RowOutcome::Skipped { lead, .. } => assert_eq!(*lead, None),
+            RowOutcome::Created { matched, .. } => assert_eq!(*matched, None),
+            other => panic!("{policy:?}: {other:?}"),
+        }
+    }
 }
 
 /// A batch the store refuses leaves nothing of itself: not its leads, history, events,
@@ -690,7 +714,7 @@ pub async fn import_handed_over_in_parts_is_one_import(store: Arc<dyn LeadStore>
         assert_eq!(
             second[0].outcome,
             RowOutcome::Skipped {
-                lead: sara,
+                lead: Some(sara),
                 reason: SkipReason::Duplicate
             },
             "dry run {dry_run}"

@@ -189,8 +189,18 @@ fn plan_row(
 ) -> Planned {
     let done = key.as_ref().and_then(|k| imported.get(k)).copied();
     let matched = open.matching(row.lead.email.as_ref(), row.lead.phone.as_ref());
-    let skipped = |lead, reason| Planned {
-        outcome: RowOutcome::Skipped { lead, reason },
+    // A lead the report may name: one the importing employee sees. A lead outside their
+    // view (or one no longer open, whose owner is not known here) is left unnamed.
+    let named = |id: LeadId| {
+        open.get(id)
+            .filter(|l| ctx.scope.admits(l.owner()))
+            .map(|l| l.id())
+    };
+    let skipped = |lead: LeadId, reason| Planned {
+        outcome: RowOutcome::Skipped {
+            lead: named(lead),
+            reason,
+        },
         write: None,
         note: None,
     };
@@ -205,6 +215,7 @@ fn plan_row(
                     *r.open.entry(owner).or_insert(0) += 1;
                 }
                 let lead = write.lead.id();
+                let matched = matched.and_then(named);
                 open.put(write.lead.clone());
                 Planned {
                     outcome: RowOutcome::Created { lead, matched },

@@ -95,7 +95,7 @@ impl ImportOut {
                     }
                     RowOutcome::Updated { lead } => out.lead = Some(lead.to_string()),
                     RowOutcome::Skipped { lead, reason } => {
-                        out.lead = Some(lead.to_string());
+                        out.lead = lead.map(|l| l.to_string());
                         out.reason = Some(reason.as_str().to_owned());
                     }
                     RowOutcome::Failed { reason } => out.reason = Some(reason.clone()),

@@ -58,9 +58,10 @@ impl ReportView {
                         matched.map(|m| m.to_string()).unwrap_or_default(),
                     ),
                     RowOutcome::Updated { lead } => (lead.to_string(), String::new()),
-                    RowOutcome::Skipped { lead, reason } => {
-                        (lead.to_string(), reason.as_str().replace('_', " "))
-                    }
+                    RowOutcome::Skipped { lead, reason } => (
+                        lead.map(|l| l.to_string()).unwrap_or_default(),
+                        reason.as_str().replace('_', " "),
+                    ),
                     RowOutcome::Failed { reason } => (String::new(), reason.clone()),
                 };
                 RowView {
