@@ -6,7 +6,8 @@ use crm_cli::output::Table;
 use crm_config::{Config, KEYS, Sources};
 use serde_json::json;
 
-use super::{Cli, Command, Out, usage};
+use crate::app::{Failure, Out, usage};
+use crate::{Cli, Command};
 
 /// `crm config` subcommands.
 #[derive(Subcommand, Debug)]
@@ -20,7 +21,7 @@ pub(crate) enum ConfigCmd {
 }
 
 /// The configuration this command line, its file and the environment give.
-pub(crate) fn load(cli: &Cli) -> Result<Config, super::Failure> {
+pub(crate) fn load(cli: &Cli) -> Result<Config, Failure> {
     let mut flags = Vec::new();
     let mut flag = |key: &str, name: &str, value: &Option<String>| {
         if let Some(v) = value {
@@ -39,16 +40,8 @@ pub(crate) fn load(cli: &Cli) -> Result<Config, super::Failure> {
     if !cli.assign.is_empty() {
         flag("assign", "--assign", &Some(cli.assign.join(";")));
     }
-    if let Command::Sweep {
-        days,
-        calendar,
-        escalate_after,
-        ..
-    } = &cli.command
-    {
-        flag("follow_up_days", "--days", days);
-        flag("escalate_after", "--escalate-after", escalate_after);
-        calendar.flags(&mut flags);
+    if let Command::Sweep(sweep) = &cli.command {
+        sweep.flags(&mut flags);
     }
     let sources = Sources::process(cli.config.clone(), flags).map_err(|e| usage(e.to_string()))?;
     Config::from_sources(sources).map_err(|e| usage(e.to_string()))

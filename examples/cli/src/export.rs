@@ -16,7 +16,7 @@ use crm_core::export::{
 use crm_core::{Lead, LeadQuery, PipelineFilter, Report, ReportFilter, Source};
 use serde_json::json;
 
-use super::{App, Failure, Out, invalid, usage};
+use crate::app::{App, Failure, Out, invalid, usage};
 
 /// What to export.
 #[derive(Subcommand, Debug)]

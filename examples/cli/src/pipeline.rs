@@ -1,13 +1,31 @@
-//! `crm pipeline stages`: the probability of each open opportunity stage (stored by
-//! management, else the host's `--stage-probabilities`, else the documented defaults), and
-//! `crm pipeline stages set STAGE PCT` to change one.
+//! `crm pipeline`: what the pipeline is worth per currency; `crm pipeline stages`: the
+//! probability of each open opportunity stage (stored by management, else the host's
+//! `--stage-probabilities`, else the documented defaults), and `crm pipeline stages set
+//! STAGE PCT` to change one.
 
-use clap::Subcommand;
+use clap::{Args, Subcommand};
 use crm_cli::output::Table;
-use crm_core::{OpportunityStage, Probability};
+use crm_core::{Currency, Money, OpportunityStage, PipelineFilter, PipelineReport, Probability};
 use serde_json::json;
 
-use super::{App, Out, invalid, who};
+use crate::app::{App, Out, invalid, who};
+use crate::export;
+
+/// What `crm pipeline` reads: the report's filters, or a subcommand.
+#[derive(Args, Debug)]
+pub(crate) struct PipelineArgs {
+    #[command(subcommand)]
+    command: Option<PipelineCmd>,
+    /// Only opportunities on this employee's leads.
+    #[arg(long)]
+    owner: Option<String>,
+    /// Expected to close on or after (YYYY-MM-DD).
+    #[arg(long)]
+    from: Option<String>,
+    /// Expected to close on or before (YYYY-MM-DD).
+    #[arg(long)]
+    to: Option<String>,
+}
 
 /// `crm pipeline` subcommands.
 #[derive(Subcommand, Debug)]
@@ -36,7 +54,18 @@ pub(crate) enum StagesCmd {
     },
 }
 
-pub(crate) async fn run(app: &App, cmd: PipelineCmd) -> Out {
+/// `crm pipeline`: the report, or a subcommand.
+pub(crate) async fn run(app: &App, args: PipelineArgs) -> Out {
+    match args.command {
+        Some(c) => stages(app, c).await,
+        None => {
+            let filter = export::pipeline_filter(args.owner, args.from, args.to)?;
+            report(app, &filter).await
+        }
+    }
+}
+
+async fn stages(app: &App, cmd: PipelineCmd) -> Out {
     let PipelineCmd::Stages { command, history } = cmd;
     match command {
         Some(StagesCmd::Set { stage, percent }) => set(app, &stage, &percent).await,
@@ -112,6 +141,83 @@ async fn list(app: &App, history: Option<u32>) -> Out {
             out.push_str(&h.render());
         }
         out
+    });
+    Ok(())
+}
+
+/// An amount in minor units of `currency`, for people (`1,250.500 KWD` style via `Money`).
+fn amount(minor: i64, currency: Currency) -> String {
+    Money::from_minor(minor, currency)
+        .map_or_else(|_| format!("{minor} (minor units)"), |m| m.to_string())
+}
+
+async fn report(app: &App, filter: &PipelineFilter) -> Out {
+    let r: PipelineReport = app.crm.pipeline(app.actor()?, filter).await?;
+    let stages = app.crm.pipeline_stages(app.actor()?).await?;
+    let names = app
+        .names(
+            r.currencies
+                .iter()
+                .flat_map(|c| c.by_owner.iter().map(|(o, _)| *o)),
+        )
+        .await;
+    app.print(json!(r), || {
+        if r.currencies.is_empty() {
+            return "no opportunities match\n".to_owned();
+        }
+        let mut s = String::new();
+        for c in &r.currencies {
+            let cur = c.currency;
+            let row = |key: String, t: &crm_core::PipelineTotals| {
+                [
+                    key,
+                    t.open_count.to_string(),
+                    amount(t.open_minor, cur),
+                    amount(t.weighted_minor, cur),
+                    t.won_count.to_string(),
+                    amount(t.won_minor, cur),
+                    t.lost_count.to_string(),
+                    amount(t.lost_minor, cur),
+                ]
+            };
+            let header = |first: &str| {
+                Table::new([
+                    first,
+                    "open",
+                    "open value",
+                    "weighted",
+                    "won",
+                    "won value",
+                    "lost",
+                    "lost value",
+                ])
+            };
+            s.push_str(&format!("{cur}\n"));
+            let mut t = header("");
+            t.row(row("total".into(), &c.totals));
+            s.push_str(&t.render());
+            let mut t = header("owner");
+            for (o, tot) in &c.by_owner {
+                t.row(row(who(&names, *o), tot));
+            }
+            s.push_str(&t.render());
+            let mut t = header("stage");
+            for (st, tot) in &c.by_stage {
+                let p = stages
+                    .iter()
+                    .find(|s| s.stage == *st)
+                    .map_or_else(|| app.crm.stage_probabilities().of(*st), |s| s.probability);
+                t.row(row(format!("{st} ({p})"), tot));
+            }
+            s.push_str(&t.render());
+            let mut t = header("close month");
+            for (m, tot) in &c.by_month {
+                t.row(row(m.format("%Y-%m").to_string(), tot));
+            }
+            s.push_str(&t.render());
+            s.push('\n');
+        }
+        s
     });
     Ok(())
 }

@@ -6,7 +6,8 @@ use crm_cli::output::Table;
 use crm_core::{DuplicateGroup, LeadId};
 use serde_json::json;
 
-use super::{App, Out, current_version, lead_row};
+use super::{current_version, lead_row};
+use crate::app::{App, Out};
 
 /// `crm lead duplicates [--fuzzy]`.
 pub(crate) async fn duplicates(app: &App, fuzzy: bool) -> Out {
