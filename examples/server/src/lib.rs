@@ -2,9 +2,10 @@
 //! application a sales team works in, over the library's [`Crm`] service. Every request
 //! acts as the signed-in employee through the library's own rules.
 //!
-//! To add a use case: one handler in `api/` (with its `#[utoipa::path]`) and one line in
-//! [`api::router`]; for the web, one handler in `web/` and one template in
-//! `examples/server/templates/`.
+//! To add a use case: one handler in its resource's module of `api/` (with its
+//! `#[utoipa::path]`) and one line in [`api::router`]; for the web, one handler in its
+//! resource's module of `web/`, one line in [`web::router`], and one template in its
+//! resource's folder of `examples/server/templates/`.
 
 // Handlers return `Result<_, Problem>` / `Result<_, Response>` as axum's own extractors do:
 // the error is built once per refused request and moved into the response, so boxing it

@@ -1,152 +1,18 @@
-//! The report, the automation (sweep, dispatch, events) and employees.
+//! Employees, the teams of the directory, and passwords.
 
 use axum::Json;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
-use crm_core::EmployeeId;
+use crm_core::{Employee, EmployeeId};
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
 
-use super::responses::{Guarded, GuardedInput, Lookup, Save};
-use super::{
-    AckIn, AckOut, ApiResult, Body, Caller, CreatedClient, DispatchOut, EmployeeIn, EmployeeOut,
-    EventOut, EventParams, Fields, LeadFailure, NoticeOut, Params, PasswordIn, PreviewParams,
-    ReportOut, ReportParams, SweepOut, TeamOut, in_range, page_size, path_id,
-};
+use super::responses::{Guarded, Lookup, Save};
+use super::{ApiResult, Body, Caller, Fields, path_id};
 use crate::AppState;
 use crate::auth::{self, SetPasswordError};
 use crate::input;
 use crate::problem::{FieldError, Problem};
-use crm_config::sentence;
-
-/// Lead counts by status x source.
-#[utoipa::path(get, path = "/api/v1/report", tag = "report", params(ReportParams),
-    security(("bearer" = [])),
-    responses((status = 200, body = ReportOut), GuardedInput))]
-pub async fn report(
-    State(s): State<AppState>,
-    caller: Caller,
-    Params(p): Params<ReportParams>,
-) -> ApiResult<Json<ReportOut>> {
-    let mut f = Fields::default();
-    let filter = input::report_filter(&mut f, &p);
-    let filter = f.done(filter)?;
-    let r = s.crm.report(caller.employee, &filter).await?;
-    Ok(Json((&r).into()))
-}
-
-/// The largest sequence number: the document's integers are signed 64-bit.
-const MAX_SEQ: u64 = i64::MAX as u64;
-
-fn failures(failed: &[(crm_core::LeadId, crm_core::PortError)]) -> Vec<LeadFailure> {
-    failed
-        .iter()
-        .map(|(l, e)| LeadFailure {
-            lead_id: l.to_string(),
-            error: sentence(e),
-        })
-        .collect()
-}
-
-/// Runs the follow-up sweep now (management).
-#[utoipa::path(post, path = "/api/v1/sweep", tag = "automation", security(("bearer" = [])),
-    responses((status = 200, body = SweepOut), Guarded))]
-pub async fn sweep(State(s): State<AppState>, caller: Caller) -> ApiResult<Json<SweepOut>> {
-    let r = s.crm.sweep_now(caller.employee).await?;
-    Ok(Json(SweepOut::from(&r)))
-}
-
-impl From<&crm_core::SweepReport> for SweepOut {
-    fn from(r: &crm_core::SweepReport) -> Self {
-        let ids = |v: &[crm_core::LeadId]| v.iter().map(|l| l.to_string()).collect();
-        Self {
-            notified: ids(&r.notified),
-            reminded: ids(&r.reminded),
-            escalated: ids(&r.escalated),
-            failed: failures(&r.failed),
-        }
-    }
-}
-
-/// What a sweep at `at` (default now) would send, in the order it would send them, without
-/// sending or marking anything: the dry run (management).
-#[utoipa::path(get, path = "/api/v1/sweep/preview", tag = "automation", params(PreviewParams),
-    security(("bearer" = [])),
-    responses((status = 200, body = Vec<NoticeOut>), GuardedInput))]
-pub async fn sweep_preview(
-    State(s): State<AppState>,
-    caller: Caller,
-    Params(p): Params<PreviewParams>,
-) -> ApiResult<Json<Vec<NoticeOut>>> {
-    let mut f = Fields::default();
-    let at = f.opt("at", p.at.as_deref(), input::parse_time);
-    let limit = page_size(&mut f, p.limit);
-    let (at, limit) = f.done(at.zip(limit))?;
-    let at = at.unwrap_or_else(|| s.clock.now());
-    let notices = s.crm.sweep_preview(caller.employee, at, limit).await?;
-    Ok(Json(notices.iter().map(Into::into).collect()))
-}
-
-/// Retries pending client creations (management).
-#[utoipa::path(post, path = "/api/v1/dispatch", tag = "automation", security(("bearer" = [])),
-    responses((status = 200, body = DispatchOut), Guarded))]
-pub async fn dispatch(State(s): State<AppState>, caller: Caller) -> ApiResult<Json<DispatchOut>> {
-    let r = s.crm.dispatch_pending(caller.employee).await?;
-    Ok(Json(DispatchOut {
-        created: r
-            .created
-            .iter()
-            .map(|(l, c)| CreatedClient {
-                lead_id: l.to_string(),
-                client_id: c.to_string(),
-            })
-            .collect(),
-        failed: failures(&r.failed),
-    }))
-}
-
-/// Unacknowledged events, in order.
-#[utoipa::path(get, path = "/api/v1/events", tag = "automation", params(EventParams),
-    security(("bearer" = [])),
-    responses((status = 200, body = Vec<EventOut>), GuardedInput))]
-pub async fn events(
-    State(s): State<AppState>,
-    caller: Caller,
-    Params(p): Params<EventParams>,
-) -> ApiResult<Json<Vec<EventOut>>> {
-    let mut f = Fields::default();
-    let limit = page_size(&mut f, p.limit);
-    let after = f.take("after", in_range(p.after.unwrap_or(0), 0, MAX_SEQ));
-    let (limit, after) = f.done(limit.zip(after))?;
-    let events = s.crm.pending_events(caller.employee, after, limit).await?;
-    Ok(Json(
-        events
-            .iter()
-            .map(|e| EventOut {
-                seq: e.seq,
-                id: e.event.id.to_string(),
-                at: e.event.at,
-                lead_id: e.event.lead_id.to_string(),
-                actor: e.event.actor.map(EmployeeId::get),
-                kind: serde_json::to_value(&e.event.kind).unwrap_or_default(),
-            })
-            .collect(),
-    ))
-}
-
-/// Acknowledges events up to a sequence number (management).
-#[utoipa::path(post, path = "/api/v1/events/ack", tag = "automation", request_body = AckIn,
-    security(("bearer" = [])),
-    responses((status = 200, body = AckOut), GuardedInput))]
-pub async fn ack_events(
-    State(s): State<AppState>,
-    caller: Caller,
-    Body(i): Body<AckIn>,
-) -> ApiResult<Json<AckOut>> {
-    let mut f = Fields::default();
-    let up_to = f.take("up_to", in_range(i.up_to, 0, MAX_SEQ));
-    let up_to = f.done(up_to)?;
-    let acknowledged = s.crm.ack_events(caller.employee, up_to).await?;
-    Ok(Json(AckOut { acknowledged }))
-}
 
 /// Every employee.
 #[utoipa::path(get, path = "/api/v1/employees", tag = "employees", security(("bearer" = [])),
@@ -262,4 +128,88 @@ pub async fn set_password_as(
                 Problem::new(StatusCode::FORBIDDEN, "wrong_password", e.to_string())
             }
         })
+}
+
+/// A team of the directory.
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+pub struct TeamOut {
+    /// Its name.
+    pub team: String,
+    /// Its members' ids, active or not.
+    pub members: Vec<i64>,
+    /// The ids of the managers who lead it.
+    pub managers: Vec<i64>,
+}
+
+impl From<&crm_core::TeamSummary> for TeamOut {
+    fn from(t: &crm_core::TeamSummary) -> Self {
+        Self {
+            team: t.team.to_string(),
+            members: t.members.iter().map(|e| e.get()).collect(),
+            managers: t.managers.iter().map(|e| e.get()).collect(),
+        }
+    }
+}
+
+/// An employee.
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+pub struct EmployeeOut {
+    /// Id.
+    pub id: i64,
+    /// Name.
+    pub name: String,
+    /// sales, manager or other.
+    pub role: String,
+    /// Whether active.
+    pub active: bool,
+    /// The team the employee works in, if any.
+    pub team: Option<String>,
+    /// The teams a manager leads.
+    pub manages: Vec<String>,
+    /// Their manager's id (who hears of their leads left without follow-up), if any.
+    pub manager: Option<i64>,
+}
+
+impl From<&Employee> for EmployeeOut {
+    fn from(e: &Employee) -> Self {
+        Self {
+            id: e.id.get(),
+            name: e.name.to_string(),
+            role: e.role.to_string(),
+            active: e.active,
+            team: e.team.as_ref().map(|t| t.to_string()),
+            manages: e.manages.iter().map(|t| t.to_string()).collect(),
+            manager: e.manager.map(EmployeeId::get),
+        }
+    }
+}
+
+/// An employee's data to save.
+#[derive(Debug, Default, Serialize, Deserialize, ToSchema)]
+pub struct EmployeeIn {
+    /// Name.
+    pub name: Option<String>,
+    /// sales, manager or other.
+    pub role: Option<String>,
+    /// Whether active (default true).
+    pub active: Option<bool>,
+    /// The team the employee works in (none when absent or empty).
+    pub team: Option<String>,
+    /// The teams a manager leads (only managers may lead a team).
+    #[serde(default)]
+    pub manages: Vec<String>,
+    /// Their manager's id (who hears of their leads left without follow-up; none when
+    /// absent).
+    #[schema(minimum = 1)]
+    pub manager: Option<i64>,
+}
+
+/// A new password.
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+pub struct PasswordIn {
+    /// 10 to 256 characters.
+    pub password: String,
+    /// The current password: required when employees change their own.
+    #[serde(default)]
+    pub current_password: Option<String>,
 }

@@ -1,13 +1,17 @@
 //! The REST API under `/api/v1/`: one handler per use case, each parsing its input into
 //! domain values (every bad field named in one 422), calling the one `Crm` method, and
 //! rendering the result. Permissions are the library's: the handler passes the caller's id.
+//!
+//! [`router`] declares every API route; each resource's handlers live in its own module,
+//! beside the JSON shapes they take and return.
 
-mod dto;
+mod automation;
+mod employees;
 mod import;
 mod leads;
 mod merge;
-mod ops;
 mod pipeline;
+mod reports;
 pub mod responses;
 mod tokens;
 
@@ -22,9 +26,25 @@ use utoipa::{Modify, OpenApi};
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
-pub use dto::*;
+pub use automation::{
+    AckIn, AckOut, CreatedClient, DispatchOut, EventOut, EventParams, LeadFailure, NoticeOut,
+    PreviewParams, SweepOut,
+};
+pub use employees::{
+    EmployeeIn, EmployeeOut, PasswordIn, TeamOut, end_if_inactive, set_password_as,
+};
 pub use import::{ImportOut, ImportRowOut};
-pub use ops::{end_if_inactive, set_password_as};
+pub use leads::{
+    AssignIn, DetailOut, HistoryOut, InteractionIn, InteractionOut, LeadFilter, LeadOut, LeadPage,
+    LeadPatchIn, NewLeadIn, OpportunityIn, OpportunityOut, OpportunityPatchIn, StatusIn, StatusOut,
+};
+pub use pipeline::{
+    CurrencyPipelineOut, MonthTotalsOut, OwnerTotalsOut, PipelineOut, PipelineParams,
+    PipelineTotalsOut, StageChangeOut, StageHistoryParams, StageOut, StageProbabilityIn,
+    StageTotalsOut,
+};
+pub use reports::{ReportCellOut, ReportOut, ReportParams, SourceTotal};
+pub use tokens::{TokenIn, TokenInfoOut, TokenOut};
 
 use super::AppState;
 use super::problem::{FieldError, Problem};
@@ -69,20 +89,20 @@ pub fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(leads::log_interaction))
         .routes(routes!(leads::add_opportunity))
         .routes(routes!(leads::get_opportunity, leads::update_opportunity))
-        .routes(routes!(ops::report))
+        .routes(routes!(reports::report))
         .routes(routes!(pipeline::pipeline))
         .routes(routes!(pipeline::stages))
         .routes(routes!(pipeline::stage_history))
         .routes(routes!(pipeline::set_stage))
-        .routes(routes!(ops::sweep))
-        .routes(routes!(ops::sweep_preview))
-        .routes(routes!(ops::dispatch))
-        .routes(routes!(ops::events))
-        .routes(routes!(ops::ack_events))
-        .routes(routes!(ops::list_employees))
-        .routes(routes!(ops::list_teams))
-        .routes(routes!(ops::get_employee, ops::save_employee))
-        .routes(routes!(ops::set_password))
+        .routes(routes!(automation::sweep))
+        .routes(routes!(automation::sweep_preview))
+        .routes(routes!(automation::dispatch))
+        .routes(routes!(automation::events))
+        .routes(routes!(automation::ack_events))
+        .routes(routes!(employees::list_employees))
+        .routes(routes!(employees::list_teams))
+        .routes(routes!(employees::get_employee, employees::save_employee))
+        .routes(routes!(employees::set_password))
         .routes(routes!(tokens::issue_token, tokens::list_tokens))
         .routes(routes!(tokens::revoke_current))
         .routes(routes!(tokens::revoke_token))

@@ -5,10 +5,13 @@ use axum::Json;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
+use chrono::{DateTime, Utc};
 use crm_core::EmployeeId;
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
 
 use super::responses::{OwnLookup, SignIn, Unauthenticated};
-use super::{ApiResult, Body, Caller, Fields, TokenIn, TokenInfoOut, TokenOut};
+use super::{ApiResult, Body, Caller, Fields};
 use crate::AppState;
 use crate::problem::Problem;
 
@@ -93,4 +96,40 @@ pub async fn revoke_token(
     } else {
         Err(Problem::not_found(format!("token {id} not found")))
     }
+}
+
+/// Credentials for a token.
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+pub struct TokenIn {
+    /// The employee's id.
+    #[schema(minimum = 1)]
+    pub employee_id: i64,
+    /// Their password.
+    pub password: String,
+    /// What the token is for.
+    pub label: Option<String>,
+}
+
+/// A token just issued; the secret is shown only now.
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+pub struct TokenOut {
+    /// The token's id (to revoke it).
+    pub id: String,
+    /// Send as `Authorization: Bearer <token>`.
+    pub token: String,
+    /// When it stops working.
+    pub expires_at: DateTime<Utc>,
+}
+
+/// A live token.
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+pub struct TokenInfoOut {
+    /// Id.
+    pub id: String,
+    /// What it is for.
+    pub label: String,
+    /// When it was issued.
+    pub created_at: DateTime<Utc>,
+    /// When it stops working.
+    pub expires_at: DateTime<Utc>,
 }

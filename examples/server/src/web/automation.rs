@@ -11,8 +11,8 @@ use axum::extract::{Query, State};
 use crm_core::{CrmError, NoticeKind};
 use serde::Deserialize;
 
-use super::pages::{WebResult, fail, names, problem, who};
 use super::{Ctx, Viewer, redirect, render, urlencode};
+use super::{WebResult, fail, names, problem, who};
 use crate::AppState;
 use crate::api::Fields;
 

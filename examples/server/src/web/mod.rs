@@ -1,55 +1,32 @@
 //! The web application: server-rendered pages (askama templates in `examples/server/templates/`,
-//! checked at compile time), every form a plain HTML form that works without JavaScript
-//! (htmx only boosts navigation and the live search). Sessions live in the database; each
-//! form carries the session's CSRF token; cookies are HttpOnly and SameSite=Lax.
+//! one folder per resource, checked at compile time), every form a plain HTML form that works
+//! without JavaScript (htmx only boosts navigation and the live search). Sessions live in the
+//! database; each form carries the session's CSRF token; cookies are HttpOnly and SameSite=Lax.
+//!
+//! [`router`] declares every page route; each resource's handlers and templates live in its
+//! own module, and what every page shares (the viewer, the form extractor, the error page)
+//! in `page`.
 
 mod assets;
+mod auth;
 mod automation;
 mod duplicates;
+mod employees;
 mod import;
-mod pages;
+mod leads;
+mod page;
 mod pipeline;
+mod reports;
 mod teams;
 mod tokens;
 
-use askama::Template;
 use axum::Router;
-use axum::extract::FromRequestParts;
-use axum::http::header::{COOKIE, LOCATION, SET_COOKIE};
-use axum::http::request::Parts;
-use axum::http::{HeaderMap, HeaderValue, StatusCode};
-use axum::response::{Html, IntoResponse, Response};
 use axum::routing::{get, post};
-use chrono::{DateTime, Utc};
-use crm_core::{CrmError, Employee};
 
-use super::AppState;
-use super::auth::same_secret;
-use super::i18n::{Lang, Strings};
-use super::problem::{FieldError, Problem};
+use crate::AppState;
+use crate::i18n::Strings;
 
-/// The session cookie.
-pub const SESSION_COOKIE: &str = "crm_session";
-/// The cookie that carries the sign-in form's CSRF token (before there is a session).
-pub const PRE_CSRF_COOKIE: &str = "crm_presession";
-/// The language cookie.
-pub const LANG_COOKIE: &str = "crm_lang";
-/// The time zone cookie (an IANA name; the server's `--time-zone` when absent).
-pub const TZ_COOKIE: &str = "crm_tz";
-
-/// The zones the page offers; any IANA name works through `/tz?zone=`.
-pub const ZONES: &[&str] = &[
-    "Asia/Riyadh",
-    "Asia/Dubai",
-    "Asia/Kuwait",
-    "Asia/Qatar",
-    "Asia/Bahrain",
-    "Asia/Muscat",
-    "Africa/Cairo",
-    "Asia/Amman",
-    "Europe/London",
-    "UTC",
-];
+pub use page::*;
 
 /// Who a navigation link is for. It only hides links: the library still decides every
 /// request behind them.
@@ -92,23 +69,23 @@ pub struct NavLink {
 pub fn router() -> Router<AppState> {
     Router::new()
         .route("/", get(|| async { redirect("/leads") }))
-        .route("/sign-in", get(pages::sign_in_page).post(pages::sign_in))
-        .route("/sign-out", post(pages::sign_out))
-        .route("/lang/{code}", get(pages::switch_lang))
-        .route("/tz", get(pages::switch_zone))
-        .route("/leads", get(pages::leads).post(pages::create_lead))
-        .route("/leads/new", get(pages::new_lead))
-        .route("/leads/{id}", get(pages::lead))
+        .route("/sign-in", get(auth::sign_in_page).post(auth::sign_in))
+        .route("/sign-out", post(auth::sign_out))
+        .route("/lang/{code}", get(auth::switch_lang))
+        .route("/tz", get(auth::switch_zone))
+        .route("/leads", get(leads::leads).post(leads::create_lead))
+        .route("/leads/new", get(leads::new_lead))
+        .route("/leads/{id}", get(leads::lead))
         .route(
             "/leads/{id}/edit",
-            get(pages::edit_lead_page).post(pages::edit_lead),
+            get(leads::edit_lead_page).post(leads::edit_lead),
         )
-        .route("/leads/{id}/status", post(pages::change_status))
-        .route("/leads/{id}/assign", post(pages::assign))
-        .route("/leads/{id}/interactions", post(pages::log_interaction))
-        .route("/leads/{id}/opportunities", post(pages::add_opportunity))
-        .route("/opportunities/{id}/stage", post(pages::update_opportunity))
-        .route("/report", get(pages::report))
+        .route("/leads/{id}/status", post(leads::change_status))
+        .route("/leads/{id}/assign", post(leads::assign))
+        .route("/leads/{id}/interactions", post(leads::log_interaction))
+        .route("/leads/{id}/opportunities", post(leads::add_opportunity))
+        .route("/opportunities/{id}/stage", post(leads::update_opportunity))
+        .route("/report", get(reports::report))
         .route("/pipeline", get(pipeline::page))
         .route("/pipeline/stages", post(pipeline::set_stage))
         .route("/duplicates", get(duplicates::page))
@@ -125,9 +102,9 @@ pub fn router() -> Router<AppState> {
         .route("/import/errors/{key}", get(import::errors))
         .route(
             "/employees",
-            get(pages::employees).post(pages::save_employee),
+            get(employees::employees).post(employees::save_employee),
         )
-        .route("/employees/{id}/password", post(pages::set_password))
+        .route("/employees/{id}/password", post(employees::set_password))
         .route("/teams", get(teams::teams))
         .route("/teams/members", post(teams::set_team))
         .route("/automation", get(automation::automation))
@@ -141,305 +118,4 @@ pub fn router() -> Router<AppState> {
         .route("/assets/app.css", get(assets::css))
         .route("/assets/amiri-regular.ttf", get(assets::amiri_regular))
         .route("/assets/amiri-bold.ttf", get(assets::amiri_bold))
-}
-
-/// A 303 to a local path.
-pub fn redirect(to: &str) -> Response {
-    let mut r = StatusCode::SEE_OTHER.into_response();
-    if let Ok(v) = HeaderValue::from_str(to) {
-        r.headers_mut().insert(LOCATION, v);
-    }
-    r
-}
-
-/// A cookie's value from the request.
-pub fn cookie<'a>(headers: &'a HeaderMap, name: &str) -> Option<&'a str> {
-    headers
-        .get_all(COOKIE)
-        .iter()
-        .filter_map(|v| v.to_str().ok())
-        .flat_map(|v| v.split(';'))
-        .filter_map(|kv| kv.trim().split_once('='))
-        .find(|(k, _)| *k == name)
-        .map(|(_, v)| v)
-}
-
-/// A `Set-Cookie` value: HttpOnly, SameSite=Lax, the whole site, Secure when configured.
-pub fn set_cookie(name: &str, value: &str, max_age: Option<i64>, secure: bool) -> HeaderValue {
-    let mut c = format!("{name}={value}; Path=/; HttpOnly; SameSite=Lax");
-    if let Some(age) = max_age {
-        c.push_str(&format!("; Max-Age={age}"));
-    }
-    if secure {
-        c.push_str("; Secure");
-    }
-    HeaderValue::from_str(&c).unwrap_or_else(|_| HeaderValue::from_static("x=; Path=/"))
-}
-
-/// Adds `Retry-After: secs` to a response (a 429).
-pub fn with_retry_after(mut r: Response, secs: u64) -> Response {
-    r.headers_mut()
-        .insert(axum::http::header::RETRY_AFTER, HeaderValue::from(secs));
-    r
-}
-
-/// Adds a cookie to a response.
-pub fn with_cookie(mut r: Response, cookie: HeaderValue) -> Response {
-    r.headers_mut().append(SET_COOKIE, cookie);
-    r
-}
-
-/// What every page shows about who is looking, and how.
-pub struct Ctx {
-    /// The labels.
-    pub t: &'static Strings,
-    /// The language.
-    pub lang: Lang,
-    /// The signed-in employee (none on the sign-in page).
-    pub me: Option<Employee>,
-    /// The form token.
-    pub csrf: String,
-    /// Whether the employee may manage employees (shows the admin link; the library still
-    /// decides every request).
-    pub manager: bool,
-    /// The time zone dates are shown in.
-    pub tz: chrono_tz::Tz,
-    /// The path, for the language switch to come back to.
-    pub path: String,
-}
-
-impl Ctx {
-    /// The language's code.
-    pub fn lang_code(&self) -> &'static str {
-        self.lang.code()
-    }
-    /// The writing direction.
-    pub fn dir(&self) -> &'static str {
-        self.lang.dir()
-    }
-    /// The link that switches language and comes back here.
-    pub fn switch_href(&self) -> String {
-        format!(
-            "/lang/{}?back={}",
-            self.lang.other().code(),
-            urlencode(&self.path)
-        )
-    }
-    /// A time in the configured zone.
-    pub fn time(&self, t: &DateTime<Utc>) -> String {
-        t.with_timezone(&self.tz)
-            .format("%Y-%m-%d %H:%M")
-            .to_string()
-    }
-    /// The zone's IANA name.
-    pub fn zone(&self) -> &'static str {
-        self.tz.name()
-    }
-    /// Whether the zone is one of [`ZONES`].
-    pub fn zone_listed(&self) -> bool {
-        ZONES.contains(&self.zone())
-    }
-    /// The zones to choose from.
-    pub fn zones(&self) -> &'static [&'static str] {
-        ZONES
-    }
-    /// The navigation links this viewer sees, the current page marked.
-    pub fn nav(&self) -> Vec<NavLink> {
-        let here = self.path.split('?').next().unwrap_or_default();
-        NAV.iter()
-            .filter(|(_, _, who)| *who == For::Everyone || self.manager)
-            .map(|(href, label, _)| NavLink {
-                href,
-                label: label(self.t),
-                current: here == *href,
-            })
-            .collect()
-    }
-    /// The employee's name, or empty.
-    pub fn my_name(&self) -> String {
-        self.me
-            .as_ref()
-            .map_or(String::new(), |e| e.name.to_string())
-    }
-}
-
-/// Percent-encodes a query value.
-pub fn urlencode(s: &str) -> String {
-    let mut out = String::new();
-    for b in s.bytes() {
-        if b.is_ascii_alphanumeric() || b"-_.~/".contains(&b) {
-            out.push(b as char);
-        } else {
-            out.push_str(&format!("%{b:02X}"));
-        }
-    }
-    out
-}
-
-fn lang_of(parts: &Parts) -> Lang {
-    Lang::from_code(cookie(&parts.headers, LANG_COOKIE))
-}
-
-/// The signed-in employee of a page request; without a live session the browser is sent to
-/// the sign-in page.
-pub struct Viewer {
-    /// The page context.
-    pub ctx: Ctx,
-    /// The employee.
-    pub employee: crm_core::EmployeeId,
-}
-
-impl FromRequestParts<AppState> for Viewer {
-    type Rejection = Response;
-
-    async fn from_request_parts(parts: &mut Parts, s: &AppState) -> Result<Self, Response> {
-        let lang = lang_of(parts);
-        let Some(session_cookie) = cookie(&parts.headers, SESSION_COOKIE) else {
-            return Err(redirect("/sign-in"));
-        };
-        let session = match s.auth.session(session_cookie).await {
-            Ok(s) => s,
-            Err(_) => return Err(redirect("/sign-in")),
-        };
-        let me = match s.crm.employee(session.employee, session.employee).await {
-            Ok(e) => e,
-            Err(CrmError::UnknownActor(_)) => return Err(redirect("/sign-in")),
-            Err(e) => return Err(error_page(lang, Problem::from(e))),
-        };
-        // A deactivated employee's sessions end with the deactivation; this refuses one
-        // deactivated by another host of the library too.
-        if me.as_ref().is_some_and(|e| !e.active) {
-            return Err(redirect("/sign-in"));
-        }
-        let manager = me.as_ref().is_some_and(|e| {
-            crm_core::permissions::authorize(e, crm_core::Action::ManageEmployees, None).is_ok()
-        });
-        let path = parts
-            .uri
-            .path_and_query()
-            .map_or("/".to_owned(), |p| p.as_str().to_owned());
-        Ok(Viewer {
-            employee: session.employee,
-            ctx: Ctx {
-                t: lang.strings(),
-                lang,
-                me,
-                csrf: session.csrf,
-                manager,
-                tz: cookie(&parts.headers, TZ_COOKIE)
-                    .and_then(|z| z.parse().ok())
-                    .unwrap_or(s.config.time_zone),
-                path,
-            },
-        })
-    }
-}
-
-impl Viewer {
-    /// Refuses a form whose CSRF token is not this session's.
-    pub fn check_csrf(&self, given: &str) -> Result<(), Response> {
-        if same_secret(given, &self.ctx.csrf) {
-            Ok(())
-        } else {
-            Err(error_page(self.ctx.lang, csrf_refusal()))
-        }
-    }
-}
-
-/// A posted form. One that does not parse is answered with a page: without its `csrf`
-/// field as a forged form (403, as a wrong token is), else as bad input with axum's status.
-pub struct Form<T>(pub T);
-
-impl<T, S> axum::extract::FromRequest<S> for Form<T>
-where
-    T: serde::de::DeserializeOwned,
-    S: Send + Sync,
-{
-    type Rejection = Response;
-
-    async fn from_request(req: axum::extract::Request, state: &S) -> Result<Self, Response> {
-        let lang = Lang::from_code(cookie(req.headers(), LANG_COOKIE));
-        let (parts, body) = req.into_parts();
-        let again =
-            |body: axum::body::Body| axum::extract::Request::from_parts(parts.clone(), body);
-        // Read once (within the body limit, 413 past it), parsed twice on failure only.
-        let bytes = axum::body::Bytes::from_request(again(body), state)
-            .await
-            .map_err(IntoResponse::into_response)?;
-        let e = match axum::Form::<T>::from_request(again(bytes.clone().into()), state).await {
-            Ok(axum::Form(v)) => return Ok(Self(v)),
-            Err(e) => e,
-        };
-        let fields = axum::Form::<Vec<(String, String)>>::from_request(again(bytes.into()), state)
-            .await
-            .map(|f| f.0)
-            .unwrap_or_default();
-        Err(if fields.iter().any(|(k, _)| k == "csrf") {
-            error_page(
-                lang,
-                Problem::new(e.status(), "invalid_input", e.body_text()),
-            )
-        } else {
-            error_page(lang, csrf_refusal())
-        })
-    }
-}
-
-/// The refusal of a form without this session's CSRF token.
-fn csrf_refusal() -> Problem {
-    Problem::new(
-        StatusCode::FORBIDDEN,
-        "csrf",
-        "the form is stale or came from another site; reload the page and retry",
-    )
-}
-
-/// Renders a template, or a 500 page if it fails.
-pub fn render(t: &impl Template) -> Response {
-    match t.render() {
-        Ok(html) => Html(html).into_response(),
-        Err(e) => {
-            tracing::error!(error = %e, "a template failed");
-            (StatusCode::INTERNAL_SERVER_ERROR, "template error").into_response()
-        }
-    }
-}
-
-/// The error page.
-#[derive(Template)]
-#[template(path = "error.html")]
-pub struct ErrorPage {
-    /// Labels and direction (no session needed).
-    pub t: &'static Strings,
-    /// The language.
-    pub lang: Lang,
-    /// The HTTP status.
-    pub status: u16,
-    /// What went wrong.
-    pub detail: String,
-    /// The fields at fault.
-    pub errors: Vec<FieldError>,
-}
-
-/// The problem as a page with its status.
-pub fn error_page(lang: Lang, p: Problem) -> Response {
-    let status = p.status_code();
-    let retry_after = p.retry_after;
-    let page = ErrorPage {
-        t: lang.strings(),
-        lang,
-        status: p.status,
-        detail: p.detail,
-        errors: p.errors,
-    };
-    let r = (status, render(&page)).into_response();
-    match retry_after {
-        Some(secs) => with_retry_after(r, secs),
-        None => r,
-    }
-}
-
-/// The 404 page.
-pub fn not_found_page() -> Response {
-    error_page(Lang::Ar, Problem::not_found(Lang::Ar.strings().not_found))
 }

@@ -9,8 +9,9 @@ use crm_core::export;
 use crm_core::{OpportunityStage, Probability};
 use serde::Deserialize;
 
-use super::pages::{WebResult, download, fail, kept_query, names, problem, who};
+use super::reports::{download, kept_query};
 use super::{Ctx, Viewer, redirect, render};
+use super::{WebResult, fail, names, problem, who};
 use crate::AppState;
 use crate::api::{Fields, PipelineParams, PipelineTotalsOut};
 use crate::input;

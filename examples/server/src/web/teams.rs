@@ -11,8 +11,8 @@ use axum::response::Response;
 use crm_core::{Employee, EmployeeId};
 use serde::Deserialize;
 
-use super::pages::{WebResult, fail, problem};
 use super::{Ctx, Viewer, redirect, render};
+use super::{WebResult, fail, problem};
 use crate::AppState;
 use crate::api::Fields;
 

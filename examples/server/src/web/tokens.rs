@@ -10,8 +10,8 @@ use axum::http::StatusCode;
 use axum::response::IntoResponse;
 use serde::Deserialize;
 
-use super::pages::{WebResult, problem};
 use super::{Ctx, Viewer, redirect, render};
+use super::{WebResult, problem};
 use crate::AppState;
 use crate::auth::{AuthError, TokenInfo};
 use crate::problem::Problem;

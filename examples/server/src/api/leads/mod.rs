@@ -1,4 +1,11 @@
-//! Leads, their interactions and opportunities.
+//! Leads, their interactions and opportunities; their JSON shapes are in `dto`.
+
+mod dto;
+
+pub use dto::{
+    AssignIn, DetailOut, HistoryOut, InteractionIn, InteractionOut, LeadFilter, LeadOut, LeadPage,
+    LeadPatchIn, NewLeadIn, OpportunityIn, OpportunityOut, OpportunityPatchIn, StatusIn, StatusOut,
+};
 
 use axum::Json;
 use axum::extract::{Path, State};
@@ -7,11 +14,7 @@ use axum::response::{IntoResponse, Response};
 use crm_core::{ConversionOutcome, LeadId, OpportunityId};
 
 use super::responses::{Create, GuardedInput, Lookup, Update, Write};
-use super::{
-    ApiResult, AssignIn, Body, Caller, DetailOut, Fields, InteractionIn, InteractionOut,
-    LeadFilter, LeadOut, LeadPage, LeadPatchIn, NewLeadIn, OpportunityIn, OpportunityOut,
-    OpportunityPatchIn, Params, StatusIn, StatusOut, if_match, path_id, with_etag,
-};
+use super::{ApiResult, Body, Caller, Fields, Params, if_match, path_id, with_etag};
 use crate::AppState;
 use crate::input;
 use crm_config::sentence;

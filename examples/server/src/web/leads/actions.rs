@@ -1,0 +1,215 @@
+//! The posts a lead's page makes: status, assignment, interactions and opportunities.
+
+use axum::extract::{Path, State};
+use crm_core::{EmployeeId, LeadId, OpportunityId};
+use serde::Deserialize;
+
+use crate::AppState;
+use crate::api::{Fields, InteractionIn, OpportunityIn, OpportunityPatchIn, StatusIn};
+use crate::input;
+use crate::web::{Form, Viewer, WebResult, fail, id, problem, redirect};
+
+#[derive(Deserialize)]
+pub struct StatusForm {
+    csrf: String,
+    version: u64,
+    status: String,
+    #[serde(default)]
+    lost_reason: String,
+    #[serde(default)]
+    lost_reason_detail: String,
+}
+
+/// Moves the lead to another status.
+pub async fn change_status(
+    State(s): State<AppState>,
+    v: Viewer,
+    Path(lead): Path<String>,
+    Form(form): Form<StatusForm>,
+) -> WebResult {
+    v.check_csrf(&form.csrf)?;
+    let c = &v.ctx;
+    let lead_id: LeadId = id(c, &lead)?;
+    let mut f = Fields::default();
+    let parsed = input::status(
+        &mut f,
+        &StatusIn {
+            status: form.status,
+            lost_reason: Some(form.lost_reason),
+            lost_reason_detail: Some(form.lost_reason_detail),
+        },
+    );
+    let (to, reason) = f.done(parsed).map_err(|p| problem(c, p))?;
+    s.crm
+        .change_status(v.employee, lead_id, form.version, to, reason)
+        .await
+        .map_err(fail(c))?;
+    Ok(redirect(&format!("/leads/{lead_id}")))
+}
+
+#[derive(Deserialize)]
+pub struct AssignForm {
+    csrf: String,
+    version: u64,
+    to: String,
+}
+
+/// Gives the lead to another employee.
+pub async fn assign(
+    State(s): State<AppState>,
+    v: Viewer,
+    Path(lead): Path<String>,
+    Form(form): Form<AssignForm>,
+) -> WebResult {
+    v.check_csrf(&form.csrf)?;
+    let c = &v.ctx;
+    let lead_id: LeadId = id(c, &lead)?;
+    let mut f = Fields::default();
+    let to = f.take("to", form.to.trim().parse::<EmployeeId>());
+    let to = f.done(to).map_err(|p| problem(c, p))?;
+    s.crm
+        .assign_lead(v.employee, lead_id, form.version, to)
+        .await
+        .map_err(fail(c))?;
+    Ok(redirect(&format!("/leads/{lead_id}")))
+}
+
+#[derive(Deserialize)]
+pub struct InteractionForm {
+    csrf: String,
+    kind: String,
+    #[serde(default)]
+    notes: String,
+    /// Sets the next follow-up time, in the viewer's zone (`YYYY-MM-DDTHH:MM`).
+    #[serde(default)]
+    next_follow_up: String,
+}
+
+/// Logs an interaction.
+pub async fn log_interaction(
+    State(s): State<AppState>,
+    v: Viewer,
+    Path(lead): Path<String>,
+    Form(form): Form<InteractionForm>,
+) -> WebResult {
+    v.check_csrf(&form.csrf)?;
+    let c = &v.ctx;
+    let lead_id: LeadId = id(c, &lead)?;
+    let mut f = Fields::default();
+    let next_follow_up = match form.next_follow_up.trim() {
+        "" => None,
+        t => f
+            .take("next_follow_up", input::local_time(t, c.tz))
+            .map(|t| t.to_rfc3339()),
+    };
+    let n = input::interaction(
+        &mut f,
+        &InteractionIn {
+            kind: form.kind,
+            occurred_at: None,
+            notes: Some(form.notes),
+            next_follow_up,
+        },
+    );
+    let n = f.done(n).map_err(|p| problem(c, p))?;
+    s.crm
+        .log_interaction(v.employee, lead_id, n)
+        .await
+        .map_err(fail(c))?;
+    Ok(redirect(&format!("/leads/{lead_id}")))
+}
+
+#[derive(Deserialize)]
+pub struct OpportunityForm {
+    csrf: String,
+    title: String,
+    value: String,
+    currency: String,
+    expected_close: String,
+    /// The deal's own probability in percent (blank: its stage's).
+    #[serde(default)]
+    probability: String,
+}
+
+/// An opportunity's probability override as its form field shows it: the percent, or
+/// empty when the stage's counts.
+pub(super) fn override_text(o: &crm_core::Opportunity) -> String {
+    o.probability
+        .map_or(String::new(), |p| p.percent().to_string())
+}
+
+/// Adds an opportunity.
+pub async fn add_opportunity(
+    State(s): State<AppState>,
+    v: Viewer,
+    Path(lead): Path<String>,
+    Form(form): Form<OpportunityForm>,
+) -> WebResult {
+    v.check_csrf(&form.csrf)?;
+    let c = &v.ctx;
+    let lead_id: LeadId = id(c, &lead)?;
+    let mut f = Fields::default();
+    let n = input::new_opportunity(
+        &mut f,
+        &OpportunityIn {
+            title: Some(form.title),
+            value: Some(form.value),
+            currency: Some(form.currency),
+            expected_close: Some(form.expected_close),
+            probability: Some(form.probability),
+        },
+    );
+    let n = f.done(n).map_err(|p| problem(c, p))?;
+    s.crm
+        .add_opportunity(v.employee, lead_id, n)
+        .await
+        .map_err(fail(c))?;
+    Ok(redirect(&format!("/leads/{lead_id}")))
+}
+
+#[derive(Deserialize)]
+pub struct StageForm {
+    csrf: String,
+    version: u64,
+    stage: String,
+    /// The deal's own probability in percent; blank clears it (its stage's counts).
+    /// Absent, or as the page showed it: left as it is, so a stage move alone stays one
+    /// (the only change a converted lead's opportunity takes).
+    #[serde(default)]
+    probability: Option<String>,
+}
+
+/// Moves an opportunity to another stage and sets or clears its own probability.
+pub async fn update_opportunity(
+    State(s): State<AppState>,
+    v: Viewer,
+    Path(opp): Path<String>,
+    Form(form): Form<StageForm>,
+) -> WebResult {
+    v.check_csrf(&form.csrf)?;
+    let c = &v.ctx;
+    let opp_id: OpportunityId = id(c, &opp)?;
+    let current = s
+        .crm
+        .opportunity(v.employee, opp_id)
+        .await
+        .map_err(fail(c))?;
+    let mut f = Fields::default();
+    let patch = input::opportunity_patch(
+        &mut f,
+        &OpportunityPatchIn {
+            stage: Some(form.stage),
+            probability: form
+                .probability
+                .filter(|p| p.trim() != override_text(&current)),
+            ..Default::default()
+        },
+        current.value.currency(),
+    );
+    let patch = f.done(patch).map_err(|p| problem(c, p))?;
+    s.crm
+        .update_opportunity(v.employee, opp_id, form.version, patch)
+        .await
+        .map_err(fail(c))?;
+    Ok(redirect(&format!("/leads/{}", current.lead_id)))
+}
