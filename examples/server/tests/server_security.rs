@@ -537,14 +537,23 @@ async fn every_page_has_a_content_policy_and_no_inline_script(h: Harness) {
     );
     assert!(r.text.contains("data-submit"));
     // Every template, including the parts no page above showed.
-    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("templates");
-    for entry in std::fs::read_dir(dir).unwrap() {
-        let path = entry.unwrap().path();
-        let text = std::fs::read_to_string(&path).unwrap();
-        if let Some(found) = inline_script(&text) {
-            panic!("{} has inline script {found:?}", path.display());
+    let mut dirs = vec![std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("templates")];
+    let mut seen = 0;
+    while let Some(dir) = dirs.pop() {
+        for entry in std::fs::read_dir(dir).unwrap() {
+            let path = entry.unwrap().path();
+            if path.is_dir() {
+                dirs.push(path);
+                continue;
+            }
+            seen += 1;
+            let text = std::fs::read_to_string(&path).unwrap();
+            if let Some(found) = inline_script(&text) {
+                panic!("{} has inline script {found:?}", path.display());
+            }
         }
     }
+    assert!(seen >= 14, "only {seen} templates found");
 }
 
 /// A form post with the browser's cookies and these extra headers.

@@ -17,7 +17,7 @@ use crate::i18n::Lang;
 use crate::problem::{FieldError, Problem};
 
 #[derive(Template)]
-#[template(path = "sign_in.html")]
+#[template(path = "auth/sign_in.html")]
 struct SignInPage {
     c: Ctx,
     error: Option<String>,

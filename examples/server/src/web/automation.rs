@@ -39,7 +39,7 @@ pub struct EventView {
 }
 
 #[derive(Template)]
-#[template(path = "automation.html")]
+#[template(path = "automation/page.html")]
 struct AutomationPage {
     c: Ctx,
     /// The dry run, when the library lets the viewer sweep.

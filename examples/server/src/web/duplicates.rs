@@ -59,7 +59,7 @@ pub struct Group {
 }
 
 #[derive(Template)]
-#[template(path = "duplicates.html")]
+#[template(path = "duplicates/page.html")]
 struct DuplicatesPage {
     c: Ctx,
     fuzzy: bool,

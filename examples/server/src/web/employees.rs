@@ -16,7 +16,7 @@ use crate::i18n;
 use crate::input;
 
 #[derive(Template)]
-#[template(path = "employees.html")]
+#[template(path = "employees/list.html")]
 struct EmployeesPage {
     c: Ctx,
     list: Vec<crm_core::Employee>,

@@ -85,7 +85,7 @@ impl ReportView {
 }
 
 #[derive(Template)]
-#[template(path = "import.html")]
+#[template(path = "import/page.html")]
 struct ImportPage {
     c: Ctx,
     /// The preview: the report of the dry run and the key of the kept upload.

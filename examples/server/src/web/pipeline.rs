@@ -55,7 +55,7 @@ struct ChangeView {
 }
 
 #[derive(Template)]
-#[template(path = "pipeline.html")]
+#[template(path = "pipeline/page.html")]
 struct PipelinePage {
     c: Ctx,
     owner: String,

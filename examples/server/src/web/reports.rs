@@ -26,7 +26,7 @@ pub struct ReportQuery {
 }
 
 #[derive(Template)]
-#[template(path = "report.html")]
+#[template(path = "reports/report.html")]
 struct ReportPage {
     c: Ctx,
     statuses: &'static [&'static str],

@@ -31,7 +31,7 @@ pub struct TeamView {
 }
 
 #[derive(Template)]
-#[template(path = "teams.html")]
+#[template(path = "teams/list.html")]
 struct TeamsPage {
     c: Ctx,
     teams: Vec<TeamView>,

@@ -25,7 +25,7 @@ pub struct TokenView {
 }
 
 #[derive(Template)]
-#[template(path = "tokens.html")]
+#[template(path = "tokens/list.html")]
 struct TokensPage {
     c: Ctx,
     list: Vec<TokenView>,

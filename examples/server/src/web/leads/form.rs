@@ -14,7 +14,7 @@ use crate::problem::{FieldError, Problem};
 use crate::web::{Ctx, Form, Viewer, WebResult, fail, id, redirect, render};
 
 #[derive(Template)]
-#[template(path = "lead_form.html")]
+#[template(path = "leads/form.html")]
 struct LeadFormPage {
     c: Ctx,
     action: String,

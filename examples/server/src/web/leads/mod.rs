@@ -79,7 +79,7 @@ fn lead_view(
 }
 
 #[derive(Template)]
-#[template(path = "leads.html")]
+#[template(path = "leads/list.html")]
 struct LeadsPage {
     c: Ctx,
     rows: Vec<LeadView>,
@@ -169,7 +169,7 @@ struct OpportunityView {
 }
 
 #[derive(Template)]
-#[template(path = "lead.html")]
+#[template(path = "leads/lead.html")]
 struct LeadPage {
     c: Ctx,
     l: LeadView,
