@@ -10,8 +10,7 @@ use tracing_subscriber::filter::{LevelFilter, Targets};
 use tracing_subscriber::layer::SubscriberExt;
 use tracing_subscriber::util::SubscriberInitExt;
 
-// `invalid` and `Failure` too: import.rs reads them from here (`super::`).
-use app::{App, Failure, Out, invalid, usage};
+use app::{App, Failure, Out, usage};
 
 mod app;
 mod config;
