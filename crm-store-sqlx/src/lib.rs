@@ -21,6 +21,7 @@ mod events;
 mod follow_up;
 mod import;
 mod lead_writes;
+mod migrations;
 mod reads;
 mod records;
 mod reports;

@@ -34,7 +34,7 @@ use crate::directory;
 use crate::error::db;
 use crate::rows::Cols;
 
-static MIGRATOR: Migrator = sqlx::migrate!("migrations/postgres");
+use crate::migrations::POSTGRES_MIGRATOR as MIGRATOR;
 
 /// The embedded PostgreSQL migrations (`migrations/postgres`), for a host that runs its own
 /// sqlx migrations and folds ours in.

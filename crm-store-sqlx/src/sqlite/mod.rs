@@ -40,7 +40,7 @@ use crate::db::Db;
 use crate::error::{db, is_busy};
 use crate::rows::{Cols, from_micros};
 
-static MIGRATOR: Migrator = sqlx::migrate!("migrations/sqlite");
+use crate::migrations::SQLITE_MIGRATOR as MIGRATOR;
 
 /// The embedded SQLite migrations (`migrations/sqlite`), for a host that runs its own sqlx
 /// migrations and folds ours in.

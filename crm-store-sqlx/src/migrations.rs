@@ -1,0 +1,207 @@
+//! The embedded migrations of both backends, built the way `sqlx::migrate!` builds them
+//! (version and description from the file name, the checksum of the text), without sqlx's
+//! macros: the macros build a second copy of sqlx and SQLite for the compiler, which doubled
+//! the C build of the first command a newcomer runs. A database migrated by either way reads
+//! the same version and checksum.
+
+use std::borrow::Cow;
+use std::sync::LazyLock;
+
+use sqlx::SqlStr;
+use sqlx::migrate::{Migration, MigrationType, Migrator};
+
+/// The SQLite migrations, file name and text, oldest first.
+#[cfg(feature = "sqlite")]
+pub(crate) const SQLITE: &[(&str, &str)] = &[
+    (
+        "20260101000001_leads.sql",
+        include_str!("../migrations/sqlite/20260101000001_leads.sql"),
+    ),
+    (
+        "20260101000002_lead_records.sql",
+        include_str!("../migrations/sqlite/20260101000002_lead_records.sql"),
+    ),
+    (
+        "20260101000003_events.sql",
+        include_str!("../migrations/sqlite/20260101000003_events.sql"),
+    ),
+    (
+        "20260101000004_directory.sql",
+        include_str!("../migrations/sqlite/20260101000004_directory.sql"),
+    ),
+    (
+        "20260101000005_write_checks.sql",
+        include_str!("../migrations/sqlite/20260101000005_write_checks.sql"),
+    ),
+    (
+        "20260101000006_lead_counts.sql",
+        include_str!("../migrations/sqlite/20260101000006_lead_counts.sql"),
+    ),
+    (
+        "20260101000007_claims.sql",
+        include_str!("../migrations/sqlite/20260101000007_claims.sql"),
+    ),
+    (
+        "20260101000008_phone_display.sql",
+        include_str!("../migrations/sqlite/20260101000008_phone_display.sql"),
+    ),
+    (
+        "20260101000009_leaner_writes.sql",
+        include_str!("../migrations/sqlite/20260101000009_leaner_writes.sql"),
+    ),
+    (
+        "20260101000010_teams_and_assignment.sql",
+        include_str!("../migrations/sqlite/20260101000010_teams_and_assignment.sql"),
+    ),
+    (
+        "20260101000011_sales_process.sql",
+        include_str!("../migrations/sqlite/20260101000011_sales_process.sql"),
+    ),
+    (
+        "20260101000012_merge.sql",
+        include_str!("../migrations/sqlite/20260101000012_merge.sql"),
+    ),
+    (
+        "20260101000013_import_keys.sql",
+        include_str!("../migrations/sqlite/20260101000013_import_keys.sql"),
+    ),
+    (
+        "20260101000014_stage_probabilities.sql",
+        include_str!("../migrations/sqlite/20260101000014_stage_probabilities.sql"),
+    ),
+    (
+        "20260101000016_postgres_perf.sql",
+        include_str!("../migrations/sqlite/20260101000016_postgres_perf.sql"),
+    ),
+];
+
+/// The PostgreSQL migrations, file name and text, oldest first.
+#[cfg(feature = "postgres")]
+pub(crate) const POSTGRES: &[(&str, &str)] = &[
+    (
+        "20260101000001_leads.sql",
+        include_str!("../migrations/postgres/20260101000001_leads.sql"),
+    ),
+    (
+        "20260101000002_lead_records.sql",
+        include_str!("../migrations/postgres/20260101000002_lead_records.sql"),
+    ),
+    (
+        "20260101000003_events.sql",
+        include_str!("../migrations/postgres/20260101000003_events.sql"),
+    ),
+    (
+        "20260101000004_directory.sql",
+        include_str!("../migrations/postgres/20260101000004_directory.sql"),
+    ),
+    (
+        "20260101000007_claims.sql",
+        include_str!("../migrations/postgres/20260101000007_claims.sql"),
+    ),
+    (
+        "20260101000008_phone_display.sql",
+        include_str!("../migrations/postgres/20260101000008_phone_display.sql"),
+    ),
+    (
+        "20260101000010_teams_and_assignment.sql",
+        include_str!("../migrations/postgres/20260101000010_teams_and_assignment.sql"),
+    ),
+    (
+        "20260101000011_sales_process.sql",
+        include_str!("../migrations/postgres/20260101000011_sales_process.sql"),
+    ),
+    (
+        "20260101000012_merge.sql",
+        include_str!("../migrations/postgres/20260101000012_merge.sql"),
+    ),
+    (
+        "20260101000013_import_keys.sql",
+        include_str!("../migrations/postgres/20260101000013_import_keys.sql"),
+    ),
+    (
+        "20260101000014_stage_probabilities.sql",
+        include_str!("../migrations/postgres/20260101000014_stage_probabilities.sql"),
+    ),
+    (
+        "20260101000016_one_trip_writes_and_counts.sql",
+        include_str!("../migrations/postgres/20260101000016_one_trip_writes_and_counts.sql"),
+    ),
+    (
+        "20260101000017_merged_leads_leave_duplicate_checks.sql",
+        include_str!(
+            "../migrations/postgres/20260101000017_merged_leads_leave_duplicate_checks.sql"
+        ),
+    ),
+];
+
+/// The migrator of one backend's files.
+pub(crate) fn migrator(files: &'static [(&'static str, &'static str)]) -> Migrator {
+    Migrator::with_migrations(
+        files
+            .iter()
+            .map(|(name, sql)| migration(name, sql))
+            .collect(),
+    )
+}
+
+/// One migration as `sqlx::migrate!` reads it: `<version>_<description>.sql`, the
+/// description with `_` read as spaces; `-- no-transaction` first opts out of the
+/// transaction.
+fn migration(name: &'static str, sql: &'static str) -> Migration {
+    let (version, rest) = name.split_once('_').unwrap_or((name, ""));
+    let migration_type = MigrationType::from_filename(rest);
+    let description = rest
+        .trim_end_matches(migration_type.suffix())
+        .replace('_', " ");
+    Migration::new(
+        // The file names are ours and checked by a test; a bad one could only be 0.
+        version.parse().unwrap_or(0),
+        Cow::Owned(description),
+        migration_type,
+        SqlStr::from_static(sql),
+        sql.starts_with("-- no-transaction"),
+    )
+}
+
+/// The SQLite migrator.
+#[cfg(feature = "sqlite")]
+pub(crate) static SQLITE_MIGRATOR: LazyLock<Migrator> = LazyLock::new(|| migrator(SQLITE));
+
+/// The PostgreSQL migrator.
+#[cfg(feature = "postgres")]
+pub(crate) static POSTGRES_MIGRATOR: LazyLock<Migrator> = LazyLock::new(|| migrator(POSTGRES));
+
+#[cfg(test)]
+mod tests {
+    /// Every file of a migrations folder is in its list, in order, and nothing else.
+    fn listed(dir: &str, files: &[(&str, &str)]) {
+        let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("migrations")
+            .join(dir);
+        let mut on_disk: Vec<String> = std::fs::read_dir(path)
+            .into_iter()
+            .flatten()
+            .flatten()
+            .map(|e| e.file_name().to_string_lossy().into_owned())
+            .collect();
+        on_disk.sort();
+        let names: Vec<&str> = files.iter().map(|(n, _)| *n).collect();
+        assert_eq!(names, on_disk, "migrations/{dir}");
+        for (name, _) in files {
+            let version = name.split('_').next().unwrap_or_default();
+            assert!(version.parse::<i64>().is_ok_and(|v| v > 0), "{name}");
+        }
+    }
+
+    #[cfg(feature = "sqlite")]
+    #[test]
+    fn every_sqlite_migration_is_embedded() {
+        listed("sqlite", super::SQLITE);
+    }
+
+    #[cfg(feature = "postgres")]
+    #[test]
+    fn every_postgres_migration_is_embedded() {
+        listed("postgres", super::POSTGRES);
+    }
+}
