@@ -450,7 +450,7 @@ impl Crm {
     /// `e` as `actor` may read it: a duplicate refusal names the existing lead only when
     /// `actor` sees it, and otherwise the manager of its owner ([`CrmError::Duplicate`]).
     /// When that cannot be told (the store or a directory failed), the lead is not named.
-    async fn as_seen_by(&self, actor: &Employee, e: impl Into<CrmError>) -> CrmError {
+    pub(crate) async fn as_seen_by(&self, actor: &Employee, e: impl Into<CrmError>) -> CrmError {
         let e = e.into();
         let CrmError::Duplicate {
             existing: Some(id),
@@ -725,8 +725,10 @@ impl Crm {
     /// that failed stays claimed until the end of this call, so the call moves on to the
     /// next ones, and is then released for the next dispatch.
     pub async fn dispatch_pending(&self, actor: impl Into<Actor>) -> CrmResult<DispatchReport> {
-        self.authorize_actor(&actor.into(), Action::DispatchClients)
+        let actor = actor.into();
+        self.authorize_actor(&actor, Action::DispatchClients)
             .await?;
+        let scope = self.report_scope(&actor).await?;
         let mut report = DispatchReport::default();
         let mut failed = Vec::new();
         let outcome = async {
@@ -758,7 +760,23 @@ impl Crm {
         for (lead_id, until) in failed {
             self.store.release_pending_client(lead_id, until).await?;
         }
-        outcome.map(|()| report)
+        let mut report = outcome.map(|()| report)?;
+        // Created or not, a client of a lead outside the actor's view is not named to them.
+        let mut created = Vec::with_capacity(report.created.len());
+        for (lead, client) in report.created {
+            if self.reports_lead(&scope, lead).await? {
+                created.push((lead, client));
+            }
+        }
+        let mut failed = Vec::with_capacity(report.failed.len());
+        for (lead, e) in report.failed {
+            if self.reports_lead(&scope, lead).await? {
+                failed.push((lead, e));
+            }
+        }
+        report.created = created;
+        report.failed = failed;
+        Ok(report)
     }
 
     /// Logs an interaction on a lead that is not converted.
@@ -1050,6 +1068,31 @@ impl Crm {
         Ok(at)
     }
 
+    /// The leads a report of a company-wide job (the sweep, the dispatch) may name to its
+    /// actor: every lead for a system actor, the employee's view for an employee. The job
+    /// itself runs over every lead; a lead outside the view is only left out of the report.
+    async fn report_scope(&self, actor: &Actor) -> CrmResult<Scope> {
+        match actor {
+            Actor::System(_) => Ok(Scope::All),
+            Actor::Employee(id) => {
+                let employee = self.actor(*id).await?;
+                self.view(&employee).await
+            }
+        }
+    }
+
+    /// Whether a report in `scope` may name the lead `id` (one that is gone is not named).
+    async fn reports_lead(&self, scope: &Scope, id: LeadId) -> CrmResult<bool> {
+        if *scope == Scope::All {
+            return Ok(true);
+        }
+        Ok(self
+            .store
+            .get_lead(id)
+            .await?
+            .is_some_and(|l| scope.admits(l.owner())))
+    }
+
     /// What a sweep asks the store for at `at`, claimed at the clock's time.
     fn follow_up_claim(&self, at: DateTime<Utc>) -> FollowUpClaim {
         let now = self.now();
@@ -1091,7 +1134,9 @@ impl Crm {
         actor: impl Into<Actor>,
         at: DateTime<Utc>,
     ) -> CrmResult<SweepReport> {
-        let at = self.sweep_time(actor.into(), at).await?;
+        let actor = actor.into();
+        let at = self.sweep_time(actor.clone(), at).await?;
+        let scope = self.report_scope(&actor).await?;
         let mut report = SweepReport::default();
         let mut refused = Vec::new();
         let outcome = async {
@@ -1105,9 +1150,13 @@ impl Crm {
                         Ok(n) => self.notifier.notify(&n).await,
                         Err(e) => Err(e),
                     };
+                    let named = scope.admits(notice.owner);
                     match sent {
                         Ok(()) => {
                             delivered.push(notice.id);
+                            if !named {
+                                continue;
+                            }
                             match notice.kind {
                                 NoticeKind::FirstContact => &mut report.notified,
                                 NoticeKind::Overdue { .. } => &mut report.reminded,
@@ -1118,7 +1167,9 @@ impl Crm {
                         }
                         Err(e) => {
                             refused.push((notice.id, claim.lease_until, error_chain(&e)));
-                            report.failed.push((notice.lead_id, e));
+                            if named {
+                                report.failed.push((notice.lead_id, e));
+                            }
                         }
                     }
                 }
@@ -1151,12 +1202,16 @@ impl Crm {
         at: DateTime<Utc>,
         limit: u32,
     ) -> CrmResult<Vec<FollowUpNotice>> {
-        let at = self.sweep_time(actor.into(), at).await?;
+        let actor = actor.into();
+        let at = self.sweep_time(actor.clone(), at).await?;
+        let scope = self.report_scope(&actor).await?;
         let mut claim = self.follow_up_claim(at);
         claim.limit = limit.clamp(1, 10_000);
         let mut out = Vec::new();
         for n in self.store.preview_follow_ups(&claim).await? {
-            out.push(self.addressed(&n).await.unwrap_or(n));
+            if scope.admits(n.owner) {
+                out.push(self.addressed(&n).await.unwrap_or(n));
+            }
         }
         Ok(out)
     }

@@ -268,7 +268,8 @@ impl ImportRun<'_> {
                     self.ctx.rotations = before;
                     crm.load_rotations(&mut self.ctx, &self.rules).await?;
                 }
-                Err(e) => return Err(e.into()),
+                // A duplicate the store still refused names its lead only to who sees it.
+                Err(e) => return Err(crm.as_seen_by(&self.ctx.actor, e).await),
             }
         }
     }

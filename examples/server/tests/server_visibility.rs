@@ -16,6 +16,8 @@ use server_support::{Harness, MANAGER, PASSWORD, Resp, SALES};
 
 /// A second salesperson, who sees only their own leads.
 const SALES_B: i64 = 4;
+/// A second manager, who leads no team: under `own`, only their own leads.
+const MANAGER_B: i64 = 5;
 
 /// What only SALES may see.
 const HIDDEN_NAME: &str = "عميل سرّي";
@@ -115,26 +117,48 @@ const PAGES: &[PageCase] = &[
         "/opportunities/{opp}/stage",
         &[("version", "1"), ("stage", "qualified")],
     ),
+    // Its leads are in the form, not the path.
+    (
+        "POST",
+        "/duplicates/merge",
+        &[
+            ("keep", "{mine}"),
+            ("keep_version", "1"),
+            ("other", "{lead}"),
+            ("other_version", "1"),
+        ],
+    ),
 ];
 
-/// The hidden lead, its opportunity, a lead of the viewer's own, and ids of nothing.
+/// Someone who does not see the hidden lead: their token and a lead of their own.
+struct Viewer {
+    id: i64,
+    token: String,
+    mine: String,
+    /// Sales staff may not merge: both a hidden and a missing lead are refused with 403
+    /// there, and the manager's cases show the 404.
+    may_be_forbidden: bool,
+}
+
+/// The hidden lead, its opportunity, who does not see them, and ids of nothing.
 struct World {
     b: String,
+    viewers: Vec<Viewer>,
     lead: String,
     opp: String,
-    mine: String,
     no_lead: String,
     no_opp: String,
 }
 
 impl World {
-    /// `template` with the hidden records, and with records that do not exist.
-    fn both(&self, template: &str) -> (String, String) {
+    /// `template` with the hidden records, and with records that do not exist; `{mine}` is
+    /// a lead of the viewer's own.
+    fn both(&self, template: &str, mine: &str) -> (String, String) {
         let fill = |lead: &str, opp: &str| {
             template
                 .replace("{lead}", lead)
                 .replace("{opp}", opp)
-                .replace("{mine}", &self.mine)
+                .replace("{mine}", mine)
         };
         (
             fill(&self.lead, &self.opp),
@@ -153,20 +177,26 @@ impl World {
 
 async fn world(h: &Harness) -> World {
     let id = |n| EmployeeId::new(n).unwrap();
-    h.state
-        .crm
-        .save_employee(
-            id(MANAGER),
-            Employee::new(id(SALES_B), Name::parse("سالم").unwrap(), Role::Sales),
-        )
-        .await
-        .unwrap();
-    h.state
-        .auth
-        .set_password(id(SALES_B), PASSWORD, None)
-        .await
-        .unwrap();
+    for (n, name, role) in [
+        (SALES_B, "سالم", Role::Sales),
+        (MANAGER_B, "منى", Role::Manager),
+    ] {
+        h.state
+            .crm
+            .save_employee(
+                id(MANAGER),
+                Employee::new(id(n), Name::parse(name).unwrap(), role),
+            )
+            .await
+            .unwrap();
+        h.state
+            .auth
+            .set_password(id(n), PASSWORD, None)
+            .await
+            .unwrap();
+    }
     let b = h.token(SALES_B).await;
+    let m = h.token(MANAGER_B).await;
     let lead = h
         .lead(
             &h.sales,
@@ -192,17 +222,29 @@ async fn world(h: &Harness) -> World {
         .await;
     assert_eq!(r.status, StatusCode::CREATED, "{}", r.text);
     let opp = r.json()["id"].as_str().unwrap().to_owned();
-    let mine = h
-        .lead(
-            &b,
-            json!({"name": "Own lead", "phone": "0559876543", "source": "web"}),
-        )
-        .await;
+    // The viewers' own leads share the hidden lead's email and phone (entered anyway), so a
+    // duplicate group that ignored the view would show it to them.
+    let mut viewers = Vec::new();
+    for (id, token, may_be_forbidden) in [(SALES_B, &b, true), (MANAGER_B, &m, false)] {
+        let mine = h
+            .lead(
+                token,
+                json!({"name": "Own lead", "email": "secret@example.com", "phone": HIDDEN_PHONE,
+                       "source": "web", "allow_duplicate": true}),
+            )
+            .await;
+        viewers.push(Viewer {
+            id,
+            token: token.clone(),
+            mine,
+            may_be_forbidden,
+        });
+    }
     World {
         b,
+        viewers,
         lead,
         opp,
-        mine,
         no_lead: uuid::Uuid::now_v7().to_string(),
         no_opp: uuid::Uuid::now_v7().to_string(),
     }
@@ -221,40 +263,45 @@ async fn snapshot(h: &Harness, w: &World) -> Value {
 async fn api_routes_treat_a_hidden_lead_as_missing(h: Harness) {
     let w = world(&h).await;
     let before = snapshot(&h, &w).await;
-    for (method, path, body) in API {
-        let method: Method = method.parse().unwrap();
-        let ((path_h, body_h), (path_m, body_m)) = {
-            let (ph, pm) = w.both(path);
-            let (bh, bm) = w.both(body);
-            ((ph, bh), (pm, bm))
-        };
-        let send = |path: String, body: String| {
-            let body = (!body.is_empty()).then(|| serde_json::from_str::<Value>(&body).unwrap());
-            let headers: &[(&str, &str)] = if method == Method::GET {
-                &[]
-            } else {
-                &[("if-match", "\"1\"")]
+    for v in &w.viewers {
+        for (method, path, body) in API {
+            let method: Method = method.parse().unwrap();
+            let ((path_h, body_h), (path_m, body_m)) = {
+                let (ph, pm) = w.both(path, &v.mine);
+                let (bh, bm) = w.both(body, &v.mine);
+                ((ph, bh), (pm, bm))
             };
-            h.call(method.clone(), &path, Some(&w.b), body, headers)
-        };
-        let hidden = send(path_h, body_h).await;
-        let missing = send(path_m, body_m).await;
-        assert!(
-            matches!(hidden.status, StatusCode::NOT_FOUND | StatusCode::FORBIDDEN),
-            "{method} {path}: {} {}",
-            hidden.status,
-            hidden.text
-        );
-        assert_eq!(
-            w.blank(&hidden),
-            w.blank(&missing),
-            "{method} {path}: a hidden lead answers unlike a missing one"
-        );
-        // The owner is not refused: the case exercises the route, not a typo.
-        let (own_path, _) = w.both(path);
-        if method == Method::GET {
-            let r = h.get(&own_path, &h.sales).await;
-            assert_eq!(r.status, StatusCode::OK, "{method} {path}: {}", r.text);
+            let send = |path: String, body: String| {
+                let body =
+                    (!body.is_empty()).then(|| serde_json::from_str::<Value>(&body).unwrap());
+                let headers: &[(&str, &str)] = if method == Method::GET {
+                    &[]
+                } else {
+                    &[("if-match", "\"1\"")]
+                };
+                h.call(method.clone(), &path, Some(&v.token), body, headers)
+            };
+            let hidden = send(path_h, body_h).await;
+            let missing = send(path_m, body_m).await;
+            let forbidden = v.may_be_forbidden && hidden.status == StatusCode::FORBIDDEN;
+            assert!(
+                forbidden || hidden.status == StatusCode::NOT_FOUND,
+                "{method} {path} as {}: {} {}",
+                v.id,
+                hidden.status,
+                hidden.text
+            );
+            assert_eq!(
+                w.blank(&hidden),
+                w.blank(&missing),
+                "{method} {path}: a hidden lead answers unlike a missing one"
+            );
+            // The owner is not refused: the case exercises the route, not a typo.
+            let (own_path, _) = w.both(path, &v.mine);
+            if method == Method::GET {
+                let r = h.get(&own_path, &h.sales).await;
+                assert_eq!(r.status, StatusCode::OK, "{method} {path}: {}", r.text);
+            }
         }
     }
     assert_eq!(
@@ -336,30 +383,55 @@ fn every_page_lead_route_has_a_visibility_case() {
     assert!(seen >= 8, "only {seen} lead pages found in the router");
 }
 
+/// Sends a page request as a browser does: a form for a POST, nothing for a GET.
+async fn submit(
+    b: &mut Browser<'_>,
+    method: Method,
+    path: &str,
+    form: &[(String, String)],
+) -> Resp {
+    let fields: Vec<(&str, &str)> = form.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
+    let body = (method == Method::POST).then_some(fields.as_slice());
+    b.request(method, path, body).await
+}
+
 async fn pages_treat_a_hidden_lead_as_missing(h: Harness) {
     let w = world(&h).await;
     let before = snapshot(&h, &w).await;
-    let (mut b, csrf) = Browser::signed_in(&h, SALES_B).await;
-    for (method, path, fields) in PAGES {
-        let (hidden_path, missing_path) = w.both(path);
-        let mut form: Vec<(&str, &str)> = fields.to_vec();
-        form.push(("csrf", &csrf));
-        let method: Method = method.parse().unwrap();
-        let body = (method == Method::POST).then_some(form.as_slice());
-        let hidden = b.request(method.clone(), &hidden_path, body).await;
-        let missing = b.request(method.clone(), &missing_path, body).await;
-        assert_eq!(
-            hidden.status,
-            StatusCode::NOT_FOUND,
-            "{method} {path}: {}",
-            hidden.text
-        );
-        assert_eq!(
-            w.blank(&hidden),
-            w.blank(&missing),
-            "{method} {path}: a hidden lead answers unlike a missing one"
-        );
+    for v in &w.viewers {
+        let (mut b, csrf) = Browser::signed_in(&h, v.id).await;
+        for (method, path, fields) in PAGES {
+            let (hidden_path, missing_path) = w.both(path, &v.mine);
+            let form = |hidden: bool| {
+                let mut form: Vec<(String, String)> = fields
+                    .iter()
+                    .map(|(k, val)| {
+                        let (h, m) = w.both(val, &v.mine);
+                        ((*k).to_owned(), if hidden { h } else { m })
+                    })
+                    .collect();
+                form.push(("csrf".to_owned(), csrf.clone()));
+                form
+            };
+            let method: Method = method.parse().unwrap();
+            let hidden = submit(&mut b, method.clone(), &hidden_path, &form(true)).await;
+            let missing = submit(&mut b, method.clone(), &missing_path, &form(false)).await;
+            let forbidden = v.may_be_forbidden && hidden.status == StatusCode::FORBIDDEN;
+            assert!(
+                forbidden || hidden.status == StatusCode::NOT_FOUND,
+                "{method} {path} as {}: {} {}",
+                v.id,
+                hidden.status,
+                hidden.text
+            );
+            assert_eq!(
+                w.blank(&hidden),
+                w.blank(&missing),
+                "{method} {path}: a hidden lead answers unlike a missing one"
+            );
+        }
     }
+    let (mut b, _) = Browser::signed_in(&h, SALES_B).await;
     assert_eq!(
         snapshot(&h, &w).await,
         before,
@@ -421,6 +493,35 @@ async fn lists_counts_and_events_leave_a_hidden_lead_out(h: Harness) {
             assert!(!r.text.contains(secret), "{uri} shows {secret}: {}", r.text);
         }
     }
+    // A manager's sweep preview names only the leads the manager sees, though the sweep
+    // itself runs over every lead.
+    let due = h
+        .lead(
+            &h.sales,
+            json!({"name": "لم يتصل به أحد", "email": "due@example.com", "source": "web"}),
+        )
+        .await;
+    h.clock.advance(chrono::TimeDelta::days(6));
+    let m = &w.viewers[1];
+    let r = h.get("/api/v1/sweep/preview", &m.token).await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.text);
+    assert!(
+        r.text.contains(&m.mine),
+        "the manager's own due lead: {}",
+        r.text
+    );
+    assert!(
+        !r.text.contains(&due),
+        "the preview names a hidden lead: {}",
+        r.text
+    );
+    let r = h.post("/api/v1/sweep", &m.token, json!({})).await;
+    assert!(r.status.is_success(), "{}", r.text);
+    assert!(
+        !r.text.contains(&due),
+        "the sweep names a hidden lead: {}",
+        r.text
+    );
     let report = h.get("/api/v1/report", &w.b).await.json();
     assert_eq!(
         report["total"], 1,
