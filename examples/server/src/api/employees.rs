@@ -7,7 +7,7 @@ use crm_core::{Employee, EmployeeId};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
-use super::responses::{Guarded, Lookup, Save};
+use super::responses::{Guarded, Lookup, PasswordChange, Save};
 use super::{ApiResult, Body, Caller, Fields, path_id};
 use crate::AppState;
 use crate::auth::{self, SetPasswordError};
@@ -87,7 +87,7 @@ pub async fn end_if_inactive(s: &AppState, e: &crm_core::Employee) -> Result<(),
 /// management. The employee's other sessions and tokens end.
 #[utoipa::path(put, path = "/api/v1/employees/{id}/password", tag = "employees",
     request_body = PasswordIn, params(("id" = i64, Path, minimum = 1)), security(("bearer" = [])),
-    responses((status = 204), Save))]
+    responses((status = 204), PasswordChange))]
 pub async fn set_password(
     State(s): State<AppState>,
     caller: Caller,

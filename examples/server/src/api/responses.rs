@@ -22,7 +22,10 @@ fn describe(status: u16) -> &'static str {
         415 => "the body's media type is not one the route reads",
         422 => "bad input: each bad field named, nothing written",
         428 => "If-Match is required",
-        429 => "too many failed sign-ins: locked until `locked_until`",
+        429 => {
+            "too many failed sign-ins (or wrong current passwords): locked until \
+                `locked_until`, `Retry-After` seconds"
+        }
         _ => "refused",
     }
 }
@@ -86,4 +89,7 @@ refusal_sets! {
     Update = [401, 403, 404, 409, 412, 422, 428];
     /// Importing a file: 401, 403, 413, 415, 422.
     ImportRefusals = [401, 403, 413, 415, 422];
+    /// Changing a password, one's own with the current one (wrong ones count towards the
+    /// sign-in lock): 401, 403, 404, 422, 429.
+    PasswordChange = [401, 403, 404, 422, 429];
 }
