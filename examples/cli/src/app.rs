@@ -88,6 +88,8 @@ pub(crate) struct App {
     pub(crate) json: bool,
     /// Only the commands that read phones need it (loading the phone metadata costs time).
     pub(crate) region: Option<PhoneRegion>,
+    /// Where people see dates: the configured `time_zone`.
+    pub(crate) time_zone: chrono_tz::Tz,
 }
 
 impl App {

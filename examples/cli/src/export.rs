@@ -86,9 +86,9 @@ pub(crate) struct FileArgs {
     #[arg(long, default_value = "en")]
     locale: String,
     /// The IANA time zone dates are shown in, e.g. Asia/Riyadh; each date at the offset in
-    /// force on it (default: the configured zone, $CRM_TIME_ZONE, else $TZ when it names
-    /// one, else UTC).
-    #[arg(long, env = "CRM_TIME_ZONE")]
+    /// force on it (default: the configured `time_zone`: crm.toml, $CRM_TIME_ZONE, else $TZ
+    /// when it names one, else UTC).
+    #[arg(long)]
     tz: Option<String>,
     /// Deprecated (replaced by --tz): a whole-hour UTC offset such as +03:00, read as the
     /// fixed zone Etc/GMT-3, with a warning. Kept so older scripts keep working.
@@ -157,7 +157,7 @@ impl FileArgs {
             .map_err(|e: crm_core::ValidationError| usage(format!("--format: {e}")))
     }
 
-    fn options(&self) -> Result<ExportOptions, Failure> {
+    fn options(&self, configured: Tz) -> Result<ExportOptions, Failure> {
         let zone = match (&self.tz, &self.utc_offset) {
             (Some(_), Some(_)) => {
                 return Err(usage(
@@ -176,10 +176,7 @@ impl FileArgs {
                 zone
             }
             (Some(tz), None) => parse_time_zone(tz).map_err(|e| usage(format!("--tz: {e}")))?,
-            (None, None) => std::env::var("TZ")
-                .ok()
-                .and_then(|tz| parse_time_zone(tz.trim_start_matches(':')).ok())
-                .unwrap_or(Tz::UTC),
+            (None, None) => configured,
         };
         Ok(ExportOptions {
             locale: self
@@ -260,7 +257,8 @@ pub(crate) async fn run(app: &App, c: ExportCmd) -> Out {
                 search,
                 app.region,
             )?;
-            let (format, opts, actor) = (file.format()?, file.options()?, app.actor()?);
+            let (format, opts, actor) =
+                (file.format()?, file.options(app.time_zone)?, app.actor()?);
             let n = to_file(&file.out, async |w| {
                 Ok(export::write_leads(&app.crm, actor, &q, format, &opts, w).await?)
             })
@@ -275,7 +273,8 @@ pub(crate) async fn run(app: &App, c: ExportCmd) -> Out {
             file,
         } => {
             let filter = report_filter(owner, source, from, to)?;
-            let (format, opts, actor) = (file.format()?, file.options()?, app.actor()?);
+            let (format, opts, actor) =
+                (file.format()?, file.options(app.time_zone)?, app.actor()?);
             to_file(&file.out, async |w| {
                 Ok(export::write_report(&app.crm, actor, &filter, format, &opts, w).await?)
             })
@@ -289,7 +288,8 @@ pub(crate) async fn run(app: &App, c: ExportCmd) -> Out {
             file,
         } => {
             let filter = pipeline_filter(owner, from, to)?;
-            let (format, opts, actor) = (file.format()?, file.options()?, app.actor()?);
+            let (format, opts, actor) =
+                (file.format()?, file.options(app.time_zone)?, app.actor()?);
             to_file(&file.out, async |w| {
                 Ok(export::write_pipeline(&app.crm, actor, &filter, format, &opts, w).await?)
             })

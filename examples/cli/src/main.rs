@@ -248,6 +248,7 @@ async fn run(cli: Cli) -> Out {
         actor,
         json: cli.json,
         region,
+        time_zone: settings.time_zone,
     };
     match cli.command {
         // Answered above, before the database is opened.

@@ -47,11 +47,13 @@ impl SweepArgs {
     }
 }
 
-/// The working calendar of the follow-up rule. Without any of these the rule counts plain
-/// calendar days in UTC.
+/// The working calendar of the follow-up rule: these flags override the configuration's
+/// calendar settings (crm.toml, `CRM_*`). Without any calendar setting the rule counts
+/// plain calendar days.
 #[derive(Args, Debug)]
 struct CalendarArgs {
-    /// The host's IANA time zone, e.g. Asia/Riyadh (default: $TZ when it names one, else UTC).
+    /// The host's IANA time zone, e.g. Asia/Riyadh (default: the configured `time_zone`, else
+    /// $TZ when it names one, else UTC).
     #[arg(long)]
     time_zone: Option<String>,
     /// Daily working hours in local time, HH:MM-HH:MM (default 00:00-24:00).

@@ -205,3 +205,34 @@ fn the_crm_tool_applies_the_visibility_of_the_file() {
     );
     assert_eq!(out.status.code(), Some(5));
 }
+
+/// The configured `time_zone` is where `crm export` shows dates, as `--tz` would.
+#[test]
+fn exports_show_dates_in_the_configured_zone() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    team(d);
+    std::fs::write(d.join("crm.toml"), "time_zone = \"Asia/Riyadh\"\n").unwrap();
+    let export = |extra: &[&str], config: bool| {
+        let mut c = crm(
+            d,
+            Some("1"),
+            &["export", "leads", "--format", "csv", "--out", "-"],
+        );
+        c.args(extra);
+        if config {
+            c.env("CRM_CONFIG", "crm.toml");
+        }
+        let out = c.output().unwrap();
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        String::from_utf8(out.stdout).unwrap()
+    };
+    let configured = export(&[], true);
+    assert_eq!(configured, export(&["--tz", "Asia/Riyadh"], false));
+    assert_ne!(configured, export(&["--tz", "UTC"], false));
+    assert_eq!(export(&[], false), export(&["--tz", "UTC"], false));
+}

@@ -1,8 +1,9 @@
 //! The one configuration of the crm programs, and the one place that builds the library's
 //! [`Crm`] from it.
 //!
-//! The `crm` tool, `crm-server` and the quickstart read their settings the same way, in
-//! this order, each later source overriding the earlier ones:
+//! The `crm` tool and `crm-server` read their settings the same way, in this order, each
+//! later source overriding the earlier ones (the quickstart sets its own with
+//! [`Config::from_pairs`], and builds the library through the same [`Settings::connect`]):
 //!
 //! 1. the built-in defaults;
 //! 2. a TOML file (`crm.toml`), named by `--config` or `$CRM_CONFIG`;

@@ -10,8 +10,8 @@ use std::sync::Arc;
 use chrono::{DateTime, TimeDelta};
 use crm_core::{
     ConversionOutcome, Currency, Email, Employee, EmployeeId, InteractionKind, LeadStatus,
-    ManualClock, Money, Name, NewInteraction, NewLead, NewOpportunity, Note, Phone, PhoneRegion,
-    ReportFilter, Role, Source, SystemActor,
+    ManualClock, Money, Name, NewInteraction, NewLead, NewOpportunity, Note, Phone, ReportFilter,
+    Role, Source, SystemActor,
 };
 
 type BoxError = Box<dyn std::error::Error + Send + Sync>;
@@ -25,9 +25,9 @@ async fn main() -> Result<(), BoxError> {
         .without_time()
         .init();
 
-    // 1. An embedded database: one SQLite file, migrated on connect, with the settings of
-    //    the one configuration the `crm` tool and `crm-server` read too (crm.toml, CRM_*
-    //    variables, flags): here set by the program itself.
+    // 1. An embedded database: one SQLite file, migrated on connect. The library is built
+    //    from crm-config's settings as the `crm` tool and `crm-server` build it; they read
+    //    theirs from crm.toml, CRM_* variables and flags, the quickstart sets its own.
     let dir = tempfile::tempdir()?;
     let path = dir.path().join("crm.db");
     let config = crm_config::Config::from_pairs(&[
@@ -79,7 +79,7 @@ async fn main() -> Result<(), BoxError> {
 
     // 4. Leads from several sources, in Arabic and Latin script. Phones typed in local form
     //    are read in the host's region.
-    let region = PhoneRegion::parse("SA")?;
+    let region = config.settings().region;
     let riyadh = crm
         .create_lead(
             sara,
