@@ -24,7 +24,10 @@ fn the_quickstart_does_the_main_job_in_plain_text() {
         assert!(stdout.contains(expected), "no {expected:?} in:\n{stdout}");
     }
     for text in [&stdout, &stderr] {
-        assert!(!text.contains('\u{1b}'), "colour codes off a terminal:\n{text}");
+        assert!(
+            !text.contains('\u{1b}'),
+            "colour codes off a terminal:\n{text}"
+        );
         assert!(!text.contains("LeadId("), "a debug struct:\n{text}");
     }
 }
