@@ -1,4 +1,4 @@
-//! The import benchmark (issue 11): generates a lead file of N rows (CSV, Arabic and Latin
+//! The import benchmark: generates a lead file of N rows (CSV, Arabic and Latin
 //! names, local and international phones, a few duplicates and bad rows), reads it with
 //! `crm_core::import` and imports it with `Crm::import_leads` into a fresh SQLite file (or,
 //! with `--postgres URL`, a fresh schema on that server), then times the same rows one
