@@ -409,6 +409,107 @@ impl FollowUpNotice {
     }
 }
 
+/// One new notice of a claim: the lead as read, the lead with its follow-up marks as the
+/// claim writes them, and the notice.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Planned {
+    /// The lead as the claim read it (its follow-up state is the commit's precondition).
+    pub before: Lead,
+    /// The lead marked.
+    pub after: Lead,
+    /// The notice.
+    pub notice: FollowUpNotice,
+}
+
+/// The new notices a claim makes of `leads` (every stored lead the claim could concern, in
+/// any order), at most `limit`: first leads that [`awaits_follow_up`] and were created at or
+/// before `claim.cutoff`, oldest `(created_at, id)` first, each marked by
+/// [`notify_first_contact`]; then leads [`is_overdue`] at `claim.at`, oldest
+/// `(next_follow_up_at, id)` first, each marked by [`remind_overdue`]; then, when
+/// `claim.escalation_cutoff` is set, leads [`crate::escalation::is_due`] under it, oldest
+/// `(owner_notified_at, id)` first, each marked by [`crate::escalation::escalate`].
+///
+/// Each step sees the leads as the steps before it left them: a lead reminded by this claim
+/// counts as notified at the claim's time, which a real escalation cutoff (working days back)
+/// never reaches. A lead marked twice appears twice, each `before` the state the previous
+/// step left.
+pub fn plan_claim(
+    leads: &[Lead],
+    claim: &FollowUpClaim,
+    limit: usize,
+) -> Result<Vec<Planned>, ValidationError> {
+    let mut current: std::collections::BTreeMap<LeadId, Lead> =
+        leads.iter().map(|l| (l.id(), l.clone())).collect();
+    let mut out: Vec<Planned> = Vec::new();
+    let take = |out: &mut Vec<Planned>,
+                current: &mut std::collections::BTreeMap<LeadId, Lead>,
+                before: Lead,
+                step: Option<(LeadRecord, FollowUpNotice)>|
+     -> Result<(), ValidationError> {
+        if let Some((r, notice)) = step {
+            let after = Lead::from_record(r)?;
+            current.insert(after.id(), after.clone());
+            out.push(Planned {
+                before,
+                after,
+                notice,
+            });
+        }
+        Ok(())
+    };
+    let mut first: Vec<Lead> = current
+        .values()
+        .filter(|l| l.created_at() <= claim.cutoff && awaits_follow_up(l))
+        .cloned()
+        .collect();
+    first.sort_by_key(|l| (l.created_at(), l.id()));
+    first.truncate(limit);
+    for lead in first {
+        let step = Some(notify_first_contact(&lead, claim.at));
+        take(&mut out, &mut current, lead, step)?;
+    }
+    let room = limit.saturating_sub(out.len());
+    let mut overdue: Vec<Lead> = current
+        .values()
+        .filter(|l| is_overdue(l, claim.at))
+        .cloned()
+        .collect();
+    overdue.sort_by_key(|l| (l.next_follow_up_at(), l.id()));
+    overdue.truncate(room);
+    for lead in overdue {
+        let step = remind_overdue(&lead, claim.at);
+        take(&mut out, &mut current, lead, step)?;
+    }
+    if let Some(cutoff) = claim.escalation_cutoff {
+        let room = limit.saturating_sub(out.len());
+        let mut due: Vec<Lead> = current
+            .values()
+            .filter(|l| crate::escalation::is_due(l, cutoff))
+            .cloned()
+            .collect();
+        due.sort_by_key(|l| (l.owner_notified_at(), l.id()));
+        due.truncate(room);
+        for lead in due {
+            let step = crate::escalation::escalate(&lead, claim.at);
+            take(&mut out, &mut current, lead, step)?;
+        }
+    }
+    Ok(out)
+}
+
+/// Whether `lead` could be part of a claim under `claim` ([`plan_claim`]): what a store's
+/// candidate read must return at least.
+pub fn may_be_claimed(lead: &Lead, claim: &FollowUpClaim) -> bool {
+    // A lead not yet old enough for its first notice cannot be reminded or escalated by
+    // this claim either (it has no notification to escalate), so `awaits_follow_up` alone
+    // is not narrowed by the cutoff here: the plan applies it.
+    awaits_follow_up(lead)
+        || is_overdue(lead, claim.at)
+        || claim
+            .escalation_cutoff
+            .is_some_and(|c| crate::escalation::is_due(lead, c))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

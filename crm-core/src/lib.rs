@@ -5,10 +5,12 @@
 pub mod assignment;
 pub mod bulk;
 pub mod calendar;
+pub mod changeset;
 pub mod clock;
 pub mod contact;
 pub mod conversion;
 pub mod decide;
+pub mod derived;
 pub mod detail;
 pub mod duplicates;
 pub mod employee;
@@ -52,6 +54,7 @@ pub mod testing;
 pub use assignment::{AssignmentRule, AssignmentRules, Strategy, Turn};
 pub use bulk::{BulkChange, BulkOutcome, BulkTarget};
 pub use calendar::WorkCalendar;
+pub use changeset::{Changeset, Committed, Precondition, Step, Write};
 pub use clock::{ManualClock, SystemClock};
 pub use contact::{Email, Name, Note, Phone, PhoneRegion};
 pub use conversion::{ClientRequest, PendingClient};
@@ -85,7 +88,8 @@ pub use pipeline::{
 };
 pub use ports::{
     ClientsPort, Clock, EmployeeAdmin, EmployeeDirectory, ImportBatch, ImportLookup, ImportWrite,
-    LeadStore, LeadWrite, Notifier, OpportunityWrite, TeamDirectory,
+    LeadStore, LeadWrite, Notifier, OpportunityWrite, OutboxEntry, OutboxKind, OutboxRead,
+    StoreWrites, TeamDirectory,
 };
 pub use query::{Cursor, LeadQuery, Page};
 pub use report::{LostReasonCount, LostReasonReport, Report, ReportCell, ReportFilter};

@@ -7,7 +7,9 @@ use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 
 use crate::assignment::Turn;
+use crate::changeset::{Changeset, Committed, Write};
 use crate::conversion::{ClientRequest, PendingClient};
+use crate::derived;
 use crate::detail::LeadDetail;
 use crate::employee::Employee;
 use crate::error::{PortError, StoreError};
@@ -94,24 +96,70 @@ pub struct ImportLookup {
     pub open: Vec<Lead>,
 }
 
-/// Where leads live. Each write method is atomic: all of it is stored, or none. Adapters
-/// must pass the conformance suite in the `crm-tests` crate (`crm_tests::adapter_suite!`,
-/// one line in the adapter's tests).
+/// Which outbox an [`OutboxRead`] reads.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum OutboxKind {
+    /// Follow-up notices still to be delivered ([`FollowUpNotice`]), oldest notice id first.
+    FollowUps,
+    /// Clients still to be created for converted leads ([`PendingClient`]), oldest
+    /// conversion (then lead id) first.
+    Clients,
+}
+
+/// A read of an outbox, claiming what it returns when `claim_until` is set.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct OutboxRead {
+    /// The outbox.
+    pub kind: OutboxKind,
+    /// Only entries free at this time: never claimed, or whose claim ran out
+    /// (`claimed_until <= due_at`). `None`: every entry, claimed or not.
+    pub due_at: Option<DateTime<Utc>>,
+    /// Claim every entry returned until this time, atomically: concurrent readers that
+    /// claim get disjoint entries. `None`: read only.
+    pub claim_until: Option<DateTime<Utc>>,
+    /// At most this many.
+    pub limit: u32,
+}
+
+/// One entry of an outbox, as stored (after the claim, when the read claimed).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum OutboxEntry {
+    /// A follow-up notice and until when it is claimed.
+    Notice {
+        /// The notice.
+        notice: FollowUpNotice,
+        /// Its claim (a time in the past: free).
+        claimed_until: DateTime<Utc>,
+    },
+    /// A client to create.
+    Client(PendingClient),
+}
+
+/// Where leads live: a few reads, one outbox read, and one write, [`LeadStore::commit`].
+///
+/// A complete adapter implements the ten required methods; every other method has a
+/// default in crm-core, computed from those (reports and duplicate groups over a scan of
+/// [`LeadStore::list_leads_in`], the follow-up sweep's claim over
+/// [`crate::follow_up::plan_claim`] and [`LeadStore::commit`]), which a store overrides
+/// when it can do better (an SQL `GROUP BY`, one statement for a claim). Adapters must pass
+/// the conformance suite in the `crm-tests` crate (`crm_tests::adapter_suite!`, one line in
+/// the adapter's tests); `tests/kit-example` is an adapter with only the required methods.
+///
+/// Writes go through [`LeadStore::commit`]; [`StoreWrites`] gives each use case's changeset
+/// a name (`store.insert_lead(&write)` commits [`Changeset::insert_lead`]).
 ///
 /// A host normally uses a ready adapter (`crm_store_memory::MemoryStore`,
 /// `crm_store_sqlx::SqliteStore` or `PostgresStore`) as `Arc<dyn LeadStore>`. Implementing
 /// the port itself is for a new database, or, as here, a wrapper around another store: this
-/// one counts the leads written, delegating everything to the store inside (the other
-/// methods, hidden here, delegate the same way).
+/// one counts the leads written, delegating everything to the store inside.
 ///
 /// ```
-/// use std::collections::{BTreeMap, BTreeSet};
 /// use std::sync::Arc;
 /// use std::sync::atomic::{AtomicU64, Ordering};
 ///
 /// use async_trait::async_trait;
-/// use chrono::{DateTime, Utc};
 /// use crm_core::*;
+/// use crm_core::changeset::{Changeset, Committed, Step, Write};
 ///
 /// struct Counted {
 ///     inner: Arc<dyn LeadStore>,
@@ -120,166 +168,54 @@ pub struct ImportLookup {
 ///
 /// #[async_trait]
 /// impl LeadStore for Counted {
-///     async fn insert_lead(&self, write: &LeadWrite) -> Result<(), StoreError> {
-///         self.inner.insert_lead(write).await?;
-///         self.leads_written.fetch_add(1, Ordering::Relaxed);
-///         Ok(())
-///     }
-///     async fn update_lead(&self, version: u64, write: &LeadWrite) -> Result<(), StoreError> {
-///         self.inner.update_lead(version, write).await?;
-///         self.leads_written.fetch_add(1, Ordering::Relaxed);
-///         Ok(())
-///     }
-///     async fn insert_lead_taking_turn(&self, w: &LeadWrite, t: &Turn) -> Result<(), StoreError> {
-///         self.inner.insert_lead_taking_turn(w, t).await?;
-///         self.leads_written.fetch_add(1, Ordering::Relaxed);
-///         Ok(())
+///     async fn commit(&self, changes: &Changeset) -> Result<Committed, StoreError> {
+///         let done = self.inner.commit(changes).await?;
+///         let leads = changes.steps.iter().filter(|s| {
+///             matches!(s, Step::Write(Write::InsertLead(_) | Write::UpdateLead(_)))
+///         });
+///         self.leads_written.fetch_add(leads.count() as u64, Ordering::Relaxed);
+///         Ok(done)
 ///     }
 ///     async fn get_lead(&self, id: LeadId) -> Result<Option<Lead>, StoreError> {
 ///         self.inner.get_lead(id).await
 ///     }
-/// #   async fn lead_detail(&self, id: LeadId) -> Result<Option<LeadDetail>, StoreError> {
-/// #       self.inner.lead_detail(id).await
-/// #   }
-/// #   async fn list_leads_in(&self, q: &LeadQuery, s: &Scope) -> Result<Page<Lead>, StoreError> {
-/// #       self.inner.list_leads_in(q, s).await
-/// #   }
-/// #   async fn report_in(&self, f: &ReportFilter, s: &Scope) -> Result<Report, StoreError> {
-/// #       self.inner.report_in(f, s).await
-/// #   }
-/// #   async fn open_leads_by_owner(
-/// #       &self,
-/// #       o: &BTreeSet<EmployeeId>,
-/// #   ) -> Result<BTreeMap<EmployeeId, u64>, StoreError> {
-/// #       self.inner.open_leads_by_owner(o).await
-/// #   }
-/// #   async fn last_turn(&self, rule: &str) -> Result<Option<EmployeeId>, StoreError> {
-/// #       self.inner.last_turn(rule).await
-/// #   }
-/// #   async fn lost_reason_report(
-/// #       &self,
-/// #       f: &ReportFilter,
-/// #       s: &Scope,
-/// #   ) -> Result<LostReasonReport, StoreError> {
-/// #       self.inner.lost_reason_report(f, s).await
-/// #   }
-/// #   async fn status_time_rows(
-/// #       &self,
-/// #       f: &ReportFilter,
-/// #       s: &Scope,
-/// #       now: DateTime<Utc>,
-/// #   ) -> Result<Vec<StatusTimeRow>, StoreError> {
-/// #       self.inner.status_time_rows(f, s, now).await
-/// #   }
-/// #   async fn pipeline_rows(
-/// #       &self,
-/// #       f: &PipelineFilter,
-/// #       s: &Scope,
-/// #       p: &StageProbabilities,
-/// #   ) -> Result<Vec<PipelineRow>, StoreError> {
-/// #       self.inner.pipeline_rows(f, s, p).await
-/// #   }
-/// #   async fn insert_interaction(&self, i: &Interaction, e: &[NewEvent]) -> Result<(), StoreError> {
-/// #       self.inner.insert_interaction(i, e).await
-/// #   }
-/// #   async fn insert_opportunity(&self, o: &Opportunity, e: &[NewEvent]) -> Result<(), StoreError> {
-/// #       self.inner.insert_opportunity(o, e).await
-/// #   }
-/// #   async fn get_opportunity(&self, id: OpportunityId) -> Result<Option<Opportunity>, StoreError> {
-/// #       self.inner.get_opportunity(id).await
-/// #   }
-/// #   async fn update_opportunity(&self, v: u64, w: &OpportunityWrite) -> Result<(), StoreError> {
-/// #       self.inner.update_opportunity(v, w).await
-/// #   }
-/// #   async fn claim_follow_ups(&self, c: &FollowUpClaim) -> Result<Vec<FollowUpNotice>, StoreError> {
-/// #       self.inner.claim_follow_ups(c).await
-/// #   }
-/// #   async fn preview_follow_ups(&self, c: &FollowUpClaim) -> Result<Vec<FollowUpNotice>, StoreError> {
-/// #       self.inner.preview_follow_ups(c).await
-/// #   }
-/// #   async fn import_batch(&self, b: &crm_core::ImportBatch) -> Result<(), StoreError> {
-/// #       self.inner.import_batch(b).await
-/// #   }
-/// #   async fn import_lookup(
-/// #       &self,
-/// #       k: &[crm_core::ImportKey],
-/// #       e: &[String],
-/// #       p: &[String],
-/// #   ) -> Result<crm_core::ImportLookup, StoreError> {
-/// #       self.inner.import_lookup(k, e, p).await
-/// #   }
-/// #   async fn stage_probabilities(
-/// #       &self,
-/// #   ) -> Result<Vec<crm_core::StageProbabilityChange>, StoreError> {
-/// #       self.inner.stage_probabilities().await
-/// #   }
-/// #   async fn insert_stage_probability(
-/// #       &self,
-/// #       c: &crm_core::StageProbabilityChange,
-/// #   ) -> Result<(), StoreError> {
-/// #       self.inner.insert_stage_probability(c).await
-/// #   }
-/// #   async fn stage_probability_history(
-/// #       &self,
-/// #       n: u32,
-/// #   ) -> Result<Vec<crm_core::StageProbabilityChange>, StoreError> {
-/// #       self.inner.stage_probability_history(n).await
-/// #   }
-/// #   async fn duplicate_groups(
-/// #       &self,
-/// #       s: &Scope,
-/// #       fuzzy: bool,
-/// #   ) -> Result<Vec<crm_core::DuplicateGroup>, StoreError> {
-/// #       self.inner.duplicate_groups(s, fuzzy).await
-/// #   }
-/// #   async fn merge_leads(&self, w: &crm_core::MergeWrite) -> Result<(), StoreError> {
-/// #       self.inner.merge_leads(w).await
-/// #   }
-/// #   async fn follow_ups_delivered(&self, ids: &[NoticeId]) -> Result<(), StoreError> {
-/// #       self.inner.follow_ups_delivered(ids).await
-/// #   }
-/// #   async fn follow_up_delivered(&self, id: NoticeId) -> Result<(), StoreError> {
-/// #       self.inner.follow_up_delivered(id).await
-/// #   }
-/// #   async fn release_follow_up(
-/// #       &self,
-/// #       id: NoticeId,
-/// #       until: DateTime<Utc>,
-/// #       e: Option<String>,
-/// #       at: DateTime<Utc>,
-/// #   ) -> Result<(), StoreError> {
-/// #       self.inner.release_follow_up(id, until, e, at).await
-/// #   }
-/// #   async fn undelivered_follow_ups(&self, l: u32) -> Result<Vec<FollowUpNotice>, StoreError> {
-/// #       self.inner.undelivered_follow_ups(l).await
-/// #   }
-/// #   async fn pending_clients(&self, l: u32) -> Result<Vec<PendingClient>, StoreError> {
-/// #       self.inner.pending_clients(l).await
-/// #   }
-/// #   async fn claim_pending_clients(
-/// #       &self,
-/// #       now: DateTime<Utc>,
-/// #       until: DateTime<Utc>,
-/// #       l: u32,
-/// #   ) -> Result<Vec<PendingClient>, StoreError> {
-/// #       self.inner.claim_pending_clients(now, until, l).await
-/// #   }
-/// #   async fn release_pending_client(&self, id: LeadId, until: DateTime<Utc>) -> Result<(), StoreError> {
-/// #       self.inner.release_pending_client(id, until).await
-/// #   }
-/// #   async fn complete_conversion(&self, id: LeadId, c: &ClientId, e: &NewEvent) -> Result<bool, StoreError> {
-/// #       self.inner.complete_conversion(id, c, e).await
-/// #   }
-/// #   async fn record_conversion_failure(&self, id: LeadId, err: &str, at: DateTime<Utc>) -> Result<(), StoreError> {
-/// #       self.inner.record_conversion_failure(id, err, at).await
-/// #   }
-/// #   async fn pending_events_in(&self, after: u64, l: u32, s: &Scope) -> Result<Vec<Event>, StoreError> {
-/// #       self.inner.pending_events_in(after, l, s).await
-/// #   }
-/// #   async fn ack_events(&self, up_to: u64) -> Result<u64, StoreError> {
-/// #       self.inner.ack_events(up_to).await
-/// #   }
-///     // ... every other method: `self.inner.method(args).await`
+///     async fn lead_detail(&self, id: LeadId) -> Result<Option<LeadDetail>, StoreError> {
+///         self.inner.lead_detail(id).await
+///     }
+///     async fn list_leads_in(&self, q: &LeadQuery, s: &Scope) -> Result<Page<Lead>, StoreError> {
+///         self.inner.list_leads_in(q, s).await
+///     }
+///     async fn get_opportunity(&self, id: OpportunityId) -> Result<Option<Opportunity>, StoreError> {
+///         self.inner.get_opportunity(id).await
+///     }
+///     async fn last_turn(&self, rule: &str) -> Result<Option<EmployeeId>, StoreError> {
+///         self.inner.last_turn(rule).await
+///     }
+///     async fn imported(
+///         &self,
+///         keys: &[ImportKey],
+///     ) -> Result<std::collections::BTreeMap<ImportKey, LeadId>, StoreError> {
+///         self.inner.imported(keys).await
+///     }
+///     async fn stage_probability_history(
+///         &self,
+///         limit: u32,
+///     ) -> Result<Vec<StageProbabilityChange>, StoreError> {
+///         self.inner.stage_probability_history(limit).await
+///     }
+///     async fn outbox(&self, read: &OutboxRead) -> Result<Vec<OutboxEntry>, StoreError> {
+///         self.inner.outbox(read).await
+///     }
+///     async fn pending_events_in(
+///         &self,
+///         after: u64,
+///         limit: u32,
+///         scope: &Scope,
+///     ) -> Result<Vec<Event>, StoreError> {
+///         self.inner.pending_events_in(after, limit, scope).await
+///     }
+///     // Everything else has a default; a wrapper this thin would pass the inner store's
+///     // faster reports on too (`report_in`, `claim_follow_ups`, ...).
 /// }
 ///
 /// # #[tokio::main(flavor = "current_thread")]
@@ -308,258 +244,53 @@ pub struct ImportLookup {
 #[cfg_attr(any(test, feature = "mocks"), mockall::automock)]
 #[async_trait]
 pub trait LeadStore: Send + Sync + 'static {
-    /// Inserts a new lead (version 1). Fails with `Duplicate` (when asked to check) naming the
-    /// oldest open lead with the same email or phone.
-    async fn insert_lead(&self, write: &LeadWrite) -> Result<(), StoreError>;
+    // ---- Required: the one write ----
 
-    /// Replaces a lead whose stored version is `expected_version` (the new one must be
-    /// `expected_version + 1`). Fails with `NotFound`, or `Conflict` when the version moved.
-    async fn update_lead(&self, expected_version: u64, write: &LeadWrite)
-    -> Result<(), StoreError>;
+    /// Applies `changes` atomically: its steps in order, each [`Precondition`] checked
+    /// against the state the steps before it left, and either every write stored or, at the
+    /// first precondition that fails, nothing, answering with the error that precondition
+    /// names ([`Precondition::refusal`]). Concurrent commits are isolated: each sees the
+    /// other whole or not at all.
+    async fn commit(&self, changes: &Changeset) -> Result<Committed, StoreError>;
 
-    /// Writes an import batch atomically: every write, note, key and turn of it, or
-    /// nothing. Fails like the writes it holds (`Duplicate` for a create or an update asked to
-    /// check, naming the oldest other open lead; `Conflict` when an update's version moved;
-    /// `NotFound`, `ReadOnly`), with `Busy` when a turn moved or a key is stored already (a
-    /// concurrent run of the same file): the caller decides the batch again.
-    async fn import_batch(&self, batch: &ImportBatch) -> Result<(), StoreError>;
+    // ---- Required: reads ----
 
-    /// What [`ImportLookup`] says about `keys`, `emails` and `phones` (phone keys, see
-    /// [`crate::Phone::key`]).
-    async fn import_lookup(
-        &self,
-        keys: &[ImportKey],
-        emails: &[String],
-        phones: &[String],
-    ) -> Result<ImportLookup, StoreError>;
-
-    /// One lead.
+    /// One lead (merged ones too).
     async fn get_lead(&self, id: LeadId) -> Result<Option<Lead>, StoreError>;
 
     /// The detail view of one lead; its history includes that of the leads merged into it
     /// (by time, each entry naming its lead).
     async fn lead_detail(&self, id: LeadId) -> Result<Option<LeadDetail>, StoreError>;
 
-    /// Leads matching `query`, newest first, one page.
-    async fn list_leads(&self, query: &LeadQuery) -> Result<Page<Lead>, StoreError> {
-        self.list_leads_in(query, &Scope::All).await
-    }
-
-    /// Leads matching `query` whose owner `scope` admits ([`Scope::admits`]), newest first,
-    /// one page. The scope is part of the query: a page holds `query.page_size()` leads in
-    /// scope whenever that many match.
+    /// Leads matching `query` whose owner `scope` admits ([`Scope::admits`]), not merged
+    /// into another, newest `(created_at, id)` first, one page. The scope is part of the
+    /// query: a page holds `query.page_size()` leads in scope whenever that many match.
     async fn list_leads_in(
         &self,
         query: &LeadQuery,
         scope: &Scope,
     ) -> Result<Page<Lead>, StoreError>;
 
-    /// Counts by status x source under `filter`.
-    async fn report(&self, filter: &ReportFilter) -> Result<Report, StoreError> {
-        self.report_in(filter, &Scope::All).await
-    }
-
-    /// Counts by status x source under `filter`, of the leads in `scope` only.
-    async fn report_in(&self, filter: &ReportFilter, scope: &Scope) -> Result<Report, StoreError>;
-
-    /// How many open leads (status `new`, `contacted` or `interested`) each of `owners`
-    /// owns; owners with none may be left out.
-    async fn open_leads_by_owner(
-        &self,
-        owners: &BTreeSet<EmployeeId>,
-    ) -> Result<BTreeMap<EmployeeId, u64>, StoreError>;
+    /// One opportunity.
+    async fn get_opportunity(&self, id: OpportunityId) -> Result<Option<Opportunity>, StoreError>;
 
     /// Whom the assignment rule stored under `rule` ([`crate::AssignmentRule::rotation_key`])
     /// gave its last lead to, if it gave one.
     async fn last_turn(&self, rule: &str) -> Result<Option<EmployeeId>, StoreError>;
 
-    /// Inserts a new lead like [`LeadStore::insert_lead`] and, in the same transaction, takes
-    /// `turn`: the rule's last owner becomes `turn.owner` provided it is still `turn.after`.
-    /// When another create took the turn first, nothing is written and the call fails with
-    /// [`StoreError::Busy`] (the caller decides again from the new state).
-    async fn insert_lead_taking_turn(
-        &self,
-        write: &LeadWrite,
-        turn: &Turn,
-    ) -> Result<(), StoreError>;
+    /// The import keys among `keys` that are stored, with the lead each wrote.
+    async fn imported(&self, keys: &[ImportKey])
+    -> Result<BTreeMap<ImportKey, LeadId>, StoreError>;
 
-    /// Lost leads (status `lost` now) of the leads in `scope`, counted by reason code under
-    /// `filter`, as [`crate::report::LostReasonReport::from_leads`] counts them.
-    async fn lost_reason_report(
-        &self,
-        filter: &ReportFilter,
-        scope: &Scope,
-    ) -> Result<crate::report::LostReasonReport, StoreError>;
-
-    /// Time in status per (owner, source, status) of the leads in `scope` under `filter`,
-    /// their stays counted until `now`, as [`crate::StatusTimeRow::from_histories`] computes
-    /// them from the stored history (any order).
-    async fn status_time_rows(
-        &self,
-        filter: &ReportFilter,
-        scope: &Scope,
-        now: DateTime<Utc>,
-    ) -> Result<Vec<crate::StatusTimeRow>, StoreError>;
-
-    /// Opportunities of leads in `scope`, grouped by currency, their lead's owner, stage and
-    /// expected-close month under `filter`, with each group's weighted total under
-    /// `probabilities`, as [`crate::PipelineRow::from_opportunities`] computes them (any
-    /// order).
-    async fn pipeline_rows(
-        &self,
-        filter: &crate::PipelineFilter,
-        scope: &Scope,
-        probabilities: &crate::StageProbabilities,
-    ) -> Result<Vec<crate::PipelineRow>, StoreError>;
-
-    /// The stored stage probabilities in force: the newest change of each stage that has one
-    /// (newest by store order, not by `changed_at`), any order.
-    async fn stage_probabilities(&self) -> Result<Vec<StageProbabilityChange>, StoreError>;
-
-    /// Stores a change of a stage's probability (it is in force from now on; the earlier
-    /// ones stay as its history).
-    async fn insert_stage_probability(
-        &self,
-        change: &StageProbabilityChange,
-    ) -> Result<(), StoreError>;
-
-    /// Stored stage probability changes, newest first, at most `limit`.
+    /// Stored stage probability changes, newest first (by store order), at most `limit`.
     async fn stage_probability_history(
         &self,
         limit: u32,
     ) -> Result<Vec<StageProbabilityChange>, StoreError>;
 
-    /// Adds an interaction and its events, and moves the lead's `last_interaction_at` forward.
-    /// Fails with `NotFound` for a missing lead, `ReadOnly` for a converted one.
-    async fn insert_interaction(
-        &self,
-        interaction: &Interaction,
-        events: &[NewEvent],
-    ) -> Result<(), StoreError>;
-
-    /// Adds an opportunity and its events. Fails like [`LeadStore::insert_interaction`].
-    async fn insert_opportunity(
-        &self,
-        opportunity: &Opportunity,
-        events: &[NewEvent],
-    ) -> Result<(), StoreError>;
-
-    /// One opportunity.
-    async fn get_opportunity(&self, id: OpportunityId) -> Result<Option<Opportunity>, StoreError>;
-
-    /// Replaces an opportunity whose stored version is `expected_version`. Fails with
-    /// `NotFound`, `Conflict`, or `ReadOnly` when its lead is converted and
-    /// `write.lead_must_be_open`.
-    async fn update_opportunity(
-        &self,
-        expected_version: u64,
-        write: &OpportunityWrite,
-    ) -> Result<(), StoreError>;
-
-    /// Claims follow-up notices to send, atomically (see [`FollowUpClaim`]): outbox notices
-    /// whose claim ran out (`claimed_until <= claim.now`) first, oldest notice id first, each
-    /// replaced by [`crate::follow_up::refreshed`] against its lead (and deleted when that is
-    /// `None`); then, up to `claim.limit` in all: leads that
-    /// [`crate::follow_up::awaits_follow_up`] and were created at or before `claim.cutoff`,
-    /// oldest `(created_at, id)` first, each written as
-    /// [`crate::follow_up::notify_first_contact`] gives it with its notice; then leads
-    /// [`crate::follow_up::is_overdue`] at `claim.at`, oldest `(next_follow_up_at, id)`
-    /// first, each written as [`crate::follow_up::remind_overdue`] gives it with its notice;
-    /// then, when `claim.escalation_cutoff` is set, leads [`crate::escalation::is_due`] under
-    /// it, oldest `(owner_notified_at, id)` first, each written as
-    /// [`crate::escalation::escalate`] gives it with its notice. New notices go into the
-    /// outbox. Every returned notice is claimed until `claim.lease_until`. Concurrent callers
-    /// get disjoint notices.
-    async fn claim_follow_ups(
-        &self,
-        claim: &FollowUpClaim,
-    ) -> Result<Vec<FollowUpNotice>, StoreError>;
-
-    /// What [`LeadStore::claim_follow_ups`] would return for `claim`, changing nothing: the
-    /// outbox notices it would take over (refreshed; moot ones left out), then the new
-    /// notices it would create, in the same order and under the same limit.
-    async fn preview_follow_ups(
-        &self,
-        claim: &FollowUpClaim,
-    ) -> Result<Vec<FollowUpNotice>, StoreError>;
-
-    /// The notifier accepted the notice: it leaves the outbox. Unknown ids are ignored.
-    async fn follow_up_delivered(&self, id: NoticeId) -> Result<(), StoreError>;
-
-    /// The notifier accepted these notices: they all leave the outbox, as
-    /// [`LeadStore::follow_up_delivered`] does for each, in one call (a sweep marks a claimed
-    /// batch at once rather than one write per notice). Unknown ids are ignored. On an error
-    /// some may have left and some not: a notice that stays is sent again once its claim runs
-    /// out, under the same id (at-least-once delivery). The default marks them one by one;
-    /// stores write them in one go.
-    async fn follow_ups_delivered(&self, ids: &[NoticeId]) -> Result<(), StoreError> {
-        for id in ids {
-            self.follow_up_delivered(*id).await?;
-        }
-        Ok(())
-    }
-
-    /// Releases a notice the caller claimed until `claimed_until` and did not deliver, so the
-    /// next sweep sends it; `error` (if any) is counted as a failed attempt at `at`. Nothing
-    /// happens when the claim is no longer the caller's (it ran out and another sweep took
-    /// the notice over), or the notice is gone.
-    async fn release_follow_up(
-        &self,
-        id: NoticeId,
-        claimed_until: DateTime<Utc>,
-        error: Option<String>,
-        at: DateTime<Utc>,
-    ) -> Result<(), StoreError>;
-
-    /// Notices in the outbox (claimed or not), oldest first, at most `limit`: what is still
-    /// to be delivered.
-    async fn undelivered_follow_ups(&self, limit: u32) -> Result<Vec<FollowUpNotice>, StoreError>;
-
-    /// Clients still to be created, oldest conversion first, at most `limit`.
-    async fn pending_clients(&self, limit: u32) -> Result<Vec<PendingClient>, StoreError>;
-
-    /// Claims pending clients to send, atomically: records with no claim or whose claim ran
-    /// out (`claimed_until <= now`), oldest conversion first, at most `limit`, each claimed
-    /// until `lease_until`. Concurrent callers get disjoint records.
-    async fn claim_pending_clients(
-        &self,
-        now: DateTime<Utc>,
-        lease_until: DateTime<Utc>,
-        limit: u32,
-    ) -> Result<Vec<PendingClient>, StoreError>;
-
-    /// Releases a pending record the caller claimed until `claimed_until` and did not
-    /// complete, so the next dispatch sends it. Nothing happens when the claim is no longer
-    /// the caller's (it ran out and another dispatcher took the record over), or the record
-    /// is gone.
-    async fn release_pending_client(
-        &self,
-        lead_id: LeadId,
-        claimed_until: DateTime<Utc>,
-    ) -> Result<(), StoreError>;
-
-    /// Stores the client id on the converted lead, removes its pending record and appends
-    /// `event`, atomically. Returns `false` (and changes nothing) if no record was pending.
-    async fn complete_conversion(
-        &self,
-        lead_id: LeadId,
-        client_id: &ClientId,
-        event: &NewEvent,
-    ) -> Result<bool, StoreError>;
-
-    /// Counts a failed attempt on a pending record (its claim stays; the caller releases it
-    /// with [`LeadStore::release_pending_client`]).
-    async fn record_conversion_failure(
-        &self,
-        lead_id: LeadId,
-        error: &str,
-        at: DateTime<Utc>,
-    ) -> Result<(), StoreError>;
-
-    /// Unacknowledged events with `seq > after`, in order, at most `limit`.
-    async fn pending_events(&self, after: u64, limit: u32) -> Result<Vec<Event>, StoreError> {
-        self.pending_events_in(after, limit, &Scope::All).await
-    }
+    /// Entries of an outbox, as [`OutboxRead`] asks, in the outbox's order
+    /// ([`OutboxKind`]), claiming them when it says so.
+    async fn outbox(&self, read: &OutboxRead) -> Result<Vec<OutboxEntry>, StoreError>;
 
     /// Unacknowledged events with `seq > after` about leads whose owner (now) `scope`
     /// admits, in order, at most `limit` of them.
@@ -570,29 +301,388 @@ pub trait LeadStore: Send + Sync + 'static {
         scope: &Scope,
     ) -> Result<Vec<Event>, StoreError>;
 
-    /// Acknowledges every event with `seq <= up_to`; returns how many were newly acknowledged.
-    async fn ack_events(&self, up_to: u64) -> Result<u64, StoreError>;
+    // ---- Optional: derived in crm-core, overridden by stores that do better ----
+
+    /// Leads matching `query`, newest first, one page.
+    async fn list_leads(&self, query: &LeadQuery) -> Result<Page<Lead>, StoreError> {
+        self.list_leads_in(query, &Scope::All).await
+    }
+
+    /// Counts by status x source under `filter`.
+    async fn report(&self, filter: &ReportFilter) -> Result<Report, StoreError> {
+        self.report_in(filter, &Scope::All).await
+    }
+
+    /// Counts by status x source under `filter`, of the leads in `scope` only.
+    async fn report_in(&self, filter: &ReportFilter, scope: &Scope) -> Result<Report, StoreError> {
+        let leads = derived::scan(self, scope).await?;
+        Ok(Report::from_leads(leads.iter(), filter))
+    }
+
+    /// How many open leads (status `new`, `contacted` or `interested`) each of `owners`
+    /// owns; owners with none may be left out.
+    async fn open_leads_by_owner(
+        &self,
+        owners: &BTreeSet<EmployeeId>,
+    ) -> Result<BTreeMap<EmployeeId, u64>, StoreError> {
+        derived::open_leads_by_owner(self, owners).await
+    }
+
+    /// Lost leads (status `lost` now) of the leads in `scope`, counted by reason code under
+    /// `filter`, as [`crate::report::LostReasonReport::from_leads`] counts them.
+    async fn lost_reason_report(
+        &self,
+        filter: &ReportFilter,
+        scope: &Scope,
+    ) -> Result<crate::report::LostReasonReport, StoreError> {
+        let leads = derived::scan(self, scope).await?;
+        Ok(crate::report::LostReasonReport::from_leads(
+            leads.iter(),
+            filter,
+        ))
+    }
+
+    /// Time in status per (owner, source, status) of the leads in `scope` under `filter`,
+    /// their stays counted until `now`, as [`crate::StatusTimeRow::from_histories`] computes
+    /// them from the stored history (any order).
+    async fn status_time_rows(
+        &self,
+        filter: &ReportFilter,
+        scope: &Scope,
+        now: DateTime<Utc>,
+    ) -> Result<Vec<crate::StatusTimeRow>, StoreError> {
+        derived::status_time_rows(self, filter, scope, now).await
+    }
+
+    /// Opportunities of leads in `scope`, grouped by currency, their lead's owner, stage and
+    /// expected-close month under `filter`, with each group's weighted total under
+    /// `probabilities`, as [`crate::PipelineRow::from_opportunities`] computes them (any
+    /// order).
+    async fn pipeline_rows(
+        &self,
+        filter: &crate::PipelineFilter,
+        scope: &Scope,
+        probabilities: &crate::StageProbabilities,
+    ) -> Result<Vec<crate::PipelineRow>, StoreError> {
+        derived::pipeline_rows(self, filter, scope, probabilities).await
+    }
+
+    /// The stored stage probabilities in force: the newest change of each stage that has one
+    /// (newest by store order, not by `changed_at`), any order.
+    async fn stage_probabilities(&self) -> Result<Vec<StageProbabilityChange>, StoreError> {
+        let all = self.stage_probability_history(u32::MAX).await?;
+        Ok(derived::newest_per_stage(all))
+    }
+
+    /// What [`ImportLookup`] says about `keys`, `emails` and `phones` (phone keys, see
+    /// [`crate::Phone::key`]).
+    async fn import_lookup(
+        &self,
+        keys: &[ImportKey],
+        emails: &[String],
+        phones: &[String],
+    ) -> Result<ImportLookup, StoreError> {
+        derived::import_lookup(self, keys, emails, phones).await
+    }
 
     /// The groups of open leads (not merged) in `scope` sharing an email or a phone, and with
     /// `fuzzy` a folded name within a folded company, as
-    /// [`crate::duplicates::duplicate_groups`] gives them (same groups, same order), grouped
-    /// by the store (not by reading every lead).
+    /// [`crate::duplicates::duplicate_groups`] gives them (same groups, same order).
     async fn duplicate_groups(
         &self,
         scope: &Scope,
         fuzzy: bool,
-    ) -> Result<Vec<crate::DuplicateGroup>, StoreError>;
+    ) -> Result<Vec<crate::DuplicateGroup>, StoreError> {
+        let leads = derived::scan(self, scope).await?;
+        Ok(crate::duplicates::duplicate_groups(leads.iter(), fuzzy))
+    }
 
-    /// Stores a merge ([`crate::merge`]) atomically: `write.keep` over `write.keep_version`
-    /// and `write.other` over `write.other_version` (each like [`LeadStore::update_lead`]),
-    /// their history and events; `other` marked `merged_into` keep; every interaction and
-    /// opportunity of `other` moved to `keep`; leads merged into `other` before now pointing
-    /// at `keep`; `keep`'s last interaction time moved forward to `other`'s when later.
-    /// Fails with `NotFound`, or `Conflict` naming the lead whose version moved, or
-    /// `Conflict` naming `other` when its interactions and opportunities are not exactly
-    /// `write.moved` ([`crate::Moved::is_exactly`], checked inside the transaction), and then
-    /// changes nothing.
+    /// Claims follow-up notices to send, atomically (see [`FollowUpClaim`]): outbox notices
+    /// whose claim ran out (`claimed_until <= claim.now`) first, oldest notice id first, each
+    /// replaced by [`crate::follow_up::refreshed`] against its lead (and deleted when that is
+    /// `None`); then, up to `claim.limit` in all, the new notices
+    /// [`crate::follow_up::plan_claim`] gives for the stored leads, each lead's follow-up
+    /// marks written with its notice. Every returned notice is claimed until
+    /// `claim.lease_until`. Concurrent callers get disjoint notices.
+    async fn claim_follow_ups(
+        &self,
+        claim: &FollowUpClaim,
+    ) -> Result<Vec<FollowUpNotice>, StoreError> {
+        derived::claim_follow_ups(self, claim).await
+    }
+
+    /// What [`LeadStore::claim_follow_ups`] would return for `claim`, changing nothing: the
+    /// outbox notices it would take over (refreshed; moot ones left out), then the new
+    /// notices it would create, in the same order and under the same limit.
+    async fn preview_follow_ups(
+        &self,
+        claim: &FollowUpClaim,
+    ) -> Result<Vec<FollowUpNotice>, StoreError> {
+        derived::preview_follow_ups(self, claim).await
+    }
+
+    /// Notices in the outbox (claimed or not), oldest first, at most `limit`: what is still
+    /// to be delivered.
+    async fn undelivered_follow_ups(&self, limit: u32) -> Result<Vec<FollowUpNotice>, StoreError> {
+        let read = OutboxRead {
+            kind: OutboxKind::FollowUps,
+            due_at: None,
+            claim_until: None,
+            limit,
+        };
+        Ok(derived::notices(self.outbox(&read).await?))
+    }
+
+    /// Clients still to be created, oldest conversion first, at most `limit`.
+    async fn pending_clients(&self, limit: u32) -> Result<Vec<PendingClient>, StoreError> {
+        let read = OutboxRead {
+            kind: OutboxKind::Clients,
+            due_at: None,
+            claim_until: None,
+            limit,
+        };
+        Ok(derived::clients(self.outbox(&read).await?))
+    }
+
+    /// Claims pending clients to send, atomically: records with no claim or whose claim ran
+    /// out (`claimed_until <= now`), oldest conversion first, at most `limit`, each claimed
+    /// until `lease_until`. Concurrent callers get disjoint records.
+    async fn claim_pending_clients(
+        &self,
+        now: DateTime<Utc>,
+        lease_until: DateTime<Utc>,
+        limit: u32,
+    ) -> Result<Vec<PendingClient>, StoreError> {
+        let read = OutboxRead {
+            kind: OutboxKind::Clients,
+            due_at: Some(now),
+            claim_until: Some(lease_until),
+            limit,
+        };
+        Ok(derived::clients(self.outbox(&read).await?))
+    }
+
+    /// Unacknowledged events with `seq > after`, in order, at most `limit`.
+    async fn pending_events(&self, after: u64, limit: u32) -> Result<Vec<Event>, StoreError> {
+        self.pending_events_in(after, limit, &Scope::All).await
+    }
+}
+
+/// Each use case's write under its name: the [`Changeset`] it commits. Implemented for
+/// every [`LeadStore`]; not for overriding (a store makes a write faster in
+/// [`LeadStore::commit`], where every front end's writes meet).
+#[async_trait]
+pub trait StoreWrites {
+    /// Inserts a new lead (version 1) ([`Changeset::insert_lead`]). Fails with `Duplicate`
+    /// (when asked to check) naming the oldest open lead with the same email or phone.
+    async fn insert_lead(&self, write: &LeadWrite) -> Result<(), StoreError>;
+    /// Inserts a new lead and takes `turn` of its assignment rule; `Busy` when another
+    /// create took the turn first ([`Changeset::insert_lead_taking_turn`]).
+    async fn insert_lead_taking_turn(
+        &self,
+        write: &LeadWrite,
+        turn: &Turn,
+    ) -> Result<(), StoreError>;
+    /// Replaces a lead whose stored version is `expected_version` (the new one must be
+    /// `expected_version + 1`). Fails with `NotFound`, or `Conflict` when the version moved.
+    async fn update_lead(&self, expected_version: u64, write: &LeadWrite)
+    -> Result<(), StoreError>;
+    /// Writes an import batch atomically ([`Changeset::import`]).
+    async fn import_batch(&self, batch: &ImportBatch) -> Result<(), StoreError>;
+    /// Adds an interaction and its events, and moves the lead's `last_interaction_at`
+    /// forward. Fails with `NotFound` for a missing lead, `ReadOnly` for a converted one.
+    async fn insert_interaction(
+        &self,
+        interaction: &Interaction,
+        events: &[NewEvent],
+    ) -> Result<(), StoreError>;
+    /// Adds an opportunity and its events. Fails like [`StoreWrites::insert_interaction`].
+    async fn insert_opportunity(
+        &self,
+        opportunity: &Opportunity,
+        events: &[NewEvent],
+    ) -> Result<(), StoreError>;
+    /// Replaces an opportunity whose stored version is `expected_version`. Fails with
+    /// `NotFound`, `Conflict`, or `ReadOnly` when its lead is converted and
+    /// `write.lead_must_be_open`.
+    async fn update_opportunity(
+        &self,
+        expected_version: u64,
+        write: &OpportunityWrite,
+    ) -> Result<(), StoreError>;
+    /// Stores a change of a stage's probability.
+    async fn insert_stage_probability(
+        &self,
+        change: &StageProbabilityChange,
+    ) -> Result<(), StoreError>;
+    /// Stores a merge ([`Changeset::merge`]).
     async fn merge_leads(&self, write: &crate::MergeWrite) -> Result<(), StoreError>;
+    /// The notifier accepted the notice: it leaves the outbox. Unknown ids are ignored.
+    async fn follow_up_delivered(&self, id: NoticeId) -> Result<(), StoreError>;
+    /// The notifier accepted these notices: they all leave the outbox, in one commit.
+    async fn follow_ups_delivered(&self, ids: &[NoticeId]) -> Result<(), StoreError>;
+    /// Releases a notice the caller claimed until `claimed_until` and did not deliver, so the
+    /// next sweep sends it. Nothing happens when the claim is no longer the caller's, or the
+    /// notice is gone.
+    async fn release_follow_up(
+        &self,
+        id: NoticeId,
+        claimed_until: DateTime<Utc>,
+        error: Option<String>,
+        at: DateTime<Utc>,
+    ) -> Result<(), StoreError>;
+    /// Releases a pending record the caller claimed until `claimed_until` and did not
+    /// complete. Nothing happens when the claim is no longer the caller's, or it is gone.
+    async fn release_pending_client(
+        &self,
+        lead_id: LeadId,
+        claimed_until: DateTime<Utc>,
+    ) -> Result<(), StoreError>;
+    /// Stores the client id on the converted lead, removes its pending record and appends
+    /// `event`, atomically. Returns `false` (and changes nothing) if no record was pending.
+    async fn complete_conversion(
+        &self,
+        lead_id: LeadId,
+        client_id: &ClientId,
+        event: &NewEvent,
+    ) -> Result<bool, StoreError>;
+    /// Counts a failed attempt on a pending record (its claim stays).
+    async fn record_conversion_failure(
+        &self,
+        lead_id: LeadId,
+        error: &str,
+        at: DateTime<Utc>,
+    ) -> Result<(), StoreError>;
+    /// Acknowledges every event with `seq <= up_to`; returns how many were newly acknowledged.
+    async fn ack_events(&self, up_to: u64) -> Result<u64, StoreError>;
+}
+
+#[async_trait]
+impl<S: LeadStore + ?Sized> StoreWrites for S {
+    async fn insert_lead(&self, write: &LeadWrite) -> Result<(), StoreError> {
+        self.commit(&Changeset::insert_lead(write)).await.map(drop)
+    }
+    async fn insert_lead_taking_turn(
+        &self,
+        write: &LeadWrite,
+        turn: &Turn,
+    ) -> Result<(), StoreError> {
+        let c = Changeset::insert_lead_taking_turn(write, turn);
+        self.commit(&c).await.map(drop)
+    }
+    async fn update_lead(
+        &self,
+        expected_version: u64,
+        write: &LeadWrite,
+    ) -> Result<(), StoreError> {
+        let c = Changeset::update_lead(expected_version, write);
+        self.commit(&c).await.map(drop)
+    }
+    async fn import_batch(&self, batch: &ImportBatch) -> Result<(), StoreError> {
+        self.commit(&Changeset::import(batch)).await.map(drop)
+    }
+    async fn insert_interaction(
+        &self,
+        interaction: &Interaction,
+        events: &[NewEvent],
+    ) -> Result<(), StoreError> {
+        let c = Changeset::interaction(interaction, events);
+        self.commit(&c).await.map(drop)
+    }
+    async fn insert_opportunity(
+        &self,
+        opportunity: &Opportunity,
+        events: &[NewEvent],
+    ) -> Result<(), StoreError> {
+        let c = Changeset::insert_opportunity(opportunity, events);
+        self.commit(&c).await.map(drop)
+    }
+    async fn update_opportunity(
+        &self,
+        expected_version: u64,
+        write: &OpportunityWrite,
+    ) -> Result<(), StoreError> {
+        let c = Changeset::update_opportunity(expected_version, write);
+        self.commit(&c).await.map(drop)
+    }
+    async fn insert_stage_probability(
+        &self,
+        change: &StageProbabilityChange,
+    ) -> Result<(), StoreError> {
+        let c = Changeset::new().write(Write::StageProbability(change.clone()));
+        self.commit(&c).await.map(drop)
+    }
+    async fn merge_leads(&self, write: &crate::MergeWrite) -> Result<(), StoreError> {
+        self.commit(&Changeset::merge(write)).await.map(drop)
+    }
+    async fn follow_up_delivered(&self, id: NoticeId) -> Result<(), StoreError> {
+        self.follow_ups_delivered(&[id]).await
+    }
+    async fn follow_ups_delivered(&self, ids: &[NoticeId]) -> Result<(), StoreError> {
+        let c = ids
+            .iter()
+            .fold(Changeset::new(), |c, id| c.write(Write::DropNotice(*id)));
+        if c.is_empty() {
+            return Ok(());
+        }
+        self.commit(&c).await.map(drop)
+    }
+    async fn release_follow_up(
+        &self,
+        id: NoticeId,
+        claimed_until: DateTime<Utc>,
+        error: Option<String>,
+        at: DateTime<Utc>,
+    ) -> Result<(), StoreError> {
+        let c = Changeset::new().write(Write::ReleaseNotice {
+            id,
+            claimed_until,
+            error,
+            at,
+        });
+        self.commit(&c).await.map(drop)
+    }
+    async fn release_pending_client(
+        &self,
+        lead_id: LeadId,
+        claimed_until: DateTime<Utc>,
+    ) -> Result<(), StoreError> {
+        let c = Changeset::new().write(Write::ReleaseClient {
+            lead: lead_id,
+            claimed_until,
+        });
+        self.commit(&c).await.map(drop)
+    }
+    async fn complete_conversion(
+        &self,
+        lead_id: LeadId,
+        client_id: &ClientId,
+        event: &NewEvent,
+    ) -> Result<bool, StoreError> {
+        let c = Changeset::client_created(lead_id, client_id, event);
+        match self.commit(&c).await {
+            Ok(_) => Ok(true),
+            Err(StoreError::NotFound { .. }) => Ok(false),
+            Err(e) => Err(e),
+        }
+    }
+    async fn record_conversion_failure(
+        &self,
+        lead_id: LeadId,
+        error: &str,
+        at: DateTime<Utc>,
+    ) -> Result<(), StoreError> {
+        let c = Changeset::new().write(Write::ClientFailed {
+            lead: lead_id,
+            error: error.to_owned(),
+            at,
+        });
+        self.commit(&c).await.map(drop)
+    }
+    async fn ack_events(&self, up_to: u64) -> Result<u64, StoreError> {
+        let c = Changeset::new().write(Write::AckEvents(up_to));
+        Ok(self.commit(&c).await?.events_acked)
+    }
 }
 
 /// The host's employee directory.

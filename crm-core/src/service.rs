@@ -34,7 +34,7 @@ use crate::permissions::{Action, Actor, SystemActor, authorize, authorize_system
 use crate::pipeline::{PipelineFilter, PipelineReport, Probability, StageProbabilities};
 use crate::ports::{
     ClientsPort, Clock, EmployeeAdmin, EmployeeDirectory, LeadStore, LeadWrite, Notifier,
-    TeamDirectory,
+    StoreWrites, TeamDirectory,
 };
 use crate::query::{LeadQuery, Page};
 use crate::report::{LostReasonReport, Report, ReportFilter};

@@ -9,7 +9,7 @@ use crate::error::{StoreError, ValidationError};
 use crate::ids::EmployeeId;
 use crate::importing::{ImportKey, ImportOptions, ImportReport, ImportRow, RowReport};
 use crate::permissions::{Action, authorize};
-use crate::ports::ImportLookup;
+use crate::ports::{ImportLookup, StoreWrites};
 
 use super::{Crm, CrmResult};
 
