@@ -7,9 +7,11 @@
 //! - [`arabic`]: names, phones, money, weekends and exports for Arabic-speaking teams.
 //! - [`follow_up`]: the follow-up rule, working calendars, follow-up dates and escalation.
 //! - [`pipeline`]: opportunities, stages, probabilities and the pipeline value per currency.
+//! - [`store`]: writing a store adapter: the ten required methods, a commit, and the kit.
 
 pub mod arabic;
 pub mod embedding;
 pub mod follow_up;
 pub mod pipeline;
 pub mod rules;
+pub mod store;
