@@ -191,8 +191,8 @@ async fn taken_over<S: LeadStore + ?Sized>(
     Ok((live, moot))
 }
 
-/// The stored leads a claim could concern (oldest first is the plan's business).
-async fn candidates<S: LeadStore + ?Sized>(
+/// [`LeadStore::follow_up_candidates`] over a scan.
+pub async fn follow_up_candidates<S: LeadStore + ?Sized>(
     store: &S,
     claim: &FollowUpClaim,
 ) -> Result<Vec<Lead>, StoreError> {
@@ -203,8 +203,8 @@ async fn candidates<S: LeadStore + ?Sized>(
         .collect())
 }
 
-/// [`LeadStore::claim_follow_ups`] over [`LeadStore::outbox`], a scan, [`plan_claim`] and one
-/// commit: the notices taken over are claimed by the outbox read itself; the new ones are
+/// [`LeadStore::claim_follow_ups`] over [`LeadStore::outbox`],
+/// [`LeadStore::follow_up_candidates`], [`plan_claim`] and one commit: the notices taken over are claimed by the outbox read itself; the new ones are
 /// committed with their leads' marks, each over the follow-up state it was decided on
 /// ([`Precondition::FollowUpState`]), so a concurrent claim or interaction makes the commit
 /// fail and the plan is made again from the new state.
@@ -232,7 +232,7 @@ pub async fn claim_follow_ups<S: LeadStore + ?Sized>(
         return Ok(out);
     }
     for attempt in 1..=CLAIM_ATTEMPTS {
-        let leads = candidates(store, claim).await?;
+        let leads = store.follow_up_candidates(claim).await?;
         let plan = plan_claim(&leads, claim, room).map_err(|e| corrupt("lead", e))?;
         let mut c = Changeset::new();
         for p in &plan {
@@ -273,7 +273,7 @@ pub async fn preview_follow_ups<S: LeadStore + ?Sized>(
     out.truncate(claim.limit as usize);
     let room = (claim.limit as usize).saturating_sub(out.len());
     if room > 0 {
-        let leads = candidates(store, claim).await?;
+        let leads = store.follow_up_candidates(claim).await?;
         let plan = plan_claim(&leads, claim, room).map_err(|e| corrupt("lead", e))?;
         out.extend(plan.into_iter().map(|p| p.notice));
     }

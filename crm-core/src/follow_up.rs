@@ -500,9 +500,8 @@ pub fn plan_claim(
 /// Whether `lead` could be part of a claim under `claim` ([`plan_claim`]): what a store's
 /// candidate read must return at least.
 pub fn may_be_claimed(lead: &Lead, claim: &FollowUpClaim) -> bool {
-    // A lead not yet old enough for its first notice cannot be reminded or escalated by
-    // this claim either (it has no notification to escalate), so `awaits_follow_up` alone
-    // is not narrowed by the cutoff here: the plan applies it.
+    // Not narrowed by `claim.cutoff`: the plan applies it, and a store may return more
+    // leads than the plan takes.
     awaits_follow_up(lead)
         || is_overdue(lead, claim.at)
         || claim
@@ -629,5 +628,75 @@ mod tests {
             .unwrap_or_else(|e| panic!("{e}"));
         assert_eq!(ok.weekend(), Some(&fri_sat()[..]));
         assert!(serde_json::from_str::<FollowUpRule>(r#"{"days":99999,"weekend":null}"#).is_err());
+    }
+
+    fn lead_created(name: &str, created: DateTime<Utc>) -> Lead {
+        let input = crate::NewLead::new(Name::parse(name).unwrap(), crate::Source::web())
+            .email(crate::Email::parse(&format!("{name}@example.com")).unwrap());
+        let owner = EmployeeId::new(1).unwrap();
+        Lead::create(LeadId::new_at(created), input, owner, owner, created).unwrap()
+    }
+
+    fn claim_at(now: DateTime<Utc>, escalate: bool) -> FollowUpClaim {
+        FollowUpClaim {
+            cutoff: now - TimeDelta::days(5),
+            at: now,
+            now,
+            lease_until: now + TimeDelta::minutes(5),
+            limit: 100,
+            escalation_cutoff: escalate.then_some(now),
+        }
+    }
+
+    #[test]
+    fn a_claim_plans_the_oldest_due_leads_first_and_no_young_one() {
+        let now = at("2026-03-10T09:00:00Z");
+        let young = lead_created("young", now - TimeDelta::days(1));
+        let old = lead_created("old", now - TimeDelta::days(9));
+        let older = lead_created("older", now - TimeDelta::days(20));
+        let plan = plan_claim(
+            &[young, old.clone(), older.clone()],
+            &claim_at(now, false),
+            10,
+        )
+        .unwrap();
+        let ids: Vec<LeadId> = plan.iter().map(|p| p.notice.lead_id).collect();
+        assert_eq!(ids, vec![older.id(), old.id()]);
+        assert_eq!(plan[0].before, older);
+        assert_eq!(plan[0].after.follow_up_notified_at(), Some(now));
+        assert_eq!(plan[0].after.owner_notified_at(), Some(now));
+        // The limit counts notices.
+        let plan = plan_claim(&[old, older.clone()], &claim_at(now, false), 1).unwrap();
+        assert_eq!(plan.len(), 1);
+        assert_eq!(plan[0].notice.lead_id, older.id());
+    }
+
+    #[test]
+    fn a_lead_notified_by_a_claim_is_escalated_by_the_same_claim_only_under_its_cutoff() {
+        let now = at("2026-03-10T09:00:00Z");
+        let old = lead_created("old", now - TimeDelta::days(9));
+        // An escalation cutoff at the claim's own time reaches the notification it just
+        // made: the second step sees the first step's marks.
+        let plan = plan_claim(std::slice::from_ref(&old), &claim_at(now, true), 10).unwrap();
+        assert_eq!(plan.len(), 2);
+        assert_eq!(plan[1].before, plan[0].after);
+        assert!(matches!(plan[1].notice.kind, NoticeKind::Escalation { .. }));
+        // A real cutoff (days back) does not.
+        let mut claim = claim_at(now, true);
+        claim.escalation_cutoff = Some(now - TimeDelta::days(2));
+        assert_eq!(plan_claim(&[old], &claim, 10).unwrap().len(), 1);
+    }
+
+    #[test]
+    fn every_lead_a_claim_plans_is_one_a_store_must_return_as_a_candidate() {
+        let now = at("2026-03-10T09:00:00Z");
+        let leads: Vec<Lead> = (0..12)
+            .map(|d| lead_created(&format!("l{d}"), now - TimeDelta::days(d)))
+            .collect();
+        let claim = claim_at(now, true);
+        for p in plan_claim(&leads, &claim, 100).unwrap() {
+            let read = leads.iter().find(|l| l.id() == p.notice.lead_id).unwrap();
+            assert!(may_be_claimed(read, &claim));
+        }
     }
 }

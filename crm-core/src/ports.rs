@@ -397,6 +397,15 @@ pub trait LeadStore: Send + Sync + 'static {
         Ok(crate::duplicates::duplicate_groups(leads.iter(), fuzzy))
     }
 
+    /// The stored leads a follow-up claim could concern: at least every lead
+    /// [`crate::follow_up::may_be_claimed`] admits under `claim` (more is harmless: the plan
+    /// filters again), any order. The default scans every lead; a store answers from its
+    /// indexes (leads still `new` and never notified, follow-up times that came, owner
+    /// notifications old enough to escalate).
+    async fn follow_up_candidates(&self, claim: &FollowUpClaim) -> Result<Vec<Lead>, StoreError> {
+        derived::follow_up_candidates(self, claim).await
+    }
+
     /// Claims follow-up notices to send, atomically (see [`FollowUpClaim`]): outbox notices
     /// whose claim ran out (`claimed_until <= claim.now`) first, oldest notice id first, each
     /// replaced by [`crate::follow_up::refreshed`] against its lead (and deleted when that is

@@ -5,6 +5,7 @@
 use std::sync::Arc;
 
 use chrono::{NaiveDate, TimeDelta, Weekday};
+use crm_core::StoreWrites;
 use crm_core::history::time_in_status;
 use crm_core::status::TRANSITIONS;
 use crm_core::{

@@ -5,6 +5,7 @@
 use std::sync::Arc;
 
 use chrono::TimeDelta;
+use crm_core::StoreWrites;
 use crm_core::{Clock, FollowUpClaim, LeadStore, NoticeId};
 
 use crate::harness::{Harness, manager, sales};

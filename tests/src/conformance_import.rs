@@ -4,6 +4,7 @@
 
 use std::sync::Arc;
 
+use crm_core::StoreWrites;
 use crm_core::{
     AssignmentRule, AssignmentRules, Change, Clock, CrmError, EventKind, ImportBatch, ImportKey,
     ImportOptions, ImportReport, ImportRow, ImportWrite, ImportedLead, InteractionKind, LeadField,

@@ -5,6 +5,7 @@ use std::collections::BTreeSet;
 use std::sync::Arc;
 
 use chrono::TimeDelta;
+use crm_core::StoreWrites;
 use crm_core::duplicates::{DuplicateKind, duplicate_groups};
 use crm_core::{
     Change, Clock, Crm, CrmError, Currency, DuplicateGroup, Entity, EventKind, InteractionKind,

@@ -6,6 +6,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Arc;
 
 use chrono::TimeDelta;
+use crm_core::StoreWrites;
 use crm_core::{
     AssignmentRule, AssignmentRules, BulkChange, BulkTarget, Change, Clock, ContactField, Crm,
     CrmError, Employee, EmployeeId, Entity, EventKind, Lead, LeadId, LeadPatch, LeadQuery,
