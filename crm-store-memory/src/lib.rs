@@ -1,5 +1,6 @@
 #![doc = include_str!("../README.md")]
 
+mod commit;
 mod ports;
 mod store;
 
