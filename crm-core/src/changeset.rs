@@ -129,9 +129,10 @@ impl Precondition {
             Precondition::LeadVersion { id, .. } | Precondition::LeadWritable(id) => {
                 missing(Entity::Lead, id.to_string())
             }
-            Precondition::FollowUpState(lead) => {
+            Precondition::FollowUpState(lead) if found => {
                 conflict(Entity::Lead, lead.id().to_string(), lead.version())
             }
+            Precondition::FollowUpState(lead) => missing(Entity::Lead, lead.id().to_string()),
             // The store builds the duplicate error itself (it knows the existing lead).
             Precondition::NoDuplicateOf(lead) => conflict(Entity::Lead, lead.id().to_string(), 0),
             Precondition::OpportunityAbsent(id) => conflict(Entity::Opportunity, id.to_string(), 0),
@@ -150,9 +151,10 @@ impl Precondition {
             Precondition::KeyFree(key) => {
                 StoreError::Busy(format!("row {key} was imported meanwhile").into())
             }
-            Precondition::HoldsExactly { lead, version, .. } => {
+            Precondition::HoldsExactly { lead, version, .. } if found => {
                 conflict(Entity::Lead, lead.to_string(), *version)
             }
+            Precondition::HoldsExactly { lead, .. } => missing(Entity::Lead, lead.to_string()),
             Precondition::ClientPending(id) => missing(Entity::Lead, id.to_string()),
         }
     }
@@ -228,13 +230,6 @@ pub enum Write {
         error: Option<String>,
         /// When.
         at: DateTime<Utc>,
-    },
-    /// Claims a pending client until `until` (the dispatcher's lease).
-    ClaimClient {
-        /// The converted lead.
-        lead: LeadId,
-        /// Until when.
-        until: DateTime<Utc>,
     },
     /// Frees a pending client claimed until `claimed_until`; nothing when the claim is no
     /// longer that one, or the record is gone.
@@ -352,21 +347,16 @@ impl Changeset {
             })
     }
 
-    /// A change of a lead read at `expected_version` (the new one is one more).
+    /// A change of a lead read at `expected_version`. The write carries the new version,
+    /// `expected_version + 1` ([`crate::ports::StoreWrites::update_lead`] refuses any other
+    /// before committing; the decisions always move it by one).
     pub fn update_lead(expected_version: u64, write: &LeadWrite) -> Self {
-        let id = write.lead.id();
-        let mut c = Self::new().require(Precondition::LeadVersion {
-            id,
-            version: expected_version,
-        });
-        if write.lead.version() != expected_version + 1 {
-            // A write that does not move the version by one is refused as a conflict.
-            c = c.require(Precondition::LeadVersion {
-                id,
-                version: write.lead.version().wrapping_sub(1),
-            });
-        }
-        c.lead_rows(write, false)
+        Self::new()
+            .require(Precondition::LeadVersion {
+                id: write.lead.id(),
+                version: expected_version,
+            })
+            .lead_rows(write, false)
     }
 
     /// An interaction and its events, on a writable lead.
@@ -386,19 +376,14 @@ impl Changeset {
             .events(events)
     }
 
-    /// A change of an opportunity read at `expected_version`.
+    /// A change of an opportunity read at `expected_version` (the write carries
+    /// `expected_version + 1`, as for [`Changeset::update_lead`]).
     pub fn update_opportunity(expected_version: u64, write: &OpportunityWrite) -> Self {
         let id = write.opportunity.id;
         let mut c = Self::new().require(Precondition::OpportunityVersion {
             id,
             version: expected_version,
         });
-        if write.opportunity.version != expected_version + 1 {
-            c = c.require(Precondition::OpportunityVersion {
-                id,
-                version: write.opportunity.version.wrapping_sub(1),
-            });
-        }
         if write.lead_must_be_open {
             c = c.require(Precondition::OpportunityLeadWritable(id));
         }

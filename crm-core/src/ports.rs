@@ -12,7 +12,7 @@ use crate::conversion::{ClientRequest, PendingClient};
 use crate::derived;
 use crate::detail::LeadDetail;
 use crate::employee::Employee;
-use crate::error::{PortError, StoreError};
+use crate::error::{Entity, PortError, StoreError};
 use crate::events::{Event, NewEvent};
 use crate::follow_up::{FollowUpClaim, FollowUpNotice};
 use crate::history::HistoryEntry;
@@ -566,6 +566,16 @@ pub trait StoreWrites {
     async fn ack_events(&self, up_to: u64) -> Result<u64, StoreError>;
 }
 
+/// The refusal of a write that does not move the version by exactly one: a conflict, as when
+/// the stored version moved.
+fn version_skip(entity: Entity, id: impl ToString, expected: u64) -> StoreError {
+    StoreError::Conflict {
+        entity,
+        id: id.to_string(),
+        expected,
+    }
+}
+
 #[async_trait]
 impl<S: LeadStore + ?Sized> StoreWrites for S {
     async fn insert_lead(&self, write: &LeadWrite) -> Result<(), StoreError> {
@@ -584,6 +594,13 @@ impl<S: LeadStore + ?Sized> StoreWrites for S {
         expected_version: u64,
         write: &LeadWrite,
     ) -> Result<(), StoreError> {
+        if write.lead.version() != expected_version.wrapping_add(1) {
+            return Err(version_skip(
+                Entity::Lead,
+                write.lead.id(),
+                expected_version,
+            ));
+        }
         let c = Changeset::update_lead(expected_version, write);
         self.commit(&c).await.map(drop)
     }
@@ -611,6 +628,10 @@ impl<S: LeadStore + ?Sized> StoreWrites for S {
         expected_version: u64,
         write: &OpportunityWrite,
     ) -> Result<(), StoreError> {
+        if write.opportunity.version != expected_version.wrapping_add(1) {
+            let id = write.opportunity.id;
+            return Err(version_skip(Entity::Opportunity, id, expected_version));
+        }
         let c = Changeset::update_opportunity(expected_version, write);
         self.commit(&c).await.map(drop)
     }
