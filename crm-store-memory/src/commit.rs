@@ -275,9 +275,6 @@ impl Tx<'_> {
                     self.put(|s| &mut s.notices, *id, Some(n));
                 }
             }
-            Write::ClaimClient { lead, until } => {
-                self.change_pending(*lead, |p| p.claimed_until = Some(*until));
-            }
             Write::ReleaseClient {
                 lead,
                 claimed_until,
