@@ -15,10 +15,10 @@ use crate::ids::{EmployeeId, LeadId};
 use crate::lead::Lead;
 use crate::lost_reason::{LostReason, LostReasons};
 use crate::permissions::{Action, authorize};
-use crate::ports::LeadWrite;
 use crate::status::LeadStatus;
 use crate::validation::ValidationError;
 use crate::visibility::Scope;
+use crate::write::LeadWrite;
 
 /// The most leads one bulk change takes.
 pub const MAX_BULK: usize = 10_000;

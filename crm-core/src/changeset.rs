@@ -29,8 +29,8 @@ use crate::interaction::Interaction;
 use crate::lead::Lead;
 use crate::merge::{MergeWrite, Moved};
 use crate::opportunity::Opportunity;
-use crate::ports::{ImportBatch, LeadWrite, OpportunityWrite};
 use crate::stage_probability::StageProbabilityChange;
+use crate::write::{ImportBatch, LeadWrite, OpportunityWrite};
 
 /// One atomic write: [`Step`]s applied in order, all of them or none.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]

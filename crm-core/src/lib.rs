@@ -6,11 +6,11 @@ pub mod assignment;
 pub mod bulk;
 pub mod calendar;
 pub mod changeset;
+pub mod claim;
 pub mod clock;
 pub mod contact;
 pub mod conversion;
 pub mod decide;
-pub mod derived;
 pub mod detail;
 pub mod duplicates;
 pub mod employee;
@@ -35,6 +35,7 @@ pub mod opportunity;
 pub mod permissions;
 pub mod pipeline;
 pub mod ports;
+pub use ports::derived;
 pub mod probability;
 pub mod query;
 pub mod report;
@@ -47,6 +48,7 @@ pub mod text;
 pub mod time_in_status;
 pub mod validation;
 pub mod visibility;
+pub mod write;
 
 #[cfg(feature = "testing")]
 pub mod testing;

@@ -30,9 +30,9 @@ use crate::history::{Change, HistoryEntry, LeadField};
 use crate::ids::{InteractionId, LeadId, OpportunityId};
 use crate::lead::{Lead, LeadRecord};
 use crate::permissions::{Action, authorize};
-use crate::ports::LeadWrite;
 use crate::status::LeadStatus;
 use crate::validation::ValidationError;
+use crate::write::LeadWrite;
 
 /// What moves from the lead merged away, as the caller saw it: recorded in `keep`'s history
 /// so it says where each record came from.

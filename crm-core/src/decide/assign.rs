@@ -9,7 +9,7 @@ use crate::events::EventKind;
 use crate::ids::EmployeeId;
 use crate::lead::Lead;
 use crate::permissions::Action;
-use crate::ports::LeadWrite;
+use crate::write::LeadWrite;
 
 /// Decides giving `lead` to `to` (`assignee`: what the directory returned for `to`). Sales
 /// staff may hand over their own leads; management any lead.

@@ -13,7 +13,7 @@ use crate::history::Change;
 use crate::ids::{EmployeeId, LeadId};
 use crate::lead::{Lead, NewLead};
 use crate::permissions::{Action, authorize};
-use crate::ports::LeadWrite;
+use crate::write::LeadWrite;
 
 /// Decides a lead creation by `actor`: authorised, owned by `input.owner` (the actor when
 /// `None`; `owner` is what the directory returned for that id), in status `new` at `now`.

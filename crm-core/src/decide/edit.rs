@@ -9,7 +9,7 @@ use crate::events::EventKind;
 use crate::history::Change;
 use crate::lead::{Lead, LeadPatch};
 use crate::permissions::Action;
-use crate::ports::LeadWrite;
+use crate::write::LeadWrite;
 
 /// Decides an edit of `lead`'s contact data and source. The duplicate check runs when the
 /// email or phone changed on an open lead, unless the patch allows a duplicate.

@@ -30,7 +30,7 @@ use crate::history::{Change, HistoryEntry};
 use crate::ids::EmployeeId;
 use crate::lead::Lead;
 use crate::permissions::{Action, authorize, can_own_leads};
-use crate::ports::LeadWrite;
+use crate::write::LeadWrite;
 
 /// The checks every change of an existing lead passes, in this order: the actor may do
 /// `action` to this lead, the lead is not read-only, and it is still at the version the

@@ -10,7 +10,7 @@ use crate::ids::OpportunityId;
 use crate::lead::Lead;
 use crate::opportunity::{NewOpportunity, Opportunity, OpportunityPatch};
 use crate::permissions::{Action, authorize};
-use crate::ports::OpportunityWrite;
+use crate::write::OpportunityWrite;
 
 /// Decides adding an opportunity to `lead` by `actor` at `now`. The lead must not be
 /// converted.

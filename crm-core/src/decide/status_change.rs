@@ -10,8 +10,8 @@ use crate::events::EventKind;
 use crate::lead::Lead;
 use crate::lost_reason::{LostReason, LostReasons};
 use crate::permissions::{Action, authorize};
-use crate::ports::LeadWrite;
 use crate::status::{LeadStatus, MoveRule};
+use crate::write::LeadWrite;
 
 /// Decides moving `lead` to `to` by `actor`, in this order: the actor may make the move
 /// (reopening is management's), a converted lead is read-only, the table allows the move, the

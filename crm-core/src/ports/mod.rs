@@ -1,6 +1,8 @@
 //! The ports: one small trait per thing the core needs from outside. Hosts and adapters
 //! implement them; [`crate::Crm`] holds them as `Arc<dyn Port>`.
 
+pub mod derived;
+
 use std::collections::{BTreeMap, BTreeSet};
 
 use async_trait::async_trait;
@@ -9,13 +11,11 @@ use chrono::{DateTime, Utc};
 use crate::assignment::Turn;
 use crate::changeset::{Changeset, Committed, Write};
 use crate::conversion::{ClientRequest, PendingClient};
-use crate::derived;
 use crate::detail::LeadDetail;
 use crate::employee::Employee;
 use crate::error::{Entity, PortError, StoreError};
 use crate::events::{Event, NewEvent};
 use crate::follow_up::{FollowUpClaim, FollowUpNotice};
-use crate::history::HistoryEntry;
 use crate::ids::{ClientId, EmployeeId, LeadId, NoticeId, OpportunityId};
 use crate::importing::ImportKey;
 use crate::interaction::Interaction;
@@ -27,64 +27,7 @@ use crate::stage_probability::StageProbabilityChange;
 use crate::team::Team;
 use crate::visibility::Scope;
 
-/// One atomic write of a lead: its new state, the history entries and events describing the
-/// change, and, on conversion, the pending client record.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct LeadWrite {
-    /// The lead as it is after the change.
-    pub lead: Lead,
-    /// History entries to append.
-    pub history: Vec<HistoryEntry>,
-    /// Events to append to the outbox.
-    pub events: Vec<NewEvent>,
-    /// A pending client record to insert (conversion).
-    pub pending_client: Option<PendingClient>,
-    /// Refuse the write with [`StoreError::Duplicate`] when another open lead has the same
-    /// email or phone as `lead` (the rule of [`crate::duplicates`]).
-    pub check_duplicates: bool,
-}
-
-/// One atomic write of an opportunity: its new state and the events describing it.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct OpportunityWrite {
-    /// The opportunity after the change.
-    pub opportunity: Opportunity,
-    /// Events to append to the outbox.
-    pub events: Vec<NewEvent>,
-    /// The write must be refused with `ReadOnly` if the lead is converted by then. `false`
-    /// only for a change of the stage alone: a converted lead's opportunities can still be
-    /// won or lost.
-    pub lead_must_be_open: bool,
-}
-
-/// One lead an import batch writes: created (`expected_version` `None`) or updated over
-/// `expected_version`, remembered under `key` when the import has one.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct ImportWrite {
-    /// The row's key ([`crate::ImportKey`]); stored with the lead id, refused if stored
-    /// already.
-    pub key: Option<ImportKey>,
-    /// `None` to insert the lead; the version the update is written over otherwise.
-    pub expected_version: Option<u64>,
-    /// The lead, its history and events, and whether to check duplicates, as for
-    /// [`LeadStore::insert_lead`] and [`LeadStore::update_lead`].
-    pub write: LeadWrite,
-}
-
-/// One batch of an import, written in one transaction: the lead writes in order (a lead
-/// created by the batch may be updated later in it), then the notes logged with them, and
-/// the assignment turns the batch took.
-#[derive(Clone, Debug, Default, PartialEq, Eq)]
-pub struct ImportBatch {
-    /// The lead writes, in row order.
-    pub writes: Vec<ImportWrite>,
-    /// Interactions (a row's notes) and their events, logged as
-    /// [`LeadStore::insert_interaction`] does, after the writes.
-    pub notes: Vec<(Interaction, NewEvent)>,
-    /// For each assignment rule the batch gave leads by: its last owner goes from
-    /// `turn.after` (as read) to `turn.owner`, refused with `Busy` if it moved meanwhile.
-    pub turns: Vec<Turn>,
-}
+pub use crate::write::{ImportBatch, ImportWrite, LeadWrite, OpportunityWrite};
 
 /// What an import needs to know before deciding a batch.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
@@ -140,7 +83,7 @@ pub enum OutboxEntry {
 /// A complete adapter implements the ten required methods; every other method has a
 /// default in crm-core, computed from those (reports and duplicate groups over a scan of
 /// [`LeadStore::list_leads_in`], the follow-up sweep's claim over
-/// [`crate::follow_up::plan_claim`] and [`LeadStore::commit`]), which a store overrides
+/// [`crate::claim::plan`] and [`LeadStore::commit`]), which a store overrides
 /// when it can do better (an SQL `GROUP BY`, one statement for a claim). Adapters must pass
 /// the conformance suite in the `crm-tests` crate (`crm_tests::adapter_suite!`, one line in
 /// the adapter's tests); `tests/kit-example` is an adapter with only the required methods.
@@ -398,7 +341,7 @@ pub trait LeadStore: Send + Sync + 'static {
     }
 
     /// The stored leads a follow-up claim could concern: at least every lead
-    /// [`crate::follow_up::may_be_claimed`] admits under `claim` (more is harmless: the plan
+    /// [`crate::claim::may_be_claimed`] admits under `claim` (more is harmless: the plan
     /// filters again), any order. The default scans every lead; a store answers from its
     /// indexes (leads still `new` and never notified, follow-up times that came, owner
     /// notifications old enough to escalate).
@@ -410,7 +353,7 @@ pub trait LeadStore: Send + Sync + 'static {
     /// whose claim ran out (`claimed_until <= claim.now`) first, oldest notice id first, each
     /// replaced by [`crate::follow_up::refreshed`] against its lead (and deleted when that is
     /// `None`); then, up to `claim.limit` in all, the new notices
-    /// [`crate::follow_up::plan_claim`] gives for the stored leads, each lead's follow-up
+    /// [`crate::claim::plan`] gives for the stored leads, each lead's follow-up
     /// marks written with its notice. Every returned notice is claimed until
     /// `claim.lease_until`. Concurrent callers get disjoint notices.
     async fn claim_follow_ups(

@@ -9,9 +9,10 @@ use std::collections::{BTreeMap, BTreeSet};
 use chrono::{DateTime, Utc};
 
 use crate::changeset::{Changeset, Precondition, Write};
+use crate::claim::{self, may_be_claimed};
 use crate::conversion::PendingClient;
 use crate::error::StoreError;
-use crate::follow_up::{FollowUpClaim, FollowUpNotice, may_be_claimed, plan_claim, refreshed};
+use crate::follow_up::{FollowUpClaim, FollowUpNotice, refreshed};
 use crate::ids::EmployeeId;
 use crate::importing::ImportKey;
 use crate::lead::Lead;
@@ -204,7 +205,7 @@ pub async fn follow_up_candidates<S: LeadStore + ?Sized>(
 }
 
 /// [`LeadStore::claim_follow_ups`] over [`LeadStore::outbox`],
-/// [`LeadStore::follow_up_candidates`], [`plan_claim`] and one commit: the notices taken over are claimed by the outbox read itself; the new ones are
+/// [`LeadStore::follow_up_candidates`], [`claim::plan`] and one commit: the notices taken over are claimed by the outbox read itself; the new ones are
 /// committed with their leads' marks, each over the follow-up state it was decided on
 /// ([`Precondition::FollowUpState`]), so a concurrent claim or interaction makes the commit
 /// fail and the plan is made again from the new state.
@@ -233,7 +234,7 @@ pub async fn claim_follow_ups<S: LeadStore + ?Sized>(
     }
     for attempt in 1..=CLAIM_ATTEMPTS {
         let leads = store.follow_up_candidates(claim).await?;
-        let plan = plan_claim(&leads, claim, room).map_err(|e| corrupt("lead", e))?;
+        let plan = claim::plan(&leads, claim, room).map_err(|e| corrupt("lead", e))?;
         let mut c = Changeset::new();
         for p in &plan {
             c = c
@@ -274,7 +275,7 @@ pub async fn preview_follow_ups<S: LeadStore + ?Sized>(
     let room = (claim.limit as usize).saturating_sub(out.len());
     if room > 0 {
         let leads = store.follow_up_candidates(claim).await?;
-        let plan = plan_claim(&leads, claim, room).map_err(|e| corrupt("lead", e))?;
+        let plan = claim::plan(&leads, claim, room).map_err(|e| corrupt("lead", e))?;
         out.extend(plan.into_iter().map(|p| p.notice));
     }
     Ok(out)
