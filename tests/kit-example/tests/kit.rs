@@ -4,11 +4,11 @@
 use std::sync::Arc;
 
 use crm_core::LeadStore;
-use crm_kit_example::CountingStore;
+use crm_kit_example::KitStore;
 
 /// A fresh, empty store for each test.
 async fn store() -> Arc<dyn LeadStore> {
-    Arc::new(CountingStore::new())
+    Arc::new(KitStore::new())
 }
 
 crm_tests::adapter_suite!(store);
