@@ -29,6 +29,8 @@ mod rows;
 mod stage_probabilities;
 mod store;
 
+#[cfg(feature = "sqlite")]
+mod lite;
 #[cfg(feature = "postgres")]
 pub mod postgres;
 #[cfg(feature = "sqlite")]
@@ -45,6 +47,8 @@ pub use crm_core::EmployeeAdmin;
 pub use postgres::{
     PostgresClients, PostgresEmployees, PostgresStore, fresh_schema as postgres_fresh_schema,
 };
+#[cfg(feature = "sqlite")]
+pub use lite::LiteStore;
 #[cfg(feature = "sqlite")]
 pub use sqlite::{SqliteClients, SqliteEmployees, SqliteStore};
 

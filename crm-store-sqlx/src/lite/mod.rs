@@ -1,0 +1,251 @@
+//! [`LiteStore`]: the lead store on SQLite through rusqlite, one hop per store call.
+//!
+//! A thread owns the writer connection; every store call is one closure sent to it (or, for
+//! a read while the writer is busy, to a reader thread), answered on a oneshot channel. A
+//! commit is one synchronous function over one `BEGIN IMMEDIATE` transaction: plain
+//! statements, each prepared once per connection (`prepare_cached`), the changeset's
+//! preconditions checked in Rust between them. sqlx keeps the migrations: a connect runs
+//! the same migrator as [`crate::SqliteStore`], so both stores open the same files.
+
+mod commit;
+mod conn;
+mod outbox;
+mod read;
+mod reports;
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::path::Path;
+use std::sync::Arc;
+
+use async_trait::async_trait;
+use chrono::{DateTime, Utc};
+use crm_core::{
+    Changeset, Committed, DuplicateGroup, EmployeeId, Event, FollowUpClaim, ImportKey,
+    ImportLookup, Lead, LeadDetail, LeadId, LeadQuery, LeadStore, LostReasonReport, Opportunity,
+    OpportunityId, OutboxEntry, OutboxRead, Page, PipelineFilter, PipelineRow, Report,
+    ReportFilter, Scope, StageProbabilities, StageProbabilityChange, StatusTimeRow, StoreError,
+};
+use sqlx::sqlite::SqlitePool;
+
+use conn::{Lanes, Worker};
+
+/// Reader connections of a file database, for reads while the writer is busy. A read goes
+/// to the writer whenever it is idle: its page cache is the warm one (SQLite drops a
+/// connection's cache whenever another connection wrote since its last read).
+const READERS: usize = 2;
+
+/// The lead store on SQLite (rusqlite on connection threads). Cheap to clone: clones share
+/// the connections.
+#[derive(Clone, Debug)]
+pub struct LiteStore {
+    lanes: Arc<Lanes>,
+}
+
+/// Whether `name` (a URL or sqlx's file name) is an in-memory database.
+fn in_memory(name: &str) -> bool {
+    name.contains(":memory:") || name.contains("mode=memory") || name.contains("sqlx-in-memory")
+}
+
+impl LiteStore {
+    /// Opens (creating if missing) and migrates the database at `url` (`sqlite://path`,
+    /// `sqlite:path`, `sqlite::memory:` or a file path; see [`crate::sqlite::options`]).
+    /// The migrations run through sqlx, as [`crate::SqliteStore::connect`] runs them; an
+    /// in-memory database then lives in this store's one connection.
+    pub async fn connect(url: &str) -> Result<Self, StoreError> {
+        let pool = crate::sqlite::pool(url).await?;
+        crate::sqlite::migrate(&pool).await?;
+        let store = Self::open(&pool, in_memory(url));
+        // Opened before the pool closes: an in-memory database lives while a connection
+        // to it is open.
+        pool.close().await;
+        store
+    }
+
+    /// Opens connections on the database of a host's `pool` (migrated by the host, e.g.
+    /// with [`crate::sqlite::migrate`]): the same file, or the same shared-cache in-memory
+    /// database, which lives as long as the pool.
+    pub fn from_pool(pool: &SqlitePool) -> Result<Self, StoreError> {
+        let options = pool.connect_options();
+        let name = options.get_filename().to_string_lossy();
+        Self::open(pool, in_memory(&name))
+    }
+
+    fn open(pool: &SqlitePool, memory: bool) -> Result<Self, StoreError> {
+        let options = pool.connect_options();
+        let file = options.get_filename();
+        if memory {
+            let name = file.to_string_lossy();
+            let writer = Worker::spawn("crm-sqlite-writer", conn::open_memory(&name)?)?;
+            return Ok(Self::with(writer, Vec::new()));
+        }
+        let writer = Worker::spawn("crm-sqlite-writer", conn::open_file(file)?)?;
+        let readers = (0..READERS)
+            .map(|i| Worker::spawn(&format!("crm-sqlite-reader-{i}"), reader(file)?))
+            .collect::<Result<Vec<_>, _>>()?;
+        Ok(Self::with(writer, readers))
+    }
+
+    fn with(writer: Worker, readers: Vec<Worker>) -> Self {
+        Self {
+            lanes: Arc::new(Lanes::new(writer, readers)),
+        }
+    }
+
+    /// Runs a read on the writer when it is idle, else on a reader.
+    async fn read<T, F>(&self, f: F) -> Result<T, StoreError>
+    where
+        T: Send + 'static,
+        F: FnOnce(&mut rusqlite::Connection) -> Result<T, StoreError> + Send + 'static,
+    {
+        self.lanes.reader().call(f).await
+    }
+}
+
+/// A reader connection: it never writes.
+fn reader(file: &Path) -> Result<rusqlite::Connection, StoreError> {
+    let c = conn::open_file(file)?;
+    c.pragma_update(None, "query_only", "ON")
+        .map_err(conn::db)?;
+    Ok(c)
+}
+
+#[async_trait]
+impl LeadStore for LiteStore {
+    async fn commit(&self, changes: &Changeset) -> Result<Committed, StoreError> {
+        let changes = changes.clone();
+        let writer = &self.lanes.writer;
+        writer.call(move |c| commit::commit(c, &changes)).await
+    }
+
+    async fn get_lead(&self, id: LeadId) -> Result<Option<Lead>, StoreError> {
+        self.read(move |c| read::get_lead(c, id)).await
+    }
+
+    async fn lead_detail(&self, id: LeadId) -> Result<Option<LeadDetail>, StoreError> {
+        self.read(move |c| read::lead_detail(c, id)).await
+    }
+
+    async fn list_leads_in(
+        &self,
+        query: &LeadQuery,
+        scope: &Scope,
+    ) -> Result<Page<Lead>, StoreError> {
+        let (q, s) = (query.clone(), scope.clone());
+        self.read(move |c| read::list_leads(c, &q, &s)).await
+    }
+
+    async fn get_opportunity(&self, id: OpportunityId) -> Result<Option<Opportunity>, StoreError> {
+        self.read(move |c| read::get_opportunity(c, id)).await
+    }
+
+    async fn last_turn(&self, rule: &str) -> Result<Option<EmployeeId>, StoreError> {
+        let rule = rule.to_owned();
+        self.read(move |c| read::last_turn(c, &rule)).await
+    }
+
+    async fn imported(
+        &self,
+        keys: &[ImportKey],
+    ) -> Result<BTreeMap<ImportKey, LeadId>, StoreError> {
+        let keys = keys.to_vec();
+        self.read(move |c| read::imported(c, &keys)).await
+    }
+
+    async fn stage_probability_history(
+        &self,
+        limit: u32,
+    ) -> Result<Vec<StageProbabilityChange>, StoreError> {
+        self.read(move |c| read::stage_probability_history(c, limit))
+            .await
+    }
+
+    async fn outbox(&self, read: &OutboxRead) -> Result<Vec<OutboxEntry>, StoreError> {
+        let r = *read;
+        if r.claim_until.is_some() {
+            let writer = &self.lanes.writer;
+            return writer.call(move |c| outbox::outbox(c, &r)).await;
+        }
+        self.read(move |c| outbox::outbox(c, &r)).await
+    }
+
+    async fn pending_events_in(
+        &self,
+        after: u64,
+        limit: u32,
+        scope: &Scope,
+    ) -> Result<Vec<Event>, StoreError> {
+        let s = scope.clone();
+        self.read(move |c| read::pending_events(c, after, limit, &s))
+            .await
+    }
+
+    async fn report_in(&self, filter: &ReportFilter, scope: &Scope) -> Result<Report, StoreError> {
+        let (f, s) = (filter.clone(), scope.clone());
+        self.read(move |c| reports::report(c, &f, &s)).await
+    }
+
+    async fn open_leads_by_owner(
+        &self,
+        owners: &BTreeSet<EmployeeId>,
+    ) -> Result<BTreeMap<EmployeeId, u64>, StoreError> {
+        let o = owners.clone();
+        self.read(move |c| reports::open_by_owner(c, &o)).await
+    }
+
+    async fn lost_reason_report(
+        &self,
+        filter: &ReportFilter,
+        scope: &Scope,
+    ) -> Result<LostReasonReport, StoreError> {
+        let (f, s) = (filter.clone(), scope.clone());
+        self.read(move |c| reports::lost_reasons(c, &f, &s)).await
+    }
+
+    async fn status_time_rows(
+        &self,
+        filter: &ReportFilter,
+        scope: &Scope,
+        now: DateTime<Utc>,
+    ) -> Result<Vec<StatusTimeRow>, StoreError> {
+        let (f, s) = (filter.clone(), scope.clone());
+        self.read(move |c| reports::status_times(c, &f, &s, now))
+            .await
+    }
+
+    async fn pipeline_rows(
+        &self,
+        filter: &PipelineFilter,
+        scope: &Scope,
+        probabilities: &StageProbabilities,
+    ) -> Result<Vec<PipelineRow>, StoreError> {
+        let (f, s, p) = (filter.clone(), scope.clone(), probabilities.clone());
+        self.read(move |c| reports::pipeline(c, &f, &s, &p)).await
+    }
+
+    async fn import_lookup(
+        &self,
+        keys: &[ImportKey],
+        emails: &[String],
+        phones: &[String],
+    ) -> Result<ImportLookup, StoreError> {
+        let (k, e, p) = (keys.to_vec(), emails.to_vec(), phones.to_vec());
+        self.read(move |c| reports::import_lookup(c, &k, &e, &p))
+            .await
+    }
+
+    async fn duplicate_groups(
+        &self,
+        scope: &Scope,
+        fuzzy: bool,
+    ) -> Result<Vec<DuplicateGroup>, StoreError> {
+        let s = scope.clone();
+        self.read(move |c| reports::duplicate_groups(c, &s, fuzzy))
+            .await
+    }
+
+    async fn follow_up_candidates(&self, claim: &FollowUpClaim) -> Result<Vec<Lead>, StoreError> {
+        let claim = *claim;
+        self.read(move |c| outbox::follow_up_candidates(c, &claim))
+            .await
+    }
+}

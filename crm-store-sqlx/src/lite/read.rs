@@ -1,0 +1,506 @@
+//! Reads, and rows back into domain types by column name. Each read is one function over
+//! the connection, run on its thread in one job; values parse through the domain's own
+//! constructors, so stored data is checked on the way out ([`StoreError::Corrupt`]).
+
+use std::collections::BTreeMap;
+
+use chrono::{DateTime, NaiveDate, Utc};
+use crm_core::{
+    BoxError, ClientId, ClientRequest, Currency, Email, EmployeeId, Event, EventId, HistoryEntry,
+    ImportKey, Interaction, InteractionId, Lead, LeadDetail, LeadId, LeadQuery, LeadRecord,
+    LostReasonCode, Money, Name, NewEvent, Note, Opportunity, OpportunityId, Page, PendingClient,
+    Phone, Probability, Scope, Source, StageProbabilityChange, StoreError,
+};
+use rusqlite::types::Value;
+use rusqlite::{Connection, Row, named_params, params_from_iter};
+use uuid::Uuid;
+
+use super::conn::{corrupt, db};
+
+/// Every lead column a [`lead`] reads.
+macro_rules! lead_cols {
+    () => {
+        "id, name, email, phone, phone_display, company, source, status, owner, created_by, \
+         created_at, updated_at, version, client_id, lost_reason, lost_reason_code, \
+         last_interaction_at, next_follow_up_at, follow_up_notified_at, \
+         follow_up_reminded_for, owner_notified_at, escalated_for, merged_into"
+    };
+}
+pub(super) use lead_cols;
+
+const GET_LEAD: &str = concat!("SELECT ", lead_cols!(), " FROM leads WHERE id = :id");
+const HISTORY: &str = "SELECT lead_id, version, at, actor, change FROM (\
+       SELECT lead_id, write_version, ord, version, at, actor, change FROM lead_history \
+       WHERE lead_id = :id \
+       UNION ALL \
+       SELECT h.lead_id, h.write_version, h.ord, h.version, h.at, h.actor, h.change \
+       FROM leads m JOIN lead_history h ON h.lead_id = m.id WHERE m.merged_into = :id) \
+     ORDER BY at, lead_id, write_version, ord";
+const INTERACTIONS: &str = "SELECT id, lead_id, kind, occurred_at, logged_by, logged_at, notes, \
+     next_follow_up_at FROM interactions WHERE lead_id = :id ORDER BY occurred_at, id";
+macro_rules! opportunity_cols {
+    () => {
+        "id, lead_id, title, value_minor, currency, expected_close, stage, created_by, \
+         created_at, updated_at, version, probability"
+    };
+}
+const OPPORTUNITIES: &str = concat!(
+    "SELECT ",
+    opportunity_cols!(),
+    " FROM opportunities WHERE lead_id = :id ORDER BY created_at, id"
+);
+const GET_OPPORTUNITY: &str = concat!(
+    "SELECT ",
+    opportunity_cols!(),
+    " FROM opportunities WHERE id = :id"
+);
+macro_rules! pending_cols {
+    () => {
+        "request, created_at, attempts, last_error, last_attempt_at, claimed_until"
+    };
+}
+pub(super) use pending_cols;
+const PENDING_CLIENT: &str = concat!(
+    "SELECT ",
+    pending_cols!(),
+    " FROM pending_clients WHERE lead_id = :id"
+);
+const LIST_HEAD: &str = concat!(
+    "SELECT ",
+    lead_cols!(),
+    " FROM leads WHERE merged_into IS NULL"
+);
+const LAST_TURN: &str = "SELECT last_owner FROM assignment_rotations WHERE rule = :rule";
+const IMPORTED: &str = "SELECT key, lead_id FROM import_keys \
+     WHERE key IN (SELECT value FROM json_each(:keys))";
+const STAGE_HISTORY: &str = "SELECT stage, probability, changed_by, changed_at \
+     FROM stage_probability_changes ORDER BY seq DESC LIMIT :limit";
+const EVENTS_HEAD: &str = "SELECT e.seq, e.id, e.at, e.lead_id, e.actor, e.kind \
+     FROM events e JOIN leads l ON l.id = e.lead_id \
+     WHERE e.seq > (SELECT acked FROM event_ack WHERE id = 1)";
+const EVENTS_ALL: &str = "SELECT seq, id, at, lead_id, actor, kind FROM events \
+     WHERE seq > :after AND seq > (SELECT acked FROM event_ack WHERE id = 1) \
+     ORDER BY seq LIMIT :limit";
+
+/// A statement put together from constant fragments, its values bound in order (`?`):
+/// filters that are there or not (the listing, the reports), so each shape keeps its index.
+#[derive(Default)]
+pub(super) struct Built {
+    sql: String,
+    values: Vec<Value>,
+}
+
+impl Built {
+    pub(super) fn head(sql: &'static str) -> Self {
+        Self {
+            sql: sql.to_owned(),
+            values: Vec::new(),
+        }
+    }
+    /// Appends SQL text.
+    pub(super) fn sql(&mut self, s: &'static str) -> &mut Self {
+        self.sql.push_str(s);
+        self
+    }
+    /// Appends a parameter with its value.
+    pub(super) fn bind(&mut self, v: impl Into<Value>) -> &mut Self {
+        self.sql.push('?');
+        self.values.push(v.into());
+        self
+    }
+    /// ` AND <col> IN (<owners>)` for a scope of some owners, as one JSON parameter (one
+    /// statement text whatever their number).
+    pub(super) fn scope(&mut self, scope: &Scope, col: &'static str) -> &mut Self {
+        if let Some(owners) = scope.owners() {
+            let ids: Vec<i64> = owners.iter().map(|o| o.get()).collect();
+            self.sql(" AND ")
+                .sql(col)
+                .sql(" IN (SELECT value FROM json_each(")
+                .bind(json_text(&ids))
+                .sql("))");
+        }
+        self
+    }
+    /// Every row, each read by `f`.
+    pub(super) fn rows<T>(
+        &self,
+        c: &Connection,
+        f: impl FnMut(&Row) -> Result<T, StoreError>,
+    ) -> Result<Vec<T>, StoreError> {
+        let mut st = c.prepare_cached(&self.sql).map_err(db)?;
+        let rows = st.query(params_from_iter(self.values.iter())).map_err(db)?;
+        collect(rows, f)
+    }
+}
+
+/// Reads every row of `rows` with `f`.
+pub(super) fn collect<T>(
+    mut rows: rusqlite::Rows<'_>,
+    mut f: impl FnMut(&Row) -> Result<T, StoreError>,
+) -> Result<Vec<T>, StoreError> {
+    let mut out = Vec::new();
+    while let Some(r) = rows.next().map_err(db)? {
+        out.push(f(r)?);
+    }
+    Ok(out)
+}
+
+/// JSON text of a list, for `json_each`.
+pub(super) fn json_text<T: serde::Serialize>(v: &T) -> String {
+    // Serialising a list of numbers or strings cannot fail.
+    serde_json::to_string(v).unwrap_or_else(|_| "[]".to_owned())
+}
+
+/// Unix microseconds, the stored form of a time.
+pub(super) fn us(t: DateTime<Utc>) -> i64 {
+    t.timestamp_micros()
+}
+
+pub(super) fn opt_us(t: Option<DateTime<Utc>>) -> Option<i64> {
+    t.map(us)
+}
+
+fn time(r: &Row, col: &str) -> Result<DateTime<Utc>, BoxError> {
+    let v: i64 = r.get(col)?;
+    DateTime::from_timestamp_micros(v).ok_or_else(|| format!("time {v} is out of range").into())
+}
+
+fn opt_time(r: &Row, col: &str) -> Result<Option<DateTime<Utc>>, BoxError> {
+    match r.get::<_, Option<i64>>(col)? {
+        None => Ok(None),
+        Some(v) => DateTime::from_timestamp_micros(v)
+            .map(Some)
+            .ok_or_else(|| format!("time {v} is out of range").into()),
+    }
+}
+
+fn unsigned(r: &Row, col: &str) -> Result<u64, BoxError> {
+    Ok(u64::try_from(r.get::<_, i64>(col)?)?)
+}
+
+fn opt_parse<T, E: Into<BoxError>>(
+    v: Option<String>,
+    f: impl Fn(&str) -> Result<T, E>,
+) -> Result<Option<T>, BoxError> {
+    v.map(|s| f(&s).map_err(Into::into)).transpose()
+}
+
+/// A lead row ([`lead_cols!`]).
+pub(super) fn lead(r: &Row) -> Result<Lead, StoreError> {
+    let read = || -> Result<Lead, BoxError> {
+        let phone_key: Option<String> = r.get("phone")?;
+        let display: Option<String> = r.get("phone_display")?;
+        Ok(Lead::from_record(LeadRecord {
+            id: LeadId::from_uuid(r.get("id")?),
+            name: Name::parse(&r.get::<_, String>("name")?)?,
+            email: opt_parse(r.get("email")?, Email::parse)?,
+            phone: phone_key
+                .map(|k| Phone::from_stored(&k, display.as_deref()))
+                .transpose()?,
+            company: opt_parse(r.get("company")?, |s| Name::parse_field("company", s))?,
+            source: Source::parse(&r.get::<_, String>("source")?)?,
+            status: r.get::<_, String>("status")?.parse()?,
+            owner: EmployeeId::new(r.get("owner")?)?,
+            created_by: EmployeeId::new(r.get("created_by")?)?,
+            created_at: time(r, "created_at")?,
+            updated_at: time(r, "updated_at")?,
+            version: unsigned(r, "version")?,
+            client_id: opt_parse(r.get("client_id")?, ClientId::parse)?,
+            lost_reason: opt_parse(r.get("lost_reason")?, |s| {
+                Name::parse_field("lost_reason", s)
+            })?,
+            lost_reason_code: opt_parse(r.get("lost_reason_code")?, LostReasonCode::parse)?,
+            last_interaction_at: opt_time(r, "last_interaction_at")?,
+            next_follow_up_at: opt_time(r, "next_follow_up_at")?,
+            follow_up_notified_at: opt_time(r, "follow_up_notified_at")?,
+            follow_up_reminded_for: opt_time(r, "follow_up_reminded_for")?,
+            owner_notified_at: opt_time(r, "owner_notified_at")?,
+            escalated_for: opt_time(r, "escalated_for")?,
+            merged_into: r
+                .get::<_, Option<Uuid>>("merged_into")?
+                .map(LeadId::from_uuid),
+        })?)
+    };
+    read().map_err(corrupt("lead"))
+}
+
+fn history(r: &Row) -> Result<HistoryEntry, StoreError> {
+    let read = || -> Result<HistoryEntry, BoxError> {
+        Ok(HistoryEntry {
+            lead_id: LeadId::from_uuid(r.get("lead_id")?),
+            version: unsigned(r, "version")?,
+            at: time(r, "at")?,
+            actor: EmployeeId::new(r.get("actor")?)?,
+            change: serde_json::from_str(&r.get::<_, String>("change")?)?,
+        })
+    };
+    read().map_err(corrupt("lead history entry"))
+}
+
+fn interaction(r: &Row) -> Result<Interaction, StoreError> {
+    let read = || -> Result<Interaction, BoxError> {
+        Ok(Interaction {
+            id: InteractionId::from_uuid(r.get("id")?),
+            lead_id: LeadId::from_uuid(r.get("lead_id")?),
+            kind: r.get::<_, String>("kind")?.parse()?,
+            occurred_at: time(r, "occurred_at")?,
+            logged_by: EmployeeId::new(r.get("logged_by")?)?,
+            logged_at: time(r, "logged_at")?,
+            notes: Note::parse(&r.get::<_, String>("notes")?)?,
+            next_follow_up_at: opt_time(r, "next_follow_up_at")?,
+        })
+    };
+    read().map_err(corrupt("interaction"))
+}
+
+/// An expected-close day: days from the common era.
+pub(super) fn day(r: &Row, col: &str) -> Result<NaiveDate, BoxError> {
+    let days: i64 = r.get(col)?;
+    i32::try_from(days)
+        .ok()
+        .and_then(NaiveDate::from_num_days_from_ce_opt)
+        .ok_or_else(|| format!("day number {days} is out of range").into())
+}
+
+fn opportunity(r: &Row) -> Result<Opportunity, StoreError> {
+    let read = || -> Result<Opportunity, BoxError> {
+        Ok(Opportunity {
+            id: OpportunityId::from_uuid(r.get("id")?),
+            lead_id: LeadId::from_uuid(r.get("lead_id")?),
+            title: Name::parse_field("title", &r.get::<_, String>("title")?)?,
+            value: Money::from_minor(
+                r.get("value_minor")?,
+                Currency::parse(&r.get::<_, String>("currency")?)?,
+            )?,
+            expected_close: day(r, "expected_close")?,
+            stage: r.get::<_, String>("stage")?.parse()?,
+            created_by: EmployeeId::new(r.get("created_by")?)?,
+            created_at: time(r, "created_at")?,
+            updated_at: time(r, "updated_at")?,
+            version: unsigned(r, "version")?,
+            probability: r
+                .get::<_, Option<i64>>("probability")?
+                .map(|p| -> Result<Probability, BoxError> {
+                    Ok(Probability::new(u8::try_from(p)?)?)
+                })
+                .transpose()?,
+        })
+    };
+    read().map_err(corrupt("opportunity"))
+}
+
+/// A pending client row ([`pending_cols!`]).
+pub(super) fn pending_client(r: &Row) -> Result<PendingClient, StoreError> {
+    let read = || -> Result<PendingClient, BoxError> {
+        let request: ClientRequest = serde_json::from_str(&r.get::<_, String>("request")?)?;
+        Ok(PendingClient {
+            request,
+            created_at: time(r, "created_at")?,
+            attempts: u32::try_from(r.get::<_, i64>("attempts")?)?,
+            last_error: r.get("last_error")?,
+            last_attempt_at: opt_time(r, "last_attempt_at")?,
+            claimed_until: opt_time(r, "claimed_until")?,
+        })
+    };
+    read().map_err(corrupt("pending client"))
+}
+
+fn event(r: &Row) -> Result<Event, StoreError> {
+    let read = || -> Result<Event, BoxError> {
+        Ok(Event {
+            seq: unsigned(r, "seq")?,
+            event: NewEvent {
+                id: EventId::from_uuid(r.get("id")?),
+                at: time(r, "at")?,
+                lead_id: LeadId::from_uuid(r.get("lead_id")?),
+                actor: r
+                    .get::<_, Option<i64>>("actor")?
+                    .map(EmployeeId::new)
+                    .transpose()?,
+                kind: serde_json::from_str(&r.get::<_, String>("kind")?)?,
+            },
+        })
+    };
+    read().map_err(corrupt("event"))
+}
+
+/// The rows of a constant statement with named values.
+pub(super) fn all<T>(
+    c: &Connection,
+    sql: &'static str,
+    params: &[(&str, &dyn rusqlite::ToSql)],
+    f: impl FnMut(&Row) -> Result<T, StoreError>,
+) -> Result<Vec<T>, StoreError> {
+    let mut st = c.prepare_cached(sql).map_err(db)?;
+    let rows = st.query(params).map_err(db)?;
+    collect(rows, f)
+}
+
+/// The first row of a constant statement, if any.
+pub(super) fn one<T>(
+    c: &Connection,
+    sql: &'static str,
+    params: &[(&str, &dyn rusqlite::ToSql)],
+    f: impl FnOnce(&Row) -> Result<T, StoreError>,
+) -> Result<Option<T>, StoreError> {
+    let mut st = c.prepare_cached(sql).map_err(db)?;
+    let mut rows = st.query(params).map_err(db)?;
+    rows.next().map_err(db)?.map(f).transpose()
+}
+
+pub(super) fn get_lead(c: &Connection, id: LeadId) -> Result<Option<Lead>, StoreError> {
+    one(c, GET_LEAD, named_params! {":id": id.as_uuid()}, lead)
+}
+
+/// The detail view, in one read transaction (one snapshot).
+pub(super) fn lead_detail(
+    c: &mut Connection,
+    id: LeadId,
+) -> Result<Option<LeadDetail>, StoreError> {
+    let tx = c.transaction().map_err(db)?;
+    let Some(lead) = get_lead(&tx, id)? else {
+        return Ok(None);
+    };
+    let p = named_params! {":id": id.as_uuid()};
+    let detail = LeadDetail {
+        lead,
+        history: all(&tx, HISTORY, p, history)?,
+        interactions: all(&tx, INTERACTIONS, p, interaction)?,
+        opportunities: all(&tx, OPPORTUNITIES, p, opportunity)?,
+        pending_client: one(&tx, PENDING_CLIENT, p, pending_client)?,
+    };
+    tx.finish().map_err(db)?;
+    Ok(Some(detail))
+}
+
+/// One page of the leads in `scope`, newest first: keyset paging over `(created_at, id)`.
+pub(super) fn list_leads(
+    c: &Connection,
+    q: &LeadQuery,
+    scope: &Scope,
+) -> Result<Page<Lead>, StoreError> {
+    let limit = q.page_size() as usize;
+    let mut b = Built::head(LIST_HEAD);
+    b.scope(scope, "owner");
+    if let Some(s) = q.status {
+        b.sql(" AND status = ").bind(s.as_str().to_owned());
+    }
+    if let Some(s) = &q.source {
+        b.sql(" AND source = ").bind(s.as_str().to_owned());
+    }
+    if let Some(o) = q.owner {
+        b.sql(" AND owner = ").bind(o.get());
+    }
+    if let Some(k) = q.search_key() {
+        b.sql(" AND (instr(search_text, ")
+            .bind(k.to_owned())
+            .sql(") > 0");
+        // Text that reads as a phone number also finds the number however it was typed.
+        if let Some(p) = q.search_phone_key() {
+            b.sql(" OR instr(search_text, ")
+                .bind(p.to_owned())
+                .sql(") > 0");
+        }
+        b.sql(")");
+    }
+    if let Some(after) = q.after {
+        b.sql(" AND (created_at, id) < (")
+            .bind(us(after.created_at))
+            .sql(", ")
+            .bind(after.id.as_uuid().as_bytes().to_vec())
+            .sql(")");
+    }
+    // One row more than the page: whether there is a next page, without counting.
+    b.sql(" ORDER BY created_at DESC, id DESC LIMIT ")
+        .bind(limit as i64 + 1);
+    let mut items = b.rows(c, lead)?;
+    let next = if items.len() > limit {
+        items.truncate(limit);
+        items.last().map(crm_core::Cursor::after)
+    } else {
+        None
+    };
+    Ok(Page { items, next })
+}
+
+pub(super) fn get_opportunity(
+    c: &Connection,
+    id: OpportunityId,
+) -> Result<Option<Opportunity>, StoreError> {
+    one(
+        c,
+        GET_OPPORTUNITY,
+        named_params! {":id": id.as_uuid()},
+        opportunity,
+    )
+}
+
+pub(super) fn last_turn(c: &Connection, rule: &str) -> Result<Option<EmployeeId>, StoreError> {
+    one(c, LAST_TURN, named_params! {":rule": rule}, |r| {
+        let read =
+            || -> Result<EmployeeId, BoxError> { Ok(EmployeeId::new(r.get("last_owner")?)?) };
+        read().map_err(corrupt("assignment rotation"))
+    })
+}
+
+pub(super) fn imported(
+    c: &Connection,
+    keys: &[ImportKey],
+) -> Result<BTreeMap<ImportKey, LeadId>, StoreError> {
+    let list: Vec<&str> = keys.iter().map(ImportKey::as_str).collect();
+    let found = all(
+        c,
+        IMPORTED,
+        named_params! {":keys": json_text(&list)},
+        |r| {
+            let read = || -> Result<(ImportKey, LeadId), BoxError> {
+                Ok((
+                    ImportKey::from_stored(r.get("key")?),
+                    LeadId::from_uuid(r.get("lead_id")?),
+                ))
+            };
+            read().map_err(corrupt("import key"))
+        },
+    )?;
+    Ok(found.into_iter().collect())
+}
+
+pub(super) fn stage_probability_history(
+    c: &Connection,
+    limit: u32,
+) -> Result<Vec<StageProbabilityChange>, StoreError> {
+    all(
+        c,
+        STAGE_HISTORY,
+        named_params! {":limit": i64::from(limit)},
+        |r| {
+            let read = || -> Result<StageProbabilityChange, BoxError> {
+                Ok(StageProbabilityChange {
+                    stage: r.get::<_, String>("stage")?.parse()?,
+                    probability: Probability::new(u8::try_from(r.get::<_, i64>("probability")?)?)?,
+                    changed_by: EmployeeId::new(r.get("changed_by")?)?,
+                    changed_at: time(r, "changed_at")?,
+                })
+            };
+            read().map_err(corrupt("stage probability"))
+        },
+    )
+}
+
+pub(super) fn pending_events(
+    c: &Connection,
+    after: u64,
+    limit: u32,
+    scope: &Scope,
+) -> Result<Vec<Event>, StoreError> {
+    let after = i64::try_from(after).unwrap_or(i64::MAX);
+    if scope.owners().is_none() {
+        let p = named_params! {":after": after, ":limit": i64::from(limit)};
+        return all(c, EVENTS_ALL, p, event);
+    }
+    let mut b = Built::head(EVENTS_HEAD);
+    b.sql(" AND e.seq > ").bind(after);
+    b.scope(scope, "l.owner");
+    b.sql(" ORDER BY e.seq LIMIT ").bind(i64::from(limit));
+    b.rows(c, event)
+}

@@ -1,0 +1,138 @@
+//! The whole kit (the conformance suite and the model-based test) on the rusqlite SQLite
+//! store, each test with a fresh database file in its own temporary directory.
+
+#![allow(clippy::expect_used)] // test code: a failed expect is a failed test
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::sync::Arc;
+
+use async_trait::async_trait;
+use chrono::{DateTime, Utc};
+use crm_core::{
+    Changeset, Committed, DuplicateGroup, EmployeeId, Event, FollowUpClaim, ImportKey,
+    ImportLookup, Lead, LeadDetail, LeadId, LeadQuery, LeadStore, LostReasonReport, Opportunity,
+    OpportunityId, OutboxEntry, OutboxRead, Page, PipelineFilter, PipelineRow, Report,
+    ReportFilter, Scope, StageProbabilities, StageProbabilityChange, StatusTimeRow, StoreError,
+};
+use crm_store_sqlx::LiteStore;
+
+/// A fresh store on a new file.
+async fn store() -> Arc<dyn LeadStore> {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let path = dir.path().join("crm.db");
+    let store = LiteStore::connect(&path.to_string_lossy())
+        .await
+        .expect("open SQLite");
+    Arc::new(InDir { store, _dir: dir })
+}
+
+crm_tests::adapter_suite!(store);
+
+/// The in-memory database works the same (one connection owns it).
+#[tokio::test]
+async fn in_memory_database_is_migrated_and_kept() {
+    let a = LiteStore::connect("sqlite::memory:").await.expect("open");
+    let b = LiteStore::connect("sqlite::memory:").await.expect("open");
+    let q = LeadQuery::default();
+    assert!(a.list_leads(&q).await.expect("list").items.is_empty());
+    assert!(b.list_leads(&q).await.expect("list").items.is_empty());
+}
+
+/// A store that owns the temporary directory of its database file; every method the store
+/// answers itself is passed on, so the kit tests those and not crm-core's defaults.
+struct InDir {
+    store: LiteStore,
+    _dir: tempfile::TempDir,
+}
+
+#[async_trait]
+impl LeadStore for InDir {
+    async fn commit(&self, c: &Changeset) -> Result<Committed, StoreError> {
+        self.store.commit(c).await
+    }
+    async fn get_lead(&self, id: LeadId) -> Result<Option<Lead>, StoreError> {
+        self.store.get_lead(id).await
+    }
+    async fn lead_detail(&self, id: LeadId) -> Result<Option<LeadDetail>, StoreError> {
+        self.store.lead_detail(id).await
+    }
+    async fn list_leads_in(&self, q: &LeadQuery, s: &Scope) -> Result<Page<Lead>, StoreError> {
+        self.store.list_leads_in(q, s).await
+    }
+    async fn get_opportunity(&self, id: OpportunityId) -> Result<Option<Opportunity>, StoreError> {
+        self.store.get_opportunity(id).await
+    }
+    async fn last_turn(&self, rule: &str) -> Result<Option<EmployeeId>, StoreError> {
+        self.store.last_turn(rule).await
+    }
+    async fn imported(&self, k: &[ImportKey]) -> Result<BTreeMap<ImportKey, LeadId>, StoreError> {
+        self.store.imported(k).await
+    }
+    async fn stage_probability_history(
+        &self,
+        limit: u32,
+    ) -> Result<Vec<StageProbabilityChange>, StoreError> {
+        self.store.stage_probability_history(limit).await
+    }
+    async fn outbox(&self, r: &OutboxRead) -> Result<Vec<OutboxEntry>, StoreError> {
+        self.store.outbox(r).await
+    }
+    async fn pending_events_in(
+        &self,
+        after: u64,
+        limit: u32,
+        s: &Scope,
+    ) -> Result<Vec<Event>, StoreError> {
+        self.store.pending_events_in(after, limit, s).await
+    }
+    async fn report_in(&self, f: &ReportFilter, s: &Scope) -> Result<Report, StoreError> {
+        self.store.report_in(f, s).await
+    }
+    async fn open_leads_by_owner(
+        &self,
+        o: &BTreeSet<EmployeeId>,
+    ) -> Result<BTreeMap<EmployeeId, u64>, StoreError> {
+        self.store.open_leads_by_owner(o).await
+    }
+    async fn lost_reason_report(
+        &self,
+        f: &ReportFilter,
+        s: &Scope,
+    ) -> Result<LostReasonReport, StoreError> {
+        self.store.lost_reason_report(f, s).await
+    }
+    async fn status_time_rows(
+        &self,
+        f: &ReportFilter,
+        s: &Scope,
+        now: DateTime<Utc>,
+    ) -> Result<Vec<StatusTimeRow>, StoreError> {
+        self.store.status_time_rows(f, s, now).await
+    }
+    async fn pipeline_rows(
+        &self,
+        f: &PipelineFilter,
+        s: &Scope,
+        p: &StageProbabilities,
+    ) -> Result<Vec<PipelineRow>, StoreError> {
+        self.store.pipeline_rows(f, s, p).await
+    }
+    async fn import_lookup(
+        &self,
+        k: &[ImportKey],
+        e: &[String],
+        p: &[String],
+    ) -> Result<ImportLookup, StoreError> {
+        self.store.import_lookup(k, e, p).await
+    }
+    async fn duplicate_groups(
+        &self,
+        s: &Scope,
+        fuzzy: bool,
+    ) -> Result<Vec<DuplicateGroup>, StoreError> {
+        self.store.duplicate_groups(s, fuzzy).await
+    }
+    async fn follow_up_candidates(&self, c: &FollowUpClaim) -> Result<Vec<Lead>, StoreError> {
+        self.store.follow_up_candidates(c).await
+    }
+}
