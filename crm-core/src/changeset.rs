@@ -160,7 +160,10 @@ impl Precondition {
     }
 }
 
-/// A change a [`Changeset`] applies.
+/// A change a [`Changeset`] applies. A write on a record that is not stored (a lead for
+/// `UpdateLead`, `Interaction`, `MoveRecords`, `FollowUpMarks` or `ClientCreated`, an
+/// opportunity for `UpdateOpportunity`) is refused as not found and nothing is written; the
+/// named changesets check a precondition first, so only a hand-built one meets this.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Write {
     /// Stores a new lead, every field as given.

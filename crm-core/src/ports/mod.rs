@@ -58,7 +58,8 @@ pub struct OutboxRead {
     /// (`claimed_until <= due_at`). `None`: every entry, claimed or not.
     pub due_at: Option<DateTime<Utc>>,
     /// Claim every entry returned until this time, atomically: concurrent readers that
-    /// claim get disjoint entries. `None`: read only.
+    /// claim get disjoint entries. `None`: read only. Claim with `due_at` set: with
+    /// `due_at: None` a claim takes entries another caller holds.
     pub claim_until: Option<DateTime<Utc>>,
     /// At most this many.
     pub limit: u32,
