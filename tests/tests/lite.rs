@@ -38,6 +38,82 @@ async fn in_memory_database_is_migrated_and_kept() {
     assert!(b.list_leads(&q).await.expect("list").items.is_empty());
 }
 
+/// Time per call of the service's per-lead calls on this store and on the sqlx one, each on
+/// a new file; for a quick comparison in an optimised build:
+/// `cargo test --profile perf -p crm-tests --test lite timing -- --ignored --nocapture`.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "timing, not a test"]
+async fn timing() {
+    use crm_core::{
+        Crm, Email, Employee, InteractionKind, LeadStatus, Name, NewInteraction, NewLead, Role,
+        Source,
+    };
+    const N: usize = 500;
+    let dir = tempfile::tempdir().expect("temp dir");
+    let path = |f: &str| dir.path().join(f).to_string_lossy().into_owned();
+    let sqlx = crm_store_sqlx::SqliteStore::connect(&path("sqlx.db"))
+        .await
+        .expect("sqlx");
+    let lite = LiteStore::connect(&path("lite.db")).await.expect("lite");
+    let stores: [(&str, Arc<dyn LeadStore>); 2] =
+        [("sqlx", Arc::new(sqlx)), ("lite", Arc::new(lite))];
+    for (name, store) in stores {
+        let me = EmployeeId::new(7).expect("id");
+        let crm = Crm::builder()
+            .store(store)
+            .employees(Arc::new(crm_store_memory::MemoryEmployees::new([
+                Employee::new(me, Name::parse("Sara").expect("name"), Role::Manager),
+            ])))
+            .clients(Arc::new(crm_store_memory::MemoryClients::new()))
+            .build()
+            .expect("crm");
+        let mut ids = Vec::with_capacity(N);
+        let t = std::time::Instant::now();
+        for i in 0..N {
+            let lead = NewLead::new(
+                Name::parse(&format!("Lead {i}")).expect("name"),
+                Source::web(),
+            )
+            .email(Email::parse(&format!("l{i}@example.com")).expect("email"));
+            ids.push(crm.create_lead(me, lead).await.expect("create").id());
+        }
+        let create = t.elapsed() / N as u32;
+        let t = std::time::Instant::now();
+        for id in &ids {
+            let to = LeadStatus::Contacted;
+            crm.change_status(me, *id, 1, to, None)
+                .await
+                .expect("status");
+        }
+        let status = t.elapsed() / N as u32;
+        let t = std::time::Instant::now();
+        for id in &ids {
+            let i = NewInteraction {
+                kind: InteractionKind::Call,
+                occurred_at: None,
+                notes: Default::default(),
+                next_follow_up: None,
+            };
+            crm.log_interaction(me, *id, i).await.expect("interaction");
+        }
+        let interaction = t.elapsed() / N as u32;
+        let t = std::time::Instant::now();
+        for id in &ids {
+            crm.lead(me, *id).await.expect("lead");
+        }
+        let get = t.elapsed() / N as u32;
+        let t = std::time::Instant::now();
+        for id in &ids {
+            crm.lead_detail(me, *id).await.expect("detail");
+        }
+        let detail = t.elapsed() / N as u32;
+        println!(
+            "{name}: create {create:?}, change status {status:?}, log interaction \
+             {interaction:?}, get {get:?}, detail {detail:?} per call"
+        );
+    }
+}
+
 /// A store that owns the temporary directory of its database file; every method the store
 /// answers itself is passed on, so the kit tests those and not crm-core's defaults.
 struct InDir {

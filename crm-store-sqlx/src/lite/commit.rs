@@ -1,6 +1,6 @@
 //! [`commit`]: a [`Changeset`] interpreted in one `BEGIN IMMEDIATE` transaction on the
-//! writer's thread. Each precondition is a read checked here, in Rust, against the state the
-//! steps before it left; each write is one or two plain statements. The first precondition
+//! writer's thread. Each precondition is a read checked in Rust (`require`) against the
+//! state the steps before it left; each write is one or two plain statements. The first precondition
 //! that does not hold ends the transaction (rolled back when dropped) with its refusal.
 //!
 //! The derived data the sqlx store keeps stays in step: `search_text` and `phone_display`
@@ -10,36 +10,13 @@
 use chrono::{DateTime, Utc};
 use crm_core::time_in_status::status_entered;
 use crm_core::{
-    BoxError, Changeset, Committed, ContactField, Entity, HistoryEntry, Lead, LeadId, LeadStatus,
-    Precondition, Step, StoreError, Write,
+    BoxError, Changeset, Committed, Entity, HistoryEntry, Lead, LeadId, LeadStatus, Step,
+    StoreError, Write,
 };
-use rusqlite::{Connection, Row, Transaction, TransactionBehavior, named_params};
-use uuid::Uuid;
+use rusqlite::{Connection, Transaction, TransactionBehavior, named_params};
 
 use super::conn::{corrupt, db};
-use super::read::{all, one, opt_us, us};
-
-const LEAD_STATE: &str = "SELECT version, status, merged_into FROM leads WHERE id = :id";
-const FOLLOW_UP_STATE: &str = "SELECT version, last_interaction_at, next_follow_up_at, \
-     follow_up_notified_at, follow_up_reminded_for, owner_notified_at, escalated_for \
-     FROM leads WHERE id = :id";
-/// The oldest open lead other than `:id` with the email; then the same with the phone key.
-/// Both on the partial indexes `leads_open_email` and `leads_open_phone`, whose predicate
-/// ("open" as three comparisons) they repeat.
-const DUPLICATE_EMAIL: &str = "SELECT id FROM leads WHERE email = :email \
-     AND (status = 'new' OR status = 'contacted' OR status = 'interested') \
-     AND merged_into IS NULL AND id <> :id ORDER BY created_at, id LIMIT 1";
-const DUPLICATE_PHONE: &str = "SELECT id FROM leads WHERE phone = :phone \
-     AND (status = 'new' OR status = 'contacted' OR status = 'interested') \
-     AND merged_into IS NULL AND id <> :id ORDER BY created_at, id LIMIT 1";
-const OPPORTUNITY_STATE: &str = "SELECT o.version, o.lead_id, l.status, l.merged_into, \
-     l.id IS NOT NULL AS lead_found \
-     FROM opportunities o LEFT JOIN leads l ON l.id = o.lead_id WHERE o.id = :id";
-const TURN: &str = "SELECT last_owner FROM assignment_rotations WHERE rule = :rule";
-const KEY_STORED: &str = "SELECT 1 FROM import_keys WHERE key = :key";
-const INTERACTIONS_OF: &str = "SELECT id FROM interactions WHERE lead_id = :lead";
-const OPPORTUNITIES_OF: &str = "SELECT id FROM opportunities WHERE lead_id = :lead";
-const CLIENT_PENDING: &str = "SELECT 1 FROM pending_clients WHERE lead_id = :lead";
+use super::read::{one, opt_us, us};
 
 const INSERT_LEAD: &str = "INSERT INTO leads (id, name, email, phone, phone_display, company, \
      source, status, owner, created_by, created_at, updated_at, version, client_id, \
@@ -139,7 +116,7 @@ pub(super) fn commit(c: &mut Connection, changes: &Changeset) -> Result<Committe
     let mut periods = Periods::default();
     for step in &changes.steps {
         match step {
-            Step::Require(p) => require(&tx, p)?,
+            Step::Require(p) => super::require::require(&tx, p)?,
             Step::Write(Write::History(h)) => {
                 periods.entry(&tx, h)?;
                 history(&tx, h)?;
@@ -204,7 +181,7 @@ fn exec(
 }
 
 /// A `u64` from the domain as an SQL integer.
-fn int(v: u64) -> Result<i64, StoreError> {
+pub(super) fn int(v: u64) -> Result<i64, StoreError> {
     i64::try_from(v).map_err(|_| StoreError::Backend(format!("{v} does not fit a bigint").into()))
 }
 
@@ -212,166 +189,18 @@ fn json<T: serde::Serialize>(v: &T) -> Result<String, StoreError> {
     serde_json::to_string(v).map_err(|e| StoreError::Backend(e.into()))
 }
 
-fn not_found(entity: Entity, id: impl ToString) -> StoreError {
+pub(super) fn not_found(entity: Entity, id: impl ToString) -> StoreError {
     StoreError::NotFound {
         entity,
         id: id.to_string(),
     }
 }
 
-fn read<T>(what: &'static str, f: impl FnOnce() -> Result<T, BoxError>) -> Result<T, StoreError> {
+pub(super) fn read<T>(
+    what: &'static str,
+    f: impl FnOnce() -> Result<T, BoxError>,
+) -> Result<T, StoreError> {
     f().map_err(corrupt(what))
-}
-
-/// A lead's version and whether it is read-only (converted, or merged into another).
-fn lead_state(tx: &Transaction, id: LeadId) -> Result<Option<(u64, bool)>, StoreError> {
-    one(tx, LEAD_STATE, named_params! {":id": id.as_uuid()}, |r| {
-        read("lead", || {
-            let status: LeadStatus = r.get::<_, String>("status")?.parse()?;
-            let merged: Option<Uuid> = r.get("merged_into")?;
-            let version = u64::try_from(r.get::<_, i64>("version")?)?;
-            Ok((version, status.is_read_only() || merged.is_some()))
-        })
-    })
-}
-
-/// Checks `p` against the state as the steps so far left it.
-fn require(tx: &Transaction, p: &Precondition) -> Result<(), StoreError> {
-    let id_of = |r: &Row<'_>| read("id", || Ok(r.get::<_, Uuid>("id")?));
-    let found = |sql, params: &[(&str, &dyn rusqlite::ToSql)]| -> Result<bool, StoreError> {
-        Ok(one(tx, sql, params, |_| Ok(()))?.is_some())
-    };
-    let (holds, found) = match p {
-        Precondition::LeadAbsent(id) => {
-            let state = lead_state(tx, *id)?;
-            (state.is_none(), state.is_some())
-        }
-        Precondition::LeadVersion { id, version } => match lead_state(tx, *id)? {
-            Some((v, _)) => (v == *version, true),
-            None => (false, false),
-        },
-        Precondition::LeadWritable(id) => match lead_state(tx, *id)? {
-            Some((_, read_only)) => (!read_only, true),
-            None => (false, false),
-        },
-        Precondition::FollowUpState(lead) => {
-            let r = lead.record();
-            let want = [
-                Some(int(r.version)?),
-                opt_us(r.last_interaction_at),
-                opt_us(r.next_follow_up_at),
-                opt_us(r.follow_up_notified_at),
-                opt_us(r.follow_up_reminded_for),
-                opt_us(r.owner_notified_at),
-                opt_us(r.escalated_for),
-            ];
-            let params = named_params! {":id": lead.id().as_uuid()};
-            let stored = one(tx, FOLLOW_UP_STATE, params, |r| {
-                read("lead", || {
-                    let cols = [
-                        "version",
-                        "last_interaction_at",
-                        "next_follow_up_at",
-                        "follow_up_notified_at",
-                        "follow_up_reminded_for",
-                        "owner_notified_at",
-                        "escalated_for",
-                    ];
-                    let mut v = Vec::with_capacity(cols.len());
-                    for col in cols {
-                        v.push(r.get::<_, Option<i64>>(col)?);
-                    }
-                    Ok(v)
-                })
-            })?;
-            (stored.as_deref() == Some(&want[..]), stored.is_some())
-        }
-        Precondition::NoDuplicateOf(lead) => return no_duplicate_of(tx, lead),
-        Precondition::OpportunityAbsent(id) => {
-            let f = found(OPPORTUNITY_STATE, named_params! {":id": id.as_uuid()})?;
-            (!f, f)
-        }
-        Precondition::OpportunityVersion { id, version } => {
-            let params = named_params! {":id": id.as_uuid()};
-            let stored = one(tx, OPPORTUNITY_STATE, params, |r| {
-                read("opportunity", || {
-                    Ok(u64::try_from(r.get::<_, i64>("version")?)?)
-                })
-            })?;
-            (stored == Some(*version), stored.is_some())
-        }
-        Precondition::OpportunityLeadWritable(id) => {
-            let params = named_params! {":id": id.as_uuid()};
-            let stored = one(tx, OPPORTUNITY_STATE, params, |r| {
-                read("opportunity", || {
-                    let lead = LeadId::from_uuid(r.get("lead_id")?);
-                    let status: Option<String> = r.get("status")?;
-                    let merged: Option<Uuid> = r.get("merged_into")?;
-                    let status = status.map(|s| s.parse::<LeadStatus>()).transpose()?;
-                    let read_only =
-                        status.is_some_and(LeadStatus::is_read_only) || merged.is_some();
-                    Ok((lead, r.get::<_, bool>("lead_found")?, read_only))
-                })
-            })?;
-            match stored {
-                None => (false, false),
-                Some((lead, false, _)) => return Err(not_found(Entity::Lead, lead)),
-                Some((lead, true, true)) => return Err(StoreError::ReadOnly { lead }),
-                Some(_) => (true, true),
-            }
-        }
-        Precondition::TurnIs { rule, after } => {
-            let stored = one(tx, TURN, named_params! {":rule": rule}, |r| {
-                read("assignment rotation", || Ok(r.get::<_, i64>("last_owner")?))
-            })?;
-            (stored == after.map(|a| a.get()), true)
-        }
-        Precondition::KeyFree(key) => {
-            let f = found(KEY_STORED, named_params! {":key": key.as_str()})?;
-            (!f, f)
-        }
-        Precondition::HoldsExactly { lead, moved, .. } => {
-            let params = named_params! {":lead": lead.as_uuid()};
-            let interactions = all(tx, INTERACTIONS_OF, params, id_of)?;
-            let opportunities = all(tx, OPPORTUNITIES_OF, params, id_of)?;
-            let holds = moved.is_exactly(
-                interactions
-                    .into_iter()
-                    .map(crm_core::InteractionId::from_uuid),
-                opportunities
-                    .into_iter()
-                    .map(crm_core::OpportunityId::from_uuid),
-            );
-            (holds, holds || lead_state(tx, *lead)?.is_some())
-        }
-        Precondition::ClientPending(id) => {
-            let f = found(CLIENT_PENDING, named_params! {":lead": id.as_uuid()})?;
-            (f, f)
-        }
-    };
-    if holds { Ok(()) } else { Err(p.refusal(found)) }
-}
-
-/// [`Precondition::NoDuplicateOf`]: the oldest other open lead with the email, else with
-/// the phone key ([`crm_core::duplicates::find_duplicate`]).
-fn no_duplicate_of(tx: &Transaction, lead: &Lead) -> Result<(), StoreError> {
-    let id = lead.id().as_uuid();
-    let existing = |r: &Row<'_>| read("lead id", || Ok(LeadId::from_uuid(r.get("id")?)));
-    if let Some(email) = lead.email() {
-        let p = named_params! {":email": email.as_str(), ":id": id};
-        if let Some(existing) = one(tx, DUPLICATE_EMAIL, p, existing)? {
-            let field = ContactField::Email;
-            return Err(StoreError::Duplicate { existing, field });
-        }
-    }
-    if let Some(phone) = lead.phone() {
-        let p = named_params! {":phone": phone.as_str(), ":id": id};
-        if let Some(existing) = one(tx, DUPLICATE_PHONE, p, existing)? {
-            let field = ContactField::Phone;
-            return Err(StoreError::Duplicate { existing, field });
-        }
-    }
-    Ok(())
 }
 
 fn history(tx: &Transaction, h: &HistoryEntry) -> Result<(), StoreError> {
@@ -566,9 +395,18 @@ fn lead_row(tx: &Transaction, lead: &Lead, sql: &'static str) -> Result<usize, S
         ":merged_into": r.merged_into.map(|m| m.as_uuid()),
         ":search_text": lead.search_text(),
     };
-    // The update names fewer columns than the insert: bind only the ones it has.
+    exec_some(tx, sql, p)
+}
+
+/// Runs `sql` with those of `params` it names (an update names fewer columns than the
+/// insert of the same row); how many rows it changed.
+fn exec_some(
+    tx: &Transaction,
+    sql: &'static str,
+    params: &[(&str, &dyn rusqlite::ToSql)],
+) -> Result<usize, StoreError> {
     let mut st = tx.prepare_cached(sql).map_err(db)?;
-    for (name, value) in p {
+    for (name, value) in params {
         if let Some(i) = st.parameter_index(name).map_err(db)? {
             st.raw_bind_parameter(i, value).map_err(db)?;
         }
@@ -597,13 +435,7 @@ fn opportunity_row(
         ":version": int(o.version)?,
         ":probability": o.probability.map(|p| i64::from(p.percent())),
     };
-    let mut st = tx.prepare_cached(sql).map_err(db)?;
-    for (name, value) in p {
-        if let Some(i) = st.parameter_index(name).map_err(db)? {
-            st.raw_bind_parameter(i, value).map_err(db)?;
-        }
-    }
-    st.raw_execute().map_err(db)
+    exec_some(tx, sql, p)
 }
 
 /// Moves the event watermark up to `up_to` (never past the newest event); how many events

@@ -12,6 +12,7 @@ mod conn;
 mod outbox;
 mod read;
 mod reports;
+mod require;
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::Path;
