@@ -4,22 +4,17 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
-use crm_core::{BoxError, EmployeeId, Scope, StoreError, Turn};
+use crm_core::{BoxError, EmployeeId, Scope, StoreError};
 
 use crate::bind::{Binds, Filter};
 use crate::db::{Db, args};
 use crate::rows::{self, Cols};
 
-pub(crate) const LAST_TURN: &str = "SELECT last_owner FROM assignment_rotations WHERE rule = $1";
-/// A rule's first turn: taken only if no create took one first (no row changed: taken).
-pub(crate) const FIRST_TURN: &str = "INSERT INTO assignment_rotations (rule, last_owner) \
-     VALUES ($1, $2) ON CONFLICT (rule) DO NOTHING";
-/// A rule's next turn: taken only if the last owner is still the one read (no row changed:
-/// taken by a concurrent create).
-pub(crate) const NEXT_TURN: &str = "UPDATE assignment_rotations SET last_owner = $2 \
-     WHERE rule = $1 AND last_owner = $3";
-const OPEN_BY_OWNER: &str = "SELECT owner, COUNT(*) FROM leads \
-     WHERE status IN ('new', 'contacted', 'interested') AND merged_into IS NULL";
+const LAST_TURN: &str = "SELECT last_owner FROM assignment_rotations WHERE rule = $1";
+const OPEN_BY_OWNER: &str = concat!(
+    "SELECT owner, COUNT(*) FROM leads WHERE ",
+    crate::open_lead!()
+);
 
 /// Appends ` AND <owner> IN (...)` for `scope` (nothing for every lead; a condition that
 /// holds for no row for an empty scope), so the database filters, and pages stay full.
@@ -39,28 +34,6 @@ pub(crate) fn scope(b: &mut impl Filter, scope: &Scope, owner: &'static str) {
         b.int(o.get());
     }
     b.sql(")");
-}
-
-/// The statement that takes `turn`: the rule's first turn, or the next after the one read.
-pub(crate) fn take_turn(turn: &Turn) -> &'static str {
-    if turn.after.is_some() {
-        NEXT_TURN
-    } else {
-        FIRST_TURN
-    }
-}
-
-/// [`take_turn`]'s values.
-pub(crate) fn turn_values(b: &mut impl Binds, turn: &Turn) {
-    b.str(&turn.rule).int(turn.owner.get());
-    if let Some(after) = turn.after {
-        b.int(after.get());
-    }
-}
-
-/// The refusal of a create whose turn a concurrent create took.
-pub(crate) fn turn_taken() -> StoreError {
-    StoreError::Busy("a concurrent create took this assignment turn; decide again".into())
 }
 
 pub(crate) async fn last_turn<D: Db>(db: &D, rule: &str) -> Result<Option<EmployeeId>, StoreError> {

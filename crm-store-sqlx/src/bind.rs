@@ -32,6 +32,7 @@ pub(crate) trait Encoding: Database {
 /// Values bound to a statement, in parameter order.
 pub(crate) trait Binds {
     fn uuid(&mut self, v: Uuid) -> &mut Self;
+    fn opt_uuid(&mut self, v: Option<Uuid>) -> &mut Self;
     fn str(&mut self, v: &str) -> &mut Self;
     fn opt_str(&mut self, v: Option<&str>) -> &mut Self;
     fn int(&mut self, v: i64) -> &mut Self;
@@ -53,6 +54,7 @@ pub(crate) trait Add<DB: Database> {
 impl<DB: Encoding, A: Add<DB>> Binds for Bind<A, DB>
 where
     for<'q> Uuid: Encode<'q, DB> + Type<DB>,
+    for<'q> Option<Uuid>: Encode<'q, DB> + Type<DB>,
     for<'q> i64: Encode<'q, DB> + Type<DB>,
     for<'q> Option<i64>: Encode<'q, DB> + Type<DB>,
     for<'q> &'q str: Encode<'q, DB> + Type<DB>,
@@ -60,6 +62,10 @@ where
     for<'q> Option<DB::Time>: Encode<'q, DB> + Type<DB>,
 {
     fn uuid(&mut self, v: Uuid) -> &mut Self {
+        self.0.add(v);
+        self
+    }
+    fn opt_uuid(&mut self, v: Option<Uuid>) -> &mut Self {
         self.0.add(v);
         self
     }
@@ -134,11 +140,6 @@ impl<DB: Database> Add<DB> for Values<DB> {
 }
 
 impl<DB: Database> Values<DB> {
-    /// How many values are bound.
-    pub(crate) fn len(&self) -> usize {
-        self.args.len()
-    }
-
     /// The arguments, or the error of the first value that failed to encode.
     pub(crate) fn into_args(self) -> Result<DB::Arguments, sqlx::Error> {
         match self.bad {

@@ -5,16 +5,14 @@
 use std::collections::BTreeMap;
 
 use crm_core::duplicates::DuplicateKind;
-use crm_core::{DuplicateGroup, Lead, LeadId, MergeWrite, Scope, StoreError};
+use crm_core::{DuplicateGroup, Lead, Scope, StoreError};
 
-use crate::bind::{Binds, Encoding, Filter};
+use crate::bind::{Encoding, Filter};
 use crate::db::Db;
 use crate::rows::{self, Cols, lead_cols};
 
-/// Open leads not merged away: what duplicate groups are made of. "Open" is written as the
-/// partial indexes' predicate says it (see `lead_writes::duplicate_probe!`).
-const CANDIDATE: &str = "(status = 'new' OR status = 'contacted' OR status = 'interested') \
-     AND merged_into IS NULL";
+/// Open leads not merged away: what duplicate groups are made of.
+const CANDIDATE: &str = crate::open_lead!();
 
 const HEAD: &str = concat!("SELECT ", lead_cols!(), ", ");
 
@@ -81,93 +79,27 @@ pub(crate) async fn groups<D: Db>(
     Ok(out)
 }
 
-/// Marks the lead merged away (`$2`) as merged into the lead kept (`$1`).
-pub(crate) const SET_MERGED_INTO: &str =
-    "UPDATE leads SET merged_into = $1 WHERE id = $2 AND merged_into IS NULL";
 /// Leads merged into the lead merged away (`$2`) before now go to the lead kept (`$1`), so
 /// every merged lead names a lead that is not merged.
-pub(crate) const REPOINT_MERGED: &str = "UPDATE leads SET merged_into = $1 WHERE merged_into = $2";
-pub(crate) const MOVE_INTERACTIONS: &str =
-    "UPDATE interactions SET lead_id = $1 WHERE lead_id = $2";
-pub(crate) const MOVE_OPPORTUNITIES: &str =
-    "UPDATE opportunities SET lead_id = $1 WHERE lead_id = $2";
+const REPOINT_MERGED: &str = "UPDATE leads SET merged_into = $1 WHERE merged_into = $2";
+const MOVE_INTERACTIONS: &str = "UPDATE interactions SET lead_id = $1 WHERE lead_id = $2";
+const MOVE_OPPORTUNITIES: &str = "UPDATE opportunities SET lead_id = $1 WHERE lead_id = $2";
 /// The lead kept (`$1`) takes the later last interaction time of the two: an interaction
 /// does not move a lead's version, so the stored times are the ones to compare.
-pub(crate) const LAST_INTERACTION: &str = "UPDATE leads SET last_interaction_at = \
+const LAST_INTERACTION: &str = "UPDATE leads SET last_interaction_at = \
      (SELECT MAX(l.last_interaction_at) FROM leads l WHERE l.id = $1 OR l.id = $2) \
      WHERE id = $1";
 
-/// The statements above, in order, each with the values `(keep, other)`.
-pub(crate) const AFTER_WRITES: [&str; 5] = [
-    SET_MERGED_INTO,
+/// The statements of `Write::MoveRecords`, in order, each with the values `(to, from)`.
+pub(crate) const MOVE_RECORDS: [&str; 4] = [
     REPOINT_MERGED,
     MOVE_INTERACTIONS,
     MOVE_OPPORTUNITIES,
     LAST_INTERACTION,
 ];
 
-/// The values of each of [`AFTER_WRITES`].
-pub(crate) fn pair(b: &mut impl Binds, w: &MergeWrite) {
-    b.uuid(w.keep_id().as_uuid()).uuid(w.other_id().as_uuid());
-}
-
-/// The interactions (`0`) and opportunities (`1`) the lead merged away (`$1`) holds, read
-/// in the merge's transaction after both leads are locked (adding either locks the lead),
-/// to compare with the records decided on ([`crm_core::Moved::is_exactly`]).
+/// The interactions (`0`) and opportunities (`1`) a lead (`$1`) holds, to compare with the
+/// records a merge decided on ([`crm_core::Moved::is_exactly`]).
 pub(crate) const RECORDS_OF: &str = "SELECT id, CAST(0 AS BIGINT) FROM interactions \
      WHERE lead_id = $1 \
      UNION ALL SELECT id, CAST(1 AS BIGINT) FROM opportunities WHERE lead_id = $1";
-
-/// The same comparison as checks of a one-trip script, where nothing can be read before the
-/// writes: the lead merged away (`$1`) does not hold `$2` interactions, or does not hold
-/// the interaction `$1` (with the lead `$2`). With the count right and every decided record
-/// there, the records are exactly the decided ones (ids are unique).
-pub(crate) const INTERACTION_COUNT_DIFFERS: &str =
-    "(SELECT COUNT(*) FROM interactions WHERE lead_id = $1) <> $2";
-pub(crate) const INTERACTION_NOT_HELD: &str =
-    "NOT EXISTS (SELECT 1 FROM interactions WHERE id = $1 AND lead_id = $2)";
-/// [`INTERACTION_COUNT_DIFFERS`] and [`INTERACTION_NOT_HELD`] for opportunities.
-pub(crate) const OPPORTUNITY_COUNT_DIFFERS: &str =
-    "(SELECT COUNT(*) FROM opportunities WHERE lead_id = $1) <> $2";
-pub(crate) const OPPORTUNITY_NOT_HELD: &str =
-    "NOT EXISTS (SELECT 1 FROM opportunities WHERE id = $1 AND lead_id = $2)";
-
-/// The lead `$1` is not at version `$2` (or is missing): a merge's check before its writes.
-pub(crate) const NOT_AT_VERSION: &str =
-    "NOT EXISTS (SELECT 1 FROM leads WHERE id = $1 AND version = $2)";
-
-/// A lead's version, to explain a refused merge.
-pub(crate) const LEAD_VERSION: &str = "SELECT version FROM leads WHERE id = $1";
-
-/// Why a merge was refused, from each lead's stored version before the merge wrote anything
-/// (`None`: no such lead), in the order `(keep, other)`. With both versions as decided, the
-/// records of the lead merged away were not the decided ones: a conflict on that lead.
-pub(crate) fn refused(w: &MergeWrite, stored: [Option<i64>; 2]) -> StoreError {
-    let leads = [
-        (w.keep_id(), w.keep_version, stored[0]),
-        (w.other_id(), w.other_version, stored[1]),
-    ];
-    for (id, _, v) in leads {
-        if v.is_none() {
-            return crate::error::not_found(crm_core::Entity::Lead, id);
-        }
-    }
-    let (id, expected) = leads
-        .iter()
-        .find(|(_, expected, v)| u64::try_from(v.unwrap_or(0)).ok() != Some(*expected))
-        .map_or((w.other_id(), w.other_version), |(id, e, _)| (*id, *e));
-    crate::error::conflict(crm_core::Entity::Lead, id, expected)
-}
-
-/// The ids of a merge, for a lock taken in a fixed order.
-pub(crate) fn ids_sorted(w: &MergeWrite) -> [LeadId; 2] {
-    let mut ids = [w.keep_id(), w.other_id()];
-    ids.sort();
-    ids
-}
-
-/// Whether the stored versions (`(keep, other)`) are the ones the merge was decided on.
-pub(crate) fn at_versions(w: &MergeWrite, stored: [Option<i64>; 2]) -> bool {
-    stored[0].and_then(|v| u64::try_from(v).ok()) == Some(w.keep_version)
-        && stored[1].and_then(|v| u64::try_from(v).ok()) == Some(w.other_version)
-}

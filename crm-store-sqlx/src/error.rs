@@ -52,13 +52,6 @@ pub(crate) fn is_unique_violation(e: &sqlx::Error) -> bool {
         .is_some_and(|d| d.is_unique_violation())
 }
 
-/// Whether `e` is a constraint violation of any kind: unique, foreign key, not null, check.
-#[allow(dead_code)] // unused without the sqlite backend
-pub(crate) fn is_constraint_violation(e: &sqlx::Error) -> bool {
-    e.as_database_error()
-        .is_some_and(|d| !matches!(d.kind(), sqlx::error::ErrorKind::Other))
-}
-
 /// `NotFound` for `entity` `id`.
 pub(crate) fn not_found(entity: Entity, id: impl ToString) -> StoreError {
     StoreError::NotFound {

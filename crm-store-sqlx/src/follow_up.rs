@@ -1,115 +1,38 @@
 //! The follow-up outbox. What both backends do the same way when a sweep claims follow-up
 //! notices: take over the notices whose claim ran out, refreshed against their leads as
 //! they are now (the rule is `crm_core::follow_up::refreshed`), and write a new notice for
-//! each newly due lead; and the delivery of a notice. Only the claim's SQL (locking,
-//! batching) differs per backend.
+//! each newly due lead. Only the claim's SQL (locking) differs per backend.
 
 use std::collections::HashMap;
 
 use chrono::{DateTime, Utc};
 use crm_core::escalation::escalate;
 use crm_core::follow_up::{refreshed, remind_overdue};
-use crm_core::{FollowUpClaim, FollowUpNotice, Lead, LeadId, LeadRecord, NoticeId, StoreError};
+use crm_core::{FollowUpClaim, FollowUpNotice, Lead, LeadId, LeadRecord, NoticeId};
 
 use crate::bind::Binds;
-use crate::db::{Db, args};
-use crate::rows;
 
 pub(crate) const DELETE_NOTICE: &str = "DELETE FROM follow_up_notices WHERE id = $1";
 /// Frees a notice the caller still holds (claimed until `$4`), claimable from `$1` on,
 /// counting a failed attempt when an error (`$2`) is given.
-const RELEASE_NOTICE: &str = "UPDATE follow_up_notices SET claimed_until = $1, \
+pub(crate) const RELEASE_NOTICE: &str = "UPDATE follow_up_notices SET claimed_until = $1, \
      attempts = attempts + CASE WHEN CAST($2 AS TEXT) IS NULL THEN 0 ELSE 1 END, \
      last_error = COALESCE($2, last_error), \
      last_attempt_at = CASE WHEN CAST($2 AS TEXT) IS NULL THEN last_attempt_at ELSE $1 END \
      WHERE id = $3 AND claimed_until = $4";
-const UNDELIVERED_NOTICES: &str = "SELECT notice FROM follow_up_notices ORDER BY id LIMIT $1";
 
-/// A delivered notice leaves the outbox.
-pub(crate) async fn delivered<D: Db>(db: &D, id: NoticeId) -> Result<(), StoreError> {
-    db.write(
-        DELETE_NOTICE,
-        args::<D>(|a| {
-            a.uuid(id.as_uuid());
-        }),
-    )
-    .await?;
-    Ok(())
-}
-
-/// How many notices [`DELETE_NOTICES`] deletes at most.
-const DELETE_CHUNK: usize = 100;
-
-/// Deletes the notices `$1` to `$100` (the default claim batch): one statement text for any number of ids (a shorter
-/// chunk repeats its first id), so it is prepared once. The `IN` list is probed by the
-/// primary key.
-static DELETE_NOTICES: std::sync::LazyLock<String> = std::sync::LazyLock::new(|| {
-    let params: Vec<String> = (1..=DELETE_CHUNK).map(|n| format!("${n}")).collect();
-    format!(
-        "DELETE FROM follow_up_notices WHERE id IN ({})",
-        params.join(", ")
-    )
-});
-
-/// Delivered notices leave the outbox: one statement per 100 ids (one write, under the
-/// backend's write policy, instead of one per notice).
-pub(crate) async fn delivered_all<D: Db>(db: &D, ids: &[NoticeId]) -> Result<(), StoreError> {
-    let sql: &'static str = DELETE_NOTICES.as_str();
-    for chunk in ids.chunks(DELETE_CHUNK) {
-        let Some(first) = chunk.first() else {
-            continue;
-        };
-        db.write(
-            sql,
-            args::<D>(|a| {
-                for i in 0..DELETE_CHUNK {
-                    a.uuid(chunk.get(i).unwrap_or(first).as_uuid());
-                }
-            }),
-        )
-        .await?;
-    }
-    Ok(())
-}
-
-/// Frees a notice the caller still holds, claimable again from `at`.
-pub(crate) async fn release<D: Db>(
-    db: &D,
+/// [`RELEASE_NOTICE`]'s values: the notice claimed until `claimed_until`, free from `at`.
+pub(crate) fn release(
+    b: &mut impl Binds,
     id: NoticeId,
     claimed_until: DateTime<Utc>,
     error: Option<&str>,
     at: DateTime<Utc>,
-) -> Result<(), StoreError> {
-    db.write(
-        RELEASE_NOTICE,
-        args::<D>(|a| {
-            a.time(at)
-                .opt_str(error)
-                .uuid(id.as_uuid())
-                .time(claimed_until);
-        }),
-    )
-    .await?;
-    Ok(())
-}
-
-/// The undelivered notices, oldest first.
-pub(crate) async fn undelivered<D: Db>(
-    db: &D,
-    limit: u32,
-) -> Result<Vec<FollowUpNotice>, StoreError> {
-    db.all(
-        UNDELIVERED_NOTICES,
-        args::<D>(|a| {
-            a.int(i64::from(limit));
-        }),
-    )
-    .await?
-    .iter()
-    .map(|r| {
-        rows::notice(&crate::rows::Cols::text(r, 0).map_err(rows::corrupt("follow-up notice"))?)
-    })
-    .collect()
+) {
+    b.time(at)
+        .opt_str(error)
+        .uuid(id.as_uuid())
+        .time(claimed_until);
 }
 
 /// Expired notices (oldest id first) against their leads: the ones to send again, refreshed,

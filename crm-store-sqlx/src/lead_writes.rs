@@ -1,42 +1,29 @@
 //! Lead writes, the same on both backends: the statements (`$n` parameters) and their
-//! values, and what a failed check means. How a write runs, in one script (SQLite) or
-//! statement by statement in a transaction (PostgreSQL), is each backend's own.
+//! values, and what a duplicate probe found. `crate::commit` runs them.
 
-use crm_core::{
-    ContactField, Entity, HistoryEntry, Lead, LeadId, LeadWrite, PendingClient, StoreError,
-};
+use crm_core::{ContactField, HistoryEntry, Lead, LeadId, PendingClient, StoreError};
 
 use crate::bind::Binds;
-use crate::error::{not_found, status_of};
 use crate::rows::{self, Cols, json, to_i64};
 
-/// The columns [`insert_lead`] binds, in its order.
-macro_rules! lead_columns {
-    () => {
-        "id, name, email, phone, company, source, status, owner, created_by, created_at, \
-         updated_at, version, client_id, lost_reason, last_interaction_at, \
-         follow_up_notified_at, search_text, phone_display, lost_reason_code, \
-         next_follow_up_at, follow_up_reminded_for, owner_notified_at, escalated_for"
-    };
-}
-pub(crate) use lead_columns;
-
-pub(crate) const INSERT_LEAD: &str = concat!(
-    "INSERT INTO leads (",
-    lead_columns!(),
-    ") VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, \
-     $18, $19, $20, $21, $22, $23)"
-);
+pub(crate) const INSERT_LEAD: &str = "INSERT INTO leads (id, name, email, phone, company, \
+     source, status, owner, created_by, created_at, updated_at, version, client_id, \
+     lost_reason, last_interaction_at, follow_up_notified_at, search_text, phone_display, \
+     lost_reason_code, next_follow_up_at, follow_up_reminded_for, owner_notified_at, \
+     escalated_for, merged_into) \
+     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, \
+     $19, $20, $21, $22, $23, $24)";
 
 /// The fields a lead write changes. `client_id`, `last_interaction_at` and the follow-up
 /// marks (`follow_up_notified_at`, `follow_up_reminded_for`, `owner_notified_at`,
 /// `escalated_for`) belong to their own operations and are not overwritten, so a concurrent
-/// interaction or follow-up claim (which do not bump the version) is not lost.
+/// interaction or follow-up claim (which do not bump the version) is not lost. The version
+/// was checked by the changeset's precondition before.
 pub(crate) const UPDATE_LEAD: &str = "UPDATE leads SET name = $1, email = $2, phone = $3, \
      phone_display = $4, company = $5, source = $6, status = $7, owner = $8, \
      updated_at = $9, version = $10, lost_reason = $11, search_text = $12, \
-     lost_reason_code = $15, next_follow_up_at = $16 \
-     WHERE id = $13 AND version = $14";
+     lost_reason_code = $13, next_follow_up_at = $14, merged_into = $15 \
+     WHERE id = $16";
 
 /// Ends the lead's (`$1`) current status period at `$2` (unix µs) and opens one in status
 /// `$3`: the periods time in status is computed from.
@@ -45,33 +32,18 @@ pub(crate) const CLOSE_STATUS_PERIOD: &str = "UPDATE lead_status_periods SET lef
 pub(crate) const OPEN_STATUS_PERIOD: &str = "INSERT INTO lead_status_periods \
      (lead_id, entered_us, status) VALUES ($1, $2, $3) ON CONFLICT DO NOTHING";
 
-pub(crate) const LEAD_EXISTS: &str = "SELECT 1 FROM leads WHERE id = $1";
-/// The lead's status, or `merged` for a lead merged into another (read-only either way).
-pub(crate) const LEAD_STATUS: &str =
-    "SELECT CASE WHEN merged_into IS NULL THEN status ELSE 'merged' END FROM leads WHERE id = $1";
-
 /// The oldest open lead (other than the one written) with the email (`$1`, tagged 0), and
 /// with the phone (`$2`, tagged 1): both probes on the partial indexes `leads_open_email`
-/// and `leads_open_phone`. "Open" is written as the SQLite indexes' predicate says it (three
-/// comparisons: SQLite builds a temporary B-tree for a longer IN list); PostgreSQL proves
-/// its `IN (...)` index predicate from it.
-macro_rules! duplicate_probe {
-    () => {
-        "SELECT CAST(0 AS BIGINT), id FROM (SELECT id FROM leads \
-           WHERE email = $1 \
-             AND (status = 'new' OR status = 'contacted' OR status = 'interested') \
-             AND merged_into IS NULL AND id <> $3 \
-           ORDER BY created_at, id LIMIT 1) AS by_email \
-         UNION ALL \
-         SELECT CAST(1 AS BIGINT), id FROM (SELECT id FROM leads \
-           WHERE phone = $2 \
-             AND (status = 'new' OR status = 'contacted' OR status = 'interested') \
-             AND merged_into IS NULL AND id <> $3 \
-           ORDER BY created_at, id LIMIT 1) AS by_phone"
-    };
-}
-pub(crate) use duplicate_probe;
-pub(crate) const DUPLICATE: &str = duplicate_probe!();
+/// and `leads_open_phone`.
+pub(crate) const DUPLICATE: &str = concat!(
+    "SELECT CAST(0 AS BIGINT), id FROM (SELECT id FROM leads WHERE email = $1 AND ",
+    crate::open_lead!(),
+    " AND id <> $3 ORDER BY created_at, id LIMIT 1) AS by_email \
+     UNION ALL \
+     SELECT CAST(1 AS BIGINT), id FROM (SELECT id FROM leads WHERE phone = $2 AND ",
+    crate::open_lead!(),
+    " AND id <> $3 ORDER BY created_at, id LIMIT 1) AS by_phone"
+);
 
 pub(crate) const INSERT_HISTORY: &str = "INSERT INTO lead_history \
      (lead_id, write_version, ord, version, at, actor, change) \
@@ -85,15 +57,15 @@ pub(crate) const UPSERT_PENDING: &str = "INSERT INTO pending_clients \
      last_error = excluded.last_error, last_attempt_at = excluded.last_attempt_at, \
      claimed_until = excluded.claimed_until";
 
-/// The status period a lead write opens (`crm_core::time_in_status::status_entered`), if it
-/// moves the status: lead, entry time (unix µs) and status.
+/// The status period a history entry opens (`crm_core::time_in_status::status_entered`),
+/// if it enters a status: lead, entry time (unix µs) and status.
 pub(crate) struct StatusPeriod(uuid::Uuid, i64, &'static str);
 
 impl StatusPeriod {
-    pub(crate) fn of(w: &LeadWrite) -> Option<Self> {
-        let (status, at) = crm_core::time_in_status::status_entered(&w.history)?;
+    pub(crate) fn of_entry(h: &HistoryEntry) -> Option<Self> {
+        let (status, at) = crm_core::time_in_status::status_entered(std::slice::from_ref(h))?;
         Some(Self(
-            w.lead.id().as_uuid(),
+            h.lead_id.as_uuid(),
             at.timestamp_micros(),
             status.as_str(),
         ))
@@ -101,10 +73,6 @@ impl StatusPeriod {
     /// [`CLOSE_STATUS_PERIOD`]'s values.
     pub(crate) fn close(&self, b: &mut impl Binds) {
         b.uuid(self.0).int(self.1);
-    }
-    /// The entry time (unix µs) and status, for a statement that has the lead already.
-    pub(crate) fn entered(&self, b: &mut impl Binds) {
-        b.int(self.1).str(self.2);
     }
     /// [`OPEN_STATUS_PERIOD`]'s values.
     pub(crate) fn open(&self, b: &mut impl Binds) {
@@ -137,16 +105,13 @@ pub(crate) fn insert_lead(b: &mut impl Binds, lead: &Lead) -> Result<(), StoreEr
         .opt_time(r.next_follow_up_at)
         .opt_time(r.follow_up_reminded_for)
         .opt_time(r.owner_notified_at)
-        .opt_time(r.escalated_for);
+        .opt_time(r.escalated_for)
+        .opt_uuid(r.merged_into.map(|m| m.as_uuid()));
     Ok(())
 }
 
-/// [`UPDATE_LEAD`]'s values: the lead, written over the version `expected`.
-pub(crate) fn update_lead(
-    b: &mut impl Binds,
-    expected: u64,
-    lead: &Lead,
-) -> Result<(), StoreError> {
+/// [`UPDATE_LEAD`]'s values.
+pub(crate) fn update_lead(b: &mut impl Binds, lead: &Lead) -> Result<(), StoreError> {
     let r = lead.record();
     b.str(r.name.as_str())
         .opt_str(r.email.as_ref().map(|e| e.as_str()))
@@ -160,10 +125,10 @@ pub(crate) fn update_lead(
         .int(to_i64(r.version)?)
         .opt_str(r.lost_reason.as_ref().map(|n| n.as_str()))
         .str(&lead.search_text())
-        .uuid(r.id.as_uuid())
-        .int(to_i64(expected)?)
         .opt_str(r.lost_reason_code.as_ref().map(|c| c.as_str()))
-        .opt_time(r.next_follow_up_at);
+        .opt_time(r.next_follow_up_at)
+        .opt_uuid(r.merged_into.map(|m| m.as_uuid()))
+        .uuid(r.id.as_uuid());
     Ok(())
 }
 
@@ -236,17 +201,4 @@ pub(crate) fn duplicate_among(
             ContactField::Phone
         },
     })
-}
-
-/// Why a change to lead `id`, which had to exist and not be read-only, changed nothing,
-/// from the lead's status ([`LEAD_STATUS`]): `NotFound` or `ReadOnly`.
-pub(crate) fn not_writable(id: LeadId, status: Option<&str>) -> Result<StoreError, StoreError> {
-    match status {
-        None => Ok(not_found(Entity::Lead, id)),
-        Some("merged") => Ok(StoreError::ReadOnly { lead: id }),
-        Some(s) if status_of(s)?.is_read_only() => Ok(StoreError::ReadOnly { lead: id }),
-        Some(s) => Err(StoreError::Backend(
-            format!("lead {id} in status {s} refused a write").into(),
-        )),
-    }
 }

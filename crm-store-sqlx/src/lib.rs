@@ -7,12 +7,26 @@
     allow(dead_code, unused_imports, unused_macros)
 )]
 
+/// What makes a lead open, in SQL: status `new`, `contacted` or `interested`, and not merged
+/// into another. The status is written as three comparisons, as the SQLite partial indexes
+/// `leads_open_email` and `leads_open_phone` are (SQLite builds a temporary B-tree for a
+/// longer `IN` list), so statements with it use them; PostgreSQL proves its indexes'
+/// `IN (...)` predicate from it.
+macro_rules! open_lead {
+    () => {
+        "(status = 'new' OR status = 'contacted' OR status = 'interested') \
+         AND merged_into IS NULL"
+    };
+}
+pub(crate) use open_lead;
+
 // The modules below are written once for both backends (SQL with `$n` parameters, values
 // bound through `bind::Binds`, statements run through `db::Db`); `sqlite` and `postgres` keep
-// only what differs: write scripts or transactions, time encoding, locking.
+// only what differs: transactions, time encoding, locking.
 mod assignment;
 mod bind;
-mod conversion;
+mod claims;
+mod commit;
 mod db;
 mod directory;
 mod duplicates;
@@ -22,12 +36,12 @@ mod follow_up;
 mod import;
 mod lead_writes;
 mod migrations;
+mod outbox;
 mod reads;
 mod records;
 mod reports;
 mod rows;
 mod stage_probabilities;
-mod store;
 
 #[cfg(feature = "sqlite")]
 mod lite;

@@ -73,6 +73,10 @@ pub(crate) const SQLITE: &[(&str, &str)] = &[
         "20260101000016_postgres_perf.sql",
         include_str!("../migrations/sqlite/20260101000016_postgres_perf.sql"),
     ),
+    (
+        "20260101000018_plain_commits.sql",
+        include_str!("../migrations/sqlite/20260101000018_plain_commits.sql"),
+    ),
 ];
 
 /// The PostgreSQL migrations, file name and text, oldest first.
@@ -131,6 +135,10 @@ pub(crate) const POSTGRES: &[(&str, &str)] = &[
         include_str!(
             "../migrations/postgres/20260101000017_merged_leads_leave_duplicate_checks.sql"
         ),
+    ),
+    (
+        "20260101000018_plain_commits.sql",
+        include_str!("../migrations/postgres/20260101000018_plain_commits.sql"),
     ),
 ];
 

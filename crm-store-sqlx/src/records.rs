@@ -1,47 +1,32 @@
 //! Interactions and opportunities, the records hanging off a lead: their statements and
-//! values, the same on both backends. Inserting one also checks its lead (it must exist and
-//! not be converted); how that is locked is each backend's own.
+//! values, the same on both backends.
 
-use crm_core::{Interaction, Opportunity, OpportunityId, OpportunityWrite, StoreError};
+use crm_core::{Interaction, Opportunity, OpportunityId, StoreError};
 
 use crate::bind::Binds;
 use crate::db::{Db, args};
 use crate::rows::{self, opportunity_cols, to_i64};
 
 /// Moves the lead's last interaction forward (never back), and sets its next follow-up time
-/// when the interaction gives one (`$3`), unless the lead is converted.
+/// when the interaction gives one (`$3`).
 pub(crate) const TOUCH_INTERACTION: &str = "UPDATE leads SET last_interaction_at = \
      CASE WHEN last_interaction_at IS NULL OR last_interaction_at < $1 THEN $1 \
      ELSE last_interaction_at END, \
      next_follow_up_at = COALESCE($3, next_follow_up_at) \
-     WHERE id = $2 AND status <> 'converted' AND merged_into IS NULL";
+     WHERE id = $2";
 
 pub(crate) const INSERT_INTERACTION: &str = "INSERT INTO interactions \
      (id, lead_id, kind, occurred_at, logged_by, logged_at, notes, next_follow_up_at) \
      VALUES ($1, $2, $3, $4, $5, $6, $7, $8)";
 
-/// The insert of an opportunity while its lead (`$11`) exists and is not converted: no
-/// separate read. A backend may append a locking clause.
-macro_rules! insert_opportunity {
-    () => {
-        "INSERT INTO opportunities (id, lead_id, title, value_minor, currency, \
-         expected_close, stage, created_by, created_at, updated_at, version, probability) \
-         SELECT $1, id, $2, $3, $4, $5, $6, $7, $8, $9, $10, $12 FROM leads \
-         WHERE id = $11 AND status <> 'converted' AND merged_into IS NULL"
-    };
-}
-pub(crate) use insert_opportunity;
+pub(crate) const INSERT_OPPORTUNITY: &str = "INSERT INTO opportunities (id, title, value_minor, \
+     currency, expected_close, stage, created_by, created_at, updated_at, version, lead_id, \
+     probability) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)";
 
-/// An update of an opportunity (`$8`) at a version (`$9`).
-macro_rules! update_opportunity {
-    () => {
-        "UPDATE opportunities SET title = $1, value_minor = $2, currency = $3, \
-         expected_close = $4, stage = $5, updated_at = $6, version = $7, probability = $10 \
-         WHERE id = $8 AND version = $9"
-    };
-}
-pub(crate) use update_opportunity;
-pub(crate) const UPDATE_OPPORTUNITY: &str = update_opportunity!();
+/// Replaces the opportunity `$8` (its lead stays the stored one).
+pub(crate) const UPDATE_OPPORTUNITY: &str = "UPDATE opportunities SET title = $1, \
+     value_minor = $2, currency = $3, expected_close = $4, stage = $5, updated_at = $6, \
+     version = $7, probability = $9 WHERE id = $8";
 
 const GET_OPPORTUNITY: &str = concat!(
     "SELECT ",
@@ -68,7 +53,7 @@ pub(crate) fn interaction(b: &mut impl Binds, i: &Interaction) {
         .opt_time(i.next_follow_up_at);
 }
 
-/// [`insert_opportunity!`]'s values.
+/// [`INSERT_OPPORTUNITY`]'s values.
 pub(crate) fn opportunity(b: &mut impl Binds, o: &Opportunity) -> Result<(), StoreError> {
     b.uuid(o.id.as_uuid())
         .str(o.title.as_str())
@@ -85,13 +70,8 @@ pub(crate) fn opportunity(b: &mut impl Binds, o: &Opportunity) -> Result<(), Sto
     Ok(())
 }
 
-/// [`UPDATE_OPPORTUNITY`]'s values: the opportunity, written over version `expected`.
-pub(crate) fn update(
-    b: &mut impl Binds,
-    expected: u64,
-    w: &OpportunityWrite,
-) -> Result<(), StoreError> {
-    let o = &w.opportunity;
+/// [`UPDATE_OPPORTUNITY`]'s values.
+pub(crate) fn update(b: &mut impl Binds, o: &Opportunity) -> Result<(), StoreError> {
     b.str(o.title.as_str())
         .int(o.value.minor())
         .str(o.value.currency().code())
@@ -100,7 +80,6 @@ pub(crate) fn update(
         .time(o.updated_at)
         .int(to_i64(o.version)?)
         .uuid(o.id.as_uuid())
-        .int(to_i64(expected)?)
         .opt_int(o.probability.map(|p| i64::from(p.percent())));
     Ok(())
 }

@@ -204,13 +204,6 @@ pub(crate) fn notice(json: &str) -> Result<FollowUpNotice, StoreError> {
     serde_json::from_str(json).map_err(|e| corrupt("follow-up notice")(e.into()))
 }
 
-/// Pending clients in claim order: oldest conversion first (a statement's `RETURNING` rows
-/// come in no set order).
-pub(crate) fn in_claim_order(mut v: Vec<PendingClient>) -> Vec<PendingClient> {
-    v.sort_by_key(|p| (p.created_at, p.request.lead_id));
-    v
-}
-
 /// An event row: `seq, id, at, lead_id, actor, kind`.
 pub(crate) fn event(r: &impl Cols) -> Result<Event, StoreError> {
     let read = || -> Result<Event, BoxError> {

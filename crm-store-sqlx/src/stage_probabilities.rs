@@ -12,7 +12,7 @@ use crate::rows::{self, Cols};
 const IN_FORCE: &str = "SELECT stage, probability, changed_by, changed_at \
      FROM stage_probability_changes c \
      WHERE seq = (SELECT MAX(seq) FROM stage_probability_changes n WHERE n.stage = c.stage)";
-const INSERT: &str = "INSERT INTO stage_probability_changes \
+pub(crate) const INSERT: &str = "INSERT INTO stage_probability_changes \
      (stage, probability, changed_by, changed_at) VALUES ($1, $2, $3, $4)";
 const HISTORY: &str = "SELECT stage, probability, changed_by, changed_at \
      FROM stage_probability_changes ORDER BY seq DESC LIMIT $1";
@@ -38,18 +38,12 @@ pub(crate) async fn in_force<D: Db>(db: &D) -> Result<Vec<StageProbabilityChange
         .collect()
 }
 
-pub(crate) async fn insert<D: Db>(db: &D, c: &StageProbabilityChange) -> Result<(), StoreError> {
-    db.write(
-        INSERT,
-        args::<D>(|a| {
-            a.str(c.stage.as_str())
-                .int(i64::from(c.probability.percent()))
-                .int(c.changed_by.get())
-                .time(c.changed_at);
-        }),
-    )
-    .await?;
-    Ok(())
+/// [`INSERT`]'s values.
+pub(crate) fn values(b: &mut impl Binds, c: &StageProbabilityChange) {
+    b.str(c.stage.as_str())
+        .int(i64::from(c.probability.percent()))
+        .int(c.changed_by.get())
+        .time(c.changed_at);
 }
 
 pub(crate) async fn history<D: Db>(

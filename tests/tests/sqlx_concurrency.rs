@@ -12,7 +12,7 @@ use std::collections::HashSet;
 use std::sync::Arc;
 
 use chrono::TimeDelta;
-use crm_core::{Change, CrmError, LeadPatch, LeadStore, LeadWrite, Name, StoreError};
+use crm_core::{Change, CrmError, LeadPatch, LeadStore, LeadWrite, Name, StoreError, StoreWrites};
 use crm_tests::harness::{Harness, manager, new_lead, sales, sales2};
 
 const WRITERS: usize = 8;

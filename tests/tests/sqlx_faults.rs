@@ -17,7 +17,7 @@ use chrono::{DateTime, TimeDelta, Utc};
 use crm_core::{
     Change, ClientId, ClientRequest, ClientsPort, Crm, EmployeeId, EventId, EventKind,
     FollowUpRule, HistoryEntry, Lead, LeadId, LeadQuery, LeadStatus, LeadStore, LeadWrite,
-    ManualClock, Name, NewEvent, PortError, Source,
+    ManualClock, Name, NewEvent, PortError, Source, StoreWrites,
 };
 use crm_store_memory::{MemoryClients, MemoryEmployees};
 use crm_store_sqlx::SqliteStore;

@@ -6,7 +6,7 @@
 
 use std::time::{Duration, Instant};
 
-use crm_core::{ImportBatch, ImportKey, ImportWrite, LeadStore};
+use crm_core::{ImportBatch, ImportKey, ImportWrite, LeadStore, StoreWrites};
 use crm_store_sqlx::PostgresStore;
 use crm_tests::harness::{new_lead, sales, staff, t0};
 use sqlx::Connection;

@@ -14,7 +14,7 @@ use chrono::{DateTime, NaiveDate, TimeDelta, Utc};
 use crm_core::{
     Change, ClientRequest, Currency, Email, Employee, EmployeeId, EventId, EventKind, HistoryEntry,
     Lead, LeadId, LeadQuery, LeadStore, LeadWrite, Money, Name, NewEvent, NewLead, Opportunity,
-    OpportunityId, OpportunityStage, Phone, PhoneRegion, Role, Source, StoreError,
+    OpportunityId, OpportunityStage, Phone, PhoneRegion, Role, Source, StoreError, StoreWrites,
 };
 use crm_store_sqlx::{PostgresStore, SqliteStore};
 use proptest::prelude::*;

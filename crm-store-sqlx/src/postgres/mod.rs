@@ -1,22 +1,23 @@
 //! The PostgreSQL backend: [`PostgresStore`], [`PostgresEmployees`] and [`PostgresClients`].
 //!
 //! Times are `timestamptz` (microseconds), ids `uuid`. Every write is one READ COMMITTED
-//! transaction made race-free where it matters; the per-lead writes (create, update,
-//! interaction, opportunity) are one statement each, one round trip (`one_trip`):
-//! - the version check is the `UPDATE ... WHERE id = $1 AND version = $2` itself (a
-//!   concurrent writer blocks on the row, then sees the new version and matches nothing);
-//! - the duplicate check holds transaction-scoped advisory locks on the normalised email and
-//!   phone, so two writers of the same contact data check one after the other (and probes
-//!   with a snapshot taken after the locks: `crm_open_duplicates`, migration 16);
-//! - events are appended under a transaction-scoped advisory lock, so transactions take
-//!   outbox sequence numbers in commit order and an acknowledged watermark never skips an
-//!   event that commits later.
+//! transaction (`store::PgTx`) made race-free where it matters:
+//! - what a precondition reads stays locked until the commit (`SELECT ... FOR NO KEY
+//!   UPDATE` of the lead or opportunity a write then changes), so a concurrent writer waits,
+//!   then reads the new version;
+//! - the duplicate checks and assignment turns a commit relies on take transaction-scoped
+//!   advisory locks first, in key order, so two writers of the same contact data (or turn)
+//!   check one after the other, each probe reading what the other committed (READ
+//!   COMMITTED: every statement reads a fresh snapshot);
+//! - events are appended at the end, under a transaction-scoped advisory lock, so
+//!   transactions take outbox sequence numbers in commit order and an acknowledged watermark
+//!   never skips an event that commits later.
 
-mod claims;
 mod import;
-mod one_trip;
+mod ports;
 mod store;
-mod writes;
+
+pub use ports::{PostgresClients, PostgresEmployees};
 
 use std::str::FromStr;
 use std::time::Duration;
@@ -269,15 +270,45 @@ impl PostgresStore {
     }
 }
 
-crate::store::sql_store! {
-    store: PostgresStore,
-    employees: PostgresEmployees,
-    clients: PostgresClients,
-    pool: PgPool,
+impl PostgresStore {
+    /// A store over an existing pool, for hosts that configure and migrate it themselves
+    /// (see [`migrator`]).
+    pub fn from_pool(pool: PgPool) -> Self {
+        Self {
+            db: Handle { pool },
+        }
+    }
+
+    /// The embedded migrations.
+    pub fn migrator() -> &'static Migrator {
+        &MIGRATOR
+    }
+
+    /// The pool.
+    pub fn pool(&self) -> &PgPool {
+        &self.db.pool
+    }
+
+    /// The table-backed employee directory on the same database.
+    pub fn employees(&self) -> PostgresEmployees {
+        PostgresEmployees {
+            db: self.db.clone(),
+        }
+    }
+
+    /// The table-backed clients system on the same database.
+    pub fn clients(&self) -> PostgresClients {
+        PostgresClients {
+            db: self.db.clone(),
+        }
+    }
 }
 
 /// Adds `e` if the directory is empty, under a table lock (see [`LOCK_EMPLOYEES`]).
-async fn insert_first_employee_in(c: &mut PgConnection, e: &Employee) -> Result<bool, StoreError> {
+pub(super) async fn insert_first_employee_in(
+    c: &mut PgConnection,
+    e: &Employee,
+) -> Result<bool, StoreError> {
     sqlx::query(LOCK_EMPLOYEES)
         .execute(&mut *c)
         .await

@@ -1,65 +1,177 @@
-//! [`Backend`] for PostgreSQL's [`Handle`]: the per-lead writes as one statement each
-//! (`one_trip`), the others as PostgreSQL transactions of their own; the store itself is stamped by [`crate::store::sql_store!`].
+//! [`PostgresStore`]: the port over the shared statements, each write one READ COMMITTED
+//! transaction ([`PgTx`], made race-free as the module docs say).
 
+use std::collections::{BTreeMap, BTreeSet};
+
+use async_trait::async_trait;
 use chrono::{DateTime, Utc};
-use sqlx::postgres::{PgPool, PgRow};
-
+use crm_core::changeset::{Changeset, Committed};
 use crm_core::{
-    ClientId, Employee, FollowUpClaim, FollowUpNotice, Interaction, LeadId, LeadWrite, NewEvent,
-    Opportunity, OpportunityWrite, PendingClient, StoreError, Turn,
+    DuplicateGroup, EmployeeId, Event, FollowUpClaim, FollowUpNotice, ImportKey, ImportLookup,
+    Lead, LeadDetail, LeadId, LeadQuery, LeadStore, LostReasonReport, NewEvent, Opportunity,
+    OpportunityId, OutboxEntry, OutboxKind, OutboxRead, Page, PipelineFilter, PipelineRow, Report,
+    ReportFilter, Scope, StageProbabilities, StageProbabilityChange, StatusTimeRow, StoreError,
+};
+use sqlx::Postgres;
+use sqlx::postgres::{PgConnection, PgRow};
+use uuid::Uuid;
+
+use super::PostgresStore;
+use crate::bind::{Args, Binds};
+use crate::claims::{self, ClaimSql};
+use crate::commit::{self, Tx};
+use crate::db::Db;
+use crate::error::db;
+use crate::{
+    assignment, duplicates, events, follow_up, import, outbox, reads, records, reports,
+    stage_probabilities,
 };
 
-use super::writes::{WriteTx, all, values};
-use super::{Handle, claims, import, insert_first_employee_in, one_trip, writes};
-use crate::bind::Binds;
-use crate::error::db;
-use crate::reads;
-use crate::store::Backend;
+/// Statements inside a READ COMMITTED transaction.
+pub(super) struct PgTx<'c>(&'c mut PgConnection);
 
-/// Runs `$f` (an `async fn(&mut PgConnection, ..)`) in a write transaction of its own.
-macro_rules! in_tx {
-    ($h:expr, $f:path, $($arg:expr),*) => {{
-        let mut w = WriteTx::begin($h).await?;
-        let r = $f(&mut w.tx, $($arg),*).await;
-        w.finish(r).await
-    }};
+impl Tx for PgTx<'_> {
+    type Args = Args<Postgres>;
+    type Row = PgRow;
+
+    // `NO KEY UPDATE`: a lead stays free for the foreign key checks of records added to it
+    // meanwhile (their own commits lock it first when they must).
+    const LEAD_STATE: &'static str = "SELECT version, status, merged_into, \
+         last_interaction_at, next_follow_up_at, follow_up_notified_at, \
+         follow_up_reminded_for, owner_notified_at, escalated_for FROM leads WHERE id = $1 \
+         FOR NO KEY UPDATE";
+    const OPPORTUNITY_VERSION: &'static str =
+        "SELECT version FROM opportunities WHERE id = $1 FOR NO KEY UPDATE";
+    // Shared: updates of several opportunities of one lead do not wait on each other, while
+    // a conversion or merge of the lead waits for them.
+    const OPPORTUNITY_LEAD: &'static str = "SELECT id, status, merged_into FROM leads \
+         WHERE id = (SELECT lead_id FROM opportunities WHERE id = $1) FOR SHARE";
+    // The rule's advisory lock is held (`commit::run` takes it first).
+    const LAST_TURN: &'static str = "SELECT last_owner FROM assignment_rotations WHERE rule = $1";
+    const CLIENT_PENDING: &'static str =
+        "SELECT 1 FROM pending_clients WHERE lead_id = $1 FOR UPDATE";
+    const ACK_STATE: &'static str = concat!(events::ack_state!(), " FOR UPDATE");
+
+    async fn exec(&mut self, sql: &'static str, args: Args<Postgres>) -> Result<u64, sqlx::Error> {
+        Ok(sqlx::query_with(sql, args.0.into_args()?)
+            .execute(&mut *self.0)
+            .await?
+            .rows_affected())
+    }
+
+    async fn all(
+        &mut self,
+        sql: &'static str,
+        args: Args<Postgres>,
+    ) -> Result<Vec<PgRow>, sqlx::Error> {
+        sqlx::query_with(sql, args.0.into_args()?)
+            .fetch_all(&mut *self.0)
+            .await
+    }
+
+    async fn lock_keys(&mut self, keys: &[i64]) -> Result<(), StoreError> {
+        if !keys.is_empty() {
+            sqlx::query(LOCK_KEYS)
+                .bind(keys)
+                .execute(&mut *self.0)
+                .await
+                .map_err(db)?;
+        }
+        Ok(())
+    }
+
+    async fn lock_counts(&mut self, created: &[&Lead]) -> Result<(), StoreError> {
+        let owners: Vec<i64> = created.iter().map(|l| l.owner().get()).collect();
+        let sources: Vec<&str> = created.iter().map(|l| l.source().as_str()).collect();
+        let statuses: Vec<&str> = created.iter().map(|l| l.status().as_str()).collect();
+        let ids: Vec<Uuid> = created.iter().map(|l| l.id().as_uuid()).collect();
+        sqlx::query(LOCK_COUNTS)
+            .bind(owners)
+            .bind(sources)
+            .bind(statuses)
+            .bind(ids)
+            .execute(&mut *self.0)
+            .await
+            .map_err(db)?;
+        Ok(())
+    }
+
+    async fn append_events(&mut self, events: &[&NewEvent]) -> Result<(), StoreError> {
+        if events.is_empty() {
+            return Ok(());
+        }
+        self.exec(LOCK_EVENTS, Args::default()).await.map_err(db)?;
+        for e in events {
+            let mut a = Args::default();
+            events::event(&mut a, e)?;
+            self.exec(INSERT_EVENT, a).await.map_err(db)?;
+        }
+        Ok(())
+    }
 }
 
-impl Backend for Handle {
-    type Pool = PgPool;
+/// Takes transaction-scoped advisory locks, one per key, in the order given.
+const LOCK_KEYS: &str = "SELECT pg_advisory_xact_lock(k) FROM unnest($1::bigint[]) AS t (k)";
+/// The report count rows (`lead_counts`, migration 16) the created leads will move, taken in
+/// key order: the insert trigger takes them row by row in the order of the leads, and two
+/// commits taking the same shard rows in different orders deadlocked. Adding 0 takes the row
+/// lock and creates a missing row. `DISTINCT`: one statement cannot update a row twice.
+const LOCK_COUNTS: &str = "INSERT INTO lead_counts (owner, source, status, shard, n) \
+     SELECT DISTINCT t.owner, t.source, t.status, lead_counts_shard(t.id), CAST(0 AS BIGINT) \
+     FROM unnest($1::bigint[], $2::text[], $3::text[], $4::uuid[]) AS t (owner, source, status, id) \
+     ORDER BY 1, 2, 3, 4 \
+     ON CONFLICT (owner, source, status, shard) DO UPDATE SET n = lead_counts.n";
+/// The events lock (two-key form, so it cannot collide with the one-key locks above), held
+/// until the commit: transactions append in commit order.
+const LOCK_EVENTS: &str = "SELECT pg_advisory_xact_lock(208825600, 1)";
+const INSERT_EVENT: &str =
+    "INSERT INTO events (id, at, lead_id, actor, kind) VALUES ($1, $2, $3, $4, $5)";
 
-    fn from_pool(pool: PgPool) -> Self {
-        Handle { pool }
-    }
+// Rows another sweep (or a write) holds are skipped, so concurrent sweeps split the work.
+impl ClaimSql for PgTx<'_> {
+    const EXPIRED_NOTICES: &'static str = "SELECT notice FROM follow_up_notices \
+         WHERE claimed_until <= $1 ORDER BY id LIMIT $2 FOR UPDATE SKIP LOCKED";
+    /// On the partial index `leads_follow_up_due`.
+    const DUE_FOLLOW_UPS: &'static str = concat!(
+        "SELECT ",
+        crate::rows::lead_cols!(),
+        " FROM leads WHERE status = 'new' AND last_interaction_at IS NULL \
+         AND merged_into IS NULL AND follow_up_notified_at IS NULL AND created_at <= $1 \
+         ORDER BY created_at, id LIMIT $2 FOR UPDATE SKIP LOCKED"
+    );
+    const OVERDUE_LEADS: &'static str =
+        concat!(follow_up::overdue_leads!(), " FOR UPDATE SKIP LOCKED");
+    const ESCALATION_LEADS: &'static str =
+        concat!(follow_up::escalation_leads!(), " FOR UPDATE SKIP LOCKED");
+}
 
-    fn pool(&self) -> &PgPool {
-        &self.pool
-    }
+/// Claims what an outbox read returns; entries another claim is taking are skipped.
+const CLAIM_NOTICES: &str = "WITH free AS MATERIALIZED (SELECT id FROM follow_up_notices \
+       WHERE claimed_until <= $2 ORDER BY id LIMIT $1 FOR UPDATE SKIP LOCKED) \
+     UPDATE follow_up_notices f SET claimed_until = $3 FROM free WHERE f.id = free.id \
+     RETURNING f.notice, f.claimed_until";
+const CLAIM_CLIENTS: &str = concat!(
+    "WITH free AS MATERIALIZED (SELECT lead_id FROM pending_clients \
+       WHERE claimed_until IS NULL OR claimed_until <= $2 \
+       ORDER BY created_at, lead_id LIMIT $1 FOR UPDATE SKIP LOCKED) \
+     UPDATE pending_clients p SET claimed_until = $3 FROM free \
+     WHERE p.lead_id = free.lead_id RETURNING ",
+    crate::rows::pending_cols!()
+);
 
-    /// The counts the triggers of migration 16 keep, spread over shard rows: at most
-    /// owners x sources x statuses x 8 rows, however many leads.
-    const REPORT_COUNTS: Option<&'static str> =
-        Some("SELECT status, source, CAST(SUM(n) AS BIGINT) FROM lead_counts WHERE n > 0");
+/// The counts the triggers of migration 16 keep, spread over shard rows: at most
+/// owners x sources x statuses x 8 rows, however many leads.
+const REPORT_COUNTS: &str =
+    "SELECT status, source, CAST(SUM(n) AS BIGINT) FROM lead_counts WHERE n > 0";
 
-    async fn insert_lead(&self, w: &LeadWrite, turn: Option<&Turn>) -> Result<(), StoreError> {
-        match turn {
-            Some(turn) => in_tx!(self, writes::insert_lead_taking_turn_in, w, turn),
-            // One statement, its own transaction.
-            None => one_trip::insert_lead(&self.pool, w).await,
-        }
-    }
-
-    async fn update_lead(&self, expected: u64, w: &LeadWrite) -> Result<(), StoreError> {
-        one_trip::update_lead(&self.pool, expected, w).await
-    }
-
+impl PostgresStore {
+    /// The rows of `reads::DETAIL` for lead `id`, in one read transaction (one snapshot).
     async fn detail_rows(&self, id: LeadId) -> Result<Vec<PgRow>, StoreError> {
-        // One read transaction: one snapshot for the lead and everything hanging off it.
         // No parallel plans: without fresh statistics (autovacuum off or behind) PostgreSQL
         // planned the history read as a parallel hash join, and starting its workers took 5 ms
-        // of a 5.5 ms view at 100,000 leads; serial it takes 0.16 ms. Sent with the `BEGIN`,
-        // in the same round trip.
+        // of a 5.5 ms view at 100,000 leads; serial it takes 0.16 ms. Sent with the `BEGIN`.
         let mut tx = self
+            .db
             .pool
             .begin_with(
                 "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY; \
@@ -69,16 +181,9 @@ impl Backend for Handle {
             .map_err(db)?;
         let mut rows = Vec::new();
         for sql in reads::DETAIL {
-            rows.extend(
-                all(
-                    &mut tx,
-                    sql,
-                    values(|a| {
-                        a.uuid(id.as_uuid());
-                    }),
-                )
-                .await?,
-            );
+            let mut a = Args::<Postgres>::default();
+            a.uuid(id.as_uuid());
+            rows.extend(PgTx(&mut tx).all(sql, a).await.map_err(db)?);
             if rows.is_empty() {
                 // No lead: nothing hangs off it.
                 break;
@@ -87,82 +192,153 @@ impl Backend for Handle {
         tx.commit().await.map_err(db)?;
         Ok(rows)
     }
+}
 
-    async fn insert_interaction(
-        &self,
-        i: &Interaction,
-        events: &[NewEvent],
-    ) -> Result<(), StoreError> {
-        one_trip::insert_interaction(&self.pool, i, events).await
+#[async_trait]
+impl LeadStore for PostgresStore {
+    async fn commit(&self, changes: &Changeset) -> Result<Committed, StoreError> {
+        let mut tx = self.db.pool.begin().await.map_err(db)?;
+        let done = commit::run(&mut PgTx(&mut tx), changes).await?;
+        tx.commit().await.map_err(db)?;
+        Ok(done)
     }
 
-    async fn insert_opportunity(
-        &self,
-        o: &Opportunity,
-        events: &[NewEvent],
-    ) -> Result<(), StoreError> {
-        one_trip::insert_opportunity(&self.pool, o, events).await
+    async fn get_lead(&self, id: LeadId) -> Result<Option<Lead>, StoreError> {
+        reads::get_lead(&self.db, id).await
     }
 
-    async fn update_opportunity(
+    async fn lead_detail(&self, id: LeadId) -> Result<Option<LeadDetail>, StoreError> {
+        reads::detail(&self.detail_rows(id).await?)
+    }
+
+    async fn list_leads_in(&self, q: &LeadQuery, s: &Scope) -> Result<Page<Lead>, StoreError> {
+        reads::list_leads(&self.db, q, s).await
+    }
+
+    async fn get_opportunity(&self, id: OpportunityId) -> Result<Option<Opportunity>, StoreError> {
+        records::get_opportunity(&self.db, id).await
+    }
+
+    async fn last_turn(&self, rule: &str) -> Result<Option<EmployeeId>, StoreError> {
+        assignment::last_turn(&self.db, rule).await
+    }
+
+    async fn imported(
         &self,
-        expected: u64,
-        w: &OpportunityWrite,
-    ) -> Result<(), StoreError> {
-        in_tx!(self, writes::update_opportunity_in, expected, w)
+        keys: &[ImportKey],
+    ) -> Result<BTreeMap<ImportKey, LeadId>, StoreError> {
+        import::imported(&self.db, keys).await
+    }
+
+    async fn stage_probability_history(
+        &self,
+        limit: u32,
+    ) -> Result<Vec<StageProbabilityChange>, StoreError> {
+        stage_probabilities::history(&self.db, limit).await
+    }
+
+    async fn outbox(&self, read: &OutboxRead) -> Result<Vec<OutboxEntry>, StoreError> {
+        if read.claim_until.is_none() {
+            return outbox::read(&self.db, read).await;
+        }
+        let sql = match read.kind {
+            OutboxKind::FollowUps => CLAIM_NOTICES,
+            OutboxKind::Clients => CLAIM_CLIENTS,
+        };
+        let mut a = Args::default();
+        outbox::values(&mut a, read);
+        // One statement: its own transaction.
+        let found = self.db.all(sql, a).await?;
+        outbox::entries(read.kind, &found)
+    }
+
+    async fn pending_events_in(
+        &self,
+        after: u64,
+        limit: u32,
+        scope: &Scope,
+    ) -> Result<Vec<Event>, StoreError> {
+        events::pending(&self.db, after, limit, scope).await
+    }
+
+    async fn report_in(&self, filter: &ReportFilter, scope: &Scope) -> Result<Report, StoreError> {
+        reports::report(&self.db, filter, scope, Some(REPORT_COUNTS)).await
+    }
+
+    async fn open_leads_by_owner(
+        &self,
+        owners: &BTreeSet<EmployeeId>,
+    ) -> Result<BTreeMap<EmployeeId, u64>, StoreError> {
+        assignment::open_by_owner(&self.db, owners).await
+    }
+
+    async fn lost_reason_report(
+        &self,
+        filter: &ReportFilter,
+        scope: &Scope,
+    ) -> Result<LostReasonReport, StoreError> {
+        reports::lost_reasons(&self.db, filter, scope).await
+    }
+
+    async fn status_time_rows(
+        &self,
+        filter: &ReportFilter,
+        scope: &Scope,
+        now: DateTime<Utc>,
+    ) -> Result<Vec<StatusTimeRow>, StoreError> {
+        reports::status_times(&self.db, filter, scope, now).await
+    }
+
+    async fn pipeline_rows(
+        &self,
+        filter: &PipelineFilter,
+        scope: &Scope,
+        probabilities: &StageProbabilities,
+    ) -> Result<Vec<PipelineRow>, StoreError> {
+        reports::pipeline(&self.db, filter, scope, probabilities).await
+    }
+
+    async fn stage_probabilities(&self) -> Result<Vec<StageProbabilityChange>, StoreError> {
+        stage_probabilities::in_force(&self.db).await
+    }
+
+    async fn import_lookup(
+        &self,
+        keys: &[ImportKey],
+        emails: &[String],
+        phones: &[String],
+    ) -> Result<ImportLookup, StoreError> {
+        import::lookup(&self.db, keys, emails, phones).await
+    }
+
+    async fn duplicate_groups(
+        &self,
+        scope: &Scope,
+        fuzzy: bool,
+    ) -> Result<Vec<DuplicateGroup>, StoreError> {
+        duplicates::groups(&self.db, scope, fuzzy).await
     }
 
     async fn claim_follow_ups(
         &self,
         claim: &FollowUpClaim,
     ) -> Result<Vec<FollowUpNotice>, StoreError> {
-        in_tx!(self, claims::claim_follow_ups_in, claim)
+        let mut tx = self.db.pool.begin().await.map_err(db)?;
+        let notices = claims::claim_follow_ups(&mut PgTx(&mut tx), claim).await?;
+        tx.commit().await.map_err(db)?;
+        Ok(notices)
     }
 
     async fn preview_follow_ups(
         &self,
         claim: &FollowUpClaim,
     ) -> Result<Vec<FollowUpNotice>, StoreError> {
-        claims::preview_follow_ups(self, claim).await
-    }
-
-    async fn claim_pending_clients(
-        &self,
-        now: DateTime<Utc>,
-        lease_until: DateTime<Utc>,
-        limit: u32,
-    ) -> Result<Vec<PendingClient>, StoreError> {
-        claims::claim_pending_clients(self, now, lease_until, limit).await
-    }
-
-    async fn complete_conversion(
-        &self,
-        lead_id: LeadId,
-        client_id: &ClientId,
-        event: &NewEvent,
-    ) -> Result<bool, StoreError> {
-        in_tx!(
-            self,
-            writes::complete_conversion_in,
-            lead_id,
-            client_id,
-            event
-        )
-    }
-
-    async fn ack_events(&self, up_to: u64) -> Result<u64, StoreError> {
-        in_tx!(self, claims::ack_events_in, up_to)
-    }
-
-    async fn import_batch(&self, batch: &crm_core::ImportBatch) -> Result<(), StoreError> {
-        import::import_batch(self, batch).await
-    }
-
-    async fn merge_leads(&self, w: &crm_core::MergeWrite) -> Result<(), StoreError> {
-        in_tx!(self, writes::merge_leads_in, w)
-    }
-
-    async fn insert_first_employee(&self, e: &Employee) -> Result<bool, StoreError> {
-        in_tx!(self, insert_first_employee_in, e)
+        let mut tx = self.db.pool.begin().await.map_err(db)?;
+        let r = claims::claim_follow_ups(&mut PgTx(&mut tx), claim).await;
+        // Rolled back whatever happened: a preview changes nothing.
+        if let Err(e) = tx.rollback().await {
+            tracing::warn!(error = %e, "rollback failed");
+        }
+        r
     }
 }

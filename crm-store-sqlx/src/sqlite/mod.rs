@@ -6,15 +6,14 @@
 //! the process, shared by the store and the table-backed ports), so writers of one process
 //! queue in order instead of polling SQLite's busy handler; writers of other processes wait
 //! up to the busy timeout, then fail with [`StoreError::Busy`]. A write of several
-//! statements is one `BEGIN IMMEDIATE ... COMMIT` script sent in one round trip (see
-//! `script`), so its checks (version, duplicates, read-only) and its changes happen under the
-//! write lock, atomically; a write of one statement is its own transaction.
+//! statements is one `BEGIN IMMEDIATE` transaction (`store::WriteTx`), so what it checks
+//! (versions, duplicates, read-only leads) is what it changes; a write of one statement is
+//! its own transaction.
 
-mod claims;
-mod import;
-mod script;
+mod ports;
 mod store;
-mod writes;
+
+pub use ports::{SqliteClients, SqliteEmployees};
 
 use std::collections::HashMap;
 use std::path::PathBuf;
@@ -419,9 +418,36 @@ impl SqliteStore {
     }
 }
 
-crate::store::sql_store! {
-    store: SqliteStore,
-    employees: SqliteEmployees,
-    clients: SqliteClients,
-    pool: SqlitePool,
+impl SqliteStore {
+    /// A store over an existing pool, for hosts that configure and migrate it themselves
+    /// (see [`migrator`]).
+    pub fn from_pool(pool: SqlitePool) -> Self {
+        Self {
+            db: Handle::new(pool),
+        }
+    }
+
+    /// The embedded migrations.
+    pub fn migrator() -> &'static Migrator {
+        &MIGRATOR
+    }
+
+    /// The pool.
+    pub fn pool(&self) -> &SqlitePool {
+        &self.db.pool
+    }
+
+    /// The table-backed employee directory on the same database.
+    pub fn employees(&self) -> SqliteEmployees {
+        SqliteEmployees {
+            db: self.db.clone(),
+        }
+    }
+
+    /// The table-backed clients system on the same database.
+    pub fn clients(&self) -> SqliteClients {
+        SqliteClients {
+            db: self.db.clone(),
+        }
+    }
 }

@@ -1,0 +1,86 @@
+//! The table-backed host ports on PostgreSQL: [`PostgresEmployees`] and [`PostgresClients`],
+//! the statements of `crate::directory` over the store's database.
+
+use async_trait::async_trait;
+use crm_core::{
+    ClientId, ClientRequest, ClientsPort, Employee, EmployeeAdmin, EmployeeDirectory, EmployeeId,
+    PortError, Team, TeamDirectory,
+};
+use sqlx::PgPool;
+
+use super::{Handle, insert_first_employee_in};
+use crate::directory;
+use crate::error::db;
+
+/// The employee directory backed by the `employees` table.
+#[derive(Clone, Debug)]
+pub struct PostgresEmployees {
+    pub(super) db: Handle,
+}
+
+impl PostgresEmployees {
+    /// A directory over an existing (migrated) pool.
+    pub fn from_pool(pool: PgPool) -> Self {
+        Self {
+            db: Handle { pool },
+        }
+    }
+}
+
+#[async_trait]
+impl EmployeeDirectory for PostgresEmployees {
+    async fn employee(&self, id: EmployeeId) -> Result<Option<Employee>, PortError> {
+        directory::employee(&self.db, id).await
+    }
+}
+
+#[async_trait]
+impl TeamDirectory for PostgresEmployees {
+    async fn team_members(&self, teams: &[Team]) -> Result<Vec<Employee>, PortError> {
+        directory::team_members(&self.db, teams).await
+    }
+}
+
+#[async_trait]
+impl EmployeeAdmin for PostgresEmployees {
+    async fn upsert_employee(&self, employee: &Employee) -> Result<(), PortError> {
+        directory::upsert_employee(&self.db, employee).await
+    }
+
+    async fn insert_first_employee(&self, employee: &Employee) -> Result<bool, PortError> {
+        let run = async {
+            let mut tx = self.db.pool.begin().await.map_err(db)?;
+            let added = insert_first_employee_in(&mut tx, employee).await?;
+            tx.commit().await.map_err(db)?;
+            Ok(added)
+        };
+        run.await.map_err(directory::employees)
+    }
+
+    async fn list_employees(&self) -> Result<Vec<Employee>, PortError> {
+        directory::list_employees(&self.db).await
+    }
+}
+
+/// The clients system backed by the `clients` table: one client per lead, id
+/// `client-<lead id>`; creating it again returns the same client.
+#[derive(Clone, Debug)]
+pub struct PostgresClients {
+    pub(super) db: Handle,
+}
+
+impl PostgresClients {
+    /// A clients system over an existing (migrated) pool.
+    pub fn from_pool(pool: PgPool) -> Self {
+        Self {
+            db: Handle { pool },
+        }
+    }
+}
+
+#[async_trait]
+impl ClientsPort for PostgresClients {
+    async fn create_client(&self, req: &ClientRequest) -> Result<ClientId, PortError> {
+        directory::create_client(&self.db, req).await
+    }
+}
