@@ -38,6 +38,35 @@ async fn in_memory_database_is_migrated_and_kept() {
     assert!(b.list_leads(&q).await.expect("list").items.is_empty());
 }
 
+/// A host's sqlx pool: the store opens its connections on the same database, a file or the
+/// pool's in-memory one, and what it commits is there for the pool to read.
+#[tokio::test]
+async fn opens_the_database_of_a_hosts_pool() {
+    use crm_core::{OpportunityStage, Probability, Write};
+    let dir = tempfile::tempdir().expect("temp dir");
+    let file = dir.path().join("host.db").to_string_lossy().into_owned();
+    for url in [file.as_str(), "sqlite::memory:"] {
+        let pool = crm_store_sqlx::sqlite::pool(url).await.expect("pool");
+        crm_store_sqlx::sqlite::migrate(&pool)
+            .await
+            .expect("migrate");
+        let store = LiteStore::from_pool(&pool).expect("store");
+        let change = StageProbabilityChange {
+            stage: OpportunityStage::Proposal,
+            probability: Probability::new(40).expect("probability"),
+            changed_by: EmployeeId::new(1).expect("id"),
+            changed_at: Utc::now(),
+        };
+        let c = Changeset::new().write(Write::StageProbability(change));
+        store.commit(&c).await.expect("commit");
+        let n: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM stage_probability_changes")
+            .fetch_one(&pool)
+            .await
+            .expect("count");
+        assert_eq!(n, 1, "{url}");
+    }
+}
+
 /// Time per call of the service's per-lead calls on this store and on the sqlx one, each on
 /// a new file; for a quick comparison in an optimised build:
 /// `cargo test --profile perf -p crm-tests --test lite timing -- --ignored --nocapture`.
@@ -59,6 +88,30 @@ async fn timing() {
         [("sqlx", Arc::new(sqlx)), ("lite", Arc::new(lite))];
     for (name, store) in stores {
         let me = EmployeeId::new(7).expect("id");
+        // The store alone: a one-row commit, and a read of one lead.
+        let change = crm_core::StageProbabilityChange {
+            stage: crm_core::OpportunityStage::Proposal,
+            probability: crm_core::Probability::new(40).expect("probability"),
+            changed_by: me,
+            changed_at: Utc::now(),
+        };
+        let one_row = Changeset::new().write(crm_core::Write::StageProbability(change));
+        let t = std::time::Instant::now();
+        for _ in 0..N {
+            store.commit(&one_row).await.expect("commit");
+        }
+        let commit = t.elapsed() / N as u32;
+        let t = std::time::Instant::now();
+        for _ in 0..N {
+            store
+                .get_lead(LeadId::new_at(Utc::now()))
+                .await
+                .expect("get");
+        }
+        println!(
+            "{name}: one-row commit {commit:?}, get_lead (none) {:?} per call",
+            t.elapsed() / N as u32
+        );
         let crm = Crm::builder()
             .store(store)
             .employees(Arc::new(crm_store_memory::MemoryEmployees::new([
@@ -86,15 +139,17 @@ async fn timing() {
                 .expect("status");
         }
         let status = t.elapsed() / N as u32;
+        let call = || NewInteraction {
+            kind: InteractionKind::Call,
+            occurred_at: None,
+            notes: Default::default(),
+            next_follow_up: None,
+        };
         let t = std::time::Instant::now();
         for id in &ids {
-            let i = NewInteraction {
-                kind: InteractionKind::Call,
-                occurred_at: None,
-                notes: Default::default(),
-                next_follow_up: None,
-            };
-            crm.log_interaction(me, *id, i).await.expect("interaction");
+            crm.log_interaction(me, *id, call())
+                .await
+                .expect("interaction");
         }
         let interaction = t.elapsed() / N as u32;
         let t = std::time::Instant::now();
@@ -110,6 +165,32 @@ async fn timing() {
         println!(
             "{name}: create {create:?}, change status {status:?}, log interaction \
              {interaction:?}, get {get:?}, detail {detail:?} per call"
+        );
+        // Reads while a writer works: what the reader connections are for.
+        let (crm, ids) = (Arc::new(crm), Arc::new(ids));
+        let t = std::time::Instant::now();
+        let (c, i) = (crm.clone(), ids.clone());
+        let mut tasks = vec![tokio::spawn(async move {
+            for id in i.iter() {
+                c.log_interaction(me, *id, call())
+                    .await
+                    .expect("interaction");
+            }
+        })];
+        for _ in 0..4 {
+            let (c, i) = (crm.clone(), ids.clone());
+            tasks.push(tokio::spawn(async move {
+                for id in i.iter() {
+                    c.lead_detail(me, *id).await.expect("detail");
+                }
+            }));
+        }
+        for task in tasks {
+            task.await.expect("task");
+        }
+        println!(
+            "{name}: {N} interactions while 4 tasks read {N} details each: {:?}",
+            t.elapsed()
         );
     }
 }
