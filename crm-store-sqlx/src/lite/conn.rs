@@ -2,6 +2,7 @@
 //! it, one at a time, each a whole store call (a commit, or a read), answering on a oneshot
 //! channel. One hop per call: the async side sends a closure and awaits its answer.
 
+use std::panic::AssertUnwindSafe;
 use std::path::Path;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -41,7 +42,10 @@ impl Worker {
             .name(name.to_owned())
             .spawn(move || {
                 while let Ok(job) = rx.recv() {
-                    job(&mut conn);
+                    // A job that panics has rolled its transaction back while unwinding
+                    // (the transaction's drop), and its caller gets an error: the thread
+                    // and its connection stay for the next call.
+                    let _ = std::panic::catch_unwind(AssertUnwindSafe(|| job(&mut conn)));
                     done.fetch_sub(1, Ordering::AcqRel);
                 }
             })
@@ -75,7 +79,9 @@ impl Worker {
 }
 
 fn gone() -> StoreError {
-    StoreError::Backend("the SQLite connection thread stopped".into())
+    StoreError::Backend(
+        "the SQLite call did not answer (it panicked, or its thread stopped)".into(),
+    )
 }
 
 /// Where a store's calls run: writes (and reads while it is idle) on the writer, whose

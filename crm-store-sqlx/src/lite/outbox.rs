@@ -129,7 +129,7 @@ pub(super) fn outbox(
 }
 
 /// [`crm_core::LeadStore::follow_up_candidates`]: each of the plan's three steps read as
-/// [`crm_core::follow_up::plan_claim`] orders and limits it, from its index. A lead a step
+/// [`crm_core::claim::plan`] orders and limits it, from its index. A lead a step
 /// changes is in an earlier step's rows, so every lead the plan takes is here.
 pub(super) fn follow_up_candidates(
     c: &mut Connection,
