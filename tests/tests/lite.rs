@@ -113,7 +113,7 @@ async fn timing() {
             t.elapsed() / N as u32
         );
         let crm = Crm::builder()
-            .store(store)
+            .store(store.clone())
             .employees(Arc::new(crm_store_memory::MemoryEmployees::new([
                 Employee::new(me, Name::parse("Sara").expect("name"), Role::Manager),
             ])))
@@ -131,6 +131,27 @@ async fn timing() {
             ids.push(crm.create_lead(me, lead).await.expect("create").id());
         }
         let create = t.elapsed() / N as u32;
+        // The sweep a month later: every lead is due its first-contact notice.
+        struct Later;
+        impl crm_core::Clock for Later {
+            fn now(&self) -> DateTime<Utc> {
+                Utc::now() + chrono::TimeDelta::days(30)
+            }
+        }
+        let sweeper = Crm::builder()
+            .store(store.clone())
+            .employees(Arc::new(crm_store_memory::MemoryEmployees::new([
+                Employee::new(me, Name::parse("Sara").expect("name"), Role::Manager),
+            ])))
+            .clients(Arc::new(crm_store_memory::MemoryClients::new()))
+            .notifier(Arc::new(crm_core::LogNotifier))
+            .clock(Arc::new(Later))
+            .build()
+            .expect("crm");
+        let t = std::time::Instant::now();
+        let swept = sweeper.sweep_now(me).await.expect("sweep");
+        let notices = swept.notices.len().max(1) as u32;
+        let sweep = t.elapsed() / notices;
         let t = std::time::Instant::now();
         for id in &ids {
             let to = LeadStatus::Contacted;
@@ -163,7 +184,7 @@ async fn timing() {
         }
         let detail = t.elapsed() / N as u32;
         println!(
-            "{name}: create {create:?}, change status {status:?}, log interaction \
+            "{name}: sweep {sweep:?} per notice ({notices}), create {create:?}, change status {status:?}, log interaction \
              {interaction:?}, get {get:?}, detail {detail:?} per call"
         );
         // Reads while a writer works: what the reader connections are for.
