@@ -10,13 +10,12 @@
 use chrono::{DateTime, Utc};
 use crm_core::time_in_status::status_entered;
 use crm_core::{
-    BoxError, Changeset, Committed, Entity, HistoryEntry, Lead, LeadId, LeadStatus, Step,
-    StoreError, Write,
+    Changeset, Committed, Entity, HistoryEntry, Lead, LeadId, LeadStatus, Step, StoreError, Write,
 };
 use rusqlite::{Connection, Transaction, TransactionBehavior, named_params};
 
-use super::conn::{corrupt, db};
-use super::read::{one, opt_us, us};
+use super::conn::db;
+use super::read::{one, opt_us, parse, us};
 
 const INSERT_LEAD: &str = "INSERT INTO leads (id, name, email, phone, phone_display, company, \
      source, status, owner, created_by, created_at, updated_at, version, client_id, \
@@ -194,13 +193,6 @@ pub(super) fn not_found(entity: Entity, id: impl ToString) -> StoreError {
         entity,
         id: id.to_string(),
     }
-}
-
-pub(super) fn read<T>(
-    what: &'static str,
-    f: impl FnOnce() -> Result<T, BoxError>,
-) -> Result<T, StoreError> {
-    f().map_err(corrupt(what))
 }
 
 fn history(tx: &Transaction, h: &HistoryEntry) -> Result<(), StoreError> {
@@ -442,7 +434,7 @@ fn opportunity_row(
 /// it passed.
 fn ack(tx: &Transaction, up_to: u64) -> Result<u64, StoreError> {
     let state = one(tx, ACK_STATE, &[], |r| {
-        read("event watermark", || {
+        parse("event watermark", || {
             Ok((r.get::<_, i64>("acked")?, r.get::<_, i64>("last")?))
         })
     })?;

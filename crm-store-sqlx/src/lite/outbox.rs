@@ -6,7 +6,7 @@ use crm_core::{BoxError, FollowUpClaim, Lead, OutboxEntry, OutboxKind, OutboxRea
 use rusqlite::{Connection, TransactionBehavior, named_params};
 
 use super::conn::{corrupt, db};
-use super::read::{all, lead, lead_cols, opt_us, pending_client, pending_cols, us};
+use super::read::{all, lead, lead_cols, opt_us, parse, pending_client, pending_cols, us};
 
 /// Notices free at `:due` (every notice when it is NULL), oldest id first.
 const NOTICES: &str = "SELECT id, notice, claimed_until FROM follow_up_notices \
@@ -76,15 +76,14 @@ pub(super) fn outbox(
         OutboxKind::FollowUps => {
             let p = named_params! {":due": due, ":limit": limit};
             let found = all(&tx, NOTICES, p, |r| {
-                let read = || -> Result<_, BoxError> {
+                parse("follow-up notice", || -> Result<_, BoxError> {
                     let id: uuid::Uuid = r.get("id")?;
                     let notice = serde_json::from_str(&r.get::<_, String>("notice")?)?;
                     let until = r.get::<_, i64>("claimed_until")?;
                     let until = DateTime::from_timestamp_micros(until)
                         .ok_or_else(|| format!("time {until} is out of range"))?;
                     Ok((id, notice, until))
-                };
-                read().map_err(corrupt("follow-up notice"))
+                })
             })?;
             let mut out = Vec::with_capacity(found.len());
             for (id, notice, mut claimed_until) in found {

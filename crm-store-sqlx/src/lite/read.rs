@@ -151,6 +151,14 @@ pub(super) fn json_text<T: serde::Serialize>(v: &T) -> String {
     serde_json::to_string(v).unwrap_or_else(|_| "[]".to_owned())
 }
 
+/// A value read from a row by `f`; what does not parse is stored data gone bad.
+pub(super) fn parse<T>(
+    what: &'static str,
+    f: impl FnOnce() -> Result<T, BoxError>,
+) -> Result<T, StoreError> {
+    f().map_err(corrupt(what))
+}
+
 /// Unix microseconds, the stored form of a time.
 pub(super) fn us(t: DateTime<Utc>) -> i64 {
     t.timestamp_micros()
@@ -187,7 +195,7 @@ fn opt_parse<T, E: Into<BoxError>>(
 
 /// A lead row ([`lead_cols!`]).
 pub(super) fn lead(r: &Row) -> Result<Lead, StoreError> {
-    let read = || -> Result<Lead, BoxError> {
+    parse("lead", || -> Result<Lead, BoxError> {
         let phone_key: Option<String> = r.get("phone")?;
         let display: Option<String> = r.get("phone_display")?;
         Ok(Lead::from_record(LeadRecord {
@@ -220,25 +228,26 @@ pub(super) fn lead(r: &Row) -> Result<Lead, StoreError> {
                 .get::<_, Option<Uuid>>("merged_into")?
                 .map(LeadId::from_uuid),
         })?)
-    };
-    read().map_err(corrupt("lead"))
+    })
 }
 
 fn history(r: &Row) -> Result<HistoryEntry, StoreError> {
-    let read = || -> Result<HistoryEntry, BoxError> {
-        Ok(HistoryEntry {
-            lead_id: LeadId::from_uuid(r.get("lead_id")?),
-            version: unsigned(r, "version")?,
-            at: time(r, "at")?,
-            actor: EmployeeId::new(r.get("actor")?)?,
-            change: serde_json::from_str(&r.get::<_, String>("change")?)?,
-        })
-    };
-    read().map_err(corrupt("lead history entry"))
+    parse(
+        "lead history entry",
+        || -> Result<HistoryEntry, BoxError> {
+            Ok(HistoryEntry {
+                lead_id: LeadId::from_uuid(r.get("lead_id")?),
+                version: unsigned(r, "version")?,
+                at: time(r, "at")?,
+                actor: EmployeeId::new(r.get("actor")?)?,
+                change: serde_json::from_str(&r.get::<_, String>("change")?)?,
+            })
+        },
+    )
 }
 
 fn interaction(r: &Row) -> Result<Interaction, StoreError> {
-    let read = || -> Result<Interaction, BoxError> {
+    parse("interaction", || -> Result<Interaction, BoxError> {
         Ok(Interaction {
             id: InteractionId::from_uuid(r.get("id")?),
             lead_id: LeadId::from_uuid(r.get("lead_id")?),
@@ -249,8 +258,7 @@ fn interaction(r: &Row) -> Result<Interaction, StoreError> {
             notes: Note::parse(&r.get::<_, String>("notes")?)?,
             next_follow_up_at: opt_time(r, "next_follow_up_at")?,
         })
-    };
-    read().map_err(corrupt("interaction"))
+    })
 }
 
 /// An expected-close day: days from the common era.
@@ -263,7 +271,7 @@ pub(super) fn day(r: &Row, col: &str) -> Result<NaiveDate, BoxError> {
 }
 
 fn opportunity(r: &Row) -> Result<Opportunity, StoreError> {
-    let read = || -> Result<Opportunity, BoxError> {
+    parse("opportunity", || -> Result<Opportunity, BoxError> {
         Ok(Opportunity {
             id: OpportunityId::from_uuid(r.get("id")?),
             lead_id: LeadId::from_uuid(r.get("lead_id")?),
@@ -285,13 +293,12 @@ fn opportunity(r: &Row) -> Result<Opportunity, StoreError> {
                 })
                 .transpose()?,
         })
-    };
-    read().map_err(corrupt("opportunity"))
+    })
 }
 
 /// A pending client row ([`pending_cols!`]).
 pub(super) fn pending_client(r: &Row) -> Result<PendingClient, StoreError> {
-    let read = || -> Result<PendingClient, BoxError> {
+    parse("pending client", || -> Result<PendingClient, BoxError> {
         let request: ClientRequest = serde_json::from_str(&r.get::<_, String>("request")?)?;
         Ok(PendingClient {
             request,
@@ -301,12 +308,11 @@ pub(super) fn pending_client(r: &Row) -> Result<PendingClient, StoreError> {
             last_attempt_at: opt_time(r, "last_attempt_at")?,
             claimed_until: opt_time(r, "claimed_until")?,
         })
-    };
-    read().map_err(corrupt("pending client"))
+    })
 }
 
 fn event(r: &Row) -> Result<Event, StoreError> {
-    let read = || -> Result<Event, BoxError> {
+    parse("event", || -> Result<Event, BoxError> {
         Ok(Event {
             seq: unsigned(r, "seq")?,
             event: NewEvent {
@@ -320,8 +326,7 @@ fn event(r: &Row) -> Result<Event, StoreError> {
                 kind: serde_json::from_str(&r.get::<_, String>("kind")?)?,
             },
         })
-    };
-    read().map_err(corrupt("event"))
+    })
 }
 
 /// The rows of a constant statement with named values.
@@ -453,13 +458,12 @@ pub(super) fn imported(
         IMPORTED,
         named_params! {":keys": json_text(&list)},
         |r| {
-            let read = || -> Result<(ImportKey, LeadId), BoxError> {
+            parse("import key", || -> Result<(ImportKey, LeadId), BoxError> {
                 Ok((
                     ImportKey::from_stored(r.get("key")?),
                     LeadId::from_uuid(r.get("lead_id")?),
                 ))
-            };
-            read().map_err(corrupt("import key"))
+            })
         },
     )?;
     Ok(found.into_iter().collect())
@@ -474,15 +478,19 @@ pub(super) fn stage_probability_history(
         STAGE_HISTORY,
         named_params! {":limit": i64::from(limit)},
         |r| {
-            let read = || -> Result<StageProbabilityChange, BoxError> {
-                Ok(StageProbabilityChange {
-                    stage: r.get::<_, String>("stage")?.parse()?,
-                    probability: Probability::new(u8::try_from(r.get::<_, i64>("probability")?)?)?,
-                    changed_by: EmployeeId::new(r.get("changed_by")?)?,
-                    changed_at: time(r, "changed_at")?,
-                })
-            };
-            read().map_err(corrupt("stage probability"))
+            parse(
+                "stage probability",
+                || -> Result<StageProbabilityChange, BoxError> {
+                    Ok(StageProbabilityChange {
+                        stage: r.get::<_, String>("stage")?.parse()?,
+                        probability: Probability::new(u8::try_from(
+                            r.get::<_, i64>("probability")?,
+                        )?)?,
+                        changed_by: EmployeeId::new(r.get("changed_by")?)?,
+                        changed_at: time(r, "changed_at")?,
+                    })
+                },
+            )
         },
     )
 }

@@ -13,7 +13,7 @@ use crm_core::{
 use rusqlite::{Connection, Row};
 
 use super::conn::{corrupt, db};
-use super::read::{Built, day, imported, json_text, lead, lead_cols, us};
+use super::read::{Built, day, imported, json_text, lead, lead_cols, parse, us};
 
 /// The report without a creation-date range: the counts per (owner, source, status).
 const REPORT_COUNTS: &str = "SELECT status, source, SUM(n) AS n FROM lead_counts WHERE n > 0";
@@ -92,14 +92,13 @@ pub(super) fn report(
     lead_filter(&mut b, filter, scope);
     b.sql(" GROUP BY status, source");
     let counts = b.rows(c, |r| {
-        let read = || -> Result<_, BoxError> {
+        parse("report row", || -> Result<_, BoxError> {
             Ok((
                 r.get::<_, String>("status")?.parse::<LeadStatus>()?,
                 Source::parse(&r.get::<_, String>("source")?)?,
                 count(r, "n")?,
             ))
-        };
-        read().map_err(corrupt("report row"))
+        })
     })?;
     Ok(Report::from_counts(counts))
 }
@@ -113,11 +112,10 @@ pub(super) fn lost_reasons(
     lead_filter(&mut b, filter, scope);
     b.sql(" GROUP BY lost_reason_code");
     let counts = b.rows(c, |r| {
-        let read = || -> Result<_, BoxError> {
+        parse("lost reason row", || -> Result<_, BoxError> {
             let code = LostReasonCode::parse(&r.get::<_, String>("lost_reason_code")?)?;
             Ok((code, count(r, "n")?))
-        };
-        read().map_err(corrupt("lost reason row"))
+        })
     })?;
     Ok(LostReasonReport::from_counts(counts))
 }
@@ -152,7 +150,7 @@ pub(super) fn status_times(
     lead_filter(&mut b, filter, scope);
     b.sql(" GROUP BY owner, source, status");
     b.rows(c, |r| {
-        let read = || -> Result<_, BoxError> {
+        parse("time in status row", || -> Result<_, BoxError> {
             Ok(StatusTimeRow {
                 owner: EmployeeId::new(r.get("owner")?)?,
                 source: Source::parse(&r.get::<_, String>("source")?)?,
@@ -160,8 +158,7 @@ pub(super) fn status_times(
                 leads: count(r, "leads")?,
                 total_micros: r.get("total")?,
             })
-        };
-        read().map_err(corrupt("time in status row"))
+        })
     })
 }
 
@@ -196,7 +193,7 @@ pub(super) fn pipeline(
     }
     b.sql(") AS valued GROUP BY currency, owner, stage, expected_close");
     b.rows(c, |r| {
-        let read = || -> Result<_, BoxError> {
+        parse("pipeline row", || -> Result<_, BoxError> {
             Ok(PipelineRow {
                 currency: Currency::parse(&r.get::<_, String>("currency")?)?,
                 owner: EmployeeId::new(r.get("owner")?)?,
@@ -206,8 +203,7 @@ pub(super) fn pipeline(
                 total_minor: r.get("total")?,
                 weighted_minor: r.get("weighted")?,
             })
-        };
-        read().map_err(corrupt("pipeline row"))
+        })
     })
 }
 

@@ -6,8 +6,8 @@ use crm_core::{ContactField, Entity, Lead, LeadId, LeadStatus, Precondition, Sto
 use rusqlite::{Row, Transaction, named_params};
 use uuid::Uuid;
 
-use super::commit::{int, not_found, read};
-use super::read::{all, one, opt_us};
+use super::commit::{int, not_found};
+use super::read::{all, one, opt_us, parse};
 
 const LEAD_STATE: &str = "SELECT version, status, merged_into FROM leads WHERE id = :id";
 /// The lead is still as read where a follow-up claim looks (`IS`: NULL equals NULL).
@@ -36,7 +36,7 @@ const CLIENT_PENDING: &str = "SELECT 1 FROM pending_clients WHERE lead_id = :lea
 /// A lead's version and whether it is read-only (converted, or merged into another).
 fn lead_state(tx: &Transaction, id: LeadId) -> Result<Option<(u64, bool)>, StoreError> {
     one(tx, LEAD_STATE, named_params! {":id": id.as_uuid()}, |r| {
-        read("lead", || {
+        parse("lead", || {
             let status: LeadStatus = r.get::<_, String>("status")?.parse()?;
             let merged: Option<Uuid> = r.get("merged_into")?;
             let version = u64::try_from(r.get::<_, i64>("version")?)?;
@@ -47,7 +47,7 @@ fn lead_state(tx: &Transaction, id: LeadId) -> Result<Option<(u64, bool)>, Store
 
 /// Checks `p` against the state as the steps so far left it.
 pub(super) fn require(tx: &Transaction, p: &Precondition) -> Result<(), StoreError> {
-    let id_of = |r: &Row<'_>| read("id", || Ok(r.get::<_, Uuid>("id")?));
+    let id_of = |r: &Row<'_>| parse("id", || Ok(r.get::<_, Uuid>("id")?));
     let found = |sql, params: &[(&str, &dyn rusqlite::ToSql)]| -> Result<bool, StoreError> {
         Ok(one(tx, sql, params, |_| Ok(()))?.is_some())
     };
@@ -87,7 +87,7 @@ pub(super) fn require(tx: &Transaction, p: &Precondition) -> Result<(), StoreErr
         Precondition::OpportunityVersion { id, version } => {
             let params = named_params! {":id": id.as_uuid()};
             let stored = one(tx, OPPORTUNITY_STATE, params, |r| {
-                read("opportunity", || {
+                parse("opportunity", || {
                     Ok(u64::try_from(r.get::<_, i64>("version")?)?)
                 })
             })?;
@@ -96,7 +96,7 @@ pub(super) fn require(tx: &Transaction, p: &Precondition) -> Result<(), StoreErr
         Precondition::OpportunityLeadWritable(id) => {
             let params = named_params! {":id": id.as_uuid()};
             let stored = one(tx, OPPORTUNITY_STATE, params, |r| {
-                read("opportunity", || {
+                parse("opportunity", || {
                     let lead = LeadId::from_uuid(r.get("lead_id")?);
                     let status: Option<String> = r.get("status")?;
                     let merged: Option<Uuid> = r.get("merged_into")?;
@@ -115,7 +115,7 @@ pub(super) fn require(tx: &Transaction, p: &Precondition) -> Result<(), StoreErr
         }
         Precondition::TurnIs { rule, after } => {
             let stored = one(tx, TURN, named_params! {":rule": rule}, |r| {
-                read("assignment rotation", || Ok(r.get::<_, i64>("last_owner")?))
+                parse("assignment rotation", || Ok(r.get::<_, i64>("last_owner")?))
             })?;
             (stored == after.map(|a| a.get()), true)
         }
@@ -149,7 +149,7 @@ pub(super) fn require(tx: &Transaction, p: &Precondition) -> Result<(), StoreErr
 /// the phone key ([`crm_core::duplicates::find_duplicate`]).
 fn no_duplicate_of(tx: &Transaction, lead: &Lead) -> Result<(), StoreError> {
     let id = lead.id().as_uuid();
-    let existing = |r: &Row<'_>| read("lead id", || Ok(LeadId::from_uuid(r.get("id")?)));
+    let existing = |r: &Row<'_>| parse("lead id", || Ok(LeadId::from_uuid(r.get("id")?)));
     if let Some(email) = lead.email() {
         let p = named_params! {":email": email.as_str(), ":id": id};
         if let Some(existing) = one(tx, DUPLICATE_EMAIL, p, existing)? {
