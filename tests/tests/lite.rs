@@ -38,6 +38,53 @@ async fn in_memory_database_is_migrated_and_kept() {
     assert!(b.list_leads(&q).await.expect("list").items.is_empty());
 }
 
+/// Two stores on one file (two processes, say) are isolated: of concurrent creates with
+/// the same email through both, exactly one is stored, the others refused as duplicates.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn stores_on_one_file_are_isolated() {
+    use crm_core::{Crm, Email, Employee, Name, NewLead, Role, Source};
+    let dir = tempfile::tempdir().expect("temp dir");
+    let url = dir.path().join("shared.db").to_string_lossy().into_owned();
+    let me = EmployeeId::new(7).expect("id");
+    let mut crms = Vec::new();
+    for _ in 0..2 {
+        let store = LiteStore::connect(&url).await.expect("open");
+        let crm = Crm::builder()
+            .store(Arc::new(store))
+            .employees(Arc::new(crm_store_memory::MemoryEmployees::new([
+                Employee::new(me, Name::parse("Sara").expect("name"), Role::Manager),
+            ])))
+            .clients(Arc::new(crm_store_memory::MemoryClients::new()))
+            .build()
+            .expect("crm");
+        crms.push(Arc::new(crm));
+    }
+    let tasks: Vec<_> = (0..16)
+        .map(|i| {
+            let crm = crms[i % 2].clone();
+            tokio::spawn(async move {
+                let lead = NewLead::new(Name::parse("Same").expect("name"), Source::web())
+                    .email(Email::parse("same@example.com").expect("email"));
+                match crm.create_lead(me, lead).await {
+                    Ok(_) => true,
+                    Err(crm_core::CrmError::Duplicate { .. }) => false,
+                    Err(e) => panic!("neither stored nor a duplicate: {e}"),
+                }
+            })
+        })
+        .collect();
+    let mut stored = 0;
+    for t in tasks {
+        stored += usize::from(t.await.expect("task"));
+    }
+    assert_eq!(stored, 1);
+    let page = crms[1]
+        .list_leads(me, &LeadQuery::default())
+        .await
+        .expect("list");
+    assert_eq!(page.items.len(), 1);
+}
+
 /// A host's sqlx pool: the store opens its connections on the same database, a file or the
 /// pool's in-memory one, and what it commits is there for the pool to read.
 #[tokio::test]
