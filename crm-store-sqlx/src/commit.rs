@@ -11,7 +11,7 @@ use std::future::Future;
 
 use crm_core::changeset::{Changeset, Committed, Precondition, Step, Write};
 use crm_core::{
-    BoxError, Entity, HistoryEntry, InteractionId, Lead, LeadId, NewEvent, OpportunityId,
+    BoxError, Change, Entity, HistoryEntry, InteractionId, Lead, LeadId, NewEvent, OpportunityId,
     StoreError,
 };
 
@@ -64,6 +64,12 @@ pub(crate) trait Tx: Send {
     /// never wait on each other's keys in opposite orders.
     fn lock_keys(&mut self, keys: &[i64]) -> impl Future<Output = Result<(), StoreError>> + Send;
 
+    /// Keeps the stored leads `ids` (sorted) from concurrent writers until the commit, in this
+    /// order, before the preconditions read them one by one: two commits that both name the
+    /// same leads (two merges of one pair) then wait for each other instead of deadlocking.
+    fn lock_leads(&mut self, ids: &[LeadId])
+    -> impl Future<Output = Result<(), StoreError>> + Send;
+
     /// Takes, in one order, whatever the inserts of `created` lock row by row in an order of
     /// their own (PostgreSQL's report count rows), after the keys: two concurrent commits
     /// creating several leads then wait for each other instead of deadlocking.
@@ -84,6 +90,10 @@ pub(crate) trait Tx: Send {
 /// events lock is then held only for the end of the transaction.
 pub(crate) async fn run<T: Tx>(t: &mut T, changes: &Changeset) -> Result<Committed, StoreError> {
     t.lock_keys(&lock_keys(changes)).await?;
+    let leads = leads_read(changes);
+    if leads.len() > 1 {
+        t.lock_leads(&leads).await?;
+    }
     let created: Vec<&Lead> = changes
         .steps
         .iter()
@@ -146,6 +156,24 @@ fn lock_keys(changes: &Changeset) -> Vec<i64> {
     keys.sort_unstable();
     keys.dedup();
     keys
+}
+
+/// The stored leads the changeset's preconditions read, sorted.
+fn leads_read(changes: &Changeset) -> Vec<LeadId> {
+    let mut ids: Vec<LeadId> = changes
+        .steps
+        .iter()
+        .filter_map(|s| match s {
+            Step::Require(
+                Precondition::LeadVersion { id, .. } | Precondition::LeadWritable(id),
+            ) => Some(*id),
+            Step::Require(Precondition::FollowUpState(lead)) => Some(lead.id()),
+            _ => None,
+        })
+        .collect();
+    ids.sort_unstable();
+    ids.dedup();
+    ids
 }
 
 /// Whether the history entry at `at` is the last one of its lead's run of entries that
@@ -379,7 +407,10 @@ async fn history<T: Tx>(
     })
     .await?;
     if opens_period && let Some(p) = lw::StatusPeriod::of_entry(h) {
-        exec_plain(t, lw::CLOSE_STATUS_PERIOD, args::<T>(|a| p.close(a))).await?;
+        // A lead's first period has none before it to end.
+        if !matches!(h.change, Change::Created { .. }) {
+            exec_plain(t, lw::CLOSE_STATUS_PERIOD, args::<T>(|a| p.close(a))).await?;
+        }
         exec_plain(t, lw::OPEN_STATUS_PERIOD, args::<T>(|a| p.open(a))).await?;
     }
     Ok(())

@@ -80,6 +80,16 @@ impl Tx for PgTx<'_> {
         Ok(())
     }
 
+    async fn lock_leads(&mut self, ids: &[LeadId]) -> Result<(), StoreError> {
+        let ids: Vec<Uuid> = ids.iter().map(|id| id.as_uuid()).collect();
+        sqlx::query(LOCK_LEADS)
+            .bind(ids)
+            .execute(&mut *self.0)
+            .await
+            .map_err(db)?;
+        Ok(())
+    }
+
     async fn lock_counts(&mut self, created: &[&Lead]) -> Result<(), StoreError> {
         let owners: Vec<i64> = created.iter().map(|l| l.owner().get()).collect();
         let sources: Vec<&str> = created.iter().map(|l| l.source().as_str()).collect();
@@ -100,11 +110,15 @@ impl Tx for PgTx<'_> {
         if events.is_empty() {
             return Ok(());
         }
-        self.exec(LOCK_EVENTS, Args::default()).await.map_err(db)?;
-        for e in events {
+        for (n, e) in events.iter().enumerate() {
             let mut a = Args::default();
             events::event(&mut a, e)?;
-            self.exec(INSERT_EVENT, a).await.map_err(db)?;
+            let sql = if n == 0 {
+                INSERT_EVENT_LOCKED
+            } else {
+                INSERT_EVENT
+            };
+            self.exec(sql, a).await.map_err(db)?;
         }
         Ok(())
     }
@@ -112,6 +126,8 @@ impl Tx for PgTx<'_> {
 
 /// Takes transaction-scoped advisory locks, one per key, in the order given.
 const LOCK_KEYS: &str = "SELECT pg_advisory_xact_lock(k) FROM unnest($1::bigint[]) AS t (k)";
+/// Locks leads in id order (`ORDER BY` in the locking subquery decides the order).
+const LOCK_LEADS: &str = "SELECT id FROM leads WHERE id = ANY($1) ORDER BY id FOR NO KEY UPDATE";
 /// The report count rows (`lead_counts`, migration 16) the created leads will move, taken in
 /// key order: the insert trigger takes them row by row in the order of the leads, and two
 /// commits taking the same shard rows in different orders deadlocked. Adding 0 takes the row
@@ -121,9 +137,11 @@ const LOCK_COUNTS: &str = "INSERT INTO lead_counts (owner, source, status, shard
      FROM unnest($1::bigint[], $2::text[], $3::text[], $4::uuid[]) AS t (owner, source, status, id) \
      ORDER BY 1, 2, 3, 4 \
      ON CONFLICT (owner, source, status, shard) DO UPDATE SET n = lead_counts.n";
-/// The events lock (two-key form, so it cannot collide with the one-key locks above), held
-/// until the commit: transactions append in commit order.
-const LOCK_EVENTS: &str = "SELECT pg_advisory_xact_lock(208825600, 1)";
+/// Appends a commit's first event under the events lock (two-key form, so it cannot collide
+/// with the one-key locks above), taken in the same statement and held until the commit:
+/// transactions append in commit order.
+const INSERT_EVENT_LOCKED: &str = "INSERT INTO events (id, at, lead_id, actor, kind) \
+     SELECT $1, $2, $3, $4, $5 FROM pg_advisory_xact_lock(208825600, 1)";
 const INSERT_EVENT: &str =
     "INSERT INTO events (id, at, lead_id, actor, kind) VALUES ($1, $2, $3, $4, $5)";
 

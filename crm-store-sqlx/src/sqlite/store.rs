@@ -135,6 +135,11 @@ impl Tx for SqliteTx<'_> {
         Ok(())
     }
 
+    async fn lock_leads(&mut self, _: &[LeadId]) -> Result<(), StoreError> {
+        // As for the keys: one writer at a time.
+        Ok(())
+    }
+
     async fn lock_counts(&mut self, _: &[&Lead]) -> Result<(), StoreError> {
         // As for the keys: one writer at a time.
         Ok(())
