@@ -57,12 +57,12 @@ use sqlx::migrate::Migrator;
 
 pub use crm_core::EmployeeAdmin;
 
+#[cfg(feature = "sqlite")]
+pub use lite::LiteStore;
 #[cfg(feature = "postgres")]
 pub use postgres::{
     PostgresClients, PostgresEmployees, PostgresStore, fresh_schema as postgres_fresh_schema,
 };
-#[cfg(feature = "sqlite")]
-pub use lite::LiteStore;
 #[cfg(feature = "sqlite")]
 pub use sqlite::{SqliteClients, SqliteEmployees, SqliteStore};
 
