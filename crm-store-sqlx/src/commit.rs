@@ -6,7 +6,7 @@
 //! precondition read until the commit (PostgreSQL row locks and advisory locks; SQLite
 //! needs none, its writers take turns), and how it numbers appended events.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::future::Future;
 
 use crm_core::changeset::{Changeset, Committed, Precondition, Step, Write};
@@ -78,6 +78,18 @@ pub(crate) trait Tx: Send {
         created: &[&Lead],
     ) -> impl Future<Output = Result<(), StoreError>> + Send;
 
+    /// The leads among `ids` that are stored.
+    fn stored_leads(
+        &mut self,
+        ids: &[LeadId],
+    ) -> impl Future<Output = Result<Vec<LeadId>, StoreError>> + Send;
+
+    /// The import keys among `keys` that are stored.
+    fn stored_keys(
+        &mut self,
+        keys: &[&str],
+    ) -> impl Future<Output = Result<Vec<String>, StoreError>> + Send;
+
     /// Appends `events` in this order, numbered after every event committed before.
     fn append_events(
         &mut self,
@@ -106,11 +118,12 @@ pub(crate) async fn run<T: Tx>(t: &mut T, changes: &Changeset) -> Result<Committ
         t.lock_counts(&created).await?;
     }
     let mut done = Committed::default();
+    let mut stored = Stored::read(t, changes).await?;
     let mut events: Vec<&NewEvent> = Vec::new();
     let mut ords: HashMap<(LeadId, u64), i64> = HashMap::new();
     for (i, step) in changes.steps.iter().enumerate() {
         match step {
-            Step::Require(p) => require(t, p).await?,
+            Step::Require(p) => require(t, p, &stored).await?,
             Step::Write(Write::Event(e)) => events.push(e),
             Step::Write(Write::AckEvents(up_to)) => {
                 t.append_events(&events).await?;
@@ -122,11 +135,38 @@ pub(crate) async fn run<T: Tx>(t: &mut T, changes: &Changeset) -> Result<Committ
                 history(t, h, *ord, opens_period(&changes.steps, i)).await?;
                 *ord += 1;
             }
-            Step::Write(w) => write(t, w).await?,
+            Step::Write(w) => write(t, w, &mut stored).await?,
         }
     }
     t.append_events(&events).await?;
     Ok(done)
+}
+
+/// Which of the leads and import keys that the changeset's `LeadAbsent` and `KeyFree` ask
+/// about are stored: read once before the steps (one statement, not one per row of an import
+/// batch), then kept up to date with what the steps store themselves. A concurrent writer
+/// of the same id or key loses at its insert: the unique key refuses it with the same error
+/// the precondition names.
+struct Stored {
+    leads: HashSet<LeadId>,
+    keys: HashSet<String>,
+}
+
+impl Stored {
+    async fn read<T: Tx>(t: &mut T, changes: &Changeset) -> Result<Self, StoreError> {
+        let (mut leads, mut keys) = (Vec::new(), Vec::new());
+        for step in &changes.steps {
+            match step {
+                Step::Require(Precondition::LeadAbsent(id)) => leads.push(*id),
+                Step::Require(Precondition::KeyFree(key)) => keys.push(key.as_str()),
+                _ => {}
+            }
+        }
+        Ok(Self {
+            leads: t.stored_leads(&leads).await?.into_iter().collect(),
+            keys: t.stored_keys(&keys).await?.into_iter().collect(),
+        })
+    }
 }
 
 /// A stable 64-bit key (FNV-1a) of one value for an advisory lock.
@@ -277,14 +317,9 @@ fn at_version(version: i64, expected: u64) -> bool {
 }
 
 /// Checks `p` against the state the steps before it left.
-async fn require<T: Tx>(t: &mut T, p: &Precondition) -> Result<(), StoreError> {
+async fn require<T: Tx>(t: &mut T, p: &Precondition, stored: &Stored) -> Result<(), StoreError> {
     let found = match p {
-        Precondition::LeadAbsent(id) => {
-            return match lead_state(t, *id).await? {
-                None => Ok(()),
-                Some(_) => Err(p.refusal(true)),
-            };
-        }
+        Precondition::LeadAbsent(id) => Some(!stored.leads.contains(id)),
         Precondition::LeadVersion { id, version } => lead_state(t, *id)
             .await?
             .map(|s| at_version(s.version, *version)),
@@ -329,17 +364,7 @@ async fn require<T: Tx>(t: &mut T, p: &Precondition) -> Result<(), StoreError> {
                 .transpose()?;
             Some(last == after.map(|a| a.get()))
         }
-        Precondition::KeyFree(key) => {
-            let found = all(
-                t,
-                KEY_STORED,
-                args::<T>(|a| {
-                    a.str(key.as_str());
-                }),
-            )
-            .await?;
-            Some(found.is_empty())
-        }
+        Precondition::KeyFree(key) => Some(!stored.keys.contains(key.as_str())),
         Precondition::HoldsExactly { lead, moved, .. } => {
             if lead_state(t, *lead).await?.is_none() {
                 return Err(p.refusal(false));
@@ -383,7 +408,6 @@ async fn opportunity_lead_writable<T: Tx>(t: &mut T, id: OpportunityId) -> Resul
     Ok(())
 }
 
-const KEY_STORED: &str = "SELECT 1 FROM import_keys WHERE key = $1";
 const INSERT_KEY: &str = "INSERT INTO import_keys (key, lead_id) VALUES ($1, $2)";
 const SET_TURN: &str = "INSERT INTO assignment_rotations (rule, last_owner) VALUES ($1, $2) \
      ON CONFLICT (rule) DO UPDATE SET last_owner = excluded.last_owner";
@@ -417,7 +441,7 @@ async fn history<T: Tx>(
 }
 
 /// Applies one write (events and history have their own paths in [`run`]).
-async fn write<T: Tx>(t: &mut T, w: &Write) -> Result<(), StoreError> {
+async fn write<T: Tx>(t: &mut T, w: &Write, stored: &mut Stored) -> Result<(), StoreError> {
     match w {
         Write::InsertLead(lead) => {
             let mut a = T::Args::default();
@@ -426,11 +450,12 @@ async fn write<T: Tx>(t: &mut T, w: &Write) -> Result<(), StoreError> {
                 conflict(Entity::Lead, lead.id(), 0)
             })
             .await?;
+            stored.leads.insert(lead.id());
         }
         Write::UpdateLead(lead) => {
             let mut a = T::Args::default();
             lw::update_lead(&mut a, lead)?;
-            stored(
+            require_changed(
                 exec_plain(t, lw::UPDATE_LEAD, a).await?,
                 Entity::Lead,
                 lead.id(),
@@ -443,7 +468,7 @@ async fn write<T: Tx>(t: &mut T, w: &Write) -> Result<(), StoreError> {
         }
         Write::Interaction(i) => {
             let a = args::<T>(|a| records::touch(a, i));
-            stored(
+            require_changed(
                 exec_plain(t, records::TOUCH_INTERACTION, a).await?,
                 Entity::Lead,
                 i.lead_id,
@@ -466,7 +491,7 @@ async fn write<T: Tx>(t: &mut T, w: &Write) -> Result<(), StoreError> {
             let mut a = T::Args::default();
             records::update(&mut a, o)?;
             let updated = exec_plain(t, records::UPDATE_OPPORTUNITY, a).await?;
-            stored(updated, Entity::Opportunity, o.id)?;
+            require_changed(updated, Entity::Opportunity, o.id)?;
         }
         Write::Turn { rule, owner } => {
             let a = args::<T>(|a| {
@@ -482,6 +507,7 @@ async fn write<T: Tx>(t: &mut T, w: &Write) -> Result<(), StoreError> {
                 Precondition::KeyFree(key.clone()).refusal(true)
             })
             .await?;
+            stored.keys.insert(key.as_str().to_owned());
         }
         Write::StageProbability(c) => {
             let a = args::<T>(|a| crate::stage_probabilities::values(a, c));
@@ -502,7 +528,7 @@ async fn write<T: Tx>(t: &mut T, w: &Write) -> Result<(), StoreError> {
         }
         Write::FollowUpMarks(lead) => {
             let a = args::<T>(|a| follow_up::mark(a, lead.record()));
-            stored(
+            require_changed(
                 exec_plain(t, follow_up::MARK_LEAD, a).await?,
                 Entity::Lead,
                 lead.id(),
@@ -554,7 +580,7 @@ async fn write<T: Tx>(t: &mut T, w: &Write) -> Result<(), StoreError> {
             let a = args::<T>(|a| {
                 a.str(client.as_ref()).uuid(lead.as_uuid());
             });
-            stored(
+            require_changed(
                 exec_plain(t, outbox::SET_CLIENT, a).await?,
                 Entity::Lead,
                 lead,
@@ -568,7 +594,7 @@ async fn write<T: Tx>(t: &mut T, w: &Write) -> Result<(), StoreError> {
 
 /// `NotFound` when a write on a stored record changed no row: the record is not stored (the
 /// changesets of `StoreWrites` check a precondition first; a hand-built one may not).
-fn stored(changed: u64, entity: Entity, id: impl ToString) -> Result<(), StoreError> {
+fn require_changed(changed: u64, entity: Entity, id: impl ToString) -> Result<(), StoreError> {
     if changed == 0 {
         return Err(not_found(entity, id));
     }

@@ -14,8 +14,9 @@ use crm_core::{
 };
 use sqlx::pool::PoolConnection;
 use sqlx::sqlite::{SqliteConnection, SqliteRow};
-use sqlx::{Executor, Sqlite};
+use sqlx::{Executor, QueryBuilder, Row, Sqlite};
 use tokio::sync::OwnedMutexGuard;
+use uuid::Uuid;
 
 use super::{Handle, SqliteStore};
 use crate::bind::{Args, Binds};
@@ -135,6 +136,39 @@ impl Tx for SqliteTx<'_> {
         Ok(())
     }
 
+    async fn stored_leads(&mut self, ids: &[LeadId]) -> Result<Vec<LeadId>, StoreError> {
+        let mut found = Vec::new();
+        for chunk in ids.chunks(IN_LIST) {
+            let mut q = QueryBuilder::<Sqlite>::new("SELECT id FROM leads WHERE id IN (");
+            let mut list = q.separated(", ");
+            for id in chunk {
+                list.push_bind(id.as_uuid());
+            }
+            q.push(")");
+            for r in q.build().fetch_all(&mut *self.0).await.map_err(db)? {
+                let id = r.try_get::<Uuid, _>("id").map_err(db)?;
+                found.push(LeadId::from_uuid(id));
+            }
+        }
+        Ok(found)
+    }
+
+    async fn stored_keys(&mut self, keys: &[&str]) -> Result<Vec<String>, StoreError> {
+        let mut found = Vec::new();
+        for chunk in keys.chunks(IN_LIST) {
+            let mut q = QueryBuilder::<Sqlite>::new("SELECT key FROM import_keys WHERE key IN (");
+            let mut list = q.separated(", ");
+            for key in chunk {
+                list.push_bind(*key);
+            }
+            q.push(")");
+            for r in q.build().fetch_all(&mut *self.0).await.map_err(db)? {
+                found.push(r.try_get::<String, _>("key").map_err(db)?);
+            }
+        }
+        Ok(found)
+    }
+
     async fn lock_leads(&mut self, _: &[LeadId]) -> Result<(), StoreError> {
         // As for the keys: one writer at a time.
         Ok(())
@@ -154,6 +188,9 @@ impl Tx for SqliteTx<'_> {
         Ok(())
     }
 }
+
+/// At most this many values in one `IN (...)` list.
+const IN_LIST: usize = 500;
 
 /// Appends an event numbered after both the newest event and the acknowledged watermark
 /// (migration `..._leaner_writes.sql`: what AUTOINCREMENT guaranteed, without writing
