@@ -90,6 +90,13 @@ pub(crate) trait Tx: Send {
         keys: &[&str],
     ) -> impl Future<Output = Result<Vec<String>, StoreError>> + Send;
 
+    /// Appends `rows` to the lead history (nothing a precondition reads, so a commit appends
+    /// them after its other writes).
+    fn append_history(
+        &mut self,
+        rows: &[HistoryRow<'_>],
+    ) -> impl Future<Output = Result<(), StoreError>> + Send;
+
     /// Appends `events` in this order, numbered after every event committed before.
     fn append_events(
         &mut self,
@@ -120,6 +127,7 @@ pub(crate) async fn run<T: Tx>(t: &mut T, changes: &Changeset) -> Result<Committ
     let mut done = Committed::default();
     let mut stored = Stored::read(t, changes).await?;
     let mut events: Vec<&NewEvent> = Vec::new();
+    let mut history: Vec<HistoryRow> = Vec::new();
     let mut ords: HashMap<(LeadId, u64), i64> = HashMap::new();
     for (i, step) in changes.steps.iter().enumerate() {
         match step {
@@ -132,14 +140,37 @@ pub(crate) async fn run<T: Tx>(t: &mut T, changes: &Changeset) -> Result<Committ
             }
             Step::Write(Write::History(h)) => {
                 let ord = ords.entry((h.lead_id, h.version)).or_insert(0);
-                history(t, h, *ord, opens_period(&changes.steps, i)).await?;
+                history.push(HistoryRow {
+                    write_version: to_i64(h.version)?,
+                    ord: *ord,
+                    entry: h,
+                });
                 *ord += 1;
+                if opens_period(&changes.steps, i) {
+                    status_period(t, h).await?;
+                }
             }
             Step::Write(w) => write(t, w, &mut stored).await?,
         }
     }
+    t.append_history(&history).await?;
     t.append_events(&events).await?;
     Ok(done)
+}
+
+/// A history entry as stored: entry `ord` of the write that made `write_version`.
+pub(crate) struct HistoryRow<'a> {
+    pub(crate) write_version: i64,
+    pub(crate) ord: i64,
+    pub(crate) entry: &'a HistoryEntry,
+}
+
+impl HistoryRow<'_> {
+    /// A taken history key: another write made this version of the lead first.
+    pub(crate) fn taken(&self) -> StoreError {
+        let e = self.entry;
+        conflict(Entity::Lead, e.lead_id, e.version.saturating_sub(1))
+    }
 }
 
 /// Which of the leads and import keys that the changeset's `LeadAbsent` and `KeyFree` ask
@@ -417,25 +448,28 @@ const PUT_NOTICE: &str = "INSERT INTO follow_up_notices (id, lead_id, notice, cl
      claimed_until = excluded.claimed_until";
 
 /// A history entry, and the status period it opens when it is the one that does.
-async fn history<T: Tx>(
+/// Ends the lead's current status period and opens the one the history entry `h` enters.
+async fn status_period<T: Tx>(t: &mut T, h: &HistoryEntry) -> Result<(), StoreError> {
+    let Some(p) = lw::StatusPeriod::of_entry(h) else {
+        return Ok(());
+    };
+    // A lead's first period has none before it to end.
+    if !matches!(h.change, Change::Created { .. }) {
+        exec_plain(t, lw::CLOSE_STATUS_PERIOD, args::<T>(|a| p.close(a))).await?;
+    }
+    exec_plain(t, lw::OPEN_STATUS_PERIOD, args::<T>(|a| p.open(a))).await?;
+    Ok(())
+}
+
+/// Appends history rows one statement each (a backend may batch them).
+pub(crate) async fn insert_history<T: Tx>(
     t: &mut T,
-    h: &HistoryEntry,
-    ord: i64,
-    opens_period: bool,
+    rows: &[HistoryRow<'_>],
 ) -> Result<(), StoreError> {
-    let write_version = to_i64(h.version)?;
-    let mut a = T::Args::default();
-    lw::history(&mut a, write_version, ord, h.lead_id, h)?;
-    exec(t, lw::INSERT_HISTORY, a, || {
-        conflict(Entity::Lead, h.lead_id, h.version.saturating_sub(1))
-    })
-    .await?;
-    if opens_period && let Some(p) = lw::StatusPeriod::of_entry(h) {
-        // A lead's first period has none before it to end.
-        if !matches!(h.change, Change::Created { .. }) {
-            exec_plain(t, lw::CLOSE_STATUS_PERIOD, args::<T>(|a| p.close(a))).await?;
-        }
-        exec_plain(t, lw::OPEN_STATUS_PERIOD, args::<T>(|a| p.open(a))).await?;
+    for r in rows {
+        let mut a = T::Args::default();
+        lw::history(&mut a, r.write_version, r.ord, r.entry.lead_id, r.entry)?;
+        exec(t, lw::INSERT_HISTORY, a, || r.taken()).await?;
     }
     Ok(())
 }

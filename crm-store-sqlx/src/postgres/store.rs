@@ -19,9 +19,10 @@ use uuid::Uuid;
 use super::PostgresStore;
 use crate::bind::{Args, Binds};
 use crate::claims::{self, ClaimSql};
-use crate::commit::{self, Tx};
+use crate::commit::{self, HistoryRow, Tx};
 use crate::db::Db;
-use crate::error::db;
+use crate::error::{db, is_unique_violation};
+use crate::rows::{json, to_i64};
 use crate::{
     assignment, duplicates, events, follow_up, import, outbox, reads, records, reports,
     stage_probabilities,
@@ -130,20 +131,69 @@ impl Tx for PgTx<'_> {
         Ok(())
     }
 
+    async fn append_history(&mut self, rows: &[HistoryRow<'_>]) -> Result<(), StoreError> {
+        if rows.len() < 2 {
+            return commit::insert_history(self, rows).await;
+        }
+        let changes = rows
+            .iter()
+            .map(|r| json(&r.entry.change))
+            .collect::<Result<Vec<_>, _>>()?;
+        let versions = rows
+            .iter()
+            .map(|r| to_i64(r.entry.version))
+            .collect::<Result<Vec<_>, _>>()?;
+        sqlx::query(INSERT_HISTORY_ROWS)
+            .bind(
+                rows.iter()
+                    .map(|r| r.entry.lead_id.as_uuid())
+                    .collect::<Vec<_>>(),
+            )
+            .bind(rows.iter().map(|r| r.write_version).collect::<Vec<_>>())
+            .bind(rows.iter().map(|r| r.ord).collect::<Vec<_>>())
+            .bind(versions)
+            .bind(rows.iter().map(|r| r.entry.at).collect::<Vec<_>>())
+            .bind(rows.iter().map(|r| r.entry.actor.get()).collect::<Vec<_>>())
+            .bind(changes)
+            .execute(&mut *self.0)
+            .await
+            .map_err(|e| {
+                if is_unique_violation(&e) {
+                    rows[0].taken()
+                } else {
+                    db(e)
+                }
+            })?;
+        Ok(())
+    }
+
     async fn append_events(&mut self, events: &[&NewEvent]) -> Result<(), StoreError> {
         if events.is_empty() {
             return Ok(());
         }
-        for (n, e) in events.iter().enumerate() {
-            let mut a = Args::default();
-            events::event(&mut a, e)?;
-            let sql = if n == 0 {
-                INSERT_EVENT_LOCKED
-            } else {
-                INSERT_EVENT
-            };
-            self.exec(sql, a).await.map_err(db)?;
-        }
+        let kinds = events
+            .iter()
+            .map(|e| json(&e.kind))
+            .collect::<Result<Vec<_>, _>>()?;
+        sqlx::query(INSERT_EVENTS)
+            .bind(events.iter().map(|e| e.id.as_uuid()).collect::<Vec<_>>())
+            .bind(events.iter().map(|e| e.at).collect::<Vec<_>>())
+            .bind(
+                events
+                    .iter()
+                    .map(|e| e.lead_id.as_uuid())
+                    .collect::<Vec<_>>(),
+            )
+            .bind(
+                events
+                    .iter()
+                    .map(|e| e.actor.map(|a| a.get()))
+                    .collect::<Vec<_>>(),
+            )
+            .bind(kinds)
+            .execute(&mut *self.0)
+            .await
+            .map_err(db)?;
         Ok(())
     }
 }
@@ -163,13 +213,20 @@ const LOCK_COUNTS: &str = "INSERT INTO lead_counts (owner, source, status, shard
      FROM unnest($1::bigint[], $2::text[], $3::text[], $4::uuid[]) AS t (owner, source, status, id) \
      ORDER BY 1, 2, 3, 4 \
      ON CONFLICT (owner, source, status, shard) DO UPDATE SET n = lead_counts.n";
-/// Appends a commit's first event under the events lock (two-key form, so it cannot collide
-/// with the one-key locks above), taken in the same statement and held until the commit:
-/// transactions append in commit order.
-const INSERT_EVENT_LOCKED: &str = "INSERT INTO events (id, at, lead_id, actor, kind) \
-     SELECT $1, $2, $3, $4, $5 FROM pg_advisory_xact_lock(208825600, 1)";
-const INSERT_EVENT: &str =
-    "INSERT INTO events (id, at, lead_id, actor, kind) VALUES ($1, $2, $3, $4, $5)";
+/// Appends a commit's events, in their order, under the events lock (two-key form, so it
+/// cannot collide with the one-key locks above), taken in the same statement and held until
+/// the commit: transactions append in commit order.
+const INSERT_EVENTS: &str = "INSERT INTO events (id, at, lead_id, actor, kind) \
+     SELECT e.id, e.at, e.lead_id, e.actor, e.kind \
+     FROM pg_advisory_xact_lock(208825600, 1), \
+       unnest($1::uuid[], $2::timestamptz[], $3::uuid[], $4::bigint[], $5::text[]) \
+       WITH ORDINALITY AS e (id, at, lead_id, actor, kind, n) \
+     ORDER BY e.n";
+/// Appends a commit's history rows, one array per column.
+const INSERT_HISTORY_ROWS: &str = "INSERT INTO lead_history \
+     (lead_id, write_version, ord, version, at, actor, change) \
+     SELECT * FROM unnest($1::uuid[], $2::bigint[], $3::bigint[], $4::bigint[], \
+       $5::timestamptz[], $6::bigint[], $7::text[])";
 
 // Rows another sweep (or a write) holds are skipped, so concurrent sweeps split the work.
 impl ClaimSql for PgTx<'_> {

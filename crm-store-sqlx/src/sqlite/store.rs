@@ -21,7 +21,7 @@ use uuid::Uuid;
 use super::{Handle, SqliteStore};
 use crate::bind::{Args, Binds};
 use crate::claims::{self, ClaimSql};
-use crate::commit::{self, Tx};
+use crate::commit::{self, HistoryRow, Tx};
 use crate::error::db;
 use crate::{
     assignment, duplicates, events, follow_up, import, outbox, reads, records, reports,
@@ -177,6 +177,10 @@ impl Tx for SqliteTx<'_> {
     async fn lock_counts(&mut self, _: &[&Lead]) -> Result<(), StoreError> {
         // As for the keys: one writer at a time.
         Ok(())
+    }
+
+    async fn append_history(&mut self, rows: &[HistoryRow<'_>]) -> Result<(), StoreError> {
+        commit::insert_history(self, rows).await
     }
 
     async fn append_events(&mut self, events: &[&NewEvent]) -> Result<(), StoreError> {
