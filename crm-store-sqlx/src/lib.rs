@@ -106,10 +106,15 @@ pub async fn connect(url: &str) -> Result<Connected, StoreError> {
     }
     #[cfg(feature = "sqlite")]
     {
-        let store = SqliteStore::connect(url).await?;
+        // The lead store on rusqlite (one hop per call); the directory and the clients
+        // system on a sqlx pool over the same database, which also keeps an in-memory one
+        // alive for as long as they are.
+        let pool = sqlite::pool(url).await?;
+        sqlite::migrate(&pool).await?;
+        let store = LiteStore::from_pool(&pool)?;
         Ok(Connected {
-            employees: Arc::new(store.employees()),
-            clients: Arc::new(store.clients()),
+            employees: Arc::new(SqliteEmployees::from_pool(pool.clone())),
+            clients: Arc::new(SqliteClients::from_pool(pool)),
             store: Arc::new(store),
         })
     }
