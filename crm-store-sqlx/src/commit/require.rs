@@ -1,0 +1,156 @@
+//! The preconditions of a commit: each read by a `SELECT` (locked the backend's way, see
+//! [`Tx`]) and decided here.
+
+use crm_core::changeset::Precondition;
+use crm_core::{BoxError, InteractionId, Lead, LeadId, OpportunityId, StoreError};
+
+use super::{Stored, Tx, all, args, id_arg};
+use crate::bind::Binds;
+use crate::duplicates;
+use crate::error::status_of;
+use crate::lead_writes as lw;
+use crate::rows::{self, Cols};
+
+/// A lead as a precondition reads it ([`Tx::LEAD_STATE`]).
+pub(super) struct LeadState {
+    version: i64,
+    read_only: bool,
+    /// `last_interaction_at`, `next_follow_up_at` and the four follow-up marks, in unix µs.
+    follow_up: [Option<i64>; 6],
+}
+
+pub(super) async fn lead_state<T: Tx>(
+    t: &mut T,
+    id: LeadId,
+) -> Result<Option<LeadState>, StoreError> {
+    let found = all(t, T::LEAD_STATE, id_arg::<T>(id.as_uuid())).await?;
+    let Some(r) = found.first() else {
+        return Ok(None);
+    };
+    let read = || -> Result<_, BoxError> {
+        let mut follow_up = [None; 6];
+        for (slot, col) in follow_up.iter_mut().zip(3..) {
+            *slot = r.opt_ts(col)?.map(|t| t.timestamp_micros());
+        }
+        Ok((r.int(0)?, r.text(1)?, r.opt_uuid(2)?, follow_up))
+    };
+    let (version, status, merged_into, follow_up) = read().map_err(rows::corrupt("lead"))?;
+    Ok(Some(LeadState {
+        version,
+        read_only: merged_into.is_some() || status_of(&status)?.is_read_only(),
+        follow_up,
+    }))
+}
+
+fn follow_up_state(lead: &Lead) -> [Option<i64>; 6] {
+    let r = lead.record();
+    [
+        r.last_interaction_at,
+        r.next_follow_up_at,
+        r.follow_up_notified_at,
+        r.follow_up_reminded_for,
+        r.owner_notified_at,
+        r.escalated_for,
+    ]
+    .map(|t| t.map(|t| t.timestamp_micros()))
+}
+
+fn at_version(version: i64, expected: u64) -> bool {
+    u64::try_from(version).ok() == Some(expected)
+}
+
+/// Checks `p` against the state the steps before it left.
+pub(super) async fn require<T: Tx>(
+    t: &mut T,
+    p: &Precondition,
+    stored: &Stored,
+) -> Result<(), StoreError> {
+    let found = match p {
+        Precondition::LeadAbsent(id) => Some(!stored.leads.contains(id)),
+        Precondition::LeadVersion { id, version } => lead_state(t, *id)
+            .await?
+            .map(|s| at_version(s.version, *version)),
+        Precondition::LeadWritable(id) => lead_state(t, *id).await?.map(|s| !s.read_only),
+        Precondition::FollowUpState(lead) => lead_state(t, lead.id())
+            .await?
+            .map(|s| at_version(s.version, lead.version()) && s.follow_up == follow_up_state(lead)),
+        Precondition::NoDuplicateOf(lead) => {
+            let found = all(t, lw::DUPLICATE, args::<T>(|a| lw::duplicate(a, lead))).await?;
+            return match lw::duplicate_found(&found)? {
+                Some(e) => Err(e),
+                None => Ok(()),
+            };
+        }
+        Precondition::OpportunityAbsent(id) => {
+            let found = all(t, T::OPPORTUNITY_VERSION, id_arg::<T>(id.as_uuid())).await?;
+            Some(found.is_empty())
+        }
+        Precondition::OpportunityVersion { id, version } => {
+            let found = all(t, T::OPPORTUNITY_VERSION, id_arg::<T>(id.as_uuid())).await?;
+            found
+                .first()
+                .map(|r| r.int(0).map_err(rows::corrupt("opportunity version")))
+                .transpose()?
+                .map(|v| at_version(v, *version))
+        }
+        Precondition::OpportunityLeadWritable(id) => {
+            return opportunity_lead_writable(t, *id).await;
+        }
+        Precondition::TurnIs { rule, after } => {
+            let found = all(
+                t,
+                T::LAST_TURN,
+                args::<T>(|a| {
+                    a.str(rule);
+                }),
+            )
+            .await?;
+            let last = found
+                .first()
+                .map(|r| r.int(0).map_err(rows::corrupt("assignment rotation")))
+                .transpose()?;
+            Some(last == after.map(|a| a.get()))
+        }
+        Precondition::KeyFree(key) => Some(!stored.keys.contains(key.as_str())),
+        Precondition::HoldsExactly { lead, moved, .. } => {
+            if lead_state(t, *lead).await?.is_none() {
+                return Err(p.refusal(false));
+            }
+            let held = all(t, duplicates::RECORDS_OF, id_arg::<T>(lead.as_uuid())).await?;
+            let (mut interactions, mut opportunities) = (Vec::new(), Vec::new());
+            for r in &held {
+                let read = || -> Result<_, BoxError> { Ok((r.uuid(0)?, r.int(1)?)) };
+                match read().map_err(rows::corrupt("merged record"))? {
+                    (id, 0) => interactions.push(InteractionId::from_uuid(id)),
+                    (id, _) => opportunities.push(OpportunityId::from_uuid(id)),
+                }
+            }
+            Some(moved.is_exactly(interactions, opportunities))
+        }
+        Precondition::ClientPending(lead) => {
+            let found = all(t, T::CLIENT_PENDING, id_arg::<T>(lead.as_uuid())).await?;
+            Some(!found.is_empty())
+        }
+    };
+    match found {
+        Some(true) => Ok(()),
+        Some(false) => Err(p.refusal(true)),
+        None => Err(p.refusal(false)),
+    }
+}
+
+/// [`Precondition::OpportunityLeadWritable`]: `ReadOnly` naming the opportunity's lead when
+/// that lead is converted or merged.
+async fn opportunity_lead_writable<T: Tx>(t: &mut T, id: OpportunityId) -> Result<(), StoreError> {
+    let found = all(t, T::OPPORTUNITY_LEAD, id_arg::<T>(id.as_uuid())).await?;
+    let Some(r) = found.first() else {
+        return Err(Precondition::OpportunityLeadWritable(id).refusal(false));
+    };
+    let read = || -> Result<_, BoxError> { Ok((r.uuid(0)?, r.text(1)?, r.opt_uuid(2)?)) };
+    let (lead, status, merged_into) = read().map_err(rows::corrupt("lead"))?;
+    let lead = LeadId::from_uuid(lead);
+    if merged_into.is_some() || status_of(&status)?.is_read_only() {
+        return Err(StoreError::ReadOnly { lead });
+    }
+    Ok(())
+}
