@@ -108,7 +108,7 @@ pub enum StoreError {
     },
     /// The database stayed busy past the wait limit, or the transaction collided with a
     /// concurrent one (a serialization failure or a deadlock), or the rotation of an
-    /// assignment rule was taken by a concurrent create ([`crate::LeadStore::insert_lead_taking_turn`]).
+    /// assignment rule was taken by a concurrent create ([`crate::StoreWrites::insert_lead_taking_turn`]).
     /// Nothing was applied: retry the whole call, best after a short pause
     /// ([`StoreError::is_retryable`]).
     #[error("the database is busy; nothing was applied; retry")]

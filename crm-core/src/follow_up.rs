@@ -14,7 +14,7 @@
 //! store marks each lead notified and records its [`FollowUpNotice`] in an outbox with a
 //! lease ([`FollowUpClaim::lease_until`]). The notices the notifier accepted leave the
 //! outbox together once their batch is sent (one store write per batch,
-//! [`crate::ports::LeadStore::follow_ups_delivered`]). A notice whose sender crashed stays in the outbox and is claimed again by the
+//! [`crate::ports::StoreWrites::follow_ups_delivered`]). A notice whose sender crashed stays in the outbox and is claimed again by the
 //! first sweep after its lease ran out, with the same [`NoticeId`]: a notifier that may see a
 //! notice twice deduplicates on that id. A notice the notifier refused is released at once,
 //! for the next sweep.
@@ -253,7 +253,7 @@ pub struct FollowUpClaim {
     /// The clock's time when claiming: claims that ran out by then are taken over.
     pub now: DateTime<Utc>,
     /// Until when the claimed notices are this sweep's to send (also the token that lets it
-    /// release them: see [`crate::ports::LeadStore::release_follow_up`]).
+    /// release them: see [`crate::ports::StoreWrites::release_follow_up`]).
     pub lease_until: DateTime<Utc>,
     /// At most this many notices.
     pub limit: u32,

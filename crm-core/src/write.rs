@@ -23,7 +23,7 @@ pub struct LeadWrite {
     pub events: Vec<NewEvent>,
     /// A pending client record to insert (conversion).
     pub pending_client: Option<PendingClient>,
-    /// Refuse the write with [`StoreError::Duplicate`] when another open lead has the same
+    /// Refuse the write with [`StoreError::Duplicate`](crate::StoreError::Duplicate) when another open lead has the same
     /// email or phone as `lead` (the rule of [`crate::duplicates`]).
     pub check_duplicates: bool,
 }

@@ -1,5 +1,5 @@
 //! Conformance bodies of batched follow-up delivery (issue 9): a sweep marks the notices of
-//! a claimed batch delivered in one store call, [`LeadStore::follow_ups_delivered`]. Stamped
+//! a claimed batch delivered in one store call, [`crm_core::StoreWrites::follow_ups_delivered`]. Stamped
 //! out for every adapter by [`crate::conformance_suite!`].
 
 use std::sync::Arc;

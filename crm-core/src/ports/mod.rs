@@ -190,10 +190,10 @@ pub enum OutboxEntry {
 pub trait LeadStore: Send + Sync + 'static {
     // ---- Required: the one write ----
 
-    /// Applies `changes` atomically: its steps in order, each [`Precondition`] checked
+    /// Applies `changes` atomically: its steps in order, each [`Precondition`](crate::Precondition) checked
     /// against the state the steps before it left, and either every write stored or, at the
     /// first precondition that fails, nothing, answering with the error that precondition
-    /// names ([`Precondition::refusal`]). Concurrent commits are isolated: each sees the
+    /// names ([`Precondition::refusal`](crate::Precondition::refusal)). Concurrent commits are isolated: each sees the
     /// other whole or not at all.
     async fn commit(&self, changes: &Changeset) -> Result<Committed, StoreError>;
 
