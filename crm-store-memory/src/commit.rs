@@ -450,7 +450,7 @@ impl Tx<'_> {
 mod tests {
     use chrono::{DateTime, TimeZone, Utc};
     use crm_core::{
-        Email, EmployeeId, EventKind, LeadStatus, Name, NewEvent, Source,
+        Email, EmployeeId, EventKind, LeadStatus, Name, NewEvent, NewLead, Source,
         changeset::Precondition as P,
     };
 
@@ -462,31 +462,9 @@ mod tests {
 
     fn lead(created: DateTime<Utc>) -> Lead {
         let me = EmployeeId::new(1).unwrap();
-        Lead::from_record(LeadRecord {
-            id: LeadId::new_at(created),
-            name: Name::parse("Sara").unwrap(),
-            email: Some(Email::parse("sara@example.com").unwrap()),
-            phone: None,
-            company: None,
-            source: Source::web(),
-            status: LeadStatus::New,
-            owner: me,
-            created_by: me,
-            created_at: created,
-            updated_at: created,
-            version: 1,
-            client_id: None,
-            lost_reason: None,
-            lost_reason_code: None,
-            last_interaction_at: None,
-            follow_up_notified_at: None,
-            next_follow_up_at: None,
-            follow_up_reminded_for: None,
-            owner_notified_at: None,
-            escalated_for: None,
-            merged_into: None,
-        })
-        .unwrap()
+        let input = NewLead::new(Name::parse("Sara").unwrap(), Source::web())
+            .email(Email::parse("sara@example.com").unwrap());
+        Lead::create(LeadId::new_at(created), input, me, me, created).unwrap()
     }
 
     fn changed(l: &Lead, f: impl FnOnce(&mut LeadRecord)) -> Lead {
