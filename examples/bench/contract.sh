@@ -30,12 +30,15 @@ token="$(curl -sf -X POST "http://127.0.0.1:$port/api/v1/tokens" -H 'content-typ
   -d '{"employee_id": 1, "password": "contract fuzzing password"}' \
   | python3 -c 'import json, sys; print(json.load(sys.stdin)["token"])')"
 # From the scratch directory: schemathesis keeps its example database where it runs.
+# One worker: with two, hypothesis builds ASTs on two threads at once, and CPython before
+# 3.11.8 (this machine has 3.11.7) then fails at random with "AST constructor recursion depth
+# mismatch" (python/cpython#106905), a runtime error of the fuzzer that fails the run.
 (cd "$work" && schemathesis run "http://127.0.0.1:$port/api/openapi.json" \
   -H "Authorization: Bearer $token" \
   --checks all --exclude-checks positive_data_acceptance \
   --exclude-operation-id revoke_current --exclude-operation-id revoke_token \
   --exclude-operation-id issue_token \
-  --max-examples 50 --max-time "$seconds" -w 2 --no-color)
+  --max-examples 50 --max-time "$seconds" -w 1 --no-color)
 if grep -q "panicked" "$work/server.log"; then
   echo "the server panicked:"; grep -A5 panicked "$work/server.log"; exit 1
 fi
