@@ -2,11 +2,11 @@
 //! read in sequence order, and acknowledged up to a watermark. Appending (its ordering
 //! lock) is each backend's own; the rest is the same on both.
 
-use crm_core::{EmployeeId, Event, NewEvent, Scope, StoreError};
+use crm_core::{Event, Scope, StoreError};
 
 use crate::bind::{Binds, Filter};
 use crate::db::{Db, args};
-use crate::rows::{self, Cols, clamp_i64, json};
+use crate::rows::{self, Cols, clamp_i64};
 
 const PENDING_EVENTS: &str = "SELECT seq, id, at, lead_id, actor, kind FROM events \
      WHERE seq > $1 AND seq > (SELECT acked FROM event_ack WHERE id = 1) \
@@ -24,16 +24,6 @@ macro_rules! ack_state {
 }
 pub(crate) use ack_state;
 pub(crate) const SET_ACK: &str = "UPDATE event_ack SET acked = $1 WHERE id = 1";
-
-/// An event's values for an append (`id, at, lead_id, actor, kind`, `$1` to `$5`).
-pub(crate) fn event(b: &mut impl Binds, e: &NewEvent) -> Result<(), StoreError> {
-    b.uuid(e.id.as_uuid())
-        .time(e.at)
-        .uuid(e.lead_id.as_uuid())
-        .opt_int(e.actor.map(EmployeeId::get))
-        .str(&json(&e.kind)?);
-    Ok(())
-}
 
 /// Events after `after` and after the watermark about leads in `scope`, in sequence order.
 pub(crate) async fn pending<D: Db>(

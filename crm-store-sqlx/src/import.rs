@@ -9,27 +9,12 @@ use crm_core::{ImportKey, ImportLookup, Lead, LeadId, StoreError};
 
 use crate::bind::Filter;
 use crate::db::Db;
-use crate::rows::{self, Cols, lead_cols};
+use crate::rows::{self, Cols};
 
 /// At most this many keys or contact values in one lookup.
 const LOOKUP_CHUNK: usize = 1_000;
 
 const KEYS_STORED: &str = "SELECT key, lead_id FROM import_keys WHERE key IN (";
-const OPEN_BY_EMAIL: &str = concat!(
-    "SELECT ",
-    lead_cols!(),
-    " FROM leads WHERE ",
-    crate::open_lead!(),
-    " AND email IN ("
-);
-const OPEN_BY_PHONE: &str = concat!(
-    "SELECT ",
-    lead_cols!(),
-    " FROM leads WHERE ",
-    crate::open_lead!(),
-    " AND phone IN ("
-);
-
 /// The open leads with one of `emails` (normalised) or `phones` (phone keys): how a backend
 /// finds them is its own (PostgreSQL's plan must not depend on statistics a fresh table
 /// does not have yet).
@@ -81,26 +66,6 @@ pub(crate) async fn lookup<D: OpenLookup>(
         imported,
         open: open.into_values().collect(),
     })
-}
-
-/// The open leads with one of `emails` or `phones`, through `IN (...)` lists of at most
-/// [`LOOKUP_CHUNK`] values (SQLite searches its indexes for each value of a list).
-pub(crate) async fn open_in_lists<D: Db>(
-    d: &D,
-    emails: &[String],
-    phones: &[String],
-) -> Result<Vec<Lead>, StoreError> {
-    let mut open = Vec::new();
-    for (head, values) in [(OPEN_BY_EMAIL, emails), (OPEN_BY_PHONE, phones)] {
-        for chunk in values.chunks(LOOKUP_CHUNK) {
-            let mut b = D::Built::head(head);
-            list(&mut b, chunk.iter().map(String::as_str));
-            for r in d.built(b).await? {
-                open.push(rows::lead(&r)?);
-            }
-        }
-    }
-    Ok(open)
 }
 
 /// Binds `values` separated by commas, then closes the `IN (` list.

@@ -43,8 +43,6 @@ mod reports;
 mod rows;
 mod stage_probabilities;
 
-#[cfg(feature = "sqlite")]
-mod lite;
 #[cfg(feature = "postgres")]
 pub mod postgres;
 #[cfg(feature = "sqlite")]
@@ -57,8 +55,6 @@ use sqlx::migrate::Migrator;
 
 pub use crm_core::EmployeeAdmin;
 
-#[cfg(feature = "sqlite")]
-pub use lite::LiteStore;
 #[cfg(feature = "postgres")]
 pub use postgres::{
     PostgresClients, PostgresEmployees, PostgresStore, fresh_schema as postgres_fresh_schema,
@@ -106,15 +102,10 @@ pub async fn connect(url: &str) -> Result<Connected, StoreError> {
     }
     #[cfg(feature = "sqlite")]
     {
-        // The lead store on rusqlite (one hop per call); the directory and the clients
-        // system on a sqlx pool over the same database, which also keeps an in-memory one
-        // alive for as long as they are.
-        let pool = sqlite::pool(url).await?;
-        sqlite::migrate(&pool).await?;
-        let store = LiteStore::from_pool(&pool)?;
+        let store = SqliteStore::connect(url).await?;
         Ok(Connected {
-            employees: Arc::new(SqliteEmployees::from_pool(pool.clone())),
-            clients: Arc::new(SqliteClients::from_pool(pool)),
+            employees: Arc::new(store.employees()),
+            clients: Arc::new(store.clients()),
             store: Arc::new(store),
         })
     }

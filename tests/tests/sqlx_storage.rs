@@ -273,11 +273,10 @@ async fn postgres_refuses_a_newer_schema() {
 async fn sqlite_busy_write_waits_then_fails_cleanly() {
     let dir = tempfile::tempdir().unwrap();
     let url = sqlite_url(&dir);
-    let opts = crm_store_sqlx::sqlite::options(&url)
-        .unwrap()
-        .busy_timeout(Duration::from_millis(200));
-    let store = SqliteStore::connect_with(opts).await.unwrap();
-    // A second pool stands for another process (its own gate).
+    let store = SqliteStore::connect_with(&url, Duration::from_millis(200))
+        .await
+        .unwrap();
+    // A second pool stands for another process.
     let other = crm_store_sqlx::sqlite::pool(&url).await.unwrap();
     let blocker = other.begin_with("BEGIN IMMEDIATE").await.unwrap();
     let w = write(Uuid::now_v7(), Utc::now());
@@ -641,5 +640,6 @@ async fn opening_a_migrated_sqlite_file_takes_no_write_lock() {
     let ro = crm_store_sqlx::sqlite::options(&url)
         .unwrap()
         .read_only(true);
-    SqliteStore::connect_with(ro).await.unwrap();
+    let pool = sqlx::SqlitePool::connect_with(ro).await.unwrap();
+    crm_store_sqlx::sqlite::migrate(&pool).await.unwrap();
 }

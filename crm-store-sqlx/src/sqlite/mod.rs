@@ -1,37 +1,28 @@
-//! The SQLite backend: [`SqliteStore`], [`SqliteEmployees`] and [`SqliteClients`].
+//! The SQLite backend: [`SqliteStore`] (the lead store, on rusqlite), [`SqliteEmployees`]
+//! and [`SqliteClients`] (the table-backed ports, on sqlx), and the connection settings and
+//! migrations they share.
 //!
 //! Times are INTEGER unix microseconds, ids 16-byte BLOBs (byte order = `Uuid` order).
-//!
-//! One write policy: every write holds the database's write gate (one per database file in
-//! the process, shared by the store and the table-backed ports), so writers of one process
-//! queue in order instead of polling SQLite's busy handler; writers of other processes wait
-//! up to the busy timeout, then fail with [`StoreError::Busy`]. A write of several
-//! statements is one `BEGIN IMMEDIATE` transaction (`store::WriteTx`), so what it checks
-//! (versions, duplicates, read-only leads) is what it changes; a write of one statement is
-//! its own transaction.
+//! Every connection waits up to the busy timeout for another connection's write lock, then
+//! fails with [`StoreError::Busy`].
 
 mod ports;
 mod store;
 
 pub use ports::{SqliteClients, SqliteEmployees};
+pub use store::SqliteStore;
 
-use std::collections::HashMap;
-use std::path::PathBuf;
 use std::str::FromStr;
-use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::{Arc, LazyLock, PoisonError, Weak};
 use std::time::Duration;
 
 use chrono::{DateTime, NaiveDate, Utc};
 use crm_core::{BoxError, StoreError};
 use sqlx::migrate::Migrator;
-use sqlx::pool::PoolConnection;
 use sqlx::sqlite::{
     SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteRow,
     SqliteSynchronous,
 };
 use sqlx::{Row, Sqlite};
-use tokio::sync::{Mutex, OwnedMutexGuard};
 use uuid::Uuid;
 
 use crate::bind::{Args, Built, Encoding};
@@ -243,108 +234,16 @@ async fn up_to_date(pool: &SqlitePool) -> Result<bool, StoreError> {
     }))
 }
 
-// ---------------------------------------------------------------------------------------
-// The database and its write policy
-// ---------------------------------------------------------------------------------------
-
-/// One SQLite database: its pool, its writer connection and its write gate.
-///
-/// Every write goes through one connection of its own (`writer`), and reads use it too
-/// whenever it is free. SQLite drops a connection's whole page cache whenever another
-/// connection wrote since it last read (WAL), and sqlx's pool hands out its idle connections
-/// in turn: measured, a read and a write on two connections re-read every page they touch,
-/// most of a call's work. Reads go to the other connections only while the writer is busy.
+/// The pool the table-backed ports run their statements on.
 #[derive(Clone, Debug)]
 pub(crate) struct Handle {
     pool: SqlitePool,
-    writer: SqlitePool,
-    gate: Arc<Mutex<()>>,
-    /// Reads in flight.
-    reads: Arc<AtomicUsize>,
 }
 
 impl Handle {
     fn new(pool: SqlitePool) -> Self {
-        // A pool of one connection (an in-memory database) is its own writer.
-        let writer = if pool.options().get_max_connections() <= 1 {
-            pool.clone()
-        } else {
-            SqlitePoolOptions::new()
-                .max_connections(1)
-                .test_before_acquire(false)
-                .idle_timeout(None)
-                .max_lifetime(None)
-                .connect_lazy_with((*pool.connect_options()).clone())
-        };
-        Self {
-            gate: gate_of(&pool),
-            pool,
-            writer,
-            reads: Arc::default(),
-        }
+        Self { pool }
     }
-
-    /// Waits for this process's turn to write.
-    pub(crate) async fn gate(&self) -> OwnedMutexGuard<()> {
-        self.gate.clone().lock_owned().await
-    }
-
-    /// The connection for a write (the caller holds the gate).
-    pub(crate) async fn write_conn(&self) -> Result<PoolConnection<Sqlite>, StoreError> {
-        if self.pool.is_closed() {
-            // The host closed the store's pool: the writer closes with it.
-            self.writer.close().await;
-        }
-        self.writer.acquire().await.map_err(db)
-    }
-
-    /// A connection for a read, and the read's place among those in flight: the writer's
-    /// connection while it is idle (its cache is the warm one), or when no write holds the
-    /// gate and no other read is in flight (a connection just released goes back to its pool
-    /// from a task of its own, a moment later); else another one, so concurrent reads never
-    /// queue behind each other on the writer.
-    pub(crate) async fn read_conn(&self) -> Result<(PoolConnection<Sqlite>, InFlight), StoreError> {
-        let alone = self.reads.fetch_add(1, Ordering::AcqRel) == 0;
-        let in_flight = InFlight(self.reads.clone());
-        if self.pool.is_closed() {
-            return Ok((self.pool.acquire().await.map_err(db)?, in_flight));
-        }
-        if let Some(c) = self.writer.try_acquire() {
-            return Ok((c, in_flight));
-        }
-        if alone && self.gate.try_lock().is_ok() {
-            return Ok((self.writer.acquire().await.map_err(db)?, in_flight));
-        }
-        Ok((self.pool.acquire().await.map_err(db)?, in_flight))
-    }
-}
-
-/// A read in flight (see [`Handle::read_conn`]); counted until dropped.
-pub(crate) struct InFlight(Arc<AtomicUsize>);
-
-impl Drop for InFlight {
-    fn drop(&mut self) {
-        self.0.fetch_sub(1, Ordering::AcqRel);
-    }
-}
-
-/// The write gate of the database `pool` opens: one per database file in this process, so
-/// every store and port over the same file queues on the same gate.
-fn gate_of(pool: &SqlitePool) -> Arc<Mutex<()>> {
-    static GATES: LazyLock<std::sync::Mutex<HashMap<PathBuf, Weak<Mutex<()>>>>> =
-        LazyLock::new(Default::default);
-    let opts = pool.connect_options();
-    let file = opts.get_filename();
-    // In-memory databases have unique names; a file is known by its canonical path.
-    let key = std::fs::canonicalize(file).unwrap_or_else(|_| file.to_path_buf());
-    let mut gates = GATES.lock().unwrap_or_else(PoisonError::into_inner);
-    gates.retain(|_, g| g.strong_count() > 0);
-    if let Some(gate) = gates.get(&key).and_then(Weak::upgrade) {
-        return gate;
-    }
-    let gate = Arc::new(Mutex::new(()));
-    gates.insert(key, Arc::downgrade(&gate));
-    gate
 }
 
 impl Db for Handle {
@@ -371,83 +270,22 @@ impl Db for Handle {
         args: Args<Sqlite>,
     ) -> Result<Option<SqliteRow>, StoreError> {
         let args = args.0.into_args().map_err(db)?;
-        let (mut c, _read) = self.read_conn().await?;
         sqlx::query_with(sql, args)
-            .fetch_optional(&mut *c)
+            .fetch_optional(&self.pool)
             .await
             .map_err(db)
     }
 
     async fn write(&self, sql: &'static str, args: Args<Sqlite>) -> Result<u64, StoreError> {
         let args = args.0.into_args().map_err(db)?;
-        let _gate = self.gate.lock().await;
-        let mut c = self.write_conn().await?;
         Ok(sqlx::query_with(sql, args)
-            .execute(&mut *c)
+            .execute(&self.pool)
             .await
             .map_err(db)?
             .rows_affected())
     }
 
     async fn built(&self, mut built: Built<Sqlite>) -> Result<Vec<SqliteRow>, StoreError> {
-        let (mut c, _read) = self.read_conn().await?;
-        built.0.build().fetch_all(&mut *c).await.map_err(db)
-    }
-}
-
-/// The lead store on SQLite.
-#[derive(Clone, Debug)]
-pub struct SqliteStore {
-    db: Handle,
-}
-
-impl SqliteStore {
-    /// Opens (creating if missing) and migrates the database at `url`; see [`options`].
-    pub async fn connect(url: &str) -> Result<Self, StoreError> {
-        let pool = pool(url).await?;
-        migrate(&pool).await?;
-        Ok(Self::from_pool(pool))
-    }
-
-    /// Opens and migrates a file database with options of the host's choosing (e.g. another
-    /// busy timeout); start from [`options`] to keep WAL and foreign keys.
-    pub async fn connect_with(options: SqliteConnectOptions) -> Result<Self, StoreError> {
-        let pool = pool_with(options, false).await?;
-        migrate(&pool).await?;
-        Ok(Self::from_pool(pool))
-    }
-}
-
-impl SqliteStore {
-    /// A store over an existing pool, for hosts that configure and migrate it themselves
-    /// (see [`migrator`]).
-    pub fn from_pool(pool: SqlitePool) -> Self {
-        Self {
-            db: Handle::new(pool),
-        }
-    }
-
-    /// The embedded migrations.
-    pub fn migrator() -> &'static Migrator {
-        &MIGRATOR
-    }
-
-    /// The pool.
-    pub fn pool(&self) -> &SqlitePool {
-        &self.db.pool
-    }
-
-    /// The table-backed employee directory on the same database.
-    pub fn employees(&self) -> SqliteEmployees {
-        SqliteEmployees {
-            db: self.db.clone(),
-        }
-    }
-
-    /// The table-backed clients system on the same database.
-    pub fn clients(&self) -> SqliteClients {
-        SqliteClients {
-            db: self.db.clone(),
-        }
+        built.0.build().fetch_all(&self.pool).await.map_err(db)
     }
 }

@@ -49,7 +49,7 @@ impl EmployeeAdmin for SqliteEmployees {
     }
 
     async fn insert_first_employee(&self, employee: &Employee) -> Result<bool, PortError> {
-        // One statement under the write gate: the check and the insert are one transaction.
+        // One statement: the check and the insert are one transaction.
         let mut a = Args::default();
         directory::employee_values(&mut a, employee).map_err(directory::employees)?;
         let added = self

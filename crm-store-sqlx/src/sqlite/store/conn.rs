@@ -13,10 +13,6 @@ use crm_core::{BoxError, StoreError};
 use rusqlite::{Connection, ErrorCode, OpenFlags};
 use tokio::sync::oneshot;
 
-/// How long a statement waits for another process's lock before failing with
-/// [`StoreError::Busy`] (the sqlx store's `BUSY_TIMEOUT`).
-const BUSY_TIMEOUT: Duration = crate::sqlite::BUSY_TIMEOUT;
-
 /// Statements each connection keeps prepared: every constant statement of the store, and
 /// the listing's and reports' shapes in use.
 const STATEMENT_CACHE: usize = 128;
@@ -112,15 +108,24 @@ impl Lanes {
     }
 }
 
-/// Opens a connection on the database file `path` with the sqlx store's settings: WAL,
-/// `synchronous = NORMAL`, foreign keys, a busy timeout and a 64 MiB page cache.
-pub(super) fn open_file(path: &Path) -> Result<Connection, StoreError> {
+/// Opens a connection on the database file `path` with the pool's settings: WAL,
+/// `synchronous = NORMAL`, foreign keys, `busy_timeout` and a 64 MiB page cache. A
+/// `read_only` connection (a reader) refuses every write.
+pub(super) fn open_file(
+    path: &Path,
+    busy_timeout: Duration,
+    read_only: bool,
+) -> Result<Connection, StoreError> {
     let flags = OpenFlags::SQLITE_OPEN_READ_WRITE
         | OpenFlags::SQLITE_OPEN_CREATE
         | OpenFlags::SQLITE_OPEN_NO_MUTEX
         | OpenFlags::SQLITE_OPEN_URI;
     let c = Connection::open_with_flags(path, flags).map_err(db)?;
+    c.busy_timeout(busy_timeout).map_err(db)?;
     c.pragma_update(None, "journal_mode", "WAL").map_err(db)?;
+    if read_only {
+        c.pragma_update(None, "query_only", "ON").map_err(db)?;
+    }
     configure(c)
 }
 
@@ -133,11 +138,12 @@ pub(super) fn open_memory(name: &str) -> Result<Connection, StoreError> {
         | OpenFlags::SQLITE_OPEN_URI
         | OpenFlags::SQLITE_OPEN_MEMORY
         | OpenFlags::SQLITE_OPEN_SHARED_CACHE;
-    configure(Connection::open_with_flags(name, flags).map_err(db)?)
+    let c = Connection::open_with_flags(name, flags).map_err(db)?;
+    c.busy_timeout(crate::sqlite::BUSY_TIMEOUT).map_err(db)?;
+    configure(c)
 }
 
 fn configure(c: Connection) -> Result<Connection, StoreError> {
-    c.busy_timeout(BUSY_TIMEOUT).map_err(db)?;
     c.pragma_update(None, "synchronous", "NORMAL").map_err(db)?;
     c.pragma_update(None, "foreign_keys", "ON").map_err(db)?;
     c.pragma_update(None, "cache_size", -65536).map_err(db)?;
