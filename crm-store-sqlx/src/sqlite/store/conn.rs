@@ -147,6 +147,11 @@ fn configure(c: Connection) -> Result<Connection, StoreError> {
     c.pragma_update(None, "synchronous", "NORMAL").map_err(db)?;
     c.pragma_update(None, "foreign_keys", "ON").map_err(db)?;
     c.pragma_update(None, "cache_size", -65536).map_err(db)?;
+    // Statement journals in memory: a statement inside a commit's transaction that may
+    // abort after changing pages (a trigger, a CHECK) first copies each page it changes to
+    // a statement journal, a temporary file by default; measured, those writes were a
+    // quarter of an import's time on the writer thread.
+    c.pragma_update(None, "temp_store", "MEMORY").map_err(db)?;
     c.set_prepared_statement_cache_capacity(STATEMENT_CACHE);
     Ok(c)
 }
