@@ -25,7 +25,6 @@ pub(crate) use open_lead;
 // only what differs: transactions, time encoding, locking.
 mod assignment;
 mod bind;
-mod claims;
 mod commit;
 mod db;
 mod directory;

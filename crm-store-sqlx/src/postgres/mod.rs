@@ -13,6 +13,7 @@
 //!   transactions take outbox sequence numbers in commit order and an acknowledged watermark
 //!   never skips an event that commits later.
 
+mod claims;
 mod import;
 mod ports;
 mod store;

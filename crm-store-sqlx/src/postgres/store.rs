@@ -17,8 +17,8 @@ use sqlx::postgres::{PgConnection, PgRow};
 use uuid::Uuid;
 
 use super::PostgresStore;
+use super::claims;
 use crate::bind::{Args, Binds};
-use crate::claims::{self, ClaimSql};
 use crate::commit::{self, HistoryRow, Tx};
 use crate::db::Db;
 use crate::error::{db, is_unique_violation};
@@ -227,24 +227,6 @@ const INSERT_HISTORY_ROWS: &str = "INSERT INTO lead_history \
      (lead_id, write_version, ord, version, at, actor, change) \
      SELECT * FROM unnest($1::uuid[], $2::bigint[], $3::bigint[], $4::bigint[], \
        $5::timestamptz[], $6::bigint[], $7::text[])";
-
-// Rows another sweep (or a write) holds are skipped, so concurrent sweeps split the work.
-impl ClaimSql for PgTx<'_> {
-    const EXPIRED_NOTICES: &'static str = "SELECT notice FROM follow_up_notices \
-         WHERE claimed_until <= $1 ORDER BY id LIMIT $2 FOR UPDATE SKIP LOCKED";
-    /// On the partial index `leads_follow_up_due`.
-    const DUE_FOLLOW_UPS: &'static str = concat!(
-        "SELECT ",
-        crate::rows::lead_cols!(),
-        " FROM leads WHERE status = 'new' AND last_interaction_at IS NULL \
-         AND merged_into IS NULL AND follow_up_notified_at IS NULL AND created_at <= $1 \
-         ORDER BY created_at, id LIMIT $2 FOR UPDATE SKIP LOCKED"
-    );
-    const OVERDUE_LEADS: &'static str =
-        concat!(follow_up::overdue_leads!(), " FOR UPDATE SKIP LOCKED");
-    const ESCALATION_LEADS: &'static str =
-        concat!(follow_up::escalation_leads!(), " FOR UPDATE SKIP LOCKED");
-}
 
 /// Claims what an outbox read returns; entries another claim is taking are skipped.
 const CLAIM_NOTICES: &str = "WITH free AS MATERIALIZED (SELECT id FROM follow_up_notices \
