@@ -24,8 +24,7 @@ use crate::db::Db;
 use crate::error::{db, is_unique_violation};
 use crate::rows::{json, to_i64};
 use crate::{
-    assignment, duplicates, events, follow_up, import, outbox, reads, records, reports,
-    stage_probabilities,
+    assignment, duplicates, events, import, outbox, reads, records, reports, stage_probabilities,
 };
 
 /// Statements inside a READ COMMITTED transaction.
