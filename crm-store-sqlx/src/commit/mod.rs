@@ -99,6 +99,13 @@ pub(crate) trait Tx: Send {
         rows: &[HistoryRow<'_>],
     ) -> impl Future<Output = Result<(), StoreError>> + Send;
 
+    /// Deletes the follow-up notices `ids` (a run of [`Write::DropNotice`] steps: a
+    /// delivered batch).
+    fn drop_notices(
+        &mut self,
+        ids: &[uuid::Uuid],
+    ) -> impl Future<Output = Result<(), StoreError>> + Send;
+
     /// Appends `events` in this order, numbered after every event committed before.
     fn append_events(
         &mut self,
@@ -131,7 +138,18 @@ pub(crate) async fn run<T: Tx>(t: &mut T, changes: &Changeset) -> Result<Committ
     let mut events: Vec<&NewEvent> = Vec::new();
     let mut history: Vec<HistoryRow> = Vec::new();
     let mut ords: HashMap<(LeadId, u64), i64> = HashMap::new();
+    // A run of notice deletions (a delivered batch) is one statement, run before the step
+    // that ends the run.
+    let mut drops: Vec<uuid::Uuid> = Vec::new();
     for (i, step) in changes.steps.iter().enumerate() {
+        if let Step::Write(Write::DropNotice(id)) = step {
+            drops.push(id.as_uuid());
+            continue;
+        }
+        if !drops.is_empty() {
+            t.drop_notices(&drops).await?;
+            drops.clear();
+        }
         match step {
             Step::Require(p) => require(t, p, &stored).await?,
             Step::Write(Write::Event(e)) => events.push(e),
@@ -154,6 +172,9 @@ pub(crate) async fn run<T: Tx>(t: &mut T, changes: &Changeset) -> Result<Committ
             }
             Step::Write(w) => write(t, w, &mut stored).await?,
         }
+    }
+    if !drops.is_empty() {
+        t.drop_notices(&drops).await?;
     }
     t.append_history(&history).await?;
     t.append_events(&events).await?;

@@ -156,9 +156,8 @@ pub(super) async fn write<T: Tx>(
             });
             exec_plain(t, PUT_NOTICE, a).await?;
         }
-        Write::DropNotice(id) => {
-            exec_plain(t, follow_up::DELETE_NOTICE, id_arg::<T>(id.as_uuid())).await?;
-        }
+        // `commit::run` gathers runs of these into one `drop_notices`.
+        Write::DropNotice(id) => t.drop_notices(&[id.as_uuid()]).await?,
         Write::ReleaseNotice {
             id,
             claimed_until,

@@ -130,6 +130,15 @@ impl Tx for PgTx<'_> {
         Ok(())
     }
 
+    async fn drop_notices(&mut self, ids: &[Uuid]) -> Result<(), StoreError> {
+        sqlx::query(DROP_NOTICES)
+            .bind(ids)
+            .execute(&mut *self.0)
+            .await
+            .map_err(db)?;
+        Ok(())
+    }
+
     async fn append_history(&mut self, rows: &[HistoryRow<'_>]) -> Result<(), StoreError> {
         if rows.len() < 2 {
             return commit::insert_history(self, rows).await;
@@ -221,6 +230,8 @@ const INSERT_EVENTS: &str = "INSERT INTO events (id, at, lead_id, actor, kind) \
        unnest($1::uuid[], $2::timestamptz[], $3::uuid[], $4::bigint[], $5::text[]) \
        WITH ORDINALITY AS e (id, at, lead_id, actor, kind, n) \
      ORDER BY e.n";
+/// Deletes the notices of an array of ids.
+const DROP_NOTICES: &str = "DELETE FROM follow_up_notices WHERE id = ANY($1)";
 /// Appends a commit's history rows, one array per column.
 const INSERT_HISTORY_ROWS: &str = "INSERT INTO lead_history \
      (lead_id, write_version, ord, version, at, actor, change) \
