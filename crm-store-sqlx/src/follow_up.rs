@@ -12,7 +12,6 @@ use crm_core::{FollowUpClaim, FollowUpNotice, Lead, LeadId, LeadRecord, NoticeId
 
 use crate::bind::Binds;
 
-pub(crate) const DELETE_NOTICE: &str = "DELETE FROM follow_up_notices WHERE id = $1";
 /// Frees a notice the caller still holds (claimed until `$4`), claimable from `$1` on,
 /// counting a failed attempt when an error (`$2`) is given.
 pub(crate) const RELEASE_NOTICE: &str = "UPDATE follow_up_notices SET claimed_until = $1, \

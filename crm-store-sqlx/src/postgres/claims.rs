@@ -116,10 +116,9 @@ pub(super) async fn claim_follow_ups(
             .uuid(n.id.as_uuid());
         exec(t, RENEW_NOTICE, a).await?;
     }
-    for id in &moot {
-        let mut a = A::default();
-        a.uuid(id.as_uuid());
-        exec(t, follow_up::DELETE_NOTICE, a).await?;
+    if !moot.is_empty() {
+        let ids: Vec<Uuid> = moot.iter().map(|id| id.as_uuid()).collect();
+        t.drop_notices(&ids).await?;
     }
     let room = follow_up::room(claim.limit, notices.len());
     if room == 0 {

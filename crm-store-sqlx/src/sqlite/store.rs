@@ -82,7 +82,8 @@ impl SqliteStore {
         let file = options.get_filename();
         let lanes = if in_memory(&file.to_string_lossy()) {
             let name = file.to_string_lossy();
-            let writer = Worker::spawn("crm-sqlite-writer", conn::open_memory(&name)?)?;
+            let writer =
+                Worker::spawn("crm-sqlite-writer", conn::open_memory(&name, busy_timeout)?)?;
             Lanes::new(writer, Vec::new())
         } else {
             let open = |read_only| conn::open_file(file, busy_timeout, read_only);

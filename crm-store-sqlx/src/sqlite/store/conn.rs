@@ -131,7 +131,7 @@ pub(super) fn open_file(
 
 /// Opens a connection on the shared-cache in-memory database `name` (a `file:` URI), which
 /// lives while a connection to it is open.
-pub(super) fn open_memory(name: &str) -> Result<Connection, StoreError> {
+pub(super) fn open_memory(name: &str, busy_timeout: Duration) -> Result<Connection, StoreError> {
     let flags = OpenFlags::SQLITE_OPEN_READ_WRITE
         | OpenFlags::SQLITE_OPEN_CREATE
         | OpenFlags::SQLITE_OPEN_NO_MUTEX
@@ -139,7 +139,7 @@ pub(super) fn open_memory(name: &str) -> Result<Connection, StoreError> {
         | OpenFlags::SQLITE_OPEN_MEMORY
         | OpenFlags::SQLITE_OPEN_SHARED_CACHE;
     let c = Connection::open_with_flags(name, flags).map_err(db)?;
-    c.busy_timeout(crate::sqlite::BUSY_TIMEOUT).map_err(db)?;
+    c.busy_timeout(busy_timeout).map_err(db)?;
     configure(c)
 }
 
