@@ -143,8 +143,13 @@ pub fn options(url: &str) -> Result<SqliteConnectOptions, StoreError> {
 /// Opens a pool for `url` (see [`options`]) without migrating. An in-memory database gets
 /// a single connection that is never closed, so it lives as long as the pool.
 pub async fn pool(url: &str) -> Result<SqlitePool, StoreError> {
-    let in_memory = url.contains(":memory:") || url.contains("mode=memory");
-    pool_with(options(url)?, in_memory).await
+    pool_with(options(url)?, in_memory(url)).await
+}
+
+/// Whether `name` (a URL, or the file name sqlx gives an in-memory database) is an
+/// in-memory database.
+fn in_memory(name: &str) -> bool {
+    name.contains(":memory:") || name.contains("mode=memory") || name.contains("sqlx-in-memory")
 }
 
 async fn pool_with(opts: SqliteConnectOptions, in_memory: bool) -> Result<SqlitePool, StoreError> {

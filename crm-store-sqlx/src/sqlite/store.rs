@@ -30,7 +30,7 @@ use crm_core::{
 use sqlx::migrate::Migrator;
 use sqlx::sqlite::SqlitePool;
 
-use super::{Handle, SqliteClients, SqliteEmployees};
+use super::{Handle, SqliteClients, SqliteEmployees, in_memory};
 use conn::{Lanes, Worker};
 
 /// Reader connections of a file database, for reads while the writer is busy. A read goes
@@ -46,11 +46,6 @@ pub struct SqliteStore {
     /// sqlx's pool over the same database: the migrations ran on it, the table-backed ports
     /// use it, and it keeps an in-memory database alive.
     pool: SqlitePool,
-}
-
-/// Whether `name` (a URL or sqlx's file name) is an in-memory database.
-fn in_memory(name: &str) -> bool {
-    name.contains(":memory:") || name.contains("mode=memory") || name.contains("sqlx-in-memory")
 }
 
 impl SqliteStore {
