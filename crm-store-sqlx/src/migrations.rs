@@ -10,137 +10,55 @@ use std::sync::LazyLock;
 use sqlx::SqlStr;
 use sqlx::migrate::{Migration, MigrationType, Migrator};
 
-/// The SQLite migrations, file name and text, oldest first.
-#[cfg(feature = "sqlite")]
-pub(crate) const SQLITE: &[(&str, &str)] = &[
-    (
-        "20260101000001_leads.sql",
-        include_str!("../migrations/sqlite/20260101000001_leads.sql"),
-    ),
-    (
-        "20260101000002_lead_records.sql",
-        include_str!("../migrations/sqlite/20260101000002_lead_records.sql"),
-    ),
-    (
-        "20260101000003_events.sql",
-        include_str!("../migrations/sqlite/20260101000003_events.sql"),
-    ),
-    (
-        "20260101000004_directory.sql",
-        include_str!("../migrations/sqlite/20260101000004_directory.sql"),
-    ),
-    (
-        "20260101000005_write_checks.sql",
-        include_str!("../migrations/sqlite/20260101000005_write_checks.sql"),
-    ),
-    (
-        "20260101000006_lead_counts.sql",
-        include_str!("../migrations/sqlite/20260101000006_lead_counts.sql"),
-    ),
-    (
-        "20260101000007_claims.sql",
-        include_str!("../migrations/sqlite/20260101000007_claims.sql"),
-    ),
-    (
-        "20260101000008_phone_display.sql",
-        include_str!("../migrations/sqlite/20260101000008_phone_display.sql"),
-    ),
-    (
-        "20260101000009_leaner_writes.sql",
-        include_str!("../migrations/sqlite/20260101000009_leaner_writes.sql"),
-    ),
-    (
-        "20260101000010_teams_and_assignment.sql",
-        include_str!("../migrations/sqlite/20260101000010_teams_and_assignment.sql"),
-    ),
-    (
-        "20260101000011_sales_process.sql",
-        include_str!("../migrations/sqlite/20260101000011_sales_process.sql"),
-    ),
-    (
-        "20260101000012_merge.sql",
-        include_str!("../migrations/sqlite/20260101000012_merge.sql"),
-    ),
-    (
-        "20260101000013_import_keys.sql",
-        include_str!("../migrations/sqlite/20260101000013_import_keys.sql"),
-    ),
-    (
-        "20260101000014_stage_probabilities.sql",
-        include_str!("../migrations/sqlite/20260101000014_stage_probabilities.sql"),
-    ),
-    (
-        "20260101000016_postgres_perf.sql",
-        include_str!("../migrations/sqlite/20260101000016_postgres_perf.sql"),
-    ),
-    (
-        "20260101000018_plain_commits.sql",
-        include_str!("../migrations/sqlite/20260101000018_plain_commits.sql"),
-    ),
-];
+/// `(file name, text)` of each of a folder's migrations, oldest first.
+macro_rules! files {
+    ($dir:literal: $($name:literal,)*) => {
+        &[$((
+            concat!($name, ".sql"),
+            include_str!(concat!("../migrations/", $dir, "/", $name, ".sql")),
+        )),*]
+    };
+}
 
-/// The PostgreSQL migrations, file name and text, oldest first.
+/// The SQLite migrations.
+#[cfg(feature = "sqlite")]
+pub(crate) const SQLITE: &[(&str, &str)] = files!("sqlite":
+    "20260101000001_leads",
+    "20260101000002_lead_records",
+    "20260101000003_events",
+    "20260101000004_directory",
+    "20260101000005_write_checks",
+    "20260101000006_lead_counts",
+    "20260101000007_claims",
+    "20260101000008_phone_display",
+    "20260101000009_leaner_writes",
+    "20260101000010_teams_and_assignment",
+    "20260101000011_sales_process",
+    "20260101000012_merge",
+    "20260101000013_import_keys",
+    "20260101000014_stage_probabilities",
+    "20260101000016_postgres_perf",
+    "20260101000018_plain_commits",
+);
+
+/// The PostgreSQL migrations.
 #[cfg(feature = "postgres")]
-pub(crate) const POSTGRES: &[(&str, &str)] = &[
-    (
-        "20260101000001_leads.sql",
-        include_str!("../migrations/postgres/20260101000001_leads.sql"),
-    ),
-    (
-        "20260101000002_lead_records.sql",
-        include_str!("../migrations/postgres/20260101000002_lead_records.sql"),
-    ),
-    (
-        "20260101000003_events.sql",
-        include_str!("../migrations/postgres/20260101000003_events.sql"),
-    ),
-    (
-        "20260101000004_directory.sql",
-        include_str!("../migrations/postgres/20260101000004_directory.sql"),
-    ),
-    (
-        "20260101000007_claims.sql",
-        include_str!("../migrations/postgres/20260101000007_claims.sql"),
-    ),
-    (
-        "20260101000008_phone_display.sql",
-        include_str!("../migrations/postgres/20260101000008_phone_display.sql"),
-    ),
-    (
-        "20260101000010_teams_and_assignment.sql",
-        include_str!("../migrations/postgres/20260101000010_teams_and_assignment.sql"),
-    ),
-    (
-        "20260101000011_sales_process.sql",
-        include_str!("../migrations/postgres/20260101000011_sales_process.sql"),
-    ),
-    (
-        "20260101000012_merge.sql",
-        include_str!("../migrations/postgres/20260101000012_merge.sql"),
-    ),
-    (
-        "20260101000013_import_keys.sql",
-        include_str!("../migrations/postgres/20260101000013_import_keys.sql"),
-    ),
-    (
-        "20260101000014_stage_probabilities.sql",
-        include_str!("../migrations/postgres/20260101000014_stage_probabilities.sql"),
-    ),
-    (
-        "20260101000016_one_trip_writes_and_counts.sql",
-        include_str!("../migrations/postgres/20260101000016_one_trip_writes_and_counts.sql"),
-    ),
-    (
-        "20260101000017_merged_leads_leave_duplicate_checks.sql",
-        include_str!(
-            "../migrations/postgres/20260101000017_merged_leads_leave_duplicate_checks.sql"
-        ),
-    ),
-    (
-        "20260101000018_plain_commits.sql",
-        include_str!("../migrations/postgres/20260101000018_plain_commits.sql"),
-    ),
-];
+pub(crate) const POSTGRES: &[(&str, &str)] = files!("postgres":
+    "20260101000001_leads",
+    "20260101000002_lead_records",
+    "20260101000003_events",
+    "20260101000004_directory",
+    "20260101000007_claims",
+    "20260101000008_phone_display",
+    "20260101000010_teams_and_assignment",
+    "20260101000011_sales_process",
+    "20260101000012_merge",
+    "20260101000013_import_keys",
+    "20260101000014_stage_probabilities",
+    "20260101000016_one_trip_writes_and_counts",
+    "20260101000017_merged_leads_leave_duplicate_checks",
+    "20260101000018_plain_commits",
+);
 
 /// The migrator of one backend's files.
 pub(crate) fn migrator(files: &'static [(&'static str, &'static str)]) -> Migrator {
