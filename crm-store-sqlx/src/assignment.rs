@@ -12,7 +12,7 @@ use crate::rows::{self, Cols};
 
 const LAST_TURN: &str = "SELECT last_owner FROM assignment_rotations WHERE rule = $1";
 const OPEN_BY_OWNER: &str = concat!(
-    "SELECT owner, COUNT(*) FROM leads WHERE ",
+    "SELECT owner, COUNT(*) AS n FROM leads WHERE ",
     crate::open_lead!()
 );
 
@@ -48,7 +48,7 @@ pub(crate) async fn last_turn<D: Db>(db: &D, rule: &str) -> Result<Option<Employ
     else {
         return Ok(None);
     };
-    let read = || -> Result<EmployeeId, BoxError> { Ok(EmployeeId::new(row.int(0)?)?) };
+    let read = || -> Result<EmployeeId, BoxError> { Ok(EmployeeId::new(row.int("last_owner")?)?) };
     read()
         .map(Some)
         .map_err(rows::corrupt("assignment rotation"))
@@ -66,7 +66,10 @@ pub(crate) async fn open_by_owner<D: Db>(
         .iter()
         .map(|r| {
             let read = || -> Result<_, BoxError> {
-                Ok((EmployeeId::new(r.int(0)?)?, u64::try_from(r.int(1)?)?))
+                Ok((
+                    EmployeeId::new(r.int("owner")?)?,
+                    u64::try_from(r.int("n")?)?,
+                ))
             };
             read().map_err(rows::corrupt("open leads by owner"))
         })

@@ -140,6 +140,6 @@ pub(crate) async fn create_client<D: Db>(
             ))
         })?;
     let id =
-        crate::rows::Cols::text(&row, 0).map_err(|e| clients(rows::corrupt("client id")(e)))?;
+        crate::rows::Cols::text(&row, "id").map_err(|e| clients(rows::corrupt("client id")(e)))?;
     rows::client_id(&id).map_err(clients)
 }

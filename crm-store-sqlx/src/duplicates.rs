@@ -2,81 +2,55 @@
 //! by the database, `GROUP BY ... HAVING COUNT(*) > 1`, then the members of those groups
 //! read back) and the statements of a merge besides the two lead writes.
 
-use std::collections::BTreeMap;
-
-use crm_core::duplicates::DuplicateKind;
-use crm_core::{DuplicateGroup, Lead, Scope, StoreError};
+use crm_core::{DuplicateGroup, Scope, StoreError};
 
 use crate::bind::{Encoding, Filter};
 use crate::db::Db;
-use crate::rows::{self, Cols, lead_cols};
+use crate::rows::{self, lead_cols};
 
 /// Open leads not merged away: what duplicate groups are made of.
-const CANDIDATE: &str = crate::open_lead!();
+const OPEN: &str = crate::open_lead!();
 
-const HEAD: &str = concat!("SELECT ", lead_cols!(), ", ");
-
-/// The groups of `kinds` among the open leads in `scope`, as
-/// [`crm_core::duplicates::duplicate_groups`] orders them.
+/// The open leads in `scope` that share a key with another, grouped by the core's own
+/// [`crm_core::duplicates::duplicate_groups`] (same groups, same order): the database finds
+/// the keys held more than once (`GROUP BY ... HAVING COUNT(*) > 1`, on the contact indexes)
+/// and the leads that hold them.
 pub(crate) async fn groups<D: Db>(
     db: &D,
     scope: &Scope,
     fuzzy: bool,
 ) -> Result<Vec<DuplicateGroup>, StoreError> {
-    let kinds: &[DuplicateKind] = if fuzzy {
-        &[
-            DuplicateKind::Email,
-            DuplicateKind::Phone,
-            DuplicateKind::Name,
-        ]
-    } else {
-        &[DuplicateKind::Email, DuplicateKind::Phone]
-    };
-    let mut out = Vec::new();
-    for &kind in kinds {
-        let mut b = D::Built::head(HEAD);
-        // The key columns, the rows' filter, and the same filter inside the grouping.
-        let (keys, present) = match kind {
-            DuplicateKind::Email => ("email, email", "email IS NOT NULL"),
-            DuplicateKind::Phone => ("phone, phone", "phone IS NOT NULL"),
-            DuplicateKind::Name => (
-                <D::Backend as Encoding>::NAME_COMPANY_KEYS,
-                "company IS NOT NULL",
-            ),
-        };
-        b.sql(keys)
-            .sql(" FROM leads WHERE ")
-            .sql(present)
-            .sql(" AND ")
-            .sql(CANDIDATE);
+    let mut b = D::Built::head(concat!("SELECT ", lead_cols!(), " FROM leads WHERE "));
+    b.sql(OPEN);
+    crate::assignment::scope(&mut b, scope, "owner");
+    b.sql(" AND (email IN (SELECT email FROM leads WHERE email IS NOT NULL AND ")
+        .sql(OPEN);
+    crate::assignment::scope(&mut b, scope, "owner");
+    b.sql(" GROUP BY email HAVING COUNT(*) > 1)")
+        .sql(" OR phone IN (SELECT phone FROM leads WHERE phone IS NOT NULL AND ")
+        .sql(OPEN);
+    crate::assignment::scope(&mut b, scope, "owner");
+    b.sql(" GROUP BY phone HAVING COUNT(*) > 1)");
+    if fuzzy {
+        // The folded name and company, as the index `leads_open_name_company` has them.
+        let keys = <D::Backend as Encoding>::NAME_COMPANY_KEYS;
+        b.sql(" OR (company IS NOT NULL AND (")
+            .sql(keys)
+            .sql(") IN (SELECT ")
+            .sql(keys)
+            .sql(" FROM leads WHERE company IS NOT NULL AND ")
+            .sql(OPEN);
         crate::assignment::scope(&mut b, scope, "owner");
-        b.sql(" AND (").sql(keys).sql(") IN (SELECT ").sql(keys);
-        b.sql(" FROM leads WHERE ")
-            .sql(present)
-            .sql(" AND ")
-            .sql(CANDIDATE);
-        crate::assignment::scope(&mut b, scope, "owner");
-        b.sql(" GROUP BY ").sql(keys).sql(" HAVING COUNT(*) > 1)");
-        let mut by_key: BTreeMap<String, Vec<Lead>> = BTreeMap::new();
-        for r in db.built(b).await? {
-            let lead = rows::lead(&r)?;
-            let at = rows::LEAD_COLS;
-            let first = r.text(at).map_err(rows::corrupt("duplicate key"))?;
-            let key = match kind {
-                DuplicateKind::Name => {
-                    let company = r.text(at + 1).map_err(rows::corrupt("duplicate key"))?;
-                    format!("{first}\n{company}")
-                }
-                _ => first,
-            };
-            by_key.entry(key).or_default().push(lead);
-        }
-        for (key, mut leads) in by_key {
-            leads.sort_by_key(|l| (l.created_at(), l.id()));
-            out.push(DuplicateGroup { kind, key, leads });
-        }
+        b.sql(" GROUP BY 1, 2 HAVING COUNT(*) > 1))");
     }
-    Ok(out)
+    b.sql(")");
+    let leads = db
+        .built(b)
+        .await?
+        .iter()
+        .map(rows::lead)
+        .collect::<Result<Vec<_>, _>>()?;
+    Ok(crm_core::duplicates::duplicate_groups(leads.iter(), fuzzy))
 }
 
 /// Leads merged into the lead merged away (`$2`) before now go to the lead kept (`$1`), so
@@ -100,6 +74,6 @@ pub(crate) const MOVE_RECORDS: [&str; 4] = [
 
 /// The interactions (`0`) and opportunities (`1`) a lead (`$1`) holds, to compare with the
 /// records a merge decided on ([`crm_core::Moved::is_exactly`]).
-pub(crate) const RECORDS_OF: &str = "SELECT id, CAST(0 AS BIGINT) FROM interactions \
+pub(crate) const RECORDS_OF: &str = "SELECT id, CAST(0 AS BIGINT) AS kind FROM interactions \
      WHERE lead_id = $1 \
-     UNION ALL SELECT id, CAST(1 AS BIGINT) FROM opportunities WHERE lead_id = $1";
+     UNION ALL SELECT id, CAST(1 AS BIGINT) AS kind FROM opportunities WHERE lead_id = $1";

@@ -19,7 +19,7 @@ const PENDING_EVENTS_OF: &str = "SELECT e.seq, e.id, e.at, e.lead_id, e.actor, e
 /// The watermark and the newest sequence number.
 macro_rules! ack_state {
     () => {
-        "SELECT acked, (SELECT COALESCE(MAX(seq), 0) FROM events) FROM event_ack WHERE id = 1"
+        "SELECT acked, (SELECT COALESCE(MAX(seq), 0) FROM events) AS last FROM event_ack WHERE id = 1"
     };
 }
 pub(crate) use ack_state;
@@ -53,9 +53,10 @@ pub(crate) async fn pending<D: Db>(
 /// Where an acknowledgement up to `up_to` moves the watermark, from the [`ack_state!`]
 /// row: the new watermark and how many events it passes, or `None` when it stays.
 pub(crate) fn next_ack(state: &impl Cols, up_to: u64) -> Result<Option<(i64, u64)>, StoreError> {
-    let (acked, last) =
-        (|| -> Result<(i64, i64), crm_core::BoxError> { Ok((state.int(0)?, state.int(1)?)) })()
-            .map_err(rows::corrupt("event watermark"))?;
+    let (acked, last) = (|| -> Result<(i64, i64), crm_core::BoxError> {
+        Ok((state.int("acked")?, state.int("last")?))
+    })()
+    .map_err(rows::corrupt("event watermark"))?;
     let new = clamp_i64(up_to).min(last);
     if new <= acked {
         return Ok(None);

@@ -39,8 +39,8 @@ pub(crate) async fn imported<D: Db>(
         for r in d.built(b).await? {
             let read = || -> Result<_, crm_core::BoxError> {
                 Ok((
-                    ImportKey::from_stored(r.text(0)?),
-                    LeadId::from_uuid(r.uuid(1)?),
+                    ImportKey::from_stored(r.text("key")?),
+                    LeadId::from_uuid(r.uuid("lead_id")?),
                 ))
             };
             let (k, id) = read().map_err(rows::corrupt("import key"))?;

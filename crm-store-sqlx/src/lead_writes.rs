@@ -36,11 +36,11 @@ pub(crate) const OPEN_STATUS_PERIOD: &str = "INSERT INTO lead_status_periods \
 /// with the phone (`$2`, tagged 1): both probes on the partial indexes `leads_open_email`
 /// and `leads_open_phone`.
 pub(crate) const DUPLICATE: &str = concat!(
-    "SELECT CAST(0 AS BIGINT), id FROM (SELECT id FROM leads WHERE email = $1 AND ",
+    "SELECT CAST(0 AS BIGINT) AS probe, id FROM (SELECT id FROM leads WHERE email = $1 AND ",
     crate::open_lead!(),
     " AND id <> $3 ORDER BY created_at, id LIMIT 1) AS by_email \
      UNION ALL \
-     SELECT CAST(1 AS BIGINT), id FROM (SELECT id FROM leads WHERE phone = $2 AND ",
+     SELECT CAST(1 AS BIGINT) AS probe, id FROM (SELECT id FROM leads WHERE phone = $2 AND ",
     crate::open_lead!(),
     " AND id <> $3 ORDER BY created_at, id LIMIT 1) AS by_phone"
 );
@@ -175,8 +175,8 @@ pub(crate) fn duplicate_found(found: &[impl Cols]) -> Result<Option<StoreError>,
     let found = found
         .iter()
         .map(|row| {
-            let probe = row.int(0).map_err(rows::corrupt("duplicate probe"))?;
-            let existing = row.uuid(1).map_err(rows::corrupt("lead id"))?;
+            let probe = row.int("probe").map_err(rows::corrupt("duplicate probe"))?;
+            let existing = row.uuid("id").map_err(rows::corrupt("lead id"))?;
             Ok((probe, LeadId::from_uuid(existing)))
         })
         .collect::<Result<Vec<_>, StoreError>>()?;

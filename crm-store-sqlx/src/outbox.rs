@@ -61,8 +61,12 @@ pub(crate) fn entries(
             let mut notices = found
                 .iter()
                 .map(|r| {
-                    let text = r.text(0).map_err(rows::corrupt("follow-up notice"))?;
-                    let until = r.ts(1).map_err(rows::corrupt("follow-up notice"))?;
+                    let text = r
+                        .text("notice")
+                        .map_err(rows::corrupt("follow-up notice"))?;
+                    let until = r
+                        .ts("claimed_until")
+                        .map_err(rows::corrupt("follow-up notice"))?;
                     Ok((rows::notice(&text)?, until))
                 })
                 .collect::<Result<Vec<_>, StoreError>>()?;

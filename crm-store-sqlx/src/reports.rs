@@ -15,7 +15,8 @@ use crate::rows::{self, Cols};
 
 /// Counts over the leads themselves.
 /// Merged leads ([`crm_core::merge`]) leave every report.
-const FROM_LEADS: &str = "SELECT status, source, COUNT(*) FROM leads WHERE merged_into IS NULL";
+const FROM_LEADS: &str =
+    "SELECT status, source, COUNT(*) AS n FROM leads WHERE merged_into IS NULL";
 
 /// The report for `filter` over the leads in `scope`. Without a creation-date range it reads `undated` instead (a
 /// statement with the same columns and filters, e.g. over maintained counts), when given.
@@ -39,9 +40,9 @@ pub(crate) async fn report<D: Db>(
         .map(|r| {
             let read = || -> Result<_, BoxError> {
                 Ok((
-                    r.text(0)?.parse::<LeadStatus>()?,
-                    Source::parse(&r.text(1)?)?,
-                    u64::try_from(r.int(2)?)?,
+                    r.text("status")?.parse::<LeadStatus>()?,
+                    Source::parse(&r.text("source")?)?,
+                    u64::try_from(r.int("n")?)?,
                 ))
             };
             read().map_err(rows::corrupt("report row"))
@@ -69,7 +70,7 @@ fn lead_filter(b: &mut impl Filter, filter: &ReportFilter, scope: &Scope) {
 }
 
 /// Lost leads by reason code.
-const LOST_REASONS: &str = "SELECT lost_reason_code, COUNT(*) FROM leads \
+const LOST_REASONS: &str = "SELECT lost_reason_code, COUNT(*) AS n FROM leads \
      WHERE status = 'lost' AND lost_reason_code IS NOT NULL AND merged_into IS NULL";
 
 /// Lost leads counted by reason code under `filter`, of the leads in `scope`.
@@ -88,8 +89,8 @@ pub(crate) async fn lost_reasons<D: Db>(
         .map(|r| {
             let read = || -> Result<_, BoxError> {
                 Ok((
-                    LostReasonCode::parse(&r.text(0)?)?,
-                    u64::try_from(r.int(1)?)?,
+                    LostReasonCode::parse(&r.text("lost_reason_code")?)?,
+                    u64::try_from(r.int("n")?)?,
                 ))
             };
             read().map_err(rows::corrupt("lost reason row"))
@@ -102,10 +103,10 @@ pub(crate) async fn lost_reasons<D: Db>(
 /// negative), summed, with the number of leads that held the status. The head stops where
 /// the report's time (unix µs) is bound, once per use.
 const STATUS_TIMES: [&str; 3] = [
-    "SELECT owner, source, status, CAST(COUNT(DISTINCT lead_id) AS BIGINT), \
+    "SELECT owner, source, status, CAST(COUNT(DISTINCT lead_id) AS BIGINT) AS leads, \
      CAST(SUM(CASE WHEN COALESCE(left_us, ",
     ") > entered_us THEN COALESCE(left_us, ",
-    ") - entered_us ELSE 0 END) AS BIGINT) \
+    ") - entered_us ELSE 0 END) AS BIGINT) AS total \
      FROM (SELECT p.lead_id, p.entered_us, p.left_us, p.status, \
                   l.owner, l.source, l.created_at \
            FROM lead_status_periods p JOIN leads l ON l.id = p.lead_id \
@@ -134,11 +135,11 @@ pub(crate) async fn status_times<D: Db>(
         .map(|r| {
             let read = || -> Result<_, BoxError> {
                 Ok(StatusTimeRow {
-                    owner: EmployeeId::new(r.int(0)?)?,
-                    source: Source::parse(&r.text(1)?)?,
-                    status: r.text(2)?.parse::<LeadStatus>()?,
-                    leads: u64::try_from(r.int(3)?)?,
-                    total_micros: r.int(4)?,
+                    owner: EmployeeId::new(r.int("owner")?)?,
+                    source: Source::parse(&r.text("source")?)?,
+                    status: r.text("status")?.parse::<LeadStatus>()?,
+                    leads: u64::try_from(r.int("leads")?)?,
+                    total_micros: r.int("total")?,
                 })
             };
             read().map_err(rows::corrupt("time in status row"))
@@ -152,8 +153,8 @@ pub(crate) async fn status_times<D: Db>(
 /// with the weighted sum of `crm_core::pipeline::weighted_minor`. The domain rolls days up
 /// into months.
 const PIPELINE_HEAD: &str = "SELECT currency, owner, stage, expected_close, \
-     CAST(COUNT(*) AS BIGINT), CAST(SUM(value_minor) AS BIGINT), \
-     CAST(SUM((value_minor / 100) * p + ((value_minor % 100) * p + 50) / 100) AS BIGINT) \
+     CAST(COUNT(*) AS BIGINT) AS n, CAST(SUM(value_minor) AS BIGINT) AS total, \
+     CAST(SUM((value_minor / 100) * p + ((value_minor % 100) * p + 50) / 100) AS BIGINT) AS weighted \
      FROM (SELECT o.currency, l.owner, o.stage, o.expected_close, o.value_minor, \
              CASE WHEN o.probability IS NOT NULL AND o.stage NOT IN ('won', 'lost') \
                   THEN o.probability \
@@ -194,15 +195,15 @@ pub(crate) async fn pipeline<D: Db>(
         .iter()
         .map(|r| {
             let read = || -> Result<_, BoxError> {
-                let day = r.date(3)?;
+                let day = r.date("expected_close")?;
                 Ok(PipelineRow {
-                    currency: Currency::parse(&r.text(0)?)?,
-                    owner: EmployeeId::new(r.int(1)?)?,
-                    stage: r.text(2)?.parse::<OpportunityStage>()?,
+                    currency: Currency::parse(&r.text("currency")?)?,
+                    owner: EmployeeId::new(r.int("owner")?)?,
+                    stage: r.text("stage")?.parse::<OpportunityStage>()?,
                     month: crm_core::pipeline::month_of(day),
-                    count: u64::try_from(r.int(4)?)?,
-                    total_minor: r.int(5)?,
-                    weighted_minor: r.int(6)?,
+                    count: u64::try_from(r.int("n")?)?,
+                    total_minor: r.int("total")?,
+                    weighted_minor: r.int("weighted")?,
                 })
             };
             read().map_err(rows::corrupt("pipeline row"))

@@ -12,21 +12,36 @@ use crm_core::{
 };
 use uuid::Uuid;
 
-/// Typed access to the columns of one row, by position. Each backend implements it for its
-/// row type (SQLite stores times as unix microseconds, PostgreSQL as timestamptz).
+/// Typed access to the columns of one row, by name. Each driver implements it for its row
+/// type (SQLite stores times as unix microseconds, PostgreSQL as timestamptz).
 pub(crate) trait Cols {
-    /// How many columns the row has.
-    fn len(&self) -> usize;
-    fn uuid(&self, i: usize) -> Result<Uuid, BoxError>;
-    fn opt_uuid(&self, i: usize) -> Result<Option<Uuid>, BoxError>;
-    fn text(&self, i: usize) -> Result<String, BoxError>;
-    fn opt_text(&self, i: usize) -> Result<Option<String>, BoxError>;
-    fn int(&self, i: usize) -> Result<i64, BoxError>;
-    fn opt_int(&self, i: usize) -> Result<Option<i64>, BoxError>;
-    fn ts(&self, i: usize) -> Result<DateTime<Utc>, BoxError>;
-    fn opt_ts(&self, i: usize) -> Result<Option<DateTime<Utc>>, BoxError>;
-    fn date(&self, i: usize) -> Result<NaiveDate, BoxError>;
-    fn flag(&self, i: usize) -> Result<bool, BoxError>;
+    fn uuid(&self, col: &str) -> Result<Uuid, BoxError>;
+    fn opt_uuid(&self, col: &str) -> Result<Option<Uuid>, BoxError>;
+    fn text(&self, col: &str) -> Result<String, BoxError>;
+    fn opt_text(&self, col: &str) -> Result<Option<String>, BoxError>;
+    fn int(&self, col: &str) -> Result<i64, BoxError>;
+    fn opt_int(&self, col: &str) -> Result<Option<i64>, BoxError>;
+    fn ts(&self, col: &str) -> Result<DateTime<Utc>, BoxError>;
+    fn opt_ts(&self, col: &str) -> Result<Option<DateTime<Utc>>, BoxError>;
+    fn date(&self, col: &str) -> Result<NaiveDate, BoxError>;
+    fn flag(&self, col: &str) -> Result<bool, BoxError>;
+}
+
+/// A day stored as its number of days from the common era (SQLite's representation).
+pub(crate) fn from_days(days: i64) -> Result<NaiveDate, BoxError> {
+    i32::try_from(days)
+        .ok()
+        .and_then(NaiveDate::from_num_days_from_ce_opt)
+        .ok_or_else(|| format!("day number {days} is out of range").into())
+}
+
+/// A stored boolean of SQLite (0 or 1).
+pub(crate) fn from_flag(v: i64) -> Result<bool, BoxError> {
+    match v {
+        0 => Ok(false),
+        1 => Ok(true),
+        v => Err(format!("{v} is not a boolean").into()),
+    }
 }
 
 pub(crate) fn corrupt(what: &'static str) -> impl FnOnce(BoxError) -> StoreError {
@@ -57,7 +72,7 @@ fn phone(key: Option<String>, display: Option<String>) -> Result<Option<Phone>, 
         .transpose()
 }
 
-/// The lead columns, in the order [`lead`] reads them.
+/// The lead columns [`lead`] reads.
 macro_rules! lead_cols {
     () => {
         "id, name, email, phone, company, source, status, owner, created_by, created_at, \
@@ -68,55 +83,54 @@ macro_rules! lead_cols {
 }
 pub(crate) use lead_cols;
 
-/// How many columns [`lead_cols!`] names.
-pub(crate) const LEAD_COLS: usize = 23;
-
 /// A lead row ([`lead_cols!`]).
 pub(crate) fn lead(r: &impl Cols) -> Result<Lead, StoreError> {
     let read = || -> Result<Lead, BoxError> {
         Ok(Lead::from_record(LeadRecord {
-            id: LeadId::from_uuid(r.uuid(0)?),
-            name: Name::parse(&r.text(1)?)?,
-            email: parse_opt(r.opt_text(2)?, Email::parse)?,
-            phone: phone(r.opt_text(3)?, r.opt_text(16)?)?,
-            company: parse_opt(r.opt_text(4)?, |s| Name::parse_field("company", s))?,
-            source: Source::parse(&r.text(5)?)?,
-            status: r.text(6)?.parse()?,
-            owner: EmployeeId::new(r.int(7)?)?,
-            created_by: EmployeeId::new(r.int(8)?)?,
-            created_at: r.ts(9)?,
-            updated_at: r.ts(10)?,
-            version: unsigned(r.int(11)?)?,
-            client_id: parse_opt(r.opt_text(12)?, ClientId::parse)?,
-            lost_reason: parse_opt(r.opt_text(13)?, |s| Name::parse_field("lost_reason", s))?,
-            last_interaction_at: r.opt_ts(14)?,
-            follow_up_notified_at: r.opt_ts(15)?,
-            lost_reason_code: parse_opt(r.opt_text(17)?, LostReasonCode::parse)?,
-            next_follow_up_at: r.opt_ts(18)?,
-            follow_up_reminded_for: r.opt_ts(19)?,
-            owner_notified_at: r.opt_ts(20)?,
-            escalated_for: r.opt_ts(21)?,
-            merged_into: r.opt_uuid(22)?.map(LeadId::from_uuid),
+            id: LeadId::from_uuid(r.uuid("id")?),
+            name: Name::parse(&r.text("name")?)?,
+            email: parse_opt(r.opt_text("email")?, Email::parse)?,
+            phone: phone(r.opt_text("phone")?, r.opt_text("phone_display")?)?,
+            company: parse_opt(r.opt_text("company")?, |s| Name::parse_field("company", s))?,
+            source: Source::parse(&r.text("source")?)?,
+            status: r.text("status")?.parse()?,
+            owner: EmployeeId::new(r.int("owner")?)?,
+            created_by: EmployeeId::new(r.int("created_by")?)?,
+            created_at: r.ts("created_at")?,
+            updated_at: r.ts("updated_at")?,
+            version: unsigned(r.int("version")?)?,
+            client_id: parse_opt(r.opt_text("client_id")?, ClientId::parse)?,
+            lost_reason: parse_opt(r.opt_text("lost_reason")?, |s| {
+                Name::parse_field("lost_reason", s)
+            })?,
+            last_interaction_at: r.opt_ts("last_interaction_at")?,
+            follow_up_notified_at: r.opt_ts("follow_up_notified_at")?,
+            lost_reason_code: parse_opt(r.opt_text("lost_reason_code")?, LostReasonCode::parse)?,
+            next_follow_up_at: r.opt_ts("next_follow_up_at")?,
+            follow_up_reminded_for: r.opt_ts("follow_up_reminded_for")?,
+            owner_notified_at: r.opt_ts("owner_notified_at")?,
+            escalated_for: r.opt_ts("escalated_for")?,
+            merged_into: r.opt_uuid("merged_into")?.map(LeadId::from_uuid),
         })?)
     };
     read().map_err(corrupt("lead"))
 }
 
-/// A history row: `version, at, actor, change` (with `lead_id` known).
-pub(crate) fn history(lead_id: LeadId, r: &impl Cols) -> Result<HistoryEntry, StoreError> {
+/// A history row: `lead_id, version, at, actor, change`.
+pub(crate) fn history(r: &impl Cols) -> Result<HistoryEntry, StoreError> {
     let read = || -> Result<HistoryEntry, BoxError> {
         Ok(HistoryEntry {
-            lead_id,
-            version: unsigned(r.int(0)?)?,
-            at: r.ts(1)?,
-            actor: EmployeeId::new(r.int(2)?)?,
-            change: serde_json::from_str(&r.text(3)?)?,
+            lead_id: LeadId::from_uuid(r.uuid("lead_id")?),
+            version: unsigned(r.int("version")?)?,
+            at: r.ts("at")?,
+            actor: EmployeeId::new(r.int("actor")?)?,
+            change: serde_json::from_str(&r.text("change")?)?,
         })
     };
     read().map_err(corrupt("lead history entry"))
 }
 
-/// The interaction columns, in the order [`interaction`] reads them.
+/// The interaction columns [`interaction`] reads.
 macro_rules! interaction_cols {
     () => {
         "id, lead_id, kind, occurred_at, logged_by, logged_at, notes, next_follow_up_at"
@@ -128,20 +142,20 @@ pub(crate) use interaction_cols;
 pub(crate) fn interaction(r: &impl Cols) -> Result<Interaction, StoreError> {
     let read = || -> Result<Interaction, BoxError> {
         Ok(Interaction {
-            id: InteractionId::from_uuid(r.uuid(0)?),
-            lead_id: LeadId::from_uuid(r.uuid(1)?),
-            kind: r.text(2)?.parse()?,
-            occurred_at: r.ts(3)?,
-            logged_by: EmployeeId::new(r.int(4)?)?,
-            logged_at: r.ts(5)?,
-            notes: Note::parse(&r.text(6)?)?,
-            next_follow_up_at: r.opt_ts(7)?,
+            id: InteractionId::from_uuid(r.uuid("id")?),
+            lead_id: LeadId::from_uuid(r.uuid("lead_id")?),
+            kind: r.text("kind")?.parse()?,
+            occurred_at: r.ts("occurred_at")?,
+            logged_by: EmployeeId::new(r.int("logged_by")?)?,
+            logged_at: r.ts("logged_at")?,
+            notes: Note::parse(&r.text("notes")?)?,
+            next_follow_up_at: r.opt_ts("next_follow_up_at")?,
         })
     };
     read().map_err(corrupt("interaction"))
 }
 
-/// The opportunity columns, in the order [`opportunity`] reads them.
+/// The opportunity columns [`opportunity`] reads.
 macro_rules! opportunity_cols {
     () => {
         "id, lead_id, title, value_minor, currency, expected_close, stage, created_by, \
@@ -154,18 +168,21 @@ pub(crate) use opportunity_cols;
 pub(crate) fn opportunity(r: &impl Cols) -> Result<Opportunity, StoreError> {
     let read = || -> Result<Opportunity, BoxError> {
         Ok(Opportunity {
-            id: OpportunityId::from_uuid(r.uuid(0)?),
-            lead_id: LeadId::from_uuid(r.uuid(1)?),
-            title: Name::parse_field("title", &r.text(2)?)?,
-            value: Money::from_minor(r.int(3)?, Currency::parse(&r.text(4)?)?)?,
-            expected_close: r.date(5)?,
-            stage: r.text(6)?.parse()?,
-            created_by: EmployeeId::new(r.int(7)?)?,
-            created_at: r.ts(8)?,
-            updated_at: r.ts(9)?,
-            version: unsigned(r.int(10)?)?,
+            id: OpportunityId::from_uuid(r.uuid("id")?),
+            lead_id: LeadId::from_uuid(r.uuid("lead_id")?),
+            title: Name::parse_field("title", &r.text("title")?)?,
+            value: Money::from_minor(
+                r.int("value_minor")?,
+                Currency::parse(&r.text("currency")?)?,
+            )?,
+            expected_close: r.date("expected_close")?,
+            stage: r.text("stage")?.parse()?,
+            created_by: EmployeeId::new(r.int("created_by")?)?,
+            created_at: r.ts("created_at")?,
+            updated_at: r.ts("updated_at")?,
+            version: unsigned(r.int("version")?)?,
             probability: r
-                .opt_int(11)?
+                .opt_int("probability")?
                 .map(|p| -> Result<Probability, BoxError> {
                     Ok(Probability::new(u8::try_from(p)?)?)
                 })
@@ -175,7 +192,7 @@ pub(crate) fn opportunity(r: &impl Cols) -> Result<Opportunity, StoreError> {
     read().map_err(corrupt("opportunity"))
 }
 
-/// The pending client columns, in the order [`pending_client`] reads them.
+/// The pending client columns [`pending_client`] reads.
 macro_rules! pending_cols {
     () => {
         "request, created_at, attempts, last_error, last_attempt_at, claimed_until"
@@ -186,14 +203,14 @@ pub(crate) use pending_cols;
 /// A pending client row ([`pending_cols!`]).
 pub(crate) fn pending_client(r: &impl Cols) -> Result<PendingClient, StoreError> {
     let read = || -> Result<PendingClient, BoxError> {
-        let request: ClientRequest = serde_json::from_str(&r.text(0)?)?;
+        let request: ClientRequest = serde_json::from_str(&r.text("request")?)?;
         Ok(PendingClient {
             request,
-            created_at: r.ts(1)?,
-            attempts: u32::try_from(r.int(2)?)?,
-            last_error: r.opt_text(3)?,
-            last_attempt_at: r.opt_ts(4)?,
-            claimed_until: r.opt_ts(5)?,
+            created_at: r.ts("created_at")?,
+            attempts: u32::try_from(r.int("attempts")?)?,
+            last_error: r.opt_text("last_error")?,
+            last_attempt_at: r.opt_ts("last_attempt_at")?,
+            claimed_until: r.opt_ts("claimed_until")?,
         })
     };
     read().map_err(corrupt("pending client"))
@@ -208,13 +225,13 @@ pub(crate) fn notice(json: &str) -> Result<FollowUpNotice, StoreError> {
 pub(crate) fn event(r: &impl Cols) -> Result<Event, StoreError> {
     let read = || -> Result<Event, BoxError> {
         Ok(Event {
-            seq: unsigned(r.int(0)?)?,
+            seq: unsigned(r.int("seq")?)?,
             event: NewEvent {
-                id: EventId::from_uuid(r.uuid(1)?),
-                at: r.ts(2)?,
-                lead_id: LeadId::from_uuid(r.uuid(3)?),
-                actor: r.opt_int(4)?.map(EmployeeId::new).transpose()?,
-                kind: serde_json::from_str(&r.text(5)?)?,
+                id: EventId::from_uuid(r.uuid("id")?),
+                at: r.ts("at")?,
+                lead_id: LeadId::from_uuid(r.uuid("lead_id")?),
+                actor: r.opt_int("actor")?.map(EmployeeId::new).transpose()?,
+                kind: serde_json::from_str(&r.text("kind")?)?,
             },
         })
     };
@@ -226,13 +243,17 @@ pub(crate) fn event(r: &impl Cols) -> Result<Event, StoreError> {
 pub(crate) fn employee(r: &impl Cols) -> Result<Employee, StoreError> {
     let read = || -> Result<Employee, BoxError> {
         Ok(Employee {
-            id: EmployeeId::new(r.int(0)?)?,
-            name: Name::parse(&r.text(1)?)?,
-            role: r.text(2)?.parse::<Role>()?,
-            active: r.flag(3)?,
-            team: r.opt_text(4)?.as_deref().map(Team::parse).transpose()?,
-            manages: serde_json::from_str(&r.text(5)?)?,
-            manager: r.opt_int(6)?.map(EmployeeId::new).transpose()?,
+            id: EmployeeId::new(r.int("id")?)?,
+            name: Name::parse(&r.text("name")?)?,
+            role: r.text("role")?.parse::<Role>()?,
+            active: r.flag("active")?,
+            team: r
+                .opt_text("team")?
+                .as_deref()
+                .map(Team::parse)
+                .transpose()?,
+            manages: serde_json::from_str(&r.text("manages")?)?,
+            manager: r.opt_int("manager")?.map(EmployeeId::new).transpose()?,
         })
     };
     read().map_err(corrupt("employee"))

@@ -18,13 +18,13 @@ const HISTORY: &str = "SELECT stage, probability, changed_by, changed_at \
      FROM stage_probability_changes ORDER BY seq DESC LIMIT $1";
 
 /// A change row: stage, probability, changed_by, changed_at.
-fn change(r: &impl Cols) -> Result<StageProbabilityChange, StoreError> {
+pub(crate) fn change(r: &impl Cols) -> Result<StageProbabilityChange, StoreError> {
     let read = || -> Result<StageProbabilityChange, BoxError> {
         Ok(StageProbabilityChange {
-            stage: r.text(0)?.parse()?,
-            probability: Probability::new(u8::try_from(r.int(1)?)?)?,
-            changed_by: EmployeeId::new(r.int(2)?)?,
-            changed_at: r.ts(3)?,
+            stage: r.text("stage")?.parse()?,
+            probability: Probability::new(u8::try_from(r.int("probability")?)?)?,
+            changed_by: EmployeeId::new(r.int("changed_by")?)?,
+            changed_at: r.ts("changed_at")?,
         })
     };
     read().map_err(rows::corrupt("stage probability"))

@@ -11,6 +11,16 @@ use crate::error::status_of;
 use crate::lead_writes as lw;
 use crate::rows::{self, Cols};
 
+/// The follow-up columns of [`Tx::LEAD_STATE`], in [`LeadState::follow_up`]'s order.
+const FOLLOW_UP_COLS: [&str; 6] = [
+    "last_interaction_at",
+    "next_follow_up_at",
+    "follow_up_notified_at",
+    "follow_up_reminded_for",
+    "owner_notified_at",
+    "escalated_for",
+];
+
 /// A lead as a precondition reads it ([`Tx::LEAD_STATE`]).
 pub(super) struct LeadState {
     version: i64,
@@ -29,10 +39,15 @@ pub(super) async fn lead_state<T: Tx>(
     };
     let read = || -> Result<_, BoxError> {
         let mut follow_up = [None; 6];
-        for (slot, col) in follow_up.iter_mut().zip(3..) {
+        for (slot, col) in follow_up.iter_mut().zip(FOLLOW_UP_COLS) {
             *slot = r.opt_ts(col)?.map(|t| t.timestamp_micros());
         }
-        Ok((r.int(0)?, r.text(1)?, r.opt_uuid(2)?, follow_up))
+        Ok((
+            r.int("version")?,
+            r.text("status")?,
+            r.opt_uuid("merged_into")?,
+            follow_up,
+        ))
     };
     let (version, status, merged_into, follow_up) = read().map_err(rows::corrupt("lead"))?;
     Ok(Some(LeadState {
@@ -89,7 +104,10 @@ pub(super) async fn require<T: Tx>(
             let found = all(t, T::OPPORTUNITY_VERSION, id_arg::<T>(id.as_uuid())).await?;
             found
                 .first()
-                .map(|r| r.int(0).map_err(rows::corrupt("opportunity version")))
+                .map(|r| {
+                    r.int("version")
+                        .map_err(rows::corrupt("opportunity version"))
+                })
                 .transpose()?
                 .map(|v| at_version(v, *version))
         }
@@ -107,7 +125,10 @@ pub(super) async fn require<T: Tx>(
             .await?;
             let last = found
                 .first()
-                .map(|r| r.int(0).map_err(rows::corrupt("assignment rotation")))
+                .map(|r| {
+                    r.int("last_owner")
+                        .map_err(rows::corrupt("assignment rotation"))
+                })
                 .transpose()?;
             Some(last == after.map(|a| a.get()))
         }
@@ -119,7 +140,7 @@ pub(super) async fn require<T: Tx>(
             let held = all(t, duplicates::RECORDS_OF, id_arg::<T>(lead.as_uuid())).await?;
             let (mut interactions, mut opportunities) = (Vec::new(), Vec::new());
             for r in &held {
-                let read = || -> Result<_, BoxError> { Ok((r.uuid(0)?, r.int(1)?)) };
+                let read = || -> Result<_, BoxError> { Ok((r.uuid("id")?, r.int("kind")?)) };
                 match read().map_err(rows::corrupt("merged record"))? {
                     (id, 0) => interactions.push(InteractionId::from_uuid(id)),
                     (id, _) => opportunities.push(OpportunityId::from_uuid(id)),
@@ -146,7 +167,9 @@ async fn opportunity_lead_writable<T: Tx>(t: &mut T, id: OpportunityId) -> Resul
     let Some(r) = found.first() else {
         return Err(Precondition::OpportunityLeadWritable(id).refusal(false));
     };
-    let read = || -> Result<_, BoxError> { Ok((r.uuid(0)?, r.text(1)?, r.opt_uuid(2)?)) };
+    let read = || -> Result<_, BoxError> {
+        Ok((r.uuid("id")?, r.text("status")?, r.opt_uuid("merged_into")?))
+    };
     let (lead, status, merged_into) = read().map_err(rows::corrupt("lead"))?;
     let lead = LeadId::from_uuid(lead);
     if merged_into.is_some() || status_of(&status)?.is_read_only() {

@@ -100,7 +100,12 @@ pub(super) async fn claim_follow_ups(
         .await
         .map_err(db)?
         .iter()
-        .map(|r| rows::notice(&r.text(0).map_err(rows::corrupt("follow-up notice"))?))
+        .map(|r| {
+            rows::notice(
+                &r.text("notice")
+                    .map_err(rows::corrupt("follow-up notice"))?,
+            )
+        })
         .collect::<Result<Vec<_>, _>>()?;
     let mut their_leads = Vec::with_capacity(expired.len());
     for n in &expired {

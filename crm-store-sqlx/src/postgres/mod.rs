@@ -64,38 +64,35 @@ impl Encoding for Postgres {
 }
 
 impl Cols for PgRow {
-    fn len(&self) -> usize {
-        Row::len(self)
+    fn uuid(&self, col: &str) -> Result<Uuid, BoxError> {
+        Ok(self.try_get::<Uuid, _>(col)?)
     }
-    fn uuid(&self, i: usize) -> Result<Uuid, BoxError> {
-        Ok(self.try_get::<Uuid, _>(i)?)
+    fn opt_uuid(&self, col: &str) -> Result<Option<Uuid>, BoxError> {
+        Ok(self.try_get::<Option<Uuid>, _>(col)?)
     }
-    fn opt_uuid(&self, i: usize) -> Result<Option<Uuid>, BoxError> {
-        Ok(self.try_get::<Option<Uuid>, _>(i)?)
+    fn text(&self, col: &str) -> Result<String, BoxError> {
+        Ok(self.try_get::<String, _>(col)?)
     }
-    fn text(&self, i: usize) -> Result<String, BoxError> {
-        Ok(self.try_get::<String, _>(i)?)
+    fn opt_text(&self, col: &str) -> Result<Option<String>, BoxError> {
+        Ok(self.try_get::<Option<String>, _>(col)?)
     }
-    fn opt_text(&self, i: usize) -> Result<Option<String>, BoxError> {
-        Ok(self.try_get::<Option<String>, _>(i)?)
+    fn int(&self, col: &str) -> Result<i64, BoxError> {
+        Ok(self.try_get::<i64, _>(col)?)
     }
-    fn int(&self, i: usize) -> Result<i64, BoxError> {
-        Ok(self.try_get::<i64, _>(i)?)
+    fn opt_int(&self, col: &str) -> Result<Option<i64>, BoxError> {
+        Ok(self.try_get::<Option<i64>, _>(col)?)
     }
-    fn opt_int(&self, i: usize) -> Result<Option<i64>, BoxError> {
-        Ok(self.try_get::<Option<i64>, _>(i)?)
+    fn ts(&self, col: &str) -> Result<DateTime<Utc>, BoxError> {
+        Ok(self.try_get::<DateTime<Utc>, _>(col)?)
     }
-    fn ts(&self, i: usize) -> Result<DateTime<Utc>, BoxError> {
-        Ok(self.try_get::<DateTime<Utc>, _>(i)?)
+    fn opt_ts(&self, col: &str) -> Result<Option<DateTime<Utc>>, BoxError> {
+        Ok(self.try_get::<Option<DateTime<Utc>>, _>(col)?)
     }
-    fn opt_ts(&self, i: usize) -> Result<Option<DateTime<Utc>>, BoxError> {
-        Ok(self.try_get::<Option<DateTime<Utc>>, _>(i)?)
+    fn date(&self, col: &str) -> Result<NaiveDate, BoxError> {
+        Ok(self.try_get::<NaiveDate, _>(col)?)
     }
-    fn date(&self, i: usize) -> Result<NaiveDate, BoxError> {
-        Ok(self.try_get::<NaiveDate, _>(i)?)
-    }
-    fn flag(&self, i: usize) -> Result<bool, BoxError> {
-        Ok(self.try_get::<bool, _>(i)?)
+    fn flag(&self, col: &str) -> Result<bool, BoxError> {
+        Ok(self.try_get::<bool, _>(col)?)
     }
 }
 

@@ -255,7 +255,7 @@ const CLAIM_CLIENTS: &str = concat!(
 /// The counts the triggers of migration 16 keep, spread over shard rows: at most
 /// owners x sources x statuses x 8 rows, however many leads.
 const REPORT_COUNTS: &str =
-    "SELECT status, source, CAST(SUM(n) AS BIGINT) FROM lead_counts WHERE n > 0";
+    "SELECT status, source, CAST(SUM(n) AS BIGINT) AS n FROM lead_counts WHERE n > 0";
 
 impl PostgresStore {
     /// The rows of `reads::DETAIL` for lead `id`, in one read transaction (one snapshot).

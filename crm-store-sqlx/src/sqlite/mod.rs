@@ -28,7 +28,7 @@ use uuid::Uuid;
 use crate::bind::{Args, Built, Encoding};
 use crate::db::Db;
 use crate::error::{db, is_busy};
-use crate::rows::{Cols, from_micros};
+use crate::rows::{Cols, from_days, from_flag, from_micros};
 
 use crate::migrations::SQLITE_MIGRATOR as MIGRATOR;
 
@@ -64,48 +64,37 @@ impl Encoding for Sqlite {
 }
 
 impl Cols for SqliteRow {
-    fn len(&self) -> usize {
-        Row::len(self)
+    fn uuid(&self, col: &str) -> Result<Uuid, BoxError> {
+        Ok(self.try_get::<Uuid, _>(col)?)
     }
-    fn uuid(&self, i: usize) -> Result<Uuid, BoxError> {
-        Ok(self.try_get::<Uuid, _>(i)?)
+    fn opt_uuid(&self, col: &str) -> Result<Option<Uuid>, BoxError> {
+        Ok(self.try_get::<Option<Uuid>, _>(col)?)
     }
-    fn opt_uuid(&self, i: usize) -> Result<Option<Uuid>, BoxError> {
-        Ok(self.try_get::<Option<Uuid>, _>(i)?)
+    fn text(&self, col: &str) -> Result<String, BoxError> {
+        Ok(self.try_get::<String, _>(col)?)
     }
-    fn text(&self, i: usize) -> Result<String, BoxError> {
-        Ok(self.try_get::<String, _>(i)?)
+    fn opt_text(&self, col: &str) -> Result<Option<String>, BoxError> {
+        Ok(self.try_get::<Option<String>, _>(col)?)
     }
-    fn opt_text(&self, i: usize) -> Result<Option<String>, BoxError> {
-        Ok(self.try_get::<Option<String>, _>(i)?)
+    fn int(&self, col: &str) -> Result<i64, BoxError> {
+        Ok(self.try_get::<i64, _>(col)?)
     }
-    fn int(&self, i: usize) -> Result<i64, BoxError> {
-        Ok(self.try_get::<i64, _>(i)?)
+    fn opt_int(&self, col: &str) -> Result<Option<i64>, BoxError> {
+        Ok(self.try_get::<Option<i64>, _>(col)?)
     }
-    fn opt_int(&self, i: usize) -> Result<Option<i64>, BoxError> {
-        Ok(self.try_get::<Option<i64>, _>(i)?)
+    fn ts(&self, col: &str) -> Result<DateTime<Utc>, BoxError> {
+        from_micros(self.try_get::<i64, _>(col)?)
     }
-    fn ts(&self, i: usize) -> Result<DateTime<Utc>, BoxError> {
-        from_micros(self.try_get::<i64, _>(i)?)
-    }
-    fn opt_ts(&self, i: usize) -> Result<Option<DateTime<Utc>>, BoxError> {
-        self.try_get::<Option<i64>, _>(i)?
+    fn opt_ts(&self, col: &str) -> Result<Option<DateTime<Utc>>, BoxError> {
+        self.try_get::<Option<i64>, _>(col)?
             .map(from_micros)
             .transpose()
     }
-    fn date(&self, i: usize) -> Result<NaiveDate, BoxError> {
-        let days = self.try_get::<i64, _>(i)?;
-        i32::try_from(days)
-            .ok()
-            .and_then(NaiveDate::from_num_days_from_ce_opt)
-            .ok_or_else(|| format!("day number {days} is out of range").into())
+    fn date(&self, col: &str) -> Result<NaiveDate, BoxError> {
+        from_days(self.try_get::<i64, _>(col)?)
     }
-    fn flag(&self, i: usize) -> Result<bool, BoxError> {
-        match self.try_get::<i64, _>(i)? {
-            0 => Ok(false),
-            1 => Ok(true),
-            v => Err(format!("{v} is not a boolean").into()),
-        }
+    fn flag(&self, col: &str) -> Result<bool, BoxError> {
+        from_flag(self.try_get::<i64, _>(col)?)
     }
 }
 

@@ -6,7 +6,8 @@ use crm_core::{BoxError, FollowUpClaim, Lead, OutboxEntry, OutboxKind, OutboxRea
 use rusqlite::{Connection, TransactionBehavior, named_params};
 
 use super::conn::{corrupt, db};
-use super::read::{all, lead, lead_cols, opt_us, parse, pending_client, pending_cols, us};
+use super::read::{all, lead, opt_us, parse, pending_client, us};
+use crate::rows::{lead_cols, pending_cols};
 
 /// Notices free at `:due` (every notice when it is NULL), oldest id first.
 const NOTICES: &str = "SELECT id, notice, claimed_until FROM follow_up_notices \

@@ -6,27 +6,17 @@ use std::collections::BTreeMap;
 
 use chrono::{DateTime, NaiveDate, Utc};
 use crm_core::{
-    BoxError, ClientId, ClientRequest, Currency, Email, EmployeeId, Event, EventId, HistoryEntry,
-    ImportKey, Interaction, InteractionId, Lead, LeadDetail, LeadId, LeadQuery, LeadRecord,
-    LostReasonCode, Money, Name, NewEvent, Note, Opportunity, OpportunityId, Page, PendingClient,
-    Phone, Probability, Scope, Source, StageProbabilityChange, StoreError,
+    BoxError, EmployeeId, Event, ImportKey, Lead, LeadDetail, LeadId, LeadQuery, Opportunity,
+    OpportunityId, Page, PendingClient, Scope, StageProbabilityChange, StoreError,
 };
 use rusqlite::types::Value;
 use rusqlite::{Connection, Row, named_params, params_from_iter};
 use uuid::Uuid;
 
 use super::conn::{corrupt, db};
-
-/// Every lead column a [`lead`] reads.
-macro_rules! lead_cols {
-    () => {
-        "id, name, email, phone, phone_display, company, source, status, owner, created_by, \
-         created_at, updated_at, version, client_id, lost_reason, lost_reason_code, \
-         last_interaction_at, next_follow_up_at, follow_up_notified_at, \
-         follow_up_reminded_for, owner_notified_at, escalated_for, merged_into"
-    };
-}
-pub(super) use lead_cols;
+use crate::rows::{
+    self, Cols, from_days, from_flag, from_micros, lead_cols, opportunity_cols, pending_cols,
+};
 
 const GET_LEAD: &str = concat!("SELECT ", lead_cols!(), " FROM leads WHERE id = :id");
 const HISTORY: &str = "SELECT lead_id, version, at, actor, change FROM (\
@@ -38,12 +28,6 @@ const HISTORY: &str = "SELECT lead_id, version, at, actor, change FROM (\
      ORDER BY at, lead_id, write_version, ord";
 const INTERACTIONS: &str = "SELECT id, lead_id, kind, occurred_at, logged_by, logged_at, notes, \
      next_follow_up_at FROM interactions WHERE lead_id = :id ORDER BY occurred_at, id";
-macro_rules! opportunity_cols {
-    () => {
-        "id, lead_id, title, value_minor, currency, expected_close, stage, created_by, \
-         created_at, updated_at, version, probability"
-    };
-}
 const OPPORTUNITIES: &str = concat!(
     "SELECT ",
     opportunity_cols!(),
@@ -54,12 +38,6 @@ const GET_OPPORTUNITY: &str = concat!(
     opportunity_cols!(),
     " FROM opportunities WHERE id = :id"
 );
-macro_rules! pending_cols {
-    () => {
-        "request, created_at, attempts, last_error, last_attempt_at, claimed_until"
-    };
-}
-pub(super) use pending_cols;
 const PENDING_CLIENT: &str = concat!(
     "SELECT ",
     pending_cols!(),
@@ -159,6 +137,51 @@ pub(super) fn parse<T>(
     f().map_err(corrupt(what))
 }
 
+impl Cols for Row<'_> {
+    fn uuid(&self, col: &str) -> Result<Uuid, BoxError> {
+        Ok(self.get(col)?)
+    }
+    fn opt_uuid(&self, col: &str) -> Result<Option<Uuid>, BoxError> {
+        Ok(self.get(col)?)
+    }
+    fn text(&self, col: &str) -> Result<String, BoxError> {
+        Ok(self.get(col)?)
+    }
+    fn opt_text(&self, col: &str) -> Result<Option<String>, BoxError> {
+        Ok(self.get(col)?)
+    }
+    fn int(&self, col: &str) -> Result<i64, BoxError> {
+        Ok(self.get(col)?)
+    }
+    fn opt_int(&self, col: &str) -> Result<Option<i64>, BoxError> {
+        Ok(self.get(col)?)
+    }
+    fn ts(&self, col: &str) -> Result<DateTime<Utc>, BoxError> {
+        from_micros(self.get(col)?)
+    }
+    fn opt_ts(&self, col: &str) -> Result<Option<DateTime<Utc>>, BoxError> {
+        self.get::<_, Option<i64>>(col)?
+            .map(from_micros)
+            .transpose()
+    }
+    fn date(&self, col: &str) -> Result<NaiveDate, BoxError> {
+        from_days(self.get(col)?)
+    }
+    fn flag(&self, col: &str) -> Result<bool, BoxError> {
+        from_flag(self.get(col)?)
+    }
+}
+
+/// A lead row ([`lead_cols!`]).
+pub(super) fn lead(r: &Row) -> Result<Lead, StoreError> {
+    rows::lead(r)
+}
+
+/// A pending client row ([`pending_cols!`]).
+pub(super) fn pending_client(r: &Row) -> Result<PendingClient, StoreError> {
+    rows::pending_client(r)
+}
+
 /// Unix microseconds, the stored form of a time.
 pub(super) fn us(t: DateTime<Utc>) -> i64 {
     t.timestamp_micros()
@@ -166,167 +189,6 @@ pub(super) fn us(t: DateTime<Utc>) -> i64 {
 
 pub(super) fn opt_us(t: Option<DateTime<Utc>>) -> Option<i64> {
     t.map(us)
-}
-
-fn time(r: &Row, col: &str) -> Result<DateTime<Utc>, BoxError> {
-    let v: i64 = r.get(col)?;
-    DateTime::from_timestamp_micros(v).ok_or_else(|| format!("time {v} is out of range").into())
-}
-
-fn opt_time(r: &Row, col: &str) -> Result<Option<DateTime<Utc>>, BoxError> {
-    match r.get::<_, Option<i64>>(col)? {
-        None => Ok(None),
-        Some(v) => DateTime::from_timestamp_micros(v)
-            .map(Some)
-            .ok_or_else(|| format!("time {v} is out of range").into()),
-    }
-}
-
-fn unsigned(r: &Row, col: &str) -> Result<u64, BoxError> {
-    Ok(u64::try_from(r.get::<_, i64>(col)?)?)
-}
-
-fn opt_parse<T, E: Into<BoxError>>(
-    v: Option<String>,
-    f: impl Fn(&str) -> Result<T, E>,
-) -> Result<Option<T>, BoxError> {
-    v.map(|s| f(&s).map_err(Into::into)).transpose()
-}
-
-/// A lead row ([`lead_cols!`]).
-pub(super) fn lead(r: &Row) -> Result<Lead, StoreError> {
-    parse("lead", || -> Result<Lead, BoxError> {
-        let phone_key: Option<String> = r.get("phone")?;
-        let display: Option<String> = r.get("phone_display")?;
-        Ok(Lead::from_record(LeadRecord {
-            id: LeadId::from_uuid(r.get("id")?),
-            name: Name::parse(&r.get::<_, String>("name")?)?,
-            email: opt_parse(r.get("email")?, Email::parse)?,
-            phone: phone_key
-                .map(|k| Phone::from_stored(&k, display.as_deref()))
-                .transpose()?,
-            company: opt_parse(r.get("company")?, |s| Name::parse_field("company", s))?,
-            source: Source::parse(&r.get::<_, String>("source")?)?,
-            status: r.get::<_, String>("status")?.parse()?,
-            owner: EmployeeId::new(r.get("owner")?)?,
-            created_by: EmployeeId::new(r.get("created_by")?)?,
-            created_at: time(r, "created_at")?,
-            updated_at: time(r, "updated_at")?,
-            version: unsigned(r, "version")?,
-            client_id: opt_parse(r.get("client_id")?, ClientId::parse)?,
-            lost_reason: opt_parse(r.get("lost_reason")?, |s| {
-                Name::parse_field("lost_reason", s)
-            })?,
-            lost_reason_code: opt_parse(r.get("lost_reason_code")?, LostReasonCode::parse)?,
-            last_interaction_at: opt_time(r, "last_interaction_at")?,
-            next_follow_up_at: opt_time(r, "next_follow_up_at")?,
-            follow_up_notified_at: opt_time(r, "follow_up_notified_at")?,
-            follow_up_reminded_for: opt_time(r, "follow_up_reminded_for")?,
-            owner_notified_at: opt_time(r, "owner_notified_at")?,
-            escalated_for: opt_time(r, "escalated_for")?,
-            merged_into: r
-                .get::<_, Option<Uuid>>("merged_into")?
-                .map(LeadId::from_uuid),
-        })?)
-    })
-}
-
-fn history(r: &Row) -> Result<HistoryEntry, StoreError> {
-    parse(
-        "lead history entry",
-        || -> Result<HistoryEntry, BoxError> {
-            Ok(HistoryEntry {
-                lead_id: LeadId::from_uuid(r.get("lead_id")?),
-                version: unsigned(r, "version")?,
-                at: time(r, "at")?,
-                actor: EmployeeId::new(r.get("actor")?)?,
-                change: serde_json::from_str(&r.get::<_, String>("change")?)?,
-            })
-        },
-    )
-}
-
-fn interaction(r: &Row) -> Result<Interaction, StoreError> {
-    parse("interaction", || -> Result<Interaction, BoxError> {
-        Ok(Interaction {
-            id: InteractionId::from_uuid(r.get("id")?),
-            lead_id: LeadId::from_uuid(r.get("lead_id")?),
-            kind: r.get::<_, String>("kind")?.parse()?,
-            occurred_at: time(r, "occurred_at")?,
-            logged_by: EmployeeId::new(r.get("logged_by")?)?,
-            logged_at: time(r, "logged_at")?,
-            notes: Note::parse(&r.get::<_, String>("notes")?)?,
-            next_follow_up_at: opt_time(r, "next_follow_up_at")?,
-        })
-    })
-}
-
-/// An expected-close day: days from the common era.
-pub(super) fn day(r: &Row, col: &str) -> Result<NaiveDate, BoxError> {
-    let days: i64 = r.get(col)?;
-    i32::try_from(days)
-        .ok()
-        .and_then(NaiveDate::from_num_days_from_ce_opt)
-        .ok_or_else(|| format!("day number {days} is out of range").into())
-}
-
-fn opportunity(r: &Row) -> Result<Opportunity, StoreError> {
-    parse("opportunity", || -> Result<Opportunity, BoxError> {
-        Ok(Opportunity {
-            id: OpportunityId::from_uuid(r.get("id")?),
-            lead_id: LeadId::from_uuid(r.get("lead_id")?),
-            title: Name::parse_field("title", &r.get::<_, String>("title")?)?,
-            value: Money::from_minor(
-                r.get("value_minor")?,
-                Currency::parse(&r.get::<_, String>("currency")?)?,
-            )?,
-            expected_close: day(r, "expected_close")?,
-            stage: r.get::<_, String>("stage")?.parse()?,
-            created_by: EmployeeId::new(r.get("created_by")?)?,
-            created_at: time(r, "created_at")?,
-            updated_at: time(r, "updated_at")?,
-            version: unsigned(r, "version")?,
-            probability: r
-                .get::<_, Option<i64>>("probability")?
-                .map(|p| -> Result<Probability, BoxError> {
-                    Ok(Probability::new(u8::try_from(p)?)?)
-                })
-                .transpose()?,
-        })
-    })
-}
-
-/// A pending client row ([`pending_cols!`]).
-pub(super) fn pending_client(r: &Row) -> Result<PendingClient, StoreError> {
-    parse("pending client", || -> Result<PendingClient, BoxError> {
-        let request: ClientRequest = serde_json::from_str(&r.get::<_, String>("request")?)?;
-        Ok(PendingClient {
-            request,
-            created_at: time(r, "created_at")?,
-            attempts: u32::try_from(r.get::<_, i64>("attempts")?)?,
-            last_error: r.get("last_error")?,
-            last_attempt_at: opt_time(r, "last_attempt_at")?,
-            claimed_until: opt_time(r, "claimed_until")?,
-        })
-    })
-}
-
-fn event(r: &Row) -> Result<Event, StoreError> {
-    parse("event", || -> Result<Event, BoxError> {
-        Ok(Event {
-            seq: unsigned(r, "seq")?,
-            event: NewEvent {
-                id: EventId::from_uuid(r.get("id")?),
-                at: time(r, "at")?,
-                lead_id: LeadId::from_uuid(r.get("lead_id")?),
-                actor: r
-                    .get::<_, Option<i64>>("actor")?
-                    .map(EmployeeId::new)
-                    .transpose()?,
-                kind: serde_json::from_str(&r.get::<_, String>("kind")?)?,
-            },
-        })
-    })
 }
 
 /// The rows of a constant statement with named values.
@@ -369,9 +231,9 @@ pub(super) fn lead_detail(
     let p = named_params! {":id": id.as_uuid()};
     let detail = LeadDetail {
         lead,
-        history: all(&tx, HISTORY, p, history)?,
-        interactions: all(&tx, INTERACTIONS, p, interaction)?,
-        opportunities: all(&tx, OPPORTUNITIES, p, opportunity)?,
+        history: all(&tx, HISTORY, p, |r| rows::history(r))?,
+        interactions: all(&tx, INTERACTIONS, p, |r| rows::interaction(r))?,
+        opportunities: all(&tx, OPPORTUNITIES, p, |r| rows::opportunity(r))?,
         pending_client: one(&tx, PENDING_CLIENT, p, pending_client)?,
     };
     tx.finish().map_err(db)?;
@@ -436,7 +298,7 @@ pub(super) fn get_opportunity(
         c,
         GET_OPPORTUNITY,
         named_params! {":id": id.as_uuid()},
-        opportunity,
+        |r| rows::opportunity(r),
     )
 }
 
@@ -473,26 +335,10 @@ pub(super) fn stage_probability_history(
     c: &Connection,
     limit: u32,
 ) -> Result<Vec<StageProbabilityChange>, StoreError> {
-    all(
-        c,
-        STAGE_HISTORY,
-        named_params! {":limit": i64::from(limit)},
-        |r| {
-            parse(
-                "stage probability",
-                || -> Result<StageProbabilityChange, BoxError> {
-                    Ok(StageProbabilityChange {
-                        stage: r.get::<_, String>("stage")?.parse()?,
-                        probability: Probability::new(u8::try_from(
-                            r.get::<_, i64>("probability")?,
-                        )?)?,
-                        changed_by: EmployeeId::new(r.get("changed_by")?)?,
-                        changed_at: time(r, "changed_at")?,
-                    })
-                },
-            )
-        },
-    )
+    let p = named_params! {":limit": i64::from(limit)};
+    all(c, STAGE_HISTORY, p, |r| {
+        crate::stage_probabilities::change(r)
+    })
 }
 
 pub(super) fn pending_events(
@@ -504,11 +350,11 @@ pub(super) fn pending_events(
     let after = i64::try_from(after).unwrap_or(i64::MAX);
     if scope.owners().is_none() {
         let p = named_params! {":after": after, ":limit": i64::from(limit)};
-        return all(c, EVENTS_ALL, p, event);
+        return all(c, EVENTS_ALL, p, |r| rows::event(r));
     }
     let mut b = Built::head(EVENTS_HEAD);
     b.sql(" AND e.seq > ").bind(after);
     b.scope(scope, "l.owner");
     b.sql(" ORDER BY e.seq LIMIT ").bind(i64::from(limit));
-    b.rows(c, event)
+    b.rows(c, |r| rows::event(r))
 }

@@ -13,7 +13,8 @@ use crm_core::{
 use rusqlite::{Connection, Row};
 
 use super::conn::{corrupt, db};
-use super::read::{Built, day, imported, json_text, lead, lead_cols, parse, us};
+use super::read::{Built, imported, json_text, lead, parse, us};
+use crate::rows::{Cols, lead_cols};
 
 /// The report without a creation-date range: the counts per (owner, source, status).
 const REPORT_COUNTS: &str = "SELECT status, source, SUM(n) AS n FROM lead_counts WHERE n > 0";
@@ -198,7 +199,7 @@ pub(super) fn pipeline(
                 currency: Currency::parse(&r.get::<_, String>("currency")?)?,
                 owner: EmployeeId::new(r.get("owner")?)?,
                 stage: r.get::<_, String>("stage")?.parse::<OpportunityStage>()?,
-                month: crm_core::pipeline::month_of(day(r, "expected_close")?),
+                month: crm_core::pipeline::month_of(r.date("expected_close")?),
                 count: count(r, "n")?,
                 total_minor: r.get("total")?,
                 weighted_minor: r.get("weighted")?,
