@@ -169,17 +169,26 @@ impl<DB: Database> Default for Args<DB> {
 }
 
 /// A statement built at run time: SQL text and bound values, in order.
-pub(crate) trait Filter: Binds + Send {
+pub(crate) trait Filter: Binds {
+    /// `<fn>(search_text, key) > 0` finds a search key (SQLite `instr`, PostgreSQL `strpos`).
+    const FIND: &'static str;
+    /// The folded name and folded company of a lead as two columns: the first and the last
+    /// line of `search_text` (see migration `..._merge.sql`, whose index has these exact
+    /// expressions).
+    const NAME_COMPANY_KEYS: &'static str;
     /// A statement starting with `head`.
     fn head(head: &'static str) -> Self;
     /// Appends SQL text.
     fn sql(&mut self, sql: &'static str) -> &mut Self;
 }
 
-impl<DB: Database> Filter for Built<DB>
+impl<DB: Encoding> Filter for Built<DB>
 where
     Built<DB>: Binds,
 {
+    const FIND: &'static str = DB::FIND;
+    const NAME_COMPANY_KEYS: &'static str = DB::NAME_COMPANY_KEYS;
+
     fn head(head: &'static str) -> Self {
         Bind::new(QueryBuilder::new(head))
     }

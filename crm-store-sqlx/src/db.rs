@@ -6,17 +6,15 @@ use std::future::Future;
 
 use crm_core::StoreError;
 
-use crate::bind::{Binds, Encoding, Filter};
+use crate::bind::{Binds, Filter};
 use crate::rows::Cols;
 
 /// One database, as the shared statements see it.
-pub(crate) trait Db: Send + Sync {
-    /// The backend.
-    type Backend: Encoding;
+pub(crate) trait Db {
     /// A result row.
-    type Row: Cols + Send;
+    type Row: Cols;
     /// A statement's arguments.
-    type Args: Binds + Default + Send;
+    type Args: Binds + Default;
     /// A statement built at run time.
     type Built: Filter;
 
@@ -25,27 +23,25 @@ pub(crate) trait Db: Send + Sync {
         &self,
         sql: &'static str,
         args: Self::Args,
-    ) -> impl Future<Output = Result<Vec<Self::Row>, StoreError>> + Send;
+    ) -> impl Future<Output = Result<Vec<Self::Row>, StoreError>>;
 
     /// The row `sql` returns, if any.
     fn optional(
         &self,
         sql: &'static str,
         args: Self::Args,
-    ) -> impl Future<Output = Result<Option<Self::Row>, StoreError>> + Send;
+    ) -> impl Future<Output = Result<Option<Self::Row>, StoreError>>;
 
     /// Runs a one-statement write under the write policy; how many rows it changed.
     fn write(
         &self,
         sql: &'static str,
         args: Self::Args,
-    ) -> impl Future<Output = Result<u64, StoreError>> + Send;
+    ) -> impl Future<Output = Result<u64, StoreError>>;
 
     /// Every row a statement built at run time returns.
-    fn built(
-        &self,
-        built: Self::Built,
-    ) -> impl Future<Output = Result<Vec<Self::Row>, StoreError>> + Send;
+    fn built(&self, built: Self::Built)
+    -> impl Future<Output = Result<Vec<Self::Row>, StoreError>>;
 }
 
 /// Arguments for `D`, filled by `f`.

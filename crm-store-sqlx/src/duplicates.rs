@@ -4,7 +4,7 @@
 
 use crm_core::{DuplicateGroup, Scope, StoreError};
 
-use crate::bind::{Encoding, Filter};
+use crate::bind::Filter;
 use crate::db::Db;
 use crate::rows::{self, lead_cols};
 
@@ -33,7 +33,7 @@ pub(crate) async fn groups<D: Db>(
     b.sql(" GROUP BY phone HAVING COUNT(*) > 1)");
     if fuzzy {
         // The folded name and company, as the index `leads_open_name_company` has them.
-        let keys = <D::Backend as Encoding>::NAME_COMPANY_KEYS;
+        let keys = <D::Built as Filter>::NAME_COMPANY_KEYS;
         b.sql(" OR (company IS NOT NULL AND (")
             .sql(keys)
             .sql(") IN (SELECT ")

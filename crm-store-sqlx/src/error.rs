@@ -52,6 +52,22 @@ pub(crate) fn is_unique_violation(e: &sqlx::Error) -> bool {
         .is_some_and(|d| d.is_unique_violation())
 }
 
+/// A statement of a commit that failed: the error as the store reports it, and whether it
+/// broke a unique key (which the commit reports as the refusal that key stands for).
+pub(crate) struct Failed {
+    pub(crate) unique: bool,
+    pub(crate) error: StoreError,
+}
+
+impl From<sqlx::Error> for Failed {
+    fn from(e: sqlx::Error) -> Self {
+        Self {
+            unique: is_unique_violation(&e),
+            error: db(e),
+        }
+    }
+}
+
 /// `NotFound` for `entity` `id`.
 pub(crate) fn not_found(entity: Entity, id: impl ToString) -> StoreError {
     StoreError::NotFound {

@@ -24,7 +24,7 @@ pub(crate) trait OpenLookup: Db {
         &self,
         emails: &[String],
         phones: &[String],
-    ) -> impl Future<Output = Result<Vec<Lead>, StoreError>> + Send;
+    ) -> impl Future<Output = Result<Vec<Lead>, StoreError>>;
 }
 
 /// The stored keys among `keys`, with the lead each wrote.

@@ -3,7 +3,7 @@
 
 use crm_core::{Lead, LeadDetail, LeadId, LeadQuery, Page, Scope, StoreError};
 
-use crate::bind::{Binds, Encoding, Filter};
+use crate::bind::{Binds, Filter};
 use crate::db::{Db, args};
 use crate::rows::{self, Cols, interaction_cols, lead_cols, opportunity_cols, pending_cols};
 
@@ -113,14 +113,14 @@ pub(crate) async fn list_leads<D: Db>(
     }
     if let Some(k) = query.search_key() {
         b.sql(" AND (")
-            .sql(<D::Backend as Encoding>::FIND)
+            .sql(<D::Built as Filter>::FIND)
             .sql("(search_text, ")
             .str(k)
             .sql(") > 0");
         // Text that reads as a phone number also finds the number however it was typed.
         if let Some(p) = query.search_phone_key() {
             b.sql(" OR ")
-                .sql(<D::Backend as Encoding>::FIND)
+                .sql(<D::Built as Filter>::FIND)
                 .sql("(search_text, ")
                 .str(p)
                 .sql(") > 0");

@@ -20,15 +20,15 @@ pub(crate) use write::insert_history;
 use write::{ack_events, status_period, write};
 
 use crate::bind::Binds;
-use crate::error::{conflict, db, is_unique_violation};
+use crate::error::{Failed, conflict};
 use crate::rows::{Cols, to_i64};
 
 /// An open write transaction of one backend.
-pub(crate) trait Tx: Send {
+pub(crate) trait Tx {
     /// A statement's arguments.
-    type Args: Binds + Default + Send;
+    type Args: Binds + Default;
     /// A result row.
-    type Row: Cols + Send;
+    type Row: Cols;
 
     /// `version, status, merged_into, last_interaction_at, next_follow_up_at,
     /// follow_up_notified_at, follow_up_reminded_for, owner_notified_at, escalated_for` of
@@ -52,65 +52,58 @@ pub(crate) trait Tx: Send {
         &mut self,
         sql: &'static str,
         args: Self::Args,
-    ) -> impl Future<Output = Result<u64, sqlx::Error>> + Send;
+    ) -> impl Future<Output = Result<u64, Failed>>;
 
     /// Every row `sql` returns.
     fn all(
         &mut self,
         sql: &'static str,
         args: Self::Args,
-    ) -> impl Future<Output = Result<Vec<Self::Row>, sqlx::Error>> + Send;
+    ) -> impl Future<Output = Result<Vec<Self::Row>, Failed>>;
 
     /// Holds off, until the commit, every writer that checks the same contact data or takes
     /// the same assignment turn (`keys`, sorted): taken before anything else, so two commits
     /// never wait on each other's keys in opposite orders.
-    fn lock_keys(&mut self, keys: &[i64]) -> impl Future<Output = Result<(), StoreError>> + Send;
+    fn lock_keys(&mut self, keys: &[i64]) -> impl Future<Output = Result<(), StoreError>>;
 
     /// Keeps the stored leads `ids` (sorted) from concurrent writers until the commit, in this
     /// order, before the preconditions read them one by one: two commits that both name the
     /// same leads (two merges of one pair) then wait for each other instead of deadlocking.
-    fn lock_leads(&mut self, ids: &[LeadId])
-    -> impl Future<Output = Result<(), StoreError>> + Send;
+    fn lock_leads(&mut self, ids: &[LeadId]) -> impl Future<Output = Result<(), StoreError>>;
 
     /// Takes, in one order, whatever the inserts of `created` lock row by row in an order of
     /// their own (PostgreSQL's report count rows), after the keys: two concurrent commits
     /// creating several leads then wait for each other instead of deadlocking.
-    fn lock_counts(
-        &mut self,
-        created: &[&Lead],
-    ) -> impl Future<Output = Result<(), StoreError>> + Send;
+    fn lock_counts(&mut self, created: &[&Lead]) -> impl Future<Output = Result<(), StoreError>>;
 
     /// The leads among `ids` that are stored.
     fn stored_leads(
         &mut self,
         ids: &[LeadId],
-    ) -> impl Future<Output = Result<Vec<LeadId>, StoreError>> + Send;
+    ) -> impl Future<Output = Result<Vec<LeadId>, StoreError>>;
 
     /// The import keys among `keys` that are stored.
     fn stored_keys(
         &mut self,
         keys: &[&str],
-    ) -> impl Future<Output = Result<Vec<String>, StoreError>> + Send;
+    ) -> impl Future<Output = Result<Vec<String>, StoreError>>;
 
     /// Appends `rows` to the lead history (nothing a precondition reads, so a commit appends
     /// them after its other writes).
     fn append_history(
         &mut self,
         rows: &[HistoryRow<'_>],
-    ) -> impl Future<Output = Result<(), StoreError>> + Send;
+    ) -> impl Future<Output = Result<(), StoreError>>;
 
     /// Deletes the follow-up notices `ids` (a run of [`Write::DropNotice`] steps: a
     /// delivered batch).
-    fn drop_notices(
-        &mut self,
-        ids: &[uuid::Uuid],
-    ) -> impl Future<Output = Result<(), StoreError>> + Send;
+    fn drop_notices(&mut self, ids: &[uuid::Uuid]) -> impl Future<Output = Result<(), StoreError>>;
 
     /// Appends `events` in this order, numbered after every event committed before.
     fn append_events(
         &mut self,
         events: &[&NewEvent],
-    ) -> impl Future<Output = Result<(), StoreError>> + Send;
+    ) -> impl Future<Output = Result<(), StoreError>>;
 }
 
 /// Runs `changes` in the open transaction `t`; the caller commits on `Ok` and rolls back on
@@ -306,7 +299,7 @@ pub(super) async fn all<T: Tx>(
     sql: &'static str,
     a: T::Args,
 ) -> Result<Vec<T::Row>, StoreError> {
-    t.all(sql, a).await.map_err(db)
+    t.all(sql, a).await.map_err(|f| f.error)
 }
 
 /// Runs a write; a taken unique key is `taken`.
@@ -316,13 +309,9 @@ pub(super) async fn exec<T: Tx>(
     a: T::Args,
     taken: impl FnOnce() -> StoreError,
 ) -> Result<u64, StoreError> {
-    t.exec(sql, a).await.map_err(|e| {
-        if is_unique_violation(&e) {
-            taken()
-        } else {
-            db(e)
-        }
-    })
+    t.exec(sql, a)
+        .await
+        .map_err(|f| if f.unique { taken() } else { f.error })
 }
 
 pub(super) async fn exec_plain<T: Tx>(
@@ -330,5 +319,5 @@ pub(super) async fn exec_plain<T: Tx>(
     sql: &'static str,
     a: T::Args,
 ) -> Result<u64, StoreError> {
-    t.exec(sql, a).await.map_err(db)
+    t.exec(sql, a).await.map_err(|f| f.error)
 }

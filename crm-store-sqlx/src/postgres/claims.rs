@@ -16,7 +16,6 @@ use sqlx::Postgres;
 use super::store::PgTx;
 use crate::bind::{Add, Args, Binds};
 use crate::commit::Tx;
-use crate::error::db;
 use crate::follow_up::{self, Step};
 use crate::reads::GET_LEAD;
 use crate::rows::{self, Cols, json};
@@ -52,7 +51,7 @@ type A = Args<Postgres>;
 async fn leads(t: &mut PgTx<'_>, sql: &'static str, a: A) -> Result<Vec<Lead>, StoreError> {
     t.all(sql, a)
         .await
-        .map_err(db)?
+        .map_err(|f| f.error)?
         .iter()
         .map(rows::lead)
         .collect()
@@ -65,7 +64,7 @@ fn by_and_room(by: chrono::DateTime<chrono::Utc>, room: u32) -> A {
 }
 
 async fn exec(t: &mut PgTx<'_>, sql: &'static str, a: A) -> Result<(), StoreError> {
-    t.exec(sql, a).await.map_err(db)?;
+    t.exec(sql, a).await.map_err(|f| f.error)?;
     Ok(())
 }
 
@@ -98,7 +97,7 @@ pub(super) async fn claim_follow_ups(
     let expired = t
         .all(EXPIRED_NOTICES, by_and_room(claim.now, claim.limit))
         .await
-        .map_err(db)?
+        .map_err(|f| f.error)?
         .iter()
         .map(|r| {
             rows::notice(

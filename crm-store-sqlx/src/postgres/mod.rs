@@ -214,7 +214,6 @@ pub(crate) struct Handle {
 }
 
 impl Db for Handle {
-    type Backend = Postgres;
     type Row = PgRow;
     type Args = Args<Postgres>;
     type Built = Built<Postgres>;

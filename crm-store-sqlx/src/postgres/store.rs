@@ -21,7 +21,7 @@ use super::claims;
 use crate::bind::{Args, Binds};
 use crate::commit::{self, HistoryRow, Tx};
 use crate::db::Db;
-use crate::error::{db, is_unique_violation};
+use crate::error::{Failed, db, is_unique_violation};
 use crate::rows::{json, to_i64};
 use crate::{
     assignment, duplicates, events, import, outbox, reads, records, reports, stage_probabilities,
@@ -52,21 +52,17 @@ impl Tx for PgTx<'_> {
         "SELECT 1 FROM pending_clients WHERE lead_id = $1 FOR UPDATE";
     const ACK_STATE: &'static str = concat!(events::ack_state!(), " FOR UPDATE");
 
-    async fn exec(&mut self, sql: &'static str, args: Args<Postgres>) -> Result<u64, sqlx::Error> {
+    async fn exec(&mut self, sql: &'static str, args: Args<Postgres>) -> Result<u64, Failed> {
         Ok(sqlx::query_with(sql, args.0.into_args()?)
             .execute(&mut *self.0)
             .await?
             .rows_affected())
     }
 
-    async fn all(
-        &mut self,
-        sql: &'static str,
-        args: Args<Postgres>,
-    ) -> Result<Vec<PgRow>, sqlx::Error> {
-        sqlx::query_with(sql, args.0.into_args()?)
+    async fn all(&mut self, sql: &'static str, args: Args<Postgres>) -> Result<Vec<PgRow>, Failed> {
+        Ok(sqlx::query_with(sql, args.0.into_args()?)
             .fetch_all(&mut *self.0)
-            .await
+            .await?)
     }
 
     async fn lock_keys(&mut self, keys: &[i64]) -> Result<(), StoreError> {
@@ -252,11 +248,6 @@ const CLAIM_CLIENTS: &str = concat!(
     crate::rows::pending_cols!()
 );
 
-/// The counts the triggers of migration 16 keep, spread over shard rows: at most
-/// owners x sources x statuses x 8 rows, however many leads.
-const REPORT_COUNTS: &str =
-    "SELECT status, source, CAST(SUM(n) AS BIGINT) AS n FROM lead_counts WHERE n > 0";
-
 impl PostgresStore {
     /// The rows of `reads::DETAIL` for lead `id`, in one read transaction (one snapshot).
     async fn detail_rows(&self, id: LeadId) -> Result<Vec<PgRow>, StoreError> {
@@ -276,7 +267,7 @@ impl PostgresStore {
         for sql in reads::DETAIL {
             let mut a = Args::<Postgres>::default();
             a.uuid(id.as_uuid());
-            rows.extend(PgTx(&mut tx).all(sql, a).await.map_err(db)?);
+            rows.extend(PgTx(&mut tx).all(sql, a).await.map_err(|f| f.error)?);
             if rows.is_empty() {
                 // No lead: nothing hangs off it.
                 break;
@@ -355,7 +346,7 @@ impl LeadStore for PostgresStore {
     }
 
     async fn report_in(&self, filter: &ReportFilter, scope: &Scope) -> Result<Report, StoreError> {
-        reports::report(&self.db, filter, scope, Some(REPORT_COUNTS)).await
+        reports::report(&self.db, filter, scope).await
     }
 
     async fn open_leads_by_owner(

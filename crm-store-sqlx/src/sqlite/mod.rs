@@ -1,6 +1,6 @@
-//! The SQLite backend: [`SqliteStore`] (the lead store, on rusqlite), [`SqliteEmployees`]
-//! and [`SqliteClients`] (the table-backed ports, on sqlx), and the connection settings and
-//! migrations they share.
+//! The SQLite backend: [`SqliteStore`] (the lead store) and [`SqliteEmployees`] and
+//! [`SqliteClients`] (the table-backed ports) on rusqlite connection threads, and the sqlx
+//! pool they open the database with (its settings and the migrations).
 //!
 //! Times are INTEGER unix microseconds, ids 16-byte BLOBs (byte order = `Uuid` order).
 //! Every connection waits up to the busy timeout for another connection's write lock, then
@@ -15,20 +15,13 @@ pub use store::SqliteStore;
 use std::str::FromStr;
 use std::time::Duration;
 
-use chrono::{DateTime, NaiveDate, Utc};
-use crm_core::{BoxError, StoreError};
+use crm_core::StoreError;
 use sqlx::migrate::Migrator;
 use sqlx::sqlite::{
-    SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteRow,
-    SqliteSynchronous,
+    SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous,
 };
-use sqlx::{Row, Sqlite};
-use uuid::Uuid;
 
-use crate::bind::{Args, Built, Encoding};
-use crate::db::Db;
 use crate::error::{db, is_busy};
-use crate::rows::{Cols, from_days, from_flag, from_micros};
 
 use crate::migrations::SQLITE_MIGRATOR as MIGRATOR;
 
@@ -41,62 +34,6 @@ pub fn migrator() -> &'static Migrator {
 /// How long a write waits for another process's write lock before failing with
 /// [`StoreError::Busy`].
 pub const BUSY_TIMEOUT: Duration = Duration::from_secs(5);
-
-impl Encoding for Sqlite {
-    type Time = i64;
-    type Day = i64;
-    type Flag = i64;
-    const FIND: &'static str = "instr";
-    const NAME_COMPANY_KEYS: &'static str = "substr(search_text, 1, instr(search_text || char(10), char(10)) - 1), \
-         substr(search_text, length(rtrim(search_text, replace(search_text, char(10), ''))) + 1)";
-
-    /// Unix microseconds: fixed width as a number, so SQL orders times exactly.
-    fn time(t: DateTime<Utc>) -> i64 {
-        t.timestamp_micros()
-    }
-    /// Days from the common era.
-    fn day(d: NaiveDate) -> i64 {
-        i64::from(chrono::Datelike::num_days_from_ce(&d))
-    }
-    fn flag(b: bool) -> i64 {
-        i64::from(b)
-    }
-}
-
-impl Cols for SqliteRow {
-    fn uuid(&self, col: &str) -> Result<Uuid, BoxError> {
-        Ok(self.try_get::<Uuid, _>(col)?)
-    }
-    fn opt_uuid(&self, col: &str) -> Result<Option<Uuid>, BoxError> {
-        Ok(self.try_get::<Option<Uuid>, _>(col)?)
-    }
-    fn text(&self, col: &str) -> Result<String, BoxError> {
-        Ok(self.try_get::<String, _>(col)?)
-    }
-    fn opt_text(&self, col: &str) -> Result<Option<String>, BoxError> {
-        Ok(self.try_get::<Option<String>, _>(col)?)
-    }
-    fn int(&self, col: &str) -> Result<i64, BoxError> {
-        Ok(self.try_get::<i64, _>(col)?)
-    }
-    fn opt_int(&self, col: &str) -> Result<Option<i64>, BoxError> {
-        Ok(self.try_get::<Option<i64>, _>(col)?)
-    }
-    fn ts(&self, col: &str) -> Result<DateTime<Utc>, BoxError> {
-        from_micros(self.try_get::<i64, _>(col)?)
-    }
-    fn opt_ts(&self, col: &str) -> Result<Option<DateTime<Utc>>, BoxError> {
-        self.try_get::<Option<i64>, _>(col)?
-            .map(from_micros)
-            .transpose()
-    }
-    fn date(&self, col: &str) -> Result<NaiveDate, BoxError> {
-        from_days(self.try_get::<i64, _>(col)?)
-    }
-    fn flag(&self, col: &str) -> Result<bool, BoxError> {
-        from_flag(self.try_get::<i64, _>(col)?)
-    }
-}
 
 const MIGRATIONS_TABLE: &str =
     "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = '_sqlx_migrations'";
@@ -226,60 +163,4 @@ async fn up_to_date(pool: &SqlitePool) -> Result<bool, StoreError> {
             .iter()
             .any(|(v, sum)| *v == m.version && sum.as_slice() == &*m.checksum)
     }))
-}
-
-/// The pool the table-backed ports run their statements on.
-#[derive(Clone, Debug)]
-pub(crate) struct Handle {
-    pool: SqlitePool,
-}
-
-impl Handle {
-    fn new(pool: SqlitePool) -> Self {
-        Self { pool }
-    }
-}
-
-impl Db for Handle {
-    type Backend = Sqlite;
-    type Row = SqliteRow;
-    type Args = Args<Sqlite>;
-    type Built = Built<Sqlite>;
-
-    async fn all(
-        &self,
-        sql: &'static str,
-        args: Args<Sqlite>,
-    ) -> Result<Vec<SqliteRow>, StoreError> {
-        let args = args.0.into_args().map_err(db)?;
-        sqlx::query_with(sql, args)
-            .fetch_all(&self.pool)
-            .await
-            .map_err(db)
-    }
-
-    async fn optional(
-        &self,
-        sql: &'static str,
-        args: Args<Sqlite>,
-    ) -> Result<Option<SqliteRow>, StoreError> {
-        let args = args.0.into_args().map_err(db)?;
-        sqlx::query_with(sql, args)
-            .fetch_optional(&self.pool)
-            .await
-            .map_err(db)
-    }
-
-    async fn write(&self, sql: &'static str, args: Args<Sqlite>) -> Result<u64, StoreError> {
-        let args = args.0.into_args().map_err(db)?;
-        Ok(sqlx::query_with(sql, args)
-            .execute(&self.pool)
-            .await
-            .map_err(db)?
-            .rows_affected())
-    }
-
-    async fn built(&self, mut built: Built<Sqlite>) -> Result<Vec<SqliteRow>, StoreError> {
-        built.0.build().fetch_all(&self.pool).await.map_err(db)
-    }
 }

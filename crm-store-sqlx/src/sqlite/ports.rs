@@ -1,89 +1,101 @@
 //! The table-backed host ports on SQLite: [`SqliteEmployees`] and [`SqliteClients`], the
-//! statements of `crate::directory` over the store's database.
+//! statements of `crate::directory` on the store's connections.
+
+use std::sync::Arc;
 
 use async_trait::async_trait;
 use crm_core::{
     ClientId, ClientRequest, ClientsPort, Employee, EmployeeAdmin, EmployeeDirectory, EmployeeId,
     PortError, Team, TeamDirectory,
 };
-use sqlx::SqlitePool;
 
-use super::Handle;
-use crate::bind::Args;
+use super::store::{Conn, Lanes, now};
 use crate::db::Db;
 use crate::directory;
 
-/// The employee directory backed by the `employees` table.
-#[derive(Clone, Debug)]
-pub struct SqliteEmployees {
-    pub(super) db: Handle,
+/// Runs a call of port `$port` whole on one of the store's connection threads (a read on
+/// a reader when the writer is busy, a write on the writer).
+macro_rules! on {
+    ($port:literal, $lane:expr, |$c:ident| $call:expr) => {
+        $lane
+            .call(move |c| {
+                let $c = Conn(c);
+                now(async { Ok($call.await) })
+            })
+            .await
+            .map_err(|e| PortError::new($port, e))??
+    };
 }
 
-impl SqliteEmployees {
-    /// A directory over an existing (migrated) pool.
-    pub fn from_pool(pool: SqlitePool) -> Self {
-        Self {
-            db: Handle::new(pool),
-        }
-    }
+/// The employee directory backed by the `employees` table (see
+/// [`SqliteStore::employees`](super::SqliteStore::employees)).
+#[derive(Clone, Debug)]
+pub struct SqliteEmployees {
+    pub(super) lanes: Arc<Lanes>,
 }
 
 #[async_trait]
 impl EmployeeDirectory for SqliteEmployees {
     async fn employee(&self, id: EmployeeId) -> Result<Option<Employee>, PortError> {
-        directory::employee(&self.db, id).await
+        Ok(on!("employees", self.lanes.reader(), |c| {
+            directory::employee(&c, id)
+        }))
     }
 }
 
 #[async_trait]
 impl TeamDirectory for SqliteEmployees {
     async fn team_members(&self, teams: &[Team]) -> Result<Vec<Employee>, PortError> {
-        directory::team_members(&self.db, teams).await
+        let teams = teams.to_vec();
+        Ok(on!("employees", self.lanes.reader(), |c| {
+            directory::team_members(&c, &teams)
+        }))
     }
 }
 
 #[async_trait]
 impl EmployeeAdmin for SqliteEmployees {
     async fn upsert_employee(&self, employee: &Employee) -> Result<(), PortError> {
-        directory::upsert_employee(&self.db, employee).await
+        let e = employee.clone();
+        Ok(on!("employees", self.lanes.writer, |c| {
+            directory::upsert_employee(&c, &e)
+        }))
     }
 
     async fn insert_first_employee(&self, employee: &Employee) -> Result<bool, PortError> {
+        let e = employee.clone();
         // One statement: the check and the insert are one transaction.
-        let mut a = Args::default();
-        directory::employee_values(&mut a, employee).map_err(directory::employees)?;
-        let added = self
-            .db
-            .write(directory::INSERT_FIRST_EMPLOYEE, a)
-            .await
-            .map_err(directory::employees)?;
+        let added = on!("employees", self.lanes.writer, |c| async {
+            let mut a = Default::default();
+            directory::employee_values(&mut a, &e).map_err(directory::employees)?;
+            c.write(directory::INSERT_FIRST_EMPLOYEE, a)
+                .await
+                .map_err(directory::employees)
+        });
         Ok(added == 1)
     }
 
     async fn list_employees(&self) -> Result<Vec<Employee>, PortError> {
-        directory::list_employees(&self.db).await
+        Ok(on!("employees", self.lanes.reader(), |c| {
+            directory::list_employees(&c)
+        }))
     }
 }
 
 /// The clients system backed by the `clients` table: one client per lead, id
-/// `client-<lead id>`; creating it again returns the same client.
+/// `client-<lead id>`; creating it again returns the same client (see
+/// [`SqliteStore::clients`](super::SqliteStore::clients)).
 #[derive(Clone, Debug)]
 pub struct SqliteClients {
-    pub(super) db: Handle,
-}
-
-impl SqliteClients {
-    /// A clients system over an existing (migrated) pool.
-    pub fn from_pool(pool: SqlitePool) -> Self {
-        Self {
-            db: Handle::new(pool),
-        }
-    }
+    pub(super) lanes: Arc<Lanes>,
 }
 
 #[async_trait]
 impl ClientsPort for SqliteClients {
     async fn create_client(&self, req: &ClientRequest) -> Result<ClientId, PortError> {
-        directory::create_client(&self.db, req).await
+        let req = req.clone();
+        Ok(on!("clients", self.lanes.writer, |c| {
+            directory::create_client(&c, &req)
+        }))
     }
 }

@@ -8,12 +8,9 @@
 //! table-backed ports ([`SqliteEmployees`], [`SqliteClients`]), on a pool over the same
 //! database that the store keeps open.
 
-mod commit;
 mod conn;
+mod driver;
 mod outbox;
-mod read;
-mod reports;
-mod require;
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Arc;
@@ -30,8 +27,17 @@ use crm_core::{
 use sqlx::migrate::Migrator;
 use sqlx::sqlite::SqlitePool;
 
-use super::{Handle, SqliteClients, SqliteEmployees, in_memory};
-use conn::{Lanes, Worker};
+use super::{SqliteClients, SqliteEmployees, in_memory};
+pub(super) use conn::Lanes;
+use conn::{Worker, db};
+pub(super) use driver::{Conn, now};
+use driver::{SqliteTx, Values, rows};
+use rusqlite::TransactionBehavior;
+
+use crate::bind::Binds;
+use crate::{
+    assignment, commit, duplicates, events, import, reads, records, reports, stage_probabilities,
+};
 
 /// Reader connections of a file database, for reads while the writer is busy. A read goes
 /// to the writer whenever it is idle: its page cache is the warm one (SQLite drops a
@@ -104,17 +110,17 @@ impl SqliteStore {
         &self.pool
     }
 
-    /// The table-backed employee directory on the same database.
+    /// The table-backed employee directory on the same database (and connections).
     pub fn employees(&self) -> SqliteEmployees {
         SqliteEmployees {
-            db: Handle::new(self.pool.clone()),
+            lanes: self.lanes.clone(),
         }
     }
 
-    /// The table-backed clients system on the same database.
+    /// The table-backed clients system on the same database (and connections).
     pub fn clients(&self) -> SqliteClients {
         SqliteClients {
-            db: Handle::new(self.pool.clone()),
+            lanes: self.lanes.clone(),
         }
     }
 
@@ -128,20 +134,55 @@ impl SqliteStore {
     }
 }
 
+/// Runs `f`, a read over the shared statements, whole on the connection's thread.
+macro_rules! shared {
+    ($store:expr, |$c:ident| $call:expr) => {
+        $store.read(move |c| {
+            let $c = Conn(c);
+            now($call)
+        })
+    };
+}
+
 #[async_trait]
 impl LeadStore for SqliteStore {
     async fn commit(&self, changes: &Changeset) -> Result<Committed, StoreError> {
         let changes = changes.clone();
         let writer = &self.lanes.writer;
-        writer.call(move |c| commit::commit(c, &changes)).await
+        writer
+            .call(move |c| {
+                let tx = c
+                    .transaction_with_behavior(TransactionBehavior::Immediate)
+                    .map_err(db)?;
+                let done = now(commit::run(&mut SqliteTx(&tx), &changes))?;
+                tx.commit().map_err(db)?;
+                Ok(done)
+            })
+            .await
     }
 
     async fn get_lead(&self, id: LeadId) -> Result<Option<Lead>, StoreError> {
-        self.read(move |c| read::get_lead(c, id)).await
+        shared!(self, |c| reads::get_lead(&c, id)).await
     }
 
     async fn lead_detail(&self, id: LeadId) -> Result<Option<LeadDetail>, StoreError> {
-        self.read(move |c| read::lead_detail(c, id)).await
+        self.read(move |c| {
+            // One read transaction: one snapshot.
+            let tx = c.transaction().map_err(db)?;
+            let mut found = Vec::new();
+            for sql in reads::DETAIL {
+                let mut a = Values::default();
+                a.uuid(id.as_uuid());
+                found.extend(rows(&tx, sql, a).map_err(db)?);
+                if found.is_empty() {
+                    // No lead: nothing hangs off it.
+                    break;
+                }
+            }
+            tx.finish().map_err(db)?;
+            reads::detail(&found)
+        })
+        .await
     }
 
     async fn list_leads_in(
@@ -150,16 +191,16 @@ impl LeadStore for SqliteStore {
         scope: &Scope,
     ) -> Result<Page<Lead>, StoreError> {
         let (q, s) = (query.clone(), scope.clone());
-        self.read(move |c| read::list_leads(c, &q, &s)).await
+        shared!(self, |c| reads::list_leads(&c, &q, &s)).await
     }
 
     async fn get_opportunity(&self, id: OpportunityId) -> Result<Option<Opportunity>, StoreError> {
-        self.read(move |c| read::get_opportunity(c, id)).await
+        shared!(self, |c| records::get_opportunity(&c, id)).await
     }
 
     async fn last_turn(&self, rule: &str) -> Result<Option<EmployeeId>, StoreError> {
         let rule = rule.to_owned();
-        self.read(move |c| read::last_turn(c, &rule)).await
+        shared!(self, |c| assignment::last_turn(&c, &rule)).await
     }
 
     async fn imported(
@@ -167,15 +208,18 @@ impl LeadStore for SqliteStore {
         keys: &[ImportKey],
     ) -> Result<BTreeMap<ImportKey, LeadId>, StoreError> {
         let keys = keys.to_vec();
-        self.read(move |c| read::imported(c, &keys)).await
+        shared!(self, |c| import::imported(&c, &keys)).await
     }
 
     async fn stage_probability_history(
         &self,
         limit: u32,
     ) -> Result<Vec<StageProbabilityChange>, StoreError> {
-        self.read(move |c| read::stage_probability_history(c, limit))
-            .await
+        shared!(self, |c| stage_probabilities::history(&c, limit)).await
+    }
+
+    async fn stage_probabilities(&self) -> Result<Vec<StageProbabilityChange>, StoreError> {
+        shared!(self, |c| stage_probabilities::in_force(&c)).await
     }
 
     async fn outbox(&self, read: &OutboxRead) -> Result<Vec<OutboxEntry>, StoreError> {
@@ -194,13 +238,12 @@ impl LeadStore for SqliteStore {
         scope: &Scope,
     ) -> Result<Vec<Event>, StoreError> {
         let s = scope.clone();
-        self.read(move |c| read::pending_events(c, after, limit, &s))
-            .await
+        shared!(self, |c| events::pending(&c, after, limit, &s)).await
     }
 
     async fn report_in(&self, filter: &ReportFilter, scope: &Scope) -> Result<Report, StoreError> {
         let (f, s) = (filter.clone(), scope.clone());
-        self.read(move |c| reports::report(c, &f, &s)).await
+        shared!(self, |c| reports::report(&c, &f, &s)).await
     }
 
     async fn open_leads_by_owner(
@@ -208,7 +251,7 @@ impl LeadStore for SqliteStore {
         owners: &BTreeSet<EmployeeId>,
     ) -> Result<BTreeMap<EmployeeId, u64>, StoreError> {
         let o = owners.clone();
-        self.read(move |c| reports::open_by_owner(c, &o)).await
+        shared!(self, |c| assignment::open_by_owner(&c, &o)).await
     }
 
     async fn lost_reason_report(
@@ -217,7 +260,7 @@ impl LeadStore for SqliteStore {
         scope: &Scope,
     ) -> Result<LostReasonReport, StoreError> {
         let (f, s) = (filter.clone(), scope.clone());
-        self.read(move |c| reports::lost_reasons(c, &f, &s)).await
+        shared!(self, |c| reports::lost_reasons(&c, &f, &s)).await
     }
 
     async fn status_time_rows(
@@ -227,8 +270,7 @@ impl LeadStore for SqliteStore {
         now: DateTime<Utc>,
     ) -> Result<Vec<StatusTimeRow>, StoreError> {
         let (f, s) = (filter.clone(), scope.clone());
-        self.read(move |c| reports::status_times(c, &f, &s, now))
-            .await
+        shared!(self, |c| reports::status_times(&c, &f, &s, now)).await
     }
 
     async fn pipeline_rows(
@@ -238,7 +280,7 @@ impl LeadStore for SqliteStore {
         probabilities: &StageProbabilities,
     ) -> Result<Vec<PipelineRow>, StoreError> {
         let (f, s, p) = (filter.clone(), scope.clone(), probabilities.clone());
-        self.read(move |c| reports::pipeline(c, &f, &s, &p)).await
+        shared!(self, |c| reports::pipeline(&c, &f, &s, &p)).await
     }
 
     async fn import_lookup(
@@ -248,8 +290,14 @@ impl LeadStore for SqliteStore {
         phones: &[String],
     ) -> Result<ImportLookup, StoreError> {
         let (k, e, p) = (keys.to_vec(), emails.to_vec(), phones.to_vec());
-        self.read(move |c| reports::import_lookup(c, &k, &e, &p))
-            .await
+        self.read(move |c| {
+            // One read transaction: one snapshot.
+            let tx = c.transaction().map_err(db)?;
+            let found = now(import::lookup(&Conn(&tx), &k, &e, &p))?;
+            tx.finish().map_err(db)?;
+            Ok(found)
+        })
+        .await
     }
 
     async fn duplicate_groups(
@@ -258,8 +306,7 @@ impl LeadStore for SqliteStore {
         fuzzy: bool,
     ) -> Result<Vec<DuplicateGroup>, StoreError> {
         let s = scope.clone();
-        self.read(move |c| reports::duplicate_groups(c, &s, fuzzy))
-            .await
+        shared!(self, |c| duplicates::groups(&c, &s, fuzzy)).await
     }
 
     async fn follow_up_candidates(&self, claim: &FollowUpClaim) -> Result<Vec<Lead>, StoreError> {

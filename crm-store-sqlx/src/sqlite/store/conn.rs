@@ -9,7 +9,7 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::mpsc;
 use std::time::Duration;
 
-use crm_core::{BoxError, StoreError};
+use crm_core::StoreError;
 use rusqlite::{Connection, ErrorCode, OpenFlags};
 use tokio::sync::oneshot;
 
@@ -22,7 +22,7 @@ type Job = Box<dyn FnOnce(&mut Connection) + Send>;
 
 /// A thread owning one connection.
 #[derive(Debug)]
-pub(super) struct Worker {
+pub(crate) struct Worker {
     jobs: mpsc::Sender<Job>,
     /// Jobs sent and not yet finished.
     in_flight: Arc<AtomicUsize>,
@@ -55,7 +55,7 @@ impl Worker {
     }
 
     /// Runs `f` on the connection's thread and returns its answer.
-    pub(super) async fn call<T, F>(&self, f: F) -> Result<T, StoreError>
+    pub(crate) async fn call<T, F>(&self, f: F) -> Result<T, StoreError>
     where
         T: Send + 'static,
         F: FnOnce(&mut Connection) -> Result<T, StoreError> + Send + 'static,
@@ -83,8 +83,8 @@ fn gone() -> StoreError {
 /// Where a store's calls run: writes (and reads while it is idle) on the writer, whose
 /// page cache is the warm one; reads on a reader while the writer is busy.
 #[derive(Debug)]
-pub(super) struct Lanes {
-    pub(super) writer: Worker,
+pub(crate) struct Lanes {
+    pub(crate) writer: Worker,
     readers: Vec<Worker>,
     next: AtomicUsize,
 }
@@ -99,7 +99,7 @@ impl Lanes {
     }
 
     /// The worker for a read.
-    pub(super) fn reader(&self) -> &Worker {
+    pub(crate) fn reader(&self) -> &Worker {
         if self.readers.is_empty() || !self.writer.is_busy() {
             return &self.writer;
         }
@@ -163,9 +163,4 @@ pub(super) fn db(e: rusqlite::Error) -> StoreError {
         Some(ErrorCode::DatabaseBusy | ErrorCode::DatabaseLocked) => StoreError::Busy(Box::new(e)),
         _ => StoreError::Backend(Box::new(e)),
     }
-}
-
-/// Stored data that does not parse.
-pub(super) fn corrupt(what: &'static str) -> impl FnOnce(BoxError) -> StoreError {
-    move |source| StoreError::Corrupt { what, source }
 }

@@ -1,0 +1,468 @@
+//! The shared statements on a rusqlite connection: [`Conn`] is a [`Db`] and [`SqliteTx`] a
+//! [`Tx`], so reads, reports and commits are written once for both backends. A store call
+//! runs whole on the connection's thread: its future is polled there once by [`now`] and is
+//! then done, since every statement here runs synchronously (nothing in it ever waits).
+//! Statements are prepared once per connection (`prepare_cached`); `$n` parameters are bound
+//! by name, values of statements built at run time (`?`) in order; rows are read by column
+//! name.
+
+use std::future::Future;
+use std::pin::pin;
+use std::rc::Rc;
+use std::task::{Context, Poll, Waker};
+
+use chrono::{DateTime, Datelike, NaiveDate, Utc};
+use crm_core::{BoxError, Lead, LeadId, NewEvent, StoreError};
+use rusqlite::types::Value;
+use rusqlite::{Connection, ErrorCode, Statement, ffi};
+use uuid::Uuid;
+
+use super::conn::db;
+use crate::bind::{Binds, Filter};
+use crate::commit::{self, HistoryRow, Tx};
+use crate::db::Db;
+use crate::error::Failed;
+use crate::import::OpenLookup;
+use crate::rows::{self, Cols, from_days, from_flag, from_micros, lead_cols};
+
+/// The answer of `f`, a store call over this module's statements, polled once on the
+/// connection's thread.
+pub(crate) fn now<T>(f: impl Future<Output = Result<T, StoreError>>) -> Result<T, StoreError> {
+    match pin!(f).poll(&mut Context::from_waker(Waker::noop())) {
+        Poll::Ready(r) => r,
+        // Unreachable while every future here runs its statements synchronously.
+        Poll::Pending => Err(StoreError::Backend(
+            "a SQLite store call waited, which it never should".into(),
+        )),
+    }
+}
+
+/// Takes a statement's values one after the other, encoded as SQLite stores them: times as
+/// unix microseconds, days as days from the common era, flags as 0 or 1, ids as 16 bytes.
+pub(crate) trait Push {
+    fn push(&mut self, v: Value);
+}
+
+impl<P: Push> Binds for P {
+    fn uuid(&mut self, v: Uuid) -> &mut Self {
+        self.push(Value::Blob(v.as_bytes().to_vec()));
+        self
+    }
+    fn opt_uuid(&mut self, v: Option<Uuid>) -> &mut Self {
+        self.push(v.map_or(Value::Null, |v| Value::Blob(v.as_bytes().to_vec())));
+        self
+    }
+    fn str(&mut self, v: &str) -> &mut Self {
+        self.push(Value::Text(v.to_owned()));
+        self
+    }
+    fn opt_str(&mut self, v: Option<&str>) -> &mut Self {
+        self.push(v.map_or(Value::Null, |v| Value::Text(v.to_owned())));
+        self
+    }
+    fn int(&mut self, v: i64) -> &mut Self {
+        self.push(Value::Integer(v));
+        self
+    }
+    fn opt_int(&mut self, v: Option<i64>) -> &mut Self {
+        self.push(v.map_or(Value::Null, Value::Integer));
+        self
+    }
+    fn time(&mut self, v: DateTime<Utc>) -> &mut Self {
+        self.push(Value::Integer(v.timestamp_micros()));
+        self
+    }
+    fn opt_time(&mut self, v: Option<DateTime<Utc>>) -> &mut Self {
+        self.push(v.map_or(Value::Null, |v| Value::Integer(v.timestamp_micros())));
+        self
+    }
+    fn day(&mut self, v: NaiveDate) -> &mut Self {
+        self.push(Value::Integer(i64::from(v.num_days_from_ce())));
+        self
+    }
+    fn flag(&mut self, v: bool) -> &mut Self {
+        self.push(Value::Integer(i64::from(v)));
+        self
+    }
+}
+
+/// A constant statement's values, `$1` first.
+#[derive(Default)]
+pub(crate) struct Values(Vec<Value>);
+
+impl Push for Values {
+    fn push(&mut self, v: Value) {
+        self.0.push(v);
+    }
+}
+
+/// A statement built at run time: SQL text with a `?` per value, and the values.
+pub(crate) struct Built {
+    sql: String,
+    values: Vec<Value>,
+}
+
+impl Push for Built {
+    fn push(&mut self, v: Value) {
+        self.sql.push('?');
+        self.values.push(v);
+    }
+}
+
+impl Filter for Built {
+    const FIND: &'static str = "instr";
+    // The first and the last line of `search_text`, as the index of migration `..._merge.sql`.
+    const NAME_COMPANY_KEYS: &'static str = "substr(search_text, 1, \
+         instr(search_text || char(10), char(10)) - 1), \
+         substr(search_text, length(rtrim(search_text, replace(search_text, char(10), ''))) + 1)";
+
+    fn head(head: &'static str) -> Self {
+        Self {
+            sql: head.to_owned(),
+            values: Vec::new(),
+        }
+    }
+
+    fn sql(&mut self, sql: &'static str) -> &mut Self {
+        self.sql.push_str(sql);
+        self
+    }
+}
+
+/// A result row: the statement's column names and the row's values.
+pub(crate) struct SqlRow {
+    names: Rc<[String]>,
+    values: Vec<Value>,
+}
+
+impl SqlRow {
+    fn value(&self, col: &str) -> Result<&Value, BoxError> {
+        self.names
+            .iter()
+            .position(|n| n == col)
+            .and_then(|i| self.values.get(i))
+            .ok_or_else(|| format!("no column {col}").into())
+    }
+
+    fn opt<T>(
+        &self,
+        col: &str,
+        f: impl FnOnce(&Value) -> Result<T, BoxError>,
+    ) -> Result<Option<T>, BoxError> {
+        match self.value(col)? {
+            Value::Null => Ok(None),
+            v => f(v).map(Some),
+        }
+    }
+}
+
+fn int_of(v: &Value) -> Result<i64, BoxError> {
+    match v {
+        Value::Integer(i) => Ok(*i),
+        v => Err(format!("{:?} is not an integer", v.data_type()).into()),
+    }
+}
+
+fn text_of(v: &Value) -> Result<String, BoxError> {
+    match v {
+        Value::Text(s) => Ok(s.clone()),
+        v => Err(format!("{:?} is not text", v.data_type()).into()),
+    }
+}
+
+fn uuid_of(v: &Value) -> Result<Uuid, BoxError> {
+    match v {
+        Value::Blob(b) => Ok(Uuid::from_slice(b)?),
+        v => Err(format!("{:?} is not an id", v.data_type()).into()),
+    }
+}
+
+impl Cols for SqlRow {
+    fn uuid(&self, col: &str) -> Result<Uuid, BoxError> {
+        uuid_of(self.value(col)?)
+    }
+    fn opt_uuid(&self, col: &str) -> Result<Option<Uuid>, BoxError> {
+        self.opt(col, uuid_of)
+    }
+    fn text(&self, col: &str) -> Result<String, BoxError> {
+        text_of(self.value(col)?)
+    }
+    fn opt_text(&self, col: &str) -> Result<Option<String>, BoxError> {
+        self.opt(col, text_of)
+    }
+    fn int(&self, col: &str) -> Result<i64, BoxError> {
+        int_of(self.value(col)?)
+    }
+    fn opt_int(&self, col: &str) -> Result<Option<i64>, BoxError> {
+        self.opt(col, int_of)
+    }
+    fn ts(&self, col: &str) -> Result<DateTime<Utc>, BoxError> {
+        from_micros(self.int(col)?)
+    }
+    fn opt_ts(&self, col: &str) -> Result<Option<DateTime<Utc>>, BoxError> {
+        self.opt(col, |v| from_micros(int_of(v)?))
+    }
+    fn date(&self, col: &str) -> Result<NaiveDate, BoxError> {
+        from_days(self.int(col)?)
+    }
+    fn flag(&self, col: &str) -> Result<bool, BoxError> {
+        from_flag(self.int(col)?)
+    }
+}
+
+/// Prepares `sql` (once per connection) and binds `values`: `$n` to the `n`th value, an
+/// unnamed `?` to the value at its own position.
+fn bound<'c>(
+    c: &'c Connection,
+    sql: &str,
+    values: &[Value],
+) -> rusqlite::Result<rusqlite::CachedStatement<'c>> {
+    let mut st = c.prepare_cached(sql)?;
+    for i in 1..=st.parameter_count() {
+        let n = match st.parameter_name(i) {
+            None => i,
+            Some(name) => name
+                .strip_prefix('$')
+                .and_then(|n| n.parse().ok())
+                .ok_or_else(|| rusqlite::Error::InvalidParameterName(name.to_owned()))?,
+        };
+        let v = values
+            .get(n.wrapping_sub(1))
+            .ok_or(rusqlite::Error::InvalidParameterCount(n, values.len()))?;
+        st.raw_bind_parameter(i, v)?;
+    }
+    Ok(st)
+}
+
+/// Every row of the constant statement `sql` with `args`.
+pub(super) fn rows(c: &Connection, sql: &str, args: Values) -> rusqlite::Result<Vec<SqlRow>> {
+    let mut st = bound(c, sql, &args.0)?;
+    read(&mut st)
+}
+
+fn read(st: &mut Statement<'_>) -> rusqlite::Result<Vec<SqlRow>> {
+    let names: Rc<[String]> = st.column_names().into_iter().map(str::to_owned).collect();
+    let mut found = st.raw_query();
+    let mut out = Vec::new();
+    while let Some(r) = found.next()? {
+        let values = (0..names.len())
+            .map(|i| r.get::<_, Value>(i))
+            .collect::<rusqlite::Result<_>>()?;
+        out.push(SqlRow {
+            names: names.clone(),
+            values,
+        });
+    }
+    Ok(out)
+}
+
+/// Every row of the statement `b`.
+fn built(c: &Connection, b: &Built) -> rusqlite::Result<Vec<SqlRow>> {
+    let mut st = bound(c, &b.sql, &b.values)?;
+    read(&mut st)
+}
+
+/// Runs the constant statement `sql` with `args`: how many rows it changed.
+pub(super) fn execute(c: &Connection, sql: &str, args: Values) -> rusqlite::Result<u64> {
+    Ok(bound(c, sql, &args.0)?.raw_execute()? as u64)
+}
+
+/// A connection, for the shared reads (and the table-backed ports' statements).
+pub(crate) struct Conn<'c>(pub(crate) &'c Connection);
+
+impl Db for Conn<'_> {
+    type Row = SqlRow;
+    type Args = Values;
+    type Built = Built;
+
+    async fn all(&self, sql: &'static str, args: Values) -> Result<Vec<SqlRow>, StoreError> {
+        rows(self.0, sql, args).map_err(db)
+    }
+
+    async fn optional(
+        &self,
+        sql: &'static str,
+        args: Values,
+    ) -> Result<Option<SqlRow>, StoreError> {
+        Ok(rows(self.0, sql, args).map_err(db)?.into_iter().next())
+    }
+
+    async fn write(&self, sql: &'static str, args: Values) -> Result<u64, StoreError> {
+        execute(self.0, sql, args).map_err(db)
+    }
+
+    async fn built(&self, b: Built) -> Result<Vec<SqlRow>, StoreError> {
+        built(self.0, &b).map_err(db)
+    }
+}
+
+/// The open leads with one of the emails or phone keys, each list one JSON parameter.
+const OPEN_WITH_CONTACTS: &str = concat!(
+    "SELECT ",
+    lead_cols!(),
+    " FROM leads WHERE ",
+    crate::open_lead!(),
+    " AND (email IN (SELECT value FROM json_each($1)) \
+     OR phone IN (SELECT value FROM json_each($2)))"
+);
+
+impl OpenLookup for Conn<'_> {
+    async fn open_with_contacts(
+        &self,
+        emails: &[String],
+        phones: &[String],
+    ) -> Result<Vec<Lead>, StoreError> {
+        let mut a = Values::default();
+        a.str(&rows::json(&emails)?).str(&rows::json(&phones)?);
+        self.all(OPEN_WITH_CONTACTS, a)
+            .await?
+            .iter()
+            .map(rows::lead)
+            .collect()
+    }
+}
+
+impl From<rusqlite::Error> for Failed {
+    fn from(e: rusqlite::Error) -> Self {
+        let unique = matches!(
+            &e,
+            rusqlite::Error::SqliteFailure(f, _)
+                if f.code == ErrorCode::ConstraintViolation
+                    && matches!(
+                        f.extended_code,
+                        ffi::SQLITE_CONSTRAINT_UNIQUE | ffi::SQLITE_CONSTRAINT_PRIMARYKEY
+                    )
+        );
+        Self {
+            unique,
+            error: db(e),
+        }
+    }
+}
+
+/// The statements of a commit, inside its `BEGIN IMMEDIATE` transaction: it holds the
+/// database's write lock until it ends, so nothing a commit read changes meanwhile and no
+/// row locks are needed.
+pub(crate) struct SqliteTx<'c>(pub(crate) &'c Connection);
+
+/// At most this many values in one `IN (...)` list.
+const IN_LIST: usize = 500;
+
+/// An event numbered after both the newest event and the acknowledged watermark (migration
+/// `..._leaner_writes.sql`); one writer at a time, so numbers are commit order.
+const INSERT_EVENT: &str = "INSERT INTO events (seq, id, at, lead_id, actor, kind) VALUES (\
+     (SELECT MAX(IFNULL(MAX(seq), 0), (SELECT acked FROM event_ack WHERE id = 1)) + 1 \
+      FROM events), $1, $2, $3, $4, $5)";
+const DROP_NOTICE: &str = "DELETE FROM follow_up_notices WHERE id = $1";
+
+impl SqliteTx<'_> {
+    /// The rows of `head` followed by the values of `list`, a chunk at a time, each read by
+    /// `parse`.
+    fn in_lists<T: Copy, U>(
+        &self,
+        head: &'static str,
+        list: &[T],
+        bind: impl Fn(&mut Built, T),
+        parse: impl Fn(&SqlRow) -> Result<U, BoxError>,
+    ) -> Result<Vec<U>, StoreError> {
+        let mut found = Vec::new();
+        for chunk in list.chunks(IN_LIST) {
+            let mut b = Built::head(head);
+            for (i, v) in chunk.iter().enumerate() {
+                if i > 0 {
+                    b.sql(", ");
+                }
+                bind(&mut b, *v);
+            }
+            b.sql(")");
+            for r in built(self.0, &b).map_err(db)? {
+                found.push(parse(&r).map_err(rows::corrupt("stored key"))?);
+            }
+        }
+        Ok(found)
+    }
+}
+
+impl Tx for SqliteTx<'_> {
+    type Args = Values;
+    type Row = SqlRow;
+
+    const LEAD_STATE: &'static str = "SELECT version, status, merged_into, \
+         last_interaction_at, next_follow_up_at, follow_up_notified_at, \
+         follow_up_reminded_for, owner_notified_at, escalated_for FROM leads WHERE id = $1";
+    const OPPORTUNITY_VERSION: &'static str = "SELECT version FROM opportunities WHERE id = $1";
+    const OPPORTUNITY_LEAD: &'static str = "SELECT l.id, l.status, l.merged_into \
+         FROM opportunities o JOIN leads l ON l.id = o.lead_id WHERE o.id = $1";
+    const LAST_TURN: &'static str = "SELECT last_owner FROM assignment_rotations WHERE rule = $1";
+    const CLIENT_PENDING: &'static str = "SELECT 1 FROM pending_clients WHERE lead_id = $1";
+    const ACK_STATE: &'static str = crate::events::ack_state!();
+
+    async fn exec(&mut self, sql: &'static str, args: Values) -> Result<u64, Failed> {
+        Ok(execute(self.0, sql, args)?)
+    }
+
+    async fn all(&mut self, sql: &'static str, args: Values) -> Result<Vec<SqlRow>, Failed> {
+        Ok(rows(self.0, sql, args)?)
+    }
+
+    async fn lock_keys(&mut self, _: &[i64]) -> Result<(), StoreError> {
+        // The write lock is the database's: no other commit runs meanwhile.
+        Ok(())
+    }
+
+    async fn lock_leads(&mut self, _: &[LeadId]) -> Result<(), StoreError> {
+        Ok(())
+    }
+
+    async fn lock_counts(&mut self, _: &[&Lead]) -> Result<(), StoreError> {
+        Ok(())
+    }
+
+    async fn stored_leads(&mut self, ids: &[LeadId]) -> Result<Vec<LeadId>, StoreError> {
+        self.in_lists(
+            "SELECT id FROM leads WHERE id IN (",
+            ids,
+            |b, id| {
+                b.uuid(id.as_uuid());
+            },
+            |r| Ok(LeadId::from_uuid(r.uuid("id")?)),
+        )
+    }
+
+    async fn stored_keys(&mut self, keys: &[&str]) -> Result<Vec<String>, StoreError> {
+        self.in_lists(
+            "SELECT key FROM import_keys WHERE key IN (",
+            keys,
+            |b, k| {
+                b.str(k);
+            },
+            |r| r.text("key"),
+        )
+    }
+
+    async fn append_history(&mut self, rows: &[HistoryRow<'_>]) -> Result<(), StoreError> {
+        commit::insert_history(self, rows).await
+    }
+
+    async fn drop_notices(&mut self, ids: &[Uuid]) -> Result<(), StoreError> {
+        for id in ids {
+            let mut a = Values::default();
+            a.uuid(*id);
+            execute(self.0, DROP_NOTICE, a).map_err(db)?;
+        }
+        Ok(())
+    }
+
+    async fn append_events(&mut self, events: &[&NewEvent]) -> Result<(), StoreError> {
+        for e in events {
+            let mut a = Values::default();
+            a.uuid(e.id.as_uuid())
+                .time(e.at)
+                .uuid(e.lead_id.as_uuid())
+                .opt_int(e.actor.map(|a| a.get()))
+                .str(&rows::json(&e.kind)?);
+            execute(self.0, INSERT_EVENT, a).map_err(db)?;
+        }
+        Ok(())
+    }
+}
