@@ -6,8 +6,8 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use crm_core::{BoxError, EmployeeId, Scope, StoreError};
 
-use crate::bind::{Binds, Filter};
-use crate::db::{Db, args};
+use crate::bind::{Binds, Built, args};
+use crate::db::Db;
 use crate::rows::{self, Cols};
 
 const LAST_TURN: &str = "SELECT last_owner FROM assignment_rotations WHERE rule = $1";
@@ -18,7 +18,7 @@ const OPEN_BY_OWNER: &str = concat!(
 
 /// Appends ` AND <owner> IN (...)` for `scope` (nothing for every lead; a condition that
 /// holds for no row for an empty scope), so the database filters, and pages stay full.
-pub(crate) fn scope(b: &mut impl Filter, scope: &Scope, owner: &'static str) {
+pub(crate) fn scope(b: &mut Built, scope: &Scope, owner: &'static str) {
     let Some(owners) = scope.owners() else {
         return;
     };
@@ -40,7 +40,7 @@ pub(crate) async fn last_turn<D: Db>(db: &D, rule: &str) -> Result<Option<Employ
     let Some(row) = db
         .optional(
             LAST_TURN,
-            args::<D>(|a| {
+            args(|a| {
                 a.str(rule);
             }),
         )
@@ -58,7 +58,7 @@ pub(crate) async fn open_by_owner<D: Db>(
     db: &D,
     owners: &BTreeSet<EmployeeId>,
 ) -> Result<BTreeMap<EmployeeId, u64>, StoreError> {
-    let mut b = D::Built::head(OPEN_BY_OWNER);
+    let mut b = Built::head(OPEN_BY_OWNER);
     scope(&mut b, &Scope::Owners(owners.clone()), "owner");
     b.sql(" GROUP BY owner");
     db.built(b)

@@ -1,52 +1,43 @@
 //! What the code shared by both backends needs of a database: run one statement, written
-//! once with `$n` parameters, under the backend's own policy. Reads go to the pool; a write
-//! follows the backend's write policy (on SQLite, the database's write gate).
+//! once with `$n` parameters (or built at run time), and read its rows by column name.
 
 use std::future::Future;
 
 use crm_core::StoreError;
 
-use crate::bind::{Binds, Filter};
+use crate::bind::{Args, Built};
 use crate::rows::Cols;
 
 /// One database, as the shared statements see it.
 pub(crate) trait Db {
     /// A result row.
     type Row: Cols;
-    /// A statement's arguments.
-    type Args: Binds + Default;
-    /// A statement built at run time.
-    type Built: Filter;
+
+    /// `<fn>(search_text, key) > 0` finds a search key (SQLite `instr`, PostgreSQL `strpos`).
+    const FIND: &'static str;
+    /// The folded name and folded company of a lead as two columns: the first and the last
+    /// line of `search_text` (see migration `..._merge.sql`, whose index has these exact
+    /// expressions).
+    const NAME_COMPANY_KEYS: &'static str;
 
     /// Every row `sql` returns.
     fn all(
         &self,
         sql: &'static str,
-        args: Self::Args,
+        args: Args,
     ) -> impl Future<Output = Result<Vec<Self::Row>, StoreError>>;
 
     /// The row `sql` returns, if any.
     fn optional(
         &self,
         sql: &'static str,
-        args: Self::Args,
+        args: Args,
     ) -> impl Future<Output = Result<Option<Self::Row>, StoreError>>;
 
-    /// Runs a one-statement write under the write policy; how many rows it changed.
-    fn write(
-        &self,
-        sql: &'static str,
-        args: Self::Args,
-    ) -> impl Future<Output = Result<u64, StoreError>>;
+    /// Runs a one-statement write; how many rows it changed.
+    fn write(&self, sql: &'static str, args: Args)
+    -> impl Future<Output = Result<u64, StoreError>>;
 
     /// Every row a statement built at run time returns.
-    fn built(&self, built: Self::Built)
-    -> impl Future<Output = Result<Vec<Self::Row>, StoreError>>;
-}
-
-/// Arguments for `D`, filled by `f`.
-pub(crate) fn args<D: Db>(f: impl FnOnce(&mut D::Args)) -> D::Args {
-    let mut a = D::Args::default();
-    f(&mut a);
-    a
+    fn built(&self, built: Built) -> impl Future<Output = Result<Vec<Self::Row>, StoreError>>;
 }

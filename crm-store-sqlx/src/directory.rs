@@ -5,8 +5,8 @@
 use chrono::Utc;
 use crm_core::{ClientId, ClientRequest, Employee, EmployeeId, PortError, StoreError, Team};
 
-use crate::bind::{Binds, Filter};
-use crate::db::{Db, args};
+use crate::bind::{Args, Binds, Built, args};
+use crate::db::Db;
 use crate::rows;
 
 /// The first employee of an empty directory; nothing when it has any. A backend makes two
@@ -53,7 +53,7 @@ pub(crate) fn employee_values(b: &mut impl Binds, e: &Employee) -> Result<(), St
 pub(crate) async fn employee<D: Db>(db: &D, id: EmployeeId) -> Result<Option<Employee>, PortError> {
     db.optional(
         GET_EMPLOYEE,
-        args::<D>(|a| {
+        args(|a| {
             a.int(id.get());
         }),
     )
@@ -65,7 +65,7 @@ pub(crate) async fn employee<D: Db>(db: &D, id: EmployeeId) -> Result<Option<Emp
 }
 
 pub(crate) async fn upsert_employee<D: Db>(db: &D, e: &Employee) -> Result<(), PortError> {
-    let mut a = D::Args::default();
+    let mut a = Args::default();
     employee_values(&mut a, e).map_err(employees)?;
     db.write(UPSERT_EMPLOYEE, a).await.map_err(employees)?;
     Ok(())
@@ -79,7 +79,7 @@ pub(crate) async fn team_members<D: Db>(
     if teams.is_empty() {
         return Ok(Vec::new());
     }
-    let mut b = D::Built::head(TEAM_MEMBERS);
+    let mut b = Built::head(TEAM_MEMBERS);
     for (i, t) in teams.iter().enumerate() {
         if i > 0 {
             b.sql(", ");
@@ -96,7 +96,7 @@ pub(crate) async fn team_members<D: Db>(
 }
 
 pub(crate) async fn list_employees<D: Db>(db: &D) -> Result<Vec<Employee>, PortError> {
-    db.all(LIST_EMPLOYEES, D::Args::default())
+    db.all(LIST_EMPLOYEES, Args::default())
         .await
         .map_err(employees)?
         .iter()
@@ -111,7 +111,7 @@ pub(crate) async fn create_client<D: Db>(
     let new_id = crate::client_id_for(req.lead_id).map_err(|e| PortError::new("clients", e))?;
     db.write(
         INSERT_CLIENT,
-        args::<D>(|a| {
+        args(|a| {
             a.str(new_id.as_ref())
                 .uuid(req.lead_id.as_uuid())
                 .str(req.name.as_str())
@@ -128,7 +128,7 @@ pub(crate) async fn create_client<D: Db>(
     let row = db
         .optional(
             CLIENT_OF,
-            args::<D>(|a| {
+            args(|a| {
                 a.uuid(req.lead_id.as_uuid());
             }),
         )

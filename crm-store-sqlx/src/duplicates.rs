@@ -4,7 +4,7 @@
 
 use crm_core::{DuplicateGroup, Scope, StoreError};
 
-use crate::bind::Filter;
+use crate::bind::Built;
 use crate::db::Db;
 use crate::rows::{self, lead_cols};
 
@@ -20,7 +20,7 @@ pub(crate) async fn groups<D: Db>(
     scope: &Scope,
     fuzzy: bool,
 ) -> Result<Vec<DuplicateGroup>, StoreError> {
-    let mut b = D::Built::head(concat!("SELECT ", lead_cols!(), " FROM leads WHERE "));
+    let mut b = Built::head(concat!("SELECT ", lead_cols!(), " FROM leads WHERE "));
     b.sql(OPEN);
     crate::assignment::scope(&mut b, scope, "owner");
     b.sql(" AND (email IN (SELECT email FROM leads WHERE email IS NOT NULL AND ")
@@ -33,7 +33,7 @@ pub(crate) async fn groups<D: Db>(
     b.sql(" GROUP BY phone HAVING COUNT(*) > 1)");
     if fuzzy {
         // The folded name and company, as the index `leads_open_name_company` has them.
-        let keys = <D::Built as Filter>::NAME_COMPANY_KEYS;
+        let keys = D::NAME_COMPANY_KEYS;
         b.sql(" OR (company IS NOT NULL AND (")
             .sql(keys)
             .sql(") IN (SELECT ")

@@ -4,8 +4,8 @@
 
 use crm_core::{Event, Scope, StoreError};
 
-use crate::bind::{Binds, Filter};
-use crate::db::{Db, args};
+use crate::bind::{Binds, Built, args};
+use crate::db::Db;
 use crate::rows::{self, Cols, clamp_i64};
 
 const PENDING_EVENTS: &str = "SELECT seq, id, at, lead_id, actor, kind FROM events \
@@ -35,13 +35,13 @@ pub(crate) async fn pending<D: Db>(
     let found = if scope.owners().is_none() {
         db.all(
             PENDING_EVENTS,
-            args::<D>(|a| {
+            args(|a| {
                 a.int(clamp_i64(after)).int(i64::from(limit));
             }),
         )
         .await?
     } else {
-        let mut b = D::Built::head(PENDING_EVENTS_OF);
+        let mut b = Built::head(PENDING_EVENTS_OF);
         b.sql(" AND e.seq > ").int(clamp_i64(after));
         crate::assignment::scope(&mut b, scope, "l.owner");
         b.sql(" ORDER BY e.seq LIMIT ").int(i64::from(limit));

@@ -7,7 +7,7 @@ use std::future::Future;
 
 use crm_core::{ImportKey, ImportLookup, Lead, LeadId, StoreError};
 
-use crate::bind::Filter;
+use crate::bind::{Binds, Built};
 use crate::db::Db;
 use crate::rows::{self, Cols};
 
@@ -34,7 +34,7 @@ pub(crate) async fn imported<D: Db>(
 ) -> Result<BTreeMap<ImportKey, LeadId>, StoreError> {
     let mut imported = BTreeMap::new();
     for chunk in keys.chunks(LOOKUP_CHUNK) {
-        let mut b = D::Built::head(KEYS_STORED);
+        let mut b = Built::head(KEYS_STORED);
         list(&mut b, chunk.iter().map(ImportKey::as_str));
         for r in d.built(b).await? {
             let read = || -> Result<_, crm_core::BoxError> {
@@ -69,7 +69,7 @@ pub(crate) async fn lookup<D: OpenLookup>(
 }
 
 /// Binds `values` separated by commas, then closes the `IN (` list.
-fn list<'a>(b: &mut impl Filter, values: impl Iterator<Item = &'a str>) {
+fn list<'a>(b: &mut Built, values: impl Iterator<Item = &'a str>) {
     for (i, v) in values.enumerate() {
         if i > 0 {
             b.sql(", ");

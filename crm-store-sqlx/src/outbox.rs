@@ -6,8 +6,8 @@
 use chrono::{DateTime, Utc};
 use crm_core::{OutboxEntry, OutboxKind, OutboxRead, StoreError};
 
-use crate::bind::Binds;
-use crate::db::{Db, args};
+use crate::bind::{Binds, args};
+use crate::db::Db;
 use crate::rows::{self, Cols, pending_cols};
 
 /// Frees a pending client the caller still holds (claimed until `$2`).
@@ -46,7 +46,7 @@ pub(crate) async fn read<D: Db>(db: &D, read: &OutboxRead) -> Result<Vec<OutboxE
         OutboxKind::FollowUps => NOTICES,
         OutboxKind::Clients => CLIENTS,
     };
-    let found = db.all(sql, args::<D>(|a| values(a, read))).await?;
+    let found = db.all(sql, args(|a| values(a, read))).await?;
     entries(read.kind, &found)
 }
 

@@ -3,8 +3,8 @@
 
 use crm_core::{Lead, LeadDetail, LeadId, LeadQuery, Page, Scope, StoreError};
 
-use crate::bind::{Binds, Filter};
-use crate::db::{Db, args};
+use crate::bind::{Binds, Built, args};
+use crate::db::Db;
 use crate::rows::{self, Cols, interaction_cols, lead_cols, opportunity_cols, pending_cols};
 
 pub(crate) const GET_LEAD: &str = concat!("SELECT ", lead_cols!(), " FROM leads WHERE id = $1");
@@ -55,7 +55,7 @@ const LIST_HEAD: &str = concat!(
 pub(crate) async fn get_lead<D: Db>(db: &D, id: LeadId) -> Result<Option<Lead>, StoreError> {
     db.optional(
         GET_LEAD,
-        args::<D>(|a| {
+        args(|a| {
             a.uuid(id.as_uuid());
         }),
     )
@@ -100,7 +100,7 @@ pub(crate) async fn list_leads<D: Db>(
     scope: &Scope,
 ) -> Result<Page<Lead>, StoreError> {
     let limit = query.page_size() as usize;
-    let mut b = D::Built::head(LIST_HEAD);
+    let mut b = Built::head(LIST_HEAD);
     crate::assignment::scope(&mut b, scope, "owner");
     if let Some(s) = query.status {
         b.sql(" AND status = ").str(s.as_str());
@@ -113,14 +113,14 @@ pub(crate) async fn list_leads<D: Db>(
     }
     if let Some(k) = query.search_key() {
         b.sql(" AND (")
-            .sql(<D::Built as Filter>::FIND)
+            .sql(D::FIND)
             .sql("(search_text, ")
             .str(k)
             .sql(") > 0");
         // Text that reads as a phone number also finds the number however it was typed.
         if let Some(p) = query.search_phone_key() {
             b.sql(" OR ")
-                .sql(<D::Built as Filter>::FIND)
+                .sql(D::FIND)
                 .sql("(search_text, ")
                 .str(p)
                 .sql(") > 0");

@@ -3,8 +3,8 @@
 
 use crm_core::{Interaction, Opportunity, OpportunityId, StoreError};
 
-use crate::bind::Binds;
-use crate::db::{Db, args};
+use crate::bind::{Binds, args};
+use crate::db::Db;
 use crate::rows::{self, opportunity_cols, to_i64};
 
 /// Moves the lead's last interaction forward (never back), and sets its next follow-up time
@@ -91,7 +91,7 @@ pub(crate) async fn get_opportunity<D: Db>(
 ) -> Result<Option<Opportunity>, StoreError> {
     db.optional(
         GET_OPPORTUNITY,
-        args::<D>(|a| {
+        args(|a| {
             a.uuid(id.as_uuid());
         }),
     )

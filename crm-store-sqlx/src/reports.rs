@@ -9,7 +9,7 @@ use crm_core::{
     StatusTimeRow, StoreError,
 };
 
-use crate::bind::{Binds, Filter};
+use crate::bind::{Binds, Built};
 use crate::db::Db;
 use crate::rows::{self, Cols};
 
@@ -31,7 +31,7 @@ pub(crate) async fn report<D: Db>(
     scope: &Scope,
 ) -> Result<Report, StoreError> {
     let dated = filter.created_from.is_some() || filter.created_to.is_some();
-    let mut b = D::Built::head(if dated { FROM_LEADS } else { FROM_COUNTS });
+    let mut b = Built::head(if dated { FROM_LEADS } else { FROM_COUNTS });
     lead_filter(&mut b, filter, scope);
     b.sql(" GROUP BY status, source");
     let counts = db
@@ -54,7 +54,7 @@ pub(crate) async fn report<D: Db>(
 
 /// `filter`'s conditions on the leads (columns unqualified, or of the alias `l` in the joins,
 /// which name the lead columns the same way).
-fn lead_filter(b: &mut impl Filter, filter: &ReportFilter, scope: &Scope) {
+fn lead_filter(b: &mut Built, filter: &ReportFilter, scope: &Scope) {
     crate::assignment::scope(b, scope, "owner");
     if let Some(o) = filter.owner {
         b.sql(" AND owner = ").int(o.get());
@@ -80,7 +80,7 @@ pub(crate) async fn lost_reasons<D: Db>(
     filter: &ReportFilter,
     scope: &Scope,
 ) -> Result<LostReasonReport, StoreError> {
-    let mut b = D::Built::head(LOST_REASONS);
+    let mut b = Built::head(LOST_REASONS);
     lead_filter(&mut b, filter, scope);
     b.sql(" GROUP BY lost_reason_code");
     let counts = db
@@ -123,7 +123,7 @@ pub(crate) async fn status_times<D: Db>(
     now: DateTime<Utc>,
 ) -> Result<Vec<StatusTimeRow>, StoreError> {
     let now = now.timestamp_micros();
-    let mut b = D::Built::head(STATUS_TIMES[0]);
+    let mut b = Built::head(STATUS_TIMES[0]);
     b.int(now)
         .sql(STATUS_TIMES[1])
         .int(now)
@@ -168,7 +168,7 @@ pub(crate) async fn pipeline<D: Db>(
     scope: &Scope,
     probabilities: &StageProbabilities,
 ) -> Result<Vec<PipelineRow>, StoreError> {
-    let mut b = D::Built::head(PIPELINE_HEAD);
+    let mut b = Built::head(PIPELINE_HEAD);
     for stage in OpportunityStage::ALL.into_iter().filter(|s| s.is_open()) {
         b.sql(" WHEN ")
             .str(stage.as_str())

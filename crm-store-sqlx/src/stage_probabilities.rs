@@ -4,8 +4,8 @@
 
 use crm_core::{BoxError, EmployeeId, Probability, StageProbabilityChange, StoreError};
 
-use crate::bind::Binds;
-use crate::db::{Db, args};
+use crate::bind::{Args, Binds, args};
+use crate::db::Db;
 use crate::rows::{self, Cols};
 
 /// The newest change of each stage (the index on `(stage, seq)` finds each).
@@ -31,7 +31,7 @@ pub(crate) fn change(r: &impl Cols) -> Result<StageProbabilityChange, StoreError
 }
 
 pub(crate) async fn in_force<D: Db>(db: &D) -> Result<Vec<StageProbabilityChange>, StoreError> {
-    db.all(IN_FORCE, D::Args::default())
+    db.all(IN_FORCE, Args::default())
         .await?
         .iter()
         .map(change)
@@ -52,7 +52,7 @@ pub(crate) async fn history<D: Db>(
 ) -> Result<Vec<StageProbabilityChange>, StoreError> {
     db.all(
         HISTORY,
-        args::<D>(|a| {
+        args(|a| {
             a.int(i64::from(limit));
         }),
     )

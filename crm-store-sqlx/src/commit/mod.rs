@@ -19,14 +19,12 @@ use require::require;
 pub(crate) use write::insert_history;
 use write::{ack_events, status_period, write};
 
-use crate::bind::Binds;
+use crate::bind::{Args, Binds, args};
 use crate::error::{Failed, conflict};
 use crate::rows::{Cols, to_i64};
 
 /// An open write transaction of one backend.
 pub(crate) trait Tx {
-    /// A statement's arguments.
-    type Args: Binds + Default;
     /// A result row.
     type Row: Cols;
 
@@ -48,17 +46,13 @@ pub(crate) trait Tx {
     const ACK_STATE: &'static str;
 
     /// Runs `sql`: how many rows it changed.
-    fn exec(
-        &mut self,
-        sql: &'static str,
-        args: Self::Args,
-    ) -> impl Future<Output = Result<u64, Failed>>;
+    fn exec(&mut self, sql: &'static str, args: Args) -> impl Future<Output = Result<u64, Failed>>;
 
     /// Every row `sql` returns.
     fn all(
         &mut self,
         sql: &'static str,
-        args: Self::Args,
+        args: Args,
     ) -> impl Future<Output = Result<Vec<Self::Row>, Failed>>;
 
     /// Holds off, until the commit, every writer that checks the same contact data or takes
@@ -282,14 +276,8 @@ fn opens_period(steps: &[Step], at: usize) -> bool {
         .any(|next| crm_core::time_in_status::status_entered(std::slice::from_ref(next)).is_some())
 }
 
-pub(super) fn args<T: Tx>(f: impl FnOnce(&mut T::Args)) -> T::Args {
-    let mut a = T::Args::default();
-    f(&mut a);
-    a
-}
-
-pub(super) fn id_arg<T: Tx>(id: uuid::Uuid) -> T::Args {
-    args::<T>(|a| {
+pub(super) fn id_arg(id: uuid::Uuid) -> Args {
+    args(|a| {
         a.uuid(id);
     })
 }
@@ -297,7 +285,7 @@ pub(super) fn id_arg<T: Tx>(id: uuid::Uuid) -> T::Args {
 pub(super) async fn all<T: Tx>(
     t: &mut T,
     sql: &'static str,
-    a: T::Args,
+    a: Args,
 ) -> Result<Vec<T::Row>, StoreError> {
     t.all(sql, a).await.map_err(|f| f.error)
 }
@@ -306,7 +294,7 @@ pub(super) async fn all<T: Tx>(
 pub(super) async fn exec<T: Tx>(
     t: &mut T,
     sql: &'static str,
-    a: T::Args,
+    a: Args,
     taken: impl FnOnce() -> StoreError,
 ) -> Result<u64, StoreError> {
     t.exec(sql, a)
@@ -317,7 +305,7 @@ pub(super) async fn exec<T: Tx>(
 pub(super) async fn exec_plain<T: Tx>(
     t: &mut T,
     sql: &'static str,
-    a: T::Args,
+    a: Args,
 ) -> Result<u64, StoreError> {
     t.exec(sql, a).await.map_err(|f| f.error)
 }

@@ -4,8 +4,8 @@
 use crm_core::changeset::Precondition;
 use crm_core::{BoxError, InteractionId, Lead, LeadId, OpportunityId, StoreError};
 
-use super::{Stored, Tx, all, args, id_arg};
-use crate::bind::Binds;
+use super::{Stored, Tx, all, id_arg};
+use crate::bind::{Binds, args};
 use crate::duplicates;
 use crate::error::status_of;
 use crate::lead_writes as lw;
@@ -33,7 +33,7 @@ pub(super) async fn lead_state<T: Tx>(
     t: &mut T,
     id: LeadId,
 ) -> Result<Option<LeadState>, StoreError> {
-    let found = all(t, T::LEAD_STATE, id_arg::<T>(id.as_uuid())).await?;
+    let found = all(t, T::LEAD_STATE, id_arg(id.as_uuid())).await?;
     let Some(r) = found.first() else {
         return Ok(None);
     };
@@ -90,18 +90,18 @@ pub(super) async fn require<T: Tx>(
             .await?
             .map(|s| at_version(s.version, lead.version()) && s.follow_up == follow_up_state(lead)),
         Precondition::NoDuplicateOf(lead) => {
-            let found = all(t, lw::DUPLICATE, args::<T>(|a| lw::duplicate(a, lead))).await?;
+            let found = all(t, lw::DUPLICATE, args(|a| lw::duplicate(a, lead))).await?;
             return match lw::duplicate_found(&found)? {
                 Some(e) => Err(e),
                 None => Ok(()),
             };
         }
         Precondition::OpportunityAbsent(id) => {
-            let found = all(t, T::OPPORTUNITY_VERSION, id_arg::<T>(id.as_uuid())).await?;
+            let found = all(t, T::OPPORTUNITY_VERSION, id_arg(id.as_uuid())).await?;
             Some(found.is_empty())
         }
         Precondition::OpportunityVersion { id, version } => {
-            let found = all(t, T::OPPORTUNITY_VERSION, id_arg::<T>(id.as_uuid())).await?;
+            let found = all(t, T::OPPORTUNITY_VERSION, id_arg(id.as_uuid())).await?;
             found
                 .first()
                 .map(|r| {
@@ -118,7 +118,7 @@ pub(super) async fn require<T: Tx>(
             let found = all(
                 t,
                 T::LAST_TURN,
-                args::<T>(|a| {
+                args(|a| {
                     a.str(rule);
                 }),
             )
@@ -137,7 +137,7 @@ pub(super) async fn require<T: Tx>(
             if lead_state(t, *lead).await?.is_none() {
                 return Err(p.refusal(false));
             }
-            let held = all(t, duplicates::RECORDS_OF, id_arg::<T>(lead.as_uuid())).await?;
+            let held = all(t, duplicates::RECORDS_OF, id_arg(lead.as_uuid())).await?;
             let (mut interactions, mut opportunities) = (Vec::new(), Vec::new());
             for r in &held {
                 let read = || -> Result<_, BoxError> { Ok((r.uuid("id")?, r.int("kind")?)) };
@@ -149,7 +149,7 @@ pub(super) async fn require<T: Tx>(
             Some(moved.is_exactly(interactions, opportunities))
         }
         Precondition::ClientPending(lead) => {
-            let found = all(t, T::CLIENT_PENDING, id_arg::<T>(lead.as_uuid())).await?;
+            let found = all(t, T::CLIENT_PENDING, id_arg(lead.as_uuid())).await?;
             Some(!found.is_empty())
         }
     };
@@ -163,7 +163,7 @@ pub(super) async fn require<T: Tx>(
 /// [`Precondition::OpportunityLeadWritable`]: `ReadOnly` naming the opportunity's lead when
 /// that lead is converted or merged.
 async fn opportunity_lead_writable<T: Tx>(t: &mut T, id: OpportunityId) -> Result<(), StoreError> {
-    let found = all(t, T::OPPORTUNITY_LEAD, id_arg::<T>(id.as_uuid())).await?;
+    let found = all(t, T::OPPORTUNITY_LEAD, id_arg(id.as_uuid())).await?;
     let Some(r) = found.first() else {
         return Err(Precondition::OpportunityLeadWritable(id).refusal(false));
     };

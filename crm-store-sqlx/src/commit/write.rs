@@ -4,8 +4,8 @@ use crm_core::changeset::{Precondition, Write};
 use crm_core::{Change, Entity, HistoryEntry, StoreError};
 
 use super::require::lead_state;
-use super::{HistoryRow, Stored, Tx, all, args, exec, exec_plain, id_arg};
-use crate::bind::Binds;
+use super::{HistoryRow, Stored, Tx, all, exec, exec_plain, id_arg};
+use crate::bind::{Args, Binds, args};
 use crate::error::{conflict, not_found};
 use crate::lead_writes as lw;
 use crate::rows;
@@ -26,9 +26,9 @@ pub(super) async fn status_period<T: Tx>(t: &mut T, h: &HistoryEntry) -> Result<
     };
     // A lead's first period has none before it to end.
     if !matches!(h.change, Change::Created { .. }) {
-        exec_plain(t, lw::CLOSE_STATUS_PERIOD, args::<T>(|a| p.close(a))).await?;
+        exec_plain(t, lw::CLOSE_STATUS_PERIOD, args(|a| p.close(a))).await?;
     }
-    exec_plain(t, lw::OPEN_STATUS_PERIOD, args::<T>(|a| p.open(a))).await?;
+    exec_plain(t, lw::OPEN_STATUS_PERIOD, args(|a| p.open(a))).await?;
     Ok(())
 }
 
@@ -38,7 +38,7 @@ pub(crate) async fn insert_history<T: Tx>(
     rows: &[HistoryRow<'_>],
 ) -> Result<(), StoreError> {
     for r in rows {
-        let mut a = T::Args::default();
+        let mut a = Args::default();
         lw::history(&mut a, r.write_version, r.ord, r.entry.lead_id, r.entry)?;
         exec(t, lw::INSERT_HISTORY, a, || r.taken()).await?;
     }
@@ -53,7 +53,7 @@ pub(super) async fn write<T: Tx>(
 ) -> Result<(), StoreError> {
     match w {
         Write::InsertLead(lead) => {
-            let mut a = T::Args::default();
+            let mut a = Args::default();
             lw::insert_lead(&mut a, lead)?;
             exec(t, lw::INSERT_LEAD, a, || {
                 conflict(Entity::Lead, lead.id(), 0)
@@ -62,7 +62,7 @@ pub(super) async fn write<T: Tx>(
             stored.leads.insert(lead.id());
         }
         Write::UpdateLead(lead) => {
-            let mut a = T::Args::default();
+            let mut a = Args::default();
             lw::update_lead(&mut a, lead)?;
             require_changed(
                 exec_plain(t, lw::UPDATE_LEAD, a).await?,
@@ -71,25 +71,25 @@ pub(super) async fn write<T: Tx>(
             )?;
         }
         Write::PendingClient(p) => {
-            let mut a = T::Args::default();
+            let mut a = Args::default();
             lw::pending(&mut a, p)?;
             exec_plain(t, lw::UPSERT_PENDING, a).await?;
         }
         Write::Interaction(i) => {
-            let a = args::<T>(|a| records::touch(a, i));
+            let a = args(|a| records::touch(a, i));
             require_changed(
                 exec_plain(t, records::TOUCH_INTERACTION, a).await?,
                 Entity::Lead,
                 i.lead_id,
             )?;
-            let a = args::<T>(|a| records::interaction(a, i));
+            let a = args(|a| records::interaction(a, i));
             exec(t, records::INSERT_INTERACTION, a, || {
                 conflict(Entity::Interaction, i.id, 0)
             })
             .await?;
         }
         Write::InsertOpportunity(o) => {
-            let mut a = T::Args::default();
+            let mut a = Args::default();
             records::opportunity(&mut a, o)?;
             exec(t, records::INSERT_OPPORTUNITY, a, || {
                 conflict(Entity::Opportunity, o.id, 0)
@@ -97,19 +97,19 @@ pub(super) async fn write<T: Tx>(
             .await?;
         }
         Write::UpdateOpportunity(o) => {
-            let mut a = T::Args::default();
+            let mut a = Args::default();
             records::update(&mut a, o)?;
             let updated = exec_plain(t, records::UPDATE_OPPORTUNITY, a).await?;
             require_changed(updated, Entity::Opportunity, o.id)?;
         }
         Write::Turn { rule, owner } => {
-            let a = args::<T>(|a| {
+            let a = args(|a| {
                 a.str(rule).int(owner.get());
             });
             exec_plain(t, SET_TURN, a).await?;
         }
         Write::ImportKey { key, lead } => {
-            let a = args::<T>(|a| {
+            let a = args(|a| {
                 a.str(key.as_str()).uuid(lead.as_uuid());
             });
             exec(t, INSERT_KEY, a, || {
@@ -119,7 +119,7 @@ pub(super) async fn write<T: Tx>(
             stored.keys.insert(key.as_str().to_owned());
         }
         Write::StageProbability(c) => {
-            let a = args::<T>(|a| crate::stage_probabilities::values(a, c));
+            let a = args(|a| crate::stage_probabilities::values(a, c));
             exec_plain(t, crate::stage_probabilities::INSERT, a).await?;
         }
         Write::MoveRecords { from, to } => {
@@ -129,14 +129,14 @@ pub(super) async fn write<T: Tx>(
                 }
             }
             for sql in duplicates::MOVE_RECORDS {
-                let a = args::<T>(|a| {
+                let a = args(|a| {
                     a.uuid(to.as_uuid()).uuid(from.as_uuid());
                 });
                 exec_plain(t, sql, a).await?;
             }
         }
         Write::FollowUpMarks(lead) => {
-            let a = args::<T>(|a| follow_up::mark(a, lead.record()));
+            let a = args(|a| follow_up::mark(a, lead.record()));
             require_changed(
                 exec_plain(t, follow_up::MARK_LEAD, a).await?,
                 Entity::Lead,
@@ -148,7 +148,7 @@ pub(super) async fn write<T: Tx>(
             claimed_until,
         } => {
             let json = rows::json(notice.as_ref())?;
-            let a = args::<T>(|a| {
+            let a = args(|a| {
                 a.uuid(notice.id.as_uuid())
                     .uuid(notice.lead_id.as_uuid())
                     .str(&json)
@@ -164,28 +164,27 @@ pub(super) async fn write<T: Tx>(
             error,
             at,
         } => {
-            let a =
-                args::<T>(|a| follow_up::release(a, *id, *claimed_until, error.as_deref(), *at));
+            let a = args(|a| follow_up::release(a, *id, *claimed_until, error.as_deref(), *at));
             exec_plain(t, follow_up::RELEASE_NOTICE, a).await?;
         }
         Write::ReleaseClient {
             lead,
             claimed_until,
         } => {
-            let a = args::<T>(|a| {
+            let a = args(|a| {
                 a.uuid(lead.as_uuid()).time(*claimed_until);
             });
             exec_plain(t, outbox::RELEASE_PENDING, a).await?;
         }
         Write::ClientFailed { lead, error, at } => {
-            let a = args::<T>(|a| {
+            let a = args(|a| {
                 a.str(error).time(*at).uuid(lead.as_uuid());
             });
             exec_plain(t, outbox::CONVERSION_FAILED, a).await?;
         }
         Write::ClientCreated { lead, client } => {
-            exec_plain(t, outbox::DELETE_PENDING, id_arg::<T>(lead.as_uuid())).await?;
-            let a = args::<T>(|a| {
+            exec_plain(t, outbox::DELETE_PENDING, id_arg(lead.as_uuid())).await?;
+            let a = args(|a| {
                 a.str(client.as_ref()).uuid(lead.as_uuid());
             });
             require_changed(
@@ -212,14 +211,14 @@ fn require_changed(changed: u64, entity: Entity, id: impl ToString) -> Result<()
 /// Moves the event watermark up to `up_to` (never past the newest event); how many events
 /// it passed.
 pub(super) async fn ack_events<T: Tx>(t: &mut T, up_to: u64) -> Result<u64, StoreError> {
-    let state = all(t, T::ACK_STATE, T::Args::default()).await?;
+    let state = all(t, T::ACK_STATE, Args::default()).await?;
     let row = state
         .first()
         .ok_or_else(|| StoreError::Backend("the event watermark row is missing".into()))?;
     let Some((new, passed)) = events::next_ack(row, up_to)? else {
         return Ok(0);
     };
-    let a = args::<T>(|a| {
+    let a = args(|a| {
         a.int(new);
     });
     exec_plain(t, events::SET_ACK, a).await?;

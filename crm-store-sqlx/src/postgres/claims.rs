@@ -11,11 +11,10 @@
 use crm_core::{FollowUpClaim, FollowUpNotice, Lead, StoreError};
 use uuid::Uuid;
 
-use sqlx::Postgres;
-
 use super::store::PgTx;
-use crate::bind::{Add, Args, Binds};
+use crate::bind::{Args, Binds};
 use crate::commit::Tx;
+use crate::error::db;
 use crate::follow_up::{self, Step};
 use crate::reads::GET_LEAD;
 use crate::rows::{self, Cols, json};
@@ -46,7 +45,7 @@ const INSERT_NOTICES: &str = "INSERT INTO follow_up_notices (id, lead_id, notice
      SELECT id, lead_id, notice, $4 FROM UNNEST($1::uuid[], $2::uuid[], $3::text[]) \
      AS n (id, lead_id, notice)";
 
-type A = Args<Postgres>;
+type A = Args;
 
 async fn leads(t: &mut PgTx<'_>, sql: &'static str, a: A) -> Result<Vec<Lead>, StoreError> {
     t.all(sql, a)
@@ -83,10 +82,15 @@ async fn insert_notices(
         .iter()
         .map(json)
         .collect::<Result<Vec<String>, _>>()?;
-    let mut a = A::default();
-    a.0.add(ids).add(leads).add(texts);
-    a.time(claim.lease_until);
-    exec(t, INSERT_NOTICES, a).await
+    sqlx::query(INSERT_NOTICES)
+        .bind(ids)
+        .bind(leads)
+        .bind(texts)
+        .bind(claim.lease_until)
+        .execute(t.conn())
+        .await
+        .map_err(db)?;
+    Ok(())
 }
 
 /// The claim (see [`crm_core::LeadStore::claim_follow_ups`]) in the open transaction `t`.
@@ -131,10 +135,12 @@ pub(super) async fn claim_follow_ups(
     let due = leads(t, DUE_FOLLOW_UPS, by_and_room(claim.cutoff, room)).await?;
     if !due.is_empty() {
         let ids: Vec<Uuid> = due.iter().map(|l| l.id().as_uuid()).collect();
-        let mut a = A::default();
-        a.time(claim.at);
-        a.0.add(ids);
-        exec(t, MARK_NOTIFIED, a).await?;
+        sqlx::query(MARK_NOTIFIED)
+            .bind(claim.at)
+            .bind(ids)
+            .execute(t.conn())
+            .await
+            .map_err(db)?;
     }
     let fresh = follow_up::fresh(&due, claim.at);
     insert_notices(t, claim, &fresh).await?;

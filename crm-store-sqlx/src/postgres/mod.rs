@@ -26,11 +26,12 @@ use std::time::Duration;
 use chrono::{DateTime, NaiveDate, Utc};
 use crm_core::{BoxError, Employee, StoreError};
 use sqlx::migrate::Migrator;
-use sqlx::postgres::{PgConnectOptions, PgConnection, PgPool, PgPoolOptions, PgRow};
+use sqlx::postgres::{PgArguments, PgConnectOptions, PgConnection, PgPool, PgPoolOptions, PgRow};
+use sqlx::query::Query;
 use sqlx::{Connection, Postgres, Row};
 use uuid::Uuid;
 
-use crate::bind::{Args, Built, Encoding};
+use crate::bind::{Args, Built, Value};
 use crate::db::Db;
 use crate::directory;
 use crate::error::db;
@@ -42,25 +43,6 @@ use crate::migrations::POSTGRES_MIGRATOR as MIGRATOR;
 /// sqlx migrations and folds ours in.
 pub fn migrator() -> &'static Migrator {
     &MIGRATOR
-}
-
-impl Encoding for Postgres {
-    type Time = DateTime<Utc>;
-    type Day = NaiveDate;
-    type Flag = bool;
-    const FIND: &'static str = "strpos";
-    const NAME_COMPANY_KEYS: &'static str =
-        "split_part(search_text, chr(10), 1), split_part(search_text, chr(10), -1)";
-
-    fn time(t: DateTime<Utc>) -> DateTime<Utc> {
-        t
-    }
-    fn day(d: NaiveDate) -> NaiveDate {
-        d
-    }
-    fn flag(b: bool) -> bool {
-        b
-    }
 }
 
 impl Cols for PgRow {
@@ -213,42 +195,56 @@ pub(crate) struct Handle {
     pool: PgPool,
 }
 
+/// `sql` with `values` bound, PostgreSQL's types for each.
+pub(crate) fn query(
+    sql: impl sqlx::SqlSafeStr,
+    values: Vec<Value>,
+) -> Query<'static, Postgres, PgArguments> {
+    let mut q = sqlx::query(sql);
+    for v in values {
+        q = match v {
+            Value::Uuid(v) => q.bind(v),
+            Value::Text(v) => q.bind(v),
+            Value::Int(v) => q.bind(v),
+            Value::Time(v) => q.bind(v),
+            Value::Day(v) => q.bind(v),
+            Value::Flag(v) => q.bind(v),
+        };
+    }
+    q
+}
+
 impl Db for Handle {
     type Row = PgRow;
-    type Args = Args<Postgres>;
-    type Built = Built<Postgres>;
 
-    async fn all(&self, sql: &'static str, args: Args<Postgres>) -> Result<Vec<PgRow>, StoreError> {
-        let args = args.0.into_args().map_err(db)?;
-        sqlx::query_with(sql, args)
-            .fetch_all(&self.pool)
-            .await
-            .map_err(db)
+    const FIND: &'static str = "strpos";
+    const NAME_COMPANY_KEYS: &'static str =
+        "split_part(search_text, chr(10), 1), split_part(search_text, chr(10), -1)";
+
+    async fn all(&self, sql: &'static str, args: Args) -> Result<Vec<PgRow>, StoreError> {
+        query(sql, args.0).fetch_all(&self.pool).await.map_err(db)
     }
 
-    async fn optional(
-        &self,
-        sql: &'static str,
-        args: Args<Postgres>,
-    ) -> Result<Option<PgRow>, StoreError> {
-        let args = args.0.into_args().map_err(db)?;
-        sqlx::query_with(sql, args)
+    async fn optional(&self, sql: &'static str, args: Args) -> Result<Option<PgRow>, StoreError> {
+        query(sql, args.0)
             .fetch_optional(&self.pool)
             .await
             .map_err(db)
     }
 
-    async fn write(&self, sql: &'static str, args: Args<Postgres>) -> Result<u64, StoreError> {
-        let args = args.0.into_args().map_err(db)?;
-        Ok(sqlx::query_with(sql, args)
+    async fn write(&self, sql: &'static str, args: Args) -> Result<u64, StoreError> {
+        Ok(query(sql, args.0)
             .execute(&self.pool)
             .await
             .map_err(db)?
             .rows_affected())
     }
 
-    async fn built(&self, mut built: Built<Postgres>) -> Result<Vec<PgRow>, StoreError> {
-        built.0.build().fetch_all(&self.pool).await.map_err(db)
+    async fn built(&self, b: Built) -> Result<Vec<PgRow>, StoreError> {
+        query(sqlx::AssertSqlSafe(b.sql), b.values)
+            .fetch_all(&self.pool)
+            .await
+            .map_err(db)
     }
 }
 
@@ -310,15 +306,12 @@ pub(super) async fn insert_first_employee_in(
         .execute(&mut *c)
         .await
         .map_err(db)?;
-    let mut a = Args::<Postgres>::default();
+    let mut a = Args::default();
     directory::employee_values(&mut a, e)?;
-    let n = sqlx::query_with(
-        directory::INSERT_FIRST_EMPLOYEE,
-        a.0.into_args().map_err(db)?,
-    )
-    .execute(&mut *c)
-    .await
-    .map_err(db)?
-    .rows_affected();
+    let n = query(directory::INSERT_FIRST_EMPLOYEE, a.0)
+        .execute(&mut *c)
+        .await
+        .map_err(db)?
+        .rows_affected();
     Ok(n == 1)
 }

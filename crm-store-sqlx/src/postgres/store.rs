@@ -12,12 +12,11 @@ use crm_core::{
     OpportunityId, OutboxEntry, OutboxKind, OutboxRead, Page, PipelineFilter, PipelineRow, Report,
     ReportFilter, Scope, StageProbabilities, StageProbabilityChange, StatusTimeRow, StoreError,
 };
-use sqlx::Postgres;
 use sqlx::postgres::{PgConnection, PgRow};
 use uuid::Uuid;
 
-use super::PostgresStore;
 use super::claims;
+use super::{PostgresStore, query};
 use crate::bind::{Args, Binds};
 use crate::commit::{self, HistoryRow, Tx};
 use crate::db::Db;
@@ -30,8 +29,14 @@ use crate::{
 /// Statements inside a READ COMMITTED transaction.
 pub(super) struct PgTx<'c>(&'c mut PgConnection);
 
+impl PgTx<'_> {
+    /// The transaction's connection, for statements with PostgreSQL's own types (arrays).
+    pub(super) fn conn(&mut self) -> &mut PgConnection {
+        self.0
+    }
+}
+
 impl Tx for PgTx<'_> {
-    type Args = Args<Postgres>;
     type Row = PgRow;
 
     // `NO KEY UPDATE`: a lead stays free for the foreign key checks of records added to it
@@ -52,17 +57,15 @@ impl Tx for PgTx<'_> {
         "SELECT 1 FROM pending_clients WHERE lead_id = $1 FOR UPDATE";
     const ACK_STATE: &'static str = concat!(events::ack_state!(), " FOR UPDATE");
 
-    async fn exec(&mut self, sql: &'static str, args: Args<Postgres>) -> Result<u64, Failed> {
-        Ok(sqlx::query_with(sql, args.0.into_args()?)
+    async fn exec(&mut self, sql: &'static str, args: Args) -> Result<u64, Failed> {
+        Ok(query(sql, args.0)
             .execute(&mut *self.0)
             .await?
             .rows_affected())
     }
 
-    async fn all(&mut self, sql: &'static str, args: Args<Postgres>) -> Result<Vec<PgRow>, Failed> {
-        Ok(sqlx::query_with(sql, args.0.into_args()?)
-            .fetch_all(&mut *self.0)
-            .await?)
+    async fn all(&mut self, sql: &'static str, args: Args) -> Result<Vec<PgRow>, Failed> {
+        Ok(query(sql, args.0).fetch_all(&mut *self.0).await?)
     }
 
     async fn lock_keys(&mut self, keys: &[i64]) -> Result<(), StoreError> {
@@ -265,7 +268,7 @@ impl PostgresStore {
             .map_err(db)?;
         let mut rows = Vec::new();
         for sql in reads::DETAIL {
-            let mut a = Args::<Postgres>::default();
+            let mut a = Args::default();
             a.uuid(id.as_uuid());
             rows.extend(PgTx(&mut tx).all(sql, a).await.map_err(|f| f.error)?);
             if rows.is_empty() {

@@ -31,10 +31,10 @@ use super::{SqliteClients, SqliteEmployees, in_memory};
 pub(super) use conn::Lanes;
 use conn::{Worker, db};
 pub(super) use driver::{Conn, now};
-use driver::{SqliteTx, Values, rows};
+use driver::{SqliteTx, rows};
 use rusqlite::TransactionBehavior;
 
-use crate::bind::Binds;
+use crate::bind::{Args, Binds};
 use crate::{
     assignment, commit, duplicates, events, import, reads, records, reports, stage_probabilities,
 };
@@ -171,7 +171,7 @@ impl LeadStore for SqliteStore {
             let tx = c.transaction().map_err(db)?;
             let mut found = Vec::new();
             for sql in reads::DETAIL {
-                let mut a = Values::default();
+                let mut a = Args::default();
                 a.uuid(id.as_uuid());
                 found.extend(rows(&tx, sql, a).map_err(db)?);
                 if found.is_empty() {

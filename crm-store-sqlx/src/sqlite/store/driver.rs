@@ -13,12 +13,12 @@ use std::task::{Context, Poll, Waker};
 
 use chrono::{DateTime, Datelike, NaiveDate, Utc};
 use crm_core::{BoxError, Lead, LeadId, NewEvent, StoreError};
-use rusqlite::types::Value;
-use rusqlite::{Connection, ErrorCode, Statement, ffi};
+use rusqlite::types::{ToSqlOutput, Value};
+use rusqlite::{Connection, ErrorCode, Statement, ToSql, ffi};
 use uuid::Uuid;
 
 use super::conn::db;
-use crate::bind::{Binds, Filter};
+use crate::bind::{self, Args, Binds, Built};
 use crate::commit::{self, HistoryRow, Tx};
 use crate::db::Db;
 use crate::error::Failed;
@@ -37,95 +37,17 @@ pub(crate) fn now<T>(f: impl Future<Output = Result<T, StoreError>>) -> Result<T
     }
 }
 
-/// Takes a statement's values one after the other, encoded as SQLite stores them: times as
-/// unix microseconds, days as days from the common era, flags as 0 or 1, ids as 16 bytes.
-pub(crate) trait Push {
-    fn push(&mut self, v: Value);
-}
-
-impl<P: Push> Binds for P {
-    fn uuid(&mut self, v: Uuid) -> &mut Self {
-        self.push(Value::Blob(v.as_bytes().to_vec()));
-        self
-    }
-    fn opt_uuid(&mut self, v: Option<Uuid>) -> &mut Self {
-        self.push(v.map_or(Value::Null, |v| Value::Blob(v.as_bytes().to_vec())));
-        self
-    }
-    fn str(&mut self, v: &str) -> &mut Self {
-        self.push(Value::Text(v.to_owned()));
-        self
-    }
-    fn opt_str(&mut self, v: Option<&str>) -> &mut Self {
-        self.push(v.map_or(Value::Null, |v| Value::Text(v.to_owned())));
-        self
-    }
-    fn int(&mut self, v: i64) -> &mut Self {
-        self.push(Value::Integer(v));
-        self
-    }
-    fn opt_int(&mut self, v: Option<i64>) -> &mut Self {
-        self.push(v.map_or(Value::Null, Value::Integer));
-        self
-    }
-    fn time(&mut self, v: DateTime<Utc>) -> &mut Self {
-        self.push(Value::Integer(v.timestamp_micros()));
-        self
-    }
-    fn opt_time(&mut self, v: Option<DateTime<Utc>>) -> &mut Self {
-        self.push(v.map_or(Value::Null, |v| Value::Integer(v.timestamp_micros())));
-        self
-    }
-    fn day(&mut self, v: NaiveDate) -> &mut Self {
-        self.push(Value::Integer(i64::from(v.num_days_from_ce())));
-        self
-    }
-    fn flag(&mut self, v: bool) -> &mut Self {
-        self.push(Value::Integer(i64::from(v)));
-        self
-    }
-}
-
-/// A constant statement's values, `$1` first.
-#[derive(Default)]
-pub(crate) struct Values(Vec<Value>);
-
-impl Push for Values {
-    fn push(&mut self, v: Value) {
-        self.0.push(v);
-    }
-}
-
-/// A statement built at run time: SQL text with a `?` per value, and the values.
-pub(crate) struct Built {
-    sql: String,
-    values: Vec<Value>,
-}
-
-impl Push for Built {
-    fn push(&mut self, v: Value) {
-        self.sql.push('?');
-        self.values.push(v);
-    }
-}
-
-impl Filter for Built {
-    const FIND: &'static str = "instr";
-    // The first and the last line of `search_text`, as the index of migration `..._merge.sql`.
-    const NAME_COMPANY_KEYS: &'static str = "substr(search_text, 1, \
-         instr(search_text || char(10), char(10)) - 1), \
-         substr(search_text, length(rtrim(search_text, replace(search_text, char(10), ''))) + 1)";
-
-    fn head(head: &'static str) -> Self {
-        Self {
-            sql: head.to_owned(),
-            values: Vec::new(),
-        }
-    }
-
-    fn sql(&mut self, sql: &'static str) -> &mut Self {
-        self.sql.push_str(sql);
-        self
+impl ToSql for bind::Value {
+    fn to_sql(&self) -> rusqlite::Result<ToSqlOutput<'_>> {
+        let v = |v: Option<Value>| ToSqlOutput::Owned(v.unwrap_or(Value::Null));
+        Ok(match self {
+            Self::Uuid(u) => v(u.map(|u| Value::Blob(u.as_bytes().to_vec()))),
+            Self::Text(t) => v(t.clone().map(Value::Text)),
+            Self::Int(i) => v(i.map(Value::Integer)),
+            Self::Time(t) => v(t.map(|t| Value::Integer(t.timestamp_micros()))),
+            Self::Day(d) => v(Some(Value::Integer(i64::from(d.num_days_from_ce())))),
+            Self::Flag(f) => v(Some(Value::Integer(i64::from(*f)))),
+        })
     }
 }
 
@@ -215,7 +137,7 @@ impl Cols for SqlRow {
 fn bound<'c>(
     c: &'c Connection,
     sql: &str,
-    values: &[Value],
+    values: &[bind::Value],
 ) -> rusqlite::Result<rusqlite::CachedStatement<'c>> {
     let mut st = c.prepare_cached(sql)?;
     for i in 1..=st.parameter_count() {
@@ -235,7 +157,7 @@ fn bound<'c>(
 }
 
 /// Every row of the constant statement `sql` with `args`.
-pub(super) fn rows(c: &Connection, sql: &str, args: Values) -> rusqlite::Result<Vec<SqlRow>> {
+pub(super) fn rows(c: &Connection, sql: &str, args: Args) -> rusqlite::Result<Vec<SqlRow>> {
     let mut st = bound(c, sql, &args.0)?;
     read(&mut st)
 }
@@ -263,7 +185,7 @@ fn built(c: &Connection, b: &Built) -> rusqlite::Result<Vec<SqlRow>> {
 }
 
 /// Runs the constant statement `sql` with `args`: how many rows it changed.
-pub(super) fn execute(c: &Connection, sql: &str, args: Values) -> rusqlite::Result<u64> {
+pub(super) fn execute(c: &Connection, sql: &str, args: Args) -> rusqlite::Result<u64> {
     Ok(bound(c, sql, &args.0)?.raw_execute()? as u64)
 }
 
@@ -272,22 +194,20 @@ pub(crate) struct Conn<'c>(pub(crate) &'c Connection);
 
 impl Db for Conn<'_> {
     type Row = SqlRow;
-    type Args = Values;
-    type Built = Built;
+    const FIND: &'static str = "instr";
+    const NAME_COMPANY_KEYS: &'static str = "substr(search_text, 1, \
+         instr(search_text || char(10), char(10)) - 1), \
+         substr(search_text, length(rtrim(search_text, replace(search_text, char(10), ''))) + 1)";
 
-    async fn all(&self, sql: &'static str, args: Values) -> Result<Vec<SqlRow>, StoreError> {
+    async fn all(&self, sql: &'static str, args: Args) -> Result<Vec<SqlRow>, StoreError> {
         rows(self.0, sql, args).map_err(db)
     }
 
-    async fn optional(
-        &self,
-        sql: &'static str,
-        args: Values,
-    ) -> Result<Option<SqlRow>, StoreError> {
+    async fn optional(&self, sql: &'static str, args: Args) -> Result<Option<SqlRow>, StoreError> {
         Ok(rows(self.0, sql, args).map_err(db)?.into_iter().next())
     }
 
-    async fn write(&self, sql: &'static str, args: Values) -> Result<u64, StoreError> {
+    async fn write(&self, sql: &'static str, args: Args) -> Result<u64, StoreError> {
         execute(self.0, sql, args).map_err(db)
     }
 
@@ -312,7 +232,7 @@ impl OpenLookup for Conn<'_> {
         emails: &[String],
         phones: &[String],
     ) -> Result<Vec<Lead>, StoreError> {
-        let mut a = Values::default();
+        let mut a = Args::default();
         a.str(&rows::json(&emails)?).str(&rows::json(&phones)?);
         self.all(OPEN_WITH_CONTACTS, a)
             .await?
@@ -384,7 +304,6 @@ impl SqliteTx<'_> {
 }
 
 impl Tx for SqliteTx<'_> {
-    type Args = Values;
     type Row = SqlRow;
 
     const LEAD_STATE: &'static str = "SELECT version, status, merged_into, \
@@ -397,11 +316,11 @@ impl Tx for SqliteTx<'_> {
     const CLIENT_PENDING: &'static str = "SELECT 1 FROM pending_clients WHERE lead_id = $1";
     const ACK_STATE: &'static str = crate::events::ack_state!();
 
-    async fn exec(&mut self, sql: &'static str, args: Values) -> Result<u64, Failed> {
+    async fn exec(&mut self, sql: &'static str, args: Args) -> Result<u64, Failed> {
         Ok(execute(self.0, sql, args)?)
     }
 
-    async fn all(&mut self, sql: &'static str, args: Values) -> Result<Vec<SqlRow>, Failed> {
+    async fn all(&mut self, sql: &'static str, args: Args) -> Result<Vec<SqlRow>, Failed> {
         Ok(rows(self.0, sql, args)?)
     }
 
@@ -446,7 +365,7 @@ impl Tx for SqliteTx<'_> {
 
     async fn drop_notices(&mut self, ids: &[Uuid]) -> Result<(), StoreError> {
         for id in ids {
-            let mut a = Values::default();
+            let mut a = Args::default();
             a.uuid(*id);
             execute(self.0, DROP_NOTICE, a).map_err(db)?;
         }
@@ -455,7 +374,7 @@ impl Tx for SqliteTx<'_> {
 
     async fn append_events(&mut self, events: &[&NewEvent]) -> Result<(), StoreError> {
         for e in events {
-            let mut a = Values::default();
+            let mut a = Args::default();
             a.uuid(e.id.as_uuid())
                 .time(e.at)
                 .uuid(e.lead_id.as_uuid())

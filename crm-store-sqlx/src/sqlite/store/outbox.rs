@@ -6,8 +6,8 @@ use crm_core::{BoxError, FollowUpClaim, Lead, OutboxEntry, OutboxKind, OutboxRea
 use rusqlite::{Connection, TransactionBehavior};
 
 use super::conn::db;
-use super::driver::{Values, execute, rows};
-use crate::bind::Binds;
+use super::driver::{execute, rows};
+use crate::bind::{Args, Binds};
 use crate::rows::{self, Cols, lead_cols, pending_cols};
 
 /// Notices free at `$1` (every notice when it is NULL), oldest id first.
@@ -65,8 +65,8 @@ const ESCALATION: &str = concat!(
 );
 
 /// `$1` and `$2` of a read.
-fn values(at: Option<DateTime<Utc>>, limit: u32) -> Values {
-    let mut a = Values::default();
+fn values(at: Option<DateTime<Utc>>, limit: u32) -> Args {
+    let mut a = Args::default();
     a.opt_time(at).int(i64::from(limit));
     a
 }
@@ -85,7 +85,7 @@ pub(super) fn outbox(
         })
         .map_err(db)?;
     let claim = |sql, id: uuid::Uuid| -> Result<(), StoreError> {
-        let mut a = Values::default();
+        let mut a = Args::default();
         a.opt_time(read.claim_until).uuid(id);
         execute(&tx, sql, a).map_err(db)?;
         Ok(())
