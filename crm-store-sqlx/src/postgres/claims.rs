@@ -22,17 +22,9 @@ use crate::rows::{self, Cols, json};
 /// `notice` of the notices whose claim ran out by `$1`, oldest first, at most `$2`.
 const EXPIRED_NOTICES: &str = "SELECT notice FROM follow_up_notices \
      WHERE claimed_until <= $1 ORDER BY id LIMIT $2 FOR UPDATE SKIP LOCKED";
-/// The leads newly due for a first contact (`crm_core::follow_up::awaits_follow_up`, created
-/// at or before `$1`), oldest first, at most `$2`, on the partial index `leads_follow_up_due`.
-const DUE_FOLLOW_UPS: &str = concat!(
-    "SELECT ",
-    crate::rows::lead_cols!(),
-    " FROM leads WHERE status = 'new' AND last_interaction_at IS NULL \
-     AND merged_into IS NULL AND follow_up_notified_at IS NULL AND created_at <= $1 \
-     ORDER BY created_at, id LIMIT $2 FOR UPDATE SKIP LOCKED"
-);
-const OVERDUE_LEADS: &str = concat!(follow_up::overdue_leads!(), " FOR UPDATE SKIP LOCKED");
-const ESCALATION_LEADS: &str = concat!(follow_up::escalation_leads!(), " FOR UPDATE SKIP LOCKED");
+const DUE_FOLLOW_UPS: &str = follow_up::due_leads!("", " FOR UPDATE SKIP LOCKED");
+const OVERDUE_LEADS: &str = follow_up::overdue_leads!("", " FOR UPDATE SKIP LOCKED");
+const ESCALATION_LEADS: &str = follow_up::escalation_leads!("", " FOR UPDATE SKIP LOCKED");
 
 const RENEW_NOTICE: &str =
     "UPDATE follow_up_notices SET claimed_until = $1, notice = $2 WHERE id = $3";

@@ -124,6 +124,15 @@ impl SqliteStore {
         }
     }
 
+    /// Runs `f`, a read over the shared statements, whole on a connection's thread.
+    async fn shared<T, F>(&self, f: F) -> Result<T, StoreError>
+    where
+        T: Send + 'static,
+        F: AsyncFnOnce(&Conn<'_>) -> Result<T, StoreError> + Send + 'static,
+    {
+        self.read(move |c| now(f(&Conn(c)))).await
+    }
+
     /// Runs a read on the writer when it is idle, else on a reader.
     async fn read<T, F>(&self, f: F) -> Result<T, StoreError>
     where
@@ -132,16 +141,6 @@ impl SqliteStore {
     {
         self.lanes.reader().call(f).await
     }
-}
-
-/// Runs `f`, a read over the shared statements, whole on the connection's thread.
-macro_rules! shared {
-    ($store:expr, |$c:ident| $call:expr) => {
-        $store.read(move |c| {
-            let $c = Conn(c);
-            now($call)
-        })
-    };
 }
 
 #[async_trait]
@@ -162,7 +161,8 @@ impl LeadStore for SqliteStore {
     }
 
     async fn get_lead(&self, id: LeadId) -> Result<Option<Lead>, StoreError> {
-        shared!(self, |c| reads::get_lead(&c, id)).await
+        self.shared(async move |c| reads::get_lead(c, id).await)
+            .await
     }
 
     async fn lead_detail(&self, id: LeadId) -> Result<Option<LeadDetail>, StoreError> {
@@ -191,16 +191,19 @@ impl LeadStore for SqliteStore {
         scope: &Scope,
     ) -> Result<Page<Lead>, StoreError> {
         let (q, s) = (query.clone(), scope.clone());
-        shared!(self, |c| reads::list_leads(&c, &q, &s)).await
+        self.shared(async move |c| reads::list_leads(c, &q, &s).await)
+            .await
     }
 
     async fn get_opportunity(&self, id: OpportunityId) -> Result<Option<Opportunity>, StoreError> {
-        shared!(self, |c| records::get_opportunity(&c, id)).await
+        self.shared(async move |c| records::get_opportunity(c, id).await)
+            .await
     }
 
     async fn last_turn(&self, rule: &str) -> Result<Option<EmployeeId>, StoreError> {
         let rule = rule.to_owned();
-        shared!(self, |c| assignment::last_turn(&c, &rule)).await
+        self.shared(async move |c| assignment::last_turn(c, &rule).await)
+            .await
     }
 
     async fn imported(
@@ -208,27 +211,32 @@ impl LeadStore for SqliteStore {
         keys: &[ImportKey],
     ) -> Result<BTreeMap<ImportKey, LeadId>, StoreError> {
         let keys = keys.to_vec();
-        shared!(self, |c| import::imported(&c, &keys)).await
+        self.shared(async move |c| import::imported(c, &keys).await)
+            .await
     }
 
     async fn stage_probability_history(
         &self,
         limit: u32,
     ) -> Result<Vec<StageProbabilityChange>, StoreError> {
-        shared!(self, |c| stage_probabilities::history(&c, limit)).await
+        self.shared(async move |c| stage_probabilities::history(c, limit).await)
+            .await
     }
 
     async fn stage_probabilities(&self) -> Result<Vec<StageProbabilityChange>, StoreError> {
-        shared!(self, |c| stage_probabilities::in_force(&c)).await
+        self.shared(async move |c| stage_probabilities::in_force(c).await)
+            .await
     }
 
     async fn outbox(&self, read: &OutboxRead) -> Result<Vec<OutboxEntry>, StoreError> {
         let r = *read;
-        if r.claim_until.is_some() {
-            let writer = &self.lanes.writer;
-            return writer.call(move |c| outbox::outbox(c, &r)).await;
+        if r.claim_until.is_none() {
+            return self
+                .shared(async move |c| crate::outbox::read(c, &r).await)
+                .await;
         }
-        self.read(move |c| outbox::outbox(c, &r)).await
+        let writer = &self.lanes.writer;
+        writer.call(move |c| outbox::claim(c, &r)).await
     }
 
     async fn pending_events_in(
@@ -238,12 +246,14 @@ impl LeadStore for SqliteStore {
         scope: &Scope,
     ) -> Result<Vec<Event>, StoreError> {
         let s = scope.clone();
-        shared!(self, |c| events::pending(&c, after, limit, &s)).await
+        self.shared(async move |c| events::pending(c, after, limit, &s).await)
+            .await
     }
 
     async fn report_in(&self, filter: &ReportFilter, scope: &Scope) -> Result<Report, StoreError> {
         let (f, s) = (filter.clone(), scope.clone());
-        shared!(self, |c| reports::report(&c, &f, &s)).await
+        self.shared(async move |c| reports::report(c, &f, &s).await)
+            .await
     }
 
     async fn open_leads_by_owner(
@@ -251,7 +261,8 @@ impl LeadStore for SqliteStore {
         owners: &BTreeSet<EmployeeId>,
     ) -> Result<BTreeMap<EmployeeId, u64>, StoreError> {
         let o = owners.clone();
-        shared!(self, |c| assignment::open_by_owner(&c, &o)).await
+        self.shared(async move |c| assignment::open_by_owner(c, &o).await)
+            .await
     }
 
     async fn lost_reason_report(
@@ -260,7 +271,8 @@ impl LeadStore for SqliteStore {
         scope: &Scope,
     ) -> Result<LostReasonReport, StoreError> {
         let (f, s) = (filter.clone(), scope.clone());
-        shared!(self, |c| reports::lost_reasons(&c, &f, &s)).await
+        self.shared(async move |c| reports::lost_reasons(c, &f, &s).await)
+            .await
     }
 
     async fn status_time_rows(
@@ -270,7 +282,8 @@ impl LeadStore for SqliteStore {
         now: DateTime<Utc>,
     ) -> Result<Vec<StatusTimeRow>, StoreError> {
         let (f, s) = (filter.clone(), scope.clone());
-        shared!(self, |c| reports::status_times(&c, &f, &s, now)).await
+        self.shared(async move |c| reports::status_times(c, &f, &s, now).await)
+            .await
     }
 
     async fn pipeline_rows(
@@ -280,7 +293,8 @@ impl LeadStore for SqliteStore {
         probabilities: &StageProbabilities,
     ) -> Result<Vec<PipelineRow>, StoreError> {
         let (f, s, p) = (filter.clone(), scope.clone(), probabilities.clone());
-        shared!(self, |c| reports::pipeline(&c, &f, &s, &p)).await
+        self.shared(async move |c| reports::pipeline(c, &f, &s, &p).await)
+            .await
     }
 
     async fn import_lookup(
@@ -306,7 +320,8 @@ impl LeadStore for SqliteStore {
         fuzzy: bool,
     ) -> Result<Vec<DuplicateGroup>, StoreError> {
         let s = scope.clone();
-        shared!(self, |c| duplicates::groups(&c, &s, fuzzy)).await
+        self.shared(async move |c| duplicates::groups(c, &s, fuzzy).await)
+            .await
     }
 
     async fn follow_up_candidates(&self, claim: &FollowUpClaim) -> Result<Vec<Lead>, StoreError> {

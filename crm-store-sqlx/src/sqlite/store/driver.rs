@@ -13,7 +13,7 @@ use std::task::{Context, Poll, Waker};
 
 use chrono::{DateTime, Datelike, NaiveDate, Utc};
 use crm_core::{BoxError, Lead, LeadId, NewEvent, StoreError};
-use rusqlite::types::{ToSqlOutput, Value};
+use rusqlite::types::{ToSqlOutput, Value, ValueRef};
 use rusqlite::{Connection, ErrorCode, Statement, ToSql, ffi};
 use uuid::Uuid;
 
@@ -39,14 +39,17 @@ pub(crate) fn now<T>(f: impl Future<Output = Result<T, StoreError>>) -> Result<T
 
 impl ToSql for bind::Value {
     fn to_sql(&self) -> rusqlite::Result<ToSqlOutput<'_>> {
-        let v = |v: Option<Value>| ToSqlOutput::Owned(v.unwrap_or(Value::Null));
+        let int = |i: i64| ToSqlOutput::Owned(Value::Integer(i));
         Ok(match self {
-            Self::Uuid(u) => v(u.map(|u| Value::Blob(u.as_bytes().to_vec()))),
-            Self::Text(t) => v(t.clone().map(Value::Text)),
-            Self::Int(i) => v(i.map(Value::Integer)),
-            Self::Time(t) => v(t.map(|t| Value::Integer(t.timestamp_micros()))),
-            Self::Day(d) => v(Some(Value::Integer(i64::from(d.num_days_from_ce())))),
-            Self::Flag(f) => v(Some(Value::Integer(i64::from(*f)))),
+            Self::Uuid(Some(u)) => ToSqlOutput::Borrowed(ValueRef::Blob(u.as_bytes())),
+            Self::Text(Some(t)) => ToSqlOutput::Borrowed(ValueRef::Text(t.as_bytes())),
+            Self::Int(Some(i)) => int(*i),
+            Self::Time(Some(t)) => int(t.timestamp_micros()),
+            Self::Day(d) => int(i64::from(d.num_days_from_ce())),
+            Self::Flag(f) => int(i64::from(*f)),
+            Self::Uuid(None) | Self::Text(None) | Self::Int(None) | Self::Time(None) => {
+                ToSqlOutput::Owned(Value::Null)
+            }
         })
     }
 }
