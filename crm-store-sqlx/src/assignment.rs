@@ -61,17 +61,13 @@ pub(crate) async fn open_by_owner<D: Db>(
     let mut b = Built::head(OPEN_BY_OWNER);
     scope(&mut b, &Scope::Owners(owners.clone()), "owner");
     b.sql(" GROUP BY owner");
-    db.built(b)
-        .await?
-        .iter()
-        .map(|r| {
-            let read = || -> Result<_, BoxError> {
-                Ok((
-                    EmployeeId::new(r.int("owner")?)?,
-                    u64::try_from(r.int("n")?)?,
-                ))
-            };
-            read().map_err(rows::corrupt("open leads by owner"))
+    let counts = db
+        .read_built(b, "open leads by owner", |r| {
+            Ok((
+                EmployeeId::new(r.int("owner")?)?,
+                u64::try_from(r.int("n")?)?,
+            ))
         })
-        .collect()
+        .await?;
+    Ok(counts.into_iter().collect())
 }

@@ -3,10 +3,10 @@
 
 use std::future::Future;
 
-use crm_core::StoreError;
+use crm_core::{BoxError, StoreError};
 
 use crate::bind::{Args, Built};
-use crate::rows::Cols;
+use crate::rows::{self, Cols};
 
 /// One database, as the shared statements see it.
 pub(crate) trait Db {
@@ -40,4 +40,21 @@ pub(crate) trait Db {
 
     /// Every row a statement built at run time returns.
     fn built(&self, built: Built) -> impl Future<Output = Result<Vec<Self::Row>, StoreError>>;
+
+    /// Every row `b` returns, each read by `read`; a row that does not read is stored data
+    /// gone bad (`what`).
+    fn read_built<T>(
+        &self,
+        b: Built,
+        what: &'static str,
+        read: fn(&Self::Row) -> Result<T, BoxError>,
+    ) -> impl Future<Output = Result<Vec<T>, StoreError>> {
+        async move {
+            let found = self.built(b).await?;
+            found
+                .iter()
+                .map(|r| read(r).map_err(rows::corrupt(what)))
+                .collect()
+        }
+    }
 }

@@ -65,72 +65,49 @@ pub(crate) fn fresh(due: &[Lead], at: DateTime<Utc>) -> Vec<FollowUpNotice> {
         .collect()
 }
 
-// The three steps' candidate leads, each ordered and limited as `crm_core::claim::plan`
-// takes them, on its partial index: `$hint` names the index (SQLite without statistics
-// walked `leads_status_created` over every open lead otherwise: 146 us per notice at 20,000
-// leads, against 48), `$lock` is PostgreSQL's locking clause.
-
-/// Leads still `new`, never notified nor contacted, created by `$1`
-/// (`crm_core::follow_up::awaits_follow_up`), oldest first, at most `$2`.
-macro_rules! due_leads {
-    ($hint:literal, $lock:literal) => {
+/// The candidate leads of a claim step (`due`, `overdue` or `escalation`), ordered and
+/// limited as `crm_core::claim::plan` takes them, on the step's partial index: `$hint` names
+/// it (SQLite without statistics walked `leads_status_created` over every open lead
+/// otherwise: 146 us per notice at 20,000 leads, against 48), `$lock` is PostgreSQL's locking
+/// clause. `$1`: the step's time; `$2`: the limit.
+macro_rules! candidates {
+    ($step:ident, $hint:literal, $lock:literal) => {
         concat!(
             "SELECT ",
             crate::rows::lead_cols!(),
             " FROM leads ",
             $hint,
-            " WHERE status = 'new' AND last_interaction_at IS NULL \
-             AND merged_into IS NULL AND follow_up_notified_at IS NULL AND created_at <= $1 \
-             ORDER BY created_at, id LIMIT $2",
+            " WHERE merged_into IS NULL AND ",
+            crate::follow_up::candidates!(@$step),
             $lock
         )
     };
-}
-pub(crate) use due_leads;
-
-/// Open leads whose next follow-up time came by `$1` with nothing done since
-/// (`crm_core::follow_up::is_overdue`), oldest follow-up time first, at most `$2`.
-macro_rules! overdue_leads {
-    ($hint:literal, $lock:literal) => {
-        concat!(
-            "SELECT ",
-            crate::rows::lead_cols!(),
-            " FROM leads ",
-            $hint,
-            " WHERE next_follow_up_at IS NOT NULL \
-             AND status IN ('new', 'contacted', 'interested') AND next_follow_up_at <= $1 \
-             AND merged_into IS NULL \
-             AND (follow_up_reminded_for IS NULL \
-                  OR follow_up_reminded_for <> next_follow_up_at) \
-             AND (last_interaction_at IS NULL OR last_interaction_at < next_follow_up_at) \
-             ORDER BY next_follow_up_at, id LIMIT $2",
-            $lock
-        )
+    // Still `new`, never notified nor contacted, created by `$1`
+    // (`crm_core::follow_up::awaits_follow_up`), oldest first.
+    (@due) => {
+        "status = 'new' AND last_interaction_at IS NULL AND follow_up_notified_at IS NULL \
+         AND created_at <= $1 ORDER BY created_at, id LIMIT $2"
+    };
+    // Open, the next follow-up time came by `$1` with nothing done since
+    // (`crm_core::follow_up::is_overdue`), oldest follow-up time first.
+    (@overdue) => {
+        "next_follow_up_at IS NOT NULL AND status IN ('new', 'contacted', 'interested') \
+         AND next_follow_up_at <= $1 \
+         AND (follow_up_reminded_for IS NULL OR follow_up_reminded_for <> next_follow_up_at) \
+         AND (last_interaction_at IS NULL OR last_interaction_at < next_follow_up_at) \
+         ORDER BY next_follow_up_at, id LIMIT $2"
+    };
+    // Open, the owner notified by `$1` and nobody followed up since, not yet escalated for
+    // that notification (`crm_core::escalation::is_due`), oldest notification first.
+    (@escalation) => {
+        "owner_notified_at IS NOT NULL AND status IN ('new', 'contacted', 'interested') \
+         AND owner_notified_at <= $1 \
+         AND (escalated_for IS NULL OR escalated_for <> owner_notified_at) \
+         AND (last_interaction_at IS NULL OR last_interaction_at < owner_notified_at) \
+         ORDER BY owner_notified_at, id LIMIT $2"
     };
 }
-pub(crate) use overdue_leads;
-
-/// Open leads whose owner was notified by `$1` and nobody followed up since, not yet
-/// escalated for that notification (`crm_core::escalation::is_due`), oldest notification
-/// first, at most `$2`.
-macro_rules! escalation_leads {
-    ($hint:literal, $lock:literal) => {
-        concat!(
-            "SELECT ",
-            crate::rows::lead_cols!(),
-            " FROM leads ",
-            $hint,
-            " WHERE owner_notified_at IS NOT NULL \
-             AND status IN ('new', 'contacted', 'interested') AND owner_notified_at <= $1 \
-             AND merged_into IS NULL \
-             AND (escalated_for IS NULL OR escalated_for <> owner_notified_at) \
-             AND (last_interaction_at IS NULL OR last_interaction_at < owner_notified_at) \
-             ORDER BY owner_notified_at, id LIMIT $2",
-            $lock
-        )
-    };
-}
-pub(crate) use escalation_leads;
+pub(crate) use candidates;
 
 /// The follow-up marks of one lead (`$5`), as a claim step's rule wrote them.
 pub(crate) const MARK_LEAD: &str = "UPDATE leads SET follow_up_notified_at = $1, \
@@ -148,9 +125,9 @@ pub(crate) fn mark(b: &mut impl Binds, r: &LeadRecord) {
 /// A claim step after the first-contact one: overdue reminders, then escalations.
 #[derive(Clone, Copy, Debug)]
 pub(crate) enum Step {
-    /// [`overdue_leads!`] at the sweep's time.
+    /// The overdue leads at the sweep's time.
     Overdue,
-    /// [`escalation_leads!`] under the escalation cutoff.
+    /// The leads to escalate under the escalation cutoff.
     Escalation,
 }
 

@@ -4,14 +4,14 @@
 
 use chrono::{DateTime, Utc};
 use crm_core::{
-    BoxError, Currency, EmployeeId, LeadStatus, LostReasonCode, LostReasonReport, OpportunityStage,
+    Currency, EmployeeId, LeadStatus, LostReasonCode, LostReasonReport, OpportunityStage,
     PipelineFilter, PipelineRow, Report, ReportFilter, Scope, Source, StageProbabilities,
     StatusTimeRow, StoreError,
 };
 
 use crate::bind::{Binds, Built};
 use crate::db::Db;
-use crate::rows::{self, Cols};
+use crate::rows::Cols;
 
 /// Counts over the leads themselves.
 /// Merged leads ([`crm_core::merge`]) leave every report.
@@ -35,20 +35,14 @@ pub(crate) async fn report<D: Db>(
     lead_filter(&mut b, filter, scope);
     b.sql(" GROUP BY status, source");
     let counts = db
-        .built(b)
-        .await?
-        .iter()
-        .map(|r| {
-            let read = || -> Result<_, BoxError> {
-                Ok((
-                    r.text("status")?.parse::<LeadStatus>()?,
-                    Source::parse(&r.text("source")?)?,
-                    u64::try_from(r.int("n")?)?,
-                ))
-            };
-            read().map_err(rows::corrupt("report row"))
+        .read_built(b, "report row", |r| {
+            Ok((
+                r.text("status")?.parse::<LeadStatus>()?,
+                Source::parse(&r.text("source")?)?,
+                u64::try_from(r.int("n")?)?,
+            ))
         })
-        .collect::<Result<Vec<_>, _>>()?;
+        .await?;
     Ok(Report::from_counts(counts))
 }
 
@@ -84,19 +78,13 @@ pub(crate) async fn lost_reasons<D: Db>(
     lead_filter(&mut b, filter, scope);
     b.sql(" GROUP BY lost_reason_code");
     let counts = db
-        .built(b)
-        .await?
-        .iter()
-        .map(|r| {
-            let read = || -> Result<_, BoxError> {
-                Ok((
-                    LostReasonCode::parse(&r.text("lost_reason_code")?)?,
-                    u64::try_from(r.int("n")?)?,
-                ))
-            };
-            read().map_err(rows::corrupt("lost reason row"))
+        .read_built(b, "lost reason row", |r| {
+            Ok((
+                LostReasonCode::parse(&r.text("lost_reason_code")?)?,
+                u64::try_from(r.int("n")?)?,
+            ))
         })
-        .collect::<Result<Vec<_>, _>>()?;
+        .await?;
     Ok(LostReasonReport::from_counts(counts))
 }
 
@@ -130,22 +118,16 @@ pub(crate) async fn status_times<D: Db>(
         .sql(STATUS_TIMES[2]);
     lead_filter(&mut b, filter, scope);
     b.sql(" GROUP BY owner, source, status");
-    db.built(b)
-        .await?
-        .iter()
-        .map(|r| {
-            let read = || -> Result<_, BoxError> {
-                Ok(StatusTimeRow {
-                    owner: EmployeeId::new(r.int("owner")?)?,
-                    source: Source::parse(&r.text("source")?)?,
-                    status: r.text("status")?.parse::<LeadStatus>()?,
-                    leads: u64::try_from(r.int("leads")?)?,
-                    total_micros: r.int("total")?,
-                })
-            };
-            read().map_err(rows::corrupt("time in status row"))
+    db.read_built(b, "time in status row", |r| {
+        Ok(StatusTimeRow {
+            owner: EmployeeId::new(r.int("owner")?)?,
+            source: Source::parse(&r.text("source")?)?,
+            status: r.text("status")?.parse::<LeadStatus>()?,
+            leads: u64::try_from(r.int("leads")?)?,
+            total_micros: r.int("total")?,
         })
-        .collect()
+    })
+    .await
 }
 
 /// Opportunities with their lead's owner and the probability that counts for each
@@ -191,23 +173,17 @@ pub(crate) async fn pipeline<D: Db>(
         b.sql(" AND o.expected_close <= ").day(t);
     }
     b.sql(") AS valued GROUP BY currency, owner, stage, expected_close");
-    db.built(b)
-        .await?
-        .iter()
-        .map(|r| {
-            let read = || -> Result<_, BoxError> {
-                let day = r.date("expected_close")?;
-                Ok(PipelineRow {
-                    currency: Currency::parse(&r.text("currency")?)?,
-                    owner: EmployeeId::new(r.int("owner")?)?,
-                    stage: r.text("stage")?.parse::<OpportunityStage>()?,
-                    month: crm_core::pipeline::month_of(day),
-                    count: u64::try_from(r.int("n")?)?,
-                    total_minor: r.int("total")?,
-                    weighted_minor: r.int("weighted")?,
-                })
-            };
-            read().map_err(rows::corrupt("pipeline row"))
+    db.read_built(b, "pipeline row", |r| {
+        let day = r.date("expected_close")?;
+        Ok(PipelineRow {
+            currency: Currency::parse(&r.text("currency")?)?,
+            owner: EmployeeId::new(r.int("owner")?)?,
+            stage: r.text("stage")?.parse::<OpportunityStage>()?,
+            month: crm_core::pipeline::month_of(day),
+            count: u64::try_from(r.int("n")?)?,
+            total_minor: r.int("total")?,
+            weighted_minor: r.int("weighted")?,
         })
-        .collect()
+    })
+    .await
 }

@@ -22,9 +22,9 @@ use crate::rows::{self, Cols, json};
 /// `notice` of the notices whose claim ran out by `$1`, oldest first, at most `$2`.
 const EXPIRED_NOTICES: &str = "SELECT notice FROM follow_up_notices \
      WHERE claimed_until <= $1 ORDER BY id LIMIT $2 FOR UPDATE SKIP LOCKED";
-const DUE_FOLLOW_UPS: &str = follow_up::due_leads!("", " FOR UPDATE SKIP LOCKED");
-const OVERDUE_LEADS: &str = follow_up::overdue_leads!("", " FOR UPDATE SKIP LOCKED");
-const ESCALATION_LEADS: &str = follow_up::escalation_leads!("", " FOR UPDATE SKIP LOCKED");
+const DUE_FOLLOW_UPS: &str = follow_up::candidates!(due, "", " FOR UPDATE SKIP LOCKED");
+const OVERDUE_LEADS: &str = follow_up::candidates!(overdue, "", " FOR UPDATE SKIP LOCKED");
+const ESCALATION_LEADS: &str = follow_up::candidates!(escalation, "", " FOR UPDATE SKIP LOCKED");
 
 const RENEW_NOTICE: &str =
     "UPDATE follow_up_notices SET claimed_until = $1, notice = $2 WHERE id = $3";

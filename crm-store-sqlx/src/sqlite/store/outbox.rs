@@ -22,9 +22,9 @@ const CLAIM_CLIENTS: &str = concat!(
     pending_cols!()
 );
 
-const AWAITING: &str = follow_up::due_leads!("INDEXED BY leads_follow_up_due", "");
-const OVERDUE: &str = follow_up::overdue_leads!("INDEXED BY leads_follow_up_next", "");
-const ESCALATION: &str = follow_up::escalation_leads!("INDEXED BY leads_owner_notified", "");
+const AWAITING: &str = follow_up::candidates!(due, "INDEXED BY leads_follow_up_due", "");
+const OVERDUE: &str = follow_up::candidates!(overdue, "INDEXED BY leads_follow_up_next", "");
+const ESCALATION: &str = follow_up::candidates!(escalation, "INDEXED BY leads_owner_notified", "");
 
 /// A claiming [`crm_core::LeadStore::outbox`] read, on the writer.
 pub(super) fn claim(c: &Connection, read: &OutboxRead) -> Result<Vec<OutboxEntry>, StoreError> {
