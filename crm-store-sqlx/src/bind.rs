@@ -83,6 +83,13 @@ pub(crate) fn args(f: impl FnOnce(&mut Args)) -> Args {
     a
 }
 
+/// `Args` of one id.
+pub(crate) fn id_arg(id: Uuid) -> Args {
+    args(|a| {
+        a.uuid(id);
+    })
+}
+
 /// A statement built at run time (filters that are there or not): SQL text with a `$n` per
 /// value, and the values.
 pub(crate) struct Built {

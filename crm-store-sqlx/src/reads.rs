@@ -3,7 +3,8 @@
 
 use crm_core::{Lead, LeadDetail, LeadId, LeadQuery, Page, Scope, StoreError};
 
-use crate::bind::{Binds, Built, args};
+use crate::bind::{Binds, Built, args, id_arg};
+use crate::commit::Tx;
 use crate::db::Db;
 use crate::rows::{self, Cols, interaction_cols, lead_cols, opportunity_cols, pending_cols};
 
@@ -64,12 +65,25 @@ pub(crate) async fn get_lead<D: Db>(db: &D, id: LeadId) -> Result<Option<Lead>, 
     .transpose()
 }
 
-/// The detail view of a lead from the rows of the [`DETAIL`] statements, in order.
-pub(crate) fn detail(rows: &[impl Cols]) -> Result<Option<LeadDetail>, StoreError> {
+/// The detail view of lead `id`, its [`DETAIL`] statements run in the open transaction `t`
+/// (one snapshot).
+pub(crate) async fn detail<T: Tx>(t: &mut T, id: LeadId) -> Result<Option<LeadDetail>, StoreError> {
+    let mut rows = Vec::new();
+    for sql in DETAIL {
+        rows.extend(
+            t.all(sql, id_arg(id.as_uuid()))
+                .await
+                .map_err(|f| f.error)?,
+        );
+        if rows.is_empty() {
+            // No lead: nothing hangs off it.
+            return Ok(None);
+        }
+    }
     let mut lead = None;
     let (mut history, mut interactions, mut opportunities) = (vec![], vec![], vec![]);
     let mut pending_client = None;
-    for r in rows {
+    for r in &rows {
         let part = r.int("part").map_err(rows::corrupt("detail row"))?;
         match part {
             0 => lead = Some(rows::lead(r)?),

@@ -19,7 +19,8 @@ use require::require;
 pub(crate) use write::insert_history;
 use write::{ack_events, status_period, write};
 
-use crate::bind::{Args, Binds, args};
+use crate::bind::Args;
+pub(super) use crate::bind::id_arg;
 use crate::error::{Failed, conflict};
 use crate::rows::{Cols, to_i64};
 
@@ -274,12 +275,6 @@ fn opens_period(steps: &[Step], at: usize) -> bool {
             _ => None,
         })
         .any(|next| crm_core::time_in_status::status_entered(std::slice::from_ref(next)).is_some())
-}
-
-pub(super) fn id_arg(id: uuid::Uuid) -> Args {
-    args(|a| {
-        a.uuid(id);
-    })
 }
 
 pub(super) async fn all<T: Tx>(

@@ -30,11 +30,10 @@ use sqlx::sqlite::SqlitePool;
 use super::{SqliteClients, SqliteEmployees, in_memory};
 pub(super) use conn::Lanes;
 use conn::{Worker, db};
+use driver::SqliteTx;
 pub(super) use driver::{Conn, now};
-use driver::{SqliteTx, rows};
 use rusqlite::TransactionBehavior;
 
-use crate::bind::{Args, Binds};
 use crate::{
     assignment, commit, duplicates, events, import, reads, records, reports, stage_probabilities,
 };
@@ -169,18 +168,9 @@ impl LeadStore for SqliteStore {
         self.read(move |c| {
             // One read transaction: one snapshot.
             let tx = c.transaction().map_err(db)?;
-            let mut found = Vec::new();
-            for sql in reads::DETAIL {
-                let mut a = Args::default();
-                a.uuid(id.as_uuid());
-                found.extend(rows(&tx, sql, a).map_err(db)?);
-                if found.is_empty() {
-                    // No lead: nothing hangs off it.
-                    break;
-                }
-            }
+            let detail = now(reads::detail(&mut SqliteTx(&tx), id))?;
             tx.finish().map_err(db)?;
-            reads::detail(&found)
+            Ok(detail)
         })
         .await
     }

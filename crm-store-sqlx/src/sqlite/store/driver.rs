@@ -13,7 +13,7 @@ use std::task::{Context, Poll, Waker};
 
 use chrono::{DateTime, Datelike, NaiveDate, Utc};
 use crm_core::{BoxError, Lead, LeadId, NewEvent, StoreError};
-use rusqlite::types::{ToSqlOutput, Value, ValueRef};
+use rusqlite::types::{FromSql, ToSqlOutput, Value, ValueRef};
 use rusqlite::{Connection, ErrorCode, Statement, ToSql, ffi};
 use uuid::Uuid;
 
@@ -61,77 +61,45 @@ pub(crate) struct SqlRow {
 }
 
 impl SqlRow {
-    fn value(&self, col: &str) -> Result<&Value, BoxError> {
-        self.names
-            .iter()
-            .position(|n| n == col)
+    /// Column `col` as a `T`.
+    fn get<T: FromSql>(&self, col: &str) -> Result<T, BoxError> {
+        let v = (self.names.iter().position(|n| n == col))
             .and_then(|i| self.values.get(i))
-            .ok_or_else(|| format!("no column {col}").into())
-    }
-
-    fn opt<T>(
-        &self,
-        col: &str,
-        f: impl FnOnce(&Value) -> Result<T, BoxError>,
-    ) -> Result<Option<T>, BoxError> {
-        match self.value(col)? {
-            Value::Null => Ok(None),
-            v => f(v).map(Some),
-        }
-    }
-}
-
-fn int_of(v: &Value) -> Result<i64, BoxError> {
-    match v {
-        Value::Integer(i) => Ok(*i),
-        v => Err(format!("{:?} is not an integer", v.data_type()).into()),
-    }
-}
-
-fn text_of(v: &Value) -> Result<String, BoxError> {
-    match v {
-        Value::Text(s) => Ok(s.clone()),
-        v => Err(format!("{:?} is not text", v.data_type()).into()),
-    }
-}
-
-fn uuid_of(v: &Value) -> Result<Uuid, BoxError> {
-    match v {
-        Value::Blob(b) => Ok(Uuid::from_slice(b)?),
-        v => Err(format!("{:?} is not an id", v.data_type()).into()),
+            .ok_or_else(|| format!("no column {col}"))?;
+        Ok(T::column_result(ValueRef::from(v))?)
     }
 }
 
 impl Cols for SqlRow {
     fn uuid(&self, col: &str) -> Result<Uuid, BoxError> {
-        uuid_of(self.value(col)?)
+        self.get(col)
     }
     fn opt_uuid(&self, col: &str) -> Result<Option<Uuid>, BoxError> {
-        self.opt(col, uuid_of)
+        self.get(col)
     }
     fn text(&self, col: &str) -> Result<String, BoxError> {
-        text_of(self.value(col)?)
+        self.get(col)
     }
     fn opt_text(&self, col: &str) -> Result<Option<String>, BoxError> {
-        self.opt(col, text_of)
+        self.get(col)
     }
     fn int(&self, col: &str) -> Result<i64, BoxError> {
-        int_of(self.value(col)?)
+        self.get(col)
     }
     fn opt_int(&self, col: &str) -> Result<Option<i64>, BoxError> {
-        self.opt(col, int_of)
+        self.get(col)
     }
     fn ts(&self, col: &str) -> Result<DateTime<Utc>, BoxError> {
-        from_micros(self.int(col)?)
+        from_micros(self.get(col)?)
     }
     fn opt_ts(&self, col: &str) -> Result<Option<DateTime<Utc>>, BoxError> {
-        self.opt(col, |v| from_micros(int_of(v)?))
+        self.get::<Option<i64>>(col)?.map(from_micros).transpose()
     }
     fn date(&self, col: &str) -> Result<NaiveDate, BoxError> {
-        from_days(self.int(col)?)
+        from_days(self.get(col)?)
     }
     fn flag(&self, col: &str) -> Result<bool, BoxError> {
-        from_flag(self.int(col)?)
+        from_flag(self.get(col)?)
     }
 }
 
