@@ -36,9 +36,12 @@ pub(crate) fn scope(b: &mut Built, scope: &Scope, owner: &'static str) {
     b.sql(")");
 }
 
-pub(crate) async fn last_turn<D: Db>(db: &D, rule: &str) -> Result<Option<EmployeeId>, StoreError> {
+pub(crate) async fn last_turn<D: Db>(
+    db: &mut D,
+    rule: &str,
+) -> Result<Option<EmployeeId>, StoreError> {
     let Some(row) = db
-        .optional(
+        .one(
             LAST_TURN,
             args(|a| {
                 a.str(rule);
@@ -55,7 +58,7 @@ pub(crate) async fn last_turn<D: Db>(db: &D, rule: &str) -> Result<Option<Employ
 }
 
 pub(crate) async fn open_by_owner<D: Db>(
-    db: &D,
+    db: &mut D,
     owners: &BTreeSet<EmployeeId>,
 ) -> Result<BTreeMap<EmployeeId, u64>, StoreError> {
     let mut b = Built::head(OPEN_BY_OWNER);

@@ -1,14 +1,16 @@
-//! What the code shared by both backends needs of a database: run one statement, written
-//! once with `$n` parameters (or built at run time), and read its rows by column name.
+//! What the code shared by both backends needs of a database connection: run a statement,
+//! written once with `$n` parameters (or built at run time), and read its rows by column
+//! name. A commit needs more of it, in a transaction: [`crate::commit::Tx`].
 
 use std::future::Future;
 
 use crm_core::{BoxError, StoreError};
 
 use crate::bind::{Args, Built};
+use crate::error::Failed;
 use crate::rows::{self, Cols};
 
-/// One database, as the shared statements see it.
+/// One connection (or open transaction), as the shared statements see it.
 pub(crate) trait Db {
     /// A result row.
     type Row: Cols;
@@ -20,31 +22,32 @@ pub(crate) trait Db {
     /// expressions).
     const NAME_COMPANY_KEYS: &'static str;
 
+    /// Runs `sql`: how many rows it changed.
+    fn exec(&mut self, sql: &'static str, args: Args) -> impl Future<Output = Result<u64, Failed>>;
+
     /// Every row `sql` returns.
     fn all(
-        &self,
+        &mut self,
         sql: &'static str,
         args: Args,
-    ) -> impl Future<Output = Result<Vec<Self::Row>, StoreError>>;
-
-    /// The row `sql` returns, if any.
-    fn optional(
-        &self,
-        sql: &'static str,
-        args: Args,
-    ) -> impl Future<Output = Result<Option<Self::Row>, StoreError>>;
-
-    /// Runs a one-statement write; how many rows it changed.
-    fn write(&self, sql: &'static str, args: Args)
-    -> impl Future<Output = Result<u64, StoreError>>;
+    ) -> impl Future<Output = Result<Vec<Self::Row>, Failed>>;
 
     /// Every row a statement built at run time returns.
-    fn built(&self, built: Built) -> impl Future<Output = Result<Vec<Self::Row>, StoreError>>;
+    fn built(&mut self, b: Built) -> impl Future<Output = Result<Vec<Self::Row>, StoreError>>;
+
+    /// The first row `sql` returns, if any.
+    fn one(
+        &mut self,
+        sql: &'static str,
+        args: Args,
+    ) -> impl Future<Output = Result<Option<Self::Row>, StoreError>> {
+        async move { Ok(self.all(sql, args).await?.into_iter().next()) }
+    }
 
     /// Every row `b` returns, each read by `read`; a row that does not read is stored data
     /// gone bad (`what`).
     fn read_built<T>(
-        &self,
+        &mut self,
         b: Built,
         what: &'static str,
         read: fn(&Self::Row) -> Result<T, BoxError>,

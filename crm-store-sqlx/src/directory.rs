@@ -30,12 +30,12 @@ const INSERT_CLIENT: &str = "INSERT INTO clients \
      VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) ON CONFLICT (lead_id) DO NOTHING";
 const CLIENT_OF: &str = "SELECT id FROM clients WHERE lead_id = $1";
 
-pub(crate) fn employees(e: StoreError) -> PortError {
-    PortError::new("employees", e)
+pub(crate) fn employees(e: impl Into<StoreError>) -> PortError {
+    PortError::new("employees", e.into())
 }
 
-fn clients(e: StoreError) -> PortError {
-    PortError::new("clients", e)
+fn clients(e: impl Into<StoreError>) -> PortError {
+    PortError::new("clients", e.into())
 }
 
 /// An employee's values, `$1` to `$7`.
@@ -50,8 +50,11 @@ pub(crate) fn employee_values(b: &mut impl Binds, e: &Employee) -> Result<(), St
     Ok(())
 }
 
-pub(crate) async fn employee<D: Db>(db: &D, id: EmployeeId) -> Result<Option<Employee>, PortError> {
-    db.optional(
+pub(crate) async fn employee<D: Db>(
+    db: &mut D,
+    id: EmployeeId,
+) -> Result<Option<Employee>, PortError> {
+    db.one(
         GET_EMPLOYEE,
         args(|a| {
             a.int(id.get());
@@ -64,16 +67,16 @@ pub(crate) async fn employee<D: Db>(db: &D, id: EmployeeId) -> Result<Option<Emp
     .map_err(employees)
 }
 
-pub(crate) async fn upsert_employee<D: Db>(db: &D, e: &Employee) -> Result<(), PortError> {
+pub(crate) async fn upsert_employee<D: Db>(db: &mut D, e: &Employee) -> Result<(), PortError> {
     let mut a = Args::default();
     employee_values(&mut a, e).map_err(employees)?;
-    db.write(UPSERT_EMPLOYEE, a).await.map_err(employees)?;
+    db.exec(UPSERT_EMPLOYEE, a).await.map_err(employees)?;
     Ok(())
 }
 
 /// Every employee whose team is one of `teams`, by id.
 pub(crate) async fn team_members<D: Db>(
-    db: &D,
+    db: &mut D,
     teams: &[Team],
 ) -> Result<Vec<Employee>, PortError> {
     if teams.is_empty() {
@@ -95,7 +98,7 @@ pub(crate) async fn team_members<D: Db>(
         .collect()
 }
 
-pub(crate) async fn list_employees<D: Db>(db: &D) -> Result<Vec<Employee>, PortError> {
+pub(crate) async fn list_employees<D: Db>(db: &mut D) -> Result<Vec<Employee>, PortError> {
     db.all(LIST_EMPLOYEES, Args::default())
         .await
         .map_err(employees)?
@@ -105,11 +108,11 @@ pub(crate) async fn list_employees<D: Db>(db: &D) -> Result<Vec<Employee>, PortE
 }
 
 pub(crate) async fn create_client<D: Db>(
-    db: &D,
+    db: &mut D,
     req: &ClientRequest,
 ) -> Result<ClientId, PortError> {
     let new_id = crate::client_id_for(req.lead_id).map_err(|e| PortError::new("clients", e))?;
-    db.write(
+    db.exec(
         INSERT_CLIENT,
         args(|a| {
             a.str(new_id.as_ref())
@@ -126,7 +129,7 @@ pub(crate) async fn create_client<D: Db>(
     .await
     .map_err(clients)?;
     let row = db
-        .optional(
+        .one(
             CLIENT_OF,
             args(|a| {
                 a.uuid(req.lead_id.as_uuid());

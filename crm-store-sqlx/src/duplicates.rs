@@ -16,7 +16,7 @@ const OPEN: &str = crate::open_lead!();
 /// the keys held more than once (`GROUP BY ... HAVING COUNT(*) > 1`, on the contact indexes)
 /// and the leads that hold them.
 pub(crate) async fn groups<D: Db>(
-    db: &D,
+    db: &mut D,
     scope: &Scope,
     fuzzy: bool,
 ) -> Result<Vec<DuplicateGroup>, StoreError> {

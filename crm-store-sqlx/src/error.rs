@@ -68,6 +68,12 @@ impl From<sqlx::Error> for Failed {
     }
 }
 
+impl From<Failed> for StoreError {
+    fn from(f: Failed) -> Self {
+        f.error
+    }
+}
+
 /// `NotFound` for `entity` `id`.
 pub(crate) fn not_found(entity: Entity, id: impl ToString) -> StoreError {
     StoreError::NotFound {

@@ -27,7 +27,7 @@ pub(crate) const SET_ACK: &str = "UPDATE event_ack SET acked = $1 WHERE id = 1";
 
 /// Events after `after` and after the watermark about leads in `scope`, in sequence order.
 pub(crate) async fn pending<D: Db>(
-    db: &D,
+    db: &mut D,
     after: u64,
     limit: u32,
     scope: &Scope,

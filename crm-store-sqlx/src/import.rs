@@ -21,7 +21,7 @@ const KEYS_STORED: &str = "SELECT key, lead_id FROM import_keys WHERE key IN (";
 pub(crate) trait OpenLookup: Db {
     /// The open leads with one of `emails` or `phones`, each once.
     fn open_with_contacts(
-        &self,
+        &mut self,
         emails: &[String],
         phones: &[String],
     ) -> impl Future<Output = Result<Vec<Lead>, StoreError>>;
@@ -29,7 +29,7 @@ pub(crate) trait OpenLookup: Db {
 
 /// The stored keys among `keys`, with the lead each wrote.
 pub(crate) async fn imported<D: Db>(
-    d: &D,
+    d: &mut D,
     keys: &[ImportKey],
 ) -> Result<BTreeMap<ImportKey, LeadId>, StoreError> {
     let mut imported = BTreeMap::new();
@@ -52,7 +52,7 @@ pub(crate) async fn imported<D: Db>(
 
 /// The stored keys among `keys`, and the open leads with one of `emails` or `phones`.
 pub(crate) async fn lookup<D: OpenLookup>(
-    d: &D,
+    d: &mut D,
     keys: &[ImportKey],
     emails: &[String],
     phones: &[String],

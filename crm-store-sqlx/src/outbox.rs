@@ -41,7 +41,10 @@ pub(crate) fn values(b: &mut impl Binds, read: &OutboxRead) {
 }
 
 /// Reads an outbox without claiming.
-pub(crate) async fn read<D: Db>(db: &D, read: &OutboxRead) -> Result<Vec<OutboxEntry>, StoreError> {
+pub(crate) async fn read<D: Db>(
+    db: &mut D,
+    read: &OutboxRead,
+) -> Result<Vec<OutboxEntry>, StoreError> {
     let sql = match read.kind {
         OutboxKind::FollowUps => NOTICES,
         OutboxKind::Clients => CLIENTS,

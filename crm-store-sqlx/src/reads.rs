@@ -53,8 +53,8 @@ const LIST_HEAD: &str = concat!(
 );
 
 /// The lead `id`, if there is one.
-pub(crate) async fn get_lead<D: Db>(db: &D, id: LeadId) -> Result<Option<Lead>, StoreError> {
-    db.optional(
+pub(crate) async fn get_lead<D: Db>(db: &mut D, id: LeadId) -> Result<Option<Lead>, StoreError> {
+    db.one(
         GET_LEAD,
         args(|a| {
             a.uuid(id.as_uuid());
@@ -109,7 +109,7 @@ pub(crate) async fn detail<T: Tx>(t: &mut T, id: LeadId) -> Result<Option<LeadDe
 
 /// One page of the leads in `scope`, newest first.
 pub(crate) async fn list_leads<D: Db>(
-    db: &D,
+    db: &mut D,
     query: &LeadQuery,
     scope: &Scope,
 ) -> Result<Page<Lead>, StoreError> {

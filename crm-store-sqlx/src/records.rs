@@ -86,10 +86,10 @@ pub(crate) fn update(b: &mut impl Binds, o: &Opportunity) -> Result<(), StoreErr
 
 /// The opportunity `id`, if there is one.
 pub(crate) async fn get_opportunity<D: Db>(
-    db: &D,
+    db: &mut D,
     id: OpportunityId,
 ) -> Result<Option<Opportunity>, StoreError> {
-    db.optional(
+    db.one(
         GET_OPPORTUNITY,
         args(|a| {
             a.uuid(id.as_uuid());

@@ -26,7 +26,7 @@ const FROM_COUNTS: &str =
 /// The report for `filter` over the leads in `scope`: from the kept counts, unless it has a
 /// creation-date range (which they do not keep).
 pub(crate) async fn report<D: Db>(
-    db: &D,
+    db: &mut D,
     filter: &ReportFilter,
     scope: &Scope,
 ) -> Result<Report, StoreError> {
@@ -70,7 +70,7 @@ const LOST_REASONS: &str = "SELECT lost_reason_code, COUNT(*) AS n FROM leads \
 
 /// Lost leads counted by reason code under `filter`, of the leads in `scope`.
 pub(crate) async fn lost_reasons<D: Db>(
-    db: &D,
+    db: &mut D,
     filter: &ReportFilter,
     scope: &Scope,
 ) -> Result<LostReasonReport, StoreError> {
@@ -105,7 +105,7 @@ const STATUS_TIMES: [&str; 3] = [
 
 /// The time-in-status groups under `filter` of the leads in `scope`, stays counted until `now`.
 pub(crate) async fn status_times<D: Db>(
-    db: &D,
+    db: &mut D,
     filter: &ReportFilter,
     scope: &Scope,
     now: DateTime<Utc>,
@@ -145,7 +145,7 @@ const PIPELINE_HEAD: &str = "SELECT currency, owner, stage, expected_close, \
 
 /// The pipeline's groups under `filter`, of the leads in `scope`.
 pub(crate) async fn pipeline<D: Db>(
-    db: &D,
+    db: &mut D,
     filter: &PipelineFilter,
     scope: &Scope,
     probabilities: &StageProbabilities,

@@ -30,7 +30,7 @@ pub(crate) fn change(r: &impl Cols) -> Result<StageProbabilityChange, StoreError
     read().map_err(rows::corrupt("stage probability"))
 }
 
-pub(crate) async fn in_force<D: Db>(db: &D) -> Result<Vec<StageProbabilityChange>, StoreError> {
+pub(crate) async fn in_force<D: Db>(db: &mut D) -> Result<Vec<StageProbabilityChange>, StoreError> {
     db.all(IN_FORCE, Args::default())
         .await?
         .iter()
@@ -47,7 +47,7 @@ pub(crate) fn values(b: &mut impl Binds, c: &StageProbabilityChange) {
 }
 
 pub(crate) async fn history<D: Db>(
-    db: &D,
+    db: &mut D,
     limit: u32,
 ) -> Result<Vec<StageProbabilityChange>, StoreError> {
     db.all(

@@ -21,14 +21,12 @@ use write::{ack_events, status_period, write};
 
 use crate::bind::Args;
 pub(super) use crate::bind::id_arg;
-use crate::error::{Failed, conflict};
-use crate::rows::{Cols, to_i64};
+use crate::db::Db;
+use crate::error::conflict;
+use crate::rows::to_i64;
 
 /// An open write transaction of one backend.
-pub(crate) trait Tx {
-    /// A result row.
-    type Row: Cols;
-
+pub(crate) trait Tx: Db {
     /// `version, status, merged_into, last_interaction_at, next_follow_up_at,
     /// follow_up_notified_at, follow_up_reminded_for, owner_notified_at, escalated_for` of
     /// the lead `$1`, kept from concurrent writers until the commit.
@@ -45,16 +43,6 @@ pub(crate) trait Tx {
     /// The event watermark and the newest event (`events::ack_state!`), kept until the
     /// commit.
     const ACK_STATE: &'static str;
-
-    /// Runs `sql`: how many rows it changed.
-    fn exec(&mut self, sql: &'static str, args: Args) -> impl Future<Output = Result<u64, Failed>>;
-
-    /// Every row `sql` returns.
-    fn all(
-        &mut self,
-        sql: &'static str,
-        args: Args,
-    ) -> impl Future<Output = Result<Vec<Self::Row>, Failed>>;
 
     /// Holds off, until the commit, every writer that checks the same contact data or takes
     /// the same assignment turn (`keys`, sorted): taken before anything else, so two commits

@@ -12,8 +12,11 @@ use crm_core::{FollowUpClaim, FollowUpNotice, Lead, StoreError};
 use uuid::Uuid;
 
 use super::store::PgTx;
+use sqlx::PgConnection;
+
 use crate::bind::{Args, Binds};
 use crate::commit::Tx;
+use crate::db::Db;
 use crate::error::db;
 use crate::follow_up::{self, Step};
 use crate::reads::GET_LEAD;
@@ -38,8 +41,10 @@ const INSERT_NOTICES: &str = "INSERT INTO follow_up_notices (id, lead_id, notice
      AS n (id, lead_id, notice)";
 
 type A = Args;
+/// The claim's transaction.
+type Pg<'c> = PgTx<&'c mut PgConnection>;
 
-async fn leads(t: &mut PgTx<'_>, sql: &'static str, a: A) -> Result<Vec<Lead>, StoreError> {
+async fn leads(t: &mut Pg<'_>, sql: &'static str, a: A) -> Result<Vec<Lead>, StoreError> {
     t.all(sql, a)
         .await
         .map_err(|f| f.error)?
@@ -54,14 +59,14 @@ fn by_and_room(by: chrono::DateTime<chrono::Utc>, room: u32) -> A {
     a
 }
 
-async fn exec(t: &mut PgTx<'_>, sql: &'static str, a: A) -> Result<(), StoreError> {
+async fn exec(t: &mut Pg<'_>, sql: &'static str, a: A) -> Result<(), StoreError> {
     t.exec(sql, a).await.map_err(|f| f.error)?;
     Ok(())
 }
 
 /// Puts new notices in the outbox, claimed until the claim's lease: one statement.
 async fn insert_notices(
-    t: &mut PgTx<'_>,
+    t: &mut Pg<'_>,
     claim: &FollowUpClaim,
     notices: &[FollowUpNotice],
 ) -> Result<(), StoreError> {
@@ -87,7 +92,7 @@ async fn insert_notices(
 
 /// The claim (see [`crm_core::LeadStore::claim_follow_ups`]) in the open transaction `t`.
 pub(super) async fn claim_follow_ups(
-    t: &mut PgTx<'_>,
+    t: &mut Pg<'_>,
     claim: &FollowUpClaim,
 ) -> Result<Vec<FollowUpNotice>, StoreError> {
     let expired = t

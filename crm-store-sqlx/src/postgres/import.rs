@@ -3,7 +3,11 @@
 
 use crm_core::{Lead, StoreError};
 
-use super::Handle;
+use std::ops::DerefMut;
+
+use sqlx::PgConnection;
+
+use super::PgTx;
 use crate::error::db;
 use crate::import::OpenLookup;
 use crate::rows::{self, lead_cols};
@@ -29,9 +33,9 @@ const OPEN_BY_PHONE: &str = concat!(
     " OFFSET 0) AS l"
 );
 
-impl OpenLookup for Handle {
+impl<C: DerefMut<Target = PgConnection> + Send> OpenLookup for PgTx<C> {
     async fn open_with_contacts(
-        &self,
+        &mut self,
         emails: &[String],
         phones: &[String],
     ) -> Result<Vec<Lead>, StoreError> {
@@ -42,7 +46,7 @@ impl OpenLookup for Handle {
             }
             let found = sqlx::query(sql)
                 .bind(values)
-                .fetch_all(&self.pool)
+                .fetch_all(self.conn())
                 .await
                 .map_err(db)?;
             for r in &found {

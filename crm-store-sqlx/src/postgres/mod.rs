@@ -18,6 +18,8 @@ mod import;
 mod ports;
 mod store;
 
+use store::PgTx;
+
 pub use ports::{PostgresClients, PostgresEmployees};
 
 use std::str::FromStr;
@@ -26,13 +28,13 @@ use std::time::Duration;
 use chrono::{DateTime, NaiveDate, Utc};
 use crm_core::{BoxError, Employee, StoreError};
 use sqlx::migrate::Migrator;
+use sqlx::pool::PoolConnection;
 use sqlx::postgres::{PgArguments, PgConnectOptions, PgConnection, PgPool, PgPoolOptions, PgRow};
 use sqlx::query::Query;
 use sqlx::{Connection, Postgres, Row};
 use uuid::Uuid;
 
-use crate::bind::{Args, Built, Value};
-use crate::db::Db;
+use crate::bind::{Args, Value};
 use crate::directory;
 use crate::error::db;
 use crate::rows::Cols;
@@ -188,11 +190,17 @@ pub async fn fresh_schema(base_url: &str, prefix: &str) -> Result<String, StoreE
     Ok(format!("{base}{sep}options=-c%20search_path%3D{schema}"))
 }
 
-/// One PostgreSQL database: its pool. Writes of one statement need no policy beyond the
-/// statement's own transaction.
+/// One PostgreSQL database: its pool.
 #[derive(Clone, Debug)]
 pub(crate) struct Handle {
     pool: PgPool,
+}
+
+impl Handle {
+    /// A pooled connection for the shared statements.
+    pub(crate) async fn conn(&self) -> Result<PgTx<PoolConnection<Postgres>>, StoreError> {
+        Ok(PgTx(self.pool.acquire().await.map_err(db)?))
+    }
 }
 
 /// `sql` with `values` bound, PostgreSQL's types for each.
@@ -212,40 +220,6 @@ pub(crate) fn query(
         };
     }
     q
-}
-
-impl Db for Handle {
-    type Row = PgRow;
-
-    const FIND: &'static str = "strpos";
-    const NAME_COMPANY_KEYS: &'static str =
-        "split_part(search_text, chr(10), 1), split_part(search_text, chr(10), -1)";
-
-    async fn all(&self, sql: &'static str, args: Args) -> Result<Vec<PgRow>, StoreError> {
-        query(sql, args.0).fetch_all(&self.pool).await.map_err(db)
-    }
-
-    async fn optional(&self, sql: &'static str, args: Args) -> Result<Option<PgRow>, StoreError> {
-        query(sql, args.0)
-            .fetch_optional(&self.pool)
-            .await
-            .map_err(db)
-    }
-
-    async fn write(&self, sql: &'static str, args: Args) -> Result<u64, StoreError> {
-        Ok(query(sql, args.0)
-            .execute(&self.pool)
-            .await
-            .map_err(db)?
-            .rows_affected())
-    }
-
-    async fn built(&self, b: Built) -> Result<Vec<PgRow>, StoreError> {
-        query(sqlx::AssertSqlSafe(b.sql), b.values)
-            .fetch_all(&self.pool)
-            .await
-            .map_err(db)
-    }
 }
 
 /// The lead store on PostgreSQL.

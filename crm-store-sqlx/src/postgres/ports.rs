@@ -30,21 +30,29 @@ impl PostgresEmployees {
 #[async_trait]
 impl EmployeeDirectory for PostgresEmployees {
     async fn employee(&self, id: EmployeeId) -> Result<Option<Employee>, PortError> {
-        directory::employee(&self.db, id).await
+        directory::employee(&mut self.db.conn().await.map_err(directory::employees)?, id).await
     }
 }
 
 #[async_trait]
 impl TeamDirectory for PostgresEmployees {
     async fn team_members(&self, teams: &[Team]) -> Result<Vec<Employee>, PortError> {
-        directory::team_members(&self.db, teams).await
+        directory::team_members(
+            &mut self.db.conn().await.map_err(directory::employees)?,
+            teams,
+        )
+        .await
     }
 }
 
 #[async_trait]
 impl EmployeeAdmin for PostgresEmployees {
     async fn upsert_employee(&self, employee: &Employee) -> Result<(), PortError> {
-        directory::upsert_employee(&self.db, employee).await
+        directory::upsert_employee(
+            &mut self.db.conn().await.map_err(directory::employees)?,
+            employee,
+        )
+        .await
     }
 
     async fn insert_first_employee(&self, employee: &Employee) -> Result<bool, PortError> {
@@ -52,13 +60,13 @@ impl EmployeeAdmin for PostgresEmployees {
             let mut tx = self.db.pool.begin().await.map_err(db)?;
             let added = insert_first_employee_in(&mut tx, employee).await?;
             tx.commit().await.map_err(db)?;
-            Ok(added)
+            Ok::<_, crm_core::StoreError>(added)
         };
         run.await.map_err(directory::employees)
     }
 
     async fn list_employees(&self) -> Result<Vec<Employee>, PortError> {
-        directory::list_employees(&self.db).await
+        directory::list_employees(&mut self.db.conn().await.map_err(directory::employees)?).await
     }
 }
 
@@ -81,6 +89,14 @@ impl PostgresClients {
 #[async_trait]
 impl ClientsPort for PostgresClients {
     async fn create_client(&self, req: &ClientRequest) -> Result<ClientId, PortError> {
-        directory::create_client(&self.db, req).await
+        directory::create_client(
+            &mut self
+                .db
+                .conn()
+                .await
+                .map_err(|e| PortError::new("clients", e))?,
+            req,
+        )
+        .await
     }
 }

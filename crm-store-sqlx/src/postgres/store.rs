@@ -12,12 +12,14 @@ use crm_core::{
     OpportunityId, OutboxEntry, OutboxKind, OutboxRead, Page, PipelineFilter, PipelineRow, Report,
     ReportFilter, Scope, StageProbabilities, StageProbabilityChange, StatusTimeRow, StoreError,
 };
+use std::ops::DerefMut;
+
 use sqlx::postgres::{PgConnection, PgRow};
 use uuid::Uuid;
 
 use super::claims;
 use super::{PostgresStore, query};
-use crate::bind::Args;
+use crate::bind::{Args, Built};
 use crate::commit::{self, HistoryRow, Tx};
 use crate::db::Db;
 use crate::error::{Failed, db, is_unique_violation};
@@ -26,19 +28,44 @@ use crate::{
     assignment, duplicates, events, import, outbox, reads, records, reports, stage_probabilities,
 };
 
-/// Statements inside a READ COMMITTED transaction.
-pub(super) struct PgTx<'c>(&'c mut PgConnection);
+/// A connection for the shared statements: a pooled one for a read, or one in a READ
+/// COMMITTED transaction for a commit (made race-free as the module docs say).
+pub(crate) struct PgTx<C>(pub(super) C);
 
-impl PgTx<'_> {
-    /// The transaction's connection, for statements with PostgreSQL's own types (arrays).
+impl<C: DerefMut<Target = PgConnection>> PgTx<C> {
+    /// The connection, for statements with PostgreSQL's own types (arrays).
     pub(super) fn conn(&mut self) -> &mut PgConnection {
-        self.0
+        &mut self.0
     }
 }
 
-impl Tx for PgTx<'_> {
+impl<C: DerefMut<Target = PgConnection> + Send> Db for PgTx<C> {
     type Row = PgRow;
 
+    const FIND: &'static str = "strpos";
+    const NAME_COMPANY_KEYS: &'static str =
+        "split_part(search_text, chr(10), 1), split_part(search_text, chr(10), -1)";
+
+    async fn exec(&mut self, sql: &'static str, args: Args) -> Result<u64, Failed> {
+        Ok(query(sql, args.0)
+            .execute(self.conn())
+            .await?
+            .rows_affected())
+    }
+
+    async fn all(&mut self, sql: &'static str, args: Args) -> Result<Vec<PgRow>, Failed> {
+        Ok(query(sql, args.0).fetch_all(self.conn()).await?)
+    }
+
+    async fn built(&mut self, b: Built) -> Result<Vec<PgRow>, StoreError> {
+        query(sqlx::AssertSqlSafe(b.sql), b.values)
+            .fetch_all(self.conn())
+            .await
+            .map_err(db)
+    }
+}
+
+impl<C: DerefMut<Target = PgConnection> + Send> Tx for PgTx<C> {
     // `NO KEY UPDATE`: a lead stays free for the foreign key checks of records added to it
     // meanwhile (their own commits lock it first when they must).
     const LEAD_STATE: &'static str = "SELECT version, status, merged_into, \
@@ -57,22 +84,11 @@ impl Tx for PgTx<'_> {
         "SELECT 1 FROM pending_clients WHERE lead_id = $1 FOR UPDATE";
     const ACK_STATE: &'static str = concat!(events::ack_state!(), " FOR UPDATE");
 
-    async fn exec(&mut self, sql: &'static str, args: Args) -> Result<u64, Failed> {
-        Ok(query(sql, args.0)
-            .execute(&mut *self.0)
-            .await?
-            .rows_affected())
-    }
-
-    async fn all(&mut self, sql: &'static str, args: Args) -> Result<Vec<PgRow>, Failed> {
-        Ok(query(sql, args.0).fetch_all(&mut *self.0).await?)
-    }
-
     async fn lock_keys(&mut self, keys: &[i64]) -> Result<(), StoreError> {
         if !keys.is_empty() {
             sqlx::query(LOCK_KEYS)
                 .bind(keys)
-                .execute(&mut *self.0)
+                .execute(self.conn())
                 .await
                 .map_err(db)?;
         }
@@ -86,7 +102,7 @@ impl Tx for PgTx<'_> {
         let ids: Vec<Uuid> = ids.iter().map(|id| id.as_uuid()).collect();
         let found: Vec<Uuid> = sqlx::query_scalar(STORED_LEADS)
             .bind(ids)
-            .fetch_all(&mut *self.0)
+            .fetch_all(self.conn())
             .await
             .map_err(db)?;
         Ok(found.into_iter().map(LeadId::from_uuid).collect())
@@ -98,7 +114,7 @@ impl Tx for PgTx<'_> {
         }
         sqlx::query_scalar(STORED_KEYS)
             .bind(keys)
-            .fetch_all(&mut *self.0)
+            .fetch_all(self.conn())
             .await
             .map_err(db)
     }
@@ -107,7 +123,7 @@ impl Tx for PgTx<'_> {
         let ids: Vec<Uuid> = ids.iter().map(|id| id.as_uuid()).collect();
         sqlx::query(LOCK_LEADS)
             .bind(ids)
-            .execute(&mut *self.0)
+            .execute(self.conn())
             .await
             .map_err(db)?;
         Ok(())
@@ -123,7 +139,7 @@ impl Tx for PgTx<'_> {
             .bind(sources)
             .bind(statuses)
             .bind(ids)
-            .execute(&mut *self.0)
+            .execute(self.conn())
             .await
             .map_err(db)?;
         Ok(())
@@ -132,7 +148,7 @@ impl Tx for PgTx<'_> {
     async fn drop_notices(&mut self, ids: &[Uuid]) -> Result<(), StoreError> {
         sqlx::query(DROP_NOTICES)
             .bind(ids)
-            .execute(&mut *self.0)
+            .execute(self.conn())
             .await
             .map_err(db)?;
         Ok(())
@@ -162,7 +178,7 @@ impl Tx for PgTx<'_> {
             .bind(rows.iter().map(|r| r.entry.at).collect::<Vec<_>>())
             .bind(rows.iter().map(|r| r.entry.actor.get()).collect::<Vec<_>>())
             .bind(changes)
-            .execute(&mut *self.0)
+            .execute(self.conn())
             .await
             .map_err(|e| {
                 if is_unique_violation(&e) {
@@ -198,7 +214,7 @@ impl Tx for PgTx<'_> {
                     .collect::<Vec<_>>(),
             )
             .bind(kinds)
-            .execute(&mut *self.0)
+            .execute(self.conn())
             .await
             .map_err(db)?;
         Ok(())
@@ -266,7 +282,7 @@ impl PostgresStore {
             )
             .await
             .map_err(db)?;
-        let detail = reads::detail(&mut PgTx(&mut tx), id).await?;
+        let detail = reads::detail(&mut PgTx(&mut *tx), id).await?;
         tx.commit().await.map_err(db)?;
         Ok(detail)
     }
@@ -276,13 +292,13 @@ impl PostgresStore {
 impl LeadStore for PostgresStore {
     async fn commit(&self, changes: &Changeset) -> Result<Committed, StoreError> {
         let mut tx = self.db.pool.begin().await.map_err(db)?;
-        let done = commit::run(&mut PgTx(&mut tx), changes).await?;
+        let done = commit::run(&mut PgTx(&mut *tx), changes).await?;
         tx.commit().await.map_err(db)?;
         Ok(done)
     }
 
     async fn get_lead(&self, id: LeadId) -> Result<Option<Lead>, StoreError> {
-        reads::get_lead(&self.db, id).await
+        reads::get_lead(&mut self.db.conn().await?, id).await
     }
 
     async fn lead_detail(&self, id: LeadId) -> Result<Option<LeadDetail>, StoreError> {
@@ -290,34 +306,34 @@ impl LeadStore for PostgresStore {
     }
 
     async fn list_leads_in(&self, q: &LeadQuery, s: &Scope) -> Result<Page<Lead>, StoreError> {
-        reads::list_leads(&self.db, q, s).await
+        reads::list_leads(&mut self.db.conn().await?, q, s).await
     }
 
     async fn get_opportunity(&self, id: OpportunityId) -> Result<Option<Opportunity>, StoreError> {
-        records::get_opportunity(&self.db, id).await
+        records::get_opportunity(&mut self.db.conn().await?, id).await
     }
 
     async fn last_turn(&self, rule: &str) -> Result<Option<EmployeeId>, StoreError> {
-        assignment::last_turn(&self.db, rule).await
+        assignment::last_turn(&mut self.db.conn().await?, rule).await
     }
 
     async fn imported(
         &self,
         keys: &[ImportKey],
     ) -> Result<BTreeMap<ImportKey, LeadId>, StoreError> {
-        import::imported(&self.db, keys).await
+        import::imported(&mut self.db.conn().await?, keys).await
     }
 
     async fn stage_probability_history(
         &self,
         limit: u32,
     ) -> Result<Vec<StageProbabilityChange>, StoreError> {
-        stage_probabilities::history(&self.db, limit).await
+        stage_probabilities::history(&mut self.db.conn().await?, limit).await
     }
 
     async fn outbox(&self, read: &OutboxRead) -> Result<Vec<OutboxEntry>, StoreError> {
         if read.claim_until.is_none() {
-            return outbox::read(&self.db, read).await;
+            return outbox::read(&mut self.db.conn().await?, read).await;
         }
         let sql = match read.kind {
             OutboxKind::FollowUps => CLAIM_NOTICES,
@@ -326,7 +342,7 @@ impl LeadStore for PostgresStore {
         let mut a = Args::default();
         outbox::values(&mut a, read);
         // One statement: its own transaction.
-        let found = self.db.all(sql, a).await?;
+        let found = self.db.conn().await?.all(sql, a).await?;
         outbox::entries(read.kind, &found)
     }
 
@@ -336,18 +352,18 @@ impl LeadStore for PostgresStore {
         limit: u32,
         scope: &Scope,
     ) -> Result<Vec<Event>, StoreError> {
-        events::pending(&self.db, after, limit, scope).await
+        events::pending(&mut self.db.conn().await?, after, limit, scope).await
     }
 
     async fn report_in(&self, filter: &ReportFilter, scope: &Scope) -> Result<Report, StoreError> {
-        reports::report(&self.db, filter, scope).await
+        reports::report(&mut self.db.conn().await?, filter, scope).await
     }
 
     async fn open_leads_by_owner(
         &self,
         owners: &BTreeSet<EmployeeId>,
     ) -> Result<BTreeMap<EmployeeId, u64>, StoreError> {
-        assignment::open_by_owner(&self.db, owners).await
+        assignment::open_by_owner(&mut self.db.conn().await?, owners).await
     }
 
     async fn lost_reason_report(
@@ -355,7 +371,7 @@ impl LeadStore for PostgresStore {
         filter: &ReportFilter,
         scope: &Scope,
     ) -> Result<LostReasonReport, StoreError> {
-        reports::lost_reasons(&self.db, filter, scope).await
+        reports::lost_reasons(&mut self.db.conn().await?, filter, scope).await
     }
 
     async fn status_time_rows(
@@ -364,7 +380,7 @@ impl LeadStore for PostgresStore {
         scope: &Scope,
         now: DateTime<Utc>,
     ) -> Result<Vec<StatusTimeRow>, StoreError> {
-        reports::status_times(&self.db, filter, scope, now).await
+        reports::status_times(&mut self.db.conn().await?, filter, scope, now).await
     }
 
     async fn pipeline_rows(
@@ -373,11 +389,11 @@ impl LeadStore for PostgresStore {
         scope: &Scope,
         probabilities: &StageProbabilities,
     ) -> Result<Vec<PipelineRow>, StoreError> {
-        reports::pipeline(&self.db, filter, scope, probabilities).await
+        reports::pipeline(&mut self.db.conn().await?, filter, scope, probabilities).await
     }
 
     async fn stage_probabilities(&self) -> Result<Vec<StageProbabilityChange>, StoreError> {
-        stage_probabilities::in_force(&self.db).await
+        stage_probabilities::in_force(&mut self.db.conn().await?).await
     }
 
     async fn import_lookup(
@@ -386,7 +402,7 @@ impl LeadStore for PostgresStore {
         emails: &[String],
         phones: &[String],
     ) -> Result<ImportLookup, StoreError> {
-        import::lookup(&self.db, keys, emails, phones).await
+        import::lookup(&mut self.db.conn().await?, keys, emails, phones).await
     }
 
     async fn duplicate_groups(
@@ -394,7 +410,7 @@ impl LeadStore for PostgresStore {
         scope: &Scope,
         fuzzy: bool,
     ) -> Result<Vec<DuplicateGroup>, StoreError> {
-        duplicates::groups(&self.db, scope, fuzzy).await
+        duplicates::groups(&mut self.db.conn().await?, scope, fuzzy).await
     }
 
     async fn claim_follow_ups(
@@ -402,7 +418,7 @@ impl LeadStore for PostgresStore {
         claim: &FollowUpClaim,
     ) -> Result<Vec<FollowUpNotice>, StoreError> {
         let mut tx = self.db.pool.begin().await.map_err(db)?;
-        let notices = claims::claim_follow_ups(&mut PgTx(&mut tx), claim).await?;
+        let notices = claims::claim_follow_ups(&mut PgTx(&mut *tx), claim).await?;
         tx.commit().await.map_err(db)?;
         Ok(notices)
     }
@@ -412,7 +428,7 @@ impl LeadStore for PostgresStore {
         claim: &FollowUpClaim,
     ) -> Result<Vec<FollowUpNotice>, StoreError> {
         let mut tx = self.db.pool.begin().await.map_err(db)?;
-        let r = claims::claim_follow_ups(&mut PgTx(&mut tx), claim).await;
+        let r = claims::claim_follow_ups(&mut PgTx(&mut *tx), claim).await;
         // Rolled back whatever happened: a preview changes nothing.
         if let Err(e) = tx.rollback().await {
             tracing::warn!(error = %e, "rollback failed");

@@ -19,7 +19,7 @@ macro_rules! on {
     ($port:literal, $lane:expr, |$c:ident| $call:expr) => {
         $lane
             .call(move |c| {
-                let $c = Conn(c);
+                let $c = &mut Conn(c);
                 now(async { Ok($call.await) })
             })
             .await
@@ -38,7 +38,7 @@ pub struct SqliteEmployees {
 impl EmployeeDirectory for SqliteEmployees {
     async fn employee(&self, id: EmployeeId) -> Result<Option<Employee>, PortError> {
         Ok(on!("employees", self.lanes.reader(), |c| {
-            directory::employee(&c, id)
+            directory::employee(c, id)
         }))
     }
 }
@@ -48,7 +48,7 @@ impl TeamDirectory for SqliteEmployees {
     async fn team_members(&self, teams: &[Team]) -> Result<Vec<Employee>, PortError> {
         let teams = teams.to_vec();
         Ok(on!("employees", self.lanes.reader(), |c| {
-            directory::team_members(&c, &teams)
+            directory::team_members(c, &teams)
         }))
     }
 }
@@ -58,7 +58,7 @@ impl EmployeeAdmin for SqliteEmployees {
     async fn upsert_employee(&self, employee: &Employee) -> Result<(), PortError> {
         let e = employee.clone();
         Ok(on!("employees", self.lanes.writer, |c| {
-            directory::upsert_employee(&c, &e)
+            directory::upsert_employee(c, &e)
         }))
     }
 
@@ -66,9 +66,9 @@ impl EmployeeAdmin for SqliteEmployees {
         let e = employee.clone();
         // One statement: the check and the insert are one transaction.
         let added = on!("employees", self.lanes.writer, |c| async {
-            let mut a = Default::default();
+            let mut a = crate::bind::Args::default();
             directory::employee_values(&mut a, &e).map_err(directory::employees)?;
-            c.write(directory::INSERT_FIRST_EMPLOYEE, a)
+            c.exec(directory::INSERT_FIRST_EMPLOYEE, a)
                 .await
                 .map_err(directory::employees)
         });
@@ -77,7 +77,7 @@ impl EmployeeAdmin for SqliteEmployees {
 
     async fn list_employees(&self) -> Result<Vec<Employee>, PortError> {
         Ok(on!("employees", self.lanes.reader(), |c| {
-            directory::list_employees(&c)
+            directory::list_employees(c)
         }))
     }
 }
@@ -95,7 +95,7 @@ impl ClientsPort for SqliteClients {
     async fn create_client(&self, req: &ClientRequest) -> Result<ClientId, PortError> {
         let req = req.clone();
         Ok(on!("clients", self.lanes.writer, |c| {
-            directory::create_client(&c, &req)
+            directory::create_client(c, &req)
         }))
     }
 }

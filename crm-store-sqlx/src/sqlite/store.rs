@@ -30,7 +30,6 @@ use sqlx::sqlite::SqlitePool;
 use super::{SqliteClients, SqliteEmployees, in_memory};
 pub(super) use conn::Lanes;
 use conn::{Worker, db};
-use driver::SqliteTx;
 pub(super) use driver::{Conn, now};
 use rusqlite::TransactionBehavior;
 
@@ -127,9 +126,9 @@ impl SqliteStore {
     async fn shared<T, F>(&self, f: F) -> Result<T, StoreError>
     where
         T: Send + 'static,
-        F: AsyncFnOnce(&Conn<'_>) -> Result<T, StoreError> + Send + 'static,
+        F: AsyncFnOnce(&mut Conn<'_>) -> Result<T, StoreError> + Send + 'static,
     {
-        self.read(move |c| now(f(&Conn(c)))).await
+        self.read(move |c| now(f(&mut Conn(c)))).await
     }
 
     /// Runs a read on the writer when it is idle, else on a reader.
@@ -152,7 +151,7 @@ impl LeadStore for SqliteStore {
                 let tx = c
                     .transaction_with_behavior(TransactionBehavior::Immediate)
                     .map_err(db)?;
-                let done = now(commit::run(&mut SqliteTx(&tx), &changes))?;
+                let done = now(commit::run(&mut Conn(&tx), &changes))?;
                 tx.commit().map_err(db)?;
                 Ok(done)
             })
@@ -168,7 +167,7 @@ impl LeadStore for SqliteStore {
         self.read(move |c| {
             // One read transaction: one snapshot.
             let tx = c.transaction().map_err(db)?;
-            let detail = now(reads::detail(&mut SqliteTx(&tx), id))?;
+            let detail = now(reads::detail(&mut Conn(&tx), id))?;
             tx.finish().map_err(db)?;
             Ok(detail)
         })
@@ -297,7 +296,7 @@ impl LeadStore for SqliteStore {
         self.read(move |c| {
             // One read transaction: one snapshot.
             let tx = c.transaction().map_err(db)?;
-            let found = now(import::lookup(&Conn(&tx), &k, &e, &p))?;
+            let found = now(import::lookup(&mut Conn(&tx), &k, &e, &p))?;
             tx.finish().map_err(db)?;
             Ok(found)
         })

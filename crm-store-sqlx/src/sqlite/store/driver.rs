@@ -160,7 +160,10 @@ pub(super) fn execute(c: &Connection, sql: &str, args: Args) -> rusqlite::Result
     Ok(bound(c, sql, &args.0)?.raw_execute()? as u64)
 }
 
-/// A connection, for the shared reads (and the table-backed ports' statements).
+/// A connection, for the shared statements: reads, the table-backed ports' statements, and
+/// a commit's inside its `BEGIN IMMEDIATE` transaction, which holds the database's write
+/// lock until it ends, so nothing a commit read changes meanwhile and no row locks are
+/// needed.
 pub(crate) struct Conn<'c>(pub(crate) &'c Connection);
 
 impl Db for Conn<'_> {
@@ -170,19 +173,15 @@ impl Db for Conn<'_> {
          instr(search_text || char(10), char(10)) - 1), \
          substr(search_text, length(rtrim(search_text, replace(search_text, char(10), ''))) + 1)";
 
-    async fn all(&self, sql: &'static str, args: Args) -> Result<Vec<SqlRow>, StoreError> {
-        rows(self.0, sql, args).map_err(db)
+    async fn exec(&mut self, sql: &'static str, args: Args) -> Result<u64, Failed> {
+        Ok(execute(self.0, sql, args)?)
     }
 
-    async fn optional(&self, sql: &'static str, args: Args) -> Result<Option<SqlRow>, StoreError> {
-        Ok(rows(self.0, sql, args).map_err(db)?.into_iter().next())
+    async fn all(&mut self, sql: &'static str, args: Args) -> Result<Vec<SqlRow>, Failed> {
+        Ok(rows(self.0, sql, args)?)
     }
 
-    async fn write(&self, sql: &'static str, args: Args) -> Result<u64, StoreError> {
-        execute(self.0, sql, args).map_err(db)
-    }
-
-    async fn built(&self, b: Built) -> Result<Vec<SqlRow>, StoreError> {
+    async fn built(&mut self, b: Built) -> Result<Vec<SqlRow>, StoreError> {
         built(self.0, &b).map_err(db)
     }
 }
@@ -199,7 +198,7 @@ const OPEN_WITH_CONTACTS: &str = concat!(
 
 impl OpenLookup for Conn<'_> {
     async fn open_with_contacts(
-        &self,
+        &mut self,
         emails: &[String],
         phones: &[String],
     ) -> Result<Vec<Lead>, StoreError> {
@@ -231,11 +230,6 @@ impl From<rusqlite::Error> for Failed {
     }
 }
 
-/// The statements of a commit, inside its `BEGIN IMMEDIATE` transaction: it holds the
-/// database's write lock until it ends, so nothing a commit read changes meanwhile and no
-/// row locks are needed.
-pub(crate) struct SqliteTx<'c>(pub(crate) &'c Connection);
-
 /// At most this many values in one `IN (...)` list.
 const IN_LIST: usize = 500;
 
@@ -246,7 +240,7 @@ const INSERT_EVENT: &str = "INSERT INTO events (seq, id, at, lead_id, actor, kin
       FROM events), $1, $2, $3, $4, $5)";
 const DROP_NOTICE: &str = "DELETE FROM follow_up_notices WHERE id = $1";
 
-impl SqliteTx<'_> {
+impl Conn<'_> {
     /// The rows of `head` followed by the values of `list`, a chunk at a time, each read by
     /// `parse`.
     fn in_lists<T: Copy, U>(
@@ -274,9 +268,7 @@ impl SqliteTx<'_> {
     }
 }
 
-impl Tx for SqliteTx<'_> {
-    type Row = SqlRow;
-
+impl Tx for Conn<'_> {
     const LEAD_STATE: &'static str = "SELECT version, status, merged_into, \
          last_interaction_at, next_follow_up_at, follow_up_notified_at, \
          follow_up_reminded_for, owner_notified_at, escalated_for FROM leads WHERE id = $1";
@@ -286,14 +278,6 @@ impl Tx for SqliteTx<'_> {
     const LAST_TURN: &'static str = "SELECT last_owner FROM assignment_rotations WHERE rule = $1";
     const CLIENT_PENDING: &'static str = "SELECT 1 FROM pending_clients WHERE lead_id = $1";
     const ACK_STATE: &'static str = crate::events::ack_state!();
-
-    async fn exec(&mut self, sql: &'static str, args: Args) -> Result<u64, Failed> {
-        Ok(execute(self.0, sql, args)?)
-    }
-
-    async fn all(&mut self, sql: &'static str, args: Args) -> Result<Vec<SqlRow>, Failed> {
-        Ok(rows(self.0, sql, args)?)
-    }
 
     async fn lock_keys(&mut self, _: &[i64]) -> Result<(), StoreError> {
         // The write lock is the database's: no other commit runs meanwhile.
