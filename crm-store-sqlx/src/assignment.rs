@@ -4,7 +4,7 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
-use crm_core::{BoxError, EmployeeId, Scope, StoreError};
+use crm_core::{EmployeeId, Scope, StoreError};
 
 use crate::bind::{Binds, Built, args};
 use crate::db::Db;
@@ -26,14 +26,9 @@ pub(crate) fn scope(b: &mut Built, scope: &Scope, owner: &'static str) {
         b.sql(" AND 1 = 0");
         return;
     }
-    b.sql(" AND ").sql(owner).sql(" IN (");
-    for (i, o) in owners.iter().enumerate() {
-        if i > 0 {
-            b.sql(", ");
-        }
+    b.sql(" AND ").sql(owner).sql(" IN (").list(owners, |b, o| {
         b.int(o.get());
-    }
-    b.sql(")");
+    });
 }
 
 pub(crate) async fn last_turn<D: Db>(
@@ -51,10 +46,9 @@ pub(crate) async fn last_turn<D: Db>(
     else {
         return Ok(None);
     };
-    let read = || -> Result<EmployeeId, BoxError> { Ok(EmployeeId::new(row.int("last_owner")?)?) };
-    read()
-        .map(Some)
-        .map_err(rows::corrupt("assignment rotation"))
+    rows::parse("assignment rotation", || {
+        Ok(Some(EmployeeId::new(row.int("last_owner")?)?))
+    })
 }
 
 pub(crate) async fn open_by_owner<D: Db>(

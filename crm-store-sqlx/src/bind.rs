@@ -111,6 +111,22 @@ impl Built {
         self.sql.push_str(sql);
         self
     }
+
+    /// Appends `values`, each bound by `bind`, separated by commas, and closes the list
+    /// (`... IN (` before it).
+    pub(crate) fn list<V>(
+        &mut self,
+        values: impl IntoIterator<Item = V>,
+        bind: impl Fn(&mut Self, V),
+    ) -> &mut Self {
+        for (i, v) in values.into_iter().enumerate() {
+            if i > 0 {
+                self.sql(", ");
+            }
+            bind(self, v);
+        }
+        self.sql(")")
+    }
 }
 
 impl Binds for Built {

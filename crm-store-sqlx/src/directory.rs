@@ -83,13 +83,10 @@ pub(crate) async fn team_members<D: Db>(
         return Ok(Vec::new());
     }
     let mut b = Built::head(TEAM_MEMBERS);
-    for (i, t) in teams.iter().enumerate() {
-        if i > 0 {
-            b.sql(", ");
-        }
+    b.list(teams, |b, t| {
         b.str(t.as_str());
-    }
-    b.sql(") ORDER BY id");
+    })
+    .sql(" ORDER BY id");
     db.built(b)
         .await
         .map_err(employees)?

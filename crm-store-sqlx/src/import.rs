@@ -35,15 +35,16 @@ pub(crate) async fn imported<D: Db>(
     let mut imported = BTreeMap::new();
     for chunk in keys.chunks(LOOKUP_CHUNK) {
         let mut b = Built::head(KEYS_STORED);
-        list(&mut b, chunk.iter().map(ImportKey::as_str));
+        b.list(chunk, |b, k| {
+            b.str(k.as_str());
+        });
         for r in d.built(b).await? {
-            let read = || -> Result<_, crm_core::BoxError> {
+            let (k, id) = rows::parse("import key", || {
                 Ok((
                     ImportKey::from_stored(r.text("key")?),
                     LeadId::from_uuid(r.uuid("lead_id")?),
                 ))
-            };
-            let (k, id) = read().map_err(rows::corrupt("import key"))?;
+            })?;
             imported.insert(k, id);
         }
     }
@@ -66,15 +67,4 @@ pub(crate) async fn lookup<D: OpenLookup>(
         imported,
         open: open.into_values().collect(),
     })
-}
-
-/// Binds `values` separated by commas, then closes the `IN (` list.
-fn list<'a>(b: &mut Built, values: impl Iterator<Item = &'a str>) {
-    for (i, v) in values.enumerate() {
-        if i > 0 {
-            b.sql(", ");
-        }
-        b.str(v);
-    }
-    b.sql(")");
 }

@@ -146,6 +146,3 @@ pub(crate) fn check_schema_version(
 pub(crate) fn client_id_for(lead: LeadId) -> Result<ClientId, ValidationError> {
     ClientId::parse(&format!("client-{lead}"))
 }
-
-#[cfg(test)]
-mod tests;

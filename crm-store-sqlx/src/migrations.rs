@@ -96,38 +96,3 @@ pub(crate) static SQLITE_MIGRATOR: LazyLock<Migrator> = LazyLock::new(|| migrato
 /// The PostgreSQL migrator.
 #[cfg(feature = "postgres")]
 pub(crate) static POSTGRES_MIGRATOR: LazyLock<Migrator> = LazyLock::new(|| migrator(POSTGRES));
-
-#[cfg(test)]
-mod tests {
-    /// Every file of a migrations folder is in its list, in order, and nothing else.
-    fn listed(dir: &str, files: &[(&str, &str)]) {
-        let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
-            .join("migrations")
-            .join(dir);
-        let mut on_disk: Vec<String> = std::fs::read_dir(path)
-            .into_iter()
-            .flatten()
-            .flatten()
-            .map(|e| e.file_name().to_string_lossy().into_owned())
-            .collect();
-        on_disk.sort();
-        let names: Vec<&str> = files.iter().map(|(n, _)| *n).collect();
-        assert_eq!(names, on_disk, "migrations/{dir}");
-        for (name, _) in files {
-            let version = name.split('_').next().unwrap_or_default();
-            assert!(version.parse::<i64>().is_ok_and(|v| v > 0), "{name}");
-        }
-    }
-
-    #[cfg(feature = "sqlite")]
-    #[test]
-    fn every_sqlite_migration_is_embedded() {
-        listed("sqlite", super::SQLITE);
-    }
-
-    #[cfg(feature = "postgres")]
-    #[test]
-    fn every_postgres_migration_is_embedded() {
-        listed("postgres", super::POSTGRES);
-    }
-}

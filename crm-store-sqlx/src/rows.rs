@@ -48,6 +48,14 @@ pub(crate) fn corrupt(what: &'static str) -> impl FnOnce(BoxError) -> StoreError
     move |source| StoreError::Corrupt { what, source }
 }
 
+/// What `read` reads from a row; what does not read is stored data gone bad (`what`).
+pub(crate) fn parse<T>(
+    what: &'static str,
+    read: impl FnOnce() -> Result<T, BoxError>,
+) -> Result<T, StoreError> {
+    read().map_err(corrupt(what))
+}
+
 /// Unix microseconds to a time (SQLite's representation).
 pub(crate) fn from_micros(v: i64) -> Result<DateTime<Utc>, BoxError> {
     DateTime::from_timestamp_micros(v).ok_or_else(|| format!("time {v} is out of range").into())
@@ -85,7 +93,7 @@ pub(crate) use lead_cols;
 
 /// A lead row ([`lead_cols!`]).
 pub(crate) fn lead(r: &impl Cols) -> Result<Lead, StoreError> {
-    let read = || -> Result<Lead, BoxError> {
+    parse("lead", || {
         Ok(Lead::from_record(LeadRecord {
             id: LeadId::from_uuid(r.uuid("id")?),
             name: Name::parse(&r.text("name")?)?,
@@ -112,13 +120,12 @@ pub(crate) fn lead(r: &impl Cols) -> Result<Lead, StoreError> {
             escalated_for: r.opt_ts("escalated_for")?,
             merged_into: r.opt_uuid("merged_into")?.map(LeadId::from_uuid),
         })?)
-    };
-    read().map_err(corrupt("lead"))
+    })
 }
 
 /// A history row: `lead_id, version, at, actor, change`.
 pub(crate) fn history(r: &impl Cols) -> Result<HistoryEntry, StoreError> {
-    let read = || -> Result<HistoryEntry, BoxError> {
+    parse("lead history entry", || {
         Ok(HistoryEntry {
             lead_id: LeadId::from_uuid(r.uuid("lead_id")?),
             version: unsigned(r.int("version")?)?,
@@ -126,8 +133,7 @@ pub(crate) fn history(r: &impl Cols) -> Result<HistoryEntry, StoreError> {
             actor: EmployeeId::new(r.int("actor")?)?,
             change: serde_json::from_str(&r.text("change")?)?,
         })
-    };
-    read().map_err(corrupt("lead history entry"))
+    })
 }
 
 /// The interaction columns [`interaction`] reads.
@@ -140,7 +146,7 @@ pub(crate) use interaction_cols;
 
 /// An interaction row ([`interaction_cols!`]).
 pub(crate) fn interaction(r: &impl Cols) -> Result<Interaction, StoreError> {
-    let read = || -> Result<Interaction, BoxError> {
+    parse("interaction", || {
         Ok(Interaction {
             id: InteractionId::from_uuid(r.uuid("id")?),
             lead_id: LeadId::from_uuid(r.uuid("lead_id")?),
@@ -151,8 +157,7 @@ pub(crate) fn interaction(r: &impl Cols) -> Result<Interaction, StoreError> {
             notes: Note::parse(&r.text("notes")?)?,
             next_follow_up_at: r.opt_ts("next_follow_up_at")?,
         })
-    };
-    read().map_err(corrupt("interaction"))
+    })
 }
 
 /// The opportunity columns [`opportunity`] reads.
@@ -166,7 +171,7 @@ pub(crate) use opportunity_cols;
 
 /// An opportunity row ([`opportunity_cols!`]).
 pub(crate) fn opportunity(r: &impl Cols) -> Result<Opportunity, StoreError> {
-    let read = || -> Result<Opportunity, BoxError> {
+    parse("opportunity", || {
         Ok(Opportunity {
             id: OpportunityId::from_uuid(r.uuid("id")?),
             lead_id: LeadId::from_uuid(r.uuid("lead_id")?),
@@ -188,8 +193,7 @@ pub(crate) fn opportunity(r: &impl Cols) -> Result<Opportunity, StoreError> {
                 })
                 .transpose()?,
         })
-    };
-    read().map_err(corrupt("opportunity"))
+    })
 }
 
 /// The pending client columns [`pending_client`] reads.
@@ -202,7 +206,7 @@ pub(crate) use pending_cols;
 
 /// A pending client row ([`pending_cols!`]).
 pub(crate) fn pending_client(r: &impl Cols) -> Result<PendingClient, StoreError> {
-    let read = || -> Result<PendingClient, BoxError> {
+    parse("pending client", || {
         let request: ClientRequest = serde_json::from_str(&r.text("request")?)?;
         Ok(PendingClient {
             request,
@@ -212,8 +216,7 @@ pub(crate) fn pending_client(r: &impl Cols) -> Result<PendingClient, StoreError>
             last_attempt_at: r.opt_ts("last_attempt_at")?,
             claimed_until: r.opt_ts("claimed_until")?,
         })
-    };
-    read().map_err(corrupt("pending client"))
+    })
 }
 
 /// A follow-up notice, from the outbox's `notice` column.
@@ -223,7 +226,7 @@ pub(crate) fn notice(json: &str) -> Result<FollowUpNotice, StoreError> {
 
 /// An event row: `seq, id, at, lead_id, actor, kind`.
 pub(crate) fn event(r: &impl Cols) -> Result<Event, StoreError> {
-    let read = || -> Result<Event, BoxError> {
+    parse("event", || {
         Ok(Event {
             seq: unsigned(r.int("seq")?)?,
             event: NewEvent {
@@ -234,14 +237,13 @@ pub(crate) fn event(r: &impl Cols) -> Result<Event, StoreError> {
                 kind: serde_json::from_str(&r.text("kind")?)?,
             },
         })
-    };
-    read().map_err(corrupt("event"))
+    })
 }
 
 /// An employee row: `id, name, role, active, team, manages, manager` (`manages` a JSON array
 /// of teams), the order of every employees statement in `directory.rs`.
 pub(crate) fn employee(r: &impl Cols) -> Result<Employee, StoreError> {
-    let read = || -> Result<Employee, BoxError> {
+    parse("employee", || {
         Ok(Employee {
             id: EmployeeId::new(r.int("id")?)?,
             name: Name::parse(&r.text("name")?)?,
@@ -255,8 +257,7 @@ pub(crate) fn employee(r: &impl Cols) -> Result<Employee, StoreError> {
             manages: serde_json::from_str(&r.text("manages")?)?,
             manager: r.opt_int("manager")?.map(EmployeeId::new).transpose()?,
         })
-    };
-    read().map_err(corrupt("employee"))
+    })
 }
 
 /// A client id read back from the clients table.

@@ -2,7 +2,7 @@
 //! `stage_probability_changes` (migration `..._stage_probabilities.sql`), the newest per
 //! stage in force.
 
-use crm_core::{BoxError, EmployeeId, Probability, StageProbabilityChange, StoreError};
+use crm_core::{EmployeeId, Probability, StageProbabilityChange, StoreError};
 
 use crate::bind::{Args, Binds, args};
 use crate::db::Db;
@@ -19,15 +19,14 @@ const HISTORY: &str = "SELECT stage, probability, changed_by, changed_at \
 
 /// A change row: stage, probability, changed_by, changed_at.
 pub(crate) fn change(r: &impl Cols) -> Result<StageProbabilityChange, StoreError> {
-    let read = || -> Result<StageProbabilityChange, BoxError> {
+    rows::parse("stage probability", || {
         Ok(StageProbabilityChange {
             stage: r.text("stage")?.parse()?,
             probability: Probability::new(u8::try_from(r.int("probability")?)?)?,
             changed_by: EmployeeId::new(r.int("changed_by")?)?,
             changed_at: r.ts("changed_at")?,
         })
-    };
-    read().map_err(rows::corrupt("stage probability"))
+    })
 }
 
 pub(crate) async fn in_force<D: Db>(db: &mut D) -> Result<Vec<StageProbabilityChange>, StoreError> {

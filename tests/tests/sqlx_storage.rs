@@ -643,3 +643,43 @@ async fn opening_a_migrated_sqlite_file_takes_no_write_lock() {
     let pool = sqlx::SqlitePool::connect_with(ro).await.unwrap();
     crm_store_sqlx::sqlite::migrate(&pool).await.unwrap();
 }
+
+/// The errors and the ports' handles cross threads, as hosts spawn them.
+#[test]
+fn errors_are_send_sync_static() {
+    fn check<T: Send + Sync + 'static>() {}
+    check::<StoreError>();
+    check::<crm_store_sqlx::Connected>();
+}
+
+#[tokio::test]
+async fn unknown_schemes_are_refused() {
+    assert!(matches!(
+        crm_store_sqlx::connect("mysql://localhost/crm").await,
+        Err(StoreError::Backend(_))
+    ));
+}
+
+/// Every file of a migrations folder is embedded, in order, and nothing else: the file
+/// name `<version>_<description>.sql` of each embedded migration is on disk.
+fn embedded(dir: &str, migrator: &sqlx::migrate::Migrator) {
+    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../crm-store-sqlx/migrations")
+        .join(dir);
+    let mut on_disk: Vec<String> = std::fs::read_dir(path)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    on_disk.sort();
+    let names: Vec<String> = migrator
+        .iter()
+        .map(|m| format!("{}_{}.sql", m.version, m.description.replace(' ', "_")))
+        .collect();
+    assert_eq!(names, on_disk, "migrations/{dir}");
+}
+
+#[test]
+fn every_migration_is_embedded() {
+    embedded("sqlite", crm_store_sqlx::sqlite::migrator());
+    embedded("postgres", crm_store_sqlx::postgres::migrator());
+}

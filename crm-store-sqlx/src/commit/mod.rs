@@ -19,11 +19,11 @@ use require::require;
 pub(crate) use write::insert_history;
 use write::{ack_events, status_period, write};
 
-use crate::bind::Args;
 pub(super) use crate::bind::id_arg;
+use crate::bind::{Args, Binds, Built};
 use crate::db::Db;
 use crate::error::conflict;
-use crate::rows::to_i64;
+use crate::rows::{Cols, to_i64};
 
 /// An open write transaction of one backend.
 pub(crate) trait Tx: Db {
@@ -58,18 +58,6 @@ pub(crate) trait Tx: Db {
     /// their own (PostgreSQL's report count rows), after the keys: two concurrent commits
     /// creating several leads then wait for each other instead of deadlocking.
     fn lock_counts(&mut self, created: &[&Lead]) -> impl Future<Output = Result<(), StoreError>>;
-
-    /// The leads among `ids` that are stored.
-    fn stored_leads(
-        &mut self,
-        ids: &[LeadId],
-    ) -> impl Future<Output = Result<Vec<LeadId>, StoreError>>;
-
-    /// The import keys among `keys` that are stored.
-    fn stored_keys(
-        &mut self,
-        keys: &[&str],
-    ) -> impl Future<Output = Result<Vec<String>, StoreError>>;
 
     /// Appends `rows` to the lead history (nothing a precondition reads, so a commit appends
     /// them after its other writes).
@@ -192,12 +180,35 @@ impl Stored {
                 _ => {}
             }
         }
-        Ok(Self {
-            leads: t.stored_leads(&leads).await?.into_iter().collect(),
-            keys: t.stored_keys(&keys).await?.into_iter().collect(),
-        })
+        let mut stored = Self {
+            leads: HashSet::new(),
+            keys: HashSet::new(),
+        };
+        for chunk in leads.chunks(IN_LIST) {
+            let mut b = Built::head("SELECT id FROM leads WHERE id IN (");
+            b.list(chunk, |b, id| {
+                b.uuid(id.as_uuid());
+            });
+            let found = t.read_built(b, "lead id", |r| r.uuid("id")).await?;
+            stored
+                .leads
+                .extend(found.into_iter().map(LeadId::from_uuid));
+        }
+        for chunk in keys.chunks(IN_LIST) {
+            let mut b = Built::head("SELECT key FROM import_keys WHERE key IN (");
+            b.list(chunk, |b, k| {
+                b.str(k);
+            });
+            stored
+                .keys
+                .extend(t.read_built(b, "import key", |r| r.text("key")).await?);
+        }
+        Ok(stored)
     }
 }
+
+/// At most this many values in one `IN (...)` list.
+const IN_LIST: usize = 500;
 
 /// A stable 64-bit key (FNV-1a) of one value for an advisory lock.
 pub(crate) fn lock_key(field: &str, value: &str) -> i64 {

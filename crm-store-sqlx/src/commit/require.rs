@@ -2,7 +2,7 @@
 //! [`Tx`]) and decided here.
 
 use crm_core::changeset::Precondition;
-use crm_core::{BoxError, InteractionId, Lead, LeadId, OpportunityId, StoreError};
+use crm_core::{InteractionId, Lead, LeadId, OpportunityId, StoreError};
 
 use super::{Stored, Tx, all, id_arg};
 use crate::bind::{Binds, args};
@@ -37,7 +37,7 @@ pub(super) async fn lead_state<T: Tx>(
     let Some(r) = found.first() else {
         return Ok(None);
     };
-    let read = || -> Result<_, BoxError> {
+    let (version, status, merged_into, follow_up) = rows::parse("lead", || {
         let mut follow_up = [None; 6];
         for (slot, col) in follow_up.iter_mut().zip(FOLLOW_UP_COLS) {
             *slot = r.opt_ts(col)?.map(|t| t.timestamp_micros());
@@ -48,8 +48,7 @@ pub(super) async fn lead_state<T: Tx>(
             r.opt_uuid("merged_into")?,
             follow_up,
         ))
-    };
-    let (version, status, merged_into, follow_up) = read().map_err(rows::corrupt("lead"))?;
+    })?;
     Ok(Some(LeadState {
         version,
         read_only: merged_into.is_some() || status_of(&status)?.is_read_only(),
@@ -140,8 +139,7 @@ pub(super) async fn require<T: Tx>(
             let held = all(t, duplicates::RECORDS_OF, id_arg(lead.as_uuid())).await?;
             let (mut interactions, mut opportunities) = (Vec::new(), Vec::new());
             for r in &held {
-                let read = || -> Result<_, BoxError> { Ok((r.uuid("id")?, r.int("kind")?)) };
-                match read().map_err(rows::corrupt("merged record"))? {
+                match rows::parse("merged record", || Ok((r.uuid("id")?, r.int("kind")?)))? {
                     (id, 0) => interactions.push(InteractionId::from_uuid(id)),
                     (id, _) => opportunities.push(OpportunityId::from_uuid(id)),
                 }
@@ -167,10 +165,9 @@ async fn opportunity_lead_writable<T: Tx>(t: &mut T, id: OpportunityId) -> Resul
     let Some(r) = found.first() else {
         return Err(Precondition::OpportunityLeadWritable(id).refusal(false));
     };
-    let read = || -> Result<_, BoxError> {
+    let (lead, status, merged_into) = rows::parse("lead", || {
         Ok((r.uuid("id")?, r.text("status")?, r.opt_uuid("merged_into")?))
-    };
-    let (lead, status, merged_into) = read().map_err(rows::corrupt("lead"))?;
+    })?;
     let lead = LeadId::from_uuid(lead);
     if merged_into.is_some() || status_of(&status)?.is_read_only() {
         return Err(StoreError::ReadOnly { lead });

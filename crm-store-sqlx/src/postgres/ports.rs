@@ -8,7 +8,10 @@ use crm_core::{
 };
 use sqlx::PgPool;
 
-use super::{Handle, insert_first_employee_in};
+use sqlx::Postgres;
+use sqlx::pool::PoolConnection;
+
+use super::{Handle, PgTx, insert_first_employee_in};
 use crate::directory;
 use crate::error::db;
 
@@ -25,34 +28,30 @@ impl PostgresEmployees {
             db: Handle { pool },
         }
     }
+
+    async fn conn(&self) -> Result<PgTx<PoolConnection<Postgres>>, PortError> {
+        self.db.conn().await.map_err(directory::employees)
+    }
 }
 
 #[async_trait]
 impl EmployeeDirectory for PostgresEmployees {
     async fn employee(&self, id: EmployeeId) -> Result<Option<Employee>, PortError> {
-        directory::employee(&mut self.db.conn().await.map_err(directory::employees)?, id).await
+        directory::employee(&mut self.conn().await?, id).await
     }
 }
 
 #[async_trait]
 impl TeamDirectory for PostgresEmployees {
     async fn team_members(&self, teams: &[Team]) -> Result<Vec<Employee>, PortError> {
-        directory::team_members(
-            &mut self.db.conn().await.map_err(directory::employees)?,
-            teams,
-        )
-        .await
+        directory::team_members(&mut self.conn().await?, teams).await
     }
 }
 
 #[async_trait]
 impl EmployeeAdmin for PostgresEmployees {
     async fn upsert_employee(&self, employee: &Employee) -> Result<(), PortError> {
-        directory::upsert_employee(
-            &mut self.db.conn().await.map_err(directory::employees)?,
-            employee,
-        )
-        .await
+        directory::upsert_employee(&mut self.conn().await?, employee).await
     }
 
     async fn insert_first_employee(&self, employee: &Employee) -> Result<bool, PortError> {
@@ -66,7 +65,7 @@ impl EmployeeAdmin for PostgresEmployees {
     }
 
     async fn list_employees(&self) -> Result<Vec<Employee>, PortError> {
-        directory::list_employees(&mut self.db.conn().await.map_err(directory::employees)?).await
+        directory::list_employees(&mut self.conn().await?).await
     }
 }
 

@@ -95,30 +95,6 @@ impl<C: DerefMut<Target = PgConnection> + Send> Tx for PgTx<C> {
         Ok(())
     }
 
-    async fn stored_leads(&mut self, ids: &[LeadId]) -> Result<Vec<LeadId>, StoreError> {
-        if ids.is_empty() {
-            return Ok(Vec::new());
-        }
-        let ids: Vec<Uuid> = ids.iter().map(|id| id.as_uuid()).collect();
-        let found: Vec<Uuid> = sqlx::query_scalar(STORED_LEADS)
-            .bind(ids)
-            .fetch_all(self.conn())
-            .await
-            .map_err(db)?;
-        Ok(found.into_iter().map(LeadId::from_uuid).collect())
-    }
-
-    async fn stored_keys(&mut self, keys: &[&str]) -> Result<Vec<String>, StoreError> {
-        if keys.is_empty() {
-            return Ok(Vec::new());
-        }
-        sqlx::query_scalar(STORED_KEYS)
-            .bind(keys)
-            .fetch_all(self.conn())
-            .await
-            .map_err(db)
-    }
-
     async fn lock_leads(&mut self, ids: &[LeadId]) -> Result<(), StoreError> {
         let ids: Vec<Uuid> = ids.iter().map(|id| id.as_uuid()).collect();
         sqlx::query(LOCK_LEADS)
@@ -223,8 +199,6 @@ impl<C: DerefMut<Target = PgConnection> + Send> Tx for PgTx<C> {
 
 /// Takes transaction-scoped advisory locks, one per key, in the order given.
 const LOCK_KEYS: &str = "SELECT pg_advisory_xact_lock(k) FROM unnest($1::bigint[]) AS t (k)";
-const STORED_LEADS: &str = "SELECT id FROM leads WHERE id = ANY($1)";
-const STORED_KEYS: &str = "SELECT key FROM import_keys WHERE key = ANY($1)";
 /// Locks leads in id order (`ORDER BY` in the locking subquery decides the order).
 const LOCK_LEADS: &str = "SELECT id FROM leads WHERE id = ANY($1) ORDER BY id FOR NO KEY UPDATE";
 /// The report count rows (`lead_counts`, migration 16) the created leads will move, taken in

@@ -230,43 +230,12 @@ impl From<rusqlite::Error> for Failed {
     }
 }
 
-/// At most this many values in one `IN (...)` list.
-const IN_LIST: usize = 500;
-
 /// An event numbered after both the newest event and the acknowledged watermark (migration
 /// `..._leaner_writes.sql`); one writer at a time, so numbers are commit order.
 const INSERT_EVENT: &str = "INSERT INTO events (seq, id, at, lead_id, actor, kind) VALUES (\
      (SELECT MAX(IFNULL(MAX(seq), 0), (SELECT acked FROM event_ack WHERE id = 1)) + 1 \
       FROM events), $1, $2, $3, $4, $5)";
 const DROP_NOTICE: &str = "DELETE FROM follow_up_notices WHERE id = $1";
-
-impl Conn<'_> {
-    /// The rows of `head` followed by the values of `list`, a chunk at a time, each read by
-    /// `parse`.
-    fn in_lists<T: Copy, U>(
-        &self,
-        head: &'static str,
-        list: &[T],
-        bind: impl Fn(&mut Built, T),
-        parse: impl Fn(&SqlRow) -> Result<U, BoxError>,
-    ) -> Result<Vec<U>, StoreError> {
-        let mut found = Vec::new();
-        for chunk in list.chunks(IN_LIST) {
-            let mut b = Built::head(head);
-            for (i, v) in chunk.iter().enumerate() {
-                if i > 0 {
-                    b.sql(", ");
-                }
-                bind(&mut b, *v);
-            }
-            b.sql(")");
-            for r in built(self.0, &b).map_err(db)? {
-                found.push(parse(&r).map_err(rows::corrupt("stored key"))?);
-            }
-        }
-        Ok(found)
-    }
-}
 
 impl Tx for Conn<'_> {
     const LEAD_STATE: &'static str = "SELECT version, status, merged_into, \
@@ -290,28 +259,6 @@ impl Tx for Conn<'_> {
 
     async fn lock_counts(&mut self, _: &[&Lead]) -> Result<(), StoreError> {
         Ok(())
-    }
-
-    async fn stored_leads(&mut self, ids: &[LeadId]) -> Result<Vec<LeadId>, StoreError> {
-        self.in_lists(
-            "SELECT id FROM leads WHERE id IN (",
-            ids,
-            |b, id| {
-                b.uuid(id.as_uuid());
-            },
-            |r| Ok(LeadId::from_uuid(r.uuid("id")?)),
-        )
-    }
-
-    async fn stored_keys(&mut self, keys: &[&str]) -> Result<Vec<String>, StoreError> {
-        self.in_lists(
-            "SELECT key FROM import_keys WHERE key IN (",
-            keys,
-            |b, k| {
-                b.str(k);
-            },
-            |r| r.text("key"),
-        )
     }
 
     async fn append_history(&mut self, rows: &[HistoryRow<'_>]) -> Result<(), StoreError> {
