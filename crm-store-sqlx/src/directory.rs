@@ -7,7 +7,7 @@ use crm_core::{ClientId, ClientRequest, Employee, EmployeeId, PortError, StoreEr
 
 use crate::bind::{Args, Binds, Built, args};
 use crate::db::Db;
-use crate::rows;
+use crate::rows::{self, Cols};
 
 /// The first employee of an empty directory; nothing when it has any. A backend makes two
 /// first employees added at once take turns.
@@ -25,10 +25,12 @@ const LIST_EMPLOYEES: &str =
 /// The members of some teams (the list follows, built at run time), on `employees_team`.
 const TEAM_MEMBERS: &str =
     "SELECT id, name, role, active, team, manages, manager FROM employees WHERE team IN (";
+/// The lead's client: the new one, or the one it has (the no-op update makes `RETURNING`
+/// return the row that is there).
 const INSERT_CLIENT: &str = "INSERT INTO clients \
      (id, lead_id, name, email, phone, company, owner, created_at, phone_display) \
-     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) ON CONFLICT (lead_id) DO NOTHING";
-const CLIENT_OF: &str = "SELECT id FROM clients WHERE lead_id = $1";
+     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) \
+     ON CONFLICT (lead_id) DO UPDATE SET lead_id = excluded.lead_id RETURNING id";
 
 pub(crate) fn employees(e: impl Into<StoreError>) -> PortError {
     PortError::new("employees", e.into())
@@ -109,37 +111,24 @@ pub(crate) async fn create_client<D: Db>(
     req: &ClientRequest,
 ) -> Result<ClientId, PortError> {
     let new_id = crate::client_id_for(req.lead_id).map_err(|e| PortError::new("clients", e))?;
-    db.exec(
-        INSERT_CLIENT,
-        args(|a| {
-            a.str(new_id.as_ref())
-                .uuid(req.lead_id.as_uuid())
-                .str(req.name.as_str())
-                .opt_str(req.email.as_ref().map(|e| e.as_str()))
-                .opt_str(req.phone.as_ref().map(|p| p.as_str()))
-                .opt_str(req.company.as_ref().map(|n| n.as_str()))
-                .int(req.owner.get())
-                .time(Utc::now())
-                .opt_str(req.phone.as_ref().map(|p| p.display()));
-        }),
-    )
-    .await
-    .map_err(clients)?;
     let row = db
         .one(
-            CLIENT_OF,
+            INSERT_CLIENT,
             args(|a| {
-                a.uuid(req.lead_id.as_uuid());
+                a.str(new_id.as_ref())
+                    .uuid(req.lead_id.as_uuid())
+                    .str(req.name.as_str())
+                    .opt_str(req.email.as_ref().map(|e| e.as_str()))
+                    .opt_str(req.phone.as_ref().map(|p| p.as_str()))
+                    .opt_str(req.company.as_ref().map(|n| n.as_str()))
+                    .int(req.owner.get())
+                    .time(Utc::now())
+                    .opt_str(req.phone.as_ref().map(|p| p.display()));
             }),
         )
         .await
         .map_err(clients)?
-        .ok_or_else(|| {
-            clients(StoreError::Backend(
-                "the client just written is gone".into(),
-            ))
-        })?;
-    let id =
-        crate::rows::Cols::text(&row, "id").map_err(|e| clients(rows::corrupt("client id")(e)))?;
+        .ok_or_else(|| clients(StoreError::Backend("no client returned".into())))?;
+    let id = rows::parse("client id", || row.text("id")).map_err(clients)?;
     rows::client_id(&id).map_err(clients)
 }

@@ -15,16 +15,29 @@ use uuid::Uuid;
 /// Typed access to the columns of one row, by name. Each driver implements it for its row
 /// type (SQLite stores times as unix microseconds, PostgreSQL as timestamptz).
 pub(crate) trait Cols {
-    fn uuid(&self, col: &str) -> Result<Uuid, BoxError>;
     fn opt_uuid(&self, col: &str) -> Result<Option<Uuid>, BoxError>;
-    fn text(&self, col: &str) -> Result<String, BoxError>;
     fn opt_text(&self, col: &str) -> Result<Option<String>, BoxError>;
-    fn int(&self, col: &str) -> Result<i64, BoxError>;
     fn opt_int(&self, col: &str) -> Result<Option<i64>, BoxError>;
-    fn ts(&self, col: &str) -> Result<DateTime<Utc>, BoxError>;
     fn opt_ts(&self, col: &str) -> Result<Option<DateTime<Utc>>, BoxError>;
     fn date(&self, col: &str) -> Result<NaiveDate, BoxError>;
     fn flag(&self, col: &str) -> Result<bool, BoxError>;
+
+    fn uuid(&self, col: &str) -> Result<Uuid, BoxError> {
+        self.opt_uuid(col)?.ok_or_else(|| null(col))
+    }
+    fn text(&self, col: &str) -> Result<String, BoxError> {
+        self.opt_text(col)?.ok_or_else(|| null(col))
+    }
+    fn int(&self, col: &str) -> Result<i64, BoxError> {
+        self.opt_int(col)?.ok_or_else(|| null(col))
+    }
+    fn ts(&self, col: &str) -> Result<DateTime<Utc>, BoxError> {
+        self.opt_ts(col)?.ok_or_else(|| null(col))
+    }
+}
+
+fn null(col: &str) -> BoxError {
+    format!("{col} is NULL").into()
 }
 
 /// A day stored as its number of days from the common era (SQLite's representation).

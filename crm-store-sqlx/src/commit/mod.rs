@@ -276,14 +276,6 @@ fn opens_period(steps: &[Step], at: usize) -> bool {
         .any(|next| crm_core::time_in_status::status_entered(std::slice::from_ref(next)).is_some())
 }
 
-pub(super) async fn all<T: Tx>(
-    t: &mut T,
-    sql: &'static str,
-    a: Args,
-) -> Result<Vec<T::Row>, StoreError> {
-    t.all(sql, a).await.map_err(|f| f.error)
-}
-
 /// Runs a write; a taken unique key is `taken`.
 pub(super) async fn exec<T: Tx>(
     t: &mut T,
@@ -294,12 +286,4 @@ pub(super) async fn exec<T: Tx>(
     t.exec(sql, a)
         .await
         .map_err(|f| if f.unique { taken() } else { f.error })
-}
-
-pub(super) async fn exec_plain<T: Tx>(
-    t: &mut T,
-    sql: &'static str,
-    a: Args,
-) -> Result<u64, StoreError> {
-    t.exec(sql, a).await.map_err(|f| f.error)
 }

@@ -4,8 +4,8 @@
 use crm_core::changeset::Precondition;
 use crm_core::{InteractionId, Lead, LeadId, OpportunityId, StoreError};
 
-use super::{Stored, Tx, all, id_arg};
-use crate::bind::{Binds, args};
+use super::{Stored, Tx, id_arg};
+use crate::bind::{Args, Binds, args};
 use crate::duplicates;
 use crate::error::status_of;
 use crate::lead_writes as lw;
@@ -33,7 +33,7 @@ pub(super) async fn lead_state<T: Tx>(
     t: &mut T,
     id: LeadId,
 ) -> Result<Option<LeadState>, StoreError> {
-    let found = all(t, T::LEAD_STATE, id_arg(id.as_uuid())).await?;
+    let found = t.all(T::LEAD_STATE, id_arg(id.as_uuid())).await?;
     let Some(r) = found.first() else {
         return Ok(None);
     };
@@ -89,54 +89,41 @@ pub(super) async fn require<T: Tx>(
             .await?
             .map(|s| at_version(s.version, lead.version()) && s.follow_up == follow_up_state(lead)),
         Precondition::NoDuplicateOf(lead) => {
-            let found = all(t, lw::DUPLICATE, args(|a| lw::duplicate(a, lead))).await?;
+            let found = t
+                .all(lw::DUPLICATE, args(|a| lw::duplicate(a, lead)))
+                .await?;
             return match lw::duplicate_found(&found)? {
                 Some(e) => Err(e),
                 None => Ok(()),
             };
         }
         Precondition::OpportunityAbsent(id) => {
-            let found = all(t, T::OPPORTUNITY_VERSION, id_arg(id.as_uuid())).await?;
+            let found = t.all(T::OPPORTUNITY_VERSION, id_arg(id.as_uuid())).await?;
             Some(found.is_empty())
         }
         Precondition::OpportunityVersion { id, version } => {
-            let found = all(t, T::OPPORTUNITY_VERSION, id_arg(id.as_uuid())).await?;
-            found
-                .first()
-                .map(|r| {
-                    r.int("version")
-                        .map_err(rows::corrupt("opportunity version"))
-                })
-                .transpose()?
-                .map(|v| at_version(v, *version))
+            let found = t.one(T::OPPORTUNITY_VERSION, id_arg(id.as_uuid())).await?;
+            let stored = found.map(|r| rows::parse("opportunity version", || r.int("version")));
+            stored.transpose()?.map(|v| at_version(v, *version))
         }
         Precondition::OpportunityLeadWritable(id) => {
             return opportunity_lead_writable(t, *id).await;
         }
         Precondition::TurnIs { rule, after } => {
-            let found = all(
-                t,
-                T::LAST_TURN,
-                args(|a| {
-                    a.str(rule);
-                }),
-            )
-            .await?;
-            let last = found
-                .first()
-                .map(|r| {
-                    r.int("last_owner")
-                        .map_err(rows::corrupt("assignment rotation"))
-                })
-                .transpose()?;
-            Some(last == after.map(|a| a.get()))
+            let mut a = Args::default();
+            a.str(rule);
+            let found = t.one(T::LAST_TURN, a).await?;
+            let last = found.map(|r| rows::parse("assignment rotation", || r.int("last_owner")));
+            Some(last.transpose()? == after.map(|a| a.get()))
         }
         Precondition::KeyFree(key) => Some(!stored.keys.contains(key.as_str())),
         Precondition::HoldsExactly { lead, moved, .. } => {
             if lead_state(t, *lead).await?.is_none() {
                 return Err(p.refusal(false));
             }
-            let held = all(t, duplicates::RECORDS_OF, id_arg(lead.as_uuid())).await?;
+            let held = t
+                .all(duplicates::RECORDS_OF, id_arg(lead.as_uuid()))
+                .await?;
             let (mut interactions, mut opportunities) = (Vec::new(), Vec::new());
             for r in &held {
                 match rows::parse("merged record", || Ok((r.uuid("id")?, r.int("kind")?)))? {
@@ -147,7 +134,7 @@ pub(super) async fn require<T: Tx>(
             Some(moved.is_exactly(interactions, opportunities))
         }
         Precondition::ClientPending(lead) => {
-            let found = all(t, T::CLIENT_PENDING, id_arg(lead.as_uuid())).await?;
+            let found = t.all(T::CLIENT_PENDING, id_arg(lead.as_uuid())).await?;
             Some(!found.is_empty())
         }
     };
@@ -161,7 +148,7 @@ pub(super) async fn require<T: Tx>(
 /// [`Precondition::OpportunityLeadWritable`]: `ReadOnly` naming the opportunity's lead when
 /// that lead is converted or merged.
 async fn opportunity_lead_writable<T: Tx>(t: &mut T, id: OpportunityId) -> Result<(), StoreError> {
-    let found = all(t, T::OPPORTUNITY_LEAD, id_arg(id.as_uuid())).await?;
+    let found = t.all(T::OPPORTUNITY_LEAD, id_arg(id.as_uuid())).await?;
     let Some(r) = found.first() else {
         return Err(Precondition::OpportunityLeadWritable(id).refusal(false));
     };

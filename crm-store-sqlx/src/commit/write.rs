@@ -4,7 +4,7 @@ use crm_core::changeset::{Precondition, Write};
 use crm_core::{Change, Entity, HistoryEntry, StoreError};
 
 use super::require::lead_state;
-use super::{HistoryRow, Stored, Tx, all, exec, exec_plain, id_arg};
+use super::{HistoryRow, Stored, Tx, exec, id_arg};
 use crate::bind::{Args, Binds, args};
 use crate::error::{conflict, not_found};
 use crate::lead_writes as lw;
@@ -26,9 +26,10 @@ pub(super) async fn status_period<T: Tx>(t: &mut T, h: &HistoryEntry) -> Result<
     };
     // A lead's first period has none before it to end.
     if !matches!(h.change, Change::Created { .. }) {
-        exec_plain(t, lw::CLOSE_STATUS_PERIOD, args(|a| p.close(a))).await?;
+        t.exec(lw::CLOSE_STATUS_PERIOD, args(|a| p.close(a)))
+            .await?;
     }
-    exec_plain(t, lw::OPEN_STATUS_PERIOD, args(|a| p.open(a))).await?;
+    t.exec(lw::OPEN_STATUS_PERIOD, args(|a| p.open(a))).await?;
     Ok(())
 }
 
@@ -64,21 +65,17 @@ pub(super) async fn write<T: Tx>(
         Write::UpdateLead(lead) => {
             let mut a = Args::default();
             lw::update_lead(&mut a, lead)?;
-            require_changed(
-                exec_plain(t, lw::UPDATE_LEAD, a).await?,
-                Entity::Lead,
-                lead.id(),
-            )?;
+            require_changed(t.exec(lw::UPDATE_LEAD, a).await?, Entity::Lead, lead.id())?;
         }
         Write::PendingClient(p) => {
             let mut a = Args::default();
             lw::pending(&mut a, p)?;
-            exec_plain(t, lw::UPSERT_PENDING, a).await?;
+            t.exec(lw::UPSERT_PENDING, a).await?;
         }
         Write::Interaction(i) => {
             let a = args(|a| records::touch(a, i));
             require_changed(
-                exec_plain(t, records::TOUCH_INTERACTION, a).await?,
+                t.exec(records::TOUCH_INTERACTION, a).await?,
                 Entity::Lead,
                 i.lead_id,
             )?;
@@ -99,14 +96,14 @@ pub(super) async fn write<T: Tx>(
         Write::UpdateOpportunity(o) => {
             let mut a = Args::default();
             records::update(&mut a, o)?;
-            let updated = exec_plain(t, records::UPDATE_OPPORTUNITY, a).await?;
+            let updated = t.exec(records::UPDATE_OPPORTUNITY, a).await?;
             require_changed(updated, Entity::Opportunity, o.id)?;
         }
         Write::Turn { rule, owner } => {
             let a = args(|a| {
                 a.str(rule).int(owner.get());
             });
-            exec_plain(t, SET_TURN, a).await?;
+            t.exec(SET_TURN, a).await?;
         }
         Write::ImportKey { key, lead } => {
             let a = args(|a| {
@@ -120,7 +117,7 @@ pub(super) async fn write<T: Tx>(
         }
         Write::StageProbability(c) => {
             let a = args(|a| crate::stage_probabilities::values(a, c));
-            exec_plain(t, crate::stage_probabilities::INSERT, a).await?;
+            t.exec(crate::stage_probabilities::INSERT, a).await?;
         }
         Write::MoveRecords { from, to } => {
             for id in [from, to] {
@@ -132,13 +129,13 @@ pub(super) async fn write<T: Tx>(
                 let a = args(|a| {
                     a.uuid(to.as_uuid()).uuid(from.as_uuid());
                 });
-                exec_plain(t, sql, a).await?;
+                t.exec(sql, a).await?;
             }
         }
         Write::FollowUpMarks(lead) => {
             let a = args(|a| follow_up::mark(a, lead.record()));
             require_changed(
-                exec_plain(t, follow_up::MARK_LEAD, a).await?,
+                t.exec(follow_up::MARK_LEAD, a).await?,
                 Entity::Lead,
                 lead.id(),
             )?;
@@ -154,7 +151,7 @@ pub(super) async fn write<T: Tx>(
                     .str(&json)
                     .time(*claimed_until);
             });
-            exec_plain(t, PUT_NOTICE, a).await?;
+            t.exec(PUT_NOTICE, a).await?;
         }
         // `commit::run` gathers runs of these into one `drop_notices`.
         Write::DropNotice(id) => t.drop_notices(&[id.as_uuid()]).await?,
@@ -165,7 +162,7 @@ pub(super) async fn write<T: Tx>(
             at,
         } => {
             let a = args(|a| follow_up::release(a, *id, *claimed_until, error.as_deref(), *at));
-            exec_plain(t, follow_up::RELEASE_NOTICE, a).await?;
+            t.exec(follow_up::RELEASE_NOTICE, a).await?;
         }
         Write::ReleaseClient {
             lead,
@@ -174,24 +171,21 @@ pub(super) async fn write<T: Tx>(
             let a = args(|a| {
                 a.uuid(lead.as_uuid()).time(*claimed_until);
             });
-            exec_plain(t, outbox::RELEASE_PENDING, a).await?;
+            t.exec(outbox::RELEASE_PENDING, a).await?;
         }
         Write::ClientFailed { lead, error, at } => {
             let a = args(|a| {
                 a.str(error).time(*at).uuid(lead.as_uuid());
             });
-            exec_plain(t, outbox::CONVERSION_FAILED, a).await?;
+            t.exec(outbox::CONVERSION_FAILED, a).await?;
         }
         Write::ClientCreated { lead, client } => {
-            exec_plain(t, outbox::DELETE_PENDING, id_arg(lead.as_uuid())).await?;
+            t.exec(outbox::DELETE_PENDING, id_arg(lead.as_uuid()))
+                .await?;
             let a = args(|a| {
                 a.str(client.as_ref()).uuid(lead.as_uuid());
             });
-            require_changed(
-                exec_plain(t, outbox::SET_CLIENT, a).await?,
-                Entity::Lead,
-                lead,
-            )?;
+            require_changed(t.exec(outbox::SET_CLIENT, a).await?, Entity::Lead, lead)?;
         }
         // Run by `run` itself.
         Write::History(_) | Write::Event(_) | Write::AckEvents(_) => {}
@@ -211,7 +205,7 @@ fn require_changed(changed: u64, entity: Entity, id: impl ToString) -> Result<()
 /// Moves the event watermark up to `up_to` (never past the newest event); how many events
 /// it passed.
 pub(super) async fn ack_events<T: Tx>(t: &mut T, up_to: u64) -> Result<u64, StoreError> {
-    let state = all(t, T::ACK_STATE, Args::default()).await?;
+    let state = t.all(T::ACK_STATE, Args::default()).await?;
     let row = state
         .first()
         .ok_or_else(|| StoreError::Backend("the event watermark row is missing".into()))?;
@@ -221,6 +215,6 @@ pub(super) async fn ack_events<T: Tx>(t: &mut T, up_to: u64) -> Result<u64, Stor
     let a = args(|a| {
         a.int(new);
     });
-    exec_plain(t, events::SET_ACK, a).await?;
+    t.exec(events::SET_ACK, a).await?;
     Ok(passed)
 }

@@ -48,26 +48,14 @@ pub fn migrator() -> &'static Migrator {
 }
 
 impl Cols for PgRow {
-    fn uuid(&self, col: &str) -> Result<Uuid, BoxError> {
-        Ok(self.try_get::<Uuid, _>(col)?)
-    }
     fn opt_uuid(&self, col: &str) -> Result<Option<Uuid>, BoxError> {
         Ok(self.try_get::<Option<Uuid>, _>(col)?)
-    }
-    fn text(&self, col: &str) -> Result<String, BoxError> {
-        Ok(self.try_get::<String, _>(col)?)
     }
     fn opt_text(&self, col: &str) -> Result<Option<String>, BoxError> {
         Ok(self.try_get::<Option<String>, _>(col)?)
     }
-    fn int(&self, col: &str) -> Result<i64, BoxError> {
-        Ok(self.try_get::<i64, _>(col)?)
-    }
     fn opt_int(&self, col: &str) -> Result<Option<i64>, BoxError> {
         Ok(self.try_get::<Option<i64>, _>(col)?)
-    }
-    fn ts(&self, col: &str) -> Result<DateTime<Utc>, BoxError> {
-        Ok(self.try_get::<DateTime<Utc>, _>(col)?)
     }
     fn opt_ts(&self, col: &str) -> Result<Option<DateTime<Utc>>, BoxError> {
         Ok(self.try_get::<Option<DateTime<Utc>>, _>(col)?)
@@ -85,10 +73,6 @@ const NEWEST_MIGRATION: &str = "SELECT MAX(version) FROM _sqlx_migrations";
 /// The first employee of an empty directory takes this table lock first, so two added at
 /// once take turns (the second then finds the first).
 const LOCK_EMPLOYEES: &str = "LOCK TABLE employees IN SHARE ROW EXCLUSIVE MODE";
-
-// ---------------------------------------------------------------------------------------
-// Connecting
-// ---------------------------------------------------------------------------------------
 
 /// Connect options for a `postgres://` or `postgresql://` URL (all of sqlx's URL
 /// parameters apply, e.g. `options=-c search_path=...`).

@@ -6,7 +6,6 @@ use crm_core::{
     ClientId, ClientRequest, ClientsPort, Employee, EmployeeAdmin, EmployeeDirectory, EmployeeId,
     PortError, Team, TeamDirectory,
 };
-use sqlx::PgPool;
 
 use sqlx::Postgres;
 use sqlx::pool::PoolConnection;
@@ -15,20 +14,14 @@ use super::{Handle, PgTx, insert_first_employee_in};
 use crate::directory;
 use crate::error::db;
 
-/// The employee directory backed by the `employees` table.
+/// The employee directory backed by the `employees` table (see
+/// [`PostgresStore::employees`](super::PostgresStore::employees)).
 #[derive(Clone, Debug)]
 pub struct PostgresEmployees {
     pub(super) db: Handle,
 }
 
 impl PostgresEmployees {
-    /// A directory over an existing (migrated) pool.
-    pub fn from_pool(pool: PgPool) -> Self {
-        Self {
-            db: Handle { pool },
-        }
-    }
-
     async fn conn(&self) -> Result<PgTx<PoolConnection<Postgres>>, PortError> {
         self.db.conn().await.map_err(directory::employees)
     }
@@ -70,19 +63,11 @@ impl EmployeeAdmin for PostgresEmployees {
 }
 
 /// The clients system backed by the `clients` table: one client per lead, id
-/// `client-<lead id>`; creating it again returns the same client.
+/// `client-<lead id>`; creating it again returns the same client (see
+/// [`PostgresStore::clients`](super::PostgresStore::clients)).
 #[derive(Clone, Debug)]
 pub struct PostgresClients {
     pub(super) db: Handle,
-}
-
-impl PostgresClients {
-    /// A clients system over an existing (migrated) pool.
-    pub fn from_pool(pool: PgPool) -> Self {
-        Self {
-            db: Handle { pool },
-        }
-    }
 }
 
 #[async_trait]

@@ -41,10 +41,6 @@ const NEWEST_MIGRATION: &str = "SELECT MAX(version) FROM _sqlx_migrations";
 const APPLIED_MIGRATIONS: &str =
     "SELECT version, checksum FROM _sqlx_migrations WHERE success ORDER BY version";
 
-// ---------------------------------------------------------------------------------------
-// Connecting
-// ---------------------------------------------------------------------------------------
-
 /// Connect options for `url`: `sqlite://path`, `sqlite:path`, `sqlite::memory:` or a plain
 /// file path. The file is created if missing; WAL journal, foreign keys on,
 /// `synchronous = NORMAL` and a [`BUSY_TIMEOUT`].

@@ -1,12 +1,11 @@
 //! [`SqliteStore`]: the lead store on SQLite through rusqlite, one hop per store call.
 //!
 //! A thread owns the writer connection; every store call is one closure sent to it (or, for
-//! a read while the writer is busy, to a reader thread), answered on a oneshot channel. A
-//! commit is one synchronous function over one `BEGIN IMMEDIATE` transaction: plain
-//! statements, each prepared once per connection (`prepare_cached`), the changeset's
-//! preconditions checked in Rust between them. sqlx keeps the migrations and the
-//! table-backed ports ([`SqliteEmployees`], [`SqliteClients`]), on a pool over the same
-//! database that the store keeps open.
+//! a read while the writer is busy, to a reader thread), answered on a oneshot channel, and
+//! runs there whole: a commit is the shared commit (`crate::commit`) over one `BEGIN
+//! IMMEDIATE` transaction, a read the shared read (see `driver`). The table-backed ports
+//! ([`SqliteEmployees`], [`SqliteClients`]) use the same threads. sqlx keeps the migrations,
+//! on a pool over the same database that the store keeps open.
 
 mod conn;
 mod driver;
@@ -47,8 +46,8 @@ const READERS: usize = 2;
 #[derive(Clone, Debug)]
 pub struct SqliteStore {
     lanes: Arc<Lanes>,
-    /// sqlx's pool over the same database: the migrations ran on it, the table-backed ports
-    /// use it, and it keeps an in-memory database alive.
+    /// sqlx's pool over the same database: the migrations ran on it, a host may run its own
+    /// statements on it, and it keeps an in-memory database alive.
     pool: SqlitePool,
 }
 

@@ -71,26 +71,14 @@ impl SqlRow {
 }
 
 impl Cols for SqlRow {
-    fn uuid(&self, col: &str) -> Result<Uuid, BoxError> {
-        self.get(col)
-    }
     fn opt_uuid(&self, col: &str) -> Result<Option<Uuid>, BoxError> {
-        self.get(col)
-    }
-    fn text(&self, col: &str) -> Result<String, BoxError> {
         self.get(col)
     }
     fn opt_text(&self, col: &str) -> Result<Option<String>, BoxError> {
         self.get(col)
     }
-    fn int(&self, col: &str) -> Result<i64, BoxError> {
-        self.get(col)
-    }
     fn opt_int(&self, col: &str) -> Result<Option<i64>, BoxError> {
         self.get(col)
-    }
-    fn ts(&self, col: &str) -> Result<DateTime<Utc>, BoxError> {
-        from_micros(self.get(col)?)
     }
     fn opt_ts(&self, col: &str) -> Result<Option<DateTime<Utc>>, BoxError> {
         self.get::<Option<i64>>(col)?.map(from_micros).transpose()
