@@ -10,7 +10,7 @@ use crate::bind::{Binds, Built, args};
 use crate::db::Db;
 use crate::rows::{self, Cols};
 
-const LAST_TURN: &str = "SELECT last_owner FROM assignment_rotations WHERE rule = $1";
+pub(crate) const LAST_TURN: &str = "SELECT last_owner FROM assignment_rotations WHERE rule = $1";
 const OPEN_BY_OWNER: &str = concat!(
     "SELECT owner, COUNT(*) AS n FROM leads WHERE ",
     crate::open_lead!()

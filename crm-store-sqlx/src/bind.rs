@@ -76,6 +76,9 @@ impl Binds for Args {
     }
 }
 
+/// At most this many values in one `IN (...)` list.
+pub(crate) const IN_LIST: usize = 500;
+
 /// `Args` filled by `f`.
 pub(crate) fn args(f: impl FnOnce(&mut Args)) -> Args {
     let mut a = Args::default();
@@ -108,6 +111,8 @@ impl Built {
 
     /// Appends SQL text.
     pub(crate) fn sql(&mut self, sql: &'static str) -> &mut Self {
+        // Its own parameters are numbered as they are bound: none in the text.
+        debug_assert!(!sql.contains('$'), "{sql}");
         self.sql.push_str(sql);
         self
     }

@@ -1,7 +1,8 @@
-//! The follow-up outbox. What both backends do the same way when a sweep claims follow-up
-//! notices: take over the notices whose claim ran out, refreshed against their leads as
-//! they are now (the rule is `crm_core::follow_up::refreshed`), and write a new notice for
-//! each newly due lead. Only the claim's SQL (locking) differs per backend.
+//! The follow-up outbox: the statements of its writes, the sweep's candidate queries
+//! (both backends), and the parts of PostgreSQL's own claim (`postgres/claims.rs`): take
+//! over the notices whose claim ran out, refreshed against their leads as they are now (the
+//! rule is `crm_core::follow_up::refreshed`), and write a new notice for each newly due lead.
+//! SQLite claims through crm-core's default over `follow_up_candidates`.
 
 use std::collections::HashMap;
 

@@ -11,9 +11,6 @@ use crate::bind::{Binds, Built};
 use crate::db::Db;
 use crate::rows::{self, Cols};
 
-/// At most this many keys or contact values in one lookup.
-const LOOKUP_CHUNK: usize = 1_000;
-
 const KEYS_STORED: &str = "SELECT key, lead_id FROM import_keys WHERE key IN (";
 /// The open leads with one of `emails` (normalised) or `phones` (phone keys): how a backend
 /// finds them is its own (PostgreSQL's plan must not depend on statistics a fresh table
@@ -33,7 +30,7 @@ pub(crate) async fn imported<D: Db>(
     keys: &[ImportKey],
 ) -> Result<BTreeMap<ImportKey, LeadId>, StoreError> {
     let mut imported = BTreeMap::new();
-    for chunk in keys.chunks(LOOKUP_CHUNK) {
+    for chunk in keys.chunks(crate::bind::IN_LIST) {
         let mut b = Built::head(KEYS_STORED);
         b.list(chunk, |b, k| {
             b.str(k.as_str());

@@ -70,11 +70,7 @@ pub(crate) async fn get_lead<D: Db>(db: &mut D, id: LeadId) -> Result<Option<Lea
 pub(crate) async fn detail<T: Tx>(t: &mut T, id: LeadId) -> Result<Option<LeadDetail>, StoreError> {
     let mut rows = Vec::new();
     for sql in DETAIL {
-        rows.extend(
-            t.all(sql, id_arg(id.as_uuid()))
-                .await
-                .map_err(|f| f.error)?,
-        );
+        rows.extend(t.all(sql, id_arg(id.as_uuid())).await?);
         if rows.is_empty() {
             // No lead: nothing hangs off it.
             return Ok(None);

@@ -36,8 +36,6 @@ pub(crate) trait Tx: Db {
     /// `id, status, merged_into` of the lead of the opportunity `$1`, kept from a concurrent
     /// conversion or merge until the commit.
     const OPPORTUNITY_LEAD: &'static str;
-    /// `last_owner` of the assignment rule `$1`.
-    const LAST_TURN: &'static str;
     /// Whether a client is pending for the lead `$1`, kept until the commit.
     const CLIENT_PENDING: &'static str;
     /// The event watermark and the newest event (`events::ack_state!`), kept until the
@@ -184,7 +182,7 @@ impl Stored {
             leads: HashSet::new(),
             keys: HashSet::new(),
         };
-        for chunk in leads.chunks(IN_LIST) {
+        for chunk in leads.chunks(crate::bind::IN_LIST) {
             let mut b = Built::head("SELECT id FROM leads WHERE id IN (");
             b.list(chunk, |b, id| {
                 b.uuid(id.as_uuid());
@@ -194,7 +192,7 @@ impl Stored {
                 .leads
                 .extend(found.into_iter().map(LeadId::from_uuid));
         }
-        for chunk in keys.chunks(IN_LIST) {
+        for chunk in keys.chunks(crate::bind::IN_LIST) {
             let mut b = Built::head("SELECT key FROM import_keys WHERE key IN (");
             b.list(chunk, |b, k| {
                 b.str(k);
@@ -206,9 +204,6 @@ impl Stored {
         Ok(stored)
     }
 }
-
-/// At most this many values in one `IN (...)` list.
-const IN_LIST: usize = 500;
 
 /// A stable 64-bit key (FNV-1a) of one value for an advisory lock.
 pub(crate) fn lock_key(field: &str, value: &str) -> i64 {

@@ -112,7 +112,8 @@ pub(super) async fn require<T: Tx>(
         Precondition::TurnIs { rule, after } => {
             let mut a = Args::default();
             a.str(rule);
-            let found = t.one(T::LAST_TURN, a).await?;
+            // The rule's turn is locked (PostgreSQL: its advisory lock, taken first).
+            let found = t.one(crate::assignment::LAST_TURN, a).await?;
             let last = found.map(|r| rows::parse("assignment rotation", || r.int("last_owner")));
             Some(last.transpose()? == after.map(|a| a.get()))
         }

@@ -11,7 +11,7 @@
 use crm_core::{FollowUpClaim, FollowUpNotice, Lead, StoreError};
 use uuid::Uuid;
 
-use super::store::PgTx;
+use super::store::PgConn;
 use sqlx::PgConnection;
 
 use crate::bind::{Args, Binds};
@@ -40,27 +40,21 @@ const INSERT_NOTICES: &str = "INSERT INTO follow_up_notices (id, lead_id, notice
      SELECT id, lead_id, notice, $4 FROM UNNEST($1::uuid[], $2::uuid[], $3::text[]) \
      AS n (id, lead_id, notice)";
 
-type A = Args;
 /// The claim's transaction.
-type Pg<'c> = PgTx<&'c mut PgConnection>;
+type Pg<'c> = PgConn<&'c mut PgConnection>;
 
-async fn leads(t: &mut Pg<'_>, sql: &'static str, a: A) -> Result<Vec<Lead>, StoreError> {
-    t.all(sql, a)
-        .await
-        .map_err(|f| f.error)?
-        .iter()
-        .map(rows::lead)
-        .collect()
+async fn leads(t: &mut Pg<'_>, sql: &'static str, a: Args) -> Result<Vec<Lead>, StoreError> {
+    t.all(sql, a).await?.iter().map(rows::lead).collect()
 }
 
-fn by_and_room(by: chrono::DateTime<chrono::Utc>, room: u32) -> A {
-    let mut a = A::default();
+fn by_and_room(by: chrono::DateTime<chrono::Utc>, room: u32) -> Args {
+    let mut a = Args::default();
     a.time(by).int(i64::from(room));
     a
 }
 
-async fn exec(t: &mut Pg<'_>, sql: &'static str, a: A) -> Result<(), StoreError> {
-    t.exec(sql, a).await.map_err(|f| f.error)?;
+async fn exec(t: &mut Pg<'_>, sql: &'static str, a: Args) -> Result<(), StoreError> {
+    t.exec(sql, a).await?;
     Ok(())
 }
 
@@ -97,8 +91,7 @@ pub(super) async fn claim_follow_ups(
 ) -> Result<Vec<FollowUpNotice>, StoreError> {
     let expired = t
         .all(EXPIRED_NOTICES, by_and_room(claim.now, claim.limit))
-        .await
-        .map_err(|f| f.error)?
+        .await?
         .iter()
         .map(|r| {
             rows::notice(
@@ -109,13 +102,13 @@ pub(super) async fn claim_follow_ups(
         .collect::<Result<Vec<_>, _>>()?;
     let mut their_leads = Vec::with_capacity(expired.len());
     for n in &expired {
-        let mut a = A::default();
+        let mut a = Args::default();
         a.uuid(n.lead_id.as_uuid());
         their_leads.extend(leads(t, GET_LEAD, a).await?);
     }
     let (mut notices, moot) = follow_up::take_over(expired, their_leads);
     for n in &notices {
-        let mut a = A::default();
+        let mut a = Args::default();
         a.time(claim.lease_until)
             .str(&json(n)?)
             .uuid(n.id.as_uuid());
@@ -156,7 +149,7 @@ pub(super) async fn claim_follow_ups(
         let due = leads(t, sql, by_and_room(by, room)).await?;
         let marked = step.apply(&due, claim.at);
         for (r, _) in &marked {
-            let mut a = A::default();
+            let mut a = Args::default();
             follow_up::mark(&mut a, r);
             exec(t, follow_up::MARK_LEAD, a).await?;
         }

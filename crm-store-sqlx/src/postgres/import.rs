@@ -7,7 +7,7 @@ use std::ops::DerefMut;
 
 use sqlx::PgConnection;
 
-use super::PgTx;
+use super::PgConn;
 use crate::error::db;
 use crate::import::OpenLookup;
 use crate::rows::{self, lead_cols};
@@ -33,7 +33,7 @@ const OPEN_BY_PHONE: &str = concat!(
     " OFFSET 0) AS l"
 );
 
-impl<C: DerefMut<Target = PgConnection> + Send> OpenLookup for PgTx<C> {
+impl<C: DerefMut<Target = PgConnection> + Send> OpenLookup for PgConn<C> {
     async fn open_with_contacts(
         &mut self,
         emails: &[String],

@@ -1,7 +1,7 @@
 //! The PostgreSQL backend: [`PostgresStore`], [`PostgresEmployees`] and [`PostgresClients`].
 //!
 //! Times are `timestamptz` (microseconds), ids `uuid`. Every write is one READ COMMITTED
-//! transaction (`store::PgTx`) made race-free where it matters:
+//! transaction (on a `store::PgConn`) made race-free where it matters:
 //! - what a precondition reads stays locked until the commit (`SELECT ... FOR NO KEY
 //!   UPDATE` of the lead or opportunity a write then changes), so a concurrent writer waits,
 //!   then reads the new version;
@@ -18,7 +18,7 @@ mod import;
 mod ports;
 mod store;
 
-use store::PgTx;
+use store::PgConn;
 
 pub use ports::{PostgresClients, PostgresEmployees};
 
@@ -182,8 +182,8 @@ pub(crate) struct Handle {
 
 impl Handle {
     /// A pooled connection for the shared statements.
-    pub(crate) async fn conn(&self) -> Result<PgTx<PoolConnection<Postgres>>, StoreError> {
-        Ok(PgTx(self.pool.acquire().await.map_err(db)?))
+    pub(crate) async fn conn(&self) -> Result<PgConn<PoolConnection<Postgres>>, StoreError> {
+        Ok(PgConn(self.pool.acquire().await.map_err(db)?))
     }
 }
 

@@ -10,7 +10,7 @@ use crm_core::{
 use sqlx::Postgres;
 use sqlx::pool::PoolConnection;
 
-use super::{Handle, PgTx, insert_first_employee_in};
+use super::{Handle, PgConn, insert_first_employee_in};
 use crate::directory;
 use crate::error::db;
 
@@ -22,7 +22,7 @@ pub struct PostgresEmployees {
 }
 
 impl PostgresEmployees {
-    async fn conn(&self) -> Result<PgTx<PoolConnection<Postgres>>, PortError> {
+    async fn conn(&self) -> Result<PgConn<PoolConnection<Postgres>>, PortError> {
         self.db.conn().await.map_err(directory::employees)
     }
 }

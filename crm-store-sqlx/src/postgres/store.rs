@@ -1,5 +1,5 @@
 //! [`PostgresStore`]: the port over the shared statements, each write one READ COMMITTED
-//! transaction ([`PgTx`], made race-free as the module docs say).
+//! transaction (made race-free as the module docs say), run on a [`PgConn`].
 
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -28,18 +28,19 @@ use crate::{
     assignment, duplicates, events, import, outbox, reads, records, reports, stage_probabilities,
 };
 
-/// A connection for the shared statements: a pooled one for a read, or one in a READ
-/// COMMITTED transaction for a commit (made race-free as the module docs say).
-pub(crate) struct PgTx<C>(pub(super) C);
+/// A connection for the shared statements: a pooled one for a read, or the connection of a
+/// READ COMMITTED transaction for a commit (its `Tx` methods lock until that transaction
+/// ends, so they are only called inside one).
+pub(crate) struct PgConn<C>(pub(super) C);
 
-impl<C: DerefMut<Target = PgConnection>> PgTx<C> {
+impl<C: DerefMut<Target = PgConnection>> PgConn<C> {
     /// The connection, for statements with PostgreSQL's own types (arrays).
     pub(super) fn conn(&mut self) -> &mut PgConnection {
         &mut self.0
     }
 }
 
-impl<C: DerefMut<Target = PgConnection> + Send> Db for PgTx<C> {
+impl<C: DerefMut<Target = PgConnection> + Send> Db for PgConn<C> {
     type Row = PgRow;
 
     const FIND: &'static str = "strpos";
@@ -65,7 +66,7 @@ impl<C: DerefMut<Target = PgConnection> + Send> Db for PgTx<C> {
     }
 }
 
-impl<C: DerefMut<Target = PgConnection> + Send> Tx for PgTx<C> {
+impl<C: DerefMut<Target = PgConnection> + Send> Tx for PgConn<C> {
     // `NO KEY UPDATE`: a lead stays free for the foreign key checks of records added to it
     // meanwhile (their own commits lock it first when they must).
     const LEAD_STATE: &'static str = "SELECT version, status, merged_into, \
@@ -78,8 +79,6 @@ impl<C: DerefMut<Target = PgConnection> + Send> Tx for PgTx<C> {
     // a conversion or merge of the lead waits for them.
     const OPPORTUNITY_LEAD: &'static str = "SELECT id, status, merged_into FROM leads \
          WHERE id = (SELECT lead_id FROM opportunities WHERE id = $1) FOR SHARE";
-    // The rule's advisory lock is held (`commit::run` takes it first).
-    const LAST_TURN: &'static str = "SELECT last_owner FROM assignment_rotations WHERE rule = $1";
     const CLIENT_PENDING: &'static str =
         "SELECT 1 FROM pending_clients WHERE lead_id = $1 FOR UPDATE";
     const ACK_STATE: &'static str = concat!(events::ack_state!(), " FOR UPDATE");
@@ -256,7 +255,7 @@ impl PostgresStore {
             )
             .await
             .map_err(db)?;
-        let detail = reads::detail(&mut PgTx(&mut *tx), id).await?;
+        let detail = reads::detail(&mut PgConn(&mut *tx), id).await?;
         tx.commit().await.map_err(db)?;
         Ok(detail)
     }
@@ -266,7 +265,7 @@ impl PostgresStore {
 impl LeadStore for PostgresStore {
     async fn commit(&self, changes: &Changeset) -> Result<Committed, StoreError> {
         let mut tx = self.db.pool.begin().await.map_err(db)?;
-        let done = commit::run(&mut PgTx(&mut *tx), changes).await?;
+        let done = commit::run(&mut PgConn(&mut *tx), changes).await?;
         tx.commit().await.map_err(db)?;
         Ok(done)
     }
@@ -392,7 +391,7 @@ impl LeadStore for PostgresStore {
         claim: &FollowUpClaim,
     ) -> Result<Vec<FollowUpNotice>, StoreError> {
         let mut tx = self.db.pool.begin().await.map_err(db)?;
-        let notices = claims::claim_follow_ups(&mut PgTx(&mut *tx), claim).await?;
+        let notices = claims::claim_follow_ups(&mut PgConn(&mut *tx), claim).await?;
         tx.commit().await.map_err(db)?;
         Ok(notices)
     }
@@ -402,7 +401,7 @@ impl LeadStore for PostgresStore {
         claim: &FollowUpClaim,
     ) -> Result<Vec<FollowUpNotice>, StoreError> {
         let mut tx = self.db.pool.begin().await.map_err(db)?;
-        let r = claims::claim_follow_ups(&mut PgTx(&mut *tx), claim).await;
+        let r = claims::claim_follow_ups(&mut PgConn(&mut *tx), claim).await;
         // Rolled back whatever happened: a preview changes nothing.
         if let Err(e) = tx.rollback().await {
             tracing::warn!(error = %e, "rollback failed");

@@ -14,7 +14,7 @@ use rusqlite::{Connection, ErrorCode, OpenFlags};
 use tokio::sync::oneshot;
 
 /// Statements each connection keeps prepared: every constant statement of the store, and
-/// the listing's and reports' shapes in use.
+/// the built ones in use (the listing's and reports' shapes, IN lists by length).
 const STATEMENT_CACHE: usize = 128;
 
 /// A job: one store call against the connection.

@@ -1,10 +1,9 @@
-//! The shared statements on a rusqlite connection: [`Conn`] is a [`Db`] and [`SqliteTx`] a
-//! [`Tx`], so reads, reports and commits are written once for both backends. A store call
-//! runs whole on the connection's thread: its future is polled there once by [`now`] and is
-//! then done, since every statement here runs synchronously (nothing in it ever waits).
-//! Statements are prepared once per connection (`prepare_cached`); `$n` parameters are bound
-//! by name, values of statements built at run time (`?`) in order; rows are read by column
-//! name.
+//! The shared statements on a rusqlite connection: [`Conn`] is a [`Db`] and a [`Tx`], so
+//! reads, reports and commits are written once for both backends. A store call runs whole
+//! on the connection's thread: its future is polled there once by [`now`] and is then done,
+//! since every statement here runs synchronously (nothing in it ever waits). Statements are
+//! prepared once per connection (`prepare_cached`), `$n` parameters bound by name, rows read
+//! by column name.
 
 use std::future::Future;
 use std::pin::pin;
@@ -91,26 +90,28 @@ impl Cols for SqlRow {
     }
 }
 
-/// Prepares `sql` (once per connection) and binds `values`: `$n` to the `n`th value, an
-/// unnamed `?` to the value at its own position.
+/// Prepares `sql` (once per connection) and binds `$n` to the `n`th of `values`; a statement
+/// that does not number exactly its values fails, as it would on PostgreSQL.
 fn bound<'c>(
     c: &'c Connection,
     sql: &str,
     values: &[bind::Value],
 ) -> rusqlite::Result<rusqlite::CachedStatement<'c>> {
     let mut st = c.prepare_cached(sql)?;
+    let mut last = 0;
     for i in 1..=st.parameter_count() {
-        let n = match st.parameter_name(i) {
-            None => i,
-            Some(name) => name
-                .strip_prefix('$')
-                .and_then(|n| n.parse().ok())
-                .ok_or_else(|| rusqlite::Error::InvalidParameterName(name.to_owned()))?,
-        };
-        let v = values
-            .get(n.wrapping_sub(1))
-            .ok_or(rusqlite::Error::InvalidParameterCount(n, values.len()))?;
-        st.raw_bind_parameter(i, v)?;
+        let name = st.parameter_name(i).unwrap_or("?");
+        let n: usize = (name.strip_prefix('$').and_then(|n| n.parse().ok()))
+            .ok_or_else(|| rusqlite::Error::InvalidParameterName(name.to_owned()))?;
+        let v = values.get(n.wrapping_sub(1));
+        st.raw_bind_parameter(
+            i,
+            v.ok_or(rusqlite::Error::InvalidParameterCount(n, values.len()))?,
+        )?;
+        last = last.max(n);
+    }
+    if last != values.len() {
+        return Err(rusqlite::Error::InvalidParameterCount(last, values.len()));
     }
     Ok(st)
 }
@@ -232,7 +233,6 @@ impl Tx for Conn<'_> {
     const OPPORTUNITY_VERSION: &'static str = "SELECT version FROM opportunities WHERE id = $1";
     const OPPORTUNITY_LEAD: &'static str = "SELECT l.id, l.status, l.merged_into \
          FROM opportunities o JOIN leads l ON l.id = o.lead_id WHERE o.id = $1";
-    const LAST_TURN: &'static str = "SELECT last_owner FROM assignment_rotations WHERE rule = $1";
     const CLIENT_PENDING: &'static str = "SELECT 1 FROM pending_clients WHERE lead_id = $1";
     const ACK_STATE: &'static str = crate::events::ack_state!();
 
