@@ -39,6 +39,7 @@ pub use ports::derived;
 pub mod probability;
 pub mod query;
 pub mod report;
+pub mod scoring;
 pub mod service;
 pub mod source;
 pub mod stage_probability;

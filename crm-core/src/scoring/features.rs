@@ -1,0 +1,185 @@
+//! A lead's values of the scoring fields.
+
+use chrono::{DateTime, Utc};
+use phonenumber::Type;
+use phonenumber::metadata::DATABASE;
+use serde::{Deserialize, Serialize};
+
+use super::Field;
+use crate::contact::{Email, Phone};
+use crate::export::{Locale, source_label};
+use crate::lead::Lead;
+use crate::source::Source;
+
+/// What a lead's record does not hold, counted by the store or the caller.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Facts {
+    /// Interactions logged on the lead.
+    pub interactions: u32,
+    /// Whether the lead has an opportunity.
+    pub has_opportunity: bool,
+}
+
+/// A lead's value of each scoring field it has, in field order.
+#[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub struct Features(Vec<(Field, String)>);
+
+impl Features {
+    /// Features with these values; for a field given twice, the last value.
+    pub fn new(values: impl IntoIterator<Item = (Field, String)>) -> Self {
+        let mut v: Vec<(Field, String)> = Vec::new();
+        for (field, value) in values {
+            v.retain(|(f, _)| *f != field);
+            v.push((field, value));
+        }
+        v.sort_by_key(|(f, _)| *f);
+        Self(v)
+    }
+
+    /// Each field and its value, in field order.
+    pub fn iter(&self) -> impl Iterator<Item = (Field, &str)> {
+        self.0.iter().map(|(f, v)| (*f, v.as_str()))
+    }
+
+    /// The value of `field`, if the lead has one.
+    pub fn get(&self, field: Field) -> Option<&str> {
+        self.iter().find(|(f, _)| *f == field).map(|(_, v)| v)
+    }
+
+    /// The same features without `field`.
+    pub fn without(&self, field: Field) -> Self {
+        Self(
+            self.0
+                .iter()
+                .filter(|(f, _)| *f != field)
+                .cloned()
+                .collect(),
+        )
+    }
+}
+
+/// The values of a lead's scoring fields at `now`.
+pub fn features(lead: &Lead, facts: &Facts, now: DateTime<Utc>) -> Features {
+    let (line, country) = lead.phone().map_or(("none", "none".to_owned()), phone_line);
+    let days = (now - lead.created_at()).num_days();
+    Features::new([
+        (Field::Source, lead.source().as_str().to_owned()),
+        (Field::EmailKind, email_kind(lead.email()).to_owned()),
+        (Field::PhoneKind, line.to_owned()),
+        (Field::PhoneCountry, country),
+        (Field::Language, script(lead.name().as_str()).to_owned()),
+        (Field::Age, age(days).to_owned()),
+        (
+            Field::Interactions,
+            interactions(facts.interactions).to_owned(),
+        ),
+        (
+            Field::Opportunity,
+            (if facts.has_opportunity { "yes" } else { "no" }).to_owned(),
+        ),
+    ])
+}
+
+/// Mail providers anyone can sign up to: an address there says nothing of a company. Matched
+/// on the domain's first label (`hotmail.com`, `hotmail.co.uk`, `yahoo.com.sa`), or whole.
+const FREE_MAIL_LABELS: [&str; 15] = [
+    "gmail",
+    "googlemail",
+    "hotmail",
+    "outlook",
+    "live",
+    "msn",
+    "yahoo",
+    "ymail",
+    "icloud",
+    "aol",
+    "proton",
+    "protonmail",
+    "gmx",
+    "yandex",
+    "zoho",
+];
+const FREE_MAIL_DOMAINS: [&str; 4] = ["me.com", "mail.com", "mail.ru", "pm.me"];
+
+fn email_kind(email: Option<&Email>) -> &'static str {
+    let Some(domain) = email
+        .and_then(|e| e.as_str().rsplit_once('@'))
+        .map(|(_, d)| d)
+    else {
+        return "none";
+    };
+    let first = domain.split('.').next().unwrap_or(domain);
+    if FREE_MAIL_LABELS.contains(&first) || FREE_MAIL_DOMAINS.contains(&domain) {
+        "free_mail"
+    } else {
+        "company"
+    }
+}
+
+/// The phone's line (`mobile`, `landline`, `other`) and country, from the numbering plans.
+fn phone_line(phone: &Phone) -> (&'static str, String) {
+    let key = phone.key().split(";ext=").next().unwrap_or_default();
+    // A key stored in local form (before keys were E.164) names no country.
+    let Ok(number) = phonenumber::parse(None, key) else {
+        return ("other", "none".to_owned());
+    };
+    let line = match number.number_type(&DATABASE) {
+        Type::Mobile => "mobile",
+        Type::FixedLine => "landline",
+        _ => "other",
+    };
+    let country = number.country().id().map(|id| id.as_ref().to_owned());
+    (line, country.unwrap_or_else(|| "none".to_owned()))
+}
+
+/// `arabic` when the name has an Arabic letter (Persian-keyboard letters included).
+fn script(name: &str) -> &'static str {
+    let arabic = |c: char| matches!(c, '\u{0600}'..='\u{06FF}' | '\u{0750}'..='\u{077F}');
+    if name.chars().any(arabic) {
+        "arabic"
+    } else {
+        "latin"
+    }
+}
+
+fn age(days: i64) -> &'static str {
+    match days {
+        ..=1 => "0-1",
+        2..=7 => "2-7",
+        8..=30 => "8-30",
+        31..=90 => "31-90",
+        _ => "90+",
+    }
+}
+
+fn interactions(n: u32) -> &'static str {
+    match n {
+        0 => "0",
+        1 => "1",
+        2..=3 => "2-3",
+        _ => "4+",
+    }
+}
+
+/// A field's value as people read it in `locale`.
+pub(super) fn value_label(field: Field, value: &str, locale: Locale) -> String {
+    let ar = locale == Locale::Ar;
+    let fixed = match (field, value) {
+        (Field::Source, v) => {
+            return Source::parse(v)
+                .map_or_else(|_| v.to_owned(), |s| source_label(&s, locale).into_owned());
+        }
+        (Field::EmailKind, "company") => ("a company domain", "نطاق شركة"),
+        (Field::EmailKind, "free_mail") => ("a free mail address", "بريد مجاني"),
+        (Field::PhoneKind, "mobile") => ("mobile", "جوال"),
+        (Field::PhoneKind, "landline") => ("landline", "هاتف ثابت"),
+        (Field::Language, "arabic") => ("Arabic", "عربي"),
+        (Field::Language, "latin") => ("Latin", "لاتيني"),
+        (Field::Opportunity, "yes") => ("yes", "نعم"),
+        (Field::Opportunity, "no") => ("none", "لا توجد"),
+        (_, "none") => ("none", "لا يوجد"),
+        (_, "other") => ("other", "أخرى"),
+        (_, v) => return v.to_owned(),
+    };
+    (if ar { fixed.1 } else { fixed.0 }).to_owned()
+}

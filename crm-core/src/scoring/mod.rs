@@ -1,0 +1,403 @@
+//! Lead scoring: which open lead to call first, and why.
+//!
+//! A lead's score (0 to 100) combines
+//! - a **predictive score** from the host's own history: naive Bayes over how often each
+//!   value of each [`Field`] came with a won (converted) or a lost lead ([`Frequencies`],
+//!   kept per team or for all), the team's win rate as the prior, and `+0.1` smoothing so a
+//!   value never seen does not zero the product (Odoo's `crm.lead.scoring.frequency`);
+//! - **rule points** management sets ([`Rules`]): points for a field's value, and a decay
+//!   per full week without an interaction.
+//!
+//! The shown score is the predictive score plus the rule points, minus the decay, kept
+//! within 0 to 100. Each score comes with its reasons ([`Reason`]): every field's, rule's and
+//! the decay's effect in points, largest first, which [`Reason::describe`] says in the
+//! viewer's language.
+//!
+//! Everything here is pure: the features of a lead ([`features`]), the frequencies (built
+//! incrementally with [`Frequencies::record`] or from scratch with
+//! [`Frequencies::rebuild`], the same either way), and the score ([`score`]).
+//! [`evaluate`] measures whether scores predict outcomes (ROC AUC, Brier score,
+//! calibration by decile).
+
+pub mod evaluate;
+mod features;
+
+use std::collections::BTreeMap;
+
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+
+use crate::export::Locale;
+
+pub use features::{Facts, Features, features};
+
+/// A lead's property the predictive score learns from.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Field {
+    /// The lead's source.
+    Source,
+    /// The e-mail's domain: `company`, `free_mail` or `none`.
+    EmailKind,
+    /// The phone's line: `mobile`, `landline`, `other` or `none`.
+    PhoneKind,
+    /// The phone's country (ISO 3166 code), or `none`.
+    PhoneCountry,
+    /// The script of the lead's name: `arabic` or `latin`.
+    Language,
+    /// Days since creation, bucketed: `0-1`, `2-7`, `8-30`, `31-90`, `90+`.
+    Age,
+    /// Interactions logged, bucketed: `0`, `1`, `2-3`, `4+`.
+    Interactions,
+    /// Whether the lead has an opportunity: `yes` or `no`.
+    Opportunity,
+}
+
+impl Field {
+    /// Every field, in the order features list them.
+    pub const ALL: [Field; 8] = [
+        Field::Source,
+        Field::EmailKind,
+        Field::PhoneKind,
+        Field::PhoneCountry,
+        Field::Language,
+        Field::Age,
+        Field::Interactions,
+        Field::Opportunity,
+    ];
+
+    /// The field's stable name (`source`, `email_kind`, ...).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Field::Source => "source",
+            Field::EmailKind => "email_kind",
+            Field::PhoneKind => "phone_kind",
+            Field::PhoneCountry => "phone_country",
+            Field::Language => "language",
+            Field::Age => "age",
+            Field::Interactions => "interactions",
+            Field::Opportunity => "opportunity",
+        }
+    }
+
+    fn label(self, locale: Locale) -> &'static str {
+        let (en, ar) = match self {
+            Field::Source => ("source", "المصدر"),
+            Field::EmailKind => ("e-mail", "البريد"),
+            Field::PhoneKind => ("phone line", "نوع الهاتف"),
+            Field::PhoneCountry => ("phone country", "بلد الهاتف"),
+            Field::Language => ("name script", "خط الاسم"),
+            Field::Age => ("days since created", "الأيام منذ الإنشاء"),
+            Field::Interactions => ("interactions", "التفاعلات"),
+            Field::Opportunity => ("opportunity", "فرصة بيع"),
+        };
+        match locale {
+            Locale::En => en,
+            Locale::Ar => ar,
+        }
+    }
+}
+
+/// How a lead's history ended, for the frequencies.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Outcome {
+    /// Converted.
+    Won,
+    /// Lost.
+    Lost,
+}
+
+/// Won and lost leads with one value of one field (or, as [`Frequencies::totals`], in all).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Counts {
+    /// Won leads.
+    pub won: u64,
+    /// Lost leads.
+    pub lost: u64,
+}
+
+impl Counts {
+    fn add(&mut self, outcome: Outcome) {
+        match outcome {
+            Outcome::Won => self.won += 1,
+            Outcome::Lost => self.lost += 1,
+        }
+    }
+
+    fn remove(&mut self, outcome: Outcome) {
+        match outcome {
+            Outcome::Won => self.won = self.won.saturating_sub(1),
+            Outcome::Lost => self.lost = self.lost.saturating_sub(1),
+        }
+    }
+}
+
+/// The smoothing added to every count, so an unseen value does not zero the product.
+const SMOOTHING: f64 = 0.1;
+
+/// How often each value of each field came with a won or a lost lead, for one team (or for
+/// all leads when teams are not used).
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Frequencies {
+    totals: Counts,
+    values: BTreeMap<(Field, String), Counts>,
+}
+
+impl Frequencies {
+    /// Adds a lead that ended with `outcome`.
+    pub fn record(&mut self, features: &Features, outcome: Outcome) {
+        self.totals.add(outcome);
+        for (field, value) in features.iter() {
+            (self.values.entry((field, value.to_owned())).or_default()).add(outcome);
+        }
+    }
+
+    /// Takes back a lead recorded with `outcome` (a lost lead reopened); counts never go
+    /// below zero.
+    pub fn forget(&mut self, features: &Features, outcome: Outcome) {
+        self.totals.remove(outcome);
+        for (field, value) in features.iter() {
+            if let Some(c) = self.values.get_mut(&(field, value.to_owned())) {
+                c.remove(outcome);
+                if *c == Counts::default() {
+                    self.values.remove(&(field, value.to_owned()));
+                }
+            }
+        }
+    }
+
+    /// The frequencies of a whole history, from scratch.
+    pub fn rebuild<'a>(history: impl IntoIterator<Item = (&'a Features, Outcome)>) -> Self {
+        let mut f = Self::default();
+        for (features, outcome) in history {
+            f.record(features, outcome);
+        }
+        f
+    }
+
+    /// Won and lost leads in all.
+    pub fn totals(&self) -> Counts {
+        self.totals
+    }
+
+    /// Won and lost leads with `value` of `field`.
+    pub fn counts(&self, field: Field, value: &str) -> Counts {
+        (self.values.get(&(field, value.to_owned())).copied()).unwrap_or_default()
+    }
+
+    /// How many values of `field` were seen.
+    fn seen(&self, field: Field) -> usize {
+        let from = (field, String::new());
+        (self.values.range(from..))
+            .take_while(|((f, _), _)| *f == field)
+            .count()
+    }
+
+    /// The prior log-odds of winning: the win rate, smoothed.
+    fn prior(&self) -> f64 {
+        let c = self.totals;
+        ((c.won as f64 + SMOOTHING) / (c.lost as f64 + SMOOTHING)).ln()
+    }
+
+    /// How much `value` of `field` moves the log-odds of winning: the log of
+    /// P(value | won) / P(value | lost), each smoothed over the field's values (an unseen
+    /// value counts as one more).
+    fn log_odds(&self, field: Field, value: &str) -> f64 {
+        let c = self.counts(field, value);
+        let values = self.seen(field) + usize::from(c == Counts::default());
+        let spread = SMOOTHING * values as f64;
+        let won = (c.won as f64 + SMOOTHING) / (self.totals.won as f64 + spread);
+        let lost = (c.lost as f64 + SMOOTHING) / (self.totals.lost as f64 + spread);
+        (won / lost).ln()
+    }
+
+    /// The probability that a lead with `features` is won.
+    pub fn probability(&self, features: &Features) -> f64 {
+        let odds = features
+            .iter()
+            .fold(self.prior(), |sum, (f, v)| sum + self.log_odds(f, v));
+        logistic(odds)
+    }
+}
+
+fn logistic(x: f64) -> f64 {
+    if x >= 0.0 {
+        1.0 / (1.0 + (-x).exp())
+    } else {
+        let e = x.exp();
+        e / (1.0 + e)
+    }
+}
+
+/// A probability as a score from 0 to 100.
+fn points(probability: f64) -> i32 {
+    if probability.is_finite() {
+        (probability.clamp(0.0, 1.0) * 100.0).round() as i32
+    } else {
+        50
+    }
+}
+
+/// Points for a value of a field, set by management (`+10` for the source `website`, `-5`
+/// for a free-mail address).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RulePoints {
+    /// The field.
+    pub field: Field,
+    /// Its value, as [`features`] names it.
+    pub value: String,
+    /// Points added (or, negative, taken).
+    pub points: i32,
+}
+
+/// The rules management sets on top of the predictive score.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Rules {
+    /// Points for values of fields.
+    pub points: Vec<RulePoints>,
+    /// Points taken per full week without an interaction (since the last one, or since
+    /// creation).
+    pub decay_per_week: u32,
+}
+
+/// One part of a score, in points.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum Reason {
+    /// What the history says of a value.
+    Learned {
+        /// The field.
+        field: Field,
+        /// The lead's value.
+        value: String,
+        /// Its effect: the score with it, less the score without it.
+        points: i32,
+    },
+    /// A rule's points.
+    Rule {
+        /// The field.
+        field: Field,
+        /// The value.
+        value: String,
+        /// The rule's points.
+        points: i32,
+    },
+    /// The decay for the days without an interaction.
+    Decay {
+        /// Days since the last interaction (or creation).
+        days: i64,
+        /// Points taken (negative).
+        points: i32,
+    },
+}
+
+impl Reason {
+    /// The reason's effect in points (negative: it lowered the score).
+    pub fn points(&self) -> i32 {
+        match self {
+            Reason::Learned { points, .. }
+            | Reason::Rule { points, .. }
+            | Reason::Decay { points, .. } => *points,
+        }
+    }
+
+    /// The reason as a sentence in `locale`: "source: معرض raised it by 12".
+    pub fn describe(&self, locale: Locale) -> String {
+        let p = self.points();
+        let moved = match (locale, p >= 0) {
+            (Locale::En, true) => format!("raised it by {p}"),
+            (Locale::En, false) => format!("lowered it by {}", -p),
+            (Locale::Ar, true) => format!("رفعها {p} نقطة"),
+            (Locale::Ar, false) => format!("خفضها {} نقطة", -p),
+        };
+        match self {
+            Reason::Learned { field, value, .. } | Reason::Rule { field, value, .. } => {
+                let value = features::value_label(*field, value, locale);
+                format!("{}: {value} {moved}", field.label(locale))
+            }
+            Reason::Decay { days, .. } => match locale {
+                Locale::En => format!("no interaction in {days} days {moved}"),
+                Locale::Ar => format!("لا تفاعل منذ {days} يومًا {moved}"),
+            },
+        }
+    }
+}
+
+/// A lead's score and why.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Score {
+    /// The shown score, 0 to 100.
+    pub value: u8,
+    /// The predictive score alone, 0 to 100.
+    pub predicted: u8,
+    /// The probability of winning the predictive score is, 0 to 1.
+    pub probability: f64,
+    /// Every part of the score, largest effect first.
+    pub reasons: Vec<Reason>,
+}
+
+impl Score {
+    /// The three reasons that moved the score most.
+    pub fn top_reasons(&self) -> &[Reason] {
+        &self.reasons[..self.reasons.len().min(3)]
+    }
+}
+
+/// The score of a lead with `features` (see [`features`]) whose last interaction (or
+/// creation) was at `since`, at `now`.
+pub fn score(
+    frequencies: &Frequencies,
+    rules: &Rules,
+    features: &Features,
+    since: DateTime<Utc>,
+    now: DateTime<Utc>,
+) -> Score {
+    let probability = frequencies.probability(features);
+    let predicted = points(probability);
+    let mut reasons: Vec<Reason> = features
+        .iter()
+        .map(|(field, value)| {
+            let without = frequencies.probability(&features.without(field));
+            Reason::Learned {
+                field,
+                value: value.to_owned(),
+                points: predicted - points(without),
+            }
+        })
+        .collect();
+    for r in &rules.points {
+        if features.get(r.field) == Some(r.value.as_str()) {
+            reasons.push(Reason::Rule {
+                field: r.field,
+                value: r.value.clone(),
+                points: r.points,
+            });
+        }
+    }
+    let days = (now - since).num_days().max(0);
+    let weeks = i32::try_from(days / 7).unwrap_or(i32::MAX);
+    let decay = weeks.saturating_mul(i32::try_from(rules.decay_per_week).unwrap_or(i32::MAX));
+    if decay > 0 {
+        reasons.push(Reason::Decay {
+            days,
+            points: -decay,
+        });
+    }
+    let total = reasons
+        .iter()
+        .filter(|r| !matches!(r, Reason::Learned { .. }))
+        .fold(predicted, |sum, r| sum.saturating_add(r.points()));
+    // Largest effect first; a stable sort keeps the fields' order among equals.
+    reasons.sort_by_key(|r| std::cmp::Reverse(r.points().unsigned_abs()));
+    reasons.retain(|r| r.points() != 0);
+    Score {
+        value: u8::try_from(total.clamp(0, 100)).unwrap_or(0),
+        predicted: u8::try_from(predicted).unwrap_or(50),
+        probability,
+        reasons,
+    }
+}
+
+#[cfg(test)]
+mod tests;

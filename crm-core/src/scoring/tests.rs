@@ -1,0 +1,219 @@
+use chrono::{TimeDelta, TimeZone, Utc};
+use proptest::prelude::*;
+
+use super::evaluate::evaluate;
+use super::*;
+use crate::contact::{Email, Name, Phone};
+use crate::ids::{EmployeeId, LeadId};
+use crate::lead::{Lead, NewLead};
+use crate::source::Source;
+
+fn at(day: i64) -> DateTime<Utc> {
+    Utc.with_ymd_and_hms(2026, 1, 1, 9, 0, 0).unwrap() + TimeDelta::days(day)
+}
+
+fn f(source: &str, email: &str) -> Features {
+    Features::new([
+        (Field::Source, source.to_owned()),
+        (Field::EmailKind, email.to_owned()),
+    ])
+}
+
+#[test]
+fn a_lead_reads_as_its_fields() {
+    let owner = EmployeeId::new(1).unwrap();
+    let input = NewLead::new(
+        Name::parse("مؤسسة النور").unwrap(),
+        Source::parse("event").unwrap(),
+    )
+    .email(Email::parse("sales@alnoor.example").unwrap())
+    .phone(Phone::parse("+966 50 123 4567").unwrap());
+    let lead = Lead::create(LeadId::new_at(at(0)), input, owner, owner, at(0)).unwrap();
+    let facts = Facts {
+        interactions: 2,
+        has_opportunity: true,
+    };
+    let got = features(&lead, &facts, at(10));
+    let want = [
+        (Field::Source, "event"),
+        (Field::EmailKind, "company"),
+        (Field::PhoneKind, "mobile"),
+        (Field::PhoneCountry, "SA"),
+        (Field::Language, "arabic"),
+        (Field::Age, "8-30"),
+        (Field::Interactions, "2-3"),
+        (Field::Opportunity, "yes"),
+    ];
+    assert_eq!(got.iter().collect::<Vec<_>>(), want);
+    let free = NewLead::new(Name::parse("Omar").unwrap(), Source::parse("web").unwrap())
+        .email(Email::parse("omar@hotmail.co.uk").unwrap());
+    let free = Lead::create(LeadId::new_at(at(0)), free, owner, owner, at(0)).unwrap();
+    let got = features(&free, &Facts::default(), at(0));
+    assert_eq!(got.get(Field::EmailKind), Some("free_mail"));
+    assert_eq!(got.get(Field::PhoneKind), Some("none"));
+    assert_eq!(got.get(Field::Language), Some("latin"));
+    assert_eq!(got.get(Field::Interactions), Some("0"));
+}
+
+#[test]
+fn no_history_scores_even() {
+    let s = score(
+        &Frequencies::default(),
+        &Rules::default(),
+        &f("web", "none"),
+        at(0),
+        at(0),
+    );
+    assert_eq!((s.value, s.predicted), (50, 50));
+    assert!(s.reasons.is_empty(), "{:?}", s.reasons);
+}
+
+#[test]
+fn the_history_ranks_and_explains() {
+    let mut freq = Frequencies::default();
+    for _ in 0..30 {
+        freq.record(&f("event", "company"), Outcome::Won);
+        freq.record(&f("web", "free_mail"), Outcome::Lost);
+    }
+    for _ in 0..10 {
+        freq.record(&f("event", "free_mail"), Outcome::Lost);
+        freq.record(&f("web", "company"), Outcome::Won);
+    }
+    let rules = Rules::default();
+    let good = score(&freq, &rules, &f("event", "company"), at(0), at(0));
+    let bad = score(&freq, &rules, &f("web", "free_mail"), at(0), at(0));
+    assert!(
+        good.value > 80 && bad.value < 20,
+        "{} {}",
+        good.value,
+        bad.value
+    );
+    let Reason::Learned { field, points, .. } = &good.reasons[0] else {
+        panic!("{:?}", good.reasons);
+    };
+    assert!(*points > 0, "{points}");
+    assert!([Field::Source, Field::EmailKind].contains(field));
+    assert!(
+        good.reasons
+            .windows(2)
+            .all(|w| w[0].points().abs() >= w[1].points().abs())
+    );
+}
+
+#[test]
+fn rules_and_decay_add_to_the_prediction_and_say_so() {
+    let rules = Rules {
+        points: vec![RulePoints {
+            field: Field::Source,
+            value: "event".to_owned(),
+            points: 20,
+        }],
+        decay_per_week: 3,
+    };
+    let s = score(
+        &Frequencies::default(),
+        &rules,
+        &f("event", "none"),
+        at(0),
+        at(15),
+    );
+    // 50 predicted, +20 for the source, -2 weeks x 3.
+    assert_eq!(s.value, 64);
+    assert_eq!(s.top_reasons().len(), 2);
+    assert_eq!(
+        s.reasons[0].describe(Locale::En),
+        "source: Event raised it by 20"
+    );
+    assert_eq!(
+        s.reasons[0].describe(Locale::Ar),
+        "المصدر: فعالية رفعها 20 نقطة"
+    );
+    assert_eq!(
+        s.reasons[1].describe(Locale::En),
+        "no interaction in 15 days lowered it by 6"
+    );
+    let floor = Rules {
+        points: Vec::new(),
+        decay_per_week: 1_000,
+    };
+    assert_eq!(
+        score(
+            &Frequencies::default(),
+            &floor,
+            &f("web", "none"),
+            at(0),
+            at(70)
+        )
+        .value,
+        0
+    );
+}
+
+#[test]
+fn forget_takes_back_what_record_added() {
+    let mut freq = Frequencies::default();
+    freq.record(&f("event", "company"), Outcome::Won);
+    let before = freq.clone();
+    freq.record(&f("web", "free_mail"), Outcome::Lost);
+    freq.forget(&f("web", "free_mail"), Outcome::Lost);
+    assert_eq!(freq, before);
+}
+
+#[test]
+fn evaluation_reads_rankings_and_calibration() {
+    use Outcome::{Lost, Won};
+    let perfect = evaluate(&[(0.9, Won), (0.8, Won), (0.2, Lost), (0.1, Lost)]);
+    assert_eq!(perfect.auc, Some(1.0));
+    let reversed = evaluate(&[(0.1, Won), (0.9, Lost)]);
+    assert_eq!(reversed.auc, Some(0.0));
+    let ties = evaluate(&[(0.5, Won), (0.5, Lost)]);
+    assert_eq!(ties.auc, Some(0.5));
+    assert_eq!(ties.brier, Some(0.25));
+    assert_eq!(evaluate(&[(0.7, Won)]).auc, None);
+    assert_eq!(evaluate(&[]).brier, None);
+    let d = &perfect.deciles;
+    assert_eq!(d.iter().map(|d| d.decile).collect::<Vec<_>>(), [1, 2, 8, 9]);
+    assert_eq!((d[3].leads, d[3].observed), (1, 1.0));
+}
+
+/// A small history: each lead two of a few values, and its outcome.
+fn history() -> impl Strategy<Value = Vec<(Features, Outcome)>> {
+    let lead = (0..3u8, 0..3u8, any::<bool>()).prop_map(|(s, e, won)| {
+        let outcome = if won { Outcome::Won } else { Outcome::Lost };
+        (f(&format!("s{s}"), &format!("e{e}")), outcome)
+    });
+    proptest::collection::vec(lead, 0..40)
+}
+
+proptest! {
+    /// Any history (empty, only won, only lost, one lead) gives a score within 0 to 100
+    /// and a probability that is a number.
+    #[test]
+    fn scores_stay_within_bounds(h in history(), s in 0..4u8, e in 0..4u8) {
+        let freq = Frequencies::rebuild(h.iter().map(|(f, o)| (f, *o)));
+        let lead = f(&format!("s{s}"), &format!("e{e}"));
+        let got = score(&freq, &Rules::default(), &lead, at(0), at(0));
+        prop_assert!(got.value <= 100 && got.predicted <= 100);
+        prop_assert!(got.probability.is_finite() && (0.0..=1.0).contains(&got.probability));
+    }
+
+    /// Rebuilding from scratch equals recording one lead at a time.
+    #[test]
+    fn rebuilt_equals_incremental(h in history()) {
+        let mut freq = Frequencies::default();
+        for (f, o) in &h {
+            freq.record(f, *o);
+        }
+        prop_assert_eq!(freq, Frequencies::rebuild(h.iter().map(|(f, o)| (f, *o))));
+    }
+
+    /// A won lead with an open lead's values never lowers that lead's probability.
+    #[test]
+    fn a_win_like_it_never_lowers_a_lead(h in history(), s in 0..4u8, e in 0..4u8) {
+        let mut freq = Frequencies::rebuild(h.iter().map(|(f, o)| (f, *o)));
+        let lead = f(&format!("s{s}"), &format!("e{e}"));
+        let before = freq.probability(&lead);
+        freq.record(&lead, Outcome::Won);
+        prop_assert!(freq.probability(&lead) >= before - 1e-12);
+    }
+}
