@@ -81,25 +81,38 @@ pub fn features(lead: &Lead, facts: &Facts, now: DateTime<Utc>) -> Features {
 }
 
 /// Mail providers anyone can sign up to: an address there says nothing of a company. Matched
-/// on the domain's first label (`hotmail.com`, `hotmail.co.uk`, `yahoo.com.sa`), or whole.
-const FREE_MAIL_LABELS: [&str; 15] = [
+/// on the domain's first label followed by at most two more (`hotmail.com`, `hotmail.co.uk`,
+/// `yahoo.com.sa`; not `live.alnoor.com.sa`), or on the whole domain.
+const FREE_MAIL_LABELS: [&str; 17] = [
     "gmail",
     "googlemail",
     "hotmail",
     "outlook",
     "live",
+    "windowslive",
     "msn",
     "yahoo",
     "ymail",
+    "rocketmail",
     "icloud",
     "aol",
-    "proton",
     "protonmail",
     "gmx",
     "yandex",
     "zoho",
+    "maktoob",
 ];
-const FREE_MAIL_DOMAINS: [&str; 4] = ["me.com", "mail.com", "mail.ru", "pm.me"];
+const FREE_MAIL_DOMAINS: [&str; 9] = [
+    "me.com",
+    "mac.com",
+    "mail.com",
+    "mail.ru",
+    "pm.me",
+    "proton.me",
+    "qq.com",
+    "163.com",
+    "web.de",
+];
 
 fn email_kind(email: Option<&Email>) -> &'static str {
     let Some(domain) = email
@@ -109,7 +122,8 @@ fn email_kind(email: Option<&Email>) -> &'static str {
         return "none";
     };
     let first = domain.split('.').next().unwrap_or(domain);
-    if FREE_MAIL_LABELS.contains(&first) || FREE_MAIL_DOMAINS.contains(&domain) {
+    let labels = domain.split('.').count();
+    if (FREE_MAIL_LABELS.contains(&first) && labels <= 3) || FREE_MAIL_DOMAINS.contains(&domain) {
         "free_mail"
     } else {
         "company"
@@ -132,13 +146,20 @@ fn phone_line(phone: &Phone) -> (&'static str, String) {
     (line, country.unwrap_or_else(|| "none".to_owned()))
 }
 
-/// `arabic` when the name has an Arabic letter (Persian-keyboard letters included).
+/// `arabic` when the name has an Arabic letter (Persian-keyboard letters and presentation
+/// forms included), else `latin` when it has a Latin one, else `other`.
 fn script(name: &str) -> &'static str {
-    let arabic = |c: char| matches!(c, '\u{0600}'..='\u{06FF}' | '\u{0750}'..='\u{077F}');
+    let arabic = |c: char| {
+        c.is_alphabetic()
+            && matches!(c, '\u{0600}'..='\u{06FF}' | '\u{0750}'..='\u{077F}'
+                | '\u{08A0}'..='\u{08FF}' | '\u{FB50}'..='\u{FDFF}' | '\u{FE70}'..='\u{FEFF}')
+    };
     if name.chars().any(arabic) {
         "arabic"
-    } else {
+    } else if name.chars().any(|c| c.is_alphabetic() && c.is_ascii()) {
         "latin"
+    } else {
+        "other"
     }
 }
 
@@ -175,6 +196,7 @@ pub(super) fn value_label(field: Field, value: &str, locale: Locale) -> String {
         (Field::PhoneKind, "landline") => ("landline", "هاتف ثابت"),
         (Field::Language, "arabic") => ("Arabic", "عربي"),
         (Field::Language, "latin") => ("Latin", "لاتيني"),
+        (Field::PhoneKind | Field::Language, "other") => ("other", "آخر"),
         (Field::Opportunity, "yes") => ("yes", "نعم"),
         (Field::Opportunity, "no") => ("none", "لا توجد"),
         (_, "none") => ("none", "لا يوجد"),

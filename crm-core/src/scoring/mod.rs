@@ -3,8 +3,8 @@
 //! A lead's score (0 to 100) combines
 //! - a **predictive score** from the host's own history: naive Bayes over how often each
 //!   value of each [`Field`] came with a won (converted) or a lost lead ([`Frequencies`],
-//!   kept per team or for all), the team's win rate as the prior, and `+0.1` smoothing so a
-//!   value never seen does not zero the product (Odoo's `crm.lead.scoring.frequency`);
+//!   kept per team or for all), the team's win rate as the prior, and smoothing so a value
+//!   never seen does not zero the product (Odoo's `crm.lead.scoring.frequency`);
 //! - **rule points** management sets ([`Rules`]): points for a field's value, and a decay
 //!   per full week without an interaction.
 //!
@@ -43,7 +43,7 @@ pub enum Field {
     PhoneKind,
     /// The phone's country (ISO 3166 code), or `none`.
     PhoneCountry,
-    /// The script of the lead's name: `arabic` or `latin`.
+    /// The script of the lead's name: `arabic`, `latin` or `other`.
     Language,
     /// Days since creation, bucketed: `0-1`, `2-7`, `8-30`, `31-90`, `90+`.
     Age,
@@ -120,8 +120,8 @@ pub struct Counts {
 impl Counts {
     fn add(&mut self, outcome: Outcome) {
         match outcome {
-            Outcome::Won => self.won += 1,
-            Outcome::Lost => self.lost += 1,
+            Outcome::Won => self.won = self.won.saturating_add(1),
+            Outcome::Lost => self.lost = self.lost.saturating_add(1),
         }
     }
 
@@ -133,7 +133,11 @@ impl Counts {
     }
 }
 
-/// The smoothing added to every count, so an unseen value does not zero the product.
+/// The smoothing: a value's count in a class starts at this much times the class's share of
+/// all leads, so an unseen value does not zero the product. In proportion to the class, not
+/// the same for both: with the same `+0.1` for both classes, a value never seen read as
+/// evidence against the larger class and cancelled the prior (a new source of a team that
+/// loses nine leads in ten scored near 50).
 const SMOOTHING: f64 = 0.1;
 
 /// How often each value of each field came with a won or a lost lead, for one team (or for
@@ -141,7 +145,7 @@ const SMOOTHING: f64 = 0.1;
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Frequencies {
     totals: Counts,
-    values: BTreeMap<(Field, String), Counts>,
+    values: BTreeMap<Field, BTreeMap<String, Counts>>,
 }
 
 impl Frequencies {
@@ -149,7 +153,8 @@ impl Frequencies {
     pub fn record(&mut self, features: &Features, outcome: Outcome) {
         self.totals.add(outcome);
         for (field, value) in features.iter() {
-            (self.values.entry((field, value.to_owned())).or_default()).add(outcome);
+            let of_field = self.values.entry(field).or_default();
+            of_field.entry(value.to_owned()).or_default().add(outcome);
         }
     }
 
@@ -158,11 +163,17 @@ impl Frequencies {
     pub fn forget(&mut self, features: &Features, outcome: Outcome) {
         self.totals.remove(outcome);
         for (field, value) in features.iter() {
-            if let Some(c) = self.values.get_mut(&(field, value.to_owned())) {
+            let Some(of_field) = self.values.get_mut(&field) else {
+                continue;
+            };
+            if let Some(c) = of_field.get_mut(value) {
                 c.remove(outcome);
                 if *c == Counts::default() {
-                    self.values.remove(&(field, value.to_owned()));
+                    of_field.remove(value);
                 }
+            }
+            if of_field.is_empty() {
+                self.values.remove(&field);
             }
         }
     }
@@ -183,15 +194,12 @@ impl Frequencies {
 
     /// Won and lost leads with `value` of `field`.
     pub fn counts(&self, field: Field, value: &str) -> Counts {
-        (self.values.get(&(field, value.to_owned())).copied()).unwrap_or_default()
+        (self.values.get(&field).and_then(|f| f.get(value)).copied()).unwrap_or_default()
     }
 
     /// How many values of `field` were seen.
     fn seen(&self, field: Field) -> usize {
-        let from = (field, String::new());
-        (self.values.range(from..))
-            .take_while(|((f, _), _)| *f == field)
-            .count()
+        self.values.get(&field).map_or(0, BTreeMap::len)
     }
 
     /// The prior log-odds of winning: the win rate, smoothed.
@@ -202,14 +210,16 @@ impl Frequencies {
 
     /// How much `value` of `field` moves the log-odds of winning: the log of
     /// P(value | won) / P(value | lost), each smoothed over the field's values (an unseen
-    /// value counts as one more).
+    /// value counts as one more) in proportion to its class ([`SMOOTHING`]).
     fn log_odds(&self, field: Field, value: &str) -> f64 {
         let c = self.counts(field, value);
-        let values = self.seen(field) + usize::from(c == Counts::default());
-        let spread = SMOOTHING * values as f64;
-        let won = (c.won as f64 + SMOOTHING) / (self.totals.won as f64 + spread);
-        let lost = (c.lost as f64 + SMOOTHING) / (self.totals.lost as f64 + spread);
-        (won / lost).ln()
+        let values = (self.seen(field) + usize::from(c == Counts::default())) as f64;
+        let all = self.totals.won as f64 + self.totals.lost as f64;
+        let given = |n: u64, of: u64| {
+            let start = SMOOTHING * (of as f64 + 1.0) / (all + 2.0);
+            (n as f64 + start) / (of as f64 + start * values)
+        };
+        (given(c.won, self.totals.won) / given(c.lost, self.totals.lost)).ln()
     }
 
     /// The probability that a lead with `features` is won.
@@ -302,23 +312,50 @@ impl Reason {
         }
     }
 
-    /// The reason as a sentence in `locale`: "source: معرض raised it by 12".
+    /// The reason as a sentence in `locale`: "source: Event raised it by 12 points",
+    /// «المصدر: فعالية (+12 نقطة)»; a rule says it is one ("rule: ...", «قاعدة: ...»).
     pub fn describe(&self, locale: Locale) -> String {
         let p = self.points();
-        let moved = match (locale, p >= 0) {
-            (Locale::En, true) => format!("raised it by {p}"),
-            (Locale::En, false) => format!("lowered it by {}", -p),
-            (Locale::Ar, true) => format!("رفعها {p} نقطة"),
-            (Locale::Ar, false) => format!("خفضها {} نقطة", -p),
+        let n = p.unsigned_abs();
+        let moved = match locale {
+            Locale::En => {
+                let verb = if p >= 0 { "raised" } else { "lowered" };
+                format!("{verb} it by {n} point{}", if n == 1 { "" } else { "s" })
+            }
+            // Arabic counts: 1 and 2 have forms of their own, 3 to 10 take the plural, 11
+            // and more the singular.
+            Locale::Ar => {
+                let sign = if p >= 0 { '+' } else { '-' };
+                match n {
+                    1 => format!("({sign}نقطة واحدة)"),
+                    2 => format!("({sign}نقطتان)"),
+                    3..=10 => format!("({sign}{n} نقاط)"),
+                    _ => format!("({sign}{n} نقطة)"),
+                }
+            }
+        };
+        let rule = match (self, locale) {
+            (Reason::Rule { .. }, Locale::En) => "rule: ",
+            (Reason::Rule { .. }, Locale::Ar) => "قاعدة: ",
+            _ => "",
         };
         match self {
             Reason::Learned { field, value, .. } | Reason::Rule { field, value, .. } => {
                 let value = features::value_label(*field, value, locale);
-                format!("{}: {value} {moved}", field.label(locale))
+                format!("{rule}{}: {value} {moved}", field.label(locale))
             }
             Reason::Decay { days, .. } => match locale {
                 Locale::En => format!("no interaction in {days} days {moved}"),
-                Locale::Ar => format!("لا تفاعل منذ {days} يومًا {moved}"),
+                Locale::Ar => {
+                    let days = match days {
+                        1 => "يوم واحد".to_owned(),
+                        2 => "يومين".to_owned(),
+                        3..=10 => format!("{days} أيام"),
+                        11..=99 => format!("{days} يومًا"),
+                        _ => format!("{days} يوم"),
+                    };
+                    format!("عدم التفاعل منذ {days} {moved}")
+                }
             },
         }
     }
