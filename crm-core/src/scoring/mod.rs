@@ -142,10 +142,33 @@ const SMOOTHING: f64 = 0.1;
 
 /// How often each value of each field came with a won or a lost lead, for one team (or for
 /// all leads when teams are not used).
-#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
 pub struct Frequencies {
     totals: Counts,
     values: BTreeMap<Field, BTreeMap<String, Counts>>,
+    /// How the summed log-odds map to a probability ([`Frequencies::calibrate`]).
+    #[serde(default)]
+    calibration: Calibration,
+}
+
+/// `p = logistic(scale * log_odds + shift)`, fitted on a history: naive Bayes sums each
+/// field's evidence as if the fields were independent given the outcome, and measured on a
+/// planted history its probabilities were too timid at both ends (predicted 75 %, won 87 %).
+#[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Calibration {
+    /// Stretches the log-odds (always positive: the ranking stays).
+    pub scale: f64,
+    /// Moves them.
+    pub shift: f64,
+}
+
+impl Default for Calibration {
+    fn default() -> Self {
+        Self {
+            scale: 1.0,
+            shift: 0.0,
+        }
+    }
 }
 
 impl Frequencies {
@@ -224,10 +247,58 @@ impl Frequencies {
 
     /// The probability that a lead with `features` is won.
     pub fn probability(&self, features: &Features) -> f64 {
-        let odds = features
-            .iter()
-            .fold(self.prior(), |sum, (f, v)| sum + self.log_odds(f, v));
-        logistic(odds)
+        let c = self.calibration;
+        logistic(c.scale * self.odds(features) + c.shift)
+    }
+
+    /// The summed log-odds of winning of a lead with `features`, before calibration.
+    fn odds(&self, features: &Features) -> f64 {
+        (features.iter()).fold(self.prior(), |sum, (f, v)| sum + self.log_odds(f, v))
+    }
+
+    /// The calibration in use.
+    pub fn calibration(&self) -> Calibration {
+        self.calibration
+    }
+
+    /// Fits the calibration to `history` (the leads these frequencies were built from, or a
+    /// later set): the logistic regression of each outcome on its lead's log-odds, by
+    /// Newton's method. Kept as it was when the fit does not converge to a positive scale
+    /// (too few leads, or only one outcome). Recording and forgetting leads leave it as is.
+    pub fn calibrate<'a>(&mut self, history: impl IntoIterator<Item = (&'a Features, Outcome)>) {
+        let points: Vec<(f64, f64)> = history
+            .into_iter()
+            .map(|(f, o)| (self.odds(f), f64::from(u8::from(o == Outcome::Won))))
+            .collect();
+        let (mut a, mut b) = (1.0_f64, 0.0_f64);
+        for _ in 0..50 {
+            let (mut ga, mut gb, mut haa, mut hab, mut hbb) = (0.0, 0.0, 0.0, 0.0, 0.0);
+            for (z, y) in &points {
+                let p = logistic(a * z + b);
+                let w = p * (1.0 - p) + 1e-9;
+                ga += (p - y) * z;
+                gb += p - y;
+                haa += w * z * z;
+                hab += w * z;
+                hbb += w;
+            }
+            let det = haa * hbb - hab * hab;
+            if !(det.is_finite() && det > 1e-9) {
+                return;
+            }
+            let (da, db) = ((hbb * ga - hab * gb) / det, (haa * gb - hab * ga) / det);
+            a -= da;
+            b -= db;
+            if da.abs() + db.abs() < 1e-9 {
+                break;
+            }
+        }
+        if a.is_finite() && b.is_finite() && a > 0.0 {
+            self.calibration = Calibration {
+                scale: a.min(10.0),
+                shift: b,
+            };
+        }
     }
 }
 

@@ -287,6 +287,23 @@ proptest! {
         prop_assert_eq!(serde_json::from_str::<Frequencies>(&json).unwrap(), freq);
     }
 
+    /// A calibration never reorders leads, whatever it was fitted on.
+    #[test]
+    fn calibration_keeps_the_ranking(h in history(), fit in history()) {
+        let mut freq = Frequencies::rebuild(h.iter().map(|(f, o)| (f, *o)));
+        let leads: Vec<Features> = (0..3u8)
+            .flat_map(|s| (0..3u8).map(move |e| f(&format!("s{s}"), &format!("e{e}"))))
+            .collect();
+        let before: Vec<f64> = leads.iter().map(|l| freq.probability(l)).collect();
+        freq.calibrate(fit.iter().map(|(f, o)| (f, *o)));
+        prop_assert!(freq.calibration().scale > 0.0 && freq.calibration().shift.is_finite());
+        for (i, j) in (0..leads.len()).flat_map(|i| (0..leads.len()).map(move |j| (i, j))) {
+            if before[i] < before[j] {
+                prop_assert!(freq.probability(&leads[i]) <= freq.probability(&leads[j]));
+            }
+        }
+    }
+
     /// A won lead with an open lead's values never lowers that lead's probability.
     #[test]
     fn a_win_like_it_never_lowers_a_lead(h in history(), s in 0..4u8, e in 0..4u8) {

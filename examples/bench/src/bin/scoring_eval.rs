@@ -1,6 +1,7 @@
 //! Whether the predictive lead score predicts (issue 24): generates a history of won and
 //! lost leads with a planted signal (some sources, e-mail kinds and leads with an
-//! opportunity convert more) plus noise, learns the frequencies from the older 80 %, scores
+//! opportunity convert more) plus noise, learns the frequencies (and fits their calibration)
+//! from the older 80 %, scores
 //! the newer 20 % and reports ROC AUC, Brier score and calibration by decile, beside the
 //! planted ceiling (the same figures for the probabilities the planted fields alone give:
 //! the outcomes were drawn with noise on top, which no score can know). Then times what a conversion costs the scores: recording it, and scoring 100,000
@@ -148,7 +149,12 @@ fn main() {
         .collect();
     // Older 80 % to learn from, newer 20 % to score.
     let (train, test) = history.split_at(args.leads * 4 / 5);
-    let freq = Frequencies::rebuild(train.iter().map(|(f, _, o)| (f, *o)));
+    let mut freq = Frequencies::rebuild(train.iter().map(|(f, _, o)| (f, *o)));
+    let raw: Vec<(f64, Outcome)> = test
+        .iter()
+        .map(|(f, _, o)| (freq.probability(f), *o))
+        .collect();
+    freq.calibrate(train.iter().map(|(f, _, o)| (f, *o)));
     let scored: Vec<(f64, Outcome)> = test
         .iter()
         .map(|(f, _, o)| (freq.probability(f), *o))
@@ -160,12 +166,17 @@ fn main() {
         freq.totals().won,
         test.len()
     );
+    print("model before calibration", &evaluate(&raw));
+    let c = freq.calibration();
+    println!(
+        "calibration fitted on the training leads: scale {:.3}, shift {:.3}",
+        c.scale, c.shift
+    );
     print("model", &evaluate(&scored));
     print("planted ceiling", &evaluate(&ceiling));
 
     // A conversion: one record, then every open lead scored from the updated frequencies.
     let open: Vec<Features> = (0..args.open).map(|_| lead(&mut rng).0).collect();
-    let mut freq = freq;
     let started = Instant::now();
     if let Some(won) = open.first() {
         freq.record(won, Outcome::Won);
