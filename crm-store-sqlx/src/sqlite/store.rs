@@ -130,6 +130,22 @@ impl SqliteStore {
         self.read(move |c| now(f(&mut Conn(c)))).await
     }
 
+    /// [`Self::shared`] inside one read transaction: reads of several statements that must
+    /// see one snapshot.
+    async fn snapshot<T, F>(&self, f: F) -> Result<T, StoreError>
+    where
+        T: Send + 'static,
+        F: AsyncFnOnce(&mut Conn<'_>) -> Result<T, StoreError> + Send + 'static,
+    {
+        self.read(move |c| {
+            let tx = c.transaction().map_err(db)?;
+            let found = now(f(&mut Conn(&tx)))?;
+            tx.finish().map_err(db)?;
+            Ok(found)
+        })
+        .await
+    }
+
     /// Runs a read on the writer when it is idle, else on a reader.
     async fn read<T, F>(&self, f: F) -> Result<T, StoreError>
     where
@@ -163,14 +179,8 @@ impl LeadStore for SqliteStore {
     }
 
     async fn lead_detail(&self, id: LeadId) -> Result<Option<LeadDetail>, StoreError> {
-        self.read(move |c| {
-            // One read transaction: one snapshot.
-            let tx = c.transaction().map_err(db)?;
-            let detail = now(reads::detail(&mut Conn(&tx), id))?;
-            tx.finish().map_err(db)?;
-            Ok(detail)
-        })
-        .await
+        self.snapshot(async move |c| reads::detail(c, id).await)
+            .await
     }
 
     async fn list_leads_in(
@@ -292,14 +302,8 @@ impl LeadStore for SqliteStore {
         phones: &[String],
     ) -> Result<ImportLookup, StoreError> {
         let (k, e, p) = (keys.to_vec(), emails.to_vec(), phones.to_vec());
-        self.read(move |c| {
-            // One read transaction: one snapshot.
-            let tx = c.transaction().map_err(db)?;
-            let found = now(import::lookup(&mut Conn(&tx), &k, &e, &p))?;
-            tx.finish().map_err(db)?;
-            Ok(found)
-        })
-        .await
+        self.snapshot(async move |c| import::lookup(c, &k, &e, &p).await)
+            .await
     }
 
     async fn duplicate_groups(
