@@ -109,6 +109,7 @@ pub fn decide_bulk_item(
     reasons: &LostReasons,
     now: DateTime<Utc>,
     claim_until: DateTime<Utc>,
+    counting: &crate::counting::Counting,
 ) -> Result<LeadWrite, CrmError> {
     let lead = lead
         .filter(|l| scope.admits(l.owner()))
@@ -128,6 +129,7 @@ pub fn decide_bulk_item(
             reasons,
             now,
             claim_until,
+            counting,
         ),
     }
 }

@@ -19,6 +19,7 @@ use chrono::{DateTime, Utc};
 
 use crate::assignment::Turn;
 use crate::conversion::PendingClient;
+use crate::counting::{Calibration, CountChange, Counted};
 use crate::error::{Entity, StoreError};
 use crate::events::NewEvent;
 use crate::follow_up::FollowUpNotice;
@@ -258,6 +259,30 @@ pub enum Write {
         /// The client.
         client: ClientId,
     },
+    /// Adds each change to its stored count of the scoring frequencies (a count not stored
+    /// yet starts at zero).
+    ScoreCounts(Vec<CountChange>),
+    /// Records what a decided lead that was never counted is counted as, without moving its
+    /// version: refused as a conflict over `version` when the lead is at another version or
+    /// is counted already (the write that counts it also adds it to the frequencies, so it
+    /// must happen once). Not found when the lead is not stored.
+    Count {
+        /// The lead.
+        lead: LeadId,
+        /// The version it was read at.
+        version: u64,
+        /// What it is counted as.
+        counted: Box<Counted>,
+    },
+    /// Sets the calibration of a team's frequencies ([`crate::scoring::ALL_TEAMS`] for
+    /// everyone's). A store that answers [`crate::LeadStore::score_frequencies`] from its
+    /// leads (the default) may ignore it.
+    Calibration {
+        /// The team.
+        team: String,
+        /// The calibration fitted on its decided leads.
+        calibration: Calibration,
+    },
     /// Acknowledges every event with `seq <= up_to` ([`Committed::events_acked`] says how
     /// many were newly acknowledged).
     AckEvents(u64),
@@ -316,6 +341,9 @@ impl Changeset {
         }
         if let Some(p) = &write.pending_client {
             self = self.write(Write::PendingClient(Box::new(p.clone())));
+        }
+        if !write.score_changes.is_empty() {
+            self = self.write(Write::ScoreCounts(write.score_changes.clone()));
         }
         self.events(&write.events)
     }

@@ -99,6 +99,16 @@ pub enum EventKind {
         /// The fields this lead took from it (those it had empty).
         fields: Vec<LeadField>,
     },
+    /// A write on the lead moved its score ([`crate::scoring`]) by
+    /// [`crate::scoring::EVENT_MOVE`] points or more.
+    ScoreChanged {
+        /// The score before the write.
+        from: u8,
+        /// The score after it.
+        to: u8,
+        /// What moves the new score most (at most three), in the order shown.
+        reasons: Vec<crate::counting::Reason>,
+    },
 }
 
 impl EventKind {
@@ -114,6 +124,7 @@ impl EventKind {
             EventKind::OpportunityCreated { .. } => "opportunity_created",
             EventKind::OpportunityUpdated { .. } => "opportunity_updated",
             EventKind::LeadMerged { .. } => "lead_merged",
+            EventKind::ScoreChanged { .. } => "score_changed",
         }
     }
 }

@@ -5,6 +5,7 @@ use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
 use crate::contact::{Email, Name, Phone};
+use crate::counting::{Counted, Outcome};
 use crate::history::{Change, LeadField};
 use crate::ids::{ClientId, EmployeeId, LeadId};
 use crate::lost_reason::{LostReason, LostReasonCode};
@@ -76,6 +77,11 @@ pub struct LeadRecord {
     /// leaves listings, reports, the pipeline, follow-up sweeps and duplicate checks.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub merged_into: Option<LeadId>,
+    /// What the lead was counted as in the scoring frequencies when it was converted or lost
+    /// ([`crate::scoring::Counted`]); `None` while open, and for leads decided before they
+    /// were counted.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub counted_as: Option<Counted>,
 }
 
 impl TryFrom<LeadRecord> for Lead {
@@ -197,6 +203,18 @@ impl Lead {
                 value: r.id.to_string(),
             });
         }
+        let outcome = match r.status {
+            LeadStatus::Converted => Some(Outcome::Won),
+            LeadStatus::Lost => Some(Outcome::Lost),
+            _ => None,
+        };
+        if let Some(c) = &r.counted_as
+            && Some(c.outcome) != outcome
+        {
+            return Err(ValidationError::InvalidRange {
+                field: "counted_as (an outcome other than the status)",
+            });
+        }
         if r.version == 0 || r.updated_at < r.created_at {
             return Err(ValidationError::InvalidRange {
                 field: "version/updated_at",
@@ -236,6 +254,7 @@ impl Lead {
             owner_notified_at: None,
             escalated_for: None,
             merged_into: None,
+            counted_as: None,
         })
     }
 
@@ -490,6 +509,9 @@ impl Lead {
             r.lost_reason = None;
         }
         r.status = to;
+        // What it was counted as belonged to the status it leaves; the decision counts it
+        // again when it enters another outcome (`Lead::counted`).
+        r.counted_as = None;
         let change = Change::StatusChanged {
             from,
             to,
@@ -497,6 +519,27 @@ impl Lead {
             lost_reason_code: r.lost_reason_code.clone(),
         };
         Ok((Lead::from_record(r)?, change))
+    }
+
+    /// The lead as an interaction at `at` leaves it: its last interaction moves forward to
+    /// `at` (what [`crate::changeset::Write::Interaction`] stores).
+    pub(crate) fn interacted(&self, at: DateTime<Utc>) -> Lead {
+        let mut r = self.0.clone();
+        r.last_interaction_at = Some(r.last_interaction_at.map_or(at, |t| t.max(at)));
+        Lead(r)
+    }
+
+    /// What the lead was counted as in the scoring frequencies, if it was (a converted or
+    /// lost lead).
+    pub fn counted_as(&self) -> Option<&Counted> {
+        self.0.counted_as.as_ref()
+    }
+
+    /// The same lead counted as `counted` (checked against its status).
+    pub(crate) fn counted(&self, counted: Option<Counted>) -> Result<Lead, ValidationError> {
+        let mut r = self.0.clone();
+        r.counted_as = counted;
+        Lead::from_record(r)
     }
 
     /// Records the client the clients system created (no version bump: the lead is final).

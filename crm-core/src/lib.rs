@@ -36,6 +36,7 @@ pub mod permissions;
 pub mod pipeline;
 pub mod ports;
 pub use ports::derived;
+pub mod counting;
 pub mod probability;
 pub mod query;
 pub mod report;
@@ -98,7 +99,7 @@ pub use query::{Cursor, LeadQuery, Page};
 pub use report::{LostReasonCount, LostReasonReport, Report, ReportCell, ReportFilter};
 pub use service::{
     ConversionOutcome, Crm, CrmBuilder, CrmResult, DispatchReport, ImportRun, MissingPort,
-    StatusChange, SweepReport,
+    StatusChange, SweepReport, Training,
 };
 pub use source::Source;
 pub use stage_probability::{StageProbabilityChange, StageSetting};

@@ -222,6 +222,9 @@ pub fn decide_merge(
     let mut gone = other.record().clone();
     bump(&mut gone)?;
     gone.merged_into = Some(keep.id());
+    // A lead merged away was a duplicate: its outcome is not one more in the scoring
+    // frequencies (and merged leads leave the scans a rebuild counts over).
+    gone.counted_as = None;
     let gone = Lead::from_record(gone)?;
     let entries = |lead: &Lead, changes: Vec<Change>| -> Vec<HistoryEntry> {
         changes
@@ -250,6 +253,7 @@ pub fn decide_merge(
             events: vec![event],
             pending_client: None,
             check_duplicates: false,
+            score_changes: Vec::new(),
             lead: kept,
         },
         keep_version,
@@ -258,6 +262,7 @@ pub fn decide_merge(
             events: Vec::new(),
             pending_client: None,
             check_duplicates: false,
+            score_changes: crate::counting::recount(other.counted_as(), None),
             lead: gone,
         },
         other_version,

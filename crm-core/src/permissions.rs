@@ -43,11 +43,14 @@ pub enum Action {
     SetStageProbability,
     /// Merge a duplicate lead into another.
     MergeLeads,
+    /// Count the decided leads lead scoring has not counted, and fit its calibration
+    /// ([`crate::Crm::train_scoring`]).
+    TrainScoring,
 }
 
 impl Action {
     /// Every action.
-    pub const ALL: [Action; 15] = [
+    pub const ALL: [Action; 16] = [
         Action::CreateLead,
         Action::EditLead,
         Action::ChangeStatus,
@@ -63,6 +66,7 @@ impl Action {
         Action::ReassignAll,
         Action::SetStageProbability,
         Action::MergeLeads,
+        Action::TrainScoring,
     ];
 
     /// Whether this action is management's alone (no sales employee may do it).
@@ -77,12 +81,16 @@ impl Action {
                 | Action::ReassignAll
                 | Action::SetStageProbability
                 | Action::MergeLeads
+                | Action::TrainScoring
         )
     }
 
     /// Whether a system actor the host named may do this (see [`SystemActor`]).
     pub fn is_open_to_system_actors(self) -> bool {
-        matches!(self, Action::RunSweep | Action::DispatchClients)
+        matches!(
+            self,
+            Action::RunSweep | Action::DispatchClients | Action::TrainScoring
+        )
     }
 }
 
@@ -104,6 +112,7 @@ impl fmt::Display for Action {
             Action::ReassignAll => "reassign all of an employee's leads",
             Action::SetStageProbability => "change stage probabilities",
             Action::MergeLeads => "merge leads",
+            Action::TrainScoring => "train lead scoring",
         })
     }
 }

@@ -38,14 +38,17 @@ use crate::ports::{
 };
 use crate::query::{LeadQuery, Page};
 use crate::report::{LostReasonReport, Report, ReportFilter};
+use crate::scoring::Facts;
 use crate::stage_probability::{StageProbabilityChange, StageSetting, decide_stage_probability};
 use crate::status::LeadStatus;
 use crate::team::Team;
 use crate::visibility::{Scope, Visibility, scope, teams_in_view};
 
 mod import;
+mod scoring;
 
 pub use import::ImportRun;
+pub use scoring::Training;
 
 /// How often a create decides again when a concurrent create took its assignment turn.
 const TURN_ATTEMPTS: usize = 64;
@@ -132,6 +135,7 @@ struct SalesSettings {
     lost_reasons: LostReasons,
     probabilities: StageProbabilities,
     escalation: Option<EscalationRule>,
+    scoring: crate::scoring::Rules,
 }
 
 impl std::fmt::Debug for Crm {
@@ -291,6 +295,12 @@ impl CrmBuilder {
     /// the follow-up rule's calendar ([`FollowUpRule::in_calendar`]).
     pub fn escalation(mut self, rule: EscalationRule) -> Self {
         self.settings.escalation = Some(rule);
+        self
+    }
+    /// The rule points and decay management set on top of the predictive lead score
+    /// (default: none, [`crate::scoring::Rules::default`]).
+    pub fn scoring_rules(mut self, rules: crate::scoring::Rules) -> Self {
+        self.settings.scoring = rules;
         self
     }
     /// Builds the service.
@@ -562,7 +572,10 @@ impl Crm {
     ) -> CrmResult<Lead> {
         let actor = self.actor(actor).await?;
         let lead = self.load_visible(&actor, id).await?;
-        let write = decide_edit(&lead, &actor, expected_version, &patch, self.now())?;
+        let mut write = decide_edit(&lead, &actor, expected_version, &patch, self.now())?;
+        let facts = self.facts_before(&lead).await?;
+        let moved = (self.score_moved(&lead, facts, &write.lead, facts, actor.id)).await?;
+        write.events.extend(moved);
         if let Err(e) = self.store.update_lead(expected_version, &write).await {
             return Err(self.as_seen_by(&actor, e).await);
         }
@@ -609,6 +622,7 @@ impl Crm {
     ) -> CrmResult<StatusChange> {
         let actor = self.actor(actor).await?;
         let lead = self.load_visible(&actor, id).await?;
+        let counting = self.counting(&lead, to).await?;
         let now = self.now();
         let write = decide_status_change(
             &lead,
@@ -619,6 +633,7 @@ impl Crm {
             &self.settings.lost_reasons,
             now,
             lease_end(now, self.lease),
+            &counting,
         )?;
         self.store.update_lead(expected_version, &write).await?;
         self.after_status_change(write).await
@@ -789,7 +804,17 @@ impl Crm {
         let actor = self.actor(actor).await?;
         let lead = self.load_visible(&actor, lead_id).await?;
         let (i, event) = decide_interaction(&lead, &actor, input, self.now())?;
-        self.store.insert_interaction(&i, &[event]).await?;
+        let facts = self.facts_before(&lead).await?;
+        let after = lead.interacted(i.occurred_at);
+        let more = Facts {
+            interactions: facts.interactions.saturating_add(1),
+            ..facts
+        };
+        let moved = self
+            .score_moved(&lead, facts, &after, more, actor.id)
+            .await?;
+        let events: Vec<NewEvent> = std::iter::once(event).chain(moved).collect();
+        self.store.insert_interaction(&i, &events).await?;
         Ok(i)
     }
 
@@ -803,7 +828,16 @@ impl Crm {
         let actor = self.actor(actor).await?;
         let lead = self.load_visible(&actor, lead_id).await?;
         let (o, event) = decide_add_opportunity(&lead, &actor, input, self.now())?;
-        self.store.insert_opportunity(&o, &[event]).await?;
+        let facts = self.facts_before(&lead).await?;
+        let more = Facts {
+            has_opportunity: true,
+            ..facts
+        };
+        let moved = self
+            .score_moved(&lead, facts, &lead, more, actor.id)
+            .await?;
+        let events: Vec<NewEvent> = std::iter::once(event).chain(moved).collect();
+        self.store.insert_opportunity(&o, &events).await?;
         Ok(o)
     }
 
@@ -943,6 +977,11 @@ impl Crm {
     /// The lost-reason codes in force.
     pub fn lost_reasons(&self) -> &LostReasons {
         &self.settings.lost_reasons
+    }
+
+    /// The scoring rules in force ([`CrmBuilder::scoring_rules`]).
+    pub fn scoring_rules(&self) -> &crate::scoring::Rules {
+        &self.settings.scoring
     }
 
     /// Lost leads counted by reason code, under `filter` (any employee in the directory may
@@ -1416,6 +1455,18 @@ impl Crm {
                     continue;
                 }
             };
+            let counting = match (&lead, change) {
+                (Some(l), BulkChange::Status { to, .. }) if scope.admits(l.owner()) => {
+                    match self.counting(l, *to).await {
+                        Ok(c) => c,
+                        Err(e) => {
+                            outcome.failed.push((target.id, e));
+                            continue;
+                        }
+                    }
+                }
+                _ => crate::counting::Counting::default(),
+            };
             let now = self.now();
             let write = decide_bulk_item(
                 lead.as_ref(),
@@ -1427,6 +1478,7 @@ impl Crm {
                 &self.settings.lost_reasons,
                 now,
                 lease_end(now, self.lease),
+                &counting,
             );
             self.store_one(&mut outcome, target.id, write).await;
         }

@@ -4,6 +4,7 @@
 
 use crate::assignment::Turn;
 use crate::conversion::PendingClient;
+use crate::counting::CountChange;
 use crate::events::NewEvent;
 use crate::history::HistoryEntry;
 use crate::importing::ImportKey;
@@ -26,6 +27,9 @@ pub struct LeadWrite {
     /// Refuse the write with [`StoreError::Duplicate`](crate::StoreError::Duplicate) when another open lead has the same
     /// email or phone as `lead` (the rule of [`crate::duplicates`]).
     pub check_duplicates: bool,
+    /// The changes of the scoring frequencies the write makes (a lead converted, lost or
+    /// reopened: [`crate::counting::recount`]), stored in the same commit.
+    pub score_changes: Vec<CountChange>,
 }
 
 /// One atomic write of an opportunity: its new state and the events describing it.

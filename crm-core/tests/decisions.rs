@@ -4,6 +4,7 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 use chrono::{DateTime, NaiveDate, TimeDelta, Utc};
+use crm_core::counting::Counting;
 use crm_core::decide::{
     decide_add_opportunity, decide_assign, decide_create, decide_edit, decide_interaction,
     decide_opportunity_update, decide_status_change,
@@ -84,6 +85,7 @@ fn lead_in(status: LeadStatus) -> Lead {
         owner_notified_at: None,
         escalated_for: None,
         merged_into: None,
+        counted_as: None,
     })
     .unwrap()
 }
@@ -120,6 +122,7 @@ impl Given {
             &LostReasons::default(),
             now,
             now + TimeDelta::minutes(5),
+            &Counting::default(),
         ))
     }
 
@@ -291,6 +294,7 @@ fn lost_reasons_come_from_the_hosts_list() {
         &only_price,
         now,
         now,
+        &Counting::default(),
     );
     assert!(matches!(
         r,
@@ -645,6 +649,7 @@ fn a_bulk_item_is_decided_like_the_single_change_and_hides_what_is_out_of_view()
             &LostReasons::default(),
             later,
             later,
+            &Counting::default(),
         )
     };
     // No version given: the lead's own; a stale one conflicts.
@@ -672,6 +677,7 @@ fn a_bulk_item_is_decided_like_the_single_change_and_hides_what_is_out_of_view()
         &LostReasons::default(),
         later,
         later,
+        &Counting::default(),
     );
     assert!(matches!(missing, Err(CrmError::NotFound { .. })));
     // The status table and the assignee rule apply per lead.
@@ -707,6 +713,7 @@ fn a_bulk_item_is_decided_like_the_single_change_and_hides_what_is_out_of_view()
         &LostReasons::default(),
         later,
         later,
+        &Counting::default(),
     );
     assert!(matches!(
         r,

@@ -295,6 +295,34 @@ impl Tx<'_> {
                 self.change_lead(*lead, |r| r.client_id = Some(client.clone()))?;
                 self.put(|s| &mut s.pending, *lead, None);
             }
+            Write::ScoreCounts(changes) => {
+                for c in changes {
+                    let key = (c.team.clone(), c.field.clone(), c.value.clone());
+                    let (won, lost) = self.s.score_counts.get(&key).copied().unwrap_or((0, 0));
+                    let sum = (won.saturating_add(c.won), lost.saturating_add(c.lost));
+                    self.put(|s| &mut s.score_counts, key, Some(sum));
+                }
+            }
+            Write::Count {
+                lead,
+                version,
+                counted,
+            } => {
+                let (stored, _) =
+                    (self.s.leads.get(lead)).ok_or_else(|| not_found(Entity::Lead, lead))?;
+                if stored.version() != *version || stored.counted_as().is_some() {
+                    return Err(StoreError::Conflict {
+                        entity: Entity::Lead,
+                        id: lead.to_string(),
+                        expected: *version,
+                    });
+                }
+                let counted = counted.as_ref().clone();
+                self.change_lead(*lead, |r| r.counted_as = Some(counted))?;
+            }
+            Write::Calibration { team, calibration } => {
+                self.put(|s| &mut s.calibrations, team.clone(), Some(*calibration));
+            }
             Write::AckEvents(up_to) => {
                 let last = self.s.events.last().map_or(0, |e| e.seq);
                 let new = (*up_to).min(last);

@@ -4,6 +4,7 @@ use std::sync::{Mutex, MutexGuard, PoisonError};
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use crm_core::duplicates::{duplicate_groups, find_duplicate};
+use crm_core::scoring::{Calibration, Facts, Frequencies};
 use crm_core::{
     Change, Changeset, Committed, DuplicateGroup, EmployeeId, Event, FollowUpNotice, HistoryEntry,
     ImportKey, ImportLookup, Interaction, Lead, LeadDetail, LeadId, LeadQuery, LeadStore,
@@ -49,6 +50,10 @@ pub(crate) struct State {
     pub(crate) stage_probabilities: Vec<StageProbabilityChange>,
     /// Rows imported, by import key: the lead each wrote.
     pub(crate) import_keys: HashMap<ImportKey, LeadId>,
+    /// The scoring counts: `(team, field, value)` to `(won, lost)`.
+    pub(crate) score_counts: BTreeMap<(String, String, String), (i64, i64)>,
+    /// Each team's scoring calibration, as last stored.
+    pub(crate) calibrations: HashMap<String, Calibration>,
 }
 
 /// A notice in the follow-up outbox and until when it is claimed.
@@ -346,6 +351,33 @@ impl LeadStore for MemoryStore {
     // ---- Optional reads the indexes answer without a scan of pages ----
     // The follow-up claim and its preview are crm-core's defaults on purpose: this store is
     // where the conformance suite exercises them.
+
+    async fn score_frequencies(&self, team: &str) -> Result<Frequencies, StoreError> {
+        let s = self.lock();
+        let rows = (s
+            .score_counts
+            .range((team.to_owned(), String::new(), String::new())..))
+        .take_while(|((t, _, _), _)| t == team)
+        .map(|((_, field, value), (won, lost))| (field.clone(), value.clone(), *won, *lost));
+        let calibration = s.calibrations.get(team).copied().unwrap_or_default();
+        Ok(Frequencies::from_counts(rows, calibration))
+    }
+
+    async fn score_facts(&self, leads: &[LeadId]) -> Result<BTreeMap<LeadId, Facts>, StoreError> {
+        let s = self.lock();
+        let facts = |id: &LeadId| Facts {
+            interactions: u32::try_from(s.interactions.get(id).map_or(0, Vec::len))
+                .unwrap_or(u32::MAX),
+            has_opportunity: s
+                .opportunities_by_lead
+                .get(id)
+                .is_some_and(|o| !o.is_empty()),
+        };
+        Ok((leads.iter())
+            .filter(|id| s.leads.contains_key(id))
+            .map(|id| (*id, facts(id)))
+            .collect())
+    }
 
     async fn report_in(&self, filter: &ReportFilter, scope: &Scope) -> Result<Report, StoreError> {
         let s = self.lock();

@@ -10,9 +10,9 @@ pub(crate) const INSERT_LEAD: &str = "INSERT INTO leads (id, name, email, phone,
      source, status, owner, created_by, created_at, updated_at, version, client_id, \
      lost_reason, last_interaction_at, follow_up_notified_at, search_text, phone_display, \
      lost_reason_code, next_follow_up_at, follow_up_reminded_for, owner_notified_at, \
-     escalated_for, merged_into) \
+     escalated_for, merged_into, counted_as) \
      VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, \
-     $19, $20, $21, $22, $23, $24)";
+     $19, $20, $21, $22, $23, $24, $25)";
 
 /// The fields a lead write changes. `client_id`, `last_interaction_at` and the follow-up
 /// marks (`follow_up_notified_at`, `follow_up_reminded_for`, `owner_notified_at`,
@@ -22,8 +22,8 @@ pub(crate) const INSERT_LEAD: &str = "INSERT INTO leads (id, name, email, phone,
 pub(crate) const UPDATE_LEAD: &str = "UPDATE leads SET name = $1, email = $2, phone = $3, \
      phone_display = $4, company = $5, source = $6, status = $7, owner = $8, \
      updated_at = $9, version = $10, lost_reason = $11, search_text = $12, \
-     lost_reason_code = $13, next_follow_up_at = $14, merged_into = $15 \
-     WHERE id = $16";
+     lost_reason_code = $13, next_follow_up_at = $14, merged_into = $15, counted_as = $16 \
+     WHERE id = $17";
 
 /// Ends the lead's (`$1`) current status period at `$2` (unix µs) and opens one in status
 /// `$3`: the periods time in status is computed from.
@@ -106,7 +106,8 @@ pub(crate) fn insert_lead(b: &mut impl Binds, lead: &Lead) -> Result<(), StoreEr
         .opt_time(r.follow_up_reminded_for)
         .opt_time(r.owner_notified_at)
         .opt_time(r.escalated_for)
-        .opt_uuid(r.merged_into.map(|m| m.as_uuid()));
+        .opt_uuid(r.merged_into.map(|m| m.as_uuid()))
+        .opt_str(counted(lead)?.as_deref());
     Ok(())
 }
 
@@ -128,8 +129,14 @@ pub(crate) fn update_lead(b: &mut impl Binds, lead: &Lead) -> Result<(), StoreEr
         .opt_str(r.lost_reason_code.as_ref().map(|c| c.as_str()))
         .opt_time(r.next_follow_up_at)
         .opt_uuid(r.merged_into.map(|m| m.as_uuid()))
+        .opt_str(counted(lead)?.as_deref())
         .uuid(r.id.as_uuid());
     Ok(())
+}
+
+/// What the lead was counted as, as the `counted_as` column's JSON.
+fn counted(lead: &Lead) -> Result<Option<String>, StoreError> {
+    lead.counted_as().map(json).transpose()
 }
 
 /// [`DUPLICATE`]'s values.

@@ -40,6 +40,7 @@ mod reads;
 mod records;
 mod reports;
 mod rows;
+mod scoring;
 mod stage_probabilities;
 
 #[cfg(feature = "postgres")]

@@ -39,6 +39,7 @@ pub(crate) const SQLITE: &[(&str, &str)] = files!("sqlite":
     "20260101000014_stage_probabilities",
     "20260101000016_postgres_perf",
     "20260101000018_plain_commits",
+    "20260101000019_lead_scoring",
 );
 
 /// The PostgreSQL migrations.
@@ -58,6 +59,7 @@ pub(crate) const POSTGRES: &[(&str, &str)] = files!("postgres":
     "20260101000016_one_trip_writes_and_counts",
     "20260101000017_merged_leads_leave_duplicate_checks",
     "20260101000018_plain_commits",
+    "20260101000019_lead_scoring",
 );
 
 /// The migrator of one backend's files.

@@ -828,6 +828,7 @@ pub async fn stale_version_conflicts_and_changes_nothing(store: Arc<dyn LeadStor
         events: vec![],
         pending_client: None,
         check_duplicates: false,
+        score_changes: Vec::new(),
     };
     assert!(matches!(
         h.store.update_lead(1, &write).await,

@@ -100,6 +100,7 @@ async fn racing_store_updates_one_winner(store: Arc<dyn LeadStore>) {
                     events: vec![],
                     pending_client: None,
                     check_duplicates: false,
+                    score_changes: Vec::new(),
                     lead: new,
                 };
                 store.update_lead(1, &write).await

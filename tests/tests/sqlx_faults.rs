@@ -179,6 +179,7 @@ fn big_write(n: u64, now: DateTime<Utc>) -> LeadWrite {
             .collect(),
         pending_client: None,
         check_duplicates: false,
+        score_changes: Vec::new(),
         lead,
     }
 }

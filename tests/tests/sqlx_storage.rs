@@ -65,6 +65,7 @@ fn write(id: Uuid, at: DateTime<Utc>) -> LeadWrite {
         }],
         pending_client: None,
         check_duplicates: false,
+        score_changes: Vec::new(),
         lead,
     }
 }
@@ -446,6 +447,7 @@ async fn legacy_phones_read_back(store: &dyn LeadStore, ids: [Uuid; 2]) {
             events: vec![],
             pending_client: None,
             check_duplicates: true,
+            score_changes: Vec::new(),
         })
         .await;
     assert!(

@@ -97,6 +97,7 @@ pub(crate) fn lead_write(
         events: vec![NewEvent::new(lead.id(), Some(actor), at, event)],
         pending_client: None,
         check_duplicates: false,
+        score_changes: Vec::new(),
         lead,
     }
 }

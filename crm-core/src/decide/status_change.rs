@@ -4,6 +4,7 @@ use chrono::{DateTime, Utc};
 
 use super::lead_write;
 use crate::conversion::{pending_client, triggers_conversion};
+use crate::counting::{Counted, Counting, Outcome, recount};
 use crate::employee::Employee;
 use crate::error::{CrmError, Entity};
 use crate::events::EventKind;
@@ -18,7 +19,10 @@ use crate::write::LeadWrite;
 /// lead is at the version read, a reason comes with `lost` and only with it, and its code is
 /// in the host's list (`reasons`). A move to
 /// `converted` also writes the pending client record, claimed by this caller until
-/// `claim_until` (see [`crate::conversion`]).
+/// `claim_until` (see [`crate::conversion`]). A move to `converted` or `lost` counts the
+/// lead in the scoring frequencies as it is now (its features and owner's team in `counting`),
+/// and a move out of `lost` takes it back out as it was counted
+/// ([`crate::scoring::recount`]).
 // Every argument is one input of the decision (state, actor, command, settings, time); a
 // struct bundling them would only rename them.
 #[allow(clippy::too_many_arguments)]
@@ -31,6 +35,7 @@ pub fn decide_status_change(
     reasons: &LostReasons,
     now: DateTime<Utc>,
     claim_until: DateTime<Utc>,
+    counting: &Counting,
 ) -> Result<LeadWrite, CrmError> {
     let from = lead.status();
     let rule = from.move_rule(to);
@@ -63,6 +68,18 @@ pub fn decide_status_change(
         reasons.check(r)?;
     }
     let (new, change) = lead.moved(to, lost_reason, now)?;
+    let outcome = match to {
+        LeadStatus::Converted => Some(Outcome::Won),
+        LeadStatus::Lost => Some(Outcome::Lost),
+        _ => None,
+    };
+    let counted = outcome.map(|outcome| Counted {
+        outcome,
+        team: counting.team.clone(),
+        features: counting.features.clone(),
+    });
+    let new = new.counted(counted)?;
+    let score_changes = recount(lead.counted_as(), new.counted_as());
     let pending = triggers_conversion(lead, to).then(|| pending_client(&new, now, claim_until));
     let mut w = lead_write(
         new,
@@ -71,5 +88,6 @@ pub fn decide_status_change(
         EventKind::StatusChanged { from, to },
     );
     w.pending_client = pending;
+    w.score_changes = score_changes;
     Ok(w)
 }

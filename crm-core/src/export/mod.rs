@@ -37,6 +37,7 @@ pub mod csv;
 mod labels;
 #[cfg(feature = "pdf")]
 pub mod pdf;
+mod score_labels;
 #[cfg(feature = "xlsx")]
 pub mod xlsx;
 

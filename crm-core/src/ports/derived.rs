@@ -13,13 +13,14 @@ use crate::claim::{self, may_be_claimed};
 use crate::conversion::PendingClient;
 use crate::error::StoreError;
 use crate::follow_up::{FollowUpClaim, FollowUpNotice, refreshed};
-use crate::ids::EmployeeId;
+use crate::ids::{EmployeeId, LeadId};
 use crate::importing::ImportKey;
 use crate::lead::Lead;
 use crate::pipeline::{PipelineFilter, PipelineRow, StageProbabilities};
 use crate::ports::{ImportLookup, LeadStore, OutboxEntry, OutboxKind, OutboxRead};
 use crate::query::LeadQuery;
 use crate::report::ReportFilter;
+use crate::scoring::{Facts, Frequencies};
 use crate::stage_probability::StageProbabilityChange;
 use crate::time_in_status::StatusTimeRow;
 use crate::visibility::Scope;
@@ -54,6 +55,36 @@ pub async fn scan<S: LeadStore + ?Sized>(
             None => return Ok(out),
         }
     }
+}
+
+/// [`LeadStore::score_frequencies`] rebuilt over a scan of every lead.
+pub async fn score_frequencies<S: LeadStore + ?Sized>(
+    store: &S,
+    team: &str,
+) -> Result<Frequencies, StoreError> {
+    let leads = scan(store, &Scope::All).await?;
+    Ok(Frequencies::of_counted(
+        team,
+        leads.iter().filter_map(Lead::counted_as),
+    ))
+}
+
+/// [`LeadStore::score_facts`] from each lead's detail view.
+pub async fn score_facts<S: LeadStore + ?Sized>(
+    store: &S,
+    leads: &[LeadId],
+) -> Result<BTreeMap<LeadId, Facts>, StoreError> {
+    let mut out = BTreeMap::new();
+    for id in leads {
+        if let Some(d) = store.lead_detail(*id).await? {
+            let facts = Facts {
+                interactions: u32::try_from(d.interactions.len()).unwrap_or(u32::MAX),
+                has_opportunity: !d.opportunities.is_empty(),
+            };
+            out.insert(*id, facts);
+        }
+    }
+    Ok(out)
 }
 
 /// [`LeadStore::open_leads_by_owner`] over a scan.

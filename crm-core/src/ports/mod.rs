@@ -415,6 +415,30 @@ pub trait LeadStore: Send + Sync + 'static {
         Ok(derived::clients(self.outbox(&read).await?))
     }
 
+    /// The scoring frequencies of `team` ([`crate::scoring::ALL_TEAMS`] for everyone's):
+    /// the sum, over the decided leads not merged into another, of what each was counted as
+    /// ([`crate::scoring::Frequencies::of_counted`]), with the calibration last stored for
+    /// the team ([`crate::changeset::Write::Calibration`]; none by default). The default
+    /// rebuilds the counts from a scan; a store keeps them as commits change them
+    /// ([`crate::changeset::Write::ScoreCounts`]) and reads them back, so scoring after a
+    /// conversion rescans nothing.
+    async fn score_frequencies(
+        &self,
+        team: &str,
+    ) -> Result<crate::scoring::Frequencies, StoreError> {
+        derived::score_frequencies(self, team).await
+    }
+
+    /// What the records of each of `leads` that is stored say for its score: interactions
+    /// logged and whether it has an opportunity ([`crate::scoring::Facts`]). Leads not
+    /// stored are left out.
+    async fn score_facts(
+        &self,
+        leads: &[LeadId],
+    ) -> Result<BTreeMap<LeadId, crate::scoring::Facts>, StoreError> {
+        derived::score_facts(self, leads).await
+    }
+
     /// Unacknowledged events with `seq > after`, in order, at most `limit`.
     async fn pending_events(&self, after: u64, limit: u32) -> Result<Vec<Event>, StoreError> {
         self.pending_events_in(after, limit, &Scope::All).await

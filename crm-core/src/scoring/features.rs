@@ -5,11 +5,9 @@ use phonenumber::Type;
 use phonenumber::metadata::DATABASE;
 use serde::{Deserialize, Serialize};
 
-use super::Field;
+use super::{Features, Field};
 use crate::contact::{Email, Phone};
-use crate::export::{Locale, source_label};
 use crate::lead::Lead;
-use crate::source::Source;
 
 /// What a lead's record does not hold, counted by the store or the caller.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
@@ -18,44 +16,6 @@ pub struct Facts {
     pub interactions: u32,
     /// Whether the lead has an opportunity.
     pub has_opportunity: bool,
-}
-
-/// A lead's value of each scoring field it has, in field order.
-#[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
-pub struct Features(Vec<(Field, String)>);
-
-impl Features {
-    /// Features with these values; for a field given twice, the last value.
-    pub fn new(values: impl IntoIterator<Item = (Field, String)>) -> Self {
-        let mut v: Vec<(Field, String)> = Vec::new();
-        for (field, value) in values {
-            v.retain(|(f, _)| *f != field);
-            v.push((field, value));
-        }
-        v.sort_by_key(|(f, _)| *f);
-        Self(v)
-    }
-
-    /// Each field and its value, in field order.
-    pub fn iter(&self) -> impl Iterator<Item = (Field, &str)> {
-        self.0.iter().map(|(f, v)| (*f, v.as_str()))
-    }
-
-    /// The value of `field`, if the lead has one.
-    pub fn get(&self, field: Field) -> Option<&str> {
-        self.iter().find(|(f, _)| *f == field).map(|(_, v)| v)
-    }
-
-    /// The same features without `field`.
-    pub fn without(&self, field: Field) -> Self {
-        Self(
-            self.0
-                .iter()
-                .filter(|(f, _)| *f != field)
-                .cloned()
-                .collect(),
-        )
-    }
 }
 
 /// The values of a lead's scoring fields at `now`.
@@ -180,28 +140,4 @@ fn interactions(n: u32) -> &'static str {
         2..=3 => "2-3",
         _ => "4+",
     }
-}
-
-/// A field's value as people read it in `locale`.
-pub(super) fn value_label(field: Field, value: &str, locale: Locale) -> String {
-    let ar = locale == Locale::Ar;
-    let fixed = match (field, value) {
-        (Field::Source, v) => {
-            return Source::parse(v)
-                .map_or_else(|_| v.to_owned(), |s| source_label(&s, locale).into_owned());
-        }
-        (Field::EmailKind, "company") => ("a company domain", "نطاق شركة"),
-        (Field::EmailKind, "free_mail") => ("a free mail address", "بريد مجاني"),
-        (Field::PhoneKind, "mobile") => ("mobile", "جوال"),
-        (Field::PhoneKind, "landline") => ("landline", "هاتف ثابت"),
-        (Field::Language, "arabic") => ("Arabic", "عربي"),
-        (Field::Language, "latin") => ("Latin", "لاتيني"),
-        (Field::PhoneKind | Field::Language, "other") => ("other", "آخر"),
-        (Field::Opportunity, "yes") => ("yes", "نعم"),
-        (Field::Opportunity, "no") => ("none", "لا توجد"),
-        (_, "none") => ("none", "لا يوجد"),
-        (_, "other") => ("other", "أخرى"),
-        (_, v) => return v.to_owned(),
-    };
-    (if ar { fixed.1 } else { fixed.0 }).to_owned()
 }

@@ -19,6 +19,7 @@
 //! [`evaluate`] measures whether scores predict outcomes (ROC AUC, Brier score,
 //! calibration by decile).
 
+mod counted;
 pub mod evaluate;
 mod features;
 
@@ -27,86 +28,12 @@ use std::collections::BTreeMap;
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
-use crate::export::Locale;
-
-pub use features::{Facts, Features, features};
-
-/// A lead's property the predictive score learns from.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum Field {
-    /// The lead's source.
-    Source,
-    /// The e-mail's domain: `company`, `free_mail` or `none`.
-    EmailKind,
-    /// The phone's line: `mobile`, `landline`, `other` or `none`.
-    PhoneKind,
-    /// The phone's country (ISO 3166 code), or `none`.
-    PhoneCountry,
-    /// The script of the lead's name: `arabic`, `latin` or `other`.
-    Language,
-    /// Days since creation, bucketed: `0-1`, `2-7`, `8-30`, `31-90`, `90+`.
-    Age,
-    /// Interactions logged, bucketed: `0`, `1`, `2-3`, `4+`.
-    Interactions,
-    /// Whether the lead has an opportunity: `yes` or `no`.
-    Opportunity,
-}
-
-impl Field {
-    /// Every field, in the order features list them.
-    pub const ALL: [Field; 8] = [
-        Field::Source,
-        Field::EmailKind,
-        Field::PhoneKind,
-        Field::PhoneCountry,
-        Field::Language,
-        Field::Age,
-        Field::Interactions,
-        Field::Opportunity,
-    ];
-
-    /// The field's stable name (`source`, `email_kind`, ...).
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Field::Source => "source",
-            Field::EmailKind => "email_kind",
-            Field::PhoneKind => "phone_kind",
-            Field::PhoneCountry => "phone_country",
-            Field::Language => "language",
-            Field::Age => "age",
-            Field::Interactions => "interactions",
-            Field::Opportunity => "opportunity",
-        }
-    }
-
-    fn label(self, locale: Locale) -> &'static str {
-        let (en, ar) = match self {
-            Field::Source => ("source", "المصدر"),
-            Field::EmailKind => ("e-mail", "البريد"),
-            Field::PhoneKind => ("phone line", "نوع الهاتف"),
-            Field::PhoneCountry => ("phone country", "بلد الهاتف"),
-            Field::Language => ("name script", "خط الاسم"),
-            Field::Age => ("days since created", "الأيام منذ الإنشاء"),
-            Field::Interactions => ("interactions", "التفاعلات"),
-            Field::Opportunity => ("opportunity", "فرصة بيع"),
-        };
-        match locale {
-            Locale::En => en,
-            Locale::Ar => ar,
-        }
-    }
-}
-
-/// How a lead's history ended, for the frequencies.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum Outcome {
-    /// Converted.
-    Won,
-    /// Lost.
-    Lost,
-}
+pub use crate::counting::{
+    ALL_TEAMS, Calibration, CountChange, CountRow, Counted, Counting, Features, Field, Outcome,
+    Reason, recount,
+};
+pub use counted::{EVENT_MOVE, MIN_TEAM_HISTORY};
+pub use features::{Facts, features};
 
 /// Won and lost leads with one value of one field (or, as [`Frequencies::totals`], in all).
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
@@ -149,26 +76,6 @@ pub struct Frequencies {
     /// How the summed log-odds map to a probability ([`Frequencies::calibrate`]).
     #[serde(default)]
     calibration: Calibration,
-}
-
-/// `p = logistic(scale * log_odds + shift)`, fitted on a history: naive Bayes sums each
-/// field's evidence as if the fields were independent given the outcome, and measured on a
-/// planted history its probabilities were too timid at both ends (predicted 75 %, won 87 %).
-#[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize)]
-pub struct Calibration {
-    /// Stretches the log-odds (always positive: the ranking stays).
-    pub scale: f64,
-    /// Moves them.
-    pub shift: f64,
-}
-
-impl Default for Calibration {
-    fn default() -> Self {
-        Self {
-            scale: 1.0,
-            shift: 0.0,
-        }
-    }
 }
 
 impl Frequencies {
@@ -342,37 +249,6 @@ pub struct Rules {
     pub decay_per_week: u32,
 }
 
-/// One part of a score, in points.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(tag = "kind", rename_all = "snake_case")]
-pub enum Reason {
-    /// What the history says of a value.
-    Learned {
-        /// The field.
-        field: Field,
-        /// The lead's value.
-        value: String,
-        /// Its effect: the score with it, less the score without it.
-        points: i32,
-    },
-    /// A rule's points.
-    Rule {
-        /// The field.
-        field: Field,
-        /// The value.
-        value: String,
-        /// The rule's points.
-        points: i32,
-    },
-    /// The decay for the days without an interaction.
-    Decay {
-        /// Days since the last interaction (or creation).
-        days: i64,
-        /// Points taken (negative).
-        points: i32,
-    },
-}
-
 impl Reason {
     /// The reason's effect in points (negative: it lowered the score).
     pub fn points(&self) -> i32 {
@@ -380,54 +256,6 @@ impl Reason {
             Reason::Learned { points, .. }
             | Reason::Rule { points, .. }
             | Reason::Decay { points, .. } => *points,
-        }
-    }
-
-    /// The reason as a sentence in `locale`: "source: Event raised it by 12 points",
-    /// «المصدر: فعالية (+12 نقطة)»; a rule says it is one ("rule: ...", «قاعدة: ...»).
-    pub fn describe(&self, locale: Locale) -> String {
-        let p = self.points();
-        let n = p.unsigned_abs();
-        let moved = match locale {
-            Locale::En => {
-                let verb = if p >= 0 { "raised" } else { "lowered" };
-                format!("{verb} it by {n} point{}", if n == 1 { "" } else { "s" })
-            }
-            // Arabic counts: 1 and 2 have forms of their own, 3 to 10 take the plural, 11
-            // and more the singular.
-            Locale::Ar => {
-                let sign = if p >= 0 { '+' } else { '-' };
-                match n {
-                    1 => format!("({sign}نقطة واحدة)"),
-                    2 => format!("({sign}نقطتان)"),
-                    3..=10 => format!("({sign}{n} نقاط)"),
-                    _ => format!("({sign}{n} نقطة)"),
-                }
-            }
-        };
-        let rule = match (self, locale) {
-            (Reason::Rule { .. }, Locale::En) => "rule: ",
-            (Reason::Rule { .. }, Locale::Ar) => "قاعدة: ",
-            _ => "",
-        };
-        match self {
-            Reason::Learned { field, value, .. } | Reason::Rule { field, value, .. } => {
-                let value = features::value_label(*field, value, locale);
-                format!("{rule}{}: {value} {moved}", field.label(locale))
-            }
-            Reason::Decay { days, .. } => match locale {
-                Locale::En => format!("no interaction in {days} days {moved}"),
-                Locale::Ar => {
-                    let days = match days {
-                        1 => "يوم واحد".to_owned(),
-                        2 => "يومين".to_owned(),
-                        3..=10 => format!("{days} أيام"),
-                        11..=99 => format!("{days} يومًا"),
-                        _ => format!("{days} يوم"),
-                    };
-                    format!("عدم التفاعل منذ {days} {moved}")
-                }
-            },
         }
     }
 }

@@ -187,6 +187,15 @@ pub(super) async fn write<T: Tx>(
             });
             require_changed(t.exec(outbox::SET_CLIENT, a).await?, Entity::Lead, lead)?;
         }
+        Write::ScoreCounts(changes) => crate::scoring::add_counts(t, changes).await?,
+        Write::Count {
+            lead,
+            version,
+            counted,
+        } => crate::scoring::count_lead(t, *lead, *version, counted).await?,
+        Write::Calibration { team, calibration } => {
+            crate::scoring::set_calibration(t, team, calibration).await?;
+        }
         // Run by `run` itself.
         Write::History(_) | Write::Event(_) | Write::AckEvents(_) => {}
     }

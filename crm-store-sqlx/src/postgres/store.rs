@@ -297,6 +297,20 @@ impl LeadStore for PostgresStore {
         import::imported(&mut self.db.conn().await?, keys).await
     }
 
+    async fn score_frequencies(
+        &self,
+        team: &str,
+    ) -> Result<crm_core::scoring::Frequencies, StoreError> {
+        crate::scoring::frequencies(&mut self.db.conn().await?, team).await
+    }
+
+    async fn score_facts(
+        &self,
+        leads: &[LeadId],
+    ) -> Result<BTreeMap<LeadId, crm_core::scoring::Facts>, StoreError> {
+        crate::scoring::facts(&mut self.db.conn().await?, leads).await
+    }
+
     async fn stage_probability_history(
         &self,
         limit: u32,

@@ -213,6 +213,24 @@ impl LeadStore for SqliteStore {
             .await
     }
 
+    async fn score_frequencies(
+        &self,
+        team: &str,
+    ) -> Result<crm_core::scoring::Frequencies, StoreError> {
+        let team = team.to_owned();
+        self.shared(async move |c| crate::scoring::frequencies(c, &team).await)
+            .await
+    }
+
+    async fn score_facts(
+        &self,
+        leads: &[LeadId],
+    ) -> Result<BTreeMap<LeadId, crm_core::scoring::Facts>, StoreError> {
+        let leads = leads.to_vec();
+        self.shared(async move |c| crate::scoring::facts(c, &leads).await)
+            .await
+    }
+
     async fn stage_probability_history(
         &self,
         limit: u32,

@@ -296,6 +296,24 @@ impl State {
                 self.change(*lead, |r| r.client_id = Some(client.clone()))?;
                 self.pending.remove(lead);
             }
+            // This store answers the scoring reads from its leads (the port's defaults),
+            // so the counts and calibrations kept beside them are not needed.
+            Write::ScoreCounts(_) | Write::Calibration { .. } => {}
+            Write::Count {
+                lead,
+                version,
+                counted,
+            } => {
+                let stored = self.lead(*lead).ok_or_else(|| not_found(*lead))?;
+                if stored.version() != *version || stored.counted_as().is_some() {
+                    return Err(StoreError::Conflict {
+                        entity: Entity::Lead,
+                        id: lead.to_string(),
+                        expected: *version,
+                    });
+                }
+                self.change(*lead, |r| r.counted_as = Some((**counted).clone()))?;
+            }
             Write::AckEvents(up_to) => {
                 let last = self.events.last().map_or(0, |e| e.seq);
                 let new = (*up_to).min(last);
