@@ -266,7 +266,7 @@ pub enum CrmError {
     },
     /// A system actor may not do this (not named by the host with
     /// [`crate::CrmBuilder::system_actor`], or not an action for it: system actors run the
-    /// sweep and the dispatch only). A set-up error of the host; do not retry.
+    /// sweep, the dispatch and scoring's training only). A set-up error of the host; do not retry.
     #[error("forbidden: system actor {} may not {action}: {reason}", actor.as_str())]
     SystemForbidden {
         /// Who tried.

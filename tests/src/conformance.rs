@@ -19,6 +19,7 @@ pub use crate::conformance_delivery::*;
 pub use crate::conformance_import::*;
 pub use crate::conformance_merge::*;
 pub use crate::conformance_pipeline::*;
+pub use crate::conformance_scoring::*;
 pub use crate::conformance_stage_probabilities::*;
 pub use crate::conformance_visibility::*;
 use crate::harness::{
@@ -136,6 +137,11 @@ macro_rules! conformance_suite {
             // Issue 9: crate::conformance_delivery.
             delivered_notices_leave_the_outbox_once,
             a_sweep_marks_each_batch_delivered,
+            // Issue 24: crate::conformance_scoring.
+            scoring_counts_every_decision_in_its_commit,
+            a_write_that_moves_a_score_says_so,
+            training_counts_old_decisions_once,
+            the_evaluation_runs_on_the_store,
         );
     };
     (@each $factory:expr; $attrs:tt; $($name:ident),* $(,)?) => {

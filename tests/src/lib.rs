@@ -9,6 +9,7 @@ pub mod conformance_delivery;
 pub mod conformance_import;
 pub mod conformance_merge;
 pub mod conformance_pipeline;
+pub mod conformance_scoring;
 pub mod conformance_stage_probabilities;
 pub mod conformance_visibility;
 pub mod differential;
