@@ -79,7 +79,10 @@ pub async fn scoring_counts_every_decision_in_its_commit(store: Arc<dyn LeadStor
     let kept = counts_match_a_rebuild(store.as_ref()).await;
     assert_eq!(kept.totals().won, 6);
     assert_eq!(kept.totals().lost, 6);
-    assert_eq!(kept.counts(crm_core::scoring::Field::Source, "event").won, 5);
+    assert_eq!(
+        kept.counts(crm_core::scoring::Field::Source, "event").won,
+        5
+    );
     let lost = decided
         .iter()
         .find(|l| l.status() == LeadStatus::Lost)
@@ -95,7 +98,10 @@ pub async fn scoring_counts_every_decision_in_its_commit(store: Arc<dyn LeadStor
         .unwrap()
         .lead;
     assert!(reopened.counted_as().is_none());
-    assert_eq!(counts_match_a_rebuild(store.as_ref()).await.totals().lost, 5);
+    assert_eq!(
+        counts_match_a_rebuild(store.as_ref()).await.totals().lost,
+        5
+    );
 
     // A lost lead merged into an open one is a duplicate, not one more loss.
     let open = lead(&h, 20, Source::event(), "y@acme.sa").await;
@@ -105,10 +111,19 @@ pub async fn scoring_counts_every_decision_in_its_commit(store: Arc<dyn LeadStor
         .unwrap()
         .clone();
     h.crm
-        .merge_leads(manager(), open.id(), open.version(), gone.id(), gone.version())
+        .merge_leads(
+            manager(),
+            open.id(),
+            open.version(),
+            gone.id(),
+            gone.version(),
+        )
         .await
         .unwrap();
-    assert_eq!(counts_match_a_rebuild(store.as_ref()).await.totals().lost, 4);
+    assert_eq!(
+        counts_match_a_rebuild(store.as_ref()).await.totals().lost,
+        4
+    );
 
     // Scores rank and explain.
     let hot = lead(&h, 30, Source::event(), "z@acme.sa").await;
@@ -153,13 +168,9 @@ pub async fn a_write_that_moves_a_score_says_so(store: Arc<dyn LeadStore>) {
     h.advance(TimeDelta::days(21));
     let before = crm.lead_score(sales(), l.id()).await.unwrap().unwrap();
     assert_eq!(before.value, 35, "{before:?}");
-    crm.log_interaction(
-        sales(),
-        l.id(),
-        NewInteraction::new(InteractionKind::Call),
-    )
-    .await
-    .unwrap();
+    crm.log_interaction(sales(), l.id(), NewInteraction::new(InteractionKind::Call))
+        .await
+        .unwrap();
     let events = store.pending_events(0, 100).await.unwrap();
     let moved: Vec<_> = events
         .iter()
@@ -171,13 +182,9 @@ pub async fn a_write_that_moves_a_score_says_so(store: Arc<dyn LeadStore>) {
         other => panic!("{other:?}"),
     }
     // A second call moves nothing: no second event.
-    crm.log_interaction(
-        sales(),
-        l.id(),
-        NewInteraction::new(InteractionKind::Call),
-    )
-    .await
-    .unwrap();
+    crm.log_interaction(sales(), l.id(), NewInteraction::new(InteractionKind::Call))
+        .await
+        .unwrap();
     let again = store.pending_events(0, 100).await.unwrap();
     assert_eq!(
         again
@@ -225,7 +232,10 @@ pub async fn training_counts_old_decisions_once(store: Arc<dyn LeadStore>) {
 
     assert!(matches!(
         h.crm.train_scoring(sales()).await,
-        Err(CrmError::Forbidden { action: Action::TrainScoring, .. })
+        Err(CrmError::Forbidden {
+            action: Action::TrainScoring,
+            ..
+        })
     ));
     let trained = h.crm.train_scoring(manager()).await.unwrap();
     assert_eq!((trained.counted, trained.skipped), (2, 0));
@@ -273,7 +283,11 @@ pub async fn the_evaluation_runs_on_the_store(store: Arc<dyn LeadStore>) {
     };
     let make = |n: usize| {
         let (event, company) = kind(n);
-        let source = if event { Source::event() } else { Source::web() };
+        let source = if event {
+            Source::event()
+        } else {
+            Source::web()
+        };
         let mail = if company { "x@acme.sa" } else { "x@gmail.com" };
         (source, mail)
     };

@@ -249,6 +249,45 @@ pub struct Rules {
     pub decay_per_week: u32,
 }
 
+impl std::str::FromStr for RulePoints {
+    type Err = crate::validation::ValidationError;
+
+    /// `FIELD:VALUE=POINTS`, e.g. `source:event=20` or `email_kind:free_mail=-5`: a field
+    /// [`Field::as_str`] names, one of its values as [`features`] names them (a source in
+    /// any spelling [`crate::Source::parse`] reads), and -100 to 100 points.
+    fn from_str(raw: &str) -> Result<Self, Self::Err> {
+        use crate::validation::ValidationError;
+        let invalid = |reason: &str| ValidationError::InvalidList {
+            field: "scoring rule",
+            reason: format!(
+                "{:?}: {reason} (expected FIELD:VALUE=POINTS, e.g. source:event=20)",
+                raw.chars().take(80).collect::<String>()
+            ),
+        };
+        let (rule, points) = raw.rsplit_once('=').ok_or_else(|| invalid("no points"))?;
+        let (field, value) = rule.split_once(':').ok_or_else(|| invalid("no field"))?;
+        let field = Field::parse(field.trim()).ok_or_else(|| {
+            let known: Vec<&str> = Field::ALL.iter().map(|f| f.as_str()).collect();
+            invalid(&format!("the field is one of {}", known.join(", ")))
+        })?;
+        let points: i32 = (points.trim().parse().ok())
+            .filter(|p: &i32| (-100..=100).contains(p))
+            .ok_or_else(|| invalid("points are a whole number from -100 to 100"))?;
+        let value = match field {
+            Field::Source => crate::source::Source::parse(value)?.as_str().to_owned(),
+            _ => value.trim().to_owned(),
+        };
+        if value.is_empty() {
+            return Err(invalid("no value"));
+        }
+        Ok(RulePoints {
+            field,
+            value,
+            points,
+        })
+    }
+}
+
 impl Reason {
     /// The reason's effect in points (negative: it lowered the score).
     pub fn points(&self) -> i32 {

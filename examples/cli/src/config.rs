@@ -37,6 +37,8 @@ pub(crate) fn load(cli: &Cli) -> Result<Config, Failure> {
         "--stage-probabilities",
         &cli.stage_probabilities,
     );
+    flag("score_points", "--score-points", &cli.score_points);
+    flag("score_decay", "--score-decay", &cli.score_decay);
     if !cli.assign.is_empty() {
         flag("assign", "--assign", &Some(cli.assign.join(";")));
     }

@@ -10,7 +10,7 @@ use crm_core::{
 use serde_json::json;
 
 use crate::app::{App, Failure, Names, Out, clearable, invalid, opt, usage, who};
-use crate::export;
+use crate::{export, score};
 
 mod bulk;
 mod merge;
@@ -74,6 +74,10 @@ pub(crate) enum LeadCmd {
         /// CSV for spreadsheets (UTF-8 with BOM).
         #[arg(long)]
         csv: bool,
+        /// newest (first created first; pages with --after) or score (open leads, highest
+        /// score first, the best --limit of all that match).
+        #[arg(long, default_value = "newest", value_parser = ["newest", "score"])]
+        sort: String,
     },
     /// Show a lead with its history, interactions and opportunities.
     Show {
@@ -196,6 +200,7 @@ pub(crate) async fn run(app: &App, c: LeadCmd) -> Out {
             limit,
             after,
             csv,
+            sort,
         } => {
             let mut q = export::lead_query(
                 LeadQuery::default().limit(limit)?,
@@ -206,23 +211,48 @@ pub(crate) async fn run(app: &App, c: LeadCmd) -> Out {
                 app.region,
             )?;
             if let Some(a) = after {
+                if sort == "score" {
+                    return Err(usage(
+                        "--after pages the newest-first list; --sort score lists the best --limit",
+                    ));
+                }
                 q = q.after(a.parse()?);
             }
-            let page = app.crm.list_leads(app.actor()?, &q).await?;
+            let (items, scores, next) = if sort == "score" {
+                let best = app.crm.leads_by_score(app.actor()?, &q).await?;
+                let (items, scores): (Vec<_>, Vec<_>) =
+                    best.into_iter().map(|(l, s)| (l, Some(s))).unzip();
+                (items, scores, None)
+            } else {
+                let page = app.crm.list_leads(app.actor()?, &q).await?;
+                let scores = app.crm.scores(app.actor()?, &page.items).await?;
+                (page.items, scores, page.next.map(|c| c.to_string()))
+            };
             if csv {
-                return export::print_leads_csv(app, &page.items).await;
+                return export::print_leads_csv(app, &items).await;
             }
-            let next = page.next.map(|c| c.to_string());
-            let names = app.names(page.items.iter().map(|l| l.owner())).await;
-            app.print(json!({"items": page.items, "next": next}), || {
-                if page.items.is_empty() {
+            let names = app.names(items.iter().map(|l| l.owner())).await;
+            let locale = score::locale();
+            let rows: Vec<serde_json::Value> = (items.iter().zip(&scores))
+                .map(|(l, s)| {
+                    let mut v = json!(l);
+                    if let (Some(o), Some(s)) = (v.as_object_mut(), s) {
+                        o.insert("score".into(), score::json(s, locale));
+                    }
+                    v
+                })
+                .collect();
+            app.print(json!({"items": rows, "next": next}), || {
+                if items.is_empty() {
                     return "no leads match\n".to_owned();
                 }
                 let mut t = Table::new([
-                    "id", "name", "status", "source", "owner", "contact", "company",
+                    "id", "name", "status", "source", "owner", "contact", "company", "score",
                 ]);
-                for l in &page.items {
-                    t.row(lead_row(l, &names));
+                for (l, s) in items.iter().zip(&scores) {
+                    let mut row = lead_row(l, &names).to_vec();
+                    row.push(s.as_ref().map_or("-".to_owned(), |s| s.value.to_string()));
+                    t.row(row);
                 }
                 let mut s = t.render();
                 if let Some(n) = &next {

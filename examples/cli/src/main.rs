@@ -24,6 +24,7 @@ mod lead;
 mod opportunity;
 mod pipeline;
 mod report;
+mod score;
 mod sweep;
 mod team;
 
@@ -91,6 +92,13 @@ struct Cli {
     /// for several sources (in CRM_ASSIGN, separate rules with `;`).
     #[arg(long = "assign", global = true)]
     assign: Vec<String>,
+    /// Lead scoring's rule points, FIELD:VALUE=POINTS, comma-separated, e.g.
+    /// source:event=20,email_kind:free_mail=-5.
+    #[arg(long, global = true)]
+    score_points: Option<String>,
+    /// Lead scoring: points taken per full week without an interaction. [default: 0]
+    #[arg(long, global = true)]
+    score_decay: Option<String>,
     #[command(subcommand)]
     command: Command,
 }
@@ -125,6 +133,9 @@ enum Command {
     Sweep(sweep::SweepArgs),
     /// Retry creating clients for converted leads whose clients system call failed.
     Dispatch,
+    /// Lead scoring: `crm score train`.
+    #[command(subcommand)]
+    Score(score::ScoreCmd),
     /// Write leads or the report to a CSV, XLSX or PDF file.
     #[command(subcommand)]
     Export(export::ExportCmd),
@@ -264,6 +275,7 @@ async fn run(cli: Cli) -> Out {
         Command::Pipeline(a) => pipeline::run(&app, a).await,
         Command::Sweep(a) => sweep::run(&app, a).await,
         Command::Dispatch => dispatch::run(&app).await,
+        Command::Score(c) => score::run(&app, c).await,
         Command::Events(a) => events::run(&app, a).await,
     }
 }

@@ -42,6 +42,7 @@ use std::sync::Arc;
 use chrono::NaiveDate;
 use chrono_tz::Tz;
 use crm_core::calendar::{default_weekend, parse_time_zone, parse_weekdays};
+use crm_core::scoring::{RulePoints, Rules};
 use crm_core::{
     AssignmentRule, AssignmentRules, Crm, CrmBuilder, EscalationRule, FollowUpRule, LogNotifier,
     LostReasons, PhoneRegion, StageProbabilities, StoreError, SystemClock, Visibility,
@@ -131,6 +132,24 @@ pub const KEYS: &[Key] = &[
         list: Some(','),
         help: "the open stages' win probabilities, e.g. open=10,qualified=25,proposal=50,\
                negotiation=75 (the defaults); a table in crm.toml",
+    },
+    Key {
+        name: "score_points",
+        env: "CRM_SCORE_POINTS",
+        flag: "--score-points",
+        default: "",
+        list: Some(','),
+        help: "lead scoring's rule points on top of the predicted score: FIELD:VALUE=POINTS, \
+               e.g. source:event=20,email_kind:free_mail=-5 (fields: source, email_kind, \
+               phone_kind, phone_country, language, age, interactions, opportunity)",
+    },
+    Key {
+        name: "score_decay",
+        env: "CRM_SCORE_DECAY",
+        flag: "--score-decay",
+        default: "0",
+        list: None,
+        help: "lead scoring: points taken per full week without an interaction",
     },
     Key {
         name: "follow_up_days",
@@ -333,6 +352,8 @@ pub struct Settings {
     pub follow_up: FollowUpRule,
     /// The escalation rule, if any.
     pub escalation: Option<EscalationRule>,
+    /// Lead scoring's rule points and decay.
+    pub scoring: Rules,
     /// crm-server's listening address.
     pub bind: String,
     /// crm-server: mark cookies `Secure`.
@@ -356,7 +377,8 @@ impl Settings {
             .assignment(self.assignment.clone())
             .follow_up(self.follow_up.clone())
             .lost_reasons(self.lost_reasons.clone())
-            .stage_probabilities(self.stage_probabilities.clone());
+            .stage_probabilities(self.stage_probabilities.clone())
+            .scoring_rules(self.scoring.clone());
         if let Some(e) = &self.escalation {
             builder = builder.escalation(*e);
         }
@@ -560,6 +582,18 @@ fn parse(
         _ => read("stage_probabilities")
             .with(|v| StageProbabilities::parse(v).map_err(|e| e.to_string()))?,
     };
+    let scoring = Rules {
+        points: read("score_points").with(|v| {
+            (v.split(',').filter(|r| !r.trim().is_empty()))
+                .map(|r| r.parse::<RulePoints>().map_err(|e| e.to_string()))
+                .collect::<Result<Vec<_>, _>>()
+        })?,
+        decay_per_week: read("score_decay").with(|v| {
+            (v.parse::<u32>().ok())
+                .filter(|d| *d <= 100)
+                .ok_or_else(|| format!("expected whole points from 0 to 100, not {v:?}"))
+        })?,
+    };
     let days = read("follow_up_days").with(|v| {
         v.parse::<u32>()
             .map_err(|_| format!("expected a whole number of days, not {v:?}"))
@@ -640,6 +674,7 @@ fn parse(
         stage_probabilities,
         follow_up,
         escalation,
+        scoring,
         bind,
         secure_cookies,
     })

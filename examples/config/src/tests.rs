@@ -122,6 +122,19 @@ fn a_bad_value_is_refused_naming_the_key_and_where_it_came_from() {
             "holidays",
             "crm.toml",
         ),
+        (
+            "score_points = [\"colour:red=5\"]\n",
+            vec![],
+            "score_points",
+            "crm.toml",
+        ),
+        (
+            "",
+            vec![("CRM_SCORE_POINTS", "source:event=500")],
+            "score_points",
+            "$CRM_SCORE_POINTS",
+        ),
+        ("score_decay = -2\n", vec![], "score_decay", "crm.toml"),
     ] {
         let e = load(Some(file), &env, &[]).unwrap_err();
         match &e {
@@ -217,6 +230,8 @@ async fn the_built_crm_carries_the_policies() {
         ("db", "sqlite::memory:"),
         ("visibility", "own"),
         ("follow_up_days", "3"),
+        ("score_points", "source:معرض=20,email_kind:free_mail=-5"),
+        ("score_decay", "3"),
     ])
     .unwrap();
     let crm = c.settings().connect().await.unwrap().build().unwrap();
@@ -225,4 +240,12 @@ async fn the_built_crm_carries_the_policies() {
         &FollowUpRule::calendar_days(3).unwrap()
     );
     assert_eq!(crm.visibility(), Visibility::Own);
+    let rules = crm.scoring_rules();
+    assert_eq!(rules.decay_per_week, 3);
+    assert_eq!(
+        (rules.points.iter())
+            .map(|p| (p.field.as_str(), p.value.as_str(), p.points))
+            .collect::<Vec<_>>(),
+        [("source", "معرض", 20), ("email_kind", "free_mail", -5)]
+    );
 }

@@ -13,6 +13,8 @@ use crate::app::{App, Names, Out, duration, who};
 /// `crm lead show ID`.
 pub(super) async fn run(app: &App, id: &str) -> Out {
     let d = app.crm.lead_detail(app.actor()?, id.parse()?).await?;
+    let score = app.crm.lead_score(app.actor()?, d.lead.id()).await?;
+    let locale = crate::score::locale();
     let spent = d.time_in_status(Utc::now());
     let mut ids = vec![d.lead.owner()];
     for e in &d.history {
@@ -30,8 +32,11 @@ pub(super) async fn run(app: &App, id: &str) -> Out {
             .map(|(s, t)| (s.to_string(), t.num_seconds()))
             .collect();
         o.insert("time_in_status_seconds".into(), json!(secs));
+        if let Some(s) = &score {
+            o.insert("score".into(), crate::score::json(s, locale));
+        }
     }
-    app.print(value, || show(&d, &spent, &names));
+    app.print(value, || show(&d, &spent, &names, score.as_ref(), locale));
     Ok(())
 }
 
@@ -39,6 +44,8 @@ fn show(
     d: &crm_core::LeadDetail,
     spent: &BTreeMap<LeadStatus, chrono::TimeDelta>,
     names: &Names,
+    score: Option<&crm_core::scoring::Score>,
+    locale: crm_core::export::Locale,
 ) -> String {
     let l = &d.lead;
     let mut s = String::new();
@@ -73,6 +80,13 @@ fn show(
         ]);
     }
     kv.row(["owner".to_owned(), who(names, l.owner())]);
+    if let Some(sc) = score {
+        kv.row([
+            "score".to_owned(),
+            format!("{} (predicted {})", sc.value, sc.predicted),
+        ]);
+        kv.row(["why".to_owned(), crate::score::why(sc, locale)]);
+    }
     kv.row(["version".to_owned(), l.version().to_string()]);
     kv.row(["created".to_owned(), l.created_at().to_rfc3339()]);
     if let Some(r) = l.lost() {
