@@ -188,6 +188,12 @@ strings! {
     next_follow_up: "موعد المتابعة القادم", "Next follow-up";
     clear_follow_up: "إلغاء موعد المتابعة", "Clear the follow-up time";
     overdue: "متأخر", "overdue";
+    score: "التقييم", "Score";
+    score_predicted: "المتوقع من السجل", "predicted from the history";
+    score_why: "الأسباب", "Why";
+    sort: "الترتيب", "Sort";
+    sort_newest: "الأحدث أولًا", "Newest first";
+    sort_score: "الأعلى تقييمًا أولًا", "Highest score first";
     in_zone: "بتوقيت", "in";
     ev_created: "أنشئ", "created";
     ev_reassigned: "أعيد الإسناد", "reassigned";

@@ -52,6 +52,93 @@ pub struct LeadOut {
     /// The lead this one was merged into (it is read-only then); absent when not merged.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub merged_into: Option<String>,
+    /// Its score and why, on the reads that score (the list, one lead, the detail); absent
+    /// for a converted or lost lead.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub score: Option<ScoreOut>,
+}
+
+/// A lead's score: which open lead to call first, and why.
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+pub struct ScoreOut {
+    /// The shown score, 0 to 100: the predicted score plus the rule points, less the decay.
+    pub value: u8,
+    /// The part predicted from the history of converted and lost leads, 0 to 100.
+    pub predicted: u8,
+    /// The probability of winning the predicted part is, 0 to 1.
+    pub probability: f64,
+    /// Every part of the score, largest effect first (show the first three).
+    pub reasons: Vec<ReasonOut>,
+}
+
+/// One part of a score.
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+pub struct ReasonOut {
+    /// learned (what the history says of a value), rule (management's points) or decay
+    /// (weeks without an interaction).
+    pub kind: String,
+    /// The field (learned and rule): source, email_kind, phone_kind, phone_country,
+    /// language, age, interactions or opportunity.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub field: Option<String>,
+    /// The lead's value of the field.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub value: Option<String>,
+    /// Days without an interaction (decay).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub days: Option<i64>,
+    /// Its effect in points (negative: it lowered the score).
+    pub points: i32,
+    /// The reason as a sentence in the language asked for (`Accept-Language`: Arabic or
+    /// English).
+    pub text: String,
+}
+
+impl ScoreOut {
+    /// `s` with its reasons said in `locale`.
+    pub fn new(s: &crm_core::scoring::Score, locale: crm_core::export::Locale) -> Self {
+        use crm_core::scoring::Reason;
+        let reasons = (s.reasons.iter())
+            .map(|r| {
+                let (kind, field, value, days) = match r {
+                    Reason::Learned { field, value, .. } => {
+                        ("learned", Some(field.as_str()), Some(value.clone()), None)
+                    }
+                    Reason::Rule { field, value, .. } => {
+                        ("rule", Some(field.as_str()), Some(value.clone()), None)
+                    }
+                    Reason::Decay { days, .. } => ("decay", None, None, Some(*days)),
+                };
+                ReasonOut {
+                    kind: kind.to_owned(),
+                    field: field.map(str::to_owned),
+                    value,
+                    days,
+                    points: r.points(),
+                    text: r.describe(locale),
+                }
+            })
+            .collect();
+        Self {
+            value: s.value,
+            predicted: s.predicted,
+            probability: s.probability,
+            reasons,
+        }
+    }
+}
+
+impl LeadOut {
+    /// The lead with its score, if it has one.
+    pub fn scored(
+        l: &Lead,
+        score: Option<&crm_core::scoring::Score>,
+        locale: crm_core::export::Locale,
+    ) -> Self {
+        let mut out = Self::from(l);
+        out.score = score.map(|s| ScoreOut::new(s, locale));
+        out
+    }
 }
 
 impl From<&Lead> for LeadOut {
@@ -76,6 +163,7 @@ impl From<&Lead> for LeadOut {
             last_interaction_at: l.last_interaction_at(),
             next_follow_up: l.next_follow_up_at(),
             merged_into: l.merged_into().map(|m| m.to_string()),
+            score: None,
         }
     }
 }
@@ -91,7 +179,7 @@ pub struct LeadPage {
 
 /// Which leads to list. An unknown parameter is refused: a misspelt cursor (`cursor=`
 /// for `after=`) would otherwise start the list over, page after page.
-#[derive(Debug, Default, Deserialize, IntoParams)]
+#[derive(Clone, Debug, Default, Deserialize, IntoParams)]
 #[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
 pub struct LeadFilter {
@@ -108,6 +196,9 @@ pub struct LeadFilter {
     /// Page size, 1 to 1000 (default 50).
     #[param(minimum = 1, maximum = 1000)]
     pub limit: Option<u32>,
+    /// `newest` (the default: newest first, in pages with `after`) or `score` (the open
+    /// leads matching, highest score first: the best `limit` of them, no further pages).
+    pub sort: Option<String>,
 }
 
 /// A new lead.

@@ -4,7 +4,8 @@ mod dto;
 
 pub use dto::{
     AssignIn, DetailOut, HistoryOut, InteractionIn, InteractionOut, LeadFilter, LeadOut, LeadPage,
-    LeadPatchIn, NewLeadIn, OpportunityIn, OpportunityOut, OpportunityPatchIn, StatusIn, StatusOut,
+    LeadPatchIn, NewLeadIn, OpportunityIn, OpportunityOut, OpportunityPatchIn, ScoreOut, StatusIn,
+    StatusOut,
 };
 
 use axum::Json;
@@ -19,23 +20,63 @@ use crate::AppState;
 use crate::input;
 use crm_config::sentence;
 
-/// Lists leads, newest first, with filters, search and keyset pages.
+/// Lists leads with filters and search: newest first in keyset pages, or (`sort=score`)
+/// the best open leads by score. Each open lead carries its score and reasons, said in the
+/// language of `Accept-Language` (Arabic or English).
 #[utoipa::path(get, path = "/api/v1/leads", tag = "leads", params(LeadFilter),
     security(("bearer" = [])),
     responses((status = 200, body = LeadPage), GuardedInput))]
 pub async fn list_leads(
     State(s): State<AppState>,
     caller: Caller,
+    headers: HeaderMap,
     Params(q): Params<LeadFilter>,
 ) -> ApiResult<Json<LeadPage>> {
     let mut f = Fields::default();
+    let by_score = match q.sort.as_deref().map(str::trim) {
+        None | Some("" | "newest") => Some(false),
+        Some("score") if q.after.is_some() => f.take(
+            "after",
+            Err("pages the newest-first list; sort=score lists the best `limit` leads"),
+        ),
+        Some("score") => Some(true),
+        Some(_) => f.take("sort", Err("is newest or score")),
+    };
+    // A cursor refused for the sort is not read as a cursor too.
+    let q = LeadFilter {
+        after: q.after.filter(|_| by_score == Some(false)),
+        ..q
+    };
     let query = input::lead_query(&mut f, &q, s.config.region);
-    let query = f.done(query)?;
-    let page = s.crm.list_leads(caller.employee, &query).await?;
-    Ok(Json(LeadPage {
-        items: page.items.iter().map(Into::into).collect(),
-        next: page.next.map(|c| c.to_string()),
-    }))
+    let (query, by_score) = f.done(query.zip(by_score))?;
+    let locale = locale(&headers);
+    let (items, next) = if by_score {
+        let best = s.crm.leads_by_score(caller.employee, &query).await?;
+        let items = (best.iter())
+            .map(|(l, sc)| LeadOut::scored(l, Some(sc), locale))
+            .collect();
+        (items, None)
+    } else {
+        let page = s.crm.list_leads(caller.employee, &query).await?;
+        let scores = s.crm.scores(caller.employee, &page.items).await?;
+        let items = (page.items.iter().zip(&scores))
+            .map(|(l, sc)| LeadOut::scored(l, sc.as_ref(), locale))
+            .collect();
+        (items, page.next.map(|c| c.to_string()))
+    };
+    Ok(Json(LeadPage { items, next }))
+}
+
+/// The language of a request's `Accept-Language`: Arabic when it asks for Arabic first.
+fn locale(headers: &HeaderMap) -> crm_core::export::Locale {
+    let asked = (headers.get(axum::http::header::ACCEPT_LANGUAGE))
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or_default();
+    if asked.trim_start().to_ascii_lowercase().starts_with("ar") {
+        crm_core::export::Locale::Ar
+    } else {
+        crm_core::export::Locale::En
+    }
 }
 
 /// Creates a lead in status `new`.
@@ -64,11 +105,14 @@ pub async fn create_lead(
 pub async fn get_lead(
     State(s): State<AppState>,
     caller: Caller,
+    headers: HeaderMap,
     Path(id): Path<String>,
 ) -> ApiResult<Response> {
     let id: LeadId = path_id("lead", &id)?;
     let l = s.crm.lead(caller.employee, id).await?;
-    Ok(with_etag(l.version(), Json(LeadOut::from(&l))))
+    let score = s.crm.lead_score(caller.employee, id).await?;
+    let out = LeadOut::scored(&l, score.as_ref(), locale(&headers));
+    Ok(with_etag(l.version(), Json(out)))
 }
 
 /// Edits a lead's contact data and source (`If-Match` required).
@@ -99,14 +143,15 @@ pub async fn edit_lead(
 pub async fn lead_detail(
     State(s): State<AppState>,
     caller: Caller,
+    headers: HeaderMap,
     Path(id): Path<String>,
 ) -> ApiResult<Response> {
     let id: LeadId = path_id("lead", &id)?;
     let d = s.crm.lead_detail(caller.employee, id).await?;
-    Ok(with_etag(
-        d.lead.version(),
-        Json(DetailOut::new(&d, s.clock.now())),
-    ))
+    let score = s.crm.lead_score(caller.employee, id).await?;
+    let mut out = DetailOut::new(&d, s.clock.now());
+    out.lead.score = score.map(|sc| ScoreOut::new(&sc, locale(&headers)));
+    Ok(with_etag(d.lead.version(), Json(out)))
 }
 
 /// Gives a lead to another responsible employee (`If-Match` required).

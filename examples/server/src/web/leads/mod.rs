@@ -46,6 +46,32 @@ pub struct LeadView {
     overdue: bool,
     /// The lead this one was merged into, or empty.
     merged_into: String,
+    /// Its score, or empty (a converted or lost lead has none).
+    score: String,
+    /// What moves its score most, said in the page's language.
+    why: Vec<String>,
+    /// The part of the score predicted from the history.
+    predicted: String,
+}
+
+impl LeadView {
+    /// The view with `score` shown.
+    fn scored(mut self, c: &Ctx, score: Option<&crm_core::scoring::Score>) -> Self {
+        if let Some(sc) = score {
+            let locale = match c.lang {
+                i18n::Lang::Ar => crm_core::export::Locale::Ar,
+                i18n::Lang::En => crm_core::export::Locale::En,
+            };
+            self.score = sc.value.to_string();
+            self.predicted = sc.predicted.to_string();
+            self.why = sc
+                .top_reasons()
+                .iter()
+                .map(|r| r.describe(locale))
+                .collect();
+        }
+        self
+    }
 }
 
 fn lead_view(
@@ -75,6 +101,9 @@ fn lead_view(
         client: l.client_id().map_or(String::new(), |c| c.to_string()),
         read_only: l.is_read_only(),
         merged_into: l.merged_into().map_or(String::new(), |m| m.to_string()),
+        score: String::new(),
+        why: Vec::new(),
+        predicted: String::new(),
     }
 }
 
@@ -89,6 +118,8 @@ struct LeadsPage {
     owner: String,
     next: Option<String>,
     statuses: &'static [&'static str],
+    /// `newest` or `score`.
+    sort: String,
 }
 
 /// The lead list: filters, search and keyset pages.
@@ -101,13 +132,24 @@ pub async fn leads(
     // An unknown parameter (the API refuses it too) is shown as a page, not as axum's text.
     let Query(q) = q.map_err(|e| problem(c, Problem::from(e)))?;
     let mut f = Fields::default();
+    let by_score = match q.sort.as_deref().map(str::trim) {
+        None | Some("" | "newest") => Some(false),
+        Some("score") => Some(true),
+        Some(_) => f.take("sort", Err("is newest or score")),
+    };
     let query = input::lead_query(&mut f, &q, s.config.region);
-    let query = f.done(query).map_err(|p| problem(c, p))?;
-    let page = s
-        .crm
-        .list_leads(v.employee, &query)
-        .await
-        .map_err(fail(c))?;
+    let (query, by_score) = f.done(query.zip(by_score)).map_err(|p| problem(c, p))?;
+    let (items, scores, next_cursor) = if by_score {
+        // The best page of all that match: no cursor, no next page.
+        let best = (s.crm.leads_by_score(v.employee, &query).await).map_err(fail(c))?;
+        let (items, scores): (Vec<_>, Vec<_>) =
+            best.into_iter().map(|(l, sc)| (l, Some(sc))).unzip();
+        (items, scores, None)
+    } else {
+        let page = (s.crm.list_leads(v.employee, &query).await).map_err(fail(c))?;
+        let scores = (s.crm.scores(v.employee, &page.items).await).map_err(fail(c))?;
+        (page.items, scores, page.next)
+    };
     let names = names(&s, &v).await;
     let keep = |k: &str, val: &Option<String>| {
         val.as_deref()
@@ -115,7 +157,7 @@ pub async fn leads(
             .map(|x| format!("&{k}={}", urlencode(x)))
             .unwrap_or_default()
     };
-    let next = page.next.map(|n| {
+    let next = next_cursor.map(|n| {
         format!(
             "/leads?after={}{}{}{}{}",
             urlencode(&n.to_string()),
@@ -126,10 +168,8 @@ pub async fn leads(
         )
     });
     let now = s.clock.now();
-    let rows = page
-        .items
-        .iter()
-        .map(|l| lead_view(c, l, &names, now))
+    let rows = (items.iter().zip(&scores))
+        .map(|(l, sc)| lead_view(c, l, &names, now).scored(c, sc.as_ref()))
         .collect();
     Ok(render(&LeadsPage {
         rows,
@@ -139,6 +179,7 @@ pub async fn leads(
         owner: q.owner.clone().unwrap_or_default(),
         next,
         statuses: i18n::STATUSES,
+        sort: if by_score { "score" } else { "newest" }.to_owned(),
         c: v.ctx,
     }))
 }
@@ -230,9 +271,10 @@ pub async fn lead(State(s): State<AppState>, v: Viewer, Path(lead): Path<String>
         .await
         .map_err(fail(c))?;
     let names = names(&s, &v).await;
+    let score = (s.crm.lead_score(v.employee, lead_id).await).map_err(fail(c))?;
     let spent = crm_core::history::time_in_status(&d.history, s.clock.now());
     let page = LeadPage {
-        l: lead_view(c, &d.lead, &names, s.clock.now()),
+        l: lead_view(c, &d.lead, &names, s.clock.now()).scored(c, score.as_ref()),
         pending: d.pending_client.is_some(),
         history: d
             .history
