@@ -231,7 +231,7 @@ impl Counted {
 /// A change of one stored count: `won` and `lost` are added to the count of `value` of
 /// `field` in `team`'s frequencies ([`ALL_TEAMS`] for everyone's; field `*` with an empty
 /// value for the totals). A store keeps one row per `(team, field, value)`, created at the
-/// first change, and returns them as they are ([`Frequencies::from_counts`]).
+/// first change, and returns them as they are ([`crate::scoring::Frequencies::from_counts`]).
 #[derive(Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
 pub struct CountChange {
     /// The team's name, or [`ALL_TEAMS`].

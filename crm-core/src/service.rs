@@ -573,8 +573,7 @@ impl Crm {
         let actor = self.actor(actor).await?;
         let lead = self.load_visible(&actor, id).await?;
         let mut write = decide_edit(&lead, &actor, expected_version, &patch, self.now())?;
-        let facts = self.facts_before(&lead).await?;
-        let moved = (self.score_moved(&lead, facts, &write.lead, facts, actor.id)).await?;
+        let moved = (self.score_moved(&lead, &write.lead, |f| f, actor.id)).await?;
         write.events.extend(moved);
         if let Err(e) = self.store.update_lead(expected_version, &write).await {
             return Err(self.as_seen_by(&actor, e).await);
@@ -804,15 +803,12 @@ impl Crm {
         let actor = self.actor(actor).await?;
         let lead = self.load_visible(&actor, lead_id).await?;
         let (i, event) = decide_interaction(&lead, &actor, input, self.now())?;
-        let facts = self.facts_before(&lead).await?;
         let after = lead.interacted(i.occurred_at);
-        let more = Facts {
-            interactions: facts.interactions.saturating_add(1),
-            ..facts
+        let one_more = |f: Facts| Facts {
+            interactions: f.interactions.saturating_add(1),
+            ..f
         };
-        let moved = self
-            .score_moved(&lead, facts, &after, more, actor.id)
-            .await?;
+        let moved = self.score_moved(&lead, &after, one_more, actor.id).await?;
         let events: Vec<NewEvent> = std::iter::once(event).chain(moved).collect();
         self.store.insert_interaction(&i, &events).await?;
         Ok(i)
@@ -828,14 +824,11 @@ impl Crm {
         let actor = self.actor(actor).await?;
         let lead = self.load_visible(&actor, lead_id).await?;
         let (o, event) = decide_add_opportunity(&lead, &actor, input, self.now())?;
-        let facts = self.facts_before(&lead).await?;
-        let more = Facts {
+        let with_opportunity = |f: Facts| Facts {
             has_opportunity: true,
-            ..facts
+            ..f
         };
-        let moved = self
-            .score_moved(&lead, facts, &lead, more, actor.id)
-            .await?;
+        let moved = (self.score_moved(&lead, &lead, with_opportunity, actor.id)).await?;
         let events: Vec<NewEvent> = std::iter::once(event).chain(moved).collect();
         self.store.insert_opportunity(&o, &events).await?;
         Ok(o)

@@ -201,15 +201,15 @@ pub async fn a_write_that_moves_a_score_says_so(store: Arc<dyn LeadStore>) {
 pub async fn training_counts_old_decisions_once(store: Arc<dyn LeadStore>) {
     let h = Harness::new(store.clone());
     let mut leads = Vec::new();
-    for n in 0..40 {
-        let (source, email) = if n % 2 == 0 {
+    for n in 0..40_usize {
+        let (source, email) = if n.is_multiple_of(2) {
             (Source::event(), "x@acme.sa")
         } else {
             (Source::web(), "x@gmail.com")
         };
         let l = lead(&h, n, source, email).await;
         // Events win three in four, web leads one in four.
-        let won = if n % 2 == 0 { n % 8 != 0 } else { n % 8 == 1 };
+        let won = if n.is_multiple_of(2) { !n.is_multiple_of(8) } else { n % 8 == 1 };
         leads.push(decide(&h, &l, won).await);
     }
     // Two leads as an older version left them: decided, never counted.
@@ -274,7 +274,7 @@ pub async fn the_evaluation_runs_on_the_store(store: Arc<dyn LeadStore>) {
         let noise = ((n as u64).wrapping_mul(0x9E37_79B9_7F4A_7C15) >> 32) % 10;
         noise < rate
     };
-    let kind = |n: usize| (n % 2 == 0, n % 3 != 0);
+    let kind = |n: usize| (n.is_multiple_of(2), !n.is_multiple_of(3));
     let rate = |n: usize| match kind(n) {
         (true, true) => 0.8,
         (true, false) => 0.5,

@@ -7,6 +7,7 @@
 //! - [`arabic`]: names, phones, money, weekends and exports for Arabic-speaking teams.
 //! - [`follow_up`]: the follow-up rule, working calendars, follow-up dates and escalation.
 //! - [`pipeline`]: opportunities, stages, probabilities and the pipeline value per currency.
+//! - [`scoring`]: the lead score, its reasons, how it is kept in each commit and measured.
 //! - [`store`]: writing a store adapter: the ten required methods, a commit, and the kit.
 
 pub mod arabic;
@@ -14,4 +15,5 @@ pub mod embedding;
 pub mod follow_up;
 pub mod pipeline;
 pub mod rules;
+pub mod scoring;
 pub mod store;

@@ -44,7 +44,7 @@ impl Frequencies {
         f
     }
 
-    /// The frequencies of `team` ([`ALL_TEAMS`] for everyone's) over decided leads as they
+    /// The frequencies of `team` ([`crate::scoring::ALL_TEAMS`] for everyone's) over decided leads as they
     /// were counted: what the stored counts must equal.
     pub fn of_counted<'a>(team: &str, counted: impl IntoIterator<Item = &'a Counted>) -> Self {
         let mut f = Self::default();

@@ -125,20 +125,24 @@ impl Crm {
         })
     }
 
-    /// The event that a write turning `before` (with `facts`) into `after` (with
-    /// `facts_after`) moved the lead's score by [`EVENT_MOVE`] points or more, by `actor`.
+    /// The event that a write turning `before` into `after` (its facts changed by
+    /// `change`) moved the lead's score by [`EVENT_MOVE`] points or more, by `actor`.
+    /// Nothing is read for a decided lead: it has no score.
     pub(super) async fn score_moved(
         &self,
         before: &Lead,
-        facts: Facts,
         after: &Lead,
-        facts_after: Facts,
+        change: impl FnOnce(Facts) -> Facts,
         actor: EmployeeId,
     ) -> CrmResult<Option<NewEvent>> {
+        if !before.is_open() || !after.is_open() {
+            return Ok(None);
+        }
+        let facts = self.facts_of(before.id()).await?;
         let mut scorer = Scorer::new(self);
         let (Some(from), Some(to)) = (
             scorer.score(before, &facts).await?,
-            scorer.score(after, &facts_after).await?,
+            scorer.score(after, &change(facts)).await?,
         ) else {
             return Ok(None);
         };
@@ -156,16 +160,6 @@ impl Crm {
             scorer.now,
             kind,
         )))
-    }
-
-    /// The facts of a lead before a write, for [`Crm::score_moved`] (nothing read when the
-    /// lead is decided: it has no score).
-    pub(super) async fn facts_before(&self, lead: &Lead) -> CrmResult<Facts> {
-        if lead.is_open() {
-            self.facts_of(lead.id()).await
-        } else {
-            Ok(Facts::default())
-        }
     }
 
     /// The scores of `leads` as `actor` may see them, in order: `None` for a decided lead,
