@@ -136,6 +136,7 @@ struct SalesSettings {
     probabilities: StageProbabilities,
     escalation: Option<EscalationRule>,
     scoring: crate::scoring::Rules,
+    score_events: bool,
 }
 
 impl std::fmt::Debug for Crm {
@@ -301,6 +302,15 @@ impl CrmBuilder {
     /// (default: none, [`crate::scoring::Rules::default`]).
     pub fn scoring_rules(mut self, rules: crate::scoring::Rules) -> Self {
         self.settings.scoring = rules;
+        self
+    }
+    /// Whether a write that moves a lead's score by [`crate::scoring::EVENT_MOVE`] points or
+    /// more appends a `score_changed` event (default: no). Each interaction, opportunity and
+    /// edit then reads the lead's facts and its team's frequencies before it commits: on
+    /// SQLite an interaction took 2.9x as long with it on (measured in
+    /// `examples/bench/README.md`), so a host turns it on when its sales system uses them.
+    pub fn score_events(mut self, on: bool) -> Self {
+        self.settings.score_events = on;
         self
     }
     /// Builds the service.

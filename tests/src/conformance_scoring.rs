@@ -154,20 +154,37 @@ pub async fn scoring_counts_every_decision_in_its_commit(store: Arc<dyn LeadStor
     assert_ne!(best[0].0.id(), cold.id(), "the cold lead is not first");
 }
 
-/// A write that moves a score by 10 points or more says so in an event: an interaction on
-/// a lead three weeks without one ends a decay of 5 points a week.
+/// With score events on, a write that moves a score by 10 points or more says so in an
+/// event: an interaction on a lead three weeks without one ends a decay of 5 points a week.
+/// With them off (the default) the same write appends none.
 pub async fn a_write_that_moves_a_score_says_so(store: Arc<dyn LeadStore>) {
     let h = Harness::new(store.clone());
-    let crm = h.crm_with(|b| {
-        b.scoring_rules(Rules {
-            points: Vec::new(),
-            decay_per_week: 5,
-        })
-    });
+    let rules = || Rules {
+        points: Vec::new(),
+        decay_per_week: 5,
+    };
+    let quiet = h.crm_with(|b| b.scoring_rules(rules()));
+    let crm = h.crm_with(|b| b.scoring_rules(rules()).score_events(true));
     let l = lead(&h, 1, Source::web(), "a@acme.sa").await;
+    let other = lead(&h, 2, Source::web(), "b@acme.sa").await;
     h.advance(TimeDelta::days(21));
     let before = crm.lead_score(sales(), l.id()).await.unwrap().unwrap();
     assert_eq!(before.value, 35, "{before:?}");
+    quiet
+        .log_interaction(
+            sales(),
+            other.id(),
+            NewInteraction::new(InteractionKind::Call),
+        )
+        .await
+        .unwrap();
+    let events = store.pending_events(0, 100).await.unwrap();
+    assert!(
+        events
+            .iter()
+            .all(|e| e.event.kind.name() != "score_changed"),
+        "score events are off by default: {events:?}"
+    );
     crm.log_interaction(sales(), l.id(), NewInteraction::new(InteractionKind::Call))
         .await
         .unwrap();
@@ -209,7 +226,11 @@ pub async fn training_counts_old_decisions_once(store: Arc<dyn LeadStore>) {
         };
         let l = lead(&h, n, source, email).await;
         // Events win three in four, web leads one in four.
-        let won = if n.is_multiple_of(2) { !n.is_multiple_of(8) } else { n % 8 == 1 };
+        let won = if n.is_multiple_of(2) {
+            !n.is_multiple_of(8)
+        } else {
+            n % 8 == 1
+        };
         leads.push(decide(&h, &l, won).await);
     }
     // Two leads as an older version left them: decided, never counted.

@@ -127,7 +127,8 @@ impl Crm {
 
     /// The event that a write turning `before` into `after` (its facts changed by
     /// `change`) moved the lead's score by [`EVENT_MOVE`] points or more, by `actor`.
-    /// Nothing is read for a decided lead: it has no score.
+    /// Nothing is read when score events are off ([`super::CrmBuilder::score_events`]), nor
+    /// for a decided lead: it has no score.
     pub(super) async fn score_moved(
         &self,
         before: &Lead,
@@ -135,7 +136,7 @@ impl Crm {
         change: impl FnOnce(Facts) -> Facts,
         actor: EmployeeId,
     ) -> CrmResult<Option<NewEvent>> {
-        if !before.is_open() || !after.is_open() {
+        if !self.settings.score_events || !before.is_open() || !after.is_open() {
             return Ok(None);
         }
         let facts = self.facts_of(before.id()).await?;

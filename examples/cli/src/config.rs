@@ -39,6 +39,7 @@ pub(crate) fn load(cli: &Cli) -> Result<Config, Failure> {
     );
     flag("score_points", "--score-points", &cli.score_points);
     flag("score_decay", "--score-decay", &cli.score_decay);
+    flag("score_events", "--score-events", &cli.score_events);
     if !cli.assign.is_empty() {
         flag("assign", "--assign", &Some(cli.assign.join(";")));
     }

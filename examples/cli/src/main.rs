@@ -99,6 +99,10 @@ struct Cli {
     /// Lead scoring: points taken per full week without an interaction. [default: 0]
     #[arg(long, global = true)]
     score_decay: Option<String>,
+    /// Lead scoring: append a score_changed event when a write moves a score by 10 points
+    /// or more (true or false). [default: false]
+    #[arg(long, global = true)]
+    score_events: Option<String>,
     #[command(subcommand)]
     command: Command,
 }

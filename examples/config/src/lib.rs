@@ -152,6 +152,16 @@ pub const KEYS: &[Key] = &[
         help: "lead scoring: points taken per full week without an interaction",
     },
     Key {
+        name: "score_events",
+        env: "CRM_SCORE_EVENTS",
+        flag: "--score-events",
+        default: "false",
+        list: None,
+        help: "lead scoring: append a score_changed event when a write moves a lead's score \
+               by 10 points or more (true or false; each interaction, opportunity and edit \
+               then reads the lead's facts and its team's counts first)",
+    },
+    Key {
         name: "follow_up_days",
         env: "CRM_FOLLOW_UP_DAYS",
         flag: "--days",
@@ -354,6 +364,8 @@ pub struct Settings {
     pub escalation: Option<EscalationRule>,
     /// Lead scoring's rule points and decay.
     pub scoring: Rules,
+    /// Whether writes that move a score append `score_changed` events.
+    pub score_events: bool,
     /// crm-server's listening address.
     pub bind: String,
     /// crm-server: mark cookies `Secure`.
@@ -378,7 +390,8 @@ impl Settings {
             .follow_up(self.follow_up.clone())
             .lost_reasons(self.lost_reasons.clone())
             .stage_probabilities(self.stage_probabilities.clone())
-            .scoring_rules(self.scoring.clone());
+            .scoring_rules(self.scoring.clone())
+            .score_events(self.score_events);
         if let Some(e) = &self.escalation {
             builder = builder.escalation(*e);
         }
@@ -594,6 +607,7 @@ fn parse(
                 .ok_or_else(|| format!("expected whole points from 0 to 100, not {v:?}"))
         })?,
     };
+    let score_events = read("score_events").with(flag)?;
     let days = read("follow_up_days").with(|v| {
         v.parse::<u32>()
             .map_err(|_| format!("expected a whole number of days, not {v:?}"))
@@ -658,12 +672,7 @@ fn parse(
         })?),
     };
     let bind = read("bind").required()?.to_owned();
-    let secure_cookies =
-        read("secure_cookies").with(|v| match v.to_ascii_lowercase().as_str() {
-            "true" | "1" | "yes" | "on" => Ok(true),
-            "false" | "0" | "no" | "off" => Ok(false),
-            other => Err(format!("expected true or false, not {other:?}")),
-        })?;
+    let secure_cookies = read("secure_cookies").with(flag)?;
     Ok(Settings {
         db,
         region,
@@ -675,9 +684,19 @@ fn parse(
         follow_up,
         escalation,
         scoring,
+        score_events,
         bind,
         secure_cookies,
     })
+}
+
+/// A true-or-false setting.
+fn flag(v: &str) -> Result<bool, String> {
+    match v.to_ascii_lowercase().as_str() {
+        "true" | "1" | "yes" | "on" => Ok(true),
+        "false" | "0" | "no" | "off" => Ok(false),
+        other => Err(format!("expected true or false, not {other:?}")),
+    }
 }
 
 /// Adds the dates of `lines` (blank lines and `#` comments skipped) to `days`.

@@ -135,6 +135,12 @@ fn a_bad_value_is_refused_naming_the_key_and_where_it_came_from() {
             "$CRM_SCORE_POINTS",
         ),
         ("score_decay = -2\n", vec![], "score_decay", "crm.toml"),
+        (
+            "score_events = \"maybe\"\n",
+            vec![],
+            "score_events",
+            "crm.toml",
+        ),
     ] {
         let e = load(Some(file), &env, &[]).unwrap_err();
         match &e {
@@ -232,8 +238,10 @@ async fn the_built_crm_carries_the_policies() {
         ("follow_up_days", "3"),
         ("score_points", "source:معرض=20,email_kind:free_mail=-5"),
         ("score_decay", "3"),
+        ("score_events", "yes"),
     ])
     .unwrap();
+    assert!(c.settings().score_events);
     let crm = c.settings().connect().await.unwrap().build().unwrap();
     assert_eq!(
         crm.follow_up_rule(),

@@ -57,6 +57,10 @@ struct Args {
     /// CRM_POSTGRES_URL).
     #[arg(long)]
     db: Option<String>,
+    /// Turn lead scoring's `score_changed` events on (off by default, as in a host), to
+    /// measure what they cost each interaction, opportunity and edit.
+    #[arg(long)]
+    score_events: bool,
 }
 
 type BoxError = Box<dyn std::error::Error + Send + Sync>;
@@ -198,6 +202,7 @@ async fn main() -> Result<(), BoxError> {
         .clock(clock.clone())
         .follow_up(FollowUpRule::calendar_days(5)?)
         .system_actor(sweeper.clone())
+        .score_events(args.score_events)
         .build()?;
     let sources = SOURCES.map(|s| Source::parse(s).unwrap_or_else(|_| Source::other()));
     let usd = Currency::parse("USD")?;
