@@ -262,10 +262,12 @@ pub enum Write {
     /// Adds each change to its stored count of the scoring frequencies (a count not stored
     /// yet starts at zero).
     ScoreCounts(Vec<CountChange>),
-    /// Records what a decided lead that was never counted is counted as, without moving its
-    /// version: refused as a conflict over `version` when the lead is at another version or
-    /// is counted already (the write that counts it also adds it to the frequencies, so it
-    /// must happen once). Not found when the lead is not stored.
+    /// Records what a decided lead that was never counted is counted as, and moves its
+    /// version by one (no other field changes): a write decided on the lead as read before
+    /// would put back what it read, so it must be refused as a conflict. Refused as a
+    /// conflict over `version` when the lead is at another version or is counted already
+    /// (the write that counts it also adds it to the frequencies, so it must happen once);
+    /// not found when the lead is not stored.
     Count {
         /// The lead.
         lead: LeadId,

@@ -76,12 +76,14 @@ pub enum Outcome {
 
 /// A lead's value of each scoring field it has, in field order.
 #[derive(Clone, Debug, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
-#[serde(from = "Vec<(Field, String)>")]
+#[serde(from = "Vec<(String, String)>")]
 pub struct Features(Vec<(Field, String)>);
 
-impl From<Vec<(Field, String)>> for Features {
-    fn from(values: Vec<(Field, String)>) -> Self {
-        Self::new(values)
+/// Read back from a store: a field this version does not know (written by a newer one) is
+/// skipped, as the stored counts skip it, so the lead stays readable.
+impl From<Vec<(String, String)>> for Features {
+    fn from(values: Vec<(String, String)>) -> Self {
+        Self::new((values.into_iter()).filter_map(|(f, v)| Field::parse(&f).map(|f| (f, v))))
     }
 }
 

@@ -144,6 +144,11 @@ impl LeadQuery {
         self.after = Some(c);
         self
     }
+    /// The same query from its first page (no cursor).
+    pub fn from_start(mut self) -> Self {
+        self.after = None;
+        self
+    }
     /// Sets the page size (1 to 1000).
     pub fn limit(mut self, n: u32) -> Result<Self, ValidationError> {
         if n == 0 || n > 1000 {

@@ -318,7 +318,10 @@ impl Tx<'_> {
                     });
                 }
                 let counted = counted.as_ref().clone();
-                self.change_lead(*lead, |r| r.counted_as = Some(counted))?;
+                self.change_lead(*lead, |r| {
+                    r.counted_as = Some(counted);
+                    r.version += 1;
+                })?;
             }
             Write::Calibration { team, calibration } => {
                 self.put(|s| &mut s.calibrations, team.clone(), Some(*calibration));

@@ -17,8 +17,9 @@ const ADD_COUNT: &str = "INSERT INTO score_counts (team, field, value, won, lost
      ON CONFLICT (team, field, value) DO UPDATE \
      SET won = score_counts.won + excluded.won, lost = score_counts.lost + excluded.lost";
 
-/// Counts a decided lead that was never counted, at the version it was read at.
-const COUNT_LEAD: &str = "UPDATE leads SET counted_as = $1 \
+/// Counts a decided lead that was never counted, at the version it was read at, and moves
+/// the version (see `Write::Count`).
+const COUNT_LEAD: &str = "UPDATE leads SET counted_as = $1, version = version + 1 \
      WHERE id = $2 AND version = $3 AND counted_as IS NULL";
 
 const SET_CALIBRATION: &str = "INSERT INTO score_calibrations (team, calibration) \

@@ -250,6 +250,8 @@ pub async fn training_counts_old_decisions_once(store: Arc<dyn LeadStore>) {
         store.update_lead(l.version(), &write).await.unwrap();
     }
     assert_eq!(counts_match_a_rebuild(store.as_ref()).await.decided(), 38);
+    // Read before training: a write decided on it must not put back "never counted".
+    let stale = store.get_lead(leads[0].id()).await.unwrap().unwrap();
 
     assert!(matches!(
         h.crm.train_scoring(sales()).await,
@@ -262,6 +264,21 @@ pub async fn training_counts_old_decisions_once(store: Arc<dyn LeadStore>) {
     assert_eq!((trained.counted, trained.skipped), (2, 0));
     let kept = counts_match_a_rebuild(store.as_ref()).await;
     assert_eq!(kept.decided(), 40);
+    let reopened = h
+        .crm
+        .change_status(
+            manager(),
+            stale.id(),
+            stale.version(),
+            LeadStatus::New,
+            None,
+        )
+        .await;
+    assert!(
+        matches!(reopened, Err(CrmError::Conflict { .. })),
+        "{reopened:?}"
+    );
+    assert_eq!(counts_match_a_rebuild(store.as_ref()).await.decided(), 40);
     let (team, n, calibration) = trained.calibrated[0].clone();
     assert_eq!((team.as_str(), n), (ALL_TEAMS, 40));
     // Stores that keep calibrations return the fitted one; the port's default has none.

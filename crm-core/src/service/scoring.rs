@@ -72,12 +72,15 @@ impl<'a> Scorer<'a> {
         if let Some(f) = self.frequencies.get(&key) {
             return Ok(f.clone());
         }
-        let mut f = self.crm.store.score_frequencies(&key).await?;
+        let f = self.crm.store.score_frequencies(&key).await?;
         if key != ALL_TEAMS && f.decided() < MIN_TEAM_HISTORY {
-            f = match self.frequencies.get(ALL_TEAMS) {
-                Some(all) => (**all).clone(),
-                None => self.crm.store.score_frequencies(ALL_TEAMS).await?,
+            let all = match self.frequencies.get(ALL_TEAMS) {
+                Some(all) => all.clone(),
+                None => Arc::new(self.crm.store.score_frequencies(ALL_TEAMS).await?),
             };
+            self.frequencies.insert(ALL_TEAMS.to_owned(), all.clone());
+            self.frequencies.insert(key, all.clone());
+            return Ok(all);
         }
         let f = Arc::new(f);
         self.frequencies.insert(key, f.clone());
@@ -198,6 +201,7 @@ impl Crm {
     /// The open leads matching `query` that `actor` sees, highest score first (newest first
     /// among equal scores), at most `query.page_size()` of them, each with its score. Every
     /// matching lead is scored, a page at a time; memory holds the best ones and one page.
+    /// The query's cursor is not used: sorting by score has no pages.
     pub async fn leads_by_score(
         &self,
         actor: EmployeeId,
@@ -206,7 +210,7 @@ impl Crm {
         let actor = self.actor(actor).await?;
         let scope = self.view(&actor).await?;
         let keep = usize::try_from(query.page_size()).unwrap_or(usize::MAX);
-        let mut page_query = query.clone().limit(PAGE)?;
+        let mut page_query = query.clone().from_start().limit(PAGE)?;
         let mut best: Vec<(Lead, Score)> = Vec::new();
         let order = |a: &(Lead, Score), b: &(Lead, Score)| {
             (b.1.value, b.0.created_at(), b.0.id()).cmp(&(a.1.value, a.0.created_at(), a.0.id()))

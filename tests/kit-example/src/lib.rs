@@ -312,7 +312,10 @@ impl State {
                         expected: *version,
                     });
                 }
-                self.change(*lead, |r| r.counted_as = Some((**counted).clone()))?;
+                self.change(*lead, |r| {
+                    r.counted_as = Some((**counted).clone());
+                    r.version += 1;
+                })?;
             }
             Write::AckEvents(up_to) => {
                 let last = self.events.last().map_or(0, |e| e.seq);
