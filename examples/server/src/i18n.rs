@@ -189,6 +189,8 @@ strings! {
     clear_follow_up: "إلغاء موعد المتابعة", "Clear the follow-up time";
     overdue: "متأخر", "overdue";
     score: "التقييم", "Score";
+    call: "اتصال", "Call";
+    whatsapp: "واتساب", "WhatsApp";
     score_predicted: "المتوقع من السجل", "predicted from the history";
     score_why: "الأسباب", "Why";
     sort: "الترتيب", "Sort";

@@ -13,6 +13,7 @@
 #![allow(clippy::result_large_err)]
 
 pub mod api;
+pub mod compress;
 pub use crm_auth as auth;
 pub mod i18n;
 pub mod import;
@@ -214,10 +215,11 @@ pub async fn open(
 }
 
 /// The application with the headers every response carries, forms from other sites
-/// refused, and 405s explained.
+/// refused, 405s explained, and text gzipped for clients that take it.
 pub fn service(state: AppState) -> Router {
     app(state)
         .layer(axum::middleware::from_fn(same_site_forms))
         .layer(axum::middleware::from_fn(explain_405))
         .layer(axum::middleware::from_fn(security_headers))
+        .layer(axum::middleware::from_fn(compress::gzip))
 }

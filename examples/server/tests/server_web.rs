@@ -304,17 +304,71 @@ async fn sign_in_failures_are_locked_and_managers_administer_employees() {
 async fn assets_and_the_api_explorer_are_served_from_the_binary() {
     let h = server_support::sqlite().await;
     let get = |uri: &str| h.send(Request::builder().uri(uri).body(Body::empty()).unwrap());
-    let font = get("/assets/amiri-regular.ttf").await;
-    assert_eq!(font.header("content-type"), Some("font/ttf"));
+    let font = get("/assets/crm-naskh-regular.woff2").await;
+    assert_eq!(font.header("content-type"), Some("font/woff2"));
+    assert!(font.bytes.starts_with(b"wOF2"), "a WOFF2 file");
     let htmx = get("/assets/htmx.min.js").await;
     assert!(htmx.text.contains("htmx"));
     let css = get("/assets/app.css").await;
-    assert!(css.text.contains("Amiri"));
+    assert!(css.text.contains("CRM Naskh"));
     let docs = get("/api/docs/").await;
     assert_eq!(docs.status, StatusCode::OK);
     let doc = get("/api/openapi.json").await;
     assert_eq!(doc.json()["openapi"], "3.1.0");
     assert_eq!(get("/nothing-here").await.status, StatusCode::NOT_FOUND);
+}
+
+/// A first visit (the sign-in page, its style sheet, scripts and both fonts) is under 300 KB
+/// on the wire for a browser that takes gzip; pages and text assets are gzipped, fonts are
+/// WOFF2 (compressed already), and a client that takes no gzip gets the page as it is.
+#[tokio::test]
+async fn a_first_visit_weighs_under_300_kb() {
+    let h = server_support::sqlite().await;
+    let get = |uri: &str, gzip: bool| {
+        let mut b = Request::builder().uri(uri);
+        if gzip {
+            b = b.header("accept-encoding", "gzip, deflate, br");
+        }
+        h.send(b.body(Body::empty()).unwrap())
+    };
+    let page = get("/sign-in", true).await;
+    assert_eq!(page.header("content-encoding"), Some("gzip"));
+    assert_eq!(page.header("vary"), Some("accept-encoding"));
+    let mut html = String::new();
+    std::io::Read::read_to_string(
+        &mut flate2::read::GzDecoder::new(page.bytes.as_slice()),
+        &mut html,
+    )
+    .unwrap();
+    let plain = get("/sign-in", false).await;
+    assert_eq!(plain.header("content-encoding"), None);
+    // The same page either way, but for its form token.
+    let token = |page: &str| {
+        let mark = "name=\"csrf\" value=\"";
+        let at = page.find(mark).unwrap() + mark.len();
+        format!("{}{}", &page[..at], &page[at + 64..])
+    };
+    assert_eq!(token(&html), token(&plain.text), "the same page either way");
+    let mut total = page.bytes.len();
+    for asset in [
+        "/assets/app.css",
+        "/assets/htmx.min.js",
+        "/assets/app.js",
+        "/assets/crm-naskh-regular.woff2",
+        "/assets/crm-naskh-bold.woff2",
+    ] {
+        let r = get(asset, true).await;
+        assert_eq!(r.status, StatusCode::OK, "{asset}");
+        total += r.bytes.len();
+    }
+    assert!(
+        html.contains("/assets/app.css") && html.contains("/assets/htmx.min.js"),
+        "the page loads what is counted"
+    );
+    assert!(total < 300 * 1024, "first visit {total} bytes");
+    // JSON is compressed too, when it is large enough to gain.
+    let doc = get("/api/openapi.json", true).await;
+    assert_eq!(doc.header("content-encoding"), Some("gzip"));
 }
 
 /// The document lists every route of the API (the routes and the document come from the
@@ -496,4 +550,30 @@ async fn a_conversion_whose_client_failed_says_so_on_the_lead_page() {
         "{}",
         page.text
     );
+}
+
+/// Phones and e-mails are links where they are used: a number typed with Arabic-Indic
+/// digits and spaces in local form calls its E.164 number and opens its WhatsApp chat, an
+/// e-mail opens the mail program, on the list and on the lead's page.
+#[tokio::test]
+async fn phones_and_emails_are_links_at_the_point_of_use() {
+    let h = server_support::sqlite().await;
+    let id = h
+        .lead(
+            &h.sales,
+            serde_json::json!({"name": "نورة", "phone": "٠٥٠ ١٢٣ ٤٥٦٧", "email": "noura@example.sa"}),
+        )
+        .await;
+    let (mut b, _) = Browser::signed_in(&h, SALES).await;
+    for page in [b.get("/leads").await, b.get(&format!("/leads/{id}")).await] {
+        assert_eq!(page.status, StatusCode::OK, "{}", page.text);
+        assert!(
+            page.text.contains("href=\"tel:+966501234567\""),
+            "{}",
+            page.text
+        );
+        assert!(page.text.contains("href=\"https://wa.me/966501234567\""));
+        assert!(page.text.contains("href=\"mailto:noura@example.sa\""));
+        assert!(page.text.contains("rel=\"noopener\""));
+    }
 }

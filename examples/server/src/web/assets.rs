@@ -1,5 +1,5 @@
 //! Static files, compiled in: the vendored htmx, the pages' own script, the style sheet and
-//! the Amiri font.
+//! the web fonts (Amiri subset to Latin and Arabic as WOFF2, `assets/fonts/README.md`).
 
 use axum::http::header::{CACHE_CONTROL, CONTENT_TYPE};
 use axum::response::{IntoResponse, Response};
@@ -7,8 +7,8 @@ use axum::response::{IntoResponse, Response};
 const HTMX: &[u8] = include_bytes!("../../assets/htmx.min.js");
 const CSS: &[u8] = include_bytes!("../../assets/app.css");
 const JS: &[u8] = include_bytes!("../../assets/app.js");
-const AMIRI_REGULAR: &[u8] = include_bytes!("../../../../crm-core/assets/fonts/Amiri-Regular.ttf");
-const AMIRI_BOLD: &[u8] = include_bytes!("../../../../crm-core/assets/fonts/Amiri-Bold.ttf");
+const NASKH_REGULAR: &[u8] = include_bytes!("../../assets/fonts/crm-naskh-regular.woff2");
+const NASKH_BOLD: &[u8] = include_bytes!("../../assets/fonts/crm-naskh-bold.woff2");
 
 fn file(body: &'static [u8], content_type: &'static str) -> Response {
     (
@@ -33,10 +33,10 @@ pub async fn css() -> Response {
     file(CSS, "text/css; charset=utf-8")
 }
 
-pub async fn amiri_regular() -> Response {
-    file(AMIRI_REGULAR, "font/ttf")
+pub async fn naskh_regular() -> Response {
+    file(NASKH_REGULAR, "font/woff2")
 }
 
-pub async fn amiri_bold() -> Response {
-    file(AMIRI_BOLD, "font/ttf")
+pub async fn naskh_bold() -> Response {
+    file(NASKH_BOLD, "font/woff2")
 }

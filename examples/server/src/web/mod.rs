@@ -116,6 +116,9 @@ pub fn router() -> Router<AppState> {
         .route("/assets/htmx.min.js", get(assets::htmx))
         .route("/assets/app.js", get(assets::js))
         .route("/assets/app.css", get(assets::css))
-        .route("/assets/amiri-regular.ttf", get(assets::amiri_regular))
-        .route("/assets/amiri-bold.ttf", get(assets::amiri_bold))
+        .route(
+            "/assets/crm-naskh-regular.woff2",
+            get(assets::naskh_regular),
+        )
+        .route("/assets/crm-naskh-bold.woff2", get(assets::naskh_bold))
 }

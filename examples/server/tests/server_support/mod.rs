@@ -85,6 +85,8 @@ pub struct Resp {
     pub status: StatusCode,
     pub headers: HeaderMap,
     pub text: String,
+    /// The body as sent (compressed when the response says so).
+    pub bytes: Vec<u8>,
 }
 
 impl Resp {
@@ -257,6 +259,7 @@ impl Harness {
             status,
             headers,
             text: String::from_utf8_lossy(&bytes).into_owned(),
+            bytes: bytes.to_vec(),
         }
     }
 

@@ -31,6 +31,10 @@ pub struct LeadView {
     name: String,
     email: String,
     phone: String,
+    /// The phone as a `tel:` link target (E.164, with `;ext=` when it has one), or empty.
+    tel: String,
+    /// The phone's WhatsApp chat link (`https://wa.me/` and the E.164 digits), or empty.
+    whatsapp: String,
     company: String,
     source: String,
     status: String,
@@ -91,6 +95,13 @@ fn lead_view(
         name: l.name().to_string(),
         email: l.email().map_or(String::new(), |e| e.to_string()),
         phone: l.phone().map_or(String::new(), |p| p.display().to_owned()),
+        tel: l.phone().map_or(String::new(), |p| p.key().to_owned()),
+        whatsapp: l.phone().map_or(String::new(), |p| {
+            let digits: String = (p.key().split(";ext=").next().unwrap_or_default().chars())
+                .filter(char::is_ascii_digit)
+                .collect();
+            format!("https://wa.me/{digits}")
+        }),
         company: l.company().map_or(String::new(), |e| e.to_string()),
         source: l.source().to_string(),
         status: l.status().to_string(),
