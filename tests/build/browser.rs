@@ -17,4 +17,13 @@ fn browser_cfg() {
     if !present && !required {
         println!("cargo:rustc-cfg=crm_no_browser");
     }
+    // The accessibility scan injects axe-core (the npm package's `axe.min.js`, named by
+    // CRM_AXE_JS; `.ci/run` installs it): without it that test is built ignored, unless
+    // the browser is required, when it runs and fails saying what to install.
+    println!("cargo:rerun-if-env-changed=CRM_AXE_JS");
+    println!("cargo:rustc-check-cfg=cfg(crm_no_axe)");
+    let axe = std::env::var_os("CRM_AXE_JS").is_some_and(|p| std::path::Path::new(&p).is_file());
+    if !(present && axe) && !required {
+        println!("cargo:rustc-cfg=crm_no_axe");
+    }
 }

@@ -190,6 +190,7 @@ strings! {
     overdue: "متأخر", "overdue";
     score: "التقييم", "Score";
     call: "اتصال", "Call";
+    menu: "القائمة", "Menu";
     whatsapp: "واتساب", "WhatsApp";
     score_predicted: "المتوقع من السجل", "predicted from the history";
     score_why: "الأسباب", "Why";

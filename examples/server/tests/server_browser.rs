@@ -396,3 +396,206 @@ async fn a_sales_employee_imports_leads_in_arabic_in_chromium() {
 
     c.close().await.unwrap();
 }
+
+/// The page's width against the window's, in CSS pixels: (scrollWidth, innerWidth).
+async fn widths(c: &Client) -> (u64, u64) {
+    let v = c
+        .execute(
+            "return [document.documentElement.scrollWidth, window.innerWidth]",
+            vec![],
+        )
+        .await
+        .unwrap();
+    (v[0].as_u64().unwrap(), v[1].as_u64().unwrap())
+}
+
+/// On a phone (390 x 844) and on a laptop (1366 x 900), no page is wider than the window:
+/// every page a manager opens, with a lead that has a long Arabic name, a company, a phone,
+/// an e-mail, an interaction with long notes and a KWD opportunity. On the phone the links
+/// fold behind the menu switch, which opens them; the lead list shows cards. Screenshots of
+/// both sizes are saved under the target directory.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[cfg_attr(
+    crm_no_browser,
+    ignore = "chromium and chromium-driver are not installed"
+)]
+async fn no_page_is_wider_than_a_phone_in_chromium() {
+    let h = server_support::sqlite().await;
+    let lead = h
+        .lead(
+            &h.sales,
+            json!({
+                "name": "عبدالرحمن بن سلطان بن عبدالعزيز آل عبدالكريم الحربي",
+                "company": "مؤسسة الخليج العربي للتجارة والمقاولات العامة المحدودة",
+                "phone": "٠٥٠ ١٢٣ ٤٥٦٧",
+                "email": "abdulrahman.alharbi.procurement@gulf-contracting-example.com.sa",
+                "source": "referral",
+            }),
+        )
+        .await;
+    let r = h
+        .post(
+            &format!("/api/v1/leads/{lead}/interactions"),
+            &h.sales,
+            json!({"kind": "call", "notes": "اتصل العميل وطلب عرض سعر مفصل لتوريد المعدات الثقيلة للمشروع الجديد في المنطقة الشرقية مع جدول زمني للتسليم".repeat(3)}),
+        )
+        .await;
+    assert_eq!(r.status.as_u16(), 201, "{}", r.text);
+    let r = h
+        .post(
+            &format!("/api/v1/leads/{lead}/opportunities"),
+            &h.sales,
+            json!({"title": "توريد معدات", "value": "482000.500", "currency": "KWD", "expected_close": "2027-01-31"}),
+        )
+        .await;
+    assert_eq!(r.status.as_u16(), 201, "{}", r.text);
+    let base = serve(&h).await;
+    let dirs = tempfile::tempdir().unwrap();
+    let (profile, downloads) = (dirs.path().join("profile"), dirs.path().join("downloads"));
+    std::fs::create_dir_all(&downloads).unwrap();
+    let (_driver, port) = start_driver().await;
+    let c = browser(port, &profile, &downloads).await;
+
+    c.goto(&format!("{base}/sign-in")).await.unwrap();
+    sign_in(&c, &base, "1").await;
+    let pages = [
+        "/leads".to_owned(),
+        "/leads?sort=score".to_owned(),
+        "/leads/new".to_owned(),
+        format!("/leads/{lead}"),
+        format!("/leads/{lead}/edit"),
+        "/report".to_owned(),
+        "/pipeline".to_owned(),
+        "/duplicates".to_owned(),
+        "/import".to_owned(),
+        "/employees".to_owned(),
+        "/teams".to_owned(),
+        "/automation".to_owned(),
+        "/tokens".to_owned(),
+    ];
+    for (w, hgt) in [(390, 844), (1366, 900)] {
+        c.set_window_size(w, hgt).await.unwrap();
+        for page in &pages {
+            c.goto(&format!("{base}{page}")).await.unwrap();
+            wait_for(&c, "main").await;
+            let (scroll, inner) = widths(&c).await;
+            assert!(inner <= u64::from(w), "the window is {inner} wide");
+            assert!(
+                scroll <= inner,
+                "{page} at {w} px is {scroll} px wide (window {inner})"
+            );
+        }
+        c.goto(&format!("{base}/leads/{lead}")).await.unwrap();
+        wait_for(&c, "#call").await;
+        screenshot(&c, &format!("screenshot-lead-{w}.png")).await;
+        c.goto(&format!("{base}/leads")).await.unwrap();
+        wait_for(&c, "#results").await;
+        screenshot(&c, &format!("screenshot-leads-{w}.png")).await;
+    }
+    // On the phone the links are folded, and the menu switch opens them.
+    c.set_window_size(390, 844).await.unwrap();
+    c.goto(&format!("{base}/leads")).await.unwrap();
+    let nav = wait_for(&c, "header nav").await;
+    assert!(!nav.is_displayed().await.unwrap(), "folded on a phone");
+    wait_for(&c, "label[for='menu-toggle']")
+        .await
+        .click()
+        .await
+        .unwrap();
+    assert!(
+        nav.is_displayed().await.unwrap(),
+        "opened by the menu switch"
+    );
+    let (scroll, inner) = widths(&c).await;
+    assert!(scroll <= inner, "the open menu fits: {scroll} > {inner}");
+}
+
+/// axe-core's serious and critical violations on the page, as "rule: target" lines.
+async fn axe_violations(c: &Client, axe: &str) -> Vec<String> {
+    c.execute(axe, vec![]).await.unwrap();
+    let found = c
+        .execute_async(
+            "const done = arguments[arguments.length - 1];\
+             axe.run(document, {resultTypes: ['violations']}).then(r => done(r.violations\
+               .filter(v => v.impact === 'serious' || v.impact === 'critical')\
+               .flatMap(v => v.nodes.map(n => v.id + ': ' + n.target.join(' ')))))\
+               .catch(e => done(['axe failed: ' + e]));",
+            vec![],
+        )
+        .await
+        .unwrap();
+    found
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|v| v.as_str().unwrap_or_default().to_owned())
+        .collect()
+}
+
+/// An accessibility scan with axe-core (the npm package, injected into each page) finds no
+/// serious or critical violation on any page, in Arabic and in English, on a laptop and on
+/// a phone, signed in and not.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[cfg_attr(
+    any(crm_no_browser, crm_no_axe),
+    ignore = "chromium, chromium-driver or axe-core (CRM_AXE_JS) is not installed"
+)]
+async fn no_page_has_a_serious_accessibility_violation_in_chromium() {
+    let axe_path = std::env::var("CRM_AXE_JS")
+        .expect("CRM_AXE_JS names axe-core's axe.min.js (npm install axe-core)");
+    let axe = std::fs::read_to_string(&axe_path).unwrap();
+    let h = server_support::sqlite().await;
+    let lead = h
+        .lead(
+            &h.sales,
+            json!({"name": "منى العتيبي", "phone": "0551234567", "email": "mona@example.sa", "company": "شركة الأفق"}),
+        )
+        .await;
+    let base = serve(&h).await;
+    let dirs = tempfile::tempdir().unwrap();
+    let (profile, downloads) = (dirs.path().join("profile"), dirs.path().join("downloads"));
+    std::fs::create_dir_all(&downloads).unwrap();
+    let (_driver, port) = start_driver().await;
+    let c = browser(port, &profile, &downloads).await;
+    let mut found = Vec::new();
+    c.goto(&format!("{base}/sign-in")).await.unwrap();
+    wait_for(&c, "main").await;
+    found.extend(
+        axe_violations(&c, &axe)
+            .await
+            .into_iter()
+            .map(|v| format!("/sign-in {v}")),
+    );
+    sign_in(&c, &base, "1").await;
+    let pages = [
+        "/leads".to_owned(),
+        "/leads/new".to_owned(),
+        format!("/leads/{lead}"),
+        format!("/leads/{lead}/edit"),
+        "/report".to_owned(),
+        "/pipeline".to_owned(),
+        "/duplicates".to_owned(),
+        "/import".to_owned(),
+        "/employees".to_owned(),
+        "/teams".to_owned(),
+        "/automation".to_owned(),
+        "/tokens".to_owned(),
+    ];
+    for (lang, w, hgt) in [("ar", 1280, 900), ("ar", 390, 844), ("en", 390, 844)] {
+        c.set_window_size(w, hgt).await.unwrap();
+        c.goto(&format!("{base}/lang/{lang}?back=/leads"))
+            .await
+            .unwrap();
+        for page in &pages {
+            c.goto(&format!("{base}{page}")).await.unwrap();
+            wait_for(&c, "main").await;
+            let v = axe_violations(&c, &axe).await;
+            found.extend(v.into_iter().map(|v| format!("{lang} {w} px {page} {v}")));
+        }
+    }
+    assert!(
+        found.is_empty(),
+        "serious or critical:\n{}",
+        found.join("\n")
+    );
+}
