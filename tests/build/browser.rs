@@ -23,7 +23,7 @@ fn browser_cfg() {
     println!("cargo:rerun-if-env-changed=CRM_AXE_JS");
     println!("cargo:rustc-check-cfg=cfg(crm_no_axe)");
     let axe = std::env::var_os("CRM_AXE_JS").is_some_and(|p| std::path::Path::new(&p).is_file());
-    if !(present && axe) && !required {
+    if !(required || present && axe) {
         println!("cargo:rustc-cfg=crm_no_axe");
     }
 }
