@@ -30,6 +30,7 @@ pub mod lead;
 pub mod lost_reason;
 pub mod merge;
 pub mod money;
+pub mod my_day;
 pub mod notify;
 pub mod opportunity;
 pub mod permissions;

@@ -45,6 +45,7 @@ use crate::team::Team;
 use crate::visibility::{Scope, Visibility, scope, teams_in_view};
 
 mod import;
+mod my_day;
 mod scoring;
 
 pub use import::ImportRun;

@@ -191,6 +191,17 @@ strings! {
     score: "التقييم", "Score";
     call: "اتصال", "Call";
     menu: "القائمة", "Menu";
+    my_day: "يومي", "My day";
+    day_overdue: "متابعات متأخرة", "Overdue follow-ups";
+    day_today: "متابعات اليوم", "Today's follow-ups";
+    day_waiting: "عملاء جدد لم يتواصل معهم أحد", "New leads nobody has contacted";
+    day_closing: "صفقاتي المتوقع إغلاقها هذا الشهر", "My deals closing this month";
+    day_none: "لا شيء هنا.", "Nothing here.";
+    day_due: "موعد المتابعة", "Due";
+    day_waited: "الانتظار", "Waiting";
+    quick_actions: "إجراءات", "Actions";
+    log_call: "تسجيل مكالمة", "Log a call";
+    mark_contacted: "تم التواصل", "Mark contacted";
     whatsapp: "واتساب", "WhatsApp";
     score_predicted: "المتوقع من السجل", "predicted from the history";
     score_why: "الأسباب", "Why";

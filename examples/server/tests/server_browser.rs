@@ -132,7 +132,7 @@ async fn sign_in(c: &Client, base: &str, id: &str) {
         .await
         .unwrap();
     wait_for(c, "#sign-in").await.click().await.unwrap();
-    wait_for(c, "#results").await;
+    wait_for(c, "#my-day").await;
 }
 
 /// The page's computed writing direction.
@@ -459,6 +459,7 @@ async fn no_page_is_wider_than_a_phone_in_chromium() {
     c.goto(&format!("{base}/sign-in")).await.unwrap();
     sign_in(&c, &base, "1").await;
     let pages = [
+        "/".to_owned(),
         "/leads".to_owned(),
         "/leads?sort=score".to_owned(),
         "/leads/new".to_owned(),
@@ -568,6 +569,7 @@ async fn no_page_has_a_serious_accessibility_violation_in_chromium() {
     );
     sign_in(&c, &base, "1").await;
     let pages = [
+        "/".to_owned(),
         "/leads".to_owned(),
         "/leads/new".to_owned(),
         format!("/leads/{lead}"),

@@ -50,7 +50,7 @@ async fn works_a_lead(h: Harness) {
 
     let r = b.sign_in("2", PASSWORD).await;
     assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", r.text);
-    assert_eq!(location(&r), "/leads");
+    assert_eq!(location(&r), "/", "my day is the start page");
     let session = r.header("set-cookie").unwrap();
     assert!(
         session.starts_with("crm_session=")
@@ -207,7 +207,7 @@ async fn works_a_lead(h: Harness) {
     assert!(page.text.contains("<html lang=\"en\" dir=\"ltr\">"));
     assert!(page.text.contains("Download CSV"));
     let r = b.get("/lang/ar?back=//evil.example/x").await;
-    assert_eq!(location(&r), "/leads");
+    assert_eq!(location(&r), "/");
 
     // Signing out ends the session in the database, not just in this browser.
     let old = b.cookies.clone();
@@ -397,6 +397,7 @@ fn the_openapi_document_lists_every_route() {
         "GET /api/v1/leads/{id}",
         "PATCH /api/v1/leads/{id}",
         "GET /api/v1/leads/{id}/detail",
+        "GET /api/v1/me/day",
         "POST /api/v1/leads/{id}/assign",
         "POST /api/v1/leads/{id}/status",
         "POST /api/v1/leads/{id}/interactions",

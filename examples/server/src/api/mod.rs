@@ -6,6 +6,7 @@
 //! beside the JSON shapes they take and return.
 
 mod automation;
+mod day;
 mod employees;
 mod import;
 mod leads;
@@ -81,6 +82,7 @@ pub fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(leads::list_leads, leads::create_lead))
         .routes(routes!(leads::get_lead, leads::edit_lead))
         .routes(routes!(leads::lead_detail))
+        .routes(routes!(day::my_day))
         .routes(routes!(leads::assign_lead))
         .routes(routes!(leads::change_status))
         .routes(routes!(merge::duplicates))

@@ -118,7 +118,7 @@ pub async fn sign_in(
         Ok((cookie_value, _)) => {
             let age = s.auth.policy().session_ttl.num_seconds();
             with_cookie(
-                redirect("/leads"),
+                redirect("/"),
                 set_cookie(
                     SESSION_COOKIE,
                     &cookie_value,
@@ -209,8 +209,8 @@ pub async fn switch_zone(State(s): State<AppState>, Query(q): Query<ZoneChoice>)
     }
 }
 
-/// A path on this site to go back to; anything else goes to the lead list.
-fn local_path(back: Option<String>) -> String {
+/// A path on this site to go back to; anything else goes to the start page.
+pub(crate) fn local_path(back: Option<String>) -> String {
     back.filter(|p| p.starts_with('/') && !p.starts_with("//") && !p.contains('\\'))
-        .unwrap_or_else(|| "/leads".to_owned())
+        .unwrap_or_else(|| "/".to_owned())
 }

@@ -10,6 +10,7 @@
 mod assets;
 mod auth;
 mod automation;
+mod day;
 mod duplicates;
 mod employees;
 mod import;
@@ -43,6 +44,7 @@ pub type Label = fn(&Strings) -> &'static str;
 
 /// The navigation every page shows, in order: a page joins it with one line here.
 pub const NAV: &[(&str, Label, For)] = &[
+    ("/", |t| t.my_day, For::Everyone),
     ("/leads", |t| t.leads, For::Everyone),
     ("/leads/new", |t| t.new_lead, For::Everyone),
     ("/report", |t| t.report, For::Everyone),
@@ -68,7 +70,7 @@ pub struct NavLink {
 /// The web routes.
 pub fn router() -> Router<AppState> {
     Router::new()
-        .route("/", get(|| async { redirect("/leads") }))
+        .route("/", get(day::page))
         .route("/sign-in", get(auth::sign_in_page).post(auth::sign_in))
         .route("/sign-out", post(auth::sign_out))
         .route("/lang/{code}", get(auth::switch_lang))

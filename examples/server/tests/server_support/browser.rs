@@ -103,7 +103,7 @@ impl<'a> Browser<'a> {
     pub async fn signed_in(h: &'a Harness, id: i64) -> (Self, String) {
         let mut b = Self::new(h);
         let r = b.sign_in(&id.to_string(), super::PASSWORD).await;
-        assert_eq!(location(&r), "/leads", "{}", r.text);
+        assert_eq!(location(&r), "/", "{}", r.text);
         let csrf = hidden_csrf(&b.get("/leads").await.text);
         (b, csrf)
     }

@@ -9,6 +9,14 @@ use crate::api::{Fields, InteractionIn, OpportunityIn, OpportunityPatchIn, Statu
 use crate::input;
 use crate::web::{Form, Viewer, WebResult, fail, id, problem, redirect};
 
+/// `back` when it is a path on this site, else the lead's page.
+fn back_to(back: Option<String>, lead: LeadId) -> String {
+    match back {
+        Some(b) if !b.is_empty() => crate::web::auth::local_path(Some(b)),
+        _ => format!("/leads/{lead}"),
+    }
+}
+
 #[derive(Deserialize)]
 pub struct StatusForm {
     csrf: String,
@@ -18,6 +26,10 @@ pub struct StatusForm {
     lost_reason: String,
     #[serde(default)]
     lost_reason_detail: String,
+    /// Where to go after (a path on this site; default the lead's page): my day's quick
+    /// actions come back to it.
+    #[serde(default)]
+    back: Option<String>,
 }
 
 /// Moves the lead to another status.
@@ -44,7 +56,7 @@ pub async fn change_status(
         .change_status(v.employee, lead_id, form.version, to, reason)
         .await
         .map_err(fail(c))?;
-    Ok(redirect(&format!("/leads/{lead_id}")))
+    Ok(redirect(&back_to(form.back, lead_id)))
 }
 
 #[derive(Deserialize)]
@@ -83,6 +95,9 @@ pub struct InteractionForm {
     /// Sets the next follow-up time, in the viewer's zone (`YYYY-MM-DDTHH:MM`).
     #[serde(default)]
     next_follow_up: String,
+    /// Where to go after, as for a status move.
+    #[serde(default)]
+    back: Option<String>,
 }
 
 /// Logs an interaction.
@@ -116,7 +131,7 @@ pub async fn log_interaction(
         .log_interaction(v.employee, lead_id, n)
         .await
         .map_err(fail(c))?;
-    Ok(redirect(&format!("/leads/{lead_id}")))
+    Ok(redirect(&back_to(form.back, lead_id)))
 }
 
 #[derive(Deserialize)]
