@@ -49,6 +49,7 @@ pub mod status;
 pub mod team;
 pub mod text;
 pub mod time_in_status;
+pub mod timeline;
 pub mod validation;
 pub mod visibility;
 pub mod write;

@@ -191,6 +191,9 @@ strings! {
     score: "التقييم", "Score";
     call: "اتصال", "Call";
     menu: "القائمة", "Menu";
+    timeline: "السجل الزمني", "Timeline";
+    follow_up_due: "متابعة مقررة", "Follow-up due";
+    opportunity_added: "أضيفت فرصة", "Opportunity added";
     my_day: "يومي", "My day";
     day_overdue: "متابعات متأخرة", "Overdue follow-ups";
     day_today: "متابعات اليوم", "Today's follow-ups";

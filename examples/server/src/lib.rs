@@ -19,6 +19,7 @@ pub mod i18n;
 pub mod import;
 pub mod input;
 pub mod problem;
+pub mod timeline;
 pub mod web;
 
 use std::sync::Arc;

@@ -223,7 +223,7 @@ async fn a_sales_employee_works_a_lead_in_arabic_in_chromium() {
     c.wait()
         .at_most(Duration::from_secs(15))
         .for_element(Locator::XPath(
-            "//table[@id='interactions']//td[contains(., 'اتصل وطلب عرض سعر')]",
+            "//ol[@id='timeline']//li[contains(., 'اتصل وطلب عرض سعر')]",
         ))
         .await
         .expect("the interaction is listed");

@@ -431,9 +431,56 @@ pub struct DetailOut {
     pub time_in_status: BTreeMap<String, i64>,
     /// Whether the client's creation is pending (the dispatch retries it).
     pub client_pending: bool,
+    /// Everything in one list, newest first, the next follow-up still to do on top: changes,
+    /// interactions and opportunities, each with a sentence in the language of
+    /// `Accept-Language` and its time in `tz` (the server's zone by default).
+    pub timeline: Vec<TimelineOut>,
+}
+
+/// One entry of a lead's timeline.
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+pub struct TimelineOut {
+    /// `follow_up_due`, `created`, `status`, `reassigned`, `edited`, `merged_from`,
+    /// `merged_into`, `interaction` or `opportunity`.
+    pub kind: String,
+    /// When (a follow-up: when it is due).
+    pub at: DateTime<Utc>,
+    /// The same time in the zone asked for, `YYYY-MM-DD HH:MM`.
+    pub local_time: String,
+    /// Who (absent for a follow-up still to do).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub actor: Option<i64>,
+    /// The lead it is recorded on (another one when merged into this).
+    pub lead_id: String,
+    /// What, as a sentence.
+    pub text: String,
 }
 
 impl DetailOut {
+    /// The timeline said in `lang` for a viewer in `tz`, employees named from `names`.
+    pub fn with_timeline(
+        mut self,
+        d: &LeadDetail,
+        lang: crate::i18n::Lang,
+        tz: chrono_tz::Tz,
+        names: &std::collections::BTreeMap<i64, String>,
+    ) -> Self {
+        self.timeline = (crm_core::timeline::timeline(d).iter())
+            .map(|e| {
+                let said = crate::timeline::say(lang, tz, names, e);
+                TimelineOut {
+                    kind: said.kind.to_owned(),
+                    at: e.at,
+                    local_time: said.at,
+                    actor: e.actor.map(|a| a.get()),
+                    lead_id: e.lead.to_string(),
+                    text: said.text,
+                }
+            })
+            .collect();
+        self
+    }
+
     /// The detail as of `now`.
     pub fn new(d: &LeadDetail, now: DateTime<Utc>) -> Self {
         Self {
@@ -455,6 +502,7 @@ impl DetailOut {
                 .map(|(s, t)| (s.to_string(), t.num_seconds()))
                 .collect(),
             client_pending: d.pending_client.is_some(),
+            timeline: Vec::new(),
         }
     }
 }

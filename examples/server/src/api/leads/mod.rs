@@ -136,7 +136,8 @@ pub async fn edit_lead(
     Ok(with_etag(l.version(), Json(LeadOut::from(&l))))
 }
 
-/// A lead with its history, interactions, opportunities and time in each status.
+/// A lead with its history, interactions, opportunities, time in each status, and all of
+/// them as one timeline, newest first, said in the language of `Accept-Language`.
 #[utoipa::path(get, path = "/api/v1/leads/{id}/detail", tag = "leads",
     params(("id" = String, Path)), security(("bearer" = [])),
     responses((status = 200, body = DetailOut, headers(("ETag" = String))), Lookup))]
@@ -149,8 +150,17 @@ pub async fn lead_detail(
     let id: LeadId = path_id("lead", &id)?;
     let d = s.crm.lead_detail(caller.employee, id).await?;
     let score = s.crm.lead_score(caller.employee, id).await?;
-    let mut out = DetailOut::new(&d, s.clock.now());
-    out.lead.score = score.map(|sc| ScoreOut::new(&sc, locale(&headers)));
+    let locale = locale(&headers);
+    let lang = match locale {
+        crm_core::export::Locale::Ar => crate::i18n::Lang::Ar,
+        crm_core::export::Locale::En => crate::i18n::Lang::En,
+    };
+    let names = (s.crm.employees(caller.employee).await?.into_iter())
+        .map(|e| (e.id.get(), e.name.to_string()))
+        .collect();
+    let mut out =
+        DetailOut::new(&d, s.clock.now()).with_timeline(&d, lang, s.config.time_zone, &names);
+    out.lead.score = score.map(|sc| ScoreOut::new(&sc, locale));
     Ok(with_etag(d.lead.version(), Json(out)))
 }
 

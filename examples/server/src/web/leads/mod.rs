@@ -11,7 +11,7 @@ use std::collections::BTreeMap;
 use askama::Template;
 use axum::extract::{Path, Query, State};
 use chrono::{DateTime, Utc};
-use crm_core::{Change, LeadId};
+use crm_core::LeadId;
 
 pub use actions::{add_opportunity, assign, change_status, log_interaction, update_opportunity};
 pub use form::{create_lead, edit_lead, edit_lead_page, new_lead};
@@ -21,7 +21,7 @@ use actions::override_text;
 use super::{Ctx, Viewer, WebResult, fail, id, names, problem, render, urlencode, who};
 use crate::AppState;
 use crate::api::{Fields, LeadFilter};
-use crate::i18n::{self, Strings};
+use crate::i18n;
 use crate::input;
 use crate::problem::Problem;
 
@@ -195,17 +195,12 @@ pub async fn leads(
     }))
 }
 
-struct HistoryView {
+/// One entry of the lead's timeline ([`crate::timeline::say`]).
+struct TimelineView {
+    kind: &'static str,
     at: String,
     by: String,
-    what: String,
-}
-
-struct InteractionView {
-    at: String,
-    kind: String,
-    by: String,
-    notes: String,
+    text: String,
 }
 
 struct OpportunityView {
@@ -226,50 +221,13 @@ struct LeadPage {
     c: Ctx,
     l: LeadView,
     pending: bool,
-    history: Vec<HistoryView>,
-    interactions: Vec<InteractionView>,
+    timeline: Vec<TimelineView>,
     opportunities: Vec<OpportunityView>,
     time_in_status: Vec<(String, i64)>,
     targets: Vec<String>,
     kinds: &'static [&'static str],
     stages: &'static [&'static str],
     lost_reasons: Vec<String>,
-}
-
-fn describe(t: &Strings, names: &BTreeMap<i64, String>, ch: &Change) -> String {
-    match ch {
-        Change::Created { .. } => t.ev_created.to_owned(),
-        Change::StatusChanged {
-            from,
-            to,
-            lost_reason,
-            ..
-        } => {
-            let mut s = format!(
-                "{} ← {}",
-                t.status_label(to.as_str()),
-                t.status_label(from.as_str())
-            );
-            if let Some(r) = lost_reason {
-                s.push_str(&format!(" ({r})"));
-            }
-            s
-        }
-        Change::Reassigned { from, to } => format!(
-            "{}: {} ← {}",
-            t.ev_reassigned,
-            who(names, to.get()),
-            who(names, from.get())
-        ),
-        Change::Edited { field, old, new } => format!(
-            "{} {field}: {} ← {}",
-            t.ev_edited,
-            new.as_deref().unwrap_or("-"),
-            old.as_deref().unwrap_or("-")
-        ),
-        Change::MergedFrom { from, .. } => format!("{} {from}", t.ev_merged_from),
-        Change::MergedInto { into } => format!("{} {into}", t.ev_merged_into),
-    }
 }
 
 /// A lead with its history, interactions, opportunities and the forms that act on it.
@@ -287,23 +245,15 @@ pub async fn lead(State(s): State<AppState>, v: Viewer, Path(lead): Path<String>
     let page = LeadPage {
         l: lead_view(c, &d.lead, &names, s.clock.now()).scored(c, score.as_ref()),
         pending: d.pending_client.is_some(),
-        history: d
-            .history
-            .iter()
-            .map(|h| HistoryView {
-                at: c.time(&h.at),
-                by: who(&names, h.actor.get()),
-                what: describe(c.t, &names, &h.change),
-            })
-            .collect(),
-        interactions: d
-            .interactions
-            .iter()
-            .map(|i| InteractionView {
-                at: c.time(&i.occurred_at),
-                kind: i.kind.to_string(),
-                by: who(&names, i.logged_by.get()),
-                notes: i.notes.to_string(),
+        timeline: (crm_core::timeline::timeline(&d).iter())
+            .map(|e| {
+                let said = crate::timeline::say(c.lang, c.tz, &names, e);
+                TimelineView {
+                    kind: said.kind,
+                    at: said.at,
+                    by: said.by,
+                    text: said.text,
+                }
             })
             .collect(),
         opportunities: d
