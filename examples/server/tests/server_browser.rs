@@ -397,6 +397,28 @@ async fn a_sales_employee_imports_leads_in_arabic_in_chromium() {
     c.close().await.unwrap();
 }
 
+/// Every page a manager opens, with `lead`'s own pages.
+fn every_page(lead: &str) -> Vec<String> {
+    let mut pages: Vec<String> = ["/", "/leads", "/leads?sort=score", "/leads/new"]
+        .map(str::to_owned)
+        .to_vec();
+    pages.extend([format!("/leads/{lead}"), format!("/leads/{lead}/edit")]);
+    pages.extend(
+        [
+            "/report",
+            "/pipeline",
+            "/duplicates",
+            "/import",
+            "/employees",
+            "/teams",
+            "/automation",
+            "/tokens",
+        ]
+        .map(str::to_owned),
+    );
+    pages
+}
+
 /// The page's width against the window's, in CSS pixels: (scrollWidth, innerWidth).
 async fn widths(c: &Client) -> (u64, u64) {
     let v = c
@@ -458,22 +480,7 @@ async fn no_page_is_wider_than_a_phone_in_chromium() {
 
     c.goto(&format!("{base}/sign-in")).await.unwrap();
     sign_in(&c, &base, "1").await;
-    let pages = [
-        "/".to_owned(),
-        "/leads".to_owned(),
-        "/leads?sort=score".to_owned(),
-        "/leads/new".to_owned(),
-        format!("/leads/{lead}"),
-        format!("/leads/{lead}/edit"),
-        "/report".to_owned(),
-        "/pipeline".to_owned(),
-        "/duplicates".to_owned(),
-        "/import".to_owned(),
-        "/employees".to_owned(),
-        "/teams".to_owned(),
-        "/automation".to_owned(),
-        "/tokens".to_owned(),
-    ];
+    let pages = every_page(&lead);
     for (w, hgt) in [(390, 844), (1366, 900)] {
         c.set_window_size(w, hgt).await.unwrap();
         for page in &pages {
@@ -568,21 +575,7 @@ async fn no_page_has_a_serious_accessibility_violation_in_chromium() {
             .map(|v| format!("/sign-in {v}")),
     );
     sign_in(&c, &base, "1").await;
-    let pages = [
-        "/".to_owned(),
-        "/leads".to_owned(),
-        "/leads/new".to_owned(),
-        format!("/leads/{lead}"),
-        format!("/leads/{lead}/edit"),
-        "/report".to_owned(),
-        "/pipeline".to_owned(),
-        "/duplicates".to_owned(),
-        "/import".to_owned(),
-        "/employees".to_owned(),
-        "/teams".to_owned(),
-        "/automation".to_owned(),
-        "/tokens".to_owned(),
-    ];
+    let pages = every_page(&lead);
     for (lang, w, hgt) in [("ar", 1280, 900), ("ar", 390, 844), ("en", 390, 844)] {
         c.set_window_size(w, hgt).await.unwrap();
         c.goto(&format!("{base}/lang/{lang}?back=/leads"))
