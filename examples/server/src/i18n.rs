@@ -191,6 +191,10 @@ strings! {
     score: "التقييم", "Score";
     call: "اتصال", "Call";
     menu: "القائمة", "Menu";
+    show: "العرض", "Show";
+    all_leads: "كل العملاء المحتملين", "All leads";
+    only_mine: "عملائي فقط", "Only mine";
+    download_list: "تنزيل هذه القائمة", "Download this list";
     timeline: "السجل الزمني", "Timeline";
     follow_up_due: "متابعة مقررة", "Follow-up due";
     opportunity_added: "أضيفت فرصة", "Opportunity added";

@@ -18,7 +18,8 @@ use super::api::{
 use crm_config::{parse_date, parse_instant};
 
 /// A text that is blank counts as not given (web forms send empty fields).
-fn given(v: &Option<String>) -> Option<&str> {
+/// A query value that is present and not blank.
+pub fn given(v: &Option<String>) -> Option<&str> {
     v.as_deref().filter(|s| !s.trim().is_empty())
 }
 
@@ -216,6 +217,30 @@ pub fn opportunity_patch(
 
 /// Which leads to list.
 pub fn lead_query(f: &mut Fields, q: &LeadFilter, region: PhoneRegion) -> Option<LeadQuery> {
+    lead_query_of(f, q, region, None)
+}
+
+/// [`lead_query`] for `caller`, who may ask for their own leads only (`mine`, not with
+/// `owner`).
+pub fn lead_query_of(
+    f: &mut Fields,
+    q: &LeadFilter,
+    region: PhoneRegion,
+    caller: Option<EmployeeId>,
+) -> Option<LeadQuery> {
+    let mine = match (q.mine, given(&q.owner), caller) {
+        (Some(true), Some(_), _) => f.take("mine", Err("goes without owner")),
+        (Some(true), None, Some(me)) => Some(Some(me)),
+        _ => Some(None),
+    };
+    let query = lead_query_filters(f, q, region)?;
+    Some(match mine? {
+        Some(me) => query.owner(me),
+        None => query,
+    })
+}
+
+fn lead_query_filters(f: &mut Fields, q: &LeadFilter, region: PhoneRegion) -> Option<LeadQuery> {
     let status = f.opt("status", given(&q.status), str::parse::<LeadStatus>);
     let source = f.opt("source", given(&q.source), Source::parse);
     let owner = f.opt("owner", given(&q.owner), str::parse::<EmployeeId>);

@@ -578,3 +578,48 @@ async fn phones_and_emails_are_links_at_the_point_of_use() {
         assert!(page.text.contains("rel=\"noopener\""));
     }
 }
+
+/// "Only mine" on the lead list sticks (a cookie) until switched off, the API takes `mine`
+/// too, and the list as filtered downloads as CSV: every lead it matches.
+#[tokio::test]
+async fn only_mine_sticks_and_the_filtered_list_downloads() {
+    let h = server_support::sqlite().await;
+    h.lead(
+        &h.sales,
+        serde_json::json!({"name": "عميل علي", "email": "mine@example.sa"}),
+    )
+    .await;
+    h.lead(
+        &h.manager,
+        serde_json::json!({"name": "عميل المدير", "email": "boss@example.sa"}),
+    )
+    .await;
+    let (mut b, _) = Browser::signed_in(&h, SALES).await;
+    let all = b.get("/leads").await.text;
+    assert!(all.contains("عميل علي") && all.contains("عميل المدير"));
+    let mine = b.get("/leads?mine=true").await;
+    assert!(mine.header("set-cookie").unwrap().starts_with("crm_mine=1"));
+    assert!(mine.text.contains("عميل علي") && !mine.text.contains("عميل المدير"));
+    let again = b.get("/leads").await.text;
+    assert!(
+        !again.contains("عميل المدير"),
+        "remembered on the next visit"
+    );
+    assert!(again.contains("<option value=\"true\" selected"));
+    let csv = b.get("/leads/export?format=csv&mine=true").await;
+    assert_eq!(csv.status, StatusCode::OK, "{}", csv.text);
+    assert!(csv.header("content-type").unwrap().starts_with("text/csv"));
+    assert!(csv.text.contains("عميل علي") && !csv.text.contains("عميل المدير"));
+    assert!(
+        again.contains("/leads/export?format=xlsx&#38;mine=true"),
+        "the page links it: {again}"
+    );
+    let off = b.get("/leads?mine=false").await.text;
+    assert!(off.contains("عميل المدير"), "switched off");
+    // The API: mine, and not with an owner.
+    let r = h.get("/api/v1/leads?mine=true", &h.sales).await.json();
+    assert_eq!(r["items"].as_array().unwrap().len(), 1);
+    let r = h.get("/api/v1/leads?mine=true&owner=1", &h.sales).await;
+    assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert_eq!(r.fields(), ["mine"]);
+}

@@ -77,6 +77,7 @@ pub fn router() -> Router<AppState> {
         .route("/tz", get(auth::switch_zone))
         .route("/leads", get(leads::leads).post(leads::create_lead))
         .route("/leads/new", get(leads::new_lead))
+        .route("/leads/export", get(leads::export))
         .route("/leads/{id}", get(leads::lead))
         .route(
             "/leads/{id}/edit",

@@ -199,6 +199,8 @@ pub struct LeadFilter {
     /// `newest` (the default: newest first, in pages with `after`) or `score` (the open
     /// leads matching, highest score first: the best `limit` of them, no further pages).
     pub sort: Option<String>,
+    /// `true`: only the caller's own leads (not with `owner`).
+    pub mine: Option<bool>,
 }
 
 /// A new lead.

@@ -47,7 +47,7 @@ pub async fn list_leads(
         after: q.after.filter(|_| by_score == Some(false)),
         ..q
     };
-    let query = input::lead_query(&mut f, &q, s.config.region);
+    let query = input::lead_query_of(&mut f, &q, s.config.region, Some(caller.employee));
     let (query, by_score) = f.done(query.zip(by_score))?;
     let locale = locale(&headers);
     let (items, next) = if by_score {

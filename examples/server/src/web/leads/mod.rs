@@ -18,7 +18,10 @@ pub use form::{create_lead, edit_lead, edit_lead_page, new_lead};
 
 use actions::override_text;
 
-use super::{Ctx, Viewer, WebResult, fail, id, names, problem, render, urlencode, who};
+use super::{
+    Ctx, Viewer, WebResult, cookie, fail, id, names, problem, render, set_cookie, urlencode, who,
+    with_cookie,
+};
 use crate::AppState;
 use crate::api::{Fields, LeadFilter};
 use crate::i18n;
@@ -131,12 +134,17 @@ struct LeadsPage {
     statuses: &'static [&'static str],
     /// `newest` or `score`.
     sort: String,
+    /// Only the viewer's own leads (remembered).
+    mine: bool,
+    csv_href: String,
+    xlsx_href: String,
 }
 
 /// The lead list: filters, search and keyset pages.
 pub async fn leads(
     State(s): State<AppState>,
     v: Viewer,
+    headers: axum::http::HeaderMap,
     q: Result<Query<LeadFilter>, axum::extract::rejection::QueryRejection>,
 ) -> WebResult {
     let c = &v.ctx;
@@ -148,7 +156,14 @@ pub async fn leads(
         Some("score") => Some(true),
         Some(_) => f.take("sort", Err("is newest or score")),
     };
-    let query = input::lead_query(&mut f, &q, s.config.region);
+    // "Only mine" sticks: asked for, it is remembered in a cookie; not asked, the cookie says.
+    let asked = q.mine;
+    let mine = asked.unwrap_or_else(|| cookie(&headers, MINE_COOKIE) == Some("1"));
+    let q = LeadFilter {
+        mine: Some(mine && input::given(&q.owner).is_none()),
+        ..q
+    };
+    let query = input::lead_query_of(&mut f, &q, s.config.region, Some(v.employee));
     let (query, by_score) = f.done(query.zip(by_score)).map_err(|p| problem(c, p))?;
     let (items, scores, next_cursor) = if by_score {
         // The best page of all that match: no cursor, no next page.
@@ -182,7 +197,21 @@ pub async fn leads(
     let rows = (items.iter().zip(&scores))
         .map(|(l, sc)| lead_view(c, l, &names, now).scored(c, sc.as_ref()))
         .collect();
-    Ok(render(&LeadsPage {
+    let export = |format: &str| {
+        format!(
+            "/leads/export?format={format}&mine={mine}{}",
+            super::reports::kept_query(&[
+                ("q", &q.q),
+                ("status", &q.status),
+                ("source", &q.source),
+                ("owner", &q.owner),
+            ])
+        )
+    };
+    let page = render(&LeadsPage {
+        csv_href: export("csv"),
+        xlsx_href: export("xlsx"),
+        mine,
         rows,
         q: q.q.clone().unwrap_or_default(),
         status: q.status.clone().unwrap_or_default(),
@@ -192,7 +221,60 @@ pub async fn leads(
         statuses: i18n::STATUSES,
         sort: if by_score { "score" } else { "newest" }.to_owned(),
         c: v.ctx,
-    }))
+    });
+    Ok(match asked {
+        Some(on) => with_cookie(
+            page,
+            set_cookie(
+                MINE_COOKIE,
+                if on { "1" } else { "0" },
+                Some(365 * 86_400),
+                s.config.secure_cookies,
+            ),
+        ),
+        None => page,
+    })
+}
+
+/// Where the lead list remembers "only mine".
+const MINE_COOKIE: &str = "crm_mine";
+
+#[derive(serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ExportQuery {
+    format: String,
+    q: Option<String>,
+    status: Option<String>,
+    source: Option<String>,
+    owner: Option<String>,
+    mine: Option<bool>,
+}
+
+/// The lead list as filtered, downloaded (CSV or XLSX, in the page's language and zone):
+/// every lead it matches, not a page.
+pub async fn export(
+    State(s): State<AppState>,
+    v: Viewer,
+    Query(e): Query<ExportQuery>,
+) -> WebResult {
+    let c = &v.ctx;
+    let filter = LeadFilter {
+        q: e.q,
+        status: e.status,
+        source: e.source,
+        owner: e.owner,
+        mine: e.mine,
+        ..LeadFilter::default()
+    };
+    let mut f = Fields::default();
+    let query = input::lead_query_of(&mut f, &filter, s.config.region, Some(v.employee));
+    let query = f.done(query).map_err(|p| problem(c, p))?;
+    super::reports::download(c, "leads", &e.format, |format, opts| async move {
+        let mut body = Vec::new();
+        crm_core::export::write_leads(&s.crm, v.employee, &query, format, &opts, &mut body).await?;
+        Ok(body)
+    })
+    .await
 }
 
 /// One entry of the lead's timeline ([`crate::timeline::say`]).
