@@ -105,7 +105,6 @@ strings! {
     interactions: "التواصل", "Interactions";
     opportunities: "الفرص", "Opportunities";
     time_in_status: "المدة في كل حالة", "Time in status";
-    hours: "ساعة", "hours";
     move_status: "تغيير الحالة", "Move status";
     move_to: "نقل", "Move";
     assign: "إسناد", "Assign";
@@ -384,3 +383,86 @@ pub const STAGES: &[&str] = &[
 ];
 /// Employee roles.
 pub const ROLES: &[&str] = &["sales", "manager", "other"];
+
+/// A count of a unit in Arabic: one and two have forms of their own, three to ten take the
+/// plural, eleven and more the singular with tanwin (or, from 100, bare).
+fn arabic_count(n: i64, one: &str, two: &str, plural: &str, many: &str) -> String {
+    match n {
+        1 => one.to_owned(),
+        2 => two.to_owned(),
+        3..=10 => format!("{n} {plural}"),
+        11..=99 => format!("{n} {many}"),
+        _ => format!("{n} {}", many.trim_end_matches('ً').trim_end_matches('ا')),
+    }
+}
+
+/// How long `d` lasted, in days, hours and minutes (the parts that are not zero), as the
+/// language says it: "2 days 3 h 5 min", «يومان و3 ساعات و5 دقائق»; under a minute, "less
+/// than a minute".
+pub fn duration(lang: Lang, d: chrono::TimeDelta) -> String {
+    let minutes = d.num_minutes().max(0);
+    let (days, hours, mins) = (minutes / 1440, minutes / 60 % 24, minutes % 60);
+    let mut parts: Vec<String> = Vec::new();
+    match lang {
+        Lang::Ar => {
+            if days > 0 {
+                parts.push(arabic_count(days, "يوم واحد", "يومان", "أيام", "يومًا"));
+            }
+            if hours > 0 {
+                parts.push(arabic_count(hours, "ساعة واحدة", "ساعتان", "ساعات", "ساعة"));
+            }
+            if mins > 0 {
+                parts.push(arabic_count(
+                    mins,
+                    "دقيقة واحدة",
+                    "دقيقتان",
+                    "دقائق",
+                    "دقيقة",
+                ));
+            }
+            if parts.is_empty() {
+                return "أقل من دقيقة".to_owned();
+            }
+            parts.join(" و")
+        }
+        Lang::En => {
+            if days > 0 {
+                parts.push(format!("{days} day{}", if days == 1 { "" } else { "s" }));
+            }
+            if hours > 0 {
+                parts.push(format!("{hours} h"));
+            }
+            if mins > 0 {
+                parts.push(format!("{mins} min"));
+            }
+            if parts.is_empty() {
+                return "less than a minute".to_owned();
+            }
+            parts.join(" ")
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use chrono::TimeDelta;
+
+    use super::{Lang, duration};
+
+    #[test]
+    fn durations_read_in_days_hours_and_minutes() {
+        let d = |days, hours, mins| {
+            TimeDelta::days(days) + TimeDelta::hours(hours) + TimeDelta::minutes(mins)
+        };
+        assert_eq!(duration(Lang::Ar, d(2, 3, 5)), "يومان و3 ساعات و5 دقائق");
+        assert_eq!(duration(Lang::Ar, d(1, 1, 0)), "يوم واحد وساعة واحدة");
+        assert_eq!(duration(Lang::Ar, d(12, 0, 30)), "12 يومًا و30 دقيقة");
+        assert_eq!(duration(Lang::Ar, d(0, 0, 0)), "أقل من دقيقة");
+        assert_eq!(duration(Lang::En, d(2, 3, 5)), "2 days 3 h 5 min");
+        assert_eq!(duration(Lang::En, d(1, 0, 0)), "1 day");
+        assert_eq!(
+            duration(Lang::En, TimeDelta::seconds(30)),
+            "less than a minute"
+        );
+    }
+}

@@ -305,7 +305,8 @@ struct LeadPage {
     pending: bool,
     timeline: Vec<TimelineView>,
     opportunities: Vec<OpportunityView>,
-    time_in_status: Vec<(String, i64)>,
+    /// Each status held and how long, in words.
+    time_in_status: Vec<(String, String)>,
     targets: Vec<String>,
     kinds: &'static [&'static str],
     stages: &'static [&'static str],
@@ -354,7 +355,7 @@ pub async fn lead(State(s): State<AppState>, v: Viewer, Path(lead): Path<String>
             .collect(),
         time_in_status: spent
             .iter()
-            .map(|(st, d)| (st.to_string(), d.num_hours()))
+            .map(|(st, d)| (st.to_string(), i18n::duration(c.lang, *d)))
             .collect(),
         targets: d
             .lead
