@@ -57,17 +57,20 @@ impl<'a> Scorer<'a> {
         }
     }
 
+    /// The team of `owner` ([`Crm::team_of`]), asked of the directory once per owner.
+    async fn team(&mut self, owner: EmployeeId) -> CrmResult<Option<Team>> {
+        if let Some(t) = self.teams.get(&owner) {
+            return Ok(t.clone());
+        }
+        let t = self.crm.team_of(owner).await?;
+        self.teams.insert(owner, t.clone());
+        Ok(t)
+    }
+
     /// The frequencies a lead of `owner` is scored on: its team's once the team decided
     /// [`MIN_TEAM_HISTORY`] leads, everyone's before (or without teams).
     async fn frequencies_for(&mut self, owner: EmployeeId) -> CrmResult<Arc<Frequencies>> {
-        let team = match self.teams.get(&owner) {
-            Some(t) => t.clone(),
-            None => {
-                let t = self.crm.team_of(owner).await?;
-                self.teams.insert(owner, t.clone());
-                t
-            }
-        };
+        let team = self.team(owner).await?;
         let key = team.as_ref().map_or(ALL_TEAMS, Team::as_str).to_owned();
         if let Some(f) = self.frequencies.get(&key) {
             return Ok(f.clone());
@@ -171,16 +174,21 @@ impl Crm {
     pub async fn scores(&self, actor: EmployeeId, leads: &[Lead]) -> CrmResult<Vec<Option<Score>>> {
         let actor = self.actor(actor).await?;
         let scope = self.view(&actor).await?;
-        self.scores_in(&scope, leads).await
+        self.scores_in(&mut Scorer::new(self), &scope, leads).await
     }
 
-    async fn scores_in(&self, scope: &Scope, leads: &[Lead]) -> CrmResult<Vec<Option<Score>>> {
+    /// The scores of `leads` by `scorer` (whose frequencies serve every call it is passed to).
+    async fn scores_in(
+        &self,
+        scorer: &mut Scorer<'_>,
+        scope: &Scope,
+        leads: &[Lead],
+    ) -> CrmResult<Vec<Option<Score>>> {
         let open: Vec<LeadId> = (leads.iter())
             .filter(|l| l.is_open() && scope.admits(l.owner()))
             .map(Lead::id)
             .collect();
         let facts = self.store.score_facts(&open).await?;
-        let mut scorer = Scorer::new(self);
         let mut out = Vec::with_capacity(leads.len());
         for lead in leads {
             out.push(match facts.get(&lead.id()) {
@@ -212,12 +220,14 @@ impl Crm {
         let keep = usize::try_from(query.page_size()).unwrap_or(usize::MAX);
         let mut page_query = query.clone().from_start().limit(PAGE)?;
         let mut best: Vec<(Lead, Score)> = Vec::new();
+        // One moment and one read of each team's frequencies for every page.
+        let mut scorer = Scorer::new(self);
         let order = |a: &(Lead, Score), b: &(Lead, Score)| {
             (b.1.value, b.0.created_at(), b.0.id()).cmp(&(a.1.value, a.0.created_at(), a.0.id()))
         };
         loop {
             let page = self.store.list_leads_in(&page_query, &scope).await?;
-            let scores = self.scores_in(&scope, &page.items).await?;
+            let scores = self.scores_in(&mut scorer, &scope, &page.items).await?;
             best.extend((page.items.into_iter().zip(scores)).filter_map(|(l, s)| Some((l, s?))));
             if best.len() > keep.saturating_mul(2).max(PAGE as usize) {
                 best.sort_by(order);
@@ -244,47 +254,50 @@ impl Crm {
             .await?;
         let mut training = Training::default();
         let mut counted: Vec<Counted> = Vec::new();
-        let mut teams: BTreeMap<EmployeeId, Option<Team>> = BTreeMap::new();
+        let mut uncounted: Vec<(Lead, Outcome)> = Vec::new();
         for lead in scan(self.store.as_ref(), &Scope::All).await? {
             let outcome = match lead.status() {
                 LeadStatus::Converted => Outcome::Won,
                 LeadStatus::Lost => Outcome::Lost,
                 _ => continue,
             };
-            if let Some(c) = lead.counted_as() {
-                counted.push(c.clone());
-                continue;
+            match lead.counted_as() {
+                Some(c) => counted.push(c.clone()),
+                None => uncounted.push((lead, outcome)),
             }
-            let team = match teams.get(&lead.owner()) {
-                Some(t) => t.clone(),
-                None => {
-                    let t = self.team_of(lead.owner()).await?;
-                    teams.insert(lead.owner(), t.clone());
-                    t
-                }
-            };
-            let facts = self.facts_of(lead.id()).await?;
-            let c = Counted {
-                outcome,
-                team,
-                features: features(&lead, &facts, lead.updated_at()),
-            };
-            let changes = Changeset::new()
-                .write(Write::Count {
-                    lead: lead.id(),
-                    version: lead.version(),
-                    counted: Box::new(c.clone()),
-                })
-                .write(Write::ScoreCounts(recount(None, Some(&c))));
-            match self.store.commit(&changes).await {
-                Ok(_) => {
-                    training.counted += 1;
-                    counted.push(c);
-                }
-                Err(StoreError::Conflict { .. } | StoreError::NotFound { .. }) => {
+        }
+        let mut teams = Scorer::new(self);
+        for chunk in uncounted.chunks(PAGE as usize) {
+            let ids: Vec<LeadId> = chunk.iter().map(|(l, _)| l.id()).collect();
+            let facts = self.store.score_facts(&ids).await?;
+            for (lead, outcome) in chunk {
+                // Gone since the scan: nothing to count.
+                let Some(facts) = facts.get(&lead.id()) else {
                     training.skipped += 1;
+                    continue;
+                };
+                let c = Counted {
+                    outcome: *outcome,
+                    team: teams.team(lead.owner()).await?,
+                    features: features(lead, facts, lead.updated_at()),
+                };
+                let changes = Changeset::new()
+                    .write(Write::Count {
+                        lead: lead.id(),
+                        version: lead.version(),
+                        counted: Box::new(c.clone()),
+                    })
+                    .write(Write::ScoreCounts(recount(None, Some(&c))));
+                match self.store.commit(&changes).await {
+                    Ok(_) => {
+                        training.counted += 1;
+                        counted.push(c);
+                    }
+                    Err(StoreError::Conflict { .. } | StoreError::NotFound { .. }) => {
+                        training.skipped += 1;
+                    }
+                    Err(e) => return Err(e.into()),
                 }
-                Err(e) => return Err(e.into()),
             }
         }
         let mut keys: Vec<String> = vec![ALL_TEAMS.to_owned()];
@@ -296,7 +309,7 @@ impl Crm {
         for key in keys {
             let mut f = self.store.score_frequencies(&key).await?;
             let of_key: Vec<&Counted> = (counted.iter())
-                .filter(|c| key == ALL_TEAMS || c.team.as_ref().is_some_and(|t| t.as_str() == key))
+                .filter(|c| c.keys().any(|k| k == key))
                 .collect();
             f.calibrate(of_key.iter().map(|c| (&c.features, c.outcome)));
             let calibration = f.calibration();

@@ -38,6 +38,13 @@ impl Lang {
             Lang::En => Lang::Ar,
         }
     }
+    /// The library's exporters' and describers' name for the language.
+    pub fn locale(self) -> crm_core::export::Locale {
+        match self {
+            Lang::Ar => crm_core::export::Locale::Ar,
+            Lang::En => crm_core::export::Locale::En,
+        }
+    }
     /// The labels.
     pub fn strings(self) -> &'static Strings {
         match self {

@@ -220,6 +220,16 @@ pub fn lead_query(f: &mut Fields, q: &LeadFilter, region: PhoneRegion) -> Option
     lead_query_of(f, q, region, None)
 }
 
+/// Whether a lead list's `sort` asks for the best leads by score (`score`) or the newest
+/// first (`newest`, blank or absent); anything else is refused by name.
+pub fn by_score(f: &mut Fields, sort: &Option<String>) -> Option<bool> {
+    match sort.as_deref().map(str::trim) {
+        None | Some("" | "newest") => Some(false),
+        Some("score") => Some(true),
+        Some(_) => f.take("sort", Err("is newest or score")),
+    }
+}
+
 /// [`lead_query`] for `caller`, who may ask for their own leads only (`mine`, not with
 /// `owner`).
 pub fn lead_query_of(

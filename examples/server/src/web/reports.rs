@@ -6,7 +6,7 @@ use axum::extract::{Query, State};
 use axum::http::StatusCode;
 use axum::http::header::{CONTENT_DISPOSITION, CONTENT_TYPE};
 use axum::response::IntoResponse;
-use crm_core::export::{self as export, ExportError, ExportOptions, Format, Locale};
+use crm_core::export::{self as export, ExportError, ExportOptions, Format};
 use serde::Deserialize;
 
 use super::{Ctx, Viewer, WebResult, fail, problem, render, urlencode};
@@ -45,10 +45,7 @@ struct ReportPage {
 /// viewer's time zone (each date at the offset in force on it).
 pub(super) fn export_options(c: &Ctx) -> ExportOptions {
     ExportOptions {
-        locale: match c.lang {
-            i18n::Lang::Ar => Locale::Ar,
-            i18n::Lang::En => Locale::En,
-        },
+        locale: c.lang.locale(),
         zone: c.tz,
         bom: true,
     }

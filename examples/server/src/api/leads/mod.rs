@@ -33,15 +33,13 @@ pub async fn list_leads(
     Params(q): Params<LeadFilter>,
 ) -> ApiResult<Json<LeadPage>> {
     let mut f = Fields::default();
-    let by_score = match q.sort.as_deref().map(str::trim) {
-        None | Some("" | "newest") => Some(false),
-        Some("score") if q.after.is_some() => f.take(
+    let mut by_score = input::by_score(&mut f, &q.sort);
+    if by_score == Some(true) && q.after.is_some() {
+        by_score = f.take(
             "after",
             Err("pages the newest-first list; sort=score lists the best `limit` leads"),
-        ),
-        Some("score") => Some(true),
-        Some(_) => f.take("sort", Err("is newest or score")),
-    };
+        );
+    }
     // A cursor refused for the sort is not read as a cursor too.
     let q = LeadFilter {
         after: q.after.filter(|_| by_score == Some(false)),
@@ -49,7 +47,7 @@ pub async fn list_leads(
     };
     let query = input::lead_query_of(&mut f, &q, s.config.region, Some(caller.employee));
     let (query, by_score) = f.done(query.zip(by_score))?;
-    let locale = locale(&headers);
+    let locale = lang(&headers).locale();
     let (items, next) = if by_score {
         let best = s.crm.leads_by_score(caller.employee, &query).await?;
         let items = (best.iter())
@@ -68,14 +66,14 @@ pub async fn list_leads(
 }
 
 /// The language of a request's `Accept-Language`: Arabic when it asks for Arabic first.
-fn locale(headers: &HeaderMap) -> crm_core::export::Locale {
+fn lang(headers: &HeaderMap) -> crate::i18n::Lang {
     let asked = (headers.get(axum::http::header::ACCEPT_LANGUAGE))
         .and_then(|v| v.to_str().ok())
         .unwrap_or_default();
     if asked.trim_start().to_ascii_lowercase().starts_with("ar") {
-        crm_core::export::Locale::Ar
+        crate::i18n::Lang::Ar
     } else {
-        crm_core::export::Locale::En
+        crate::i18n::Lang::En
     }
 }
 
@@ -111,7 +109,7 @@ pub async fn get_lead(
     let id: LeadId = path_id("lead", &id)?;
     let l = s.crm.lead(caller.employee, id).await?;
     let score = s.crm.lead_score(caller.employee, id).await?;
-    let out = LeadOut::scored(&l, score.as_ref(), locale(&headers));
+    let out = LeadOut::scored(&l, score.as_ref(), lang(&headers).locale());
     Ok(with_etag(l.version(), Json(out)))
 }
 
@@ -150,17 +148,13 @@ pub async fn lead_detail(
     let id: LeadId = path_id("lead", &id)?;
     let d = s.crm.lead_detail(caller.employee, id).await?;
     let score = s.crm.lead_score(caller.employee, id).await?;
-    let locale = locale(&headers);
-    let lang = match locale {
-        crm_core::export::Locale::Ar => crate::i18n::Lang::Ar,
-        crm_core::export::Locale::En => crate::i18n::Lang::En,
-    };
+    let lang = lang(&headers);
     let names = (s.crm.employees(caller.employee).await?.into_iter())
         .map(|e| (e.id.get(), e.name.to_string()))
         .collect();
     let mut out =
         DetailOut::new(&d, s.clock.now()).with_timeline(&d, lang, s.config.time_zone, &names);
-    out.lead.score = score.map(|sc| ScoreOut::new(&sc, locale));
+    out.lead.score = score.map(|sc| ScoreOut::new(&sc, lang.locale()));
     Ok(with_etag(d.lead.version(), Json(out)))
 }
 

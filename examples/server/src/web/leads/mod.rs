@@ -65,10 +65,7 @@ impl LeadView {
     /// The view with `score` shown.
     fn scored(mut self, c: &Ctx, score: Option<&crm_core::scoring::Score>) -> Self {
         if let Some(sc) = score {
-            let locale = match c.lang {
-                i18n::Lang::Ar => crm_core::export::Locale::Ar,
-                i18n::Lang::En => crm_core::export::Locale::En,
-            };
+            let locale = c.lang.locale();
             self.score = sc.value.to_string();
             self.predicted = sc.predicted.to_string();
             self.why = sc
@@ -151,11 +148,7 @@ pub async fn leads(
     // An unknown parameter (the API refuses it too) is shown as a page, not as axum's text.
     let Query(q) = q.map_err(|e| problem(c, Problem::from(e)))?;
     let mut f = Fields::default();
-    let by_score = match q.sort.as_deref().map(str::trim) {
-        None | Some("" | "newest") => Some(false),
-        Some("score") => Some(true),
-        Some(_) => f.take("sort", Err("is newest or score")),
-    };
+    let by_score = input::by_score(&mut f, &q.sort);
     // "Only mine" sticks: asked for, it is remembered in a cookie; not asked, the cookie says.
     let asked = q.mine;
     let mine = asked.unwrap_or_else(|| cookie(&headers, MINE_COOKIE) == Some("1"));
