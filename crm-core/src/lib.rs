@@ -3,6 +3,7 @@
 #![cfg_attr(docsrs, feature(doc_cfg))]
 
 pub mod assignment;
+pub mod board;
 pub mod bulk;
 pub mod calendar;
 pub mod changeset;

@@ -44,6 +44,7 @@ use crate::status::LeadStatus;
 use crate::team::Team;
 use crate::visibility::{Scope, Visibility, scope, teams_in_view};
 
+mod board;
 mod import;
 mod my_day;
 mod scoring;

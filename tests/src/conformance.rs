@@ -15,6 +15,7 @@ use crm_core::{
     OpportunityStage, Phone, PhoneRegion, ReportFilter, Source, ValidationError,
 };
 
+pub use crate::conformance_boards::*;
 pub use crate::conformance_delivery::*;
 pub use crate::conformance_import::*;
 pub use crate::conformance_merge::*;
@@ -142,6 +143,8 @@ macro_rules! conformance_suite {
             a_write_that_moves_a_score_says_so,
             training_counts_old_decisions_once,
             the_evaluation_runs_on_the_store,
+            // Issue 22: crate::conformance_boards.
+            boards_show_what_the_actor_sees,
         );
     };
     (@each $factory:expr; $attrs:tt; $($name:ident),* $(,)?) => {

@@ -5,6 +5,7 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 pub mod conformance;
+pub mod conformance_boards;
 pub mod conformance_delivery;
 pub mod conformance_import;
 pub mod conformance_merge;

@@ -1,0 +1,230 @@
+//! Conformance bodies for the boards (issue 22): the lead board by status and the deal
+//! board by stage, over what the actor sees. Stamped out per adapter by
+//! [`crate::conformance_suite!`] like every other body.
+
+use std::sync::Arc;
+
+use chrono::{NaiveDate, TimeDelta};
+use crm_core::board::{BoardFilter, DealBoard, LeadBoard};
+use crm_core::{
+    Currency, Employee, EmployeeId, LeadId, LeadStatus, LeadStore, Money, Name, NewOpportunity,
+    OpportunityPatch, OpportunityStage, Role, Team, Visibility,
+};
+
+use crate::harness::{Harness, manager, new_lead, other, reason, sales, sales2};
+
+fn team(s: &str) -> Team {
+    Team::parse(s).unwrap()
+}
+
+fn deal(title: &str, minor: i64, currency: &str, close_day: u32) -> NewOpportunity {
+    NewOpportunity {
+        title: Name::parse(title).unwrap(),
+        value: Money::from_minor(minor, Currency::parse(currency).unwrap()).unwrap(),
+        expected_close: NaiveDate::from_ymd_opt(2027, 1, close_day).unwrap(),
+        probability: None,
+    }
+}
+
+/// Each column's status, count and card ids.
+fn columns(b: &LeadBoard) -> Vec<(LeadStatus, u64, Vec<LeadId>)> {
+    (b.columns.iter())
+        .map(|c| {
+            (
+                c.status,
+                c.total,
+                c.cards.iter().map(|k| k.lead.id()).collect(),
+            )
+        })
+        .collect()
+}
+
+fn stage<'a>(b: &'a DealBoard, s: OpportunityStage) -> &'a crm_core::board::StageColumn {
+    b.columns.iter().find(|c| c.stage == s).unwrap()
+}
+
+/// The lead board counts and shows only the leads the actor sees, newest first, at most
+/// the cards asked for; a card offers only the moves its viewer may make and carries its
+/// open value; a status change moves the card. The deal board sorts each stage's deals,
+/// values them per currency and leaves out what the actor does not see.
+pub async fn boards_show_what_the_actor_sees(store: Arc<dyn LeadStore>) {
+    let h = Harness::new(store);
+    let put = |id: EmployeeId, name: &str, role, t: &str| {
+        h.employees
+            .upsert(Employee::new(id, Name::parse(name).unwrap(), role).in_team(team(t)));
+    };
+    put(sales(), "سارة الأحمد", Role::Sales, "east");
+    put(sales2(), "Omar Haddad", Role::Sales, "west");
+    put(other(), "Accountant", Role::Other, "east");
+    let crm = h.crm_with(|b| {
+        b.employee_admin(h.employees.clone())
+            .visibility(Visibility::Team)
+    });
+    let create = |n: usize, owner: EmployeeId| {
+        let crm = &crm;
+        let h = &h;
+        async move {
+            h.advance(TimeDelta::seconds(1));
+            let input = new_lead(
+                &format!("عميل {n}"),
+                Some(&format!("c{n}@example.sa")),
+                None,
+            )
+            .owner(owner);
+            crm.create_lead(manager(), input).await.unwrap()
+        }
+    };
+    let a = create(1, sales()).await;
+    let b = create(2, sales()).await;
+    let c = create(3, sales()).await;
+    let west = create(4, sales2()).await;
+    let c = crm
+        .change_status(sales(), c.id(), c.version(), LeadStatus::Interested, None)
+        .await
+        .unwrap()
+        .lead;
+    crm.add_opportunity(sales(), c.id(), deal("توريد", 1_250_500, "KWD", 20))
+        .await
+        .unwrap();
+    let won = crm
+        .add_opportunity(sales(), c.id(), deal("صيانة", 99_000, "SAR", 3))
+        .await
+        .unwrap();
+    crm.update_opportunity(
+        sales(),
+        won.id,
+        won.version,
+        OpportunityPatch {
+            stage: Some(OpportunityStage::Won),
+            ..Default::default()
+        },
+    )
+    .await
+    .unwrap();
+    crm.add_opportunity(sales(), b.id(), deal("عقد", 50_000, "SAR", 5))
+        .await
+        .unwrap();
+    crm.add_opportunity(sales2(), west.id(), deal("West", 7_000, "SAR", 1))
+        .await
+        .unwrap();
+
+    // The east salesperson: three leads, the west one nowhere, not even in a count.
+    let board = crm
+        .lead_board(sales(), &BoardFilter::default(), 10)
+        .await
+        .unwrap();
+    assert_eq!(
+        columns(&board),
+        vec![
+            (LeadStatus::New, 2, vec![b.id(), a.id()]),
+            (LeadStatus::Contacted, 0, vec![]),
+            (LeadStatus::Interested, 1, vec![c.id()]),
+            (LeadStatus::Converted, 0, vec![]),
+            (LeadStatus::Lost, 0, vec![]),
+        ]
+    );
+    let card = &board.columns[2].cards[0];
+    // The won deal is not open: only the KWD one counts in the card's value.
+    let open: Vec<_> = card.open_value.iter().map(|m| m.to_string()).collect();
+    assert_eq!(open, vec!["1250.500 KWD"]);
+    assert_eq!(card.moves, vec![LeadStatus::Converted, LeadStatus::Lost]);
+
+    // One card a column: the count stays, the newest is shown.
+    let one = crm
+        .lead_board(sales(), &BoardFilter::default(), 1)
+        .await
+        .unwrap();
+    assert_eq!(one.columns[0].total, 2);
+    assert_eq!(one.columns[0].cards.len(), 1);
+    assert_eq!(one.columns[0].cards[0].lead.id(), b.id());
+    for bad in [0, crm_core::board::MAX_CARDS + 1] {
+        assert!(
+            crm.lead_board(sales(), &BoardFilter::default(), bad)
+                .await
+                .is_err()
+        );
+        assert!(
+            crm.deal_board(sales(), &BoardFilter::default(), bad)
+                .await
+                .is_err()
+        );
+    }
+
+    // Someone who may only read sees the same board and is offered no move.
+    let read = crm
+        .lead_board(other(), &BoardFilter::default(), 10)
+        .await
+        .unwrap();
+    assert!(
+        read.columns
+            .iter()
+            .flat_map(|c| &c.cards)
+            .all(|k| k.moves.is_empty())
+    );
+    assert_eq!(read.columns[0].total, 2);
+
+    // The owner filter narrows both the counts and the cards.
+    let theirs = BoardFilter {
+        owner: Some(sales2()),
+        ..BoardFilter::default()
+    };
+    let none = crm.lead_board(sales(), &theirs, 10).await.unwrap();
+    assert!(
+        none.columns
+            .iter()
+            .all(|c| c.total == 0 && c.cards.is_empty())
+    );
+
+    // A move is the status change: the card changes column.
+    crm.change_status(
+        sales(),
+        a.id(),
+        a.version(),
+        LeadStatus::Lost,
+        Some(reason("no budget")),
+    )
+    .await
+    .unwrap();
+    let after = crm
+        .lead_board(sales(), &BoardFilter::default(), 10)
+        .await
+        .unwrap();
+    assert_eq!(columns(&after)[0], (LeadStatus::New, 1, vec![b.id()]));
+    assert_eq!(columns(&after)[4], (LeadStatus::Lost, 1, vec![a.id()]));
+    assert!(
+        after.columns[4].cards[0].moves.is_empty(),
+        "reopening is management's"
+    );
+
+    // The deals: east's three, by stage, the west one left out of cards and values.
+    let deals = crm
+        .deal_board(sales(), &BoardFilter::default(), 10)
+        .await
+        .unwrap();
+    let open = stage(&deals, OpportunityStage::Open);
+    assert_eq!(open.total, 2);
+    let titles: Vec<_> = open
+        .cards
+        .iter()
+        .map(|d| d.opportunity.title.to_string())
+        .collect();
+    assert_eq!(titles, vec!["عقد", "توريد"], "the soonest to close first");
+    let values: Vec<_> = open.value.iter().map(|m| m.to_string()).collect();
+    assert_eq!(values, vec!["1250.500 KWD", "500.00 SAR"]);
+    assert_eq!(open.cards[0].lead.id(), b.id());
+    let won_column = stage(&deals, OpportunityStage::Won);
+    assert_eq!(won_column.total, 1);
+    assert_eq!(won_column.cards[0].opportunity.id, won.id);
+    assert_eq!(deals.columns.iter().map(|c| c.total).sum::<u64>(), 3);
+    // Under `all` the west deal is there too, in its column's count, cards and value.
+    let everyone = h.crm_with(|b| b.visibility(Visibility::All));
+    let all = everyone
+        .deal_board(manager(), &BoardFilter::default(), 10)
+        .await
+        .unwrap();
+    let open = stage(&all, OpportunityStage::Open);
+    assert_eq!(open.total, 3);
+    assert_eq!(open.cards[0].opportunity.title.to_string(), "West");
+    let values: Vec<_> = open.value.iter().map(|m| m.to_string()).collect();
+    assert_eq!(values, vec!["1250.500 KWD", "570.00 SAR"]);
+}
