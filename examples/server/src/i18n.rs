@@ -292,6 +292,22 @@ strings! {
     set_by: "عيّنه", "Set by";
     set_probability: "تعيين", "Set";
     probability_history: "سجل تغييرات الاحتمال", "Probability changes";
+    board: "اللوحة", "Board";
+    lead_board: "العملاء المحتملون حسب الحالة", "Leads by status";
+    deal_board: "الفرص حسب المرحلة", "Deals by stage";
+    board_empty: "لا بطاقات", "No cards";
+    board_more: "عرض الكل", "Show all";
+    move_card: "انقل إلى", "Move to";
+    move_button: "نقل", "Move";
+    choose: "اختر…", "Choose…";
+    board_drag_hint: "اسحب بطاقة إلى عمود، أو اختر الحالة من قائمتها واضغط «نقل».", "Drag a card to a column, or pick its new place from its list and press Move.";
+    card_value: "قيمة الفرص المفتوحة", "Open deals' value";
+    confirm_convert_title: "تحويل العميل المحتمل إلى عميل", "Convert the lead to a client";
+    confirm_convert_text: "سيُنشأ عميل واحد في نظام العملاء، ويصبح هذا العميل المحتمل للقراءة فقط. لا يمكن التراجع عن ذلك.", "One client will be created in the clients system and this lead becomes read-only. This cannot be undone.";
+    confirm_convert: "نعم، حوّله إلى عميل", "Yes, convert it";
+    cancel: "إلغاء", "Cancel";
+    lost_title: "لماذا فُقد هذا العميل المحتمل؟", "Why was this lead lost?";
+    mark_lost: "سجّله مفقودًا", "Mark it lost";
     no_changes: "لم يُغيَّر أي احتمال بعد", "No probability was changed yet";
     probability_override: "احتمال خاص بالفرصة (٪، فارغ: احتمال المرحلة)", "Deal's own probability (%, blank: the stage's)";
 }
@@ -403,6 +419,29 @@ fn arabic_count(n: i64, one: &str, two: &str, plural: &str, many: &str) -> Strin
     }
 }
 
+/// A decimal amount (`1250000.500`, as [`crm_core::Money::format_amount`] writes it) with
+/// its whole part grouped by thousands (`1,250,000.500`): read at a glance, and still the
+/// one form the amount parser takes back.
+pub fn grouped(amount: &str) -> String {
+    let (whole, fraction) = match amount.split_once('.') {
+        Some((w, f)) => (w, Some(f)),
+        None => (amount, None),
+    };
+    let digits: Vec<char> = whole.chars().collect();
+    let mut out = String::with_capacity(amount.len() + digits.len() / 3);
+    for (i, d) in digits.iter().enumerate() {
+        if i > 0 && (digits.len() - i) % 3 == 0 {
+            out.push(',');
+        }
+        out.push(*d);
+    }
+    if let Some(f) = fraction {
+        out.push('.');
+        out.push_str(f);
+    }
+    out
+}
+
 /// How long `d` lasted, in days, hours and minutes (the parts that are not zero), as the
 /// language says it: "2 days 3 h 5 min", «يومان و3 ساعات و5 دقائق»; under a minute, "less
 /// than a minute".
@@ -452,6 +491,20 @@ pub fn duration(lang: Lang, d: chrono::TimeDelta) -> String {
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn amounts_are_grouped_by_thousands() {
+        assert_eq!(super::grouped("0.500"), "0.500");
+        assert_eq!(super::grouped("999.00"), "999.00");
+        assert_eq!(super::grouped("1000.00"), "1,000.00");
+        assert_eq!(super::grouped("482000.50"), "482,000.50");
+        assert_eq!(super::grouped("1250000.500"), "1,250,000.500");
+        assert_eq!(super::grouped("12"), "12");
+        // What it writes the amount parser reads back as the same amount.
+        let kwd = crm_core::Currency::parse("KWD").unwrap();
+        let m = crm_core::Money::parse(&super::grouped("1250000.500"), kwd).unwrap();
+        assert_eq!(m.minor(), 1_250_000_500);
+    }
+
     use chrono::TimeDelta;
 
     use super::{Lang, duration};

@@ -92,6 +92,18 @@ const PAGES: &[PageCase] = &[
         "/leads/{lead}/status",
         &[("version", "1"), ("status", "contacted")],
     ),
+    // The steps a move asks first (a conversion's confirmation, a loss's reason) name the
+    // lead: a hidden one is missing there too.
+    (
+        "POST",
+        "/leads/{lead}/status",
+        &[("version", "1"), ("status", "converted")],
+    ),
+    (
+        "POST",
+        "/leads/{lead}/status",
+        &[("version", "1"), ("status", "lost")],
+    ),
     (
         "POST",
         "/leads/{lead}/assign",
@@ -446,6 +458,8 @@ async fn pages_treat_a_hidden_lead_as_missing(h: Harness) {
         "/report?format=csv".to_owned(),
         "/pipeline".to_owned(),
         "/duplicates".to_owned(),
+        "/board".to_owned(),
+        "/board/deals".to_owned(),
     ] {
         let r = b.get(&uri).await;
         assert_eq!(r.status, StatusCode::OK, "{uri}: {}", r.text);
@@ -462,6 +476,8 @@ async fn pages_treat_a_hidden_lead_as_missing(h: Harness) {
     // The owner's own view of the same list does show it: the checks above can fail.
     let (mut owner, _) = Browser::signed_in(&h, SALES).await;
     assert!(owner.get("/leads").await.text.contains(HIDDEN_NAME));
+    assert!(owner.get("/board").await.text.contains(HIDDEN_NAME));
+    assert!(owner.get("/board/deals").await.text.contains(HIDDEN_DEAL));
 }
 
 async fn lists_counts_and_events_leave_a_hidden_lead_out(h: Harness) {
@@ -481,6 +497,8 @@ async fn lists_counts_and_events_leave_a_hidden_lead_out(h: Harness) {
         "/api/v1/leads/duplicates".to_owned(),
         "/api/v1/report".to_owned(),
         "/api/v1/pipeline".to_owned(),
+        "/api/v1/boards/leads".to_owned(),
+        "/api/v1/boards/deals".to_owned(),
         "/api/v1/events".to_owned(),
     ] {
         let r = h.get(&uri, &w.b).await;

@@ -128,15 +128,44 @@ async fn works_a_lead(h: Harness) {
         .await;
     assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", r.text);
 
-    for (version, status) in [("1", "interested"), ("2", "converted")] {
-        let r = b
-            .post(
-                &format!("{lead_uri}/status"),
-                &[("csrf", &csrf), ("version", version), ("status", status)],
-            )
-            .await;
-        assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", r.text);
-    }
+    let r = b
+        .post(
+            &format!("{lead_uri}/status"),
+            &[("csrf", &csrf), ("version", "1"), ("status", "interested")],
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", r.text);
+    // Converting asks first, and changes nothing until confirmed.
+    let convert = [
+        ("csrf", csrf.as_str()),
+        ("version", "2"),
+        ("status", "converted"),
+    ];
+    let r = b.post(&format!("{lead_uri}/status"), &convert).await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.text);
+    assert!(r.text.contains("data-to=\"converted\""), "{}", r.text);
+    assert!(r.text.contains("name=\"confirm\" value=\"yes\""));
+    assert!(
+        b.get(&lead_uri)
+            .await
+            .text
+            .contains("data-status=\"interested\"")
+    );
+    // A loss asks for its reason the same way.
+    let lose = [
+        ("csrf", csrf.as_str()),
+        ("version", "2"),
+        ("status", "lost"),
+    ];
+    let r = b.post(&format!("{lead_uri}/status"), &lose).await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.text);
+    assert!(r.text.contains("data-to=\"lost\""), "{}", r.text);
+    assert!(r.text.contains("id=\"lost-reason-select\""));
+    let confirmed = [&convert[..], &[("confirm", "yes"), ("back", "/board")]].concat();
+    let r = b.post(&format!("{lead_uri}/status"), &confirmed).await;
+    assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", r.text);
+    // A conversion shows the lead with its client, wherever it was made from.
+    assert_eq!(location(&r), lead_uri);
     let page = b.get(&lead_uri).await;
     assert!(page.text.contains("data-status=\"converted\""));
     assert!(page.text.contains("محوَّل وللقراءة فقط"));
@@ -398,6 +427,8 @@ fn the_openapi_document_lists_every_route() {
         "PATCH /api/v1/leads/{id}",
         "GET /api/v1/leads/{id}/detail",
         "GET /api/v1/me/day",
+        "GET /api/v1/boards/leads",
+        "GET /api/v1/boards/deals",
         "POST /api/v1/leads/{id}/assign",
         "POST /api/v1/leads/{id}/status",
         "POST /api/v1/leads/{id}/interactions",
@@ -519,6 +550,7 @@ async fn a_conversion_whose_client_failed_says_so_on_the_lead_page() {
             ("csrf", csrf.clone()),
             ("version", version.into()),
             ("status", to.into()),
+            ("confirm", "yes".into()),
         ]
     };
     let move_to = async |b: &mut Browser<'_>, version, to| {

@@ -6,6 +6,7 @@
 //! beside the JSON shapes they take and return.
 
 mod automation;
+mod boards;
 mod day;
 mod employees;
 mod import;
@@ -31,6 +32,7 @@ pub use automation::{
     AckIn, AckOut, CreatedClient, DispatchOut, EventOut, EventParams, LeadFailure, NoticeOut,
     PreviewParams, SweepOut,
 };
+pub use boards::{BoardParams, DEFAULT_CARDS, board_filter};
 pub use employees::{
     EmployeeIn, EmployeeOut, PasswordIn, TeamOut, end_if_inactive, set_password_as,
 };
@@ -83,6 +85,8 @@ pub fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(leads::get_lead, leads::edit_lead))
         .routes(routes!(leads::lead_detail))
         .routes(routes!(day::my_day))
+        .routes(routes!(boards::lead_board))
+        .routes(routes!(boards::deal_board))
         .routes(routes!(leads::assign_lead))
         .routes(routes!(leads::change_status))
         .routes(routes!(merge::duplicates))

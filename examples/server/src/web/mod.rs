@@ -10,6 +10,7 @@
 mod assets;
 mod auth;
 mod automation;
+mod board;
 mod day;
 mod duplicates;
 mod employees;
@@ -46,6 +47,7 @@ pub type Label = fn(&Strings) -> &'static str;
 pub const NAV: &[(&str, Label, For)] = &[
     ("/", |t| t.my_day, For::Everyone),
     ("/leads", |t| t.leads, For::Everyone),
+    ("/board", |t| t.board, For::Everyone),
     ("/leads/new", |t| t.new_lead, For::Everyone),
     ("/report", |t| t.report, For::Everyone),
     ("/pipeline", |t| t.pipeline, For::Everyone),
@@ -76,6 +78,8 @@ pub fn router() -> Router<AppState> {
         .route("/lang/{code}", get(auth::switch_lang))
         .route("/tz", get(auth::switch_zone))
         .route("/leads", get(leads::leads).post(leads::create_lead))
+        .route("/board", get(board::leads))
+        .route("/board/deals", get(board::deals))
         .route("/leads/new", get(leads::new_lead))
         .route("/leads/export", get(leads::export))
         .route("/leads/{id}", get(leads::lead))

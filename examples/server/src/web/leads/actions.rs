@@ -1,5 +1,6 @@
 //! The posts a lead's page makes: status, assignment, interactions and opportunities.
 
+use askama::Template;
 use axum::extract::{Path, State};
 use crm_core::{EmployeeId, LeadId, OpportunityId};
 use serde::Deserialize;
@@ -7,7 +8,7 @@ use serde::Deserialize;
 use crate::AppState;
 use crate::api::{Fields, InteractionIn, OpportunityIn, OpportunityPatchIn, StatusIn};
 use crate::input;
-use crate::web::{Form, Viewer, WebResult, fail, id, problem, redirect};
+use crate::web::{Ctx, Form, Viewer, WebResult, fail, id, problem, redirect, render};
 
 /// `back` when it is a path on this site, else the lead's page.
 fn back_to(back: Option<String>, lead: LeadId) -> String {
@@ -27,12 +28,33 @@ pub struct StatusForm {
     #[serde(default)]
     lost_reason_detail: String,
     /// Where to go after (a path on this site; default the lead's page): my day's quick
-    /// actions come back to it.
+    /// actions and the board come back to it.
     #[serde(default)]
     back: Option<String>,
+    /// `yes` once the viewer confirmed a conversion.
+    #[serde(default)]
+    confirm: Option<String>,
 }
 
-/// Moves the lead to another status.
+/// The step a move needs before it is made: a conversion is confirmed (it creates a client
+/// and cannot be undone), a loss comes with its reason.
+#[derive(Template)]
+#[template(path = "leads/move.html")]
+struct MovePage {
+    c: Ctx,
+    id: String,
+    name: String,
+    version: u64,
+    /// `converted` or `lost`.
+    to: &'static str,
+    back: String,
+    lost_reasons: Vec<String>,
+}
+
+/// Moves the lead to another status. A move to `converted` not yet confirmed, or to
+/// `lost` without a reason, shows the page that asks first (whatever form sent it: the
+/// board's card, my day, the lead page); a conversion then shows the lead, with the client
+/// it created.
 pub async fn change_status(
     State(s): State<AppState>,
     v: Viewer,
@@ -42,6 +64,28 @@ pub async fn change_status(
     v.check_csrf(&form.csrf)?;
     let c = &v.ctx;
     let lead_id: LeadId = id(c, &lead)?;
+    let ask = match form.status.trim() {
+        "converted" if form.confirm.as_deref() != Some("yes") => Some("converted"),
+        "lost" if form.lost_reason.trim().is_empty() => Some("lost"),
+        _ => None,
+    };
+    if let Some(to) = ask {
+        // Read as the viewer: a lead outside their view is not found here either.
+        let l = (s.crm.lead(v.employee, lead_id).await).map_err(fail(c))?;
+        let back = back_to(form.back.clone(), lead_id);
+        return Ok(render(&MovePage {
+            id: l.id().to_string(),
+            name: l.name().to_string(),
+            version: form.version,
+            to,
+            back,
+            lost_reasons: (s.crm.lost_reasons().codes().iter())
+                .map(ToString::to_string)
+                .collect(),
+            c: v.ctx,
+        }));
+    }
+    let converting = form.status.trim() == "converted";
     let mut f = Fields::default();
     let parsed = input::status(
         &mut f,
@@ -56,6 +100,9 @@ pub async fn change_status(
         .change_status(v.employee, lead_id, form.version, to, reason)
         .await
         .map_err(fail(c))?;
+    if converting {
+        return Ok(redirect(&format!("/leads/{lead_id}")));
+    }
     Ok(redirect(&back_to(form.back, lead_id)))
 }
 
@@ -192,6 +239,9 @@ pub struct StageForm {
     /// (the only change a converted lead's opportunity takes).
     #[serde(default)]
     probability: Option<String>,
+    /// Where to go after (a path on this site; default the lead's page): the board.
+    #[serde(default)]
+    back: Option<String>,
 }
 
 /// Moves an opportunity to another stage and sets or clears its own probability.
@@ -226,5 +276,5 @@ pub async fn update_opportunity(
         .update_opportunity(v.employee, opp_id, form.version, patch)
         .await
         .map_err(fail(c))?;
-    Ok(redirect(&format!("/leads/{}", current.lead_id)))
+    Ok(redirect(&back_to(form.back, current.lead_id)))
 }

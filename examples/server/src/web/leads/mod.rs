@@ -230,7 +230,7 @@ pub async fn leads(
 }
 
 /// Where the lead list remembers "only mine".
-const MINE_COOKIE: &str = "crm_mine";
+pub(super) const MINE_COOKIE: &str = "crm_mine";
 
 #[derive(serde::Deserialize)]
 #[serde(deny_unknown_fields)]
