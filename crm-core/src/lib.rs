@@ -85,7 +85,7 @@ pub use interaction::{Interaction, InteractionKind, NewInteraction};
 pub use lead::{Lead, LeadPatch, LeadRecord, NewLead};
 pub use lost_reason::{LostReason, LostReasonCode, LostReasons};
 pub use merge::{MergeOutcome, MergeRefusal, MergeWrite, Moved};
-pub use money::{Currency, Money};
+pub use money::{Currencies, Currency, Money};
 pub use notify::LogNotifier;
 pub use opportunity::{NewOpportunity, Opportunity, OpportunityPatch, OpportunityStage};
 pub use permissions::{Action, Actor, SystemActor};
@@ -104,7 +104,7 @@ pub use service::{
     ConversionOutcome, Crm, CrmBuilder, CrmResult, DispatchReport, ImportRun, MissingPort,
     StatusChange, SweepReport, Training,
 };
-pub use source::Source;
+pub use source::{NewSources, Source, Sources};
 pub use stage_probability::{StageProbabilityChange, StageSetting};
 pub use status::LeadStatus;
 pub use team::Team;

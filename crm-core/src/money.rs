@@ -297,8 +297,82 @@ impl fmt::Display for Money {
     }
 }
 
+/// The currencies a host offers for opportunities (the pickers' list, in order), or any
+/// ISO 4217 currency (the default).
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Currencies(Option<Vec<Currency>>);
+
+impl Currencies {
+    /// Any currency.
+    pub fn any() -> Self {
+        Self(None)
+    }
+
+    /// Only `listed` (not empty, none twice).
+    pub fn only(listed: Vec<Currency>) -> Result<Self, ValidationError> {
+        if listed.is_empty() {
+            return Err(ValidationError::InvalidList {
+                field: "currencies",
+                reason: "the list is empty; no opportunity could be valued".into(),
+            });
+        }
+        for (i, c) in listed.iter().enumerate() {
+            if listed[..i].contains(c) {
+                return Err(ValidationError::InvalidList {
+                    field: "currencies",
+                    reason: format!("{c} is listed twice"),
+                });
+            }
+        }
+        Ok(Self(Some(listed)))
+    }
+
+    /// Parses a comma-separated list of codes (`SAR,AED,EGP,KWD`).
+    pub fn parse(list: &str) -> Result<Self, ValidationError> {
+        Self::only(
+            list.split([',', '،'])
+                .map(|c| Currency::parse(c.trim()))
+                .collect::<Result<_, _>>()?,
+        )
+    }
+
+    /// The listed currencies, or `None` when any is accepted.
+    pub fn listed(&self) -> Option<&[Currency]> {
+        self.0.as_deref()
+    }
+
+    /// Accepts `currency` when any is, or when it is listed.
+    pub fn check(&self, currency: Currency) -> Result<(), ValidationError> {
+        match &self.0 {
+            Some(list) if !list.contains(&currency) => Err(ValidationError::UnlistedCurrency {
+                code: currency.code().to_owned(),
+                expected: list
+                    .iter()
+                    .map(Currency::code)
+                    .collect::<Vec<_>>()
+                    .join(", "),
+            }),
+            _ => Ok(()),
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn only_the_listed_currencies_are_taken_when_a_host_lists_them() {
+        let c = |code: &str| Currency::parse(code).unwrap_or_else(|e| panic!("{e}"));
+        assert!(Currencies::any().check(c("USD")).is_ok());
+        let gulf = Currencies::parse("SAR, AED,EGP,KWD").unwrap_or_else(|e| panic!("{e}"));
+        assert!(gulf.check(c("KWD")).is_ok());
+        assert_eq!(
+            gulf.check(c("USD")).map_err(|e| e.to_string()),
+            Err("currency USD is not one of the host's: SAR, AED, EGP, KWD".to_owned())
+        );
+        assert!(Currencies::parse("SAR,sar").is_err());
+        assert!(Currencies::parse("SAR,XYZ").is_err());
+    }
+
     use super::*;
 
     fn cur(c: &str) -> Currency {

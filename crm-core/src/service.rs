@@ -139,6 +139,8 @@ struct SalesSettings {
     escalation: Option<EscalationRule>,
     scoring: crate::scoring::Rules,
     score_events: bool,
+    sources: crate::source::Sources,
+    currencies: crate::money::Currencies,
 }
 
 impl std::fmt::Debug for Crm {
@@ -313,6 +315,19 @@ impl CrmBuilder {
     /// `examples/bench/README.md`), so a host turns it on when its sales system uses them.
     pub fn score_events(mut self, on: bool) -> Self {
         self.settings.score_events = on;
+        self
+    }
+    /// The sources offered and who may record a lead under one not listed (default: the
+    /// built-in sources, anyone may add one). A create, edit or import row with a source
+    /// not listed, from someone who may not add one, is refused.
+    pub fn sources(mut self, sources: crate::source::Sources) -> Self {
+        self.settings.sources = sources;
+        self
+    }
+    /// The currencies opportunities may be valued in (default: any ISO 4217 currency). An
+    /// opportunity added or revalued in another is refused; those already stored stay.
+    pub fn currencies(mut self, currencies: crate::money::Currencies) -> Self {
+        self.settings.currencies = currencies;
         self
     }
     /// Builds the service.
@@ -530,6 +545,7 @@ impl Crm {
             .employee_or(input.owner.unwrap_or(actor.id), &actor)
             .await?;
         let write = decide_create(&actor, owner.as_ref(), input, self.now())?;
+        self.settings.sources.check(write.lead.source(), &actor)?;
         if let Err(e) = self.store.insert_lead(&write).await {
             return Err(self.as_seen_by(&actor, e).await);
         }
@@ -566,6 +582,7 @@ impl Crm {
                 input.clone(),
                 self.now(),
             )?;
+            self.settings.sources.check(write.lead.source(), actor)?;
             match self.store.insert_lead_taking_turn(&write, &turn).await {
                 Ok(()) => return Ok(write.lead),
                 Err(e) if e.is_retryable() && attempt < TURN_ATTEMPTS => continue,
@@ -585,6 +602,9 @@ impl Crm {
         let actor = self.actor(actor).await?;
         let lead = self.load_visible(&actor, id).await?;
         let mut write = decide_edit(&lead, &actor, expected_version, &patch, self.now())?;
+        if write.lead.source() != lead.source() {
+            self.settings.sources.check(write.lead.source(), &actor)?;
+        }
         let moved = (self.score_moved(&lead, &write.lead, |f| f, actor.id)).await?;
         write.events.extend(moved);
         if let Err(e) = self.store.update_lead(expected_version, &write).await {
@@ -836,6 +856,7 @@ impl Crm {
         let actor = self.actor(actor).await?;
         let lead = self.load_visible(&actor, lead_id).await?;
         let (o, event) = decide_add_opportunity(&lead, &actor, input, self.now())?;
+        self.settings.currencies.check(o.value.currency())?;
         let with_opportunity = |f: Facts| Facts {
             has_opportunity: true,
             ..f
@@ -866,6 +887,11 @@ impl Crm {
             &patch,
             self.now(),
         )?;
+        if write.opportunity.value.currency() != current.value.currency() {
+            self.settings
+                .currencies
+                .check(write.opportunity.value.currency())?;
+        }
         self.store
             .update_opportunity(expected_version, &write)
             .await?;
@@ -982,6 +1008,16 @@ impl Crm {
     /// The lost-reason codes in force.
     pub fn lost_reasons(&self) -> &LostReasons {
         &self.settings.lost_reasons
+    }
+
+    /// The sources offered and who may add one ([`CrmBuilder::sources`]).
+    pub fn sources(&self) -> &crate::source::Sources {
+        &self.settings.sources
+    }
+
+    /// The currencies offered ([`CrmBuilder::currencies`]).
+    pub fn currencies(&self) -> &crate::money::Currencies {
+        &self.settings.currencies
     }
 
     /// The scoring rules in force ([`CrmBuilder::scoring_rules`]).

@@ -7,6 +7,7 @@ use serde::{Deserialize, Serialize};
 use unicode_normalization::UnicodeNormalization;
 use unicode_normalization::char::is_combining_mark;
 
+use crate::employee::{Employee, Role};
 use crate::text::{arabic_letter, ascii_digit, string_newtype};
 use crate::validation::ValidationError;
 
@@ -117,8 +118,168 @@ pub(crate) fn parse_slug(raw: &str) -> Result<String, &'static str> {
     Ok(s)
 }
 
+/// Who may record a lead under a source the host did not list ([`Sources`]).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum NewSources {
+    /// Anyone who may create or edit the lead (the default).
+    #[default]
+    Everyone,
+    /// Management only: sales staff choose from the list.
+    Management,
+    /// Nobody: only the listed sources.
+    Nobody,
+}
+
+impl NewSources {
+    /// The setting's name (`everyone`, `management`, `nobody`).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            NewSources::Everyone => "everyone",
+            NewSources::Management => "management",
+            NewSources::Nobody => "nobody",
+        }
+    }
+}
+
+impl FromStr for NewSources {
+    type Err = ValidationError;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        match s.trim() {
+            "everyone" => Ok(NewSources::Everyone),
+            "management" => Ok(NewSources::Management),
+            "nobody" => Ok(NewSources::Nobody),
+            other => Err(ValidationError::UnknownName {
+                kind: "new sources policy",
+                value: other.chars().take(40).collect(),
+                expected: "everyone, management, nobody",
+            }),
+        }
+    }
+}
+
+/// The sources a host offers (the pickers' list, in order) and who may record a lead under
+/// one not listed. The default lists the built-in sources and lets anyone add one.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Sources {
+    listed: Vec<Source>,
+    new: NewSources,
+}
+
+impl Default for Sources {
+    fn default() -> Self {
+        Self {
+            listed: (0..Source::BUILT_IN.len()).map(Source::builtin).collect(),
+            new: NewSources::Everyone,
+        }
+    }
+}
+
+impl Sources {
+    /// `listed` (not empty, no source twice) under `new`.
+    pub fn new(listed: Vec<Source>, new: NewSources) -> Result<Self, ValidationError> {
+        if listed.is_empty() {
+            return Err(ValidationError::InvalidList {
+                field: "sources",
+                reason: "the list is empty; no lead could be recorded".into(),
+            });
+        }
+        for (i, s) in listed.iter().enumerate() {
+            if listed[..i].contains(s) {
+                return Err(ValidationError::InvalidList {
+                    field: "sources",
+                    reason: format!("{s} is listed twice"),
+                });
+            }
+        }
+        Ok(Self { listed, new })
+    }
+
+    /// Parses a comma-separated list (`web,referral,معرض`) under `new`.
+    pub fn parse(list: &str, new: NewSources) -> Result<Self, ValidationError> {
+        Self::new(
+            list.split([',', '،'])
+                .map(Source::parse)
+                .collect::<Result<_, _>>()?,
+            new,
+        )
+    }
+
+    /// The listed sources, in order.
+    pub fn listed(&self) -> &[Source] {
+        &self.listed
+    }
+
+    /// Who may add a source.
+    pub fn new_sources(&self) -> NewSources {
+        self.new
+    }
+
+    /// Whether `actor` may record a lead under a source not listed.
+    pub fn may_add(&self, actor: &Employee) -> bool {
+        match self.new {
+            NewSources::Everyone => true,
+            NewSources::Management => actor.role == Role::Manager,
+            NewSources::Nobody => false,
+        }
+    }
+
+    /// Accepts `source` from `actor`: listed, or a new one they may add.
+    pub fn check(&self, source: &Source, actor: &Employee) -> Result<(), ValidationError> {
+        if self.listed.contains(source) || self.may_add(actor) {
+            return Ok(());
+        }
+        Err(ValidationError::UnlistedSource {
+            value: source.to_string(),
+            expected: (self.listed.iter())
+                .map(Source::as_str)
+                .collect::<Vec<_>>()
+                .join(", "),
+        })
+    }
+}
+
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn a_source_not_listed_is_refused_to_whoever_may_not_add_one() {
+        use crate::contact::Name;
+        use crate::ids::EmployeeId;
+        let who = |role| {
+            let name = Name::parse("x").unwrap_or_else(|e| panic!("{e}"));
+            Employee::new(
+                EmployeeId::new(1).unwrap_or_else(|e| panic!("{e}")),
+                name,
+                role,
+            )
+        };
+        let (sales, boss) = (who(Role::Sales), who(Role::Manager));
+        let fair = Source::parse("معرض").unwrap_or_else(|e| panic!("{e}"));
+        let web = Source::web();
+        let open = Sources::default();
+        assert!(open.check(&fair, &sales).is_ok(), "anyone adds by default");
+        let managed =
+            Sources::parse("web, معرض_۲", NewSources::Management).unwrap_or_else(|e| panic!("{e}"));
+        assert!(managed.check(&web, &sales).is_ok());
+        // Persian-keyboard and Arabic-Indic spellings are the listed source.
+        let fair2 = Source::parse("معرض_2").unwrap_or_else(|e| panic!("{e}"));
+        assert!(managed.check(&fair2, &sales).is_ok());
+        let e = managed.check(&fair, &sales).map_err(|e| e.to_string());
+        assert_eq!(
+            e,
+            Err("source \"معرض\" is not one of the host's: web, معرض_2".to_owned())
+        );
+        assert!(managed.check(&fair, &boss).is_ok());
+        let closed = Sources::parse("web", NewSources::Nobody).unwrap_or_else(|e| panic!("{e}"));
+        assert!(closed.check(&fair, &boss).is_err());
+        assert!(Sources::parse("web,web", NewSources::Nobody).is_err());
+        assert!(Sources::parse("", NewSources::Nobody).is_err());
+        assert_eq!(
+            "management".parse::<NewSources>(),
+            Ok(NewSources::Management)
+        );
+        assert!("some".parse::<NewSources>().is_err());
+    }
+
     use super::*;
 
     #[test]

@@ -113,6 +113,23 @@ pub enum ValidationError {
         /// The codes in force, comma-separated.
         expected: String,
     },
+    /// A source the host did not list, from someone who may not add one
+    /// ([`crate::source::Sources`]).
+    #[error("source {value:?} is not one of the host's: {expected}")]
+    UnlistedSource {
+        /// What was given.
+        value: String,
+        /// The listed sources, comma-separated.
+        expected: String,
+    },
+    /// A currency the host did not list ([`crate::money::Currencies`]).
+    #[error("currency {code} is not one of the host's: {expected}")]
+    UnlistedCurrency {
+        /// The code given.
+        code: String,
+        /// The listed currencies, comma-separated.
+        expected: String,
+    },
     /// A lost-reason code that is not a valid slug.
     #[error("invalid lost reason {value:?}: {reason}")]
     InvalidLostReasonCode {

@@ -145,6 +145,7 @@ macro_rules! conformance_suite {
             the_evaluation_runs_on_the_store,
             // Issue 22: crate::conformance_boards.
             boards_show_what_the_actor_sees,
+            host_sources_and_currencies_are_enforced,
         );
     };
     (@each $factory:expr; $attrs:tt; $($name:ident),* $(,)?) => {

@@ -228,3 +228,113 @@ pub async fn boards_show_what_the_actor_sees(store: Arc<dyn LeadStore>) {
     let values: Vec<_> = open.value.iter().map(|m| m.to_string()).collect();
     assert_eq!(values, vec!["1250.500 KWD", "570.00 SAR"]);
 }
+
+/// The host's sources and currencies (issue 22's pickers offer them): a lead created,
+/// edited or imported under a source not listed is refused to whoever may not add one, and
+/// leaves nothing behind; an opportunity added or revalued in a currency not listed is
+/// refused; management may add a source under `management`.
+pub async fn host_sources_and_currencies_are_enforced(store: Arc<dyn LeadStore>) {
+    use crm_core::{
+        CrmError, ImportOptions, ImportRow, ImportedLead, LeadPatch, LeadQuery, NewSources,
+        OnDuplicate, Source, Sources, ValidationError,
+    };
+    let h = Harness::new(store);
+    let crm = h.crm_with(|b| {
+        b.sources(Sources::parse("web,معرض", NewSources::Management).unwrap())
+            .currencies(crm_core::Currencies::parse("SAR,KWD").unwrap())
+    });
+    let count = async || {
+        (h.store
+            .list_leads(&LeadQuery::default().limit(1000).unwrap())
+            .await)
+            .unwrap()
+            .items
+            .len()
+    };
+    let sourced = |n: usize, source: &str| {
+        let mut l = new_lead(
+            &format!("عميل {n}"),
+            Some(&format!("s{n}@example.sa")),
+            None,
+        );
+        l.source = Source::parse(source).unwrap();
+        l
+    };
+    let unlisted = |r: Result<_, CrmError>| {
+        matches!(
+            r,
+            Err(CrmError::Validation(ValidationError::UnlistedSource { .. }))
+        )
+    };
+    assert!(unlisted(
+        crm.create_lead(sales(), sourced(1, "referral"))
+            .await
+            .map(|_| ())
+    ));
+    assert_eq!(count().await, 0, "a refused create stores nothing");
+    let fair = crm.create_lead(sales(), sourced(2, "معرض")).await.unwrap();
+    // Management may add one.
+    crm.create_lead(manager(), sourced(3, "referral"))
+        .await
+        .unwrap();
+    // An edit to a source not listed is refused; the lead is as it was.
+    let to_phone = LeadPatch {
+        source: Some(Source::phone()),
+        ..LeadPatch::default()
+    };
+    assert!(unlisted(
+        crm.edit_lead(sales(), fair.id(), 1, to_phone)
+            .await
+            .map(|_| ())
+    ));
+    assert_eq!(crm.lead(sales(), fair.id()).await.unwrap(), fair);
+    // An import row under a source not listed fails; the others are created.
+    let row = |n: usize, source: &str| ImportRow {
+        row: n,
+        outcome: Ok(ImportedLead {
+            lead: sourced(n, source),
+            notes: None,
+        }),
+    };
+    let opts = ImportOptions {
+        on_duplicate: OnDuplicate::Skip,
+        ..ImportOptions::default()
+    };
+    let report = crm
+        .import_leads(sales(), vec![row(4, "web"), row(5, "phone")], &opts)
+        .await
+        .unwrap();
+    let got: Vec<_> = report.rows.iter().map(|r| r.outcome.as_str()).collect();
+    assert_eq!(got, ["created", "failed"]);
+    assert_eq!(count().await, 3);
+
+    // Currencies.
+    let usd = deal("Dollars", 1_000, "USD", 10);
+    let r = crm.add_opportunity(sales(), fair.id(), usd).await;
+    assert!(
+        matches!(
+            r,
+            Err(CrmError::Validation(
+                ValidationError::UnlistedCurrency { .. }
+            ))
+        ),
+        "{r:?}"
+    );
+    let kwd = crm
+        .add_opportunity(sales(), fair.id(), deal("دنانير", 1_500, "KWD", 10))
+        .await
+        .unwrap();
+    let revalue = OpportunityPatch {
+        value: Some(Money::from_minor(1_000, Currency::parse("AED").unwrap()).unwrap()),
+        ..Default::default()
+    };
+    let r = crm
+        .update_opportunity(sales(), kwd.id, kwd.version, revalue)
+        .await;
+    assert!(r.is_err(), "{r:?}");
+    assert_eq!(
+        crm.opportunity(sales(), kwd.id).await.unwrap(),
+        kwd,
+        "a refused revaluation changes nothing"
+    );
+}

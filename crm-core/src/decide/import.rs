@@ -23,6 +23,7 @@ use crate::importing::{
 use crate::interaction::{Interaction, InteractionKind, NewInteraction};
 use crate::lead::{Lead, LeadPatch};
 use crate::ports::{ImportBatch, ImportLookup, ImportWrite, LeadWrite};
+use crate::source::Sources;
 use crate::visibility::Scope;
 
 /// An assignment rule's rotation as read before the batch: the team's members, whom the
@@ -52,6 +53,8 @@ pub struct ImportContext {
     pub rotations: BTreeMap<String, Rotation>,
     /// What a matching row does.
     pub policy: OnDuplicate,
+    /// The sources the host lists, and who may add one.
+    pub sources: Sources,
 }
 
 /// The open leads rows are matched against: those the store returned, and those earlier
@@ -206,7 +209,10 @@ fn plan_row(
     };
     match decide_row(done, matched, ctx.policy) {
         RowAction::Skip(lead, reason) => skipped(lead, reason),
-        RowAction::Create => match plan_create(ctx, row, now) {
+        RowAction::Create => match (ctx.sources.check(&row.lead.source, &ctx.actor))
+            .map_err(CrmError::from)
+            .and_then(|()| plan_create(ctx, row, now))
+        {
             Ok((write, turn, note)) => {
                 if let Some((key, owner)) = turn
                     && let Some(r) = ctx.rotations.get_mut(&key)
@@ -247,6 +253,15 @@ fn plan_row(
                     outcome: failed(
                         "it matches an open lead you do not see (ask a manager about it)",
                     ),
+                    write: None,
+                    note: None,
+                };
+            }
+            if row.lead.source != *lead.source()
+                && let Err(e) = ctx.sources.check(&row.lead.source, &ctx.actor)
+            {
+                return Planned {
+                    outcome: failed(e),
                     write: None,
                     note: None,
                 };

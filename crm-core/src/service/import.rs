@@ -93,6 +93,7 @@ impl Crm {
             rules: self.assignment.clone(),
             rotations: BTreeMap::new(),
             policy: opts.on_duplicate,
+            sources: self.settings.sources.clone(),
         };
         Ok(ImportRun {
             crm: self,

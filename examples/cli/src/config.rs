@@ -32,6 +32,9 @@ pub(crate) fn load(cli: &Cli) -> Result<Config, Failure> {
     flag("region", "--region", &cli.region);
     flag("visibility", "--visibility", &cli.visibility);
     flag("lost_reasons", "--lost-reasons", &cli.lost_reasons);
+    flag("sources", "--sources", &cli.sources);
+    flag("new_sources", "--new-sources", &cli.new_sources);
+    flag("currencies", "--currencies", &cli.currencies);
     flag(
         "stage_probabilities",
         "--stage-probabilities",

@@ -78,6 +78,18 @@ struct Cli {
     /// no-response, not-interested, timing, duplicate, other).
     #[arg(long, global = true)]
     lost_reasons: Option<String>,
+    /// The lead sources offered, comma-separated, e.g. web,referral,معرض (default: web,
+    /// referral, phone, email, event, other).
+    #[arg(long, global = true)]
+    sources: Option<String>,
+    /// Who may record a lead under a source not in --sources: everyone, management or
+    /// nobody. [default: everyone]
+    #[arg(long, global = true)]
+    new_sources: Option<String>,
+    /// The currencies opportunities may be valued in, comma-separated, e.g. SAR,AED,EGP,KWD
+    /// (default: any ISO 4217 currency).
+    #[arg(long, global = true)]
+    currencies: Option<String>,
     /// Probabilities of the open opportunity stages, e.g. open=10,qualified=25,proposal=50,
     /// negotiation=75 (the defaults; won counts 100 and lost 0).
     #[arg(long, global = true)]

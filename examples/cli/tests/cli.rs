@@ -45,6 +45,9 @@ fn crm(db: &Path, actor: Option<&str>) -> Command {
     // The sales-process settings come from the command line in these tests only.
     for v in [
         "CRM_LOST_REASONS",
+        "CRM_SOURCES",
+        "CRM_NEW_SOURCES",
+        "CRM_CURRENCIES",
         "CRM_STAGE_PROBABILITIES",
         "CRM_TIME_ZONE",
         "CRM_WORKING_HOURS",
@@ -603,6 +606,72 @@ fn ambiguous_amounts_are_refused_and_change_nothing() {
         ],
     );
     assert_eq!(o["value"]["minor"], 1_250_500);
+}
+
+/// The host's sources and currencies (`--sources`, `--new-sources`, `--currencies`, or the
+/// same keys of the one configuration) hold in the CLI as in the library: a source not
+/// listed is refused to sales staff under `management` and taken from management; a
+/// currency not listed is refused; nothing is stored by a refusal.
+#[test]
+fn host_sources_and_currencies_hold_in_the_cli() {
+    let db = db();
+    let p = &db.path;
+    let policy = [
+        "--sources",
+        "web,معرض",
+        "--new-sources",
+        "management",
+        "--currencies",
+        "SAR,KWD",
+    ];
+    fn with<'a>(policy: &[&'a str], args: &[&'a str]) -> Vec<&'a str> {
+        [policy, args].concat()
+    }
+    let add = |name: &str, email: &str, source: &str| {
+        [
+            "lead", "add", "--name", name, "--email", email, "--source", source,
+        ]
+        .map(str::to_owned)
+        .to_vec()
+    };
+    let before = state(p);
+    let args = add("A", "a@example.com", "referral");
+    let args: Vec<&str> = args.iter().map(String::as_str).collect();
+    let e = fails(p, "1", &with(&policy, &args), 3);
+    assert!(e.contains("not one of the host's: web, معرض"), "{e}");
+    assert_eq!(state(p), before);
+    let args = add("B", "b@example.com", "معرض");
+    let args: Vec<&str> = args.iter().map(String::as_str).collect();
+    let lead = json(p, "1", &with(&policy, &args));
+    let args = add("C", "c@example.com", "referral");
+    let args: Vec<&str> = args.iter().map(String::as_str).collect();
+    json(p, "3", &with(&policy, &args));
+    let id = lead["id"].as_str().unwrap();
+    let deal = |currency: &'static str| {
+        [
+            "opportunity",
+            "add",
+            id,
+            "--title",
+            "t",
+            "--value",
+            "10.00",
+            "--currency",
+            currency,
+            "--close",
+            "2026-12-31",
+        ]
+    };
+    let usd = deal("USD");
+    let e = fails(p, "1", &with(&policy, &usd), 3);
+    assert!(
+        e.contains("currency USD is not one of the host's: SAR, KWD"),
+        "{e}"
+    );
+    let sar = deal("SAR");
+    json(p, "1", &with(&policy, &sar));
+    // A policy that does not parse is a usage error.
+    fails(p, "1", &["--new-sources", "some", "report"], 2);
 }
 
 #[test]

@@ -44,9 +44,9 @@ use chrono_tz::Tz;
 use crm_core::calendar::{default_weekend, parse_time_zone, parse_weekdays};
 use crm_core::scoring::{RulePoints, Rules};
 use crm_core::{
-    AssignmentRule, AssignmentRules, Crm, CrmBuilder, EscalationRule, FollowUpRule, LogNotifier,
-    LostReasons, PhoneRegion, StageProbabilities, StoreError, SystemClock, Visibility,
-    WorkCalendar,
+    AssignmentRule, AssignmentRules, Crm, CrmBuilder, Currencies, EscalationRule, FollowUpRule,
+    LogNotifier, LostReasons, NewSources, PhoneRegion, Sources as LeadSources, StageProbabilities,
+    StoreError, SystemClock, Visibility, WorkCalendar,
 };
 
 /// One setting: its name in the file, its environment variable, its flag, its default and
@@ -123,6 +123,33 @@ pub const KEYS: &[Key] = &[
         list: Some(','),
         help: "the lost-reason codes (default: price, competitor, no-budget, no-response, \
                not-interested, timing, duplicate, other)",
+    },
+    Key {
+        name: "sources",
+        env: "CRM_SOURCES",
+        flag: "--sources",
+        default: "",
+        list: Some(','),
+        help: "the lead sources offered, in order, e.g. web,referral,معرض (default: web, \
+               referral, phone, email, event, other)",
+    },
+    Key {
+        name: "new_sources",
+        env: "CRM_NEW_SOURCES",
+        flag: "--new-sources",
+        default: "everyone",
+        list: None,
+        help: "who may record a lead under a source not in `sources`: everyone, management \
+               or nobody",
+    },
+    Key {
+        name: "currencies",
+        env: "CRM_CURRENCIES",
+        flag: "--currencies",
+        default: "",
+        list: Some(','),
+        help: "the currencies opportunities may be valued in, e.g. SAR,AED,EGP,KWD \
+               (default: any ISO 4217 currency)",
     },
     Key {
         name: "stage_probabilities",
@@ -356,6 +383,10 @@ pub struct Settings {
     pub assignment: AssignmentRules,
     /// The lost-reason codes.
     pub lost_reasons: LostReasons,
+    /// The sources offered and who may add one.
+    pub sources: LeadSources,
+    /// The currencies offered.
+    pub currencies: Currencies,
     /// The open stages' probabilities.
     pub stage_probabilities: StageProbabilities,
     /// The follow-up rule.
@@ -389,6 +420,8 @@ impl Settings {
             .assignment(self.assignment.clone())
             .follow_up(self.follow_up.clone())
             .lost_reasons(self.lost_reasons.clone())
+            .sources(self.sources.clone())
+            .currencies(self.currencies.clone())
             .stage_probabilities(self.stage_probabilities.clone())
             .scoring_rules(self.scoring.clone())
             .score_events(self.score_events);
@@ -590,6 +623,20 @@ fn parse(
         "" => LostReasons::default(),
         _ => read("lost_reasons").with(|v| LostReasons::parse(v).map_err(|e| e.to_string()))?,
     };
+    let new_sources =
+        read("new_sources").with(|v| v.parse::<NewSources>().map_err(|e| e.to_string()))?;
+    let sources = match read("sources").value {
+        "" => read("new_sources").with(|_| {
+            LeadSources::new(LeadSources::default().listed().to_vec(), new_sources)
+                .map_err(|e| e.to_string())
+        })?,
+        _ => read("sources")
+            .with(|v| LeadSources::parse(v, new_sources).map_err(|e| e.to_string()))?,
+    };
+    let currencies = match read("currencies").value {
+        "" => Currencies::any(),
+        _ => read("currencies").with(|v| Currencies::parse(v).map_err(|e| e.to_string()))?,
+    };
     let stage_probabilities = match read("stage_probabilities").value {
         "" => StageProbabilities::default(),
         _ => read("stage_probabilities")
@@ -680,6 +727,8 @@ fn parse(
         visibility,
         assignment,
         lost_reasons,
+        sources,
+        currencies,
         stage_probabilities,
         follow_up,
         escalation,

@@ -188,8 +188,10 @@ pub fn validation_field(e: &ValidationError) -> &'static str {
         ValidationError::InvalidEmail { .. } => "email",
         ValidationError::InvalidPhone { .. } | ValidationError::UnknownRegion { .. } => "phone",
         ValidationError::MissingContact => "email",
-        ValidationError::InvalidSource { .. } => "source",
-        ValidationError::UnknownCurrency { .. } => "currency",
+        ValidationError::InvalidSource { .. } | ValidationError::UnlistedSource { .. } => "source",
+        ValidationError::UnknownCurrency { .. } | ValidationError::UnlistedCurrency { .. } => {
+            "currency"
+        }
         ValidationError::InvalidAmount { .. } => "value",
         ValidationError::LostReasonRequired
         | ValidationError::ReasonWithoutLost
