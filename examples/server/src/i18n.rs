@@ -293,6 +293,10 @@ strings! {
     set_probability: "تعيين", "Set";
     probability_history: "سجل تغييرات الاحتمال", "Probability changes";
     board: "اللوحة", "Board";
+    owner_auto: "تلقائي: حسب قواعد التوزيع، وإلا أنا", "Automatic: the assignment rules, else me";
+    anyone: "الكل", "Anyone";
+    confirm_remove: "إخراجه من الفريق؟ سيتوقف عن رؤية عملاء الفريق وعن تلقّي توزيعاته.", "Take them out of the team? They stop seeing its leads and receiving its assignments.";
+    confirm_remove_button: "نعم، أخرجه", "Yes, take them out";
     lead_board: "العملاء المحتملون حسب الحالة", "Leads by status";
     deal_board: "الفرص حسب المرحلة", "Deals by stage";
     board_empty: "لا بطاقات", "No cards";
@@ -329,6 +333,28 @@ impl Strings {
             ("lost", false) => "Lost",
             _ => "?",
         }
+    }
+
+    /// A source's label: the built-in sources in the page's language, a host's own as it
+    /// is named.
+    pub fn source_label(&self, s: &str) -> String {
+        let ar = std::ptr::eq(self, &AR);
+        let label = match (s, ar) {
+            ("web", true) => "الموقع الإلكتروني",
+            ("referral", true) => "إحالة",
+            ("phone", true) => "اتصال هاتفي",
+            ("email", true) => "بريد إلكتروني",
+            ("event", true) => "فعالية",
+            ("other", true) => "أخرى",
+            ("web", false) => "Website",
+            ("referral", false) => "Referral",
+            ("phone", false) => "Phone",
+            ("email", false) => "E-mail",
+            ("event", false) => "Event",
+            ("other", false) => "Other",
+            _ => return s.to_owned(),
+        };
+        label.to_owned()
     }
 
     /// What an import row did (`dry_run`: would do).

@@ -21,12 +21,19 @@ struct EmployeesPage {
     c: Ctx,
     list: Vec<crm_core::Employee>,
     roles: &'static [&'static str],
+    /// The teams the directory names, suggested for the team field.
+    teams: Vec<String>,
+    /// Management, for the manager field (blank: none).
+    managers: Vec<super::pickers::Opt>,
 }
 
 /// The employee list, with the forms managers use.
 pub async fn employees(State(s): State<AppState>, v: Viewer) -> WebResult {
     let list = s.crm.employees(v.employee).await.map_err(fail(&v.ctx))?;
+    let pick = super::pickers::Pickers::read(&s, &v).await;
     Ok(render(&EmployeesPage {
+        teams: pick.teams(),
+        managers: pick.managers("", Some("—")),
         c: v.ctx,
         list,
         roles: i18n::ROLES,

@@ -17,6 +17,7 @@ mod employees;
 mod import;
 mod leads;
 mod page;
+mod pickers;
 mod pipeline;
 mod reports;
 mod teams;

@@ -58,7 +58,8 @@ struct ChangeView {
 #[template(path = "pipeline/page.html")]
 struct PipelinePage {
     c: Ctx,
-    owner: String,
+    /// The owner filter's choices.
+    owners: Vec<super::pickers::Opt>,
     close_from: String,
     close_to: String,
     currencies: Vec<CurrencyView>,
@@ -157,8 +158,12 @@ pub async fn page(
         ("close_to", &q.close_to),
     ]);
     let href = |format: &str| format!("/pipeline?format={format}{query}");
+    let pick = super::pickers::Pickers::read(&s, &v).await;
     Ok(render(&PipelinePage {
-        owner: q.owner.unwrap_or_default(),
+        owners: pick.people(
+            q.owner.as_deref().unwrap_or_default().trim(),
+            Some(v.ctx.t.anyone),
+        ),
         close_from: q.close_from.unwrap_or_default(),
         close_to: q.close_to.unwrap_or_default(),
         currencies,

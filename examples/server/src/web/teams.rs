@@ -35,6 +35,10 @@ pub struct TeamView {
 struct TeamsPage {
     c: Ctx,
     teams: Vec<TeamView>,
+    /// Everyone, for the membership form.
+    people: Vec<super::pickers::Opt>,
+    /// The teams there are, suggested.
+    team_names: Vec<String>,
 }
 
 fn person(staff: &BTreeMap<EmployeeId, Employee>, id: EmployeeId) -> Person {
@@ -72,7 +76,13 @@ pub async fn teams(State(s): State<AppState>, v: Viewer) -> WebResult {
             members: t.members.iter().map(|m| person(&staff, *m)).collect(),
         })
         .collect();
-    Ok(render(&TeamsPage { c: v.ctx, teams }))
+    let pick = super::pickers::Pickers::read(&s, &v).await;
+    Ok(render(&TeamsPage {
+        people: pick.people("", Some(v.ctx.t.choose)),
+        team_names: pick.teams(),
+        c: v.ctx,
+        teams,
+    }))
 }
 
 #[derive(Deserialize)]

@@ -11,6 +11,7 @@ use crate::AppState;
 use crate::api::{Fields, LeadPatchIn, NewLeadIn};
 use crate::input;
 use crate::problem::{FieldError, Problem};
+use crate::web::pickers::{Opt, Pickers};
 use crate::web::{Ctx, Form, Viewer, WebResult, fail, id, redirect, render};
 
 #[derive(Template)]
@@ -23,6 +24,34 @@ struct LeadFormPage {
     v: LeadForm,
     errors: Vec<FieldError>,
     error: Option<String>,
+    /// The host's sources, in the page's language.
+    sources: Vec<Opt>,
+    /// Whether a source not listed may be typed.
+    new_source: bool,
+    /// Who may be made responsible (new leads only; blank: the assignment rules, else the
+    /// viewer).
+    owners: Vec<Opt>,
+}
+
+impl LeadFormPage {
+    fn new(c: Ctx, pick: &Pickers, action: String, heading: &'static str, v: LeadForm) -> Self {
+        let owners = match v.version {
+            Some(_) => Vec::new(),
+            None => pick.owners(&v.owner, Some(c.t.owner_auto)),
+        };
+        Self {
+            sources: pick.sources(c.t, &v.source, None),
+            new_source: pick.new_source,
+            owners,
+            version: v.version,
+            c,
+            action,
+            heading,
+            v,
+            errors: vec![],
+            error: None,
+        }
+    }
 }
 
 /// The fields of the lead form.
@@ -42,6 +71,9 @@ pub struct LeadForm {
     company: String,
     #[serde(default)]
     source: String,
+    /// The responsible employee's id (new leads; blank: the assignment rules or the viewer).
+    #[serde(default)]
+    owner: String,
     #[serde(default)]
     allow_duplicate: Option<String>,
     /// The next follow-up time in the viewer's zone (`YYYY-MM-DDTHH:MM`), edit form only.
@@ -53,22 +85,22 @@ pub struct LeadForm {
 }
 
 /// The empty form for a new lead.
-pub async fn new_lead(v: Viewer) -> Response {
+pub async fn new_lead(State(s): State<AppState>, v: Viewer) -> Response {
+    let pick = Pickers::read(&s, &v).await;
     let heading = v.ctx.t.new_lead;
-    render(&LeadFormPage {
-        c: v.ctx,
-        action: "/leads".into(),
+    render(&LeadFormPage::new(
+        v.ctx,
+        &pick,
+        "/leads".into(),
         heading,
-        version: None,
-        v: LeadForm::default(),
-        errors: vec![],
-        error: None,
-    })
+        LeadForm::default(),
+    ))
 }
 
 /// The form again, with what was typed and what is wrong.
 fn form_again(
     v: Viewer,
+    pick: &Pickers,
     action: String,
     heading: &'static str,
     form: LeadForm,
@@ -76,13 +108,9 @@ fn form_again(
 ) -> Response {
     let status = p.status_code();
     let page = LeadFormPage {
-        c: v.ctx,
-        action,
-        heading,
-        version: form.version,
         errors: p.errors,
         error: Some(p.detail),
-        v: form,
+        ..LeadFormPage::new(v.ctx, pick, action, heading, form)
     };
     (status, render(&page)).into_response()
 }
@@ -99,25 +127,38 @@ pub async fn create_lead(
     Form(form): Form<LeadForm>,
 ) -> WebResult {
     v.check_csrf(&form.csrf)?;
+    let pick = Pickers::read(&s, &v).await;
+    let mut f = Fields::default();
+    let owner = f.opt(
+        "owner",
+        input::given(&Some(form.owner.clone())),
+        str::parse::<i64>,
+    );
     let input = NewLeadIn {
         name: Some(form.name.clone()),
         email: Some(form.email.clone()),
         phone: Some(form.phone.clone()),
         company: Some(form.company.clone()),
         source: Some(form.source.clone()),
-        owner: None,
+        owner: owner.flatten(),
         allow_duplicate: form.allow_duplicate.is_some(),
     };
-    let mut f = Fields::default();
     let lead = input::new_lead(&mut f, &input, s.config.region);
     let heading = v.ctx.t.new_lead;
     let lead = match f.done(lead) {
         Ok(l) => l,
-        Err(p) => return Err(form_again(v, "/leads".into(), heading, form, p)),
+        Err(p) => return Err(form_again(v, &pick, "/leads".into(), heading, form, p)),
     };
     match s.crm.create_lead(v.employee, lead).await {
         Ok(l) => Ok(redirect(&format!("/leads/{}", l.id()))),
-        Err(e) => Err(form_again(v, "/leads".into(), heading, form, e.into())),
+        Err(e) => Err(form_again(
+            v,
+            &pick,
+            "/leads".into(),
+            heading,
+            form,
+            e.into(),
+        )),
     }
 }
 
@@ -137,12 +178,14 @@ pub async fn edit_lead_page(
     let next_follow_up = l
         .next_follow_up_at()
         .map_or(String::new(), |t| local_input(&v.ctx, t));
-    Ok(render(&LeadFormPage {
-        c: v.ctx,
-        action: format!("/leads/{lead_id}/edit"),
+    let pick = Pickers::read(&s, &v).await;
+    let action = format!("/leads/{lead_id}/edit");
+    Ok(render(&LeadFormPage::new(
+        v.ctx,
+        &pick,
+        action,
         heading,
-        version: Some(l.version()),
-        v: LeadForm {
+        LeadForm {
             csrf: String::new(),
             version: Some(l.version()),
             name: l.name().to_string(),
@@ -150,13 +193,12 @@ pub async fn edit_lead_page(
             phone: l.phone().map_or(String::new(), |p| p.display().to_owned()),
             company: l.company().map_or(String::new(), |c| c.to_string()),
             source: l.source().to_string(),
+            owner: String::new(),
             allow_duplicate: None,
             next_follow_up,
             clear_follow_up: None,
         },
-        errors: vec![],
-        error: None,
-    }))
+    )))
 }
 
 /// Saves an edit made on the version the form was filled from.
@@ -204,14 +246,15 @@ pub async fn edit_lead(
     };
     let action = format!("/leads/{lead_id}/edit");
     let heading = v.ctx.t.edit_lead;
+    let pick = Pickers::read(&s, &v).await;
     let patch = input::lead_patch(&mut f, &input, s.config.region);
     let patch = match f.done(patch) {
         Ok(p) => p,
-        Err(p) => return Err(form_again(v, action, heading, form, p)),
+        Err(p) => return Err(form_again(v, &pick, action, heading, form, p)),
     };
     let version = form.version.unwrap_or(0);
     match s.crm.edit_lead(v.employee, lead_id, version, patch).await {
         Ok(l) => Ok(redirect(&format!("/leads/{}", l.id()))),
-        Err(e) => Err(form_again(v, action, heading, form, e.into())),
+        Err(e) => Err(form_again(v, &pick, action, heading, form, e.into())),
     }
 }

@@ -18,6 +18,7 @@ pub use form::{create_lead, edit_lead, edit_lead_page, new_lead};
 
 use actions::override_text;
 
+use super::pickers::{Opt, Pickers};
 use super::{
     Ctx, Viewer, WebResult, cookie, fail, id, names, problem, render, set_cookie, urlencode, who,
     with_cookie,
@@ -125,14 +126,16 @@ struct LeadsPage {
     rows: Vec<LeadView>,
     q: String,
     status: String,
-    source: String,
-    owner: String,
     next: Option<String>,
     statuses: &'static [&'static str],
     /// `newest` or `score`.
     sort: String,
     /// Only the viewer's own leads (remembered).
     mine: bool,
+    /// The source filter's choices: any, then the host's.
+    sources: Vec<Opt>,
+    /// The owner filter's choices: anyone, then everyone in the directory.
+    owners: Vec<Opt>,
     csv_href: String,
     xlsx_href: String,
 }
@@ -170,6 +173,10 @@ pub async fn leads(
         (page.items, scores, page.next)
     };
     let names = names(&s, &v).await;
+    let pick = Pickers::read(&s, &v).await;
+    let any = Some(c.t.anyone);
+    let sources = pick.sources(c.t, q.source.as_deref().unwrap_or_default().trim(), any);
+    let owners = pick.people(q.owner.as_deref().unwrap_or_default().trim(), any);
     let keep = |k: &str, val: &Option<String>| {
         val.as_deref()
             .filter(|x| !x.is_empty())
@@ -205,11 +212,11 @@ pub async fn leads(
         csv_href: export("csv"),
         xlsx_href: export("xlsx"),
         mine,
+        sources,
+        owners,
         rows,
         q: q.q.clone().unwrap_or_default(),
         status: q.status.clone().unwrap_or_default(),
-        source: q.source.clone().unwrap_or_default(),
-        owner: q.owner.clone().unwrap_or_default(),
         next,
         statuses: i18n::STATUSES,
         sort: if by_score { "score" } else { "newest" }.to_owned(),
@@ -304,6 +311,13 @@ struct LeadPage {
     kinds: &'static [&'static str],
     stages: &'static [&'static str],
     lost_reasons: Vec<String>,
+    /// Who the lead may be given to (its owner chosen).
+    owners: Vec<Opt>,
+    /// The host's currencies (or suggestions, when any is taken).
+    currencies: Vec<Opt>,
+    any_currency: bool,
+    /// The currency a new opportunity starts in.
+    first_currency: String,
 }
 
 /// A lead with its history, interactions, opportunities and the forms that act on it.
@@ -317,6 +331,11 @@ pub async fn lead(State(s): State<AppState>, v: Viewer, Path(lead): Path<String>
         .map_err(fail(c))?;
     let names = names(&s, &v).await;
     let score = (s.crm.lead_score(v.employee, lead_id).await).map_err(fail(c))?;
+    let pick = Pickers::read(&s, &v).await;
+    let first_currency = (s.crm.currencies().listed())
+        .and_then(|l| l.first())
+        .map_or("SAR", |c| c.code())
+        .to_owned();
     let spent = crm_core::history::time_in_status(&d.history, s.clock.now());
     let page = LeadPage {
         l: lead_view(c, &d.lead, &names, s.clock.now()).scored(c, score.as_ref()),
@@ -359,6 +378,10 @@ pub async fn lead(State(s): State<AppState>, v: Viewer, Path(lead): Path<String>
             .collect(),
         kinds: i18n::KINDS,
         stages: i18n::STAGES,
+        owners: pick.owners(&d.lead.owner().to_string(), None),
+        currencies: pick.currencies(&first_currency),
+        any_currency: pick.any_currency,
+        first_currency,
         lost_reasons: s
             .crm
             .lost_reasons()
