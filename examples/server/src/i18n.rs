@@ -293,6 +293,17 @@ strings! {
     set_probability: "تعيين", "Set";
     probability_history: "سجل تغييرات الاحتمال", "Probability changes";
     board: "اللوحة", "Board";
+    digits_switch: "الأرقام: ١٢٣ / 123", "Digits: 123 / ١٢٣";
+    chart_by_status: "العملاء المحتملون حسب الحالة", "Leads by status";
+    chart_by_source: "العملاء المحتملون حسب المصدر", "Leads by source";
+    chart_open_by_stage: "قيمة الفرص المفتوحة حسب المرحلة", "Open value by stage";
+    report_status_source: "الحالة × المصدر", "Status × source";
+    lost_reasons: "أسباب الخسارة", "Lost reasons";
+    share: "النسبة", "Share";
+    leads_count: "عدد العملاء المحتملين", "Leads";
+    average_time: "متوسط المدة", "Average time";
+    overall: "الإجمالي", "Overall";
+    by_owner_source: "حسب المسؤول والمصدر", "By owner and source";
     owner_auto: "تلقائي: حسب قواعد التوزيع، وإلا أنا", "Automatic: the assignment rules, else me";
     anyone: "الكل", "Anyone";
     confirm_remove: "إخراجه من الفريق؟ سيتوقف عن رؤية عملاء الفريق وعن تلقّي توزيعاته.", "Take them out of the team? They stop seeing its leads and receiving its assignments.";
@@ -468,6 +479,21 @@ pub fn grouped(amount: &str) -> String {
     out
 }
 
+/// `text` with its ASCII digits written as Arabic-Indic ones, and a `,` or `.` between two
+/// digits as the Arabic thousands (`٬`) and decimal (`٫`) separators.
+pub fn arabic_digits(text: &str) -> String {
+    let chars: Vec<char> = text.chars().collect();
+    let digit = |i: usize| chars.get(i).is_some_and(char::is_ascii_digit);
+    (chars.iter().enumerate())
+        .map(|(i, ch)| match ch {
+            '0'..='9' => char::from_u32(0x0660 + (*ch as u32 - '0' as u32)).unwrap_or(*ch),
+            ',' if i > 0 && digit(i - 1) && digit(i + 1) => '\u{066C}',
+            '.' if i > 0 && digit(i - 1) && digit(i + 1) => '\u{066B}',
+            other => *other,
+        })
+        .collect()
+}
+
 /// How long `d` lasted, in days, hours and minutes (the parts that are not zero), as the
 /// language says it: "2 days 3 h 5 min", «يومان و3 ساعات و5 دقائق»; under a minute, "less
 /// than a minute".
@@ -517,6 +543,16 @@ pub fn duration(lang: Lang, d: chrono::TimeDelta) -> String {
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn arabic_digits_keep_the_amount_readable_by_the_parser() {
+        assert_eq!(super::arabic_digits("1,250.500 KWD"), "١٬٢٥٠٫٥٠٠ KWD");
+        assert_eq!(super::arabic_digits("3 (50%)"), "٣ (٥٠%)");
+        assert_eq!(super::arabic_digits("a, b."), "a, b.");
+        let kwd = crm_core::Currency::parse("KWD").unwrap();
+        let m = crm_core::Money::parse(&super::arabic_digits("1,250.500"), kwd).unwrap();
+        assert_eq!(m.minor(), 1_250_500);
+    }
+
     #[test]
     fn amounts_are_grouped_by_thousands() {
         assert_eq!(super::grouped("0.500"), "0.500");

@@ -13,6 +13,7 @@
 #![allow(clippy::result_large_err)]
 
 pub mod api;
+pub mod chart;
 pub mod compress;
 pub use crm_auth as auth;
 pub mod i18n;

@@ -617,6 +617,8 @@ fn every_page(lead: &str) -> Vec<String> {
     pages.extend(
         [
             "/report",
+            "/report/lost-reasons",
+            "/report/time-in-status",
             "/pipeline",
             "/duplicates",
             "/import",
@@ -710,6 +712,9 @@ async fn no_page_is_wider_than_a_phone_in_chromium() {
         c.goto(&format!("{base}/leads")).await.unwrap();
         wait_for(&c, "#results").await;
         screenshot(&c, &format!("screenshot-leads-{w}.png")).await;
+        c.goto(&format!("{base}/pipeline")).await.unwrap();
+        wait_for(&c, "svg.chart").await;
+        screenshot(&c, &format!("screenshot-pipeline-chart-{w}.png")).await;
     }
     // On the phone the links are folded, and the menu switch opens them.
     c.set_window_size(390, 844).await.unwrap();

@@ -460,6 +460,8 @@ async fn pages_treat_a_hidden_lead_as_missing(h: Harness) {
         "/duplicates".to_owned(),
         "/board".to_owned(),
         "/board/deals".to_owned(),
+        "/report/lost-reasons".to_owned(),
+        "/report/time-in-status".to_owned(),
     ] {
         let r = b.get(&uri).await;
         assert_eq!(r.status, StatusCode::OK, "{uri}: {}", r.text);

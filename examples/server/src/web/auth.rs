@@ -8,8 +8,9 @@ use crm_core::{CrmError, EmployeeId};
 use serde::Deserialize;
 
 use super::{
-    Ctx, Form, LANG_COOKIE, PRE_CSRF_COOKIE, SESSION_COOKIE, TZ_COOKIE, Viewer, WebResult, cookie,
-    error_page, problem, redirect, render, set_cookie, with_cookie, with_retry_after,
+    Ctx, DIGITS_COOKIE, Form, LANG_COOKIE, PRE_CSRF_COOKIE, SESSION_COOKIE, TZ_COOKIE, Viewer,
+    WebResult, cookie, error_page, problem, redirect, render, set_cookie, with_cookie,
+    with_retry_after,
 };
 use crate::AppState;
 use crate::auth::{AuthError, same_secret};
@@ -33,6 +34,7 @@ fn anonymous(s: &AppState, lang: Lang, csrf: String, path: &str) -> Ctx {
         manager: false,
         tz: s.config.time_zone,
         path: path.to_owned(),
+        arabic_digits: false,
     }
 }
 
@@ -174,6 +176,25 @@ pub async fn switch_lang(
         set_cookie(
             LANG_COOKIE,
             lang.code(),
+            Some(365 * 86400),
+            s.config.secure_cookies,
+        ),
+    )
+}
+
+/// Writes numbers in Arabic-Indic (`arab`) or Latin digits (anything else) and goes back
+/// to the page.
+pub async fn switch_digits(
+    State(s): State<AppState>,
+    Path(which): Path<String>,
+    Query(b): Query<Back>,
+) -> Response {
+    let value = if which == "arab" { "arab" } else { "latn" };
+    with_cookie(
+        redirect(&local_path(b.back)),
+        set_cookie(
+            DIGITS_COOKIE,
+            value,
             Some(365 * 86400),
             s.config.secure_cookies,
         ),

@@ -26,6 +26,8 @@ pub const PRE_CSRF_COOKIE: &str = "crm_presession";
 pub const LANG_COOKIE: &str = "crm_lang";
 /// The time zone cookie (an IANA name; the server's `--time-zone` when absent).
 pub const TZ_COOKIE: &str = "crm_tz";
+/// The digits cookie: `arab` for Arabic-Indic digits in numbers, else Latin.
+pub const DIGITS_COOKIE: &str = "crm_digits";
 
 /// The zones the page offers; any IANA name works through `/tz?zone=`.
 pub const ZONES: &[&str] = &[
@@ -104,6 +106,8 @@ pub struct Ctx {
     pub tz: chrono_tz::Tz,
     /// The path, for the language switch to come back to.
     pub path: String,
+    /// Whether numbers are written in Arabic-Indic digits (the viewer's choice).
+    pub arabic_digits: bool,
 }
 
 impl Ctx {
@@ -152,6 +156,31 @@ impl Ctx {
                 current: here == *href,
             })
             .collect()
+    }
+    /// A number or an amount as this viewer reads it: a plain number or decimal amount
+    /// grouped by thousands (`482,000.500`), then, when they chose Arabic-Indic digits,
+    /// written in them with the Arabic separators (`٤٨٢٬٠٠٠٫٥٠٠`, which the amount parser
+    /// takes back). Anything else keeps its text, its digits converted alike.
+    pub fn num(&self, value: impl std::fmt::Display) -> String {
+        let text = value.to_string();
+        let plain = !text.is_empty()
+            && text.chars().all(|ch| ch.is_ascii_digit() || ch == '.')
+            && text.matches('.').count() <= 1;
+        let text = if plain {
+            crate::i18n::grouped(&text)
+        } else {
+            text
+        };
+        if self.arabic_digits {
+            crate::i18n::arabic_digits(&text)
+        } else {
+            text
+        }
+    }
+    /// The link that switches digits and comes back here.
+    pub fn digits_href(&self) -> String {
+        let other = if self.arabic_digits { "latn" } else { "arab" };
+        format!("/digits/{other}?back={}", urlencode(&self.path))
     }
     /// The employee's name, or empty.
     pub fn my_name(&self) -> String {
@@ -228,6 +257,7 @@ impl FromRequestParts<AppState> for Viewer {
                     .and_then(|z| z.parse().ok())
                     .unwrap_or(s.config.time_zone),
                 path,
+                arabic_digits: cookie(&parts.headers, DIGITS_COOKIE) == Some("arab"),
             },
         })
     }

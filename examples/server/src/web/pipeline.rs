@@ -14,6 +14,7 @@ use super::{Ctx, Viewer, redirect, render};
 use super::{WebResult, fail, names, problem, who};
 use crate::AppState;
 use crate::api::{Fields, PipelineParams, PipelineTotalsOut};
+use crate::chart::{self, Bar, Dir};
 use crate::input;
 
 /// The stage probability changes the page lists.
@@ -34,6 +35,8 @@ struct CurrencyView {
     by_owner: Vec<(String, PipelineTotalsOut)>,
     by_stage: Vec<(String, PipelineTotalsOut)>,
     by_month: Vec<(String, PipelineTotalsOut)>,
+    /// The open value of each open stage, drawn ([`crate::chart`]).
+    chart: String,
 }
 
 /// A stage's probability as the page shows it.
@@ -106,7 +109,21 @@ pub async fn page(
         .iter()
         .map(|cur| {
             let totals = |t| PipelineTotalsOut::new(cur, t);
+            let code = cur.currency.code();
+            let bars: Vec<Bar> = (cur.by_stage.iter())
+                .filter(|(st, _)| st.is_open())
+                .map(|(st, t)| {
+                    let t = totals(t);
+                    Bar {
+                        label: c.t.word(st.as_str()).to_owned(),
+                        size: t.open_minor as f64,
+                        text: format!("{} {code}", c.num(&t.open)),
+                    }
+                })
+                .collect();
+            let title = format!("{} ({code})", c.t.chart_open_by_stage);
             CurrencyView {
+                chart: chart::bars(&format!("chart-{code}"), &title, &bars, Dir::of(c.dir())),
                 code: cur.currency.code().to_owned(),
                 totals: totals(&cur.totals),
                 by_owner: cur

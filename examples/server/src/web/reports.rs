@@ -9,9 +9,11 @@ use axum::response::IntoResponse;
 use crm_core::export::{self as export, ExportError, ExportOptions, Format};
 use serde::Deserialize;
 
+use super::pickers::{Opt, Pickers};
 use super::{Ctx, Viewer, WebResult, fail, problem, render, urlencode};
 use crate::AppState;
 use crate::api::{Fields, ReportParams};
+use crate::chart::{self, Bar, Dir};
 use crate::i18n;
 use crate::input;
 use crate::problem::Problem;
@@ -33,12 +35,57 @@ struct ReportPage {
     rows: Vec<(String, Vec<u64>, u64)>,
     totals: Vec<u64>,
     total: u64,
-    from: String,
-    to: String,
-    source: String,
+    filters: ReportFilters,
     csv_href: String,
     xlsx_href: String,
     pdf_href: String,
+    /// Leads by status, and by source, drawn ([`crate::chart`]).
+    by_status_chart: String,
+    by_source_chart: String,
+}
+
+/// The filters every report page shows, as given, with the pickers' choices.
+struct ReportFilters {
+    from: String,
+    to: String,
+    sources: Vec<Opt>,
+    owners: Vec<Opt>,
+}
+
+impl ReportFilters {
+    async fn of(s: &AppState, v: &Viewer, q: &ReportQuery) -> Self {
+        let pick = Pickers::read(s, v).await;
+        let t = v.ctx.t;
+        let given = |x: &Option<String>| x.as_deref().unwrap_or_default().trim().to_owned();
+        Self {
+            from: given(&q.from),
+            to: given(&q.to),
+            sources: pick.sources(t, &given(&q.source), Some(t.anyone)),
+            owners: pick.people(&given(&q.owner), Some(t.anyone)),
+        }
+    }
+}
+
+/// The report filter of a page's query.
+fn filter_of(c: &Ctx, q: &ReportQuery) -> Result<crm_core::ReportFilter, axum::response::Response> {
+    let params = ReportParams {
+        owner: q.owner.clone(),
+        source: q.source.clone(),
+        from: q.from.clone(),
+        to: q.to.clone(),
+    };
+    let mut f = Fields::default();
+    let filter = input::report_filter(&mut f, &params);
+    f.done(filter).map_err(|p| problem(c, p))
+}
+
+/// A count as a bar.
+fn count_bar(c: &Ctx, label: String, n: u64) -> Bar {
+    Bar {
+        label,
+        size: n as f64,
+        text: c.num(n),
+    }
 }
 
 /// How the library's exporters write for this viewer: the page's language, and the
@@ -108,15 +155,7 @@ pub async fn report(
     Query(q): Query<ReportQuery>,
 ) -> WebResult {
     let c = &v.ctx;
-    let params = ReportParams {
-        owner: q.owner.clone(),
-        source: q.source.clone(),
-        from: q.from.clone(),
-        to: q.to.clone(),
-    };
-    let mut f = Fields::default();
-    let filter = input::report_filter(&mut f, &params);
-    let filter = f.done(filter).map_err(|p| problem(c, p))?;
+    let filter = filter_of(c, &q)?;
     if let Some(format) = q.format.as_deref() {
         return download(c, "report", format, |format, opts| async move {
             let mut body = Vec::new();
@@ -149,17 +188,133 @@ pub async fn report(
         ("to", &q.to),
     ]);
     let href = |format: &str| format!("/report?format={format}{query}");
+    let dir = Dir::of(c.dir());
+    let by_status: Vec<Bar> = (crm_core::LeadStatus::ALL.iter())
+        .map(|st| {
+            let n = r.by_status.get(st).copied().unwrap_or(0);
+            count_bar(c, c.t.status_label(st.as_str()).to_owned(), n)
+        })
+        .collect();
+    let by_source: Vec<Bar> = (r.by_source.iter())
+        .map(|(src, n)| count_bar(c, c.t.source_label(src.as_str()), *n))
+        .collect();
+    let by_status_chart = chart::bars("chart-status", c.t.chart_by_status, &by_status, dir);
+    let by_source_chart = chart::bars("chart-source", c.t.chart_by_source, &by_source, dir);
+    let filters = ReportFilters::of(&s, &v, &q).await;
     Ok(render(&ReportPage {
         statuses,
         rows,
         totals,
         total: r.total,
-        from: q.from.unwrap_or_default(),
-        to: q.to.unwrap_or_default(),
-        source: q.source.unwrap_or_default(),
+        filters,
         csv_href: href("csv"),
         xlsx_href: href("xlsx"),
         pdf_href: href("pdf"),
+        by_status_chart,
+        by_source_chart,
+        c: v.ctx,
+    }))
+}
+
+#[derive(Template)]
+#[template(path = "reports/lost_reasons.html")]
+struct LostReasonsPage {
+    c: Ctx,
+    filters: ReportFilters,
+    /// Code, count and share of all lost leads (whole percent).
+    rows: Vec<(String, u64, u64)>,
+    total: u64,
+    chart: String,
+}
+
+/// Lost leads by reason: the most frequent first, with each reason's share.
+pub async fn lost_reasons(
+    State(s): State<AppState>,
+    v: Viewer,
+    Query(q): Query<ReportQuery>,
+) -> WebResult {
+    let c = &v.ctx;
+    let filter = filter_of(c, &q)?;
+    let r = (s.crm.lost_reason_report(v.employee, &filter).await).map_err(fail(c))?;
+    let share = |n: u64| (n * 100 + r.total / 2).checked_div(r.total).unwrap_or(0);
+    let rows: Vec<(String, u64, u64)> = (r.rows.iter())
+        .map(|row| (row.code.to_string(), row.count, share(row.count)))
+        .collect();
+    let bars: Vec<Bar> = (rows.iter())
+        .map(|(code, n, pct)| Bar {
+            label: code.clone(),
+            size: *n as f64,
+            text: c.num(format!("{n} ({pct}%)")),
+        })
+        .collect();
+    let chart = chart::bars("chart-lost", c.t.lost_reasons, &bars, Dir::of(c.dir()));
+    let filters = ReportFilters::of(&s, &v, &q).await;
+    Ok(render(&LostReasonsPage {
+        filters,
+        rows,
+        total: r.total,
+        chart,
+        c: v.ctx,
+    }))
+}
+
+#[derive(Template)]
+#[template(path = "reports/time_in_status.html")]
+struct TimeInStatusPage {
+    c: Ctx,
+    filters: ReportFilters,
+    /// Per status over everything counted: label, leads, average in words.
+    overall: Vec<(String, u64, String)>,
+    /// Per owner, source and status: owner, source, status label, leads, average in words.
+    rows: Vec<(String, String, String, u64, String)>,
+    chart: String,
+}
+
+/// The average time leads spend in each status, overall and per owner and source (stays
+/// not yet ended count until now).
+pub async fn time_in_status(
+    State(s): State<AppState>,
+    v: Viewer,
+    Query(q): Query<ReportQuery>,
+) -> WebResult {
+    let c = &v.ctx;
+    let filter = filter_of(c, &q)?;
+    let r = (s.crm.time_in_status_report(v.employee, &filter).await).map_err(fail(c))?;
+    let names = super::names(&s, &v).await;
+    let said = |micros: i64| {
+        c.num(i18n::duration(
+            c.lang,
+            chrono::TimeDelta::microseconds(micros),
+        ))
+    };
+    let overall: Vec<(String, u64, String)> = (r.overall.iter())
+        .map(|(st, n, micros)| (c.t.status_label(st.as_str()).to_owned(), *n, said(*micros)))
+        .collect();
+    let bars: Vec<Bar> = (r.overall.iter().zip(&overall))
+        .map(|((_, _, micros), (label, _, text))| Bar {
+            label: label.clone(),
+            size: *micros as f64,
+            text: text.clone(),
+        })
+        .collect();
+    let chart = chart::bars("chart-time", c.t.time_in_status, &bars, Dir::of(c.dir()));
+    let rows = (r.rows.iter())
+        .map(|a| {
+            (
+                super::who(&names, a.owner.get()),
+                c.t.source_label(a.source.as_str()),
+                c.t.status_label(a.status.as_str()).to_owned(),
+                a.leads,
+                said(a.average_micros),
+            )
+        })
+        .collect();
+    let filters = ReportFilters::of(&s, &v, &q).await;
+    Ok(render(&TimeInStatusPage {
+        filters,
+        overall,
+        rows,
+        chart,
         c: v.ctx,
     }))
 }
