@@ -39,7 +39,7 @@ fn columns(b: &LeadBoard) -> Vec<(LeadStatus, u64, Vec<LeadId>)> {
         .collect()
 }
 
-fn stage<'a>(b: &'a DealBoard, s: OpportunityStage) -> &'a crm_core::board::StageColumn {
+fn stage(b: &DealBoard, s: OpportunityStage) -> &crm_core::board::StageColumn {
     b.columns.iter().find(|c| c.stage == s).unwrap()
 }
 

@@ -467,7 +467,7 @@ pub fn grouped(amount: &str) -> String {
     let digits: Vec<char> = whole.chars().collect();
     let mut out = String::with_capacity(amount.len() + digits.len() / 3);
     for (i, d) in digits.iter().enumerate() {
-        if i > 0 && (digits.len() - i) % 3 == 0 {
+        if i > 0 && (digits.len() - i).is_multiple_of(3) {
             out.push(',');
         }
         out.push(*d);

@@ -48,10 +48,10 @@ fn person(e: &Employee, all: &[Employee]) -> String {
     }
 }
 
-fn opts<'a>(
+fn opts(
     items: impl IntoIterator<Item = (String, String)>,
     selected: &str,
-    blank: Option<&'a str>,
+    blank: Option<&str>,
 ) -> Vec<Opt> {
     let mut out: Vec<Opt> = blank
         .map(|b| Opt {
@@ -75,7 +75,7 @@ impl Pickers {
     /// The directory as `v` may read it, and the host's sources and currencies.
     pub async fn read(s: &AppState, v: &Viewer) -> Self {
         let mut people = s.crm.employees(v.employee).await.unwrap_or_default();
-        people.sort_by(|a, b| a.name.to_string().cmp(&b.name.to_string()));
+        people.sort_by_key(|e| e.name.to_string());
         let sources = s.crm.sources();
         let new_source = v.ctx.me.as_ref().is_some_and(|me| sources.may_add(me));
         let (currencies, any_currency) = match s.crm.currencies().listed() {
