@@ -293,6 +293,8 @@ strings! {
     set_probability: "تعيين", "Set";
     probability_history: "سجل تغييرات الاحتمال", "Probability changes";
     board: "اللوحة", "Board";
+    invalid_request: "لم يُنفَّذ شيء؛ في الطلب ما يلزم تصحيحه:", "Nothing was done; the request needs correcting:";
+    fix_fields: "لم يُحفظ شيء؛ صحّح الحقول المعلّمة أدناه.", "Nothing was saved; correct the fields marked below.";
     digits_switch: "الأرقام: ١٢٣ / 123", "Digits: 123 / ١٢٣";
     chart_by_status: "العملاء المحتملون حسب الحالة", "Leads by status";
     chart_by_source: "العملاء المحتملون حسب المصدر", "Leads by source";
@@ -364,6 +366,32 @@ impl Strings {
             ("event", false) => "Event",
             ("other", false) => "Other",
             _ => return s.to_owned(),
+        };
+        label.to_owned()
+    }
+
+    /// A lost-reason code's label: the library's default codes in the page's language, a
+    /// host's own as it is named.
+    pub fn reason_label(&self, code: &str) -> String {
+        let ar = std::ptr::eq(self, &AR);
+        let label = match (code, ar) {
+            ("price", true) => "السعر",
+            ("competitor", true) => "اختار منافسًا",
+            ("no-budget", true) => "لا ميزانية",
+            ("no-response", true) => "لا يرد",
+            ("not-interested", true) => "غير مهتم",
+            ("timing", true) => "التوقيت غير مناسب",
+            ("duplicate", true) => "مكرر",
+            ("other", true) => "سبب آخر",
+            ("price", false) => "Price",
+            ("competitor", false) => "Chose a competitor",
+            ("no-budget", false) => "No budget",
+            ("no-response", false) => "No response",
+            ("not-interested", false) => "Not interested",
+            ("timing", false) => "Bad timing",
+            ("duplicate", false) => "Duplicate",
+            ("other", false) => "Other",
+            _ => return code.to_owned(),
         };
         label.to_owned()
     }
@@ -551,6 +579,19 @@ mod tests {
         let kwd = crm_core::Currency::parse("KWD").unwrap();
         let m = crm_core::Money::parse(&super::arabic_digits("1,250.500"), kwd).unwrap();
         assert_eq!(m.minor(), 1_250_500);
+    }
+
+    #[test]
+    fn every_default_lost_reason_and_built_in_source_has_a_label() {
+        for lang in [super::Lang::Ar, super::Lang::En] {
+            let t = lang.strings();
+            for code in crm_core::LostReasons::DEFAULT {
+                assert_ne!(t.reason_label(code), code, "{code}");
+            }
+            for source in crm_core::Source::BUILT_IN {
+                assert_ne!(t.source_label(source), source, "{source}");
+            }
+        }
     }
 
     #[test]

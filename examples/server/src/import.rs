@@ -73,6 +73,7 @@ fn file_problem(field: &str, detail: String) -> Problem {
     Problem::invalid(vec![FieldError {
         field: field.to_owned(),
         detail,
+        cause: None,
     }])
 }
 

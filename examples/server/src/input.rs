@@ -24,7 +24,7 @@ pub fn given(v: &Option<String>) -> Option<&str> {
 }
 
 /// An optional field of an edit: absent keeps, blank clears, else parsed.
-fn clearable<T, E: std::fmt::Display>(
+fn clearable<T, E: std::fmt::Display + 'static>(
     f: &mut Fields,
     field: &str,
     v: &Option<String>,

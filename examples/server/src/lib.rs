@@ -20,6 +20,7 @@ pub mod i18n;
 pub mod import;
 pub mod input;
 pub mod problem;
+pub mod say;
 pub mod timeline;
 pub mod web;
 

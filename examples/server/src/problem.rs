@@ -22,6 +22,22 @@ pub struct FieldError {
     pub field: String,
     /// What is wrong with it.
     pub detail: String,
+    /// The library's error it says, when it is one: what a page says in its language
+    /// ([`crate::say`]). Not sent.
+    #[serde(skip)]
+    #[schema(ignore)]
+    pub cause: Option<ValidationError>,
+}
+
+impl FieldError {
+    /// `field` at fault for the server's own reason `detail`.
+    pub fn new(field: impl Into<String>, detail: impl Into<String>) -> Self {
+        Self {
+            field: field.into(),
+            detail: detail.into(),
+            cause: None,
+        }
+    }
 }
 
 /// An RFC 9457 problem detail.
@@ -140,6 +156,7 @@ impl From<CrmError> for Problem {
             p.errors = vec![FieldError {
                 field: validation_field(v).to_owned(),
                 detail: v.to_string(),
+                cause: Some(v.clone()),
             }];
         }
         p
@@ -158,6 +175,7 @@ impl From<AuthError> for Problem {
             AuthError::WeakPassword => Problem::invalid(vec![FieldError {
                 field: "password".into(),
                 detail: e.to_string(),
+                cause: None,
             }]),
             AuthError::BadCredentials | AuthError::Unauthenticated => {
                 Problem::new(StatusCode::UNAUTHORIZED, "unauthenticated", e.to_string())

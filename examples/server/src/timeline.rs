@@ -71,7 +71,10 @@ pub fn say(lang: Lang, tz: Tz, names: &BTreeMap<i64, String>, e: &Entry) -> Said
     let (kind, text) = match &e.happening {
         Happening::FollowUpDue => ("follow_up_due", t.follow_up_due.to_owned()),
         Happening::Change(c) => match c {
-            Change::Created { source, .. } => ("created", format!("{} · {}", t.ev_created, source)),
+            Change::Created { source, .. } => (
+                "created",
+                format!("{} · {}", t.ev_created, t.source_label(source.as_str())),
+            ),
             Change::StatusChanged {
                 from,
                 to,
@@ -84,8 +87,12 @@ pub fn say(lang: Lang, tz: Tz, names: &BTreeMap<i64, String>, e: &Entry) -> Said
                     t.status_label(to.as_str()),
                 );
                 match (lost_reason_code, lost_reason) {
-                    (Some(code), Some(r)) => s.push_str(&format!(" ({code}: {r})")),
-                    (Some(code), None) => s.push_str(&format!(" ({code})")),
+                    (Some(code), Some(r)) => {
+                        s.push_str(&format!(" ({}: {r})", t.reason_label(code.as_str())));
+                    }
+                    (Some(code), None) => {
+                        s.push_str(&format!(" ({})", t.reason_label(code.as_str())));
+                    }
                     (None, Some(r)) => s.push_str(&format!(" ({r})")),
                     (None, None) => {}
                 }

@@ -389,14 +389,15 @@ async fn the_page_shows_the_pipeline_and_downloads_it(h: Harness) {
     assert!(page.text.contains("قيمة خط المبيعات"));
     assert!(page.text.contains("id=\"pipeline-KWD\""));
     assert!(page.text.contains("id=\"pipeline-SAR\""));
-    // Money in each currency's decimals, isolated left to right; never a sum of the two.
+    // Money in each currency's decimals, grouped by thousands and isolated left to right;
+    // never a sum of the two.
     assert!(
-        page.text.contains("<bdi dir=\"ltr\">1250.500</bdi>"),
+        page.text.contains("<bdi dir=\"ltr\">1,250.500</bdi>"),
         "{}",
         page.text
     );
     assert!(page.text.contains("<bdi dir=\"ltr\">125.050</bdi>"));
-    assert!(page.text.contains("<bdi dir=\"ltr\">2000.00</bdi>"));
+    assert!(page.text.contains("<bdi dir=\"ltr\">2,000.00</bdi>"));
     assert!(!page.text.contains("3250"));
     assert!(page.text.contains("مفتوحة"));
     assert!(page.text.contains("علي (2)"), "owners by name");
@@ -451,7 +452,17 @@ async fn the_page_shows_the_pipeline_and_downloads_it(h: Harness) {
     );
     let bad = b.get("/pipeline?close_from=tomorrow&owner=x").await;
     assert_eq!(bad.status, StatusCode::UNPROCESSABLE_ENTITY);
-    assert!(bad.text.contains("close_from") && bad.text.contains("owner"));
+    // Each filter at fault named, and what is wrong, in the page's language.
+    assert!(
+        bad.text.contains("من") && bad.text.contains("المسؤول"),
+        "{}",
+        bad.text
+    );
+    assert!(
+        bad.text.contains("tomorrow") && !bad.text.contains("invalid"),
+        "{}",
+        bad.text
+    );
     let reversed = b
         .get("/pipeline?close_from=2026-12-02&close_to=2026-12-01&format=csv")
         .await;
@@ -490,7 +501,13 @@ async fn the_page_sets_a_stage_probability_for_management_only(h: Harness) {
     assert_eq!(r.status, StatusCode::FORBIDDEN);
     let r = set_stage(&mut manager, &csrf, "sold", "sixty").await;
     assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY);
-    assert!(r.text.contains("stage") && r.text.contains("probability"));
+    // Each field named and what is wrong said in the page's language.
+    assert!(
+        r.text.contains("المرحلة") && r.text.contains("الاحتمال"),
+        "{}",
+        r.text
+    );
+    assert!(!r.text.contains("invalid"), "{}", r.text);
     let r = set_stage(&mut manager, &csrf, "won", "60").await;
     assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY, "{}", r.text);
     let r = set_stage(&mut manager, &csrf, "open", "101").await;

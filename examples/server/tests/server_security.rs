@@ -298,7 +298,7 @@ async fn changing_ones_own_password_needs_the_current_one(h: Harness) {
         )
         .await;
     assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY, "{}", r.text);
-    assert!(r.text.contains("current_password"), "{}", r.text);
+    assert!(r.text.contains("كلمة المرور الحالية"), "{}", r.text);
     let page = web.get("/employees").await;
     assert!(page.text.contains("name=\"current_password\""));
     // With it, their own password changes.

@@ -83,7 +83,16 @@ async fn works_a_lead(h: Harness) {
         .await;
     assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY);
     assert!(r.text.contains("value=\"أحمد الزهراني\""));
-    assert!(r.text.contains(">email</code>"));
+    // The message stands at its field, once, in Arabic: no raw field name, no English.
+    assert!(r.text.contains("id=\"email-error\""), "{}", r.text);
+    assert!(r.text.contains("aria-describedby=\"email-error\""));
+    assert!(
+        r.text.contains("البريد الإلكتروني «not-an-email» غير صحيح"),
+        "{}",
+        r.text
+    );
+    assert_eq!(r.text.matches("«not-an-email»").count(), 1, "said once");
+    assert!(!r.text.contains("invalid email"), "{}", r.text);
     assert_eq!(h.lead_count().await, 0);
 
     let r = b

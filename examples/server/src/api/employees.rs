@@ -123,6 +123,7 @@ pub async fn set_password_as(
             e @ SetPasswordError::CurrentPasswordRequired => Problem::invalid(vec![FieldError {
                 field: "current_password".into(),
                 detail: e.to_string(),
+                cause: None,
             }]),
             e @ SetPasswordError::WrongCurrentPassword => {
                 Problem::new(StatusCode::FORBIDDEN, "wrong_password", e.to_string())

@@ -22,7 +22,7 @@ use axum::http::header::{AUTHORIZATION, ETAG, IF_MATCH};
 use axum::http::request::Parts;
 use axum::http::{HeaderMap, HeaderValue};
 use axum::response::{IntoResponse, Response};
-use crm_core::EmployeeId;
+use crm_core::{EmployeeId, ValidationError};
 use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::{Modify, OpenApi};
 use utoipa_axum::router::OpenApiRouter;
@@ -192,6 +192,7 @@ impl From<axum::extract::rejection::JsonRejection> for Problem {
         Problem::invalid(vec![FieldError {
             field: "body".into(),
             detail: e.body_text(),
+            cause: None,
         }])
     }
 }
@@ -206,6 +207,7 @@ impl From<axum::extract::rejection::QueryRejection> for Problem {
         Problem::invalid(vec![FieldError {
             field: "query".into(),
             detail: e.body_text(),
+            cause: None,
         }])
     }
 }
@@ -216,13 +218,22 @@ pub struct Fields(Vec<FieldError>);
 
 impl Fields {
     /// The value, or records the error against `field`.
-    pub fn take<T, E: std::fmt::Display>(&mut self, field: &str, r: Result<T, E>) -> Option<T> {
+    pub fn take<T, E: std::fmt::Display + 'static>(
+        &mut self,
+        field: &str,
+        r: Result<T, E>,
+    ) -> Option<T> {
         match r {
             Ok(v) => Some(v),
             Err(e) => {
+                // The library's own errors are kept, for a page to say in its language.
+                let cause = (&e as &dyn std::any::Any)
+                    .downcast_ref::<ValidationError>()
+                    .cloned();
                 self.0.push(FieldError {
                     field: field.to_owned(),
                     detail: e.to_string(),
+                    cause,
                 });
                 None
             }
@@ -230,7 +241,7 @@ impl Fields {
     }
 
     /// An optional field: parsed when present.
-    pub fn opt<T, E: std::fmt::Display>(
+    pub fn opt<T, E: std::fmt::Display + 'static>(
         &mut self,
         field: &str,
         v: Option<&str>,
@@ -247,6 +258,7 @@ impl Fields {
         self.0.push(FieldError {
             field: field.to_owned(),
             detail: "is required".into(),
+            cause: None,
         });
     }
 

@@ -225,6 +225,7 @@ pub async fn switch_zone(State(s): State<AppState>, Query(q): Query<ZoneChoice>)
             Problem::invalid(vec![FieldError {
                 field: "zone".into(),
                 detail: format!("unknown time zone {:?}", q.zone),
+                cause: None,
             }]),
         ),
     }

@@ -117,6 +117,7 @@ async fn read_form(v: &Viewer, mut m: Multipart) -> Result<(Upload, OnDuplicate)
         Problem::invalid(vec![crate::problem::FieldError {
             field: "file".into(),
             detail,
+            cause: None,
         }])
     };
     let mut csrf = String::new();

@@ -16,7 +16,7 @@ use super::{For, NAV, NavLink};
 use crate::AppState;
 use crate::auth::same_secret;
 use crate::i18n::{Lang, Strings};
-use crate::problem::{FieldError, Problem};
+use crate::problem::Problem;
 
 /// The session cookie.
 pub const SESSION_COOKIE: &str = "crm_session";
@@ -345,12 +345,14 @@ pub struct ErrorPage {
     pub status: u16,
     /// What went wrong.
     pub detail: String,
-    /// The fields at fault.
-    pub errors: Vec<FieldError>,
+    /// The fields at fault: each field's name and what is wrong with it, in the page's
+    /// language.
+    pub errors: Vec<(String, String)>,
 }
 
 /// The problem as a page with its status.
 pub fn error_page(lang: Lang, p: Problem) -> Response {
+    let p = crate::say::problem(lang, p);
     let status = p.status_code();
     let retry_after = p.retry_after;
     let page = ErrorPage {
@@ -358,7 +360,9 @@ pub fn error_page(lang: Lang, p: Problem) -> Response {
         lang,
         status: p.status,
         detail: p.detail,
-        errors: p.errors,
+        errors: (p.errors.iter())
+            .map(|e| (crate::say::field(lang, &e.field), e.detail.clone()))
+            .collect(),
     };
     let r = (status, render(&page)).into_response();
     match retry_after {
@@ -377,7 +381,7 @@ pub(crate) type WebResult = Result<Response, Response>;
 
 /// The error page for a failure, in the viewer's language.
 pub(crate) fn fail(ctx: &Ctx) -> impl Fn(CrmError) -> Response + '_ {
-    move |e| error_page(ctx.lang, Problem::from(e))
+    move |e| error_page(ctx.lang, crate::say::error(ctx.lang, e))
 }
 
 /// The error page for a problem, in the viewer's language.

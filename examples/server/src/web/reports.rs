@@ -242,7 +242,7 @@ pub async fn lost_reasons(
         .collect();
     let bars: Vec<Bar> = (rows.iter())
         .map(|(code, n, pct)| Bar {
-            label: code.clone(),
+            label: c.t.reason_label(code),
             size: *n as f64,
             text: c.num(format!("{n} ({pct}%)")),
         })

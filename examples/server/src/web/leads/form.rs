@@ -33,7 +33,34 @@ struct LeadFormPage {
     owners: Vec<Opt>,
 }
 
+/// The fields the lead form shows, each with its own error line.
+const FORM_FIELDS: &[&str] = &[
+    "name",
+    "email",
+    "phone",
+    "company",
+    "source",
+    "owner",
+    "next_follow_up",
+];
+
 impl LeadFormPage {
+    /// What is wrong with `field`, said at the field (empty: nothing).
+    fn err(&self, field: &str) -> String {
+        (self.errors.iter())
+            .filter(|e| e.field == field)
+            .map(|e| e.detail.as_str())
+            .collect::<Vec<_>>()
+            .join("؛ ")
+    }
+
+    /// The errors of fields the form does not show, said above it.
+    fn others(&self) -> Vec<&FieldError> {
+        (self.errors.iter())
+            .filter(|e| !FORM_FIELDS.contains(&e.field.as_str()))
+            .collect()
+    }
+
     fn new(c: Ctx, pick: &Pickers, action: String, heading: &'static str, v: LeadForm) -> Self {
         let owners = match v.version {
             Some(_) => Vec::new(),
@@ -106,6 +133,7 @@ fn form_again(
     form: LeadForm,
     p: Problem,
 ) -> Response {
+    let p = crate::say::problem(v.ctx.lang, p);
     let status = p.status_code();
     let page = LeadFormPage {
         errors: p.errors,
@@ -255,6 +283,9 @@ pub async fn edit_lead(
     let version = form.version.unwrap_or(0);
     match s.crm.edit_lead(v.employee, lead_id, version, patch).await {
         Ok(l) => Ok(redirect(&format!("/leads/{}", l.id()))),
-        Err(e) => Err(form_again(v, &pick, action, heading, form, e.into())),
+        Err(e) => {
+            let p = crate::say::error(v.ctx.lang, e);
+            Err(form_again(v, &pick, action, heading, form, p))
+        }
     }
 }
