@@ -44,6 +44,7 @@ pub mod query;
 pub mod report;
 pub mod scoring;
 pub mod service;
+pub mod sorting;
 pub mod source;
 pub mod stage_probability;
 pub mod status;

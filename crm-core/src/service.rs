@@ -48,6 +48,7 @@ mod board;
 mod import;
 mod my_day;
 mod scoring;
+mod sorting;
 
 pub use import::ImportRun;
 pub use scoring::Training;
@@ -1003,6 +1004,14 @@ impl Crm {
         let actor = self.actor(actor).await?;
         let scope = self.view(&actor).await?;
         Ok(self.store.list_leads_in(query, &scope).await?)
+    }
+
+    /// How many leads the actor sees that `query` matches, over all its pages (its cursor
+    /// and page size ignored): the list's total.
+    pub async fn count_leads(&self, actor: EmployeeId, query: &LeadQuery) -> CrmResult<u64> {
+        let actor = self.actor(actor).await?;
+        let scope = self.view(&actor).await?;
+        Ok(self.store.count_leads_in(query, &scope).await?)
     }
 
     /// The lost-reason codes in force.

@@ -103,15 +103,9 @@ pub(crate) async fn detail<T: Tx>(t: &mut T, id: LeadId) -> Result<Option<LeadDe
     }))
 }
 
-/// One page of the leads in `scope`, newest first.
-pub(crate) async fn list_leads<D: Db>(
-    db: &mut D,
-    query: &LeadQuery,
-    scope: &Scope,
-) -> Result<Page<Lead>, StoreError> {
-    let limit = query.page_size() as usize;
-    let mut b = Built::head(LIST_HEAD);
-    crate::assignment::scope(&mut b, scope, "owner");
+/// Narrows `b` to the leads of `query` (its filters and search, not its cursor) in `scope`.
+fn matching<D: Db>(b: &mut Built, query: &LeadQuery, scope: &Scope) {
+    crate::assignment::scope(b, scope, "owner");
     if let Some(s) = query.status {
         b.sql(" AND status = ").str(s.as_str());
     }
@@ -137,6 +131,33 @@ pub(crate) async fn list_leads<D: Db>(
         }
         b.sql(")");
     }
+}
+
+/// How many leads in `scope` `query` matches (all its pages).
+pub(crate) async fn count_leads<D: Db>(
+    db: &mut D,
+    query: &LeadQuery,
+    scope: &Scope,
+) -> Result<u64, StoreError> {
+    let mut b = Built::head("SELECT COUNT(*) AS n FROM leads WHERE merged_into IS NULL");
+    matching::<D>(&mut b, query, scope);
+    let rows = db.built(b).await?;
+    let n = match rows.first() {
+        Some(r) => r.int("n").map_err(rows::corrupt("lead count"))?,
+        None => 0,
+    };
+    u64::try_from(n).map_err(|e| rows::corrupt("lead count")(Box::new(e)))
+}
+
+/// One page of the leads in `scope`, newest first.
+pub(crate) async fn list_leads<D: Db>(
+    db: &mut D,
+    query: &LeadQuery,
+    scope: &Scope,
+) -> Result<Page<Lead>, StoreError> {
+    let limit = query.page_size() as usize;
+    let mut b = Built::head(LIST_HEAD);
+    matching::<D>(&mut b, query, scope);
     if let Some(c) = query.after {
         b.sql(" AND (created_at, id) < (")
             .time(c.created_at)

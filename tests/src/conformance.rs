@@ -146,6 +146,7 @@ macro_rules! conformance_suite {
             // Issue 22: crate::conformance_boards.
             boards_show_what_the_actor_sees,
             host_sources_and_currencies_are_enforced,
+            lists_count_and_sort_by_any_column,
         );
     };
     (@each $factory:expr; $attrs:tt; $($name:ident),* $(,)?) => {

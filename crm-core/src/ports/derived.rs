@@ -57,6 +57,25 @@ pub async fn scan<S: LeadStore + ?Sized>(
     }
 }
 
+/// [`LeadStore::count_leads_in`] by paging through the leads `query` lists.
+pub async fn count_leads<S: LeadStore + ?Sized>(
+    store: &S,
+    query: &LeadQuery,
+    scope: &Scope,
+) -> Result<u64, StoreError> {
+    let mut page_query =
+        (query.clone().from_start().limit(SCAN_PAGE)).map_err(|e| corrupt("scan page size", e))?;
+    let mut n = 0u64;
+    loop {
+        let page = store.list_leads_in(&page_query, scope).await?;
+        n += page.items.len() as u64;
+        match page.next {
+            Some(c) => page_query = page_query.after(c),
+            None => return Ok(n),
+        }
+    }
+}
+
 /// [`LeadStore::score_frequencies`] rebuilt over a scan of every lead.
 pub async fn score_frequencies<S: LeadStore + ?Sized>(
     store: &S,

@@ -439,6 +439,13 @@ pub trait LeadStore: Send + Sync + 'static {
         derived::score_facts(self, leads).await
     }
 
+    /// How many leads [`LeadStore::list_leads_in`] would list for `query` in `scope`, over
+    /// all its pages (its cursor and page size ignored). The default pages through them; a
+    /// store counts them in one query.
+    async fn count_leads_in(&self, query: &LeadQuery, scope: &Scope) -> Result<u64, StoreError> {
+        derived::count_leads(self, query, scope).await
+    }
+
     /// Unacknowledged events with `seq > after`, in order, at most `limit`.
     async fn pending_events(&self, after: u64, limit: u32) -> Result<Vec<Event>, StoreError> {
         self.pending_events_in(after, limit, &Scope::All).await

@@ -286,6 +286,10 @@ impl LeadStore for PostgresStore {
         records::get_opportunity(&mut self.db.conn().await?, id).await
     }
 
+    async fn count_leads_in(&self, q: &LeadQuery, s: &Scope) -> Result<u64, StoreError> {
+        reads::count_leads(&mut self.db.conn().await?, q, s).await
+    }
+
     async fn last_turn(&self, rule: &str) -> Result<Option<EmployeeId>, StoreError> {
         assignment::last_turn(&mut self.db.conn().await?, rule).await
     }

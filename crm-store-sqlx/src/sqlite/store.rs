@@ -198,6 +198,12 @@ impl LeadStore for SqliteStore {
             .await
     }
 
+    async fn count_leads_in(&self, query: &LeadQuery, scope: &Scope) -> Result<u64, StoreError> {
+        let (q, s) = (query.clone(), scope.clone());
+        self.shared(async move |c| reads::count_leads(c, &q, &s).await)
+            .await
+    }
+
     async fn last_turn(&self, rule: &str) -> Result<Option<EmployeeId>, StoreError> {
         let rule = rule.to_owned();
         self.shared(async move |c| assignment::last_turn(c, &rule).await)
