@@ -293,6 +293,17 @@ strings! {
     set_probability: "تعيين", "Set";
     probability_history: "سجل تغييرات الاحتمال", "Probability changes";
     board: "اللوحة", "Board";
+    contact: "التواصل", "Contact";
+    leads_total: "عدد العملاء المحتملين المطابقين", "Leads matching";
+    sort_column: "حسب العمود المختار", "By the chosen column";
+    select_lead: "اختر", "Select";
+    bulk: "تغيير المختارين", "Change the selected";
+    bulk_assign: "أسندهم إلى", "Assign them to";
+    bulk_status: "انقلهم إلى", "Move them to";
+    bulk_apply: "نفّذ على المختارين", "Apply to the selected";
+    bulk_done: "تغيّر", "Changed";
+    bulk_failed: "لم يتغيّر", "Not changed";
+    bulk_none: "لم تختر أي عميل محتمل.", "No lead was selected.";
     invalid_request: "لم يُنفَّذ شيء؛ في الطلب ما يلزم تصحيحه:", "Nothing was done; the request needs correcting:";
     fix_fields: "لم يُحفظ شيء؛ صحّح الحقول المعلّمة أدناه.", "Nothing was saved; correct the fields marked below.";
     digits_switch: "الأرقام: ١٢٣ / 123", "Digits: 123 / ١٢٣";

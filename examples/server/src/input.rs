@@ -220,13 +220,37 @@ pub fn lead_query(f: &mut Fields, q: &LeadFilter, region: PhoneRegion) -> Option
     lead_query_of(f, q, region, None)
 }
 
-/// Whether a lead list's `sort` asks for the best leads by score (`score`) or the newest
-/// first (`newest`, blank or absent); anything else is refused by name.
-pub fn by_score(f: &mut Fields, sort: &Option<String>) -> Option<bool> {
+/// A lead list's order.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ListOrder {
+    /// Newest first, in keyset pages (the default).
+    Newest,
+    /// The best open leads by score (one list, no next page).
+    Score,
+    /// A column's order ([`crm_core::sorting`]; one list, no next page).
+    By(crm_core::sorting::Sort),
+}
+
+impl ListOrder {
+    /// As a `sort` parameter.
+    pub fn as_param(self) -> String {
+        match self {
+            ListOrder::Newest => "newest".to_owned(),
+            ListOrder::Score => "score".to_owned(),
+            ListOrder::By(s) => s.to_string(),
+        }
+    }
+}
+
+/// A lead list's `sort`: `newest` (blank or absent), `score`, or a column (`name`,
+/// `-created`, ...); anything else is refused by name.
+pub fn list_order(f: &mut Fields, sort: &Option<String>) -> Option<ListOrder> {
     match sort.as_deref().map(str::trim) {
-        None | Some("" | "newest") => Some(false),
-        Some("score") => Some(true),
-        Some(_) => f.take("sort", Err("is newest or score")),
+        None | Some("" | "newest") => Some(ListOrder::Newest),
+        Some("score") => Some(ListOrder::Score),
+        Some(other) => f
+            .take("sort", other.parse::<crm_core::sorting::Sort>())
+            .map(ListOrder::By),
     }
 }
 

@@ -185,6 +185,9 @@ pub const REASONS: &[(&str, &str)] = &[
         "تفاصيل السبب تأتي مع رمز سبب الخسارة",
     ),
     ("not a sequence number", "ليس رقمًا تسلسليًا"),
+    ("not a lead of this list", "ليس عميلًا من هذه القائمة"),
+    ("choose an employee or a status", "اختر موظفًا أو حالة"),
+    ("one change at a time", "تغيير واحد في كل مرة"),
     (
         "pages the newest-first list; sort=score lists the best `limit` leads",
         "التنقل بين الصفحات للترتيب بالأحدث فقط؛ الترتيب بالتقييم يعرض الأفضل دفعة واحدة",
@@ -624,6 +627,7 @@ mod tests {
             include_str!("api/day.rs"),
             include_str!("api/leads/mod.rs"),
             include_str!("web/automation.rs"),
+            include_str!("web/leads/actions.rs"),
         ];
         for src in sources {
             let code = src.split("#[cfg(test)]").next().unwrap_or_default();

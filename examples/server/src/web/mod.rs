@@ -84,6 +84,7 @@ pub fn router() -> Router<AppState> {
         .route("/board/deals", get(board::deals))
         .route("/leads/new", get(leads::new_lead))
         .route("/leads/export", get(leads::export))
+        .route("/leads/bulk", post(leads::bulk))
         .route("/leads/{id}", get(leads::lead))
         .route(
             "/leads/{id}/edit",

@@ -175,6 +175,8 @@ pub struct LeadPage {
     pub items: Vec<LeadOut>,
     /// The cursor of the next page (`after=`), when there is one.
     pub next: Option<String>,
+    /// How many leads the filters match, over all pages.
+    pub total: u64,
 }
 
 /// Which leads to list. An unknown parameter is refused: a misspelt cursor (`cursor=`
@@ -196,8 +198,11 @@ pub struct LeadFilter {
     /// Page size, 1 to 1000 (default 50).
     #[param(minimum = 1, maximum = 1000)]
     pub limit: Option<u32>,
-    /// `newest` (the default: newest first, in pages with `after`) or `score` (the open
-    /// leads matching, highest score first: the best `limit` of them, no further pages).
+    /// `newest` (the default: newest first, in pages with `after`), `score` (the open
+    /// leads matching, highest score first: the best `limit` of them, no further pages), or
+    /// a column: `name`, `company`, `status`, `source`, `owner`, `created`, `follow_up`,
+    /// `updated`, `-` first for largest first (the first `limit` of all the matches in
+    /// that order, no further pages).
     pub sort: Option<String>,
     /// `true`: only the caller's own leads (not with `owner`).
     pub mine: Option<bool>,

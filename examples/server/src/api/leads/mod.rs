@@ -17,7 +17,7 @@ use crm_core::{ConversionOutcome, LeadId, OpportunityId};
 use super::responses::{Create, GuardedInput, Lookup, Update, Write};
 use super::{ApiResult, Body, Caller, Fields, Params, if_match, path_id, with_etag};
 use crate::AppState;
-use crate::input;
+use crate::input::{self, ListOrder};
 use crm_config::sentence;
 
 /// Lists leads with filters and search: newest first in keyset pages, or (`sort=score`)
@@ -33,36 +33,48 @@ pub async fn list_leads(
     Params(q): Params<LeadFilter>,
 ) -> ApiResult<Json<LeadPage>> {
     let mut f = Fields::default();
-    let mut by_score = input::by_score(&mut f, &q.sort);
-    if by_score == Some(true) && q.after.is_some() {
-        by_score = f.take(
+    let mut order = input::list_order(&mut f, &q.sort);
+    if order.is_some_and(|o| o != ListOrder::Newest) && q.after.is_some() {
+        order = f.take(
             "after",
             Err("pages the newest-first list; sort=score lists the best `limit` leads"),
         );
     }
     // A cursor refused for the sort is not read as a cursor too.
     let q = LeadFilter {
-        after: q.after.filter(|_| by_score == Some(false)),
+        after: q.after.filter(|_| order == Some(ListOrder::Newest)),
         ..q
     };
     let query = input::lead_query_of(&mut f, &q, s.config.region, Some(caller.employee));
-    let (query, by_score) = f.done(query.zip(by_score))?;
+    let (query, order) = f.done(query.zip(order))?;
     let locale = lang(&headers).locale();
-    let (items, next) = if by_score {
-        let best = s.crm.leads_by_score(caller.employee, &query).await?;
-        let items = (best.iter())
-            .map(|(l, sc)| LeadOut::scored(l, Some(sc), locale))
-            .collect();
-        (items, None)
-    } else {
-        let page = s.crm.list_leads(caller.employee, &query).await?;
-        let scores = s.crm.scores(caller.employee, &page.items).await?;
-        let items = (page.items.iter().zip(&scores))
-            .map(|(l, sc)| LeadOut::scored(l, sc.as_ref(), locale))
-            .collect();
-        (items, page.next.map(|c| c.to_string()))
+    let (items, next) = match order {
+        ListOrder::Score => {
+            let best = s.crm.leads_by_score(caller.employee, &query).await?;
+            let items = (best.iter())
+                .map(|(l, sc)| LeadOut::scored(l, Some(sc), locale))
+                .collect();
+            (items, None)
+        }
+        ListOrder::By(sort) => {
+            let leads = s.crm.leads_sorted(caller.employee, &query, sort).await?;
+            let scores = s.crm.scores(caller.employee, &leads).await?;
+            let items = (leads.iter().zip(&scores))
+                .map(|(l, sc)| LeadOut::scored(l, sc.as_ref(), locale))
+                .collect();
+            (items, None)
+        }
+        ListOrder::Newest => {
+            let page = s.crm.list_leads(caller.employee, &query).await?;
+            let scores = s.crm.scores(caller.employee, &page.items).await?;
+            let items = (page.items.iter().zip(&scores))
+                .map(|(l, sc)| LeadOut::scored(l, sc.as_ref(), locale))
+                .collect();
+            (items, page.next.map(|c| c.to_string()))
+        }
     };
-    Ok(Json(LeadPage { items, next }))
+    let total = s.crm.count_leads(caller.employee, &query).await?;
+    Ok(Json(LeadPage { items, next, total }))
 }
 
 /// The language of a request's `Accept-Language`: Arabic when it asks for Arabic first.

@@ -278,3 +278,79 @@ pub async fn update_opportunity(
         .map_err(fail(c))?;
     Ok(redirect(&back_to(form.back, current.lead_id)))
 }
+
+/// The result of a bulk change: each lead changed, and each refused with why.
+#[derive(Template)]
+#[template(path = "leads/bulk.html")]
+struct BulkPage {
+    c: Ctx,
+    /// (id, name) of each lead changed.
+    done: Vec<(String, String)>,
+    /// (id, why) of each lead refused, said in the page's language.
+    failed: Vec<(String, String)>,
+    back: String,
+}
+
+/// Applies one change, an assignment or a status move, to the leads selected on the list
+/// ([`crm_core::Crm::bulk`]: each lead on its own, at the version the list showed), and
+/// shows what became of each.
+pub async fn bulk(
+    State(s): State<AppState>,
+    v: Viewer,
+    Form(pairs): Form<Vec<(String, String)>>,
+) -> WebResult {
+    // A form of repeated fields (one `lead` per box ticked): read as pairs.
+    let get = |k: &str| {
+        (pairs.iter())
+            .find(|(n, _)| n == k)
+            .map_or("", |(_, val)| val.as_str())
+    };
+    v.check_csrf(get("csrf"))?;
+    let c = &v.ctx;
+    let mut f = Fields::default();
+    let mut targets = Vec::new();
+    for (_, val) in pairs.iter().filter(|(n, _)| n == "lead") {
+        let target = val.split_once(':').and_then(|(id, ver)| {
+            Some(crm_core::BulkTarget {
+                id: id.parse().ok()?,
+                version: Some(ver.parse().ok()?),
+            })
+        });
+        if let Some(t) = f.take("lead", target.ok_or("not a lead of this list")) {
+            targets.push(t);
+        }
+    }
+    let change = match (get("to").trim(), get("status").trim()) {
+        ("", "") => f.take::<crm_core::BulkChange, _>("to", Err("choose an employee or a status")),
+        (to, "") => f
+            .take("to", to.parse::<EmployeeId>())
+            .map(|to| crm_core::BulkChange::Assign { to }),
+        ("", status) => input::status(
+            &mut f,
+            &StatusIn {
+                status: status.to_owned(),
+                lost_reason: Some(get("lost_reason").to_owned()),
+                lost_reason_detail: None,
+            },
+        )
+        .map(|(to, reason)| crm_core::BulkChange::Status { to, reason }),
+        _ => f.take::<crm_core::BulkChange, _>("status", Err("one change at a time")),
+    };
+    let change = f.done(change).map_err(|p| problem(c, p))?;
+    let outcome = (s.crm.bulk(v.employee, &targets, &change).await).map_err(fail(c))?;
+    let back = crate::web::auth::local_path(Some(get("back").to_owned()));
+    Ok(render(&BulkPage {
+        done: (outcome.done.iter())
+            .map(|l| (l.id().to_string(), l.name().to_string()))
+            .collect(),
+        failed: (outcome.failed.iter())
+            .map(|(id, e)| (id.to_string(), crate::say::crm_error(c.lang, e)))
+            .collect(),
+        back: if back == "/" {
+            "/leads".to_owned()
+        } else {
+            back
+        },
+        c: v.ctx,
+    }))
+}

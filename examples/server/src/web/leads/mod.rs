@@ -13,7 +13,9 @@ use axum::extract::{Path, Query, State};
 use chrono::{DateTime, Utc};
 use crm_core::LeadId;
 
-pub use actions::{add_opportunity, assign, change_status, log_interaction, update_opportunity};
+pub use actions::{
+    add_opportunity, assign, bulk, change_status, log_interaction, update_opportunity,
+};
 pub use form::{create_lead, edit_lead, edit_lead_page, new_lead};
 
 use actions::override_text;
@@ -26,7 +28,7 @@ use super::{
 use crate::AppState;
 use crate::api::{Fields, LeadFilter};
 use crate::i18n;
-use crate::input;
+use crate::input::{self, ListOrder};
 use crate::problem::Problem;
 
 /// A lead as a row or a header.
@@ -128,8 +130,16 @@ struct LeadsPage {
     status: String,
     next: Option<String>,
     statuses: &'static [&'static str],
-    /// `newest` or `score`.
+    /// `newest`, `score` or a column (`name`, `-created`, ...).
     sort: String,
+    /// The column headings, each a link that sorts by it.
+    heads: Vec<Head>,
+    /// How many leads the filters match, over all pages.
+    total: u64,
+    /// Who the selected leads may be given to (blank: no assignment).
+    bulk_owners: Vec<Opt>,
+    /// The lost-reason codes, for a bulk move to lost.
+    lost_reasons: Vec<String>,
     /// Only the viewer's own leads (remembered).
     mine: bool,
     /// The source filter's choices: any, then the host's.
@@ -151,7 +161,7 @@ pub async fn leads(
     // An unknown parameter (the API refuses it too) is shown as a page, not as axum's text.
     let Query(q) = q.map_err(|e| problem(c, Problem::from(e)))?;
     let mut f = Fields::default();
-    let by_score = input::by_score(&mut f, &q.sort);
+    let order = input::list_order(&mut f, &q.sort);
     // "Only mine" sticks: asked for, it is remembered in a cookie; not asked, the cookie says.
     let asked = q.mine;
     let mine = asked.unwrap_or_else(|| cookie(&headers, MINE_COOKIE) == Some("1"));
@@ -160,18 +170,27 @@ pub async fn leads(
         ..q
     };
     let query = input::lead_query_of(&mut f, &q, s.config.region, Some(v.employee));
-    let (query, by_score) = f.done(query.zip(by_score)).map_err(|p| problem(c, p))?;
-    let (items, scores, next_cursor) = if by_score {
-        // The best page of all that match: no cursor, no next page.
-        let best = (s.crm.leads_by_score(v.employee, &query).await).map_err(fail(c))?;
-        let (items, scores): (Vec<_>, Vec<_>) =
-            best.into_iter().map(|(l, sc)| (l, Some(sc))).unzip();
-        (items, scores, None)
-    } else {
-        let page = (s.crm.list_leads(v.employee, &query).await).map_err(fail(c))?;
-        let scores = (s.crm.scores(v.employee, &page.items).await).map_err(fail(c))?;
-        (page.items, scores, page.next)
+    let (query, order) = f.done(query.zip(order)).map_err(|p| problem(c, p))?;
+    let (items, scores, next_cursor) = match order {
+        ListOrder::Score => {
+            // The best page of all that match: no cursor, no next page.
+            let best = (s.crm.leads_by_score(v.employee, &query).await).map_err(fail(c))?;
+            let (items, scores): (Vec<_>, Vec<_>) =
+                best.into_iter().map(|(l, sc)| (l, Some(sc))).unzip();
+            (items, scores, None)
+        }
+        ListOrder::By(sort) => {
+            let items = (s.crm.leads_sorted(v.employee, &query, sort).await).map_err(fail(c))?;
+            let scores = (s.crm.scores(v.employee, &items).await).map_err(fail(c))?;
+            (items, scores, None)
+        }
+        ListOrder::Newest => {
+            let page = (s.crm.list_leads(v.employee, &query).await).map_err(fail(c))?;
+            let scores = (s.crm.scores(v.employee, &page.items).await).map_err(fail(c))?;
+            (page.items, scores, page.next)
+        }
     };
+    let total = (s.crm.count_leads(v.employee, &query).await).map_err(fail(c))?;
     let names = names(&s, &v).await;
     let pick = Pickers::read(&s, &v).await;
     let any = Some(c.t.anyone);
@@ -219,7 +238,13 @@ pub async fn leads(
         status: q.status.clone().unwrap_or_default(),
         next,
         statuses: i18n::STATUSES,
-        sort: if by_score { "score" } else { "newest" }.to_owned(),
+        sort: order.as_param(),
+        heads: heads(c, &q, order),
+        total,
+        bulk_owners: pick.owners("", Some("—")),
+        lost_reasons: (s.crm.lost_reasons().codes().iter())
+            .map(ToString::to_string)
+            .collect(),
         c: v.ctx,
     });
     Ok(match asked {
@@ -234,6 +259,77 @@ pub async fn leads(
         ),
         None => page,
     })
+}
+
+/// A column heading of the lead list.
+struct Head {
+    label: &'static str,
+    /// The list sorted by this column (the other way when it is sorted by it already), or
+    /// empty for a column that does not sort.
+    href: String,
+    /// `ascending`, `descending` or `none` (`aria-sort`).
+    state: &'static str,
+}
+
+/// The list's headings for filter `q` sorted by `order`.
+fn heads(c: &Ctx, q: &LeadFilter, order: ListOrder) -> Vec<Head> {
+    use crm_core::sorting::{Sort, SortKey};
+    let kept = super::reports::kept_query(&[
+        ("q", &q.q),
+        ("status", &q.status),
+        ("source", &q.source),
+        ("owner", &q.owner),
+    ]);
+    let t = c.t;
+    let col = |label: &'static str, key: Option<SortKey>| {
+        let Some(key) = key else {
+            return Head {
+                label,
+                href: String::new(),
+                state: "none",
+            };
+        };
+        let now = match order {
+            ListOrder::By(s) if s.key == key => Some(s),
+            _ => None,
+        };
+        let next = now.map_or(
+            Sort {
+                key,
+                descending: matches!(key, SortKey::Created | SortKey::Updated),
+            },
+            Sort::reversed,
+        );
+        Head {
+            label,
+            href: format!("/leads?sort={next}{kept}"),
+            state: match now {
+                Some(s) if s.descending => "descending",
+                Some(_) => "ascending",
+                None => "none",
+            },
+        }
+    };
+    let mut heads = vec![
+        col(t.name, Some(SortKey::Name)),
+        col(t.status, Some(SortKey::Status)),
+        col(t.contact, None),
+        col(t.company, Some(SortKey::Company)),
+        col(t.source, Some(SortKey::Source)),
+        col(t.owner, Some(SortKey::Owner)),
+        col(t.created, Some(SortKey::Created)),
+        col(t.next_follow_up, Some(SortKey::FollowUp)),
+    ];
+    heads.push(Head {
+        label: t.score,
+        href: format!("/leads?sort=score{kept}"),
+        state: if order == ListOrder::Score {
+            "descending"
+        } else {
+            "none"
+        },
+    });
+    heads
 }
 
 /// Where the lead list remembers "only mine".

@@ -1,0 +1,142 @@
+//! The lead list in crm-server, on SQLite and PostgreSQL: its total, its order by any
+//! column (the API's `sort` and the page's column headings), and bulk assignment and
+//! status moves of the leads ticked on the page, each lead on its own.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+#[macro_use]
+mod server_support;
+
+use axum::http::StatusCode;
+use serde_json::{Value, json};
+use server_support::browser::Browser;
+use server_support::{Harness, SALES};
+
+on_every_backend!(the_list_counts_sorts_and_changes_in_bulk);
+
+fn names(page: &Value) -> Vec<String> {
+    (page["items"].as_array().unwrap().iter())
+        .map(|l| l["name"].as_str().unwrap().to_owned())
+        .collect()
+}
+
+async fn the_list_counts_sorts_and_changes_in_bulk(h: Harness) {
+    let mut ids = Vec::new();
+    for (n, name, company) in [(1, "ثامر", "ب"), (2, "أحمد", ""), (3, "باسم", "أ")] {
+        h.clock.advance(chrono::TimeDelta::seconds(1));
+        let mut body = json!({"name": name, "email": format!("{n}@example.sa"), "source": "web"});
+        if !company.is_empty() {
+            body["company"] = json!(company);
+        }
+        ids.push(h.lead(&h.sales, body).await);
+    }
+    // The API: a total over all pages, and any column's order.
+    let page = h.get("/api/v1/leads?limit=1", &h.sales).await;
+    assert_eq!(page.status, StatusCode::OK, "{}", page.text);
+    let page = page.json();
+    assert_eq!(page["total"], 3);
+    assert_eq!(page["items"].as_array().unwrap().len(), 1);
+    let by_name = h.get("/api/v1/leads?sort=name", &h.sales).await.json();
+    assert_eq!(names(&by_name), ["أحمد", "باسم", "ثامر"]);
+    assert!(by_name["next"].is_null());
+    let by_company = h.get("/api/v1/leads?sort=-company", &h.sales).await.json();
+    assert_eq!(
+        names(&by_company),
+        ["ثامر", "باسم", "أحمد"],
+        "no company last"
+    );
+    let r = h.get("/api/v1/leads?sort=colour", &h.sales).await;
+    assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert_eq!(r.fields(), ["sort"]);
+    let r = h.get("/api/v1/leads?sort=name&after=x", &h.sales).await;
+    assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY);
+
+    // The page: the total, headings that sort, the order shown.
+    let (mut b, csrf) = Browser::signed_in(&h, SALES).await;
+    let list = b.get("/leads").await;
+    assert!(list.text.contains("id=\"total\""), "{}", list.text);
+    assert!(
+        list.text.contains("href=\"/leads?sort=name\""),
+        "{}",
+        list.text
+    );
+    let sorted = b.get("/leads?sort=name").await;
+    assert!(sorted.text.contains("aria-sort=\"ascending\""));
+    assert!(
+        sorted.text.contains("href=\"/leads?sort=-name\""),
+        "the other way next"
+    );
+    let (a, bb, t) = (
+        sorted.text.find("أحمد").unwrap(),
+        sorted.text.find("باسم").unwrap(),
+        sorted.text.find("ثامر").unwrap(),
+    );
+    assert!(a < bb && bb < t, "in the alphabet's order");
+
+    // Bulk: the two ticked leads move to contacted, each at the version the list showed.
+    let tick = |id: &str| format!("{id}:1");
+    let (t0, t1) = (tick(&ids[0]), tick(&ids[1]));
+    let r = b
+        .post(
+            "/leads/bulk",
+            &[
+                ("csrf", &csrf),
+                ("lead", &t0),
+                ("lead", &t1),
+                ("to", ""),
+                ("status", "contacted"),
+                ("back", "/leads"),
+            ],
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.text);
+    assert!(r.text.contains("id=\"bulk-done\""));
+    for id in &ids[..2] {
+        assert_eq!(h.lead_json(id, &h.sales).await["status"], "contacted");
+    }
+    assert_eq!(h.lead_json(&ids[2], &h.sales).await["status"], "new");
+    // A lead changed since the list was read is refused on its own, said in Arabic; the
+    // other is assigned.
+    let stale = tick(&ids[0]);
+    let fresh = tick(&ids[2]);
+    let r = b
+        .post(
+            "/leads/bulk",
+            &[
+                ("csrf", &csrf),
+                ("lead", &stale),
+                ("lead", &fresh),
+                ("to", "1"),
+                ("status", ""),
+            ],
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.text);
+    assert!(r.text.contains("id=\"bulk-failed\""), "{}", r.text);
+    assert!(r.text.contains("غيّر شخص آخر"), "{}", r.text);
+    assert_eq!(h.lead_json(&ids[2], &h.manager).await["owner"], 1);
+    // Nothing chosen, or two changes at once: refused, nothing changes.
+    for form in [
+        vec![
+            ("csrf", csrf.as_str()),
+            ("lead", fresh.as_str()),
+            ("to", ""),
+            ("status", ""),
+        ],
+        vec![
+            ("csrf", csrf.as_str()),
+            ("lead", fresh.as_str()),
+            ("to", "2"),
+            ("status", "lost"),
+        ],
+    ] {
+        let r = b.post("/leads/bulk", &form).await;
+        assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY, "{}", r.text);
+    }
+    let r = b
+        .post(
+            "/leads/bulk",
+            &[("lead", fresh.as_str()), ("to", "2"), ("status", "")],
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::FORBIDDEN, "no form token");
+}
