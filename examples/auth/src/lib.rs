@@ -1,7 +1,7 @@
 //! The server's own records, in the crm database but in tables of its own: employees'
 //! password hashes (argon2), failed sign-ins and locks, API tokens and browser sessions
 //! (both stored as SHA-256 hashes of random 32-byte secrets, so a copy of the database
-//! signs no one in). Shared with the `crm employee set-password` command.
+//! signs no one in), and each employee's saved lead-list filters. Shared with the `crm employee set-password` command.
 //!
 //! The tables are created by [`AuthStore::open`] on the server's own pool, with
 //! `CREATE TABLE IF NOT EXISTS` in one transaction, never through sqlx's migration table,
@@ -27,7 +27,23 @@ const SCHEMA: &[&str] = &[
     "CREATE TABLE IF NOT EXISTS server_sessions (id_hash TEXT PRIMARY KEY, \
      employee_id BIGINT NOT NULL, csrf TEXT NOT NULL, created_at BIGINT NOT NULL, \
      expires_at BIGINT NOT NULL)",
+    "CREATE TABLE IF NOT EXISTS server_saved_filters (id TEXT PRIMARY KEY, \
+     employee_id BIGINT NOT NULL, name TEXT NOT NULL, query TEXT NOT NULL, \
+     created_at BIGINT NOT NULL, UNIQUE (employee_id, name))",
 ];
+
+/// The most filters an employee keeps.
+pub const MAX_SAVED_FILTERS: usize = 50;
+
+/// Saving under a name the employee used already replaces that filter's query.
+const SAVE_FILTER: &str = "INSERT INTO server_saved_filters (id, employee_id, name, query, \
+     created_at) VALUES ($1, $2, $3, $4, $5) ON CONFLICT (employee_id, name) \
+     DO UPDATE SET query = excluded.query";
+const COUNT_FILTERS: &str = "SELECT COUNT(*) FROM server_saved_filters WHERE employee_id = $1 \
+     AND name <> $2";
+const LIST_FILTERS: &str = "SELECT id, name, query, created_at FROM server_saved_filters \
+     WHERE employee_id = $1 ORDER BY name";
+const DELETE_FILTER: &str = "DELETE FROM server_saved_filters WHERE id = $1 AND employee_id = $2";
 
 const UPSERT_PASSWORD: &str = "INSERT INTO server_credentials (employee_id, password_hash, updated_at) \
      VALUES ($1, $2, $3) ON CONFLICT (employee_id) DO UPDATE SET password_hash = excluded.password_hash, \
@@ -180,6 +196,19 @@ pub struct TokenInfo {
     pub created_at: DateTime<Utc>,
     /// When it stops working.
     pub expires_at: DateTime<Utc>,
+}
+
+/// A lead-list filter an employee saved under a name.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct SavedFilter {
+    /// The id.
+    pub id: String,
+    /// Its name, as the employee gave it.
+    pub name: String,
+    /// The list's query string (`status=new&mine=true`), as the server checked it.
+    pub query: String,
+    /// When it was first saved.
+    pub created_at: DateTime<Utc>,
 }
 
 /// A signed-in browser.
@@ -532,6 +561,81 @@ impl AuthStore {
                 expires_at: from_micros(e),
             })
             .collect())
+    }
+
+    /// Saves `query` as `employee`'s filter `name` (replacing the query of one they saved
+    /// under that name). `Ok(None)` when they keep [`MAX_SAVED_FILTERS`] others already.
+    /// The caller checks the name and the query.
+    pub async fn save_filter(
+        &self,
+        employee: EmployeeId,
+        name: &str,
+        query: &str,
+    ) -> Result<Option<SavedFilter>, AuthError> {
+        let id = uuid::Uuid::now_v7().to_string();
+        let now = micros(self.now());
+        let saved = on_db!(&self.db, |pool| {
+            let mut tx = pool.begin().await?;
+            let (others,): (i64,) = sqlx::query_as(COUNT_FILTERS)
+                .bind(employee.get())
+                .bind(name)
+                .fetch_one(&mut *tx)
+                .await?;
+            if usize::try_from(others).unwrap_or(usize::MAX) >= MAX_SAVED_FILTERS {
+                false
+            } else {
+                sqlx::query(SAVE_FILTER)
+                    .bind(&id)
+                    .bind(employee.get())
+                    .bind(name)
+                    .bind(query)
+                    .bind(now)
+                    .execute(&mut *tx)
+                    .await?;
+                tx.commit().await?;
+                true
+            }
+        });
+        if !saved {
+            return Ok(None);
+        }
+        Ok(self
+            .saved_filters(employee)
+            .await?
+            .into_iter()
+            .find(|f| f.name == name))
+    }
+
+    /// `employee`'s saved filters, by name.
+    pub async fn saved_filters(&self, employee: EmployeeId) -> Result<Vec<SavedFilter>, AuthError> {
+        let rows: Vec<(String, String, String, i64)> = on_db!(&self.db, |pool| {
+            sqlx::query_as(LIST_FILTERS)
+                .bind(employee.get())
+                .fetch_all(pool)
+                .await?
+        });
+        Ok(rows
+            .into_iter()
+            .map(|(id, name, query, c)| SavedFilter {
+                id,
+                name,
+                query,
+                created_at: from_micros(c),
+            })
+            .collect())
+    }
+
+    /// Deletes `employee`'s filter `id`; whether they had it.
+    pub async fn delete_filter(&self, employee: EmployeeId, id: &str) -> Result<bool, AuthError> {
+        let n = on_db!(&self.db, |pool| {
+            sqlx::query(DELETE_FILTER)
+                .bind(id)
+                .bind(employee.get())
+                .execute(pool)
+                .await?
+                .rows_affected()
+        });
+        Ok(n == 1)
     }
 
     /// Starts a browser session; returns the cookie value and the session.

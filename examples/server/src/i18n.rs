@@ -293,6 +293,10 @@ strings! {
     set_probability: "تعيين", "Set";
     probability_history: "سجل تغييرات الاحتمال", "Probability changes";
     board: "اللوحة", "Board";
+    saved_filters: "تصفياتي المحفوظة", "My saved filters";
+    no_saved_filters: "لا شيء بعد", "none yet";
+    save_filter_as: "احفظ هذه التصفية باسم", "Save this filter as";
+    delete: "احذف", "Delete";
     contact: "التواصل", "Contact";
     leads_total: "عدد العملاء المحتملين المطابقين", "Leads matching";
     sort_column: "حسب العمود المختار", "By the chosen column";

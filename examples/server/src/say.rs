@@ -188,6 +188,11 @@ pub const REASONS: &[(&str, &str)] = &[
     ("not a lead of this list", "ليس عميلًا من هذه القائمة"),
     ("choose an employee or a status", "اختر موظفًا أو حالة"),
     ("one change at a time", "تغيير واحد في كل مرة"),
+    ("is not a lead list's query", "ليست تصفية لقائمة العملاء"),
+    (
+        crate::api::filters::FULL,
+        "لديك أقصى عدد من التصفيات المحفوظة (50)؛ احذف واحدة أولًا",
+    ),
     (
         "pages the newest-first list; sort=score lists the best `limit` leads",
         "التنقل بين الصفحات للترتيب بالأحدث فقط؛ الترتيب بالتقييم يعرض الأفضل دفعة واحدة",
@@ -609,6 +614,7 @@ mod tests {
             "150 is not a whole percentage from 0 to 100".to_owned(),
             "0 is outside 1..=200".to_owned(),
             "Failed to deserialize query string: unknown field `x`".to_owned(),
+            crate::api::filters::FULL.to_owned(),
             crate::auth::AuthError::WeakPassword.to_string(),
             crate::auth::AuthError::BadCredentials.to_string(),
             crate::auth::AuthError::Unauthenticated.to_string(),
@@ -628,6 +634,7 @@ mod tests {
             include_str!("api/leads/mod.rs"),
             include_str!("web/automation.rs"),
             include_str!("web/leads/actions.rs"),
+            include_str!("api/filters.rs"),
         ];
         for src in sources {
             let code = src.split("#[cfg(test)]").next().unwrap_or_default();

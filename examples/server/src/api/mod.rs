@@ -9,6 +9,7 @@ mod automation;
 mod boards;
 mod day;
 mod employees;
+pub mod filters;
 mod import;
 mod leads;
 mod merge;
@@ -87,6 +88,8 @@ pub fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(day::my_day))
         .routes(routes!(boards::lead_board))
         .routes(routes!(boards::deal_board))
+        .routes(routes!(filters::list_filters, filters::save_filter))
+        .routes(routes!(filters::delete_filter))
         .routes(routes!(leads::assign_lead))
         .routes(routes!(leads::change_status))
         .routes(routes!(merge::duplicates))

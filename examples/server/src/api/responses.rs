@@ -69,6 +69,8 @@ macro_rules! refusal_sets {
 refusal_sets! {
     /// A route for any holder of a token that refuses no one: 401.
     Unauthenticated = [401];
+    /// Saving a record of one's own: 401, 422.
+    OwnInput = [401, 422];
     /// Issuing a token: 401, 422, 429.
     SignIn = [401, 422, 429];
     /// A route the library may refuse the caller: 401, 403.

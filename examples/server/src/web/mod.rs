@@ -14,6 +14,7 @@ mod board;
 mod day;
 mod duplicates;
 mod employees;
+mod filters;
 mod import;
 mod leads;
 mod page;
@@ -85,6 +86,8 @@ pub fn router() -> Router<AppState> {
         .route("/leads/new", get(leads::new_lead))
         .route("/leads/export", get(leads::export))
         .route("/leads/bulk", post(leads::bulk))
+        .route("/filters", post(filters::save_filter))
+        .route("/filters/{id}/delete", post(filters::delete_filter))
         .route("/leads/{id}", get(leads::lead))
         .route(
             "/leads/{id}/edit",

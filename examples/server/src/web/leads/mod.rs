@@ -140,6 +140,10 @@ struct LeadsPage {
     bulk_owners: Vec<Opt>,
     /// The lost-reason codes, for a bulk move to lost.
     lost_reasons: Vec<String>,
+    /// The viewer's saved filters: id, name, and the list with them.
+    saved: Vec<(String, String, String)>,
+    /// The list's filters as a query string, to save them.
+    query: String,
     /// Only the viewer's own leads (remembered).
     mine: bool,
     /// The source filter's choices: any, then the host's.
@@ -242,6 +246,24 @@ pub async fn leads(
         heads: heads(c, &q, order),
         total,
         bulk_owners: pick.owners("", Some("—")),
+        saved: (s
+            .auth
+            .saved_filters(v.employee)
+            .await
+            .unwrap_or_default()
+            .into_iter())
+        .map(|f| (f.id, f.name, format!("/leads?{}", f.query)))
+        .collect(),
+        query: format!(
+            "mine={mine}&sort={}{}",
+            order.as_param(),
+            super::reports::kept_query(&[
+                ("q", &q.q),
+                ("status", &q.status),
+                ("source", &q.source),
+                ("owner", &q.owner),
+            ])
+        ),
         lost_reasons: (s.crm.lost_reasons().codes().iter())
             .map(ToString::to_string)
             .collect(),
