@@ -97,7 +97,6 @@ strings! {
     status: "الحالة", "Status";
     owner: "المسؤول", "Owner";
     created: "أنشئ في", "Created";
-    version: "الإصدار", "Version";
     client: "العميل", "Client";
     client_pending: "لم يُنشئ نظام العملاء العميل بعد؛ تُعاد المحاولة بزر «إعادة محاولة إنشاء العملاء المعلّقين» في صفحة «المتابعة والأحداث»", "The clients system has not created the client yet; it is retried with “Retry pending client creations” on the Sweep and events page";
     lost_reason: "سبب الخسارة", "Lost reason";
