@@ -307,6 +307,34 @@ pub async fn host_sources_and_currencies_are_enforced(store: Arc<dyn LeadStore>)
     let got: Vec<_> = report.rows.iter().map(|r| r.outcome.as_str()).collect();
     assert_eq!(got, ["created", "failed"]);
     assert_eq!(count().await, 3);
+    // An update row writes no source, so a file's source (here not listed) does not refuse
+    // it: the lead it matches is updated.
+    let mut update = row(6, "phone");
+    if let Ok(l) = &mut update.outcome {
+        l.lead.email = fair.email().cloned();
+        l.lead.company = Some(Name::parse("شركة جديدة").unwrap());
+    }
+    let opts = ImportOptions {
+        on_duplicate: OnDuplicate::Update,
+        ..ImportOptions::default()
+    };
+    let report = crm
+        .import_leads(sales(), vec![update], &opts)
+        .await
+        .unwrap();
+    assert_eq!(
+        report.rows[0].outcome.as_str(),
+        "updated",
+        "{:?}",
+        report.rows[0]
+    );
+    let fair = crm.lead(sales(), fair.id()).await.unwrap();
+    assert_eq!(
+        fair.source().as_str(),
+        "معرض",
+        "the source is the lead's own"
+    );
+    assert_eq!(count().await, 3);
 
     // Currencies.
     let usd = deal("Dollars", 1_000, "USD", 10);

@@ -257,15 +257,6 @@ fn plan_row(
                     note: None,
                 };
             }
-            if row.lead.source != *lead.source()
-                && let Err(e) = ctx.sources.check(&row.lead.source, &ctx.actor)
-            {
-                return Planned {
-                    outcome: failed(e),
-                    write: None,
-                    note: None,
-                };
-            }
             match plan_update(&ctx.actor, &lead, row, now) {
                 Ok((None, None)) => skipped(id, SkipReason::Unchanged),
                 Ok((write, note)) => {

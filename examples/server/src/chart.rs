@@ -57,6 +57,7 @@ const BAR: f64 = 18.0;
 
 /// A bar chart titled `title` (its `id` names it for the page's tests and links).
 pub fn bars(id: &str, title: &str, bars: &[Bar], dir: Dir) -> String {
+    let id = esc(id);
     let height = ROW * bars.len().max(1) as f64 + 8.0;
     let max = bars.iter().map(|b| b.size).fold(0.0_f64, f64::max);
     let room = WIDTH - LABELS - VALUES;

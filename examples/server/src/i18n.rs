@@ -306,7 +306,6 @@ strings! {
     bulk_apply: "نفّذ على المختارين", "Apply to the selected";
     bulk_done: "تغيّر", "Changed";
     bulk_failed: "لم يتغيّر", "Not changed";
-    bulk_none: "لم تختر أي عميل محتمل.", "No lead was selected.";
     invalid_request: "لم يُنفَّذ شيء؛ في الطلب ما يلزم تصحيحه:", "Nothing was done; the request needs correcting:";
     fix_fields: "لم يُحفظ شيء؛ صحّح الحقول المعلّمة أدناه.", "Nothing was saved; correct the fields marked below.";
     digits_switch: "الأرقام: ١٢٣ / 123", "Digits: 123 / ١٢٣";

@@ -134,7 +134,11 @@ pub async fn run(
     let columns = Columns::match_headers(&headers, None).map_err(unreadable)?;
     let row_opts = RowOptions {
         region: s.config.region,
-        default_source: Source::other(),
+        // A file without a source column records the host's first source (`other`
+        // unless the host lists its own).
+        default_source: (s.crm.sources().listed().first())
+            .cloned()
+            .unwrap_or_else(Source::other),
     };
     let opts = ImportOptions {
         on_duplicate: policy,

@@ -203,6 +203,9 @@ pub fn validation_field(e: &ValidationError) -> &'static str {
         | ValidationError::InFuture { field, .. }
         | ValidationError::InvalidRange { field }
         | ValidationError::OutOfRange { field, .. } => field,
+        // The library names the follow-up time in words; the request calls it
+        // `next_follow_up`.
+        ValidationError::InPast { field, .. } => crate::say::form_field(field),
         ValidationError::InvalidEmail { .. } => "email",
         ValidationError::InvalidPhone { .. } | ValidationError::UnknownRegion { .. } => "phone",
         ValidationError::MissingContact => "email",

@@ -188,6 +188,10 @@ pub const REASONS: &[(&str, &str)] = &[
     ("not a lead of this list", "ليس عميلًا من هذه القائمة"),
     ("choose an employee or a status", "اختر موظفًا أو حالة"),
     ("one change at a time", "تغيير واحد في كل مرة"),
+    (
+        "a conversion is confirmed one lead at a time",
+        "يُؤكَّد تحويل كل عميل محتمل على حدة",
+    ),
     ("is not a lead list's query", "ليست تصفية لقائمة العملاء"),
     (
         crate::api::filters::FULL,
@@ -265,8 +269,19 @@ pub fn reason(lang: Lang, reason: &str) -> String {
     reason.to_owned()
 }
 
+/// The form field a library field name stands for (`next follow-up time` is the form's
+/// `next_follow_up`); a request's own names as they are.
+pub fn form_field(name: &str) -> &str {
+    match name {
+        "next follow-up time" => "next_follow_up",
+        "probability (percent)" => "probability",
+        other => other,
+    }
+}
+
 /// A request or library field's name, as the page calls it.
 pub fn field(lang: Lang, name: &str) -> String {
+    let name = form_field(name);
     if lang == Lang::En {
         return name.replace('_', " ");
     }
@@ -277,7 +292,7 @@ pub fn field(lang: Lang, name: &str) -> String {
         "company" => "الشركة",
         "source" => "المصدر",
         "owner" => "المسؤول",
-        "to" => "الموظف",
+        "to" => "إلى",
         "status" => "الحالة",
         "lost_reason" => "سبب الخسارة",
         "lost_reason_detail" | "lost reason detail" => "تفاصيل السبب",
@@ -345,9 +360,9 @@ pub fn validation(lang: Lang, e: &ValidationError) -> String {
     let r = |text: &str| reason(lang, text);
     use ValidationError as V;
     match e {
-        V::Empty { field } => format!("{} مطلوب", f(field)),
+        V::Empty { field } => format!("يلزم ملء {}", f(field)),
         V::TooLong { field, max, len } => {
-            format!("{} طوله {len} حرفًا والحد {max}", f(field))
+            format!("طول {} {len} والحد الأقصى {max}", f(field))
         }
         V::ForbiddenCharacter { field, codepoint } => {
             format!("في {} محرف غير مسموح (U+{codepoint:04X})", f(field))
@@ -478,11 +493,12 @@ pub fn crm_error(lang: Lang, e: &CrmError) -> String {
         }
         CrmError::Duplicate { field: f, .. } => {
             let what = match f {
-                crm_core::ContactField::Email => "البريد الإلكتروني",
-                crm_core::ContactField::Phone => "رقم الهاتف",
+                crm_core::ContactField::Email => "بهذا البريد الإلكتروني",
+                crm_core::ContactField::Phone => "بهذا الرقم",
             };
             format!(
-                "يوجد عميل محتمل مفتوح بهذا {what}؛ افتحه، أو اختر «أنشئه وإن تكرر» إن كان شخصًا آخر"
+                "يوجد عميل محتمل مفتوح {what}؛ افتحه، أو اختر «{}» إن كان شخصًا آخر",
+                lang.strings().allow_duplicate
             )
         }
         CrmError::Store(_) => "تعذّر الحفظ؛ حاول مرة أخرى".to_owned(),

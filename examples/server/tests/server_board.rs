@@ -153,6 +153,21 @@ async fn board_cards_move_with_every_rule(h: Harness) {
         page.text
             .contains("data-moves=\"contacted interested lost \"")
     );
+    // A column showing fewer than it has links to the list of all of them, as filtered.
+    let source = h.lead_json(&first, &h.sales).await["source"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let few = b
+        .get(&format!("/board?per_column=1&source={source}&mine=false"))
+        .await;
+    assert!(
+        few.text
+            .contains(&format!("href=\"/leads?status=new&#38;source={source}\"")),
+        "{}",
+        few.text
+    );
+    b.get("/board?mine=true").await;
     // "Only mine" sticks, on the board and the list alike.
     assert!(!b.get("/board").await.text.contains("للمدير"));
     assert!(!b.get("/leads").await.text.contains("للمدير"));

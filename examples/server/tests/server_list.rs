@@ -14,6 +14,7 @@ use server_support::{Harness, SALES};
 on_every_backend!(
     the_list_counts_sorts_and_changes_in_bulk,
     filters_are_saved_per_employee,
+    lead_page_forms_come_back_as_typed,
 );
 
 fn names(page: &Value) -> Vec<String> {
@@ -144,6 +145,35 @@ async fn the_list_counts_sorts_and_changes_in_bulk(h: Harness) {
         )
         .await;
     assert_eq!(r.status, StatusCode::FORBIDDEN, "no form token");
+    // A conversion is not made in bulk: it asks for a confirmation, one lead at a time.
+    let r = b
+        .post(
+            "/leads/bulk",
+            &[
+                ("csrf", &csrf),
+                ("lead", &fresh),
+                ("to", ""),
+                ("status", "converted"),
+            ],
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY, "{}", r.text);
+    // The best by score lists open leads only, and its total counts them alone.
+    let r = h
+        .versioned(
+            axum::http::Method::POST,
+            &format!("/api/v1/leads/{}/status", ids[0]),
+            &h.sales,
+            json!({"status": "lost", "lost_reason": "price"}),
+            "\"2\"",
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.text);
+    let all = h.get("/api/v1/leads", &h.manager).await.json();
+    assert_eq!(all["total"], 3);
+    let best = h.get("/api/v1/leads?sort=score", &h.manager).await.json();
+    assert_eq!(best["total"], 2, "{best}");
+    assert_eq!(best["items"].as_array().unwrap().len(), 2);
 }
 
 /// Saved filters, per employee: saved through the API or the page (checked as the list
@@ -248,4 +278,69 @@ async fn filters_are_saved_per_employee(h: Harness) {
             .len(),
         1
     );
+    // "Only mine" remembered gives way to a chosen owner in the filter saved, which the
+    // list would otherwise refuse.
+    b.get("/leads?mine=true").await;
+    let list = b.get("/leads?owner=1").await;
+    assert!(
+        list.text
+            .contains("value=\"mine=false&#38;sort=newest&#38;owner=1\""),
+        "{}",
+        list.text
+    );
+}
+
+/// A refused interaction or opportunity on the lead page comes back as typed, each message
+/// at its field in Arabic, and nothing is stored.
+async fn lead_page_forms_come_back_as_typed(h: Harness) {
+    let lead = h
+        .lead(
+            &h.sales,
+            json!({"name": "هند", "email": "hind@example.sa", "source": "web"}),
+        )
+        .await;
+    let (mut b, csrf) = Browser::signed_in(&h, SALES).await;
+    let notes = "اتصلت وطلبت عرض سعر مفصلًا";
+    let r = b
+        .post(
+            &format!("/leads/{lead}/interactions"),
+            &[
+                ("csrf", &csrf),
+                ("kind", "meeting"),
+                ("notes", notes),
+                ("next_follow_up", "2020-01-01T09:00"),
+            ],
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY, "{}", r.text);
+    assert!(r.text.contains(notes), "the notes are kept: {}", r.text);
+    assert!(r.text.contains("value=\"meeting\" selected"));
+    assert!(
+        r.text.contains("id=\"interaction-follow-up-error\""),
+        "{}",
+        r.text
+    );
+    assert!(r.text.contains("في الماضي"), "{}", r.text);
+    let detail = h
+        .get(&format!("/api/v1/leads/{lead}/detail"), &h.sales)
+        .await
+        .json();
+    assert!(detail["interactions"].as_array().unwrap().is_empty());
+    let r = b
+        .post(
+            &format!("/leads/{lead}/opportunities"),
+            &[
+                ("csrf", &csrf),
+                ("title", "توريد أجهزة"),
+                ("value", "1,25"),
+                ("currency", "KWD"),
+                ("expected_close", "2027-01-31"),
+            ],
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY, "{}", r.text);
+    assert!(r.text.contains("value=\"توريد أجهزة\""), "{}", r.text);
+    assert!(r.text.contains("value=\"1,25\""));
+    assert!(r.text.contains("id=\"opportunity-value-error\""));
+    assert!(r.text.contains("المبلغ «1,25» غير صحيح"), "{}", r.text);
 }

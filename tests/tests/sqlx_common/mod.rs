@@ -150,4 +150,38 @@ impl LeadStore for InDir {
     ) -> Result<Vec<FollowUpNotice>, StoreError> {
         self.store.preview_follow_ups(c).await
     }
+    async fn undelivered_follow_ups(&self, limit: u32) -> Result<Vec<FollowUpNotice>, StoreError> {
+        self.store.undelivered_follow_ups(limit).await
+    }
+    async fn pending_clients(
+        &self,
+        limit: u32,
+    ) -> Result<Vec<crm_core::PendingClient>, StoreError> {
+        self.store.pending_clients(limit).await
+    }
+    async fn claim_pending_clients(
+        &self,
+        now: DateTime<Utc>,
+        lease_until: DateTime<Utc>,
+        limit: u32,
+    ) -> Result<Vec<crm_core::PendingClient>, StoreError> {
+        self.store
+            .claim_pending_clients(now, lease_until, limit)
+            .await
+    }
+    async fn score_frequencies(
+        &self,
+        team: &str,
+    ) -> Result<crm_core::scoring::Frequencies, StoreError> {
+        self.store.score_frequencies(team).await
+    }
+    async fn score_facts(
+        &self,
+        leads: &[LeadId],
+    ) -> Result<BTreeMap<LeadId, crm_core::scoring::Facts>, StoreError> {
+        self.store.score_facts(leads).await
+    }
+    async fn count_leads_in(&self, q: &LeadQuery, s: &Scope) -> Result<u64, StoreError> {
+        self.store.count_leads_in(q, s).await
+    }
 }

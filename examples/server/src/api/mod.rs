@@ -38,6 +38,7 @@ pub use employees::{
     EmployeeIn, EmployeeOut, PasswordIn, TeamOut, end_if_inactive, set_password_as,
 };
 pub use import::{ImportOut, ImportRowOut};
+pub(crate) use leads::list_total;
 pub use leads::{
     AssignIn, DetailOut, HistoryOut, InteractionIn, InteractionOut, LeadFilter, LeadOut, LeadPage,
     LeadPatchIn, NewLeadIn, OpportunityIn, OpportunityOut, OpportunityPatchIn, StatusIn, StatusOut,

@@ -231,8 +231,36 @@ pub async fn switch_zone(State(s): State<AppState>, Query(q): Query<ZoneChoice>)
     }
 }
 
-/// A path on this site to go back to; anything else goes to the start page.
+/// A path on this site to go back to; anything else goes to the start page. A browser
+/// drops tabs and line breaks from a URL and reads `\\` as `/`, so a value with any of
+/// them (or any other control or space character) could name another site once cleaned
+/// (`/\t/evil.example`): refused, as is a second `/` or `\\` at the start.
 pub(crate) fn local_path(back: Option<String>) -> String {
-    back.filter(|p| p.starts_with('/') && !p.starts_with("//") && !p.contains('\\'))
-        .unwrap_or_else(|| "/".to_owned())
+    back.filter(|p| {
+        p.starts_with('/')
+            && !p.starts_with("//")
+            && !p.contains('\\')
+            && !p.chars().any(|c| c.is_control() || c.is_whitespace())
+    })
+    .unwrap_or_else(|| "/".to_owned())
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn only_a_path_on_this_site_is_gone_back_to() {
+        let back = |p: &str| super::local_path(Some(p.to_owned()));
+        assert_eq!(back("/leads?status=new"), "/leads?status=new");
+        for bad in [
+            "//evil.example",
+            "/\\evil.example",
+            "/\t/evil.example",
+            "/\n/evil.example",
+            "https://evil.example",
+            "evil",
+            "/ /x",
+        ] {
+            assert_eq!(back(bad), "/", "{bad:?}");
+        }
+    }
 }

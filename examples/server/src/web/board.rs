@@ -129,7 +129,10 @@ pub async fn leads(
                 let owner = filter
                     .owner
                     .map_or(String::new(), |o| format!("&owner={o}"));
-                format!("/leads?status={}{owner}", col.status)
+                let source = (filter.source.as_ref()).map_or(String::new(), |src| {
+                    format!("&source={}", super::urlencode(src.as_str()))
+                });
+                format!("/leads?status={}{owner}{source}", col.status)
             } else {
                 String::new()
             },

@@ -73,8 +73,34 @@ pub async fn list_leads(
             (items, page.next.map(|c| c.to_string()))
         }
     };
-    let total = s.crm.count_leads(caller.employee, &query).await?;
+    let total = list_total(&s, caller.employee, &query, order).await?;
     Ok(Json(LeadPage { items, next, total }))
+}
+
+/// How many leads a list in `order` holds over all its pages: for the best by score, the
+/// open leads only (decided ones have no score), else every match.
+pub(crate) async fn list_total(
+    s: &AppState,
+    actor: crm_core::EmployeeId,
+    query: &crm_core::LeadQuery,
+    order: ListOrder,
+) -> Result<u64, crm_core::CrmError> {
+    if order != ListOrder::Score {
+        return s.crm.count_leads(actor, query).await;
+    }
+    let mut total = 0;
+    for status in crm_core::LeadStatus::ALL
+        .into_iter()
+        .filter(|st| st.is_open())
+    {
+        if query.status.is_none_or(|asked| asked == status) {
+            total += s
+                .crm
+                .count_leads(actor, &query.clone().status(status))
+                .await?;
+        }
+    }
+    Ok(total)
 }
 
 /// The language of a request's `Accept-Language`: Arabic when it asks for Arabic first.

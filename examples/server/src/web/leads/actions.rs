@@ -5,6 +5,7 @@ use axum::extract::{Path, State};
 use crm_core::{EmployeeId, LeadId, OpportunityId};
 use serde::Deserialize;
 
+use super::{Kept, lead_page};
 use crate::AppState;
 use crate::api::{Fields, InteractionIn, OpportunityIn, OpportunityPatchIn, StatusIn};
 use crate::input;
@@ -157,6 +158,16 @@ pub async fn log_interaction(
     v.check_csrf(&form.csrf)?;
     let c = &v.ctx;
     let lead_id: LeadId = id(c, &lead)?;
+    let keep = |errors| Kept {
+        form: "interaction",
+        typed: [
+            ("kind", form.kind.clone()),
+            ("notes", form.notes.clone()),
+            ("next_follow_up", form.next_follow_up.clone()),
+        ]
+        .into(),
+        errors,
+    };
     let mut f = Fields::default();
     let next_follow_up = match form.next_follow_up.trim() {
         "" => None,
@@ -167,18 +178,29 @@ pub async fn log_interaction(
     let n = input::interaction(
         &mut f,
         &InteractionIn {
-            kind: form.kind,
+            kind: form.kind.clone(),
             occurred_at: None,
-            notes: Some(form.notes),
+            notes: Some(form.notes.clone()),
             next_follow_up,
         },
     );
-    let n = f.done(n).map_err(|p| problem(c, p))?;
-    s.crm
-        .log_interaction(v.employee, lead_id, n)
-        .await
-        .map_err(fail(c))?;
-    Ok(redirect(&back_to(form.back, lead_id)))
+    let lang = c.lang;
+    let n = match f.done(n) {
+        Ok(n) => n,
+        Err(p) => {
+            let errors = crate::say::problem(lang, p).errors;
+            return lead_page(&s, v, lead_id, keep(errors)).await;
+        }
+    };
+    match s.crm.log_interaction(v.employee, lead_id, n).await {
+        Ok(_) => Ok(redirect(&back_to(form.back, lead_id))),
+        // Bad input the library found: the form again, as typed.
+        Err(e @ crm_core::CrmError::Validation(_)) => {
+            let errors = crate::say::error(lang, e).errors;
+            lead_page(&s, v, lead_id, keep(errors)).await
+        }
+        Err(e) => Err(fail(c)(e)),
+    }
 }
 
 #[derive(Deserialize)]
@@ -210,23 +232,45 @@ pub async fn add_opportunity(
     v.check_csrf(&form.csrf)?;
     let c = &v.ctx;
     let lead_id: LeadId = id(c, &lead)?;
+    let keep = |errors| Kept {
+        form: "opportunity",
+        typed: [
+            ("title", form.title.clone()),
+            ("value", form.value.clone()),
+            ("currency", form.currency.clone()),
+            ("expected_close", form.expected_close.clone()),
+            ("probability", form.probability.clone()),
+        ]
+        .into(),
+        errors,
+    };
     let mut f = Fields::default();
     let n = input::new_opportunity(
         &mut f,
         &OpportunityIn {
-            title: Some(form.title),
-            value: Some(form.value),
-            currency: Some(form.currency),
-            expected_close: Some(form.expected_close),
-            probability: Some(form.probability),
+            title: Some(form.title.clone()),
+            value: Some(form.value.clone()),
+            currency: Some(form.currency.clone()),
+            expected_close: Some(form.expected_close.clone()),
+            probability: Some(form.probability.clone()),
         },
     );
-    let n = f.done(n).map_err(|p| problem(c, p))?;
-    s.crm
-        .add_opportunity(v.employee, lead_id, n)
-        .await
-        .map_err(fail(c))?;
-    Ok(redirect(&format!("/leads/{lead_id}")))
+    let lang = c.lang;
+    let n = match f.done(n) {
+        Ok(n) => n,
+        Err(p) => {
+            let errors = crate::say::problem(lang, p).errors;
+            return lead_page(&s, v, lead_id, keep(errors)).await;
+        }
+    };
+    match s.crm.add_opportunity(v.employee, lead_id, n).await {
+        Ok(_) => Ok(redirect(&format!("/leads/{lead_id}"))),
+        Err(e @ crm_core::CrmError::Validation(_)) => {
+            let errors = crate::say::error(lang, e).errors;
+            lead_page(&s, v, lead_id, keep(errors)).await
+        }
+        Err(e) => Err(fail(c)(e)),
+    }
 }
 
 #[derive(Deserialize)]
@@ -325,6 +369,11 @@ pub async fn bulk(
         (to, "") => f
             .take("to", to.parse::<EmployeeId>())
             .map(|to| crm_core::BulkChange::Assign { to }),
+        // A conversion creates a client and asks for a confirmation, one lead at a time.
+        ("", "converted") => f.take::<crm_core::BulkChange, _>(
+            "status",
+            Err("a conversion is confirmed one lead at a time"),
+        ),
         ("", status) => input::status(
             &mut f,
             &StatusIn {

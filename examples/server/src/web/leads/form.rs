@@ -48,7 +48,7 @@ impl LeadFormPage {
     /// What is wrong with `field`, said at the field (empty: nothing).
     fn err(&self, field: &str) -> String {
         (self.errors.iter())
-            .filter(|e| e.field == field)
+            .filter(|e| crate::say::form_field(&e.field) == field)
             .map(|e| e.detail.as_str())
             .collect::<Vec<_>>()
             .join("؛ ")
@@ -57,7 +57,7 @@ impl LeadFormPage {
     /// The errors of fields the form does not show, said above it.
     fn others(&self) -> Vec<&FieldError> {
         (self.errors.iter())
-            .filter(|e| !FORM_FIELDS.contains(&e.field.as_str()))
+            .filter(|e| !FORM_FIELDS.contains(&crate::say::form_field(&e.field)))
             .collect()
     }
 
@@ -179,14 +179,10 @@ pub async fn create_lead(
     };
     match s.crm.create_lead(v.employee, lead).await {
         Ok(l) => Ok(redirect(&format!("/leads/{}", l.id()))),
-        Err(e) => Err(form_again(
-            v,
-            &pick,
-            "/leads".into(),
-            heading,
-            form,
-            e.into(),
-        )),
+        Err(e) => {
+            let p = crate::say::error(v.ctx.lang, e);
+            Err(form_again(v, &pick, "/leads".into(), heading, form, p))
+        }
     }
 }
 

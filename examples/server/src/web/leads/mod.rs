@@ -10,6 +10,7 @@ use std::collections::BTreeMap;
 
 use askama::Template;
 use axum::extract::{Path, Query, State};
+use axum::response::IntoResponse;
 use chrono::{DateTime, Utc};
 use crm_core::LeadId;
 
@@ -194,7 +195,9 @@ pub async fn leads(
             (page.items, scores, page.next)
         }
     };
-    let total = (s.crm.count_leads(v.employee, &query).await).map_err(fail(c))?;
+    let total = crate::api::list_total(&s, v.employee, &query, order)
+        .await
+        .map_err(fail(c))?;
     let names = names(&s, &v).await;
     let pick = Pickers::read(&s, &v).await;
     let any = Some(c.t.anyone);
@@ -220,9 +223,11 @@ pub async fn leads(
     let rows = (items.iter().zip(&scores))
         .map(|(l, sc)| lead_view(c, l, &names, now).scored(c, sc.as_ref()))
         .collect();
+    // "Only mine" gives way to a chosen owner, here as in the list's own query.
+    let mine_in_query = q.mine == Some(true);
     let export = |format: &str| {
         format!(
-            "/leads/export?format={format}&mine={mine}{}",
+            "/leads/export?format={format}&mine={mine_in_query}{}",
             super::reports::kept_query(&[
                 ("q", &q.q),
                 ("status", &q.status),
@@ -255,7 +260,7 @@ pub async fn leads(
         .map(|f| (f.id, f.name, format!("/leads?{}", f.query)))
         .collect(),
         query: format!(
-            "mine={mine}&sort={}{}",
+            "mine={mine_in_query}&sort={}{}",
             order.as_param(),
             super::reports::kept_query(&[
                 ("q", &q.q),
@@ -436,24 +441,78 @@ struct LeadPage {
     any_currency: bool,
     /// The currency a new opportunity starts in.
     first_currency: String,
+    /// A form of this page sent back with what was typed and what is wrong.
+    kept: Kept,
+}
+
+/// What one of the lead page's forms sent and what is wrong with it: the page is shown
+/// again with the form as typed and each message at its field, nothing else lost.
+#[derive(Default)]
+pub(super) struct Kept {
+    /// `interaction` or `opportunity` (empty: no form kept).
+    pub form: &'static str,
+    /// Each field as typed.
+    pub typed: BTreeMap<&'static str, String>,
+    /// What is wrong, said in the page's language.
+    pub errors: Vec<crate::problem::FieldError>,
+}
+
+impl LeadPage {
+    /// What was typed in `form`'s `field`, or `default`.
+    fn typed(&self, form: &str, field: &str, default: &str) -> String {
+        match (self.kept.form == form).then(|| self.kept.typed.get(field)) {
+            Some(Some(v)) => v.clone(),
+            _ => default.to_owned(),
+        }
+    }
+    /// What is wrong with `form`'s `field` (empty: nothing).
+    fn err(&self, form: &str, field: &str) -> String {
+        if self.kept.form != form {
+            return String::new();
+        }
+        (self.kept.errors.iter())
+            .filter(|e| crate::say::form_field(&e.field) == field)
+            .map(|e| e.detail.as_str())
+            .collect::<Vec<_>>()
+            .join("؛ ")
+    }
+    /// The errors of `form` at no field it shows.
+    fn others(&self, form: &str, fields: &[&str]) -> Vec<String> {
+        if self.kept.form != form {
+            return Vec::new();
+        }
+        (self.kept.errors.iter())
+            .filter(|e| !fields.contains(&crate::say::form_field(&e.field)))
+            .map(|e| e.detail.clone())
+            .collect()
+    }
 }
 
 /// A lead with its history, interactions, opportunities and the forms that act on it.
 pub async fn lead(State(s): State<AppState>, v: Viewer, Path(lead): Path<String>) -> WebResult {
+    let lead_id: LeadId = id(&v.ctx, &lead)?;
+    lead_page(&s, v, lead_id, Kept::default()).await
+}
+
+/// The lead page, with `kept` (a form sent back) in place; 422 when a form is kept.
+pub(super) async fn lead_page(s: &AppState, v: Viewer, lead_id: LeadId, kept: Kept) -> WebResult {
     let c = &v.ctx;
-    let lead_id: LeadId = id(c, &lead)?;
     let d = s
         .crm
         .lead_detail(v.employee, lead_id)
         .await
         .map_err(fail(c))?;
-    let names = names(&s, &v).await;
+    let names = names(s, &v).await;
     let score = (s.crm.lead_score(v.employee, lead_id).await).map_err(fail(c))?;
-    let pick = Pickers::read(&s, &v).await;
+    let pick = Pickers::read(s, &v).await;
     let first_currency = (s.crm.currencies().listed())
         .and_then(|l| l.first())
         .map_or("SAR", |c| c.code())
         .to_owned();
+    let currency = match (kept.form, kept.typed.get("currency")) {
+        ("opportunity", Some(typed)) => typed.clone(),
+        _ => first_currency.clone(),
+    };
     let spent = crm_core::history::time_in_status(&d.history, s.clock.now());
     let page = LeadPage {
         l: lead_view(c, &d.lead, &names, s.clock.now()).scored(c, score.as_ref()),
@@ -497,9 +556,9 @@ pub async fn lead(State(s): State<AppState>, v: Viewer, Path(lead): Path<String>
         kinds: i18n::KINDS,
         stages: i18n::STAGES,
         owners: pick.owners(&d.lead.owner().to_string(), None),
-        currencies: pick.currencies(&first_currency),
+        currencies: pick.currencies(&currency),
         any_currency: pick.any_currency,
-        first_currency,
+        first_currency: currency,
         lost_reasons: s
             .crm
             .lost_reasons()
@@ -508,6 +567,11 @@ pub async fn lead(State(s): State<AppState>, v: Viewer, Path(lead): Path<String>
             .map(|c| c.to_string())
             .collect(),
         c: v.ctx,
+        kept,
     };
-    Ok(render(&page))
+    let status = match page.kept.form {
+        "" => axum::http::StatusCode::OK,
+        _ => axum::http::StatusCode::UNPROCESSABLE_ENTITY,
+    };
+    Ok((status, render(&page)).into_response())
 }
