@@ -12,9 +12,8 @@ use axum::http::HeaderMap;
 use chrono::{DateTime, Utc};
 use crm_core::board::Totals;
 
-use super::leads::MINE_COOKIE;
-use super::with_cookie;
-use super::{Ctx, Viewer, WebResult, cookie, fail, names, problem, render, set_cookie, who};
+use super::leads::{MINE_COOKIE, remember_mine};
+use super::{Ctx, Viewer, WebResult, cookie, fail, names, problem, render, who};
 use crate::AppState;
 use crate::api::{BoardParams, Fields, board_filter};
 use crate::problem::Problem;
@@ -85,22 +84,6 @@ fn filter_of(
     Ok((filter, cards, mine, asked))
 }
 
-/// Sets the "mine" cookie when the page was asked for it.
-fn remembered(s: &AppState, page: axum::response::Response, asked: Option<bool>) -> WebResult {
-    Ok(match asked {
-        Some(on) => with_cookie(
-            page,
-            set_cookie(
-                MINE_COOKIE,
-                if on { "1" } else { "0" },
-                Some(365 * 86_400),
-                s.config.secure_cookies,
-            ),
-        ),
-        None => page,
-    })
-}
-
 fn parse_params(
     c: &Ctx,
     q: Result<Query<BoardParams>, axum::extract::rejection::QueryRejection>,
@@ -163,7 +146,7 @@ pub async fn leads(
         back,
         c: v.ctx,
     });
-    remembered(&s, page, asked)
+    Ok(remember_mine(&s, page, asked))
 }
 
 /// A deal's card.
@@ -252,5 +235,5 @@ pub async fn deals(
         back,
         c: v.ctx,
     });
-    remembered(&s, page, asked)
+    Ok(remember_mine(&s, page, asked))
 }

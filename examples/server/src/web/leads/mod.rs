@@ -274,7 +274,17 @@ pub async fn leads(
             .collect(),
         c: v.ctx,
     });
-    Ok(match asked {
+    Ok(remember_mine(&s, page, asked))
+}
+
+/// `page`, remembering "only mine" when the request asked for it (on or off): the list
+/// and the boards share the one setting.
+pub(super) fn remember_mine(
+    s: &AppState,
+    page: axum::response::Response,
+    asked: Option<bool>,
+) -> axum::response::Response {
+    match asked {
         Some(on) => with_cookie(
             page,
             set_cookie(
@@ -285,7 +295,7 @@ pub async fn leads(
             ),
         ),
         None => page,
-    })
+    }
 }
 
 /// A column heading of the lead list.
