@@ -9,6 +9,7 @@ use super::{Kept, lead_page};
 use crate::AppState;
 use crate::api::{Fields, InteractionIn, OpportunityIn, OpportunityPatchIn, StatusIn};
 use crate::input;
+use crate::problem::Problem;
 use crate::web::{Ctx, Form, Viewer, WebResult, fail, id, problem, redirect, render};
 
 /// `back` when it is a path on this site, else the lead's page.
@@ -184,20 +185,15 @@ pub async fn log_interaction(
             next_follow_up,
         },
     );
-    let lang = c.lang;
     let n = match f.done(n) {
         Ok(n) => n,
-        Err(p) => {
-            let errors = crate::say::problem(lang, p).errors;
-            return lead_page(&s, v, lead_id, keep(errors)).await;
-        }
+        Err(p) => return lead_page(&s, v, lead_id, keep(p.errors)).await,
     };
     match s.crm.log_interaction(v.employee, lead_id, n).await {
         Ok(_) => Ok(redirect(&back_to(form.back, lead_id))),
         // Bad input the library found: the form again, as typed.
-        Err(e @ crm_core::CrmError::Validation(_)) => {
-            let errors = crate::say::error(lang, e).errors;
-            lead_page(&s, v, lead_id, keep(errors)).await
+        Err(crm_core::CrmError::Validation(e)) => {
+            lead_page(&s, v, lead_id, keep(Problem::from(e).errors)).await
         }
         Err(e) => Err(fail(c)(e)),
     }
@@ -255,19 +251,15 @@ pub async fn add_opportunity(
             probability: Some(form.probability.clone()),
         },
     );
-    let lang = c.lang;
     let n = match f.done(n) {
         Ok(n) => n,
-        Err(p) => {
-            let errors = crate::say::problem(lang, p).errors;
-            return lead_page(&s, v, lead_id, keep(errors)).await;
-        }
+        Err(p) => return lead_page(&s, v, lead_id, keep(p.errors)).await,
     };
     match s.crm.add_opportunity(v.employee, lead_id, n).await {
         Ok(_) => Ok(redirect(&format!("/leads/{lead_id}"))),
-        Err(e @ crm_core::CrmError::Validation(_)) => {
-            let errors = crate::say::error(lang, e).errors;
-            lead_page(&s, v, lead_id, keep(errors)).await
+        // Bad input the library found: the form again, as typed.
+        Err(crm_core::CrmError::Validation(e)) => {
+            lead_page(&s, v, lead_id, keep(Problem::from(e).errors)).await
         }
         Err(e) => Err(fail(c)(e)),
     }

@@ -463,7 +463,7 @@ pub(super) struct Kept {
     pub form: &'static str,
     /// Each field as typed.
     pub typed: BTreeMap<&'static str, String>,
-    /// What is wrong, said in the page's language.
+    /// What is wrong (the page says it in its language).
     pub errors: Vec<crate::problem::FieldError>,
 }
 
@@ -507,6 +507,11 @@ pub async fn lead(State(s): State<AppState>, v: Viewer, Path(lead): Path<String>
 /// The lead page, with `kept` (a form sent back) in place; 422 when a form is kept.
 pub(super) async fn lead_page(s: &AppState, v: Viewer, lead_id: LeadId, kept: Kept) -> WebResult {
     let c = &v.ctx;
+    // Each form's errors said in one place, from their causes.
+    let kept = Kept {
+        errors: crate::say::problem(c.lang, Problem::invalid(kept.errors)).errors,
+        ..kept
+    };
     let d = s
         .crm
         .lead_detail(v.employee, lead_id)
