@@ -16,8 +16,11 @@ use std::str::FromStr;
 use serde::{Deserialize, Serialize};
 
 use crate::contact::Note;
-use crate::ids::LeadId;
+use crate::error::CrmError;
+use crate::ids::{EmployeeId, LeadId};
 use crate::lead::NewLead;
+use crate::permissions::AssigneeProblem;
+use crate::validation::ValidationError;
 
 /// A row read as a lead: the input to create it, and notes to log with it.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -33,8 +36,75 @@ pub struct ImportedLead {
 pub struct ImportRow {
     /// The row number people see in the file.
     pub row: usize,
-    /// The lead, or a one-line reason why the row is not one.
-    pub outcome: Result<ImportedLead, String>,
+    /// The lead, or why the row is not one.
+    pub outcome: Result<ImportedLead, RowError>,
+}
+
+/// Why a row is refused, by meaning, so a page can say it in its own language; its
+/// `Display` is the one English line the CLI and the API give.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum RowError {
+    /// A cell does not read as its field (`field` is the lowercase English name, `phone`).
+    #[error("{field}: {error}")]
+    Cell {
+        /// The field the cell's column fills.
+        field: &'static str,
+        /// Why it does not read.
+        error: ValidationError,
+    },
+    /// The row has neither a phone nor an email.
+    #[error("a lead needs a phone or an email")]
+    NoContact,
+    /// A rule refused the lead the row gives (a source the host does not offer, ...).
+    #[error("{0}")]
+    Invalid(ValidationError),
+    /// The owner the row names cannot be responsible for a lead.
+    #[error("employee {employee} cannot be responsible for a lead: they are {problem}")]
+    Assignee {
+        /// The employee.
+        employee: EmployeeId,
+        /// Why not.
+        problem: AssigneeProblem,
+    },
+    /// The importing employee may not write this lead (`reason` is the permission's).
+    #[error("forbidden: {0}")]
+    Forbidden(&'static str),
+    /// The open lead it matched was converted, merged or deleted meanwhile.
+    #[error("the lead {0} it matches is gone")]
+    Gone(LeadId),
+    /// It matches an open lead outside the importing employee's view, which is not named.
+    #[error("it matches an open lead you do not see (ask a manager about it)")]
+    Hidden,
+    /// Any other refusal, in one line: a host's own reader's words, or a rule's.
+    #[error("{0}")]
+    Other(String),
+}
+
+impl RowError {
+    /// A cell of `field` that does not read.
+    pub fn cell(field: &'static str, error: ValidationError) -> Self {
+        Self::Cell { field, error }
+    }
+}
+
+impl From<CrmError> for RowError {
+    fn from(e: CrmError) -> Self {
+        match e {
+            CrmError::Validation(v) => Self::Invalid(v),
+            CrmError::InvalidAssignee { employee, problem } => Self::Assignee { employee, problem },
+            CrmError::Forbidden { reason, .. } => Self::Forbidden(reason),
+            CrmError::ReadOnly(id) => Self::Gone(id),
+            other => Self::Other(one_line(&other.to_string())),
+        }
+    }
+}
+
+impl Serialize for RowError {
+    /// The English line: what the API and the CLI's JSON have always carried.
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.collect_str(self)
+    }
 }
 
 /// What a row that matches an open lead does.
@@ -219,8 +289,8 @@ pub enum RowOutcome {
     },
     /// The row was refused; the others go on.
     Failed {
-        /// One line: why.
-        reason: String,
+        /// Why (serialized as its one English line).
+        reason: RowError,
     },
 }
 
@@ -281,9 +351,9 @@ impl ImportReport {
         }
     }
     /// The rows that failed: row number and reason.
-    pub fn failures(&self) -> impl Iterator<Item = (usize, &str)> {
+    pub fn failures(&self) -> impl Iterator<Item = (usize, &RowError)> {
         self.rows.iter().filter_map(|r| match &r.outcome {
-            RowOutcome::Failed { reason } => Some((r.row, reason.as_str())),
+            RowOutcome::Failed { reason } => Some((r.row, reason)),
             _ => None,
         })
     }
@@ -375,7 +445,7 @@ mod tests {
         for n in 0..10 {
             let outcome = if n % 4 == 3 {
                 RowOutcome::Failed {
-                    reason: "bad".into(),
+                    reason: RowError::Hidden,
                 }
             } else {
                 RowOutcome::Created {

@@ -79,8 +79,8 @@ pub use follow_up::{FollowUpClaim, FollowUpNotice, FollowUpRule, NoticeKind};
 pub use history::{Change, HistoryEntry, LeadField};
 pub use ids::{ClientId, EmployeeId, EventId, InteractionId, LeadId, NoticeId, OpportunityId};
 pub use importing::{
-    ImportKey, ImportOptions, ImportReport, ImportRow, ImportedLead, OnDuplicate, RowOutcome,
-    RowReport, SkipReason,
+    ImportKey, ImportOptions, ImportReport, ImportRow, ImportedLead, OnDuplicate, RowError,
+    RowOutcome, RowReport, SkipReason,
 };
 pub use interaction::{Interaction, InteractionKind, NewInteraction};
 pub use lead::{Lead, LeadPatch, LeadRecord, NewLead};

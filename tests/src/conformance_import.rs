@@ -8,7 +8,8 @@ use crm_core::StoreWrites;
 use crm_core::{
     AssignmentRule, AssignmentRules, Change, Clock, CrmError, EventKind, ImportBatch, ImportKey,
     ImportOptions, ImportReport, ImportRow, ImportWrite, ImportedLead, InteractionKind, LeadField,
-    LeadQuery, LeadStore, Note, OnDuplicate, RowOutcome, SkipReason, StoreError, Visibility,
+    LeadQuery, LeadStore, Note, OnDuplicate, RowError, RowOutcome, SkipReason, StoreError,
+    Visibility,
 };
 
 use crate::conformance::snapshot;
@@ -29,7 +30,7 @@ fn row(n: usize, name: &str, email: Option<&str>, phone: Option<&str>) -> Import
 fn bad(n: usize, reason: &str) -> ImportRow {
     ImportRow {
         row: n,
-        outcome: Err(reason.to_owned()),
+        outcome: Err(RowError::Other(reason.to_owned())),
     }
 }
 
@@ -93,8 +94,10 @@ pub async fn import_creates_leads_with_history_and_events(store: Arc<dyn LeadSto
         ]
     );
     assert_eq!(
-        report.failures().collect::<Vec<_>>(),
-        [(3, "phone: too short")]
+        (report.failures())
+            .map(|(n, e)| (n, e.to_string()))
+            .collect::<Vec<_>>(),
+        [(3, "phone: too short".to_owned())]
     );
     let leads = all_leads(&h).await;
     assert_eq!(leads.len(), 3);
@@ -457,8 +460,9 @@ pub async fn import_applies_permissions_assignment_and_visibility(store: Arc<dyn
     let RowOutcome::Failed { reason } = &report.rows[0].outcome else {
         panic!("{report:?}")
     };
+    assert_eq!(reason, &RowError::Hidden);
     assert_eq!(
-        reason,
+        reason.to_string(),
         "it matches an open lead you do not see (ask a manager about it)"
     );
     assert!(

@@ -17,8 +17,8 @@ use crate::error::{CrmError, ValidationError};
 use crate::events::NewEvent;
 use crate::ids::{EmployeeId, LeadId};
 use crate::importing::{
-    ImportKey, ImportRow, ImportedLead, OnDuplicate, RowAction, RowOutcome, RowReport, SkipReason,
-    decide_row, one_line,
+    ImportKey, ImportRow, ImportedLead, OnDuplicate, RowAction, RowError, RowOutcome, RowReport,
+    SkipReason, decide_row,
 };
 use crate::interaction::{Interaction, InteractionKind, NewInteraction};
 use crate::lead::{Lead, LeadPatch};
@@ -121,10 +121,8 @@ struct Planned {
     note: Logged,
 }
 
-fn failed(e: impl std::fmt::Display) -> RowOutcome {
-    RowOutcome::Failed {
-        reason: one_line(&e.to_string()),
-    }
+fn failed(e: impl Into<RowError>) -> RowOutcome {
+    RowOutcome::Failed { reason: e.into() }
 }
 
 /// Plans one batch of `rows` (each with its key, when the import has a file key) at `now`:
@@ -149,7 +147,7 @@ pub fn plan_import_batch(
         let planned = match &row.outcome {
             Err(reason) => Planned {
                 outcome: RowOutcome::Failed {
-                    reason: one_line(reason),
+                    reason: reason.clone(),
                 },
                 write: None,
                 note: None,
@@ -242,7 +240,7 @@ fn plan_row(
         RowAction::Update(id) => {
             let Some(lead) = open.get(id).cloned() else {
                 return Planned {
-                    outcome: failed(format!("the lead {id} it matches is gone")),
+                    outcome: failed(RowError::Gone(id)),
                     write: None,
                     note: None,
                 };
@@ -250,9 +248,7 @@ fn plan_row(
             if !ctx.scope.admits(lead.owner()) {
                 return Planned {
                     // The match is refused, but a lead outside the view is never named.
-                    outcome: failed(
-                        "it matches an open lead you do not see (ask a manager about it)",
-                    ),
+                    outcome: failed(RowError::Hidden),
                     write: None,
                     note: None,
                 };

@@ -32,7 +32,7 @@ use serde::Deserialize;
 use crate::contact::{Email, Name, Note, Phone, PhoneRegion};
 use crate::export::{Locale, source_label};
 use crate::ids::EmployeeId;
-use crate::importing::one_line;
+use crate::importing::RowError;
 pub use crate::importing::{ImportRow, ImportedLead};
 use crate::lead::NewLead;
 use crate::source::Source;
@@ -311,42 +311,40 @@ impl Columns {
         self.by_field.get(&field).copied()
     }
 
-    /// Reads one row as a lead, or says in one line why it is not one.
-    pub fn lead(&self, cells: &[String], opts: &RowOptions) -> Result<ImportedLead, String> {
+    /// Reads one row as a lead, or says why it is not one.
+    pub fn lead(&self, cells: &[String], opts: &RowOptions) -> Result<ImportedLead, RowError> {
         let get = |f: Field| {
             self.column(f)
                 .and_then(|i| cells.get(i))
                 .map(|s| s.trim())
                 .filter(|s| !s.is_empty())
         };
-        let why = |f: Field, e: &dyn std::fmt::Display| one_line(&format!("{}: {e}", f.as_str()));
-        let name =
-            Name::parse(get(Field::Name).unwrap_or_default()).map_err(|e| why(Field::Name, &e))?;
+        let why = |f: Field| move |e| RowError::cell(f.as_str(), e);
+        let name = Name::parse(get(Field::Name).unwrap_or_default()).map_err(why(Field::Name))?;
         let source = match get(Field::Source) {
-            Some(s) => source(s).map_err(|e| why(Field::Source, &e))?,
+            Some(s) => source(s).map_err(why(Field::Source))?,
             None => opts.default_source.clone(),
         };
         let mut lead = NewLead::new(name, source);
         if let Some(p) = get(Field::Phone) {
-            lead.phone = Some(Phone::parse_in(p, opts.region).map_err(|e| why(Field::Phone, &e))?);
+            lead.phone = Some(Phone::parse_in(p, opts.region).map_err(why(Field::Phone))?);
         }
         if let Some(e) = get(Field::Email) {
-            lead.email = Some(Email::parse(e).map_err(|e| why(Field::Email, &e))?);
+            lead.email = Some(Email::parse(e).map_err(why(Field::Email))?);
         }
         if lead.phone.is_none() && lead.email.is_none() {
-            return Err("a lead needs a phone or an email".to_owned());
+            return Err(RowError::NoContact);
         }
         if let Some(c) = get(Field::Company) {
-            lead.company =
-                Some(Name::parse_field("company", c).map_err(|e| why(Field::Company, &e))?);
+            lead.company = Some(Name::parse_field("company", c).map_err(why(Field::Company))?);
         }
         if let Some(o) = get(Field::Owner) {
-            lead.owner = Some(o.parse::<EmployeeId>().map_err(|e| why(Field::Owner, &e))?);
+            lead.owner = Some(o.parse::<EmployeeId>().map_err(why(Field::Owner))?);
         }
         let notes = get(Field::Notes)
             .map(Note::parse)
             .transpose()
-            .map_err(|e| why(Field::Notes, &e))?;
+            .map_err(why(Field::Notes))?;
         Ok(ImportedLead { lead, notes })
     }
 }
@@ -465,26 +463,22 @@ mod tests {
             row(&["Ali", "", "a@example.com", "", "", ""]).map(|l| l.lead.source),
             Ok(Source::other())
         );
-        let err = row(&["Ali", "12", "", "", "", ""])
-            .err()
-            .unwrap_or_default();
-        assert!(err.starts_with("phone: "), "{err}");
-        assert!(!err.contains('\n'));
+        let err = |cells: &[&str]| row(cells).err().map(|e| e.to_string()).unwrap_or_default();
+        let short = err(&["Ali", "12", "", "", "", ""]);
+        assert!(short.starts_with("phone: "), "{short}");
+        assert!(!short.contains('\n'));
+        assert!(matches!(
+            row(&["Ali", "12", "", "", "", ""]),
+            Err(RowError::Cell {
+                field: "phone",
+                error: crate::ValidationError::InvalidPhone { .. }
+            })
+        ));
         assert_eq!(
-            row(&["Ali", "", "", "", "", ""]).err().as_deref(),
-            Some("a lead needs a phone or an email")
+            row(&["Ali", "", "", "", "", ""]).err(),
+            Some(RowError::NoContact)
         );
-        assert!(
-            row(&["", "0501234567", "", "", "", ""])
-                .err()
-                .unwrap_or_default()
-                .starts_with("name: ")
-        );
-        assert!(
-            row(&["Ali", "0501234567", "", "", "x", ""])
-                .err()
-                .unwrap_or_default()
-                .starts_with("owner: ")
-        );
+        assert!(err(&["", "0501234567", "", "", "", ""]).starts_with("name: "));
+        assert!(err(&["Ali", "0501234567", "", "", "x", ""]).starts_with("owner: "));
     }
 }

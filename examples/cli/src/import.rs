@@ -138,7 +138,7 @@ fn check(app: &App, a: &ImportArgs, opened: Opened, columns: &Columns, opts: &Ro
                 errors += 1;
                 (
                     json!({"row": r.row, "valid": false, "error": e}),
-                    vec![r.row.to_string(), "error".to_owned(), e],
+                    vec![r.row.to_string(), "error".to_owned(), e.to_string()],
                 )
             }
         });

@@ -422,6 +422,20 @@ impl Strings {
         }
     }
 
+    /// Why an import row was skipped (`duplicate`, `already_imported`, `unchanged`).
+    pub fn skip_label(&self, reason: &str) -> &'static str {
+        let ar = std::ptr::eq(self, &AR);
+        match (reason, ar) {
+            ("duplicate", true) => "يطابق عميلًا مفتوحًا",
+            ("already_imported", true) => "استُورد في مرة سابقة من الملف نفسه",
+            ("unchanged", true) => "لا جديد فيه للعميل المطابق",
+            ("duplicate", false) => "matches an open lead",
+            ("already_imported", false) => "imported by an earlier run of this file",
+            ("unchanged", false) => "nothing new for the lead it matches",
+            _ => "",
+        }
+    }
+
     /// An interaction kind's label.
     pub fn kind_label(&self, k: &str) -> &'static str {
         let ar = std::ptr::eq(self, &AR);

@@ -16,6 +16,7 @@ use crm_core::{EmployeeId, ImportOptions, ImportReport, OnDuplicate, RowOutcome,
 use sha2::{Digest, Sha256};
 
 use super::AppState;
+use super::i18n::Lang;
 use super::problem::{FieldError, Problem};
 
 /// The largest file accepted (bytes): some 50,000 rows of CSV.
@@ -107,10 +108,11 @@ type Records<'a> = Box<dyn Iterator<Item = Result<(usize, Vec<String>), FileErro
 
 /// Reads `upload` and imports it (or with `dry_run` decides every row) as `actor`, a batch
 /// at a time, keeping a bounded report ([`LISTED_AT_MOST`]). A file that cannot be read is
-/// a 422 naming the problem, nothing written. The file's SHA-256 keys its rows, so
+/// a 422 naming the problem in `lang`, nothing written. The file's SHA-256 keys its rows, so
 /// importing the same file again skips the rows already written.
 pub async fn run(
     s: &AppState,
+    lang: Lang,
     actor: EmployeeId,
     upload: &Upload,
     policy: OnDuplicate,
@@ -119,7 +121,7 @@ pub async fn run(
     if upload.bytes.is_empty() {
         return Err(file_problem("file", "no file was sent".into()));
     }
-    let unreadable = |e: FileError| file_problem("file", crm_config::sentence(&e));
+    let unreadable = |e: FileError| file_problem("file", crate::say::file_error(lang, &e));
     let (headers, mut records): (Vec<String>, Records<'_>) = if upload.xlsx {
         let sheet = read_xlsx(&upload.bytes).map_err(unreadable)?;
         (sheet.headers, Box::new(sheet.rows.into_iter().map(Ok)))
@@ -189,7 +191,7 @@ pub async fn run(
 
 /// The failed rows as CSV (UTF-8 with a BOM, for Excel): row number, reason, and the row's
 /// cells under the file's headers, spreadsheet formulas neutralised.
-pub fn errors_csv(report: &ImportReport, sheet: &Sheet) -> Result<Vec<u8>, Problem> {
+pub fn errors_csv(lang: Lang, report: &ImportReport, sheet: &Sheet) -> Result<Vec<u8>, Problem> {
     use crm_core::export::csv::guarded;
     let failed = |e: csv::Error| {
         Problem::new(
@@ -201,12 +203,14 @@ pub fn errors_csv(report: &ImportReport, sheet: &Sheet) -> Result<Vec<u8>, Probl
     let mut w = csv::WriterBuilder::new()
         .terminator(csv::Terminator::CRLF)
         .from_writer("\u{FEFF}".as_bytes().to_vec());
-    let mut header = vec!["row".to_owned(), "reason".to_owned()];
+    let t = lang.strings();
+    let mut header = vec![t.imp_row.to_owned(), t.imp_detail.to_owned()];
     header.extend(sheet.headers.iter().map(|h| guarded(h).into_owned()));
     w.write_record(&header).map_err(failed)?;
     let cells: HashMap<usize, &Vec<String>> = sheet.rows.iter().map(|(n, c)| (*n, c)).collect();
     for (row, reason) in report.failures() {
-        let mut record = vec![row.to_string(), guarded(reason).into_owned()];
+        let reason = crate::say::row_error(lang, reason);
+        let mut record = vec![row.to_string(), guarded(&reason).into_owned()];
         if let Some(c) = cells.get(&row) {
             record.extend(c.iter().map(|c| guarded(c).into_owned()));
         }

@@ -6,7 +6,8 @@
 //! library's sources for every reason it can give and fails on one this module does not
 //! say (`tests::every_reason_the_library_gives_is_said_in_arabic`).
 
-use crm_core::{CrmError, ValidationError};
+use crm_core::import::FileError;
+use crm_core::{CrmError, RowError, ValidationError};
 
 use crate::i18n::Lang;
 use crate::problem::{FieldError, Problem};
@@ -159,6 +160,7 @@ pub const REASONS: &[(&str, &str)] = &[
         "لم تُعرِّف المنشأة هذا النظام",
     ),
     // Signing in and passwords (crm-auth).
+    ("the current password is wrong", "كلمة المرور الحالية خطأ"),
     (
         "give your current password to change it",
         "اكتب كلمة مرورك الحالية لتغييرها",
@@ -177,6 +179,7 @@ pub const REASONS: &[(&str, &str)] = &[
     ),
     // The server's own input messages.
     ("is required", "مطلوب"),
+    ("no file was sent", "لم يُرسَل ملف؛ اختر ملف CSV أو Excel"),
     ("is not an IANA time zone", "ليست منطقة زمنية معروفة"),
     ("goes without owner", "لا يجتمع مع المسؤول"),
     ("is newest or score", "إما الأحدث وإما التقييم"),
@@ -507,6 +510,69 @@ pub fn crm_error(lang: Lang, e: &CrmError) -> String {
     }
 }
 
+/// Why an import row was refused, in `lang`.
+pub fn row_error(lang: Lang, e: &RowError) -> String {
+    if lang == Lang::En {
+        return e.to_string();
+    }
+    match e {
+        // Every validation error names its field (`البريد الإلكتروني «x» غير صحيح`).
+        RowError::Cell { error, .. } => validation(lang, error),
+        RowError::NoContact => validation(lang, &ValidationError::MissingContact),
+        RowError::Invalid(v) => validation(lang, v),
+        RowError::Assignee { employee, problem } => crm_error(
+            lang,
+            &CrmError::InvalidAssignee {
+                employee: *employee,
+                problem: *problem,
+            },
+        ),
+        RowError::Forbidden(r) => format!("غير مسموح: {}", reason(lang, r)),
+        RowError::Gone(_) => "العميل المطابق لم يعد مفتوحًا (حُوِّل أو دُمج)".to_owned(),
+        RowError::Hidden => "يطابق عميلًا مفتوحًا لا تراه (اسأل المدير عنه)".to_owned(),
+        RowError::Other(text) => reason(lang, text),
+        // A variant added to the library later reads in English until it is said here.
+        other => other.to_string(),
+    }
+}
+
+/// Why a file cannot be imported at all, in `lang` (English as the CLI says it).
+pub fn file_error(lang: Lang, e: &FileError) -> String {
+    if lang == Lang::En {
+        return crm_config::sentence(e);
+    }
+    let column = |name: &str| match name {
+        "phone or email" => "الهاتف أو البريد الإلكتروني".to_owned(),
+        other => field(lang, other),
+    };
+    match e {
+        FileError::NotUtf8 { offset } => format!(
+            "الملف ليس بترميز UTF-8 (بايتات غير صحيحة عند الموضع {offset})؛ إن حُفظ بترميز Windows-1256 (Excel العربي) فاختر هذا الترميز"
+        ),
+        FileError::NotWindows1256 => {
+            "الملف نص UTF-8 صحيح وليس Windows-1256: اختر ترميز UTF-8".to_owned()
+        }
+        FileError::NoDelimiter => {
+            "تعذّرت معرفة الفاصل بين الأعمدة (جُرِّبت , ; tab |)؛ احفظ الملف CSV بالفاصلة".to_owned()
+        }
+        FileError::AmbiguousDelimiter(which) => {
+            format!("الفاصل بين الأعمدة غير واضح ({which})؛ احفظ الملف CSV بالفاصلة")
+        }
+        FileError::Empty => "الملف فارغ".to_owned(),
+        FileError::MissingColumn(name) => format!(
+            "لا عمود لـ{} (تُطابَق العناوين بالعربية أو الإنجليزية)",
+            column(name)
+        ),
+        FileError::DuplicateColumn(name, a, b) => {
+            format!("العمودان «{a}» و«{b}» كلاهما عمود {}", column(name))
+        }
+        FileError::Mapping(why) => format!("ربط الأعمدة: {why}"),
+        FileError::Unreadable(_) => "تعذّرت قراءة الملف؛ احفظه من جديد من برنامج الجداول".to_owned(),
+        // A variant added to the library later reads in English until it is said here.
+        other => crm_config::sentence(other),
+    }
+}
+
 /// One field error, said in `lang` from its cause when it has one.
 fn field_error(lang: Lang, e: &FieldError) -> FieldError {
     let detail = match (&e.cause, lang) {
@@ -810,6 +876,56 @@ mod tests {
                 arabic(&said) && !said.contains("forbidden"),
                 "{e:?} reads {said:?}"
             );
+        }
+        let id = crm_core::LeadId::new_at(chrono::Utc::now());
+        let rows = [
+            RowError::cell(
+                "email",
+                ValidationError::InvalidEmail {
+                    value: "x".into(),
+                    reason: "it has no @",
+                },
+            ),
+            RowError::NoContact,
+            RowError::Invalid(ValidationError::UnlistedSource {
+                value: "x".into(),
+                expected: "web".into(),
+            }),
+            RowError::Assignee {
+                employee: crm_core::EmployeeId::new(9).unwrap(),
+                problem: crm_core::AssigneeProblem::Inactive,
+            },
+            RowError::Forbidden("only sales staff and management may change anything"),
+            RowError::Gone(id),
+            RowError::Hidden,
+        ];
+        for e in rows {
+            let said = row_error(Lang::Ar, &e);
+            assert!(arabic(&said), "{e:?} reads {said:?}");
+            assert!(
+                !said.contains("lead") && !said.contains("forbidden"),
+                "{said}"
+            );
+            assert_eq!(row_error(Lang::En, &e), e.to_string());
+        }
+        let files = [
+            FileError::NotUtf8 { offset: 3 },
+            FileError::NotWindows1256,
+            FileError::NoDelimiter,
+            FileError::AmbiguousDelimiter(", ;".into()),
+            FileError::Empty,
+            FileError::MissingColumn("name"),
+            FileError::MissingColumn("phone or email"),
+            FileError::DuplicateColumn("phone", "جوال".into(), "Mobile".into()),
+            FileError::Mapping("x".into()),
+            FileError::Unreadable("broken zip".into()),
+        ];
+        for e in files {
+            let said = file_error(Lang::Ar, &e);
+            assert!(arabic(&said), "{e:?} reads {said:?}");
+            for word in ["column", "file", "phone", "name"] {
+                assert!(!said.contains(word), "{e:?} reads {said:?}");
+            }
         }
         for (field_name, _) in [("phone", 0), ("next_follow_up", 0), ("expected_close", 0)] {
             assert!(arabic(&field(Lang::Ar, field_name)), "{field_name}");

@@ -240,7 +240,20 @@ async fn the_page_previews_confirms_and_lists_failures(h: Harness) {
     assert_eq!(preview.status, StatusCode::OK, "{}", preview.text);
     assert_eq!(h.lead_count().await, 0, "the preview writes nothing");
     assert!(preview.text.contains("سيُنشأ"), "{}", preview.text);
-    assert!(preview.text.contains("not-an-email") || preview.text.contains("email"));
+    // Each row's outcome in the page's language: the duplicate and the refused e-mail.
+    assert!(
+        preview.text.contains("يطابق عميلًا مفتوحًا"),
+        "{}",
+        preview.text
+    );
+    assert!(
+        preview
+            .text
+            .contains("البريد الإلكتروني «not-an-email» غير صحيح: لا يحوي @"),
+        "{}",
+        preview.text
+    );
+    assert!(!preview.text.contains("invalid email"), "{}", preview.text);
     let key = hidden(&preview.text, "key");
 
     let done = b
@@ -258,8 +271,8 @@ async fn the_page_previews_confirms_and_lists_failures(h: Harness) {
     assert_eq!(csv.header("content-type"), Some("text/csv; charset=utf-8"));
     let lines: Vec<_> = csv.text.trim_start_matches('\u{feff}').lines().collect();
     assert_eq!(lines.len(), 2, "{}", csv.text);
-    assert!(lines[0].starts_with("row,reason,الاسم"), "{}", csv.text);
-    assert!(lines[1].starts_with("4,") && lines[1].contains("not-an-email"));
+    assert!(lines[0].starts_with("الصف,التفاصيل,الاسم"), "{}", csv.text);
+    assert!(lines[1].starts_with("4,") && lines[1].contains("«not-an-email» غير صحيح"));
 
     // The upload was used once; nobody else may fetch another's failures.
     let again = b
@@ -271,15 +284,23 @@ async fn the_page_previews_confirms_and_lists_failures(h: Harness) {
     let r = other.request(Method::GET, &link, None).await;
     assert_eq!(r.status, StatusCode::NOT_FOUND);
 
-    // A file that cannot be read: the page names the problem.
+    // A file that cannot be read: the form again, its choices kept, the problem named at
+    // the file.
     let r = upload_page(
         &mut b,
-        &[("csrf", &csrf)],
+        &[
+            ("csrf", &csrf),
+            ("on_duplicate", "update"),
+            ("encoding", "windows-1256"),
+        ],
         b"email,phone\r\na@b.com,0551112222\r\n",
     )
     .await;
     assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY, "{}", r.text);
-    assert!(r.text.contains("no name column"), "{}", r.text);
+    assert!(r.text.contains("لا عمود لـالاسم"), "{}", r.text);
+    assert!(r.text.contains("id=\"import-file-error\""), "{}", r.text);
+    assert!(r.text.contains("value=\"update\" selected"), "{}", r.text);
+    assert!(r.text.contains("value=\"windows-1256\" selected"), "{}", r.text);
 }
 
 async fn the_page_needs_the_csrf_token_and_the_right_to_import(h: Harness) {

@@ -124,7 +124,7 @@ pub(super) fn cells_of(r: &RowReport, dry_run: bool) -> Vec<String> {
             lead.map(|l| l.to_string()).unwrap_or_default(),
             reason.as_str().replace('_', " "),
         ),
-        RowOutcome::Failed { reason } => (String::new(), reason.clone()),
+        RowOutcome::Failed { reason } => (String::new(), reason.to_string()),
     };
     let result = if dry_run {
         match r.outcome.as_str() {
@@ -170,7 +170,7 @@ impl ErrorsFile {
         use crm_core::export::csv::guarded;
         for (r, c) in reports.iter().zip(cells) {
             if let RowOutcome::Failed { reason } = &r.outcome {
-                let mut record = vec![r.row.to_string(), guarded(reason).into_owned()];
+                let mut record = vec![r.row.to_string(), guarded(&reason.to_string()).into_owned()];
                 record.extend(c.iter().map(|c| guarded(c).into_owned()));
                 self.0.write_record(&record)?;
             }

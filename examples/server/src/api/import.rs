@@ -98,7 +98,7 @@ impl ImportOut {
                         out.lead = lead.map(|l| l.to_string());
                         out.reason = Some(reason.as_str().to_owned());
                     }
-                    RowOutcome::Failed { reason } => out.reason = Some(reason.clone()),
+                    RowOutcome::Failed { reason } => out.reason = Some(reason.to_string()),
                 }
                 out
             })
@@ -172,6 +172,7 @@ pub async fn import(
     };
     let done = import::run(
         &s,
+        crate::i18n::Lang::En,
         caller.employee,
         &upload,
         policy,

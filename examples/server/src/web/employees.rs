@@ -3,9 +3,11 @@
 use askama::Template;
 use axum::extract::{Path, State};
 use axum::http::HeaderMap;
+use axum::response::IntoResponse;
 use crm_core::EmployeeId;
 use serde::Deserialize;
 
+use super::kept::Kept;
 use super::{
     Ctx, Form, SESSION_COOKIE, Viewer, WebResult, cookie, fail, id, problem, redirect, render,
 };
@@ -25,19 +27,28 @@ struct EmployeesPage {
     teams: Vec<String>,
     /// Management, for the manager field (blank: none).
     managers: Vec<super::pickers::Opt>,
+    /// A form sent back: the employee form or a password form (`password:{id}`), as typed.
+    kept: Kept,
 }
 
 /// The employee list, with the forms managers use.
 pub async fn employees(State(s): State<AppState>, v: Viewer) -> WebResult {
+    employees_page(&s, v, Kept::default()).await
+}
+
+/// The page, with a form sent back as typed when `kept` has one.
+async fn employees_page(s: &AppState, v: Viewer, kept: Kept) -> WebResult {
     let list = s.crm.employees(v.employee).await.map_err(fail(&v.ctx))?;
-    let pick = super::pickers::Pickers::read(&s, &v).await;
-    Ok(render(&EmployeesPage {
+    let pick = super::pickers::Pickers::read(s, &v).await;
+    let page = EmployeesPage {
         teams: pick.teams(),
-        managers: pick.managers("", Some("—")),
+        managers: pick.managers(&kept.typed("employee", "manager", ""), Some("—")),
         c: v.ctx,
         list,
         roles: i18n::ROLES,
-    }))
+        kept,
+    };
+    Ok((page.kept.status(), render(&page)).into_response())
 }
 
 #[derive(Deserialize)]
@@ -66,6 +77,22 @@ pub async fn save_employee(
 ) -> WebResult {
     v.check_csrf(&form.csrf)?;
     let c = &v.ctx;
+    let lang = c.lang;
+    let kept = Kept::new(
+        "employee",
+        [
+            ("id", form.id.clone()),
+            ("name", form.name.clone()),
+            ("role", form.role.clone()),
+            (
+                "active",
+                if form.active.is_some() { "1" } else { "" }.to_owned(),
+            ),
+            ("team", form.team.clone().unwrap_or_default()),
+            ("manages", form.manages.clone().unwrap_or_default()),
+            ("manager", form.manager.clone().unwrap_or_default()),
+        ],
+    );
     let mut f = Fields::default();
     let emp_id = f.take("id", form.id.trim().parse::<EmployeeId>());
     let manager = match form.manager.as_deref().map(str::trim) {
@@ -91,8 +118,17 @@ pub async fn save_employee(
             },
         )
     });
-    let e = f.done(e).map_err(|p| problem(c, p))?;
-    let e = s.crm.save_employee(v.employee, e).await.map_err(fail(c))?;
+    let e = match f.done(e) {
+        Ok(e) => e,
+        Err(p) => return employees_page(&s, v, kept.invalid(lang, p)).await,
+    };
+    let e = match s.crm.save_employee(v.employee, e).await {
+        Ok(e) => e,
+        Err(e) if Kept::shows(&e) => {
+            return employees_page(&s, v, kept.refused(lang, e, "")).await;
+        }
+        Err(e) => return Err(fail(c)(e)),
+    };
     crate::api::end_if_inactive(&s, &e)
         .await
         .map_err(|p| problem(c, p))?;
@@ -119,6 +155,7 @@ pub async fn set_password(
 ) -> WebResult {
     v.check_csrf(&form.csrf)?;
     let c = &v.ctx;
+    let lang = c.lang;
     let target: EmployeeId = id(c, &emp)?;
     let proof = Proof::CurrentPassword(form.current_password.as_deref());
     let keep = Credential::Session(
@@ -126,8 +163,14 @@ pub async fn set_password(
             .unwrap_or_default()
             .to_owned(),
     );
-    crate::api::set_password_as(&s, v.employee, target, &form.password, proof, &keep)
-        .await
-        .map_err(|p| problem(c, p))?;
-    Ok(redirect("/employees"))
+    match crate::api::set_password_as(&s, v.employee, target, &form.password, proof, &keep).await {
+        Ok(()) => Ok(redirect("/employees")),
+        // A weak or wrong password: the row's form says why (a password is never typed
+        // back into a page).
+        Err(p) if p.status == 422 || p.kind == "wrong_password" => {
+            let kept = Kept::new("password", [("employee", target.to_string())]);
+            employees_page(&s, v, kept.invalid(lang, p)).await
+        }
+        Err(p) => Err(problem(c, p)),
+    }
 }

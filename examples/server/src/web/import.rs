@@ -13,10 +13,13 @@ use axum::response::{IntoResponse, Response};
 use crm_core::{ImportReport, OnDuplicate, RowOutcome};
 use serde::Deserialize;
 
+use super::kept::Kept as SentBack;
 use super::{Ctx, Viewer, error_page, render};
 use crate::AppState;
+use crate::i18n::Lang;
 use crate::import::{self, Kept, MAX_FILE_BYTES, Upload};
 use crate::problem::Problem;
+use crate::say;
 
 type WebResult = Result<Response, Response>;
 
@@ -43,7 +46,7 @@ pub struct ReportView {
 }
 
 impl ReportView {
-    fn new(report: &ImportReport, ignored: &[String]) -> Self {
+    fn new(lang: Lang, report: &ImportReport, ignored: &[String]) -> Self {
         let rows = report
             .rows
             .iter()
@@ -60,9 +63,9 @@ impl ReportView {
                     RowOutcome::Updated { lead } => (lead.to_string(), String::new()),
                     RowOutcome::Skipped { lead, reason } => (
                         lead.map(|l| l.to_string()).unwrap_or_default(),
-                        reason.as_str().replace('_', " "),
+                        lang.strings().skip_label(reason.as_str()).to_owned(),
                     ),
-                    RowOutcome::Failed { reason } => (String::new(), reason.clone()),
+                    RowOutcome::Failed { reason } => (String::new(), say::row_error(lang, reason)),
                 };
                 RowView {
                     row: r.row,
@@ -94,6 +97,9 @@ struct ImportPage {
     result: Option<(ReportView, Option<String>)>,
     on_duplicate: &'static str,
     max_mib: usize,
+    /// The upload form sent back (its choices as made, what is wrong with the file); a
+    /// browser never fills a file input again, so the file is chosen anew.
+    kept: SentBack,
 }
 
 fn page(c: Ctx) -> ImportPage {
@@ -103,7 +109,24 @@ fn page(c: Ctx) -> ImportPage {
         result: None,
         on_duplicate: OnDuplicate::Skip.as_str(),
         max_mib: MAX_FILE_BYTES / (1024 * 1024),
+        kept: SentBack::default(),
     }
+}
+
+/// The upload form again (422) with its choices and why the file was refused; a refusal
+/// that is not about the input (a stale form, a failure) is its error page.
+fn sent_back(v: Viewer, kept: SentBack, p: Problem) -> WebResult {
+    let lang = v.ctx.lang;
+    if p.status != StatusCode::UNPROCESSABLE_ENTITY.as_u16() {
+        return Err(error_page(lang, p));
+    }
+    let mut page = page(v.ctx);
+    page.on_duplicate = (kept.typed.get("on_duplicate"))
+        .and_then(|t| t.parse::<OnDuplicate>().ok())
+        .unwrap_or_default()
+        .as_str();
+    page.kept = kept.invalid(lang, p);
+    Ok((page.kept.status(), render(&page)).into_response())
 }
 
 /// The upload form.
@@ -111,8 +134,13 @@ pub async fn form(v: Viewer) -> WebResult {
     Ok(render(&page(v.ctx)))
 }
 
-/// Reads the multipart form: CSRF token, policy, encoding, file.
-async fn read_form(v: &Viewer, mut m: Multipart) -> Result<(Upload, OnDuplicate), Problem> {
+/// Reads the multipart form: CSRF token, policy, encoding, file; the choices as sent go
+/// in `kept`.
+async fn read_form(
+    v: &Viewer,
+    mut m: Multipart,
+    kept: &mut SentBack,
+) -> Result<(Upload, OnDuplicate), Problem> {
     let bad = |detail: String| {
         Problem::invalid(vec![crate::problem::FieldError {
             field: "file".into(),
@@ -146,6 +174,10 @@ async fn read_form(v: &Viewer, mut m: Multipart) -> Result<(Upload, OnDuplicate)
             "the form is stale or came from another site; reload the page and retry",
         ));
     }
+    kept.typed.extend([
+        ("on_duplicate", policy.clone().unwrap_or_default()),
+        ("encoding", encoding.clone().unwrap_or_default()),
+    ]);
     let policy = import::on_duplicate(policy.as_deref())?;
     let encoding = import::encoding(encoding.as_deref())?;
     let bytes = bytes.ok_or_else(|| bad("no file was sent".into()))?;
@@ -155,11 +187,16 @@ async fn read_form(v: &Viewer, mut m: Multipart) -> Result<(Upload, OnDuplicate)
 /// The preview: every row decided, nothing written; the upload kept for the confirmation.
 pub async fn preview(State(s): State<AppState>, v: Viewer, m: Multipart) -> WebResult {
     let lang = v.ctx.lang;
-    let (upload, policy) = read_form(&v, m).await.map_err(|p| error_page(lang, p))?;
-    let done = import::run(&s, v.employee, &upload, policy, true)
-        .await
-        .map_err(|p| error_page(lang, p))?;
-    let report = ReportView::new(&done.report, &done.read.columns.ignored);
+    let mut kept = SentBack::new("import", []);
+    let (upload, policy) = match read_form(&v, m, &mut kept).await {
+        Ok(sent) => sent,
+        Err(p) => return sent_back(v, kept, p),
+    };
+    let done = match import::run(&s, lang, v.employee, &upload, policy, true).await {
+        Ok(done) => done,
+        Err(p) => return sent_back(v, kept, p),
+    };
+    let report = ReportView::new(lang, &done.report, &done.read.columns.ignored);
     let key = import::keep(v.employee, Kept::Upload(upload, policy));
     let mut p = page(v.ctx);
     p.on_duplicate = policy.as_str();
@@ -188,17 +225,17 @@ pub async fn confirm(
             Problem::not_found("the upload is no longer kept (or is not yours): upload it again"),
         ));
     };
-    let done = import::run(&s, v.employee, &upload, policy, false)
+    let done = import::run(&s, lang, v.employee, &upload, policy, false)
         .await
         .map_err(|p| error_page(lang, p))?;
     let errors = if done.report.count("failed") > 0 {
-        let csv =
-            import::errors_csv(&done.report, &done.read.sheet).map_err(|p| error_page(lang, p))?;
+        let csv = import::errors_csv(lang, &done.report, &done.read.sheet)
+            .map_err(|p| error_page(lang, p))?;
         Some(import::keep(v.employee, Kept::Errors(csv)))
     } else {
         None
     };
-    let report = ReportView::new(&done.report, &done.read.columns.ignored);
+    let report = ReportView::new(lang, &done.report, &done.read.columns.ignored);
     let mut p = page(v.ctx);
     p.on_duplicate = policy.as_str();
     p.result = Some((report, errors));

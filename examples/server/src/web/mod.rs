@@ -16,6 +16,7 @@ mod duplicates;
 mod employees;
 mod filters;
 mod import;
+mod kept;
 mod leads;
 mod page;
 mod pickers;

@@ -7,10 +7,11 @@ use std::collections::BTreeMap;
 use super::Form;
 use askama::Template;
 use axum::extract::State;
-use axum::response::Response;
+use axum::response::{IntoResponse, Response};
 use crm_core::{Employee, EmployeeId};
 use serde::Deserialize;
 
+use super::kept::Kept;
 use super::{Ctx, Viewer, redirect, render};
 use super::{WebResult, fail, problem};
 use crate::AppState;
@@ -39,6 +40,8 @@ struct TeamsPage {
     people: Vec<super::pickers::Opt>,
     /// The teams there are, suggested.
     team_names: Vec<String>,
+    /// The membership form sent back, as typed.
+    kept: Kept,
 }
 
 fn person(staff: &BTreeMap<EmployeeId, Employee>, id: EmployeeId) -> Person {
@@ -58,6 +61,11 @@ fn person(staff: &BTreeMap<EmployeeId, Employee>, id: EmployeeId) -> Person {
 
 /// Every team with its leads and members.
 pub async fn teams(State(s): State<AppState>, v: Viewer) -> WebResult {
+    teams_page(&s, v, Kept::default()).await
+}
+
+/// The page, with the membership form sent back as typed when `kept` has it.
+async fn teams_page(s: &AppState, v: Viewer, kept: Kept) -> WebResult {
     let c = &v.ctx;
     let teams = s.crm.teams(v.employee).await.map_err(fail(c))?;
     let staff: BTreeMap<EmployeeId, Employee> = s
@@ -76,13 +84,15 @@ pub async fn teams(State(s): State<AppState>, v: Viewer) -> WebResult {
             members: t.members.iter().map(|m| person(&staff, *m)).collect(),
         })
         .collect();
-    let pick = super::pickers::Pickers::read(&s, &v).await;
-    Ok(render(&TeamsPage {
-        people: pick.people("", Some(v.ctx.t.choose)),
+    let pick = super::pickers::Pickers::read(s, &v).await;
+    let page = TeamsPage {
+        people: pick.people(&kept.typed("team", "employee", ""), Some(v.ctx.t.choose)),
         team_names: pick.teams(),
         c: v.ctx,
         teams,
-    }))
+        kept,
+    };
+    Ok((page.kept.status(), render(&page)).into_response())
 }
 
 #[derive(Deserialize)]
@@ -103,6 +113,14 @@ pub async fn set_team(
 ) -> WebResult {
     v.check_csrf(&form.csrf)?;
     let c = &v.ctx;
+    let lang = c.lang;
+    let kept = Kept::new(
+        "team",
+        [
+            ("employee", form.employee.clone()),
+            ("team", form.team.clone()),
+        ],
+    );
     let mut f = Fields::default();
     let id = f.take("employee", form.employee.trim().parse::<EmployeeId>());
     let team = f.opt(
@@ -110,7 +128,10 @@ pub async fn set_team(
         Some(form.team.trim()).filter(|t| !t.is_empty()),
         crm_core::Team::parse,
     );
-    let (id, team) = f.done(id.zip(team)).map_err(|p| problem(c, p))?;
+    let (id, team) = match f.done(id.zip(team)) {
+        Ok(parsed) => parsed,
+        Err(p) => return teams_page(&s, v, kept.invalid(lang, p)).await,
+    };
     let mut e = s
         .crm
         .employee(v.employee, id)
@@ -118,8 +139,13 @@ pub async fn set_team(
         .map_err(fail(c))?
         .ok_or_else(|| not_found(c, id))?;
     e.team = team;
-    s.crm.save_employee(v.employee, e).await.map_err(fail(c))?;
-    Ok(redirect("/teams"))
+    match s.crm.save_employee(v.employee, e).await {
+        Ok(_) => Ok(redirect("/teams")),
+        // A rule's refusal (the last manager, a team left without sales staff): the form
+        // again, as typed, saying why.
+        Err(e) if Kept::shows(&e) => teams_page(&s, v, kept.refused(lang, e, "")).await,
+        Err(e) => Err(fail(c)(e)),
+    }
 }
 
 fn not_found(c: &Ctx, id: EmployeeId) -> Response {

@@ -31,14 +31,17 @@ struct TokensPage {
     list: Vec<TokenView>,
     /// The secret of the token just created (shown this once).
     created: Option<String>,
+    /// Why the token was not created, said at the password field.
     error: Option<String>,
+    /// The label as typed, when the form is sent back.
+    label: String,
 }
 
 async fn page(
     s: &AppState,
     v: Viewer,
     created: Option<String>,
-    error: Option<String>,
+    error: Option<(String, String)>,
 ) -> WebResult {
     let c = &v.ctx;
     let list = s
@@ -55,10 +58,12 @@ async fn page(
             expires: c.time(&t.expires_at),
         })
         .collect();
+    let (error, label) = error.unzip();
     Ok(render(&TokensPage {
         list,
         created,
         error,
+        label: label.unwrap_or_default(),
         c: v.ctx,
     }))
 }
@@ -89,11 +94,11 @@ pub async fn create(
         Ok(()) => {}
         Err(AuthError::BadCredentials) => {
             let msg = v.ctx.t.bad_credentials.to_owned();
-            return refused(&s, v, StatusCode::UNAUTHORIZED, msg).await;
+            return refused(&s, v, StatusCode::UNAUTHORIZED, (msg, form.label)).await;
         }
         Err(e @ AuthError::Locked { retry_after, .. }) => {
-            let msg = e.to_string();
-            return refused(&s, v, StatusCode::TOO_MANY_REQUESTS, msg)
+            let msg = crate::say::reason(v.ctx.lang, &e.to_string());
+            return refused(&s, v, StatusCode::TOO_MANY_REQUESTS, (msg, form.label))
                 .await
                 .map_err(|r| super::with_retry_after(r, retry_after));
         }
@@ -113,9 +118,15 @@ pub async fn create(
     Ok(([(axum::http::header::CACHE_CONTROL, "no-store")], r).into_response())
 }
 
-/// The page again with why the token was not created, under `status`.
-async fn refused(s: &AppState, v: Viewer, status: StatusCode, msg: String) -> WebResult {
-    let r = page(s, v, None, Some(msg)).await;
+/// The page again with why the token was not created and the label as typed, under
+/// `status`.
+async fn refused(
+    s: &AppState,
+    v: Viewer,
+    status: StatusCode,
+    why_and_label: (String, String),
+) -> WebResult {
+    let r = page(s, v, None, Some(why_and_label)).await;
     Err(match r {
         Ok(page) | Err(page) => (status, page).into_response(),
     })

@@ -5,11 +5,11 @@ use axum::extract::{Path, State};
 use crm_core::{EmployeeId, LeadId, OpportunityId};
 use serde::Deserialize;
 
-use super::{Kept, lead_page};
+use super::lead_page;
 use crate::AppState;
 use crate::api::{Fields, InteractionIn, OpportunityIn, OpportunityPatchIn, StatusIn};
 use crate::input;
-use crate::problem::Problem;
+use crate::web::kept::Kept;
 use crate::web::{Ctx, Form, Viewer, WebResult, fail, id, problem, redirect, render};
 
 /// `back` when it is a path on this site, else the lead's page.
@@ -65,6 +65,7 @@ pub async fn change_status(
 ) -> WebResult {
     v.check_csrf(&form.csrf)?;
     let c = &v.ctx;
+    let lang = c.lang;
     let lead_id: LeadId = id(c, &lead)?;
     let ask = match form.status.trim() {
         "converted" if form.confirm.as_deref() != Some("yes") => Some("converted"),
@@ -88,6 +89,14 @@ pub async fn change_status(
         }));
     }
     let converting = form.status.trim() == "converted";
+    let kept = Kept::new(
+        "status",
+        [
+            ("status", form.status.clone()),
+            ("lost_reason", form.lost_reason.clone()),
+            ("lost_reason_detail", form.lost_reason_detail.clone()),
+        ],
+    );
     let mut f = Fields::default();
     let parsed = input::status(
         &mut f,
@@ -97,11 +106,20 @@ pub async fn change_status(
             lost_reason_detail: Some(form.lost_reason_detail),
         },
     );
-    let (to, reason) = f.done(parsed).map_err(|p| problem(c, p))?;
-    s.crm
+    let (to, reason) = match f.done(parsed) {
+        Ok(parsed) => parsed,
+        Err(p) => return lead_page(&s, v, lead_id, kept.invalid(lang, p)).await,
+    };
+    match (s.crm)
         .change_status(v.employee, lead_id, form.version, to, reason)
         .await
-        .map_err(fail(c))?;
+    {
+        Ok(_) => {}
+        Err(e) if Kept::shows(&e) => {
+            return lead_page(&s, v, lead_id, kept.refused(lang, e, "status")).await;
+        }
+        Err(e) => return Err(fail(c)(e)),
+    }
     if converting {
         return Ok(redirect(&format!("/leads/{lead_id}")));
     }
@@ -124,15 +142,23 @@ pub async fn assign(
 ) -> WebResult {
     v.check_csrf(&form.csrf)?;
     let c = &v.ctx;
+    let lang = c.lang;
     let lead_id: LeadId = id(c, &lead)?;
+    let kept = Kept::new("assign", [("to", form.to.clone())]);
     let mut f = Fields::default();
     let to = f.take("to", form.to.trim().parse::<EmployeeId>());
-    let to = f.done(to).map_err(|p| problem(c, p))?;
-    s.crm
+    let to = match f.done(to) {
+        Ok(to) => to,
+        Err(p) => return lead_page(&s, v, lead_id, kept.invalid(lang, p)).await,
+    };
+    match (s.crm)
         .assign_lead(v.employee, lead_id, form.version, to)
         .await
-        .map_err(fail(c))?;
-    Ok(redirect(&format!("/leads/{lead_id}")))
+    {
+        Ok(_) => Ok(redirect(&format!("/leads/{lead_id}"))),
+        Err(e) if Kept::shows(&e) => lead_page(&s, v, lead_id, kept.refused(lang, e, "to")).await,
+        Err(e) => Err(fail(c)(e)),
+    }
 }
 
 #[derive(Deserialize)]
@@ -158,17 +184,16 @@ pub async fn log_interaction(
 ) -> WebResult {
     v.check_csrf(&form.csrf)?;
     let c = &v.ctx;
+    let lang = c.lang;
     let lead_id: LeadId = id(c, &lead)?;
-    let keep = |errors| Kept {
-        form: "interaction",
-        typed: [
+    let kept = Kept::new(
+        "interaction",
+        [
             ("kind", form.kind.clone()),
             ("notes", form.notes.clone()),
             ("next_follow_up", form.next_follow_up.clone()),
-        ]
-        .into(),
-        errors,
-    };
+        ],
+    );
     let mut f = Fields::default();
     let next_follow_up = match form.next_follow_up.trim() {
         "" => None,
@@ -187,13 +212,14 @@ pub async fn log_interaction(
     );
     let n = match f.done(n) {
         Ok(n) => n,
-        Err(p) => return lead_page(&s, v, lead_id, keep(p.errors)).await,
+        Err(p) => return lead_page(&s, v, lead_id, kept.invalid(lang, p)).await,
     };
     match s.crm.log_interaction(v.employee, lead_id, n).await {
         Ok(_) => Ok(redirect(&back_to(form.back, lead_id))),
         // Bad input the library found: the form again, as typed.
-        Err(crm_core::CrmError::Validation(e)) => {
-            lead_page(&s, v, lead_id, keep(Problem::from(e).errors)).await
+        Err(e) if Kept::shows(&e) => {
+            let kept = kept.refused(lang, e, "");
+            lead_page(&s, v, lead_id, kept).await
         }
         Err(e) => Err(fail(c)(e)),
     }
@@ -227,19 +253,18 @@ pub async fn add_opportunity(
 ) -> WebResult {
     v.check_csrf(&form.csrf)?;
     let c = &v.ctx;
+    let lang = c.lang;
     let lead_id: LeadId = id(c, &lead)?;
-    let keep = |errors| Kept {
-        form: "opportunity",
-        typed: [
+    let kept = Kept::new(
+        "opportunity",
+        [
             ("title", form.title.clone()),
             ("value", form.value.clone()),
             ("currency", form.currency.clone()),
             ("expected_close", form.expected_close.clone()),
             ("probability", form.probability.clone()),
-        ]
-        .into(),
-        errors,
-    };
+        ],
+    );
     let mut f = Fields::default();
     let n = input::new_opportunity(
         &mut f,
@@ -253,13 +278,14 @@ pub async fn add_opportunity(
     );
     let n = match f.done(n) {
         Ok(n) => n,
-        Err(p) => return lead_page(&s, v, lead_id, keep(p.errors)).await,
+        Err(p) => return lead_page(&s, v, lead_id, kept.invalid(lang, p)).await,
     };
     match s.crm.add_opportunity(v.employee, lead_id, n).await {
         Ok(_) => Ok(redirect(&format!("/leads/{lead_id}"))),
         // Bad input the library found: the form again, as typed.
-        Err(crm_core::CrmError::Validation(e)) => {
-            lead_page(&s, v, lead_id, keep(Problem::from(e).errors)).await
+        Err(e) if Kept::shows(&e) => {
+            let kept = kept.refused(lang, e, "");
+            lead_page(&s, v, lead_id, kept).await
         }
         Err(e) => Err(fail(c)(e)),
     }
@@ -289,12 +315,23 @@ pub async fn update_opportunity(
 ) -> WebResult {
     v.check_csrf(&form.csrf)?;
     let c = &v.ctx;
+    let lang = c.lang;
     let opp_id: OpportunityId = id(c, &opp)?;
     let current = s
         .crm
         .opportunity(v.employee, opp_id)
         .await
         .map_err(fail(c))?;
+    // Shown again on the lead's page, at this opportunity's form.
+    let kept = Kept::new(
+        "stage",
+        [
+            ("opportunity", opp_id.to_string()),
+            ("stage", form.stage.clone()),
+            ("probability", form.probability.clone().unwrap_or_default()),
+        ],
+    );
+    let lead_id = current.lead_id;
     let mut f = Fields::default();
     let patch = input::opportunity_patch(
         &mut f,
@@ -307,12 +344,20 @@ pub async fn update_opportunity(
         },
         current.value.currency(),
     );
-    let patch = f.done(patch).map_err(|p| problem(c, p))?;
-    s.crm
+    let patch = match f.done(patch) {
+        Ok(patch) => patch,
+        Err(p) => return lead_page(&s, v, lead_id, kept.invalid(lang, p)).await,
+    };
+    match (s.crm)
         .update_opportunity(v.employee, opp_id, form.version, patch)
         .await
-        .map_err(fail(c))?;
-    Ok(redirect(&back_to(form.back, current.lead_id)))
+    {
+        Ok(_) => Ok(redirect(&back_to(form.back, lead_id))),
+        Err(e) if Kept::shows(&e) => {
+            lead_page(&s, v, lead_id, kept.refused(lang, e, "stage")).await
+        }
+        Err(e) => Err(fail(c)(e)),
+    }
 }
 
 /// The result of a bulk change: each lead changed, and each refused with why.

@@ -21,6 +21,7 @@ pub use form::{create_lead, edit_lead, edit_lead_page, new_lead};
 
 use actions::override_text;
 
+use super::kept::Kept;
 use super::pickers::{Opt, Pickers};
 use super::{
     Ctx, Viewer, WebResult, cookie, fail, id, names, problem, render, set_cookie, urlencode, who,
@@ -428,6 +429,8 @@ struct OpportunityView {
     /// The deal's own probability in percent, or empty (its stage's counts).
     probability: String,
     version: u64,
+    /// What is wrong with the stage form sent back for it (empty: nothing).
+    error: String,
 }
 
 #[derive(Template)]
@@ -455,49 +458,6 @@ struct LeadPage {
     kept: Kept,
 }
 
-/// What one of the lead page's forms sent and what is wrong with it: the page is shown
-/// again with the form as typed and each message at its field, nothing else lost.
-#[derive(Default)]
-pub(super) struct Kept {
-    /// `interaction` or `opportunity` (empty: no form kept).
-    pub form: &'static str,
-    /// Each field as typed.
-    pub typed: BTreeMap<&'static str, String>,
-    /// What is wrong (the page says it in its language).
-    pub errors: Vec<crate::problem::FieldError>,
-}
-
-impl LeadPage {
-    /// What was typed in `form`'s `field`, or `default`.
-    fn typed(&self, form: &str, field: &str, default: &str) -> String {
-        match (self.kept.form == form).then(|| self.kept.typed.get(field)) {
-            Some(Some(v)) => v.clone(),
-            _ => default.to_owned(),
-        }
-    }
-    /// What is wrong with `form`'s `field` (empty: nothing).
-    fn err(&self, form: &str, field: &str) -> String {
-        if self.kept.form != form {
-            return String::new();
-        }
-        (self.kept.errors.iter())
-            .filter(|e| crate::say::form_field(&e.field) == field)
-            .map(|e| e.detail.as_str())
-            .collect::<Vec<_>>()
-            .join("؛ ")
-    }
-    /// The errors of `form` at no field it shows.
-    fn others(&self, form: &str, fields: &[&str]) -> Vec<String> {
-        if self.kept.form != form {
-            return Vec::new();
-        }
-        (self.kept.errors.iter())
-            .filter(|e| !fields.contains(&crate::say::form_field(&e.field)))
-            .map(|e| e.detail.clone())
-            .collect()
-    }
-}
-
 /// A lead with its history, interactions, opportunities and the forms that act on it.
 pub async fn lead(State(s): State<AppState>, v: Viewer, Path(lead): Path<String>) -> WebResult {
     let lead_id: LeadId = id(&v.ctx, &lead)?;
@@ -507,11 +467,6 @@ pub async fn lead(State(s): State<AppState>, v: Viewer, Path(lead): Path<String>
 /// The lead page, with `kept` (a form sent back) in place; 422 when a form is kept.
 pub(super) async fn lead_page(s: &AppState, v: Viewer, lead_id: LeadId, kept: Kept) -> WebResult {
     let c = &v.ctx;
-    // Each form's errors said in one place, from their causes.
-    let kept = Kept {
-        errors: crate::say::problem(c.lang, Problem::invalid(kept.errors)).errors,
-        ..kept
-    };
     let d = s
         .crm
         .lead_detail(v.employee, lead_id)
@@ -546,15 +501,28 @@ pub(super) async fn lead_page(s: &AppState, v: Viewer, lead_id: LeadId, kept: Ke
         opportunities: d
             .opportunities
             .iter()
-            .map(|o| OpportunityView {
-                id: o.id.to_string(),
-                title: o.title.to_string(),
-                value: o.value.format_amount(),
-                currency: o.value.currency().code().to_owned(),
-                close: o.expected_close.to_string(),
-                stage: o.stage.to_string(),
-                probability: override_text(o),
-                version: o.version,
+            .map(|o| {
+                let id = o.id.to_string();
+                // A stage form sent back: as typed, with what is wrong.
+                let sent = kept.typed("stage", "opportunity", "") == id;
+                let or_typed = |field: &str, shown: String| match sent {
+                    true => kept.typed("stage", field, &shown),
+                    false => shown,
+                };
+                OpportunityView {
+                    title: o.title.to_string(),
+                    value: o.value.format_amount(),
+                    currency: o.value.currency().code().to_owned(),
+                    close: o.expected_close.to_string(),
+                    stage: or_typed("stage", o.stage.to_string()),
+                    probability: or_typed("probability", override_text(o)),
+                    version: o.version,
+                    error: match sent {
+                        true => kept.others("stage", &[]).join("؛ "),
+                        false => String::new(),
+                    },
+                    id,
+                }
             })
             .collect(),
         time_in_status: spent
@@ -570,7 +538,10 @@ pub(super) async fn lead_page(s: &AppState, v: Viewer, lead_id: LeadId, kept: Ke
             .collect(),
         kinds: i18n::KINDS,
         stages: i18n::STAGES,
-        owners: pick.owners(&d.lead.owner().to_string(), None),
+        owners: pick.owners(
+            &kept.typed("assign", "to", &d.lead.owner().to_string()),
+            None,
+        ),
         currencies: pick.currencies(&currency),
         any_currency: pick.any_currency,
         first_currency: currency,
@@ -584,9 +555,5 @@ pub(super) async fn lead_page(s: &AppState, v: Viewer, lead_id: LeadId, kept: Ke
         c: v.ctx,
         kept,
     };
-    let status = match page.kept.form {
-        "" => axum::http::StatusCode::OK,
-        _ => axum::http::StatusCode::UNPROCESSABLE_ENTITY,
-    };
-    Ok((status, render(&page)).into_response())
+    Ok((page.kept.status(), render(&page)).into_response())
 }
