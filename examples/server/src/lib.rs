@@ -224,5 +224,5 @@ pub fn service(state: AppState) -> Router {
         .layer(axum::middleware::from_fn(same_site_forms))
         .layer(axum::middleware::from_fn(explain_405))
         .layer(axum::middleware::from_fn(security_headers))
-        .layer(axum::middleware::from_fn(compress::gzip))
+        .layer(axum::middleware::from_fn(compress::compress))
 }
