@@ -94,6 +94,14 @@ pub(crate) enum Label {
     LostValue,
     CloseFrom,
     CloseTo,
+    LostReasonsTitle,
+    LostReasonCode,
+    Leads,
+    SharePercent,
+    TimeInStatusTitle,
+    AverageMinutes,
+    Average,
+    All,
 }
 
 /// The label in the locale's language.
@@ -139,6 +147,14 @@ pub(crate) fn label(l: Label, locale: Locale) -> &'static str {
         Label::LostValue => ("Lost value", "قيمة الخاسرة"),
         Label::CloseFrom => ("Closing from", "الإغلاق من"),
         Label::CloseTo => ("Closing until", "الإغلاق حتى"),
+        Label::LostReasonsTitle => ("Lost leads by reason", "العملاء المفقودون حسب السبب"),
+        Label::LostReasonCode => ("Code", "الرمز"),
+        Label::Leads => ("Leads", "العملاء"),
+        Label::SharePercent => ("Share (%)", "النسبة (%)"),
+        Label::TimeInStatusTitle => ("Average time in each status", "متوسط المدة في كل حالة"),
+        Label::AverageMinutes => ("Average (minutes)", "المتوسط (بالدقائق)"),
+        Label::Average => ("Average", "المتوسط"),
+        Label::All => ("All", "الكل"),
     };
     match locale {
         Locale::En => en,
@@ -181,6 +197,85 @@ pub fn source_label(s: &Source, locale: Locale) -> Cow<'_, str> {
         Locale::En => en,
         Locale::Ar => ar,
     })
+}
+
+/// A lost-reason code as people read it: the default codes ([`crate::LostReasons`]) in
+/// the locale's words, a host's own code as it is.
+pub fn lost_reason_label(code: &str, locale: Locale) -> Cow<'_, str> {
+    let (en, ar) = match code {
+        "price" => ("Price", "السعر"),
+        "competitor" => ("Chose a competitor", "اختار منافسًا"),
+        "no-budget" => ("No budget", "لا ميزانية"),
+        "no-response" => ("No response", "لا يرد"),
+        "not-interested" => ("Not interested", "غير مهتم"),
+        "timing" => ("Bad timing", "التوقيت غير مناسب"),
+        "duplicate" => ("Duplicate", "مكرر"),
+        "other" => ("Other", "سبب آخر"),
+        custom => return Cow::Borrowed(custom),
+    };
+    Cow::Borrowed(match locale {
+        Locale::En => en,
+        Locale::Ar => ar,
+    })
+}
+
+/// How long `d` lasted, in days, hours and minutes (the parts that are not zero), as the
+/// language says it: "2 days 3 h 5 min", «يومان و3 ساعات و5 دقائق»; under a minute, "less
+/// than a minute".
+pub fn duration_label(d: chrono::TimeDelta, locale: Locale) -> String {
+    let minutes = d.num_minutes().max(0);
+    let (days, hours, mins) = (minutes / 1440, minutes / 60 % 24, minutes % 60);
+    let mut parts: Vec<String> = Vec::new();
+    match locale {
+        Locale::Ar => {
+            if days > 0 {
+                parts.push(arabic_count(days, "يوم واحد", "يومان", "أيام", "يومًا"));
+            }
+            if hours > 0 {
+                parts.push(arabic_count(hours, "ساعة واحدة", "ساعتان", "ساعات", "ساعة"));
+            }
+            if mins > 0 {
+                parts.push(arabic_count(
+                    mins,
+                    "دقيقة واحدة",
+                    "دقيقتان",
+                    "دقائق",
+                    "دقيقة",
+                ));
+            }
+            if parts.is_empty() {
+                return "أقل من دقيقة".to_owned();
+            }
+            parts.join(" و")
+        }
+        Locale::En => {
+            if days > 0 {
+                parts.push(format!("{days} day{}", if days == 1 { "" } else { "s" }));
+            }
+            if hours > 0 {
+                parts.push(format!("{hours} h"));
+            }
+            if mins > 0 {
+                parts.push(format!("{mins} min"));
+            }
+            if parts.is_empty() {
+                return "less than a minute".to_owned();
+            }
+            parts.join(" ")
+        }
+    }
+}
+
+/// A count of a unit in Arabic: one and two have forms of their own, three to ten take the
+/// plural, eleven and more the singular with tanwin (or, from 100, bare).
+fn arabic_count(n: i64, one: &str, two: &str, plural: &str, many: &str) -> String {
+    match n {
+        1 => one.to_owned(),
+        2 => two.to_owned(),
+        3..=10 => format!("{n} {plural}"),
+        11..=99 => format!("{n} {many}"),
+        _ => format!("{n} {}", many.trim_end_matches('ً').trim_end_matches('ا')),
+    }
 }
 
 /// An opportunity stage as people read it.

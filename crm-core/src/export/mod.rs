@@ -6,8 +6,9 @@
 //! [`Cell`]s) goes into a [`RowSink`], which writes its format to any `std::io::Write`.
 //! [`Crm::export_leads`] streams every lead a query matches into a sink, page by page through
 //! [`Crm::list_leads`] (so the same permissions and visibility rules apply as to a listing),
-//! and [`Crm::export_report`] writes the status x source report. [`write_leads`] and
-//! [`write_report`] pick the sink by [`Format`].
+//! and [`Crm::export_report`] writes the status x source report; likewise the pipeline,
+//! lost-reason and time-in-status reports. [`write_leads`], [`write_report`] and their
+//! siblings pick the sink by [`Format`].
 //!
 //! Memory: CSV and XLSX write row by row, so an export of any size runs in constant memory
 //! (XLSX rows go to a temporary file until the workbook is zipped). A PDF is laid out as a
@@ -27,9 +28,10 @@ use crate::lead::Lead;
 use crate::money::Money;
 use crate::pipeline::{CurrencyPipeline, PipelineFilter, PipelineReport, PipelineTotals};
 use crate::query::LeadQuery;
-use crate::report::{Report, ReportFilter};
+use crate::report::{LostReasonReport, Report, ReportFilter};
 use crate::service::Crm;
 use crate::status::LeadStatus;
+use crate::time_in_status::TimeInStatusReport;
 use crate::validation::ValidationError;
 
 #[cfg(feature = "csv")]
@@ -42,7 +44,9 @@ mod score_labels;
 pub mod xlsx;
 
 use labels::{Label, label};
-pub use labels::{Locale, source_label, stage_label, status_label};
+pub use labels::{
+    Locale, duration_label, lost_reason_label, source_label, stage_label, status_label,
+};
 
 /// An export format.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
@@ -359,6 +363,121 @@ pub fn report_rows<'a>(
     (rows, total)
 }
 
+/// The columns of the lost-reason report: the reason in words, its code (a detail), the
+/// leads lost with it and their share of all lost leads.
+const LOST_REASON_COLUMNS: [(Label, ColumnKind, bool); 4] = [
+    (Label::LostReason, ColumnKind::Text, false),
+    (Label::LostReasonCode, ColumnKind::Code, true),
+    (Label::Leads, ColumnKind::Count, false),
+    (Label::SharePercent, ColumnKind::Count, false),
+];
+
+/// The table of the lost-reason report, headed by `subtitle`.
+pub fn lost_reasons_table(opts: &ExportOptions, subtitle: String) -> Table {
+    Table {
+        title: label(Label::LostReasonsTitle, opts.locale).to_owned(),
+        subtitle,
+        headings: headings(&LOST_REASON_COLUMNS, opts),
+    }
+}
+
+/// The lost-reason report's rows, the most frequent reason first, and its total row. A
+/// share is a whole percent, rounded half up.
+pub fn lost_reasons_rows<'a>(
+    report: &'a LostReasonReport,
+    opts: &ExportOptions,
+) -> (Vec<Vec<Cell<'a>>>, Vec<Cell<'a>>) {
+    let share = |n: u64| {
+        (n * 100 + report.total / 2)
+            .checked_div(report.total)
+            .unwrap_or(0)
+    };
+    let rows = (report.rows.iter())
+        .map(|r| {
+            vec![
+                Cell::Text(lost_reason_label(r.code.as_str(), opts.locale)),
+                Cell::Code(Cow::Borrowed(r.code.as_str())),
+                Cell::Count(r.count),
+                Cell::Count(share(r.count)),
+            ]
+        })
+        .collect();
+    let total = vec![
+        Cell::Text(Cow::Borrowed(label(Label::Total, opts.locale))),
+        Cell::Empty,
+        Cell::Count(report.total),
+        Cell::Count(if report.total > 0 { 100 } else { 0 }),
+    ];
+    (rows, total)
+}
+
+/// The columns of the time-in-status report: whose leads (name, id as a detail), which
+/// source and status, how many leads held it, and their average time in it as whole
+/// minutes (for sums and sorting) and in words.
+const TIME_IN_STATUS_COLUMNS: [(Label, ColumnKind, bool); 7] = [
+    (Label::OwnerName, ColumnKind::Text, false),
+    (Label::OwnerId, ColumnKind::Count, true),
+    (Label::Source, ColumnKind::Text, false),
+    (Label::Status, ColumnKind::Text, false),
+    (Label::Leads, ColumnKind::Count, false),
+    (Label::AverageMinutes, ColumnKind::Count, true),
+    (Label::Average, ColumnKind::Text, false),
+];
+
+/// The table of the time-in-status report, headed by `subtitle`.
+pub fn time_in_status_table(opts: &ExportOptions, subtitle: String) -> Table {
+    Table {
+        title: label(Label::TimeInStatusTitle, opts.locale).to_owned(),
+        subtitle,
+        headings: headings(&TIME_IN_STATUS_COLUMNS, opts),
+    }
+}
+
+/// The time-in-status report's rows: per owner (named by `owner_names`, else by id),
+/// source and status, then per status over everything counted (owner and source: "All").
+pub fn time_in_status_rows<'a>(
+    report: &'a TimeInStatusReport,
+    owner_names: &BTreeMap<EmployeeId, String>,
+    opts: &ExportOptions,
+) -> Vec<Vec<Cell<'a>>> {
+    let all = || Cell::Text(Cow::Borrowed(label(Label::All, opts.locale)));
+    let average = |micros: i64| {
+        let d = chrono::TimeDelta::microseconds(micros);
+        [
+            Cell::Count(d.num_minutes().max(0).unsigned_abs()),
+            Cell::Text(Cow::Owned(duration_label(d, opts.locale))),
+        ]
+    };
+    let mut rows: Vec<Vec<Cell<'a>>> = (report.rows.iter())
+        .map(|a| {
+            let name = owner_names
+                .get(&a.owner)
+                .map_or_else(|| a.owner.to_string(), Clone::clone);
+            let mut row = vec![
+                Cell::Text(Cow::Owned(name)),
+                Cell::Count(a.owner.get().unsigned_abs()),
+                Cell::Text(source_label(&a.source, opts.locale)),
+                Cell::Text(Cow::Borrowed(status_label(a.status, opts.locale))),
+                Cell::Count(a.leads),
+            ];
+            row.extend(average(a.average_micros));
+            row
+        })
+        .collect();
+    rows.extend(report.overall.iter().map(|(status, leads, micros)| {
+        let mut row = vec![
+            all(),
+            Cell::Empty,
+            all(),
+            Cell::Text(Cow::Borrowed(status_label(*status, opts.locale))),
+            Cell::Count(*leads),
+        ];
+        row.extend(average(*micros));
+        row
+    }));
+    rows
+}
+
 /// The columns of a pipeline export, in order: which currency, which breakdown (total,
 /// owner, stage, close month) and which item of it, then the totals.
 const PIPELINE_COLUMNS: [(Label, ColumnKind, bool); 10] = [
@@ -479,6 +598,24 @@ fn subtitle(opts: &ExportOptions, at: DateTime<Utc>, filters: &[(Label, String)]
     s
 }
 
+/// A report filter as the line under an export's title states it.
+fn report_filters(filter: &ReportFilter, opts: &ExportOptions) -> Vec<(Label, String)> {
+    let mut filters = Vec::new();
+    if let Some(o) = filter.owner {
+        filters.push((Label::OwnerId, o.to_string()));
+    }
+    if let Some(s) = &filter.source {
+        filters.push((Label::Source, source_label(s, opts.locale).into_owned()));
+    }
+    if let Some(f) = filter.created_from {
+        filters.push((Label::From, opts.time_text(f)));
+    }
+    if let Some(t) = filter.created_to {
+        filters.push((Label::To, opts.time_text(t)));
+    }
+    filters
+}
+
 /// Employees' names, looked up once per id through the service (so the actor is checked).
 struct Names<'c> {
     crm: &'c Crm,
@@ -565,22 +702,59 @@ impl Crm {
         sink: &mut S,
     ) -> Result<(), ExportError> {
         let report = self.report(actor, filter).await?;
-        let mut filters = Vec::new();
-        if let Some(o) = filter.owner {
-            filters.push((Label::OwnerId, o.to_string()));
-        }
-        if let Some(s) = &filter.source {
-            filters.push((Label::Source, source_label(s, opts.locale).into_owned()));
-        }
-        if let Some(f) = filter.created_from {
-            filters.push((Label::From, opts.time_text(f)));
-        }
-        if let Some(t) = filter.created_to {
-            filters.push((Label::To, opts.time_text(t)));
-        }
-        let table = report_table(opts, subtitle(opts, self.now(), &filters));
+        let table = report_table(
+            opts,
+            subtitle(opts, self.now(), &report_filters(filter, opts)),
+        );
         let (rows, total) = report_rows(&report, opts);
         write_table(sink, &table, rows, Some(&total))
+    }
+
+    /// Writes the lost-reason report under `filter` to `sink`
+    /// ([`Crm::lost_reason_report`] as `actor`), with a total row.
+    pub async fn export_lost_reasons<S: RowSink + Send + ?Sized>(
+        &self,
+        actor: EmployeeId,
+        filter: &ReportFilter,
+        opts: &ExportOptions,
+        sink: &mut S,
+    ) -> Result<(), ExportError> {
+        let report = self.lost_reason_report(actor, filter).await?;
+        let table = lost_reasons_table(
+            opts,
+            subtitle(opts, self.now(), &report_filters(filter, opts)),
+        );
+        let (rows, total) = lost_reasons_rows(&report, opts);
+        write_table(sink, &table, rows, Some(&total))
+    }
+
+    /// Writes the time-in-status report under `filter` to `sink`
+    /// ([`Crm::time_in_status_report`] as `actor`), each owner named.
+    pub async fn export_time_in_status<S: RowSink + Send + ?Sized>(
+        &self,
+        actor: EmployeeId,
+        filter: &ReportFilter,
+        opts: &ExportOptions,
+        sink: &mut S,
+    ) -> Result<(), ExportError> {
+        let report = self.time_in_status_report(actor, filter).await?;
+        let mut names = Names {
+            crm: self,
+            actor,
+            known: BTreeMap::new(),
+        };
+        let mut owner_names = BTreeMap::new();
+        for a in &report.rows {
+            if let Some(n) = names.get(a.owner).await? {
+                owner_names.insert(a.owner, n.to_owned());
+            }
+        }
+        let table = time_in_status_table(
+            opts,
+            subtitle(opts, self.now(), &report_filters(filter, opts)),
+        );
+        let rows = time_in_status_rows(&report, &owner_names, opts);
+        write_table(sink, &table, rows, None)
     }
 
     /// Writes the pipeline report under `filter` to `sink` ([`Crm::pipeline`] as `actor`):
@@ -681,5 +855,33 @@ pub async fn write_pipeline<W: std::io::Write + Send>(
 ) -> Result<(), ExportError> {
     let mut sink = sink_for(format, out, opts)?;
     crm.export_pipeline(actor, filter, opts, sink.as_mut())
+        .await
+}
+
+/// [`Crm::export_lost_reasons`] in `format` to `out`.
+pub async fn write_lost_reasons<W: std::io::Write + Send>(
+    crm: &Crm,
+    actor: EmployeeId,
+    filter: &ReportFilter,
+    format: Format,
+    opts: &ExportOptions,
+    out: W,
+) -> Result<(), ExportError> {
+    let mut sink = sink_for(format, out, opts)?;
+    crm.export_lost_reasons(actor, filter, opts, sink.as_mut())
+        .await
+}
+
+/// [`Crm::export_time_in_status`] in `format` to `out`.
+pub async fn write_time_in_status<W: std::io::Write + Send>(
+    crm: &Crm,
+    actor: EmployeeId,
+    filter: &ReportFilter,
+    format: Format,
+    opts: &ExportOptions,
+    out: W,
+) -> Result<(), ExportError> {
+    let mut sink = sink_for(format, out, opts)?;
+    crm.export_time_in_status(actor, filter, opts, sink.as_mut())
         .await
 }

@@ -13,7 +13,7 @@ use crm_core::export::{
     self, ExportError, ExportOptions, Format, Locale, RowSink, csv::CsvSink, lead_cells,
     leads_table, report_rows, report_table, write_table,
 };
-use crm_core::{Lead, LeadQuery, PipelineFilter, Report, ReportFilter, Source};
+use crm_core::{EmployeeId, Lead, LeadQuery, PipelineFilter, Report, ReportFilter, Source};
 use serde_json::json;
 
 use crate::app::{App, Failure, Out, invalid, usage};
@@ -41,18 +41,23 @@ pub(crate) enum ExportCmd {
     },
     /// The status x source report (the filters of `crm report`).
     Report {
-        /// Only this responsible employee's leads.
-        #[arg(long)]
-        owner: Option<String>,
-        /// Only this source.
-        #[arg(long)]
-        source: Option<String>,
-        /// Created on or after (YYYY-MM-DD or RFC 3339).
-        #[arg(long)]
-        from: Option<String>,
-        /// Created before (YYYY-MM-DD or RFC 3339).
-        #[arg(long)]
-        to: Option<String>,
+        #[command(flatten)]
+        filter: ReportFilterArgs,
+        #[command(flatten)]
+        file: FileArgs,
+    },
+    /// Lost leads by reason, with each reason's share (the filters of `crm report`).
+    LostReasons {
+        #[command(flatten)]
+        filter: ReportFilterArgs,
+        #[command(flatten)]
+        file: FileArgs,
+    },
+    /// The average time in each status per owner, source and status, and overall (the
+    /// filters of `crm report`).
+    TimeInStatus {
+        #[command(flatten)]
+        filter: ReportFilterArgs,
         #[command(flatten)]
         file: FileArgs,
     },
@@ -71,6 +76,29 @@ pub(crate) enum ExportCmd {
         #[command(flatten)]
         file: FileArgs,
     },
+}
+
+/// The filters of a report export, as `crm report` takes them.
+#[derive(Args, Debug)]
+pub(crate) struct ReportFilterArgs {
+    /// Only this responsible employee's leads.
+    #[arg(long)]
+    owner: Option<String>,
+    /// Only this source.
+    #[arg(long)]
+    source: Option<String>,
+    /// Created on or after (YYYY-MM-DD or RFC 3339).
+    #[arg(long)]
+    from: Option<String>,
+    /// Created before (YYYY-MM-DD or RFC 3339).
+    #[arg(long)]
+    to: Option<String>,
+}
+
+impl ReportFilterArgs {
+    fn parse(self) -> Result<ReportFilter, Failure> {
+        report_filter(self.owner, self.source, self.from, self.to)
+    }
 }
 
 /// Where and how to write an export.
@@ -265,21 +293,26 @@ pub(crate) async fn run(app: &App, c: ExportCmd) -> Out {
             .await?;
             done(app, &file, format, n);
         }
-        ExportCmd::Report {
-            owner,
-            source,
-            from,
-            to,
-            file,
-        } => {
-            let filter = report_filter(owner, source, from, to)?;
-            let (format, opts, actor) =
-                (file.format()?, file.options(app.time_zone)?, app.actor()?);
-            to_file(&file.out, async |w| {
-                Ok(export::write_report(&app.crm, actor, &filter, format, &opts, w).await?)
+        ExportCmd::Report { filter, file } => {
+            let filter = filter.parse()?;
+            report_file(app, &file, async |w, format, opts, actor| {
+                export::write_report(&app.crm, actor, &filter, format, opts, w).await
             })
             .await?;
-            done(app, &file, format, 0);
+        }
+        ExportCmd::LostReasons { filter, file } => {
+            let filter = filter.parse()?;
+            report_file(app, &file, async |w, format, opts, actor| {
+                export::write_lost_reasons(&app.crm, actor, &filter, format, opts, w).await
+            })
+            .await?;
+        }
+        ExportCmd::TimeInStatus { filter, file } => {
+            let filter = filter.parse()?;
+            report_file(app, &file, async |w, format, opts, actor| {
+                export::write_time_in_status(&app.crm, actor, &filter, format, opts, w).await
+            })
+            .await?;
         }
         ExportCmd::Pipeline {
             owner,
@@ -288,13 +321,10 @@ pub(crate) async fn run(app: &App, c: ExportCmd) -> Out {
             file,
         } => {
             let filter = pipeline_filter(owner, from, to)?;
-            let (format, opts, actor) =
-                (file.format()?, file.options(app.time_zone)?, app.actor()?);
-            to_file(&file.out, async |w| {
-                Ok(export::write_pipeline(&app.crm, actor, &filter, format, &opts, w).await?)
+            report_file(app, &file, async |w, format, opts, actor| {
+                export::write_pipeline(&app.crm, actor, &filter, format, opts, w).await
             })
             .await?;
-            done(app, &file, format, 0);
         }
     }
     Ok(())
@@ -356,6 +386,27 @@ pub(crate) fn pipeline_filter(
 }
 
 /// Says what was written (on stderr when the export went to stdout).
+/// A report written to `file` by `write` (one of the library's `write_*` exporters) as the
+/// actor, in the format and options `file` asks for.
+async fn report_file(
+    app: &App,
+    file: &FileArgs,
+    write: impl AsyncFnOnce(
+        Box<dyn Write + Send>,
+        Format,
+        &ExportOptions,
+        EmployeeId,
+    ) -> Result<(), ExportError>,
+) -> Out {
+    let (format, opts, actor) = (file.format()?, file.options(app.time_zone)?, app.actor()?);
+    to_file(&file.out, async |w| {
+        Ok(write(w, format, &opts, actor).await?)
+    })
+    .await?;
+    done(app, file, format, 0);
+    Ok(())
+}
+
 fn done(app: &App, file: &FileArgs, format: Format, leads: u64) {
     if file.out == "-" {
         return;
@@ -400,6 +451,26 @@ pub(crate) fn print_report_csv(report: &Report) -> Out {
             Some(&total),
         )
     })
+}
+
+/// `report --by lost-reason --csv`: the library's export of the lost-reason report, as the
+/// actor, as CSV on stdout.
+pub(crate) async fn print_lost_reasons_csv(app: &App, filter: &ReportFilter) -> Out {
+    let mut sink = CsvSink::new(std::io::stdout(), &ExportOptions::default())?;
+    (app.crm)
+        .export_lost_reasons(app.actor()?, filter, &ExportOptions::default(), &mut sink)
+        .await?;
+    Ok(())
+}
+
+/// `report --by time-in-status --csv`: the library's export of the time-in-status report,
+/// as the actor, as CSV on stdout.
+pub(crate) async fn print_time_in_status_csv(app: &App, filter: &ReportFilter) -> Out {
+    let mut sink = CsvSink::new(std::io::stdout(), &ExportOptions::default())?;
+    (app.crm)
+        .export_time_in_status(app.actor()?, filter, &ExportOptions::default(), &mut sink)
+        .await?;
+    Ok(())
 }
 
 fn print_csv(write: impl FnOnce(&mut dyn RowSink) -> Result<(), ExportError>) -> Out {

@@ -45,14 +45,15 @@ pub(crate) async fn run(app: &App, args: ReportArgs) -> Out {
     let filter = export::report_filter(owner, source, from, to)?;
     match by.trim() {
         "status" => {}
-        "lost-reason" | "lost_reason" if !csv => {
-            return lost_reason_report(app, &filter).await;
+        "lost-reason" | "lost_reason" if csv => {
+            return export::print_lost_reasons_csv(app, &filter).await;
         }
-        "time-in-status" | "time_in_status" if !csv => {
+        "lost-reason" | "lost_reason" => return lost_reason_report(app, &filter).await,
+        "time-in-status" | "time_in_status" if csv => {
+            return export::print_time_in_status_csv(app, &filter).await;
+        }
+        "time-in-status" | "time_in_status" => {
             return time_in_status_report(app, &filter).await;
-        }
-        "lost-reason" | "lost_reason" | "time-in-status" | "time_in_status" => {
-            return Err(usage("--csv is only available for --by status"));
         }
         other => {
             return Err(usage(format!(

@@ -634,6 +634,131 @@ async fn exports_the_pipeline_on_sqlite() {
     exports_the_pipeline(Arc::new(store)).await;
 }
 
+/// The lost-reason and time-in-status reports, as openpyxl and pdftotext read them: the
+/// reasons in words with their share, the averages in whole minutes and in words, in Arabic.
+async fn exports_lost_reasons_and_time_in_status(store: Arc<dyn LeadStore>) {
+    let h = Harness::new(store);
+    let price = crm_core::LostReason::new(crm_core::LostReasonCode::parse("price").unwrap());
+    for (n, (name, reason)) in [
+        ("ليلى", price.clone()),
+        ("منى", price),
+        ("هند", crm_tests::harness::reason("اختار مزودًا آخر")),
+    ]
+    .into_iter()
+    .enumerate()
+    {
+        let email = format!("lost{n}@example.com");
+        let lead = h
+            .crm
+            .create_lead(sales(), new_lead(name, Some(&email), None))
+            .await
+            .unwrap();
+        h.advance(chrono::TimeDelta::hours(26) + chrono::TimeDelta::minutes(5));
+        h.crm
+            .change_status(sales(), lead.id(), 1, LeadStatus::Lost, Some(reason))
+            .await
+            .unwrap();
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let opts = ExportOptions {
+        locale: Locale::Ar,
+        zone: chrono_tz::Asia::Riyadh,
+        bom: true,
+    };
+    let path = |name: &str| dir.path().join(name);
+    let filter = ReportFilter::default();
+
+    let xlsx = path("lost.xlsx");
+    let out = std::fs::File::create(&xlsx).unwrap();
+    export::write_lost_reasons(&h.crm, manager(), &filter, Format::Xlsx, &opts, out)
+        .await
+        .unwrap();
+    let x = read_xlsx(&xlsx);
+    assert_eq!(x["rtl"], true);
+    assert_eq!(x["title"], "العملاء المفقودون حسب السبب");
+    let rows = x["rows"].as_array().unwrap();
+    let cells =
+        |r: &Value| -> Vec<Value> { r.as_array().unwrap().iter().map(|c| c[1].clone()).collect() };
+    assert_eq!(
+        cells(&rows[0]),
+        ["سبب الخسارة", "الرمز", "العملاء", "النسبة (%)"].map(Value::from)
+    );
+    assert_eq!(
+        cells(&rows[1]),
+        [Value::from("السعر"), "price".into(), 2.into(), 67.into()]
+    );
+    assert_eq!(
+        cells(&rows[2]),
+        [Value::from("سبب آخر"), "other".into(), 1.into(), 33.into()]
+    );
+    assert_eq!(rows[3][0][1], "الإجمالي");
+    assert_eq!(rows[3][2][1], 3);
+
+    let xlsx = path("time.xlsx");
+    let out = std::fs::File::create(&xlsx).unwrap();
+    export::write_time_in_status(&h.crm, manager(), &filter, Format::Xlsx, &opts, out)
+        .await
+        .unwrap();
+    let x = read_xlsx(&xlsx);
+    assert_eq!(x["title"], "متوسط المدة في كل حالة");
+    let rows = x["rows"].as_array().unwrap();
+    assert_eq!(rows[0][5][1], "المتوسط (بالدقائق)");
+    // Each lead was new for 26 h 5 min: the owner by name, the average in minutes and words.
+    let new = rows
+        .iter()
+        .find(|r| r[3][1] == "جديد" && r[0][1] != "الكل")
+        .unwrap();
+    assert_eq!(new[0][1], "سارة الأحمد");
+    assert_eq!(new[4][1], 3);
+    assert_eq!(new[5][1], 26 * 60 + 5);
+    assert_eq!(new[6][1], "يوم واحد وساعتان و5 دقائق");
+    assert!(rows.iter().any(|r| r[0][1] == "الكل" && r[3][1] == "جديد"));
+
+    let pdf = path("time.pdf");
+    let out = std::fs::File::create(&pdf).unwrap();
+    export::write_time_in_status(&h.crm, manager(), &filter, Format::Pdf, &opts, out)
+        .await
+        .unwrap();
+    let letters = arabic(&pdf_text(&pdf));
+    for text in ["متوسط المدة في كل حالة", "يوم واحد وساعتان", "سارة الأحمد"]
+    {
+        assert!(letters.contains(&arabic(text)), "{text}: {letters}");
+    }
+    let pdf = path("lost.pdf");
+    let out = std::fs::File::create(&pdf).unwrap();
+    export::write_lost_reasons(&h.crm, manager(), &filter, Format::Pdf, &opts, out)
+        .await
+        .unwrap();
+    assert!(arabic(&pdf_text(&pdf)).contains(&arabic("السعر")));
+    render_png(&pdf, "lost-reasons-ar");
+}
+
+#[tokio::test]
+#[cfg_attr(crm_no_export_tools, ignore = "openpyxl or poppler-utils missing")]
+async fn exports_lost_reasons_and_time_in_status_on_memory() {
+    exports_lost_reasons_and_time_in_status(Arc::new(crm_store_memory::MemoryStore::new())).await;
+}
+
+#[tokio::test]
+#[cfg_attr(crm_no_export_tools, ignore = "openpyxl or poppler-utils missing")]
+async fn exports_lost_reasons_and_time_in_status_on_sqlite() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("crm.db");
+    let store = crm_store_sqlx::SqliteStore::connect(&path.to_string_lossy())
+        .await
+        .unwrap();
+    exports_lost_reasons_and_time_in_status(Arc::new(store)).await;
+}
+
+#[tokio::test]
+#[cfg_attr(
+    any(crm_no_postgres, crm_no_export_tools),
+    ignore = "CRM_POSTGRES_URL is not set, or openpyxl or poppler-utils missing"
+)]
+async fn exports_lost_reasons_and_time_in_status_on_postgres() {
+    exports_lost_reasons_and_time_in_status(crm_tests::postgres::lead_store().await).await;
+}
+
 // ---- through the `crm` binary ----------------------------------------------------------
 
 fn crm(db: &str, actor: Option<&str>) -> assert_cmd::Command {
@@ -802,6 +927,23 @@ fn cli_exports(db: &str) {
         .assert()
         .success();
     assert!(arabic(&pdf_text(Path::new(&pdf))).contains(&arabic("قيمة خط المبيعات")));
+    // Lost reasons and time in status, with the report's filters.
+    let xlsx = out("lost.xlsx");
+    crm(db, Some("3"))
+        .args(["export", "lost-reasons", "--out", &xlsx, "--locale", "ar"])
+        .assert()
+        .success();
+    assert_eq!(
+        read_xlsx(Path::new(&xlsx))["title"],
+        "العملاء المفقودون حسب السبب"
+    );
+    let csv = out("time.csv");
+    crm(db, Some("3"))
+        .args(["export", "time-in-status", "--out", &csv, "--source", "web"])
+        .assert()
+        .success();
+    let text = std::fs::read_to_string(&csv).unwrap();
+    assert!(text.contains("Average (minutes)"), "{text}");
     let e = crm(db, Some("3"))
         .args([
             "export",

@@ -386,27 +386,11 @@ impl Strings {
     /// A lost-reason code's label: the library's default codes in the page's language, a
     /// host's own as it is named.
     pub fn reason_label(&self, code: &str) -> String {
-        let ar = std::ptr::eq(self, &AR);
-        let label = match (code, ar) {
-            ("price", true) => "السعر",
-            ("competitor", true) => "اختار منافسًا",
-            ("no-budget", true) => "لا ميزانية",
-            ("no-response", true) => "لا يرد",
-            ("not-interested", true) => "غير مهتم",
-            ("timing", true) => "التوقيت غير مناسب",
-            ("duplicate", true) => "مكرر",
-            ("other", true) => "سبب آخر",
-            ("price", false) => "Price",
-            ("competitor", false) => "Chose a competitor",
-            ("no-budget", false) => "No budget",
-            ("no-response", false) => "No response",
-            ("not-interested", false) => "Not interested",
-            ("timing", false) => "Bad timing",
-            ("duplicate", false) => "Duplicate",
-            ("other", false) => "Other",
-            _ => return code.to_owned(),
+        let locale = match std::ptr::eq(self, &AR) {
+            true => crm_core::export::Locale::Ar,
+            false => crm_core::export::Locale::En,
         };
-        label.to_owned()
+        crm_core::export::lost_reason_label(code, locale).into_owned()
     }
 
     /// What an import row did (`dry_run`: would do).
@@ -499,18 +483,6 @@ pub const STAGES: &[&str] = &[
 /// Employee roles.
 pub const ROLES: &[&str] = &["sales", "manager", "other"];
 
-/// A count of a unit in Arabic: one and two have forms of their own, three to ten take the
-/// plural, eleven and more the singular with tanwin (or, from 100, bare).
-fn arabic_count(n: i64, one: &str, two: &str, plural: &str, many: &str) -> String {
-    match n {
-        1 => one.to_owned(),
-        2 => two.to_owned(),
-        3..=10 => format!("{n} {plural}"),
-        11..=99 => format!("{n} {many}"),
-        _ => format!("{n} {}", many.trim_end_matches('ً').trim_end_matches('ا')),
-    }
-}
-
 /// A decimal amount (`1250000.500`, as [`crm_core::Money::format_amount`] writes it) with
 /// its whole part grouped by thousands (`1,250,000.500`): read at a glance, and still the
 /// one form the amount parser takes back.
@@ -549,51 +521,10 @@ pub fn arabic_digits(text: &str) -> String {
         .collect()
 }
 
-/// How long `d` lasted, in days, hours and minutes (the parts that are not zero), as the
-/// language says it: "2 days 3 h 5 min", «يومان و3 ساعات و5 دقائق»; under a minute, "less
-/// than a minute".
+/// How long `d` lasted, in days, hours and minutes, as the language says it
+/// ([`crm_core::export::duration_label`], which the exports write too).
 pub fn duration(lang: Lang, d: chrono::TimeDelta) -> String {
-    let minutes = d.num_minutes().max(0);
-    let (days, hours, mins) = (minutes / 1440, minutes / 60 % 24, minutes % 60);
-    let mut parts: Vec<String> = Vec::new();
-    match lang {
-        Lang::Ar => {
-            if days > 0 {
-                parts.push(arabic_count(days, "يوم واحد", "يومان", "أيام", "يومًا"));
-            }
-            if hours > 0 {
-                parts.push(arabic_count(hours, "ساعة واحدة", "ساعتان", "ساعات", "ساعة"));
-            }
-            if mins > 0 {
-                parts.push(arabic_count(
-                    mins,
-                    "دقيقة واحدة",
-                    "دقيقتان",
-                    "دقائق",
-                    "دقيقة",
-                ));
-            }
-            if parts.is_empty() {
-                return "أقل من دقيقة".to_owned();
-            }
-            parts.join(" و")
-        }
-        Lang::En => {
-            if days > 0 {
-                parts.push(format!("{days} day{}", if days == 1 { "" } else { "s" }));
-            }
-            if hours > 0 {
-                parts.push(format!("{hours} h"));
-            }
-            if mins > 0 {
-                parts.push(format!("{mins} min"));
-            }
-            if parts.is_empty() {
-                return "less than a minute".to_owned();
-            }
-            parts.join(" ")
-        }
-    }
+    crm_core::export::duration_label(d, lang.locale())
 }
 
 #[cfg(test)]

@@ -80,9 +80,26 @@ async fn report_pages_draw_their_charts(h: Harness) {
         lost.contains(">2 (67%)<") && lost.contains(">1 (33%)<"),
         "{lost}"
     );
-    // Filtered by source: the counts follow.
+    // Filtered by source: the counts follow, and so do its downloads.
     let page = b.get("/report/lost-reasons?source=web").await;
     assert!(svg(&page.text, "chart-lost").contains(">2 (100%)<"));
+    assert!(
+        page.text
+            .contains("href=\"/report/lost-reasons?format=xlsx&#38;source=web\""),
+        "{}",
+        page.text
+    );
+    let csv = b.get("/report/lost-reasons?format=csv&source=web").await;
+    assert_eq!(csv.status, StatusCode::OK, "{}", csv.text);
+    assert_eq!(csv.header("content-type"), Some("text/csv; charset=utf-8"));
+    assert!(
+        csv.text.contains("سبب الخسارة,الرمز,العملاء,النسبة (%)"),
+        "{}",
+        csv.text
+    );
+    assert!(csv.text.contains("الإجمالي,,2,100"), "{}", csv.text);
+    let xlsx = b.get("/report/lost-reasons?format=xlsx").await;
+    assert!(xlsx.text.starts_with("PK"), "an XLSX is a zip archive");
 
     let page = b.get("/report/time-in-status").await;
     assert_eq!(page.status, StatusCode::OK, "{}", page.text);
@@ -94,6 +111,13 @@ async fn report_pages_draw_their_charts(h: Harness) {
         "durations in words: {}",
         page.text
     );
+    let csv = b.get("/report/time-in-status?format=csv").await;
+    assert_eq!(csv.status, StatusCode::OK, "{}", csv.text);
+    assert!(csv.text.contains("5 ساعات"), "{}", csv.text);
+    assert!(csv.text.contains("المتوسط (بالدقائق)"), "{}", csv.text);
+    let pdf = b.get("/report/time-in-status?format=pdf").await;
+    assert_eq!(pdf.header("content-type"), Some("application/pdf"));
+    assert!(pdf.text.starts_with("%PDF-"));
 
     let page = b.get("/pipeline").await;
     let kwd = svg(&page.text, "chart-KWD");

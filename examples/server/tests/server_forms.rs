@@ -1,7 +1,7 @@
-//! Every form of crm-server that is refused comes back as typed (422), with each message in
-//! the page's language at its field or its form, and nothing stored: the lead page's
-//! status, assignment and stage forms, the employee, password, team, token and import
-//! forms. On SQLite and PostgreSQL.
+//! Every form of crm-server that is refused comes back as typed (under the refusal's
+//! status), with each message in the page's language at its field or its form, and nothing
+//! stored: the lead page's status, assignment and stage forms, the employee, password, team
+//! and token forms (the import form: `server_import.rs`). On SQLite and PostgreSQL.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 #[macro_use]
@@ -48,7 +48,7 @@ async fn the_lead_pages_select_forms_come_back_with_why(h: Harness) {
             &[("csrf", &csrf), ("version", "7"), ("to", "1")],
         )
         .await;
-    assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY, "{}", r.text);
+    assert_eq!(r.status, StatusCode::PRECONDITION_FAILED, "{}", r.text);
     assert!(r.text.contains("غيّر شخص آخر هذا السجل"), "{}", r.text);
     assert_eq!(h.lead_json(&lead, &h.sales).await["owner"], 2);
 
@@ -59,7 +59,7 @@ async fn the_lead_pages_select_forms_come_back_with_why(h: Harness) {
             &[("csrf", &csrf), ("version", "1"), ("status", "new")],
         )
         .await;
-    assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY, "{}", r.text);
+    assert_eq!(r.status, StatusCode::CONFLICT, "{}", r.text);
     assert!(r.text.contains("لا يُنقل العميل من «جديد»"), "{}", r.text);
     // A detail without its reason: refused, the detail kept.
     let r = b

@@ -300,7 +300,11 @@ async fn the_page_previews_confirms_and_lists_failures(h: Harness) {
     assert!(r.text.contains("لا عمود لـالاسم"), "{}", r.text);
     assert!(r.text.contains("id=\"import-file-error\""), "{}", r.text);
     assert!(r.text.contains("value=\"update\" selected"), "{}", r.text);
-    assert!(r.text.contains("value=\"windows-1256\" selected"), "{}", r.text);
+    assert!(
+        r.text.contains("value=\"windows-1256\" selected"),
+        "{}",
+        r.text
+    );
 }
 
 async fn the_page_needs_the_csrf_token_and_the_right_to_import(h: Harness) {

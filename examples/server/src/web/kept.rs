@@ -1,5 +1,5 @@
 //! A form sent back: what was typed and what is wrong with it, so its page is shown again
-//! (422) with the form as typed and each message at its field, nothing lost. Every page
+//! (under the refusal's status: 422, 409 or 412) with the form as typed and each message at its field, nothing lost. Every page
 //! with a form renders one; a page shown afresh has an empty one.
 
 use std::collections::BTreeMap;
@@ -19,6 +19,9 @@ pub struct Kept {
     pub typed: BTreeMap<&'static str, String>,
     /// What is wrong, said in the page's language.
     pub errors: Vec<FieldError>,
+    /// The refusal's status (422 bad input, 409 a rule's refusal, 412 a stale version):
+    /// the page answers with it.
+    pub refusal: Option<StatusCode>,
 }
 
 impl Kept {
@@ -28,6 +31,7 @@ impl Kept {
             form,
             typed: typed.into(),
             errors: Vec::new(),
+            refusal: None,
         }
     }
 
@@ -48,7 +52,13 @@ impl Kept {
             true => vec![FieldError::new(at, p.detail)],
             false => p.errors,
         };
-        Self { errors, ..self }
+        Self {
+            errors,
+            refusal: Some(
+                StatusCode::from_u16(p.status).unwrap_or(StatusCode::UNPROCESSABLE_ENTITY),
+            ),
+            ..self
+        }
     }
 
     /// Whether the library's refusal is one to show at its form: bad input, or a rule that
@@ -63,12 +73,9 @@ impl Kept {
         )
     }
 
-    /// 422 when a form was sent back, else 200.
+    /// The refusal's status when a form was sent back, else 200.
     pub fn status(&self) -> StatusCode {
-        match self.form {
-            "" => StatusCode::OK,
-            _ => StatusCode::UNPROCESSABLE_ENTITY,
-        }
+        self.refusal.unwrap_or(StatusCode::OK)
     }
 
     /// What was typed in `form`'s `field`, or `default`.

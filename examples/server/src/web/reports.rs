@@ -1,5 +1,5 @@
-//! The status x source report and the downloads (CSV, XLSX, PDF) it and the pipeline
-//! offer, written by the library's exporters.
+//! The report pages (status x source, lost reasons, time in status) and the downloads
+//! (CSV, XLSX, PDF) they and the pipeline offer, written by the library's exporters.
 
 use askama::Template;
 use axum::extract::{Query, State};
@@ -36,32 +36,44 @@ struct ReportPage {
     totals: Vec<u64>,
     total: u64,
     filters: ReportFilters,
-    csv_href: String,
-    xlsx_href: String,
-    pdf_href: String,
     /// Leads by status, and by source, drawn ([`crate::chart`]).
     by_status_chart: String,
     by_source_chart: String,
 }
 
-/// The filters every report page shows, as given, with the pickers' choices.
+/// The filters every report page shows, as given, with the pickers' choices, and the
+/// page's downloads under the same filters.
 struct ReportFilters {
     from: String,
     to: String,
     sources: Vec<Opt>,
     owners: Vec<Opt>,
+    csv_href: String,
+    xlsx_href: String,
+    pdf_href: String,
 }
 
 impl ReportFilters {
-    async fn of(s: &AppState, v: &Viewer, q: &ReportQuery) -> Self {
+    /// The filters of the report page at `path`.
+    async fn of(s: &AppState, v: &Viewer, path: &str, q: &ReportQuery) -> Self {
         let pick = Pickers::read(s, v).await;
         let t = v.ctx.t;
         let given = |x: &Option<String>| x.as_deref().unwrap_or_default().trim().to_owned();
+        let query = kept_query(&[
+            ("owner", &q.owner),
+            ("source", &q.source),
+            ("from", &q.from),
+            ("to", &q.to),
+        ]);
+        let href = |format: &str| format!("{path}?format={format}{query}");
         Self {
             from: given(&q.from),
             to: given(&q.to),
             sources: pick.sources(t, &given(&q.source), Some(t.anyone)),
             owners: pick.people(&given(&q.owner), Some(t.anyone)),
+            csv_href: href("csv"),
+            xlsx_href: href("xlsx"),
+            pdf_href: href("pdf"),
         }
     }
 }
@@ -181,13 +193,6 @@ pub async fn report(
         .iter()
         .map(|st| r.by_status.get(st).copied().unwrap_or(0))
         .collect();
-    let query = kept_query(&[
-        ("owner", &q.owner),
-        ("source", &q.source),
-        ("from", &q.from),
-        ("to", &q.to),
-    ]);
-    let href = |format: &str| format!("/report?format={format}{query}");
     let dir = Dir::of(c.dir());
     let by_status: Vec<Bar> = (crm_core::LeadStatus::ALL.iter())
         .map(|st| {
@@ -200,16 +205,13 @@ pub async fn report(
         .collect();
     let by_status_chart = chart::bars("chart-status", c.t.chart_by_status, &by_status, dir);
     let by_source_chart = chart::bars("chart-source", c.t.chart_by_source, &by_source, dir);
-    let filters = ReportFilters::of(&s, &v, &q).await;
+    let filters = ReportFilters::of(&s, &v, "/report", &q).await;
     Ok(render(&ReportPage {
         statuses,
         rows,
         totals,
         total: r.total,
         filters,
-        csv_href: href("csv"),
-        xlsx_href: href("xlsx"),
-        pdf_href: href("pdf"),
         by_status_chart,
         by_source_chart,
         c: v.ctx,
@@ -227,7 +229,8 @@ struct LostReasonsPage {
     chart: String,
 }
 
-/// Lost leads by reason: the most frequent first, with each reason's share.
+/// Lost leads by reason: the most frequent first, with each reason's share; or its
+/// download (CSV, XLSX, PDF).
 pub async fn lost_reasons(
     State(s): State<AppState>,
     v: Viewer,
@@ -235,6 +238,15 @@ pub async fn lost_reasons(
 ) -> WebResult {
     let c = &v.ctx;
     let filter = filter_of(c, &q)?;
+    if let Some(format) = q.format.as_deref() {
+        return download(c, "lost-reasons", format, |format, opts| async move {
+            let mut body = Vec::new();
+            export::write_lost_reasons(&s.crm, v.employee, &filter, format, &opts, &mut body)
+                .await?;
+            Ok(body)
+        })
+        .await;
+    }
     let r = (s.crm.lost_reason_report(v.employee, &filter).await).map_err(fail(c))?;
     let share = |n: u64| (n * 100 + r.total / 2).checked_div(r.total).unwrap_or(0);
     let rows: Vec<(String, u64, u64)> = (r.rows.iter())
@@ -248,7 +260,7 @@ pub async fn lost_reasons(
         })
         .collect();
     let chart = chart::bars("chart-lost", c.t.lost_reasons, &bars, Dir::of(c.dir()));
-    let filters = ReportFilters::of(&s, &v, &q).await;
+    let filters = ReportFilters::of(&s, &v, "/report/lost-reasons", &q).await;
     Ok(render(&LostReasonsPage {
         filters,
         rows,
@@ -271,7 +283,7 @@ struct TimeInStatusPage {
 }
 
 /// The average time leads spend in each status, overall and per owner and source (stays
-/// not yet ended count until now).
+/// not yet ended count until now); or its download (CSV, XLSX, PDF).
 pub async fn time_in_status(
     State(s): State<AppState>,
     v: Viewer,
@@ -279,6 +291,15 @@ pub async fn time_in_status(
 ) -> WebResult {
     let c = &v.ctx;
     let filter = filter_of(c, &q)?;
+    if let Some(format) = q.format.as_deref() {
+        return download(c, "time-in-status", format, |format, opts| async move {
+            let mut body = Vec::new();
+            export::write_time_in_status(&s.crm, v.employee, &filter, format, &opts, &mut body)
+                .await?;
+            Ok(body)
+        })
+        .await;
+    }
     let r = (s.crm.time_in_status_report(v.employee, &filter).await).map_err(fail(c))?;
     let names = super::names(&s, &v).await;
     let said = |micros: i64| {
@@ -309,7 +330,7 @@ pub async fn time_in_status(
             )
         })
         .collect();
-    let filters = ReportFilters::of(&s, &v, &q).await;
+    let filters = ReportFilters::of(&s, &v, "/report/time-in-status", &q).await;
     Ok(render(&TimeInStatusPage {
         filters,
         overall,
