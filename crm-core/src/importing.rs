@@ -41,7 +41,7 @@ pub struct ImportRow {
 }
 
 /// Why a row is refused, by meaning, so a page can say it in its own language; its
-/// `Display` is the one English line the CLI and the API give.
+/// `Display` is one English line, what the CLI and the API give.
 #[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
 #[non_exhaustive]
 pub enum RowError {
@@ -76,12 +76,19 @@ pub enum RowError {
     /// It matches an open lead outside the importing employee's view, which is not named.
     #[error("it matches an open lead you do not see (ask a manager about it)")]
     Hidden,
-    /// Any other refusal, in one line: a host's own reader's words, or a rule's.
+    /// Any other refusal, in one line: a host's own reader's words ([`RowError::other`]),
+    /// or a rule's.
     #[error("{0}")]
     Other(String),
 }
 
 impl RowError {
+    /// A refusal in the words of a host's own reader, on one line of at most 200
+    /// characters.
+    pub fn other(text: &str) -> Self {
+        Self::Other(one_line(text))
+    }
+
     /// A cell of `field` that does not read.
     pub fn cell(field: &'static str, error: ValidationError) -> Self {
         Self::Cell { field, error }

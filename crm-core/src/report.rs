@@ -156,6 +156,14 @@ pub struct LostReasonReport {
 }
 
 impl LostReasonReport {
+    /// `count`'s share of every lost lead counted, as a whole percent (rounded half up);
+    /// 0 when none was lost.
+    pub fn share_percent(&self, count: u64) -> u64 {
+        (count * 100 + self.total / 2)
+            .checked_div(self.total)
+            .unwrap_or(0)
+    }
+
     /// Builds the report from (code, count) pairs in any order; repeated codes add up.
     pub fn from_counts(counts: impl IntoIterator<Item = (LostReasonCode, u64)>) -> Self {
         let mut by: BTreeMap<LostReasonCode, u64> = Default::default();

@@ -30,7 +30,7 @@ fn row(n: usize, name: &str, email: Option<&str>, phone: Option<&str>) -> Import
 fn bad(n: usize, reason: &str) -> ImportRow {
     ImportRow {
         row: n,
-        outcome: Err(RowError::Other(reason.to_owned())),
+        outcome: Err(RowError::other(reason)),
     }
 }
 

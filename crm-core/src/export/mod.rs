@@ -387,18 +387,13 @@ pub fn lost_reasons_rows<'a>(
     report: &'a LostReasonReport,
     opts: &ExportOptions,
 ) -> (Vec<Vec<Cell<'a>>>, Vec<Cell<'a>>) {
-    let share = |n: u64| {
-        (n * 100 + report.total / 2)
-            .checked_div(report.total)
-            .unwrap_or(0)
-    };
     let rows = (report.rows.iter())
         .map(|r| {
             vec![
                 Cell::Text(lost_reason_label(r.code.as_str(), opts.locale)),
                 Cell::Code(Cow::Borrowed(r.code.as_str())),
                 Cell::Count(r.count),
-                Cell::Count(share(r.count)),
+                Cell::Count(report.share_percent(r.count)),
             ]
         })
         .collect();

@@ -385,7 +385,6 @@ pub(crate) fn pipeline_filter(
     })
 }
 
-/// Says what was written (on stderr when the export went to stdout).
 /// A report written to `file` by `write` (one of the library's `write_*` exporters) as the
 /// actor, in the format and options `file` asks for.
 async fn report_file(
@@ -407,6 +406,7 @@ async fn report_file(
     Ok(())
 }
 
+/// Says what was written (on stderr when the export went to stdout).
 fn done(app: &App, file: &FileArgs, format: Format, leads: u64) {
     if file.out == "-" {
         return;

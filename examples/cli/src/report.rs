@@ -107,7 +107,7 @@ async fn lost_reason_report(app: &App, filter: &ReportFilter) -> Out {
             t.row([
                 row.code.to_string(),
                 row.count.to_string(),
-                format!("{}%", (row.count * 100 + r.total / 2) / r.total),
+                format!("{}%", r.share_percent(row.count)),
             ]);
         }
         t.row(["total".to_owned(), r.total.to_string(), "100%".to_owned()]);

@@ -77,9 +77,14 @@ pub fn chosen(accept: &str) -> Option<Coding> {
     for item in accept.split(',') {
         let mut parts = item.split(';');
         let coding = parts.next().unwrap_or_default().trim().to_ascii_lowercase();
+        // `q` in any case; a weight outside 0..=1 (or not a number) is taken as its bound.
         let weight = parts
-            .filter_map(|p| p.trim().strip_prefix("q="))
-            .filter_map(|q| q.trim().parse::<f32>().ok())
+            .filter_map(|p| {
+                let (name, value) = p.split_once('=')?;
+                name.trim().eq_ignore_ascii_case("q").then(|| value.trim())
+            })
+            .filter_map(|q| q.parse::<f32>().ok())
+            .map(|q| if q.is_nan() { 0.0 } else { q.clamp(0.0, 1.0) })
             .next()
             .unwrap_or(1.0);
         match coding.as_str() {
@@ -109,9 +114,11 @@ fn compressible(content_type: &str) -> bool {
 
 /// The middleware.
 pub async fn compress(req: Request, next: Next) -> Response {
-    let coding = (req.headers().get(ACCEPT_ENCODING))
-        .and_then(|v| v.to_str().ok())
-        .and_then(chosen);
+    // Every Accept-Encoding header, as one list.
+    let accept: Vec<&str> = (req.headers().get_all(ACCEPT_ENCODING).iter())
+        .filter_map(|v| v.to_str().ok())
+        .collect();
+    let coding = chosen(&accept.join(","));
     let mut res = next.run(req).await;
     let kind = (res.headers().get(CONTENT_TYPE))
         .and_then(|v| v.to_str().ok())
@@ -158,6 +165,9 @@ mod tests {
         assert_eq!(chosen("*"), Some(Coding::Brotli));
         assert_eq!(chosen("br;q=0, *"), Some(Coding::Gzip));
         assert_eq!(chosen("gzip;q=0"), None);
+        assert_eq!(chosen("br;Q=0, gzip"), Some(Coding::Gzip));
+        assert_eq!(chosen("br;q=NaN, gzip;q=2"), Some(Coding::Gzip));
+        assert_eq!(chosen("br;q=-1"), None);
         assert_eq!(chosen("deflate, zstd"), None);
         assert_eq!(chosen(""), None);
         assert_eq!(chosen("identity"), None);

@@ -386,11 +386,15 @@ impl Strings {
     /// A lost-reason code's label: the library's default codes in the page's language, a
     /// host's own as it is named.
     pub fn reason_label(&self, code: &str) -> String {
-        let locale = match std::ptr::eq(self, &AR) {
+        crm_core::export::lost_reason_label(code, self.locale()).into_owned()
+    }
+
+    /// The library's locale for these labels.
+    pub fn locale(&self) -> crm_core::export::Locale {
+        match std::ptr::eq(self, &AR) {
             true => crm_core::export::Locale::Ar,
             false => crm_core::export::Locale::En,
-        };
-        crm_core::export::lost_reason_label(code, locale).into_owned()
+        }
     }
 
     /// What an import row did (`dry_run`: would do).
@@ -406,18 +410,60 @@ impl Strings {
         }
     }
 
-    /// Why an import row was skipped (`duplicate`, `already_imported`, `unchanged`).
-    pub fn skip_label(&self, reason: &str) -> &'static str {
+    /// Why an import row was skipped.
+    pub fn skip_label(&self, reason: crm_core::SkipReason) -> &'static str {
+        use crm_core::SkipReason as R;
+        let (en, ar) = match reason {
+            R::Duplicate => ("matches an open lead", "يطابق عميلًا مفتوحًا"),
+            R::AlreadyImported => (
+                "imported by an earlier run of this file",
+                "استُورد في مرة سابقة من الملف نفسه",
+            ),
+            R::Unchanged => (
+                "nothing new for the lead it matches",
+                "لا جديد فيه للعميل المطابق",
+            ),
+        };
+        if std::ptr::eq(self, &AR) { ar } else { en }
+    }
+
+    /// A time zone as the zone menu names it: the offered zones by their city in Arabic,
+    /// any other (and every zone in English) by its IANA name.
+    pub fn zone_label(&self, zone: &str) -> &'static str {
         let ar = std::ptr::eq(self, &AR);
-        match (reason, ar) {
-            ("duplicate", true) => "يطابق عميلًا مفتوحًا",
-            ("already_imported", true) => "استُورد في مرة سابقة من الملف نفسه",
-            ("unchanged", true) => "لا جديد فيه للعميل المطابق",
-            ("duplicate", false) => "matches an open lead",
-            ("already_imported", false) => "imported by an earlier run of this file",
-            ("unchanged", false) => "nothing new for the lead it matches",
-            _ => "",
-        }
+        let label = match zone {
+            "Asia/Riyadh" => ("Asia/Riyadh", "الرياض"),
+            "Asia/Dubai" => ("Asia/Dubai", "دبي"),
+            "Asia/Kuwait" => ("Asia/Kuwait", "الكويت"),
+            "Asia/Qatar" => ("Asia/Qatar", "الدوحة"),
+            "Asia/Bahrain" => ("Asia/Bahrain", "المنامة"),
+            "Asia/Muscat" => ("Asia/Muscat", "مسقط"),
+            "Africa/Cairo" => ("Africa/Cairo", "القاهرة"),
+            "Asia/Amman" => ("Asia/Amman", "عمّان"),
+            "Europe/London" => ("Europe/London", "لندن"),
+            "UTC" => ("UTC", "التوقيت العالمي (UTC)"),
+            _ => return "",
+        };
+        if ar { label.1 } else { label.0 }
+    }
+
+    /// An event type's label (`lead_created`, as [`crm_core::EventKind::name`] names it).
+    pub fn event_label(&self, name: &str) -> &'static str {
+        let ar = std::ptr::eq(self, &AR);
+        let (en, arabic) = match name {
+            "lead_created" => ("Lead created", "أُنشئ عميل محتمل"),
+            "lead_edited" => ("Lead edited", "عُدِّل عميل محتمل"),
+            "lead_assigned" => ("Lead assigned", "أُسند عميل محتمل"),
+            "status_changed" => ("Status changed", "تغيّرت الحالة"),
+            "lead_converted" => ("Lead converted", "حُوِّل إلى عميل"),
+            "interaction_logged" => ("Interaction logged", "سُجِّل تواصل"),
+            "opportunity_created" => ("Opportunity created", "أُضيفت فرصة"),
+            "opportunity_updated" => ("Opportunity updated", "عُدِّلت فرصة"),
+            "lead_merged" => ("Leads merged", "دُمج عميلان"),
+            "score_changed" => ("Score changed", "تغيّر التقييم"),
+            _ => return "",
+        };
+        if ar { arabic } else { en }
     }
 
     /// An interaction kind's label.

@@ -180,6 +180,10 @@ pub const REASONS: &[(&str, &str)] = &[
     // The server's own input messages.
     ("is required", "مطلوب"),
     ("no file was sent", "لم يُرسَل ملف؛ اختر ملف CSV أو Excel"),
+    (
+        "the form could not be read; send it again",
+        "تعذّرت قراءة النموذج؛ أرسله مرة أخرى",
+    ),
     ("is not an IANA time zone", "ليست منطقة زمنية معروفة"),
     ("goes without owner", "لا يجتمع مع المسؤول"),
     ("is newest or score", "إما الأحدث وإما التقييم"),
@@ -227,6 +231,18 @@ const WITH_VALUE: &[(&str, &str)] = &[
 /// The server's own messages that end in a known way, with the value before it kept.
 const ENDING: &[(&str, &str)] = &[
     (
+        " MiB; split it",
+        "الملف أكبر من {} ميغابايت؛ قسّمه إلى ملفات أصغر",
+    ),
+    (
+        " is not utf-8 or windows-1256",
+        "الترميز {} ليس UTF-8 ولا Windows-1256",
+    ),
+    (
+        " is not skip, update or create",
+        "{} ليس من خيارات التكرار (تخطٍّ أو تحديث أو إنشاء)",
+    ),
+    (
         " is not a whole percentage from 0 to 100",
         "{} ليست نسبة مئوية صحيحة من 0 إلى 100",
     ),
@@ -256,6 +272,8 @@ pub fn reason(lang: Lang, reason: &str) -> String {
         if let Some(head) = reason.find(end).map(|i| &reason[..i]) {
             // "2026-03-29T02:30 does not exist in Europe/Berlin": the time, then its zone.
             let value = head
+                .trim_start_matches("the file is larger than ")
+                .trim_start_matches("on duplicate: ")
                 .split(" happens twice in ")
                 .next()
                 .and_then(|h| h.split(" does not exist in ").next())
@@ -694,6 +712,10 @@ mod tests {
             crate::input::local_time("2026-03-29T02:30", chrono_tz::Europe::Berlin).unwrap_err(),
             crate::input::local_time("2026-10-25T02:30", chrono_tz::Europe::Berlin).unwrap_err(),
             "150 is not a whole percentage from 0 to 100".to_owned(),
+            "the file is larger than 10 MiB; split it".to_owned(),
+            "\"latin1\" is not utf-8 or windows-1256".to_owned(),
+            "on duplicate: \"merge\" is not skip, update or create".to_owned(),
+            "the form could not be read; send it again".to_owned(),
             "0 is outside 1..=200".to_owned(),
             "Failed to deserialize query string: unknown field `x`".to_owned(),
             crate::api::filters::FULL.to_owned(),

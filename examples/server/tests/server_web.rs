@@ -425,6 +425,7 @@ async fn a_first_visit_weighs_under_300_kb() {
         html.contains("/assets/app.css") && html.contains("/assets/htmx.min.js"),
         "the page loads what is counted"
     );
+    eprintln!("a first visit: {total} bytes on the wire");
     assert!(total < 300 * 1024, "first visit {total} bytes");
     // JSON is compressed too, when it is large enough to gain.
     let doc = get("/api/openapi.json", browser).await;

@@ -34,7 +34,8 @@ pub struct EventView {
     seq: u64,
     at: String,
     lead_id: String,
-    kind: String,
+    /// The type's stable name (`lead_created`), which a sales system reads.
+    kind: &'static str,
     actor: String,
 }
 
@@ -105,10 +106,7 @@ pub async fn automation(
             seq: e.seq,
             at: c.time(&e.event.at),
             lead_id: e.event.lead_id.to_string(),
-            kind: serde_json::to_value(&e.event.kind)
-                .ok()
-                .and_then(|k| k["type"].as_str().map(str::to_owned))
-                .unwrap_or_default(),
+            kind: e.event.kind.name(),
             actor: e
                 .event
                 .actor

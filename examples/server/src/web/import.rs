@@ -63,7 +63,7 @@ impl ReportView {
                     RowOutcome::Updated { lead } => (lead.to_string(), String::new()),
                     RowOutcome::Skipped { lead, reason } => (
                         lead.map(|l| l.to_string()).unwrap_or_default(),
-                        lang.strings().skip_label(reason.as_str()).to_owned(),
+                        lang.strings().skip_label(*reason).to_owned(),
                     ),
                     RowOutcome::Failed { reason } => (String::new(), say::row_error(lang, reason)),
                 };
@@ -148,16 +148,26 @@ async fn read_form(
             cause: None,
         }])
     };
+    // The form's body could not be read: most often a file over the limit.
+    let unreadable = |e: axum::extract::multipart::MultipartError| {
+        bad(match e.status() {
+            StatusCode::PAYLOAD_TOO_LARGE => format!(
+                "the file is larger than {} MiB; split it",
+                MAX_FILE_BYTES / (1024 * 1024)
+            ),
+            _ => "the form could not be read; send it again".to_owned(),
+        })
+    };
     let mut csrf = String::new();
     let mut policy = None;
     let mut encoding = None;
     let mut bytes = None;
-    while let Some(field) = m.next_field().await.map_err(|e| bad(e.body_text()))? {
+    while let Some(field) = m.next_field().await.map_err(unreadable)? {
         let name = field.name().unwrap_or_default().to_owned();
         match name.as_str() {
-            "file" => bytes = Some(field.bytes().await.map_err(|e| bad(e.body_text()))?),
+            "file" => bytes = Some(field.bytes().await.map_err(unreadable)?),
             other => {
-                let text = field.text().await.map_err(|e| bad(e.body_text()))?;
+                let text = field.text().await.map_err(unreadable)?;
                 match other {
                     "csrf" => csrf = text,
                     "on_duplicate" => policy = Some(text),

@@ -1,6 +1,8 @@
 //! A form sent back: what was typed and what is wrong with it, so its page is shown again
-//! (under the refusal's status: 422, 409 or 412) with the form as typed and each message at its field, nothing lost. Every page
-//! with a form renders one; a page shown afresh has an empty one.
+//! under the refusal's status (422 bad input, 409 a rule's refusal, 412 a stale version, 403
+//! a wrong password) with the form as typed and each message at its field, nothing lost.
+//! The lead page, the employees, teams and import pages carry one; a page shown afresh has
+//! an empty one.
 
 use std::collections::BTreeMap;
 
@@ -19,8 +21,7 @@ pub struct Kept {
     pub typed: BTreeMap<&'static str, String>,
     /// What is wrong, said in the page's language.
     pub errors: Vec<FieldError>,
-    /// The refusal's status (422 bad input, 409 a rule's refusal, 412 a stale version):
-    /// the page answers with it.
+    /// The refusal's status: the page answers with it.
     pub refusal: Option<StatusCode>,
 }
 
@@ -62,15 +63,17 @@ impl Kept {
     }
 
     /// Whether the library's refusal is one to show at its form: bad input, or a rule that
-    /// refuses it (422, 409, 412). Anything else (not found, forbidden, a failure) is its
-    /// error page.
+    /// refuses it (422, 409, 412), but on a read-only lead. Anything else (not found,
+    /// forbidden, a failure) is its error page.
     pub fn shows(e: &CrmError) -> bool {
-        matches!(
-            crate::problem::status_of(e),
-            StatusCode::UNPROCESSABLE_ENTITY
-                | StatusCode::CONFLICT
-                | StatusCode::PRECONDITION_FAILED
-        )
+        // A read-only lead's page shows no form to put the message at.
+        !matches!(e, CrmError::ReadOnly(_))
+            && matches!(
+                crate::problem::status_of(e),
+                StatusCode::UNPROCESSABLE_ENTITY
+                    | StatusCode::CONFLICT
+                    | StatusCode::PRECONDITION_FAILED
+            )
     }
 
     /// The refusal's status when a form was sent back, else 200.

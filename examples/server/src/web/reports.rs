@@ -248,9 +248,8 @@ pub async fn lost_reasons(
         .await;
     }
     let r = (s.crm.lost_reason_report(v.employee, &filter).await).map_err(fail(c))?;
-    let share = |n: u64| (n * 100 + r.total / 2).checked_div(r.total).unwrap_or(0);
     let rows: Vec<(String, u64, u64)> = (r.rows.iter())
-        .map(|row| (row.code.to_string(), row.count, share(row.count)))
+        .map(|row| (row.code.to_string(), row.count, r.share_percent(row.count)))
         .collect();
     let bars: Vec<Bar> = (rows.iter())
         .map(|(code, n, pct)| Bar {

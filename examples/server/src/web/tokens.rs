@@ -96,8 +96,9 @@ pub async fn create(
             let msg = v.ctx.t.bad_credentials.to_owned();
             return refused(&s, v, StatusCode::UNAUTHORIZED, (msg, form.label)).await;
         }
-        Err(e @ AuthError::Locked { retry_after, .. }) => {
-            let msg = crate::say::reason(v.ctx.lang, &e.to_string());
+        Err(AuthError::Locked { until, retry_after }) => {
+            let when = until.with_timezone(&v.ctx.tz).format("%H:%M");
+            let msg = format!("{} {when}", v.ctx.t.locked);
             return refused(&s, v, StatusCode::TOO_MANY_REQUESTS, (msg, form.label))
                 .await
                 .map_err(|r| super::with_retry_after(r, retry_after));

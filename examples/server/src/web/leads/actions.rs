@@ -328,7 +328,11 @@ pub async fn update_opportunity(
         [
             ("opportunity", opp_id.to_string()),
             ("stage", form.stage.clone()),
-            ("probability", form.probability.clone().unwrap_or_default()),
+            // The board's card sends no probability: the deal's own stays as shown.
+            (
+                "probability",
+                (form.probability.clone()).unwrap_or_else(|| override_text(&current)),
+            ),
         ],
     );
     let lead_id = current.lead_id;

@@ -113,7 +113,14 @@ fn lead_view(
         owner: who(names, l.owner().get()),
         created: c.time(&l.created_at()),
         version: l.version(),
-        lost_reason: l.lost().map_or(String::new(), |r| r.to_string()),
+        // The code in the page's words, then the detail typed.
+        lost_reason: l.lost().map_or(String::new(), |r| {
+            let label = c.t.reason_label(r.code.as_str());
+            match &r.detail {
+                Some(d) => format!("{label}: {d}"),
+                None => label,
+            }
+        }),
         client: l.client_id().map_or(String::new(), |c| c.to_string()),
         read_only: l.is_read_only(),
         merged_into: l.merged_into().map_or(String::new(), |m| m.to_string()),
@@ -464,7 +471,7 @@ pub async fn lead(State(s): State<AppState>, v: Viewer, Path(lead): Path<String>
     lead_page(&s, v, lead_id, Kept::default()).await
 }
 
-/// The lead page, with `kept` (a form sent back) in place; 422 when a form is kept.
+/// The lead page, with `kept` (a form sent back) in place, under its refusal's status.
 pub(super) async fn lead_page(s: &AppState, v: Viewer, lead_id: LeadId, kept: Kept) -> WebResult {
     let c = &v.ctx;
     let d = s
