@@ -273,13 +273,23 @@ fn headings(columns: &[(Label, ColumnKind, bool)], opts: &ExportOptions) -> Vec<
         .collect()
 }
 
+/// A table titled `title` with `columns`, headed by `subtitle`.
+fn titled(
+    title: Label,
+    columns: &[(Label, ColumnKind, bool)],
+    opts: &ExportOptions,
+    subtitle: String,
+) -> Table {
+    Table {
+        title: label(title, opts.locale).to_owned(),
+        subtitle,
+        headings: headings(columns, opts),
+    }
+}
+
 /// The table of a lead export, headed by `subtitle`.
 pub fn leads_table(opts: &ExportOptions, subtitle: String) -> Table {
-    Table {
-        title: label(Label::LeadsTitle, opts.locale).to_owned(),
-        subtitle,
-        headings: headings(&LEAD_COLUMNS, opts),
-    }
+    titled(Label::LeadsTitle, &LEAD_COLUMNS, opts, subtitle)
 }
 
 /// A lead as a row of [`leads_table`]; `owner_name` as the directory knows it.
@@ -374,11 +384,12 @@ const LOST_REASON_COLUMNS: [(Label, ColumnKind, bool); 4] = [
 
 /// The table of the lost-reason report, headed by `subtitle`.
 pub fn lost_reasons_table(opts: &ExportOptions, subtitle: String) -> Table {
-    Table {
-        title: label(Label::LostReasonsTitle, opts.locale).to_owned(),
+    titled(
+        Label::LostReasonsTitle,
+        &LOST_REASON_COLUMNS,
+        opts,
         subtitle,
-        headings: headings(&LOST_REASON_COLUMNS, opts),
-    }
+    )
 }
 
 /// The lost-reason report's rows, the most frequent reason first, and its total row. A
@@ -421,11 +432,12 @@ const TIME_IN_STATUS_COLUMNS: [(Label, ColumnKind, bool); 7] = [
 
 /// The table of the time-in-status report, headed by `subtitle`.
 pub fn time_in_status_table(opts: &ExportOptions, subtitle: String) -> Table {
-    Table {
-        title: label(Label::TimeInStatusTitle, opts.locale).to_owned(),
+    titled(
+        Label::TimeInStatusTitle,
+        &TIME_IN_STATUS_COLUMNS,
+        opts,
         subtitle,
-        headings: headings(&TIME_IN_STATUS_COLUMNS, opts),
-    }
+    )
 }
 
 /// The time-in-status report's rows: per owner (named by `owner_names`, else by id),
@@ -490,11 +502,7 @@ const PIPELINE_COLUMNS: [(Label, ColumnKind, bool); 10] = [
 
 /// The table of the pipeline report, headed by `subtitle`.
 pub fn pipeline_table(opts: &ExportOptions, subtitle: String) -> Table {
-    Table {
-        title: label(Label::PipelineTitle, opts.locale).to_owned(),
-        subtitle,
-        headings: headings(&PIPELINE_COLUMNS, opts),
-    }
+    titled(Label::PipelineTitle, &PIPELINE_COLUMNS, opts, subtitle)
 }
 
 /// The pipeline report's rows: per currency (by code) its total, then by owner (named by
@@ -618,7 +626,26 @@ struct Names<'c> {
     known: BTreeMap<EmployeeId, Option<String>>,
 }
 
-impl Names<'_> {
+impl<'c> Names<'c> {
+    fn new(crm: &'c Crm, actor: EmployeeId) -> Self {
+        Self {
+            crm,
+            actor,
+            known: BTreeMap::new(),
+        }
+    }
+
+    /// The names of `ids` the directory knows, by id.
+    async fn of(&mut self, ids: Vec<EmployeeId>) -> Result<BTreeMap<EmployeeId, String>, CrmError> {
+        let mut named = BTreeMap::new();
+        for id in ids {
+            if let Some(n) = self.get(id).await? {
+                named.insert(id, n.to_owned());
+            }
+        }
+        Ok(named)
+    }
+
     async fn get(&mut self, id: EmployeeId) -> Result<Option<&str>, CrmError> {
         if !self.known.contains_key(&id) {
             let name = self
@@ -664,11 +691,7 @@ impl Crm {
         // The first page also checks the actor before anything is written.
         let mut page = self.list_leads(actor, &q).await?;
         sink.begin(&leads_table(opts, subtitle(opts, self.now(), &filters)))?;
-        let mut names = Names {
-            crm: self,
-            actor,
-            known: BTreeMap::new(),
-        };
+        let mut names = Names::new(self, actor);
         let mut written = 0;
         loop {
             for lead in &page.items {
@@ -733,17 +756,9 @@ impl Crm {
         sink: &mut S,
     ) -> Result<(), ExportError> {
         let report = self.time_in_status_report(actor, filter).await?;
-        let mut names = Names {
-            crm: self,
-            actor,
-            known: BTreeMap::new(),
-        };
-        let mut owner_names = BTreeMap::new();
-        for a in &report.rows {
-            if let Some(n) = names.get(a.owner).await? {
-                owner_names.insert(a.owner, n.to_owned());
-            }
-        }
+        let owner_names = (Names::new(self, actor))
+            .of(report.rows.iter().map(|a| a.owner).collect())
+            .await?;
         let table = time_in_status_table(
             opts,
             subtitle(opts, self.now(), &report_filters(filter, opts)),
@@ -762,19 +777,11 @@ impl Crm {
         sink: &mut S,
     ) -> Result<(), ExportError> {
         let report = self.pipeline(actor, filter).await?;
-        let mut names = Names {
-            crm: self,
-            actor,
-            known: BTreeMap::new(),
-        };
-        let mut owner_names = BTreeMap::new();
-        for c in &report.currencies {
-            for (o, _) in &c.by_owner {
-                if let Some(n) = names.get(*o).await? {
-                    owner_names.insert(*o, n.to_owned());
-                }
-            }
-        }
+        let owner_names = (Names::new(self, actor))
+            .of((report.currencies.iter())
+                .flat_map(|c| c.by_owner.iter().map(|(o, _)| *o))
+                .collect())
+            .await?;
         let mut filters = Vec::new();
         if let Some(o) = filter.owner {
             let who = owner_names

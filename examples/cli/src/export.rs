@@ -96,7 +96,7 @@ pub(crate) struct ReportFilterArgs {
 }
 
 impl ReportFilterArgs {
-    fn parse(self) -> Result<ReportFilter, Failure> {
+    pub(crate) fn parse(self) -> Result<ReportFilter, Failure> {
         report_filter(self.owner, self.source, self.from, self.to)
     }
 }
@@ -356,7 +356,7 @@ pub(crate) fn lead_query(
 }
 
 /// The report's filters, as `report` and `export report` take them.
-pub(crate) fn report_filter(
+fn report_filter(
     owner: Option<String>,
     source: Option<String>,
     from: Option<String>,

@@ -15,18 +15,8 @@ pub(crate) struct ReportArgs {
     /// What to report: status, lost-reason or time-in-status.
     #[arg(long, default_value = "status")]
     by: String,
-    /// Only this responsible employee's leads.
-    #[arg(long)]
-    owner: Option<String>,
-    /// Only this source.
-    #[arg(long)]
-    source: Option<String>,
-    /// Created on or after (YYYY-MM-DD or RFC 3339).
-    #[arg(long)]
-    from: Option<String>,
-    /// Created before (YYYY-MM-DD or RFC 3339).
-    #[arg(long)]
-    to: Option<String>,
+    #[command(flatten)]
+    filter: export::ReportFilterArgs,
     /// CSV for spreadsheets (UTF-8 with BOM).
     #[arg(long)]
     csv: bool,
@@ -34,15 +24,8 @@ pub(crate) struct ReportArgs {
 
 /// `crm report`.
 pub(crate) async fn run(app: &App, args: ReportArgs) -> Out {
-    let ReportArgs {
-        by,
-        owner,
-        source,
-        from,
-        to,
-        csv,
-    } = args;
-    let filter = export::report_filter(owner, source, from, to)?;
+    let ReportArgs { by, filter, csv } = args;
+    let filter = filter.parse()?;
     match by.trim() {
         "status" => {}
         "lost-reason" | "lost_reason" if csv => {

@@ -1257,6 +1257,20 @@ fn lost_reasons_are_codes_and_reported() {
         .unwrap();
     let text = String::from_utf8(text.stdout).unwrap();
     assert!(text.contains("price") && text.contains("50%"), "{text}");
+    // As CSV, written by the library's exporter as the actor.
+    let csv = crm(p, Some("4"))
+        .args(["report", "--by", "lost-reason", "--csv"])
+        .output()
+        .unwrap();
+    let csv = String::from_utf8(csv.stdout).unwrap();
+    assert!(csv.contains("Lost reason,Code,Leads,Share (%)"), "{csv}");
+    assert!(csv.contains("Price,price,1,50"), "{csv}");
+    let csv = crm(p, Some("4"))
+        .args(["report", "--by", "time-in-status", "--csv"])
+        .output()
+        .unwrap();
+    let csv = String::from_utf8(csv.stdout).unwrap();
+    assert!(csv.contains("Average (minutes)"), "{csv}");
     fails(p, "4", &["report", "--by", "colour"], 2);
     fails(p, "1", &["--lost-reasons", "a,a", "report"], 2);
 }
