@@ -29,6 +29,8 @@ pub mod importing;
 pub mod interaction;
 pub mod lead;
 pub mod lost_reason;
+#[cfg(feature = "mail")]
+pub mod mail;
 pub mod merge;
 pub mod money;
 pub mod my_day;
