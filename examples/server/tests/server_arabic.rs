@@ -67,7 +67,14 @@ fn said(html: &str) -> Vec<String> {
         }
         let Some(close) = after.find('>') else { break };
         let tag = &after[..close];
-        for attr in ["aria-label=\"", "placeholder=\"", "title=\"", "alt=\""] {
+        // `data-label` is shown on a phone, where a table row becomes a card.
+        for attr in [
+            " aria-label=\"",
+            " placeholder=\"",
+            " title=\"",
+            " alt=\"",
+            " data-label=\"",
+        ] {
             if let Some(at) = tag.find(attr) {
                 let value = &tag[at + attr.len()..];
                 texts.push(unescape(value.split('"').next().unwrap_or_default()));
@@ -81,9 +88,13 @@ fn said(html: &str) -> Vec<String> {
     texts
 }
 
+/// The currency codes a page may show beside an amount.
+const CURRENCIES: &[&str] = &[
+    "SAR", "KWD", "AED", "EGP", "BHD", "QAR", "OMR", "USD", "UTC",
+];
+
 /// The Latin words of `html` a person would read, each with a little of the text around
-/// it, but for those [`KEPT`]; three capital letters are a currency's code (SAR, KWD) and
-/// kept too, and ids (UUIDs) are data.
+/// it, but for those [`KEPT`] and the [`CURRENCIES`]; ids (UUIDs) are data.
 fn english(html: &str) -> Vec<String> {
     let mut found: Vec<String> = Vec::new();
     for text in said(html) {
@@ -102,8 +113,7 @@ fn english(html: &str) -> Vec<String> {
             }
         }
         for (at, word) in runs {
-            let code = word.len() == 3 && word.chars().all(|c| c.is_ascii_uppercase());
-            if word.len() < 2 || code || KEPT.contains(&word) {
+            if word.len() < 2 || CURRENCIES.contains(&word) || KEPT.contains(&word) {
                 continue;
             }
             if found.iter().any(|f| f.split(' ').next() == Some(word)) {
@@ -296,10 +306,10 @@ async fn every_page_reads_in_arabic(h: Harness) {
 fn the_reader_finds_english_in_text_and_spoken_attributes_only() {
     let html = "<html><head><style>body{color:red}</style><script>let x = 1;</script></head>\
         <body><p>عميل <b>new</b></p><input aria-label=\"Search\" value=\"typed\">\
-        <a href=\"/x?format=csv&#38;sort=newest\">CSV</a> SAR</body></html>";
+        <a href=\"/x?format=csv&#38;sort=newest\">CSV</a> SAR NEW</body></html>";
     let words: Vec<_> = (english(html).iter())
         .map(|w| w.split(' ').next().unwrap().to_owned())
         .collect();
-    assert_eq!(words, ["Search", "new"]);
+    assert_eq!(words, ["Search", "new", "NEW"]);
     assert!(english("<p>01a24e3a-90bd-7f81-8046-04587ebac4cc</p>").is_empty());
 }
