@@ -124,10 +124,10 @@ pub async fn save_employee(
     };
     let e = match s.crm.save_employee(v.employee, e).await {
         Ok(e) => e,
-        Err(e) if Kept::shows(&e) => {
-            return employees_page(&s, v, kept.refused(lang, e, "")).await;
+        Err(e) => {
+            let kept = kept.refused(c, e, "")?;
+            return employees_page(&s, v, kept).await;
         }
-        Err(e) => return Err(fail(c)(e)),
     };
     crate::api::end_if_inactive(&s, &e)
         .await

@@ -7,7 +7,10 @@
 use std::collections::BTreeMap;
 
 use axum::http::StatusCode;
+use axum::response::Response;
 use crm_core::CrmError;
+
+use super::page::{Ctx, fail};
 
 use crate::i18n::Lang;
 use crate::problem::{FieldError, Problem};
@@ -41,10 +44,19 @@ impl Kept {
         self.at(crate::say::problem(lang, p), "")
     }
 
-    /// The form with the library's refusal `e`, said in `lang`; a refusal that names no
-    /// field (someone who may not be given a lead, a move the status rule refuses) is put
-    /// at `at`.
-    pub fn refused(self, lang: Lang, e: CrmError, at: &str) -> Self {
+    /// The form with the library's refusal `e`, said in the viewer's language, when it is
+    /// one to show at its form ([`Kept::shows`]); a refusal that names no field (someone
+    /// who may not be given a lead, a move the status rule refuses) is put at `at`. Any
+    /// other refusal is its error page.
+    pub fn refused(self, ctx: &Ctx, e: CrmError, at: &str) -> Result<Self, Response> {
+        match Self::shows(&e) {
+            true => Ok(self.said(ctx.lang, e, at)),
+            false => Err(fail(ctx)(e)),
+        }
+    }
+
+    /// [`Kept::refused`] for a refusal to show, said in `lang`.
+    fn said(self, lang: Lang, e: CrmError, at: &str) -> Self {
         self.at(crate::say::error(lang, e), at)
     }
 
@@ -65,7 +77,7 @@ impl Kept {
     /// Whether the library's refusal is one to show at its form: bad input, or a rule that
     /// refuses it (422, 409, 412), but on a read-only lead. Anything else (not found,
     /// forbidden, a failure) is its error page.
-    pub fn shows(e: &CrmError) -> bool {
+    fn shows(e: &CrmError) -> bool {
         // A read-only lead's page shows no form to put the message at.
         !matches!(e, CrmError::ReadOnly(_))
             && matches!(
@@ -124,7 +136,7 @@ mod tests {
             problem: crm_core::AssigneeProblem::Inactive,
         };
         assert!(Kept::shows(&e));
-        let k = Kept::new("assign", [("to", "9".to_owned())]).refused(Lang::Ar, e, "to");
+        let k = Kept::new("assign", [("to", "9".to_owned())]).said(Lang::Ar, e, "to");
         assert_eq!(k.status(), StatusCode::UNPROCESSABLE_ENTITY);
         assert_eq!(k.typed("assign", "to", ""), "9");
         assert_eq!(k.typed("other", "to", "x"), "x");

@@ -143,8 +143,10 @@ pub async fn set_team(
         Ok(_) => Ok(redirect("/teams")),
         // A rule's refusal (the last manager, a team left without sales staff): the form
         // again, as typed, saying why.
-        Err(e) if Kept::shows(&e) => teams_page(&s, v, kept.refused(lang, e, "")).await,
-        Err(e) => Err(fail(c)(e)),
+        Err(e) => {
+            let kept = kept.refused(c, e, "")?;
+            teams_page(&s, v, kept).await
+        }
     }
 }
 

@@ -115,10 +115,10 @@ pub async fn change_status(
         .await
     {
         Ok(_) => {}
-        Err(e) if Kept::shows(&e) => {
-            return lead_page(&s, v, lead_id, kept.refused(lang, e, "status")).await;
+        Err(e) => {
+            let kept = kept.refused(c, e, "status")?;
+            return lead_page(&s, v, lead_id, kept).await;
         }
-        Err(e) => return Err(fail(c)(e)),
     }
     if converting {
         return Ok(redirect(&format!("/leads/{lead_id}")));
@@ -156,8 +156,10 @@ pub async fn assign(
         .await
     {
         Ok(_) => Ok(redirect(&format!("/leads/{lead_id}"))),
-        Err(e) if Kept::shows(&e) => lead_page(&s, v, lead_id, kept.refused(lang, e, "to")).await,
-        Err(e) => Err(fail(c)(e)),
+        Err(e) => {
+            let kept = kept.refused(c, e, "to")?;
+            lead_page(&s, v, lead_id, kept).await
+        }
     }
 }
 
@@ -216,12 +218,11 @@ pub async fn log_interaction(
     };
     match s.crm.log_interaction(v.employee, lead_id, n).await {
         Ok(_) => Ok(redirect(&back_to(form.back, lead_id))),
-        // Bad input the library found: the form again, as typed.
-        Err(e) if Kept::shows(&e) => {
-            let kept = kept.refused(lang, e, "");
+        // A refusal to show at the form: the form again, as typed (else its error page).
+        Err(e) => {
+            let kept = kept.refused(c, e, "")?;
             lead_page(&s, v, lead_id, kept).await
         }
-        Err(e) => Err(fail(c)(e)),
     }
 }
 
@@ -282,12 +283,11 @@ pub async fn add_opportunity(
     };
     match s.crm.add_opportunity(v.employee, lead_id, n).await {
         Ok(_) => Ok(redirect(&format!("/leads/{lead_id}"))),
-        // Bad input the library found: the form again, as typed.
-        Err(e) if Kept::shows(&e) => {
-            let kept = kept.refused(lang, e, "");
+        // A refusal to show at the form: the form again, as typed (else its error page).
+        Err(e) => {
+            let kept = kept.refused(c, e, "")?;
             lead_page(&s, v, lead_id, kept).await
         }
-        Err(e) => Err(fail(c)(e)),
     }
 }
 
@@ -357,10 +357,10 @@ pub async fn update_opportunity(
         .await
     {
         Ok(_) => Ok(redirect(&back_to(form.back, lead_id))),
-        Err(e) if Kept::shows(&e) => {
-            lead_page(&s, v, lead_id, kept.refused(lang, e, "stage")).await
+        Err(e) => {
+            let kept = kept.refused(c, e, "stage")?;
+            lead_page(&s, v, lead_id, kept).await
         }
-        Err(e) => Err(fail(c)(e)),
     }
 }
 
