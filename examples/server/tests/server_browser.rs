@@ -17,7 +17,7 @@ use std::time::{Duration, Instant};
 use fantoccini::key::Key;
 use fantoccini::{Client, ClientBuilder, Locator};
 use serde_json::json;
-use server_support::PASSWORD;
+use server_support::{PASSWORD, every_page};
 
 /// chromedriver, stopped when the test ends however it ends.
 struct Driver(Child);
@@ -599,37 +599,6 @@ async fn a_sales_employee_imports_leads_in_arabic_in_chromium() {
     screenshot(&c, "crm-server-pipeline.png").await;
 
     c.close().await.unwrap();
-}
-
-/// Every page a manager opens, with `lead`'s own pages.
-fn every_page(lead: &str) -> Vec<String> {
-    let mut pages: Vec<String> = [
-        "/",
-        "/board",
-        "/board/deals",
-        "/leads",
-        "/leads?sort=score",
-        "/leads/new",
-    ]
-    .map(str::to_owned)
-    .to_vec();
-    pages.extend([format!("/leads/{lead}"), format!("/leads/{lead}/edit")]);
-    pages.extend(
-        [
-            "/report",
-            "/report/lost-reasons",
-            "/report/time-in-status",
-            "/pipeline",
-            "/duplicates",
-            "/import",
-            "/employees",
-            "/teams",
-            "/automation",
-            "/tokens",
-        ]
-        .map(str::to_owned),
-    );
-    pages
 }
 
 /// The page's width against the window's, in CSS pixels: (scrollWidth, innerWidth).

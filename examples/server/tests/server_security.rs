@@ -505,21 +505,8 @@ async fn every_page_has_a_content_policy_and_no_inline_script(h: Harness) {
         .lead(&h.sales, json!({"name": "Huda", "email": "h@example.com"}))
         .await;
     let (mut web, _) = Browser::signed_in(&h, MANAGER).await;
-    let pages = [
-        "/leads".to_owned(),
-        "/leads/new".to_owned(),
-        format!("/leads/{lead}"),
-        format!("/leads/{lead}/edit"),
-        "/report".to_owned(),
-        "/pipeline".to_owned(),
-        "/duplicates".to_owned(),
-        "/import".to_owned(),
-        "/teams".to_owned(),
-        "/employees".to_owned(),
-        "/automation".to_owned(),
-        "/tokens".to_owned(),
-        "/leads/nothing".to_owned(),
-    ];
+    let mut pages = server_support::every_page(&lead);
+    pages.push("/leads/nothing".to_owned());
     for uri in &pages {
         let r = web.get(uri).await;
         assert_policy(&r, uri);

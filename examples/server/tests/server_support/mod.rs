@@ -334,3 +334,34 @@ impl Harness {
         r.json()["items"].as_array().unwrap().len()
     }
 }
+
+/// Every page a manager opens, with `lead`'s own pages.
+pub fn every_page(lead: &str) -> Vec<String> {
+    let mut pages: Vec<String> = [
+        "/",
+        "/board",
+        "/board/deals",
+        "/leads",
+        "/leads?sort=score",
+        "/leads/new",
+    ]
+    .map(str::to_owned)
+    .to_vec();
+    pages.extend([format!("/leads/{lead}"), format!("/leads/{lead}/edit")]);
+    pages.extend(
+        [
+            "/report",
+            "/report/lost-reasons",
+            "/report/time-in-status",
+            "/pipeline",
+            "/duplicates",
+            "/import",
+            "/employees",
+            "/teams",
+            "/automation",
+            "/tokens",
+        ]
+        .map(str::to_owned),
+    );
+    pages
+}
