@@ -453,26 +453,6 @@ pub(crate) fn print_report_csv(report: &Report) -> Out {
     })
 }
 
-/// `report --by lost-reason --csv`: the library's export of the lost-reason report, as the
-/// actor, as CSV on stdout.
-pub(crate) async fn print_lost_reasons_csv(app: &App, filter: &ReportFilter) -> Out {
-    let mut sink = CsvSink::new(std::io::stdout(), &ExportOptions::default())?;
-    (app.crm)
-        .export_lost_reasons(app.actor()?, filter, &ExportOptions::default(), &mut sink)
-        .await?;
-    Ok(())
-}
-
-/// `report --by time-in-status --csv`: the library's export of the time-in-status report,
-/// as the actor, as CSV on stdout.
-pub(crate) async fn print_time_in_status_csv(app: &App, filter: &ReportFilter) -> Out {
-    let mut sink = CsvSink::new(std::io::stdout(), &ExportOptions::default())?;
-    (app.crm)
-        .export_time_in_status(app.actor()?, filter, &ExportOptions::default(), &mut sink)
-        .await?;
-    Ok(())
-}
-
 fn print_csv(write: impl FnOnce(&mut dyn RowSink) -> Result<(), ExportError>) -> Out {
     let stdout = std::io::stdout().lock();
     let mut sink = CsvSink::new(stdout, &ExportOptions::default())?;

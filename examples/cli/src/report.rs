@@ -3,6 +3,7 @@
 
 use clap::Args;
 use crm_cli::output::Table;
+use crm_core::export::{ExportOptions, Format, write_lost_reasons, write_time_in_status};
 use crm_core::{LeadStatus, ReportFilter};
 use serde_json::json;
 
@@ -28,12 +29,21 @@ pub(crate) async fn run(app: &App, args: ReportArgs) -> Out {
     let filter = filter.parse()?;
     match by.trim() {
         "status" => {}
+        // As CSV on stdout, written by the library's exporter as the actor.
         "lost-reason" | "lost_reason" if csv => {
-            return export::print_lost_reasons_csv(app, &filter).await;
+            let (actor, opts) = (app.actor()?, ExportOptions::default());
+            let out = std::io::stdout();
+            return Ok(
+                write_lost_reasons(&app.crm, actor, &filter, Format::Csv, &opts, out).await?,
+            );
         }
         "lost-reason" | "lost_reason" => return lost_reason_report(app, &filter).await,
         "time-in-status" | "time_in_status" if csv => {
-            return export::print_time_in_status_csv(app, &filter).await;
+            let (actor, opts) = (app.actor()?, ExportOptions::default());
+            let out = std::io::stdout();
+            return Ok(
+                write_time_in_status(&app.crm, actor, &filter, Format::Csv, &opts, out).await?,
+            );
         }
         "time-in-status" | "time_in_status" => {
             return time_in_status_report(app, &filter).await;
