@@ -16,7 +16,6 @@ use std::str::FromStr;
 
 use crate::ids::EmployeeId;
 use crate::lead::Lead;
-use crate::status::LeadStatus;
 use crate::validation::ValidationError;
 
 /// A column a lead list sorts by.
@@ -114,10 +113,6 @@ impl fmt::Display for Sort {
     }
 }
 
-fn status_rank(s: LeadStatus) -> usize {
-    LeadStatus::ALL.iter().position(|x| *x == s).unwrap_or(0)
-}
-
 /// `a` against `b` by an optional value: present values in the direction asked, absent
 /// ones last either way.
 fn present_first<T: Ord>(a: Option<T>, b: Option<T>, descending: bool) -> Ordering {
@@ -141,14 +136,11 @@ pub fn compare(sort: Sort, names: &BTreeMap<EmployeeId, String>, a: &Lead, b: &L
             b.company().map(|c| c.as_str()),
             d,
         ),
-        SortKey::Status => present_first(
-            Some(status_rank(a.status())),
-            Some(status_rank(b.status())),
-            d,
-        ),
+        // `LeadStatus`'s order is the pipeline's.
+        SortKey::Status => present_first(Some(a.status()), Some(b.status()), d),
         SortKey::Source => present_first(Some(a.source().as_str()), Some(b.source().as_str()), d),
         SortKey::Owner => {
-            let owner = |l: &Lead| (names.get(&l.owner()).cloned(), l.owner());
+            let owner = |l: &Lead| (names.get(&l.owner()).map(String::as_str), l.owner());
             present_first(Some(owner(a)), Some(owner(b)), d)
         }
         SortKey::Created => present_first(Some(a.created_at()), Some(b.created_at()), d),
@@ -184,6 +176,7 @@ mod tests {
     use crate::ids::LeadId;
     use crate::lead::{LeadRecord, NewLead};
     use crate::source::Source;
+    use crate::status::LeadStatus;
 
     fn at(s: &str) -> DateTime<Utc> {
         s.parse().unwrap_or_else(|e| panic!("{s}: {e}"))
@@ -230,6 +223,15 @@ mod tests {
         assert_eq!(names_in(&leads, "-company"), ["ثامر", "باسم", "أحمد"]);
         assert_eq!(names_in(&leads, "created"), ["ثامر", "أحمد", "باسم"]);
         assert_eq!(names_in(&leads, "-created"), ["باسم", "أحمد", "ثامر"]);
+        // Statuses in the pipeline's order, not their names' (contacted < interested < new).
+        let status = |s: LeadStatus| move |r: &mut LeadRecord| r.status = s;
+        let leads = vec![
+            lead(1, "ثامر", status(LeadStatus::Interested)),
+            lead(2, "أحمد", status(LeadStatus::New)),
+            lead(3, "باسم", status(LeadStatus::Contacted)),
+        ];
+        assert_eq!(names_in(&leads, "status"), ["أحمد", "باسم", "ثامر"]);
+        assert_eq!(names_in(&leads, "-status"), ["ثامر", "باسم", "أحمد"]);
     }
 
     #[test]
