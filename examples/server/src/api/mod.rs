@@ -38,11 +38,11 @@ pub use employees::{
     EmployeeIn, EmployeeOut, PasswordIn, TeamOut, end_if_inactive, set_password_as,
 };
 pub use import::{ImportOut, ImportRowOut};
-pub(crate) use leads::list_total;
 pub use leads::{
     AssignIn, DetailOut, HistoryOut, InteractionIn, InteractionOut, LeadFilter, LeadOut, LeadPage,
     LeadPatchIn, NewLeadIn, OpportunityIn, OpportunityOut, OpportunityPatchIn, StatusIn, StatusOut,
 };
+pub(crate) use leads::{list_in_order, list_total};
 pub use pipeline::{
     CurrencyPipelineOut, MonthTotalsOut, OwnerTotalsOut, PipelineOut, PipelineParams,
     PipelineTotalsOut, StageChangeOut, StageHistoryParams, StageOut, StageProbabilityIn,

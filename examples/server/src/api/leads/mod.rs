@@ -48,33 +48,45 @@ pub async fn list_leads(
     let query = input::lead_query_of(&mut f, &q, s.config.region, Some(caller.employee));
     let (query, order) = f.done(query.zip(order))?;
     let locale = lang(&headers).locale();
-    let (items, next) = match order {
-        ListOrder::Score => {
-            let best = s.crm.leads_by_score(caller.employee, &query).await?;
-            let items = (best.iter())
-                .map(|(l, sc)| LeadOut::scored(l, Some(sc), locale))
-                .collect();
-            (items, None)
-        }
-        ListOrder::By(sort) => {
-            let leads = s.crm.leads_sorted(caller.employee, &query, sort).await?;
-            let scores = s.crm.scores(caller.employee, &leads).await?;
-            let items = (leads.iter().zip(&scores))
-                .map(|(l, sc)| LeadOut::scored(l, sc.as_ref(), locale))
-                .collect();
-            (items, None)
-        }
-        ListOrder::Newest => {
-            let page = s.crm.list_leads(caller.employee, &query).await?;
-            let scores = s.crm.scores(caller.employee, &page.items).await?;
-            let items = (page.items.iter().zip(&scores))
-                .map(|(l, sc)| LeadOut::scored(l, sc.as_ref(), locale))
-                .collect();
-            (items, page.next.map(|c| c.to_string()))
-        }
-    };
+    let (page, scores) = list_in_order(&s, caller.employee, &query, order).await?;
+    let items = (page.items.iter().zip(&scores))
+        .map(|(l, sc)| LeadOut::scored(l, sc.as_ref(), locale))
+        .collect();
+    let next = page.next.map(|c| c.to_string());
     let total = list_total(&s, caller.employee, &query, order).await?;
     Ok(Json(LeadPage { items, next, total }))
+}
+
+/// The leads a list in `order` shows, each with its score: newest first a page at a time
+/// (with the next page's cursor), else one list without a next page (the best open leads
+/// by score, or a column's order). The one reading the API and the page share.
+pub(crate) async fn list_in_order(
+    s: &AppState,
+    actor: crm_core::EmployeeId,
+    query: &crm_core::LeadQuery,
+    order: ListOrder,
+) -> Result<
+    (
+        crm_core::Page<crm_core::Lead>,
+        Vec<Option<crm_core::scoring::Score>>,
+    ),
+    crm_core::CrmError,
+> {
+    let page = match order {
+        ListOrder::Score => {
+            let best = s.crm.leads_by_score(actor, query).await?;
+            let (items, scores) = best.into_iter().map(|(l, sc)| (l, Some(sc))).unzip();
+            let page = crm_core::Page { items, next: None };
+            return Ok((page, scores));
+        }
+        ListOrder::By(sort) => crm_core::Page {
+            items: s.crm.leads_sorted(actor, query, sort).await?,
+            next: None,
+        },
+        ListOrder::Newest => s.crm.list_leads(actor, query).await?,
+    };
+    let scores = s.crm.scores(actor, &page.items).await?;
+    Ok((page, scores))
 }
 
 /// How many leads a list in `order` holds over all its pages: for the best by score, the

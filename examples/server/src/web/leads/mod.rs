@@ -184,25 +184,10 @@ pub async fn leads(
     };
     let query = input::lead_query_of(&mut f, &q, s.config.region, Some(v.employee));
     let (query, order) = f.done(query.zip(order)).map_err(|p| problem(c, p))?;
-    let (items, scores, next_cursor) = match order {
-        ListOrder::Score => {
-            // The best page of all that match: no cursor, no next page.
-            let best = (s.crm.leads_by_score(v.employee, &query).await).map_err(fail(c))?;
-            let (items, scores): (Vec<_>, Vec<_>) =
-                best.into_iter().map(|(l, sc)| (l, Some(sc))).unzip();
-            (items, scores, None)
-        }
-        ListOrder::By(sort) => {
-            let items = (s.crm.leads_sorted(v.employee, &query, sort).await).map_err(fail(c))?;
-            let scores = (s.crm.scores(v.employee, &items).await).map_err(fail(c))?;
-            (items, scores, None)
-        }
-        ListOrder::Newest => {
-            let page = (s.crm.list_leads(v.employee, &query).await).map_err(fail(c))?;
-            let scores = (s.crm.scores(v.employee, &page.items).await).map_err(fail(c))?;
-            (page.items, scores, page.next)
-        }
-    };
+    let (page, scores) = crate::api::list_in_order(&s, v.employee, &query, order)
+        .await
+        .map_err(fail(c))?;
+    let (items, next_cursor) = (page.items, page.next);
     let total = crate::api::list_total(&s, v.employee, &query, order)
         .await
         .map_err(fail(c))?;
