@@ -400,6 +400,28 @@ impl Changeset {
             .events(events)
     }
 
+    /// A capture ([`crate::capture`]): its key, refused when stored; the new lead taking its
+    /// turn, when it makes one; the interaction on the lead, which must be writable; the
+    /// owner's notice, free for the next sweep at once.
+    pub fn capture(w: &crate::capture::CaptureWrite) -> Self {
+        let mut c = Self::new().require(Precondition::KeyFree(w.key.clone()));
+        if let Some((lead, turn)) = &w.created {
+            c = c.then(Self::insert_lead_taking_turn(lead, turn));
+        }
+        c.then(Self::interaction(
+            &w.interaction,
+            std::slice::from_ref(&w.event),
+        ))
+        .write(Write::Notice {
+            notice: Box::new(w.notice.clone()),
+            claimed_until: w.notice.now,
+        })
+        .write(Write::ImportKey {
+            key: w.key.clone(),
+            lead: w.interaction.lead_id,
+        })
+    }
+
     /// A new opportunity and its events, on a writable lead.
     pub fn insert_opportunity(opportunity: &Opportunity, events: &[NewEvent]) -> Self {
         Self::new()

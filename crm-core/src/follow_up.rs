@@ -24,8 +24,9 @@ use serde::{Deserialize, Serialize};
 
 use crate::calendar::WorkCalendar;
 use crate::contact::Name;
-use crate::ids::{EmployeeId, LeadId, NoticeId};
+use crate::ids::{EmployeeId, InteractionId, LeadId, NoticeId};
 use crate::lead::{Lead, LeadRecord};
+use crate::permissions::SystemActor;
 use crate::status::LeadStatus;
 use crate::validation::ValidationError;
 
@@ -277,6 +278,8 @@ pub fn refreshed(notice: &FollowUpNotice, lead: &Lead) -> Option<FollowUpNotice>
             lead.next_follow_up_at() == Some(*due_at) && follow_up_pending(lead, *due_at)
         }
         NoticeKind::Escalation { notified_at, .. } => still_unanswered(lead, *notified_at),
+        // The message is news whatever became of the lead, unless it went into another.
+        NoticeKind::Captured { .. } => lead.merged_into().is_none(),
     };
     still.then(|| FollowUpNotice {
         owner: lead.owner(),
@@ -342,6 +345,15 @@ pub enum NoticeKind {
         /// stores do not know the directory).
         manager: Option<EmployeeId>,
     },
+    /// A capture channel took in a message or a submission from the lead
+    /// ([`crate::capture`]): a new lead, or one already the owner's writing again (to the
+    /// owner).
+    Captured {
+        /// The channel.
+        by: SystemActor,
+        /// The interaction it logged.
+        interaction: InteractionId,
+    },
 }
 
 impl NoticeKind {
@@ -351,6 +363,7 @@ impl NoticeKind {
             NoticeKind::FirstContact => "first_contact",
             NoticeKind::Overdue { .. } => "overdue",
             NoticeKind::Escalation { .. } => "escalation",
+            NoticeKind::Captured { .. } => "captured",
         }
     }
 }

@@ -10,6 +10,7 @@ use serde::{Deserialize, Serialize};
 use crate::contact::Name;
 use crate::ids::{EmployeeId, InteractionId, LeadId, OpportunityId};
 use crate::lost_reason::LostReasonCode;
+use crate::permissions::SystemActor;
 use crate::source::Source;
 use crate::status::LeadStatus;
 
@@ -98,6 +99,15 @@ pub enum Change {
     MergedInto {
         /// The lead kept.
         into: LeadId,
+    },
+    /// The lead was taken in by a capture channel (a web form, a mailbox;
+    /// [`crate::capture`]), written with its `Created` entry. That entry's actor is the
+    /// employee the channel gave the lead to; this one names the channel.
+    Captured {
+        /// The channel.
+        by: SystemActor,
+        /// What it took in: the message's key, or the submission's.
+        key: String,
     },
 }
 

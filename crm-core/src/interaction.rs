@@ -8,6 +8,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::contact::Note;
 use crate::ids::{EmployeeId, InteractionId, LeadId};
+use crate::permissions::SystemActor;
 use crate::validation::ValidationError;
 
 /// What kind of contact took place.
@@ -83,7 +84,8 @@ pub struct Interaction {
     pub kind: InteractionKind,
     /// When it happened (never after it was logged).
     pub occurred_at: DateTime<Utc>,
-    /// Who logged it.
+    /// Who logged it: an employee, or for a captured message or submission the owner of
+    /// the lead it was captured on (the channel that took it in is `captured_by`).
     pub logged_by: EmployeeId,
     /// When it was logged.
     pub logged_at: DateTime<Utc>,
@@ -92,6 +94,11 @@ pub struct Interaction {
     /// The next follow-up time this interaction set on its lead, if any.
     #[serde(default)]
     pub next_follow_up_at: Option<DateTime<Utc>>,
+    /// The capture channel (a web form, a mailbox) that took this in from the lead
+    /// ([`crate::capture`]); `None` for one an employee logged. A captured interaction is
+    /// the lead speaking, not a follow-up: it does not move the lead's last interaction time.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub captured_by: Option<SystemActor>,
 }
 
 /// What a caller gives to log an interaction.
@@ -165,6 +172,7 @@ impl Interaction {
             logged_at: now,
             notes: input.notes,
             next_follow_up_at,
+            captured_by: None,
         })
     }
 }

@@ -43,6 +43,15 @@ impl Notifier for LogNotifier {
                 owner_notified_at = %notified_at,
                 "lead still without follow-up after its owner was notified: escalated"
             ),
+            NoticeKind::Captured { by, interaction } => tracing::info!(
+                target: "crm::follow_up",
+                lead_id = %n.lead_id,
+                lead_name = %n.lead_name,
+                owner = %n.owner,
+                channel = %by,
+                interaction = %interaction,
+                "the lead wrote in"
+            ),
         }
         Ok(())
     }

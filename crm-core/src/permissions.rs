@@ -46,11 +46,14 @@ pub enum Action {
     /// Count the decided leads lead scoring has not counted, and fit its calibration
     /// ([`crate::Crm::train_scoring`]).
     TrainScoring,
+    /// Take in a lead that arrived by itself (a web form's submission, a mailbox's message):
+    /// a capture channel's only action ([`crate::capture`]), and no employee's.
+    CaptureLead,
 }
 
 impl Action {
     /// Every action.
-    pub const ALL: [Action; 16] = [
+    pub const ALL: [Action; 17] = [
         Action::CreateLead,
         Action::EditLead,
         Action::ChangeStatus,
@@ -67,6 +70,7 @@ impl Action {
         Action::SetStageProbability,
         Action::MergeLeads,
         Action::TrainScoring,
+        Action::CaptureLead,
     ];
 
     /// Whether this action is management's alone (no sales employee may do it).
@@ -113,6 +117,7 @@ impl fmt::Display for Action {
             Action::SetStageProbability => "change stage probabilities",
             Action::MergeLeads => "merge leads",
             Action::TrainScoring => "train lead scoring",
+            Action::CaptureLead => "capture leads",
         })
     }
 }
@@ -146,6 +151,7 @@ pub fn authorize(
         return refuse("inactive employees may only read");
     }
     match (actor.role, action) {
+        (_, Action::CaptureLead) => refuse("leads are captured by forms and mailboxes"),
         (Role::Other, _) => refuse("only sales staff and management may change anything"),
         (Role::Manager, _) => Ok(()),
         (Role::Sales, Action::ReopenLead) => refuse("reopening a lost lead is management's"),

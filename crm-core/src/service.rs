@@ -8,7 +8,7 @@ use std::sync::Arc;
 
 use chrono::{DateTime, TimeDelta, Utc};
 
-use crate::assignment::{AssignmentRules, Strategy, candidates, plan_takeover, takeover_team};
+use crate::assignment::{AssignmentRules, Strategy, plan_takeover, takeover_team};
 use crate::bulk::{
     BulkChange, BulkOutcome, BulkTarget, check_actor, check_targets, decide_bulk_item,
 };
@@ -45,6 +45,7 @@ use crate::team::Team;
 use crate::visibility::{Scope, Visibility, scope, teams_in_view};
 
 mod board;
+mod capture;
 mod import;
 mod my_day;
 mod scoring;
@@ -88,6 +89,9 @@ pub struct SweepReport {
     pub reminded: Vec<LeadId>,
     /// Leads escalated to their owner's manager.
     pub escalated: Vec<LeadId>,
+    /// Leads whose owner was told a capture channel took in a message or a submission from
+    /// them ([`crate::capture`]).
+    pub captured: Vec<LeadId>,
     /// Notices delivered by this sweep.
     pub notices: Vec<NoticeId>,
     /// Leads whose notification failed; their notices stay for the next sweep.
@@ -142,6 +146,7 @@ struct SalesSettings {
     score_events: bool,
     sources: crate::source::Sources,
     currencies: crate::money::Currencies,
+    captures: BTreeMap<SystemActor, crate::capture::CaptureChannel>,
 }
 
 impl std::fmt::Debug for Crm {
@@ -331,6 +336,15 @@ impl CrmBuilder {
         self.settings.currencies = currencies;
         self
     }
+    /// Names a capture channel (a web form, a mailbox: [`crate::capture`]) that may only
+    /// take leads in ([`Crm::capture`]), giving its new leads by its rule. Call once per
+    /// channel; a later call with the same name replaces it. Needs a team directory.
+    pub fn capture_channel(mut self, channel: crate::capture::CaptureChannel) -> Self {
+        self.settings
+            .captures
+            .insert(channel.actor.clone(), channel);
+        self
+    }
     /// Builds the service.
     pub fn build(self) -> Result<Crm, MissingPort> {
         if self.lease < TimeDelta::seconds(1) {
@@ -349,6 +363,14 @@ impl CrmBuilder {
         }
         if teams.is_none() && !self.assignment.is_empty() {
             return Err(MissingPort("a team directory for the assignment rules"));
+        }
+        if teams.is_none() && !self.settings.captures.is_empty() {
+            return Err(MissingPort("a team directory for the capture channels"));
+        }
+        if (self.settings.captures.keys()).any(|c| self.system_actors.contains(c)) {
+            return Err(MissingPort(
+                "capture channels named apart from the system actors",
+            ));
         }
         let employees = match (self.employees, &self.admin) {
             (Some(e), _) => e,
@@ -562,18 +584,10 @@ impl Crm {
         input: NewLead,
     ) -> CrmResult<Lead> {
         let members = self.members(std::slice::from_ref(&rule.team)).await?;
-        let key = rule.rotation_key();
         let mut attempt = 0;
         loop {
             attempt += 1;
-            let last = self.store.last_turn(&key).await?;
-            let open = match rule.strategy {
-                Strategy::RoundRobin => BTreeMap::new(),
-                Strategy::LeastOpen => {
-                    let c = candidates(&members, &rule.team).into_iter().collect();
-                    self.store.open_leads_by_owner(&c).await?
-                }
-            };
+            let (last, open) = self.rotation(rule, &members).await?;
             let (write, turn) = decide_create_assigned(
                 actor,
                 rule,
@@ -1250,6 +1264,7 @@ impl Crm {
                                 NoticeKind::FirstContact => &mut report.notified,
                                 NoticeKind::Overdue { .. } => &mut report.reminded,
                                 NoticeKind::Escalation { .. } => &mut report.escalated,
+                                NoticeKind::Captured { .. } => &mut report.captured,
                             }
                             .push(notice.lead_id);
                             report.notices.push(notice.id);

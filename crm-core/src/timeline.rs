@@ -125,6 +125,7 @@ mod tests {
             logged_at: t0 + TimeDelta::days(1),
             notes: Note::default(),
             next_follow_up_at: Some(t0 + TimeDelta::days(3)),
+            captured_by: None,
         };
         let detail = LeadDetail {
             history: vec![

@@ -194,8 +194,13 @@ impl Tx<'_> {
             }
             Write::Interaction(i) => {
                 let (at, next) = (i.occurred_at, i.next_follow_up_at);
+                // A captured interaction is the lead speaking, not a follow-up.
+                let follows_up = i.captured_by.is_none();
                 self.change_lead(i.lead_id, |r| {
-                    r.last_interaction_at = Some(r.last_interaction_at.map_or(at, |t| t.max(at)));
+                    if follows_up {
+                        r.last_interaction_at =
+                            Some(r.last_interaction_at.map_or(at, |t| t.max(at)));
+                    }
                     if next.is_some() {
                         r.next_follow_up_at = next;
                     }

@@ -40,6 +40,7 @@ pub(crate) const SQLITE: &[(&str, &str)] = files!("sqlite":
     "20260101000016_postgres_perf",
     "20260101000018_plain_commits",
     "20260101000019_lead_scoring",
+    "20260101000020_captures",
 );
 
 /// The PostgreSQL migrations.
@@ -60,6 +61,7 @@ pub(crate) const POSTGRES: &[(&str, &str)] = files!("postgres":
     "20260101000017_merged_leads_leave_duplicate_checks",
     "20260101000018_plain_commits",
     "20260101000019_lead_scoring",
+    "20260101000020_captures",
 );
 
 /// The migrator of one backend's files.

@@ -7,17 +7,18 @@ use crate::bind::{Binds, args};
 use crate::db::Db;
 use crate::rows::{self, opportunity_cols, to_i64};
 
-/// Moves the lead's last interaction forward (never back), and sets its next follow-up time
+/// Moves the lead's last interaction forward (never back), unless the interaction was
+/// captured (`$4` = 1: the lead speaking, not a follow-up), and sets its next follow-up time
 /// when the interaction gives one (`$3`).
 pub(crate) const TOUCH_INTERACTION: &str = "UPDATE leads SET last_interaction_at = \
-     CASE WHEN last_interaction_at IS NULL OR last_interaction_at < $1 THEN $1 \
+     CASE WHEN $4 = 0 AND (last_interaction_at IS NULL OR last_interaction_at < $1) THEN $1 \
      ELSE last_interaction_at END, \
      next_follow_up_at = COALESCE($3, next_follow_up_at) \
      WHERE id = $2";
 
 pub(crate) const INSERT_INTERACTION: &str = "INSERT INTO interactions \
-     (id, lead_id, kind, occurred_at, logged_by, logged_at, notes, next_follow_up_at) \
-     VALUES ($1, $2, $3, $4, $5, $6, $7, $8)";
+     (id, lead_id, kind, occurred_at, logged_by, logged_at, notes, next_follow_up_at, \
+     captured_by) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)";
 
 pub(crate) const INSERT_OPPORTUNITY: &str = "INSERT INTO opportunities (id, title, value_minor, \
      currency, expected_close, stage, created_by, created_at, updated_at, version, lead_id, \
@@ -38,7 +39,8 @@ const GET_OPPORTUNITY: &str = concat!(
 pub(crate) fn touch(b: &mut impl Binds, i: &Interaction) {
     b.time(i.occurred_at)
         .uuid(i.lead_id.as_uuid())
-        .opt_time(i.next_follow_up_at);
+        .opt_time(i.next_follow_up_at)
+        .int(i64::from(i.captured_by.is_some()));
 }
 
 /// [`INSERT_INTERACTION`]'s values.
@@ -50,7 +52,8 @@ pub(crate) fn interaction(b: &mut impl Binds, i: &Interaction) {
         .int(i.logged_by.get())
         .time(i.logged_at)
         .str(i.notes.as_str())
-        .opt_time(i.next_follow_up_at);
+        .opt_time(i.next_follow_up_at)
+        .opt_str(i.captured_by.as_ref().map(|c| c.as_str()));
 }
 
 /// [`INSERT_OPPORTUNITY`]'s values.

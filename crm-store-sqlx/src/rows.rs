@@ -8,7 +8,7 @@ use crm_core::{
     BoxError, ClientId, ClientRequest, Currency, Email, Employee, EmployeeId, Event, EventId,
     FollowUpNotice, HistoryEntry, Interaction, InteractionId, Lead, LeadId, LeadRecord,
     LostReasonCode, Money, Name, NewEvent, Note, Opportunity, OpportunityId, PendingClient, Phone,
-    Probability, Role, Source, StoreError, Team,
+    Probability, Role, Source, StoreError, SystemActor, Team,
 };
 use uuid::Uuid;
 
@@ -155,7 +155,8 @@ pub(crate) fn history(r: &impl Cols) -> Result<HistoryEntry, StoreError> {
 /// The interaction columns [`interaction`] reads.
 macro_rules! interaction_cols {
     () => {
-        "id, lead_id, kind, occurred_at, logged_by, logged_at, notes, next_follow_up_at"
+        "id, lead_id, kind, occurred_at, logged_by, logged_at, notes, next_follow_up_at, \
+         captured_by"
     };
 }
 pub(crate) use interaction_cols;
@@ -172,6 +173,9 @@ pub(crate) fn interaction(r: &impl Cols) -> Result<Interaction, StoreError> {
             logged_at: r.ts("logged_at")?,
             notes: Note::parse(&r.text("notes")?)?,
             next_follow_up_at: r.opt_ts("next_follow_up_at")?,
+            captured_by: (r.opt_text("captured_by")?)
+                .map(|c| SystemActor::parse(&c))
+                .transpose()?,
         })
     })
 }

@@ -16,6 +16,7 @@ use crm_core::{
 };
 
 pub use crate::conformance_boards::*;
+pub use crate::conformance_capture::*;
 pub use crate::conformance_delivery::*;
 pub use crate::conformance_import::*;
 pub use crate::conformance_merge::*;
@@ -147,6 +148,10 @@ macro_rules! conformance_suite {
             boards_show_what_the_actor_sees,
             host_sources_and_currencies_are_enforced,
             lists_count_and_sort_by_any_column,
+            // Issue 23: crate::conformance_capture.
+            a_capture_creates_a_lead_once_and_logs_what_follows,
+            only_a_named_channel_captures_and_only_that,
+            concurrent_captures_take_each_message_once,
         );
     };
     (@each $factory:expr; $attrs:tt; $($name:ident),* $(,)?) => {

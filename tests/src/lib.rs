@@ -6,6 +6,7 @@
 
 pub mod conformance;
 pub mod conformance_boards;
+pub mod conformance_capture;
 pub mod conformance_delivery;
 pub mod conformance_import;
 pub mod conformance_merge;

@@ -2184,6 +2184,7 @@ impl StateMachineTest for CrmUnderTest {
                     NoticeKind::Escalation { notified_at, .. } => {
                         MNotice::Escalation(secs(*notified_at))
                     }
+                    NoticeKind::Captured { .. } => panic!("the model never captures"),
                 };
                 (sut.index(*id), k)
             })

@@ -173,6 +173,7 @@ strings! {
     notice_first_contact: "لم يتواصل معه أحد", "Nobody contacted it";
     notice_overdue: "موعد المتابعة فات", "Follow-up time passed";
     notice_escalation: "تصعيد", "Escalation";
+    notice_captured: "راسلنا العميل", "The lead wrote in";
     dispatch: "إعادة محاولة إنشاء العملاء المعلّقين", "Retry pending client creations";
     dispatched: "عملاء أنشئوا", "Clients created";
     events: "الأحداث غير المؤكدة", "Unacknowledged events";
@@ -226,6 +227,7 @@ strings! {
     ev_edited: "عُدّل", "edited";
     ev_merged_from: "دُمج فيه العميل المحتمل", "merged into this lead:";
     ev_merged_into: "دُمج في العميل المحتمل", "merged into lead";
+    ev_captured: "وصل عبر", "taken in by";
     merged_into_note: "دُمج هذا العميل المحتمل في", "This lead was merged into";
     nav_duplicates: "التكرارات", "Duplicates";
     dup_title: "العملاء المحتملون المكررون", "Duplicate leads";

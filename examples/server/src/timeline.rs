@@ -15,7 +15,7 @@ use crate::i18n::{Lang, Strings};
 /// One entry as read.
 pub struct Said {
     /// `follow_up_due`, `created`, `status`, `reassigned`, `edited`, `merged_from`,
-    /// `merged_into`, `interaction` or `opportunity`.
+    /// `merged_into`, `captured`, `interaction` or `opportunity`.
     pub kind: &'static str,
     /// When, in the viewer's zone (`YYYY-MM-DD HH:MM`).
     pub at: String,
@@ -123,6 +123,7 @@ pub fn say(lang: Lang, tz: Tz, names: &BTreeMap<i64, String>, e: &Entry) -> Said
                 ("merged_from", format!("{} {from}", t.ev_merged_from))
             }
             Change::MergedInto { into } => ("merged_into", format!("{} {into}", t.ev_merged_into)),
+            Change::Captured { by, .. } => ("captured", format!("{} {by}", t.ev_captured)),
         },
         Happening::Interaction(i) => {
             let mut s = t.kind_label(i.kind.as_str()).to_owned();
@@ -147,10 +148,18 @@ pub fn say(lang: Lang, tz: Tz, names: &BTreeMap<i64, String>, e: &Entry) -> Said
             ),
         ),
     };
+    // A captured interaction is the channel's doing (the lead speaking), not its owner's.
+    let by = match &e.happening {
+        Happening::Interaction(i) if i.captured_by.is_some() => i
+            .captured_by
+            .as_ref()
+            .map_or(String::new(), |c| c.to_string()),
+        _ => e.actor.map_or(String::new(), |a| who(names, a.get())),
+    };
     Said {
         kind,
         at: time(&e.at, tz),
-        by: e.actor.map_or(String::new(), |a| who(names, a.get())),
+        by,
         text,
     }
 }

@@ -139,6 +139,7 @@ fn show(
                 opportunities.len()
             ),
             crm_core::Change::MergedInto { into } => format!("merged into lead {into}"),
+            crm_core::Change::Captured { by, key } => format!("taken in by {by} ({key})"),
         };
         // The history of a lead merged into this one says which lead it is about.
         let what = if e.lead_id == l.id() {
@@ -159,7 +160,10 @@ fn show(
         it.row([
             i.occurred_at.to_rfc3339(),
             i.kind.to_string(),
-            who(names, i.logged_by),
+            // A captured interaction is the channel's doing, not its owner's.
+            i.captured_by
+                .as_ref()
+                .map_or_else(|| who(names, i.logged_by), |c| c.to_string()),
             i.notes.to_string().replace('\n', " / "),
         ]);
     }

@@ -61,6 +61,7 @@ fn notice_kind(c: &Ctx, k: &NoticeKind) -> &'static str {
         NoticeKind::FirstContact => c.t.notice_first_contact,
         NoticeKind::Overdue { .. } => c.t.notice_overdue,
         NoticeKind::Escalation { .. } => c.t.notice_escalation,
+        NoticeKind::Captured { .. } => c.t.notice_captured,
     }
 }
 

@@ -1,0 +1,274 @@
+//! Leads that arrive by themselves: a web form's submission, a mailbox's message.
+//!
+//! A host names each of its capture channels when it builds the service
+//! ([`crate::CrmBuilder::capture_channel`]): a [`SystemActor`] that may do one thing,
+//! [`Action::CaptureLead`](crate::Action::CaptureLead), and the [`AssignmentRule`] its new
+//! leads go by (a mailbox's team, a form's). [`crate::Crm::capture`] takes one [`Capture`]:
+//!
+//! - when an open lead has its e-mail or phone (the duplicate rule's match), it is logged on
+//!   that lead as an interaction, the owner unchanged, whatever the submitter or the message
+//!   says: a customer writing again is not a new lead;
+//! - otherwise a lead is created, given by the channel's rule, with the capture as its first
+//!   interaction;
+//! - either way the owner is notified ([`crate::NoticeKind::Captured`], delivered by the
+//!   next sweep), and the capture's key is stored in the same commit, so the same message or
+//!   submission taken again (a re-run, a crash in the middle of a batch, two fetchers) changes
+//!   nothing and answers [`Captured::Taken`].
+//!
+//! Who did it is recorded as the channel: the lead's history has a [`Change::Captured`]
+//! entry beside its `Created` one, the interaction its [`Interaction::captured_by`]. The
+//! employee fields (`created_by`, `logged_by`, the history's actor) name the owner the
+//! channel gave the lead to, the employee it was taken in for. A captured interaction is the
+//! lead speaking, not a follow-up: it leaves the follow-up rule's clock alone.
+
+use std::collections::BTreeMap;
+
+use chrono::{DateTime, Utc};
+
+use crate::assignment::{AssignmentRule, Turn, next_turn};
+use crate::decide::check_assignee;
+use crate::employee::Employee;
+use crate::error::CrmError;
+use crate::events::{EventKind, NewEvent};
+use crate::follow_up::{FollowUpNotice, NoticeKind};
+use crate::history::{Change, HistoryEntry};
+use crate::ids::{EmployeeId, InteractionId, LeadId};
+use crate::importing::ImportKey;
+use crate::interaction::{Interaction, NewInteraction};
+use crate::lead::{Lead, NewLead};
+use crate::permissions::SystemActor;
+use crate::validation::ValidationError;
+use crate::write::LeadWrite;
+
+/// The longest capture key ([`Capture::key`]).
+pub const MAX_KEY: usize = 300;
+
+/// A capture channel: who takes leads in, and whom its new leads go to.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct CaptureChannel {
+    /// Its name, the actor its writes are recorded under (`mail.riyadh`, `form.contact`).
+    pub actor: SystemActor,
+    /// The rule its new leads are given by.
+    pub rule: AssignmentRule,
+}
+
+impl CaptureChannel {
+    /// The channel `actor`, giving its new leads by `rule`.
+    pub fn new(actor: SystemActor, rule: AssignmentRule) -> Self {
+        Self { actor, rule }
+    }
+}
+
+/// One thing a channel took in.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Capture {
+    /// What makes it the same on another run, unique within the channel: a message's
+    /// [`crate::mail::MailKey`], a submission's id. 1 to [`MAX_KEY`] characters.
+    pub key: String,
+    /// The lead it would be, when no open lead has its e-mail or phone. Its owner is the
+    /// channel's rule's pick (an owner given here is not used).
+    pub lead: NewLead,
+    /// What it says: logged on the lead it comes from, or as the new lead's first
+    /// interaction.
+    pub interaction: NewInteraction,
+}
+
+/// What [`crate::Crm::capture`] did.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Captured {
+    /// A new lead, with the capture as its first interaction.
+    Created {
+        /// The lead.
+        lead: Box<Lead>,
+        /// Its first interaction.
+        interaction: Box<Interaction>,
+    },
+    /// Logged on the open lead it comes from.
+    Logged {
+        /// The lead.
+        lead: LeadId,
+        /// The interaction.
+        interaction: Box<Interaction>,
+    },
+    /// Taken before (its key is stored): nothing changed.
+    Taken {
+        /// The lead it went to then.
+        lead: LeadId,
+    },
+}
+
+impl Captured {
+    /// The lead it went to.
+    pub fn lead(&self) -> LeadId {
+        match self {
+            Captured::Created { lead, .. } => lead.id(),
+            Captured::Logged { lead, .. } | Captured::Taken { lead } => *lead,
+        }
+    }
+}
+
+/// The key a capture is stored under: the channel's name and the capture's key, so two
+/// channels never share one.
+pub fn capture_key(channel: &SystemActor, key: &str) -> Result<ImportKey, ValidationError> {
+    let k = key.trim();
+    if k.is_empty() || k.chars().count() > MAX_KEY || k.chars().any(char::is_control) {
+        return Err(ValidationError::InvalidId {
+            kind: "capture key (1 to 300 characters, no control characters)",
+            value: key.chars().take(64).collect(),
+        });
+    }
+    Ok(ImportKey::from_stored(format!("capture:{channel}:{k}")))
+}
+
+/// What a capture writes, in one commit ([`crate::Changeset::capture`]).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct CaptureWrite {
+    /// The capture's key, refused when stored already.
+    pub key: ImportKey,
+    /// The new lead and the assignment turn it takes, when it creates one.
+    pub created: Option<(LeadWrite, Turn)>,
+    /// The interaction.
+    pub interaction: Interaction,
+    /// Its event.
+    pub event: NewEvent,
+    /// The owner's notice.
+    pub notice: FollowUpNotice,
+}
+
+impl CaptureWrite {
+    /// What it did, once committed.
+    pub fn captured(self) -> Captured {
+        let interaction = Box::new(self.interaction);
+        match self.created {
+            Some((w, _)) => Captured::Created {
+                lead: Box::new(w.lead),
+                interaction,
+            },
+            None => Captured::Logged {
+                lead: interaction.lead_id,
+                interaction,
+            },
+        }
+    }
+}
+
+/// The state a capture is decided on: the open lead it matches, if any, and for a new lead
+/// the rule's team and rotation as read.
+#[derive(Clone, Copy, Debug)]
+pub struct CaptureContext<'a> {
+    /// The open lead with the capture's e-mail or phone ([`crate::duplicates`]'s match).
+    pub matched: Option<&'a Lead>,
+    /// The members of the rule's team.
+    pub members: &'a [Employee],
+    /// Whom the rule gave its last lead to.
+    pub last: Option<EmployeeId>,
+    /// The candidates' open leads (for a least-open rule).
+    pub open: &'a BTreeMap<EmployeeId, u64>,
+}
+
+/// Decides a capture by `channel` at `now`: logged on the matched lead, or a new lead
+/// given by the channel's rule; the interaction recorded as the channel's, the owner's
+/// notice, and the key.
+pub fn decide_capture(
+    channel: &CaptureChannel,
+    ctx: CaptureContext<'_>,
+    capture: Capture,
+    now: DateTime<Utc>,
+) -> Result<CaptureWrite, CrmError> {
+    let key = capture_key(&channel.actor, &capture.key)?;
+    let (lead, created) = match ctx.matched {
+        Some(lead) => {
+            if lead.is_read_only() {
+                return Err(CrmError::ReadOnly(lead.id()));
+            }
+            (lead.clone(), None)
+        }
+        None => {
+            let (write, turn) = decide_new_lead(channel, &ctx, &capture.key, capture.lead, now)?;
+            (write.lead.clone(), Some((write, turn)))
+        }
+    };
+    let mut interaction = Interaction::create(
+        InteractionId::new_at(now),
+        lead.id(),
+        capture.interaction,
+        lead.owner(),
+        now,
+    )?;
+    interaction.captured_by = Some(channel.actor.clone());
+    // No employee did this: the event has no actor (the history names the channel).
+    let event = NewEvent::new(
+        lead.id(),
+        None,
+        now,
+        EventKind::InteractionLogged {
+            interaction_id: interaction.id,
+            kind: interaction.kind,
+            occurred_at: interaction.occurred_at,
+            next_follow_up_at: interaction.next_follow_up_at,
+        },
+    );
+    let notice = FollowUpNotice::of_kind(
+        &lead,
+        now,
+        NoticeKind::Captured {
+            by: channel.actor.clone(),
+            interaction: interaction.id,
+        },
+    );
+    Ok(CaptureWrite {
+        key,
+        created,
+        interaction,
+        event,
+        notice,
+    })
+}
+
+/// The new lead: the rule's next turn owns it, its history says the channel took it in.
+fn decide_new_lead(
+    channel: &CaptureChannel,
+    ctx: &CaptureContext<'_>,
+    key: &str,
+    input: NewLead,
+    now: DateTime<Utc>,
+) -> Result<(LeadWrite, Turn), CrmError> {
+    let turn = next_turn(&channel.rule, ctx.members, ctx.last, ctx.open)?;
+    check_assignee(turn.owner, ctx.members.iter().find(|e| e.id == turn.owner))?;
+    let mut input = input;
+    input.owner = Some(turn.owner);
+    let lead = Lead::create(LeadId::new_at(now), input, turn.owner, turn.owner, now)?;
+    let entry = |change| HistoryEntry {
+        lead_id: lead.id(),
+        version: lead.version(),
+        at: now,
+        actor: turn.owner,
+        change,
+    };
+    let history = vec![
+        entry(Change::Created {
+            source: lead.source().clone(),
+            owner: turn.owner,
+        }),
+        entry(Change::Captured {
+            by: channel.actor.clone(),
+            key: key.trim().to_owned(),
+        }),
+    ];
+    let event = EventKind::LeadCreated {
+        name: lead.name().clone(),
+        source: lead.source().clone(),
+        owner: turn.owner,
+    };
+    let write = LeadWrite {
+        history,
+        events: vec![NewEvent::new(lead.id(), None, now, event)],
+        pending_client: None,
+        // A concurrent capture (or anyone) may have made an open lead with this contact
+        // since it was read: the store refuses, and the capture is decided again.
+        check_duplicates: true,
+        score_changes: Vec::new(),
+        lead,
+    };
+    Ok((write, turn))
+}
