@@ -1,5 +1,5 @@
 //! Leads from a mailbox, the pure part (feature `mail`): a message as it arrives read into
-//! what a lead needs ([`read_mail`]), and what it does ([`mail_action`]).
+//! what a lead needs ([`read_mail`]), and what it captures ([`mail_capture`]).
 //!
 //! Arabic mail as it really arrives: subjects and names in RFC 2047 encoded words, bodies in
 //! UTF-8, Windows-1256 or ISO-8859-6, HTML-only messages (turned into text), attachments
@@ -12,7 +12,7 @@
 //! re-run, a crash in the middle of a batch or two fetchers never take a message twice.
 //!
 //! What a message does: an automatic one ([`Automatic`]: an auto-reply, a bounce, a read
-//! receipt, bulk mail) is left alone; a person's is [`mail_action`]'s rule. Its contact is
+//! receipt, bulk mail) is left alone; a person's is captured ([`mail_capture`]). Its contact is
 //! `From` (or `Reply-To`, when `From` is the host's own domain: a colleague forwarding, a
 //! website's form relay; mail among the host's own people is left alone). A message from
 //! the contact of an open lead is logged on that lead (its owner unchanged, whoever the
@@ -27,8 +27,8 @@ use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 use unicode_normalization::UnicodeNormalization;
 
+use crate::capture::Capture;
 use crate::contact::{Email, Name, Note};
-use crate::ids::LeadId;
 use crate::interaction::{InteractionKind, NewInteraction};
 use crate::lead::NewLead;
 use crate::source::Source;
@@ -321,28 +321,6 @@ fn visible(text: &str) -> String {
         .collect()
 }
 
-/// What a person's message does.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub enum MailAction {
-    /// Left alone: mail among the host's own people (its own domains), forwarded or
-    /// copied to the mailbox, is not a lead's.
-    Internal,
-    /// A new lead from a sender no open lead has, with the message as its first interaction.
-    Create {
-        /// The lead: source `email`, name and e-mail from `From`.
-        lead: NewLead,
-        /// The message, logged on it.
-        first: NewInteraction,
-    },
-    /// The message logged on the open lead its sender is; the lead's owner is unchanged.
-    Log {
-        /// The lead.
-        lead: LeadId,
-        /// The message.
-        interaction: NewInteraction,
-    },
-}
-
 /// Whose mail this is: `From`, unless `From` is one of the host's own domains (a
 /// colleague, a website's form relay), then `Reply-To` when it is not; `None` when both are
 /// the host's own (internal mail). Domains compare case-insensitively.
@@ -357,19 +335,19 @@ pub fn contact<'m>(mail: &'m IncomingMail, own_domains: &[&str]) -> Option<&'m E
     mail.reply_to.as_ref().filter(|r| !ours(r))
 }
 
-/// What `mail` does, received at `now`. `own_domains` are the host's ([`contact`]);
-/// `contact_lead` is the open lead with the contact's address (the duplicate rule's match
-/// on the e-mail, found by the host), if any. A new lead is named as `From` names the
-/// sender when the contact is `From`, else by its address (its first [`Name::MAX`]
-/// characters).
-pub fn mail_action(
+/// What `mail`, received at `now`, captures ([`crate::Crm::capture`]): a lead from its
+/// contact ([`contact`]; `own_domains` are the host's), source `email`, with the message as
+/// its interaction, under the message's key. The service logs it on the contact's open lead
+/// when there is one, or creates the lead. `None` for mail among the host's own people. A
+/// new lead is named as `From` names the sender when the contact is `From`, else by its
+/// address (its first [`Name::MAX`] characters).
+pub fn mail_capture(
     mail: &IncomingMail,
     own_domains: &[&str],
-    contact_lead: Option<LeadId>,
     now: DateTime<Utc>,
-) -> Result<MailAction, ValidationError> {
+) -> Result<Option<Capture>, ValidationError> {
     let Some(contact) = contact(mail, own_domains) else {
-        return Ok(MailAction::Internal);
+        return Ok(None);
     };
     let interaction = NewInteraction {
         kind: InteractionKind::Email,
@@ -378,21 +356,17 @@ pub fn mail_action(
         notes: notes(mail)?,
         next_follow_up: None,
     };
-    Ok(match contact_lead {
-        Some(lead) => MailAction::Log { lead, interaction },
-        None => {
-            let name = match (&mail.from_name, *contact == mail.from) {
-                (Some(n), true) => n.clone(),
-                _ => Name::parse(&contact.as_str().chars().take(Name::MAX).collect::<String>())?,
-            };
-            let mut lead = NewLead::new(name, Source::email());
-            lead.email = Some(contact.clone());
-            MailAction::Create {
-                lead,
-                first: interaction,
-            }
-        }
-    })
+    let name = match (&mail.from_name, *contact == mail.from) {
+        (Some(n), true) => n.clone(),
+        _ => Name::parse(&contact.as_str().chars().take(Name::MAX).collect::<String>())?,
+    };
+    let mut lead = NewLead::new(name, Source::email());
+    lead.email = Some(contact.clone());
+    Ok(Some(Capture {
+        key: mail.key.as_str().to_owned(),
+        lead,
+        interaction,
+    }))
 }
 
 /// The interaction's notes: the subject, the text, and each attachment's name and size, at
@@ -468,6 +442,13 @@ mod tests {
     }
 
     const OURS: &[&str] = &["example.com"];
+
+    fn captured(m: &IncomingMail) -> Capture {
+        match mail_capture(m, OURS, now()) {
+            Ok(Some(c)) => c,
+            other => panic!("a capture: {other:?}"),
+        }
+    }
 
     #[test]
     fn encoded_words_and_utf8_bodies_read_as_arabic() {
@@ -573,9 +554,7 @@ mod tests {
         assert_eq!(m.attachments.len(), 1);
         assert_eq!(m.attachments[0].name, "مواصفات.pdf");
         assert_eq!(m.attachments[0].bytes, 9 + 2048);
-        let Ok(MailAction::Create { first, .. }) = mail_action(&m, OURS, None, now()) else {
-            panic!("a lead")
-        };
+        let first = captured(&m).interaction;
         assert!(
             first.notes.as_str().contains("📎 مواصفات.pdf (3 KB)"),
             "{}",
@@ -584,11 +563,14 @@ mod tests {
     }
 
     #[test]
-    fn an_unknown_sender_makes_a_lead_and_a_known_one_an_interaction() {
+    fn a_message_captures_its_sender_as_a_lead_with_the_message() {
         let m = read("utf8-encoded-words.eml");
-        let Ok(MailAction::Create { lead, first }) = mail_action(&m, OURS, None, now()) else {
-            panic!("a lead")
-        };
+        let Capture {
+            key,
+            lead,
+            interaction: first,
+        } = captured(&m);
+        assert_eq!(key, m.key.as_str());
         assert_eq!(lead.name.as_str(), "أحمد الشهري");
         assert_eq!(lead.source, Source::email());
         assert_eq!(
@@ -599,21 +581,10 @@ mod tests {
         assert_eq!(first.kind, InteractionKind::Email);
         assert!(first.notes.as_str().starts_with("طلب عرض سعر\n\n"));
         assert_eq!(first.occurred_at, m.sent_at);
-        let id = LeadId::new_at(now());
-        let Ok(MailAction::Log { lead, interaction }) = mail_action(&m, OURS, Some(id), now())
-        else {
-            panic!("logged")
-        };
-        assert_eq!(lead, id);
-        assert_eq!(interaction.notes, first.notes);
         // A sender's clock ahead of ours: the interaction is not in the future.
         let mut ahead = m.clone();
         ahead.sent_at = Some(now() + chrono::TimeDelta::hours(2));
-        let Ok(MailAction::Log { interaction, .. }) = mail_action(&ahead, OURS, Some(id), now())
-        else {
-            panic!("logged")
-        };
-        assert_eq!(interaction.occurred_at, Some(now()));
+        assert_eq!(captured(&ahead).interaction.occurred_at, Some(now()));
     }
 
     #[test]
@@ -626,9 +597,7 @@ mod tests {
             contact(&m, OURS).map(Email::as_str),
             Some("noura@example.sa")
         );
-        let Ok(MailAction::Create { lead, .. }) = mail_action(&m, OURS, None, now()) else {
-            panic!("a lead")
-        };
+        let lead = captured(&m).lead;
         assert_eq!(
             lead.name.as_str(),
             "noura@example.sa",
@@ -638,7 +607,7 @@ mod tests {
         let Incoming::Mail(m) = incoming(colleague) else {
             panic!("a person's mail")
         };
-        assert_eq!(mail_action(&m, OURS, None, now()), Ok(MailAction::Internal));
+        assert_eq!(mail_capture(&m, OURS, now()), Ok(None));
     }
 
     #[test]
@@ -650,9 +619,7 @@ mod tests {
             "ن".repeat(Note::MAX - 100),
             "ن".repeat(Note::MAX)
         ));
-        let Ok(MailAction::Create { first, .. }) = mail_action(&m, OURS, None, now()) else {
-            panic!("a lead")
-        };
+        let first = captured(&m).interaction;
         let notes = first.notes.as_str();
         assert_eq!(notes.chars().count(), Note::MAX);
         assert!(notes.ends_with('…'));

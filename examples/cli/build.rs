@@ -4,8 +4,10 @@
 
 include!("../../tests/build/postgres.rs");
 include!("../../tests/build/export_tools.rs");
+include!("../../tests/build/dovecot.rs");
 
 fn main() {
     postgres_cfg();
     export_tools_cfg();
+    dovecot_cfg();
 }

@@ -21,6 +21,7 @@ mod export;
 mod import;
 mod interaction;
 mod lead;
+mod mail;
 mod opportunity;
 mod pipeline;
 mod report;
@@ -163,6 +164,9 @@ enum Command {
     Config(config::ConfigCmd),
     /// Pending events for a sales system.
     Events(events::EventsArgs),
+    /// Leads from the mailboxes: `crm mail fetch`.
+    #[command(subcommand)]
+    Mail(mail::MailCmd),
 }
 
 /// The log filter: `RUST_LOG` when set (`target=level,...`), else info for the crm's own
@@ -293,5 +297,6 @@ async fn run(cli: Cli) -> Out {
         Command::Dispatch => dispatch::run(&app).await,
         Command::Score(c) => score::run(&app, c).await,
         Command::Events(a) => events::run(&app, a).await,
+        Command::Mail(c) => mail::run(&app, settings, c).await,
     }
 }

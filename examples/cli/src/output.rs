@@ -1,7 +1,6 @@
 //! Output of the `crm` tool: its exit codes, the stable `kind` of each error, durations
 //! typed on the command line, and plain-text tables.
 
-use chrono::TimeDelta;
 use crm_core::{CrmError, ErrorKind};
 
 /// The exit codes of the `crm` tool.
@@ -128,44 +127,14 @@ pub const ERROR_KINDS: &[(&str, u8, &str)] = &[
         exit::STORAGE,
         "the host did not configure what this needs",
     ),
+    (
+        "mailbox",
+        exit::STORAGE,
+        "a mail server could not be reached or refused the login",
+    ),
 ];
 
-/// The longest duration [`parse_duration`] accepts: a year.
-pub const MAX_DURATION_DAYS: i64 = 366;
-
-/// Parses a duration such as `90s`, `15m`, `1h30m`, `2d`, of at most [`MAX_DURATION_DAYS`].
-pub fn parse_duration(s: &str) -> Result<TimeDelta, String> {
-    let shown: String = s.chars().take(40).collect();
-    let err = || format!("invalid duration {shown:?}: use e.g. 30s, 15m, 1h30m, 1d");
-    let mut total = TimeDelta::zero();
-    let mut num = String::new();
-    for c in s.trim().chars() {
-        if c.is_ascii_digit() {
-            num.push(c);
-            continue;
-        }
-        let n: i64 = num.parse().map_err(|_| err())?;
-        num.clear();
-        let part = match c {
-            's' => TimeDelta::try_seconds(n),
-            'm' => TimeDelta::try_minutes(n),
-            'h' => TimeDelta::try_hours(n),
-            'd' => TimeDelta::try_days(n),
-            _ => None,
-        }
-        .ok_or_else(err)?;
-        total = total.checked_add(&part).ok_or_else(err)?;
-    }
-    if !num.is_empty() || total <= TimeDelta::zero() {
-        return Err(err());
-    }
-    if total > TimeDelta::days(MAX_DURATION_DAYS) {
-        return Err(format!(
-            "duration {shown:?} is longer than {MAX_DURATION_DAYS} days"
-        ));
-    }
-    Ok(total)
-}
+pub use crm_config::input::{MAX_DURATION_DAYS, parse_duration};
 
 /// Display width of text in a terminal: combining marks (Arabic harakat, Latin accents)
 /// take no column.
@@ -227,6 +196,7 @@ impl Table {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use chrono::TimeDelta;
 
     /// `crm --help` documents every kind the library has, with the exit code it maps to.
     #[test]

@@ -1,7 +1,7 @@
 //! What every front end reads and shows alike: dates and instants typed by people, and an
 //! error as one sentence.
 
-use chrono::{DateTime, NaiveDate, Utc};
+use chrono::{DateTime, NaiveDate, TimeDelta, Utc};
 
 /// The longest part of an error message taken from a source error. Database errors can
 /// carry whole statements; a message shows what went wrong, never SQL.
@@ -56,6 +56,50 @@ pub fn parse_instant(s: &str) -> Result<DateTime<Utc>, String> {
 pub fn parse_date(s: &str) -> Result<NaiveDate, String> {
     NaiveDate::parse_from_str(s.trim(), "%Y-%m-%d")
         .map_err(|_| format!("invalid date {s:?}: use YYYY-MM-DD or an RFC 3339 time"))
+}
+
+/// The longest duration [`parse_duration`] accepts: a year.
+pub const MAX_DURATION_DAYS: i64 = 366;
+
+/// Parses a duration such as `90s`, `15m`, `1h30m`, `2d`, of at most [`MAX_DURATION_DAYS`].
+pub fn parse_duration(s: &str) -> Result<TimeDelta, String> {
+    let shown: String = s.chars().take(40).collect();
+    let err = || format!("invalid duration {shown:?}: use e.g. 30s, 15m, 1h30m, 1d");
+    let mut total = TimeDelta::zero();
+    let mut num = String::new();
+    for c in s.trim().chars() {
+        if c.is_ascii_digit() {
+            num.push(c);
+            continue;
+        }
+        let n: i64 = num.parse().map_err(|_| err())?;
+        num.clear();
+        let part = match c {
+            's' => TimeDelta::try_seconds(n),
+            'm' => TimeDelta::try_minutes(n),
+            'h' => TimeDelta::try_hours(n),
+            'd' => TimeDelta::try_days(n),
+            _ => None,
+        }
+        .ok_or_else(err)?;
+        total = total.checked_add(&part).ok_or_else(err)?;
+    }
+    if !num.is_empty() || total <= TimeDelta::zero() {
+        return Err(err());
+    }
+    if total > TimeDelta::days(MAX_DURATION_DAYS) {
+        return Err(format!(
+            "duration {shown:?} is longer than {MAX_DURATION_DAYS} days"
+        ));
+    }
+    Ok(total)
+}
+
+/// [`parse_duration`] as a standard duration, for timers.
+pub fn parse_interval(s: &str) -> Result<std::time::Duration, String> {
+    parse_duration(s)?
+        .to_std()
+        .map_err(|_| format!("invalid duration {s:?}"))
 }
 
 #[cfg(test)]

@@ -31,8 +31,10 @@
 //! ```
 
 pub mod input;
+pub mod mailbox;
 
 pub use input::{parse_date, parse_instant, sentence};
+pub use mailbox::MailboxSpec;
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::fmt;
@@ -44,9 +46,9 @@ use chrono_tz::Tz;
 use crm_core::calendar::{default_weekend, parse_time_zone, parse_weekdays};
 use crm_core::scoring::{RulePoints, Rules};
 use crm_core::{
-    AssignmentRule, AssignmentRules, Crm, CrmBuilder, Currencies, EscalationRule, FollowUpRule,
-    LogNotifier, LostReasons, NewSources, PhoneRegion, Sources as LeadSources, StageProbabilities,
-    StoreError, SystemClock, Visibility, WorkCalendar,
+    AssignmentRule, AssignmentRules, CaptureChannel, Crm, CrmBuilder, Currencies, EscalationRule,
+    FollowUpRule, LogNotifier, LostReasons, NewSources, PhoneRegion, Sources as LeadSources,
+    StageProbabilities, StoreError, SystemClock, Visibility, WorkCalendar,
 };
 
 /// One setting: its name in the file, its environment variable, its flag, its default and
@@ -248,6 +250,43 @@ pub const KEYS: &[Key] = &[
                working days after its owner was notified (default: never)",
     },
     Key {
+        name: "mailboxes",
+        env: "CRM_MAILBOXES",
+        flag: "--mailboxes",
+        default: "",
+        list: Some(';'),
+        help: "mailboxes leads arrive by, one per team: NAME=STRATEGY:TEAM URL, the URL \
+               imaps://USER:PASSWORD@HOST[:PORT]/FOLDER (imap:// only to this machine); a \
+               table [mailboxes.NAME] with assign and url in crm.toml",
+    },
+    Key {
+        name: "mail_domains",
+        env: "CRM_MAIL_DOMAINS",
+        flag: "--mail-domains",
+        default: "",
+        list: Some(','),
+        help: "the company's own mail domains: their mail is a colleague's (left alone), or a \
+               website's relay (its Reply-To is the lead)",
+    },
+    Key {
+        name: "mail_ca_file",
+        env: "CRM_MAIL_CA_FILE",
+        flag: "--mail-ca-file",
+        default: "",
+        list: None,
+        help: "a PEM file of certificate authorities trusted for imaps:// besides the \
+               system's (a company's own mail server)",
+    },
+    Key {
+        name: "mail_every",
+        env: "CRM_MAIL_EVERY",
+        flag: "--mail-every",
+        default: "",
+        list: None,
+        help: "crm-server: read the mailboxes this often, e.g. 5m (default: never; `crm mail \
+               fetch` reads them)",
+    },
+    Key {
         name: "bind",
         env: "CRM_BIND",
         flag: "--bind",
@@ -397,6 +436,14 @@ pub struct Settings {
     pub scoring: Rules,
     /// Whether writes that move a score append `score_changed` events.
     pub score_events: bool,
+    /// The mailboxes leads arrive by.
+    pub mailboxes: Vec<MailboxSpec>,
+    /// The company's own mail domains.
+    pub mail_domains: Vec<String>,
+    /// Certificate authorities trusted for `imaps://` besides the system's.
+    pub mail_ca_file: Option<PathBuf>,
+    /// crm-server: how often it reads the mailboxes (`None`: never).
+    pub mail_every: Option<std::time::Duration>,
     /// crm-server's listening address.
     pub bind: String,
     /// crm-server: mark cookies `Secure`.
@@ -427,6 +474,10 @@ impl Settings {
             .score_events(self.score_events);
         if let Some(e) = &self.escalation {
             builder = builder.escalation(*e);
+        }
+        for m in &self.mailboxes {
+            builder =
+                builder.capture_channel(CaptureChannel::new(m.channel.clone(), m.rule.clone()));
         }
         Ok(builder)
     }
@@ -541,7 +592,11 @@ impl Config {
                     .unwrap_or((String::new(), Origin::Default));
                 Row {
                     key: k.name,
-                    value,
+                    // A mailbox's password is not shown back.
+                    value: match k.name {
+                        "mailboxes" => mailbox::redacted(&value),
+                        _ => value,
+                    },
                     origin: origin.to_string(),
                 }
             })
@@ -579,6 +634,17 @@ fn one_line(k: &Key, value: &toml::Value) -> Result<String, String> {
             .iter()
             .map(|(stage, p)| scalar(p).map(|p| format!("{stage}={p}")))
             .collect::<Result<Vec<_>, _>>()?
+            .join(&sep.to_string())),
+        (V::Table(t), Some(sep)) if k.name == "mailboxes" => Ok(t
+            .iter()
+            .map(|(name, m)| {
+                let field = |f: &str| match m.get(f) {
+                    Some(V::String(s)) => Ok(s.clone()),
+                    _ => Err(format!("mailbox {name}: expected {f} = \"...\"")),
+                };
+                Ok(format!("{name}={} {}", field("assign")?, field("url")?))
+            })
+            .collect::<Result<Vec<_>, String>>()?
             .join(&sep.to_string())),
         (V::Array(_), None) => Err("expected one value, not a list".to_owned()),
         (v, _) => scalar(v),
@@ -718,6 +784,23 @@ fn parse(
             EscalationRule::after_working_days(days).map_err(|e| e.to_string())
         })?),
     };
+    let mailboxes = read("mailboxes").with(mailbox::parse_mailboxes)?;
+    let mail_domains = read("mail_domains").with(|v| {
+        (v.split(',').map(str::trim).filter(|d| !d.is_empty()))
+            .map(|d| match d.contains('.') && !d.contains(['@', ' ', '/']) {
+                true => Ok(d.to_ascii_lowercase()),
+                false => Err(format!("{d:?} is not a mail domain (example.com)")),
+            })
+            .collect::<Result<Vec<_>, _>>()
+    })?;
+    let mail_ca_file = match read("mail_ca_file").value {
+        "" => None,
+        v => Some(PathBuf::from(v)),
+    };
+    let mail_every = match read("mail_every").value {
+        "" => None,
+        _ => Some(read("mail_every").with(input::parse_interval)?),
+    };
     let bind = read("bind").required()?.to_owned();
     let secure_cookies = read("secure_cookies").with(flag)?;
     Ok(Settings {
@@ -734,6 +817,10 @@ fn parse(
         escalation,
         scoring,
         score_events,
+        mailboxes,
+        mail_domains,
+        mail_ca_file,
+        mail_every,
         bind,
         secure_cookies,
     })

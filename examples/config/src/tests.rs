@@ -257,3 +257,42 @@ async fn the_built_crm_carries_the_policies() {
         [("source", "معرض", 20), ("email_kind", "free_mail", -5)]
     );
 }
+
+#[test]
+fn mailboxes_read_from_a_table_and_their_passwords_are_not_shown_back() {
+    let file = r#"
+mail_domains = ["Example.com", "example.sa"]
+mail_every = "5m"
+
+[mailboxes.riyadh]
+assign = "round-robin:riyadh"
+url = "imaps://sales%40example.com:s3cret@imap.example.com/INBOX"
+
+[mailboxes.jeddah]
+assign = "least-open:jeddah"
+url = "imap://leads:pw@127.0.0.1:10143/"
+"#;
+    let c = load(Some(file), &[], &[]).unwrap();
+    let s = c.settings();
+    let names: Vec<&str> = s.mailboxes.iter().map(|m| m.channel.as_str()).collect();
+    assert_eq!(names, ["mail.jeddah", "mail.riyadh"]);
+    assert_eq!(s.mail_domains, ["example.com", "example.sa"]);
+    assert_eq!(s.mail_every, Some(std::time::Duration::from_secs(300)));
+    let shown = serde_json::to_string(&c.rows()).unwrap();
+    assert!(
+        !shown.contains("s3cret") && !shown.contains(":pw@"),
+        "{shown}"
+    );
+    // A mailbox in the clear to another machine is refused, naming the key.
+    let err = load(
+        None,
+        &[(
+            "CRM_MAILBOXES",
+            "x=round-robin:x imap://u:p@mail.example.com/",
+        )],
+        &[],
+    )
+    .unwrap_err()
+    .to_string();
+    assert!(err.starts_with("mailboxes (from $CRM_MAILBOXES)"), "{err}");
+}
