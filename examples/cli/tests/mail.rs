@@ -1,0 +1,127 @@
+//! `crm mail fetch` against a real IMAP server (dovecot): killed with SIGKILL in the middle
+//! of 500 messages and run again, every message is taken exactly once.
+// Test code: a failed unwrap is a failed test.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+#[path = "../../mailbox/tests/dovecot/mod.rs"]
+mod dovecot;
+
+use std::path::Path;
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+use dovecot::{Dovecot, message};
+
+fn crm(db: &Path, mailbox: &str) -> Command {
+    let mut c = Command::new(env!("CARGO_BIN_EXE_crm"));
+    for var in [
+        "CRM_DB",
+        "CRM_AS",
+        "CRM_MAILBOXES",
+        "CRM_MAIL_DOMAINS",
+        "CRM_CONFIG",
+    ] {
+        c.env_remove(var);
+    }
+    c.arg("--db").arg(db).env("CRM_MAILBOXES", mailbox);
+    c
+}
+
+fn ok(c: &mut Command) -> String {
+    let out = c.output().unwrap();
+    assert!(
+        out.status.success(),
+        "{c:?}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8(out.stdout).unwrap()
+}
+
+/// How many rows `sql` counts in the SQLite file `db` (read with the sqlite3 library the
+/// store uses, through sqlx).
+fn count(db: &Path, sql: &'static str) -> i64 {
+    tokio::runtime::Builder::new_current_thread()
+        .build()
+        .unwrap()
+        .block_on(async {
+            use sqlx::Connection;
+            let url = format!("sqlite://{}?mode=ro", db.display());
+            let mut c = sqlx::SqliteConnection::connect(&url).await.unwrap();
+            sqlx::query_scalar(sql).fetch_one(&mut c).await.unwrap()
+        })
+}
+
+#[test]
+#[cfg_attr(
+    crm_no_dovecot,
+    ignore = "dovecot is not installed (apt-get install dovecot-imapd)"
+)]
+fn a_fetch_killed_mid_batch_takes_every_message_exactly_once_when_run_again() {
+    let dovecot = Dovecot::start();
+    // 500 messages from 400 senders: the first 100 write twice.
+    for n in 0..500 {
+        let sender = n % 400;
+        dovecot.deliver(&message(
+            &format!("عميل {sender} <c{sender}@example.sa>"),
+            &format!("m{n}@example.sa"),
+            &format!("استفسار رقم {n}"),
+            "نرغب في معرفة الأسعار",
+        ));
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("crm.db");
+    let mailbox = format!("sales=round-robin:sales {}", dovecot.url(false));
+    for (id, name, role, team) in [
+        ("1", "مدير", "manager", "--leads-team"),
+        ("2", "سارة", "sales", "--team"),
+        ("3", "Omar", "sales", "--team"),
+    ] {
+        let mut c = crm(&db, &mailbox);
+        if id != "1" {
+            c.args(["--as", "1"]);
+        }
+        ok(c.args([
+            "employee", "add", "--id", id, "--name", name, "--role", role, team, "sales",
+        ]));
+    }
+    let interactions = "SELECT COUNT(*) FROM interactions WHERE captured_by = 'mail.sales'";
+
+    // Killed once some messages are in, long before all 500 are.
+    let mut child = crm(&db, &mailbox)
+        .args(["mail", "fetch"])
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let until = Instant::now() + Duration::from_secs(60);
+    while db.exists().then(|| count(&db, interactions)).unwrap_or(0) < 20 {
+        assert!(Instant::now() < until, "nothing was taken in within 60 s");
+        assert!(child.try_wait().unwrap().is_none(), "the fetch ended early");
+        std::thread::sleep(Duration::from_millis(5));
+    }
+    child.kill().unwrap();
+    child.wait().unwrap();
+    let before = count(&db, interactions);
+    assert!(before < 500, "killed mid-way ({before} taken)");
+
+    // Run again: the rest, and nothing twice.
+    let out = ok(crm(&db, &mailbox).args(["--json", "mail", "fetch"]));
+    let report: serde_json::Value = serde_json::from_str(out.trim()).unwrap();
+    assert_eq!(count(&db, interactions), 500, "{report}");
+    assert_eq!(count(&db, "SELECT COUNT(*) FROM leads"), 400);
+    let keys = "SELECT COUNT(DISTINCT key) FROM import_keys WHERE key LIKE 'capture:mail.sales:%'";
+    assert_eq!(count(&db, keys), 500);
+    assert_eq!(dovecot.marked(crm_mailbox_done()), 500);
+    // A third run has nothing to do.
+    let out = ok(crm(&db, &mailbox).args(["--json", "mail", "fetch"]));
+    let report: serde_json::Value = serde_json::from_str(out.trim()).unwrap();
+    assert_eq!(
+        (report["created"].as_u64(), report["logged"].as_u64()),
+        (Some(0), Some(0))
+    );
+}
+
+/// The keyword a message taken in carries (crm-mailbox's `DONE`).
+fn crm_mailbox_done() -> &'static str {
+    "$CrmCaptured"
+}
