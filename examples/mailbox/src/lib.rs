@@ -175,6 +175,44 @@ pub async fn fetch(
     Ok(report)
 }
 
+/// Reads every mailbox of `settings` once, in order; a mailbox that fails does not stop the
+/// others.
+pub async fn fetch_all(
+    crm: &Crm,
+    settings: &crm_config::Settings,
+) -> Vec<Result<FetchReport, FetchError>> {
+    let mut out = Vec::with_capacity(settings.mailboxes.len());
+    for m in &settings.mailboxes {
+        let ca = settings.mail_ca_file.as_deref();
+        out.push(fetch(crm, m, &settings.mail_domains, ca).await);
+    }
+    out
+}
+
+/// Reads every mailbox of `settings` every `every`, for ever, logging what each run did
+/// (target `crm::mail`): crm-server's fetcher (`mail_every`).
+pub async fn fetch_every(crm: Crm, settings: crm_config::Settings, every: std::time::Duration) {
+    loop {
+        for r in fetch_all(&crm, &settings).await {
+            match r {
+                Ok(r) => tracing::info!(
+                    target: "crm::mail",
+                    mailbox = %r.mailbox,
+                    created = r.created,
+                    logged = r.logged,
+                    taken = r.taken,
+                    automatic = r.automatic,
+                    internal = r.internal,
+                    unreadable = r.unreadable.len(),
+                    "mailbox read"
+                ),
+                Err(e) => tracing::warn!(target: "crm::mail", error = %e, "mailbox not read"),
+            }
+        }
+        tokio::time::sleep(every).await;
+    }
+}
+
 /// Takes one message in, counting it in `report`; returns the keyword to mark it with.
 async fn take(
     crm: &Crm,

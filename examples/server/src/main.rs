@@ -120,6 +120,17 @@ fn main() -> ExitCode {
 async fn run(config: Config) -> Result<(), String> {
     let settings = config.settings();
     let state = server::open(settings, Arc::new(SystemClock), Policy::default()).await?;
+    // The mailboxes, read as `crm mail fetch --every` reads them (crm-mailbox).
+    if let Some(every) = settings
+        .mail_every
+        .filter(|_| !settings.mailboxes.is_empty())
+    {
+        tokio::spawn(crm_mailbox::fetch_every(
+            state.crm.clone(),
+            settings.clone(),
+            every,
+        ));
+    }
     let listener = tokio::net::TcpListener::bind(&settings.bind)
         .await
         .map_err(|e| format!("cannot listen on {}: {e}", settings.bind))?;
