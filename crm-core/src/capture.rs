@@ -62,8 +62,9 @@ impl CaptureChannel {
 /// One thing a channel took in.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Capture {
-    /// What makes it the same on another run, unique within the channel: a message's
-    /// [`crate::mail::MailKey`], a submission's id. 1 to [`MAX_KEY`] characters.
+    /// What makes it the same on another run, across channels: a message's
+    /// [`crate::mail::MailKey`], a submission's id (prefixed by its kind, so a message's and a
+    /// submission's never meet). 1 to [`MAX_KEY`] characters.
     pub key: String,
     /// The lead it would be, when no open lead has its e-mail or phone. Its owner is the
     /// channel's rule's pick (an owner given here is not used).
@@ -107,9 +108,9 @@ impl Captured {
     }
 }
 
-/// The key a capture is stored under: the channel's name and the capture's key, so two
-/// channels never share one.
-pub fn capture_key(channel: &SystemActor, key: &str) -> Result<ImportKey, ValidationError> {
+/// The key a capture is stored under. Not the channel's: one message copied to two team
+/// mailboxes is still one message, taken once by whichever reads it first.
+pub fn capture_key(key: &str) -> Result<ImportKey, ValidationError> {
     let k = key.trim();
     if k.is_empty() || k.chars().count() > MAX_KEY || k.chars().any(char::is_control) {
         return Err(ValidationError::InvalidId {
@@ -117,7 +118,7 @@ pub fn capture_key(channel: &SystemActor, key: &str) -> Result<ImportKey, Valida
             value: key.chars().take(64).collect(),
         });
     }
-    Ok(ImportKey::from_stored(format!("capture:{channel}:{k}")))
+    Ok(ImportKey::from_stored(format!("capture:{k}")))
 }
 
 /// What a capture writes, in one commit ([`crate::Changeset::capture`]).
@@ -175,7 +176,7 @@ pub fn decide_capture(
     capture: Capture,
     now: DateTime<Utc>,
 ) -> Result<CaptureWrite, CrmError> {
-    let key = capture_key(&channel.actor, &capture.key)?;
+    let key = capture_key(&capture.key)?;
     let (lead, created) = match ctx.matched {
         Some(lead) => {
             if lead.is_read_only() {

@@ -179,8 +179,9 @@ pub enum Write {
     Event(NewEvent),
     /// Stores a client still to be created for a converted lead.
     PendingClient(Box<PendingClient>),
-    /// Stores an interaction; its lead's last interaction time moves forward to it, and its
-    /// next follow-up time becomes the interaction's when that has one.
+    /// Stores an interaction; its lead's last interaction time moves forward to it (unless
+    /// it was captured, [`Interaction::captured_by`]: the lead speaking is no follow-up), and
+    /// its next follow-up time becomes the interaction's when that has one.
     Interaction(Box<Interaction>),
     /// Stores a new opportunity.
     InsertOpportunity(Box<Opportunity>),

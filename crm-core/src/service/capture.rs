@@ -41,7 +41,7 @@ impl Crm {
             }
             .into());
         }
-        let key = capture_key(&ch.actor, &capture.key)?;
+        let key = capture_key(&capture.key)?;
         let members = self.members(std::slice::from_ref(&ch.rule.team)).await?;
         let emails: Vec<String> = capture
             .lead
@@ -77,12 +77,13 @@ impl Crm {
             match self.store.commit(&Changeset::capture(&write)).await {
                 Ok(_) => return Ok(write.captured()),
                 // Someone got in first: another fetcher took this key, another capture made
-                // a lead with this contact, or the rule's turn moved. Decide again on what
-                // is stored now.
+                // a lead with this contact, the rule's turn moved, or the matched lead was
+                // converted or merged meanwhile. Decide again on what is stored now.
                 Err(
                     StoreError::Busy(_)
                     | StoreError::Duplicate { .. }
-                    | StoreError::Conflict { .. },
+                    | StoreError::Conflict { .. }
+                    | StoreError::ReadOnly { .. },
                 ) if attempt < CAPTURE_ATTEMPTS => {}
                 Err(e) => return Err(e.into()),
             }

@@ -109,7 +109,7 @@ fn a_fetch_killed_mid_batch_takes_every_message_exactly_once_when_run_again() {
     let report: serde_json::Value = serde_json::from_str(out.trim()).unwrap();
     assert_eq!(count(&db, interactions), 500, "{report}");
     assert_eq!(count(&db, "SELECT COUNT(*) FROM leads"), 400);
-    let keys = "SELECT COUNT(DISTINCT key) FROM import_keys WHERE key LIKE 'capture:mail.sales:%'";
+    let keys = "SELECT COUNT(DISTINCT key) FROM import_keys WHERE key LIKE 'capture:mid:%'";
     assert_eq!(count(&db, keys), 500);
     assert_eq!(dovecot.marked(crm_mailbox_done()), 500);
     // A third run has nothing to do.

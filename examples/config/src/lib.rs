@@ -483,11 +483,20 @@ impl Settings {
     }
 }
 
-/// The configuration: the settings in force and where each came from.
-#[derive(Clone, Debug)]
+/// The configuration: the settings in force and where each came from. Its `Debug` shows
+/// [`Config::rows`] (mailbox passwords hidden).
+#[derive(Clone)]
 pub struct Config {
     raw: BTreeMap<&'static str, (String, Origin)>,
     settings: Settings,
+}
+
+impl fmt::Debug for Config {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Config")
+            .field("rows", &self.rows())
+            .finish_non_exhaustive()
+    }
 }
 
 /// One row of [`Config::rows`].

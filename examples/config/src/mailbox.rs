@@ -156,18 +156,30 @@ pub fn parse_mailboxes(text: &str) -> Result<Vec<MailboxSpec>, String> {
     Ok(out)
 }
 
-/// The one-line form with every password shown as `***`, for `crm config check`.
+/// The one-line form with every password shown as `***`, for `crm config check`. The
+/// password is what the URL parser reads as one (up to the last `@`), whatever it holds.
 pub fn redacted(text: &str) -> String {
     text.split(';')
-        .map(|m| match m.split_once("://") {
-            Some((head, tail)) => match tail.split_once('@') {
-                Some((userinfo, rest)) => match userinfo.split_once(':') {
-                    Some((user, _)) => format!("{head}://{user}:***@{rest}"),
-                    None => m.to_owned(),
+        .map(|m| {
+            let Some((head, url)) = m.trim().rsplit_once(char::is_whitespace) else {
+                return m.to_owned();
+            };
+            match url::Url::parse(url) {
+                Ok(mut u) if u.password().is_some() => {
+                    // Setting a password fails only for URLs that cannot have one.
+                    let _ = u.set_password(Some("***"));
+                    format!("{head} {u}")
+                }
+                Ok(_) => m.to_owned(),
+                // Not a URL: nothing parsed as a password, but hide whatever could be one.
+                Err(_) => match url.split_once("://") {
+                    Some((scheme, rest)) if rest.contains('@') => {
+                        let host = rest.rsplit_once('@').map_or("", |(_, h)| h);
+                        format!("{head} {scheme}://***@{host}")
+                    }
+                    _ => m.to_owned(),
                 },
-                None => m.to_owned(),
-            },
-            None => m.to_owned(),
+            }
         })
         .collect::<Vec<_>>()
         .join(";")
@@ -201,6 +213,11 @@ mod tests {
             !shown.contains("p%3Ass") && shown.contains(":***@"),
             "{shown}"
         );
+        // An `@` left unencoded in the login: the parser takes the last one, and so does
+        // the redaction.
+        let shown =
+            redacted("a=round-robin:east imaps://sales@example.com:s3cret@imap.example.com/");
+        assert!(!shown.contains("s3cret"), "{shown}");
     }
 
     #[test]

@@ -30,6 +30,7 @@ mod connect;
 use std::collections::BTreeSet;
 use std::path::Path;
 
+use async_imap::types::Flag;
 use chrono::Utc;
 use crm_config::MailboxSpec;
 use crm_core::capture::Captured;
@@ -108,6 +109,28 @@ pub async fn fetch(
     own_domains: &[String],
     ca_file: Option<&Path>,
 ) -> Result<FetchReport, FetchError> {
+    // A server that stops answering mid-run must not hold a fetcher for ever; what was
+    // taken in stays taken (keys in the store), and the next run goes on from there.
+    tokio::time::timeout(RUN_LIMIT, run(crm, mailbox, own_domains, ca_file))
+        .await
+        .unwrap_or_else(|_| {
+            Err(FetchError::Imap {
+                mailbox: mailbox.name.clone(),
+                what: "read",
+                reason: format!("no end within {} minutes", RUN_LIMIT.as_secs() / 60),
+            })
+        })
+}
+
+/// The longest one run of [`fetch`] may take.
+pub const RUN_LIMIT: std::time::Duration = std::time::Duration::from_secs(15 * 60);
+
+async fn run(
+    crm: &Crm,
+    mailbox: &MailboxSpec,
+    own_domains: &[String],
+    ca_file: Option<&Path>,
+) -> Result<FetchReport, FetchError> {
     let imap = |what: &'static str| {
         move |e: async_imap::error::Error| FetchError::Imap {
             mailbox: mailbox.name.clone(),
@@ -116,10 +139,26 @@ pub async fn fetch(
         }
     };
     let mut session = connect::login(mailbox, ca_file).await?;
-    session
+    let folder = session
         .select(&mailbox.folder)
         .await
         .map_err(imap("select"))?;
+    // Without keywords kept, every run would take the whole folder again (and a refused
+    // mark would stop every run at the same message): refuse such a mailbox up front.
+    let keeps = |k: &str| {
+        (folder.permanent_flags.iter())
+            .any(|f| matches!(f, Flag::MayCreate) || matches!(f, Flag::Custom(c) if c == k))
+    };
+    if !(keeps(DONE) && keeps(UNREADABLE)) {
+        return Err(FetchError::Imap {
+            mailbox: mailbox.name.clone(),
+            what: "select",
+            reason: format!(
+                "the folder {} does not keep the keywords {DONE} and {UNREADABLE}",
+                mailbox.folder
+            ),
+        });
+    }
     let query = format!("UNKEYWORD {DONE} UNKEYWORD {UNREADABLE}");
     let todo: BTreeSet<u32> = session
         .uid_search(&query)

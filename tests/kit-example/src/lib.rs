@@ -196,7 +196,10 @@ impl State {
             }
             Write::Interaction(i) => {
                 self.change(i.lead_id, |r| {
-                    r.last_interaction_at = r.last_interaction_at.max(Some(i.occurred_at));
+                    // A captured interaction is the lead speaking, not a follow-up.
+                    if i.captured_by.is_none() {
+                        r.last_interaction_at = r.last_interaction_at.max(Some(i.occurred_at));
+                    }
                     if i.next_follow_up_at.is_some() {
                         r.next_follow_up_at = i.next_follow_up_at;
                     }
