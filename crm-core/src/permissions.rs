@@ -308,15 +308,27 @@ mod tests {
     }
 
     #[test]
-    fn managers_may_do_everything() {
+    fn managers_may_do_everything_employees_may() {
         let m = emp(1, Role::Manager, true);
-        for a in Action::ALL {
+        for a in Action::ALL
+            .into_iter()
+            .filter(|a| *a != Action::CaptureLead)
+        {
             assert_eq!(
                 authorize(&m, a, Some(EmployeeId::new(9).unwrap())),
                 Ok(()),
                 "{a}"
             );
         }
+    }
+
+    #[test]
+    fn no_employee_captures_leads_and_no_system_actor_either() {
+        for e in [emp(1, Role::Manager, true), emp(5, Role::Sales, true)] {
+            let r = authorize(&e, Action::CaptureLead, None).map_err(|r| r.reason);
+            assert_eq!(r, Err("leads are captured by forms and mailboxes"));
+        }
+        assert!(authorize_system(Action::CaptureLead, true).is_err());
     }
 
     #[test]
