@@ -15,24 +15,19 @@
 //!   submission taken again (a re-run, a crash in the middle of a batch, two fetchers) changes
 //!   nothing and answers [`Captured::Taken`].
 //!
-//! Who did it is recorded as the channel: the lead's history has a [`Change::Captured`]
+//! Who did it is recorded as the channel: the lead's history has a
+//! [`Change::Captured`](crate::Change::Captured)
 //! entry beside its `Created` one, the interaction its [`Interaction::captured_by`]. The
 //! employee fields (`created_by`, `logged_by`, the history's actor) name the owner the
 //! channel gave the lead to, the employee it was taken in for. A captured interaction is the
 //! lead speaking, not a follow-up: it leaves the follow-up rule's clock alone.
 
-use std::collections::BTreeMap;
+pub use crate::origin::{CaptureDetails, Consent};
 
-use chrono::{DateTime, Utc};
-
-use crate::assignment::{AssignmentRule, Turn, next_turn};
-use crate::decide::check_assignee;
-use crate::employee::Employee;
-use crate::error::CrmError;
-use crate::events::{EventKind, NewEvent};
-use crate::follow_up::{FollowUpNotice, NoticeKind};
-use crate::history::{Change, HistoryEntry};
-use crate::ids::{EmployeeId, InteractionId, LeadId};
+use crate::assignment::{AssignmentRule, Turn};
+use crate::events::NewEvent;
+use crate::follow_up::FollowUpNotice;
+use crate::ids::LeadId;
 use crate::importing::ImportKey;
 use crate::interaction::{Interaction, NewInteraction};
 use crate::lead::{Lead, NewLead};
@@ -72,6 +67,8 @@ pub struct Capture {
     /// What it says: logged on the lead it comes from, or as the new lead's first
     /// interaction.
     pub interaction: NewInteraction,
+    /// Where it came from and what the person agreed to, kept with a new lead.
+    pub details: CaptureDetails,
 }
 
 /// What [`crate::Crm::capture`] did.
@@ -151,125 +148,4 @@ impl CaptureWrite {
             },
         }
     }
-}
-
-/// The state a capture is decided on: the open lead it matches, if any, and for a new lead
-/// the rule's team and rotation as read.
-#[derive(Clone, Copy, Debug)]
-pub struct CaptureContext<'a> {
-    /// The open lead with the capture's e-mail or phone ([`crate::duplicates`]'s match).
-    pub matched: Option<&'a Lead>,
-    /// The members of the rule's team.
-    pub members: &'a [Employee],
-    /// Whom the rule gave its last lead to.
-    pub last: Option<EmployeeId>,
-    /// The candidates' open leads (for a least-open rule).
-    pub open: &'a BTreeMap<EmployeeId, u64>,
-}
-
-/// Decides a capture by `channel` at `now`: logged on the matched lead, or a new lead
-/// given by the channel's rule; the interaction recorded as the channel's, the owner's
-/// notice, and the key.
-pub fn decide_capture(
-    channel: &CaptureChannel,
-    ctx: CaptureContext<'_>,
-    capture: Capture,
-    now: DateTime<Utc>,
-) -> Result<CaptureWrite, CrmError> {
-    let key = capture_key(&capture.key)?;
-    let (lead, created) = match ctx.matched {
-        Some(lead) => {
-            if lead.is_read_only() {
-                return Err(CrmError::ReadOnly(lead.id()));
-            }
-            (lead.clone(), None)
-        }
-        None => {
-            let (write, turn) = decide_new_lead(channel, &ctx, &capture.key, capture.lead, now)?;
-            (write.lead.clone(), Some((write, turn)))
-        }
-    };
-    let mut interaction = Interaction::create(
-        InteractionId::new_at(now),
-        lead.id(),
-        capture.interaction,
-        lead.owner(),
-        now,
-    )?;
-    interaction.captured_by = Some(channel.actor.clone());
-    // No employee did this: the event has no actor (the history names the channel).
-    let event = NewEvent::new(
-        lead.id(),
-        None,
-        now,
-        EventKind::InteractionLogged {
-            interaction_id: interaction.id,
-            kind: interaction.kind,
-            occurred_at: interaction.occurred_at,
-            next_follow_up_at: interaction.next_follow_up_at,
-        },
-    );
-    let notice = FollowUpNotice::of_kind(
-        &lead,
-        now,
-        NoticeKind::Captured {
-            by: channel.actor.clone(),
-            interaction: interaction.id,
-        },
-    );
-    Ok(CaptureWrite {
-        key,
-        created,
-        interaction,
-        event,
-        notice,
-    })
-}
-
-/// The new lead: the rule's next turn owns it, its history says the channel took it in.
-fn decide_new_lead(
-    channel: &CaptureChannel,
-    ctx: &CaptureContext<'_>,
-    key: &str,
-    input: NewLead,
-    now: DateTime<Utc>,
-) -> Result<(LeadWrite, Turn), CrmError> {
-    let turn = next_turn(&channel.rule, ctx.members, ctx.last, ctx.open)?;
-    check_assignee(turn.owner, ctx.members.iter().find(|e| e.id == turn.owner))?;
-    let mut input = input;
-    input.owner = Some(turn.owner);
-    let lead = Lead::create(LeadId::new_at(now), input, turn.owner, turn.owner, now)?;
-    let entry = |change| HistoryEntry {
-        lead_id: lead.id(),
-        version: lead.version(),
-        at: now,
-        actor: turn.owner,
-        change,
-    };
-    let history = vec![
-        entry(Change::Created {
-            source: lead.source().clone(),
-            owner: turn.owner,
-        }),
-        entry(Change::Captured {
-            by: channel.actor.clone(),
-            key: key.trim().to_owned(),
-        }),
-    ];
-    let event = EventKind::LeadCreated {
-        name: lead.name().clone(),
-        source: lead.source().clone(),
-        owner: turn.owner,
-    };
-    let write = LeadWrite {
-        history,
-        events: vec![NewEvent::new(lead.id(), None, now, event)],
-        pending_client: None,
-        // A concurrent capture (or anyone) may have made an open lead with this contact
-        // since it was read: the store refuses, and the capture is decided again.
-        check_duplicates: true,
-        score_changes: Vec::new(),
-        lead,
-    };
-    Ok((write, turn))
 }

@@ -100,14 +100,20 @@ pub enum Change {
         /// The lead kept.
         into: LeadId,
     },
-    /// The lead was taken in by a capture channel (a web form, a mailbox;
-    /// [`crate::capture`]), written with its `Created` entry. That entry's actor is the
+    /// The lead was taken in by a capture channel (a web form, a mailbox), written with its
+    /// `Created` entry. That entry's actor is the
     /// employee the channel gave the lead to; this one names the channel.
     Captured {
         /// The channel.
         by: SystemActor,
         /// What it took in: the message's key, or the submission's.
         key: String,
+        /// Where it came from and what the person agreed to.
+        #[serde(
+            default,
+            skip_serializing_if = "crate::origin::CaptureDetails::is_empty"
+        )]
+        details: Box<crate::origin::CaptureDetails>,
     },
 }
 

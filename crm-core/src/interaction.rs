@@ -94,8 +94,8 @@ pub struct Interaction {
     /// The next follow-up time this interaction set on its lead, if any.
     #[serde(default)]
     pub next_follow_up_at: Option<DateTime<Utc>>,
-    /// The capture channel (a web form, a mailbox) that took this in from the lead
-    /// ([`crate::capture`]); `None` for one an employee logged. A captured interaction is
+    /// The capture channel (a web form, a mailbox) that took this in from the lead; `None`
+    /// for one an employee logged. A captured interaction is
     /// the lead speaking, not a follow-up: it does not move the lead's last interaction time.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub captured_by: Option<SystemActor>,

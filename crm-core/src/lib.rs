@@ -37,6 +37,7 @@ pub mod money;
 pub mod my_day;
 pub mod notify;
 pub mod opportunity;
+pub mod origin;
 pub mod permissions;
 pub mod pipeline;
 pub mod ports;

@@ -366,6 +366,7 @@ pub fn mail_capture(
         key: mail.key.as_str().to_owned(),
         lead,
         interaction,
+        details: Default::default(),
     }))
 }
 
@@ -569,6 +570,7 @@ mod tests {
             key,
             lead,
             interaction: first,
+            ..
         } = captured(&m);
         assert_eq!(key, m.key.as_str());
         assert_eq!(lead.name.as_str(), "أحمد الشهري");

@@ -152,6 +152,7 @@ macro_rules! conformance_suite {
             a_capture_creates_a_lead_once_and_logs_what_follows,
             only_a_named_channel_captures_and_only_that,
             concurrent_captures_take_each_message_once,
+            a_captured_leads_origin_and_consent_are_kept_with_it,
         );
     };
     (@each $factory:expr; $attrs:tt; $($name:ident),* $(,)?) => {

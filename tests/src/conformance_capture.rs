@@ -4,10 +4,10 @@
 use std::sync::Arc;
 
 use chrono::TimeDelta;
-use crm_core::capture::{Capture, CaptureChannel, Captured};
+use crm_core::capture::{Capture, CaptureChannel, CaptureDetails, Captured, Consent};
 use crm_core::{
-    Actor, AssignmentRule, Change, Crm, CrmError, Email, EventKind, InteractionKind, LeadStore,
-    Name, NewInteraction, NewLead, Note, NoticeKind, Source, SystemActor, Team,
+    Actor, AssignmentRule, Change, Clock, Crm, CrmError, Email, EventKind, InteractionKind,
+    LeadStore, Name, NewInteraction, NewLead, Note, NoticeKind, Source, SystemActor, Team,
 };
 
 use crate::conformance::snapshot;
@@ -43,6 +43,7 @@ fn mail(key: &str, name: &str, email: &str, text: &str) -> Capture {
         key: key.to_owned(),
         lead,
         interaction: NewInteraction::new(InteractionKind::Email).notes(Note::parse(text).unwrap()),
+        details: Default::default(),
     }
 }
 
@@ -74,7 +75,7 @@ pub async fn a_capture_creates_a_lead_once_and_logs_what_follows(store: Arc<dyn 
     let changes: Vec<&Change> = detail.history.iter().map(|e| &e.change).collect();
     assert!(matches!(changes[0], Change::Created { .. }));
     assert!(
-        matches!(changes[1], Change::Captured { by, key } if *by == channel() && key == "mid:1@example.org"),
+        matches!(changes[1], Change::Captured { by, key, .. } if *by == channel() && key == "mid:1@example.org"),
         "{changes:?}"
     );
     let events = h.store.pending_events(0, 100).await.unwrap();
@@ -217,4 +218,41 @@ pub async fn concurrent_captures_take_each_message_once(store: Arc<dyn LeadStore
             .len();
     }
     assert_eq!(interactions, 5);
+}
+
+/// A web form's UTM parameters, referring page, consent and language are kept with the lead
+/// it makes; a value that is no value is refused and nothing is written.
+pub async fn a_captured_leads_origin_and_consent_are_kept_with_it(store: Arc<dyn LeadStore>) {
+    let (h, crm) = with_channel(store);
+    let consent = Consent {
+        text: "أوافق على أن تتواصل معي الشركة".into(),
+        at: h.clock.now(),
+    };
+    let details = CaptureDetails {
+        utm_source: Some("google".into()),
+        utm_medium: Some("cpc".into()),
+        utm_campaign: Some("رمضان-2026".into()),
+        referrer: Some("https://www.example.sa/عروض".into()),
+        consent: Some(consent),
+        language: Some("ar".into()),
+        ..CaptureDetails::default()
+    };
+    let mut form = mail("form:1", "سلمى", "salma@example.sa", "أريد عرضًا");
+    form.details = details.clone();
+    let Captured::Created { lead, .. } = crm.capture(&channel(), form).await.unwrap() else {
+        panic!("a lead");
+    };
+    let detail = h.store.lead_detail(lead.id()).await.unwrap().unwrap();
+    let kept = detail.history.iter().find_map(|e| match &e.change {
+        Change::Captured { details, .. } => Some(details.as_ref().clone()),
+        _ => None,
+    });
+    assert_eq!(kept, Some(details));
+
+    let before = snapshot(&h).await;
+    let mut bad = mail("form:2", "X", "x2@example.sa", "x");
+    bad.details.utm_campaign = Some("x".repeat(CaptureDetails::MAX + 1));
+    let r = crm.capture(&channel(), bad).await;
+    assert!(matches!(r, Err(CrmError::Validation(_))), "{r:?}");
+    assert_eq!(snapshot(&h).await, before);
 }

@@ -8,6 +8,7 @@
 //! (`crm-core/tests/decisions.rs`).
 
 mod assign;
+mod capture;
 mod create;
 mod edit;
 mod import;
@@ -16,6 +17,7 @@ mod opportunity;
 mod status_change;
 
 pub use assign::decide_assign;
+pub use capture::{CaptureContext, decide_capture};
 pub use create::{decide_create, decide_create_assigned};
 pub use edit::decide_edit;
 pub use import::{ImportContext, OpenLeads, Rotation, plan_import_batch};

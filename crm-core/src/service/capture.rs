@@ -4,8 +4,9 @@
 use std::collections::BTreeMap;
 
 use crate::assignment::{Strategy, candidates};
-use crate::capture::{Capture, CaptureContext, Captured, capture_key, decide_capture};
+use crate::capture::{Capture, Captured, capture_key};
 use crate::changeset::Changeset;
+use crate::decide::{CaptureContext, decide_capture};
 use crate::duplicates::find_duplicate_of;
 use crate::error::{CrmError, StoreError};
 use crate::permissions::{Action, SystemActor};

@@ -125,3 +125,80 @@ fn a_fetch_killed_mid_batch_takes_every_message_exactly_once_when_run_again() {
 fn crm_mailbox_done() -> &'static str {
     "$CrmCaptured"
 }
+
+/// crm-server with `mail_every` reads the mailboxes by itself, through the same library
+/// rule; and neither program shows a mailbox's password back.
+#[test]
+#[cfg_attr(
+    crm_no_dovecot,
+    ignore = "dovecot is not installed (apt-get install dovecot-imapd)"
+)]
+fn crm_server_reads_the_mailboxes_and_no_program_shows_their_password() {
+    let dovecot = Dovecot::start();
+    for n in 0..3 {
+        dovecot.deliver(&message(
+            &format!("زائر {n} <v{n}@example.sa>"),
+            &format!("server-{n}@example.sa"),
+            "طلب",
+            "أريد موعدًا",
+        ));
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("crm.db");
+    let mailbox = format!("sales=round-robin:sales {}", dovecot.url(false));
+    for (id, role, team) in [("1", "manager", "--leads-team"), ("2", "sales", "--team")] {
+        let mut c = crm(&db, &mailbox);
+        if id != "1" {
+            c.args(["--as", "1"]);
+        }
+        ok(c.args([
+            "employee", "add", "--id", id, "--name", "م", "--role", role, team, "sales",
+        ]));
+    }
+    let shown = ok(crm(&db, &mailbox).args(["config", "check"]));
+    assert!(
+        shown.contains(":***@") && !shown.contains(dovecot::PASSWORD),
+        "{shown}"
+    );
+
+    let mut server = Command::new(assert_cmd::cargo::cargo_bin("crm-server"));
+    for (k, _) in std::env::vars() {
+        if k.starts_with("CRM_") {
+            server.env_remove(k);
+        }
+    }
+    let check = server
+        .env("CRM_MAILBOXES", &mailbox)
+        .args(["--check-config"])
+        .output()
+        .unwrap();
+    let shown = String::from_utf8_lossy(&check.stdout);
+    assert!(!shown.contains(dovecot::PASSWORD), "{shown}");
+    let mut server = Command::new(assert_cmd::cargo::cargo_bin("crm-server"));
+    for (k, _) in std::env::vars() {
+        if k.starts_with("CRM_") {
+            server.env_remove(k);
+        }
+    }
+    let mut child = server
+        .env("CRM_DB", &db)
+        .env("CRM_MAILBOXES", &mailbox)
+        .env("CRM_MAIL_EVERY", "1s")
+        .env("CRM_BIND", "127.0.0.1:0")
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let captured = "SELECT COUNT(*) FROM interactions WHERE captured_by = 'mail.sales'";
+    let until = Instant::now() + Duration::from_secs(60);
+    while count(&db, captured) < 3 {
+        if Instant::now() > until || child.try_wait().unwrap().is_some() {
+            let _ = child.kill();
+            panic!("crm-server did not read the mailbox");
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    child.kill().unwrap();
+    child.wait().unwrap();
+    assert_eq!(count(&db, "SELECT COUNT(*) FROM leads"), 3);
+}

@@ -30,9 +30,11 @@
 //! # Ok::<(), crm_config::ConfigError>(())
 //! ```
 
+pub mod form;
 pub mod input;
 pub mod mailbox;
 
+pub use form::FormSpec;
 pub use input::{parse_date, parse_instant, sentence};
 pub use mailbox::MailboxSpec;
 
@@ -260,6 +262,16 @@ pub const KEYS: &[Key] = &[
                table [mailboxes.NAME] with assign and url in crm.toml",
     },
     Key {
+        name: "forms",
+        env: "CRM_FORMS",
+        flag: "--forms",
+        default: "",
+        list: None,
+        help: "web forms leads arrive by, published at /forms/NAME: a table [forms.NAME] in \
+               crm.toml with assign (STRATEGY:TEAM), fields (name, email, phone, company, \
+               message; * = required), origins, source, thanks and consent; JSON elsewhere",
+    },
+    Key {
         name: "mail_domains",
         env: "CRM_MAIL_DOMAINS",
         flag: "--mail-domains",
@@ -438,6 +450,8 @@ pub struct Settings {
     pub score_events: bool,
     /// The mailboxes leads arrive by.
     pub mailboxes: Vec<MailboxSpec>,
+    /// The web forms leads arrive by.
+    pub forms: Vec<FormSpec>,
     /// The company's own mail domains.
     pub mail_domains: Vec<String>,
     /// Certificate authorities trusted for `imaps://` besides the system's.
@@ -474,6 +488,10 @@ impl Settings {
             .score_events(self.score_events);
         if let Some(e) = &self.escalation {
             builder = builder.escalation(*e);
+        }
+        for f in &self.forms {
+            builder =
+                builder.capture_channel(CaptureChannel::new(f.channel.clone(), f.rule.clone()));
         }
         for m in &self.mailboxes {
             builder =
@@ -655,6 +673,10 @@ fn one_line(k: &Key, value: &toml::Value) -> Result<String, String> {
             })
             .collect::<Result<Vec<_>, String>>()?
             .join(&sep.to_string())),
+        // A form is a table of its own: carried as JSON, the form the environment uses.
+        (V::Table(t), None) if k.name == "forms" => {
+            serde_json::to_string(t).map_err(|e| e.to_string())
+        }
         (V::Array(_), None) => Err("expected one value, not a list".to_owned()),
         (v, _) => scalar(v),
     }
@@ -794,6 +816,7 @@ fn parse(
         })?),
     };
     let mailboxes = read("mailboxes").with(mailbox::parse_mailboxes)?;
+    let forms = read("forms").with(form::parse_forms)?;
     let mail_domains = read("mail_domains").with(|v| {
         (v.split(',').map(str::trim).filter(|d| !d.is_empty()))
             .map(|d| match d.contains('.') && !d.contains(['@', ' ', '/']) {
@@ -826,6 +849,7 @@ fn parse(
         escalation,
         scoring,
         score_events,
+        forms,
         mailboxes,
         mail_domains,
         mail_ca_file,

@@ -228,6 +228,7 @@ strings! {
     ev_merged_from: "دُمج فيه العميل المحتمل", "merged into this lead:";
     ev_merged_into: "دُمج في العميل المحتمل", "merged into lead";
     ev_captured: "وصل عبر", "taken in by";
+    by_mailbox: "صندوق البريد", "mailbox";
     merged_into_note: "دُمج هذا العميل المحتمل في", "This lead was merged into";
     nav_duplicates: "التكرارات", "Duplicates";
     dup_title: "العملاء المحتملون المكررون", "Duplicate leads";

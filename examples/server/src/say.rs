@@ -152,6 +152,14 @@ pub const REASONS: &[(&str, &str)] = &[
         "إعادة إسناد عميل ليس لك من صلاحيات الإدارة",
     ),
     (
+        "leads are captured by forms and mailboxes",
+        "العملاء المحتملون يصلون عبر النماذج وصناديق البريد، لا يُدخلهم موظف بهذه الطريقة",
+    ),
+    (
+        "the host did not name this capture channel",
+        "لم تُعرِّف المنشأة قناة الاستقبال هذه",
+    ),
+    (
         "system actors may only run the sweep and the dispatch",
         "لا تشغّل الأنظمة إلا المتابعة الدورية والإرسال",
     ),

@@ -46,6 +46,14 @@ fn field(t: &Strings, f: LeadField) -> &'static str {
     }
 }
 
+/// A capture channel as people read it: a mailbox `mail.NAME` as «صندوق البريد NAME».
+fn channel(t: &Strings, c: &crm_core::SystemActor) -> String {
+    match c.as_str().strip_prefix("mail.") {
+        Some(name) => format!("{} {name}", t.by_mailbox),
+        None => c.to_string(),
+    }
+}
+
 /// `a` then `b` in the language's direction.
 fn moved(lang: Lang, a: &str, b: &str) -> String {
     match lang {
@@ -123,7 +131,9 @@ pub fn say(lang: Lang, tz: Tz, names: &BTreeMap<i64, String>, e: &Entry) -> Said
                 ("merged_from", format!("{} {from}", t.ev_merged_from))
             }
             Change::MergedInto { into } => ("merged_into", format!("{} {into}", t.ev_merged_into)),
-            Change::Captured { by, .. } => ("captured", format!("{} {by}", t.ev_captured)),
+            Change::Captured { by, .. } => {
+                ("captured", format!("{} {}", t.ev_captured, channel(t, by)))
+            }
         },
         Happening::Interaction(i) => {
             let mut s = t.kind_label(i.kind.as_str()).to_owned();

@@ -139,7 +139,7 @@ fn show(
                 opportunities.len()
             ),
             crm_core::Change::MergedInto { into } => format!("merged into lead {into}"),
-            crm_core::Change::Captured { by, key } => format!("taken in by {by} ({key})"),
+            crm_core::Change::Captured { by, key, .. } => format!("taken in by {by} ({key})"),
         };
         // The history of a lead merged into this one says which lead it is about.
         let what = if e.lead_id == l.id() {

@@ -6,6 +6,8 @@
 use std::collections::BTreeMap;
 
 use chrono::{DateTime, NaiveDate, Utc};
+use crm_core::history::Change;
+use crm_core::timeline::Happening;
 use crm_core::{Interaction, Lead, LeadDetail, Opportunity};
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
@@ -448,7 +450,7 @@ pub struct DetailOut {
 #[derive(Debug, Serialize, Deserialize, ToSchema)]
 pub struct TimelineOut {
     /// `follow_up_due`, `created`, `status`, `reassigned`, `edited`, `merged_from`,
-    /// `merged_into`, `interaction` or `opportunity`.
+    /// `merged_into`, `captured`, `interaction` or `opportunity`.
     pub kind: String,
     /// When (a follow-up: when it is due).
     pub at: DateTime<Utc>,
@@ -457,6 +459,11 @@ pub struct TimelineOut {
     /// Who (absent for a follow-up still to do).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub actor: Option<i64>,
+    /// The capture channel that did it, when it was one (`mail.NAME`, `form.NAME`): a
+    /// captured lead's taking in and its captured interactions. `actor` is then the owner
+    /// it was taken in for.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub channel: Option<String>,
     /// The lead it is recorded on (another one when merged into this).
     pub lead_id: String,
     /// What, as a sentence.
@@ -480,6 +487,12 @@ impl DetailOut {
                     at: e.at,
                     local_time: said.at,
                     actor: e.actor.map(|a| a.get()),
+                    channel: match &e.happening {
+                        Happening::Interaction(i) => i.captured_by.as_ref(),
+                        Happening::Change(Change::Captured { by, .. }) => Some(by),
+                        _ => None,
+                    }
+                    .map(ToString::to_string),
                     lead_id: e.lead.to_string(),
                     text: said.text,
                 }
