@@ -8,6 +8,7 @@
 //! source = "web"                       # the lead source recorded (default: web)
 //! fields = ["name", "email*", "phone", "company", "message"]   # * = required
 //! origins = ["https://www.example.sa"] # the websites that may post it
+//! title = "اطلب عرض سعر"               # the page's heading
 //! thanks = "شكرًا لك، سنتواصل معك قريبًا"
 //! consent = "أوافق على أن تتواصل معي الشركة بخصوص طلبي"
 //! ```
@@ -81,6 +82,8 @@ pub struct FormSpec {
     pub rule: AssignmentRule,
     /// The source its leads are recorded under.
     pub source: Source,
+    /// The heading of its page (`None`: the server's own words).
+    pub title: Option<String>,
     /// Its fields, in order.
     pub fields: Vec<FormField>,
     /// The websites that may post it (`https://www.example.sa`), besides crm-server itself.
@@ -114,6 +117,8 @@ struct Written {
     fields: Vec<String>,
     #[serde(default)]
     origins: Vec<String>,
+    #[serde(default)]
+    title: Option<String>,
     #[serde(default)]
     thanks: Option<String>,
     #[serde(default)]
@@ -201,6 +206,7 @@ fn form(name: &str, w: Written) -> Result<FormSpec, String> {
         source,
         fields,
         origins,
+        title: text(w.title, "title")?,
         thanks: text(w.thanks, "thanks")?,
         consent: text(w.consent, "consent")?,
     })

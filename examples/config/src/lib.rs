@@ -269,7 +269,7 @@ pub const KEYS: &[Key] = &[
         list: None,
         help: "web forms leads arrive by, published at /forms/NAME: a table [forms.NAME] in \
                crm.toml with assign (STRATEGY:TEAM), fields (name, email, phone, company, \
-               message; * = required), origins, source, thanks and consent; JSON elsewhere",
+               message; * = required), origins, source, title, thanks and consent; JSON elsewhere",
     },
     Key {
         name: "mail_domains",

@@ -15,6 +15,7 @@
 pub mod api;
 pub mod chart;
 pub mod compress;
+pub mod forms;
 pub use crm_auth as auth;
 pub mod i18n;
 pub mod import;
@@ -57,6 +58,8 @@ pub struct AppState {
     pub clock: Arc<dyn Clock>,
     /// Settings.
     pub config: Arc<Config>,
+    /// The web forms leads arrive by, and their spam protection's state.
+    pub forms: Arc<forms::Forms>,
 }
 
 /// The whole application: API, its document and explorer, the web UI and its assets.
@@ -104,7 +107,10 @@ pub async fn same_site_forms(
         *req.method(),
         axum::http::Method::GET | axum::http::Method::HEAD | axum::http::Method::OPTIONS
     );
-    if safe || req.uri().path().starts_with("/api/") || !cross_site(req.headers()) {
+    // A web form's page is posted from the websites it names: its handler checks `Origin`
+    // against them (`forms`), and it changes nothing of a signed-in employee's.
+    let public_form = req.uri().path().starts_with("/forms/");
+    if safe || public_form || req.uri().path().starts_with("/api/") || !cross_site(req.headers()) {
         return next.run(req).await;
     }
     let lang = i18n::Lang::from_code(web::cookie(req.headers(), web::LANG_COOKIE));
@@ -214,6 +220,7 @@ pub async fn open(
             time_zone: settings.time_zone,
             secure_cookies: settings.secure_cookies,
         }),
+        forms: Arc::new(forms::Forms::new(settings.forms.clone())),
     })
 }
 

@@ -139,7 +139,9 @@ async fn run(config: Config) -> Result<(), String> {
         settings.bind,
         settings.visibility
     );
-    axum::serve(listener, server::service(state))
+    // The client's address reaches the handlers (the web forms' rate limit counts by it).
+    let app = server::service(state).into_make_service_with_connect_info::<std::net::SocketAddr>();
+    axum::serve(listener, app)
         .with_graceful_shutdown(async {
             let _ = tokio::signal::ctrl_c().await;
         })

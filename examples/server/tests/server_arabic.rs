@@ -54,8 +54,9 @@ fn said(html: &str) -> Vec<String> {
     while let Some(open) = rest.find('<') {
         text.push_str(&rest[..open]);
         let after = &rest[open..];
-        // A script's or style's body is not read.
-        let skip_to = ["script", "style"].iter().find_map(|t| {
+        // A script's or style's body is not read, nor a text area's (what is typed there,
+        // or the HTML a manager copies from the web forms page, is data).
+        let skip_to = ["script", "style", "textarea"].iter().find_map(|t| {
             after[1..]
                 .starts_with(t)
                 .then(|| after.find(&format!("</{t}>")).map(|e| e + t.len() + 3))

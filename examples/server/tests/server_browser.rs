@@ -779,3 +779,101 @@ async fn no_page_has_a_serious_accessibility_violation_in_chromium() {
         found.join("\n")
     );
 }
+
+/// A visitor fills a web form's public page in Arabic, in chromium: the page reads right to
+/// left, has no serious accessibility violation, and its submission becomes a lead for the
+/// form's team, with the campaign of the link that brought the visitor.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[cfg_attr(
+    any(crm_no_browser, crm_no_axe),
+    ignore = "chromium, chromium-driver or axe-core (CRM_AXE_JS) is not installed"
+)]
+async fn a_visitor_sends_the_web_form_in_arabic_in_chromium() {
+    let axe_path = std::env::var("CRM_AXE_JS")
+        .expect("CRM_AXE_JS names axe-core's axe.min.js (npm install axe-core)");
+    let axe = std::fs::read_to_string(&axe_path).unwrap();
+    let forms = r#"{"contact": {"assign": "round-robin:east",
+        "fields": ["name", "phone*", "email", "message"],
+        "consent": "أوافق على أن تتواصل معي الشركة"}}"#;
+    let h = server_support::sqlite_with(&[("forms", forms)]).await;
+    let id = |n| crm_core::EmployeeId::new(n).unwrap();
+    let ali = crm_core::Employee::new(
+        id(server_support::SALES),
+        crm_core::Name::parse("علي").unwrap(),
+        crm_core::Role::Sales,
+    )
+    .in_team(crm_core::Team::parse("east").unwrap());
+    h.state
+        .crm
+        .save_employee(id(server_support::MANAGER), ali)
+        .await
+        .unwrap();
+    let base = serve(&h).await;
+    let dirs = tempfile::tempdir().unwrap();
+    let (profile, downloads) = (dirs.path().join("profile"), dirs.path().join("downloads"));
+    std::fs::create_dir_all(&downloads).unwrap();
+    let (_driver, port) = start_driver().await;
+    let c = browser(port, &profile, &downloads).await;
+    c.set_window_size(390, 844).await.unwrap();
+    c.goto(&format!("{base}/forms/contact?utm_campaign=spring"))
+        .await
+        .unwrap();
+    wait_for(&c, "form").await;
+    assert_eq!(direction(&c).await, "rtl");
+    let violations = axe_violations(&c, &axe).await;
+    assert!(violations.is_empty(), "{violations:?}");
+    wait_for(&c, "#f-name")
+        .await
+        .send_keys("ريم الشهري")
+        .await
+        .unwrap();
+    wait_for(&c, "#f-phone")
+        .await
+        .send_keys("٠٥٥ ١٢٣ ٤٥٦٧")
+        .await
+        .unwrap();
+    wait_for(&c, "#f-message")
+        .await
+        .send_keys("أرغب في زيارة المعرض")
+        .await
+        .unwrap();
+    wait_for(&c, "input[name='consent']")
+        .await
+        .click()
+        .await
+        .unwrap();
+    // A person takes more than the form's minimum fill time (the server's clock is the
+    // test's).
+    h.clock.advance(chrono::TimeDelta::seconds(10));
+    screenshot(&c, "crm-server-web-form.png").await;
+    wait_for(&c, "form button[type='submit']")
+        .await
+        .click()
+        .await
+        .unwrap();
+    assert_eq!(text(&c, "h1").await, "شكرًا لك");
+    assert_eq!(h.lead_count().await, 1);
+    let all = crm_core::LeadQuery::default().limit(10).unwrap();
+    let lead = h
+        .state
+        .crm
+        .list_leads(id(server_support::MANAGER), &all)
+        .await
+        .unwrap()
+        .items
+        .remove(0);
+    assert_eq!(lead.name().as_str(), "ريم الشهري");
+    assert_eq!(lead.owner(), id(server_support::SALES));
+    let d = h
+        .state
+        .crm
+        .lead_detail(id(server_support::MANAGER), lead.id())
+        .await
+        .unwrap();
+    let campaign = d.history.iter().find_map(|e| match &e.change {
+        crm_core::Change::Captured { details, .. } => details.utm_campaign.clone(),
+        _ => None,
+    });
+    assert_eq!(campaign.as_deref(), Some("spring"));
+    c.close().await.unwrap();
+}

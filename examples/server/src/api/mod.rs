@@ -10,6 +10,7 @@ mod boards;
 mod day;
 mod employees;
 pub mod filters;
+mod forms;
 mod import;
 mod leads;
 mod merge;
@@ -84,6 +85,8 @@ impl Modify for BearerAuth {
 pub fn router() -> OpenApiRouter<AppState> {
     OpenApiRouter::with_openapi(ApiDoc::openapi())
         .routes(routes!(leads::list_leads, leads::create_lead))
+        .routes(routes!(forms::get_form))
+        .routes(routes!(forms::submit))
         .routes(routes!(leads::get_lead, leads::edit_lead))
         .routes(routes!(leads::lead_detail))
         .routes(routes!(day::my_day))

@@ -25,7 +25,7 @@ struct SignInPage {
     employee_id: String,
 }
 
-fn anonymous(s: &AppState, lang: Lang, csrf: String, path: &str) -> Ctx {
+pub(super) fn anonymous(s: &AppState, lang: Lang, csrf: String, path: &str) -> Ctx {
     Ctx {
         t: lang.strings(),
         lang,

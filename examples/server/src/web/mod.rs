@@ -15,6 +15,7 @@ mod day;
 mod duplicates;
 mod employees;
 mod filters;
+mod forms;
 mod import;
 mod kept;
 mod leads;
@@ -59,6 +60,7 @@ pub const NAV: &[(&str, Label, For)] = &[
     ("/teams", |t| t.teams, For::Everyone),
     ("/employees", |t| t.employees, For::Everyone),
     ("/automation", |t| t.automation, For::Managers),
+    ("/forms", |t| t.nav_forms, For::Managers),
     ("/tokens", |t| t.tokens, For::Everyone),
 ];
 
@@ -128,6 +130,13 @@ pub fn router() -> Router<AppState> {
         .route("/automation/dispatch", post(automation::dispatch))
         .route("/automation/ack", post(automation::ack))
         .route("/tokens", get(tokens::tokens).post(tokens::create))
+        .route("/forms", get(forms::list))
+        .route(
+            "/forms/{name}",
+            get(forms::page)
+                .post(forms::submit)
+                .layer(axum::extract::DefaultBodyLimit::max(crate::forms::MAX_BODY)),
+        )
         .route("/tokens/{id}/revoke", post(tokens::revoke))
         .route("/assets/htmx.min.js", get(assets::htmx))
         .route("/assets/app.js", get(assets::js))

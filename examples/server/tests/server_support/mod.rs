@@ -360,6 +360,7 @@ pub fn every_page(lead: &str) -> Vec<String> {
             "/teams",
             "/automation",
             "/tokens",
+            "/forms",
         ]
         .map(str::to_owned),
     );
