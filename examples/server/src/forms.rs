@@ -54,7 +54,7 @@ const MAX_COUNTERS: usize = 100_000;
 pub struct Forms {
     specs: Vec<FormSpec>,
     key: [u8; 32],
-    counters: Mutex<HashMap<String, (DateTime<Utc>, u32)>>,
+    counters: Mutex<Counters>,
 }
 
 impl std::fmt::Debug for Forms {
@@ -84,7 +84,10 @@ impl Forms {
         Self {
             specs,
             key,
-            counters: Mutex::new(HashMap::new()),
+            counters: Mutex::new(Counters {
+                entries: HashMap::new(),
+                pruned: DateTime::<Utc>::MIN_UTC,
+            }),
         }
     }
 
@@ -140,34 +143,61 @@ impl Forms {
     }
 
     /// Counts one submission of `form` from `address` at `now`; refused with the seconds to
-    /// wait when the address or the form is over its limit.
+    /// wait when the address or the form is over its limit. The address is counted first,
+    /// and only a submission it admits counts toward the form, so one address cannot use up
+    /// a form's allowance for everyone. IPv6 addresses count by their /64 (one subscriber's
+    /// network). At [`MAX_COUNTERS`] addresses in a window, a new address waits for the
+    /// window: memory stays bounded under a flood from many addresses.
     pub fn admit(&self, form: &str, address: &str, now: DateTime<Utc>) -> Result<(), u64> {
         let mut counters = match self.counters.lock() {
             Ok(c) => c,
             // A panic elsewhere while counting leaves counts, not broken state.
             Err(poisoned) => poisoned.into_inner(),
         };
-        if counters.len() >= MAX_COUNTERS {
-            counters.retain(|_, (start, _)| now - *start < WINDOW);
+        let c = &mut *counters;
+        if c.entries.len() >= MAX_COUNTERS && now - c.pruned >= WINDOW {
+            c.entries.retain(|_, (start, _)| now - *start < WINDOW);
+            c.pruned = now;
         }
-        let mut wait = None;
-        for (key, limit) in [
-            (format!("{form}\n{address}"), PER_ADDRESS),
-            (format!("{form}\n*"), PER_FORM),
-        ] {
-            let (start, count) = counters.entry(key).or_insert((now, 0));
+        let wait = |start: DateTime<Utc>| {
+            u64::try_from((start + WINDOW - now).num_seconds().max(1)).unwrap_or(1)
+        };
+        let address_key = format!("{form}\n{}", network(address));
+        if c.entries.len() >= MAX_COUNTERS && !c.entries.contains_key(&address_key) {
+            return Err(wait(c.pruned));
+        }
+        for (key, limit) in [(address_key, PER_ADDRESS), (format!("{form}\n*"), PER_FORM)] {
+            let (start, count) = c.entries.entry(key).or_insert((now, 0));
             if now - *start >= WINDOW {
                 *start = now;
                 *count = 0;
             }
-            *count = count.saturating_add(1);
-            if *count > limit {
-                let left = (*start + WINDOW - now).num_seconds().max(1);
-                wait = Some(wait.unwrap_or(0).max(u64::try_from(left).unwrap_or(1)));
+            if *count >= limit {
+                return Err(wait(*start));
             }
+            *count += 1;
         }
-        wait.map_or(Ok(()), Err)
+        Ok(())
     }
+}
+
+/// What a client address is counted as: an IPv4 address itself, an IPv6 address by its /64.
+fn network(address: &str) -> String {
+    match address.parse::<std::net::IpAddr>() {
+        Ok(std::net::IpAddr::V6(v6)) => {
+            let s = v6.segments();
+            format!("{:x}:{:x}:{:x}:{:x}::/64", s[0], s[1], s[2], s[3])
+        }
+        _ => address.to_owned(),
+    }
+}
+
+/// The rate-limit counters: per key, a window's start and count; and when they were last
+/// pruned.
+#[derive(Debug)]
+struct Counters {
+    entries: HashMap<String, (DateTime<Utc>, u32)>,
+    pruned: DateTime<Utc>,
 }
 
 /// A submission as a browser or a website's code sends it. Every field is optional here;
@@ -335,24 +365,24 @@ pub fn capture(
     if form.consent.is_some() && !sub.consented() {
         refuse("consent", Refused::NoConsent, None);
     }
-    let detail = |f: &'static str, v: &Option<String>, errs: &mut Vec<_>| {
-        let v = v.as_deref().map(str::trim).filter(|v| !v.is_empty());
-        match v {
-            Some(v) if v.chars().count() > MAX_DETAIL || v.chars().any(char::is_control) => {
-                errs.push((f, Refused::TooLong(MAX_DETAIL), None));
-                None
-            }
-            v => v.map(str::to_owned),
+    // Where the person came from is not what they typed (a link's or a page's address): a
+    // value that cannot be kept is left out, never a reason to refuse the person.
+    let detail = |f: &'static str, v: &Option<String>| {
+        let v = v.as_deref().map(str::trim).filter(|v| !v.is_empty())?;
+        if v.chars().count() > MAX_DETAIL || v.chars().any(char::is_control) {
+            tracing::info!(target: "crm::forms", field = f, "left out: too long or not text");
+            return None;
         }
+        Some(v.to_owned())
     };
     let details = CaptureDetails {
-        utm_source: detail("utm_source", &sub.utm_source, &mut errors),
-        utm_medium: detail("utm_medium", &sub.utm_medium, &mut errors),
-        utm_campaign: detail("utm_campaign", &sub.utm_campaign, &mut errors),
-        utm_term: detail("utm_term", &sub.utm_term, &mut errors),
-        utm_content: detail("utm_content", &sub.utm_content, &mut errors),
-        referrer: detail("referrer", &sub.referrer, &mut errors),
-        language: detail("lang", &sub.lang, &mut errors),
+        utm_source: detail("utm_source", &sub.utm_source),
+        utm_medium: detail("utm_medium", &sub.utm_medium),
+        utm_campaign: detail("utm_campaign", &sub.utm_campaign),
+        utm_term: detail("utm_term", &sub.utm_term),
+        utm_content: detail("utm_content", &sub.utm_content),
+        referrer: detail("referrer", &sub.referrer),
+        language: detail("lang", &sub.lang),
         consent: (form.consent.as_ref()).map(|text| Consent {
             text: text.clone(),
             at: now,
@@ -423,12 +453,16 @@ pub fn address(extensions: &axum::http::Extensions) -> String {
 }
 
 /// Whether `origin` (an `Origin` header) is this server, as the request's `Host` names it.
+/// Behind a reverse proxy the host the browser saw is `X-Forwarded-Host`, as for the
+/// same-site check of the other forms.
 fn is_own(origin: &str, headers: &axum::http::HeaderMap) -> bool {
-    let host = headers
-        .get(axum::http::header::HOST)
-        .and_then(|h| h.to_str().ok());
-    let bare = origin.split_once("://").map(|(_, h)| h);
-    matches!((bare, host), (Some(o), Some(h)) if o.eq_ignore_ascii_case(h))
+    let Some(bare) = origin.split_once("://").map(|(_, h)| h) else {
+        return false;
+    };
+    ["x-forwarded-host", "host"].into_iter().any(|name| {
+        (headers.get(name).and_then(|h| h.to_str().ok()))
+            .is_some_and(|h| h.eq_ignore_ascii_case(bare))
+    })
 }
 
 /// The UTM parameters of the referring page's address, where the submission has none (a

@@ -64,6 +64,35 @@ fn cors(s: &AppState, name: &str, headers: &HeaderMap, mut r: Response) -> Respo
     r
 }
 
+/// The answer to a browser's CORS preflight for a submission from one of the form's
+/// websites: it may `POST` JSON. Any other origin gets no permission.
+pub async fn preflight(
+    State(s): State<AppState>,
+    Path(name): Path<String>,
+    headers: HeaderMap,
+) -> Response {
+    let mut r = StatusCode::NO_CONTENT.into_response();
+    let allowed = (headers.get(axum::http::header::ORIGIN))
+        .and_then(|o| o.to_str().ok())
+        .is_some_and(|o| s.forms.get(&name).is_some_and(|f| f.allows_origin(o)));
+    if allowed {
+        let h = r.headers_mut();
+        h.insert(
+            axum::http::header::ACCESS_CONTROL_ALLOW_METHODS,
+            HeaderValue::from_static("POST"),
+        );
+        h.insert(
+            axum::http::header::ACCESS_CONTROL_ALLOW_HEADERS,
+            HeaderValue::from_static("content-type"),
+        );
+        h.insert(
+            axum::http::header::ACCESS_CONTROL_MAX_AGE,
+            HeaderValue::from_static("600"),
+        );
+    }
+    cors(&s, &name, &headers, r)
+}
+
 /// A form's fields and a signed time for its submission.
 #[utoipa::path(get, path = "/api/v1/forms/{name}", tag = "forms",
     params(("name" = String, Path, description = "The form's name")),
@@ -136,7 +165,7 @@ pub async fn submit(
         .into_response(),
         Outcome::Confirm => Problem::invalid(vec![FieldError::new(
             "t",
-            "missing or stale: get a fresh one from GET /api/v1/forms/{name}",
+            format!("missing or stale: get a fresh one from GET /api/v1/forms/{name}"),
         )])
         .into_response(),
         Outcome::Refused(errors) => Problem::invalid(field_errors(&errors)).into_response(),

@@ -86,7 +86,17 @@ pub fn router() -> OpenApiRouter<AppState> {
     OpenApiRouter::with_openapi(ApiDoc::openapi())
         .routes(routes!(leads::list_leads, leads::create_lead))
         .routes(routes!(forms::get_form))
-        .routes(routes!(forms::submit))
+        // A web form's submission: no larger than the web page's (32 KB), and a browser on
+        // one of the form's websites asks first (CORS preflight).
+        .merge(
+            OpenApiRouter::new()
+                .routes(routes!(forms::submit))
+                .route(
+                    "/api/v1/forms/{name}/submissions",
+                    axum::routing::options(forms::preflight),
+                )
+                .layer(axum::extract::DefaultBodyLimit::max(crate::forms::MAX_BODY)),
+        )
         .routes(routes!(leads::get_lead, leads::edit_lead))
         .routes(routes!(leads::lead_detail))
         .routes(routes!(day::my_day))

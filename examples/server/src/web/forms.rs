@@ -85,7 +85,9 @@ fn refusal(t: &Strings, r: Refused) -> String {
     }
 }
 
-/// The page of `form` in `lang`, filled with `sub`, each field's refusal at it.
+/// The page of `form` in `lang`, filled with `sub`, each field's refusal at it. A page shown
+/// again (to confirm, or with refusals) holds what the person typed already: its signed
+/// time is set back by the fill time, so sending it at once is no robot's speed.
 fn public_page(
     s: &AppState,
     form: &FormSpec,
@@ -94,6 +96,11 @@ fn public_page(
     errors: &[(&'static str, Refused, Option<String>)],
     notice: Option<String>,
 ) -> PublicPage {
+    let again = notice.is_some() || !errors.is_empty();
+    let served = match again {
+        true => s.clock.now() - crate::forms::MIN_FILL,
+        false => s.clock.now(),
+    };
     let t = lang.strings();
     let error_of = |key: &str| {
         (errors.iter())
@@ -150,7 +157,7 @@ fn public_page(
             .title
             .clone()
             .unwrap_or_else(|| t.form_title.to_owned()),
-        token: s.forms.token(&form.name, s.clock.now()),
+        token: s.forms.token(&form.name, served),
         fields,
         consent: form.consent.clone(),
         consented: sub.consented(),
