@@ -146,7 +146,7 @@ impl Forms {
     /// wait when the address or the form is over its limit. The address is counted first,
     /// and only a submission it admits counts toward the form, so one address cannot use up
     /// a form's allowance for everyone. IPv6 addresses count by their /64 (one subscriber's
-    /// network). At [`MAX_COUNTERS`] addresses in a window, a new address waits for the
+    /// network). At 100,000 addresses in a window, a new address waits for the
     /// window: memory stays bounded under a flood from many addresses.
     pub fn admit(&self, form: &str, address: &str, now: DateTime<Utc>) -> Result<(), u64> {
         let mut counters = match self.counters.lock() {
