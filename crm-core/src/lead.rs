@@ -82,6 +82,10 @@ pub struct LeadRecord {
     /// were counted.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub counted_as: Option<Counted>,
+    /// The campaign the lead came from: the `utm_campaign` of the web form submission that
+    /// captured it ([`crate::capture`]); reports filter by it. Set when the lead is made.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub campaign: Option<String>,
 }
 
 impl TryFrom<LeadRecord> for Lead {
@@ -197,6 +201,16 @@ impl Lead {
                 value: r.id.to_string(),
             });
         }
+        if let Some(c) = &r.campaign
+            && (c.trim().is_empty()
+                || c.chars().count() > crate::origin::CaptureDetails::MAX
+                || c.chars().any(char::is_control))
+        {
+            return Err(ValidationError::InvalidId {
+                kind: "campaign (1 to 500 characters, no control characters)",
+                value: c.chars().take(64).collect(),
+            });
+        }
         if r.merged_into == Some(r.id) {
             return Err(ValidationError::InvalidId {
                 kind: "lead merged into itself",
@@ -255,7 +269,14 @@ impl Lead {
             escalated_for: None,
             merged_into: None,
             counted_as: None,
+            campaign: None,
         })
+    }
+
+    /// This new lead, from `campaign` (checked as [`crate::capture::CaptureDetails`] checks
+    /// its values).
+    pub(crate) fn in_campaign(self, campaign: Option<String>) -> Result<Self, ValidationError> {
+        Self::from_record(LeadRecord { campaign, ..self.0 })
     }
 
     /// The plain data.
@@ -533,6 +554,11 @@ impl Lead {
     /// lost lead).
     pub fn counted_as(&self) -> Option<&Counted> {
         self.0.counted_as.as_ref()
+    }
+
+    /// The campaign the lead came from, if it was captured from one.
+    pub fn campaign(&self) -> Option<&str> {
+        self.0.campaign.as_deref()
     }
 
     /// The same lead counted as `counted` (checked against its status).

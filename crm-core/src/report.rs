@@ -24,6 +24,9 @@ pub struct ReportFilter {
     pub created_from: Option<DateTime<Utc>>,
     /// Created before.
     pub created_to: Option<DateTime<Utc>>,
+    /// Only leads from this campaign ([`Lead::campaign`]: a web form's `utm_campaign`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub campaign: Option<String>,
 }
 
 impl ReportFilter {
@@ -43,6 +46,7 @@ impl ReportFilter {
             && self.source.as_ref().is_none_or(|s| lead.source() == s)
             && self.created_from.is_none_or(|f| lead.created_at() >= f)
             && self.created_to.is_none_or(|t| lead.created_at() < t)
+            && (self.campaign.as_deref()).is_none_or(|c| lead.campaign() == Some(c))
     }
 }
 

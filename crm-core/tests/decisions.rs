@@ -86,6 +86,7 @@ fn lead_in(status: LeadStatus) -> Lead {
         escalated_for: None,
         merged_into: None,
         counted_as: None,
+        campaign: None,
     })
     .unwrap()
 }

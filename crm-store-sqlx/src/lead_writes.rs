@@ -10,9 +10,9 @@ pub(crate) const INSERT_LEAD: &str = "INSERT INTO leads (id, name, email, phone,
      source, status, owner, created_by, created_at, updated_at, version, client_id, \
      lost_reason, last_interaction_at, follow_up_notified_at, search_text, phone_display, \
      lost_reason_code, next_follow_up_at, follow_up_reminded_for, owner_notified_at, \
-     escalated_for, merged_into, counted_as) \
+     escalated_for, merged_into, counted_as, campaign) \
      VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, \
-     $19, $20, $21, $22, $23, $24, $25)";
+     $19, $20, $21, $22, $23, $24, $25, $26)";
 
 /// The fields a lead write changes. `client_id`, `last_interaction_at` and the follow-up
 /// marks (`follow_up_notified_at`, `follow_up_reminded_for`, `owner_notified_at`,
@@ -107,7 +107,8 @@ pub(crate) fn insert_lead(b: &mut impl Binds, lead: &Lead) -> Result<(), StoreEr
         .opt_time(r.owner_notified_at)
         .opt_time(r.escalated_for)
         .opt_uuid(r.merged_into.map(|m| m.as_uuid()))
-        .opt_str(counted(lead)?.as_deref());
+        .opt_str(counted(lead)?.as_deref())
+        .opt_str(r.campaign.as_deref());
     Ok(())
 }
 

@@ -24,13 +24,14 @@ const FROM_COUNTS: &str =
     "SELECT status, source, CAST(SUM(n) AS BIGINT) AS n FROM lead_counts WHERE n > 0";
 
 /// The report for `filter` over the leads in `scope`: from the kept counts, unless it has a
-/// creation-date range (which they do not keep).
+/// creation-date range or a campaign (which they do not keep).
 pub(crate) async fn report<D: Db>(
     db: &mut D,
     filter: &ReportFilter,
     scope: &Scope,
 ) -> Result<Report, StoreError> {
-    let dated = filter.created_from.is_some() || filter.created_to.is_some();
+    let dated =
+        filter.created_from.is_some() || filter.created_to.is_some() || filter.campaign.is_some();
     let mut b = Built::head(if dated { FROM_LEADS } else { FROM_COUNTS });
     lead_filter(&mut b, filter, scope);
     b.sql(" GROUP BY status, source");
@@ -61,6 +62,9 @@ fn lead_filter(b: &mut Built, filter: &ReportFilter, scope: &Scope) {
     }
     if let Some(t) = filter.created_to {
         b.sql(" AND created_at < ").time(t);
+    }
+    if let Some(c) = &filter.campaign {
+        b.sql(" AND campaign = ").str(c);
     }
 }
 

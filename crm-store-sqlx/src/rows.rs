@@ -99,7 +99,8 @@ macro_rules! lead_cols {
         "id, name, email, phone, company, source, status, owner, created_by, created_at, \
          updated_at, version, client_id, lost_reason, last_interaction_at, \
          follow_up_notified_at, phone_display, lost_reason_code, next_follow_up_at, \
-         follow_up_reminded_for, owner_notified_at, escalated_for, merged_into, counted_as"
+         follow_up_reminded_for, owner_notified_at, escalated_for, merged_into, counted_as, \
+         campaign"
     };
 }
 pub(crate) use lead_cols;
@@ -135,6 +136,7 @@ pub(crate) fn lead(r: &impl Cols) -> Result<Lead, StoreError> {
             counted_as: (r.opt_text("counted_as")?)
                 .map(|c| serde_json::from_str(&c))
                 .transpose()?,
+            campaign: r.opt_text("campaign")?,
         })?)
     })
 }

@@ -248,6 +248,19 @@ pub async fn a_captured_leads_origin_and_consent_are_kept_with_it(store: Arc<dyn
         _ => None,
     });
     assert_eq!(kept, Some(details));
+    assert_eq!(detail.lead.campaign(), Some("رمضان-2026"));
+    // Reportable by campaign: the lead counts under its campaign, and under no other.
+    let by = |c: &str| crm_core::ReportFilter {
+        campaign: Some(c.to_owned()),
+        ..crm_core::ReportFilter::default()
+    };
+    let ramadan = crm.report(manager(), &by("رمضان-2026")).await.unwrap();
+    assert_eq!(
+        ramadan.count(crm_core::LeadStatus::New, &Source::email()),
+        1
+    );
+    assert_eq!(ramadan.total, 1);
+    assert_eq!(crm.report(manager(), &by("summer")).await.unwrap().total, 0);
 
     let before = snapshot(&h).await;
     let mut bad = mail("form:2", "X", "x2@example.sa", "x");

@@ -104,7 +104,8 @@ fn decide_new_lead(
     check_assignee(turn.owner, ctx.members.iter().find(|e| e.id == turn.owner))?;
     let mut input = input;
     input.owner = Some(turn.owner);
-    let lead = Lead::create(LeadId::new_at(now), input, turn.owner, turn.owner, now)?;
+    let lead = Lead::create(LeadId::new_at(now), input, turn.owner, turn.owner, now)?
+        .in_campaign(details.utm_campaign.clone())?;
     let entry = |change| HistoryEntry {
         lead_id: lead.id(),
         version: lead.version(),

@@ -93,11 +93,16 @@ pub(crate) struct ReportFilterArgs {
     /// Created before (YYYY-MM-DD or RFC 3339).
     #[arg(long)]
     to: Option<String>,
+    /// Only leads from this campaign (a web form's utm_campaign).
+    #[arg(long)]
+    campaign: Option<String>,
 }
 
 impl ReportFilterArgs {
     pub(crate) fn parse(self) -> Result<ReportFilter, Failure> {
-        report_filter(self.owner, self.source, self.from, self.to)
+        let mut filter = report_filter(self.owner, self.source, self.from, self.to)?;
+        filter.campaign = self.campaign.filter(|c| !c.trim().is_empty());
+        Ok(filter)
     }
 }
 
@@ -368,6 +373,7 @@ fn report_filter(
         source: source.as_deref().map(Source::parse).transpose()?,
         created_from: instant(from)?,
         created_to: instant(to)?,
+        campaign: None,
     })
 }
 

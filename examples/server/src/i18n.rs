@@ -230,6 +230,7 @@ strings! {
     ev_captured: "وصل عبر", "taken in by";
     by_mailbox: "صندوق البريد", "mailbox";
     by_form: "نموذج", "form";
+    campaign: "الحملة", "Campaign";
     form_title: "تواصل معنا", "Contact us";
     form_message: "رسالتك", "Your message";
     form_send: "إرسال", "Send";

@@ -311,6 +311,7 @@ pub fn report_filter(f: &mut Fields, p: &ReportParams) -> Option<ReportFilter> {
         source: source?,
         created_from: from?,
         created_to: to?,
+        campaign: given(&p.campaign).map(str::to_owned),
     })
 }
 

@@ -167,6 +167,14 @@ async fn a_submission_becomes_a_lead_with_its_campaign_and_a_repeat_an_interacti
     assert!(consent.text.starts_with("أوافق"));
     assert_eq!(consent.at, h.clock.now());
     assert!(d.interactions[0].notes.as_str().contains("٣٠ جهازًا"));
+    // The campaign is the lead's, and the report counts by it.
+    let shown = h.lead_json(&lead.id().to_string(), &h.manager).await;
+    assert_eq!(shown["campaign"], "رمضان");
+    let by = |c: &str| format!("/api/v1/report?campaign={}", urlencode(c));
+    let report = h.get(&by("رمضان"), &h.manager).await;
+    assert_eq!(report.status, StatusCode::OK, "{}", report.text);
+    assert_eq!(report.json()["total"], 1);
+    assert_eq!(h.get(&by("summer"), &h.manager).await.json()["total"], 0);
     assert!(d.interactions[0].notes.as_str().contains("شركة الندى"));
 
     // The same person again: an interaction on the lead, and the same answer.

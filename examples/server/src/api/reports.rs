@@ -41,6 +41,8 @@ pub struct ReportParams {
     pub from: Option<String>,
     /// Created before (YYYY-MM-DD or RFC 3339).
     pub to: Option<String>,
+    /// Only leads from this campaign (a web form's `utm_campaign`).
+    pub campaign: Option<String>,
 }
 
 /// One cell of the report.

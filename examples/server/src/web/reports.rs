@@ -24,6 +24,7 @@ pub struct ReportQuery {
     source: Option<String>,
     from: Option<String>,
     to: Option<String>,
+    campaign: Option<String>,
     format: Option<String>,
 }
 
@@ -46,6 +47,7 @@ struct ReportPage {
 struct ReportFilters {
     from: String,
     to: String,
+    campaign: String,
     sources: Vec<Opt>,
     owners: Vec<Opt>,
     csv_href: String,
@@ -64,10 +66,12 @@ impl ReportFilters {
             ("source", &q.source),
             ("from", &q.from),
             ("to", &q.to),
+            ("campaign", &q.campaign),
         ]);
         let href = |format: &str| format!("{path}?format={format}{query}");
         Self {
             from: given(&q.from),
+            campaign: given(&q.campaign),
             to: given(&q.to),
             sources: pick.sources(t, &given(&q.source), Some(t.anyone)),
             owners: pick.people(&given(&q.owner), Some(t.anyone)),
@@ -85,6 +89,7 @@ fn filter_of(c: &Ctx, q: &ReportQuery) -> Result<crm_core::ReportFilter, axum::r
         source: q.source.clone(),
         from: q.from.clone(),
         to: q.to.clone(),
+        campaign: q.campaign.clone(),
     };
     let mut f = Fields::default();
     let filter = input::report_filter(&mut f, &params);

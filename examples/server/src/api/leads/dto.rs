@@ -54,6 +54,9 @@ pub struct LeadOut {
     /// The lead this one was merged into (it is read-only then); absent when not merged.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub merged_into: Option<String>,
+    /// The campaign it came from (a web form's `utm_campaign`); absent when none.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub campaign: Option<String>,
     /// Its score and why, on the reads that score (the list, one lead, the detail); absent
     /// for a converted or lost lead.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -165,6 +168,7 @@ impl From<&Lead> for LeadOut {
             last_interaction_at: l.last_interaction_at(),
             next_follow_up: l.next_follow_up_at(),
             merged_into: l.merged_into().map(|m| m.to_string()),
+            campaign: l.campaign().map(str::to_owned),
             score: None,
         }
     }
