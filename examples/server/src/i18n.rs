@@ -231,6 +231,8 @@ strings! {
     by_mailbox: "صندوق البريد", "mailbox";
     by_form: "نموذج", "form";
     campaign: "الحملة", "Campaign";
+    came_from: "جاء من", "came from";
+    consent_given: "الموافقة", "consent";
     form_title: "تواصل معنا", "Contact us";
     form_message: "رسالتك", "Your message";
     form_send: "إرسال", "Send";

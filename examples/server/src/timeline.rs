@@ -48,10 +48,35 @@ fn field(t: &Strings, f: LeadField) -> &'static str {
 
 /// A capture channel as people read it: a mailbox `mail.NAME` as «صندوق البريد NAME».
 fn channel(t: &Strings, c: &crm_core::SystemActor) -> String {
-    match c.as_str().strip_prefix("mail.") {
-        Some(name) => format!("{} {name}", t.by_mailbox),
-        None => c.to_string(),
+    let c = c.as_str();
+    if let Some(name) = c.strip_prefix("mail.") {
+        format!("{} {name}", t.by_mailbox)
+    } else if let Some(name) = c.strip_prefix("form.") {
+        format!("{} {name}", t.by_form)
+    } else {
+        c.to_owned()
     }
+}
+
+/// Where a captured lead came from, as people read it: its campaign, the page it came
+/// from and the consent it gave (with when, in the viewer's zone), each when known.
+fn origin(t: &Strings, d: &crm_core::capture::CaptureDetails, tz: Tz) -> String {
+    let mut s = String::new();
+    if let Some(c) = &d.utm_campaign {
+        s.push_str(&format!(" · {}: {c}", t.campaign));
+    }
+    if let Some(r) = &d.referrer {
+        s.push_str(&format!(" · {}: {r}", t.came_from));
+    }
+    if let Some(c) = &d.consent {
+        s.push_str(&format!(
+            " · {} ({}): {}",
+            t.consent_given,
+            time(&c.at, tz),
+            c.text
+        ));
+    }
+    s
 }
 
 /// `a` then `b` in the language's direction.
@@ -131,9 +156,15 @@ pub fn say(lang: Lang, tz: Tz, names: &BTreeMap<i64, String>, e: &Entry) -> Said
                 ("merged_from", format!("{} {from}", t.ev_merged_from))
             }
             Change::MergedInto { into } => ("merged_into", format!("{} {into}", t.ev_merged_into)),
-            Change::Captured { by, .. } => {
-                ("captured", format!("{} {}", t.ev_captured, channel(t, by)))
-            }
+            Change::Captured { by, details, .. } => (
+                "captured",
+                format!(
+                    "{} {}{}",
+                    t.ev_captured,
+                    channel(t, by),
+                    origin(t, details, tz)
+                ),
+            ),
         },
         Happening::Interaction(i) => {
             let mut s = t.kind_label(i.kind.as_str()).to_owned();

@@ -175,6 +175,17 @@ async fn a_submission_becomes_a_lead_with_its_campaign_and_a_repeat_an_interacti
     assert_eq!(report.status, StatusCode::OK, "{}", report.text);
     assert_eq!(report.json()["total"], 1);
     assert_eq!(h.get(&by("summer"), &h.manager).await.json()["total"], 0);
+    // The lead's page says which form took it in, its campaign and the consent given.
+    let (mut b, _) = server_support::browser::Browser::signed_in(&h, MANAGER).await;
+    let lead_page = b.get(&format!("/leads/{}", lead.id())).await;
+    let ar = crm_server::i18n::Lang::Ar.strings();
+    let taken = format!(
+        "{} {} contact · {}: رمضان",
+        ar.ev_captured, ar.by_form, ar.campaign
+    );
+    assert!(lead_page.text.contains(&taken), "{}", lead_page.text);
+    assert!(lead_page.text.contains(ar.consent_given));
+    assert!(lead_page.text.contains("أوافق على أن تتواصل"));
     assert!(d.interactions[0].notes.as_str().contains("شركة الندى"));
 
     // The same person again: an interaction on the lead, and the same answer.
