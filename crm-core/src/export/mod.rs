@@ -616,6 +616,9 @@ fn report_filters(filter: &ReportFilter, opts: &ExportOptions) -> Vec<(Label, St
     if let Some(t) = filter.created_to {
         filters.push((Label::To, opts.time_text(t)));
     }
+    if let Some(c) = &filter.campaign {
+        filters.push((Label::Campaign, c.clone()));
+    }
     filters
 }
 
@@ -886,4 +889,30 @@ pub async fn write_time_in_status<W: std::io::Write + Send>(
     let mut sink = sink_for(format, out, opts)?;
     crm.export_time_in_status(actor, filter, opts, sink.as_mut())
         .await
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::source::Source;
+
+    #[test]
+    fn a_reports_heading_names_every_filter_it_was_made_under() {
+        let filter = ReportFilter {
+            source: Some(Source::web()),
+            campaign: Some("رمضان".into()),
+            ..ReportFilter::default()
+        };
+        let opts = ExportOptions::default();
+        let named: Vec<Label> = (report_filters(&filter, &opts).iter())
+            .map(|(l, _)| *l)
+            .collect();
+        assert_eq!(named, [Label::Source, Label::Campaign]);
+        let heading = subtitle(
+            &opts,
+            DateTime::<Utc>::UNIX_EPOCH,
+            &report_filters(&filter, &opts),
+        );
+        assert!(heading.ends_with(&format!("{}: رمضان", label(Label::Campaign, opts.locale))));
+    }
 }
