@@ -225,7 +225,16 @@ impl Sources {
 
     /// Accepts `source` from `actor`: listed, or a new one they may add.
     pub fn check(&self, source: &Source, actor: &Employee) -> Result<(), ValidationError> {
-        if self.listed.contains(source) || self.may_add(actor) {
+        if self.may_add(actor) {
+            return Ok(());
+        }
+        self.check_listed(source)
+    }
+
+    /// Accepts `source` only if it is listed (for a writer that adds no sources: a capture
+    /// channel).
+    pub fn check_listed(&self, source: &Source) -> Result<(), ValidationError> {
+        if self.listed.contains(source) {
             return Ok(());
         }
         Err(ValidationError::UnlistedSource {

@@ -31,17 +31,7 @@ impl Crm {
                 reason: "the host did not name this capture channel",
             });
         };
-        let source = &capture.lead.source;
-        if !self.settings.sources.listed().contains(source) {
-            return Err(crate::ValidationError::UnlistedSource {
-                value: source.to_string(),
-                expected: (self.settings.sources.listed().iter())
-                    .map(|s| s.as_str())
-                    .collect::<Vec<_>>()
-                    .join(", "),
-            }
-            .into());
-        }
+        self.settings.sources.check_listed(&capture.lead.source)?;
         let key = capture_key(&capture.key)?;
         let members = self.members(std::slice::from_ref(&ch.rule.team)).await?;
         let emails: Vec<String> = capture
