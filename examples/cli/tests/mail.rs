@@ -202,3 +202,78 @@ fn crm_server_reads_the_mailboxes_and_no_program_shows_their_password() {
     child.wait().unwrap();
     assert_eq!(count(&db, "SELECT COUNT(*) FROM leads"), 3);
 }
+
+/// `crm report --campaign` and `crm export report --campaign` count the leads a web form
+/// took in from that campaign only.
+#[test]
+fn the_report_counts_a_campaigns_leads() {
+    use crm_core::capture::{Capture, CaptureDetails};
+    use crm_core::{Email, Employee, EmployeeId, InteractionKind, Name, NewInteraction};
+    use crm_core::{NewLead, Role, Source, SystemActor, Team};
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("crm.db");
+    let forms = r#"{"contact": {"assign": "round-robin:sales", "fields": ["name", "email"]}}"#;
+    tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap()
+        .block_on(async {
+            let config =
+                crm_config::Config::from_pairs(&[("db", db.to_str().unwrap()), ("forms", forms)])
+                    .unwrap();
+            let crm = config.settings().connect().await.unwrap().build().unwrap();
+            let id = |n| EmployeeId::new(n).unwrap();
+            let boss = Employee::new(id(1), Name::parse("مدير").unwrap(), Role::Manager);
+            crm.bootstrap_manager(boss).await.unwrap();
+            let sara = Employee::new(id(2), Name::parse("سارة").unwrap(), Role::Sales)
+                .in_team(Team::parse("sales").unwrap());
+            crm.save_employee(id(1), sara).await.unwrap();
+            for (n, campaign) in [(1, "رمضان"), (2, "رمضان"), (3, "summer")] {
+                let mut lead = NewLead::new(Name::parse("زائر").unwrap(), Source::web());
+                lead.email = Some(Email::parse(&format!("v{n}@example.sa")).unwrap());
+                let capture = Capture {
+                    key: format!("form:{n}"),
+                    lead,
+                    interaction: NewInteraction::new(InteractionKind::Note),
+                    details: CaptureDetails {
+                        utm_campaign: Some(campaign.into()),
+                        ..CaptureDetails::default()
+                    },
+                };
+                let form = SystemActor::parse("form.contact").unwrap();
+                crm.capture(&form, capture).await.unwrap();
+            }
+        });
+    let report = |campaign: &str| -> serde_json::Value {
+        let mut c = Command::new(env!("CARGO_BIN_EXE_crm"));
+        for (k, _) in std::env::vars() {
+            if k.starts_with("CRM_") {
+                c.env_remove(k);
+            }
+        }
+        let out = ok(c.arg("--db").arg(&db).args([
+            "--as",
+            "1",
+            "--json",
+            "report",
+            "--campaign",
+            campaign,
+        ]));
+        serde_json::from_str(out.trim()).unwrap()
+    };
+    assert_eq!(report("رمضان")["total"], 2);
+    assert_eq!(report("summer")["total"], 1);
+    assert_eq!(report("winter")["total"], 0);
+    let csv = dir.path().join("report.csv");
+    let mut c = Command::new(env!("CARGO_BIN_EXE_crm"));
+    ok(c.arg("--db")
+        .arg(&db)
+        .args(["--as", "1", "export", "report", "--campaign", "رمضان"])
+        .arg("--out")
+        .arg(&csv));
+    let text = std::fs::read_to_string(&csv).unwrap();
+    assert!(
+        text.contains("\nTotal,2,0,0,0,0,2"),
+        "the export counts the campaign's only: {text}"
+    );
+}
